@@ -1,0 +1,156 @@
+//! Time as isx sees it: microseconds since the Unix epoch, and an injectable clock.
+
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::DomainError;
+
+/// An instant, in microseconds since 1970-01-01T00:00:00Z (UTC).
+///
+/// Integer time keeps comparisons in the policy function branch-cheap and
+/// stores identically in SQLite and PostgreSQL. It serializes as RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub const MICROS_PER_SECOND: i64 = 1_000_000;
+
+    pub const fn from_micros(micros: i64) -> Self {
+        Timestamp(micros)
+    }
+
+    pub const fn from_secs(secs: i64) -> Self {
+        Timestamp(secs * Self::MICROS_PER_SECOND)
+    }
+
+    pub const fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    pub const fn as_secs(self) -> i64 {
+        self.0.div_euclid(Self::MICROS_PER_SECOND)
+    }
+
+    /// This instant moved by `secs` seconds (negative moves back).
+    pub const fn add_secs(self, secs: i64) -> Self {
+        Timestamp(self.0.saturating_add(secs.saturating_mul(Self::MICROS_PER_SECOND)))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        let dt = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|_| {
+            DomainError::InvalidTimestamp {
+                value: text.to_owned(),
+            }
+        })?;
+        let micros = dt.unix_timestamp_nanos() / 1_000;
+        i64::try_from(micros)
+            .map(Timestamp)
+            .map_err(|_| DomainError::InvalidTimestamp {
+                value: text.to_owned(),
+            })
+    }
+
+    pub fn to_rfc3339(self) -> String {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)
+            .ok()
+            .and_then(|dt| dt.format(&Rfc3339).ok())
+            .unwrap_or_else(|| format!("@{}us", self.0))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where "now" comes from. The server and the policy function never read the
+/// system time directly, so a test can stand at T−6d, T−24h or T.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        Timestamp((nanos / 1_000) as i64)
+    }
+}
+
+/// A clock that stands still until told to move; for tests and simulations.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(at: Timestamp) -> Self {
+        ManualClock(AtomicI64::new(at.as_micros()))
+    }
+
+    pub fn set(&self, at: Timestamp) {
+        self.0.store(at.as_micros(), Ordering::SeqCst);
+    }
+
+    pub fn advance_secs(&self, secs: i64) {
+        self.0
+            .fetch_add(secs * Timestamp::MICROS_PER_SECOND, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trip_keeps_microseconds() {
+        let t = Timestamp::parse("2026-11-23T10:00:00.123456Z").unwrap();
+        assert_eq!(t.as_micros() % 1_000_000, 123_456);
+        assert_eq!(Timestamp::parse(&t.to_rfc3339()).unwrap(), t);
+    }
+
+    #[test]
+    fn offsets_are_normalised_to_utc() {
+        let a = Timestamp::parse("2026-11-23T12:00:00+02:00").unwrap();
+        let b = Timestamp::parse("2026-11-23T10:00:00Z").unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        assert!(Timestamp::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(Timestamp::from_secs(100));
+        assert_eq!(c.now(), Timestamp::from_secs(100));
+        c.advance_secs(5);
+        assert_eq!(c.now(), Timestamp::from_secs(105));
+    }
+}

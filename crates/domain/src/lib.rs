@@ -1,0 +1,30 @@
+//! The isx domain model: the vocabulary every other crate speaks.
+//!
+//! This crate owns the types that can only hold valid values (`Cidr`, `Asn`,
+//! `CountryCode`, `Tlp`, …) and the plain records built from them (member,
+//! user, API key, trust group, embargo, audit event). It does no I/O: no
+//! files, no network, no clock reads except through the [`Clock`] trait, so
+//! that tests can stand at any instant.
+
+#[macro_use]
+mod choice;
+mod audit;
+mod clock;
+mod error;
+mod group;
+mod key;
+mod marking;
+mod member;
+mod user;
+
+pub use audit::{AuditEvent, NewAuditEvent};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::DomainError;
+pub use group::{GroupId, GroupMembership, GroupRole, NewTrustGroup, TrustGroup, TrustGroupKind};
+pub use key::{ApiKey, ApiToken, KeyId, NewApiKey};
+pub use marking::Tlp;
+pub use member::{
+    Asn, Cidr, Clearance, Constituency, CountryCode, DomainName, Member, MemberId, MemberKind,
+    MemberName, NewMember, Tier,
+};
+pub use user::{Login, NewUser, User, UserId, UserRole};

@@ -1,0 +1,74 @@
+//! Users: people who sign in to the web application on behalf of a member.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DomainError, MemberId, Timestamp};
+
+id_newtype!(
+    /// The store's id of a user.
+    UserId
+);
+
+choice_enum!(
+    /// `admin` users administer the instance (they must belong to the
+    /// operator); `member` users act for their own organisation.
+    UserRole, "user role" {
+        Admin => "admin",
+        Member => "member",
+    }
+);
+
+text_newtype!(
+    /// A login name: 2–64 characters of letters, digits, `.`, `_`, `-`, `@`.
+    Login,
+    check_login
+);
+
+fn check_login(text: &str) -> Result<String, DomainError> {
+    let t = text.trim();
+    let ok_len = (2..=64).contains(&t.len());
+    let ok_chars = t
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok_len && ok_chars {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(DomainError::InvalidText {
+            what: "login",
+            reason: "expected 2 to 64 letters, digits, '.', '_', '-' or '@'".into(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub login: Login,
+    pub member: MemberId,
+    pub role: UserRole,
+    /// Argon2id PHC string; never serialised.
+    #[serde(skip_serializing, default)]
+    pub password_hash: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub login: Login,
+    pub member: MemberId,
+    pub role: UserRole,
+    pub password_hash: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins() {
+        assert_eq!(Login::new("Alice@CERT").unwrap().as_str(), "alice@cert");
+        for bad in ["a", "has space", "", "semi;colon"] {
+            assert!(Login::new(bad).is_err(), "{bad}");
+        }
+    }
+}
