@@ -1,0 +1,308 @@
+//! Wire shapes of the REST API (v1). Domain types are converted explicitly
+//! at this edge; requests reject unknown fields.
+
+use isx_domain::{
+    ApiKey, Asn, AuditEvent, Cidr, Clearance, Constituency, CountryCode, DomainName, GroupMembership, GroupRole,
+    Login, Member, MemberKind, MemberName, NewMember, Tier, Timestamp, TrustGroup, TrustGroupKind, User,
+    UserRole,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConstituencyDto {
+    /// IPv4/IPv6 networks, e.g. `192.0.2.0/24`.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub cidrs: Vec<Cidr>,
+    /// AS numbers, e.g. `64500`.
+    #[serde(default)]
+    #[schema(value_type = Vec<u32>)]
+    pub asns: Vec<Asn>,
+    /// DNS names and suffixes, e.g. `example.org`.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub domains: Vec<DomainName>,
+    /// ISO 3166-1 alpha-2 country of a national CERT.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub country: Option<CountryCode>,
+}
+
+impl From<ConstituencyDto> for Constituency {
+    fn from(d: ConstituencyDto) -> Self {
+        Constituency { cidrs: d.cidrs, asns: d.asns, domains: d.domains, country: d.country }.normalise()
+    }
+}
+
+impl From<&Constituency> for ConstituencyDto {
+    fn from(c: &Constituency) -> Self {
+        ConstituencyDto { cidrs: c.cidrs.clone(), asns: c.asns.clone(), domains: c.domains.clone(), country: c.country }
+    }
+}
+
+/// A member organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberDto {
+    pub id: i64,
+    pub name: String,
+    /// operator, government, national-cert, critical-infrastructure, enterprise, security-company, researcher
+    pub kind: String,
+    pub country: Option<String>,
+    /// standard, advance-5d, advance-24h
+    pub tier: String,
+    /// none, restricted, confidential, secret
+    pub clearance: String,
+    pub constituency: ConstituencyDto,
+    pub created_at: String,
+}
+
+impl From<&Member> for MemberDto {
+    fn from(m: &Member) -> Self {
+        MemberDto {
+            id: m.id.0,
+            name: m.name.to_string(),
+            kind: m.kind.to_string(),
+            country: m.country.map(|c| c.to_string()),
+            tier: m.tier.to_string(),
+            clearance: m.clearance.to_string(),
+            constituency: (&m.constituency).into(),
+            created_at: m.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Registers a member organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMemberRequest {
+    #[schema(value_type = String, example = "CERT Example")]
+    pub name: MemberName,
+    #[schema(value_type = String, example = "national-cert")]
+    pub kind: MemberKind,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "JP")]
+    pub country: Option<CountryCode>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "advance-24h")]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "restricted")]
+    pub clearance: Option<Clearance>,
+    #[serde(default)]
+    pub constituency: Option<ConstituencyDto>,
+}
+
+impl From<NewMemberRequest> for NewMember {
+    fn from(r: NewMemberRequest) -> Self {
+        NewMember {
+            name: r.name,
+            kind: r.kind,
+            country: r.country,
+            tier: r.tier.unwrap_or(Tier::Standard),
+            clearance: r.clearance.unwrap_or(Clearance::None),
+            constituency: r.constituency.map(Into::into).unwrap_or_default(),
+        }
+    }
+}
+
+/// An API key's metadata (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyDto {
+    pub key_id: String,
+    pub member: i64,
+    pub name: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+fn ts(t: Option<Timestamp>) -> Option<String> {
+    t.map(Timestamp::to_rfc3339)
+}
+
+impl From<&ApiKey> for ApiKeyDto {
+    fn from(k: &ApiKey) -> Self {
+        ApiKeyDto {
+            key_id: k.key_id.to_string(),
+            member: k.member.0,
+            name: k.name.clone(),
+            created_at: k.created_at.to_rfc3339(),
+            expires_at: ts(k.expires_at),
+            revoked_at: ts(k.revoked_at),
+            last_used_at: ts(k.last_used_at),
+        }
+    }
+}
+
+/// Creates an API key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    /// What the key is for, e.g. `siem-import`.
+    pub name: String,
+    /// RFC 3339 instant after which the key stops working.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<Timestamp>,
+    /// The member the key acts for (administrators only; default: your own).
+    #[serde(default)]
+    pub member: Option<i64>,
+}
+
+/// A new key: `token` is shown this once and never again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKeyDto {
+    #[serde(flatten)]
+    pub key: ApiKeyDto,
+    /// `isx_<key id>_<secret>`: send as `Authorization: Bearer …`.
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: i64,
+    pub login: String,
+    pub member: i64,
+    pub role: String,
+    pub created_at: String,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        UserDto { id: u.id.0, login: u.login.to_string(), member: u.member.0, role: u.role.to_string(), created_at: u.created_at.to_rfc3339() }
+    }
+}
+
+/// Creates a web user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    #[schema(value_type = String)]
+    pub login: Login,
+    /// At least 12 characters.
+    pub password: String,
+    pub member: i64,
+    #[schema(value_type = String, example = "member")]
+    pub role: UserRole,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupDto {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// formal or ad-hoc
+    pub kind: String,
+    pub agreement: Option<String>,
+    pub min_clearance: String,
+    pub ends_at: Option<String>,
+    pub hide_members: bool,
+    pub created_at: String,
+}
+
+impl From<&TrustGroup> for GroupDto {
+    fn from(g: &TrustGroup) -> Self {
+        let (kind, agreement, ends_at) = match &g.kind {
+            TrustGroupKind::Formal { agreement, .. } => ("formal", Some(agreement.clone()), None),
+            TrustGroupKind::AdHoc { ends_at } => ("ad-hoc", None, ts(*ends_at)),
+        };
+        GroupDto {
+            id: g.id.0,
+            name: g.name.clone(),
+            description: g.description.clone(),
+            kind: kind.to_owned(),
+            agreement,
+            min_clearance: g.kind.min_clearance().to_string(),
+            ends_at,
+            hide_members: g.hide_members,
+            created_at: g.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Creates a trust group.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroupRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// `{"kind":"formal","agreement":"MoU-1","min_clearance":"restricted"}` or `{"kind":"ad-hoc","ends_at":"2026-12-31T00:00:00Z"}`
+    #[schema(value_type = Object)]
+    pub kind: TrustGroupKind,
+    #[serde(default)]
+    pub hide_members: bool,
+    /// The member that owns the group.
+    pub owner: i64,
+}
+
+/// Adds a member to a group or changes its role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub member: i64,
+    #[schema(value_type = String, example = "reader")]
+    pub role: GroupRole,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipDto {
+    pub group: i64,
+    pub member: i64,
+    pub role: String,
+    pub joined_at: String,
+}
+
+impl From<&GroupMembership> for MembershipDto {
+    fn from(m: &GroupMembership) -> Self {
+        MembershipDto { group: m.group.0, member: m.member.0, role: m.role.to_string(), joined_at: m.joined_at.to_rfc3339() }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventDto {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub member: Option<i64>,
+    pub action: String,
+    pub target: String,
+    pub source_ip: Option<String>,
+    pub outcome: String,
+}
+
+impl From<&AuditEvent> for AuditEventDto {
+    fn from(e: &AuditEvent) -> Self {
+        AuditEventDto {
+            id: e.id,
+            at: e.event.at.to_rfc3339(),
+            actor: e.event.actor.clone(),
+            member: e.event.member.map(|m| m.0),
+            action: e.event.action.clone(),
+            target: e.event.target.clone(),
+            source_ip: e.event.source_ip.clone(),
+            outcome: e.event.outcome.clone(),
+        }
+    }
+}
+
+/// Who you are, as the server sees you.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeDto {
+    pub member: MemberDto,
+    pub admin: bool,
+    pub key_id: Option<String>,
+    pub groups: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthDto {
+    /// `ok` when the store answers.
+    pub status: String,
+    /// sqlite or postgres
+    pub backend: String,
+    pub version: String,
+}

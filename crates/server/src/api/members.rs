@@ -1,0 +1,81 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::{Extension, Json};
+use isx_domain::{MemberId, NewMember};
+
+use super::dto::{MemberDto, NewMemberRequest, NewUserRequest, UserDto};
+use crate::admin;
+use crate::audit::{noted, AuditNote};
+use crate::auth::Caller;
+use crate::extract::ApiJson;
+use crate::problem::{ApiError, Problem};
+use crate::records;
+use crate::AppState;
+
+/// Members the caller may see: all of them for the operator, otherwise only
+/// its own organisation.
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("api_key" = [])),
+    responses((status = 200, body = [MemberDto]), (status = 401, body = Problem)))]
+pub(crate) async fn list_members(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<MemberDto>>, ApiError> {
+    let members = state.store.members().await?;
+    Ok(Json(
+        members
+            .iter()
+            .filter(|m| records::may_see(&state, &caller, &records::member(m.id)))
+            .map(MemberDto::from)
+            .collect(),
+    ))
+}
+
+/// One member. Another member's record answers 404, exactly as a missing one.
+#[utoipa::path(get, path = "/api/v1/members/{id}", tag = "members", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "member id")),
+    responses((status = 200, body = MemberDto), (status = 404, body = Problem)))]
+pub(crate) async fn get_member(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<MemberDto>, ApiError> {
+    let m = state.store.member(MemberId(id)).await?.filter(|m| records::may_see(&state, &caller, &records::member(m.id)));
+    m.map(|m| Json(MemberDto::from(&m))).ok_or_else(|| ApiError::not_found(format!("member {id}")))
+}
+
+/// Registers a member (operator administrators only).
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", security(("api_key" = [])), request_body = NewMemberRequest,
+    responses((status = 201, body = MemberDto), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn create_member(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<NewMemberRequest>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let new: NewMember = req.into();
+    let m = admin::create_member(state.store.as_ref(), state.clock.as_ref(), &new).await?;
+    Ok(noted(AuditNote::new("member.create", format!("member/{}", m.id)), (StatusCode::CREATED, Json(MemberDto::from(&m)))))
+}
+
+/// Web users (operator administrators only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "members", security(("api_key" = [])),
+    responses((status = 200, body = [UserDto]), (status = 404, body = Problem)))]
+pub(crate) async fn list_users(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<UserDto>>, ApiError> {
+    if !records::may_see(&state, &caller, &records::operator_data()) {
+        return Err(ApiError::not_found("endpoint"));
+    }
+    Ok(Json(state.store.users().await?.iter().map(UserDto::from).collect()))
+}
+
+/// Creates a web user (operator administrators only). The password is
+/// stored as an Argon2id hash.
+#[utoipa::path(post, path = "/api/v1/users", tag = "members", security(("api_key" = [])), request_body = NewUserRequest,
+    responses((status = 201, body = UserDto), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<NewUserRequest>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let u = admin::create_user(state.store.as_ref(), state.clock.as_ref(), &req.login, &req.password, MemberId(req.member), req.role).await?;
+    Ok(noted(AuditNote::new("user.create", format!("user/{}", u.login)), (StatusCode::CREATED, Json(UserDto::from(&u)))))
+}

@@ -1,0 +1,98 @@
+//! The REST API, v1. Every endpoint is described for OpenAPI where it is
+//! defined (`#[utoipa::path]`); `/api/openapi.json` is generated from these.
+
+pub mod dto;
+mod groups;
+mod keys;
+mod members;
+
+use axum::extract::State;
+use axum::routing::{delete, get};
+use axum::{Extension, Json, Router};
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::records;
+use crate::AppState;
+use dto::{AuditEventDto, HealthDto, MeDto, MemberDto};
+
+pub(crate) use groups::*;
+pub(crate) use keys::*;
+pub(crate) use members::*;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let v1 = Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/members", get(list_members).post(create_member))
+        .route("/api/v1/members/{id}", get(get_member))
+        .route("/api/v1/keys", get(list_keys).post(create_key))
+        .route("/api/v1/keys/{key_id}", delete(revoke_key))
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/groups", get(list_groups).post(create_group))
+        .route("/api/v1/groups/{id}", get(get_group))
+        .route("/api/v1/groups/{id}/members", get(list_group_members).post(join_group))
+        .route("/api/v1/audit", get(audit_log))
+        .route_layer(axum::middleware::from_fn_with_state(state, crate::audit::api_gate));
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/metrics", get(crate::metrics::handler))
+        .route("/api/openapi.json", get(crate::openapi::handler))
+        .merge(v1)
+        .fallback(|| async { ApiError::not_found("endpoint") })
+}
+
+/// Liveness and readiness: answers 200 when the store answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = HealthDto), (status = 500, body = crate::problem::Problem)))]
+pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<HealthDto>, ApiError> {
+    state.store.ping().await?;
+    let backend = serde_json::to_value(state.store.backend())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(Json(HealthDto { status: "ok".into(), backend, version: env!("CARGO_PKG_VERSION").into() }))
+}
+
+/// The member, groups and rights of the calling key.
+#[utoipa::path(get, path = "/api/v1/me", tag = "members", security(("api_key" = [])),
+    responses((status = 200, body = MeDto), (status = 401, body = crate::problem::Problem)))]
+pub(crate) async fn me(Extension(caller): Extension<Caller>) -> Json<MeDto> {
+    Json(MeDto {
+        member: MemberDto::from(&caller.member),
+        admin: caller.is_admin(),
+        key_id: caller.key_id.as_ref().map(ToString::to_string),
+        groups: caller.principal.groups().iter().map(|g| g.0).collect(),
+    })
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditParams {
+    /// Only events of this member.
+    member: Option<i64>,
+    /// Only events older than this id (page backwards).
+    before: Option<i64>,
+    /// At most this many events (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+/// The audit log, newest first (operator administrators only).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "operations", params(AuditParams), security(("api_key" = [])),
+    responses((status = 200, body = [AuditEventDto]), (status = 404, body = crate::problem::Problem)))]
+pub(crate) async fn audit_log(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<axum::extract::Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AuditEventDto>>, ApiError> {
+    let axum::extract::Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if !records::may_see(&state, &caller, &records::operator_data()) {
+        return Err(ApiError::not_found("endpoint"));
+    }
+    let q = isx_store::AuditQuery {
+        member: p.member.map(isx_domain::MemberId),
+        before_id: p.before,
+        limit: p.limit.unwrap_or(100).min(1000),
+    };
+    let events = state.store.audit_events(&q).await?;
+    Ok(Json(events.iter().map(AuditEventDto::from).collect()))
+}

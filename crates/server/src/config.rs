@@ -1,0 +1,48 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How the listener speaks TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsMode {
+    /// A certificate and key generated into `<data dir>/tls/` on first start
+    /// (signed by a local CA written next to them as `ca.pem`).
+    SelfSigned,
+    /// The operator's own PEM certificate chain and private key.
+    Files { cert: PathBuf, key: PathBuf },
+    /// Plain HTTP. Only with an explicit flag; logs a warning.
+    Disabled,
+}
+
+/// Per-principal request budget: a token bucket of `burst` requests refilled
+/// at `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+/// Everything the server needs, passed explicitly (no globals).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub tls: TlsMode,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    pub rate_limit: RateLimit,
+    /// Lifetime of a web session, in seconds.
+    pub session_ttl_secs: i64,
+}
+
+impl ServerConfig {
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        ServerConfig {
+            listen,
+            data_dir,
+            tls: TlsMode::SelfSigned,
+            body_limit: 1024 * 1024,
+            rate_limit: RateLimit { per_minute: 1200, burst: 200 },
+            session_ttl_secs: 8 * 3600,
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Request body extraction that answers bad input with a problem body:
+//! wrong content type (415), too large (413), malformed JSON (400), unknown
+//! fields or invalid values (422, with a JSON pointer to the culprit).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// Like `axum::Json`, with problem-body rejections.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        if !(essence == "application/json" || essence.ends_with("+json")) {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "expected Content-Type: application/json, got {:?}",
+                if essence.is_empty() { "nothing" } else { essence }
+            )));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(format!("request body exceeds the limit: {}", e.body_text()))
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, reporting syntax errors as 400 and type or value errors as
+/// 422 with the JSON pointer of the offending value.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let pointer = pointer_of(e.path());
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => ApiError::Validation { detail: inner.to_string(), pointer: Some(pointer) },
+            _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
+        }
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        cidrs: Vec<isx_domain::Cidr>,
+    }
+
+    #[test]
+    fn pointers_name_the_bad_value() {
+        let e = parse_json::<Body>(br#"{"cidrs":["192.0.2.0/24","10.0.0.1/8"]}"#).unwrap_err();
+        let p = e.problem();
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors[0].pointer, "/cidrs/1");
+        assert!(p.detail.contains("host bits"), "{}", p.detail);
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_unknown_fields_422() {
+        assert_eq!(parse_json::<Body>(b"{\"cidrs\": [").unwrap_err().status().as_u16(), 400);
+        assert_eq!(parse_json::<Body>(b"{} trailing").unwrap_err().status().as_u16(), 400);
+        let e = parse_json::<Body>(br#"{"cidrs":[],"cidr":[]}"#).unwrap_err();
+        assert_eq!(e.status().as_u16(), 422);
+        assert!(e.problem().detail.contains("unknown field"));
+    }
+}

@@ -1,0 +1,99 @@
+//! Prometheus metrics, rendered in the text exposition format at `/metrics`.
+//! A small registry of our own: request counts by route and status, and a
+//! latency histogram by route.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::AppState;
+
+const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    total: u64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        }
+        if let Ok(mut m) = self.latency.lock() {
+            let h = m.entry(route.to_owned()).or_default();
+            for (i, le) in BUCKETS.iter().enumerate() {
+                if secs <= *le {
+                    h.counts[i] += 1;
+                }
+            }
+            h.sum += secs;
+            h.total += 1;
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP isx_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str("# TYPE isx_http_requests_total counter\n");
+        if let Ok(m) = self.requests.lock() {
+            for ((method, route, status), n) in m.iter() {
+                let _ = writeln!(out, "isx_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}", escape(route));
+            }
+        }
+        out.push_str("# HELP isx_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str("# TYPE isx_http_request_duration_seconds histogram\n");
+        if let Ok(m) = self.latency.lock() {
+            for (route, h) in m.iter() {
+                let r = escape(route);
+                for (i, le) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(out, "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{le}\"}} {}", h.counts[i]);
+                }
+                let _ = writeln!(out, "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", h.total);
+                let _ = writeln!(out, "isx_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
+                let _ = writeln!(out, "isx_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.total);
+            }
+        }
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Middleware: counts and times every request under its route template
+/// (`/api/v1/members/{id}`, never the raw path, so labels stay bounded).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    state.metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
+    res
+}
+
+/// `GET /metrics`
+pub async fn handler(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}

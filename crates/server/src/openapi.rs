@@ -1,0 +1,56 @@
+//! The OpenAPI 3.1 description of the REST API, generated from the handler
+//! annotations.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+use crate::api::dto;
+use crate::problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "isx API", description = "Threat-intelligence information sharing and exchange. Authenticate with `Authorization: Bearer isx_<key id>_<secret>` (or HTTP Basic: key id / secret). Errors are RFC 9457 problem bodies."),
+    paths(
+        api::health, api::me, api::audit_log,
+        api::list_members, api::get_member, api::create_member, api::list_users, api::create_user,
+        api::list_keys, api::create_key, api::revoke_key,
+        api::list_groups, api::get_group, api::create_group, api::list_group_members, api::join_group,
+    ),
+    components(schemas(
+        problem::Problem, problem::FieldProblem, dto::HealthDto, dto::MeDto, dto::MemberDto, dto::NewMemberRequest,
+        dto::ConstituencyDto, dto::UserDto, dto::NewUserRequest, dto::ApiKeyDto, dto::NewKeyRequest, dto::CreatedKeyDto,
+        dto::GroupDto, dto::NewGroupRequest, dto::JoinRequest, dto::MembershipDto, dto::AuditEventDto,
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "members", description = "Member organisations, their constituencies and web users"),
+        (name = "keys", description = "API keys"),
+        (name = "groups", description = "Trust groups"),
+        (name = "operations", description = "Health, audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme("api_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+            c.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        }
+    }
+}
+
+/// The OpenAPI document as JSON text.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// `GET /api/openapi.json`
+pub async fn handler() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json())
+}

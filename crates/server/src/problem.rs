@@ -1,0 +1,152 @@
+//! RFC 9457 problem details: every error the API returns says what was
+//! wrong, and where, as `application/problem+json`. Unexpected errors become
+//! an opaque 500 while their cause is logged.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use isx_domain::DomainError;
+use isx_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem body (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `urn:isx:problem:validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What was wrong, in words a person can act on.
+    pub detail: String,
+    /// Where in the request body each problem is (JSON pointers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// JSON pointer into the request body, e.g. `/constituency/cidrs/0`.
+    pub pointer: String,
+    pub detail: String,
+}
+
+/// Errors a handler can return.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthorized(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    BadRequest(String),
+    Validation { detail: String, pointer: Option<String> },
+    UnsupportedMediaType(String),
+    PayloadTooLarge(String),
+    TooManyRequests { retry_after_secs: u64 },
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Malformed request"),
+            ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid value"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, slug, title) = self.parts();
+        let detail = match self {
+            ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::NotFound(d)
+            | ApiError::Conflict(d)
+            | ApiError::BadRequest(d)
+            | ApiError::UnsupportedMediaType(d)
+            | ApiError::PayloadTooLarge(d) => d.clone(),
+            ApiError::Validation { detail, .. } => detail.clone(),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                format!("request budget exhausted; retry in {retry_after_secs} s")
+            }
+            // The cause is logged where the error is turned into a response.
+            ApiError::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+        };
+        let errors = match self {
+            ApiError::Validation { detail, pointer: Some(p) } => {
+                vec![FieldProblem { pointer: p.clone(), detail: detail.clone() }]
+            }
+            _ => Vec::new(),
+        };
+        Problem { kind: format!("urn:isx:problem:{slug}"), title: title.to_owned(), status: status.as_u16(), detail, errors }
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    pub fn invalid(e: impl std::fmt::Display) -> Self {
+        ApiError::Validation { detail: e.to_string(), pointer: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let problem = self.problem();
+        let mut res = (self.status(), problem_json(&problem)).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"isx\", Basic realm=\"isx\""));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    h.insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+fn problem_json(p: &Problem) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| format!("{{\"status\":{}}}", p.status))
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            StoreError::Reference(what) => ApiError::Validation { detail: what, pointer: None },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::invalid(e)
+    }
+}
+
+/// The response for a handler that panicked: an opaque 500 problem.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("handler panicked".into()).into_response()
+}

@@ -1,0 +1,56 @@
+//! The policy metadata of the records this crate serves. Every read path
+//! builds a record's [`RecordMeta`] here and asks [`isx_policy::decide`];
+//! nothing in the server judges visibility on its own.
+
+use isx_domain::{ApiKey, Clearance, GroupMembership, GroupRole, MemberId, Tlp, TrustGroup};
+use isx_policy::{decide, Audience, Decision, RecordMeta};
+
+use crate::auth::Caller;
+use crate::AppState;
+
+/// A member's profile and constituency: private to that member.
+pub fn member(id: MemberId) -> RecordMeta {
+    RecordMeta::private_to(id)
+}
+
+/// An API key's metadata: private to the member that owns it.
+pub fn api_key(key: &ApiKey) -> RecordMeta {
+    RecordMeta::private_to(key.member)
+}
+
+/// Users, the audit log: the operator's.
+pub fn operator_data() -> RecordMeta {
+    RecordMeta::operator_only()
+}
+
+/// A trust group's description: for its members, at its clearance.
+pub fn group(g: &TrustGroup) -> RecordMeta {
+    RecordMeta {
+        marking: Tlp::Amber,
+        audience: Audience::Group(g.id),
+        author: None,
+        anonymous: false,
+        embargo: None,
+        min_clearance: g.kind.min_clearance().min(Clearance::Secret),
+    }
+}
+
+/// A trust group's member list: its members, or only its owners when the
+/// group hides the list.
+pub fn group_roster(g: &TrustGroup, roster: &[GroupMembership]) -> RecordMeta {
+    if g.hide_members {
+        let owners = roster.iter().filter(|m| m.role == GroupRole::Owner).map(|m| m.member).collect();
+        RecordMeta { audience: Audience::Recipients(owners), ..group(g) }
+    } else {
+        group(g)
+    }
+}
+
+/// Asks the policy function on behalf of `caller`, now.
+pub fn decide_for(state: &AppState, caller: &Caller, record: &RecordMeta) -> Decision {
+    decide(&caller.principal, record, state.clock.now())
+}
+
+pub fn may_see(state: &AppState, caller: &Caller, record: &RecordMeta) -> bool {
+    decide_for(state, caller, record).is_allowed()
+}

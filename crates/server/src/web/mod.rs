@@ -1,0 +1,173 @@
+//! The web application: server-rendered pages (askama templates compiled
+//! into the binary) behind a session cookie. Every state-changing form
+//! carries the session's CSRF token; cookies are HttpOnly, SameSite=Strict
+//! and, over TLS, Secure. Nothing is loaded from outside the binary.
+
+mod pages;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use isx_domain::{Login, NewAuditEvent, Timestamp};
+use isx_store::Session;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::auth::{self, Caller, SESSION_COOKIE};
+use crate::problem::ApiError;
+use crate::AppState;
+
+const LOGIN_CSRF_COOKIE: &str = "isx_login_csrf";
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let signed_in = Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/keys", get(pages::keys).post(pages::create_key))
+        .route("/keys/{key_id}/revoke", post(pages::revoke_key))
+        .route("/groups", get(pages::groups).post(pages::create_group))
+        .route("/groups/{id}/members", post(pages::join_group))
+        .route("/admin/members", get(pages::members).post(pages::create_member))
+        .route("/admin/users", get(pages::users).post(pages::create_user))
+        .route("/admin/audit", get(pages::audit))
+        .route("/logout", post(logout))
+        .route_layer(axum::middleware::from_fn_with_state(state, crate::audit::web_gate));
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/static/app.css", get(stylesheet))
+        .merge(signed_in)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
+}
+
+pub(crate) fn render(t: &impl askama::Template) -> Result<Html<String>, ApiError> {
+    t.render().map(Html).map_err(|e| ApiError::Internal(format!("template: {e}")))
+}
+
+fn cookie_header(state: &AppState, name: &str, value: &str, path: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.secure { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+/// Rejects a form whose CSRF token is not the session's.
+pub(crate) fn check_csrf(caller: &Caller, presented: &str) -> Result<(), ApiError> {
+    let ok = caller
+        .session
+        .as_ref()
+        .is_some_and(|s| bool::from(s.csrf_token.as_bytes().ct_eq(presented.as_bytes())));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("the form's CSRF token is missing or stale; reload the page and try again".into()))
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    error: Option<String>,
+}
+
+async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).map(str::to_owned).unwrap_or_else(auth::random_hex32);
+    let mut res = render(&LoginPage { csrf: csrf.clone(), error: None })?.into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LOGIN_CSRF_COOKIE, &csrf, "/login", 3600));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    login: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let now = state.clock.now();
+    let ip = peer.ip().to_string();
+    if let Err(retry_after_secs) = state.limiter.check(&format!("login:{ip}"), now.as_micros()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if cookie_csrf.is_empty() || !bool::from(cookie_csrf.as_bytes().ct_eq(form.csrf.as_bytes())) {
+        return Err(ApiError::Forbidden("the sign-in form expired; reload the page and try again".into()));
+    }
+    let user = match Login::new(&form.login) {
+        Ok(login) => state.store.user_by_login(&login).await?,
+        Err(_) => None,
+    };
+    let password = form.password;
+    let verified = match &user {
+        Some(u) => {
+            let hash = u.password_hash.clone();
+            tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+        }
+        None => false,
+    };
+    let outcome = if verified { "ok" } else { "401" };
+    state
+        .store
+        .append_audit(&NewAuditEvent {
+            at: now,
+            actor: format!("user:{}", form.login.chars().take(64).collect::<String>()),
+            member: user.as_ref().map(|u| u.member),
+            action: "session.login".into(),
+            target: "session".into(),
+            source_ip: Some(ip),
+            outcome: outcome.into(),
+        })
+        .await?;
+    let Some(user) = user.filter(|_| verified) else {
+        let page = LoginPage { csrf: form.csrf, error: Some("Wrong login or password.".into()) };
+        return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+    };
+    let token = auth::random_hex32();
+    let ttl = state.config.session_ttl_secs;
+    state
+        .store
+        .insert_session(&Session {
+            token_hash: auth::hash_secret(&token),
+            user: user.id,
+            csrf_token: auth::random_hex32(),
+            created_at: now,
+            expires_at: Timestamp::from_micros(now.as_micros() + ttl * 1_000_000),
+        })
+        .await?;
+    let mut res = Redirect::to("/").into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, &token, "/", ttl));
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LOGIN_CSRF_COOKIE, "", "/login", 0));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    pub(crate) csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, Extension(caller): Extension<Caller>, Form(form): Form<CsrfForm>) -> Result<Response, ApiError> {
+    check_csrf(&caller, &form.csrf)?;
+    if let Some(s) = &caller.session {
+        state.store.delete_session(&s.token_hash).await?;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", "/", 0));
+    Ok(res)
+}

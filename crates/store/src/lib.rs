@@ -1,0 +1,174 @@
+//! isx storage.
+//!
+//! [`Store`] is the one seam between the server and its database. Two
+//! implementations pass the same conformance suite:
+//!
+//! * [`sqlite::SqliteStore`] — the embedded default: one file in the data
+//!   directory, WAL, `synchronous=FULL` so that acknowledged writes survive a
+//!   crash, migrations applied on open.
+//! * [`postgres::PostgresStore`] — for deployments that run several stateless
+//!   isx nodes on one database; migrations are serialised with an advisory
+//!   lock so nodes can start together.
+//!
+//! The SQL that is identical on both engines is written once (`sql.rs`);
+//! each backend module owns its connection setup, its `migrations/` and the
+//! paths where the engines really differ.
+
+mod error;
+#[macro_use]
+mod sql;
+pub mod migrate;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use isx_domain::{
+    ApiKey, AuditEvent, GroupId, GroupMembership, GroupRole, KeyId, Login, Member, MemberId,
+    NewApiKey, NewAuditEvent, NewMember, NewTrustGroup, NewUser, Timestamp, TrustGroup, User,
+    UserId,
+};
+use serde::Serialize;
+
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A web session. Only the SHA-256 of the cookie value is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub user: UserId,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Which audit events to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only events acted by (or on behalf of) this member.
+    pub member: Option<MemberId>,
+    /// Only events with an id below this one (for paging back in time).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// The engine behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Everything isx keeps. Implementations must pass [`conformance`].
+///
+/// Methods that change several rows do so in one transaction: either all of
+/// it is stored or none of it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Applies pending migrations; returns how many were applied.
+    async fn migrate(&self) -> Result<usize>;
+    async fn ping(&self) -> Result<()>;
+
+    // Members.
+    async fn insert_member(&self, new: &NewMember, now: Timestamp) -> Result<Member>;
+    async fn update_member(&self, id: MemberId, new: &NewMember) -> Result<Member>;
+    async fn member(&self, id: MemberId) -> Result<Option<Member>>;
+    async fn member_by_name(&self, name: &str) -> Result<Option<Member>>;
+    async fn members(&self) -> Result<Vec<Member>>;
+
+    // Users.
+    async fn insert_user(&self, new: &NewUser, now: Timestamp) -> Result<User>;
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+    async fn user_by_login(&self, login: &Login) -> Result<Option<User>>;
+    async fn users(&self) -> Result<Vec<User>>;
+
+    // API keys.
+    async fn insert_api_key(&self, new: &NewApiKey, now: Timestamp) -> Result<ApiKey>;
+    async fn api_key(&self, id: &KeyId) -> Result<Option<ApiKey>>;
+    /// All keys, or those of one member; newest first.
+    async fn api_keys(&self, member: Option<MemberId>) -> Result<Vec<ApiKey>>;
+    /// Revokes an active key; `false` if there is no such key or it was
+    /// already revoked.
+    async fn revoke_api_key(&self, id: &KeyId, now: Timestamp) -> Result<bool>;
+    async fn touch_api_key(&self, id: &KeyId, now: Timestamp) -> Result<()>;
+
+    // Trust groups.
+    /// Creates a group with `owner` as its first member (role owner).
+    async fn insert_group(
+        &self,
+        new: &NewTrustGroup,
+        owner: MemberId,
+        now: Timestamp,
+    ) -> Result<TrustGroup>;
+    async fn group(&self, id: GroupId) -> Result<Option<TrustGroup>>;
+    async fn group_by_name(&self, name: &str) -> Result<Option<TrustGroup>>;
+    async fn groups(&self) -> Result<Vec<TrustGroup>>;
+    /// Adds a member to a group, or changes its role.
+    async fn put_group_member(
+        &self,
+        group: GroupId,
+        member: MemberId,
+        role: GroupRole,
+        now: Timestamp,
+    ) -> Result<GroupMembership>;
+    async fn group_members(&self, group: GroupId) -> Result<Vec<GroupMembership>>;
+    async fn memberships_of(&self, member: MemberId) -> Result<Vec<GroupMembership>>;
+
+    // Web sessions.
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+
+    // Audit log.
+    async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64>;
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
+
+/// Opens the store named by `url`: `postgres://…` (or `postgresql://…`)
+/// selects PostgreSQL; `sqlite://PATH` or a plain path selects SQLite.
+/// Migrations are applied before the store is returned.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("postgres://") || url.starts_with("postgresql://")
+    {
+        Arc::new(postgres::PostgresStore::connect(url).await?)
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?)
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// A database URL with any password replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://isx:s3cret@db:5432/isx"),
+            "postgres://isx:***@db:5432/isx"
+        );
+        assert_eq!(super::redact_url("/var/lib/isx/isx.sqlite"), "/var/lib/isx/isx.sqlite");
+    }
+}

@@ -1,0 +1,81 @@
+//! Schema migrations: numbered SQL files per engine, embedded in the binary,
+//! each applied in its own transaction together with its bookkeeping row.
+
+/// One migration step.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+}];
+
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// The bookkeeping table, identical on both engines.
+pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS isx_schema (
+    version     BIGINT PRIMARY KEY,
+    name        TEXT   NOT NULL,
+    applied_at  BIGINT NOT NULL
+)";
+
+/// Splits a migration file into statements (on `;` at the end of a line).
+pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(";\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim_start().starts_with("--") || l.trim().is_empty()))
+}
+
+/// Applies `migrations` not yet recorded, in order. Expands to the same code
+/// for both engines; `$lock` runs first inside each transaction (PostgreSQL
+/// takes an advisory lock there so that nodes starting together do not race).
+macro_rules! run_migrations {
+    ($pool:expr, $migrations:expr, $lock:expr) => {{
+        sqlx::query($crate::migrate::CREATE_TABLE)
+            .execute($pool)
+            .await
+            .map_err($crate::StoreError::Database)?;
+        let mut applied = 0usize;
+        for m in $migrations {
+            let mut tx = $pool.begin().await.map_err($crate::StoreError::Database)?;
+            if let Some(lock) = $lock {
+                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+            }
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM isx_schema WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            if done.is_some() {
+                continue;
+            }
+            for stmt in $crate::migrate::statements(m.sql) {
+                sqlx::query(stmt)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|source| $crate::StoreError::Migration { version: m.version, name: m.name, source })?;
+            }
+            sqlx::query("INSERT INTO isx_schema (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(<isx_domain::SystemClock as isx_domain::Clock>::now(&isx_domain::SystemClock).as_micros())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+            applied += 1;
+        }
+        Ok(applied)
+    }};
+}
+pub(crate) use run_migrations;

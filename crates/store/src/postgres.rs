@@ -1,0 +1,45 @@
+//! PostgreSQL: the engine for several stateless isx nodes on one database.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use crate::migrate::{run_migrations, POSTGRES};
+use crate::{redact_url, Backend, Result, StoreError};
+
+/// Serialises migrations across nodes that start at the same time.
+const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261001)";
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:pass@host/db`, or with
+    /// `?host=/path/to/socket/dir` for a Unix socket). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+impl_store!(PostgresStore, {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<usize> {
+        run_migrations!(&self.pool, POSTGRES, Some(MIGRATION_LOCK))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(StoreError::Database)?;
+        Ok(())
+    }
+});

@@ -1,0 +1,161 @@
+//! Turning stored columns back into domain values. Shared by both engines;
+//! a value that fails its domain check is reported as corrupt data.
+
+use isx_domain::{
+    ApiKey, Clearance, Constituency, CountryCode, GroupId, GroupMembership, GroupRole, KeyId,
+    Login, Member, MemberId, MemberKind, MemberName, Tier, Timestamp, TrustGroup, TrustGroupKind,
+    User, UserId, UserRole,
+};
+
+use crate::{Result, StoreError};
+
+pub(crate) fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e: T::Err| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn ts(micros: Option<i64>) -> Option<Timestamp> {
+    micros.map(Timestamp::from_micros)
+}
+
+pub(crate) struct MemberColumns {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub country: Option<String>,
+    pub tier: String,
+    pub clearance: String,
+    pub constituency: String,
+    pub created_at: i64,
+}
+
+pub(crate) fn member(c: MemberColumns) -> Result<Member> {
+    let constituency: Constituency = serde_json::from_str(&c.constituency)
+        .map_err(|e| StoreError::Corrupt(format!("member {} constituency: {e}", c.id)))?;
+    Ok(Member {
+        id: MemberId(c.id),
+        name: MemberName::new(&c.name).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        kind: parse::<MemberKind>("member kind", &c.kind)?,
+        country: c
+            .country
+            .as_deref()
+            .map(|s| parse::<CountryCode>("member country", s))
+            .transpose()?,
+        tier: parse::<Tier>("member tier", &c.tier)?,
+        clearance: parse::<Clearance>("member clearance", &c.clearance)?,
+        constituency,
+        created_at: Timestamp::from_micros(c.created_at),
+    })
+}
+
+pub(crate) fn constituency_json(c: &Constituency) -> String {
+    // Serialising plain domain values cannot fail.
+    serde_json::to_string(&c.clone().normalise()).unwrap_or_else(|_| "{}".to_owned())
+}
+
+pub(crate) struct UserColumns {
+    pub id: i64,
+    pub login: String,
+    pub member_id: i64,
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+pub(crate) fn user(c: UserColumns) -> Result<User> {
+    Ok(User {
+        id: UserId(c.id),
+        login: Login::new(&c.login).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        member: MemberId(c.member_id),
+        role: parse::<UserRole>("user role", &c.role)?,
+        password_hash: c.password_hash,
+        created_at: Timestamp::from_micros(c.created_at),
+    })
+}
+
+pub(crate) struct KeyColumns {
+    pub key_id: String,
+    pub member_id: i64,
+    pub name: String,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+pub(crate) fn api_key(c: KeyColumns) -> Result<ApiKey> {
+    Ok(ApiKey {
+        key_id: KeyId::new(&c.key_id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        member: MemberId(c.member_id),
+        name: c.name,
+        secret_hash: c.secret_hash,
+        created_at: Timestamp::from_micros(c.created_at),
+        expires_at: ts(c.expires_at),
+        revoked_at: ts(c.revoked_at),
+        last_used_at: ts(c.last_used_at),
+    })
+}
+
+pub(crate) struct GroupColumns {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub agreement: Option<String>,
+    pub min_clearance: String,
+    pub ends_at: Option<i64>,
+    pub hide_members: bool,
+    pub created_at: i64,
+}
+
+/// The columns a group kind is stored in: (kind, agreement, min_clearance, ends_at).
+pub(crate) fn group_kind_columns(
+    k: &TrustGroupKind,
+) -> (&'static str, Option<&str>, &'static str, Option<i64>) {
+    match k {
+        TrustGroupKind::Formal {
+            agreement,
+            min_clearance,
+        } => ("formal", Some(agreement.as_str()), min_clearance.as_str(), None),
+        TrustGroupKind::AdHoc { ends_at } => (
+            "ad-hoc",
+            None,
+            Clearance::None.as_str(),
+            ends_at.map(Timestamp::as_micros),
+        ),
+    }
+}
+
+pub(crate) fn group(c: GroupColumns) -> Result<TrustGroup> {
+    let kind = match c.kind.as_str() {
+        "formal" => TrustGroupKind::Formal {
+            agreement: c.agreement.unwrap_or_default(),
+            min_clearance: parse::<Clearance>("group clearance", &c.min_clearance)?,
+        },
+        "ad-hoc" => TrustGroupKind::AdHoc {
+            ends_at: ts(c.ends_at),
+        },
+        other => return Err(StoreError::Corrupt(format!("group kind {other:?}"))),
+    };
+    Ok(TrustGroup {
+        id: GroupId(c.id),
+        name: c.name,
+        description: c.description,
+        kind,
+        hide_members: c.hide_members,
+        created_at: Timestamp::from_micros(c.created_at),
+    })
+}
+
+pub(crate) fn membership(group: i64, member: i64, role: &str, joined_at: i64) -> Result<GroupMembership> {
+    Ok(GroupMembership {
+        group: GroupId(group),
+        member: MemberId(member),
+        role: parse::<GroupRole>("group role", role)?,
+        joined_at: Timestamp::from_micros(joined_at),
+    })
+}

@@ -1,0 +1,456 @@
+//! The queries that read the same on SQLite and PostgreSQL, written once.
+//!
+//! `impl_store!` expands to a complete `impl Store` for a backend type that
+//! has a `pool` field; the backend passes in the methods it implements
+//! itself (backend, migrate, ping). Both engines accept `$N` placeholders,
+//! `RETURNING` and `ON CONFLICT … DO UPDATE`.
+
+macro_rules! impl_store {
+    ($ty:ty, { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $ty {
+            $($own)*
+
+            async fn insert_member(&self, new: &isx_domain::NewMember, now: isx_domain::Timestamp) -> $crate::Result<isx_domain::Member> {
+                let row = sqlx::query(
+                    "INSERT INTO members (name, kind, country, tier, clearance, constituency, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(new.name.as_str())
+                .bind(new.kind.as_str())
+                .bind(new.country.map(|c| c.as_str().to_owned()))
+                .bind(new.tier.as_str())
+                .bind(new.clearance.as_str())
+                .bind($crate::rows::constituency_json(&new.constituency))
+                .bind(now.as_micros())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx(&format!("member {:?}", new.name.as_str()), e))?;
+                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                self.member(isx_domain::MemberId(id))
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("member {id}")))
+            }
+
+            async fn update_member(&self, id: isx_domain::MemberId, new: &isx_domain::NewMember) -> $crate::Result<isx_domain::Member> {
+                let done = sqlx::query(
+                    "UPDATE members SET name = $1, kind = $2, country = $3, tier = $4, clearance = $5, constituency = $6
+                     WHERE id = $7",
+                )
+                .bind(new.name.as_str())
+                .bind(new.kind.as_str())
+                .bind(new.country.map(|c| c.as_str().to_owned()))
+                .bind(new.tier.as_str())
+                .bind(new.clearance.as_str())
+                .bind($crate::rows::constituency_json(&new.constituency))
+                .bind(id.0)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx(&format!("member {:?}", new.name.as_str()), e))?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("member {id}")));
+                }
+                self.member(id)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("member {id}")))
+            }
+
+            async fn member(&self, id: isx_domain::MemberId) -> $crate::Result<Option<isx_domain::Member>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@member_cols), " FROM members WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@member r)).transpose()
+            }
+
+            async fn member_by_name(&self, name: &str) -> $crate::Result<Option<isx_domain::Member>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@member_cols), " FROM members WHERE name = $1"))
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@member r)).transpose()
+            }
+
+            async fn members(&self) -> $crate::Result<Vec<isx_domain::Member>> {
+                let rows = sqlx::query(concat!("SELECT ", impl_store!(@member_cols), " FROM members ORDER BY id"))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@member r)).collect()
+            }
+
+            async fn insert_user(&self, new: &isx_domain::NewUser, now: isx_domain::Timestamp) -> $crate::Result<isx_domain::User> {
+                let row = sqlx::query(
+                    "INSERT INTO users (login, member_id, role, password_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(new.login.as_str())
+                .bind(new.member.0)
+                .bind(new.role.as_str())
+                .bind(&new.password_hash)
+                .bind(now.as_micros())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx(&format!("user {:?}", new.login.as_str()), e))?;
+                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                self.user(isx_domain::UserId(id))
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("user {id}")))
+            }
+
+            async fn user(&self, id: isx_domain::UserId) -> $crate::Result<Option<isx_domain::User>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@user_cols), " FROM users WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@user r)).transpose()
+            }
+
+            async fn user_by_login(&self, login: &isx_domain::Login) -> $crate::Result<Option<isx_domain::User>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@user_cols), " FROM users WHERE login = $1"))
+                    .bind(login.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@user r)).transpose()
+            }
+
+            async fn users(&self) -> $crate::Result<Vec<isx_domain::User>> {
+                let rows = sqlx::query(concat!("SELECT ", impl_store!(@user_cols), " FROM users ORDER BY id"))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@user r)).collect()
+            }
+
+            async fn insert_api_key(&self, new: &isx_domain::NewApiKey, now: isx_domain::Timestamp) -> $crate::Result<isx_domain::ApiKey> {
+                sqlx::query(
+                    "INSERT INTO api_keys (key_id, member_id, name, secret_hash, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(new.key_id.as_str())
+                .bind(new.member.0)
+                .bind(&new.name)
+                .bind(&new.secret_hash)
+                .bind(now.as_micros())
+                .bind(new.expires_at.map(isx_domain::Timestamp::as_micros))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx(&format!("API key {}", new.key_id), e))?;
+                self.api_key(&new.key_id)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("API key {}", new.key_id)))
+            }
+
+            async fn api_key(&self, id: &isx_domain::KeyId) -> $crate::Result<Option<isx_domain::ApiKey>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@key_cols), " FROM api_keys WHERE key_id = $1"))
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@key r)).transpose()
+            }
+
+            async fn api_keys(&self, member: Option<isx_domain::MemberId>) -> $crate::Result<Vec<isx_domain::ApiKey>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT ", impl_store!(@key_cols),
+                    " FROM api_keys WHERE ($1 IS NULL OR member_id = $1) ORDER BY created_at DESC, key_id"
+                ))
+                .bind(member.map(|m| m.0))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@key r)).collect()
+            }
+
+            async fn revoke_api_key(&self, id: &isx_domain::KeyId, now: isx_domain::Timestamp) -> $crate::Result<bool> {
+                let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL")
+                    .bind(now.as_micros())
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn touch_api_key(&self, id: &isx_domain::KeyId, now: isx_domain::Timestamp) -> $crate::Result<()> {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE key_id = $2")
+                    .bind(now.as_micros())
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                Ok(())
+            }
+
+            async fn insert_group(
+                &self,
+                new: &isx_domain::NewTrustGroup,
+                owner: isx_domain::MemberId,
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_domain::TrustGroup> {
+                let (kind, agreement, min_clearance, ends_at) = $crate::rows::group_kind_columns(&new.kind);
+                let what = format!("trust group {:?}", new.name);
+                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                let row = sqlx::query(
+                    "INSERT INTO trust_groups (name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&new.name)
+                .bind(&new.description)
+                .bind(kind)
+                .bind(agreement)
+                .bind(min_clearance)
+                .bind(ends_at)
+                .bind(new.hide_members)
+                .bind(now.as_micros())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx(&what, e))?;
+                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                sqlx::query("INSERT INTO group_members (group_id, member_id, role, joined_at) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(owner.0)
+                    .bind(isx_domain::GroupRole::Owner.as_str())
+                    .bind(now.as_micros())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| $crate::StoreError::from_sqlx(&format!("owner of {what}"), e))?;
+                tx.commit().await.map_err($crate::StoreError::Database)?;
+                self.group(isx_domain::GroupId(id))
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("trust group {id}")))
+            }
+
+            async fn group(&self, id: isx_domain::GroupId) -> $crate::Result<Option<isx_domain::TrustGroup>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@group_cols), " FROM trust_groups WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@group r)).transpose()
+            }
+
+            async fn group_by_name(&self, name: &str) -> $crate::Result<Option<isx_domain::TrustGroup>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@group_cols), " FROM trust_groups WHERE name = $1"))
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@group r)).transpose()
+            }
+
+            async fn groups(&self) -> $crate::Result<Vec<isx_domain::TrustGroup>> {
+                let rows = sqlx::query(concat!("SELECT ", impl_store!(@group_cols), " FROM trust_groups ORDER BY id"))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@group r)).collect()
+            }
+
+            async fn put_group_member(
+                &self,
+                group: isx_domain::GroupId,
+                member: isx_domain::MemberId,
+                role: isx_domain::GroupRole,
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_domain::GroupMembership> {
+                let row = sqlx::query(
+                    "INSERT INTO group_members (group_id, member_id, role, joined_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (group_id, member_id) DO UPDATE SET role = excluded.role
+                     RETURNING group_id, member_id, role, joined_at",
+                )
+                .bind(group.0)
+                .bind(member.0)
+                .bind(role.as_str())
+                .bind(now.as_micros())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx(&format!("membership of member {member} in group {group}"), e))?;
+                impl_store!(@membership row)
+            }
+
+            async fn group_members(&self, group: isx_domain::GroupId) -> $crate::Result<Vec<isx_domain::GroupMembership>> {
+                let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE group_id = $1 ORDER BY member_id")
+                    .bind(group.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@membership r)).collect()
+            }
+
+            async fn memberships_of(&self, member: isx_domain::MemberId) -> $crate::Result<Vec<isx_domain::GroupMembership>> {
+                let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE member_id = $1 ORDER BY group_id")
+                    .bind(member.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@membership r)).collect()
+            }
+
+            async fn insert_session(&self, s: &$crate::Session) -> $crate::Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&s.token_hash)
+                    .bind(s.user.0)
+                    .bind(&s.csrf_token)
+                    .bind(s.created_at.as_micros())
+                    .bind(s.expires_at.as_micros())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::StoreError::from_sqlx("session", e))?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str) -> $crate::Result<Option<$crate::Session>> {
+                let row = sqlx::query("SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| -> $crate::Result<$crate::Session> {
+                    Ok($crate::Session {
+                        token_hash: impl_store!(@get r, "token_hash", String),
+                        user: isx_domain::UserId(impl_store!(@get r, "user_id", i64)),
+                        csrf_token: impl_store!(@get r, "csrf_token", String),
+                        created_at: isx_domain::Timestamp::from_micros(impl_store!(@get r, "created_at", i64)),
+                        expires_at: isx_domain::Timestamp::from_micros(impl_store!(@get r, "expires_at", i64)),
+                    })
+                })
+                .transpose()
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> $crate::Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                Ok(())
+            }
+
+            async fn delete_expired_sessions(&self, now: isx_domain::Timestamp) -> $crate::Result<u64> {
+                let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                    .bind(now.as_micros())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn append_audit(&self, e: &isx_domain::NewAuditEvent) -> $crate::Result<i64> {
+                let row = sqlx::query(
+                    "INSERT INTO audit_log (at, actor, member_id, action, target, source_ip, outcome)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(e.at.as_micros())
+                .bind(&e.actor)
+                .bind(e.member.map(|m| m.0))
+                .bind(&e.action)
+                .bind(&e.target)
+                .bind(&e.source_ip)
+                .bind(&e.outcome)
+                .fetch_one(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)
+            }
+
+            async fn audit_events(&self, q: &$crate::AuditQuery) -> $crate::Result<Vec<isx_domain::AuditEvent>> {
+                let limit = i64::from(q.limit.clamp(1, 10_000));
+                let rows = sqlx::query(
+                    "SELECT id, at, actor, member_id, action, target, source_ip, outcome FROM audit_log
+                     WHERE ($1 IS NULL OR member_id = $1) AND ($2 IS NULL OR id < $2)
+                     ORDER BY id DESC LIMIT $3",
+                )
+                .bind(q.member.map(|m| m.0))
+                .bind(q.before_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                rows.into_iter()
+                    .map(|r| -> $crate::Result<isx_domain::AuditEvent> {
+                        Ok(isx_domain::AuditEvent {
+                            id: impl_store!(@get r, "id", i64),
+                            event: isx_domain::NewAuditEvent {
+                                at: isx_domain::Timestamp::from_micros(impl_store!(@get r, "at", i64)),
+                                actor: impl_store!(@get r, "actor", String),
+                                member: impl_store!(@get r, "member_id", Option<i64>).map(isx_domain::MemberId),
+                                action: impl_store!(@get r, "action", String),
+                                target: impl_store!(@get r, "target", String),
+                                source_ip: impl_store!(@get r, "source_ip", Option<String>),
+                                outcome: impl_store!(@get r, "outcome", String),
+                            },
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+
+    (@get $r:ident, $col:literal, $t:ty) => {
+        sqlx::Row::try_get::<$t, _>(&$r, $col).map_err($crate::StoreError::Database)?
+    };
+    (@member_cols) => { "id, name, kind, country, tier, clearance, constituency, created_at" };
+    (@member $r:ident) => {
+        (|| $crate::rows::member($crate::rows::MemberColumns {
+            id: impl_store!(@get $r, "id", i64),
+            name: impl_store!(@get $r, "name", String),
+            kind: impl_store!(@get $r, "kind", String),
+            country: impl_store!(@get $r, "country", Option<String>),
+            tier: impl_store!(@get $r, "tier", String),
+            clearance: impl_store!(@get $r, "clearance", String),
+            constituency: impl_store!(@get $r, "constituency", String),
+            created_at: impl_store!(@get $r, "created_at", i64),
+        }))()
+    };
+    (@user_cols) => { "id, login, member_id, role, password_hash, created_at" };
+    (@user $r:ident) => {
+        (|| $crate::rows::user($crate::rows::UserColumns {
+            id: impl_store!(@get $r, "id", i64),
+            login: impl_store!(@get $r, "login", String),
+            member_id: impl_store!(@get $r, "member_id", i64),
+            role: impl_store!(@get $r, "role", String),
+            password_hash: impl_store!(@get $r, "password_hash", String),
+            created_at: impl_store!(@get $r, "created_at", i64),
+        }))()
+    };
+    (@key_cols) => { "key_id, member_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at" };
+    (@key $r:ident) => {
+        (|| $crate::rows::api_key($crate::rows::KeyColumns {
+            key_id: impl_store!(@get $r, "key_id", String),
+            member_id: impl_store!(@get $r, "member_id", i64),
+            name: impl_store!(@get $r, "name", String),
+            secret_hash: impl_store!(@get $r, "secret_hash", String),
+            created_at: impl_store!(@get $r, "created_at", i64),
+            expires_at: impl_store!(@get $r, "expires_at", Option<i64>),
+            revoked_at: impl_store!(@get $r, "revoked_at", Option<i64>),
+            last_used_at: impl_store!(@get $r, "last_used_at", Option<i64>),
+        }))()
+    };
+    (@group_cols) => { "id, name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at" };
+    (@group $r:ident) => {
+        (|| $crate::rows::group($crate::rows::GroupColumns {
+            id: impl_store!(@get $r, "id", i64),
+            name: impl_store!(@get $r, "name", String),
+            description: impl_store!(@get $r, "description", String),
+            kind: impl_store!(@get $r, "kind", String),
+            agreement: impl_store!(@get $r, "agreement", Option<String>),
+            min_clearance: impl_store!(@get $r, "min_clearance", String),
+            ends_at: impl_store!(@get $r, "ends_at", Option<i64>),
+            hide_members: impl_store!(@get $r, "hide_members", bool),
+            created_at: impl_store!(@get $r, "created_at", i64),
+        }))()
+    };
+    (@membership $r:ident) => {
+        (|| $crate::rows::membership(
+            impl_store!(@get $r, "group_id", i64),
+            impl_store!(@get $r, "member_id", i64),
+            &impl_store!(@get $r, "role", String),
+            impl_store!(@get $r, "joined_at", i64),
+        ))()
+    };
+}

@@ -1,0 +1,52 @@
+//! The embedded default: one SQLite file in the data directory.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::migrate::{run_migrations, SQLITE};
+use crate::{Backend, Result, StoreError};
+
+/// A store in one SQLite file (WAL mode, foreign keys on, `synchronous=FULL`
+/// so that an acknowledged write survives power loss).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`. Does not
+    /// migrate; [`crate::open`] does, or call [`crate::Store::migrate`].
+    pub async fn open(path: &Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+impl_store!(SqliteStore, {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<usize> {
+        run_migrations!(&self.pool, SQLITE, None::<&str>)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(StoreError::Database)?;
+        Ok(())
+    }
+});
