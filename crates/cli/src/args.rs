@@ -1,0 +1,249 @@
+//! The command line. Every flag is documented here, once; `--help` is
+//! generated from these comments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// isx — threat-intelligence information sharing and exchange.
+///
+/// Run `isx demo` to start a server with a generated demo world, or
+/// `isx serve` to run your own instance. Administrative commands (member,
+/// key, user, group, migrate) work directly on the store, with or without a
+/// running server.
+///
+/// Configuration comes from, in order of precedence: command-line flags,
+/// ISX_* environment variables, the --config file (TOML), built-in defaults.
+#[derive(Debug, Parser)]
+#[command(name = "isx", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// TOML configuration file (see README, "Configuration").
+    #[arg(long, global = true, env = "ISX_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database, TLS certificate and feed files
+    /// [default: ./isx-data; ./isx-demo for `isx demo`].
+    #[arg(long, global = true, env = "ISX_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded SQLite file, e.g.
+    /// postgres://isx:secret@db.example/isx or postgres:///isx?host=/run/postgresql
+    #[arg(long, global = true, env = "ISX_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, global = true, env = "ISX_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (HTTPS by default, with a self-signed certificate
+    /// generated into the data directory on first start).
+    Serve(ServeArgs),
+    /// Start a server with a freshly generated demo world and print how to
+    /// sign in and call the API. Resets the demo data directory each time.
+    Demo(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Member organisations and their constituencies.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// API keys (shown once at creation, stored hashed).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// People who sign in to the web application.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Trust groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8443].
+    #[arg(long, env = "ISX_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain to serve instead of the generated one.
+    #[arg(long, env = "ISX_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "ISX_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP without TLS. Only behind a TLS-terminating proxy;
+    /// logs a warning at start.
+    #[arg(long, env = "ISX_INSECURE_HTTP")]
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Register a member organisation.
+    ///
+    /// Example: isx member add --name "Example ISP" --kind critical-infrastructure
+    ///   --cidr 192.0.2.0/24 --cidr 2001:db8::/32 --asn 64496 --domain example.net
+    Add(MemberAdd),
+    /// List members.
+    List(JsonFlag),
+    /// Show one member (by id or exact name).
+    Show {
+        /// Member id or exact name.
+        member: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table (for scripts).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MemberAdd {
+    /// Organisation name (unique).
+    #[arg(long)]
+    pub name: String,
+    /// operator, government, national-cert, critical-infrastructure,
+    /// enterprise, security-company or researcher.
+    #[arg(long)]
+    pub kind: String,
+    /// Country of the organisation (ISO 3166-1 alpha-2).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Advance-notice tier: standard, advance-5d or advance-24h.
+    #[arg(long, default_value = "standard")]
+    pub tier: String,
+    /// Clearance: none, restricted, confidential or secret.
+    #[arg(long, default_value = "none")]
+    pub clearance: String,
+    /// A network of the constituency (repeatable), e.g. 192.0.2.0/24.
+    #[arg(long = "cidr", value_name = "CIDR")]
+    pub cidrs: Vec<String>,
+    /// An AS number of the constituency (repeatable), e.g. 64496 or AS64496.
+    #[arg(long = "asn", value_name = "ASN")]
+    pub asns: Vec<String>,
+    /// A DNS name or suffix of the constituency (repeatable).
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// The country a national CERT covers (its IPs and ccTLD).
+    #[arg(long)]
+    pub constituency_country: Option<String>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key for a member and print it (the only time it is shown).
+    Create {
+        /// Member id or exact name.
+        #[arg(long)]
+        member: String,
+        /// What the key is for, e.g. siem-import.
+        #[arg(long)]
+        name: String,
+        /// When the key stops working (RFC 3339), e.g. 2027-01-01T00:00:00Z.
+        #[arg(long)]
+        expires: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List keys (metadata only; secrets are never stored).
+    List {
+        /// Only the keys of this member (id or name).
+        #[arg(long)]
+        member: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Revoke a key; it stops working at once.
+    Revoke {
+        /// The key id (16 hex characters, the part after isx_).
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a web user. The password is read from ISX_PASSWORD or standard
+    /// input; without either, a random one is generated and printed.
+    Add {
+        /// Login name.
+        #[arg(long)]
+        login: String,
+        /// Member id or exact name the user acts for.
+        #[arg(long)]
+        member: String,
+        /// admin (operator only) or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List web users.
+    List(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a trust group: formal (with --agreement) or ad hoc.
+    Add {
+        /// Group name (unique).
+        #[arg(long)]
+        name: String,
+        /// Owning member (id or name); joins as owner.
+        #[arg(long)]
+        owner: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Agreement reference; makes the group formal.
+        #[arg(long)]
+        agreement: Option<String>,
+        /// Clearance a member needs (formal groups).
+        #[arg(long, default_value = "none", requires = "agreement")]
+        min_clearance: String,
+        /// End date of an ad hoc group (RFC 3339); it closes read-only then.
+        #[arg(long, conflicts_with = "agreement")]
+        ends_at: Option<String>,
+        /// Hide the member list from the group's members.
+        #[arg(long)]
+        hide_members: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Add a member to a group, or change its role.
+    Join {
+        /// Group id or name.
+        group: String,
+        /// Member id or name.
+        #[arg(long)]
+        member: String,
+        /// owner, contributor or reader.
+        #[arg(long, default_value = "reader")]
+        role: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List trust groups with their members.
+    List(JsonFlag),
+}

@@ -1,0 +1,155 @@
+//! Configuration: flags > ISX_* environment > TOML file > defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use isx_server::{RateLimit, ServerConfig, TlsMode};
+use serde::Deserialize;
+
+use crate::args::{Global, LogFormat, ServeArgs};
+
+/// The configuration file. Every key is optional.
+///
+/// ```toml
+/// data_dir = "/var/lib/isx"
+/// database_url = "postgres://isx@db/isx"
+/// listen = "0.0.0.0:8443"
+/// log_format = "json"
+/// [tls]
+/// cert = "/etc/isx/cert.pem"
+/// key = "/etc/isx/key.pem"
+/// [limits]
+/// body_bytes = 1048576
+/// rate_per_minute = 1200
+/// rate_burst = 200
+/// session_ttl_secs = 28800
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub log_format: Option<LogFormat>,
+    #[serde(default)]
+    pub tls: TlsSection,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub body_bytes: Option<usize>,
+    pub rate_per_minute: Option<u32>,
+    pub rate_burst: Option<u32>,
+    pub session_ttl_secs: Option<i64>,
+}
+
+/// Global settings, resolved.
+#[derive(Debug)]
+pub struct Settings {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    pub log_format: LogFormat,
+    file: FileConfig,
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("environment variable {name}={v:?}: {e}")),
+        _ => Ok(None),
+    }
+}
+
+impl Settings {
+    pub fn load(g: &Global) -> anyhow::Result<Self> {
+        let file = match &g.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        Ok(Settings {
+            data_dir: g.data_dir.clone().or_else(|| file.data_dir.clone()),
+            database_url: g.database_url.clone().or_else(|| file.database_url.clone()),
+            log_format: g.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            file,
+        })
+    }
+
+    /// The data directory, or `default` when none is configured.
+    pub fn data_dir_or(&self, default: &str) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| PathBuf::from(default))
+    }
+
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
+    /// The store to open: the configured URL, or the SQLite file in `data_dir`.
+    pub fn store_url(&self, data_dir: &Path) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        Ok(data_dir.join("isx.sqlite").display().to_string())
+    }
+
+    pub fn server_config(&self, serve: &ServeArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfig> {
+        let listen = serve
+            .listen
+            .or(self.file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
+        let mut cfg = ServerConfig::new(listen, data_dir);
+        let cert = serve.tls_cert.clone().or_else(|| self.file.tls.cert.clone());
+        let key = serve.tls_key.clone().or_else(|| self.file.tls.key.clone());
+        cfg.tls = match (serve.insecure_http || self.file.tls.insecure_http, cert, key) {
+            (true, _, _) => TlsMode::Disabled,
+            (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
+            (false, None, None) => TlsMode::SelfSigned,
+            _ => anyhow::bail!("TLS needs both a certificate and a key (tls.cert and tls.key)"),
+        };
+        let l = &self.file.limits;
+        cfg.body_limit = env_parse("ISX_BODY_LIMIT")?.or(l.body_bytes).unwrap_or(cfg.body_limit);
+        cfg.rate_limit = RateLimit {
+            per_minute: env_parse("ISX_RATE_PER_MINUTE")?.or(l.rate_per_minute).unwrap_or(cfg.rate_limit.per_minute),
+            burst: env_parse("ISX_RATE_BURST")?.or(l.rate_burst).unwrap_or(cfg.rate_limit.burst),
+        };
+        cfg.session_ttl_secs = env_parse("ISX_SESSION_TTL_SECS")?.or(l.session_ttl_secs).unwrap_or(cfg.session_ttl_secs);
+        Ok(cfg)
+    }
+}
+
+/// Structured logs on standard error; level from ISX_LOG (default `info`).
+pub fn init_logging(s: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ISX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let _ = match s.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
