@@ -106,8 +106,14 @@ pub async fn create_user(
 
 pub async fn create_group(store: &dyn Store, clock: &dyn Clock, new: &NewTrustGroup, owner: MemberId) -> Result<TrustGroup> {
     new.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
-    if store.member(owner).await?.is_none() {
-        return Err(AdminError::NotFound(format!("member {owner}")));
+    let m = store.member(owner).await?.ok_or_else(|| AdminError::NotFound(format!("member {owner}")))?;
+    if m.clearance < new.kind.min_clearance() {
+        return Err(AdminError::Invalid(format!(
+            "the owner {:?} has clearance {} but the group requires {}",
+            m.name.as_str(),
+            m.clearance,
+            new.kind.min_clearance()
+        )));
     }
     Ok(store.insert_group(new, owner, clock.now()).await?)
 }

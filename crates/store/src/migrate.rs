@@ -35,20 +35,19 @@ pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim_start().starts_with("--") || l.trim().is_empty()))
 }
 
-/// Applies `migrations` not yet recorded, in order. Expands to the same code
-/// for both engines; `$lock` runs first inside each transaction (PostgreSQL
-/// takes an advisory lock there so that nodes starting together do not race).
+/// Applies `migrations` not yet recorded, in order, each in a transaction
+/// that first serialises against other nodes starting at the same time:
+/// `$lock_before` runs before the bookkeeping table is created (PostgreSQL's
+/// advisory lock), `$lock_after` after it (SQLite's write lock, which needs
+/// the table to exist).
 macro_rules! run_migrations {
-    ($pool:expr, $migrations:expr, $lock:expr) => {{
-        sqlx::query($crate::migrate::CREATE_TABLE)
-            .execute($pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+    ($pool:expr, $migrations:expr, $lock_before:expr, $lock_after:expr) => {{
         let mut applied = 0usize;
         for m in $migrations {
             let mut tx = $pool.begin().await.map_err($crate::StoreError::Database)?;
-            if let Some(lock) = $lock {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+            let locks: [Option<&str>; 3] = [$lock_before, Some($crate::migrate::CREATE_TABLE), $lock_after];
+            for stmt in locks.into_iter().flatten() {
+                sqlx::query(stmt).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
             }
             let done: Option<i64> = sqlx::query_scalar("SELECT version FROM isx_schema WHERE version = $1")
                 .bind(m.version)

@@ -35,7 +35,7 @@ impl_store!(PostgresStore, {
     }
 
     async fn migrate(&self) -> Result<usize> {
-        run_migrations!(&self.pool, POSTGRES, Some(MIGRATION_LOCK))
+        run_migrations!(&self.pool, POSTGRES, Some(MIGRATION_LOCK), None)
     }
 
     async fn ping(&self) -> Result<()> {

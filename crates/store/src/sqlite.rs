@@ -9,6 +9,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::migrate::{run_migrations, SQLITE};
 use crate::{Backend, Result, StoreError};
 
+/// Takes SQLite's write lock at the start of a migration transaction (a
+/// no-op write), so that concurrent openers wait for each other through the
+/// busy timeout instead of failing on a read-to-write lock upgrade.
+const WRITE_LOCK: &str = "DELETE FROM isx_schema WHERE 0";
+
 /// A store in one SQLite file (WAL mode, foreign keys on, `synchronous=FULL`
 /// so that an acknowledged write survives power loss).
 #[derive(Debug, Clone)]
@@ -42,7 +47,7 @@ impl_store!(SqliteStore, {
     }
 
     async fn migrate(&self) -> Result<usize> {
-        run_migrations!(&self.pool, SQLITE, None::<&str>)
+        run_migrations!(&self.pool, SQLITE, None, Some(WRITE_LOCK))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -1,0 +1,119 @@
+//! `TestApp`: the real server on port 0 over HTTPS with a fresh store
+//! (SQLite or PostgreSQL), a client that trusts its generated CA, and three
+//! members with keys: the operator, and members A and B.
+
+use std::sync::Arc;
+
+use isx_domain::{
+    Clearance, Clock, Constituency, ManualClock, Member, MemberKind, MemberName, NewMember, SystemClock, Tier,
+};
+use isx_server::{admin, Application, ServerConfig};
+use isx_store::Store;
+use reqwest::{Client, Method, RequestBuilder};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Tenant {
+    pub member: Member,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<ManualClock>,
+    pub data_dir: tempfile::TempDir,
+    pub operator: Tenant,
+    pub a: Tenant,
+    pub b: Tenant,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn open_store(backend: Backend, dir: &std::path::Path) -> Arc<dyn Store> {
+    let url = match backend {
+        Backend::Sqlite => dir.join("isx.sqlite").display().to_string(),
+        Backend::Postgres => super::pg::fresh_database().await,
+    };
+    isx_store::open(&url).await.expect("open store")
+}
+
+fn new_member(name: &str, kind: MemberKind, cidr: &str) -> NewMember {
+    NewMember {
+        name: MemberName::new(name).expect("name"),
+        kind,
+        country: Some("NL".parse().expect("cc")),
+        tier: Tier::Standard,
+        clearance: Clearance::Restricted,
+        constituency: Constituency { cidrs: vec![cidr.parse().expect("cidr")], ..Default::default() },
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let store = open_store(backend, data_dir.path()).await;
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"), data_dir.path().to_owned());
+        tweak(&mut config);
+        let app = Application::build(config, store.clone(), clock.clone()).await.expect("build app");
+        let base = app.base_url();
+        let mut builder = Client::builder().redirect(reqwest::redirect::Policy::none());
+        if let Some(ca) = app.ca_path() {
+            let pem = std::fs::read(ca).expect("read CA");
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA pem"));
+        }
+        let client = builder.build().expect("client");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run(async move {
+            let _ = rx.await;
+        }));
+
+        let s = store.as_ref();
+        let c = clock.as_ref() as &dyn Clock;
+        let mut tenants = Vec::new();
+        for (name, kind, cidr) in [
+            ("Operator", MemberKind::Operator, "10.0.0.0/8"),
+            ("Member A", MemberKind::NationalCert, "192.0.2.0/24"),
+            ("Member B", MemberKind::Enterprise, "198.51.100.0/24"),
+        ] {
+            let member = admin::create_member(s, c, &new_member(name, kind, cidr)).await.expect("member");
+            let (_, token) = admin::create_api_key(s, c, member.id, "test", None).await.expect("key");
+            tenants.push(Tenant { member, token: token.expose() });
+        }
+        let b = tenants.pop().expect("b");
+        let a = tenants.pop().expect("a");
+        let operator = tenants.pop().expect("operator");
+        TestApp { base, client, store, clock, data_dir, operator, a, b, _shutdown: tx }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with `token` as Bearer key (none if empty).
+    pub fn req(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        let r = self.client.request(method, self.url(path));
+        if token.is_empty() {
+            r
+        } else {
+            r.bearer_auth(token)
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> RequestBuilder {
+        self.req(Method::GET, path, token)
+    }
+
+    pub fn post_json(&self, path: &str, token: &str, body: &serde_json::Value) -> RequestBuilder {
+        self.req(Method::POST, path, token).json(body)
+    }
+}
