@@ -35,7 +35,13 @@ pub struct Global {
     pub data_dir: Option<PathBuf>,
     /// Use PostgreSQL instead of the embedded SQLite file, e.g.
     /// postgres://isx:secret@db.example/isx or postgres:///isx?host=/run/postgresql
-    #[arg(long, global = true, env = "ISX_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "ISX_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, global = true, env = "ISX_LOG_FORMAT", value_enum)]

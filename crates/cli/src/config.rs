@@ -83,8 +83,11 @@ impl Settings {
     pub fn load(g: &Global) -> anyhow::Result<Self> {
         let file = match &g.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the configuration file {}", path.display())
+                })?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid configuration file {}", path.display()))?
             }
             None => FileConfig::default(),
         };
@@ -98,7 +101,9 @@ impl Settings {
 
     /// The data directory, or `default` when none is configured.
     pub fn data_dir_or(&self, default: &str) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| PathBuf::from(default))
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(default))
     }
 
     pub fn database_url(&self) -> Option<&str> {
@@ -110,31 +115,51 @@ impl Settings {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
         }
-        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         Ok(data_dir.join("isx.sqlite").display().to_string())
     }
 
-    pub fn server_config(&self, serve: &ServeArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfig> {
+    pub fn server_config(
+        &self,
+        serve: &ServeArgs,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<ServerConfig> {
         let listen = serve
             .listen
             .or(self.file.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
         let mut cfg = ServerConfig::new(listen, data_dir);
-        let cert = serve.tls_cert.clone().or_else(|| self.file.tls.cert.clone());
+        let cert = serve
+            .tls_cert
+            .clone()
+            .or_else(|| self.file.tls.cert.clone());
         let key = serve.tls_key.clone().or_else(|| self.file.tls.key.clone());
-        cfg.tls = match (serve.insecure_http || self.file.tls.insecure_http, cert, key) {
+        cfg.tls = match (
+            serve.insecure_http || self.file.tls.insecure_http,
+            cert,
+            key,
+        ) {
             (true, _, _) => TlsMode::Disabled,
             (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
             (false, None, None) => TlsMode::SelfSigned,
             _ => anyhow::bail!("TLS needs both a certificate and a key (tls.cert and tls.key)"),
         };
         let l = &self.file.limits;
-        cfg.body_limit = env_parse("ISX_BODY_LIMIT")?.or(l.body_bytes).unwrap_or(cfg.body_limit);
+        cfg.body_limit = env_parse("ISX_BODY_LIMIT")?
+            .or(l.body_bytes)
+            .unwrap_or(cfg.body_limit);
         cfg.rate_limit = RateLimit {
-            per_minute: env_parse("ISX_RATE_PER_MINUTE")?.or(l.rate_per_minute).unwrap_or(cfg.rate_limit.per_minute),
-            burst: env_parse("ISX_RATE_BURST")?.or(l.rate_burst).unwrap_or(cfg.rate_limit.burst),
+            per_minute: env_parse("ISX_RATE_PER_MINUTE")?
+                .or(l.rate_per_minute)
+                .unwrap_or(cfg.rate_limit.per_minute),
+            burst: env_parse("ISX_RATE_BURST")?
+                .or(l.rate_burst)
+                .unwrap_or(cfg.rate_limit.burst),
         };
-        cfg.session_ttl_secs = env_parse("ISX_SESSION_TTL_SECS")?.or(l.session_ttl_secs).unwrap_or(cfg.session_ttl_secs);
+        cfg.session_ttl_secs = env_parse("ISX_SESSION_TTL_SECS")?
+            .or(l.session_ttl_secs)
+            .unwrap_or(cfg.session_ttl_secs);
         Ok(cfg)
     }
 }

@@ -21,7 +21,10 @@ fn main() -> ExitCode {
         Err(e) => return report(&e),
     };
     config::init_logging(&settings);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return report(&anyhow::Error::from(e)),
     };

@@ -7,11 +7,19 @@ use crate::support::app::{Backend, TestApp};
 
 async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
     assert_eq!(res.status(), status, "status");
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     assert_eq!(ct, "application/problem+json");
     let body: Value = res.json().await.expect("problem body is JSON");
     assert_eq!(body["status"], status.as_u16());
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "problem has a detail: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "problem has a detail: {body}"
+    );
     body
 }
 
@@ -22,15 +30,35 @@ async fn member_count(app: &TestApp) -> usize {
 async fn unauthenticated_and_bad_keys_are_401(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let res = app.get("/api/v1/me", "").send().await.expect("send");
-    let www = res.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let www = res
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     assert!(www.contains("Bearer") && www.contains("Basic"), "{www}");
     problem(res, StatusCode::UNAUTHORIZED).await;
-    problem(app.get("/api/v1/me", "isx_nonsense").send().await.expect("send"), StatusCode::UNAUTHORIZED).await;
+    problem(
+        app.get("/api/v1/me", "isx_nonsense")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     // A real key id with a wrong secret.
     let key_id = &app.a.token[4..20];
     let forged = format!("isx_{key_id}_{}", "0".repeat(64));
-    problem(app.get("/api/v1/me", &forged).send().await.expect("send"), StatusCode::UNAUTHORIZED).await;
-    let ok = app.get("/api/v1/me", &app.a.token).send().await.expect("send");
+    problem(
+        app.get("/api/v1/me", &forged).send().await.expect("send"),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let ok = app
+        .get("/api/v1/me", &app.a.token)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(ok.status(), StatusCode::OK);
     let me: Value = ok.json().await.expect("json");
     assert_eq!(me["member"]["name"], "Member A");
@@ -40,69 +68,214 @@ async fn unauthenticated_and_bad_keys_are_401(backend: Backend) {
 async fn basic_auth_with_key_id_and_secret(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (key_id, secret) = app.b.token[4..].split_once('_').expect("token shape");
-    let res = app.client.get(app.url("/api/v1/me")).basic_auth(key_id, Some(secret)).send().await.expect("send");
+    let res = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .basic_auth(key_id, Some(secret))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(res.status(), StatusCode::OK);
     let me: Value = res.json().await.expect("json");
     assert_eq!(me["member"]["name"], "Member B");
-    let bad = app.client.get(app.url("/api/v1/me")).basic_auth(key_id, Some("f".repeat(64))).send().await.expect("send");
+    let bad = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .basic_auth(key_id, Some("f".repeat(64)))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn one_member_never_reads_another_members_data(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (a, b) = (&app.a, &app.b);
-    let list: Vec<Value> = app.get("/api/v1/members", &a.token).send().await.expect("send").json().await.expect("json");
+    let list: Vec<Value> = app
+        .get("/api/v1/members", &a.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(list.len(), 1, "A sees only itself: {list:?}");
     assert_eq!(list[0]["name"], "Member A");
     assert_eq!(list[0]["constituency"]["cidrs"][0], "192.0.2.0/24");
 
     // B's record is indistinguishable from a missing one.
-    let other = problem(app.get(&format!("/api/v1/members/{}", b.member.id), &a.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
-    let missing = problem(app.get("/api/v1/members/999999", &a.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
+    let other = problem(
+        app.get(&format!("/api/v1/members/{}", b.member.id), &a.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let missing = problem(
+        app.get("/api/v1/members/999999", &a.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(other["title"], missing["title"]);
-    assert!(!other.to_string().contains("198.51.100"), "no constituency leaks: {other}");
+    assert!(
+        !other.to_string().contains("198.51.100"),
+        "no constituency leaks: {other}"
+    );
 
-    let keys: Vec<Value> = app.get("/api/v1/keys", &a.token).send().await.expect("send").json().await.expect("json");
-    assert!(keys.iter().all(|k| k["member"] == a.member.id.0), "{keys:?}");
-    assert!(keys.iter().all(|k| k.get("secret_hash").is_none() && k.get("token").is_none()));
+    let keys: Vec<Value> = app
+        .get("/api/v1/keys", &a.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        keys.iter().all(|k| k["member"] == a.member.id.0),
+        "{keys:?}"
+    );
+    assert!(keys
+        .iter()
+        .all(|k| k.get("secret_hash").is_none() && k.get("token").is_none()));
 
     // A cannot revoke B's key, and B's key keeps working.
     let b_key_id = &b.token[4..20];
-    problem(app.req(Method::DELETE, &format!("/api/v1/keys/{b_key_id}"), &a.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
-    assert_eq!(app.get("/api/v1/me", &b.token).send().await.expect("send").status(), StatusCode::OK);
+    problem(
+        app.req(
+            Method::DELETE,
+            &format!("/api/v1/keys/{b_key_id}"),
+            &a.token,
+        )
+        .send()
+        .await
+        .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/me", &b.token)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK
+    );
 
     // Nor create keys for B, nor register members, nor read the audit log.
-    let res = app.post_json("/api/v1/keys", &a.token, &json!({"name": "x", "member": b.member.id.0})).send().await.expect("send");
+    let res = app
+        .post_json(
+            "/api/v1/keys",
+            &a.token,
+            &json!({"name": "x", "member": b.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("send");
     problem(res, StatusCode::FORBIDDEN).await;
-    let res = app.post_json("/api/v1/members", &a.token, &json!({"name": "Sneaky", "kind": "enterprise"})).send().await.expect("send");
+    let res = app
+        .post_json(
+            "/api/v1/members",
+            &a.token,
+            &json!({"name": "Sneaky", "kind": "enterprise"}),
+        )
+        .send()
+        .await
+        .expect("send");
     problem(res, StatusCode::FORBIDDEN).await;
-    problem(app.get("/api/v1/audit", &a.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
-    problem(app.get("/api/v1/users", &a.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
+    problem(
+        app.get("/api/v1/audit", &a.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        app.get("/api/v1/users", &a.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 
-    let all: Vec<Value> = app.get("/api/v1/members", &app.operator.token).send().await.expect("send").json().await.expect("json");
+    let all: Vec<Value> = app
+        .get("/api/v1/members", &app.operator.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(all.len(), 3, "the operator sees every member");
 }
 
 async fn revoked_and_expired_keys_fail_at_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let created = app.post_json("/api/v1/keys", &app.a.token, &json!({"name": "short-lived"})).send().await.expect("send");
+    let created = app
+        .post_json(
+            "/api/v1/keys",
+            &app.a.token,
+            &json!({"name": "short-lived"}),
+        )
+        .send()
+        .await
+        .expect("send");
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.expect("json");
-    let token = created["token"].as_str().expect("token shown once").to_owned();
+    let token = created["token"]
+        .as_str()
+        .expect("token shown once")
+        .to_owned();
     let key_id = created["key_id"].as_str().expect("key id").to_owned();
     assert!(token.starts_with(&format!("isx_{key_id}_")));
-    assert_eq!(app.get("/api/v1/me", &token).send().await.expect("send").status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", &token)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK
+    );
 
-    let stored = app.store.api_key(&isx_domain::KeyId::new(&key_id).expect("id")).await.expect("get").expect("stored");
-    assert!(!stored.secret_hash.contains(&token[21..]), "only a hash is stored");
+    let stored = app
+        .store
+        .api_key(&isx_domain::KeyId::new(&key_id).expect("id"))
+        .await
+        .expect("get")
+        .expect("stored");
+    assert!(
+        !stored.secret_hash.contains(&token[21..]),
+        "only a hash is stored"
+    );
 
-    let revoked = app.req(Method::DELETE, &format!("/api/v1/keys/{key_id}"), &app.a.token).send().await.expect("send");
+    let revoked = app
+        .req(
+            Method::DELETE,
+            &format!("/api/v1/keys/{key_id}"),
+            &app.a.token,
+        )
+        .send()
+        .await
+        .expect("send");
     assert_eq!(revoked.status(), StatusCode::OK);
-    problem(app.get("/api/v1/me", &token).send().await.expect("send"), StatusCode::UNAUTHORIZED).await;
+    problem(
+        app.get("/api/v1/me", &token).send().await.expect("send"),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 
     let expiring = app.clock_now_plus(60);
     let created: Value = app
-        .post_json("/api/v1/keys", &app.a.token, &json!({"name": "expiring", "expires_at": expiring}))
+        .post_json(
+            "/api/v1/keys",
+            &app.a.token,
+            &json!({"name": "expiring", "expires_at": expiring}),
+        )
         .send()
         .await
         .expect("send")
@@ -110,10 +283,32 @@ async fn revoked_and_expired_keys_fail_at_once(backend: Backend) {
         .await
         .expect("json");
     let token = created["token"].as_str().expect("token").to_owned();
-    assert_eq!(app.get("/api/v1/me", &token).send().await.expect("send").status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", &token)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK
+    );
     app.clock.advance_secs(61);
-    problem(app.get("/api/v1/me", &token).send().await.expect("send"), StatusCode::UNAUTHORIZED).await;
-    let past = problem(app.post_json("/api/v1/keys", &app.a.token, &json!({"name": "old", "expires_at": "2001-01-01T00:00:00Z"})).send().await.expect("send"), StatusCode::UNPROCESSABLE_ENTITY).await;
+    problem(
+        app.get("/api/v1/me", &token).send().await.expect("send"),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let past = problem(
+        app.post_json(
+            "/api/v1/keys",
+            &app.a.token,
+            &json!({"name": "old", "expires_at": "2001-01-01T00:00:00Z"}),
+        )
+        .send()
+        .await
+        .expect("send"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(past["detail"].as_str().unwrap_or("").contains("future"));
 }
 
@@ -129,43 +324,159 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(backend: Backend) {
     let op = &app.operator.token;
     let before = member_count(&app).await;
     let post_raw = |body: &'static str, ct: &'static str| {
-        app.req(Method::POST, "/api/v1/members", op).header("content-type", ct).body(body)
+        app.req(Method::POST, "/api/v1/members", op)
+            .header("content-type", ct)
+            .body(body)
     };
 
-    let p = problem(post_raw("{\"name\": \"X\", ", "application/json").send().await.expect("send"), StatusCode::BAD_REQUEST).await;
-    assert!(p["detail"].as_str().unwrap_or("").contains("malformed JSON"), "{p}");
+    let p = problem(
+        post_raw("{\"name\": \"X\", ", "application/json")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("malformed JSON"),
+        "{p}"
+    );
 
-    let p = problem(post_raw(r#"{"name":"X","kind":"enterprise","colour":"red"}"#, "application/json").send().await.expect("send"), StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert!(p["detail"].as_str().unwrap_or("").contains("unknown field `colour`"), "{p}");
+    let p = problem(
+        post_raw(
+            r#"{"name":"X","kind":"enterprise","colour":"red"}"#,
+            "application/json",
+        )
+        .send()
+        .await
+        .expect("send"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown field `colour`"),
+        "{p}"
+    );
 
     let cases = [
-        (json!({"name":"X","kind":"enterprise","constituency":{"cidrs":["192.0.2.1/24"]}}), "/constituency/cidrs/0", "host bits"),
-        (json!({"name":"X","kind":"enterprise","constituency":{"cidrs":["10.0.0.0/8","300.0.0.0/8"]}}), "/constituency/cidrs/1", "invalid CIDR"),
-        (json!({"name":"X","kind":"enterprise","constituency":{"asns":[0]}}), "/constituency/asns/0", "invalid ASN"),
-        (json!({"name":"X","kind":"enterprise","country":"Netherlands"}), "/country", "invalid country"),
-        (json!({"name":"X","kind":"pirate"}), "/kind", "invalid member kind"),
-        (json!({"name":"X","kind":"enterprise","tier":"gold"}), "/tier", "advance-24h"),
-        (json!({"name":"","kind":"enterprise"}), "/name", "must not be empty"),
+        (
+            json!({"name":"X","kind":"enterprise","constituency":{"cidrs":["192.0.2.1/24"]}}),
+            "/constituency/cidrs/0",
+            "host bits",
+        ),
+        (
+            json!({"name":"X","kind":"enterprise","constituency":{"cidrs":["10.0.0.0/8","300.0.0.0/8"]}}),
+            "/constituency/cidrs/1",
+            "invalid CIDR",
+        ),
+        (
+            json!({"name":"X","kind":"enterprise","constituency":{"asns":[0]}}),
+            "/constituency/asns/0",
+            "invalid ASN",
+        ),
+        (
+            json!({"name":"X","kind":"enterprise","country":"Netherlands"}),
+            "/country",
+            "invalid country",
+        ),
+        (
+            json!({"name":"X","kind":"pirate"}),
+            "/kind",
+            "invalid member kind",
+        ),
+        (
+            json!({"name":"X","kind":"enterprise","tier":"gold"}),
+            "/tier",
+            "advance-24h",
+        ),
+        (
+            json!({"name":"","kind":"enterprise"}),
+            "/name",
+            "must not be empty",
+        ),
     ];
     for (body, pointer, needle) in cases {
-        let p = problem(app.post_json("/api/v1/members", op, &body).send().await.expect("send"), StatusCode::UNPROCESSABLE_ENTITY).await;
+        let p = problem(
+            app.post_json("/api/v1/members", op, &body)
+                .send()
+                .await
+                .expect("send"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
         assert_eq!(p["errors"][0]["pointer"], pointer, "{p}");
-        assert!(p["detail"].as_str().unwrap_or("").contains(needle), "{needle}: {p}");
+        assert!(
+            p["detail"].as_str().unwrap_or("").contains(needle),
+            "{needle}: {p}"
+        );
     }
 
-    let p = problem(post_raw(r#"{"name":"X","kind":"enterprise"}"#, "text/plain").send().await.expect("send"), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
-    assert!(p["detail"].as_str().unwrap_or("").contains("application/json"));
-    problem(app.req(Method::POST, "/api/v1/members", op).body("{}").send().await.expect("send"), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let p = problem(
+        post_raw(r#"{"name":"X","kind":"enterprise"}"#, "text/plain")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
+    assert!(p["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("application/json"));
+    problem(
+        app.req(Method::POST, "/api/v1/members", op)
+            .body("{}")
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
 
-    let huge = format!(r#"{{"name":"X","kind":"enterprise","pad":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
-    let res = app.req(Method::POST, "/api/v1/members", op).header("content-type", "application/json").body(huge).send().await.expect("send");
+    let huge = format!(
+        r#"{{"name":"X","kind":"enterprise","pad":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let res = app
+        .req(Method::POST, "/api/v1/members", op)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("send");
     problem(res, StatusCode::PAYLOAD_TOO_LARGE).await;
 
-    let res = app.post_json("/api/v1/members", op, &json!({"name":"Member A","kind":"enterprise"})).send().await.expect("send");
+    let res = app
+        .post_json(
+            "/api/v1/members",
+            op,
+            &json!({"name":"Member A","kind":"enterprise"}),
+        )
+        .send()
+        .await
+        .expect("send");
     problem(res, StatusCode::CONFLICT).await;
-    let res = app.post_json("/api/v1/groups", op, &json!({"name":"G","kind":{"kind":"formal","agreement":"A"},"owner":app.a.member.id.0})).send().await.expect("send");
+    let res = app
+        .post_json(
+            "/api/v1/groups",
+            op,
+            &json!({"name":"G","kind":{"kind":"formal","agreement":"A"},"owner":app.a.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("send");
     problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(member_count(&app).await, before, "rejected requests changed nothing");
+    assert_eq!(
+        member_count(&app).await,
+        before,
+        "rejected requests changed nothing"
+    );
     assert!(app.store.groups().await.expect("groups").is_empty());
 
     let ok = app
@@ -183,25 +494,68 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(backend: Backend) {
 
 async fn audit_log_records_reads_and_changes_with_source(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.get(&format!("/api/v1/members/{}", app.a.member.id), &app.a.token).send().await.expect("send");
-    app.get(&format!("/api/v1/members/{}", app.b.member.id), &app.a.token).send().await.expect("send");
-    app.post_json("/api/v1/keys", &app.b.token, &json!({"name": "audited"})).send().await.expect("send");
-    let events: Vec<Value> = app.get("/api/v1/audit?limit=50", &app.operator.token).send().await.expect("send").json().await.expect("json");
+    app.get(
+        &format!("/api/v1/members/{}", app.a.member.id),
+        &app.a.token,
+    )
+    .send()
+    .await
+    .expect("send");
+    app.get(
+        &format!("/api/v1/members/{}", app.b.member.id),
+        &app.a.token,
+    )
+    .send()
+    .await
+    .expect("send");
+    app.post_json("/api/v1/keys", &app.b.token, &json!({"name": "audited"}))
+        .send()
+        .await
+        .expect("send");
+    let events: Vec<Value> = app
+        .get("/api/v1/audit?limit=50", &app.operator.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     let a_actor = format!("key:{}", &app.a.token[4..20]);
     let read_other = events
         .iter()
-        .find(|e| e["actor"] == a_actor && e["target"] == format!("/api/v1/members/{}", app.b.member.id))
+        .find(|e| {
+            e["actor"] == a_actor && e["target"] == format!("/api/v1/members/{}", app.b.member.id)
+        })
         .expect("A's attempt to read B is in the log");
     assert_eq!(read_other["outcome"], "404");
     assert_eq!(read_other["source_ip"], "127.0.0.1");
-    assert!(events.iter().any(|e| e["action"] == "key.create" && e["member"] == app.b.member.id.0 && e["outcome"] == "201"));
+    assert!(events.iter().any(|e| e["action"] == "key.create"
+        && e["member"] == app.b.member.id.0
+        && e["outcome"] == "201"));
     let text = serde_json::to_string(&events).expect("json");
     for t in [&app.a.token, &app.b.token] {
         assert!(!text.contains(&t[21..]), "no secret in the audit log");
     }
-    let mine: Vec<Value> = app.get(&format!("/api/v1/audit?member={}", app.b.member.id), &app.operator.token).send().await.expect("send").json().await.expect("json");
+    let mine: Vec<Value> = app
+        .get(
+            &format!("/api/v1/audit?member={}", app.b.member.id),
+            &app.operator.token,
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert!(!mine.is_empty() && mine.iter().all(|e| e["member"] == app.b.member.id.0));
-    problem(app.get("/api/v1/audit?limit=abc", &app.operator.token).send().await.expect("send"), StatusCode::BAD_REQUEST).await;
+    problem(
+        app.get("/api/v1/audit?limit=abc", &app.operator.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
 }
 
 async fn trust_groups_and_hidden_rosters(backend: Backend) {
@@ -218,66 +572,253 @@ async fn trust_groups_and_hidden_rosters(backend: Backend) {
     let gid = g["id"].as_i64().expect("id");
     assert_eq!(g["kind"], "formal");
     // B is not a member yet: the group does not exist for B.
-    problem(app.get(&format!("/api/v1/groups/{gid}"), &app.b.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
-    let none: Vec<Value> = app.get("/api/v1/groups", &app.b.token).send().await.expect("send").json().await.expect("json");
+    problem(
+        app.get(&format!("/api/v1/groups/{gid}"), &app.b.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let none: Vec<Value> = app
+        .get("/api/v1/groups", &app.b.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert!(none.is_empty());
     // B cannot admit itself; A (owner) can admit B.
-    problem(app.post_json(&format!("/api/v1/groups/{gid}/members"), &app.b.token, &json!({"member":app.b.member.id.0,"role":"reader"})).send().await.expect("send"), StatusCode::NOT_FOUND).await;
-    let joined = app.post_json(&format!("/api/v1/groups/{gid}/members"), &app.a.token, &json!({"member":app.b.member.id.0,"role":"reader"})).send().await.expect("send");
+    problem(
+        app.post_json(
+            &format!("/api/v1/groups/{gid}/members"),
+            &app.b.token,
+            &json!({"member":app.b.member.id.0,"role":"reader"}),
+        )
+        .send()
+        .await
+        .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let joined = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/members"),
+            &app.a.token,
+            &json!({"member":app.b.member.id.0,"role":"reader"}),
+        )
+        .send()
+        .await
+        .expect("send");
     assert_eq!(joined.status(), StatusCode::OK);
-    let seen: Vec<Value> = app.get("/api/v1/groups", &app.b.token).send().await.expect("send").json().await.expect("json");
+    let seen: Vec<Value> = app
+        .get("/api/v1/groups", &app.b.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(seen.len(), 1);
     // The roster is hidden from B, and the refusal names no member.
-    let p = problem(app.get(&format!("/api/v1/groups/{gid}/members"), &app.b.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
+    let p = problem(
+        app.get(&format!("/api/v1/groups/{gid}/members"), &app.b.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert!(!p.to_string().contains("Member A"));
-    let roster: Vec<Value> = app.get(&format!("/api/v1/groups/{gid}/members"), &app.a.token).send().await.expect("send").json().await.expect("json");
+    let roster: Vec<Value> = app
+        .get(&format!("/api/v1/groups/{gid}/members"), &app.a.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(roster.len(), 2);
     // Clearance: a member below the group's minimum cannot be admitted.
-    let mut low = app.store.member(app.b.member.id).await.expect("get").expect("b");
+    let mut low = app
+        .store
+        .member(app.b.member.id)
+        .await
+        .expect("get")
+        .expect("b");
     low.clearance = isx_domain::Clearance::None;
-    let update = isx_domain::NewMember { name: low.name, kind: low.kind, country: low.country, tier: low.tier, clearance: low.clearance, constituency: low.constituency };
-    app.store.update_member(app.b.member.id, &update).await.expect("lower clearance");
-    let p = problem(app.post_json(&format!("/api/v1/groups/{gid}/members"), op, &json!({"member":app.b.member.id.0,"role":"contributor"})).send().await.expect("send"), StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert!(p["detail"].as_str().unwrap_or("").contains("requires restricted"), "{p}");
+    let update = isx_domain::NewMember {
+        name: low.name,
+        kind: low.kind,
+        country: low.country,
+        tier: low.tier,
+        clearance: low.clearance,
+        constituency: low.constituency,
+    };
+    app.store
+        .update_member(app.b.member.id, &update)
+        .await
+        .expect("lower clearance");
+    let p = problem(
+        app.post_json(
+            &format!("/api/v1/groups/{gid}/members"),
+            op,
+            &json!({"member":app.b.member.id.0,"role":"contributor"}),
+        )
+        .send()
+        .await
+        .expect("send"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("requires restricted"),
+        "{p}"
+    );
     // And with its clearance now below the minimum, B no longer sees the group.
-    problem(app.get(&format!("/api/v1/groups/{gid}"), &app.b.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
+    problem(
+        app.get(&format!("/api/v1/groups/{gid}"), &app.b.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
 
 async fn rate_limit_answers_429(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.rate_limit = isx_server::RateLimit { per_minute: 6, burst: 3 }).await;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.rate_limit = isx_server::RateLimit {
+            per_minute: 6,
+            burst: 3,
+        }
+    })
+    .await;
     for _ in 0..3 {
-        assert_eq!(app.get("/api/v1/me", &app.a.token).send().await.expect("send").status(), StatusCode::OK);
+        assert_eq!(
+            app.get("/api/v1/me", &app.a.token)
+                .send()
+                .await
+                .expect("send")
+                .status(),
+            StatusCode::OK
+        );
     }
-    let res = app.get("/api/v1/me", &app.a.token).send().await.expect("send");
-    let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let res = app
+        .get("/api/v1/me", &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     problem(res, StatusCode::TOO_MANY_REQUESTS).await;
-    assert!(retry.parse::<u64>().is_ok_and(|s| s >= 1), "Retry-After: {retry:?}");
-    assert_eq!(app.get("/api/v1/me", &app.b.token).send().await.expect("send").status(), StatusCode::OK, "budgets are per key");
+    assert!(
+        retry.parse::<u64>().is_ok_and(|s| s >= 1),
+        "Retry-After: {retry:?}"
+    );
+    assert_eq!(
+        app.get("/api/v1/me", &app.b.token)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK,
+        "budgets are per key"
+    );
     app.clock.advance_secs(10);
-    assert_eq!(app.get("/api/v1/me", &app.a.token).send().await.expect("send").status(), StatusCode::OK, "refilled");
+    assert_eq!(
+        app.get("/api/v1/me", &app.a.token)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK,
+        "refilled"
+    );
 }
 
 async fn health_metrics_openapi(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let h: Value = app.get("/healthz", "").send().await.expect("send").json().await.expect("json");
+    let h: Value = app
+        .get("/healthz", "")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(h["status"], "ok");
-    assert_eq!(h["backend"], match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    });
-    app.get("/api/v1/me", &app.a.token).send().await.expect("send");
-    app.get("/api/v1/nothing-here", &app.a.token).send().await.expect("send");
-    let metrics = app.get("/metrics", "").send().await.expect("send").text().await.expect("text");
-    assert!(metrics.contains(r#"isx_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#), "{metrics}");
-    assert!(metrics.contains("isx_http_request_duration_seconds_bucket{route=\"/api/v1/me\",le=\"+Inf\"} 1"));
-    let spec: Value = app.get("/api/openapi.json", "").send().await.expect("send").json().await.expect("json");
+    assert_eq!(
+        h["backend"],
+        match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    );
+    app.get("/api/v1/me", &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    app.get("/api/v1/nothing-here", &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    let metrics = app
+        .get("/metrics", "")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics
+            .contains(r#"isx_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics
+        .contains("isx_http_request_duration_seconds_bucket{route=\"/api/v1/me\",le=\"+Inf\"} 1"));
+    let spec: Value = app
+        .get("/api/openapi.json", "")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert!(spec["openapi"].as_str().unwrap_or("").starts_with("3."));
-    for path in ["/api/v1/members", "/api/v1/keys/{key_id}", "/api/v1/groups/{id}/members", "/api/v1/audit", "/healthz"] {
-        assert!(spec["paths"].get(path).is_some(), "OpenAPI documents {path}");
+    for path in [
+        "/api/v1/members",
+        "/api/v1/keys/{key_id}",
+        "/api/v1/groups/{id}/members",
+        "/api/v1/audit",
+        "/healthz",
+    ] {
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "OpenAPI documents {path}"
+        );
     }
-    assert!(spec["components"]["securitySchemes"].get("api_key").is_some());
+    assert!(spec["components"]["securitySchemes"]
+        .get("api_key")
+        .is_some());
     assert!(spec["components"]["schemas"].get("Problem").is_some());
-    let p = problem(app.get("/api/v1/nothing-here", &app.a.token).send().await.expect("send"), StatusCode::NOT_FOUND).await;
+    let p = problem(
+        app.get("/api/v1/nothing-here", &app.a.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(p["type"], "urn:isx:problem:not-found");
 }
 
@@ -288,17 +829,32 @@ async fn tls_is_on_by_default_and_plain_http_is_explicit(backend: Backend) {
     let key = app.data_dir.path().join("tls/key.pem");
     assert!(ca.exists() && key.exists());
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o077, 0, "private key is not group/world readable");
+    assert_eq!(
+        std::fs::metadata(&key).expect("key").permissions().mode() & 0o077,
+        0,
+        "private key is not group/world readable"
+    );
     // A client that does not trust the CA refuses the connection.
     let strict = reqwest::Client::new();
     assert!(strict.get(app.url("/healthz")).send().await.is_err());
     // Plain HTTP to the TLS port gets no HTTP answer.
     let plain = app.base.replace("https://", "http://");
-    assert!(reqwest::get(format!("{plain}/healthz")).await.map(|r| r.status() != StatusCode::OK).unwrap_or(true));
+    assert!(reqwest::get(format!("{plain}/healthz"))
+        .await
+        .map(|r| r.status() != StatusCode::OK)
+        .unwrap_or(true));
 
     let insecure = TestApp::spawn_with(backend, |c| c.tls = isx_server::TlsMode::Disabled).await;
     assert!(insecure.base.starts_with("http://"));
-    assert_eq!(insecure.get("/healthz", "").send().await.expect("send").status(), StatusCode::OK);
+    assert_eq!(
+        insecure
+            .get("/healthz", "")
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK
+    );
 }
 
 crate::on_both_backends!(

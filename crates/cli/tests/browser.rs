@@ -11,13 +11,23 @@ use crate::support::browser::Browser;
 async fn sign_in_create_key_and_use_it(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let password = "correct horse battery staple";
-    isx_server::admin::create_user(app.store.as_ref(), app.clock.as_ref() as &dyn Clock, &Login::new("admin").expect("login"), password, app.operator.member.id, UserRole::Admin)
-        .await
-        .expect("admin user");
+    isx_server::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &Login::new("admin").expect("login"),
+        password,
+        app.operator.member.id,
+        UserRole::Admin,
+    )
+    .await
+    .expect("admin user");
 
     let b = Browser::start().await;
     b.goto(&app.url("/")).await;
-    assert!(b.current_url().await.ends_with("/login"), "signed-out visitors are sent to the login page");
+    assert!(
+        b.current_url().await.ends_with("/login"),
+        "signed-out visitors are sent to the login page"
+    );
 
     b.type_into("#login", "admin").await;
     b.type_into("#password", "wrong password here").await;
@@ -31,14 +41,19 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
     assert!(b.text("#whoami").await.contains("admin"));
     assert_eq!(b.text("#member-count").await, "3");
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    b.screenshot(&shots.join(format!("dashboard-{backend:?}.png"))).await;
+    b.screenshot(&shots.join(format!("dashboard-{backend:?}.png")))
+        .await;
 
     b.goto(&app.url("/keys")).await;
     b.type_into("#key-name", "browser-made").await;
     b.click("#create-key-button").await;
     let token = b.text("#new-token").await;
-    assert!(token.starts_with("isx_"), "the page shows the new key once: {token:?}");
-    b.screenshot(&shots.join(format!("keys-{backend:?}.png"))).await;
+    assert!(
+        token.starts_with("isx_"),
+        "the page shows the new key once: {token:?}"
+    );
+    b.screenshot(&shots.join(format!("keys-{backend:?}.png")))
+        .await;
 
     let res = app.get("/api/v1/me", &token).send().await.expect("send");
     assert_eq!(res.status(), StatusCode::OK);
@@ -47,12 +62,19 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
     assert_eq!(me["admin"], true);
 
     b.goto(&app.url("/keys")).await;
-    assert!(!b.source().await.contains(&token[21..]), "the secret is never shown again");
+    assert!(
+        !b.source().await.contains(&token[21..]),
+        "the secret is never shown again"
+    );
 
     b.goto(&app.url("/admin/audit")).await;
     let audit = b.text("#audit").await;
-    assert!(audit.contains("key.create") && audit.contains("session.login"), "{audit}");
-    b.screenshot(&shots.join(format!("audit-{backend:?}.png"))).await;
+    assert!(
+        audit.contains("key.create") && audit.contains("session.login"),
+        "{audit}"
+    );
+    b.screenshot(&shots.join(format!("audit-{backend:?}.png")))
+        .await;
 
     b.goto(&app.url("/admin/members")).await;
     assert!(b.text("#members").await.contains("Member B"));

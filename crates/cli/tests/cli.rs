@@ -20,7 +20,11 @@ fn isx(data_dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "isx failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "isx failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -30,15 +34,35 @@ fn json(out: &Output) -> Value {
 
 #[test]
 fn help_teaches() {
-    let out = Command::new(env!("CARGO_BIN_EXE_isx")).arg("--help").output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_isx"))
+        .arg("--help")
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["demo", "serve", "member", "key", "--data-dir", "--database-url", "ISX_DATA_DIR"] {
+    for word in [
+        "demo",
+        "serve",
+        "member",
+        "key",
+        "--data-dir",
+        "--database-url",
+        "ISX_DATA_DIR",
+    ] {
         assert!(text.contains(word), "--help mentions {word}:\n{text}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_isx")).args(["member", "add", "--help"]).output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_isx"))
+        .args(["member", "add", "--help"])
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("--cidr") && text.contains("192.0.2.0/24"), "{text}");
-    let bad = Command::new(env!("CARGO_BIN_EXE_isx")).arg("frobnicate").output().expect("run");
+    assert!(
+        text.contains("--cidr") && text.contains("192.0.2.0/24"),
+        "{text}"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_isx"))
+        .arg("frobnicate")
+        .output()
+        .expect("run");
     assert_eq!(bad.status.code(), Some(2), "usage errors exit 2");
 }
 
@@ -46,36 +70,118 @@ fn help_teaches() {
 fn members_keys_and_groups_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let m = json(&isx(d, &["member", "add", "--name", "Example ISP", "--kind", "critical-infrastructure", "--cidr", "192.0.2.0/24", "--asn", "AS64496", "--domain", "example.net", "--tier", "advance-5d", "--clearance", "restricted", "--json"]));
+    let m = json(&isx(
+        d,
+        &[
+            "member",
+            "add",
+            "--name",
+            "Example ISP",
+            "--kind",
+            "critical-infrastructure",
+            "--cidr",
+            "192.0.2.0/24",
+            "--asn",
+            "AS64496",
+            "--domain",
+            "example.net",
+            "--tier",
+            "advance-5d",
+            "--clearance",
+            "restricted",
+            "--json",
+        ],
+    ));
     assert_eq!(m["constituency"]["cidrs"][0], "192.0.2.0/24");
     assert_eq!(m["tier"], "advance-5d");
 
     // Bad input: a clear message, a non-zero exit, nothing stored.
-    let bad = isx(d, &["member", "add", "--name", "Bad", "--kind", "enterprise", "--cidr", "192.0.2.1/24"]);
+    let bad = isx(
+        d,
+        &[
+            "member",
+            "add",
+            "--name",
+            "Bad",
+            "--kind",
+            "enterprise",
+            "--cidr",
+            "192.0.2.1/24",
+        ],
+    );
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("host bits") && err.contains("192.0.2.0/24"), "{err}");
+    assert!(
+        err.contains("host bits") && err.contains("192.0.2.0/24"),
+        "{err}"
+    );
     let bad = isx(d, &["member", "add", "--name", "Bad", "--kind", "pirate"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("national-cert"));
     let list = json(&isx(d, &["member", "list", "--json"]));
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert!(ok(&isx(d, &["member", "list"])).contains("AS64496"));
 
-    let created = json(&isx(d, &["key", "create", "--member", "Example ISP", "--name", "abuse-desk", "--json"]));
+    let created = json(&isx(
+        d,
+        &[
+            "key",
+            "create",
+            "--member",
+            "Example ISP",
+            "--name",
+            "abuse-desk",
+            "--json",
+        ],
+    ));
     let token = created["token"].as_str().expect("token").to_owned();
-    let key_id = created["key"]["key_id"].as_str().expect("key id").to_owned();
+    let key_id = created["key"]["key_id"]
+        .as_str()
+        .expect("key id")
+        .to_owned();
     assert!(token.starts_with(&format!("isx_{key_id}_")));
     let keys = ok(&isx(d, &["key", "list", "--json"]));
-    assert!(keys.contains(&key_id) && !keys.contains(&token[21..]), "listing never shows the secret");
+    assert!(
+        keys.contains(&key_id) && !keys.contains(&token[21..]),
+        "listing never shows the secret"
+    );
     ok(&isx(d, &["key", "revoke", &key_id]));
     let keys = json(&isx(d, &["key", "list", "--json"]));
     assert!(keys[0]["revoked_at"].is_string());
     assert_ne!(isx(d, &["key", "revoke", "nothex"]).status.code(), Some(0));
 
-    ok(&isx(d, &["member", "add", "--name", "Ops", "--kind", "operator"]));
-    let g = json(&isx(d, &["group", "add", "--name", "Energy ISAC", "--owner", "Example ISP", "--agreement", "MoU-7", "--min-clearance", "restricted", "--json"]));
+    ok(&isx(
+        d,
+        &["member", "add", "--name", "Ops", "--kind", "operator"],
+    ));
+    let g = json(&isx(
+        d,
+        &[
+            "group",
+            "add",
+            "--name",
+            "Energy ISAC",
+            "--owner",
+            "Example ISP",
+            "--agreement",
+            "MoU-7",
+            "--min-clearance",
+            "restricted",
+            "--json",
+        ],
+    ));
     assert_eq!(g["kind"], "formal");
-    let join = isx(d, &["group", "join", "Energy ISAC", "--member", "Ops", "--role", "reader"]);
+    let join = isx(
+        d,
+        &[
+            "group",
+            "join",
+            "Energy ISAC",
+            "--member",
+            "Ops",
+            "--role",
+            "reader",
+        ],
+    );
     assert!(!join.status.success(), "Ops has no clearance for the group");
     assert!(String::from_utf8_lossy(&join.stderr).contains("requires restricted"));
     let groups = json(&isx(d, &["group", "list", "--json"]));
@@ -84,26 +190,51 @@ fn members_keys_and_groups_from_the_command_line() {
     let u = Command::new(env!("CARGO_BIN_EXE_isx"))
         .arg("--data-dir")
         .arg(d)
-        .args(["user", "add", "--login", "alice", "--member", "Ops", "--role", "admin", "--json"])
+        .args([
+            "user", "add", "--login", "alice", "--member", "Ops", "--role", "admin", "--json",
+        ])
         .env("ISX_PASSWORD", "a long enough password")
         .output()
         .expect("run");
     let u: Value = serde_json::from_str(&ok(&u)).expect("json");
     assert_eq!(u["user"]["role"], "admin");
     assert!(u["generated_password"].is_null());
-    let notadmin = isx(d, &["user", "add", "--login", "bob", "--member", "Example ISP", "--role", "admin"]);
+    let notadmin = isx(
+        d,
+        &[
+            "user",
+            "add",
+            "--login",
+            "bob",
+            "--member",
+            "Example ISP",
+            "--role",
+            "admin",
+        ],
+    );
     assert!(String::from_utf8_lossy(&notadmin.stderr).contains("must belong to the operator"));
 }
 
 #[test]
 fn configuration_precedence_flag_env_file() {
     let root = tempfile::tempdir().expect("tempdir");
-    let (from_file, from_env, from_flag) = (root.path().join("file"), root.path().join("env"), root.path().join("flag"));
+    let (from_file, from_env, from_flag) = (
+        root.path().join("file"),
+        root.path().join("env"),
+        root.path().join("flag"),
+    );
     let cfg = root.path().join("isx.toml");
-    std::fs::write(&cfg, format!("data_dir = {:?}\n", from_file.display().to_string())).expect("write config");
+    std::fs::write(
+        &cfg,
+        format!("data_dir = {:?}\n", from_file.display().to_string()),
+    )
+    .expect("write config");
     let run = |env_dir: Option<&Path>, flag_dir: Option<&Path>, name: &str| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_isx"));
-        c.arg("--config").arg(&cfg).env_remove("ISX_DATA_DIR").env_remove("ISX_DATABASE_URL");
+        c.arg("--config")
+            .arg(&cfg)
+            .env_remove("ISX_DATA_DIR")
+            .env_remove("ISX_DATABASE_URL");
         if let Some(d) = env_dir {
             c.env("ISX_DATA_DIR", d);
         }
@@ -116,19 +247,38 @@ fn configuration_precedence_flag_env_file() {
     run(None, None, "via-file");
     run(Some(&from_env), None, "via-env");
     run(Some(&from_env), Some(&from_flag), "via-flag");
-    for (dir, name) in [(&from_file, "via-file"), (&from_env, "via-env"), (&from_flag, "via-flag")] {
+    for (dir, name) in [
+        (&from_file, "via-file"),
+        (&from_env, "via-env"),
+        (&from_flag, "via-flag"),
+    ] {
         let list = json(&isx(dir, &["member", "list", "--json"]));
         assert_eq!(list.as_array().map(Vec::len), Some(1), "{}", dir.display());
         assert_eq!(list[0]["name"], name);
     }
     std::fs::write(&cfg, "data_dri = \"typo\"\n").expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_isx")).arg("--config").arg(&cfg).args(["member", "list"]).output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_isx"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["member", "list"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("data_dri"), "unknown keys are named");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("data_dri"),
+        "unknown keys are named"
+    );
 }
 
 /// Starts `isx serve` on a free port and returns the child and its base URL.
-fn serve(data_dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+fn serve(
+    data_dir: &Path,
+    extra_env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_isx"))
         .arg("--data-dir")
         .arg(data_dir)
@@ -156,6 +306,7 @@ fn serve(data_dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, S
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("isx serve did not start: {seen:?}");
 }
 
@@ -163,20 +314,39 @@ fn serve(data_dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, S
 async fn serve_over_https_and_keep_secrets_out_of_logs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    ok(&isx(d, &["member", "add", "--name", "Ops", "--kind", "operator"]));
-    let created = json(&isx(d, &["key", "create", "--member", "Ops", "--name", "t", "--json"]));
+    ok(&isx(
+        d,
+        &["member", "add", "--name", "Ops", "--kind", "operator"],
+    ));
+    let created = json(&isx(
+        d,
+        &["key", "create", "--member", "Ops", "--name", "t", "--json"],
+    ));
     let token = created["token"].as_str().expect("token").to_owned();
     let password = "this password must not be logged";
     let u = Command::new(env!("CARGO_BIN_EXE_isx"))
         .arg("--data-dir")
         .arg(d)
-        .args(["user", "add", "--login", "admin", "--member", "Ops", "--role", "admin", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "--login",
+            "admin",
+            "--member",
+            "Ops",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .and_then(|mut c| {
             use std::io::Write;
-            c.stdin.take().expect("stdin").write_all(password.as_bytes())?;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(password.as_bytes())?;
             c.wait_with_output()
         })
         .expect("user add");
@@ -190,33 +360,76 @@ async fn serve_over_https_and_keep_secrets_out_of_logs() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let me = client.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await.expect("send");
+    let me = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(me.status(), 200);
-    let login_page = client.get(format!("{base}/login")).send().await.expect("login page");
-    let cookie = login_page.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Strict"), "{cookie}");
-    let csrf = cookie.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_owned()).expect("csrf cookie");
+    let login_page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page");
+    let cookie = login_page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("Secure")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let csrf = cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .expect("csrf cookie");
     let res = client
         .post(format!("{base}/login"))
         .header("cookie", format!("isx_login_csrf={csrf}"))
-        .form(&[("csrf", csrf.as_str()), ("login", "admin"), ("password", password)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", "admin"),
+            ("password", password),
+        ])
         .send()
         .await
         .expect("login");
     assert_eq!(res.status(), 303, "signed in and redirected");
     let forged = client
         .post(format!("{base}/login"))
-        .form(&[("csrf", "forged"), ("login", "admin"), ("password", password)])
+        .form(&[
+            ("csrf", "forged"),
+            ("login", "admin"),
+            ("password", password),
+        ])
         .send()
         .await
         .expect("login");
-    assert_eq!(forged.status(), 403, "a login form without its CSRF cookie is refused");
+    assert_eq!(
+        forged.status(),
+        403,
+        "a login form without its CSRF cookie is refused"
+    );
 
     let _ = child.kill();
     let _ = child.wait();
     let logs: Vec<String> = rx.try_iter().collect();
     let all = logs.join("\n");
-    assert!(all.contains("\"level\""), "structured JSON logs: {}", logs.first().cloned().unwrap_or_default());
-    assert!(!all.contains(&token[21..]), "the API key secret is not in the logs");
+    assert!(
+        all.contains("\"level\""),
+        "structured JSON logs: {}",
+        logs.first().cloned().unwrap_or_default()
+    );
+    assert!(
+        !all.contains(&token[21..]),
+        "the API key secret is not in the logs"
+    );
     assert!(!all.contains(password), "the password is not in the logs");
 }

@@ -5,10 +5,13 @@ use crate::support::app::{open_store, Backend};
 async fn conformance(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open_store(backend, dir.path()).await;
-    assert_eq!(store.backend(), match backend {
-        Backend::Sqlite => isx_store::Backend::Sqlite,
-        Backend::Postgres => isx_store::Backend::Postgres,
-    });
+    assert_eq!(
+        store.backend(),
+        match backend {
+            Backend::Sqlite => isx_store::Backend::Sqlite,
+            Backend::Postgres => isx_store::Backend::Postgres,
+        }
+    );
     isx_store::conformance::run(store.as_ref()).await;
 }
 
@@ -29,9 +32,9 @@ async fn concurrent_migrations_apply_once(backend: Backend) {
     }
 }
 
-async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(fs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = fs.map(tokio::spawn).collect();
@@ -58,10 +61,21 @@ async fn data_survives_reopen(backend: Backend) {
             clearance: isx_domain::Clearance::None,
             constituency: Default::default(),
         };
-        store.insert_member(&new, isx_domain::Timestamp::from_secs(1)).await.expect("insert");
+        store
+            .insert_member(&new, isx_domain::Timestamp::from_secs(1))
+            .await
+            .expect("insert");
     }
     let again = isx_store::open(&url).await.expect("reopen");
-    assert!(again.member_by_name("Durable").await.expect("get").is_some());
+    assert!(again
+        .member_by_name("Durable")
+        .await
+        .expect("get")
+        .is_some());
 }
 
-crate::on_both_backends!(conformance, concurrent_migrations_apply_once, data_survives_reopen);
+crate::on_both_backends!(
+    conformance,
+    concurrent_migrations_apply_once,
+    data_survives_reopen
+);

@@ -116,16 +116,28 @@ macro_rules! id_newtype {
 
 /// Checks a human-facing name: 1 to 200 printable characters, no control
 /// characters, no leading or trailing blanks.
-pub(crate) fn check_display_name(what: &'static str, text: &str) -> Result<String, crate::DomainError> {
+pub(crate) fn check_display_name(
+    what: &'static str,
+    text: &str,
+) -> Result<String, crate::DomainError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(crate::DomainError::InvalidText { what, reason: "must not be empty".into() });
+        return Err(crate::DomainError::InvalidText {
+            what,
+            reason: "must not be empty".into(),
+        });
     }
     if t.chars().count() > 200 {
-        return Err(crate::DomainError::InvalidText { what, reason: "must be at most 200 characters".into() });
+        return Err(crate::DomainError::InvalidText {
+            what,
+            reason: "must be at most 200 characters".into(),
+        });
     }
     if t.chars().any(char::is_control) {
-        return Err(crate::DomainError::InvalidText { what, reason: "must not contain control characters".into() });
+        return Err(crate::DomainError::InvalidText {
+            what,
+            reason: "must not contain control characters".into(),
+        });
     }
     Ok(t.to_owned())
 }

@@ -37,7 +37,10 @@ impl Timestamp {
 
     /// This instant moved by `secs` seconds (negative moves back).
     pub const fn add_secs(self, secs: i64) -> Self {
-        Timestamp(self.0.saturating_add(secs.saturating_mul(Self::MICROS_PER_SECOND)))
+        Timestamp(
+            self.0
+                .saturating_add(secs.saturating_mul(Self::MICROS_PER_SECOND)),
+        )
     }
 
     pub fn parse(text: &str) -> Result<Self, DomainError> {

@@ -14,7 +14,9 @@ pub enum DomainError {
     InvalidCountry { value: String },
     #[error("invalid domain name {value:?}: {reason}")]
     InvalidDomain { value: String, reason: String },
-    #[error("invalid TLP marking {value:?}: expected one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED")]
+    #[error(
+        "invalid TLP marking {value:?}: expected one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED"
+    )]
     InvalidTlp { value: String },
     #[error("invalid {what} {value:?}: expected one of {expected}")]
     InvalidChoice {

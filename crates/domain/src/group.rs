@@ -126,7 +126,10 @@ mod tests {
             min_clearance: Clearance::Confidential,
         };
         let j = serde_json::to_string(&k).unwrap();
-        assert_eq!(j, r#"{"kind":"formal","agreement":"MoU-2026-07","min_clearance":"confidential"}"#);
+        assert_eq!(
+            j,
+            r#"{"kind":"formal","agreement":"MoU-2026-07","min_clearance":"confidential"}"#
+        );
         assert_eq!(k.min_clearance(), Clearance::Confidential);
         assert!(serde_json::from_str::<TrustGroupKind>(r#"{"kind":"secret-club"}"#).is_err());
     }

@@ -91,8 +91,9 @@ impl FromStr for Cidr {
             reason: reason.to_owned(),
         };
         let net = if t.contains('/') {
-            t.parse::<IpNet>()
-                .map_err(|_| err("expected an address and a prefix length, e.g. 192.0.2.0/24 or 2001:db8::/32"))?
+            t.parse::<IpNet>().map_err(|_| {
+                err("expected an address and a prefix length, e.g. 192.0.2.0/24 or 2001:db8::/32")
+            })?
         } else {
             let ip: IpAddr = t
                 .parse()
@@ -352,9 +353,18 @@ mod tests {
 
     #[test]
     fn cidr_accepts_networks_and_rejects_host_bits() {
-        assert_eq!("192.0.2.0/24".parse::<Cidr>().unwrap().to_string(), "192.0.2.0/24");
-        assert_eq!("2001:db8::/32".parse::<Cidr>().unwrap().to_string(), "2001:db8::/32");
-        assert_eq!("198.51.100.7".parse::<Cidr>().unwrap().to_string(), "198.51.100.7/32");
+        assert_eq!(
+            "192.0.2.0/24".parse::<Cidr>().unwrap().to_string(),
+            "192.0.2.0/24"
+        );
+        assert_eq!(
+            "2001:db8::/32".parse::<Cidr>().unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(
+            "198.51.100.7".parse::<Cidr>().unwrap().to_string(),
+            "198.51.100.7/32"
+        );
         let e = "192.0.2.1/24".parse::<Cidr>().unwrap_err().to_string();
         assert!(e.contains("192.0.2.0/24"), "{e}");
         for bad in ["", "10.0.0.0/33", "300.1.1.0/24", "example.org", "::/129"] {
@@ -393,7 +403,10 @@ mod tests {
 
     #[test]
     fn domains_are_lower_cased_and_checked() {
-        assert_eq!(DomainName::new("Example.ORG.").unwrap().as_str(), "example.org");
+        assert_eq!(
+            DomainName::new("Example.ORG.").unwrap().as_str(),
+            "example.org"
+        );
         for bad in ["", "-bad.org", "a..b", "spa ce.org", "bücher.de"] {
             assert!(DomainName::new(bad).is_err(), "{bad}");
         }
@@ -402,7 +415,8 @@ mod tests {
     #[test]
     fn constituency_rejects_unknown_fields_and_bad_values() {
         let ok: Constituency =
-            serde_json::from_str(r#"{"cidrs":["192.0.2.0/24"],"asns":[64500],"country":"jp"}"#).unwrap();
+            serde_json::from_str(r#"{"cidrs":["192.0.2.0/24"],"asns":[64500],"country":"jp"}"#)
+                .unwrap();
         assert_eq!(ok.country.unwrap().as_str(), "JP");
         assert!(serde_json::from_str::<Constituency>(r#"{"cidr":["192.0.2.0/24"]}"#).is_err());
         assert!(serde_json::from_str::<Constituency>(r#"{"cidrs":["192.0.2.0/33"]}"#).is_err());

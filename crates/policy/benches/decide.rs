@@ -19,7 +19,13 @@ fn principals() -> Vec<Principal> {
         .map(|i| {
             let tier = Tier::ALL[i as usize % Tier::ALL.len()];
             let groups = (0..(i % 6)).map(|g| GroupId((i + g) % 20)).collect();
-            Principal::member(MemberId(i), false, tier, Clearance::ALL[i as usize % 4], groups)
+            Principal::member(
+                MemberId(i),
+                false,
+                tier,
+                Clearance::ALL[i as usize % 4],
+                groups,
+            )
         })
         .collect()
 }

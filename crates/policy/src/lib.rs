@@ -15,7 +15,7 @@ mod model;
 
 pub use model::{AdvanceWindow, Audience, Embargo, FieldMask, Principal, RecordMeta};
 
-use isx_domain::{Tlp, Timestamp};
+use isx_domain::{Timestamp, Tlp};
 
 /// Why a record was withheld. Callers that answer HTTP requests must not
 /// reveal the reason to the principal (they answer 404 as if the record did

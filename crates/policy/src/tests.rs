@@ -50,11 +50,23 @@ fn embargo_tier_windows() {
         ("T-24h standard", std(), advisory(), at(-DAY), deny),
         ("T-24h 5d", a5(), advisory(), at(-DAY), no_expl),
         ("T-24h 24h", a24(), advisory(), at(-DAY), allow),
-        ("T-1us 5d", a5(), advisory(), Timestamp::from_micros(T.as_micros() - 1), no_expl),
+        (
+            "T-1us 5d",
+            a5(),
+            advisory(),
+            Timestamp::from_micros(T.as_micros() - 1),
+            no_expl,
+        ),
         ("T standard", std(), advisory(), T, allow),
         ("T 5d", a5(), advisory(), T, allow),
         ("T 24h", a24(), advisory(), T, allow),
-        ("T anonymous green", Principal::anonymous(), advisory(), T, Decision::Deny(DenyReason::Anonymous)),
+        (
+            "T anonymous green",
+            Principal::anonymous(),
+            advisory(),
+            T,
+            Decision::Deny(DenyReason::Anonymous),
+        ),
     ]);
 }
 
@@ -71,17 +83,47 @@ fn operator_and_author_see_everything() {
         ..RecordMeta::everyone(Tlp::Red)
     };
     check(&[
-        ("operator before release", op.clone(), secret.clone(), at(-30 * DAY), Decision::Allow(FieldMask::NONE)),
-        ("author of anonymous red", member(4, Tier::Standard), authored.clone(), T, Decision::Allow(FieldMask::NONE)),
-        ("other member, red to everyone", member(5, Tier::Standard), authored, T, Decision::Deny(DenyReason::TlpRed)),
-        ("member, operator data", member(5, Tier::Standard), RecordMeta::operator_only(), T, Decision::Deny(DenyReason::OperatorOnly)),
+        (
+            "operator before release",
+            op.clone(),
+            secret.clone(),
+            at(-30 * DAY),
+            Decision::Allow(FieldMask::NONE),
+        ),
+        (
+            "author of anonymous red",
+            member(4, Tier::Standard),
+            authored.clone(),
+            T,
+            Decision::Allow(FieldMask::NONE),
+        ),
+        (
+            "other member, red to everyone",
+            member(5, Tier::Standard),
+            authored,
+            T,
+            Decision::Deny(DenyReason::TlpRed),
+        ),
+        (
+            "member, operator data",
+            member(5, Tier::Standard),
+            RecordMeta::operator_only(),
+            T,
+            Decision::Deny(DenyReason::OperatorOnly),
+        ),
     ]);
 }
 
 #[test]
 fn audiences() {
     let g7 = GroupId(7);
-    let in_g7 = Principal::member(MemberId(1), false, Tier::Standard, Clearance::None, vec![GroupId(3), g7]);
+    let in_g7 = Principal::member(
+        MemberId(1),
+        false,
+        Tier::Standard,
+        Clearance::None,
+        vec![GroupId(3), g7],
+    );
     let outside = member(2, Tier::Standard);
     let group_rec = RecordMeta {
         audience: Audience::Group(g7),
@@ -94,12 +136,42 @@ fn audiences() {
     let allow = Decision::Allow(FieldMask::NONE);
     check(&[
         ("group member", in_g7.clone(), group_rec.clone(), T, allow),
-        ("not in group", outside.clone(), group_rec.clone(), T, Decision::Deny(DenyReason::NotInGroup)),
-        ("anonymous, group", Principal::anonymous(), group_rec, T, Decision::Deny(DenyReason::Anonymous)),
+        (
+            "not in group",
+            outside.clone(),
+            group_rec.clone(),
+            T,
+            Decision::Deny(DenyReason::NotInGroup),
+        ),
+        (
+            "anonymous, group",
+            Principal::anonymous(),
+            group_rec,
+            T,
+            Decision::Deny(DenyReason::Anonymous),
+        ),
         ("owner of constituency", in_g7, victims.clone(), T, allow),
-        ("not an owner", outside.clone(), victims, T, Decision::Deny(DenyReason::NotRecipient)),
-        ("own private data", outside.clone(), RecordMeta::private_to(MemberId(2)), T, allow),
-        ("another member's private data", outside, RecordMeta::private_to(MemberId(1)), T, Decision::Deny(DenyReason::NotRecipient)),
+        (
+            "not an owner",
+            outside.clone(),
+            victims,
+            T,
+            Decision::Deny(DenyReason::NotRecipient),
+        ),
+        (
+            "own private data",
+            outside.clone(),
+            RecordMeta::private_to(MemberId(2)),
+            T,
+            allow,
+        ),
+        (
+            "another member's private data",
+            outside,
+            RecordMeta::private_to(MemberId(1)),
+            T,
+            Decision::Deny(DenyReason::NotRecipient),
+        ),
     ]);
 }
 
@@ -116,17 +188,74 @@ fn tlp_markings() {
         audience: Audience::Group(GroupId(1)),
         ..RecordMeta::everyone(Tlp::Red)
     };
-    let in_group = Principal::member(MemberId(1), false, Tier::Standard, Clearance::None, vec![GroupId(1)]);
+    let in_group = Principal::member(
+        MemberId(1),
+        false,
+        Tier::Standard,
+        Clearance::None,
+        vec![GroupId(1)],
+    );
     check(&[
-        ("clear, anonymous", anon(), RecordMeta::everyone(Tlp::Clear), T, allow),
-        ("green, anonymous", anon(), RecordMeta::everyone(Tlp::Green), T, Decision::Deny(DenyReason::Anonymous)),
-        ("green, member", m(), RecordMeta::everyone(Tlp::Green), T, allow),
-        ("amber, member", m(), RecordMeta::everyone(Tlp::Amber), T, allow),
-        ("amber+strict, member", m(), RecordMeta::everyone(Tlp::AmberStrict), T, allow),
-        ("red to everyone", m(), RecordMeta::everyone(Tlp::Red), T, Decision::Deny(DenyReason::TlpRed)),
-        ("red to a group, group member", in_group, red_group, T, Decision::Deny(DenyReason::TlpRed)),
+        (
+            "clear, anonymous",
+            anon(),
+            RecordMeta::everyone(Tlp::Clear),
+            T,
+            allow,
+        ),
+        (
+            "green, anonymous",
+            anon(),
+            RecordMeta::everyone(Tlp::Green),
+            T,
+            Decision::Deny(DenyReason::Anonymous),
+        ),
+        (
+            "green, member",
+            m(),
+            RecordMeta::everyone(Tlp::Green),
+            T,
+            allow,
+        ),
+        (
+            "amber, member",
+            m(),
+            RecordMeta::everyone(Tlp::Amber),
+            T,
+            allow,
+        ),
+        (
+            "amber+strict, member",
+            m(),
+            RecordMeta::everyone(Tlp::AmberStrict),
+            T,
+            allow,
+        ),
+        (
+            "red to everyone",
+            m(),
+            RecordMeta::everyone(Tlp::Red),
+            T,
+            Decision::Deny(DenyReason::TlpRed),
+        ),
+        (
+            "red to a group, group member",
+            in_group,
+            red_group,
+            T,
+            Decision::Deny(DenyReason::TlpRed),
+        ),
         ("red, named recipient", m(), red_named, T, allow),
-        ("clear but embargoed, anonymous", anon(), RecordMeta { embargo: Some(Embargo::until(T)), ..RecordMeta::everyone(Tlp::Clear) }, at(-1), Decision::Deny(DenyReason::Anonymous)),
+        (
+            "clear but embargoed, anonymous",
+            anon(),
+            RecordMeta {
+                embargo: Some(Embargo::until(T)),
+                ..RecordMeta::everyone(Tlp::Clear)
+            },
+            at(-1),
+            Decision::Deny(DenyReason::Anonymous),
+        ),
     ]);
 }
 
@@ -136,17 +265,47 @@ fn clearance_and_anonymous_authors() {
         min_clearance: Clearance::Confidential,
         ..RecordMeta::everyone(Tlp::Amber)
     };
-    let low = Principal::member(MemberId(1), false, Tier::Standard, Clearance::Restricted, vec![]);
-    let high = Principal::member(MemberId(2), false, Tier::Standard, Clearance::Secret, vec![]);
+    let low = Principal::member(
+        MemberId(1),
+        false,
+        Tier::Standard,
+        Clearance::Restricted,
+        vec![],
+    );
+    let high = Principal::member(
+        MemberId(2),
+        false,
+        Tier::Standard,
+        Clearance::Secret,
+        vec![],
+    );
     let anon_contrib = RecordMeta {
         author: Some(MemberId(3)),
         anonymous: true,
         ..RecordMeta::everyone(Tlp::Green)
     };
     check(&[
-        ("below clearance", low, formal.clone(), T, Decision::Deny(DenyReason::Clearance)),
-        ("above clearance", high.clone(), formal, T, Decision::Allow(FieldMask::NONE)),
-        ("anonymous contribution hides author", high, anon_contrib, T, Decision::Allow(FieldMask::AUTHOR)),
+        (
+            "below clearance",
+            low,
+            formal.clone(),
+            T,
+            Decision::Deny(DenyReason::Clearance),
+        ),
+        (
+            "above clearance",
+            high.clone(),
+            formal,
+            T,
+            Decision::Allow(FieldMask::NONE),
+        ),
+        (
+            "anonymous contribution hides author",
+            high,
+            anon_contrib,
+            T,
+            Decision::Allow(FieldMask::AUTHOR),
+        ),
     ]);
 }
 
@@ -186,19 +345,23 @@ fn reference(p: &Principal, r: &RecordMeta, now: Timestamp) -> Option<u32> {
         }
     }
     let named = match (&r.audience, p.member) {
-        (Audience::Recipients(list), Some(me)) => list.iter().any(|m| *m == me),
+        (Audience::Recipients(list), Some(me)) => list.contains(&me),
         _ => false,
     };
     let audience_ok = match &r.audience {
         Audience::Everyone => signed_in || r.marking == Tlp::Clear,
-        Audience::Group(g) => signed_in && p.groups().iter().any(|x| x == g),
+        Audience::Group(g) => signed_in && p.groups().contains(g),
         Audience::Recipients(_) => named,
         Audience::Operator => false,
     };
     let clearance_ok = p.clearance >= r.min_clearance;
     let red_ok = r.marking != Tlp::Red || named;
     let ok = window_mask.is_some() && audience_ok && clearance_ok && red_ok;
-    let author_bits = if r.anonymous { FieldMask::AUTHOR.bits() } else { 0 };
+    let author_bits = if r.anonymous {
+        FieldMask::AUTHOR.bits()
+    } else {
+        0
+    };
     ok.then(|| window_mask.unwrap_or(0) | author_bits)
 }
 
@@ -238,14 +401,20 @@ fn record() -> impl Strategy<Value = RecordMeta> {
             .prop_map(|v| Audience::Recipients(v.into_iter().map(MemberId).collect())),
         Just(Audience::Operator),
     ];
-    let window = (tier(), 0i64..7 * DAY, any::<bool>()).prop_map(|(tier, lead, hide)| AdvanceWindow {
-        tier,
-        lead_secs: lead,
-        mask: if hide { FieldMask::EXPLOITABILITY } else { FieldMask::NONE },
-    });
-    let embargo = prop::option::of(prop::collection::vec(window, 0..3).prop_map(|ws| {
-        ws.into_iter().fold(Embargo::until(T), Embargo::with_window)
-    }));
+    let window =
+        (tier(), 0i64..7 * DAY, any::<bool>()).prop_map(|(tier, lead, hide)| AdvanceWindow {
+            tier,
+            lead_secs: lead,
+            mask: if hide {
+                FieldMask::EXPLOITABILITY
+            } else {
+                FieldMask::NONE
+            },
+        });
+    let embargo = prop::option::of(
+        prop::collection::vec(window, 0..3)
+            .prop_map(|ws| ws.into_iter().fold(Embargo::until(T), Embargo::with_window)),
+    );
     (
         prop::sample::select(Tlp::ALL.to_vec()),
         audience,
@@ -254,14 +423,16 @@ fn record() -> impl Strategy<Value = RecordMeta> {
         embargo,
         clearance(),
     )
-        .prop_map(|(marking, audience, author, anonymous, embargo, min_clearance)| RecordMeta {
-            marking,
-            audience,
-            author: author.map(MemberId),
-            anonymous,
-            embargo,
-            min_clearance,
-        })
+        .prop_map(
+            |(marking, audience, author, anonymous, embargo, min_clearance)| RecordMeta {
+                marking,
+                audience,
+                author: author.map(MemberId),
+                anonymous,
+                embargo,
+                min_clearance,
+            },
+        )
 }
 
 proptest! {

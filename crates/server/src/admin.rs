@@ -35,7 +35,11 @@ impl From<AdminError> for ApiError {
 
 type Result<T> = std::result::Result<T, AdminError>;
 
-pub async fn create_member(store: &dyn Store, clock: &dyn Clock, new: &NewMember) -> Result<Member> {
+pub async fn create_member(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    new: &NewMember,
+) -> Result<Member> {
     Ok(store.insert_member(new, clock.now()).await?)
 }
 
@@ -50,11 +54,15 @@ pub async fn create_api_key(
 ) -> Result<(ApiKey, ApiToken)> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(AdminError::Invalid("key name must be 1 to 100 characters".into()));
+        return Err(AdminError::Invalid(
+            "key name must be 1 to 100 characters".into(),
+        ));
     }
     let now = clock.now();
     if expires_at.is_some_and(|e| e <= now) {
-        return Err(AdminError::Invalid("expires_at must be in the future".into()));
+        return Err(AdminError::Invalid(
+            "expires_at must be in the future".into(),
+        ));
     }
     if store.member(member).await?.is_none() {
         return Err(AdminError::NotFound(format!("member {member}")));
@@ -77,13 +85,24 @@ pub async fn create_api_key(
 
 /// Revokes `key_id` if `by` may: its own member's keys, or any key for an
 /// administrator. Unknown keys and other members' keys are "not found".
-pub async fn revoke_api_key(store: &dyn Store, clock: &dyn Clock, key_id: &KeyId, by: Option<MemberId>) -> Result<ApiKey> {
-    let key = store.api_key(key_id).await?.ok_or_else(|| AdminError::NotFound(format!("API key {key_id}")))?;
+pub async fn revoke_api_key(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    key_id: &KeyId,
+    by: Option<MemberId>,
+) -> Result<ApiKey> {
+    let key = store
+        .api_key(key_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("API key {key_id}")))?;
     if by.is_some_and(|m| m != key.member) {
         return Err(AdminError::NotFound(format!("API key {key_id}")));
     }
     store.revoke_api_key(key_id, clock.now()).await?;
-    store.api_key(key_id).await?.ok_or_else(|| AdminError::NotFound(format!("API key {key_id}")))
+    store
+        .api_key(key_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("API key {key_id}")))
 }
 
 pub async fn create_user(
@@ -94,19 +113,41 @@ pub async fn create_user(
     member: MemberId,
     role: UserRole,
 ) -> Result<User> {
-    let m = store.member(member).await?.ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
+    let m = store
+        .member(member)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
     if role == UserRole::Admin && !m.is_operator() {
-        return Err(AdminError::Invalid("admin users must belong to the operator".into()));
+        return Err(AdminError::Invalid(
+            "admin users must belong to the operator".into(),
+        ));
     }
     let password_hash = auth::hash_password(password).map_err(AdminError::Invalid)?;
     Ok(store
-        .insert_user(&NewUser { login: login.clone(), member, role, password_hash }, clock.now())
+        .insert_user(
+            &NewUser {
+                login: login.clone(),
+                member,
+                role,
+                password_hash,
+            },
+            clock.now(),
+        )
         .await?)
 }
 
-pub async fn create_group(store: &dyn Store, clock: &dyn Clock, new: &NewTrustGroup, owner: MemberId) -> Result<TrustGroup> {
-    new.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let m = store.member(owner).await?.ok_or_else(|| AdminError::NotFound(format!("member {owner}")))?;
+pub async fn create_group(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    new: &NewTrustGroup,
+    owner: MemberId,
+) -> Result<TrustGroup> {
+    new.validate()
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let m = store
+        .member(owner)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("member {owner}")))?;
     if m.clearance < new.kind.min_clearance() {
         return Err(AdminError::Invalid(format!(
             "the owner {:?} has clearance {} but the group requires {}",
@@ -120,12 +161,27 @@ pub async fn create_group(store: &dyn Store, clock: &dyn Clock, new: &NewTrustGr
 
 /// Adds `member` to `group` with `role`, checking the group's minimum
 /// clearance and that an ad hoc group is still open.
-pub async fn join_group(store: &dyn Store, clock: &dyn Clock, group: GroupId, member: MemberId, role: GroupRole) -> Result<GroupMembership> {
+pub async fn join_group(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    group: GroupId,
+    member: MemberId,
+    role: GroupRole,
+) -> Result<GroupMembership> {
     let now = clock.now();
-    let g = store.group(group).await?.ok_or_else(|| AdminError::NotFound(format!("trust group {group}")))?;
-    let m = store.member(member).await?.ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
+    let g = store
+        .group(group)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("trust group {group}")))?;
+    let m = store
+        .member(member)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
     if g.is_closed(now) {
-        return Err(AdminError::Invalid(format!("trust group {:?} closed at its end date", g.name)));
+        return Err(AdminError::Invalid(format!(
+            "trust group {:?} closed at its end date",
+            g.name
+        )));
     }
     if m.clearance < g.kind.min_clearance() {
         return Err(AdminError::Invalid(format!(
@@ -140,7 +196,14 @@ pub async fn join_group(store: &dyn Store, clock: &dyn Clock, group: GroupId, me
 }
 
 /// Writes an audit event for work done outside HTTP (the CLI).
-pub async fn record(store: &dyn Store, clock: &dyn Clock, actor: &str, member: Option<MemberId>, action: &str, target: &str) -> Result<()> {
+pub async fn record(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    actor: &str,
+    member: Option<MemberId>,
+    action: &str,
+    target: &str,
+) -> Result<()> {
     store
         .append_audit(&NewAuditEvent {
             at: clock.now(),

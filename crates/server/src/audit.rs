@@ -25,7 +25,10 @@ pub struct AuditNote {
 
 impl AuditNote {
     pub fn new(action: &str, target: impl Into<String>) -> Self {
-        AuditNote { action: action.to_owned(), target: target.into() }
+        AuditNote {
+            action: action.to_owned(),
+            target: target.into(),
+        }
     }
 }
 
@@ -37,7 +40,9 @@ pub fn noted(note: AuditNote, res: impl IntoResponse) -> Response {
 }
 
 fn source_ip(req: &Request) -> Option<String> {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
 }
 
 /// Gate for `/api/v1/*`: API keys only.
@@ -46,7 +51,8 @@ pub async fn api_gate(State(state): State<AppState>, mut req: Request, next: Nex
     let caller = match auth::token_from_headers(req.headers()) {
         Ok(Some(token)) => auth::caller_from_token(&state, &token, now).await,
         Ok(None) => Err(ApiError::Unauthorized(
-            "this endpoint needs an API key: send Authorization: Bearer isx_<key id>_<secret>".into(),
+            "this endpoint needs an API key: send Authorization: Bearer isx_<key id>_<secret>"
+                .into(),
         )),
         Err(e) => Err(e),
     };
@@ -88,7 +94,11 @@ async fn run_audited(state: AppState, caller: Caller, req: &mut Request, next: N
     let (action, target) = match res.extensions().get::<AuditNote>() {
         Some(n) => (n.action.clone(), n.target.clone()),
         None => {
-            let verb = if method == Method::GET || method == Method::HEAD { "read" } else { "change" };
+            let verb = if method == Method::GET || method == Method::HEAD {
+                "read"
+            } else {
+                "change"
+            };
             (format!("{verb} {method}"), path)
         }
     };

@@ -50,7 +50,9 @@ impl Caller {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("this needs an operator administrator".into()))
+            Err(ApiError::Forbidden(
+                "this needs an operator administrator".into(),
+            ))
         }
     }
 }
@@ -98,14 +100,33 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
 /// The policy principal of a member (with its trust groups).
-pub async fn principal_for(store: &dyn Store, member: &Member, admin: bool) -> Result<Principal, StoreError> {
-    let groups = store.memberships_of(member.id).await?.into_iter().map(|m| m.group).collect();
-    Ok(Principal::member(member.id, admin, member.tier, member.clearance, groups))
+pub async fn principal_for(
+    store: &dyn Store,
+    member: &Member,
+    admin: bool,
+) -> Result<Principal, StoreError> {
+    let groups = store
+        .memberships_of(member.id)
+        .await?
+        .into_iter()
+        .map(|m| m.group)
+        .collect();
+    Ok(Principal::member(
+        member.id,
+        admin,
+        member.tier,
+        member.clearance,
+        groups,
+    ))
 }
 
 fn unauthorized(msg: &str) -> ApiError {
@@ -118,7 +139,9 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<Option<ApiToken>, ApiEr
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| unauthorized("the Authorization header is not valid text"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let malformed = || unauthorized("malformed API key: expected isx_<key id>_<secret>");
     if scheme.eq_ignore_ascii_case("bearer") {
@@ -127,30 +150,57 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<Option<ApiToken>, ApiEr
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(rest.trim())
             .map_err(|_| unauthorized("malformed Basic credentials"))?;
-        let text = String::from_utf8(decoded).map_err(|_| unauthorized("malformed Basic credentials"))?;
-        let (user, pass) = text.split_once(':').ok_or_else(|| unauthorized("malformed Basic credentials"))?;
-        ApiToken::from_parts(user, pass).map(Some).map_err(|_| malformed())
+        let text =
+            String::from_utf8(decoded).map_err(|_| unauthorized("malformed Basic credentials"))?;
+        let (user, pass) = text
+            .split_once(':')
+            .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+        ApiToken::from_parts(user, pass)
+            .map(Some)
+            .map_err(|_| malformed())
     } else {
-        Err(unauthorized("unsupported Authorization scheme: use Bearer or Basic"))
+        Err(unauthorized(
+            "unsupported Authorization scheme: use Bearer or Basic",
+        ))
     }
 }
 
 /// Authenticates an API key: it must exist, be active, and its secret must
 /// match. Revocation takes effect on the next request (nothing is cached).
-pub async fn caller_from_token(state: &AppState, token: &ApiToken, now: Timestamp) -> Result<Caller, ApiError> {
+pub async fn caller_from_token(
+    state: &AppState,
+    token: &ApiToken,
+    now: Timestamp,
+) -> Result<Caller, ApiError> {
     let invalid = || unauthorized("invalid, expired or revoked API key");
-    let key = state.store.api_key(&token.key_id).await?.ok_or_else(invalid)?;
+    let key = state
+        .store
+        .api_key(&token.key_id)
+        .await?
+        .ok_or_else(invalid)?;
     let presented = hash_secret(&token.secret);
-    let matches: bool = presented.as_bytes().ct_eq(key.secret_hash.as_bytes()).into();
+    let matches: bool = presented
+        .as_bytes()
+        .ct_eq(key.secret_hash.as_bytes())
+        .into();
     if !matches || !key.is_active(now) {
         return Err(invalid());
     }
     let member = state.store.member(key.member).await?.ok_or_else(invalid)?;
-    if key.last_used_at.is_none_or(|t| now.as_micros() - t.as_micros() > 60_000_000) {
+    if key
+        .last_used_at
+        .is_none_or(|t| now.as_micros() - t.as_micros() > 60_000_000)
+    {
         state.store.touch_api_key(&key.key_id, now).await?;
     }
     let principal = principal_for(state.store.as_ref(), &member, member.is_operator()).await?;
-    Ok(Caller { principal, member, user: None, key_id: Some(key.key_id), session: None })
+    Ok(Caller {
+        principal,
+        member,
+        user: None,
+        key_id: Some(key.key_id),
+        session: None,
+    })
 }
 
 pub const SESSION_COOKIE: &str = "isx_session";
@@ -168,7 +218,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Authenticates a web session cookie.
-pub async fn caller_from_session(state: &AppState, headers: &HeaderMap, now: Timestamp) -> Result<Option<Caller>, ApiError> {
+pub async fn caller_from_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<Option<Caller>, ApiError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -187,7 +241,13 @@ pub async fn caller_from_session(state: &AppState, headers: &HeaderMap, now: Tim
     };
     let admin = member.is_operator() && user.role == UserRole::Admin;
     let principal = principal_for(state.store.as_ref(), &member, admin).await?;
-    Ok(Some(Caller { principal, member, user: Some(user), key_id: None, session: Some(session) }))
+    Ok(Some(Caller {
+        principal,
+        member,
+        user: Some(user),
+        key_id: None,
+        session: Some(session),
+    }))
 }
 
 #[cfg(test)]
@@ -216,10 +276,17 @@ mod tests {
     fn basic_and_bearer_headers() {
         let t = new_token();
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, format!("Bearer {}", t.expose()).parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {}", t.expose()).parse().unwrap(),
+        );
         assert_eq!(token_from_headers(&h).unwrap(), Some(t.clone()));
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", t.key_id, t.secret));
-        h.insert(header::AUTHORIZATION, format!("Basic {basic}").parse().unwrap());
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", t.key_id, t.secret));
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {basic}").parse().unwrap(),
+        );
         assert_eq!(token_from_headers(&h).unwrap(), Some(t));
         h.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
         assert_eq!(token_from_headers(&h).unwrap_err().status().as_u16(), 401);

@@ -41,7 +41,10 @@ impl ServerConfig {
             data_dir,
             tls: TlsMode::SelfSigned,
             body_limit: 1024 * 1024,
-            rate_limit: RateLimit { per_minute: 1200, burst: 200 },
+            rate_limit: RateLimit {
+                per_minute: 1200,
+                burst: 200,
+            },
             session_ttl_secs: 8 * 3600,
         }
     }

@@ -30,12 +30,19 @@ where
         if !(essence == "application/json" || essence.ends_with("+json")) {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "expected Content-Type: application/json, got {:?}",
-                if essence.is_empty() { "nothing" } else { essence }
+                if essence.is_empty() {
+                    "nothing"
+                } else {
+                    essence
+                }
             )));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(format!("request body exceeds the limit: {}", e.body_text()))
+                ApiError::PayloadTooLarge(format!(
+                    "request body exceeds the limit: {}",
+                    e.body_text()
+                ))
             } else {
                 ApiError::BadRequest(e.body_text())
             }
@@ -52,11 +59,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let pointer = pointer_of(e.path());
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => ApiError::Validation { detail: inner.to_string(), pointer: Some(pointer) },
+            serde_json::error::Category::Data => ApiError::Validation {
+                detail: inner.to_string(),
+                pointer: Some(pointer),
+            },
             _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
         }
     })?;
-    de.end().map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
@@ -98,8 +109,20 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_400_and_unknown_fields_422() {
-        assert_eq!(parse_json::<Body>(b"{\"cidrs\": [").unwrap_err().status().as_u16(), 400);
-        assert_eq!(parse_json::<Body>(b"{} trailing").unwrap_err().status().as_u16(), 400);
+        assert_eq!(
+            parse_json::<Body>(b"{\"cidrs\": [")
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            400
+        );
+        assert_eq!(
+            parse_json::<Body>(b"{} trailing")
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            400
+        );
         let e = parse_json::<Body>(br#"{"cidrs":[],"cidr":[]}"#).unwrap_err();
         assert_eq!(e.status().as_u16(), 422);
         assert!(e.problem().detail.contains("unknown field"));

@@ -61,22 +61,35 @@ impl Application {
         let (tls, ca_path) = match &config.tls {
             TlsMode::SelfSigned => {
                 let paths = tls::ensure_self_signed(&config.data_dir)?;
-                (Some(tls::server_config(&paths.cert, &paths.key)?), Some(paths.ca))
+                (
+                    Some(tls::server_config(&paths.cert, &paths.key)?),
+                    Some(paths.ca),
+                )
             }
             TlsMode::Files { cert, key } => (Some(tls::server_config(cert, key)?), None),
             TlsMode::Disabled => {
-                tracing::warn!("TLS is disabled: API keys, passwords and data cross the network in clear text");
+                tracing::warn!(
+                    "TLS is disabled: API keys, passwords and data cross the network in clear text"
+                );
                 (None, None)
             }
         };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| ServerError::Bind(config.listen, e))?;
-        let addr = listener.local_addr().map_err(|e| ServerError::Bind(config.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServerError::Bind(config.listen, e))?;
         let secure = tls.is_some();
         let state = AppState::new(config, store, clock, secure);
         let router = routes(state);
-        Ok(Application { listener, addr, router, tls, ca_path })
+        Ok(Application {
+            listener,
+            addr,
+            router,
+            tls,
+            ca_path,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -86,8 +99,16 @@ impl Application {
     /// `https://127.0.0.1:PORT` (or `http://` when TLS is disabled).
     pub fn base_url(&self) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
-        let host = if self.addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { self.addr.ip().to_string() };
-        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        let host = if self.addr.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            self.addr.ip().to_string()
+        };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
         format!("{scheme}://{host}:{}", self.addr.port())
     }
 
@@ -98,13 +119,24 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
-        let Application { listener, router, tls, .. } = self;
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Application {
+            listener,
+            router,
+            tls,
+            ..
+        } = self;
         match tls {
-            None => axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(ServerError::Serve),
+            None => axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve),
             Some(cfg) => serve_tls(listener, router, cfg, shutdown).await,
         }
     }
@@ -115,7 +147,10 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(web::routes(state.clone()))
         .merge(api::routes(state.clone()))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(problem::panic_response))
@@ -151,11 +186,14 @@ async fn serve_tls(
                     return;
                 }
             };
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(req.map(axum::body::Body::new))
-            });
-            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    router.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
             if let Err(e) = builder
                 .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service)
                 .await

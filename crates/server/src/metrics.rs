@@ -13,7 +13,9 @@ use axum::response::Response;
 
 use crate::AppState;
 
-const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -31,7 +33,8 @@ pub struct Metrics {
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+            *m.entry((method.to_owned(), route.to_owned(), status))
+                .or_default() += 1;
         }
         if let Ok(mut m) = self.latency.lock() {
             let h = m.entry(route.to_owned()).or_default();
@@ -60,11 +63,27 @@ impl Metrics {
             for (route, h) in m.iter() {
                 let r = escape(route);
                 for (i, le) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{le}\"}} {}", h.counts[i]);
+                    let _ = writeln!(
+                        out,
+                        "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{le}\"}} {}",
+                        h.counts[i]
+                    );
                 }
-                let _ = writeln!(out, "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", h.total);
-                let _ = writeln!(out, "isx_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
-                let _ = writeln!(out, "isx_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.total);
+                let _ = writeln!(
+                    out,
+                    "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                    h.total
+                );
+                let _ = writeln!(
+                    out,
+                    "isx_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "isx_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                    h.total
+                );
             }
         }
         out
@@ -86,14 +105,24 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let res = next.run(req).await;
-    state.metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.observe(
+        &method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     res
 }
 
 /// `GET /metrics`
-pub async fn handler(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+pub async fn handler(
+    State(state): State<AppState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

@@ -39,26 +39,57 @@ pub enum ApiError {
     NotFound(String),
     Conflict(String),
     BadRequest(String),
-    Validation { detail: String, pointer: Option<String> },
+    Validation {
+        detail: String,
+        pointer: Option<String>,
+    },
     UnsupportedMediaType(String),
     PayloadTooLarge(String),
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     Internal(String),
 }
 
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Malformed request"),
-            ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid value"),
-            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type"),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large"),
-            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            ApiError::BadRequest(_) => {
+                (StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
+            }
+            ApiError::Validation { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid value",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+            ),
+            ApiError::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 
@@ -84,12 +115,24 @@ impl ApiError {
             ApiError::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
         };
         let errors = match self {
-            ApiError::Validation { detail, pointer: Some(p) } => {
-                vec![FieldProblem { pointer: p.clone(), detail: detail.clone() }]
+            ApiError::Validation {
+                detail,
+                pointer: Some(p),
+            } => {
+                vec![FieldProblem {
+                    pointer: p.clone(),
+                    detail: detail.clone(),
+                }]
             }
             _ => Vec::new(),
         };
-        Problem { kind: format!("urn:isx:problem:{slug}"), title: title.to_owned(), status: status.as_u16(), detail, errors }
+        Problem {
+            kind: format!("urn:isx:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
     }
 
     pub fn not_found(what: impl std::fmt::Display) -> Self {
@@ -97,7 +140,10 @@ impl ApiError {
     }
 
     pub fn invalid(e: impl std::fmt::Display) -> Self {
-        ApiError::Validation { detail: e.to_string(), pointer: None }
+        ApiError::Validation {
+            detail: e.to_string(),
+            pointer: None,
+        }
     }
 }
 
@@ -109,10 +155,16 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         let mut res = (self.status(), problem_json(&problem)).into_response();
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         match self {
             ApiError::Unauthorized(_) => {
-                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"isx\", Basic realm=\"isx\""));
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"isx\", Basic realm=\"isx\""),
+                );
             }
             ApiError::TooManyRequests { retry_after_secs } => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
@@ -134,7 +186,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
-            StoreError::Reference(what) => ApiError::Validation { detail: what, pointer: None },
+            StoreError::Reference(what) => ApiError::Validation {
+                detail: what,
+                pointer: None,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -20,7 +20,10 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limit: RateLimit) -> Self {
-        RateLimiter { limit, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `key` at `now_micros`; `Err(seconds)` says how long
@@ -36,9 +39,10 @@ impl RateLimiter {
             // Forget idle buckets rather than grow without bound.
             buckets.retain(|_, b| now_micros - b.updated_micros < 3_600_000_000);
         }
-        let b = buckets
-            .entry(key.to_owned())
-            .or_insert(Bucket { tokens: burst, updated_micros: now_micros });
+        let b = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: burst,
+            updated_micros: now_micros,
+        });
         let elapsed = (now_micros - b.updated_micros).max(0) as f64 / 1e6;
         b.tokens = (b.tokens + elapsed * rate_per_sec).min(burst);
         b.updated_micros = now_micros;
@@ -57,13 +61,19 @@ mod tests {
 
     #[test]
     fn burst_then_refill() {
-        let rl = RateLimiter::new(RateLimit { per_minute: 60, burst: 3 });
+        let rl = RateLimiter::new(RateLimit {
+            per_minute: 60,
+            burst: 3,
+        });
         for _ in 0..3 {
             assert!(rl.check("k", 0).is_ok());
         }
         assert_eq!(rl.check("k", 0), Err(1));
         assert!(rl.check("other", 0).is_ok(), "buckets are per key");
-        assert!(rl.check("k", 1_000_000).is_ok(), "one token back after a second");
+        assert!(
+            rl.check("k", 1_000_000).is_ok(),
+            "one token back after a second"
+        );
         assert!(rl.check("k", 1_000_000).is_err());
     }
 }

@@ -39,8 +39,15 @@ pub fn group(g: &TrustGroup) -> RecordMeta {
 /// group hides the list.
 pub fn group_roster(g: &TrustGroup, roster: &[GroupMembership]) -> RecordMeta {
     if g.hide_members {
-        let owners = roster.iter().filter(|m| m.role == GroupRole::Owner).map(|m| m.member).collect();
-        RecordMeta { audience: Audience::Recipients(owners), ..group(g) }
+        let owners = roster
+            .iter()
+            .filter(|m| m.role == GroupRole::Owner)
+            .map(|m| m.member)
+            .collect();
+        RecordMeta {
+            audience: Audience::Recipients(owners),
+            ..group(g)
+        }
     } else {
         group(g)
     }

@@ -20,8 +20,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: ServerConfig, store: Arc<dyn Store>, clock: Arc<dyn Clock>, secure: bool) -> Self {
+    pub fn new(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secure: bool,
+    ) -> Self {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit));
-        AppState { config: Arc::new(config), store, clock, metrics: Arc::new(Metrics::default()), limiter, secure }
+        AppState {
+            config: Arc::new(config),
+            store,
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            limiter,
+            secure,
+        }
     }
 }

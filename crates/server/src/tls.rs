@@ -6,7 +6,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
 
 use crate::ServerError;
 
@@ -19,7 +22,10 @@ pub struct TlsPaths {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
-    move |source| ServerError::Io { path: path.to_owned(), source }
+    move |source| ServerError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn tls_err(e: impl std::fmt::Display) -> ServerError {
@@ -31,20 +37,30 @@ fn tls_err(e: impl std::fmt::Display) -> ServerError {
 /// `127.0.0.1`, `::1` and this host's name. The key file is mode 0600.
 pub fn ensure_self_signed(data_dir: &Path) -> Result<TlsPaths, ServerError> {
     let dir = data_dir.join("tls");
-    let paths = TlsPaths { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem") };
+    let paths = TlsPaths {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
     if paths.cert.exists() && paths.key.exists() {
         return Ok(paths);
     }
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
 
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
-    ca_params.distinguished_name.push(DnType::CommonName, "isx local CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "isx local CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca_key = KeyPair::generate().map_err(tls_err)?;
     let ca_cert = ca_params.self_signed(&ca_key).map_err(tls_err)?;
 
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     if let Ok(host) = fs::read_to_string("/etc/hostname") {
         let host = host.trim();
         if !host.is_empty() && host != "localhost" {
@@ -59,7 +75,8 @@ pub fn ensure_self_signed(data_dir: &Path) -> Result<TlsPaths, ServerError> {
 
     write_private(&paths.key, key.serialize_pem().as_bytes())?;
     fs::write(&paths.ca, ca_cert.pem()).map_err(io_err(&paths.ca))?;
-    fs::write(&paths.cert, format!("{}{}", cert.pem(), ca_cert.pem())).map_err(io_err(&paths.cert))?;
+    fs::write(&paths.cert, format!("{}{}", cert.pem(), ca_cert.pem()))
+        .map_err(io_err(&paths.cert))?;
     tracing::info!(cert = %paths.cert.display(), ca = %paths.ca.display(), "generated a self-signed TLS certificate");
     Ok(paths)
 }
@@ -85,7 +102,10 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ServerError::Tls(format!("{}: {e}", cert.display())))?;
     if certs.is_empty() {
-        return Err(ServerError::Tls(format!("{}: no certificate found", cert.display())));
+        return Err(ServerError::Tls(format!(
+            "{}: no certificate found",
+            cert.display()
+        )));
     }
     let key_der = rustls_pemfile::private_key(&mut key_pem.as_slice())
         .map_err(|e| ServerError::Tls(format!("{}: {e}", key.display())))?

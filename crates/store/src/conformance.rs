@@ -20,7 +20,10 @@ fn new_member(name: &str, kind: MemberKind) -> NewMember {
         tier: Tier::Advance5d,
         clearance: Clearance::Restricted,
         constituency: Constituency {
-            cidrs: vec!["2001:db8::/32".parse().expect("cidr"), "192.0.2.0/24".parse().expect("cidr")],
+            cidrs: vec![
+                "2001:db8::/32".parse().expect("cidr"),
+                "192.0.2.0/24".parse().expect("cidr"),
+            ],
             asns: vec!["AS64500".parse().expect("asn")],
             domains: vec![isx_domain::DomainName::new("example.jp").expect("domain")],
             country: Some("JP".parse().expect("country")),
@@ -39,7 +42,11 @@ pub async fn run(store: &dyn Store) {
 }
 
 async fn migrations_are_idempotent(store: &dyn Store) {
-    assert_eq!(store.migrate().await.expect("migrate again"), 0, "second migrate applies nothing");
+    assert_eq!(
+        store.migrate().await.expect("migrate again"),
+        0,
+        "second migrate applies nothing"
+    );
     store.ping().await.expect("ping");
 }
 
@@ -50,23 +57,53 @@ async fn members_round_trip(store: &dyn Store) {
     assert_eq!(m.kind, MemberKind::NationalCert);
     assert_eq!(m.tier, Tier::Advance5d);
     assert_eq!(m.created_at, T0);
-    assert_eq!(m.constituency, new.constituency.clone().normalise(), "constituency round trip");
+    assert_eq!(
+        m.constituency,
+        new.constituency.clone().normalise(),
+        "constituency round trip"
+    );
     assert_eq!(store.member(m.id).await.expect("get").as_ref(), Some(&m));
-    assert_eq!(store.member_by_name("CERT Example").await.expect("by name").as_ref(), Some(&m));
-    assert!(store.member(isx_domain::MemberId(m.id.0 + 1000)).await.expect("get").is_none());
+    assert_eq!(
+        store
+            .member_by_name("CERT Example")
+            .await
+            .expect("by name")
+            .as_ref(),
+        Some(&m)
+    );
+    assert!(store
+        .member(isx_domain::MemberId(m.id.0 + 1000))
+        .await
+        .expect("get")
+        .is_none());
 
     let dup = store.insert_member(&new, T0).await;
-    assert!(matches!(dup, Err(StoreError::Conflict(_))), "duplicate name is a conflict: {dup:?}");
-    assert_eq!(store.members().await.expect("list").len(), 1, "failed insert left nothing behind");
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(_))),
+        "duplicate name is a conflict: {dup:?}"
+    );
+    assert_eq!(
+        store.members().await.expect("list").len(),
+        1,
+        "failed insert left nothing behind"
+    );
 
     let mut changed = new.clone();
     changed.tier = Tier::Advance24h;
-    changed.constituency.asns.push("AS64501".parse().expect("asn"));
+    changed
+        .constituency
+        .asns
+        .push("AS64501".parse().expect("asn"));
     let updated = store.update_member(m.id, &changed).await.expect("update");
     assert_eq!(updated.tier, Tier::Advance24h);
     assert_eq!(updated.constituency.asns.len(), 2);
-    let missing = store.update_member(isx_domain::MemberId(99_999), &changed).await;
-    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    let missing = store
+        .update_member(isx_domain::MemberId(99_999), &changed)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
 }
 
 async fn users_and_keys(store: &dyn Store) {
@@ -77,25 +114,58 @@ async fn users_and_keys(store: &dyn Store) {
     let login = Login::new("alice").expect("login");
     let u = store
         .insert_user(
-            &NewUser { login: login.clone(), member: m.id, role: UserRole::Member, password_hash: "$argon2id$x".into() },
+            &NewUser {
+                login: login.clone(),
+                member: m.id,
+                role: UserRole::Member,
+                password_hash: "$argon2id$x".into(),
+            },
             T0,
         )
         .await
         .expect("user");
-    assert_eq!(store.user_by_login(&login).await.expect("by login").map(|x| x.id), Some(u.id));
-    assert_eq!(store.user(u.id).await.expect("get").map(|x| x.password_hash), Some("$argon2id$x".into()));
+    assert_eq!(
+        store
+            .user_by_login(&login)
+            .await
+            .expect("by login")
+            .map(|x| x.id),
+        Some(u.id)
+    );
+    assert_eq!(
+        store
+            .user(u.id)
+            .await
+            .expect("get")
+            .map(|x| x.password_hash),
+        Some("$argon2id$x".into())
+    );
     let orphan = store
         .insert_user(
-            &NewUser { login: Login::new("bob").expect("login"), member: isx_domain::MemberId(424_242), role: UserRole::Member, password_hash: String::new() },
+            &NewUser {
+                login: Login::new("bob").expect("login"),
+                member: isx_domain::MemberId(424_242),
+                role: UserRole::Member,
+                password_hash: String::new(),
+            },
             T0,
         )
         .await;
-    assert!(matches!(orphan, Err(StoreError::Reference(_))), "user of unknown member: {orphan:?}");
+    assert!(
+        matches!(orphan, Err(StoreError::Reference(_))),
+        "user of unknown member: {orphan:?}"
+    );
 
     let kid = KeyId::new("00112233445566aa").expect("key id");
     let k = store
         .insert_api_key(
-            &NewApiKey { key_id: kid.clone(), member: m.id, name: "ci".into(), secret_hash: "h".into(), expires_at: Some(T0.add_secs(3600)) },
+            &NewApiKey {
+                key_id: kid.clone(),
+                member: m.id,
+                name: "ci".into(),
+                secret_hash: "h".into(),
+                expires_at: Some(T0.add_secs(3600)),
+            },
             T0,
         )
         .await
@@ -103,13 +173,40 @@ async fn users_and_keys(store: &dyn Store) {
     assert!(k.is_active(T0));
     assert_eq!(k.expires_at, Some(T0.add_secs(3600)));
     assert_eq!(store.api_keys(Some(m.id)).await.expect("list").len(), 1);
-    assert!(store.api_keys(Some(isx_domain::MemberId(424_242))).await.expect("list").is_empty());
+    assert!(store
+        .api_keys(Some(isx_domain::MemberId(424_242)))
+        .await
+        .expect("list")
+        .is_empty());
     assert!(!store.api_keys(None).await.expect("list all").is_empty());
-    store.touch_api_key(&kid, T0.add_secs(5)).await.expect("touch");
-    assert_eq!(store.api_key(&kid).await.expect("get").and_then(|k| k.last_used_at), Some(T0.add_secs(5)));
-    assert!(store.revoke_api_key(&kid, T0.add_secs(10)).await.expect("revoke"));
-    assert!(!store.revoke_api_key(&kid, T0.add_secs(11)).await.expect("revoke twice"), "second revoke is a no-op");
-    let revoked = store.api_key(&kid).await.expect("get").expect("still listed");
+    store
+        .touch_api_key(&kid, T0.add_secs(5))
+        .await
+        .expect("touch");
+    assert_eq!(
+        store
+            .api_key(&kid)
+            .await
+            .expect("get")
+            .and_then(|k| k.last_used_at),
+        Some(T0.add_secs(5))
+    );
+    assert!(store
+        .revoke_api_key(&kid, T0.add_secs(10))
+        .await
+        .expect("revoke"));
+    assert!(
+        !store
+            .revoke_api_key(&kid, T0.add_secs(11))
+            .await
+            .expect("revoke twice"),
+        "second revoke is a no-op"
+    );
+    let revoked = store
+        .api_key(&kid)
+        .await
+        .expect("get")
+        .expect("still listed");
     assert_eq!(revoked.revoked_at, Some(T0.add_secs(10)));
     assert!(!revoked.is_active(T0.add_secs(10)));
 }
@@ -126,48 +223,129 @@ async fn groups_are_transactional(store: &dyn Store) {
     let formal = NewTrustGroup {
         name: "Energy ISAC".into(),
         description: "Formal sector group".into(),
-        kind: TrustGroupKind::Formal { agreement: "MoU-2026-01".into(), min_clearance: Clearance::Confidential },
+        kind: TrustGroupKind::Formal {
+            agreement: "MoU-2026-01".into(),
+            min_clearance: Clearance::Confidential,
+        },
         hide_members: true,
     };
-    let g = store.insert_group(&formal, owner.id, T0).await.expect("group");
+    let g = store
+        .insert_group(&formal, owner.id, T0)
+        .await
+        .expect("group");
     assert_eq!(g.kind, formal.kind);
     assert!(g.hide_members);
     let members = store.group_members(g.id).await.expect("members");
     assert_eq!(members.len(), 1);
-    assert_eq!((members[0].member, members[0].role), (owner.id, GroupRole::Owner));
+    assert_eq!(
+        (members[0].member, members[0].role),
+        (owner.id, GroupRole::Owner)
+    );
 
     // A group whose owner does not exist must not be created half-way.
-    let ghost = NewTrustGroup { name: "Ghost".into(), description: String::new(), kind: TrustGroupKind::AdHoc { ends_at: Some(T0) }, hide_members: false };
-    let failed = store.insert_group(&ghost, isx_domain::MemberId(424_242), T0).await;
+    let ghost = NewTrustGroup {
+        name: "Ghost".into(),
+        description: String::new(),
+        kind: TrustGroupKind::AdHoc { ends_at: Some(T0) },
+        hide_members: false,
+    };
+    let failed = store
+        .insert_group(&ghost, isx_domain::MemberId(424_242), T0)
+        .await;
     assert!(failed.is_err(), "group with unknown owner: {failed:?}");
-    assert!(store.group_by_name("Ghost").await.expect("by name").is_none(), "no half-created group");
+    assert!(
+        store
+            .group_by_name("Ghost")
+            .await
+            .expect("by name")
+            .is_none(),
+        "no half-created group"
+    );
 
-    store.put_group_member(g.id, reader.id, GroupRole::Reader, T0).await.expect("join");
-    let up = store.put_group_member(g.id, reader.id, GroupRole::Contributor, T0.add_secs(9)).await.expect("change role");
+    store
+        .put_group_member(g.id, reader.id, GroupRole::Reader, T0)
+        .await
+        .expect("join");
+    let up = store
+        .put_group_member(g.id, reader.id, GroupRole::Contributor, T0.add_secs(9))
+        .await
+        .expect("change role");
     assert_eq!(up.role, GroupRole::Contributor);
     assert_eq!(up.joined_at, T0, "changing the role keeps the join time");
-    assert_eq!(store.memberships_of(reader.id).await.expect("memberships").len(), 1);
+    assert_eq!(
+        store
+            .memberships_of(reader.id)
+            .await
+            .expect("memberships")
+            .len(),
+        1
+    );
     assert_eq!(store.group_members(g.id).await.expect("members").len(), 2);
 
-    let adhoc = NewTrustGroup { name: "Incident 2026-11".into(), description: String::new(), kind: TrustGroupKind::AdHoc { ends_at: Some(T0.add_secs(86_400)) }, hide_members: false };
-    let g2 = store.insert_group(&adhoc, owner.id, T0).await.expect("ad hoc");
-    assert_eq!(store.group(g2.id).await.expect("get").map(|g| g.kind), Some(adhoc.kind.clone()));
+    let adhoc = NewTrustGroup {
+        name: "Incident 2026-11".into(),
+        description: String::new(),
+        kind: TrustGroupKind::AdHoc {
+            ends_at: Some(T0.add_secs(86_400)),
+        },
+        hide_members: false,
+    };
+    let g2 = store
+        .insert_group(&adhoc, owner.id, T0)
+        .await
+        .expect("ad hoc");
+    assert_eq!(
+        store.group(g2.id).await.expect("get").map(|g| g.kind),
+        Some(adhoc.kind.clone())
+    );
     assert_eq!(store.groups().await.expect("list").len(), 2);
     let dup = store.insert_group(&adhoc, owner.id, T0).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
 }
 
 async fn sessions(store: &dyn Store) {
-    let m = store.insert_member(&new_member("Op", MemberKind::Operator), T0).await.expect("member");
+    let m = store
+        .insert_member(&new_member("Op", MemberKind::Operator), T0)
+        .await
+        .expect("member");
     let u = store
-        .insert_user(&NewUser { login: Login::new("admin").expect("login"), member: m.id, role: UserRole::Admin, password_hash: "x".into() }, T0)
+        .insert_user(
+            &NewUser {
+                login: Login::new("admin").expect("login"),
+                member: m.id,
+                role: UserRole::Admin,
+                password_hash: "x".into(),
+            },
+            T0,
+        )
         .await
         .expect("user");
-    let s = Session { token_hash: "ab".repeat(32), user: u.id, csrf_token: "c".into(), created_at: T0, expires_at: T0.add_secs(60) };
+    let s = Session {
+        token_hash: "ab".repeat(32),
+        user: u.id,
+        csrf_token: "c".into(),
+        created_at: T0,
+        expires_at: T0.add_secs(60),
+    };
     store.insert_session(&s).await.expect("insert session");
-    assert_eq!(store.session(&s.token_hash).await.expect("get"), Some(s.clone()));
-    assert_eq!(store.delete_expired_sessions(T0.add_secs(59)).await.expect("gc"), 0);
-    assert_eq!(store.delete_expired_sessions(T0.add_secs(60)).await.expect("gc"), 1);
+    assert_eq!(
+        store.session(&s.token_hash).await.expect("get"),
+        Some(s.clone())
+    );
+    assert_eq!(
+        store
+            .delete_expired_sessions(T0.add_secs(59))
+            .await
+            .expect("gc"),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_expired_sessions(T0.add_secs(60))
+            .await
+            .expect("gc"),
+        1
+    );
     assert!(store.session(&s.token_hash).await.expect("get").is_none());
     store.insert_session(&s).await.expect("insert again");
     store.delete_session(&s.token_hash).await.expect("delete");
@@ -175,7 +353,11 @@ async fn sessions(store: &dyn Store) {
 }
 
 async fn audit_log(store: &dyn Store) {
-    let m = store.member_by_name("Op").await.expect("get").expect("operator exists");
+    let m = store
+        .member_by_name("Op")
+        .await
+        .expect("get")
+        .expect("operator exists");
     let mut ids = Vec::new();
     for i in 0..5 {
         let e = NewAuditEvent {
@@ -190,12 +372,32 @@ async fn audit_log(store: &dyn Store) {
         ids.push(store.append_audit(&e).await.expect("append"));
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase");
-    let all = store.audit_events(&AuditQuery { limit: 100, ..Default::default() }).await.expect("list");
+    let all = store
+        .audit_events(&AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
     assert_eq!(all.len(), 5);
     assert_eq!(all[0].id, ids[4], "newest first");
-    let mine = store.audit_events(&AuditQuery { member: Some(m.id), limit: 100, ..Default::default() }).await.expect("list");
+    let mine = store
+        .audit_events(&AuditQuery {
+            member: Some(m.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
     assert_eq!(mine.len(), 3);
-    let page = store.audit_events(&AuditQuery { before_id: Some(ids[2]), limit: 1, ..Default::default() }).await.expect("page");
+    let page = store
+        .audit_events(&AuditQuery {
+            before_id: Some(ids[2]),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("page");
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[1]]);
     assert_eq!(page[0].event.actor, "user:admin1");
 }

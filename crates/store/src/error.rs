@@ -36,7 +36,9 @@ impl StoreError {
                 return StoreError::Conflict(what.to_owned());
             }
             if db.is_foreign_key_violation() {
-                return StoreError::Reference(format!("{what} refers to something that does not exist"));
+                return StoreError::Reference(format!(
+                    "{what} refers to something that does not exist"
+                ));
             }
         }
         StoreError::Database(e)

@@ -138,13 +138,13 @@ pub trait Store: Send + Sync + 'static {
 /// selects PostgreSQL; `sqlite://PATH` or a plain path selects SQLite.
 /// Migrations are applied before the store is returned.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    let store: Arc<dyn Store> = if url.starts_with("postgres://") || url.starts_with("postgresql://")
-    {
-        Arc::new(postgres::PostgresStore::connect(url).await?)
-    } else {
-        let path = url.strip_prefix("sqlite://").unwrap_or(url);
-        Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?)
-    };
+    let store: Arc<dyn Store> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(postgres::PostgresStore::connect(url).await?)
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?)
+        };
     store.migrate().await?;
     Ok(store)
 }
@@ -169,6 +169,9 @@ mod tests {
             super::redact_url("postgres://isx:s3cret@db:5432/isx"),
             "postgres://isx:***@db:5432/isx"
         );
-        assert_eq!(super::redact_url("/var/lib/isx/isx.sqlite"), "/var/lib/isx/isx.sqlite");
+        assert_eq!(
+            super::redact_url("/var/lib/isx/isx.sqlite"),
+            "/var/lib/isx/isx.sqlite"
+        );
     }
 }

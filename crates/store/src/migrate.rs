@@ -30,9 +30,12 @@ pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS isx_schema (
 
 /// Splits a migration file into statements (on `;` at the end of a line).
 pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
-    sql.split(";\n")
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim_start().starts_with("--") || l.trim().is_empty()))
+    sql.split(";\n").map(str::trim).filter(|s| {
+        !s.is_empty()
+            && !s
+                .lines()
+                .all(|l| l.trim_start().starts_with("--") || l.trim().is_empty())
+    })
 }
 
 /// Applies `migrations` not yet recorded, in order, each in a transaction
@@ -45,15 +48,23 @@ macro_rules! run_migrations {
         let mut applied = 0usize;
         for m in $migrations {
             let mut tx = $pool.begin().await.map_err($crate::StoreError::Database)?;
-            let locks: [Option<&str>; 3] = [$lock_before, Some($crate::migrate::CREATE_TABLE), $lock_after];
+            let locks: [Option<&str>; 3] = [
+                $lock_before,
+                Some($crate::migrate::CREATE_TABLE),
+                $lock_after,
+            ];
             for stmt in locks.into_iter().flatten() {
-                sqlx::query(stmt).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(stmt)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
             }
-            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM isx_schema WHERE version = $1")
-                .bind(m.version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM isx_schema WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
             if done.is_some() {
                 continue;
             }
@@ -61,12 +72,19 @@ macro_rules! run_migrations {
                 sqlx::query(stmt)
                     .execute(&mut *tx)
                     .await
-                    .map_err(|source| $crate::StoreError::Migration { version: m.version, name: m.name, source })?;
+                    .map_err(|source| $crate::StoreError::Migration {
+                        version: m.version,
+                        name: m.name,
+                        source,
+                    })?;
             }
             sqlx::query("INSERT INTO isx_schema (version, name, applied_at) VALUES ($1, $2, $3)")
                 .bind(m.version)
                 .bind(m.name)
-                .bind(<isx_domain::SystemClock as isx_domain::Clock>::now(&isx_domain::SystemClock).as_micros())
+                .bind(
+                    <isx_domain::SystemClock as isx_domain::Clock>::now(&isx_domain::SystemClock)
+                        .as_micros(),
+                )
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::Database)?;

@@ -120,7 +120,12 @@ pub(crate) fn group_kind_columns(
         TrustGroupKind::Formal {
             agreement,
             min_clearance,
-        } => ("formal", Some(agreement.as_str()), min_clearance.as_str(), None),
+        } => (
+            "formal",
+            Some(agreement.as_str()),
+            min_clearance.as_str(),
+            None,
+        ),
         TrustGroupKind::AdHoc { ends_at } => (
             "ad-hoc",
             None,
@@ -151,7 +156,12 @@ pub(crate) fn group(c: GroupColumns) -> Result<TrustGroup> {
     })
 }
 
-pub(crate) fn membership(group: i64, member: i64, role: &str, joined_at: i64) -> Result<GroupMembership> {
+pub(crate) fn membership(
+    group: i64,
+    member: i64,
+    role: &str,
+    joined_at: i64,
+) -> Result<GroupMembership> {
     Ok(GroupMembership {
         group: GroupId(group),
         member: MemberId(member),

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use isx_domain::{
-    Clearance, Constituency, GroupRole, Login, Member, MemberKind, MemberName, NewMember, NewTrustGroup, Tier,
-    TrustGroupKind, UserRole,
+    Clearance, Constituency, GroupRole, Login, Member, MemberKind, MemberName, NewMember,
+    NewTrustGroup, Tier, TrustGroupKind, UserRole,
 };
 use isx_server::admin;
 
@@ -26,27 +26,49 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
     let data_dir = settings.data_dir_or("isx-demo");
     reset(&data_dir)?;
     let url = settings.store_url(&data_dir)?;
-    let store = isx_store::open(&url).await.with_context(|| format!("cannot open the demo store {url}"))?;
-    let ctx = Ctx { store: store.clone(), clock: std::sync::Arc::new(isx_domain::SystemClock), actor: "demo".into() };
+    let store = isx_store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the demo store {url}"))?;
+    let ctx = Ctx {
+        store: store.clone(),
+        clock: std::sync::Arc::new(isx_domain::SystemClock),
+        actor: "demo".into(),
+    };
     let world = seed(&ctx).await?;
     let app = serve::build(settings, args, data_dir.clone(), store).await?;
     let base = app.base_url();
     let ca = app.ca_path().map(|p| p.display().to_string());
     let mut text = format!("\nisx demo is running at {base}\n\n");
-    text.push_str(&format!("  Sign in as the operator administrator:  login {}  password {}\n", world.admin_login, world.admin_password));
-    text.push_str(&format!("  Sign in as a national CERT analyst:     login {}  password {}\n\n", world.cert_login, world.cert_password));
+    text.push_str(&format!(
+        "  Sign in as the operator administrator:  login {}  password {}\n",
+        world.admin_login, world.admin_password
+    ));
+    text.push_str(&format!(
+        "  Sign in as a national CERT analyst:     login {}  password {}\n\n",
+        world.cert_login, world.cert_password
+    ));
     text.push_str("  Demo API keys (send as Authorization: Bearer <key>):\n");
     for (who, token) in &world.keys {
         text.push_str(&format!("    {who:<32} {token}\n"));
     }
     match &ca {
         Some(ca) => {
-            text.push_str(&format!("\n  The certificate is self-signed by a local CA: trust {ca}\n"));
-            text.push_str(&format!("  Try:  curl --cacert {ca} -H 'Authorization: Bearer {}' {base}/api/v1/me\n", world.keys[0].1));
+            text.push_str(&format!(
+                "\n  The certificate is self-signed by a local CA: trust {ca}\n"
+            ));
+            text.push_str(&format!(
+                "  Try:  curl --cacert {ca} -H 'Authorization: Bearer {}' {base}/api/v1/me\n",
+                world.keys[0].1
+            ));
         }
-        None => text.push_str(&format!("\n  Try:  curl -H 'Authorization: Bearer {}' {base}/api/v1/me\n", world.keys[0].1)),
+        None => text.push_str(&format!(
+            "\n  Try:  curl -H 'Authorization: Bearer {}' {base}/api/v1/me\n",
+            world.keys[0].1
+        )),
     }
-    text.push_str(&format!("  OpenAPI: {base}/api/openapi.json   Metrics: {base}/metrics\n\nPress Ctrl-C to stop.\n"));
+    text.push_str(&format!(
+        "  OpenAPI: {base}/api/openapi.json   Metrics: {base}/metrics\n\nPress Ctrl-C to stop.\n"
+    ));
     crate::output::print(&text)?;
     serve::run(app).await
 }
@@ -67,10 +89,14 @@ fn reset(dir: &Path) -> anyhow::Result<()> {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with("isx.sqlite") {
-            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
-    std::fs::write(&marker, "created by `isx demo`; the demo resets this directory on every start\n")?;
+    std::fs::write(
+        &marker,
+        "created by `isx demo`; the demo resets this directory on every start\n",
+    )?;
     Ok(())
 }
 
@@ -82,15 +108,37 @@ struct World {
     keys: Vec<(String, String)>,
 }
 
-fn member(name: &str, kind: MemberKind, country: &str, tier: Tier, clearance: Clearance, c: Constituency) -> anyhow::Result<NewMember> {
-    Ok(NewMember { name: MemberName::new(name)?, kind, country: Some(country.parse()?), tier, clearance, constituency: c.normalise() })
+fn member(
+    name: &str,
+    kind: MemberKind,
+    country: &str,
+    tier: Tier,
+    clearance: Clearance,
+    c: Constituency,
+) -> anyhow::Result<NewMember> {
+    Ok(NewMember {
+        name: MemberName::new(name)?,
+        kind,
+        country: Some(country.parse()?),
+        tier,
+        clearance,
+        constituency: c.normalise(),
+    })
 }
 
-fn constituency(cidrs: &[&str], asns: &[&str], domains: &[&str], country: Option<&str>) -> anyhow::Result<Constituency> {
+fn constituency(
+    cidrs: &[&str],
+    asns: &[&str],
+    domains: &[&str],
+    country: Option<&str>,
+) -> anyhow::Result<Constituency> {
     Ok(Constituency {
         cidrs: cidrs.iter().map(|c| c.parse()).collect::<Result<_, _>>()?,
         asns: asns.iter().map(|a| a.parse()).collect::<Result<_, _>>()?,
-        domains: domains.iter().map(|d| isx_domain::DomainName::new(d)).collect::<Result<_, _>>()?,
+        domains: domains
+            .iter()
+            .map(|d| isx_domain::DomainName::new(d))
+            .collect::<Result<_, _>>()?,
         country: country.map(str::parse).transpose()?,
     })
 }
@@ -99,7 +147,15 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
     let (s, c) = (ctx.store.as_ref(), ctx.clock.as_ref());
     let add = |m: NewMember| async move { admin::create_member(s, c, &m).await };
     let none = Constituency::default;
-    let operator = add(member("isx Operations Centre", MemberKind::Operator, "DE", Tier::Advance24h, Clearance::Secret, none())?).await?;
+    let operator = add(member(
+        "isx Operations Centre",
+        MemberKind::Operator,
+        "DE",
+        Tier::Advance24h,
+        Clearance::Secret,
+        none(),
+    )?)
+    .await?;
     let cert = add(member(
         "National CERT of Examplia",
         MemberKind::NationalCert,
@@ -115,7 +171,12 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         "NL",
         Tier::Advance5d,
         Clearance::Restricted,
-        constituency(&["198.51.100.0/25"], &["AS64497"], &["transport.example"], None)?,
+        constituency(
+            &["198.51.100.0/25"],
+            &["AS64497"],
+            &["transport.example"],
+            None,
+        )?,
     )?)
     .await?;
     let grid = add(member(
@@ -124,7 +185,12 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         "NL",
         Tier::Advance24h,
         Clearance::Confidential,
-        constituency(&["203.0.113.0/24"], &["AS64500"], &["northgrid.example"], None)?,
+        constituency(
+            &["203.0.113.0/24"],
+            &["AS64500"],
+            &["northgrid.example"],
+            None,
+        )?,
     )?)
     .await?;
     let isp = add(member(
@@ -133,7 +199,12 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         "NL",
         Tier::Standard,
         Clearance::Restricted,
-        constituency(&["192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32"], &["AS64496", "AS64499"], &["poldertel.example"], None)?,
+        constituency(
+            &["192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32"],
+            &["AS64496", "AS64499"],
+            &["poldertel.example"],
+            None,
+        )?,
     )?)
     .await?;
     let bank = add(member(
@@ -145,8 +216,24 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         constituency(&["2001:db8:4000::/36"], &[], &["harbourbank.example"], None)?,
     )?)
     .await?;
-    let vendor = add(member("Bluefin Security", MemberKind::SecurityCompany, "DE", Tier::Advance24h, Clearance::Restricted, none())?).await?;
-    let lab = add(member("Delta University Lab", MemberKind::Researcher, "NL", Tier::Standard, Clearance::None, none())?).await?;
+    let vendor = add(member(
+        "Bluefin Security",
+        MemberKind::SecurityCompany,
+        "DE",
+        Tier::Advance24h,
+        Clearance::Restricted,
+        none(),
+    )?)
+    .await?;
+    let lab = add(member(
+        "Delta University Lab",
+        MemberKind::Researcher,
+        "NL",
+        Tier::Standard,
+        Clearance::None,
+        none(),
+    )?)
+    .await?;
 
     let energy = admin::create_group(
         s,
@@ -154,7 +241,10 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         &NewTrustGroup {
             name: "Energy Sector ISAC".into(),
             description: "Formal sharing among grid operators and their regulators.".into(),
-            kind: TrustGroupKind::Formal { agreement: "ISAC-MoU-2026-014".into(), min_clearance: Clearance::Restricted },
+            kind: TrustGroupKind::Formal {
+                agreement: "ISAC-MoU-2026-014".into(),
+                min_clearance: Clearance::Restricted,
+            },
             hide_members: false,
         },
         grid.id,
@@ -169,8 +259,11 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         c,
         &NewTrustGroup {
             name: "Ransomware wave 2026-11".into(),
-            description: "Ad hoc group for the current ransomware campaign; closes in 30 days.".into(),
-            kind: TrustGroupKind::AdHoc { ends_at: Some(ends) },
+            description: "Ad hoc group for the current ransomware campaign; closes in 30 days."
+                .into(),
+            kind: TrustGroupKind::AdHoc {
+                ends_at: Some(ends),
+            },
             hide_members: true,
         },
         cert.id,
@@ -183,16 +276,44 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
 
     let admin_password = isx_server::auth::random_hex32()[..20].to_owned();
     let cert_password = isx_server::auth::random_hex32()[..20].to_owned();
-    admin::create_user(s, c, &Login::new("admin")?, &admin_password, operator.id, UserRole::Admin).await?;
-    admin::create_user(s, c, &Login::new("cert-analyst")?, &cert_password, cert.id, UserRole::Member).await?;
+    admin::create_user(
+        s,
+        c,
+        &Login::new("admin")?,
+        &admin_password,
+        operator.id,
+        UserRole::Admin,
+    )
+    .await?;
+    admin::create_user(
+        s,
+        c,
+        &Login::new("cert-analyst")?,
+        &cert_password,
+        cert.id,
+        UserRole::Member,
+    )
+    .await?;
 
     let mut keys = Vec::new();
-    for (m, name) in [(&operator, "operator-automation"), (&cert, "cert-siem"), (&isp, "isp-abuse-desk"), (&grid, "grid-soc")] {
+    for (m, name) in [
+        (&operator, "operator-automation"),
+        (&cert, "cert-siem"),
+        (&isp, "isp-abuse-desk"),
+        (&grid, "grid-soc"),
+    ] {
         let (_, token) = admin::create_api_key(s, c, m.id, name, None).await?;
         keys.push((label(m), token.expose()));
     }
-    ctx.audit(Some(operator.id), "demo.seed", "demo world").await?;
-    Ok(World { admin_login: "admin".into(), admin_password, cert_login: "cert-analyst".into(), cert_password, keys })
+    ctx.audit(Some(operator.id), "demo.seed", "demo world")
+        .await?;
+    Ok(World {
+        admin_login: "admin".into(),
+        admin_password,
+        cert_login: "cert-analyst".into(),
+        cert_password,
+        keys,
+    })
 }
 
 fn label(m: &Member) -> String {

@@ -14,11 +14,23 @@ pub async fn run(ctx: &Ctx, command: MemberCommand) -> anyhow::Result<()> {
                 return output::json(&members);
             }
             let rows: Vec<Vec<String>> = members.iter().map(row).collect();
-            output::table(&["ID", "NAME", "KIND", "COUNTRY", "TIER", "CLEARANCE", "CONSTITUENCY"], &rows)
+            output::table(
+                &[
+                    "ID",
+                    "NAME",
+                    "KIND",
+                    "COUNTRY",
+                    "TIER",
+                    "CLEARANCE",
+                    "CONSTITUENCY",
+                ],
+                &rows,
+            )
         }
         MemberCommand::Show { member, json } => {
             let m = ctx.member(&member).await?;
-            ctx.audit(Some(m.id), "member.read", &format!("member/{}", m.id)).await?;
+            ctx.audit(Some(m.id), "member.read", &format!("member/{}", m.id))
+                .await?;
             if json.json {
                 output::json(&m)
             } else {
@@ -51,7 +63,10 @@ fn parse_all<T: std::str::FromStr>(what: &str, items: &[String]) -> anyhow::Resu
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    items.iter().map(|s| s.parse::<T>().with_context(|| format!("--{what} {s}"))).collect()
+    items
+        .iter()
+        .map(|s| s.parse::<T>().with_context(|| format!("--{what} {s}")))
+        .collect()
 }
 
 async fn add(ctx: &Ctx, a: MemberAdd) -> anyhow::Result<()> {
@@ -64,13 +79,22 @@ async fn add(ctx: &Ctx, a: MemberAdd) -> anyhow::Result<()> {
         constituency: Constituency {
             cidrs: parse_all("cidr", &a.cidrs)?,
             asns: parse_all("asn", &a.asns)?,
-            domains: a.domains.iter().map(|d| DomainName::new(d)).collect::<Result<_, _>>()?,
-            country: a.constituency_country.as_deref().map(str::parse).transpose()?,
+            domains: a
+                .domains
+                .iter()
+                .map(|d| DomainName::new(d))
+                .collect::<Result<_, _>>()?,
+            country: a
+                .constituency_country
+                .as_deref()
+                .map(str::parse)
+                .transpose()?,
         }
         .normalise(),
     };
     let m = isx_server::admin::create_member(ctx.store.as_ref(), ctx.clock.as_ref(), &new).await?;
-    ctx.audit(Some(m.id), "member.create", &format!("member/{}", m.id)).await?;
+    ctx.audit(Some(m.id), "member.create", &format!("member/{}", m.id))
+        .await?;
     if a.json.json {
         output::json(&m)
     } else {

@@ -22,7 +22,10 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&settings, &args).await,
         Command::Migrate => {
             let ctx = Ctx::open(&settings).await?;
-            crate::output::print(&format!("database is up to date ({:?})", ctx.store.backend()))
+            crate::output::print(&format!(
+                "database is up to date ({:?})",
+                ctx.store.backend()
+            ))
         }
         Command::Member(c) => member::run(&Ctx::open(&settings).await?, c).await,
         Command::Key(c) => key::run(&Ctx::open(&settings).await?, c).await,
@@ -47,11 +50,28 @@ impl Ctx {
             .await
             .with_context(|| format!("cannot open the store {}", isx_store::redact_url(&url)))?;
         let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        Ok(Ctx { store, clock: Arc::new(SystemClock), actor: format!("cli:{user}") })
+        Ok(Ctx {
+            store,
+            clock: Arc::new(SystemClock),
+            actor: format!("cli:{user}"),
+        })
     }
 
-    pub async fn audit(&self, member: Option<MemberId>, action: &str, target: &str) -> anyhow::Result<()> {
-        isx_server::admin::record(self.store.as_ref(), self.clock.as_ref(), &self.actor, member, action, target).await?;
+    pub async fn audit(
+        &self,
+        member: Option<MemberId>,
+        action: &str,
+        target: &str,
+    ) -> anyhow::Result<()> {
+        isx_server::admin::record(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &self.actor,
+            member,
+            action,
+            target,
+        )
+        .await?;
         Ok(())
     }
 
@@ -61,7 +81,9 @@ impl Ctx {
             Ok(id) => self.store.member(MemberId(id)).await?,
             Err(_) => self.store.member_by_name(reference).await?,
         };
-        found.with_context(|| format!("no member {reference:?} (give its id or exact name; see `isx member list`)"))
+        found.with_context(|| {
+            format!("no member {reference:?} (give its id or exact name; see `isx member list`)")
+        })
     }
 
     /// A trust group by id or exact name.

@@ -20,7 +20,12 @@ pub async fn serve(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> 
     run(app).await
 }
 
-pub async fn build(settings: &Settings, args: &ServeArgs, data_dir: std::path::PathBuf, store: Arc<dyn Store>) -> anyhow::Result<Application> {
+pub async fn build(
+    settings: &Settings,
+    args: &ServeArgs,
+    data_dir: std::path::PathBuf,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Application> {
     let config = settings.server_config(args, data_dir)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Application::build(config, store, clock).await?)

@@ -9,20 +9,37 @@ use crate::output;
 
 pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { login, member, role, password_stdin, json } => {
+        UserCommand::Add {
+            login,
+            member,
+            role,
+            password_stdin,
+            json,
+        } => {
             let m = ctx.member(&member).await?;
             let login = Login::new(&login)?;
             let (password, generated) = if password_stdin {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("cannot read the password from standard input")?;
                 (s.trim_end_matches(['\r', '\n']).to_owned(), false)
             } else if let Ok(p) = std::env::var("ISX_PASSWORD") {
                 (p, false)
             } else {
                 (isx_server::auth::random_hex32()[..24].to_owned(), true)
             };
-            let u = isx_server::admin::create_user(ctx.store.as_ref(), ctx.clock.as_ref(), &login, &password, m.id, role.parse()?).await?;
-            ctx.audit(Some(m.id), "user.create", &format!("user/{}", u.login)).await?;
+            let u = isx_server::admin::create_user(
+                ctx.store.as_ref(),
+                ctx.clock.as_ref(),
+                &login,
+                &password,
+                m.id,
+                role.parse()?,
+            )
+            .await?;
+            ctx.audit(Some(m.id), "user.create", &format!("user/{}", u.login))
+                .await?;
             let shown = generated.then_some(password);
             if json.json {
                 output::json(&serde_json::json!({ "user": u, "generated_password": shown }))
@@ -41,7 +58,15 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
             }
             let rows: Vec<Vec<String>> = users
                 .iter()
-                .map(|u| vec![u.id.to_string(), u.login.to_string(), u.member.to_string(), u.role.to_string(), u.created_at.to_rfc3339()])
+                .map(|u| {
+                    vec![
+                        u.id.to_string(),
+                        u.login.to_string(),
+                        u.member.to_string(),
+                        u.role.to_string(),
+                        u.created_at.to_rfc3339(),
+                    ]
+                })
                 .collect();
             output::table(&["ID", "LOGIN", "MEMBER", "ROLE", "CREATED"], &rows)
         }

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use isx_domain::{
-    Clearance, Clock, Constituency, ManualClock, Member, MemberKind, MemberName, NewMember, SystemClock, Tier,
+    Clearance, Clock, Constituency, ManualClock, Member, MemberKind, MemberName, NewMember,
+    SystemClock, Tier,
 };
 use isx_server::{admin, Application, ServerConfig};
 use isx_store::Store;
@@ -49,7 +50,10 @@ fn new_member(name: &str, kind: MemberKind, cidr: &str) -> NewMember {
         country: Some("NL".parse().expect("cc")),
         tier: Tier::Standard,
         clearance: Clearance::Restricted,
-        constituency: Constituency { cidrs: vec![cidr.parse().expect("cidr")], ..Default::default() },
+        constituency: Constituency {
+            cidrs: vec![cidr.parse().expect("cidr")],
+            ..Default::default()
+        },
     }
 }
 
@@ -62,14 +66,20 @@ impl TestApp {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let store = open_store(backend, data_dir.path()).await;
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let mut config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"), data_dir.path().to_owned());
+        let mut config = ServerConfig::new(
+            "127.0.0.1:0".parse().expect("addr"),
+            data_dir.path().to_owned(),
+        );
         tweak(&mut config);
-        let app = Application::build(config, store.clone(), clock.clone()).await.expect("build app");
+        let app = Application::build(config, store.clone(), clock.clone())
+            .await
+            .expect("build app");
         let base = app.base_url();
         let mut builder = Client::builder().redirect(reqwest::redirect::Policy::none());
         if let Some(ca) = app.ca_path() {
             let pem = std::fs::read(ca).expect("read CA");
-            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA pem"));
+            builder =
+                builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA pem"));
         }
         let client = builder.build().expect("client");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -85,14 +95,31 @@ impl TestApp {
             ("Member A", MemberKind::NationalCert, "192.0.2.0/24"),
             ("Member B", MemberKind::Enterprise, "198.51.100.0/24"),
         ] {
-            let member = admin::create_member(s, c, &new_member(name, kind, cidr)).await.expect("member");
-            let (_, token) = admin::create_api_key(s, c, member.id, "test", None).await.expect("key");
-            tenants.push(Tenant { member, token: token.expose() });
+            let member = admin::create_member(s, c, &new_member(name, kind, cidr))
+                .await
+                .expect("member");
+            let (_, token) = admin::create_api_key(s, c, member.id, "test", None)
+                .await
+                .expect("key");
+            tenants.push(Tenant {
+                member,
+                token: token.expose(),
+            });
         }
         let b = tenants.pop().expect("b");
         let a = tenants.pop().expect("a");
         let operator = tenants.pop().expect("operator");
-        TestApp { base, client, store, clock, data_dir, operator, a, b, _shutdown: tx }
+        TestApp {
+            base,
+            client,
+            store,
+            clock,
+            data_dir,
+            operator,
+            a,
+            b,
+            _shutdown: tx,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

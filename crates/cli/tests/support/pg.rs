@@ -22,7 +22,11 @@ static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 fn bin_dir() -> Result<PathBuf, String> {
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     candidates.sort();
     candidates.reverse();
@@ -32,7 +36,10 @@ fn bin_dir() -> Result<PathBuf, String> {
     candidates
         .into_iter()
         .find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
-        .ok_or_else(|| "PostgreSQL server binaries (initdb, postgres) not found: apt-get install postgresql".to_owned())
+        .ok_or_else(|| {
+            "PostgreSQL server binaries (initdb, postgres) not found: apt-get install postgresql"
+                .to_owned()
+        })
 }
 
 /// (uid, gid) of the `postgres` user when running as root.
@@ -47,7 +54,9 @@ fn run_as() -> Result<Option<(u32, u32)>, String> {
         .find(|f| f.first() == Some(&"postgres"))
         .and_then(|f| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))
         .map(Some)
-        .ok_or_else(|| "running as root but there is no `postgres` user to run the cluster as".to_owned())
+        .ok_or_else(|| {
+            "running as root but there is no `postgres` user to run the cluster as".to_owned()
+        })
 }
 
 fn as_user(cmd: &mut Command, who: Option<(u32, u32)>) {
@@ -57,10 +66,15 @@ fn as_user(cmd: &mut Command, who: Option<(u32, u32)>) {
 }
 
 fn remove_stale_clusters() {
-    let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for e in rd.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("isx-pg-").and_then(|p| p.parse::<i32>().ok()) {
+        if let Some(pid) = name
+            .strip_prefix("isx-pg-")
+            .and_then(|p| p.parse::<i32>().ok())
+        {
             if unsafe { libc::kill(pid, 0) } != 0 {
                 let _ = std::fs::remove_dir_all(e.path());
             }
@@ -80,11 +94,27 @@ fn start() -> Result<Cluster, String> {
     }
     let data = dir.join("data");
     let mut initdb = Command::new(bin.join("initdb"));
-    initdb.args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"]).arg(&data);
+    initdb
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "-D",
+        ])
+        .arg(&data);
     as_user(&mut initdb, who);
-    let out = initdb.output().map_err(|e| format!("cannot run initdb: {e}"))?;
+    let out = initdb
+        .output()
+        .map_err(|e| format!("cannot run initdb: {e}"))?;
     if !out.status.success() {
-        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let postgres = bin.join("postgres");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -96,7 +126,16 @@ fn start() -> Result<Cluster, String> {
         .spawn(move || {
             let mut cmd = Command::new(postgres);
             cmd.arg("-D").arg(&data).arg("-k").arg(&socket_dir);
-            cmd.args(["-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=300"]);
+            cmd.args([
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "max_connections=300",
+            ]);
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
             as_user(&mut cmd, who);
             unsafe {
@@ -134,7 +173,10 @@ fn start() -> Result<Cluster, String> {
 }
 
 fn url(socket_dir: &Path, db: &str) -> String {
-    format!("postgres://postgres@localhost/{db}?host={}", socket_dir.display())
+    format!(
+        "postgres://postgres@localhost/{db}?host={}",
+        socket_dir.display()
+    )
 }
 
 /// A fresh, empty database on the shared test cluster; returns its URL.

@@ -2,9 +2,9 @@
 //! at this edge; requests reject unknown fields.
 
 use isx_domain::{
-    ApiKey, Asn, AuditEvent, Cidr, Clearance, Constituency, CountryCode, DomainName, GroupMembership, GroupRole,
-    Login, Member, MemberKind, MemberName, NewMember, Tier, Timestamp, TrustGroup, TrustGroupKind, User,
-    UserRole,
+    ApiKey, Asn, AuditEvent, Cidr, Clearance, Constituency, CountryCode, DomainName,
+    GroupMembership, GroupRole, Login, Member, MemberKind, MemberName, NewMember, Tier, Timestamp,
+    TrustGroup, TrustGroupKind, User, UserRole,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,13 +32,24 @@ pub struct ConstituencyDto {
 
 impl From<ConstituencyDto> for Constituency {
     fn from(d: ConstituencyDto) -> Self {
-        Constituency { cidrs: d.cidrs, asns: d.asns, domains: d.domains, country: d.country }.normalise()
+        Constituency {
+            cidrs: d.cidrs,
+            asns: d.asns,
+            domains: d.domains,
+            country: d.country,
+        }
+        .normalise()
     }
 }
 
 impl From<&Constituency> for ConstituencyDto {
     fn from(c: &Constituency) -> Self {
-        ConstituencyDto { cidrs: c.cidrs.clone(), asns: c.asns.clone(), domains: c.domains.clone(), country: c.country }
+        ConstituencyDto {
+            cidrs: c.cidrs.clone(),
+            asns: c.asns.clone(),
+            domains: c.domains.clone(),
+            country: c.country,
+        }
     }
 }
 
@@ -172,7 +183,13 @@ pub struct UserDto {
 
 impl From<&User> for UserDto {
     fn from(u: &User) -> Self {
-        UserDto { id: u.id.0, login: u.login.to_string(), member: u.member.0, role: u.role.to_string(), created_at: u.created_at.to_rfc3339() }
+        UserDto {
+            id: u.id.0,
+            login: u.login.to_string(),
+            member: u.member.0,
+            role: u.role.to_string(),
+            created_at: u.created_at.to_rfc3339(),
+        }
     }
 }
 
@@ -258,7 +275,12 @@ pub struct MembershipDto {
 
 impl From<&GroupMembership> for MembershipDto {
     fn from(m: &GroupMembership) -> Self {
-        MembershipDto { group: m.group.0, member: m.member.0, role: m.role.to_string(), joined_at: m.joined_at.to_rfc3339() }
+        MembershipDto {
+            group: m.group.0,
+            member: m.member.0,
+            role: m.role.to_string(),
+            joined_at: m.joined_at.to_rfc3339(),
+        }
     }
 }
 

@@ -16,12 +16,25 @@ use crate::AppState;
 /// Trust groups the caller belongs to (all of them for the operator).
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups", security(("api_key" = [])),
     responses((status = 200, body = [GroupDto])))]
-pub(crate) async fn list_groups(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<GroupDto>>, ApiError> {
+pub(crate) async fn list_groups(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<GroupDto>>, ApiError> {
     let groups = state.store.groups().await?;
-    Ok(Json(groups.iter().filter(|g| records::may_see(&state, &caller, &records::group(g))).map(GroupDto::from).collect()))
+    Ok(Json(
+        groups
+            .iter()
+            .filter(|g| records::may_see(&state, &caller, &records::group(g)))
+            .map(GroupDto::from)
+            .collect(),
+    ))
 }
 
-async fn visible_group(state: &AppState, caller: &Caller, id: i64) -> Result<isx_domain::TrustGroup, ApiError> {
+async fn visible_group(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<isx_domain::TrustGroup, ApiError> {
     state
         .store
         .group(GroupId(id))
@@ -34,8 +47,14 @@ async fn visible_group(state: &AppState, caller: &Caller, id: i64) -> Result<isx
 #[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", security(("api_key" = [])),
     params(("id" = i64, Path, description = "group id")),
     responses((status = 200, body = GroupDto), (status = 404, body = Problem)))]
-pub(crate) async fn get_group(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<Json<GroupDto>, ApiError> {
-    Ok(Json(GroupDto::from(&visible_group(&state, &caller, id).await?)))
+pub(crate) async fn get_group(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<GroupDto>, ApiError> {
+    Ok(Json(GroupDto::from(
+        &visible_group(&state, &caller, id).await?,
+    )))
 }
 
 /// Creates a trust group with its owner (operator administrators only).
@@ -47,9 +66,23 @@ pub(crate) async fn create_group(
     ApiJson(req): ApiJson<NewGroupRequest>,
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
-    let new = NewTrustGroup { name: req.name, description: req.description, kind: req.kind, hide_members: req.hide_members };
-    let g = admin::create_group(state.store.as_ref(), state.clock.as_ref(), &new, MemberId(req.owner)).await?;
-    Ok(noted(AuditNote::new("group.create", format!("group/{}", g.id)), (StatusCode::CREATED, Json(GroupDto::from(&g)))))
+    let new = NewTrustGroup {
+        name: req.name,
+        description: req.description,
+        kind: req.kind,
+        hide_members: req.hide_members,
+    };
+    let g = admin::create_group(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &new,
+        MemberId(req.owner),
+    )
+    .await?;
+    Ok(noted(
+        AuditNote::new("group.create", format!("group/{}", g.id)),
+        (StatusCode::CREATED, Json(GroupDto::from(&g))),
+    ))
 }
 
 /// The group's members, unless the group hides its list from the caller.
@@ -64,7 +97,9 @@ pub(crate) async fn list_group_members(
     let g = visible_group(&state, &caller, id).await?;
     let roster = state.store.group_members(g.id).await?;
     if !records::may_see(&state, &caller, &records::group_roster(&g, &roster)) {
-        return Err(ApiError::not_found(format!("member list of trust group {id}")));
+        return Err(ApiError::not_found(format!(
+            "member list of trust group {id}"
+        )));
     }
     Ok(Json(roster.iter().map(MembershipDto::from).collect()))
 }
@@ -83,12 +118,23 @@ pub(crate) async fn join_group(
     let g = visible_group(&state, &caller, id).await?;
     if !caller.is_admin() {
         let roster = state.store.group_members(g.id).await?;
-        let owner = roster.iter().any(|m| m.member == caller.member.id && m.role == GroupRole::Owner);
+        let owner = roster
+            .iter()
+            .any(|m| m.member == caller.member.id && m.role == GroupRole::Owner);
         if !owner {
-            return Err(ApiError::Forbidden("only the group's owners and operator administrators admit members".into()));
+            return Err(ApiError::Forbidden(
+                "only the group's owners and operator administrators admit members".into(),
+            ));
         }
     }
-    let m = admin::join_group(state.store.as_ref(), state.clock.as_ref(), g.id, MemberId(req.member), req.role).await?;
+    let m = admin::join_group(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        g.id,
+        MemberId(req.member),
+        req.role,
+    )
+    .await?;
     Ok(noted(
         AuditNote::new("group.join", format!("group/{}/member/{}", g.id, m.member)),
         (StatusCode::OK, Json(MembershipDto::from(&m))),

@@ -16,9 +16,17 @@ use crate::AppState;
 /// API keys the caller may see (its own member's; all for the operator).
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])),
     responses((status = 200, body = [ApiKeyDto]), (status = 401, body = Problem)))]
-pub(crate) async fn list_keys(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<ApiKeyDto>>, ApiError> {
+pub(crate) async fn list_keys(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<ApiKeyDto>>, ApiError> {
     let keys = state.store.api_keys(None).await?;
-    Ok(Json(keys.iter().filter(|k| records::may_see(&state, &caller, &records::api_key(k))).map(ApiKeyDto::from).collect()))
+    Ok(Json(
+        keys.iter()
+            .filter(|k| records::may_see(&state, &caller, &records::api_key(k)))
+            .map(ApiKeyDto::from)
+            .collect(),
+    ))
 }
 
 /// Creates an API key. The response carries the token once; isx keeps only
@@ -37,9 +45,22 @@ pub(crate) async fn create_key(
         }
         _ => caller.member.id,
     };
-    let (key, token) = admin::create_api_key(state.store.as_ref(), state.clock.as_ref(), member, &req.name, req.expires_at).await?;
-    let body = CreatedKeyDto { key: ApiKeyDto::from(&key), token: token.expose() };
-    Ok(noted(AuditNote::new("key.create", format!("key/{}", key.key_id)), (StatusCode::CREATED, Json(body))))
+    let (key, token) = admin::create_api_key(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        member,
+        &req.name,
+        req.expires_at,
+    )
+    .await?;
+    let body = CreatedKeyDto {
+        key: ApiKeyDto::from(&key),
+        token: token.expose(),
+    };
+    Ok(noted(
+        AuditNote::new("key.create", format!("key/{}", key.key_id)),
+        (StatusCode::CREATED, Json(body)),
+    ))
 }
 
 /// Revokes a key at once. Other members' keys answer 404.
@@ -54,5 +75,8 @@ pub(crate) async fn revoke_key(
     let id = KeyId::new(&key_id).map_err(|_| ApiError::not_found(format!("API key {key_id}")))?;
     let by = (!caller.is_admin()).then_some(caller.member.id);
     let key = admin::revoke_api_key(state.store.as_ref(), state.clock.as_ref(), &id, by).await?;
-    Ok(noted(AuditNote::new("key.revoke", format!("key/{id}")), Json(ApiKeyDto::from(&key))))
+    Ok(noted(
+        AuditNote::new("key.revoke", format!("key/{id}")),
+        Json(ApiKeyDto::from(&key)),
+    ))
 }

@@ -17,7 +17,10 @@ use crate::AppState;
 /// its own organisation.
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("api_key" = [])),
     responses((status = 200, body = [MemberDto]), (status = 401, body = Problem)))]
-pub(crate) async fn list_members(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<MemberDto>>, ApiError> {
+pub(crate) async fn list_members(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<MemberDto>>, ApiError> {
     let members = state.store.members().await?;
     Ok(Json(
         members
@@ -37,8 +40,13 @@ pub(crate) async fn get_member(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Json<MemberDto>, ApiError> {
-    let m = state.store.member(MemberId(id)).await?.filter(|m| records::may_see(&state, &caller, &records::member(m.id)));
-    m.map(|m| Json(MemberDto::from(&m))).ok_or_else(|| ApiError::not_found(format!("member {id}")))
+    let m = state
+        .store
+        .member(MemberId(id))
+        .await?
+        .filter(|m| records::may_see(&state, &caller, &records::member(m.id)));
+    m.map(|m| Json(MemberDto::from(&m)))
+        .ok_or_else(|| ApiError::not_found(format!("member {id}")))
 }
 
 /// Registers a member (operator administrators only).
@@ -53,17 +61,31 @@ pub(crate) async fn create_member(
     caller.require_admin()?;
     let new: NewMember = req.into();
     let m = admin::create_member(state.store.as_ref(), state.clock.as_ref(), &new).await?;
-    Ok(noted(AuditNote::new("member.create", format!("member/{}", m.id)), (StatusCode::CREATED, Json(MemberDto::from(&m)))))
+    Ok(noted(
+        AuditNote::new("member.create", format!("member/{}", m.id)),
+        (StatusCode::CREATED, Json(MemberDto::from(&m))),
+    ))
 }
 
 /// Web users (operator administrators only).
 #[utoipa::path(get, path = "/api/v1/users", tag = "members", security(("api_key" = [])),
     responses((status = 200, body = [UserDto]), (status = 404, body = Problem)))]
-pub(crate) async fn list_users(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<UserDto>>, ApiError> {
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<UserDto>>, ApiError> {
     if !records::may_see(&state, &caller, &records::operator_data()) {
         return Err(ApiError::not_found("endpoint"));
     }
-    Ok(Json(state.store.users().await?.iter().map(UserDto::from).collect()))
+    Ok(Json(
+        state
+            .store
+            .users()
+            .await?
+            .iter()
+            .map(UserDto::from)
+            .collect(),
+    ))
 }
 
 /// Creates a web user (operator administrators only). The password is
@@ -76,6 +98,17 @@ pub(crate) async fn create_user(
     ApiJson(req): ApiJson<NewUserRequest>,
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
-    let u = admin::create_user(state.store.as_ref(), state.clock.as_ref(), &req.login, &req.password, MemberId(req.member), req.role).await?;
-    Ok(noted(AuditNote::new("user.create", format!("user/{}", u.login)), (StatusCode::CREATED, Json(UserDto::from(&u)))))
+    let u = admin::create_user(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &req.login,
+        &req.password,
+        MemberId(req.member),
+        req.role,
+    )
+    .await?;
+    Ok(noted(
+        AuditNote::new("user.create", format!("user/{}", u.login)),
+        (StatusCode::CREATED, Json(UserDto::from(&u))),
+    ))
 }

@@ -30,9 +30,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/groups/{id}", get(get_group))
-        .route("/api/v1/groups/{id}/members", get(list_group_members).post(join_group))
+        .route(
+            "/api/v1/groups/{id}/members",
+            get(list_group_members).post(join_group),
+        )
         .route("/api/v1/audit", get(audit_log))
-        .route_layer(axum::middleware::from_fn_with_state(state, crate::audit::api_gate));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::audit::api_gate,
+        ));
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(crate::metrics::handler))
@@ -50,7 +56,11 @@ pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<HealthD
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    Ok(Json(HealthDto { status: "ok".into(), backend, version: env!("CARGO_PKG_VERSION").into() }))
+    Ok(Json(HealthDto {
+        status: "ok".into(),
+        backend,
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
 }
 
 /// The member, groups and rights of the calling key.

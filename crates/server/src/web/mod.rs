@@ -30,11 +30,17 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/keys/{key_id}/revoke", post(pages::revoke_key))
         .route("/groups", get(pages::groups).post(pages::create_group))
         .route("/groups/{id}/members", post(pages::join_group))
-        .route("/admin/members", get(pages::members).post(pages::create_member))
+        .route(
+            "/admin/members",
+            get(pages::members).post(pages::create_member),
+        )
         .route("/admin/users", get(pages::users).post(pages::create_user))
         .route("/admin/audit", get(pages::audit))
         .route("/logout", post(logout))
-        .route_layer(axum::middleware::from_fn_with_state(state, crate::audit::web_gate));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::audit::web_gate,
+        ));
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/static/app.css", get(stylesheet))
@@ -43,18 +49,31 @@ pub fn routes(state: AppState) -> Router<AppState> {
 
 async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../../static/app.css"),
     )
 }
 
 pub(crate) fn render(t: &impl askama::Template) -> Result<Html<String>, ApiError> {
-    t.render().map(Html).map_err(|e| ApiError::Internal(format!("template: {e}")))
+    t.render()
+        .map(Html)
+        .map_err(|e| ApiError::Internal(format!("template: {e}")))
 }
 
-fn cookie_header(state: &AppState, name: &str, value: &str, path: &str, max_age: i64) -> HeaderValue {
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
     let secure = if state.secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let text = format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
@@ -67,7 +86,9 @@ pub(crate) fn check_csrf(caller: &Caller, presented: &str) -> Result<(), ApiErro
     if ok {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("the form's CSRF token is missing or stale; reload the page and try again".into()))
+        Err(ApiError::Forbidden(
+            "the form's CSRF token is missing or stale; reload the page and try again".into(),
+        ))
     }
 }
 
@@ -78,10 +99,22 @@ struct LoginPage {
     error: Option<String>,
 }
 
-async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).map(str::to_owned).unwrap_or_else(auth::random_hex32);
-    let mut res = render(&LoginPage { csrf: csrf.clone(), error: None })?.into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LOGIN_CSRF_COOKIE, &csrf, "/login", 3600));
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE)
+        .map(str::to_owned)
+        .unwrap_or_else(auth::random_hex32);
+    let mut res = render(&LoginPage {
+        csrf: csrf.clone(),
+        error: None,
+    })?
+    .into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, LOGIN_CSRF_COOKIE, &csrf, "/login", 3600),
+    );
     Ok(res)
 }
 
@@ -106,7 +139,9 @@ async fn login(
     }
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if cookie_csrf.is_empty() || !bool::from(cookie_csrf.as_bytes().ct_eq(form.csrf.as_bytes())) {
-        return Err(ApiError::Forbidden("the sign-in form expired; reload the page and try again".into()));
+        return Err(ApiError::Forbidden(
+            "the sign-in form expired; reload the page and try again".into(),
+        ));
     }
     let user = match Login::new(&form.login) {
         Ok(login) => state.store.user_by_login(&login).await?,
@@ -136,7 +171,10 @@ async fn login(
         })
         .await?;
     let Some(user) = user.filter(|_| verified) else {
-        let page = LoginPage { csrf: form.csrf, error: Some("Wrong login or password.".into()) };
+        let page = LoginPage {
+            csrf: form.csrf,
+            error: Some("Wrong login or password.".into()),
+        };
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
     let token = auth::random_hex32();
@@ -152,8 +190,14 @@ async fn login(
         })
         .await?;
     let mut res = Redirect::to("/").into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, &token, "/", ttl));
-    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, LOGIN_CSRF_COOKIE, "", "/login", 0));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, &token, "/", ttl),
+    );
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, LOGIN_CSRF_COOKIE, "", "/login", 0),
+    );
     Ok(res)
 }
 
@@ -162,12 +206,19 @@ pub(crate) struct CsrfForm {
     pub(crate) csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, Extension(caller): Extension<Caller>, Form(form): Form<CsrfForm>) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
     check_csrf(&caller, &form.csrf)?;
     if let Some(s) = &caller.session {
         state.store.delete_session(&s.token_hash).await?;
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", "/", 0));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, "", "/", 0),
+    );
     Ok(res)
 }

@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use isx_domain::{
-    AuditEvent, Clearance, Constituency, GroupId, GroupRole, KeyId, Login, Member, MemberId, MemberKind,
-    MemberName, NewMember, NewTrustGroup, Tier, Timestamp, TrustGroup, TrustGroupKind, UserRole,
+    AuditEvent, Clearance, Constituency, GroupId, GroupRole, KeyId, Login, Member, MemberId,
+    MemberKind, MemberName, NewMember, NewTrustGroup, Tier, Timestamp, TrustGroup, TrustGroupKind,
+    UserRole,
 };
 use isx_store::AuditQuery;
 use serde::Deserialize;
@@ -39,10 +40,18 @@ fn layout(caller: &Caller, title: &'static str, active: &'static str) -> Layout 
     Layout {
         title,
         active,
-        login: caller.user.as_ref().map(|u| u.login.to_string()).unwrap_or_default(),
+        login: caller
+            .user
+            .as_ref()
+            .map(|u| u.login.to_string())
+            .unwrap_or_default(),
         member_name: caller.member.name.to_string(),
         admin: caller.is_admin(),
-        csrf: caller.session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default(),
+        csrf: caller
+            .session
+            .as_ref()
+            .map(|s| s.csrf_token.clone())
+            .unwrap_or_default(),
         error: None,
         notice: None,
     }
@@ -96,15 +105,24 @@ fn kind_label(g: &TrustGroup) -> &'static str {
     }
 }
 
-pub(crate) async fn dashboard(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+pub(crate) async fn dashboard(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let groups = state
         .store
         .groups()
         .await?
         .into_iter()
-        .filter(|g| caller.principal.in_group(g.id) && records::may_see(&state, &caller, &records::group(g)))
-        .map(|g| GroupRow { kind: kind_label(&g), name: g.name, description: g.description })
+        .filter(|g| {
+            caller.principal.in_group(g.id) && records::may_see(&state, &caller, &records::group(g))
+        })
+        .map(|g| GroupRow {
+            kind: kind_label(&g),
+            name: g.name,
+            description: g.description,
+        })
         .collect();
     let active_keys = state
         .store
@@ -114,12 +132,28 @@ pub(crate) async fn dashboard(State(state): State<AppState>, Extension(caller): 
         .filter(|k| k.is_active(now))
         .count();
     let (member_count, recent) = if records::may_see(&state, &caller, &records::operator_data()) {
-        let recent = state.store.audit_events(&AuditQuery { limit: 8, ..Default::default() }).await?;
-        (state.store.members().await?.len(), recent.into_iter().map(|e| e.event).collect())
+        let recent = state
+            .store
+            .audit_events(&AuditQuery {
+                limit: 8,
+                ..Default::default()
+            })
+            .await?;
+        (
+            state.store.members().await?.len(),
+            recent.into_iter().map(|e| e.event).collect(),
+        )
     } else {
         (0, Vec::new())
     };
-    let page = DashboardPage { layout: layout(&caller, "Dashboard", "dashboard"), member: caller.member.clone(), groups, active_keys, member_count, recent };
+    let page = DashboardPage {
+        layout: layout(&caller, "Dashboard", "dashboard"),
+        member: caller.member.clone(),
+        groups,
+        active_keys,
+        member_count,
+        recent,
+    };
     Ok(render(&page)?.into_response())
 }
 
@@ -149,10 +183,16 @@ fn opt_ts(t: Option<Timestamp>) -> String {
     t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "—".into())
 }
 
-async fn keys_page(state: &AppState, caller: &Caller, flash: Option<Flash>, new_token: Option<String>) -> Result<Response, ApiError> {
+async fn keys_page(
+    state: &AppState,
+    caller: &Caller,
+    flash: Option<Flash>,
+    new_token: Option<String>,
+) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let members = state.store.members().await?;
-    let names: HashMap<MemberId, String> = members.iter().map(|m| (m.id, m.name.to_string())).collect();
+    let names: HashMap<MemberId, String> =
+        members.iter().map(|m| (m.id, m.name.to_string())).collect();
     let keys = state
         .store
         .api_keys(None)
@@ -160,7 +200,13 @@ async fn keys_page(state: &AppState, caller: &Caller, flash: Option<Flash>, new_
         .into_iter()
         .filter(|k| records::may_see(state, caller, &records::api_key(k)))
         .map(|k| KeyRow {
-            status: if k.revoked_at.is_some() { "revoked" } else if k.is_active(now) { "active" } else { "expired" },
+            status: if k.revoked_at.is_some() {
+                "revoked"
+            } else if k.is_active(now) {
+                "active"
+            } else {
+                "expired"
+            },
             key_id: k.key_id.to_string(),
             name: k.name.clone(),
             member_name: names.get(&k.member).cloned().unwrap_or_default(),
@@ -170,12 +216,25 @@ async fn keys_page(state: &AppState, caller: &Caller, flash: Option<Flash>, new_
         })
         .collect();
     let (l, status) = apply(layout(caller, "API keys", "keys"), flash.as_ref());
-    let members = if caller.is_admin() { members } else { Vec::new() };
-    let page = KeysPage { layout: l, keys, members, own_member: caller.member.id.0, new_token };
+    let members = if caller.is_admin() {
+        members
+    } else {
+        Vec::new()
+    };
+    let page = KeysPage {
+        layout: l,
+        keys,
+        members,
+        own_member: caller.member.id.0,
+        new_token,
+    };
     Ok((status, render(&page)?).into_response())
 }
 
-pub(crate) async fn keys(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+pub(crate) async fn keys(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
     keys_page(&state, &caller, None, None).await
 }
 
@@ -189,7 +248,11 @@ pub(crate) struct KeyForm {
     expires_at: String,
 }
 
-pub(crate) async fn create_key(State(state): State<AppState>, Extension(caller): Extension<Caller>, Form(f): Form<KeyForm>) -> Result<Response, ApiError> {
+pub(crate) async fn create_key(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<KeyForm>,
+) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     let result = async {
         let member = match f.member {
@@ -203,13 +266,31 @@ pub(crate) async fn create_key(State(state): State<AppState>, Extension(caller):
             "" => None,
             t => Some(Timestamp::parse(t)?),
         };
-        Ok::<_, ApiError>(admin::create_api_key(state.store.as_ref(), state.clock.as_ref(), member, &f.name, expires).await?)
+        Ok::<_, ApiError>(
+            admin::create_api_key(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                member,
+                &f.name,
+                expires,
+            )
+            .await?,
+        )
     }
     .await;
     match result {
         Ok((key, token)) => {
-            let page = keys_page(&state, &caller, Some(Ok(format!("Key {} created.", key.key_id))), Some(token.expose())).await?;
-            Ok(noted(AuditNote::new("key.create", format!("key/{}", key.key_id)), (StatusCode::CREATED, page)))
+            let page = keys_page(
+                &state,
+                &caller,
+                Some(Ok(format!("Key {} created.", key.key_id))),
+                Some(token.expose()),
+            )
+            .await?;
+            Ok(noted(
+                AuditNote::new("key.create", format!("key/{}", key.key_id)),
+                (StatusCode::CREATED, page),
+            ))
         }
         Err(e) => keys_page(&state, &caller, Some(Err(e)), None).await,
     }
@@ -229,7 +310,10 @@ pub(crate) async fn revoke_key(
         .map(|k| format!("Key {} revoked.", k.key_id))
         .map_err(ApiError::from);
     let page = keys_page(&state, &caller, Some(flash), None).await?;
-    Ok(noted(AuditNote::new("key.revoke", format!("key/{id}")), page))
+    Ok(noted(
+        AuditNote::new("key.revoke", format!("key/{id}")),
+        page,
+    ))
 }
 
 // ---- members (operator administrators) ----
@@ -244,7 +328,11 @@ struct MembersPage {
     clearances: Vec<&'static str>,
 }
 
-async fn members_page(state: &AppState, caller: &Caller, flash: Option<Flash>) -> Result<Response, ApiError> {
+async fn members_page(
+    state: &AppState,
+    caller: &Caller,
+    flash: Option<Flash>,
+) -> Result<Response, ApiError> {
     if !records::may_see(state, caller, &records::operator_data()) {
         return Err(not_found());
     }
@@ -260,7 +348,10 @@ async fn members_page(state: &AppState, caller: &Caller, flash: Option<Flash>) -
     Ok((status, render(&page)?).into_response())
 }
 
-pub(crate) async fn members(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+pub(crate) async fn members(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
     members_page(&state, &caller, None).await
 }
 
@@ -284,7 +375,8 @@ pub(crate) struct MemberForm {
 }
 
 fn words(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty())
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
 }
 
 fn optional<T: std::str::FromStr>(s: &str) -> Result<Option<T>, T::Err> {
@@ -303,9 +395,15 @@ impl MemberForm {
             tier: self.tier.parse()?,
             clearance: self.clearance.parse()?,
             constituency: Constituency {
-                cidrs: words(&self.cidrs).map(str::parse).collect::<Result<_, _>>()?,
-                asns: words(&self.asns).map(str::parse).collect::<Result<_, _>>()?,
-                domains: words(&self.domains).map(isx_domain::DomainName::new).collect::<Result<_, _>>()?,
+                cidrs: words(&self.cidrs)
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?,
+                asns: words(&self.asns)
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?,
+                domains: words(&self.domains)
+                    .map(isx_domain::DomainName::new)
+                    .collect::<Result<_, _>>()?,
                 country: optional(&self.constituency_country)?,
             }
             .normalise(),
@@ -313,15 +411,29 @@ impl MemberForm {
     }
 }
 
-pub(crate) async fn create_member(State(state): State<AppState>, Extension(caller): Extension<Caller>, Form(f): Form<MemberForm>) -> Result<Response, ApiError> {
+pub(crate) async fn create_member(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<MemberForm>,
+) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     caller.require_admin().map_err(|_| not_found())?;
     let result = match f.parse() {
-        Ok(new) => admin::create_member(state.store.as_ref(), state.clock.as_ref(), &new).await.map_err(ApiError::from),
+        Ok(new) => admin::create_member(state.store.as_ref(), state.clock.as_ref(), &new)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(ApiError::from(e)),
     };
-    let note = result.as_ref().ok().map(|m| AuditNote::new("member.create", format!("member/{}", m.id)));
-    let page = members_page(&state, &caller, Some(result.map(|m| format!("Member {} added.", m.name)))).await?;
+    let note = result
+        .as_ref()
+        .ok()
+        .map(|m| AuditNote::new("member.create", format!("member/{}", m.id)));
+    let page = members_page(
+        &state,
+        &caller,
+        Some(result.map(|m| format!("Member {} added.", m.name))),
+    )
+    .await?;
     Ok(match note {
         Some(n) => noted(n, page),
         None => page,
@@ -345,12 +457,17 @@ struct UsersPage {
     members: Vec<Member>,
 }
 
-async fn users_page(state: &AppState, caller: &Caller, flash: Option<Flash>) -> Result<Response, ApiError> {
+async fn users_page(
+    state: &AppState,
+    caller: &Caller,
+    flash: Option<Flash>,
+) -> Result<Response, ApiError> {
     if !records::may_see(state, caller, &records::operator_data()) {
         return Err(not_found());
     }
     let members = state.store.members().await?;
-    let names: HashMap<MemberId, String> = members.iter().map(|m| (m.id, m.name.to_string())).collect();
+    let names: HashMap<MemberId, String> =
+        members.iter().map(|m| (m.id, m.name.to_string())).collect();
     let users = state
         .store
         .users()
@@ -364,10 +481,21 @@ async fn users_page(state: &AppState, caller: &Caller, flash: Option<Flash>) -> 
         })
         .collect();
     let (l, status) = apply(layout(caller, "Users", "users"), flash.as_ref());
-    Ok((status, render(&UsersPage { layout: l, users, members })?).into_response())
+    Ok((
+        status,
+        render(&UsersPage {
+            layout: l,
+            users,
+            members,
+        })?,
+    )
+        .into_response())
 }
 
-pub(crate) async fn users(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+pub(crate) async fn users(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
     users_page(&state, &caller, None).await
 }
 
@@ -380,17 +508,39 @@ pub(crate) struct UserForm {
     role: String,
 }
 
-pub(crate) async fn create_user(State(state): State<AppState>, Extension(caller): Extension<Caller>, Form(f): Form<UserForm>) -> Result<Response, ApiError> {
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<UserForm>,
+) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     caller.require_admin().map_err(|_| not_found())?;
     let result = async {
         let login = Login::new(&f.login)?;
         let role: UserRole = f.role.parse()?;
-        Ok::<_, ApiError>(admin::create_user(state.store.as_ref(), state.clock.as_ref(), &login, &f.password, MemberId(f.member), role).await?)
+        Ok::<_, ApiError>(
+            admin::create_user(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                &login,
+                &f.password,
+                MemberId(f.member),
+                role,
+            )
+            .await?,
+        )
     }
     .await;
-    let note = result.as_ref().ok().map(|u| AuditNote::new("user.create", format!("user/{}", u.login)));
-    let page = users_page(&state, &caller, Some(result.map(|u| format!("User {} added.", u.login)))).await?;
+    let note = result
+        .as_ref()
+        .ok()
+        .map(|u| AuditNote::new("user.create", format!("user/{}", u.login)));
+    let page = users_page(
+        &state,
+        &caller,
+        Some(result.map(|u| format!("User {} added.", u.login))),
+    )
+    .await?;
     Ok(match note {
         Some(n) => noted(n, page),
         None => page,
@@ -415,9 +565,14 @@ struct GroupsPage {
     clearances: Vec<&'static str>,
 }
 
-async fn groups_page(state: &AppState, caller: &Caller, flash: Option<Flash>) -> Result<Response, ApiError> {
+async fn groups_page(
+    state: &AppState,
+    caller: &Caller,
+    flash: Option<Flash>,
+) -> Result<Response, ApiError> {
     let members = state.store.members().await?;
-    let names: HashMap<MemberId, String> = members.iter().map(|m| (m.id, m.name.to_string())).collect();
+    let names: HashMap<MemberId, String> =
+        members.iter().map(|m| (m.id, m.name.to_string())).collect();
     let mut cards = Vec::new();
     for g in state.store.groups().await? {
         if !records::may_see(state, caller, &records::group(&g)) {
@@ -428,18 +583,39 @@ async fn groups_page(state: &AppState, caller: &Caller, flash: Option<Flash>) ->
         let roster = visible.then(|| {
             roster
                 .iter()
-                .map(|m| (names.get(&m.member).cloned().unwrap_or_default(), m.role.to_string()))
+                .map(|m| {
+                    (
+                        names.get(&m.member).cloned().unwrap_or_default(),
+                        m.role.to_string(),
+                    )
+                })
                 .collect()
         });
-        cards.push(GroupCard { kind: kind_label(&g), group: g, roster });
+        cards.push(GroupCard {
+            kind: kind_label(&g),
+            group: g,
+            roster,
+        });
     }
     let (l, status) = apply(layout(caller, "Trust groups", "groups"), flash.as_ref());
-    let members = if caller.is_admin() { members } else { Vec::new() };
-    let page = GroupsPage { layout: l, groups: cards, members, clearances: Clearance::ALL.iter().map(|c| c.as_str()).collect() };
+    let members = if caller.is_admin() {
+        members
+    } else {
+        Vec::new()
+    };
+    let page = GroupsPage {
+        layout: l,
+        groups: cards,
+        members,
+        clearances: Clearance::ALL.iter().map(|c| c.as_str()).collect(),
+    };
     Ok((status, render(&page)?).into_response())
 }
 
-pub(crate) async fn groups(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+pub(crate) async fn groups(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
     groups_page(&state, &caller, None).await
 }
 
@@ -461,21 +637,51 @@ pub(crate) struct GroupForm {
     hide_members: Option<String>,
 }
 
-pub(crate) async fn create_group(State(state): State<AppState>, Extension(caller): Extension<Caller>, Form(f): Form<GroupForm>) -> Result<Response, ApiError> {
+pub(crate) async fn create_group(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<GroupForm>,
+) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     caller.require_admin().map_err(|_| not_found())?;
     let result = async {
         let kind = if f.kind == "formal" {
-            TrustGroupKind::Formal { agreement: f.agreement.clone(), min_clearance: optional(&f.min_clearance)?.unwrap_or(Clearance::None) }
+            TrustGroupKind::Formal {
+                agreement: f.agreement.clone(),
+                min_clearance: optional(&f.min_clearance)?.unwrap_or(Clearance::None),
+            }
         } else {
-            TrustGroupKind::AdHoc { ends_at: optional::<Timestamp>(&f.ends_at)? }
+            TrustGroupKind::AdHoc {
+                ends_at: optional::<Timestamp>(&f.ends_at)?,
+            }
         };
-        let new = NewTrustGroup { name: f.name.clone(), description: f.description.clone(), kind, hide_members: f.hide_members.is_some() };
-        Ok::<_, ApiError>(admin::create_group(state.store.as_ref(), state.clock.as_ref(), &new, MemberId(f.owner)).await?)
+        let new = NewTrustGroup {
+            name: f.name.clone(),
+            description: f.description.clone(),
+            kind,
+            hide_members: f.hide_members.is_some(),
+        };
+        Ok::<_, ApiError>(
+            admin::create_group(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                &new,
+                MemberId(f.owner),
+            )
+            .await?,
+        )
     }
     .await;
-    let note = result.as_ref().ok().map(|g| AuditNote::new("group.create", format!("group/{}", g.id)));
-    let page = groups_page(&state, &caller, Some(result.map(|g| format!("Trust group {} created.", g.name)))).await?;
+    let note = result
+        .as_ref()
+        .ok()
+        .map(|g| AuditNote::new("group.create", format!("group/{}", g.id)));
+    let page = groups_page(
+        &state,
+        &caller,
+        Some(result.map(|g| format!("Trust group {} created.", g.name))),
+    )
+    .await?;
     Ok(match note {
         Some(n) => noted(n, page),
         None => page,
@@ -499,11 +705,30 @@ pub(crate) async fn join_group(
     caller.require_admin().map_err(|_| not_found())?;
     let result = async {
         let role: GroupRole = f.role.parse()?;
-        Ok::<_, ApiError>(admin::join_group(state.store.as_ref(), state.clock.as_ref(), GroupId(id), MemberId(f.member), role).await?)
+        Ok::<_, ApiError>(
+            admin::join_group(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                GroupId(id),
+                MemberId(f.member),
+                role,
+            )
+            .await?,
+        )
     }
     .await;
-    let note = result.as_ref().ok().map(|m| AuditNote::new("group.join", format!("group/{}/member/{}", m.group, m.member)));
-    let page = groups_page(&state, &caller, Some(result.map(|m| format!("Member {} is now {} of the group.", m.member, m.role)))).await?;
+    let note = result.as_ref().ok().map(|m| {
+        AuditNote::new(
+            "group.join",
+            format!("group/{}/member/{}", m.group, m.member),
+        )
+    });
+    let page = groups_page(
+        &state,
+        &caller,
+        Some(result.map(|m| format!("Member {} is now {} of the group.", m.member, m.role))),
+    )
+    .await?;
     Ok(match note {
         Some(n) => noted(n, page),
         None => page,
@@ -525,11 +750,29 @@ pub(crate) struct AuditParams {
     before: Option<i64>,
 }
 
-pub(crate) async fn audit(State(state): State<AppState>, Extension(caller): Extension<Caller>, Query(p): Query<AuditParams>) -> Result<Response, ApiError> {
+pub(crate) async fn audit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(p): Query<AuditParams>,
+) -> Result<Response, ApiError> {
     if !records::may_see(&state, &caller, &records::operator_data()) {
         return Err(not_found());
     }
-    let events = state.store.audit_events(&AuditQuery { before_id: p.before, limit: 100, ..Default::default() }).await?;
-    let older = (events.len() == 100).then(|| events.last().map(|e| e.id)).flatten();
-    Ok(render(&AuditPage { layout: layout(&caller, "Audit log", "audit"), events, older })?.into_response())
+    let events = state
+        .store
+        .audit_events(&AuditQuery {
+            before_id: p.before,
+            limit: 100,
+            ..Default::default()
+        })
+        .await?;
+    let older = (events.len() == 100)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
+    Ok(render(&AuditPage {
+        layout: layout(&caller, "Audit log", "audit"),
+        events,
+        older,
+    })?
+    .into_response())
 }
