@@ -32,12 +32,13 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
     b.type_into("#login", "admin").await;
     b.type_into("#password", "wrong password here").await;
     b.click("#sign-in").await;
-    assert!(b.text("#error").await.contains("Wrong login or password"));
+    b.wait_text("#error", |t| t.contains("Wrong login or password"))
+        .await;
 
     b.type_into("#login", "admin").await;
     b.type_into("#password", password).await;
     b.click("#sign-in").await;
-    assert_eq!(b.text("h1").await, "Dashboard");
+    b.wait_text("h1", |t| t == "Dashboard").await;
     assert!(b.text("#whoami").await.contains("admin"));
     assert_eq!(b.text("#member-count").await, "3");
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
@@ -47,7 +48,7 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
     b.goto(&app.url("/keys")).await;
     b.type_into("#key-name", "browser-made").await;
     b.click("#create-key-button").await;
-    let token = b.text("#new-token").await;
+    let token = b.wait_text("#new-token", |t| t.starts_with("isx_")).await;
     assert!(
         token.starts_with("isx_"),
         "the page shows the new key once: {token:?}"

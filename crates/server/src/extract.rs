@@ -128,3 +128,30 @@ mod tests {
         assert!(e.problem().detail.contains("unknown field"));
     }
 }
+
+/// Like `axum::Form`, with problem-body rejections (for the web pages).
+pub struct WebForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for WebForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(WebForm(v)),
+            Err(e) => Err(match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::PayloadTooLarge(e.body_text())
+                }
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    ApiError::UnsupportedMediaType(e.body_text())
+                }
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid(e.body_text()),
+                _ => ApiError::BadRequest(e.body_text()),
+            }),
+        }
+    }
+}

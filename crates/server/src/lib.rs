@@ -47,6 +47,7 @@ pub struct Application {
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
     ca_path: Option<PathBuf>,
+    state: AppState,
 }
 
 impl Application {
@@ -82,13 +83,14 @@ impl Application {
             .map_err(|e| ServerError::Bind(config.listen, e))?;
         let secure = tls.is_some();
         let state = AppState::new(config, store, clock, secure);
-        let router = routes(state);
+        let router = routes(state.clone());
         Ok(Application {
             listener,
             addr,
             router,
             tls,
             ca_path,
+            state,
         })
     }
 
@@ -127,9 +129,11 @@ impl Application {
             listener,
             router,
             tls,
+            state,
             ..
         } = self;
-        match tls {
+        let gc = tokio::spawn(expire_sessions(state));
+        let served = match tls {
             None => axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -138,6 +142,22 @@ impl Application {
             .await
             .map_err(ServerError::Serve),
             Some(cfg) => serve_tls(listener, router, cfg, shutdown).await,
+        };
+        gc.abort();
+        served
+    }
+}
+
+/// Deletes expired web sessions every ten minutes (idempotent, so several
+/// nodes may all do it).
+async fn expire_sessions(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match state.store.delete_expired_sessions(state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(sessions = n, "expired web sessions deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
         }
     }
 }

@@ -94,23 +94,30 @@ impl Browser {
         }
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    async fn try_cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let v: Value = req
-            .send()
-            .await
-            .expect("webdriver request")
-            .json()
-            .await
-            .expect("webdriver json");
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let v: Value = res.json().await.map_err(|e| e.to_string())?;
         if v["value"].get("error").is_some() {
-            panic!("WebDriver {path}: {}", v["value"]);
+            return Err(format!("WebDriver {path}: {}", v["value"]["message"]));
         }
-        v["value"].clone()
+        Ok(v["value"].clone())
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_cmd(method, path, body).await {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     pub async fn goto(&self, url: &str) {
@@ -165,13 +172,44 @@ impl Browser {
         .await;
     }
 
+    /// The text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{id}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or("")
-            .to_owned()
+        self.wait_text(css, |_| true).await
+    }
+
+    /// Waits up to 10 s until the element matching `css` has a text that
+    /// satisfies `done` (pages change under us after a click).
+    pub async fn wait_text(&self, css: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let found = self
+                .try_cmd(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(id) = found
+                .ok()
+                .and_then(|v| v[ELEMENT].as_str().map(str::to_owned))
+            {
+                if let Ok(t) = self
+                    .try_cmd(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                    .await
+                {
+                    last = t.as_str().unwrap_or("").to_owned();
+                    if done(&last) {
+                        return last;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{css:?} never showed the expected text (last: {last:?}): {}",
+            self.source().await
+        );
     }
 
     pub async fn source(&self) -> String {

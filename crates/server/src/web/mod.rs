@@ -11,13 +11,14 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use isx_domain::{Login, NewAuditEvent, Timestamp};
 use isx_store::Session;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::auth::{self, Caller, SESSION_COOKIE};
+use crate::extract::WebForm;
 use crate::problem::ApiError;
 use crate::AppState;
 
@@ -129,9 +130,8 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+    WebForm(form): WebForm<LoginForm>,
 ) -> Result<Response, ApiError> {
-    let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let now = state.clock.now();
     let ip = peer.ip().to_string();
     if let Err(retry_after_secs) = state.limiter.check(&format!("login:{ip}"), now.as_micros()) {
@@ -209,7 +209,7 @@ pub(crate) struct CsrfForm {
 async fn logout(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Form(form): Form<CsrfForm>,
+    WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &form.csrf)?;
     if let Some(s) = &caller.session {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use isx_domain::{
     AuditEvent, Clearance, Constituency, GroupId, GroupRole, KeyId, Login, Member, MemberId,
     MemberKind, MemberName, NewMember, NewTrustGroup, Tier, Timestamp, TrustGroup, TrustGroupKind,
@@ -20,6 +20,7 @@ use super::{check_csrf, render};
 use crate::admin;
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
+use crate::extract::WebForm;
 use crate::problem::ApiError;
 use crate::records;
 use crate::AppState;
@@ -251,7 +252,7 @@ pub(crate) struct KeyForm {
 pub(crate) async fn create_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Form(f): Form<KeyForm>,
+    WebForm(f): WebForm<KeyForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     let result = async {
@@ -300,7 +301,7 @@ pub(crate) async fn revoke_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(key_id): Path<String>,
-    Form(f): Form<super::CsrfForm>,
+    WebForm(f): WebForm<super::CsrfForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     let id = KeyId::new(&key_id).map_err(|_| not_found())?;
@@ -414,7 +415,7 @@ impl MemberForm {
 pub(crate) async fn create_member(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Form(f): Form<MemberForm>,
+    WebForm(f): WebForm<MemberForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     caller.require_admin().map_err(|_| not_found())?;
@@ -511,7 +512,7 @@ pub(crate) struct UserForm {
 pub(crate) async fn create_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Form(f): Form<UserForm>,
+    WebForm(f): WebForm<UserForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     caller.require_admin().map_err(|_| not_found())?;
@@ -640,7 +641,7 @@ pub(crate) struct GroupForm {
 pub(crate) async fn create_group(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Form(f): Form<GroupForm>,
+    WebForm(f): WebForm<GroupForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     caller.require_admin().map_err(|_| not_found())?;
@@ -699,7 +700,7 @@ pub(crate) async fn join_group(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
-    Form(f): Form<JoinForm>,
+    WebForm(f): WebForm<JoinForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     caller.require_admin().map_err(|_| not_found())?;
