@@ -87,6 +87,33 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+/// Like `axum::Form`, with problem-body rejections (for the web pages).
+pub struct WebForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for WebForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(WebForm(v)),
+            Err(e) => Err(match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::PayloadTooLarge(e.body_text())
+                }
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    ApiError::UnsupportedMediaType(e.body_text())
+                }
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid(e.body_text()),
+                _ => ApiError::BadRequest(e.body_text()),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,7 +144,7 @@ mod tests {
             400
         );
         assert_eq!(
-            parse_json::<Body>(b"{} trailing")
+            parse_json::<Body>(br#"{"cidrs":[]} trailing"#)
                 .unwrap_err()
                 .status()
                 .as_u16(),
@@ -126,32 +153,5 @@ mod tests {
         let e = parse_json::<Body>(br#"{"cidrs":[],"cidr":[]}"#).unwrap_err();
         assert_eq!(e.status().as_u16(), 422);
         assert!(e.problem().detail.contains("unknown field"));
-    }
-}
-
-/// Like `axum::Form`, with problem-body rejections (for the web pages).
-pub struct WebForm<T>(pub T);
-
-impl<S, T> FromRequest<S> for WebForm<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(v)) => Ok(WebForm(v)),
-            Err(e) => Err(match e.status() {
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::PayloadTooLarge(e.body_text())
-                }
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                    ApiError::UnsupportedMediaType(e.body_text())
-                }
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid(e.body_text()),
-                _ => ApiError::BadRequest(e.body_text()),
-            }),
-        }
     }
 }
