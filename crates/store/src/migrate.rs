@@ -40,20 +40,24 @@ pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
 
 /// Applies `migrations` not yet recorded, in order, each in a transaction
 /// that first serialises against other nodes starting at the same time:
-/// `$lock_before` runs before the bookkeeping table is created (PostgreSQL's
-/// advisory lock), `$lock_after` after it (SQLite's write lock, which needs
-/// the table to exist).
+/// `$begin` opens it (SQLite: `BEGIN IMMEDIATE`, which takes the write lock
+/// up front and waits through the busy timeout), `$lock` runs first inside
+/// it (PostgreSQL: an advisory lock), before the bookkeeping table is made.
 macro_rules! run_migrations {
-    ($pool:expr, $migrations:expr, $lock_before:expr, $lock_after:expr) => {{
+    ($pool:expr, $migrations:expr, $begin:expr, $lock:expr) => {{
         let mut applied = 0usize;
         for m in $migrations {
-            let mut tx = $pool.begin().await.map_err($crate::StoreError::Database)?;
-            let locks: [Option<&str>; 3] = [
-                $lock_before,
-                Some($crate::migrate::CREATE_TABLE),
-                $lock_after,
-            ];
-            for stmt in locks.into_iter().flatten() {
+            let begin: Option<&'static str> = $begin;
+            let tx = match begin {
+                Some(sql) => $pool.begin_with(sql).await,
+                None => $pool.begin().await,
+            };
+            let mut tx = tx.map_err($crate::StoreError::Database)?;
+            let lock: Option<&'static str> = $lock;
+            for stmt in [lock, Some($crate::migrate::CREATE_TABLE)]
+                .into_iter()
+                .flatten()
+            {
                 sqlx::query(stmt)
                     .execute(&mut *tx)
                     .await

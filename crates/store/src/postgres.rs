@@ -35,7 +35,7 @@ impl_store!(PostgresStore, {
     }
 
     async fn migrate(&self) -> Result<usize> {
-        run_migrations!(&self.pool, POSTGRES, Some(MIGRATION_LOCK), None)
+        run_migrations!(&self.pool, POSTGRES, None, Some(MIGRATION_LOCK))
     }
 
     async fn ping(&self) -> Result<()> {

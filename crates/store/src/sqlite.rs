@@ -11,11 +11,6 @@ use sqlx::sqlite::{
 use crate::migrate::{run_migrations, SQLITE};
 use crate::{Backend, Result, StoreError};
 
-/// Takes SQLite's write lock at the start of a migration transaction (a
-/// no-op write), so that concurrent openers wait for each other through the
-/// busy timeout instead of failing on a read-to-write lock upgrade.
-const WRITE_LOCK: &str = "DELETE FROM isx_schema WHERE 0";
-
 /// A store in one SQLite file (WAL mode, foreign keys on, `synchronous=FULL`
 /// so that an acknowledged write survives power loss).
 #[derive(Debug, Clone)]
@@ -34,11 +29,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(opts)
-            .await
-            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        // Two processes creating the same new file race for the switch to
+        // WAL, which SQLite answers with SQLITE_BUSY outside the busy
+        // handler: retry for a while before giving up.
+        let mut attempt = 0;
+        let pool = loop {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts.clone())
+                .await;
+            match pool {
+                Ok(p) => break p,
+                Err(e) if attempt < 50 && e.to_string().contains("database is locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(StoreError::Open(format!("{}: {e}", path.display()))),
+            }
+        };
         Ok(SqliteStore { pool })
     }
 }
@@ -49,7 +57,7 @@ impl_store!(SqliteStore, {
     }
 
     async fn migrate(&self) -> Result<usize> {
-        run_migrations!(&self.pool, SQLITE, None, Some(WRITE_LOCK))
+        run_migrations!(&self.pool, SQLITE, Some("BEGIN IMMEDIATE"), None)
     }
 
     async fn ping(&self) -> Result<()> {
