@@ -1,0 +1,37 @@
+//! Advance vulnerability notices.
+//!
+//! A *release* is a package of *advisories* (one per CVE) published at a
+//! public release time T. Before T, members of the right tier see it early
+//! (the advance windows of [`isx_policy::Embargo::advance_notice`]); the
+//! decision is the policy function's, reached through [`release_record`].
+//! Scores are always computed here from the vectors; a supplied score is
+//! only compared.
+
+mod advisory;
+mod cvss_score;
+mod exploit;
+mod release;
+
+pub use advisory::{
+    Advisory, AffectedProduct, CveId, Cwe, Faq, KnownExploited, ProductStatus, Reference,
+    Remediation, RemediationCategory, Revision,
+};
+pub use cvss_score::{CvssV3, CvssV4, Severity};
+pub use exploit::{ExploitIndex, Exploitability};
+pub use release::{release_record, NewRelease, Release, ReleaseState, ReleaseStatus};
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AdvisoryError {
+    #[error("invalid CVE id {0:?}: expected CVE-YYYY-NNNN (four or more digits)")]
+    InvalidCve(String),
+    #[error("invalid CWE id {0:?}: expected CWE-<number>")]
+    InvalidCwe(String),
+    #[error("invalid CVSS vector {vector:?}: {reason}")]
+    InvalidCvss { vector: String, reason: String },
+    #[error("invalid exploitability {0:?}")]
+    InvalidExploitability(String),
+    #[error("{0}")]
+    Invalid(String),
+}

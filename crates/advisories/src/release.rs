@@ -1,0 +1,180 @@
+//! Release packages and their embargo.
+
+use isx_domain::{Timestamp, Tlp};
+use isx_policy::{Embargo, RecordMeta};
+use serde::{Deserialize, Serialize};
+
+use crate::{AdvisoryError, Revision};
+
+/// What the operator has decided about a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseStatus {
+    /// Being prepared: only the operator sees it.
+    Draft,
+    /// Will be public at `release_at`; advance windows open before.
+    Scheduled,
+    /// Pulled: only the operator sees it.
+    Withdrawn,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseStatus::Draft => "draft",
+            ReleaseStatus::Scheduled => "scheduled",
+            ReleaseStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, AdvisoryError> {
+        match s.trim() {
+            "draft" => Ok(ReleaseStatus::Draft),
+            "scheduled" => Ok(ReleaseStatus::Scheduled),
+            "withdrawn" => Ok(ReleaseStatus::Withdrawn),
+            other => Err(AdvisoryError::Invalid(format!(
+                "unknown release status {other:?}: expected draft, scheduled or withdrawn"
+            ))),
+        }
+    }
+}
+
+/// Where a release stands at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseState {
+    Draft,
+    Scheduled,
+    Released,
+    Withdrawn,
+}
+
+impl ReleaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseState::Draft => "draft",
+            ReleaseState::Scheduled => "scheduled",
+            ReleaseState::Released => "released",
+            ReleaseState::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: i64,
+    pub title: String,
+    pub release_at: Timestamp,
+    pub notes: String,
+    pub status: ReleaseStatus,
+    pub marking: Tlp,
+    pub revisions: Vec<Revision>,
+    pub created_at: Timestamp,
+}
+
+impl Release {
+    pub fn state(&self, now: Timestamp) -> ReleaseState {
+        match self.status {
+            ReleaseStatus::Draft => ReleaseState::Draft,
+            ReleaseStatus::Withdrawn => ReleaseState::Withdrawn,
+            ReleaseStatus::Scheduled if now >= self.release_at => ReleaseState::Released,
+            ReleaseStatus::Scheduled => ReleaseState::Scheduled,
+        }
+    }
+}
+
+/// What it takes to create a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRelease {
+    pub title: String,
+    pub release_at: Timestamp,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default = "draft")]
+    pub status: ReleaseStatus,
+    #[serde(default = "green")]
+    pub marking: Tlp,
+}
+
+fn draft() -> ReleaseStatus {
+    ReleaseStatus::Draft
+}
+
+fn green() -> Tlp {
+    Tlp::Green
+}
+
+impl NewRelease {
+    pub fn validate(&self) -> Result<(), AdvisoryError> {
+        let t = self.title.trim();
+        if t.is_empty() || t.chars().count() > 200 {
+            return Err(AdvisoryError::Invalid(
+                "release title must be 1 to 200 characters".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The policy metadata of a release and everything in it (its advisories,
+/// tables, exports and notifications): drafts and withdrawn releases are the
+/// operator's; a scheduled release is for every member, under the advance-
+/// notice embargo until its release time.
+pub fn release_record(r: &Release) -> RecordMeta {
+    match r.status {
+        ReleaseStatus::Draft | ReleaseStatus::Withdrawn => RecordMeta::operator_only(),
+        ReleaseStatus::Scheduled => RecordMeta {
+            embargo: Some(Embargo::advance_notice(r.release_at)),
+            ..RecordMeta::everyone(r.marking)
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isx_domain::{Clearance, MemberId, Tier};
+    use isx_policy::{decide, FieldMask, Principal};
+
+    #[test]
+    fn drafts_are_the_operators_and_scheduled_releases_follow_the_windows() {
+        let t = Timestamp::from_secs(1_900_000_000);
+        let mut r = Release {
+            id: 1,
+            title: "November".into(),
+            release_at: t,
+            notes: String::new(),
+            status: ReleaseStatus::Draft,
+            marking: Tlp::Green,
+            revisions: vec![],
+            created_at: t.add_secs(-30 * 86_400),
+        };
+        let m5 = Principal::member(MemberId(1), false, Tier::Advance5d, Clearance::None, vec![]);
+        let m24 = Principal::member(
+            MemberId(2),
+            false,
+            Tier::Advance24h,
+            Clearance::None,
+            vec![],
+        );
+        assert!(
+            !decide(&m24, &release_record(&r), t.add_secs(10)).is_allowed(),
+            "a draft stays hidden even after T"
+        );
+        r.status = ReleaseStatus::Scheduled;
+        let at = |s| t.add_secs(s);
+        assert_eq!(
+            decide(&m5, &release_record(&r), at(-5 * 86_400)).mask(),
+            Some(FieldMask::EXPLOITABILITY)
+        );
+        assert_eq!(
+            decide(&m24, &release_record(&r), at(-86_400)).mask(),
+            Some(FieldMask::NONE)
+        );
+        assert_eq!(r.state(at(-1)), ReleaseState::Scheduled);
+        assert_eq!(r.state(t), ReleaseState::Released);
+        r.status = ReleaseStatus::Withdrawn;
+        assert!(!decide(&m5, &release_record(&r), at(86_400)).is_allowed());
+    }
+}

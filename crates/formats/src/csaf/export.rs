@@ -1,0 +1,270 @@
+use std::collections::BTreeMap;
+
+use isx_advisories::{Advisory, AffectedProduct, ProductStatus, RemediationCategory, Severity};
+use isx_domain::{Timestamp, Tlp};
+use serde_json::{json, Map, Value};
+
+/// Document-level facts an export needs besides the advisory.
+#[derive(Debug, Clone)]
+pub struct ExportContext {
+    pub publisher_name: String,
+    /// The publisher's namespace, an https URL.
+    pub publisher_namespace: String,
+    pub tracking_id: String,
+    pub title: String,
+    pub tlp: Tlp,
+    /// `final` after public release, `interim` before.
+    pub is_final: bool,
+    pub initial_release: Timestamp,
+    pub current_release: Timestamp,
+}
+
+fn tlp1(t: Tlp) -> &'static str {
+    match t {
+        Tlp::Clear => "WHITE",
+        Tlp::Green => "GREEN",
+        Tlp::Amber | Tlp::AmberStrict => "AMBER",
+        Tlp::Red => "RED",
+    }
+}
+
+fn csaf_time(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+fn remediation_category(c: RemediationCategory) -> &'static str {
+    match c {
+        RemediationCategory::VendorFix => "vendor_fix",
+        RemediationCategory::Workaround => "workaround",
+        RemediationCategory::Mitigation => "mitigation",
+        RemediationCategory::NoFixPlanned => "no_fix_planned",
+        RemediationCategory::NoneAvailable => "none_available",
+    }
+}
+
+fn product_json(p: &AffectedProduct) -> Value {
+    let mut prod = Map::new();
+    prod.insert("name".into(), json!(p.full_name()));
+    prod.insert("product_id".into(), json!(p.product_id));
+    let mut helper = Map::new();
+    if let Some(c) = &p.cpe {
+        helper.insert("cpe".into(), json!(c));
+    }
+    if let Some(u) = &p.purl {
+        helper.insert("purl".into(), json!(u));
+    }
+    if !helper.is_empty() {
+        prod.insert(
+            "product_identification_helper".into(),
+            Value::Object(helper),
+        );
+    }
+    Value::Object(prod)
+}
+
+/// vendor → product_name → product_version → architecture → product.
+fn product_tree(affected: &[AffectedProduct]) -> Value {
+    type Versions<'a> =
+        BTreeMap<Option<&'a str>, BTreeMap<Option<&'a str>, Vec<&'a AffectedProduct>>>;
+    let mut tree: BTreeMap<&str, BTreeMap<&str, Versions>> = BTreeMap::new();
+    for p in affected {
+        tree.entry(p.vendor.as_str())
+            .or_default()
+            .entry(p.product.as_str())
+            .or_default()
+            .entry(p.version.as_deref())
+            .or_default()
+            .entry(p.platform.as_deref())
+            .or_default()
+            .push(p);
+    }
+    let leaf = |cat: &str, name: &str, inner: Vec<Value>| -> Value {
+        json!({"category": cat, "name": name, "branches": inner})
+    };
+    let mut vendors = Vec::new();
+    for (vendor, prods) in tree {
+        let mut pnames = Vec::new();
+        for (product, versions) in prods {
+            let mut vbranches = Vec::new();
+            let mut direct = Vec::new();
+            for (version, platforms) in versions {
+                let mut inner = Vec::new();
+                for (platform, ps) in platforms {
+                    for p in ps {
+                        match platform {
+                            Some(pl) => inner.push(json!({"category": "architecture", "name": pl, "product": product_json(p)})),
+                            None => inner.push(json!({"product": product_json(p)})),
+                        }
+                    }
+                }
+                match version {
+                    Some(v) => {
+                        // A branch holds either branches or one product.
+                        let branches: Vec<Value> = inner
+                            .into_iter()
+                            .map(|b| match b.get("category") {
+                                Some(_) => b,
+                                None => json!({"category": "product_version", "name": v, "product": b["product"].clone()}),
+                            })
+                            .collect();
+                        let (versioned, plain): (Vec<Value>, Vec<Value>) = branches.into_iter().partition(|b| b["category"] == "product_version");
+                        vbranches.extend(versioned);
+                        if !plain.is_empty() {
+                            vbranches.push(leaf("product_version", v, plain));
+                        }
+                    }
+                    None => direct.extend(inner.into_iter().map(|b| match b.get("category") {
+                        Some(_) => b,
+                        None => json!({"category": "product_name", "name": product, "product": b["product"].clone()}),
+                    })),
+                }
+            }
+            let (named, arch): (Vec<Value>, Vec<Value>) = direct
+                .into_iter()
+                .partition(|b| b["category"] == "product_name");
+            pnames.extend(named);
+            vbranches.extend(arch);
+            if !vbranches.is_empty() {
+                pnames.push(leaf("product_name", product, vbranches));
+            }
+        }
+        vendors.push(leaf("vendor", vendor, pnames));
+    }
+    json!({ "branches": vendors })
+}
+
+/// One advisory as a CSAF 2.0 `csaf_security_advisory` document.
+pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
+    let mut revisions: Vec<Value> = a
+        .revisions
+        .iter()
+        .map(|r| json!({"number": r.number.to_string(), "date": csaf_time(r.date), "summary": if r.summary.is_empty() { "Revision".to_owned() } else { r.summary.clone() }}))
+        .collect();
+    if revisions.is_empty() {
+        revisions.push(json!({"number": "1", "date": csaf_time(ctx.initial_release), "summary": "Initial version"}));
+    }
+    let version = a
+        .revisions
+        .last()
+        .map_or_else(|| "1".to_owned(), |r| r.number.to_string());
+    let mut notes = vec![
+        json!({"category": "description", "title": "Description", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}),
+    ];
+    for f in &a.faqs {
+        notes.push(json!({"category": "faq", "title": f.question, "text": f.answer}));
+    }
+    if let Some(v4) = &a.cvss_v40 {
+        notes.push(json!({"category": "other", "title": "CVSS v4.0", "text": v4.vector()}));
+    }
+    if let Some(k) = &a.known_exploited {
+        notes.push(
+            json!({"category": "other", "title": "CISA KEV", "text": super::import::kev_note(k)}),
+        );
+    }
+    let mut vuln = Map::new();
+    vuln.insert("cve".into(), json!(a.cve.as_str()));
+    vuln.insert("title".into(), json!(a.title));
+    if let Some(c) = &a.cwe {
+        vuln.insert("cwe".into(), json!({"id": c.id, "name": if c.name.is_empty() { c.id.clone() } else { c.name.clone() }}));
+    }
+    vuln.insert("notes".into(), Value::Array(notes));
+    let mut status: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &a.affected {
+        let group = match p.status {
+            ProductStatus::Affected => "known_affected",
+            ProductStatus::Fixed => "fixed",
+            ProductStatus::NotAffected => "known_not_affected",
+            ProductStatus::UnderInvestigation => "under_investigation",
+        };
+        status.entry(group).or_default().push(&p.product_id);
+    }
+    if !status.is_empty() {
+        vuln.insert("product_status".into(), json!(status));
+    }
+    let all_ids: Vec<&str> = a.affected.iter().map(|p| p.product_id.as_str()).collect();
+    let mut remediations = Vec::new();
+    let mut fixes: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &a.affected {
+        if let Some(f) = &p.fix {
+            fixes.entry(f.as_str()).or_default().push(&p.product_id);
+        }
+    }
+    for (fix, ids) in fixes {
+        remediations.push(json!({"category": "vendor_fix", "details": fix, "product_ids": ids}));
+    }
+    for r in &a.remediations {
+        let ids: Vec<&str> = if r.product_ids.is_empty() {
+            all_ids.clone()
+        } else {
+            r.product_ids.iter().map(String::as_str).collect()
+        };
+        if ids.is_empty() {
+            continue; // CSAF requires a remediation to name products
+        }
+        let mut m = Map::new();
+        m.insert("category".into(), json!(remediation_category(r.category)));
+        m.insert("details".into(), json!(r.details));
+        m.insert("product_ids".into(), json!(ids));
+        if let Some(u) = &r.url {
+            m.insert("url".into(), json!(u));
+        }
+        remediations.push(Value::Object(m));
+    }
+    if !remediations.is_empty() {
+        vuln.insert("remediations".into(), Value::Array(remediations));
+    }
+    if !a.references.is_empty() {
+        let refs: Vec<Value> = a
+            .references
+            .iter()
+            .map(|r| json!({"category": "external", "summary": if r.summary.is_empty() { r.url.clone() } else { r.summary.clone() }, "url": r.url}))
+            .collect();
+        vuln.insert("references".into(), Value::Array(refs));
+    }
+    if let (Some(v3), false) = (&a.cvss_v31, all_ids.is_empty()) {
+        let version = if v3.vector().starts_with("CVSS:3.0") {
+            "3.0"
+        } else {
+            "3.1"
+        };
+        let sev = match v3.severity() {
+            Severity::None => "NONE",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        };
+        vuln.insert(
+            "scores".into(),
+            json!([{"products": all_ids, "cvss_v3": {"version": version, "vectorString": v3.vector(), "baseScore": v3.score(), "baseSeverity": sev}}]),
+        );
+    }
+    if let Some(e) = &a.exploitability {
+        vuln.insert(
+            "threats".into(),
+            json!([{"category": "exploit_status", "details": e.to_ms()}]),
+        );
+    }
+    json!({
+        "document": {
+            "category": "csaf_security_advisory",
+            "csaf_version": "2.0",
+            "distribution": {"tlp": {"label": tlp1(ctx.tlp), "url": "https://www.first.org/tlp/"}},
+            "lang": "en-US",
+            "notes": [{"category": "summary", "title": "Summary", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}],
+            "publisher": {"category": "coordinator", "name": ctx.publisher_name, "namespace": ctx.publisher_namespace},
+            "title": ctx.title,
+            "tracking": {
+                "current_release_date": csaf_time(ctx.current_release),
+                "generator": {"engine": {"name": "isx", "version": env!("CARGO_PKG_VERSION")}},
+                "id": ctx.tracking_id,
+                "initial_release_date": csaf_time(ctx.initial_release),
+                "revision_history": revisions,
+                "status": if ctx.is_final { "final" } else { "interim" },
+                "version": version,
+            }
+        },
+        "product_tree": product_tree(&a.affected),
+        "vulnerabilities": [Value::Object(vuln)],
+    })
+}

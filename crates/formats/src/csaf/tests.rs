@@ -1,0 +1,245 @@
+use isx_advisories::{
+    Advisory, AffectedProduct, CvssV3, CvssV4, Cwe, ExploitIndex, Exploitability, Faq,
+    KnownExploited, ProductStatus, Reference, Remediation, RemediationCategory, Revision,
+};
+use isx_domain::{Timestamp, Tlp};
+use serde_json::Value;
+
+use super::*;
+use crate::FormatError;
+
+fn sample(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../../shared/data/csaf/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_oasis_samples_import() {
+    let bsi = parse(&sample("bsi-2022-0001.json")).unwrap();
+    assert_eq!(bsi.tracking_id, "BSI-2022-0001");
+    assert_eq!(bsi.tlp, Some(Tlp::Clear), "TLP 1.0 WHITE is TLP 2.0 CLEAR");
+    let a = &bsi.advisories[0];
+    assert_eq!(a.cve.as_str(), "CVE-2022-27193");
+    assert_eq!(a.cwe.as_ref().unwrap().id, "CWE-611");
+    assert!(a.description.contains("XML External Entities"));
+    let p = a
+        .affected
+        .iter()
+        .find(|p| p.version.as_deref() == Some("1.0.0-rc1"))
+        .expect("rc1 listed");
+    assert_eq!(
+        (p.vendor.as_str(), p.product.as_str()),
+        ("CSAF Tools", "CVRF-CSAF-Converter")
+    );
+    assert_eq!(
+        p.cpe.as_deref(),
+        Some("cpe:/a:csaf-tools:cvrf-csaf-converter:1.0.0-rc1")
+    );
+    assert!(a.cvss_v31.is_some());
+
+    for name in ["rhsa-2021_5217.json", "rhsa-2022_0011.json"] {
+        let doc = parse(&sample(name)).unwrap();
+        assert!(!doc.advisories.is_empty(), "{name}");
+        for a in &doc.advisories {
+            assert!(
+                a.affected.iter().all(|p| !p.product.is_empty()),
+                "{name}: every product is named"
+            );
+            if name == "rhsa-2022_0011.json" {
+                assert!(
+                    a.affected.iter().any(|p| p
+                        .platform
+                        .as_deref()
+                        .is_some_and(|x| x.contains("Red Hat Enterprise Linux"))),
+                    "{name}: relationships give the platform"
+                );
+            }
+        }
+    }
+    let vex = parse(&sample("2022-evd-uc-01-a-001.json"));
+    assert!(vex.is_ok(), "the VEX sample is schema-valid: {vex:?}");
+}
+
+#[test]
+fn bad_documents_name_the_json_path() {
+    let mut doc: Value = serde_json::from_slice(&sample("bsi-2022-0001.json")).unwrap();
+    doc["document"]["tracking"]["status"] = "almost".into();
+    let e = parse(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
+    assert_eq!(e.pointer(), Some("/document/tracking/status"), "{e}");
+
+    let mut doc: Value = serde_json::from_slice(&sample("bsi-2022-0001.json")).unwrap();
+    doc["vulnerabilities"][0]["cve"] = "CVE-22-1".into();
+    let e = parse(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
+    assert_eq!(e.pointer(), Some("/vulnerabilities/0/cve"), "{e}");
+
+    let mut doc: Value = serde_json::from_slice(&sample("bsi-2022-0001.json")).unwrap();
+    doc["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseScore"] = 1.0.into();
+    let ok = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    assert!(
+        ok.warnings.iter().any(|w| w.contains("states 1")),
+        "a disagreeing score is reported: {:?}",
+        ok.warnings
+    );
+    assert_ne!(
+        ok.advisories[0].cvss_v31.as_ref().unwrap().score(),
+        1.0,
+        "and never trusted"
+    );
+
+    assert!(matches!(parse(b"{not json"), Err(FormatError::Json(_))));
+    assert!(matches!(parse(b"{}"), Err(FormatError::Schema { .. })));
+}
+
+fn ctx(is_final: bool) -> ExportContext {
+    ExportContext {
+        publisher_name: "isx test".into(),
+        publisher_namespace: "https://isx.example".into(),
+        tracking_id: "ISX-CVE-2026-10001".into(),
+        title: "Test advisory".into(),
+        tlp: Tlp::Amber,
+        is_final,
+        initial_release: Timestamp::from_secs(1_800_000_000),
+        current_release: Timestamp::from_secs(1_800_086_400),
+    }
+}
+
+pub(crate) fn rich_advisory() -> Advisory {
+    let product =
+        |id: &str, version: Option<&str>, platform: Option<&str>, status, fix: Option<&str>| {
+            AffectedProduct {
+                product_id: id.into(),
+                vendor: "Contoso".into(),
+                product: "Gateway".into(),
+                version: version.map(Into::into),
+                platform: platform.map(Into::into),
+                cpe: Some(format!(
+                    "cpe:2.3:a:contoso:gateway:{}:*:*:*:*:*:*:*",
+                    version.unwrap_or("*")
+                )),
+                purl: None,
+                status,
+                fix: fix.map(Into::into),
+            }
+        };
+    Advisory {
+        cve: "CVE-2026-10001".parse().unwrap(),
+        title: "Contoso Gateway remote code execution".into(),
+        description: "A crafted request lets an unauthenticated attacker run code.".into(),
+        cwe: Some(Cwe::new("CWE-787", "Out-of-bounds Write").unwrap()),
+        cvss_v31: Some(CvssV3::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap()),
+        cvss_v40: Some(
+            CvssV4::parse("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N")
+                .unwrap(),
+        ),
+        exploitability: Some(Exploitability {
+            latest: ExploitIndex::MoreLikely,
+            older: ExploitIndex::LessLikely,
+            publicly_disclosed: false,
+            exploited: false,
+        }),
+        known_exploited: Some(KnownExploited {
+            date_added: "2026-11-20".into(),
+            due_date: Some("2026-12-11".into()),
+            ransomware: true,
+        }),
+        affected: vec![
+            product(
+                "CGW-1",
+                Some("4.2"),
+                Some("x64"),
+                ProductStatus::Affected,
+                Some("4.2.7"),
+            ),
+            product(
+                "CGW-2",
+                Some("4.2"),
+                Some("arm64"),
+                ProductStatus::Affected,
+                Some("4.2.7"),
+            ),
+            product("CGW-3", Some("5.0"), None, ProductStatus::Fixed, None),
+            product("CGW-4", None, None, ProductStatus::UnderInvestigation, None),
+        ],
+        remediations: vec![Remediation {
+            category: RemediationCategory::Workaround,
+            details: "Block TCP 8443 at the perimeter.".into(),
+            url: None,
+            product_ids: vec!["CGW-1".into(), "CGW-2".into()],
+        }],
+        faqs: vec![Faq {
+            question: "Is the cloud service affected?".into(),
+            answer: "No.".into(),
+        }],
+        references: vec![Reference {
+            url: "https://contoso.example/security/CVE-2026-10001".into(),
+            summary: "Vendor advisory".into(),
+        }],
+        revisions: vec![
+            Revision {
+                number: 1,
+                date: Timestamp::from_secs(1_800_000_000),
+                summary: "Initial release".into(),
+            },
+            Revision {
+                number: 2,
+                date: Timestamp::from_secs(1_800_086_400),
+                summary: "Fix version corrected".into(),
+            },
+        ],
+    }
+}
+
+#[test]
+fn exports_validate_and_round_trip_losslessly() {
+    let a = rich_advisory();
+    for is_final in [false, true] {
+        let doc = to_csaf(&a, &ctx(is_final));
+        validate(&doc).unwrap_or_else(|e| panic!("export is schema-valid: {e}\n{doc:#}"));
+        assert_eq!(
+            doc["document"]["tracking"]["status"],
+            if is_final { "final" } else { "interim" }
+        );
+        assert_eq!(doc["document"]["distribution"]["tlp"]["label"], "AMBER");
+        let back = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert!(back.warnings.is_empty(), "{:?}", back.warnings);
+        assert_eq!(back.advisories.len(), 1);
+        assert_eq!(
+            back.advisories[0], a,
+            "import → export → import keeps every modelled field"
+        );
+    }
+}
+
+#[test]
+fn samples_survive_export_and_reimport() {
+    for name in [
+        "bsi-2022-0001.json",
+        "rhsa-2021_5217.json",
+        "rhsa-2022_0011.json",
+    ] {
+        for a in parse(&sample(name)).unwrap().advisories {
+            let doc = to_csaf(&a, &ctx(true));
+            validate(&doc).unwrap_or_else(|e| panic!("{name} {}: {e}", a.cve));
+            let back = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+            assert_eq!(back.advisories[0], a, "{name} {}", a.cve);
+        }
+    }
+}
+
+#[test]
+fn kev_catalogue_parses() {
+    let path = format!(
+        "{}/../../../shared/data/kev/known_exploited_vulnerabilities.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(crate::kev::is_kev(&doc));
+    let entries = crate::kev::parse(&bytes).unwrap();
+    assert!(entries.len() > 1000, "{}", entries.len());
+    assert!(entries.iter().any(|e| e.known.ransomware));
+    assert!(entries.iter().all(|e| !e.known.date_added.is_empty()));
+}

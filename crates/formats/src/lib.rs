@@ -1,0 +1,38 @@
+//! Wire formats: the only crate that knows CSAF's, KEV's and the CSV
+//! tables' shapes. Parsers report the JSON pointer (or line) of a problem.
+
+pub mod csaf;
+pub mod kev;
+pub mod table;
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FormatError {
+    #[error("not JSON: {0}")]
+    Json(String),
+    /// The document breaks its JSON schema; `pointer` says where.
+    #[error("{pointer}: {message}")]
+    Schema { pointer: String, message: String },
+    /// The document is schema-valid but isx cannot use a value in it.
+    #[error("{pointer}: {message}")]
+    Value { pointer: String, message: String },
+}
+
+impl FormatError {
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            FormatError::Json(_) => None,
+            FormatError::Schema { pointer, .. } | FormatError::Value { pointer, .. } => {
+                Some(pointer)
+            }
+        }
+    }
+
+    pub(crate) fn value(pointer: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        FormatError::Value {
+            pointer: pointer.into(),
+            message: message.to_string(),
+        }
+    }
+}
