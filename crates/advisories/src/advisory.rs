@@ -207,6 +207,16 @@ pub struct KnownExploited {
     pub ransomware: bool,
 }
 
+/// An entry of the KEV catalogue as isx keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KevRecord {
+    pub cve: CveId,
+    pub vendor: String,
+    pub product: String,
+    pub name: String,
+    pub known: KnownExploited,
+}
+
 /// One entry of a revision history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,8 +13,8 @@ mod exploit;
 mod release;
 
 pub use advisory::{
-    Advisory, AffectedProduct, CveId, Cwe, Faq, KnownExploited, ProductStatus, Reference,
-    Remediation, RemediationCategory, Revision,
+    Advisory, AffectedProduct, CveId, Cwe, Faq, KevRecord, KnownExploited, ProductStatus,
+    Reference, Remediation, RemediationCategory, Revision,
 };
 pub use cvss_score::{CvssV3, CvssV4, Severity};
 pub use exploit::{ExploitIndex, Exploitability};

@@ -1,19 +1,9 @@
 //! CISA's Known Exploited Vulnerabilities catalogue.
 
-use isx_advisories::{CveId, KnownExploited};
+use isx_advisories::{CveId, KevRecord, KnownExploited};
 use serde::Deserialize;
 
 use crate::FormatError;
-
-/// One catalogue entry, as isx keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KevEntry {
-    pub cve: CveId,
-    pub vendor: String,
-    pub product: String,
-    pub name: String,
-    pub known: KnownExploited,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,7 +37,7 @@ pub fn is_kev(doc: &serde_json::Value) -> bool {
             .is_some_and(serde_json::Value::is_array)
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<KevEntry>, FormatError> {
+pub fn parse(bytes: &[u8]) -> Result<Vec<KevRecord>, FormatError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let cat: Catalogue = serde_path_to_error_lite(&mut de)?;
     cat.vulnerabilities
@@ -58,7 +48,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<KevEntry>, FormatError> {
                 .cve_id
                 .parse()
                 .map_err(|err| FormatError::value(format!("/vulnerabilities/{i}/cveID"), err))?;
-            Ok(KevEntry {
+            Ok(KevRecord {
                 cve,
                 vendor: e.vendor_project,
                 product: e.product,

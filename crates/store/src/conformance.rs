@@ -39,6 +39,142 @@ pub async fn run(store: &dyn Store) {
     groups_are_transactional(store).await;
     sessions(store).await;
     audit_log(store).await;
+    releases_and_advisories(store).await;
+}
+
+fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
+    isx_advisories::Advisory {
+        cve: cve.parse().expect("cve"),
+        title: title.into(),
+        description: "d".into(),
+        cwe: None,
+        cvss_v31: Some(
+            isx_advisories::CvssV3::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
+                .expect("vector"),
+        ),
+        cvss_v40: None,
+        exploitability: Some(isx_advisories::Exploitability::default()),
+        known_exploited: None,
+        affected: vec![],
+        remediations: vec![],
+        faqs: vec![],
+        references: vec![],
+        revisions: vec![],
+    }
+}
+
+async fn releases_and_advisories(store: &dyn Store) {
+    use isx_advisories::{NewRelease, ReleaseStatus};
+    let new = NewRelease {
+        title: "2026-12 release".into(),
+        release_at: T0.add_secs(86_400),
+        notes: "n".into(),
+        status: ReleaseStatus::Draft,
+        marking: isx_domain::Tlp::Green,
+    };
+    let mut r = store.insert_release(&new, T0).await.expect("release");
+    assert_eq!(
+        (r.status, r.release_at),
+        (ReleaseStatus::Draft, T0.add_secs(86_400))
+    );
+    r.status = ReleaseStatus::Scheduled;
+    r.release_at = T0.add_secs(2 * 86_400);
+    r.revisions.push(isx_advisories::Revision {
+        number: 1,
+        date: T0,
+        summary: "moved".into(),
+    });
+    let saved = store.update_release(&r).await.expect("update");
+    assert_eq!(saved, r);
+    assert_eq!(store.releases().await.expect("list").len(), 1);
+
+    let a1 = advisory("CVE-2026-0001", "one");
+    let a2 = advisory("CVE-2026-0002", "two");
+    let out = store
+        .put_advisories(r.id, &[a1.clone(), a2.clone()], "Initial", T0)
+        .await
+        .expect("put");
+    assert_eq!((out.created, out.revised, out.unchanged), (2, 0, 0));
+    let again = store
+        .put_advisories(r.id, &[a1.clone(), a2.clone()], "Initial", T0.add_secs(5))
+        .await
+        .expect("put again");
+    assert_eq!(
+        (again.created, again.revised, again.unchanged),
+        (0, 0, 2),
+        "re-import is idempotent"
+    );
+    let mut changed = a1.clone();
+    changed.title = "one, corrected".into();
+    let rev = store
+        .put_advisories(r.id, &[changed], "Title corrected", T0.add_secs(9))
+        .await
+        .expect("revise");
+    assert_eq!(rev.revised, 1);
+    let (rid, got) = store.advisory(&a1.cve).await.expect("get").expect("exists");
+    assert_eq!(rid, r.id);
+    assert_eq!(got.title, "one, corrected");
+    assert_eq!(
+        got.revisions.iter().map(|x| x.number).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(got.revisions[1].summary, "Title corrected");
+
+    // A batch that touches another release's CVE stores nothing at all.
+    let other = store
+        .insert_release(
+            &NewRelease {
+                title: "other".into(),
+                ..new.clone()
+            },
+            T0,
+        )
+        .await
+        .expect("other");
+    let a3 = advisory("CVE-2026-0003", "three");
+    let clash = store
+        .put_advisories(other.id, &[a3.clone(), a2.clone()], "x", T0)
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert!(
+        store.advisory(&a3.cve).await.expect("get").is_none(),
+        "all or nothing"
+    );
+    assert_eq!(store.advisories(Some(r.id)).await.expect("list").len(), 2);
+    assert!(store
+        .advisories(Some(other.id))
+        .await
+        .expect("list")
+        .is_empty());
+
+    let kev = isx_advisories::KevRecord {
+        cve: a2.cve.clone(),
+        vendor: "v".into(),
+        product: "p".into(),
+        name: "n".into(),
+        known: isx_advisories::KnownExploited {
+            date_added: "2026-11-01".into(),
+            due_date: None,
+            ransomware: true,
+        },
+    };
+    assert_eq!(
+        store
+            .put_known_exploited(std::slice::from_ref(&kev))
+            .await
+            .expect("kev"),
+        1
+    );
+    assert_eq!(
+        store
+            .put_known_exploited(std::slice::from_ref(&kev))
+            .await
+            .expect("kev again"),
+        0,
+        "unchanged entries are not rewritten"
+    );
+    let (_, marked) = store.advisory(&a2.cve).await.expect("get").expect("exists");
+    assert!(marked.known_exploited.is_some_and(|k| k.ransomware));
 }
 
 async fn migrations_are_idempotent(store: &dyn Store) {

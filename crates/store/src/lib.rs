@@ -28,6 +28,7 @@ pub mod conformance;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use isx_advisories::{Advisory, CveId, KevRecord, NewRelease, Release};
 use isx_domain::{
     ApiKey, AuditEvent, GroupId, GroupMembership, GroupRole, KeyId, Login, Member, MemberId,
     NewApiKey, NewAuditEvent, NewMember, NewTrustGroup, NewUser, Timestamp, TrustGroup, User,
@@ -57,6 +58,14 @@ pub struct AuditQuery {
     /// Only events with an id below this one (for paging back in time).
     pub before_id: Option<i64>,
     pub limit: u32,
+}
+
+/// What [`Store::put_advisories`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PutOutcome {
+    pub created: usize,
+    pub revised: usize,
+    pub unchanged: usize,
 }
 
 /// The engine behind a store.
@@ -128,6 +137,31 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+
+    // Advance vulnerability notices.
+    async fn insert_release(&self, new: &NewRelease, now: Timestamp) -> Result<Release>;
+    /// Saves title, time, notes, status, marking and revision history.
+    async fn update_release(&self, release: &Release) -> Result<Release>;
+    async fn release(&self, id: i64) -> Result<Option<Release>>;
+    /// All releases, newest release time first.
+    async fn releases(&self) -> Result<Vec<Release>>;
+    /// Stores advisories into a release in one transaction: a new CVE starts
+    /// at revision 1, a changed one gets the next revision (with `summary`),
+    /// an identical one is left alone. A CVE of another release is a
+    /// conflict, and then nothing is stored.
+    async fn put_advisories(
+        &self,
+        release: i64,
+        advisories: &[Advisory],
+        summary: &str,
+        now: Timestamp,
+    ) -> Result<PutOutcome>;
+    /// Advisories (of one release, or all) with their release id, by CVE;
+    /// KEV status is attached from the catalogue.
+    async fn advisories(&self, release: Option<i64>) -> Result<Vec<(i64, Advisory)>>;
+    async fn advisory(&self, cve: &CveId) -> Result<Option<(i64, Advisory)>>;
+    /// Replaces catalogue entries by CVE, in one transaction; returns how many changed.
+    async fn put_known_exploited(&self, records: &[KevRecord]) -> Result<usize>;
 
     // Audit log.
     async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64>;

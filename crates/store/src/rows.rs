@@ -169,3 +169,46 @@ pub(crate) fn membership(
         joined_at: Timestamp::from_micros(joined_at),
     })
 }
+
+pub(crate) struct ReleaseColumns {
+    pub id: i64,
+    pub title: String,
+    pub release_at: i64,
+    pub notes: String,
+    pub status: String,
+    pub marking: String,
+    pub revisions: String,
+    pub created_at: i64,
+}
+
+pub(crate) fn release(c: ReleaseColumns) -> Result<isx_advisories::Release> {
+    Ok(isx_advisories::Release {
+        id: c.id,
+        title: c.title,
+        release_at: Timestamp::from_micros(c.release_at),
+        notes: c.notes,
+        status: isx_advisories::ReleaseStatus::parse(&c.status)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        marking: parse::<isx_domain::Tlp>("release marking", &c.marking)?,
+        revisions: serde_json::from_str(&c.revisions)
+            .map_err(|e| StoreError::Corrupt(format!("release {} revisions: {e}", c.id)))?,
+        created_at: Timestamp::from_micros(c.created_at),
+    })
+}
+
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// An advisory from its stored body, with KEV status from the catalogue
+/// taking precedence over what the advisory itself carried.
+pub(crate) fn advisory(body: &str, kev: Option<&str>) -> Result<isx_advisories::Advisory> {
+    let mut a: isx_advisories::Advisory = serde_json::from_str(body)
+        .map_err(|e| StoreError::Corrupt(format!("advisory body: {e}")))?;
+    if let Some(k) = kev {
+        a.known_exploited = Some(
+            serde_json::from_str(k).map_err(|e| StoreError::Corrupt(format!("KEV entry: {e}")))?,
+        );
+    }
+    Ok(a)
+}

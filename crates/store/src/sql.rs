@@ -340,6 +340,181 @@ macro_rules! impl_store {
                 Ok(done.rows_affected())
             }
 
+            async fn insert_release(&self, new: &isx_advisories::NewRelease, now: isx_domain::Timestamp) -> $crate::Result<isx_advisories::Release> {
+                let row = sqlx::query(
+                    "INSERT INTO releases (title, release_at, notes, status, marking, revisions, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(new.title.trim())
+                .bind(new.release_at.as_micros())
+                .bind(&new.notes)
+                .bind(new.status.as_str())
+                .bind(new.marking.as_str())
+                .bind("[]")
+                .bind(now.as_micros())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx("release", e))?;
+                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                self.release(id).await?.ok_or_else(|| $crate::StoreError::NotFound(format!("release {id}")))
+            }
+
+            async fn update_release(&self, r: &isx_advisories::Release) -> $crate::Result<isx_advisories::Release> {
+                let done = sqlx::query(
+                    "UPDATE releases SET title = $1, release_at = $2, notes = $3, status = $4, marking = $5, revisions = $6 WHERE id = $7",
+                )
+                .bind(&r.title)
+                .bind(r.release_at.as_micros())
+                .bind(&r.notes)
+                .bind(r.status.as_str())
+                .bind(r.marking.as_str())
+                .bind($crate::rows::json(&r.revisions))
+                .bind(r.id)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("release {}", r.id)));
+                }
+                self.release(r.id).await?.ok_or_else(|| $crate::StoreError::NotFound(format!("release {}", r.id)))
+            }
+
+            async fn release(&self, id: i64) -> $crate::Result<Option<isx_advisories::Release>> {
+                let row = sqlx::query(concat!("SELECT ", impl_store!(@release_cols), " FROM releases WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| impl_store!(@release r)).transpose()
+            }
+
+            async fn releases(&self) -> $crate::Result<Vec<isx_advisories::Release>> {
+                let rows = sqlx::query(concat!("SELECT ", impl_store!(@release_cols), " FROM releases ORDER BY release_at DESC, id DESC"))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@release r)).collect()
+            }
+
+            async fn put_advisories(
+                &self,
+                release: i64,
+                advisories: &[isx_advisories::Advisory],
+                summary: &str,
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<$crate::PutOutcome> {
+                let mut out = $crate::PutOutcome::default();
+                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                for a in advisories {
+                    let cve = a.cve.as_str();
+                    let existing = sqlx::query("SELECT release_id, body FROM advisories WHERE cve = $1")
+                        .bind(cve)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::StoreError::Database)?;
+                    let mut stored = a.clone();
+                    match existing {
+                        None => {
+                            if stored.revisions.is_empty() {
+                                stored.revisions.push(isx_advisories::Revision { number: 1, date: now, summary: summary.to_owned() });
+                            }
+                            sqlx::query("INSERT INTO advisories (cve, release_id, body, revision, updated_at) VALUES ($1, $2, $3, $4, $5)")
+                                .bind(cve)
+                                .bind(release)
+                                .bind($crate::rows::json(&stored))
+                                .bind(i64::from(stored.revision()))
+                                .bind(now.as_micros())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(|e| $crate::StoreError::from_sqlx(&format!("advisory {cve}"), e))?;
+                            out.created += 1;
+                        }
+                        Some(row) => {
+                            let owner: i64 = impl_store!(@get row, "release_id", i64);
+                            if owner != release {
+                                return Err($crate::StoreError::Conflict(format!("{cve} in release {owner}")));
+                            }
+                            let old = $crate::rows::advisory(&impl_store!(@get row, "body", String), None)?;
+                            let incoming = isx_advisories::Advisory { revisions: old.revisions.clone(), ..stored.clone() };
+                            if old.same_content(&incoming) {
+                                out.unchanged += 1;
+                                continue;
+                            }
+                            stored.revisions = old.revisions.clone();
+                            let next = old.revision() + 1;
+                            stored.revisions.push(isx_advisories::Revision { number: next, date: now, summary: summary.to_owned() });
+                            sqlx::query("UPDATE advisories SET body = $1, revision = $2, updated_at = $3 WHERE cve = $4")
+                                .bind($crate::rows::json(&stored))
+                                .bind(i64::from(next))
+                                .bind(now.as_micros())
+                                .bind(cve)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err($crate::StoreError::Database)?;
+                            out.revised += 1;
+                        }
+                    }
+                }
+                tx.commit().await.map_err($crate::StoreError::Database)?;
+                Ok(out)
+            }
+
+            async fn advisories(&self, release: Option<i64>) -> $crate::Result<Vec<(i64, isx_advisories::Advisory)>> {
+                let rows = sqlx::query(
+                    "SELECT a.release_id, a.body, k.body AS kev FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve
+                     WHERE ($1 IS NULL OR a.release_id = $1) ORDER BY a.cve",
+                )
+                .bind(release)
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                rows.into_iter()
+                    .map(|r| -> $crate::Result<(i64, isx_advisories::Advisory)> {
+                        let kev = impl_store!(@get r, "kev", Option<String>);
+                        Ok((impl_store!(@get r, "release_id", i64), $crate::rows::advisory(&impl_store!(@get r, "body", String), kev.as_deref())?))
+                    })
+                    .collect()
+            }
+
+            async fn advisory(&self, cve: &isx_advisories::CveId) -> $crate::Result<Option<(i64, isx_advisories::Advisory)>> {
+                let row = sqlx::query(
+                    "SELECT a.release_id, a.body, k.body AS kev FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve WHERE a.cve = $1",
+                )
+                .bind(cve.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                row.map(|r| -> $crate::Result<(i64, isx_advisories::Advisory)> {
+                    let kev = impl_store!(@get r, "kev", Option<String>);
+                    Ok((impl_store!(@get r, "release_id", i64), $crate::rows::advisory(&impl_store!(@get r, "body", String), kev.as_deref())?))
+                })
+                .transpose()
+            }
+
+            async fn put_known_exploited(&self, records: &[isx_advisories::KevRecord]) -> $crate::Result<usize> {
+                let mut changed = 0;
+                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                for k in records {
+                    let body = $crate::rows::json(&k.known);
+                    let done = sqlx::query(
+                        "INSERT INTO known_exploited (cve, vendor, product, name, body) VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (cve) DO UPDATE SET vendor = excluded.vendor, product = excluded.product, name = excluded.name, body = excluded.body
+                         WHERE known_exploited.body <> excluded.body OR known_exploited.name <> excluded.name",
+                    )
+                    .bind(k.cve.as_str())
+                    .bind(&k.vendor)
+                    .bind(&k.product)
+                    .bind(&k.name)
+                    .bind(&body)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                    changed += done.rows_affected() as usize;
+                }
+                tx.commit().await.map_err($crate::StoreError::Database)?;
+                Ok(changed)
+            }
+
             async fn append_audit(&self, e: &isx_domain::NewAuditEvent) -> $crate::Result<i64> {
                 let row = sqlx::query(
                     "INSERT INTO audit_log (at, actor, member_id, action, target, source_ip, outcome)
@@ -404,6 +579,19 @@ macro_rules! impl_store {
             tier: impl_store!(@get $r, "tier", String),
             clearance: impl_store!(@get $r, "clearance", String),
             constituency: impl_store!(@get $r, "constituency", String),
+            created_at: impl_store!(@get $r, "created_at", i64),
+        }))()
+    };
+    (@release_cols) => { "id, title, release_at, notes, status, marking, revisions, created_at" };
+    (@release $r:ident) => {
+        (|| $crate::rows::release($crate::rows::ReleaseColumns {
+            id: impl_store!(@get $r, "id", i64),
+            title: impl_store!(@get $r, "title", String),
+            release_at: impl_store!(@get $r, "release_at", i64),
+            notes: impl_store!(@get $r, "notes", String),
+            status: impl_store!(@get $r, "status", String),
+            marking: impl_store!(@get $r, "marking", String),
+            revisions: impl_store!(@get $r, "revisions", String),
             created_at: impl_store!(@get $r, "created_at", i64),
         }))()
     };
