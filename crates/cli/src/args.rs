@@ -77,6 +77,82 @@ pub enum Command {
     /// Trust groups.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Release packages of advance vulnerability notices.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+    /// Advisories: import CSAF 2.0 documents and the CISA KEV catalogue.
+    #[command(subcommand)]
+    Advisories(AdvisoriesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Create a release package (a draft unless --status scheduled).
+    ///
+    /// Example: isx release create --title "2026-12 security release" --release-at 2026-12-08T17:00:00Z
+    Create {
+        #[arg(long)]
+        title: String,
+        /// Public release time T (RFC 3339). Tier advance-5d sees the package
+        /// from T-5 days without exploitability data, advance-24h from T-24 h with it.
+        #[arg(long)]
+        release_at: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// TLP marking: clear, green, amber, amber+strict or red.
+        #[arg(long, default_value = "green")]
+        marking: String,
+        /// draft (only the operator sees it) or scheduled.
+        #[arg(long, default_value = "draft")]
+        status: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List releases with their state now.
+    List(JsonFlag),
+    /// Schedule a release (optionally moving its release time).
+    Schedule {
+        id: i64,
+        /// New public release time (RFC 3339).
+        #[arg(long)]
+        release_at: Option<String>,
+    },
+    /// Withdraw a release: from now on only the operator sees it.
+    Withdraw { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdvisoriesCommand {
+    /// Import CSAF 2.0 documents (validated against the CSAF 2.0 schema) into
+    /// a release, and/or the CISA KEV catalogue (which marks CVEs as known
+    /// exploited). Directories are searched for *.json. The advisories of a
+    /// batch are stored all-or-nothing; re-importing the same documents
+    /// changes nothing, and a changed document becomes a new revision.
+    ///
+    /// Example: isx advisories import --release 1 advisories/ known_exploited_vulnerabilities.json
+    Import {
+        /// The release the advisories belong to (required for CSAF documents).
+        #[arg(long)]
+        release: Option<i64>,
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Skip invalid documents (each is reported) instead of rejecting the batch.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Revision summary for changed advisories.
+        #[arg(long, default_value = "Imported")]
+        summary: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List advisories (of one release, or all).
+    List {
+        #[arg(long)]
+        release: Option<i64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

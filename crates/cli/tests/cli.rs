@@ -433,3 +433,134 @@ async fn serve_over_https_and_keep_secrets_out_of_logs() {
     );
     assert!(!all.contains(password), "the password is not in the logs");
 }
+
+fn shared(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(path)
+}
+
+#[test]
+fn advisories_import_is_validated_all_or_nothing_and_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let r = json(&isx(
+        d,
+        &[
+            "release",
+            "create",
+            "--title",
+            "2026-12",
+            "--release-at",
+            "2026-12-08T17:00:00Z",
+            "--json",
+        ],
+    ));
+    let id = r["id"].as_i64().expect("release id").to_string();
+
+    // One bad document in the batch: nothing is imported, and the problem is located.
+    let docs = tempfile::tempdir().expect("docs");
+    for f in ["bsi-2022-0001.json", "rhsa-2022_0011.json"] {
+        std::fs::copy(shared(&format!("csaf/{f}")), docs.path().join(f)).expect("copy");
+    }
+    let mut bad: Value =
+        serde_json::from_slice(&std::fs::read(shared("csaf/rhsa-2021_5217.json")).expect("read"))
+            .expect("json");
+    bad["document"]["tracking"]["status"] = "almost".into();
+    std::fs::write(
+        docs.path().join("zz-bad.json"),
+        serde_json::to_vec(&bad).expect("ser"),
+    )
+    .expect("write");
+    let out = isx(
+        d,
+        &[
+            "advisories",
+            "import",
+            "--release",
+            &id,
+            docs.path().to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("zz-bad.json") && err.contains("/document/tracking/status"),
+        "{err}"
+    );
+    assert_eq!(
+        json(&isx(d, &["advisories", "list", "--json"]))
+            .as_array()
+            .map(Vec::len),
+        Some(0),
+        "nothing imported"
+    );
+
+    let report = json(&isx(
+        d,
+        &[
+            "advisories",
+            "import",
+            "--release",
+            &id,
+            "--skip-invalid",
+            "--json",
+            docs.path().to_str().expect("utf8"),
+        ],
+    ));
+    assert_eq!(report["skipped"].as_array().map(Vec::len), Some(1));
+    let created = report["advisories"]["created"].as_u64().expect("created");
+    assert!(created >= 2, "{report}");
+    let again = json(&isx(
+        d,
+        &[
+            "advisories",
+            "import",
+            "--release",
+            &id,
+            "--skip-invalid",
+            "--json",
+            docs.path().to_str().expect("utf8"),
+        ],
+    ));
+    assert_eq!(again["advisories"]["created"], 0);
+    assert_eq!(
+        again["advisories"]["unchanged"], created,
+        "re-import changes nothing"
+    );
+
+    // The KEV catalogue marks known-exploited CVEs; idempotent too.
+    let kev = shared("kev/known_exploited_vulnerabilities.json");
+    let k = json(&isx(
+        d,
+        &[
+            "advisories",
+            "import",
+            "--json",
+            kev.to_str().expect("utf8"),
+        ],
+    ));
+    assert!(k["known_exploited_changed"].as_u64().expect("n") > 1000);
+    let k2 = json(&isx(
+        d,
+        &[
+            "advisories",
+            "import",
+            "--json",
+            kev.to_str().expect("utf8"),
+        ],
+    ));
+    assert_eq!(k2["known_exploited_changed"], 0);
+
+    let list = ok(&isx(d, &["advisories", "list"]));
+    assert!(list.contains("CVE-2022-27193"), "{list}");
+    let no_release = isx(
+        d,
+        &[
+            "advisories",
+            "import",
+            shared("csaf/bsi-2022-0001.json").to_str().expect("utf8"),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&no_release.stderr).contains("--release"));
+}

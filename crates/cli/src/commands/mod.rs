@@ -1,9 +1,11 @@
 //! One module per command family.
 
+mod advisories;
 mod demo;
 mod group;
 mod key;
 mod member;
+mod release;
 mod serve;
 mod user;
 
@@ -31,6 +33,8 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Key(c) => key::run(&Ctx::open(&settings).await?, c).await,
         Command::User(c) => user::run(&Ctx::open(&settings).await?, c).await,
         Command::Group(c) => group::run(&Ctx::open(&settings).await?, c).await,
+        Command::Release(c) => release::run(&Ctx::open(&settings).await?, c).await,
+        Command::Advisories(c) => advisories::run(&Ctx::open(&settings).await?, c).await,
     }
 }
 
