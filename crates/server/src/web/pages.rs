@@ -76,6 +76,14 @@ fn apply(mut l: Layout, flash: Option<&Flash>) -> (Layout, StatusCode) {
     }
 }
 
+/// The page, with the audit note of the change it reports (if it made one).
+fn with_note(note: Option<AuditNote>, page: Response) -> Response {
+    match note {
+        Some(n) => noted(n, page),
+        None => page,
+    }
+}
+
 fn not_found() -> ApiError {
     ApiError::not_found("page")
 }
@@ -435,10 +443,7 @@ pub(crate) async fn create_member(
         Some(result.map(|m| format!("Member {} added.", m.name))),
     )
     .await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    Ok(with_note(note, page))
 }
 
 // ---- users (operator administrators) ----
@@ -542,10 +547,7 @@ pub(crate) async fn create_user(
         Some(result.map(|u| format!("User {} added.", u.login))),
     )
     .await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    Ok(with_note(note, page))
 }
 
 // ---- trust groups ----
@@ -683,10 +685,7 @@ pub(crate) async fn create_group(
         Some(result.map(|g| format!("Trust group {} created.", g.name))),
     )
     .await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    Ok(with_note(note, page))
 }
 
 #[derive(Deserialize)]
@@ -730,10 +729,7 @@ pub(crate) async fn join_group(
         Some(result.map(|m| format!("Member {} is now {} of the group.", m.member, m.role))),
     )
     .await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    Ok(with_note(note, page))
 }
 
 // ---- audit log (operator administrators) ----
