@@ -10,6 +10,7 @@ mod support {
 mod api;
 mod browser;
 mod cli;
+mod notices;
 mod store;
 
 /// Declares one test per store backend for an `async fn(Backend)`.

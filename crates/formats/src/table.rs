@@ -37,6 +37,16 @@ fn cell(s: &str) -> String {
 pub fn to_csv(advisories: &[Advisory]) -> String {
     let mut out = COLUMNS.join(",");
     out.push_str("\r\n");
+    for cells in rows(advisories) {
+        out.push_str(&cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The table's rows, one cell per column of [`COLUMNS`].
+pub fn rows(advisories: &[Advisory]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
     for a in advisories {
         let sev = a.severity().map(|s| s.as_str()).unwrap_or("");
         let v3 = a
@@ -88,8 +98,7 @@ pub fn to_csv(advisories: &[Advisory]) -> String {
                 &version,
                 &fix,
             ];
-            out.push_str(&cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
+            out.push(cells.iter().map(|c| (*c).to_owned()).collect());
         }
     }
     out

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod extract;
 mod metrics;
+mod notices;
 mod openapi;
 mod problem;
 mod ratelimit;

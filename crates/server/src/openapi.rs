@@ -18,17 +18,22 @@ use crate::problem;
         api::list_members, api::get_member, api::create_member, api::list_users, api::create_user,
         api::list_keys, api::create_key, api::revoke_key,
         api::list_groups, api::get_group, api::create_group, api::list_group_members, api::join_group,
+        api::list_releases, api::get_release, api::release_table, api::search_advisories, api::get_advisory,
+        api::advisory_csaf, api::create_release, api::change_release, api::import_advisories,
     ),
     components(schemas(
         problem::Problem, problem::FieldProblem, dto::HealthDto, dto::MeDto, dto::MemberDto, dto::NewMemberRequest,
         dto::ConstituencyDto, dto::UserDto, dto::NewUserRequest, dto::ApiKeyDto, dto::NewKeyRequest, dto::CreatedKeyDto,
         dto::GroupDto, dto::NewGroupRequest, dto::JoinRequest, dto::MembershipDto, dto::AuditEventDto,
+        api::notices::ReleaseDto, api::notices::ReleaseDetailDto, api::notices::AdvisoryDto,
+        api::notices::NewReleaseRequest, api::notices::ReleaseChange, api::notices::ImportOutcomeDto,
     )),
     modifiers(&Security),
     tags(
         (name = "members", description = "Member organisations, their constituencies and web users"),
         (name = "keys", description = "API keys"),
         (name = "groups", description = "Trust groups"),
+        (name = "advisories", description = "Advance vulnerability notices: releases, advisories, tables, CSAF"),
         (name = "operations", description = "Health, audit log"),
     )
 )]

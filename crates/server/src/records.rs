@@ -53,6 +53,12 @@ pub fn group_roster(g: &TrustGroup, roster: &[GroupMembership]) -> RecordMeta {
     }
 }
 
+/// A release package and everything in it: see
+/// [`isx_advisories::release_record`].
+pub fn release(r: &isx_advisories::Release) -> RecordMeta {
+    isx_advisories::release_record(r)
+}
+
 /// Asks the policy function on behalf of `caller`, now.
 pub fn decide_for(state: &AppState, caller: &Caller, record: &RecordMeta) -> Decision {
     decide(&caller.principal, record, state.clock.now())

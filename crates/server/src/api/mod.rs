@@ -5,6 +5,7 @@ pub mod dto;
 mod groups;
 mod keys;
 mod members;
+pub(crate) mod notices;
 
 use axum::extract::State;
 use axum::routing::{delete, get};
@@ -19,6 +20,7 @@ use dto::{AuditEventDto, HealthDto, MeDto, MemberDto};
 pub(crate) use groups::*;
 pub(crate) use keys::*;
 pub(crate) use members::*;
+pub(crate) use notices::*;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     let v1 = Router::new()
@@ -35,6 +37,19 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(list_group_members).post(join_group),
         )
         .route("/api/v1/audit", get(audit_log))
+        .route("/api/v1/releases", get(list_releases).post(create_release))
+        .route(
+            "/api/v1/releases/{id}",
+            get(get_release).patch(change_release),
+        )
+        .route("/api/v1/releases/{id}/table", get(release_table))
+        .route(
+            "/api/v1/releases/{id}/advisories",
+            axum::routing::post(import_advisories),
+        )
+        .route("/api/v1/advisories", get(search_advisories))
+        .route("/api/v1/advisories/{cve}", get(get_advisory))
+        .route("/api/v1/advisories/{cve}/csaf", get(advisory_csaf))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,

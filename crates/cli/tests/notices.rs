@@ -1,0 +1,380 @@
+//! Advance vulnerability notices over the REST API: the embargo matrix on
+//! every read channel, on both store backends.
+
+use isx_advisories::{Advisory, CvssV3, ExploitIndex, Exploitability, NewRelease, ReleaseStatus};
+use isx_domain::{Clearance, Clock, MemberKind, MemberName, NewMember, Tier, Timestamp, Tlp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::app::{Backend, TestApp};
+
+const DAY: i64 = 86_400;
+
+fn advisory(cve: &str) -> Advisory {
+    Advisory {
+        cve: cve.parse().expect("cve"),
+        title: format!("{cve} in Contoso Gateway"),
+        description: "Remote code execution.".into(),
+        cwe: None,
+        cvss_v31: Some(
+            CvssV3::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").expect("vector"),
+        ),
+        cvss_v40: None,
+        exploitability: Some(Exploitability {
+            latest: ExploitIndex::MoreLikely,
+            older: ExploitIndex::Unlikely,
+            publicly_disclosed: false,
+            exploited: false,
+        }),
+        known_exploited: None,
+        affected: vec![isx_advisories::AffectedProduct {
+            product_id: "CGW-1".into(),
+            vendor: "Contoso".into(),
+            product: "Gateway".into(),
+            version: Some("4.2".into()),
+            platform: None,
+            cpe: None,
+            purl: None,
+            status: isx_advisories::ProductStatus::Affected,
+            fix: Some("4.2.7".into()),
+        }],
+        remediations: vec![],
+        faqs: vec![],
+        references: vec![],
+        revisions: vec![],
+    }
+}
+
+struct Tiered {
+    app: TestApp,
+    keys: Vec<(Tier, String)>,
+    release: i64,
+    t: Timestamp,
+}
+
+async fn setup(backend: Backend) -> Tiered {
+    let app = TestApp::spawn(backend).await;
+    let c = app.clock.as_ref() as &dyn Clock;
+    let mut keys = Vec::new();
+    for tier in [Tier::Standard, Tier::Advance5d, Tier::Advance24h] {
+        let m = isx_server::admin::create_member(
+            app.store.as_ref(),
+            c,
+            &NewMember {
+                name: MemberName::new(&format!("tier {tier}")).expect("name"),
+                kind: MemberKind::Enterprise,
+                country: None,
+                tier,
+                clearance: Clearance::None,
+                constituency: Default::default(),
+            },
+        )
+        .await
+        .expect("member");
+        let (_, token) = isx_server::admin::create_api_key(app.store.as_ref(), c, m.id, "t", None)
+            .await
+            .expect("key");
+        keys.push((tier, token.expose()));
+    }
+    let t = c.now().add_secs(10 * DAY);
+    let r: Value = app
+        .post_json("/api/v1/releases", &app.operator.token, &json!({"title": "2026-12", "release_at": t.to_rfc3339(), "status": "scheduled", "marking": "amber"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let release = r["id"].as_i64().expect("id");
+    let doc = isx_formats::csaf::to_csaf(
+        &advisory("CVE-2026-20001"),
+        &isx_formats::csaf::ExportContext {
+            publisher_name: "Contoso".into(),
+            publisher_namespace: "https://contoso.example".into(),
+            tracking_id: "CONTOSO-2026-1".into(),
+            title: "Contoso".into(),
+            tlp: Tlp::Amber,
+            is_final: false,
+            initial_release: t,
+            current_release: t,
+        },
+    );
+    let res = app
+        .post_json(
+            &format!("/api/v1/releases/{release}/advisories"),
+            &app.operator.token,
+            &doc,
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let out: Value = res.json().await.expect("json");
+    assert_eq!(out["created"], 1);
+    Tiered {
+        app,
+        keys,
+        release,
+        t,
+    }
+}
+
+/// What the rules say: visible from the tier's window, exploitability from 24 h.
+fn expected(tier: Tier, offset: i64) -> (bool, bool) {
+    let released = offset >= 0;
+    let visible = released
+        || (tier == Tier::Advance5d && offset >= -5 * DAY)
+        || (tier == Tier::Advance24h && offset >= -DAY);
+    let exploitability = released || (tier == Tier::Advance24h && offset >= -DAY);
+    (visible, exploitability)
+}
+
+async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
+    let s = setup(backend).await;
+    let app = &s.app;
+    let cve = "CVE-2026-20001";
+    for offset in [-6 * DAY, -5 * DAY, -25 * 3600, -DAY, 0] {
+        app.clock.set(s.t.add_secs(offset));
+        for (tier, key) in &s.keys {
+            let (visible, expl) = expected(*tier, offset);
+            let at = format!("{tier} at T{offset:+}s");
+            let get = |path: String| app.get(&path, key).send();
+
+            let list: Vec<Value> = get("/api/v1/releases".into())
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(
+                list.iter().any(|r| r["id"] == s.release),
+                visible,
+                "release list, {at}"
+            );
+
+            let detail = get(format!("/api/v1/releases/{}", s.release))
+                .await
+                .expect("send");
+            assert_eq!(
+                detail.status() == StatusCode::OK,
+                visible,
+                "release detail, {at}"
+            );
+            if visible {
+                let d: Value = detail.json().await.expect("json");
+                assert_eq!(
+                    d["advisories"][0]["exploitability"].is_object(),
+                    expl,
+                    "release detail exploitability, {at}"
+                );
+                assert_eq!(d["exploitability_withheld"], !expl, "{at}");
+            }
+
+            let found: Vec<Value> = get(format!("/api/v1/advisories?q={cve}"))
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(found.len(), usize::from(visible), "search, {at}");
+            let by_expl: Vec<Value> = get("/api/v1/advisories?exploitability=1".into())
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(
+                by_expl.len(),
+                usize::from(expl),
+                "a search on exploitability never matches withheld data, {at}"
+            );
+
+            let one = get(format!("/api/v1/advisories/{cve}"))
+                .await
+                .expect("send");
+            assert_eq!(one.status() == StatusCode::OK, visible, "advisory, {at}");
+            if visible {
+                let a: Value = one.json().await.expect("json");
+                assert_eq!(
+                    a["advisory"]["exploitability"].is_object(),
+                    expl,
+                    "advisory exploitability, {at}"
+                );
+                assert_eq!(a["score"], 9.8);
+            }
+
+            let table = get(format!("/api/v1/releases/{}/table?format=csv", s.release))
+                .await
+                .expect("send");
+            assert_eq!(table.status() == StatusCode::OK, visible, "table, {at}");
+            if visible {
+                let text = table.text().await.expect("text");
+                assert_eq!(
+                    text.contains("more-likely"),
+                    expl,
+                    "table exploitability, {at}: {text}"
+                );
+            }
+
+            let csaf = get(format!("/api/v1/advisories/{cve}/csaf"))
+                .await
+                .expect("send");
+            assert_eq!(
+                csaf.status() == StatusCode::OK,
+                visible,
+                "CSAF export, {at}"
+            );
+            if visible {
+                let doc: Value = csaf.json().await.expect("json");
+                assert!(
+                    isx_formats::csaf::validate(&doc).is_ok(),
+                    "export validates, {at}"
+                );
+                assert_eq!(
+                    doc["vulnerabilities"][0].get("threats").is_some(),
+                    expl,
+                    "CSAF threats, {at}"
+                );
+                assert_eq!(
+                    doc["document"]["tracking"]["status"],
+                    if offset >= 0 { "final" } else { "interim" },
+                    "{at}"
+                );
+            }
+        }
+        // The operator sees everything, always.
+        let op: Value = app
+            .get(&format!("/api/v1/advisories/{cve}"), &app.operator.token)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        assert!(op["advisory"]["exploitability"].is_object());
+    }
+}
+
+async fn drafts_moves_withdrawals_and_revisions(backend: Backend) {
+    let s = setup(backend).await;
+    let app = &s.app;
+    let key24 = &s.keys[2].1;
+    let op = &app.operator.token;
+    app.clock.set(s.t.add_secs(-2 * DAY));
+    assert_eq!(
+        app.get(&format!("/api/v1/releases/{}", s.release), key24)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::NOT_FOUND,
+        "not yet in the 24 h window"
+    );
+    // Moving T earlier opens the window.
+    let moved = s.t.add_secs(-DAY - 3600);
+    let res = app
+        .req(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/releases/{}", s.release),
+            op,
+        )
+        .json(&json!({"release_at": moved.to_rfc3339(), "summary": "moved a day earlier"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/api/v1/releases/{}", s.release), key24)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK
+    );
+    // Withdrawn: gone for members at once, kept for the operator.
+    app.req(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/releases/{}", s.release),
+        op,
+    )
+    .json(&json!({"status": "withdrawn", "summary": "withdrawn"}))
+    .send()
+    .await
+    .expect("send");
+    assert_eq!(
+        app.get("/api/v1/advisories/CVE-2026-20001", key24)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let r: Value = app
+        .get(&format!("/api/v1/releases/{}", s.release), op)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["state"], "withdrawn");
+    assert_eq!(r["revisions"].as_array().map(Vec::len), Some(2));
+    // A draft is the operator's alone, even after its release time.
+    let draft = app
+        .store
+        .insert_release(
+            &NewRelease {
+                title: "draft".into(),
+                release_at: s.t.add_secs(-30 * DAY),
+                notes: String::new(),
+                status: ReleaseStatus::Draft,
+                marking: Tlp::Green,
+            },
+            s.t,
+        )
+        .await
+        .expect("draft");
+    assert_eq!(
+        app.get(&format!("/api/v1/releases/{}", draft.id), key24)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // Bad input: a broken CSAF document names the JSON path and stores nothing.
+    let res = app
+        .post_json(
+            &format!("/api/v1/releases/{}/advisories", draft.id),
+            op,
+            &json!({"document": {"category": "csaf_security_advisory"}}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p: Value = res.json().await.expect("json");
+    assert!(p["errors"][0]["pointer"].as_str().is_some(), "{p}");
+    assert!(app
+        .store
+        .advisories(Some(draft.id))
+        .await
+        .expect("list")
+        .is_empty());
+    // Members cannot create or change releases.
+    let res = app
+        .post_json(
+            "/api/v1/releases",
+            key24,
+            &json!({"title": "x", "release_at": s.t.to_rfc3339()}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+crate::on_both_backends!(
+    embargo_matrix_on_every_rest_channel,
+    drafts_moves_withdrawals_and_revisions
+);

@@ -1,0 +1,368 @@
+//! REST: releases and advisories. Reads go through `crate::notices`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use isx_advisories::{NewRelease, Release, ReleaseStatus, Revision};
+use isx_domain::{Timestamp, Tlp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{noted, AuditNote};
+use crate::auth::Caller;
+use crate::extract::ApiJson;
+use crate::notices::{self, AdvisoryFilter};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+
+/// A release package as a caller sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseDto {
+    pub id: i64,
+    pub title: String,
+    /// Public release time T.
+    pub release_at: String,
+    /// draft, scheduled, released or withdrawn (now).
+    pub state: String,
+    pub marking: String,
+    pub notes: String,
+    /// Whether exploitability data is withheld from you (before your window includes it).
+    pub exploitability_withheld: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub revisions: Vec<Revision>,
+}
+
+fn release_dto(state: &AppState, r: &Release, mask: isx_policy::FieldMask) -> ReleaseDto {
+    ReleaseDto {
+        id: r.id,
+        title: r.title.clone(),
+        release_at: r.release_at.to_rfc3339(),
+        state: r.state(state.clock.now()).as_str().into(),
+        marking: r.marking.as_str().into(),
+        notes: r.notes.clone(),
+        exploitability_withheld: mask.hides(isx_policy::FieldMask::EXPLOITABILITY),
+        revisions: r.revisions.clone(),
+    }
+}
+
+/// A release with its advisories.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseDetailDto {
+    #[serde(flatten)]
+    pub release: ReleaseDto,
+    /// Advisories in isx's JSON form (exploitability is `null` when withheld).
+    #[schema(value_type = Vec<Object>)]
+    pub advisories: Vec<isx_advisories::Advisory>,
+}
+
+/// An advisory with the release it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdvisoryDto {
+    pub release: i64,
+    /// CVSS scores computed by isx from the vectors.
+    pub score: Option<f64>,
+    pub severity: Option<String>,
+    #[schema(value_type = Object)]
+    pub advisory: isx_advisories::Advisory,
+}
+
+fn advisory_dto(r: &Release, a: isx_advisories::Advisory) -> AdvisoryDto {
+    AdvisoryDto {
+        release: r.id,
+        score: a.score(),
+        severity: a.severity().map(|s| s.as_str().to_owned()),
+        advisory: a,
+    }
+}
+
+/// Release packages you may see now (drafts and withdrawn ones only for the
+/// operator; scheduled ones from your tier's advance window).
+#[utoipa::path(get, path = "/api/v1/releases", tag = "advisories", security(("api_key" = [])),
+    responses((status = 200, body = [ReleaseDto]), (status = 401, body = Problem)))]
+pub(crate) async fn list_releases(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<ReleaseDto>>, ApiError> {
+    let list = notices::visible_releases(&state, &caller).await?;
+    Ok(Json(
+        list.iter()
+            .map(|(r, m)| release_dto(&state, r, *m))
+            .collect(),
+    ))
+}
+
+/// One release with its advisories.
+#[utoipa::path(get, path = "/api/v1/releases/{id}", tag = "advisories", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "release id")),
+    responses((status = 200, body = ReleaseDetailDto), (status = 404, body = Problem)))]
+pub(crate) async fn get_release(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<ReleaseDetailDto>, ApiError> {
+    let (r, mask) = notices::visible_release(&state, &caller, id).await?;
+    let advisories = state
+        .store
+        .advisories(Some(id))
+        .await?
+        .into_iter()
+        .map(|(_, a)| a.masked(mask))
+        .collect();
+    Ok(Json(ReleaseDetailDto {
+        release: release_dto(&state, &r, mask),
+        advisories,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TableParams {
+    /// json (default) or csv.
+    format: Option<String>,
+}
+
+/// The affected-software table of a release: one row per affected product
+/// (CVE, title, severity, CVSS, exploitability, KEV, vendor, product,
+/// version, fix), as JSON or CSV.
+#[utoipa::path(get, path = "/api/v1/releases/{id}/table", tag = "advisories", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "release id"), TableParams),
+    responses((status = 200, description = "JSON rows or text/csv"), (status = 404, body = Problem)))]
+pub(crate) async fn release_table(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    Query(p): Query<TableParams>,
+) -> Result<Response, ApiError> {
+    let (_, mask) = notices::visible_release(&state, &caller, id).await?;
+    let advisories: Vec<_> = state
+        .store
+        .advisories(Some(id))
+        .await?
+        .into_iter()
+        .map(|(_, a)| a.masked(mask))
+        .collect();
+    let csv = isx_formats::table::to_csv(&advisories);
+    match p.format.as_deref().unwrap_or("json") {
+        "csv" => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response()),
+        "json" => {
+            let mut lines = csv.lines();
+            let head: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+            let rows: Vec<serde_json::Value> = isx_formats::table::rows(&advisories)
+                .into_iter()
+                .map(|cells| {
+                    serde_json::Value::Object(
+                        head.iter()
+                            .zip(cells)
+                            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v)))
+                            .collect(),
+                    )
+                })
+                .collect();
+            Ok(Json(rows).into_response())
+        }
+        other => Err(ApiError::invalid(format!(
+            "unknown format {other:?}: use json or csv"
+        ))),
+    }
+}
+
+/// Search advisories you may see. Filters apply to what you may see: an
+/// exploitability filter never matches data withheld from you.
+#[utoipa::path(get, path = "/api/v1/advisories", tag = "advisories", security(("api_key" = [])), params(AdvisoryFilter),
+    responses((status = 200, body = [AdvisoryDto]), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn search_advisories(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<AdvisoryFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AdvisoryDto>>, ApiError> {
+    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let found = notices::search(&state, &caller, &f).await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|(r, a)| advisory_dto(&r, a))
+            .collect(),
+    ))
+}
+
+/// One advisory.
+#[utoipa::path(get, path = "/api/v1/advisories/{cve}", tag = "advisories", security(("api_key" = [])),
+    params(("cve" = String, Path, description = "CVE id")),
+    responses((status = 200, body = AdvisoryDto), (status = 404, body = Problem)))]
+pub(crate) async fn get_advisory(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cve): Path<String>,
+) -> Result<Json<AdvisoryDto>, ApiError> {
+    let (r, a) = notices::advisory(&state, &caller, &cve).await?;
+    Ok(Json(advisory_dto(&r, a)))
+}
+
+/// One advisory as a CSAF 2.0 document (`tracking.status` interim before
+/// release, final after; exploitability omitted when withheld from you).
+#[utoipa::path(get, path = "/api/v1/advisories/{cve}/csaf", tag = "advisories", security(("api_key" = [])),
+    params(("cve" = String, Path, description = "CVE id")),
+    responses((status = 200, description = "CSAF 2.0 JSON"), (status = 404, body = Problem)))]
+pub(crate) async fn advisory_csaf(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cve): Path<String>,
+) -> Result<Response, ApiError> {
+    let (r, a) = notices::advisory(&state, &caller, &cve).await?;
+    let doc = notices::csaf(&state, &r, &a);
+    Ok(([(header::CONTENT_TYPE, "application/json")], Json(doc)).into_response())
+}
+
+/// Creates a release package (operator administrators).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReleaseRequest {
+    pub title: String,
+    #[schema(value_type = String, example = "2026-12-08T17:00:00Z")]
+    pub release_at: Timestamp,
+    #[serde(default)]
+    pub notes: String,
+    /// draft (default) or scheduled.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "green")]
+    pub marking: Option<Tlp>,
+}
+
+#[utoipa::path(post, path = "/api/v1/releases", tag = "advisories", security(("api_key" = [])), request_body = NewReleaseRequest,
+    responses((status = 201, body = ReleaseDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn create_release(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<NewReleaseRequest>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let status = req
+        .status
+        .as_deref()
+        .map(ReleaseStatus::parse)
+        .transpose()
+        .map_err(ApiError::invalid)?
+        .unwrap_or(ReleaseStatus::Draft);
+    let new = NewRelease {
+        title: req.title,
+        release_at: req.release_at,
+        notes: req.notes,
+        status,
+        marking: req.marking.unwrap_or(Tlp::Green),
+    };
+    new.validate().map_err(ApiError::invalid)?;
+    let r = state.store.insert_release(&new, state.clock.now()).await?;
+    let dto = release_dto(&state, &r, isx_policy::FieldMask::NONE);
+    Ok(noted(
+        AuditNote::new("release.create", format!("release/{}", r.id)),
+        (StatusCode::CREATED, Json(dto)),
+    ))
+}
+
+/// Changes a release: schedule, move T, withdraw, retitle (operator
+/// administrators). Each change is kept in the revision history.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseChange {
+    #[schema(value_type = Option<String>)]
+    pub status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub release_at: Option<Timestamp>,
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    /// What changed, for the revision history.
+    pub summary: String,
+}
+
+#[utoipa::path(patch, path = "/api/v1/releases/{id}", tag = "advisories", security(("api_key" = [])), request_body = ReleaseChange,
+    params(("id" = i64, Path, description = "release id")),
+    responses((status = 200, body = ReleaseDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn change_release(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<ReleaseChange>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let now = state.clock.now();
+    let (mut r, _) = notices::visible_release(&state, &caller, id).await?;
+    if let Some(s) = &req.status {
+        r.status = ReleaseStatus::parse(s).map_err(ApiError::invalid)?;
+    }
+    if let Some(t) = req.release_at {
+        r.release_at = t;
+    }
+    if let Some(t) = req.title {
+        r.title = t;
+    }
+    if let Some(n) = req.notes {
+        r.notes = n;
+    }
+    if req.summary.trim().is_empty() {
+        return Err(ApiError::Validation {
+            detail: "summary must say what changed".into(),
+            pointer: Some("/summary".into()),
+        });
+    }
+    let number = r.revisions.last().map_or(1, |x| x.number + 1);
+    r.revisions.push(Revision {
+        number,
+        date: now,
+        summary: req.summary,
+    });
+    let r = state.store.update_release(&r).await?;
+    Ok(noted(
+        AuditNote::new("release.change", format!("release/{id}")),
+        Json(release_dto(&state, &r, isx_policy::FieldMask::NONE)),
+    ))
+}
+
+/// Outcome of an import.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportOutcomeDto {
+    pub created: usize,
+    pub revised: usize,
+    pub unchanged: usize,
+    /// E.g. a supplied CVSS score that disagrees with its vector.
+    pub warnings: Vec<String>,
+}
+
+/// Imports one CSAF 2.0 document into a release (operator administrators):
+/// validated against the schema (422 with the JSON pointer of the problem),
+/// stored all-or-nothing, idempotent, changed advisories revised.
+#[utoipa::path(post, path = "/api/v1/releases/{id}/advisories", tag = "advisories", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "release id")),
+    request_body(content = Object, description = "a CSAF 2.0 document"),
+    responses((status = 200, body = ImportOutcomeDto), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn import_advisories(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(doc): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    notices::visible_release(&state, &caller, id).await?;
+    let bytes = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let parsed = isx_formats::csaf::parse(&bytes).map_err(|e| ApiError::Validation {
+        detail: e.to_string(),
+        pointer: e.pointer().map(str::to_owned),
+    })?;
+    let out = state
+        .store
+        .put_advisories(id, &parsed.advisories, "Imported", state.clock.now())
+        .await?;
+    let dto = ImportOutcomeDto {
+        created: out.created,
+        revised: out.revised,
+        unchanged: out.unchanged,
+        warnings: parsed.warnings,
+    };
+    Ok(noted(
+        AuditNote::new("advisories.import", format!("release/{id}")),
+        Json(dto),
+    ))
+}

@@ -1,0 +1,174 @@
+//! Advance vulnerability notices as callers see them: every read of a
+//! release or advisory (REST, web, search, tables, CSAF export) goes through
+//! these functions, which ask the policy function and apply its mask.
+
+use std::collections::HashMap;
+
+use isx_advisories::{Advisory, ExploitIndex, Release, Severity};
+use isx_policy::{Decision, FieldMask};
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::records;
+use crate::AppState;
+
+/// Releases the caller may see now, with the mask for their content.
+pub async fn visible_releases(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<(Release, FieldMask)>, ApiError> {
+    let releases = state.store.releases().await?;
+    Ok(releases
+        .into_iter()
+        .filter_map(
+            |r| match records::decide_for(state, caller, &records::release(&r)) {
+                Decision::Allow(mask) => Some((r, mask)),
+                Decision::Deny(_) => None,
+            },
+        )
+        .collect())
+}
+
+/// One release, or 404 when it does not exist or is not visible.
+pub async fn visible_release(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Release, FieldMask), ApiError> {
+    let r = state
+        .store
+        .release(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("release {id}")))?;
+    match records::decide_for(state, caller, &records::release(&r)) {
+        Decision::Allow(mask) => Ok((r, mask)),
+        Decision::Deny(_) => Err(ApiError::not_found(format!("release {id}"))),
+    }
+}
+
+/// Search filters; all optional, combined with AND, applied to what the
+/// caller may see (a withheld field never matches).
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisoryFilter {
+    /// Only this release.
+    pub release: Option<i64>,
+    /// Vendor or product name contains this text (case-insensitive).
+    pub product: Option<String>,
+    /// Minimum severity: low, medium, high, critical.
+    pub severity: Option<String>,
+    /// Exploitability index of the latest release at most this (0 detected … 3 unlikely).
+    pub exploitability: Option<u8>,
+    /// Only advisories in (true) or not in (false) CISA's KEV catalogue.
+    pub known_exploited: Option<bool>,
+    /// CVE id, title or description contains this text.
+    pub q: Option<String>,
+}
+
+impl AdvisoryFilter {
+    pub fn parse_severity(&self) -> Result<Option<Severity>, ApiError> {
+        self.severity
+            .as_deref()
+            .map(|s| s.parse::<Severity>().map_err(ApiError::invalid))
+            .transpose()
+    }
+
+    fn matches(&self, a: &Advisory, min_severity: Option<Severity>) -> bool {
+        let contains =
+            |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
+        if let Some(p) = &self.product {
+            if !a
+                .affected
+                .iter()
+                .any(|x| contains(&x.vendor, p) || contains(&x.product, p))
+            {
+                return false;
+            }
+        }
+        if let Some(min) = min_severity {
+            if a.severity().is_none_or(|s| s < min) {
+                return false;
+            }
+        }
+        if let Some(max) = self.exploitability {
+            let idx = a
+                .exploitability
+                .map(|e| e.latest)
+                .unwrap_or(ExploitIndex::NotAssessed);
+            if idx.number().is_none_or(|n| n > max) {
+                return false;
+            }
+        }
+        if let Some(k) = self.known_exploited {
+            if a.known_exploited.is_some() != k {
+                return false;
+            }
+        }
+        if let Some(q) = &self.q {
+            if !(contains(a.cve.as_str(), q)
+                || contains(&a.title, q)
+                || contains(&a.description, q))
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Advisories the caller may see, masked, filtered, with their release.
+pub async fn search(
+    state: &AppState,
+    caller: &Caller,
+    f: &AdvisoryFilter,
+) -> Result<Vec<(Release, Advisory)>, ApiError> {
+    let min = f.parse_severity()?;
+    let releases: HashMap<i64, (Release, FieldMask)> = visible_releases(state, caller)
+        .await?
+        .into_iter()
+        .map(|(r, m)| (r.id, (r, m)))
+        .collect();
+    let all = state.store.advisories(f.release).await?;
+    Ok(all
+        .into_iter()
+        .filter_map(|(rid, a)| {
+            let (r, mask) = releases.get(&rid)?;
+            let a = a.masked(*mask);
+            f.matches(&a, min).then(|| (r.clone(), a))
+        })
+        .collect())
+}
+
+/// One advisory by CVE, masked, or 404.
+pub async fn advisory(
+    state: &AppState,
+    caller: &Caller,
+    cve: &str,
+) -> Result<(Release, Advisory), ApiError> {
+    let missing = || ApiError::not_found(format!("advisory {cve}"));
+    let id: isx_advisories::CveId = cve.parse().map_err(|_| missing())?;
+    let (rid, a) = state.store.advisory(&id).await?.ok_or_else(missing)?;
+    let (r, mask) = visible_release(state, caller, rid)
+        .await
+        .map_err(|_| missing())?;
+    Ok((r, a.masked(mask)))
+}
+
+/// The CSAF 2.0 document of an advisory as the caller may see it.
+pub fn csaf(state: &AppState, r: &Release, a: &Advisory) -> serde_json::Value {
+    let now = state.clock.now();
+    let ctx = isx_formats::csaf::ExportContext {
+        publisher_name: "isx".into(),
+        publisher_namespace: "https://isx.invalid".into(),
+        tracking_id: format!("ISX-{}", a.cve),
+        title: a.title.clone(),
+        tlp: r.marking,
+        is_final: now >= r.release_at,
+        initial_release: r.release_at,
+        current_release: a
+            .revisions
+            .last()
+            .map_or(r.release_at, |x| x.date.max(r.release_at)),
+    };
+    isx_formats::csaf::to_csaf(a, &ctx)
+}
