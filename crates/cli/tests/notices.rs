@@ -48,6 +48,8 @@ fn advisory(cve: &str) -> Advisory {
 struct Tiered {
     app: TestApp,
     keys: Vec<(Tier, String)>,
+    /// Web session cookies of one user per tier.
+    cookies: Vec<String>,
     release: i64,
     t: Timestamp,
 }
@@ -56,6 +58,7 @@ async fn setup(backend: Backend) -> Tiered {
     let app = TestApp::spawn(backend).await;
     let c = app.clock.as_ref() as &dyn Clock;
     let mut keys = Vec::new();
+    let mut cookies = Vec::new();
     for tier in [Tier::Standard, Tier::Advance5d, Tier::Advance24h] {
         let m = isx_server::admin::create_member(
             app.store.as_ref(),
@@ -75,6 +78,27 @@ async fn setup(backend: Backend) -> Tiered {
             .await
             .expect("key");
         keys.push((tier, token.expose()));
+        let login = isx_domain::Login::new(&format!("user-{tier}")).expect("login");
+        let user = isx_server::admin::create_user(
+            app.store.as_ref(),
+            c,
+            &login,
+            "a long test password",
+            m.id,
+            isx_domain::UserRole::Member,
+        )
+        .await
+        .expect("user");
+        let cookie = isx_server::auth::random_hex32();
+        let session = isx_store::Session {
+            token_hash: isx_server::auth::hash_secret(&cookie),
+            user: user.id,
+            csrf_token: "csrf".into(),
+            created_at: c.now(),
+            expires_at: c.now().add_secs(100 * DAY),
+        };
+        app.store.insert_session(&session).await.expect("session");
+        cookies.push(format!("isx_session={cookie}"));
     }
     let t = c.now().add_secs(10 * DAY);
     let r: Value = app
@@ -114,6 +138,7 @@ async fn setup(backend: Backend) -> Tiered {
     Tiered {
         app,
         keys,
+        cookies,
         release,
         t,
     }
@@ -135,7 +160,7 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
     let cve = "CVE-2026-20001";
     for offset in [-6 * DAY, -5 * DAY, -25 * 3600, -DAY, 0] {
         app.clock.set(s.t.add_secs(offset));
-        for (tier, key) in &s.keys {
+        for ((tier, key), cookie) in s.keys.iter().zip(&s.cookies) {
             let (visible, expl) = expected(*tier, offset);
             let at = format!("{tier} at T{offset:+}s");
             let get = |path: String| app.get(&path, key).send();
@@ -239,6 +264,52 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                     doc["document"]["tracking"]["status"],
                     if offset >= 0 { "final" } else { "interim" },
                     "{at}"
+                );
+            }
+
+            // The web pages: the list, the release with its table, the advisory.
+            let page = |path: String| {
+                app.client
+                    .get(app.url(&path))
+                    .header("cookie", cookie.as_str())
+                    .send()
+            };
+            let list = page("/releases".into())
+                .await
+                .expect("send")
+                .text()
+                .await
+                .expect("text");
+            assert_eq!(list.contains("2026-12"), visible, "releases page, {at}");
+            let rel = page(format!("/releases/{}", s.release))
+                .await
+                .expect("send");
+            assert_eq!(
+                rel.status() == StatusCode::OK,
+                visible,
+                "release page, {at}"
+            );
+            if visible {
+                let html = rel.text().await.expect("text");
+                assert!(html.contains(cve), "{at}");
+                assert_eq!(
+                    html.contains("Exploitation More Likely"),
+                    expl,
+                    "release page exploitability, {at}"
+                );
+            }
+            let adv = page(format!("/advisories/{cve}")).await.expect("send");
+            assert_eq!(
+                adv.status() == StatusCode::OK,
+                visible,
+                "advisory page, {at}"
+            );
+            if visible {
+                let html = adv.text().await.expect("text");
+                assert_eq!(
+                    html.contains("withheld until"),
+                    !expl,
+                    "advisory page exploitability, {at}"
                 );
             }
         }

@@ -3,6 +3,7 @@
 //! carries the session's CSRF token; cookies are HttpOnly, SameSite=Strict
 //! and, over TLS, Secure. Nothing is loaded from outside the binary.
 
+mod notices;
 mod pages;
 
 use std::net::SocketAddr;
@@ -37,6 +38,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/admin/users", get(pages::users).post(pages::create_user))
         .route("/admin/audit", get(pages::audit))
+        .route(
+            "/releases",
+            get(notices::releases).post(notices::create_release),
+        )
+        .route("/releases/{id}", get(notices::release))
+        .route("/releases/{id}/change", post(notices::change_release))
+        .route("/releases/{id}/import", post(notices::import))
+        .route("/advisories/{cve}", get(notices::advisory))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state,

@@ -27,17 +27,17 @@ use crate::AppState;
 
 /// What every page's frame shows.
 pub(crate) struct Layout {
-    title: &'static str,
-    active: &'static str,
-    login: String,
-    member_name: String,
-    admin: bool,
-    csrf: String,
-    error: Option<String>,
-    notice: Option<String>,
+    pub(super) title: &'static str,
+    pub(super) active: &'static str,
+    pub(super) login: String,
+    pub(super) member_name: String,
+    pub(super) admin: bool,
+    pub(super) csrf: String,
+    pub(super) error: Option<String>,
+    pub(super) notice: Option<String>,
 }
 
-fn layout(caller: &Caller, title: &'static str, active: &'static str) -> Layout {
+pub(super) fn layout(caller: &Caller, title: &'static str, active: &'static str) -> Layout {
     Layout {
         title,
         active,
@@ -60,9 +60,9 @@ fn layout(caller: &Caller, title: &'static str, active: &'static str) -> Layout 
 
 /// Outcome of a form: a notice, or an error shown on the re-rendered page
 /// with the error's status code.
-type Flash = Result<String, ApiError>;
+pub(super) type Flash = Result<String, ApiError>;
 
-fn apply(mut l: Layout, flash: Option<&Flash>) -> (Layout, StatusCode) {
+pub(super) fn apply(mut l: Layout, flash: Option<&Flash>) -> (Layout, StatusCode) {
     match flash {
         Some(Ok(n)) => {
             l.notice = Some(n.clone());
@@ -77,14 +77,14 @@ fn apply(mut l: Layout, flash: Option<&Flash>) -> (Layout, StatusCode) {
 }
 
 /// The page, with the audit note of the change it reports (if it made one).
-fn with_note(note: Option<AuditNote>, page: Response) -> Response {
+pub(super) fn with_note(note: Option<AuditNote>, page: Response) -> Response {
     match note {
         Some(n) => noted(n, page),
         None => page,
     }
 }
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     ApiError::not_found("page")
 }
 

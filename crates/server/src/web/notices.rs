@@ -1,0 +1,351 @@
+//! Pages for advance vulnerability notices: releases, a release with its
+//! affected-software table and filters, an advisory, and the operator's
+//! editor. Reads go through `crate::notices` (the policy function).
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use isx_advisories::{Advisory, NewRelease, Release, ReleaseStatus, Revision};
+use isx_domain::Timestamp;
+use serde::Deserialize;
+
+use super::pages::{apply, layout, not_found, with_note, Flash, Layout};
+use super::{check_csrf, render};
+use crate::audit::AuditNote;
+use crate::auth::Caller;
+use crate::extract::WebForm;
+use crate::notices::{self, AdvisoryFilter};
+use crate::problem::ApiError;
+use crate::AppState;
+
+struct ReleaseRow {
+    id: i64,
+    title: String,
+    release_at: String,
+    state: &'static str,
+    marking: &'static str,
+    count: usize,
+    withheld: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "releases.html")]
+struct ReleasesPage {
+    layout: Layout,
+    releases: Vec<ReleaseRow>,
+}
+
+async fn releases_page(
+    state: &AppState,
+    caller: &Caller,
+    flash: Option<Flash>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let mut rows = Vec::new();
+    for (r, mask) in notices::visible_releases(state, caller).await? {
+        rows.push(ReleaseRow {
+            count: state.store.advisories(Some(r.id)).await?.len(),
+            id: r.id,
+            title: r.title.clone(),
+            release_at: r.release_at.to_rfc3339(),
+            state: r.state(now).as_str(),
+            marking: r.marking.as_str(),
+            withheld: mask.hides(isx_policy::FieldMask::EXPLOITABILITY),
+        });
+    }
+    let (l, status) = apply(
+        layout(caller, "Vulnerability notices", "releases"),
+        flash.as_ref(),
+    );
+    Ok((
+        status,
+        render(&ReleasesPage {
+            layout: l,
+            releases: rows,
+        })?,
+    )
+        .into_response())
+}
+
+pub(crate) async fn releases(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    releases_page(&state, &caller, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewReleaseForm {
+    csrf: String,
+    title: String,
+    release_at: String,
+    marking: String,
+    status: String,
+    #[serde(default)]
+    notes: String,
+}
+
+pub(crate) async fn create_release(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    WebForm(f): WebForm<NewReleaseForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    caller.require_admin().map_err(|_| not_found())?;
+    let result = async {
+        let new = NewRelease {
+            title: f.title.clone(),
+            release_at: Timestamp::parse(&f.release_at)?,
+            notes: f.notes.clone(),
+            status: ReleaseStatus::parse(&f.status).map_err(ApiError::invalid)?,
+            marking: f.marking.parse()?,
+        };
+        new.validate().map_err(ApiError::invalid)?;
+        Ok::<_, ApiError>(state.store.insert_release(&new, state.clock.now()).await?)
+    }
+    .await;
+    let note = result
+        .as_ref()
+        .ok()
+        .map(|r| AuditNote::new("release.create", format!("release/{}", r.id)));
+    let page = releases_page(
+        &state,
+        &caller,
+        Some(result.map(|r| format!("Release {} created.", r.title))),
+    )
+    .await?;
+    Ok(with_note(note, page))
+}
+
+struct TableRow {
+    cve: String,
+    title: String,
+    severity: String,
+    cvss: String,
+    exploitability: String,
+    kev: &'static str,
+    products: String,
+    fixes: String,
+}
+
+fn table_row(a: &Advisory) -> TableRow {
+    let mut fixes: Vec<&str> = a.affected.iter().filter_map(|p| p.fix.as_deref()).collect();
+    fixes.dedup();
+    TableRow {
+        cve: a.cve.to_string(),
+        title: a.title.clone(),
+        severity: a
+            .severity()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        cvss: a.score().map(|s| format!("{s:.1}")).unwrap_or_default(),
+        exploitability: match a.exploitability {
+            Some(e) => format!("{} / {}", e.latest.label(), e.older.label()),
+            None => "withheld".into(),
+        },
+        kev: if a.known_exploited.is_some() {
+            "yes"
+        } else {
+            ""
+        },
+        products: a
+            .affected
+            .iter()
+            .map(|p| p.full_name())
+            .collect::<Vec<_>>()
+            .join("; "),
+        fixes: fixes.join(", "),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "release.html")]
+struct ReleasePage {
+    layout: Layout,
+    release: Release,
+    state: &'static str,
+    withheld: bool,
+    rows: Vec<TableRow>,
+    severities: [&'static str; 4],
+    filter_product: String,
+    filter_severity: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PageFilter {
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    exploitability: String,
+    #[serde(default)]
+    known_exploited: String,
+}
+
+impl PageFilter {
+    fn to_filter(&self, release: i64) -> Result<AdvisoryFilter, ApiError> {
+        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        Ok(AdvisoryFilter {
+            release: Some(release),
+            product: opt(&self.product),
+            severity: opt(&self.severity),
+            exploitability: opt(&self.exploitability)
+                .map(|s| s.parse::<u8>())
+                .transpose()
+                .map_err(ApiError::invalid)?,
+            known_exploited: opt(&self.known_exploited).map(|s| s == "true"),
+            q: None,
+        })
+    }
+}
+
+async fn release_page(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    pf: &PageFilter,
+    flash: Option<Flash>,
+) -> Result<Response, ApiError> {
+    let (release, mask) = notices::visible_release(state, caller, id)
+        .await
+        .map_err(|_| not_found())?;
+    let found = notices::search(state, caller, &pf.to_filter(id)?).await?;
+    let (l, status) = apply(layout(caller, "Release", "releases"), flash.as_ref());
+    let page = ReleasePage {
+        layout: l,
+        state: release.state(state.clock.now()).as_str(),
+        withheld: mask.hides(isx_policy::FieldMask::EXPLOITABILITY),
+        rows: found.iter().map(|(_, a)| table_row(a)).collect(),
+        release,
+        severities: ["low", "medium", "high", "critical"],
+        filter_product: pf.product.clone(),
+        filter_severity: pf.severity.clone(),
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub(crate) async fn release(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    Query(pf): Query<PageFilter>,
+) -> Result<Response, ApiError> {
+    release_page(&state, &caller, id, &pf, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChangeForm {
+    csrf: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    release_at: String,
+    summary: String,
+}
+
+pub(crate) async fn change_release(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    WebForm(f): WebForm<ChangeForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    caller.require_admin().map_err(|_| not_found())?;
+    let result = async {
+        let (mut r, _) = notices::visible_release(&state, &caller, id).await?;
+        if !f.status.trim().is_empty() {
+            r.status = ReleaseStatus::parse(&f.status).map_err(ApiError::invalid)?;
+        }
+        if !f.release_at.trim().is_empty() {
+            r.release_at = Timestamp::parse(&f.release_at)?;
+        }
+        if f.summary.trim().is_empty() {
+            return Err(ApiError::invalid("say what changed"));
+        }
+        let number = r.revisions.last().map_or(1, |x| x.number + 1);
+        r.revisions.push(Revision {
+            number,
+            date: state.clock.now(),
+            summary: f.summary.clone(),
+        });
+        Ok::<_, ApiError>(state.store.update_release(&r).await?)
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(with_note(
+            Some(AuditNote::new("release.change", format!("release/{id}"))),
+            Redirect::to(&format!("/releases/{id}")).into_response(),
+        )),
+        Err(e) => release_page(&state, &caller, id, &PageFilter::default(), Some(Err(e))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ImportForm {
+    csrf: String,
+    document: String,
+}
+
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    WebForm(f): WebForm<ImportForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    caller.require_admin().map_err(|_| not_found())?;
+    let result = async {
+        let doc = isx_formats::csaf::parse(f.document.as_bytes()).map_err(ApiError::invalid)?;
+        Ok::<_, ApiError>(
+            state
+                .store
+                .put_advisories(id, &doc.advisories, "Imported (web)", state.clock.now())
+                .await?,
+        )
+    }
+    .await;
+    let note = result
+        .as_ref()
+        .ok()
+        .map(|_| AuditNote::new("advisories.import", format!("release/{id}")));
+    let flash = result.map(|o| {
+        format!(
+            "{} created, {} revised, {} unchanged.",
+            o.created, o.revised, o.unchanged
+        )
+    });
+    let page = release_page(&state, &caller, id, &PageFilter::default(), Some(flash)).await?;
+    Ok(with_note(note, page))
+}
+
+#[derive(askama::Template)]
+#[template(path = "advisory.html")]
+struct AdvisoryPage {
+    layout: Layout,
+    a: Advisory,
+    release: Release,
+    state: &'static str,
+    severity: String,
+}
+
+pub(crate) async fn advisory(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cve): Path<String>,
+) -> Result<Response, ApiError> {
+    let (release, a) = notices::advisory(&state, &caller, &cve)
+        .await
+        .map_err(|_| not_found())?;
+    let page = AdvisoryPage {
+        layout: layout(&caller, "Advisory", "releases"),
+        severity: a
+            .severity()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "—".into()),
+        state: release.state(state.clock.now()).as_str(),
+        a,
+        release,
+    };
+    Ok(render(&page)?.into_response())
+}
