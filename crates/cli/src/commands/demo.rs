@@ -305,6 +305,7 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         let (_, token) = admin::create_api_key(s, c, m.id, name, None).await?;
         keys.push((label(m), token.expose()));
     }
+    super::demo_notices::seed(ctx).await?;
     ctx.audit(Some(operator.id), "demo.seed", "demo world")
         .await?;
     Ok(World {

@@ -2,6 +2,7 @@
 
 mod advisories;
 mod demo;
+mod demo_notices;
 mod group;
 mod key;
 mod member;

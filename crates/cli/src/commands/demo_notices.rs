@@ -1,0 +1,232 @@
+//! Demo releases of advance vulnerability notices: one released, one in
+//! the 5-day window, one in the 24-hour window, one draft. Vendors and CVE
+//! numbers are fictitious.
+
+use isx_advisories::{
+    Advisory, AffectedProduct, CvssV3, CvssV4, Cwe, ExploitIndex, Exploitability, Faq, KevRecord,
+    KnownExploited, NewRelease, ProductStatus, Reference, ReleaseStatus, Remediation,
+    RemediationCategory,
+};
+use isx_domain::{Timestamp, Tlp};
+
+use super::Ctx;
+
+const DAY: i64 = 86_400;
+
+struct Spec {
+    cve: &'static str,
+    vendor: &'static str,
+    product: &'static str,
+    versions: &'static [&'static str],
+    fix: &'static str,
+    title: &'static str,
+    cwe: (&'static str, &'static str),
+    v31: &'static str,
+    v40: Option<&'static str>,
+    latest: ExploitIndex,
+    exploited: bool,
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        cve: "CVE-2026-41001",
+        vendor: "Contoso",
+        product: "Gateway",
+        versions: &["4.1", "4.2"],
+        fix: "4.2.7",
+        title: "Contoso Gateway remote code execution in the admin API",
+        cwe: ("CWE-787", "Out-of-bounds Write"),
+        v31: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        v40: Some("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
+        latest: ExploitIndex::Detected,
+        exploited: true,
+    },
+    Spec {
+        cve: "CVE-2026-41002",
+        vendor: "Contoso",
+        product: "Gateway",
+        versions: &["4.2"],
+        fix: "4.2.7",
+        title: "Contoso Gateway session fixation",
+        cwe: ("CWE-384", "Session Fixation"),
+        v31: "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:H/I:L/A:N",
+        v40: None,
+        latest: ExploitIndex::LessLikely,
+        exploited: false,
+    },
+    Spec {
+        cve: "CVE-2026-41003",
+        vendor: "Fabrikam",
+        product: "Historian",
+        versions: &["9.0", "9.1"],
+        fix: "KB-F-2026-117",
+        title: "Fabrikam Historian SQL injection in report export",
+        cwe: ("CWE-89", "SQL Injection"),
+        v31: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:N",
+        v40: None,
+        latest: ExploitIndex::MoreLikely,
+        exploited: false,
+    },
+    Spec {
+        cve: "CVE-2026-41104",
+        vendor: "Northwind",
+        product: "Mail Server",
+        versions: &["12.0", "12.1", "12.2"],
+        fix: "12.2.4",
+        title: "Northwind Mail Server authentication bypass",
+        cwe: ("CWE-287", "Improper Authentication"),
+        v31: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:N",
+        v40: Some("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:N/SC:N/SI:N/SA:N"),
+        latest: ExploitIndex::MoreLikely,
+        exploited: false,
+    },
+    Spec {
+        cve: "CVE-2026-41105",
+        vendor: "Northwind",
+        product: "Mail Server",
+        versions: &["12.2"],
+        fix: "12.2.4",
+        title: "Northwind Mail Server stored cross-site scripting",
+        cwe: ("CWE-79", "Cross-site Scripting"),
+        v31: "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
+        v40: None,
+        latest: ExploitIndex::Unlikely,
+        exploited: false,
+    },
+    Spec {
+        cve: "CVE-2026-41106",
+        vendor: "Fabrikam",
+        product: "PLC Engineering Suite",
+        versions: &["3.4"],
+        fix: "3.4.2",
+        title: "Fabrikam PLC Engineering Suite project file deserialisation",
+        cwe: ("CWE-502", "Deserialization of Untrusted Data"),
+        v31: "CVSS:3.1/AV:L/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H",
+        v40: None,
+        latest: ExploitIndex::LessLikely,
+        exploited: false,
+    },
+    Spec {
+        cve: "CVE-2026-41201",
+        vendor: "Contoso",
+        product: "VPN Client",
+        versions: &["7.3", "7.4"],
+        fix: "7.4.1",
+        title: "Contoso VPN Client local privilege escalation",
+        cwe: ("CWE-269", "Improper Privilege Management"),
+        v31: "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H",
+        v40: None,
+        latest: ExploitIndex::MoreLikely,
+        exploited: false,
+    },
+];
+
+fn build(s: &Spec) -> anyhow::Result<Advisory> {
+    let affected = s
+        .versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| AffectedProduct {
+            product_id: format!("{}-{}", s.cve, i + 1),
+            vendor: s.vendor.into(),
+            product: s.product.into(),
+            version: Some((*v).into()),
+            platform: None,
+            cpe: Some(format!(
+                "cpe:2.3:a:{}:{}:{v}:*:*:*:*:*:*:*",
+                s.vendor.to_lowercase(),
+                s.product.to_lowercase().replace(' ', "_")
+            )),
+            purl: None,
+            status: ProductStatus::Affected,
+            fix: Some(s.fix.into()),
+        })
+        .collect();
+    Ok(Advisory {
+        cve: s.cve.parse()?,
+        title: s.title.into(),
+        description: format!("{}. An attacker who exploits this vulnerability can compromise the affected {} installation.", s.title, s.product),
+        cwe: Some(Cwe::new(s.cwe.0, s.cwe.1)?),
+        cvss_v31: Some(CvssV3::parse(s.v31)?),
+        cvss_v40: s.v40.map(CvssV4::parse).transpose()?,
+        exploitability: Some(Exploitability { latest: s.latest, older: ExploitIndex::LessLikely, publicly_disclosed: s.exploited, exploited: s.exploited }),
+        known_exploited: None,
+        affected,
+        remediations: vec![Remediation {
+            category: RemediationCategory::Workaround,
+            details: format!("Until the update is applied, restrict network access to {}.", s.product),
+            url: None,
+            product_ids: vec![],
+        }],
+        faqs: vec![Faq { question: "Is an update available?".into(), answer: format!("Yes: {}.", s.fix) }],
+        references: vec![Reference { url: format!("https://{}.example/security/{}", s.vendor.to_lowercase(), s.cve), summary: "Vendor advisory".into() }],
+        revisions: vec![],
+    })
+}
+
+pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {
+    let now = ctx.clock.now();
+    let plan: [(&str, i64, ReleaseStatus, &[usize]); 4] = [
+        (
+            "2026-11 security release",
+            -14 * DAY,
+            ReleaseStatus::Scheduled,
+            &[0, 1, 2],
+        ),
+        (
+            "2026-12 security release",
+            3 * DAY,
+            ReleaseStatus::Scheduled,
+            &[3, 4, 5],
+        ),
+        (
+            "Out-of-band: Contoso VPN Client",
+            20 * 3600,
+            ReleaseStatus::Scheduled,
+            &[6],
+        ),
+        (
+            "2027-01 security release (draft)",
+            45 * DAY,
+            ReleaseStatus::Draft,
+            &[],
+        ),
+    ];
+    for (title, offset, status, specs) in plan {
+        let release_at = Timestamp::from_secs((now.as_secs() + offset) / 3600 * 3600);
+        let r = ctx
+            .store
+            .insert_release(
+                &NewRelease {
+                    title: title.into(),
+                    release_at,
+                    notes: format!("{} advisories.", specs.len()),
+                    status,
+                    marking: Tlp::Green,
+                },
+                now,
+            )
+            .await?;
+        let advisories = specs
+            .iter()
+            .map(|i| build(&SPECS[*i]))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        ctx.store
+            .put_advisories(r.id, &advisories, "Initial release", now)
+            .await?;
+    }
+    let kev = KevRecord {
+        cve: SPECS[0].cve.parse()?,
+        vendor: "Contoso".into(),
+        product: "Gateway".into(),
+        name: "Contoso Gateway Remote Code Execution".into(),
+        known: KnownExploited {
+            date_added: Timestamp::from_secs(now.as_secs() - 10 * DAY).to_rfc3339()[..10]
+                .to_owned(),
+            due_date: None,
+            ransomware: true,
+        },
+    };
+    ctx.store.put_known_exploited(&[kev]).await?;
+    Ok(())
+}
