@@ -11,6 +11,7 @@ mod api;
 mod browser;
 mod cli;
 mod notices;
+mod oracles;
 mod store;
 
 /// Declares one test per store backend for an `async fn(Backend)`.

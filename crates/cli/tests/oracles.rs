@@ -1,0 +1,230 @@
+//! isx against independent implementations from PyPI (installed into .venv
+//! by scripts/test): Python's `cvss` for scores, Python's `jsonschema` for
+//! CSAF exports.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use isx_advisories::{CvssV3, CvssV4};
+
+fn python() -> PathBuf {
+    let p = std::env::var_os("ISX_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../.venv/bin/python"
+            ))
+        });
+    assert!(p.exists(), "{} is missing: run `bash scripts/test`, which prepares .venv with cvss and jsonschema from PyPI", p.display());
+    p
+}
+
+fn run_python(script: &str, input: &str) -> String {
+    let child = Command::new(python())
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python output");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        xs[(self.0 % xs.len() as u64) as usize]
+    }
+}
+
+fn v3_vectors(n: usize) -> Vec<String> {
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    (0..n)
+        .map(|i| {
+            let version = if i % 5 == 0 { "3.0" } else { "3.1" };
+            let mut v = format!(
+                "CVSS:{version}/AV:{}/AC:{}/PR:{}/UI:{}/S:{}/C:{}/I:{}/A:{}",
+                r.pick(&["N", "A", "L", "P"]),
+                r.pick(&["L", "H"]),
+                r.pick(&["N", "L", "H"]),
+                r.pick(&["N", "R"]),
+                r.pick(&["U", "C"]),
+                r.pick(&["N", "L", "H"]),
+                r.pick(&["N", "L", "H"]),
+                r.pick(&["N", "L", "H"]),
+            );
+            if i % 3 == 0 {
+                v.push_str(&format!(
+                    "/E:{}/RL:{}/RC:{}",
+                    r.pick(&["X", "U", "P", "F", "H"]),
+                    r.pick(&["X", "O", "T", "W", "U"]),
+                    r.pick(&["X", "U", "R", "C"])
+                ));
+            }
+            v
+        })
+        .collect()
+}
+
+fn v4_vectors(n: usize) -> Vec<String> {
+    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    (0..n)
+        .map(|i| {
+            let mut v = format!(
+                "CVSS:4.0/AV:{}/AC:{}/AT:{}/PR:{}/UI:{}/VC:{}/VI:{}/VA:{}/SC:{}/SI:{}/SA:{}",
+                r.pick(&["N", "A", "L", "P"]),
+                r.pick(&["L", "H"]),
+                r.pick(&["N", "P"]),
+                r.pick(&["N", "L", "H"]),
+                r.pick(&["N", "P", "A"]),
+                r.pick(&["H", "L", "N"]),
+                r.pick(&["H", "L", "N"]),
+                r.pick(&["H", "L", "N"]),
+                r.pick(&["H", "L", "N"]),
+                r.pick(&["H", "L", "N"]),
+                r.pick(&["H", "L", "N"]),
+            );
+            if i % 4 == 0 {
+                v.push_str(&format!("/E:{}", r.pick(&["X", "A", "P", "U"])));
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn cvss_scores_equal_pythons_cvss_package() {
+    let v3 = v3_vectors(3000);
+    let v4 = v4_vectors(1500);
+    let script = "import sys\nfrom cvss import CVSS3, CVSS4\nfor line in sys.stdin:\n    v = line.strip()\n    c = CVSS4(v) if v.startswith('CVSS:4.0/') else CVSS3(v)\n    print(c.base_score)\n";
+    let all: Vec<&String> = v3.iter().chain(v4.iter()).collect();
+    let input = all
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let expected: Vec<f64> = run_python(script, &input)
+        .lines()
+        .map(|l| l.trim().parse().expect("python score"))
+        .collect();
+    assert_eq!(expected.len(), all.len());
+    let mut mismatches = Vec::new();
+    for (v, want) in all.iter().zip(&expected) {
+        let got = if v.starts_with("CVSS:4.0/") {
+            CvssV4::parse(v).expect("v4").score()
+        } else {
+            CvssV3::parse(v).expect("v3").score()
+        };
+        if (got - want).abs() > 1e-9 {
+            mismatches.push(format!("{v}: isx {got}, python {want}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} scores differ:\n{}",
+        mismatches.len(),
+        all.len(),
+        mismatches
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn csaf_exports_validate_with_python_jsonschema() {
+    let data = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/csaf"
+    ));
+    let schema_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../formats/schema"));
+    let out = tempfile::tempdir().expect("tempdir");
+    let ctx = |id: &str, is_final| isx_formats::csaf::ExportContext {
+        publisher_name: "isx test".into(),
+        publisher_namespace: "https://isx.example".into(),
+        tracking_id: id.into(),
+        title: "export".into(),
+        tlp: isx_domain::Tlp::AmberStrict,
+        is_final,
+        initial_release: isx_domain::Timestamp::from_secs(1_800_000_000),
+        current_release: isx_domain::Timestamp::from_secs(1_800_000_000),
+    };
+    let mut n = 0;
+    for name in [
+        "bsi-2022-0001.json",
+        "rhsa-2021_5217.json",
+        "rhsa-2022_0011.json",
+        "2022-evd-uc-01-a-001.json",
+    ] {
+        let doc = isx_formats::csaf::parse(&std::fs::read(data.join(name)).expect("read"))
+            .expect("parse");
+        for (i, a) in doc.advisories.iter().enumerate() {
+            for is_final in [false, true] {
+                let exported = isx_formats::csaf::to_csaf(a, &ctx(&format!("ISX-{i}"), is_final));
+                std::fs::write(
+                    out.path().join(format!("{n}.json")),
+                    serde_json::to_vec(&exported).expect("ser"),
+                )
+                .expect("write");
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 6);
+    let script = r#"
+import json, sys, pathlib
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+schemas = pathlib.Path(sys.argv[1])
+registry = Registry()
+for name in ["cvss-v2.0.json", "cvss-v3.0.json", "cvss-v3.1.json"]:
+    # The CVSS schemas are draft-04/07 documents referenced by URL; the
+    # CSAF schema validates instances against them as plain schema content.
+    registry = registry.with_resource("https://www.first.org/cvss/" + name, Resource.opaque(json.loads((schemas / name).read_text())))
+csaf = json.loads((schemas / "csaf_json_schema.json").read_text())
+v = Draft202012Validator(csaf, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+bad = 0
+for f in sorted(pathlib.Path(sys.argv[2]).glob("*.json")):
+    for e in v.iter_errors(json.loads(f.read_text())):
+        bad += 1
+        print(f.name, "/".join(map(str, e.absolute_path)), e.message)
+print("checked", len(list(pathlib.Path(sys.argv[2]).glob("*.json"))), "invalid", bad)
+"#;
+    let child = Command::new(python())
+        .args(["-c", script])
+        .arg(&schema_dir)
+        .arg(out.path())
+        .output()
+        .expect("python");
+    let text = String::from_utf8_lossy(&child.stdout).into_owned();
+    assert!(
+        child.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    assert!(
+        text.trim_end().ends_with(&format!("checked {n} invalid 0")),
+        "{text}"
+    );
+}
