@@ -22,7 +22,7 @@ fn python() -> PathBuf {
 }
 
 fn run_python(script: &str, input: &str) -> String {
-    let child = Command::new(python())
+    let mut child = Command::new(python())
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
