@@ -447,5 +447,195 @@ async fn drafts_moves_withdrawals_and_revisions(backend: Backend) {
 
 crate::on_both_backends!(
     embargo_matrix_on_every_rest_channel,
-    drafts_moves_withdrawals_and_revisions
+    drafts_moves_withdrawals_and_revisions,
+    notifications_and_signed_webhooks
 );
+
+async fn tier_member(app: &TestApp, name: &str, tier: Tier) -> String {
+    let c = app.clock.as_ref() as &dyn Clock;
+    let m = isx_server::admin::create_member(
+        app.store.as_ref(),
+        c,
+        &NewMember {
+            name: MemberName::new(name).expect("name"),
+            kind: MemberKind::Enterprise,
+            country: None,
+            tier,
+            clearance: Clearance::None,
+            constituency: Default::default(),
+        },
+    )
+    .await
+    .expect("member");
+    isx_server::admin::create_api_key(app.store.as_ref(), c, m.id, "t", None)
+        .await
+        .expect("key")
+        .1
+        .expose()
+}
+
+/// Polls `f` every 50 ms for up to 10 s.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+async fn kinds(app: &TestApp, key: &str) -> Vec<String> {
+    let list: Vec<Value> = app
+        .get("/api/v1/notifications", key)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    list.iter()
+        .filter_map(|n| n["kind"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn notifications_and_signed_webhooks(backend: Backend) {
+    use hmac::Mac;
+    let receiver = crate::support::receiver::Receiver::start(vec![500]).await;
+    let ca = receiver.ca.clone();
+    let app = TestApp::spawn_with(backend, move |c| {
+        c.notify_interval_ms = 100;
+        c.webhook_ca = Some(ca);
+    })
+    .await;
+    let k24 = tier_member(&app, "early", Tier::Advance24h).await;
+    let kstd = tier_member(&app, "late", Tier::Standard).await;
+    let secret = "a shared secret for hooks";
+    let bad = app
+        .req(reqwest::Method::PUT, "/api/v1/webhook", &k24)
+        .json(&json!({"url": "http://127.0.0.1/x", "secret": secret}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        bad.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "plain-HTTP webhooks are refused"
+    );
+    let ok = app
+        .req(reqwest::Method::PUT, "/api/v1/webhook", &k24)
+        .json(&json!({"url": receiver.url, "secret": secret}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+
+    let now = app.clock.now();
+    let t = now.add_secs(3 * DAY);
+    let r = app
+        .store
+        .insert_release(
+            &NewRelease {
+                title: "2026-12".into(),
+                release_at: t,
+                notes: String::new(),
+                status: ReleaseStatus::Scheduled,
+                marking: Tlp::Green,
+            },
+            now,
+        )
+        .await
+        .expect("release");
+    app.store
+        .put_advisories(r.id, &[advisory("CVE-2026-20002")], "Initial", now)
+        .await
+        .expect("advisories");
+
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        kinds(&app, &k24).await.is_empty(),
+        "nothing before the window opens"
+    );
+    assert_eq!(receiver.count(), 0);
+
+    app.clock.set(t.add_secs(-DAY));
+    eventually("the 24-hour member is notified", || async {
+        kinds(&app, &k24).await == ["advance"]
+    })
+    .await;
+    assert!(
+        kinds(&app, &kstd).await.is_empty(),
+        "the standard tier waits for T"
+    );
+    eventually("the first delivery attempt", || async {
+        receiver.count() >= 1
+    })
+    .await;
+    // The receiver answered 500: the next attempt comes after the backoff.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(receiver.count(), 1, "no retry before the backoff");
+    app.clock.advance_secs(61);
+    eventually("the retry", || async { receiver.count() >= 2 }).await;
+
+    let got = receiver.received.lock().expect("lock")[1].clone();
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("hmac");
+    mac.update(&got.body);
+    let want = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        got.header("x-isx-signature"),
+        Some(want.as_str()),
+        "signed with the member's secret"
+    );
+    let payload: Value = serde_json::from_slice(&got.body).expect("json payload");
+    assert_eq!(payload["kind"], "advance");
+    assert_eq!(payload["release"]["id"], r.id);
+
+    let deliveries: Vec<Value> = app
+        .get("/api/v1/webhook-deliveries", &app.operator.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    eventually("the operator sees the delivery as delivered", || async {
+        let d: Vec<Value> = app
+            .get("/api/v1/webhook-deliveries", &app.operator.token)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        d.first()
+            .is_some_and(|d| d["status"] == "delivered" && d["attempts"] == 2)
+    })
+    .await;
+    assert!(!deliveries.is_empty());
+
+    // A revision notifies again; the public release notifies everyone.
+    let mut changed = advisory("CVE-2026-20002");
+    changed.title = "corrected title".into();
+    app.store
+        .put_advisories(r.id, &[changed], "Title corrected", app.clock.now())
+        .await
+        .expect("revise");
+    eventually("a revision notification", || async {
+        kinds(&app, &k24).await.contains(&"revision".to_owned())
+    })
+    .await;
+    app.clock.set(t.add_secs(1));
+    eventually("the release notification, standard tier", || async {
+        kinds(&app, &kstd).await == ["release"]
+    })
+    .await;
+    eventually("the release notification, 24-hour tier", || async {
+        kinds(&app, &k24).await.contains(&"release".to_owned())
+    })
+    .await;
+}

@@ -5,6 +5,7 @@ mod support {
     pub mod app;
     pub mod browser;
     pub mod pg;
+    pub mod receiver;
 }
 
 mod api;

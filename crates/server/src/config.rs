@@ -32,6 +32,10 @@ pub struct ServerConfig {
     pub rate_limit: RateLimit,
     /// Lifetime of a web session, in seconds.
     pub session_ttl_secs: i64,
+    /// How often notifications are computed and webhooks delivered, in ms.
+    pub notify_interval_ms: u64,
+    /// Extra CA certificate (PEM) to trust for webhook receivers.
+    pub webhook_ca: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -46,6 +50,8 @@ impl ServerConfig {
                 burst: 200,
             },
             session_ttl_secs: 8 * 3600,
+            notify_interval_ms: 30_000,
+            webhook_ca: None,
         }
     }
 }

@@ -14,6 +14,7 @@ mod error;
 mod extract;
 mod metrics;
 mod notices;
+pub mod notify;
 mod openapi;
 mod problem;
 mod ratelimit;
@@ -133,7 +134,8 @@ impl Application {
             state,
             ..
         } = self;
-        let gc = tokio::spawn(expire_sessions(state));
+        let gc = tokio::spawn(expire_sessions(state.clone()));
+        let notifier = tokio::spawn(notify::run(state));
         let served = match tls {
             None => axum::serve(
                 listener,
@@ -145,6 +147,7 @@ impl Application {
             Some(cfg) => serve_tls(listener, router, cfg, shutdown).await,
         };
         gc.abort();
+        notifier.abort();
         served
     }
 }

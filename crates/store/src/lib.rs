@@ -60,6 +60,44 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// An in-app notification to a member about a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub member: MemberId,
+    pub release: i64,
+    /// `advance` (the member's window opened), `release` (public) or `revision`.
+    pub kind: String,
+    /// The release's content version the notification is about.
+    pub version: i64,
+    pub at: Timestamp,
+    pub message: String,
+}
+
+/// A member's webhook: HTTPS POSTs signed with HMAC-SHA256 of `secret`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub member: MemberId,
+    pub url: String,
+    pub secret: String,
+}
+
+/// One webhook delivery and its state: `pending` (with the time of the next
+/// attempt), `delivered` or `failed` (gave up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub notification: i64,
+    pub member: MemberId,
+    pub url: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Timestamp>,
+}
+
 /// What [`Store::put_advisories`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PutOutcome {
@@ -162,6 +200,26 @@ pub trait Store: Send + Sync + 'static {
     async fn advisory(&self, cve: &CveId) -> Result<Option<(i64, Advisory)>>;
     /// Replaces catalogue entries by CVE, in one transaction; returns how many changed.
     async fn put_known_exploited(&self, records: &[KevRecord]) -> Result<usize>;
+
+    // Notifications and webhooks.
+    /// Records a notification unless the same (member, release, kind,
+    /// version) exists; when new and the member has a webhook, queues a
+    /// delivery of `payload` in the same transaction. Returns whether it was new.
+    async fn notify(&self, n: &Notification, payload: &str) -> Result<bool>;
+    /// (member, kind, version) of every notification about a release.
+    async fn notified(&self, release: i64) -> Result<Vec<(MemberId, String, i64)>>;
+    async fn notifications(&self, member: MemberId, limit: u32) -> Result<Vec<Notification>>;
+    async fn put_webhook(&self, hook: &Webhook, now: Timestamp) -> Result<()>;
+    async fn webhook(&self, member: MemberId) -> Result<Option<Webhook>>;
+    /// Pending deliveries whose next attempt is due.
+    async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>>;
+    /// Takes a due delivery for this node until `lease_until`; `false` when
+    /// another node took it first.
+    async fn claim_delivery(&self, id: i64, now: Timestamp, lease_until: Timestamp)
+        -> Result<bool>;
+    /// Saves the outcome of an attempt.
+    async fn finish_delivery(&self, d: &Delivery) -> Result<()>;
+    async fn deliveries(&self, member: Option<MemberId>, limit: u32) -> Result<Vec<Delivery>>;
 
     // Audit log.
     async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64>;

@@ -20,6 +20,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "advisories",
         sql: include_str!("../migrations/sqlite/0002_advisories.sql"),
     },
+    Migration {
+        version: 3,
+        name: "notifications",
+        sql: include_str!("../migrations/sqlite/0003_notifications.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -32,6 +37,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "advisories",
         sql: include_str!("../migrations/postgres/0002_advisories.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "notifications",
+        sql: include_str!("../migrations/postgres/0003_notifications.sql"),
     },
 ];
 

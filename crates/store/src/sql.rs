@@ -515,6 +515,161 @@ macro_rules! impl_store {
                 Ok(changed)
             }
 
+            async fn notify(&self, n: &$crate::Notification, payload: &str) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                let row = sqlx::query(
+                    "INSERT INTO notifications (member_id, release_id, kind, version, at, message) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (member_id, release_id, kind, version) DO NOTHING RETURNING id",
+                )
+                .bind(n.member.0)
+                .bind(n.release)
+                .bind(&n.kind)
+                .bind(n.version)
+                .bind(n.at.as_micros())
+                .bind(&n.message)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx("notification", e))?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                let id: i64 = impl_store!(@get row, "id", i64);
+                let hook = sqlx::query("SELECT url FROM webhooks WHERE member_id = $1")
+                    .bind(n.member.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                if let Some(h) = hook {
+                    sqlx::query(
+                        "INSERT INTO webhook_deliveries (notification_id, member_id, url, payload, attempts, next_attempt_at, status)
+                         VALUES ($1, $2, $3, $4, 0, $5, 'pending')",
+                    )
+                    .bind(id)
+                    .bind(n.member.0)
+                    .bind(impl_store!(@get h, "url", String))
+                    .bind(payload)
+                    .bind(n.at.as_micros())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                }
+                tx.commit().await.map_err($crate::StoreError::Database)?;
+                Ok(true)
+            }
+
+            async fn notified(&self, release: i64) -> $crate::Result<Vec<(isx_domain::MemberId, String, i64)>> {
+                let rows = sqlx::query("SELECT member_id, kind, version FROM notifications WHERE release_id = $1")
+                    .bind(release)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter()
+                    .map(|r| -> $crate::Result<_> {
+                        Ok((isx_domain::MemberId(impl_store!(@get r, "member_id", i64)), impl_store!(@get r, "kind", String), impl_store!(@get r, "version", i64)))
+                    })
+                    .collect()
+            }
+
+            async fn notifications(&self, member: isx_domain::MemberId, limit: u32) -> $crate::Result<Vec<$crate::Notification>> {
+                let rows = sqlx::query(
+                    "SELECT id, member_id, release_id, kind, version, at, message FROM notifications WHERE member_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(member.0)
+                .bind(i64::from(limit.clamp(1, 1000)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                rows.into_iter()
+                    .map(|r| -> $crate::Result<$crate::Notification> {
+                        Ok($crate::Notification {
+                            id: impl_store!(@get r, "id", i64),
+                            member: isx_domain::MemberId(impl_store!(@get r, "member_id", i64)),
+                            release: impl_store!(@get r, "release_id", i64),
+                            kind: impl_store!(@get r, "kind", String),
+                            version: impl_store!(@get r, "version", i64),
+                            at: isx_domain::Timestamp::from_micros(impl_store!(@get r, "at", i64)),
+                            message: impl_store!(@get r, "message", String),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn put_webhook(&self, hook: &$crate::Webhook, now: isx_domain::Timestamp) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO webhooks (member_id, url, secret, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (member_id) DO UPDATE SET url = excluded.url, secret = excluded.secret",
+                )
+                .bind(hook.member.0)
+                .bind(&hook.url)
+                .bind(&hook.secret)
+                .bind(now.as_micros())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx("webhook", e))?;
+                Ok(())
+            }
+
+            async fn webhook(&self, member: isx_domain::MemberId) -> $crate::Result<Option<$crate::Webhook>> {
+                let row = sqlx::query("SELECT member_id, url, secret FROM webhooks WHERE member_id = $1")
+                    .bind(member.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                row.map(|r| -> $crate::Result<$crate::Webhook> {
+                    Ok($crate::Webhook {
+                        member: isx_domain::MemberId(impl_store!(@get r, "member_id", i64)),
+                        url: impl_store!(@get r, "url", String),
+                        secret: impl_store!(@get r, "secret", String),
+                    })
+                })
+                .transpose()
+            }
+
+            async fn due_deliveries(&self, now: isx_domain::Timestamp, limit: u32) -> $crate::Result<Vec<$crate::Delivery>> {
+                let rows = sqlx::query(concat!("SELECT ", impl_store!(@delivery_cols), " FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"))
+                    .bind(now.as_micros())
+                    .bind(i64::from(limit.clamp(1, 1000)))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@delivery r)).collect()
+            }
+
+            async fn claim_delivery(&self, id: i64, now: isx_domain::Timestamp, lease_until: isx_domain::Timestamp) -> $crate::Result<bool> {
+                let done = sqlx::query("UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2 AND status = 'pending' AND next_attempt_at <= $3")
+                    .bind(lease_until.as_micros())
+                    .bind(id)
+                    .bind(now.as_micros())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_delivery(&self, d: &$crate::Delivery) -> $crate::Result<()> {
+                sqlx::query("UPDATE webhook_deliveries SET attempts = $1, next_attempt_at = $2, status = $3, last_error = $4, delivered_at = $5 WHERE id = $6")
+                    .bind(d.attempts)
+                    .bind(d.next_attempt_at.as_micros())
+                    .bind(&d.status)
+                    .bind(&d.last_error)
+                    .bind(d.delivered_at.map(isx_domain::Timestamp::as_micros))
+                    .bind(d.id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                Ok(())
+            }
+
+            async fn deliveries(&self, member: Option<isx_domain::MemberId>, limit: u32) -> $crate::Result<Vec<$crate::Delivery>> {
+                let rows = sqlx::query(concat!("SELECT ", impl_store!(@delivery_cols), " FROM webhook_deliveries WHERE ($1 IS NULL OR member_id = $1) ORDER BY id DESC LIMIT $2"))
+                    .bind(member.map(|m| m.0))
+                    .bind(i64::from(limit.clamp(1, 1000)))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                rows.into_iter().map(|r| impl_store!(@delivery r)).collect()
+            }
+
             async fn append_audit(&self, e: &isx_domain::NewAuditEvent) -> $crate::Result<i64> {
                 let row = sqlx::query(
                     "INSERT INTO audit_log (at, actor, member_id, action, target, source_ip, outcome)
@@ -594,6 +749,23 @@ macro_rules! impl_store {
             revisions: impl_store!(@get $r, "revisions", String),
             created_at: impl_store!(@get $r, "created_at", i64),
         }))()
+    };
+    (@delivery_cols) => { "id, notification_id, member_id, url, payload, attempts, next_attempt_at, status, last_error, delivered_at" };
+    (@delivery $r:ident) => {
+        (|| -> $crate::Result<$crate::Delivery> {
+            Ok($crate::Delivery {
+                id: impl_store!(@get $r, "id", i64),
+                notification: impl_store!(@get $r, "notification_id", i64),
+                member: isx_domain::MemberId(impl_store!(@get $r, "member_id", i64)),
+                url: impl_store!(@get $r, "url", String),
+                payload: impl_store!(@get $r, "payload", String),
+                attempts: impl_store!(@get $r, "attempts", i64),
+                next_attempt_at: isx_domain::Timestamp::from_micros(impl_store!(@get $r, "next_attempt_at", i64)),
+                status: impl_store!(@get $r, "status", String),
+                last_error: impl_store!(@get $r, "last_error", Option<String>),
+                delivered_at: impl_store!(@get $r, "delivered_at", Option<i64>).map(isx_domain::Timestamp::from_micros),
+            })
+        })()
     };
     (@user_cols) => { "id, login, member_id, role, password_hash, created_at" };
     (@user $r:ident) => {

@@ -50,6 +50,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/advisories", get(search_advisories))
         .route("/api/v1/advisories/{cve}", get(get_advisory))
         .route("/api/v1/advisories/{cve}/csaf", get(advisory_csaf))
+        .route("/api/v1/notifications", get(list_notifications))
+        .route("/api/v1/webhook", axum::routing::put(put_webhook))
+        .route("/api/v1/webhook-deliveries", get(list_deliveries))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,

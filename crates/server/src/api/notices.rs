@@ -366,3 +366,123 @@ pub(crate) async fn import_advisories(
         Json(dto),
     ))
 }
+
+/// A notification as the member sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationDto {
+    pub id: i64,
+    pub release: i64,
+    /// advance, release or revision
+    pub kind: String,
+    pub at: String,
+    pub message: String,
+}
+
+/// Your notifications, newest first. A notification about a release you may
+/// no longer see (withdrawn) is not shown.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "advisories", security(("api_key" = [])),
+    responses((status = 200, body = [NotificationDto])))]
+pub(crate) async fn list_notifications(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<NotificationDto>>, ApiError> {
+    let visible: std::collections::HashSet<i64> = notices::visible_releases(&state, &caller)
+        .await?
+        .into_iter()
+        .map(|(r, _)| r.id)
+        .collect();
+    let list = state.store.notifications(caller.member.id, 200).await?;
+    Ok(Json(
+        list.into_iter()
+            .filter(|n| visible.contains(&n.release))
+            .map(|n| NotificationDto {
+                id: n.id,
+                release: n.release,
+                kind: n.kind,
+                at: n.at.to_rfc3339(),
+                message: n.message,
+            })
+            .collect(),
+    ))
+}
+
+/// Registers (or replaces) your webhook.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// An https URL.
+    pub url: String,
+    /// Shared secret for the `X-Isx-Signature: sha256=<hex HMAC-SHA256>` header (16+ characters).
+    pub secret: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/webhook", tag = "advisories", security(("api_key" = [])), request_body = WebhookRequest,
+    responses((status = 204), (status = 422, body = Problem)))]
+pub(crate) async fn put_webhook(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<WebhookRequest>,
+) -> Result<Response, ApiError> {
+    if !req.url.starts_with("https://") || req.url.len() > 2000 {
+        return Err(ApiError::Validation {
+            detail: "the webhook URL must be an https:// URL".into(),
+            pointer: Some("/url".into()),
+        });
+    }
+    if req.secret.chars().count() < 16 {
+        return Err(ApiError::Validation {
+            detail: "the secret must be at least 16 characters".into(),
+            pointer: Some("/secret".into()),
+        });
+    }
+    let hook = isx_store::Webhook {
+        member: caller.member.id,
+        url: req.url,
+        secret: req.secret,
+    };
+    state.store.put_webhook(&hook, state.clock.now()).await?;
+    Ok(noted(
+        AuditNote::new("webhook.put", format!("member/{}", caller.member.id)),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+/// A webhook delivery and its status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryDto {
+    pub id: i64,
+    pub member: i64,
+    pub url: String,
+    /// pending, delivered or failed
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+/// Webhook deliveries and their status (operator administrators: all;
+/// members: their own).
+#[utoipa::path(get, path = "/api/v1/webhook-deliveries", tag = "advisories", security(("api_key" = [])),
+    responses((status = 200, body = [DeliveryDto])))]
+pub(crate) async fn list_deliveries(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<DeliveryDto>>, ApiError> {
+    let member = (!caller.is_admin()).then_some(caller.member.id);
+    let list = state.store.deliveries(member, 500).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|d| DeliveryDto {
+                id: d.id,
+                member: d.member.0,
+                url: d.url,
+                status: d.status,
+                attempts: d.attempts,
+                next_attempt_at: d.next_attempt_at.to_rfc3339(),
+                last_error: d.last_error,
+                delivered_at: d.delivered_at.map(Timestamp::to_rfc3339),
+            })
+            .collect(),
+    ))
+}

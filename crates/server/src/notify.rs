@@ -1,0 +1,220 @@
+//! Notifications for advance vulnerability notices, and their webhooks.
+//!
+//! A periodic tick asks the policy function, for every member and every
+//! scheduled release, whether the member may see the release *now*; the
+//! first time it may, the member is notified (`advance` before the release
+//! time, `release` after it), and again whenever the release's content
+//! changes (`revision`). Notifications are unique per (member, release,
+//! kind, version), so several nodes ticking together notify once. Members
+//! with a webhook get an HTTPS POST signed with HMAC-SHA256 of their secret
+//! (`X-Isx-Signature: sha256=<hex>`), retried with exponential backoff.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use isx_advisories::{Release, ReleaseStatus};
+use isx_domain::{MemberId, Timestamp};
+use isx_policy::decide;
+use isx_store::{Delivery, Notification};
+use sha2::Sha256;
+
+use crate::auth::principal_for;
+use crate::{records, AppState, ServerError};
+
+/// Attempts before a delivery is given up.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// The release's content version: release revisions plus advisory revisions.
+async fn version(state: &AppState, r: &Release) -> Result<i64, ServerError> {
+    let advisories = state.store.advisories(Some(r.id)).await?;
+    Ok(r.revisions.len() as i64
+        + advisories
+            .iter()
+            .map(|(_, a)| i64::from(a.revision()))
+            .sum::<i64>())
+}
+
+/// Creates the notifications that are due now.
+pub async fn tick(state: &AppState) -> Result<usize, ServerError> {
+    let now = state.clock.now();
+    let members = state.store.members().await?;
+    let mut created = 0;
+    for r in state.store.releases().await? {
+        if r.status != ReleaseStatus::Scheduled {
+            continue;
+        }
+        let meta = records::release(&r);
+        let v = version(state, &r).await?;
+        let mut seen: HashMap<MemberId, Vec<(String, i64)>> = HashMap::new();
+        for (m, kind, version) in state.store.notified(r.id).await? {
+            seen.entry(m).or_default().push((kind, version));
+        }
+        for m in members.iter().filter(|m| !m.is_operator()) {
+            let principal = principal_for(state.store.as_ref(), m, false).await?;
+            if !decide(&principal, &meta, now).is_allowed() {
+                continue;
+            }
+            let had = seen.get(&m.id).map(Vec::as_slice).unwrap_or(&[]);
+            let phase = if now < r.release_at {
+                "advance"
+            } else {
+                "release"
+            };
+            let kind = if !had.iter().any(|(k, _)| k == phase) {
+                phase
+            } else if had.iter().map(|(_, v)| *v).max().unwrap_or(0) < v {
+                "revision"
+            } else {
+                continue;
+            };
+            let message = match kind {
+                "advance" => format!(
+                    "Release \"{}\" is available to you ahead of its public release at {}.",
+                    r.title, r.release_at
+                ),
+                "release" => format!("Release \"{}\" is now public.", r.title),
+                _ => format!("Release \"{}\" was revised.", r.title),
+            };
+            let n = Notification {
+                id: 0,
+                member: m.id,
+                release: r.id,
+                kind: kind.into(),
+                version: v,
+                at: now,
+                message,
+            };
+            let payload = serde_json::json!({
+                "event": "release.notification",
+                "kind": n.kind,
+                "release": {"id": r.id, "title": r.title, "release_at": r.release_at.to_rfc3339()},
+                "version": v,
+                "message": n.message,
+                "at": now.to_rfc3339(),
+            })
+            .to_string();
+            if state.store.notify(&n, &payload).await? {
+                created += 1;
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// `sha256=<hex HMAC-SHA256(secret, body)>`
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The HTTP client for webhooks: rustls with the public roots, plus the
+/// operator's extra CA if configured.
+pub fn client(state: &AppState) -> Result<reqwest::Client, ServerError> {
+    let mut b = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .https_only(true);
+    if let Some(ca) = &state.config.webhook_ca {
+        let pem = std::fs::read(ca).map_err(|source| ServerError::Io {
+            path: ca.clone(),
+            source,
+        })?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| ServerError::Tls(format!("{}: {e}", ca.display())))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build().map_err(|e| ServerError::Tls(e.to_string()))
+}
+
+/// Attempts the deliveries that are due; returns how many were delivered.
+pub async fn deliver(state: &AppState, http: &reqwest::Client) -> Result<usize, ServerError> {
+    let now = state.clock.now();
+    let mut delivered = 0;
+    for mut d in state.store.due_deliveries(now, 50).await? {
+        if !state
+            .store
+            .claim_delivery(d.id, now, now.add_secs(120))
+            .await?
+        {
+            continue;
+        }
+        let Some(hook) = state.store.webhook(d.member).await? else {
+            fail(&mut d, now, "webhook removed".into());
+            state.store.finish_delivery(&d).await?;
+            continue;
+        };
+        let result = http
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header("x-isx-event", "release.notification")
+            .header("x-isx-delivery", d.id.to_string())
+            .header(
+                "x-isx-signature",
+                signature(&hook.secret, d.payload.as_bytes()),
+            )
+            .body(d.payload.clone())
+            .send()
+            .await;
+        d.attempts += 1;
+        match result {
+            Ok(res) if res.status().is_success() => {
+                d.status = "delivered".into();
+                d.delivered_at = Some(now);
+                d.last_error = None;
+                delivered += 1;
+            }
+            Ok(res) => fail(&mut d, now, format!("HTTP {}", res.status().as_u16())),
+            Err(e) => fail(&mut d, now, e.to_string()),
+        }
+        state.store.finish_delivery(&d).await?;
+    }
+    Ok(delivered)
+}
+
+/// Schedules the next attempt (30 s, 1 min, 2 min, … ) or gives up.
+fn fail(d: &mut Delivery, now: Timestamp, error: String) {
+    d.last_error = Some(error);
+    if d.attempts >= MAX_ATTEMPTS {
+        d.status = "failed".into();
+    } else {
+        d.next_attempt_at = now.add_secs(30 << d.attempts.clamp(0, 20));
+    }
+}
+
+/// Runs [`tick`] and [`deliver`] every `notify_interval_ms`.
+pub async fn run(state: AppState) {
+    let http = match client(&state) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "webhooks disabled: cannot build the HTTP client");
+            return;
+        }
+    };
+    let mut tick_every = tokio::time::interval(Duration::from_millis(
+        state.config.notify_interval_ms.max(50),
+    ));
+    loop {
+        tick_every.tick().await;
+        if let Err(e) = tick(&state).await {
+            tracing::warn!(error = %e, "notification tick failed");
+        }
+        if let Err(e) = deliver(&state, &http).await {
+            tracing::warn!(error = %e, "webhook delivery failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signature_is_hmac_sha256() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            super::signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
