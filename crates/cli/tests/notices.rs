@@ -158,6 +158,21 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
     let s = setup(backend).await;
     let app = &s.app;
     let cve = "CVE-2026-20001";
+    let meta: Value = app
+        .get("/.well-known/csaf/provider-metadata.json", "")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        meta["distributions"][0]["rolie"]["feeds"][0]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/csaf/feed.json")),
+        "{meta}"
+    );
+    assert_eq!(meta["role"], "csaf_provider");
     for offset in [-6 * DAY, -5 * DAY, -25 * 3600, -DAY, 0] {
         app.clock.set(s.t.add_secs(offset));
         for ((tier, key), cookie) in s.keys.iter().zip(&s.cookies) {
@@ -266,6 +281,17 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                     "{at}"
                 );
             }
+
+            let feed: Value = get("/csaf/feed.json".into())
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            let listed = feed["feed"]["entry"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|x| x["id"] == format!("ISX-{cve}")));
+            assert_eq!(listed, visible, "ROLIE feed, {at}");
 
             // The web pages: the list, the release with its table, the advisory.
             let page = |path: String| {

@@ -20,7 +20,7 @@ use crate::problem;
         api::list_groups, api::get_group, api::create_group, api::list_group_members, api::join_group,
         api::list_releases, api::get_release, api::release_table, api::search_advisories, api::get_advisory,
         api::advisory_csaf, api::create_release, api::change_release, api::import_advisories,
-        api::list_notifications, api::put_webhook, api::list_deliveries,
+        api::list_notifications, api::put_webhook, api::list_deliveries, api::rolie_feed,
     ),
     components(schemas(
         problem::Problem, problem::FieldProblem, dto::HealthDto, dto::MeDto, dto::MemberDto, dto::NewMemberRequest,

@@ -53,6 +53,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/notifications", get(list_notifications))
         .route("/api/v1/webhook", axum::routing::put(put_webhook))
         .route("/api/v1/webhook-deliveries", get(list_deliveries))
+        .route("/csaf/feed.json", get(rolie_feed))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,
@@ -61,6 +62,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/metrics", get(crate::metrics::handler))
         .route("/api/openapi.json", get(crate::openapi::handler))
+        .route(
+            "/.well-known/csaf/provider-metadata.json",
+            get(provider_metadata),
+        )
         .merge(v1)
         .fallback(|| async { ApiError::not_found("endpoint") })
 }

@@ -486,3 +486,70 @@ pub(crate) async fn list_deliveries(
             .collect(),
     ))
 }
+
+fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{}://{host}", if state.secure { "https" } else { "http" })
+}
+
+/// CSAF provider metadata (public): tells CSAF tooling where the ROLIE feed
+/// is. The feed itself needs an API key and lists what that key may see.
+pub(crate) async fn provider_metadata(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Json<serde_json::Value> {
+    let base = base_url(&state, &headers);
+    Json(serde_json::json!({
+        "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
+        "distributions": [{"rolie": {"feeds": [{
+            "summary": "Advisories visible to the authenticated member (API key required)",
+            "tlp_label": "AMBER",
+            "url": format!("{base}/csaf/feed.json")
+        }]}}],
+        "last_updated": state.clock.now().to_rfc3339(),
+        "list_on_CSAF_aggregators": false,
+        "metadata_version": "2.0",
+        "mirror_on_CSAF_aggregators": false,
+        "publisher": {"category": "coordinator", "name": "isx", "namespace": base},
+        "role": "csaf_provider"
+    }))
+}
+
+/// The ROLIE feed of CSAF documents the caller may see now.
+#[utoipa::path(get, path = "/csaf/feed.json", tag = "advisories", security(("api_key" = [])),
+    responses((status = 200, description = "ROLIE feed (JSON)"), (status = 401, body = Problem)))]
+pub(crate) async fn rolie_feed(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let base = base_url(&state, &headers);
+    let found = notices::search(&state, &caller, &AdvisoryFilter::default()).await?;
+    let entries: Vec<serde_json::Value> = found
+        .iter()
+        .map(|(r, a)| {
+            let url = format!("{base}/api/v1/advisories/{}/csaf", a.cve);
+            let updated = a.revisions.last().map_or(r.release_at, |x| x.date.max(r.release_at));
+            serde_json::json!({
+                "id": format!("ISX-{}", a.cve),
+                "title": a.title,
+                "link": [{"rel": "self", "href": url}],
+                "published": r.release_at.to_rfc3339(),
+                "updated": updated.to_rfc3339(),
+                "content": {"type": "application/json", "src": url},
+                "format": {"schema": "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json", "version": "2.0"}
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"feed": {
+        "id": "isx-csaf-feed",
+        "title": "isx CSAF advisories",
+        "link": [{"rel": "self", "href": format!("{base}/csaf/feed.json")}],
+        "category": [{"scheme": "urn:ietf:params:rolie:category:information-type", "term": "csaf"}],
+        "updated": state.clock.now().to_rfc3339(),
+        "entry": entries
+    }})))
+}

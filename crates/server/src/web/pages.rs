@@ -99,6 +99,7 @@ struct DashboardPage {
     active_keys: usize,
     member_count: usize,
     recent: Vec<isx_domain::NewAuditEvent>,
+    notifications: Vec<isx_store::Notification>,
 }
 
 struct GroupRow {
@@ -155,7 +156,20 @@ pub(crate) async fn dashboard(
     } else {
         (0, Vec::new())
     };
+    let visible: std::collections::HashSet<i64> = crate::notices::visible_releases(&state, &caller)
+        .await?
+        .into_iter()
+        .map(|(r, _)| r.id)
+        .collect();
+    let notifications = state
+        .store
+        .notifications(caller.member.id, 10)
+        .await?
+        .into_iter()
+        .filter(|n| visible.contains(&n.release))
+        .collect();
     let page = DashboardPage {
+        notifications,
         layout: layout(&caller, "Dashboard", "dashboard"),
         member: caller.member.clone(),
         groups,
