@@ -123,8 +123,8 @@ pub enum ReleaseCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AdvisoriesCommand {
-    /// Import CSAF 2.0 documents (validated against the CSAF 2.0 schema) into
-    /// a release, and/or the CISA KEV catalogue (which marks CVEs as known
+    /// Import CSAF 2.0 documents (validated against the CSAF 2.0 schema) and
+    /// CVE JSON 5 records into a release, and/or the CISA KEV catalogue (which marks CVEs as known
     /// exploited). Directories are searched for *.json. The advisories of a
     /// batch are stored all-or-nothing; re-importing the same documents
     /// changes nothing, and a changed document becomes a new revision.

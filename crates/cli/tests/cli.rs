@@ -564,3 +564,46 @@ fn advisories_import_is_validated_all_or_nothing_and_idempotent() {
     );
     assert!(String::from_utf8_lossy(&no_release.stderr).contains("--release"));
 }
+
+#[test]
+fn cve_json5_records_import() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let r = json(&isx(
+        d,
+        &[
+            "release",
+            "create",
+            "--title",
+            "cve",
+            "--release-at",
+            "2026-12-08T17:00:00Z",
+            "--json",
+        ],
+    ));
+    let id = r["id"].as_i64().expect("id").to_string();
+    let rec = serde_json::json!({
+        "dataType": "CVE_RECORD", "dataVersion": "5.1",
+        "cveMetadata": {"cveId": "CVE-2026-30002", "state": "PUBLISHED"},
+        "containers": {"cna": {"title": "Example", "descriptions": [{"lang": "en", "value": "d"}],
+            "affected": [{"vendor": "V", "product": "P", "versions": [{"version": "1.0", "status": "affected"}]}],
+            "metrics": [{"cvssV3_1": {"vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 9.8}}]}}
+    });
+    let f = d.join("CVE-2026-30002.json");
+    std::fs::write(&f, rec.to_string()).expect("write");
+    let out = json(&isx(
+        d,
+        &[
+            "advisories",
+            "import",
+            "--release",
+            &id,
+            "--json",
+            f.to_str().expect("utf8"),
+        ],
+    ));
+    assert_eq!(out["advisories"]["created"], 1);
+    let list = json(&isx(d, &["advisories", "list", "--json"]));
+    assert_eq!(list[0]["advisory"]["cve"], "CVE-2026-30002");
+    assert_eq!(list[0]["advisory"]["affected"][0]["vendor"], "V");
+}

@@ -2,6 +2,7 @@
 //! tables' shapes. Parsers report the JSON pointer (or line) of a problem.
 
 pub mod csaf;
+pub mod cve5;
 pub mod kev;
 pub mod table;
 

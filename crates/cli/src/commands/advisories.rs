@@ -51,6 +51,10 @@ fn parse_file(path: &Path) -> Result<Parsed, String> {
             .map(Parsed::Kev)
             .map_err(|e| e.to_string());
     }
+    if isx_formats::cve5::is_cve_record(&doc) {
+        let (a, w) = isx_formats::cve5::parse(&bytes).map_err(|e| e.to_string())?;
+        return Ok(Parsed::Csaf(vec![a], w));
+    }
     if doc
         .get("document")
         .and_then(|d| d.get("csaf_version"))
@@ -59,7 +63,7 @@ fn parse_file(path: &Path) -> Result<Parsed, String> {
         let d = isx_formats::csaf::parse(&bytes).map_err(|e| e.to_string())?;
         return Ok(Parsed::Csaf(d.advisories, d.warnings));
     }
-    Err("neither a CSAF 2.0 document nor the CISA KEV catalogue".into())
+    Err("neither a CSAF 2.0 document, a CVE JSON 5 record nor the CISA KEV catalogue".into())
 }
 
 #[derive(Serialize)]

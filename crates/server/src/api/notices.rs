@@ -331,7 +331,7 @@ pub struct ImportOutcomeDto {
     pub warnings: Vec<String>,
 }
 
-/// Imports one CSAF 2.0 document into a release (operator administrators):
+/// Imports one CSAF 2.0 document or CVE JSON 5 record into a release (operator administrators):
 /// validated against the schema (422 with the JSON pointer of the problem),
 /// stored all-or-nothing, idempotent, changed advisories revised.
 #[utoipa::path(post, path = "/api/v1/releases/{id}/advisories", tag = "advisories", security(("api_key" = [])),
@@ -347,19 +347,26 @@ pub(crate) async fn import_advisories(
     caller.require_admin()?;
     notices::visible_release(&state, &caller, id).await?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let parsed = isx_formats::csaf::parse(&bytes).map_err(|e| ApiError::Validation {
+    let located = |e: isx_formats::FormatError| ApiError::Validation {
         detail: e.to_string(),
         pointer: e.pointer().map(str::to_owned),
-    })?;
+    };
+    let (advisories, warnings) = if isx_formats::cve5::is_cve_record(&doc) {
+        let (a, w) = isx_formats::cve5::parse(&bytes).map_err(located)?;
+        (vec![a], w)
+    } else {
+        let parsed = isx_formats::csaf::parse(&bytes).map_err(located)?;
+        (parsed.advisories, parsed.warnings)
+    };
     let out = state
         .store
-        .put_advisories(id, &parsed.advisories, "Imported", state.clock.now())
+        .put_advisories(id, &advisories, "Imported", state.clock.now())
         .await?;
     let dto = ImportOutcomeDto {
         created: out.created,
         revised: out.revised,
         unchanged: out.unchanged,
-        warnings: parsed.warnings,
+        warnings,
     };
     Ok(noted(
         AuditNote::new("advisories.import", format!("release/{id}")),
