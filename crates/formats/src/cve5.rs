@@ -131,6 +131,17 @@ struct Ref {
     name: Option<String>,
 }
 
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|seg| match seg {
+            Segment::Seq { index } => format!("/{index}"),
+            Segment::Map { key } | Segment::Enum { variant: key } => format!("/{key}"),
+            Segment::Unknown => "/?".to_owned(),
+        })
+        .collect()
+}
+
 fn english(texts: &[LangText]) -> Option<&str> {
     texts
         .iter()
@@ -143,14 +154,7 @@ fn english(texts: &[LangText]) -> Option<&str> {
 pub fn parse(bytes: &[u8]) -> Result<(Advisory, Vec<String>), FormatError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let rec: Record = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let pointer = format!(
-            "/{}",
-            e.path()
-                .to_string()
-                .replace('.', "/")
-                .replace('[', "/")
-                .replace(']', "")
-        );
+        let pointer = pointer(e.path());
         FormatError::Schema {
             pointer,
             message: e.into_inner().to_string(),
