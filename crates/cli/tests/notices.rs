@@ -55,7 +55,7 @@ struct Tiered {
 }
 
 async fn setup(backend: Backend) -> Tiered {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |c| c.notify_interval_ms = 50).await;
     let c = app.clock.as_ref() as &dyn Clock;
     let mut keys = Vec::new();
     let mut cookies = Vec::new();
@@ -279,6 +279,23 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                     doc["document"]["tracking"]["status"],
                     if offset >= 0 { "final" } else { "interim" },
                     "{at}"
+                );
+            }
+
+            // Notifications: a member is notified once its window is open.
+            if visible {
+                let key = key.clone();
+                let want = if offset >= 0 { "release" } else { "advance" };
+                eventually(&format!("notification {want}, {at}"), || {
+                    let key = key.clone();
+                    async move { kinds(app, &key).await.iter().any(|k| k == want) }
+                })
+                .await;
+            } else {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                assert!(
+                    kinds(app, key).await.is_empty(),
+                    "no notification before the window, {at}"
                 );
             }
 
