@@ -77,6 +77,40 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
     b.screenshot(&shots.join(format!("audit-{backend:?}.png")))
         .await;
 
+    // The operator's editor: create a release, import a CSAF document, see the table.
+    b.goto(&app.url("/releases")).await;
+    b.type_into("#create-release input[name=title]", "Browser release")
+        .await;
+    let t = app.clock.now().add_secs(86_400).to_rfc3339();
+    b.type_into("#create-release input[name=release_at]", &t)
+        .await;
+    b.click("#create-release button").await;
+    b.wait_text("#notice", |t| t.contains("Browser release"))
+        .await;
+    b.click("#releases a").await;
+    b.wait_text("#release-title", |t| t == "Browser release")
+        .await;
+    let csaf = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/csaf/bsi-2022-0001.json"
+    ))
+    .expect("sample");
+    let compact =
+        serde_json::to_string(&serde_json::from_str::<Value>(&csaf).expect("json")).expect("ser");
+    b.type_into("#import-csaf textarea", &compact).await;
+    b.click("#import-csaf button").await;
+    b.wait_text("#notice", |t| t.contains("1 created")).await;
+    let table = b
+        .wait_text("#affected", |t| t.contains("CVE-2022-27193"))
+        .await;
+    assert!(table.contains("CVRF-CSAF-Converter"), "{table}");
+    b.screenshot(&shots.join(format!("release-{backend:?}.png")))
+        .await;
+    b.click("#affected a").await;
+    b.wait_text("h1", |t| t.starts_with("CVE-2022-27193")).await;
+    b.screenshot(&shots.join(format!("advisory-{backend:?}.png")))
+        .await;
+
     b.goto(&app.url("/admin/members")).await;
     assert!(b.text("#members").await.contains("Member B"));
 }

@@ -139,19 +139,19 @@ pub async fn search(
         .collect())
 }
 
-/// One advisory by CVE, masked, or 404.
+/// One advisory by CVE, masked (with the mask), or 404.
 pub async fn advisory(
     state: &AppState,
     caller: &Caller,
     cve: &str,
-) -> Result<(Release, Advisory), ApiError> {
+) -> Result<(Release, Advisory, FieldMask), ApiError> {
     let missing = || ApiError::not_found(format!("advisory {cve}"));
     let id: isx_advisories::CveId = cve.parse().map_err(|_| missing())?;
     let (rid, a) = state.store.advisory(&id).await?.ok_or_else(missing)?;
     let (r, mask) = visible_release(state, caller, rid)
         .await
         .map_err(|_| missing())?;
-    Ok((r, a.masked(mask)))
+    Ok((r, a.masked(mask), mask))
 }
 
 /// The CSAF 2.0 document of an advisory as the caller may see it.

@@ -6,7 +6,10 @@
 
 use std::time::Instant;
 
-use isx_advisories::{Advisory, AffectedProduct, CvssV3, ExploitIndex, Exploitability, NewRelease, ProductStatus, ReleaseStatus};
+use isx_advisories::{
+    Advisory, AffectedProduct, CvssV3, ExploitIndex, Exploitability, NewRelease, ProductStatus,
+    ReleaseStatus,
+};
 use isx_domain::{Timestamp, Tlp};
 
 const DOCS: usize = 5_000;
@@ -18,9 +21,16 @@ fn advisory(i: usize) -> Advisory {
         title: format!("Generated advisory {i}"),
         description: "A generated advisory for the import benchmark.".into(),
         cwe: None,
-        cvss_v31: Some(CvssV3::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H").expect("vector")),
+        cvss_v31: Some(
+            CvssV3::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H").expect("vector"),
+        ),
         cvss_v40: None,
-        exploitability: Some(Exploitability { latest: ExploitIndex::LessLikely, older: ExploitIndex::Unlikely, publicly_disclosed: false, exploited: false }),
+        exploitability: Some(Exploitability {
+            latest: ExploitIndex::LessLikely,
+            older: ExploitIndex::Unlikely,
+            publicly_disclosed: false,
+            exploited: false,
+        }),
         known_exploited: None,
         affected: (0..4)
             .map(|p| AffectedProduct {
@@ -53,35 +63,71 @@ fn main() {
         initial_release: Timestamp::from_secs(1_800_000_000),
         current_release: Timestamp::from_secs(1_800_000_000),
     };
-    let docs: Vec<Vec<u8>> = (0..DOCS).map(|i| serde_json::to_vec(&isx_formats::csaf::to_csaf(&advisory(i), &ctx)).expect("json")).collect();
+    let docs: Vec<Vec<u8>> = (0..DOCS)
+        .map(|i| serde_json::to_vec(&isx_formats::csaf::to_csaf(&advisory(i), &ctx)).expect("json"))
+        .collect();
     let avg = docs.iter().map(Vec::len).sum::<usize>() / DOCS;
 
     let started = Instant::now();
-    let parsed: Vec<Advisory> = docs.iter().flat_map(|d| isx_formats::csaf::parse(d).expect("valid").advisories).collect();
+    let parsed: Vec<Advisory> = docs
+        .iter()
+        .flat_map(|d| isx_formats::csaf::parse(d).expect("valid").advisories)
+        .collect();
     let parse_secs = started.elapsed().as_secs_f64();
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = rt.block_on(isx_store::open(&dir.path().join("isx.sqlite").display().to_string())).expect("store");
+    let store = rt
+        .block_on(isx_store::open(
+            &dir.path().join("isx.sqlite").display().to_string(),
+        ))
+        .expect("store");
     let now = Timestamp::from_secs(1_800_000_000);
     let release = rt
-        .block_on(store.insert_release(&NewRelease { title: "bench".into(), release_at: now, notes: String::new(), status: ReleaseStatus::Scheduled, marking: Tlp::Green }, now))
+        .block_on(store.insert_release(
+            &NewRelease {
+                title: "bench".into(),
+                release_at: now,
+                notes: String::new(),
+                status: ReleaseStatus::Scheduled,
+                marking: Tlp::Green,
+            },
+            now,
+        ))
         .expect("release");
     let started = Instant::now();
     for chunk in parsed.chunks(BATCH) {
-        rt.block_on(store.put_advisories(release.id, chunk, "bench", now)).expect("put");
+        rt.block_on(store.put_advisories(release.id, chunk, "bench", now))
+            .expect("put");
     }
     let store_secs = started.elapsed().as_secs_f64();
     let started = Instant::now();
     for chunk in parsed.chunks(BATCH) {
-        let out = rt.block_on(store.put_advisories(release.id, chunk, "bench", now)).expect("put again");
+        let out = rt
+            .block_on(store.put_advisories(release.id, chunk, "bench", now))
+            .expect("put again");
         assert_eq!(out.unchanged, chunk.len());
     }
     let again_secs = started.elapsed().as_secs_f64();
 
     println!("{DOCS} CSAF documents (~{avg} bytes each), SQLite, batches of {BATCH}:");
-    println!("  parse + schema-validate + map: {:>10.0} documents/s", DOCS as f64 / parse_secs);
-    println!("  store (new advisories):        {:>10.0} advisories/s", DOCS as f64 / store_secs);
-    println!("  re-import (all unchanged):     {:>10.0} advisories/s", DOCS as f64 / again_secs);
-    println!("  end to end (parse + store):    {:>10.0} documents/s", DOCS as f64 / (parse_secs + store_secs));
+    println!(
+        "  parse + schema-validate + map: {:>10.0} documents/s",
+        DOCS as f64 / parse_secs
+    );
+    println!(
+        "  store (new advisories):        {:>10.0} advisories/s",
+        DOCS as f64 / store_secs
+    );
+    println!(
+        "  re-import (all unchanged):     {:>10.0} advisories/s",
+        DOCS as f64 / again_secs
+    );
+    println!(
+        "  end to end (parse + store):    {:>10.0} documents/s",
+        DOCS as f64 / (parse_secs + store_secs)
+    );
 }

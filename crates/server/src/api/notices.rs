@@ -195,7 +195,7 @@ pub(crate) async fn get_advisory(
     Extension(caller): Extension<Caller>,
     Path(cve): Path<String>,
 ) -> Result<Json<AdvisoryDto>, ApiError> {
-    let (r, a) = notices::advisory(&state, &caller, &cve).await?;
+    let (r, a, _) = notices::advisory(&state, &caller, &cve).await?;
     Ok(Json(advisory_dto(&r, a)))
 }
 
@@ -209,7 +209,7 @@ pub(crate) async fn advisory_csaf(
     Extension(caller): Extension<Caller>,
     Path(cve): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (r, a) = notices::advisory(&state, &caller, &cve).await?;
+    let (r, a, _) = notices::advisory(&state, &caller, &cve).await?;
     let doc = notices::csaf(&state, &r, &a);
     Ok(([(header::CONTENT_TYPE, "application/json")], Json(doc)).into_response())
 }

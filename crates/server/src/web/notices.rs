@@ -128,7 +128,7 @@ struct TableRow {
     fixes: String,
 }
 
-fn table_row(a: &Advisory) -> TableRow {
+fn table_row(a: &Advisory, withheld: bool) -> TableRow {
     let mut fixes: Vec<&str> = a.affected.iter().filter_map(|p| p.fix.as_deref()).collect();
     fixes.dedup();
     TableRow {
@@ -139,9 +139,10 @@ fn table_row(a: &Advisory) -> TableRow {
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
         cvss: a.score().map(|s| format!("{s:.1}")).unwrap_or_default(),
-        exploitability: match a.exploitability {
-            Some(e) => format!("{} / {}", e.latest.label(), e.older.label()),
-            None => "withheld".into(),
+        exploitability: match (a.exploitability, withheld) {
+            (Some(e), _) => format!("{} / {}", e.latest.label(), e.older.label()),
+            (None, true) => "withheld".into(),
+            (None, false) => "not assessed".into(),
         },
         kev: if a.known_exploited.is_some() {
             "yes"
@@ -216,7 +217,10 @@ async fn release_page(
         layout: l,
         state: release.state(state.clock.now()).as_str(),
         withheld: mask.hides(isx_policy::FieldMask::EXPLOITABILITY),
-        rows: found.iter().map(|(_, a)| table_row(a)).collect(),
+        rows: found
+            .iter()
+            .map(|(_, a)| table_row(a, mask.hides(isx_policy::FieldMask::EXPLOITABILITY)))
+            .collect(),
         release,
         severities: ["low", "medium", "high", "critical"],
         filter_product: pf.product.clone(),
@@ -323,6 +327,7 @@ pub(crate) async fn import(
 #[template(path = "advisory.html")]
 struct AdvisoryPage {
     layout: Layout,
+    withheld: bool,
     a: Advisory,
     release: Release,
     state: &'static str,
@@ -334,10 +339,11 @@ pub(crate) async fn advisory(
     Extension(caller): Extension<Caller>,
     Path(cve): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (release, a) = notices::advisory(&state, &caller, &cve)
+    let (release, a, mask) = notices::advisory(&state, &caller, &cve)
         .await
         .map_err(|_| not_found())?;
     let page = AdvisoryPage {
+        withheld: mask.hides(isx_policy::FieldMask::EXPLOITABILITY),
         layout: layout(&caller, "Advisory", "releases"),
         severity: a
             .severity()
