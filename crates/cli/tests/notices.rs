@@ -78,27 +78,10 @@ async fn setup(backend: Backend) -> Tiered {
             .await
             .expect("key");
         keys.push((tier, token.expose()));
-        let login = isx_domain::Login::new(&format!("user-{tier}")).expect("login");
-        let user = isx_server::admin::create_user(
-            app.store.as_ref(),
-            c,
-            &login,
-            "a long test password",
-            m.id,
-            isx_domain::UserRole::Member,
-        )
-        .await
-        .expect("user");
-        let cookie = isx_server::auth::random_hex32();
-        let session = isx_store::Session {
-            token_hash: isx_server::auth::hash_secret(&cookie),
-            user: user.id,
-            csrf_token: "csrf".into(),
-            created_at: c.now(),
-            expires_at: c.now().add_secs(100 * DAY),
-        };
-        app.store.insert_session(&session).await.expect("session");
-        cookies.push(format!("isx_session={cookie}"));
+        cookies.push(
+            app.session_cookie(m.id, &format!("user-{tier}"), isx_domain::UserRole::Member)
+                .await,
+        );
     }
     let t = c.now().add_secs(10 * DAY);
     let r: Value = app
@@ -660,6 +643,23 @@ async fn notifications_and_signed_webhooks(backend: Backend) {
     })
     .await;
     assert!(!deliveries.is_empty());
+    let admin = app
+        .session_cookie(app.operator.member.id, "ops", isx_domain::UserRole::Admin)
+        .await;
+    let page = app
+        .client
+        .get(app.url("/admin/deliveries"))
+        .header("cookie", admin)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("delivered") && page.contains(&receiver.url),
+        "the operator's web page shows the delivery"
+    );
 
     // A revision notifies again; the public release notifies everyone.
     let mut changed = advisory("CVE-2026-20002");

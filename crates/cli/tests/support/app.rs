@@ -122,6 +122,37 @@ impl TestApp {
         }
     }
 
+    /// A web session for a new user of `member`, as a `Cookie` header value.
+    pub async fn session_cookie(
+        &self,
+        member: isx_domain::MemberId,
+        login: &str,
+        role: isx_domain::UserRole,
+    ) -> String {
+        let c = self.clock.as_ref() as &dyn Clock;
+        let login = isx_domain::Login::new(login).expect("login");
+        let user = admin::create_user(
+            self.store.as_ref(),
+            c,
+            &login,
+            "a long test password",
+            member,
+            role,
+        )
+        .await
+        .expect("user");
+        let cookie = isx_server::auth::random_hex32();
+        let session = isx_store::Session {
+            token_hash: isx_server::auth::hash_secret(&cookie),
+            user: user.id,
+            csrf_token: "csrf".into(),
+            created_at: c.now(),
+            expires_at: c.now().add_secs(1_000 * 86_400),
+        };
+        self.store.insert_session(&session).await.expect("session");
+        format!("isx_session={cookie}")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

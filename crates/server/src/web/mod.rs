@@ -46,6 +46,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/releases/{id}/change", post(notices::change_release))
         .route("/releases/{id}/import", post(notices::import))
         .route("/advisories/{cve}", get(notices::advisory))
+        .route("/admin/deliveries", get(notices::deliveries))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state,

@@ -355,3 +355,26 @@ pub(crate) async fn advisory(
     };
     Ok(render(&page)?.into_response())
 }
+
+#[derive(askama::Template)]
+#[template(path = "deliveries.html")]
+struct DeliveriesPage {
+    layout: Layout,
+    deliveries: Vec<isx_store::Delivery>,
+}
+
+/// Webhook deliveries and their status (operator administrators).
+pub(crate) async fn deliveries(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    if !crate::records::may_see(&state, &caller, &crate::records::operator_data()) {
+        return Err(not_found());
+    }
+    let deliveries = state.store.deliveries(None, 500).await?;
+    Ok(render(&DeliveriesPage {
+        layout: layout(&caller, "Webhook deliveries", "deliveries"),
+        deliveries,
+    })?
+    .into_response())
+}
