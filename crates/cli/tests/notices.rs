@@ -643,6 +643,24 @@ async fn notifications_and_signed_webhooks(backend: Backend) {
     })
     .await;
     assert!(!deliveries.is_empty());
+    let own: Vec<Value> = app
+        .get("/api/v1/webhook-deliveries", &k24)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(!own.is_empty(), "a member sees its own deliveries");
+    let others: Vec<Value> = app
+        .get("/api/v1/webhook-deliveries", &kstd)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(others.is_empty(), "and never another member's");
     let admin = app
         .session_cookie(app.operator.member.id, "ops", isx_domain::UserRole::Admin)
         .await;

@@ -18,6 +18,11 @@ pub fn api_key(key: &ApiKey) -> RecordMeta {
     RecordMeta::private_to(key.member)
 }
 
+/// A member's webhook deliveries: private to that member.
+pub fn webhook_delivery(d: &isx_store::Delivery) -> RecordMeta {
+    RecordMeta::private_to(d.member)
+}
+
 /// Users, the audit log: the operator's.
 pub fn operator_data() -> RecordMeta {
     RecordMeta::operator_only()
