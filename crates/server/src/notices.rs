@@ -46,6 +46,23 @@ pub async fn visible_release(
     }
 }
 
+/// A visible release with its advisories, masked for the caller, or 404.
+pub async fn release_contents(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Release, FieldMask, Vec<Advisory>), ApiError> {
+    let (r, mask) = visible_release(state, caller, id).await?;
+    let advisories = state
+        .store
+        .advisories(Some(id))
+        .await?
+        .into_iter()
+        .map(|(_, a)| a.masked(mask))
+        .collect();
+    Ok((r, mask, advisories))
+}
+
 /// Search filters; all optional, combined with AND, applied to what the
 /// caller may see (a withheld field never matches).
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]

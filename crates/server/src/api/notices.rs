@@ -101,14 +101,7 @@ pub(crate) async fn get_release(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Json<ReleaseDetailDto>, ApiError> {
-    let (r, mask) = notices::visible_release(&state, &caller, id).await?;
-    let advisories = state
-        .store
-        .advisories(Some(id))
-        .await?
-        .into_iter()
-        .map(|(_, a)| a.masked(mask))
-        .collect();
+    let (r, mask, advisories) = notices::release_contents(&state, &caller, id).await?;
     Ok(Json(ReleaseDetailDto {
         release: release_dto(&state, &r, mask),
         advisories,
@@ -134,14 +127,7 @@ pub(crate) async fn release_table(
     Path(id): Path<i64>,
     Query(p): Query<TableParams>,
 ) -> Result<Response, ApiError> {
-    let (_, mask) = notices::visible_release(&state, &caller, id).await?;
-    let advisories: Vec<_> = state
-        .store
-        .advisories(Some(id))
-        .await?
-        .into_iter()
-        .map(|(_, a)| a.masked(mask))
-        .collect();
+    let (_, _, advisories) = notices::release_contents(&state, &caller, id).await?;
     let csv = isx_formats::table::to_csv(&advisories);
     match p.format.as_deref().unwrap_or("json") {
         "csv" => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response()),
