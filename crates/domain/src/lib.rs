@@ -11,15 +11,18 @@ mod choice;
 mod audit;
 mod clock;
 mod error;
+mod geo;
 mod group;
 mod key;
 mod marking;
 mod member;
+mod threat;
 mod user;
 
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::DomainError;
+pub use geo::GeoInfo;
 pub use group::{GroupId, GroupMembership, GroupRole, NewTrustGroup, TrustGroup, TrustGroupKind};
 pub use key::{ApiKey, ApiToken, KeyId, NewApiKey};
 pub use marking::Tlp;
@@ -27,4 +30,5 @@ pub use member::{
     Asn, Cidr, Clearance, Constituency, CountryCode, DomainName, Member, MemberId, MemberKind,
     MemberName, NewMember, Tier,
 };
+pub use threat::ThreatType;
 pub use user::{Login, NewUser, User, UserId, UserRole};

@@ -4,7 +4,9 @@
 pub mod csaf;
 pub mod cve5;
 pub mod kev;
+pub mod stix;
 pub mod table;
+pub mod urls;
 
 use thiserror::Error;
 

@@ -45,6 +45,20 @@ impl Principal {
         }
     }
 
+    /// Any signed-in member: standard tier, no clearance, no groups. What
+    /// this principal may see is what every member may see; files shared
+    /// with all members (feed files) hold exactly that. No real member has
+    /// id 0 (ids start at 1), so no record is ever authored by it.
+    pub fn any_member() -> Self {
+        Principal::member(
+            MemberId(0),
+            false,
+            Tier::Standard,
+            Clearance::None,
+            Vec::new(),
+        )
+    }
+
     pub fn groups(&self) -> &[GroupId] {
         &self.groups
     }

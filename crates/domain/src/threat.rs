@@ -1,0 +1,109 @@
+//! The threat taxonomy of malicious URLs (and, later, indicators).
+
+choice_enum! {
+    /// What a malicious URL is used for. A fixed taxonomy: feeds from other
+    /// sources are mapped onto it with [`ThreatType::from_source_term`].
+    ThreatType, "threat type" {
+        Phishing => "phishing",
+        MalwareDistribution => "malware-distribution",
+        CommandAndControl => "command-and-control",
+        Scam => "scam",
+        ExploitKit => "exploit-kit",
+        Cryptojacking => "cryptojacking",
+        Spam => "spam",
+        Other => "other",
+    }
+}
+
+impl ThreatType {
+    /// Maps a term of a source's vocabulary onto the taxonomy: URLhaus
+    /// (`malware_download`), PhishTank/OpenPhish (`phish`), abuse.ch and
+    /// MISP (`botnet_cc`, `c2`), STIX indicator/infrastructure vocabularies
+    /// (`malicious-activity` stays `other`), and the spellings of the
+    /// taxonomy itself with `_`, `-` or spaces. Terms it does not know are
+    /// `None`; callers decide whether that is `Other` or an error.
+    pub fn from_source_term(term: &str) -> Option<ThreatType> {
+        let t: String = term
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '_' | ' ' | '/' => '-',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        let threat = match t.as_str() {
+            "phishing"
+            | "phish"
+            | "phishing-url"
+            | "credential-phishing"
+            | "credential-harvesting" => ThreatType::Phishing,
+            "malware-distribution"
+            | "malware-download"
+            | "malware"
+            | "malware-url"
+            | "payload-delivery"
+            | "dropper"
+            | "drive-by-download"
+            | "drive-by"
+            | "download" => ThreatType::MalwareDistribution,
+            "command-and-control"
+            | "c2"
+            | "c&c"
+            | "cnc"
+            | "c-c"
+            | "botnet-cc"
+            | "botnet-c2"
+            | "c2-server"
+            | "command-control" => ThreatType::CommandAndControl,
+            "scam" | "fraud" | "fake-shop" | "tech-support-scam" | "investment-scam" => {
+                ThreatType::Scam
+            }
+            "exploit-kit" | "ek" | "exploit" | "exploitkit" => ThreatType::ExploitKit,
+            "cryptojacking" | "coinminer" | "cryptomining" | "miner" | "coinhive" => {
+                ThreatType::Cryptojacking
+            }
+            "spam" | "spamvertised" | "spam-url" => ThreatType::Spam,
+            "other" | "unknown" | "malicious" | "malicious-activity" => ThreatType::Other,
+            _ => return None,
+        };
+        Some(threat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_vocabularies_map_onto_the_taxonomy() {
+        assert_eq!(
+            ThreatType::from_source_term("malware_download"),
+            Some(ThreatType::MalwareDistribution)
+        );
+        assert_eq!(
+            ThreatType::from_source_term("Phish"),
+            Some(ThreatType::Phishing)
+        );
+        assert_eq!(
+            ThreatType::from_source_term("botnet_cc"),
+            Some(ThreatType::CommandAndControl)
+        );
+        assert_eq!(
+            ThreatType::from_source_term("C&C"),
+            Some(ThreatType::CommandAndControl)
+        );
+        assert_eq!(
+            ThreatType::from_source_term("coinminer"),
+            Some(ThreatType::Cryptojacking)
+        );
+        assert_eq!(
+            ThreatType::from_source_term("exploit kit"),
+            Some(ThreatType::ExploitKit)
+        );
+        assert_eq!(ThreatType::from_source_term("definitely-new"), None);
+        // Every taxonomy spelling maps onto itself.
+        for t in ThreatType::ALL {
+            assert_eq!(ThreatType::from_source_term(t.as_str()), Some(*t));
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! STIX 2.1 building blocks shared by every product's bundle: the TLP 2.0
+//! marking definitions (official ids), the instance's identity,
+//! deterministic ids and timestamps in the precision STIX asks for.
+
+use isx_domain::{Timestamp, Tlp};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// The namespace of isx's own deterministic (UUIDv5) object ids.
+pub const ISX_NAMESPACE: Uuid = Uuid::from_u128(0x7c1c_2f4e_5b8a_4e1e_9d51_6f3b_2a9e_8c10);
+
+/// The TLP 2.0 extension definition (oasis-open/cti-stix-common-objects).
+pub const TLP2_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+
+/// The official id of a TLP 2.0 marking definition.
+pub fn tlp_marking_id(tlp: Tlp) -> &'static str {
+    match tlp {
+        Tlp::Clear => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+        Tlp::Green => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+        Tlp::Amber => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+        Tlp::AmberStrict => "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+        Tlp::Red => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+    }
+}
+
+/// The TLP 2.0 marking-definition object, as published by OASIS.
+pub fn tlp_marking(tlp: Tlp) -> Value {
+    let word = match tlp {
+        Tlp::Clear => "clear",
+        Tlp::Green => "green",
+        Tlp::Amber => "amber",
+        Tlp::AmberStrict => "amber+strict",
+        Tlp::Red => "red",
+    };
+    json!({
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": tlp_marking_id(tlp),
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": tlp.label(),
+        "extensions": {
+            TLP2_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": word}
+        }
+    })
+}
+
+/// A deterministic id: `kind--UUIDv5(isx namespace, key)`.
+pub fn object_id(kind: &str, key: &str) -> String {
+    format!("{kind}--{}", Uuid::new_v5(&ISX_NAMESPACE, key.as_bytes()))
+}
+
+/// The identity object of the instance that produced a bundle.
+pub fn instance_identity(name: &str) -> Value {
+    json!({
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": object_id("identity", &format!("isx-instance:{name}")),
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": name,
+        "identity_class": "organization",
+    })
+}
+
+/// A STIX timestamp, UTC, to the millisecond: `2026-11-23T09:00:00.123Z`.
+pub fn timestamp(t: Timestamp) -> String {
+    let ms = Timestamp::from_micros(t.as_micros().div_euclid(1000) * 1000);
+    let text = Timestamp::from_secs(ms.as_secs()).to_rfc3339();
+    let millis = t.as_micros().div_euclid(1000).rem_euclid(1000);
+    match text.strip_suffix('Z') {
+        Some(base) => format!("{base}.{millis:03}Z"),
+        None => text,
+    }
+}
+
+/// A string literal inside a STIX pattern: `'` and `\` escaped.
+pub fn pattern_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_millisecond_precision_and_zulu() {
+        assert_eq!(
+            timestamp(Timestamp::parse("2026-11-23T09:00:00Z").unwrap()),
+            "2026-11-23T09:00:00.000Z"
+        );
+        assert_eq!(
+            timestamp(Timestamp::parse("2026-11-23T09:00:00.123456Z").unwrap()),
+            "2026-11-23T09:00:00.123Z"
+        );
+    }
+
+    #[test]
+    fn pattern_strings_escape_quotes_and_backslashes() {
+        assert_eq!(pattern_string(r"http://a/'x\y"), r"'http://a/\'x\\y'");
+    }
+
+    #[test]
+    fn ids_are_deterministic_and_typed() {
+        assert_eq!(object_id("indicator", "a"), object_id("indicator", "a"));
+        assert_ne!(object_id("indicator", "a"), object_id("indicator", "b"));
+        assert!(object_id("indicator", "a").starts_with("indicator--"));
+    }
+}

@@ -1,0 +1,328 @@
+//! The canonical form of a URL, so that the same URL is one record.
+//!
+//! Starting from the WHATWG parse (`url` crate: scheme and host lower case,
+//! IDNA to punycode, default ports dropped, dot segments resolved, invalid
+//! characters percent-encoded, IPv4 in any notation written dotted), isx
+//! also:
+//! * re-fangs defanged input (`hxxp://`, `[.]`, `(.)`, `[:]`), common in
+//!   threat-intelligence exchanges;
+//! * assumes `http://` when the scheme is missing (`evil.example/x`);
+//! * drops the fragment (never sent to a server) and an empty query (`?`);
+//! * strips the trailing dot of a fully-qualified host name;
+//! * writes percent-escapes in upper case and decodes those of unreserved
+//!   characters (`%7E` → `~`, `%41` → `A`), the equivalences RFC 3986 §6.2.2
+//!   allows. Reserved characters stay escaped: `%2F` is not `/`.
+//!
+//! The order of query parameters is kept: for malicious URLs it can
+//! matter to the server that answers them.
+
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use crate::UrlError;
+
+/// Longest URL accepted (bytes, before canonicalisation).
+pub const MAX_URL_LEN: usize = 8192;
+
+/// A URL in canonical form and the parts isx indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalUrl {
+    pub url: String,
+    /// The host in ASCII (punycode) form, or the IP address as written in
+    /// the URL (IPv6 without brackets).
+    pub host: String,
+    /// The registrable domain (public suffix + one label) of a host name;
+    /// `None` for IP hosts and for hosts that are a public suffix.
+    pub domain: Option<String>,
+    /// The address when the host is an IP literal.
+    pub ip: Option<IpAddr>,
+}
+
+const SCHEMES: &[&str] = &["http", "https", "ftp"];
+
+/// Canonicalises `raw`; see the module documentation for the rules.
+pub fn canonicalize(raw: &str) -> Result<CanonicalUrl, UrlError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(UrlError::Empty);
+    }
+    if trimmed.len() > MAX_URL_LEN {
+        return Err(UrlError::TooLong { len: trimmed.len() });
+    }
+    let refanged = refang(trimmed);
+    let text = if has_scheme(&refanged) {
+        refanged
+    } else {
+        format!("http://{refanged}")
+    };
+    let mut url = Url::parse(&text).map_err(|e| UrlError::Unparsable {
+        url: clip(trimmed),
+        reason: e.to_string(),
+    })?;
+    if !SCHEMES.contains(&url.scheme()) {
+        return Err(UrlError::UnsupportedScheme {
+            scheme: url.scheme().to_owned(),
+        });
+    }
+    url.set_fragment(None);
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    let (host, ip) = match url.host() {
+        Some(Host::Domain(d)) => (d.trim_end_matches('.').to_owned(), None),
+        Some(Host::Ipv4(a)) => (a.to_string(), Some(IpAddr::V4(a))),
+        Some(Host::Ipv6(a)) => (a.to_string(), Some(IpAddr::V6(a))),
+        None => return Err(UrlError::NoHost { url: clip(trimmed) }),
+    };
+    if host.is_empty() {
+        return Err(UrlError::NoHost { url: clip(trimmed) });
+    }
+    if ip.is_none() && url.host_str() != Some(host.as_str()) {
+        url.set_host(Some(&host))
+            .map_err(|e| UrlError::Unparsable {
+                url: clip(trimmed),
+                reason: e.to_string(),
+            })?;
+    }
+    let path = normalize_escapes(url.path());
+    if path != url.path() {
+        url.set_path(&path);
+    }
+    if let Some(q) = url.query() {
+        let q = normalize_escapes(q);
+        if Some(q.as_str()) != url.query() {
+            url.set_query(Some(&q));
+        }
+    }
+    let domain = match ip {
+        Some(_) => None,
+        None => psl::domain_str(&host).map(str::to_owned),
+    };
+    Ok(CanonicalUrl {
+        url: url.into(),
+        host,
+        domain,
+        ip,
+    })
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(200).collect()
+}
+
+fn has_scheme(s: &str) -> bool {
+    match s.find("://") {
+        Some(i) if i > 0 => {
+            let scheme = &s[..i];
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        _ => false,
+    }
+}
+
+/// Undoes the usual defanging of shared indicators.
+fn refang(s: &str) -> String {
+    let mut out = s.to_owned();
+    let lower = out.to_ascii_lowercase();
+    for (fanged, plain) in [
+        ("hxxps://", "https://"),
+        ("hxxp://", "http://"),
+        ("fxp://", "ftp://"),
+    ] {
+        if lower.starts_with(fanged) {
+            out = format!("{plain}{}", &out[fanged.len()..]);
+            break;
+        }
+    }
+    if out.contains(['[', '(', '{']) {
+        for (fanged, plain) in [
+            ("[.]", "."),
+            ("(.)", "."),
+            ("{.}", "."),
+            ("[dot]", "."),
+            ("[:]", ":"),
+            ("[://]", "://"),
+        ] {
+            out = out.replace(fanged, plain);
+        }
+    }
+    out
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Upper-cases percent-escapes and decodes those of unreserved characters.
+fn normalize_escapes(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let (h, l) = (b[i + 1], b[i + 2]);
+            if let (Some(hv), Some(lv)) = (hex_val(h), hex_val(l)) {
+                let byte = hv * 16 + lv;
+                if is_unreserved(byte) {
+                    out.push(char::from(byte));
+                } else {
+                    out.push('%');
+                    out.push(char::from(h.to_ascii_uppercase()));
+                    out.push(char::from(l.to_ascii_uppercase()));
+                }
+                i += 3;
+                continue;
+            }
+        }
+        // Multi-byte characters are copied whole.
+        let ch_len = utf8_len(b[i]);
+        out.push_str(&s[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> String {
+        canonicalize(s).unwrap_or_else(|e| panic!("{s}: {e}")).url
+    }
+
+    #[test]
+    fn equivalent_spellings_give_one_canonical_url() {
+        let same = [
+            "http://Evil.Example.COM/a/b",
+            "HTTP://evil.example.com:80/a/b",
+            "http://evil.example.com./a/./c/../b",
+            "http://evil.example.com/a/%62",
+            "evil.example.com/a/b",
+            "hxxp://evil[.]example[.]com/a/b",
+            "http://evil.example.com/a/b#fragment",
+            "  http://evil.example.com/a/b  ",
+        ];
+        for s in same {
+            assert_eq!(c(s), "http://evil.example.com/a/b", "{s}");
+        }
+        assert_eq!(
+            c("https://evil.example.com:443/?"),
+            "https://evil.example.com/"
+        );
+        assert_eq!(
+            c("https://evil.example.com:8443/"),
+            "https://evil.example.com:8443/"
+        );
+    }
+
+    #[test]
+    fn percent_escapes_are_normalised_without_changing_meaning() {
+        assert_eq!(
+            c("http://h.example/%7euser/%2f%3F"),
+            "http://h.example/~user/%2F%3F"
+        );
+        assert_eq!(
+            c("http://h.example/a?q=%7e%2b&x=%41"),
+            "http://h.example/a?q=~%2B&x=A"
+        );
+        // Characters that are not allowed raw are escaped.
+        assert_eq!(c("http://h.example/a b"), "http://h.example/a%20b");
+        // The order of parameters stays.
+        assert_eq!(c("http://h.example/?b=1&a=2"), "http://h.example/?b=1&a=2");
+        // A stray percent sign stays as it was.
+        assert_eq!(c("http://h.example/100%"), "http://h.example/100%");
+    }
+
+    #[test]
+    fn international_hosts_become_punycode_and_keep_their_registrable_domain() {
+        let u = canonicalize("http://Bücher.example.de/x").unwrap();
+        assert_eq!(u.url, "http://xn--bcher-kva.example.de/x");
+        assert_eq!(u.host, "xn--bcher-kva.example.de");
+        assert_eq!(u.domain.as_deref(), Some("example.de"));
+        let jp = canonicalize("http://例え.テスト.jp/").unwrap();
+        assert!(jp.host.starts_with("xn--"), "{}", jp.host);
+    }
+
+    #[test]
+    fn registrable_domain_follows_the_public_suffix_list() {
+        let d = |s: &str| canonicalize(s).unwrap().domain;
+        assert_eq!(d("http://a.b.evil.co.uk/").as_deref(), Some("evil.co.uk"));
+        assert_eq!(d("http://login.evil.com/").as_deref(), Some("evil.com"));
+        assert_eq!(
+            d("https://someone.github.io/").as_deref(),
+            Some("someone.github.io")
+        );
+        assert_eq!(d("http://co.uk/"), None);
+    }
+
+    #[test]
+    fn ip_hosts_are_recognised_in_every_notation() {
+        let u = canonicalize("http://3232235777/x").unwrap();
+        assert_eq!(u.url, "http://192.168.1.1/x");
+        assert_eq!(u.ip, Some("192.168.1.1".parse().unwrap()));
+        assert_eq!(u.domain, None);
+        let v6 = canonicalize("http://[2001:DB8::1]:8080/").unwrap();
+        assert_eq!(v6.url, "http://[2001:db8::1]:8080/");
+        assert_eq!(v6.host, "2001:db8::1");
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_a_reason() {
+        assert!(matches!(canonicalize(""), Err(UrlError::Empty)));
+        assert!(matches!(
+            canonicalize("javascript://alert(1)"),
+            Err(UrlError::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            canonicalize("http://"),
+            Err(UrlError::Unparsable { .. })
+        ));
+        assert!(matches!(
+            canonicalize(&format!("http://a.example/{}", "x".repeat(MAX_URL_LEN))),
+            Err(UrlError::TooLong { .. })
+        ));
+    }
+
+    proptest::proptest! {
+        /// Canonicalising is idempotent: a canonical URL is its own
+        /// canonical form.
+        #[test]
+        fn canonical_form_is_a_fixed_point(
+            host in "[a-zA-Z0-9]{1,10}(\\.[a-zA-Z0-9]{1,8}){1,3}",
+            path in proptest::collection::vec("[a-zA-Z0-9%~._ -]{0,8}", 0..4),
+            query in proptest::option::of("[a-zA-Z0-9=&%]{0,12}"),
+        ) {
+            let raw = format!(
+                "http://{host}/{}{}",
+                path.join("/"),
+                query.map(|q| format!("?{q}")).unwrap_or_default()
+            );
+            if let Ok(once) = canonicalize(&raw) {
+                let twice = canonicalize(&once.url).expect("canonical form parses");
+                proptest::prop_assert_eq!(once, twice);
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! URL records: what a source reports (an observation), what isx keeps
+//! (a record, one per canonical URL) and how sightings merge.
+
+use std::net::IpAddr;
+
+use isx_domain::{GeoInfo, ThreatType, Timestamp, Tlp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::canon::{canonicalize, CanonicalUrl};
+use crate::UrlError;
+
+/// At most this many tags per record, each at most [`MAX_TAG_LEN`] bytes.
+pub const MAX_TAGS: usize = 32;
+pub const MAX_TAG_LEN: usize = 64;
+
+/// One row of a source, as parsed, before canonicalisation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UrlObservation {
+    pub url: String,
+    /// The source's word for the threat (mapped onto [`ThreatType`]).
+    #[serde(default)]
+    pub threat: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    /// 0 to 100.
+    #[serde(default)]
+    pub confidence: Option<i64>,
+    #[serde(default)]
+    pub first_seen: Option<Timestamp>,
+    #[serde(default)]
+    pub last_seen: Option<Timestamp>,
+    /// The address the URL's host resolved to, when the source says.
+    #[serde(default)]
+    pub ip: Option<IpAddr>,
+    /// Geo fields the source supplies itself (a crawler that resolved and
+    /// located the host). The configured databases fill what is missing.
+    #[serde(default)]
+    pub geo: GeoInfo,
+    #[serde(default)]
+    pub tlp: Option<Tlp>,
+}
+
+/// What an import applies when a row does not say.
+#[derive(Debug, Clone)]
+pub struct ImportDefaults {
+    pub source: String,
+    pub tlp: Tlp,
+    pub confidence: u8,
+    /// Threat type for rows without one.
+    pub threat: ThreatType,
+    pub now: Timestamp,
+}
+
+/// A checked, canonical observation, ready to merge into the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UrlCandidate {
+    pub canon: CanonicalUrl,
+    pub threat: ThreatType,
+    pub tags: Vec<String>,
+    pub source: String,
+    pub confidence: u8,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub ip: Option<IpAddr>,
+    pub geo: GeoInfo,
+    pub tlp: Tlp,
+    /// Identity of this sighting: the same source reporting the same URL
+    /// with the same times is the same sighting, however often imported.
+    pub sighting: String,
+}
+
+/// What isx keeps about one canonical URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UrlRecord {
+    pub id: i64,
+    pub url: String,
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ip: Option<IpAddr>,
+    #[serde(flatten)]
+    pub geo: GeoInfo,
+    pub threat: ThreatType,
+    pub tags: Vec<String>,
+    /// The source of the latest sighting.
+    pub source: String,
+    pub confidence: u8,
+    pub tlp: Tlp,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Distinct sightings (source and times) merged into this record.
+    pub times_seen: i64,
+    /// The import batch that last changed the record (feeds select by it).
+    #[serde(skip)]
+    pub changed_seq: i64,
+    pub changed_at: Timestamp,
+}
+
+/// Checks and canonicalises one observation.
+pub fn prepare(obs: &UrlObservation, d: &ImportDefaults) -> Result<UrlCandidate, UrlError> {
+    let canon = canonicalize(&obs.url)?;
+    let mut tags: Vec<String> = Vec::new();
+    let threat = match obs
+        .threat
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => d.threat,
+        Some(term) => match ThreatType::from_source_term(term) {
+            Some(t) => t,
+            None => {
+                // Unknown vocabulary: kept as a tag so nothing is lost.
+                tags.push(term.to_ascii_lowercase());
+                ThreatType::Other
+            }
+        },
+    };
+    for t in &obs.tags {
+        let t = t.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.len() > MAX_TAG_LEN || t.chars().any(char::is_control) {
+            return Err(UrlError::Invalid(format!(
+                "tag {:?}: at most {MAX_TAG_LEN} bytes, no control characters",
+                t.chars().take(80).collect::<String>()
+            )));
+        }
+        tags.push(t.to_owned());
+    }
+    tags.sort();
+    tags.dedup();
+    if tags.len() > MAX_TAGS {
+        return Err(UrlError::Invalid(format!(
+            "{} tags: at most {MAX_TAGS}",
+            tags.len()
+        )));
+    }
+    let confidence = match obs.confidence {
+        None => d.confidence,
+        Some(c) => u8::try_from(c)
+            .ok()
+            .filter(|c| *c <= 100)
+            .ok_or_else(|| UrlError::Invalid(format!("confidence {c}: expected 0 to 100")))?,
+    };
+    let source = obs
+        .source
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&d.source)
+        .to_owned();
+    if source.len() > 200 || source.chars().any(char::is_control) {
+        return Err(UrlError::Invalid(
+            "source: at most 200 printable characters".into(),
+        ));
+    }
+    let first_seen = obs.first_seen.or(obs.last_seen).unwrap_or(d.now);
+    let last_seen = obs.last_seen.unwrap_or(first_seen).max(first_seen);
+    if let (Some(f), Some(l)) = (obs.first_seen, obs.last_seen) {
+        if l < f {
+            return Err(UrlError::Invalid(format!(
+                "last_seen {l} is before first_seen {f}"
+            )));
+        }
+    }
+    let ip = obs.ip.or(canon.ip);
+    let sighting = sighting_key(&canon.url, &source, obs.first_seen, obs.last_seen);
+    Ok(UrlCandidate {
+        canon,
+        threat,
+        tags,
+        source,
+        confidence,
+        first_seen,
+        last_seen,
+        ip,
+        geo: obs.geo.clone(),
+        tlp: obs.tlp.unwrap_or(d.tlp),
+        sighting,
+    })
+}
+
+/// The identity of a sighting: the source's own words (URL, source, and
+/// the times it gave, absent ones included), not the time of import.
+pub fn sighting_key(
+    url: &str,
+    source: &str,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        url.as_bytes(),
+        b"\0",
+        source.as_bytes(),
+        b"\0",
+        first
+            .map(|t| t.as_micros().to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+        b"\0",
+        last.map(|t| t.as_micros().to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+    ] {
+        h.update(part);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Merges a new sighting into the record of its URL (or starts one).
+///
+/// * first/last seen widen; times seen counts sightings;
+/// * threat, source, confidence, address and location come from the most
+///   recent sighting (by its last-seen time), missing fields filled from
+///   the other;
+/// * tags are the union;
+/// * the marking is the most restrictive one any source gave: a record is
+///   never shared wider than one of its sources allowed.
+pub fn merge(
+    existing: Option<&UrlRecord>,
+    c: &UrlCandidate,
+    seq: i64,
+    now: Timestamp,
+) -> UrlRecord {
+    let fresh = UrlRecord {
+        id: existing.map_or(0, |e| e.id),
+        url: c.canon.url.clone(),
+        host: c.canon.host.clone(),
+        domain: c.canon.domain.clone(),
+        ip: c.ip,
+        geo: c.geo.clone(),
+        threat: c.threat,
+        tags: c.tags.clone(),
+        source: c.source.clone(),
+        confidence: c.confidence,
+        tlp: c.tlp,
+        first_seen: c.first_seen,
+        last_seen: c.last_seen,
+        times_seen: 1,
+        changed_seq: seq,
+        changed_at: now,
+    };
+    let Some(old) = existing else {
+        return fresh;
+    };
+    let (newer, older) = if c.last_seen >= old.last_seen {
+        (fresh, old.clone())
+    } else {
+        (old.clone(), fresh)
+    };
+    let ip = newer.ip.or(older.ip);
+    // Location belongs to an address: only borrow it when the address agrees.
+    let geo = if newer.ip == ip {
+        if older.ip == ip {
+            newer.geo.or(older.geo)
+        } else {
+            newer.geo
+        }
+    } else {
+        older.geo
+    };
+    let mut tags = newer.tags;
+    tags.extend(older.tags);
+    tags.sort();
+    tags.dedup();
+    tags.truncate(MAX_TAGS);
+    UrlRecord {
+        id: old.id,
+        url: old.url.clone(),
+        host: old.host.clone(),
+        domain: old.domain.clone(),
+        ip,
+        geo,
+        threat: newer.threat,
+        tags,
+        source: newer.source,
+        confidence: newer.confidence,
+        tlp: old.tlp.max(c.tlp),
+        first_seen: old.first_seen.min(c.first_seen),
+        last_seen: old.last_seen.max(c.last_seen),
+        times_seen: old.times_seen + 1,
+        changed_seq: seq,
+        changed_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> ImportDefaults {
+        ImportDefaults {
+            source: "crawler".into(),
+            tlp: Tlp::Green,
+            confidence: 50,
+            threat: ThreatType::Other,
+            now: Timestamp::from_secs(1_800_000_000),
+        }
+    }
+
+    fn obs(url: &str, first: i64, last: i64) -> UrlObservation {
+        UrlObservation {
+            url: url.into(),
+            threat: Some("malware_download".into()),
+            first_seen: Some(Timestamp::from_secs(first)),
+            last_seen: Some(Timestamp::from_secs(last)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn prepare_applies_defaults_and_maps_the_threat() {
+        let c = prepare(&obs("HTTP://Evil.example/x", 10, 20), &defaults()).unwrap();
+        assert_eq!(c.canon.url, "http://evil.example/x");
+        assert_eq!(c.threat, ThreatType::MalwareDistribution);
+        assert_eq!(c.source, "crawler");
+        assert_eq!((c.tlp, c.confidence), (Tlp::Green, 50));
+        let mut unknown = obs("http://a.example/", 1, 1);
+        unknown.threat = Some("Banking-Trojan".into());
+        let c = prepare(&unknown, &defaults()).unwrap();
+        assert_eq!(c.threat, ThreatType::Other);
+        assert_eq!(c.tags, vec!["banking-trojan".to_owned()]);
+    }
+
+    #[test]
+    fn prepare_refuses_impossible_rows() {
+        let mut o = obs("http://a.example/", 20, 10);
+        assert!(prepare(&o, &defaults())
+            .unwrap_err()
+            .to_string()
+            .contains("before"));
+        o = obs("http://a.example/", 1, 2);
+        o.confidence = Some(101);
+        assert!(prepare(&o, &defaults()).is_err());
+        o.confidence = Some(100);
+        assert!(prepare(&o, &defaults()).is_ok());
+    }
+
+    #[test]
+    fn the_same_sighting_has_the_same_key_and_others_differ() {
+        let a = prepare(&obs("http://a.example/", 1, 2), &defaults()).unwrap();
+        let b = prepare(&obs("http://A.example:80/", 1, 2), &defaults()).unwrap();
+        let later = prepare(&obs("http://a.example/", 1, 3), &defaults()).unwrap();
+        assert_eq!(a.sighting, b.sighting);
+        assert_ne!(a.sighting, later.sighting);
+    }
+
+    #[test]
+    fn merging_widens_times_unions_tags_and_keeps_the_strictest_marking() {
+        let d = defaults();
+        let mut first = obs("http://a.example/", 100, 200);
+        first.tags = vec!["emotet".into()];
+        first.ip = Some("192.0.2.1".parse().unwrap());
+        first.geo.latitude = Some(1.0);
+        let rec = merge(None, &prepare(&first, &d).unwrap(), 1, d.now);
+        assert_eq!(rec.times_seen, 1);
+        let mut second = obs("http://a.example/", 50, 300);
+        second.threat = Some("phishing".into());
+        second.tags = vec!["kit".into()];
+        second.tlp = Some(Tlp::Amber);
+        let merged = merge(Some(&rec), &prepare(&second, &d).unwrap(), 2, d.now);
+        assert_eq!(merged.first_seen, Timestamp::from_secs(50));
+        assert_eq!(merged.last_seen, Timestamp::from_secs(300));
+        assert_eq!(merged.times_seen, 2);
+        assert_eq!(
+            merged.threat,
+            ThreatType::Phishing,
+            "newest sighting's threat"
+        );
+        assert_eq!(merged.tags, vec!["emotet".to_owned(), "kit".to_owned()]);
+        assert_eq!(merged.tlp, Tlp::Amber);
+        assert_eq!(merged.ip, first.ip, "address kept from the older sighting");
+        assert_eq!(merged.geo.latitude, Some(1.0));
+        assert_eq!(merged.changed_seq, 2);
+        // An older sighting arriving late does not overwrite newer fields.
+        let mut old = obs("http://a.example/", 10, 20);
+        old.threat = Some("spam".into());
+        let merged2 = merge(Some(&merged), &prepare(&old, &d).unwrap(), 3, d.now);
+        assert_eq!(merged2.threat, ThreatType::Phishing);
+        assert_eq!(merged2.first_seen, Timestamp::from_secs(10));
+        assert_eq!(merged2.tlp, Tlp::Amber, "marking never loosens");
+    }
+}
