@@ -40,6 +40,7 @@ pub async fn run(store: &dyn Store) {
     sessions(store).await;
     audit_log(store).await;
     releases_and_advisories(store).await;
+    urls(store).await;
 }
 
 fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
@@ -536,4 +537,292 @@ async fn audit_log(store: &dyn Store) {
         .expect("page");
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[1]]);
     assert_eq!(page[0].event.actor, "user:admin1");
+}
+
+fn url_candidate(
+    url: &str,
+    threat: &str,
+    first: i64,
+    last: i64,
+    tlp: isx_domain::Tlp,
+) -> isx_urls::UrlCandidate {
+    let obs = isx_urls::UrlObservation {
+        url: url.into(),
+        threat: Some(threat.into()),
+        first_seen: Some(Timestamp::from_secs(first)),
+        last_seen: Some(Timestamp::from_secs(last)),
+        ip: Some("192.0.2.10".parse().expect("ip")),
+        geo: isx_domain::GeoInfo {
+            asn: Some("AS64500".parse().expect("asn")),
+            country: Some("GB".parse().expect("cc")),
+            latitude: Some(51.5),
+            longitude: Some(-0.1),
+            ..Default::default()
+        },
+        tlp: Some(tlp),
+        ..Default::default()
+    };
+    let defaults = isx_urls::ImportDefaults {
+        source: "test".into(),
+        tlp: isx_domain::Tlp::Green,
+        confidence: 50,
+        threat: isx_domain::ThreatType::Other,
+        now: T0,
+    };
+    isx_urls::prepare(&obs, &defaults).expect("valid observation")
+}
+
+/// URL imports merge sightings, are idempotent, number their batches, and
+/// the queries filter by every field and by the allowed markings.
+pub async fn urls(store: &dyn Store) {
+    use isx_domain::{ThreatType, Tlp};
+    let t = 1_800_000_000;
+    let batch1 = vec![
+        url_candidate("http://a.example/x", "phishing", t, t + 10, Tlp::Green),
+        url_candidate(
+            "http://b.example/y",
+            "malware_download",
+            t,
+            t + 20,
+            Tlp::Amber,
+        ),
+        url_candidate(
+            "HTTP://A.example:80/x",
+            "phishing",
+            t - 100,
+            t + 5,
+            Tlp::Green,
+        ),
+    ];
+    let b = crate::UrlBatch {
+        candidates: &batch1,
+        source: "test",
+        actor: "cli",
+    };
+    let out = store.import_urls(&b, T0).await.expect("import");
+    assert_eq!(
+        (out.created, out.updated, out.unchanged),
+        (2, 1, 0),
+        "first import"
+    );
+    assert_eq!(out.seq, Some(1));
+    let again = store
+        .import_urls(&b, T0.add_secs(60))
+        .await
+        .expect("re-import");
+    assert_eq!(
+        (again.created, again.updated, again.unchanged, again.seq),
+        (0, 0, 3, None),
+        "re-import changes nothing"
+    );
+    let all_markings = Tlp::ALL.to_vec();
+    let q = |f: &dyn Fn(&mut crate::UrlQuery)| {
+        let mut q = crate::UrlQuery {
+            markings: all_markings.clone(),
+            limit: 100,
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    let all = store.url_records(&q(&|_| {})).await.expect("all");
+    assert_eq!(all.len(), 2);
+    let a = all
+        .iter()
+        .find(|r| r.url == "http://a.example/x")
+        .expect("a");
+    assert_eq!(a.times_seen, 2);
+    assert_eq!(a.first_seen, Timestamp::from_secs(t - 100));
+    assert_eq!(a.last_seen, Timestamp::from_secs(t + 10));
+    assert_eq!(a.geo.asn.map(|x| x.get()), Some(64500));
+    assert_eq!(
+        store.url_record(a.id).await.expect("by id").as_ref(),
+        Some(a)
+    );
+
+    let green_only = store
+        .url_records(&q(&|q| q.markings = vec![Tlp::Clear, Tlp::Green]))
+        .await
+        .expect("green");
+    assert_eq!(green_only.len(), 1, "markings filter");
+    assert!(store
+        .url_records(&q(&|q| q.markings.clear()))
+        .await
+        .expect("none")
+        .is_empty());
+    let by_threat = store
+        .url_records(&q(&|q| q.threat = Some(ThreatType::MalwareDistribution)))
+        .await
+        .expect("threat");
+    assert_eq!(by_threat.len(), 1);
+    assert_eq!(by_threat[0].host, "b.example");
+    assert_eq!(
+        store
+            .url_records(&q(&|q| q.text = Some("A.EXAMPLE/X".into())))
+            .await
+            .expect("text")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .url_records(&q(&|q| q.text = Some("%".into())))
+            .await
+            .expect("escaped")
+            .len(),
+        0,
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(
+        store
+            .url_records(&q(&|q| q.domain = Some("b.example".into())))
+            .await
+            .expect("domain")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .url_records(&q(&|q| q.asn = Some(64500)))
+            .await
+            .expect("asn")
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .url_records(&q(&|q| q.country = Some("gb".into())))
+            .await
+            .expect("cc")
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .url_records(&q(&|q| q.since = Some(Timestamp::from_secs(t + 15))))
+            .await
+            .expect("since")
+            .len(),
+        1
+    );
+    let page = store
+        .url_records(&q(&|q| {
+            q.limit = 1;
+            q.after_id = Some(a.id.min(by_threat[0].id));
+        }))
+        .await
+        .expect("page");
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].id, a.id.max(by_threat[0].id), "keyset paging");
+
+    // A second batch: only its changes are selected by batch number.
+    let batch2 = vec![url_candidate(
+        "http://c.example/z",
+        "c2",
+        t + 30,
+        t + 40,
+        Tlp::Red,
+    )];
+    let out2 = store
+        .import_urls(
+            &crate::UrlBatch {
+                candidates: &batch2,
+                source: "test",
+                actor: "cli",
+            },
+            T0.add_secs(3600),
+        )
+        .await
+        .expect("batch 2");
+    assert_eq!(out2.seq, Some(2));
+    assert_eq!(store.url_seq_before(T0.add_secs(1)).await.expect("seq"), 1);
+    assert_eq!(
+        store.url_seq_before(T0.add_secs(7200)).await.expect("seq"),
+        2
+    );
+    let changed = store
+        .url_records(&q(&|q| {
+            q.changed_after_seq = Some(1);
+            q.changed_upto_seq = Some(2);
+        }))
+        .await
+        .expect("changed");
+    assert_eq!(
+        changed.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
+        vec!["http://c.example/z"]
+    );
+
+    let stats = store
+        .url_stats(&q(&|q| {
+            q.markings = vec![Tlp::Clear, Tlp::Green, Tlp::Amber]
+        }))
+        .await
+        .expect("stats");
+    assert_eq!(stats.total, 2, "RED excluded from aggregates too");
+    assert_eq!(stats.top_asns, vec![(64500, None, 2)]);
+    assert_eq!(stats.top_countries, vec![("GB".to_owned(), 2)]);
+    assert_eq!(stats.points.len(), 1);
+    assert_eq!(stats.points[0].urls, 2);
+
+    // Feed runs: one claim wins; a done slot is never claimed again.
+    let slot = Timestamp::from_secs(1_800_007_200);
+    assert!(store
+        .claim_feed_run("urls", slot, "n1", T0, T0.add_secs(600))
+        .await
+        .expect("claim"));
+    assert!(!store
+        .claim_feed_run("urls", slot, "n2", T0, T0.add_secs(600))
+        .await
+        .expect("claim 2"));
+    assert!(store
+        .claim_feed_run("urls", slot, "n2", T0.add_secs(601), T0.add_secs(1200))
+        .await
+        .expect("expired lease"));
+    let file = crate::FeedFile {
+        name: "f.json".into(),
+        product: "urls".into(),
+        kind: "full".into(),
+        format: "json".into(),
+        slot,
+        period_start: slot.add_secs(-5 * 86_400),
+        period_end: slot,
+        records: 2,
+        size: 10,
+        sha256: "00".repeat(32),
+        marking: Tlp::Amber,
+        signature: "sig".into(),
+        created_at: T0,
+    };
+    let run = crate::FeedRun {
+        product: "urls".into(),
+        slot,
+        from_seq: 0,
+        to_seq: 2,
+        finished_at: T0,
+    };
+    store
+        .finish_feed_run(&run, std::slice::from_ref(&file))
+        .await
+        .expect("finish");
+    assert!(!store
+        .claim_feed_run("urls", slot, "n3", T0.add_secs(9999), T0.add_secs(99_999))
+        .await
+        .expect("done"));
+    assert_eq!(
+        store
+            .last_feed_run("urls")
+            .await
+            .expect("last")
+            .map(|r| r.to_seq),
+        Some(2)
+    );
+    assert_eq!(
+        store.feed_run_before("urls", slot).await.expect("before"),
+        None
+    );
+    assert_eq!(
+        store.feed_files("urls", 10).await.expect("files"),
+        vec![file.clone()]
+    );
+    assert_eq!(store.feed_file("f.json").await.expect("file"), Some(file));
 }

@@ -17,10 +17,13 @@
 mod error;
 #[macro_use]
 mod sql;
+#[macro_use]
+mod sql_urls;
 pub mod migrate;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod urls;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -37,6 +40,7 @@ use isx_domain::{
 use serde::Serialize;
 
 pub use error::StoreError;
+pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -224,6 +228,39 @@ pub trait Store: Send + Sync + 'static {
     // Audit log.
     async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64>;
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+
+    // Malicious URLs.
+    /// Merges checked rows into their records in one transaction, under
+    /// the URL write lock, as one numbered batch. A sighting already known
+    /// changes nothing, so re-imports are idempotent.
+    async fn import_urls(&self, batch: &UrlBatch<'_>, now: Timestamp) -> Result<UrlImportOutcome>;
+    async fn url_records(&self, query: &UrlQuery) -> Result<Vec<isx_urls::UrlRecord>>;
+    async fn url_record(&self, id: i64) -> Result<Option<isx_urls::UrlRecord>>;
+    async fn url_stats(&self, query: &UrlQuery) -> Result<UrlStats>;
+    /// The last batch imported before `before`. Taken under the URL write
+    /// lock, so every batch up to it has committed: batches are a prefix.
+    async fn url_seq_before(&self, before: Timestamp) -> Result<i64>;
+
+    // Feed files.
+    /// The newest produced slot of a product.
+    async fn last_feed_run(&self, product: &str) -> Result<Option<FeedRun>>;
+    /// The newest produced slot of a product before `slot`.
+    async fn feed_run_before(&self, product: &str, slot: Timestamp) -> Result<Option<FeedRun>>;
+    /// Takes a slot for this node until `lease_until`; `false` when it is
+    /// done or another node holds an unexpired lease.
+    async fn claim_feed_run(
+        &self,
+        product: &str,
+        slot: Timestamp,
+        node: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<bool>;
+    /// Records the files of a slot and marks it done, in one transaction.
+    async fn finish_feed_run(&self, run: &FeedRun, files: &[FeedFile]) -> Result<()>;
+    /// Manifest entries, newest slot first.
+    async fn feed_files(&self, product: &str, limit: u32) -> Result<Vec<FeedFile>>;
+    async fn feed_file(&self, name: &str) -> Result<Option<FeedFile>>;
 }
 
 /// Opens the store named by `url`: `postgres://…` (or `postgresql://…`)

@@ -25,6 +25,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/sqlite/0003_notifications.sql"),
     },
+    Migration {
+        version: 4,
+        name: "urls",
+        sql: include_str!("../migrations/sqlite/0004_urls.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -42,6 +47,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "notifications",
         sql: include_str!("../migrations/postgres/0003_notifications.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "urls",
+        sql: include_str!("../migrations/postgres/0004_urls.sql"),
     },
 ];
 

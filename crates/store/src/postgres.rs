@@ -10,6 +10,10 @@ use crate::{redact_url, Backend, Result, StoreError};
 /// Serialises migrations across nodes that start at the same time.
 const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261001)";
 
+/// Serialises URL imports (and the reading of their batch numbers), so
+/// that batches commit in the order of their numbers.
+const URL_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261002)";
+
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
@@ -36,6 +40,28 @@ impl_store!(PostgresStore, {
 
     async fn migrate(&self) -> Result<usize> {
         run_migrations!(&self.pool, POSTGRES, None, Some(MIGRATION_LOCK))
+    }
+
+    async fn import_urls(
+        &self,
+        batch: &crate::UrlBatch<'_>,
+        now: isx_domain::Timestamp,
+    ) -> Result<crate::UrlImportOutcome> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::Database)?;
+        sqlx::query(URL_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::Database)?;
+        import_urls!(tx, batch, now)
+    }
+
+    async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::Database)?;
+        sqlx::query(URL_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::Database)?;
+        url_seq_before!(tx, before)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -212,3 +212,65 @@ pub(crate) fn advisory(body: &str, kev: Option<&str>) -> Result<isx_advisories::
     }
     Ok(a)
 }
+
+pub(crate) struct UrlColumns {
+    pub id: i64,
+    pub url: String,
+    pub host: String,
+    pub domain: Option<String>,
+    pub ip: Option<String>,
+    pub asn: Option<i64>,
+    pub as_org: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub threat: String,
+    pub tags: String,
+    pub source: String,
+    pub confidence: i64,
+    pub tlp: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub times_seen: i64,
+    pub changed_seq: i64,
+    pub changed_at: i64,
+}
+
+pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
+    let what = |field: &str| format!("url record {} {field}", c.id);
+    Ok(isx_urls::UrlRecord {
+        id: c.id,
+        ip: c.ip.as_deref().map(|i| parse(&what("ip"), i)).transpose()?,
+        geo: isx_domain::GeoInfo {
+            asn: c
+                .asn
+                .map(|a| parse(&what("asn"), &a.to_string()))
+                .transpose()?,
+            as_org: c.as_org,
+            country: c
+                .country
+                .as_deref()
+                .map(|x| parse(&what("country"), x))
+                .transpose()?,
+            city: c.city,
+            latitude: c.latitude,
+            longitude: c.longitude,
+        },
+        threat: parse(&what("threat"), &c.threat)?,
+        tags: serde_json::from_str(&c.tags)
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", what("tags"))))?,
+        confidence: u8::try_from(c.confidence)
+            .map_err(|_| StoreError::Corrupt(what("confidence")))?,
+        tlp: parse(&what("tlp"), &c.tlp)?,
+        first_seen: Timestamp::from_micros(c.first_seen),
+        last_seen: Timestamp::from_micros(c.last_seen),
+        times_seen: c.times_seen,
+        changed_seq: c.changed_seq,
+        changed_at: Timestamp::from_micros(c.changed_at),
+        url: c.url,
+        host: c.host,
+        domain: c.domain,
+        source: c.source,
+    })
+}

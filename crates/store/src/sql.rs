@@ -718,7 +718,37 @@ macro_rules! impl_store {
                     })
                     .collect()
             }
+
+            async fn url_records(&self, q: &$crate::UrlQuery) -> $crate::Result<Vec<isx_urls::UrlRecord>> {
+                self.url_records_sql(q).await
+            }
+            async fn url_record(&self, id: i64) -> $crate::Result<Option<isx_urls::UrlRecord>> {
+                self.url_record_sql(id).await
+            }
+            async fn url_stats(&self, q: &$crate::UrlQuery) -> $crate::Result<$crate::UrlStats> {
+                self.url_stats_sql(q).await
+            }
+            async fn last_feed_run(&self, product: &str) -> $crate::Result<Option<$crate::FeedRun>> {
+                self.last_feed_run_sql(product).await
+            }
+            async fn feed_run_before(&self, product: &str, slot: isx_domain::Timestamp) -> $crate::Result<Option<$crate::FeedRun>> {
+                self.feed_run_before_sql(product, slot).await
+            }
+            async fn claim_feed_run(&self, product: &str, slot: isx_domain::Timestamp, node: &str, now: isx_domain::Timestamp, lease_until: isx_domain::Timestamp) -> $crate::Result<bool> {
+                self.claim_feed_run_sql(product, slot, node, now, lease_until).await
+            }
+            async fn finish_feed_run(&self, run: &$crate::FeedRun, files: &[$crate::FeedFile]) -> $crate::Result<()> {
+                self.finish_feed_run_sql(run, files).await
+            }
+            async fn feed_files(&self, product: &str, limit: u32) -> $crate::Result<Vec<$crate::FeedFile>> {
+                self.feed_files_sql(product, limit).await
+            }
+            async fn feed_file(&self, name: &str) -> $crate::Result<Option<$crate::FeedFile>> {
+                self.feed_file_sql(name).await
+            }
         }
+
+        url_methods!($ty);
     };
 
     (@get $r:ident, $col:literal, $t:ty) => {

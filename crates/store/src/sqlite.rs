@@ -60,6 +60,28 @@ impl_store!(SqliteStore, {
         run_migrations!(&self.pool, SQLITE, Some("BEGIN IMMEDIATE"), None)
     }
 
+    async fn import_urls(
+        &self,
+        batch: &crate::UrlBatch<'_>,
+        now: isx_domain::Timestamp,
+    ) -> Result<crate::UrlImportOutcome> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::Database)?;
+        import_urls!(tx, batch, now)
+    }
+
+    async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::Database)?;
+        url_seq_before!(tx, before)
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
