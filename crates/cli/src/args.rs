@@ -46,6 +46,14 @@ pub struct Global {
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, global = true, env = "ISX_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// MaxMind-format City or Country database (GeoLite2-City.mmdb,
+    /// dbip-city-lite.mmdb, …) for the country and coordinates of IPs.
+    #[arg(long, global = true, env = "ISX_GEOIP_LOCATION", value_name = "MMDB")]
+    pub geoip_location: Option<PathBuf>,
+    /// MaxMind-format ASN database (GeoLite2-ASN.mmdb, …) for the network
+    /// and organisation of IPs.
+    #[arg(long, global = true, env = "ISX_GEOIP_ASN", value_name = "MMDB")]
+    pub geoip_asn: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -83,6 +91,107 @@ pub enum Command {
     /// Advisories: import CSAF 2.0 documents and the CISA KEV catalogue.
     #[command(subcommand)]
     Advisories(AdvisoriesCommand),
+    /// Malicious URLs: import crawler and partner findings, search, export,
+    /// produce the signed feed files.
+    #[command(subcommand)]
+    Urls(UrlsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UrlsCommand {
+    /// Import malicious URLs from JSON, NDJSON or CSV files (columns found by
+    /// header name; URLhaus CSV and JSON dumps work as they are).
+    ///
+    /// Each URL is canonicalised (one record per URL), mapped onto the threat
+    /// taxonomy and enriched with ASN, country and coordinates from the geo
+    /// databases, if configured (--geoip-location, --geoip-asn). All files
+    /// are one all-or-nothing batch unless --skip-invalid; a bad row is
+    /// reported with its file and line. Importing the same file again
+    /// changes nothing.
+    ///
+    /// Example: isx urls import --source urlhaus csv.txt
+    Import {
+        /// Files to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// json, ndjson or csv [default: from the file name, then the content].
+        #[arg(long)]
+        format: Option<String>,
+        /// Source name for rows without one [default: the file name].
+        #[arg(long)]
+        source: Option<String>,
+        /// Marking for rows without one: clear, green, amber, amber+strict, red.
+        #[arg(long, default_value = "green")]
+        tlp: String,
+        /// Confidence (0-100) for rows without one.
+        #[arg(long, default_value_t = 50)]
+        confidence: u8,
+        /// Threat type for rows without one (phishing, malware-distribution,
+        /// command-and-control, scam, exploit-kit, cryptojacking, spam, other).
+        #[arg(long, default_value = "other")]
+        threat: String,
+        /// Import the valid rows and report the invalid ones, instead of
+        /// refusing the whole batch.
+        #[arg(long)]
+        skip_invalid: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Search URL records, newest first.
+    ///
+    /// Example: isx urls list --threat phishing --country DE --since 2026-11-20T00:00:00Z
+    List {
+        #[command(flatten)]
+        filter: UrlFilterArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Write the URL records a filter selects as JSON, NDJSON, CSV or a
+    /// STIX 2.1 bundle (to a file, or standard output).
+    Export {
+        #[command(flatten)]
+        filter: UrlFilterArgs,
+        /// json, ndjson, csv or stix.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Output file [default: standard output].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Produce the due feed files now (the server does this every 3 hours by
+    /// itself; slots already produced are not produced again).
+    Feed(JsonFlag),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct UrlFilterArgs {
+    /// Part of the URL (case-insensitive).
+    #[arg(long)]
+    pub q: Option<String>,
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Registrable domain, e.g. example.co.uk.
+    #[arg(long)]
+    pub domain: Option<String>,
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// AS number, e.g. 64500 or AS64500.
+    #[arg(long)]
+    pub asn: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long)]
+    pub threat: Option<String>,
+    /// Last seen at or after (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Last seen before (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// At most this many records.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,7 +264,7 @@ pub enum AdvisoriesCommand {
     },
 }
 
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8443].
     #[arg(long, env = "ISX_LISTEN", value_name = "ADDR")]

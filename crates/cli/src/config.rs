@@ -24,6 +24,13 @@ use crate::args::{Global, LogFormat, ServeArgs};
 /// rate_per_minute = 1200
 /// rate_burst = 200
 /// session_ttl_secs = 28800
+/// [geoip]
+/// location = "/var/lib/GeoIP/GeoLite2-City.mmdb"
+/// asn = "/var/lib/GeoIP/GeoLite2-ASN.mmdb"
+/// [feeds]
+/// instance_name = "Example CERT"
+/// interval_secs = 10800
+/// window_secs = 432000
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +43,26 @@ pub struct FileConfig {
     pub tls: TlsSection,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub geoip: GeoSection,
+    #[serde(default)]
+    pub feeds: FeedSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoSection {
+    pub location: Option<PathBuf>,
+    pub asn: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSection {
+    pub instance_name: Option<String>,
+    pub interval_secs: Option<i64>,
+    pub window_secs: Option<i64>,
+    pub tick_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +89,8 @@ pub struct Settings {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     pub log_format: LogFormat,
+    pub geoip_location: Option<PathBuf>,
+    pub geoip_asn: Option<PathBuf>,
     file: FileConfig,
 }
 
@@ -95,6 +124,11 @@ impl Settings {
             data_dir: g.data_dir.clone().or_else(|| file.data_dir.clone()),
             database_url: g.database_url.clone().or_else(|| file.database_url.clone()),
             log_format: g.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            geoip_location: g
+                .geoip_location
+                .clone()
+                .or_else(|| file.geoip.location.clone()),
+            geoip_asn: g.geoip_asn.clone().or_else(|| file.geoip.asn.clone()),
             file,
         })
     }
@@ -160,6 +194,29 @@ impl Settings {
         cfg.session_ttl_secs = env_parse("ISX_SESSION_TTL_SECS")?
             .or(l.session_ttl_secs)
             .unwrap_or(cfg.session_ttl_secs);
+        cfg.geoip_location = self.geoip_location.clone();
+        cfg.geoip_asn = self.geoip_asn.clone();
+        let f = &self.file.feeds;
+        if let Some(name) =
+            env_parse::<String>("ISX_INSTANCE_NAME")?.or_else(|| f.instance_name.clone())
+        {
+            cfg.instance_name = name;
+        }
+        cfg.feed_interval_secs = env_parse("ISX_FEED_INTERVAL_SECS")?
+            .or(f.interval_secs)
+            .unwrap_or(cfg.feed_interval_secs);
+        cfg.feed_window_secs = env_parse("ISX_FEED_WINDOW_SECS")?
+            .or(f.window_secs)
+            .unwrap_or(cfg.feed_window_secs);
+        cfg.feed_tick_ms = env_parse("ISX_FEED_TICK_MS")?
+            .or(f.tick_ms)
+            .unwrap_or(cfg.feed_tick_ms);
+        if cfg.feed_interval_secs < 60 || 86_400 % cfg.feed_interval_secs != 0 {
+            anyhow::bail!(
+                "feed interval {} s: must divide a day and be at least 60 s (10800 = 3 hours)",
+                cfg.feed_interval_secs
+            );
+        }
         Ok(cfg)
     }
 }

@@ -36,6 +36,18 @@ pub struct ServerConfig {
     pub notify_interval_ms: u64,
     /// Extra CA certificate (PEM) to trust for webhook receivers.
     pub webhook_ca: Option<PathBuf>,
+    /// The name of this instance in feed files (the STIX identity).
+    pub instance_name: String,
+    /// MaxMind-format City or Country database (GeoLite2, DB-IP, …).
+    pub geoip_location: Option<PathBuf>,
+    /// MaxMind-format ASN database.
+    pub geoip_asn: Option<PathBuf>,
+    /// Seconds between feed slots (3 hours by default).
+    pub feed_interval_secs: i64,
+    /// The window of the rolling full set (5 days by default).
+    pub feed_window_secs: i64,
+    /// How often the scheduler looks for due slots.
+    pub feed_tick_ms: u64,
 }
 
 impl ServerConfig {
@@ -52,6 +64,12 @@ impl ServerConfig {
             session_ttl_secs: 8 * 3600,
             notify_interval_ms: 30_000,
             webhook_ca: None,
+            instance_name: "isx".to_owned(),
+            geoip_location: None,
+            geoip_asn: None,
+            feed_interval_secs: 3 * 3600,
+            feed_window_secs: 5 * 86_400,
+            feed_tick_ms: 60_000,
         }
     }
 }

@@ -20,4 +20,8 @@ pub enum ServerError {
     Serve(#[source] std::io::Error),
     #[error(transparent)]
     Store(#[from] isx_store::StoreError),
+    #[error(transparent)]
+    Geo(#[from] isx_geo::GeoError),
+    #[error("feed signing key: {0}")]
+    Signing(String),
 }

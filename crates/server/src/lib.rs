@@ -12,6 +12,7 @@ pub mod auth;
 mod config;
 mod error;
 mod extract;
+pub mod feeds;
 mod metrics;
 mod notices;
 pub mod notify;
@@ -21,6 +22,7 @@ mod ratelimit;
 mod records;
 mod state;
 pub mod tls;
+pub mod urls;
 mod web;
 
 use std::future::Future;
@@ -40,7 +42,7 @@ use tower_http::trace::TraceLayer;
 pub use config::{RateLimit, ServerConfig, TlsMode};
 pub use error::ServerError;
 pub use openapi::openapi_json;
-pub use state::AppState;
+pub use state::{feed_context, AppState};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -84,7 +86,7 @@ impl Application {
             .local_addr()
             .map_err(|e| ServerError::Bind(config.listen, e))?;
         let secure = tls.is_some();
-        let state = AppState::new(config, store, clock, secure);
+        let state = AppState::new(config, store, clock, secure)?;
         let router = routes(state.clone());
         Ok(Application {
             listener,
@@ -135,6 +137,7 @@ impl Application {
             ..
         } = self;
         let gc = tokio::spawn(expire_sessions(state.clone()));
+        let feeder = tokio::spawn(feeds::run(state.feeds.clone(), state.config.feed_tick_ms));
         let notifier = tokio::spawn(notify::run(state));
         let served = match tls {
             None => axum::serve(
@@ -148,6 +151,7 @@ impl Application {
         };
         gc.abort();
         notifier.abort();
+        feeder.abort();
         served
     }
 }

@@ -21,6 +21,8 @@ use crate::problem;
         api::list_releases, api::get_release, api::release_table, api::search_advisories, api::get_advisory,
         api::advisory_csaf, api::create_release, api::change_release, api::import_advisories,
         api::list_notifications, api::put_webhook, api::list_deliveries, api::rolie_feed,
+        api::import_urls, api::search_urls, api::get_url, api::url_stats, api::url_manifest,
+        api::download_url_file, api::signing_key,
     ),
     components(schemas(
         problem::Problem, problem::FieldProblem, dto::HealthDto, dto::MeDto, dto::MemberDto, dto::NewMemberRequest,
@@ -29,6 +31,7 @@ use crate::problem;
         api::notices::ReleaseDto, api::notices::ReleaseDetailDto, api::notices::AdvisoryDto,
         api::notices::NewReleaseRequest, api::notices::ReleaseChange, api::notices::ImportOutcomeDto,
         api::notices::NotificationDto, api::notices::WebhookRequest, api::notices::DeliveryDto,
+        api::urls::UrlRecordDto, api::urls::UrlStatsDto, api::urls::ManifestDto, crate::urls::ImportReport,
     )),
     modifiers(&Security),
     tags(
@@ -36,6 +39,7 @@ use crate::problem;
         (name = "keys", description = "API keys"),
         (name = "groups", description = "Trust groups"),
         (name = "advisories", description = "Advance vulnerability notices: releases, advisories, tables, CSAF"),
+        (name = "urls", description = "Malicious URLs: import, search, statistics, signed 3-hourly feed files"),
         (name = "operations", description = "Health, audit log"),
     )
 )]

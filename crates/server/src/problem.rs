@@ -43,6 +43,12 @@ pub enum ApiError {
         detail: String,
         pointer: Option<String>,
     },
+    /// Several invalid parts of one input (rows of an import), each with
+    /// its pointer (`/line/12`).
+    Invalid {
+        detail: String,
+        errors: Vec<FieldProblem>,
+    },
     UnsupportedMediaType(String),
     PayloadTooLarge(String),
     TooManyRequests {
@@ -65,7 +71,7 @@ impl ApiError {
             ApiError::BadRequest(_) => {
                 (StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
             }
-            ApiError::Validation { .. } => (
+            ApiError::Validation { .. } | ApiError::Invalid { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "Invalid value",
@@ -107,7 +113,9 @@ impl ApiError {
             | ApiError::BadRequest(d)
             | ApiError::UnsupportedMediaType(d)
             | ApiError::PayloadTooLarge(d) => d.clone(),
-            ApiError::Validation { detail, .. } => detail.clone(),
+            ApiError::Validation { detail, .. } | ApiError::Invalid { detail, .. } => {
+                detail.clone()
+            }
             ApiError::TooManyRequests { retry_after_secs } => {
                 format!("request budget exhausted; retry in {retry_after_secs} s")
             }
@@ -124,6 +132,7 @@ impl ApiError {
                     detail: detail.clone(),
                 }]
             }
+            ApiError::Invalid { errors, .. } => errors.clone(),
             _ => Vec::new(),
         };
         Problem {
@@ -143,6 +152,17 @@ impl ApiError {
         ApiError::Validation {
             detail: e.to_string(),
             pointer: None,
+        }
+    }
+
+    /// A 422 listing several problems, as (pointer, detail) pairs.
+    pub fn with_errors(self, errors: Vec<(String, String)>) -> Self {
+        ApiError::Invalid {
+            detail: self.problem().detail,
+            errors: errors
+                .into_iter()
+                .map(|(pointer, detail)| FieldProblem { pointer, detail })
+                .collect(),
         }
     }
 }

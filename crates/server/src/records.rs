@@ -64,6 +64,26 @@ pub fn release(r: &isx_advisories::Release) -> RecordMeta {
     isx_advisories::release_record(r)
 }
 
+/// A malicious-URL record: every member, per its TLP marking.
+pub fn url(marking: Tlp) -> RecordMeta {
+    isx_urls::url_record(marking)
+}
+
+/// A feed file: like the most restrictive record it holds.
+pub fn feed_file(f: &isx_store::FeedFile) -> RecordMeta {
+    isx_urls::url_record(f.marking)
+}
+
+/// The markings of URL records `principal` may see at `now`. URL records
+/// differ only by marking, so asking the policy function once per marking
+/// lets the store filter in SQL without a second copy of the rule.
+pub fn url_markings(principal: &isx_policy::Principal, now: isx_domain::Timestamp) -> Vec<Tlp> {
+    Tlp::ALL
+        .into_iter()
+        .filter(|t| decide(principal, &url(*t), now).is_allowed())
+        .collect()
+}
+
 /// Asks the policy function on behalf of `caller`, now.
 pub fn decide_for(state: &AppState, caller: &Caller, record: &RecordMeta) -> Decision {
     decide(&caller.principal, record, state.clock.now())

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use isx_domain::Clock;
 use isx_store::Store;
 
+use crate::feeds::{FeedContext, FeedSigner};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::ServerConfig;
@@ -17,6 +18,10 @@ pub struct AppState {
     pub(crate) limiter: Arc<RateLimiter>,
     /// Served over TLS (cookies get the `Secure` attribute).
     pub(crate) secure: bool,
+    /// The configured geo databases (possibly none).
+    pub geo: Arc<isx_geo::GeoDb>,
+    /// Feed production and the signing key.
+    pub feeds: Arc<FeedContext>,
 }
 
 impl AppState {
@@ -25,15 +30,54 @@ impl AppState {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         secure: bool,
-    ) -> Self {
+    ) -> Result<Self, crate::ServerError> {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit));
-        AppState {
+        let geo = isx_geo::GeoDb::open(
+            config.geoip_location.as_deref(),
+            config.geoip_asn.as_deref(),
+        )?;
+        if geo.status().is_configured() {
+            tracing::info!(location = ?geo.status().location, asn = ?geo.status().asn, "geo databases loaded");
+        } else {
+            tracing::info!("no geo databases configured: URL records keep only the geo fields their sources give");
+        }
+        let feeds = feed_context(&config, store.clone(), clock.clone())?;
+        Ok(AppState {
             config: Arc::new(config),
             store,
             clock,
             metrics: Arc::new(Metrics::default()),
             limiter,
             secure,
-        }
+            geo: Arc::new(geo),
+            feeds: Arc::new(feeds),
+        })
     }
+}
+
+/// The feed context of a configuration: key and files in the data directory.
+pub fn feed_context(
+    config: &ServerConfig,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<FeedContext, crate::ServerError> {
+    let signer = FeedSigner::load_or_create(&config.data_dir.join("signing"))?;
+    let markings = crate::records::url_markings(&isx_policy::Principal::any_member(), clock.now());
+    Ok(FeedContext {
+        store,
+        clock,
+        signer,
+        dir: config.data_dir.join("feeds"),
+        schedule: isx_urls::FeedSchedule {
+            interval_secs: config.feed_interval_secs.max(60),
+            window_secs: config.feed_window_secs.max(3600),
+        },
+        instance: config.instance_name.clone(),
+        node: format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned()),
+            std::process::id()
+        ),
+        markings,
+    })
 }

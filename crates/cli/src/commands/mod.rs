@@ -8,6 +8,7 @@ mod key;
 mod member;
 mod release;
 mod serve;
+mod urls;
 mod user;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Group(c) => group::run(&Ctx::open(&settings).await?, c).await,
         Command::Release(c) => release::run(&Ctx::open(&settings).await?, c).await,
         Command::Advisories(c) => advisories::run(&Ctx::open(&settings).await?, c).await,
+        Command::Urls(c) => urls::run(&Ctx::open(&settings).await?, &settings, c).await,
     }
 }
 

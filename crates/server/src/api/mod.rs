@@ -6,6 +6,7 @@ mod groups;
 mod keys;
 mod members;
 pub(crate) mod notices;
+pub(crate) mod urls;
 
 use axum::extract::State;
 use axum::routing::{delete, get};
@@ -21,6 +22,7 @@ pub(crate) use groups::*;
 pub(crate) use keys::*;
 pub(crate) use members::*;
 pub(crate) use notices::*;
+pub(crate) use urls::*;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     let v1 = Router::new()
@@ -54,6 +56,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/webhook", axum::routing::put(put_webhook))
         .route("/api/v1/webhook-deliveries", get(list_deliveries))
         .route("/csaf/feed.json", get(rolie_feed))
+        .route("/api/v1/urls", get(search_urls).post(import_urls))
+        .route("/api/v1/urls/stats", get(url_stats))
+        .route("/api/v1/urls/{id}", get(get_url))
+        .route("/api/v1/feeds/urls", get(url_manifest))
+        .route("/api/v1/feeds/urls/{name}", get(download_url_file))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,
@@ -62,6 +69,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/metrics", get(crate::metrics::handler))
         .route("/api/openapi.json", get(crate::openapi::handler))
+        .route("/api/v1/feeds/signing-key", get(signing_key))
         .route(
             "/.well-known/csaf/provider-metadata.json",
             get(provider_metadata),

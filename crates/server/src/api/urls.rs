@@ -1,0 +1,462 @@
+//! Malicious URLs over REST: batch import, search with every filter,
+//! statistics, exports in four formats, and the signed feed files.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use isx_domain::{Asn, ThreatType, Timestamp, Tlp};
+use isx_formats::urls::{UrlFeedFormat, UrlFeedWriter, UrlInputFormat};
+use isx_store::{FeedFile, UrlQuery, UrlStats};
+use isx_urls::UrlRecord;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{noted, AuditNote};
+use crate::auth::Caller;
+use crate::problem::{ApiError, Problem};
+use crate::urls::{self, ImportOptions, ImportReport};
+use crate::AppState;
+
+/// How to take rows that do not say themselves.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// Source name for rows without one (default `api`).
+    pub source: Option<String>,
+    /// Marking for rows without one (default `green`).
+    pub tlp: Option<String>,
+    /// Confidence 0–100 for rows without one (default 50).
+    pub confidence: Option<u8>,
+    /// Threat type for rows without one (default `other`).
+    pub threat: Option<String>,
+    /// `true`: import the valid rows and report the others; default: refuse
+    /// the whole batch when a row is invalid.
+    pub skip_invalid: Option<bool>,
+}
+
+/// Imports a batch of malicious URLs: a JSON array (or URLhaus JSON),
+/// NDJSON (`application/x-ndjson`) or CSV with a header row (`text/csv`;
+/// URLhaus CSV exports work as they are). All-or-nothing unless
+/// `skip_invalid=true`; a sighting already known changes nothing, so
+/// sending the same batch again is harmless. Operator administrators only.
+#[utoipa::path(post, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(ImportParams),
+    request_body(content = String, description = "JSON, NDJSON or CSV", content_type = "application/json"),
+    responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem, description = "invalid rows, each with its `/line/N` pointer")))]
+pub(crate) async fn import_urls(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    params: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let format = match media.as_str() {
+        "application/json" => UrlInputFormat::Json,
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+            UrlInputFormat::Ndjson
+        }
+        "text/csv" => UrlInputFormat::Csv,
+        other => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "content type {other:?}: send application/json, application/x-ndjson or text/csv"
+            )))
+        }
+    };
+    let opts = ImportOptions {
+        format: Some(format),
+        name: None,
+        source: p.source.unwrap_or_else(|| "api".to_owned()),
+        tlp: parse_opt(p.tlp.as_deref(), "tlp")?.unwrap_or(Tlp::Green),
+        confidence: match p.confidence {
+            Some(c) if c > 100 => return Err(ApiError::invalid("confidence: 0 to 100")),
+            Some(c) => c,
+            None => 50,
+        },
+        threat: parse_opt(p.threat.as_deref(), "threat")?.unwrap_or(ThreatType::Other),
+        skip_invalid: p.skip_invalid.unwrap_or(false),
+    };
+    let actor = caller
+        .key_id
+        .as_ref()
+        .map_or_else(|| caller.member.name.to_string(), |k| format!("key:{k}"));
+    let report = urls::import(
+        state.store.as_ref(),
+        &state.geo,
+        &body,
+        &opts,
+        &actor,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(noted(
+        AuditNote::new(
+            "urls.import",
+            format!(
+                "batch/{}",
+                report.batch.map_or("none".into(), |b| b.to_string())
+            ),
+        ),
+        Json(report),
+    ))
+}
+
+fn parse_opt<T: std::str::FromStr>(v: Option<&str>, what: &str) -> Result<Option<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|e| ApiError::Validation {
+            detail: format!("{what}: {e}"),
+            pointer: Some(format!("/{what}")),
+        }),
+    }
+}
+
+/// Search filters, shared by the list, the statistics and the web page.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UrlFilter {
+    /// Part of the URL (case-insensitive).
+    pub q: Option<String>,
+    pub host: Option<String>,
+    /// Registrable domain, e.g. `example.co.uk`.
+    pub domain: Option<String>,
+    pub ip: Option<String>,
+    /// `AS64500` or `64500`.
+    pub asn: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// phishing, malware-distribution, command-and-control, scam,
+    /// exploit-kit, cryptojacking, spam, other.
+    pub threat: Option<String>,
+    /// Last seen at or after (RFC 3339).
+    pub since: Option<String>,
+    /// Last seen before (RFC 3339).
+    pub until: Option<String>,
+    /// At most this many records (default 100, at most 10,000).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+    /// `json` (default), `ndjson`, `csv` or `stix`.
+    pub format: Option<String>,
+}
+
+impl UrlFilter {
+    /// The store query, checked; the markings are added by the read path.
+    pub fn query(&self) -> Result<UrlQuery, ApiError> {
+        let nonempty = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let ip = match nonempty(&self.ip) {
+            None => None,
+            Some(s) => Some(
+                s.parse::<std::net::IpAddr>()
+                    .map_err(|_| ApiError::Validation {
+                        detail: format!("ip {s:?} is not an IP address"),
+                        pointer: Some("/ip".into()),
+                    })?
+                    .to_string(),
+            ),
+        };
+        let country: Option<isx_domain::CountryCode> =
+            parse_opt(self.country.as_deref(), "country")?;
+        Ok(UrlQuery {
+            text: nonempty(&self.q),
+            host: nonempty(&self.host),
+            domain: nonempty(&self.domain),
+            ip,
+            asn: parse_opt::<Asn>(self.asn.as_deref(), "asn")?.map(Asn::get),
+            country: country.map(|c| c.to_string()),
+            threat: parse_opt(self.threat.as_deref(), "threat")?,
+            since: parse_opt::<Timestamp>(self.since.as_deref(), "since")?,
+            until: parse_opt::<Timestamp>(self.until.as_deref(), "until")?,
+            newest_first: true,
+            offset: self.offset.unwrap_or(0),
+            limit: self.limit.unwrap_or(100).clamp(1, 10_000),
+            ..UrlQuery::default()
+        })
+    }
+}
+
+/// A URL record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UrlRecordDto {
+    pub id: i64,
+    pub url: String,
+    pub host: String,
+    pub domain: Option<String>,
+    pub ip: Option<String>,
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub threat: String,
+    pub tags: Vec<String>,
+    pub source: String,
+    pub confidence: u8,
+    pub tlp: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub times_seen: i64,
+}
+
+impl From<UrlRecord> for UrlRecordDto {
+    fn from(r: UrlRecord) -> Self {
+        UrlRecordDto {
+            id: r.id,
+            url: r.url,
+            host: r.host,
+            domain: r.domain,
+            ip: r.ip.map(|i| i.to_string()),
+            asn: r.geo.asn.map(Asn::get),
+            as_org: r.geo.as_org,
+            country: r.geo.country.map(|c| c.to_string()),
+            city: r.geo.city,
+            latitude: r.geo.latitude,
+            longitude: r.geo.longitude,
+            threat: r.threat.to_string(),
+            tags: r.tags,
+            source: r.source,
+            confidence: r.confidence,
+            tlp: r.tlp.as_str().to_owned(),
+            first_seen: r.first_seen.to_rfc3339(),
+            last_seen: r.last_seen.to_rfc3339(),
+            times_seen: r.times_seen,
+        }
+    }
+}
+
+/// Searches the URL records you may see, newest first; `format` exports
+/// the page as NDJSON, CSV or a STIX 2.1 bundle instead of JSON.
+#[utoipa::path(get, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(UrlFilter),
+    responses((status = 200, body = [UrlRecordDto]), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn search_urls(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<UrlFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let format = match f.format.as_deref() {
+        None | Some("json") => None,
+        Some(other) => Some(
+            UrlFeedFormat::parse(other).ok_or_else(|| ApiError::Validation {
+                detail: format!("format {other:?}: expected json, ndjson, csv or stix"),
+                pointer: Some("/format".into()),
+            })?,
+        ),
+    };
+    let found = urls::search(&state, &caller, f.query()?).await?;
+    match format {
+        None => Ok(Json(
+            found
+                .into_iter()
+                .map(UrlRecordDto::from)
+                .collect::<Vec<_>>(),
+        )
+        .into_response()),
+        Some(format) => {
+            let key = format!(
+                "search:{}:{}",
+                caller.member.id,
+                state.clock.now().as_micros()
+            );
+            let mut w = UrlFeedWriter::new(Vec::new(), format, &state.config.instance_name, &key)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            for r in &found {
+                w.write(r).map_err(|e| ApiError::Internal(e.to_string()))?;
+            }
+            let (bytes, _, _) = w.finish().map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(([(header::CONTENT_TYPE, format.media_type())], bytes).into_response())
+        }
+    }
+}
+
+/// One URL record.
+#[utoipa::path(get, path = "/api/v1/urls/{id}", tag = "urls", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "record id")),
+    responses((status = 200, body = UrlRecordDto), (status = 404, body = Problem)))]
+pub(crate) async fn get_url(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<UrlRecordDto>, ApiError> {
+    Ok(Json(urls::record(&state, &caller, id).await?.into()))
+}
+
+/// Aggregates over the records a filter selects.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UrlStatsDto {
+    pub total: i64,
+    /// `[threat, count]`, most frequent first.
+    #[schema(value_type = Vec<Object>)]
+    pub by_threat: Vec<(ThreatType, i64)>,
+    /// `[day (YYYY-MM-DD), threat, new URLs]`.
+    #[schema(value_type = Vec<Object>)]
+    pub per_day: Vec<(String, ThreatType, i64)>,
+    /// `[asn, organisation, count]`.
+    #[schema(value_type = Vec<Object>)]
+    pub top_asns: Vec<(u32, Option<String>, i64)>,
+    #[schema(value_type = Vec<Object>)]
+    pub top_countries: Vec<(String, i64)>,
+    #[schema(value_type = Vec<Object>)]
+    pub points: Vec<isx_store::MapPoint>,
+    /// Which geo databases enrich imports (none: only source-given fields).
+    pub geo_databases: Vec<String>,
+}
+
+pub fn day_label(day: i64) -> String {
+    Timestamp::from_secs(day * 86_400)
+        .to_rfc3339()
+        .chars()
+        .take(10)
+        .collect()
+}
+
+pub fn stats_dto(state: &AppState, s: UrlStats) -> UrlStatsDto {
+    let status = state.geo.status();
+    UrlStatsDto {
+        total: s.total,
+        by_threat: s.by_threat,
+        per_day: s
+            .per_day
+            .into_iter()
+            .map(|(d, t, n)| (day_label(d), t, n))
+            .collect(),
+        top_asns: s.top_asns,
+        top_countries: s.top_countries,
+        points: s.points,
+        geo_databases: status
+            .location
+            .iter()
+            .chain(status.asn.iter())
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Threat types over time, top ASNs and countries, and the located
+/// addresses for a map, over the records a filter selects (paging ignored).
+#[utoipa::path(get, path = "/api/v1/urls/stats", tag = "urls", security(("api_key" = [])), params(UrlFilter),
+    responses((status = 200, body = UrlStatsDto), (status = 422, body = Problem)))]
+pub(crate) async fn url_stats(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<UrlFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<UrlStatsDto>, ApiError> {
+    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let s = urls::stats(&state, &caller, f.query()?).await?;
+    Ok(Json(stats_dto(&state, s)))
+}
+
+/// The manifest of the URL feed files you may download.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManifestDto {
+    pub product: String,
+    /// `ed25519`.
+    pub algorithm: String,
+    /// The instance's public key, raw 32 bytes in base64.
+    pub public_key: String,
+    /// The same key as a PEM SubjectPublicKeyInfo.
+    pub public_key_pem: String,
+    /// What each signature covers: these lines, each ending in `\n`.
+    pub signed_text: String,
+    #[schema(value_type = Vec<Object>)]
+    pub files: Vec<FeedFile>,
+}
+
+pub const SIGNED_TEXT_DOC: &str = "isx-feed-file-v1, name, product, kind, sha256, size, records, period_start (RFC 3339), period_end (RFC 3339)";
+
+/// Feed files of the malicious-URL product, newest first: every 3 hours an
+/// increment (records new or changed since the previous slot) and the
+/// rolling 5-day full set, in JSON, NDJSON, CSV and STIX 2.1. Each entry
+/// carries the file's SHA-256 and an Ed25519 signature of its entry.
+#[utoipa::path(get, path = "/api/v1/feeds/urls", tag = "urls", security(("api_key" = [])),
+    responses((status = 200, body = ManifestDto)))]
+pub(crate) async fn url_manifest(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<ManifestDto>, ApiError> {
+    let files = urls::feed_files(&state, &caller, 400).await?;
+    Ok(Json(ManifestDto {
+        product: crate::feeds::URLS.to_owned(),
+        algorithm: "ed25519".to_owned(),
+        public_key: state.feeds.signer.public_key(),
+        public_key_pem: state.feeds.signer.public_key_pem(),
+        signed_text: SIGNED_TEXT_DOC.to_owned(),
+        files,
+    }))
+}
+
+/// Downloads one feed file. `X-Isx-Sha256` and `X-Isx-Signature` repeat
+/// its manifest entry.
+#[utoipa::path(get, path = "/api/v1/feeds/urls/{name}", tag = "urls", security(("api_key" = [])),
+    params(("name" = String, Path, description = "file name from the manifest")),
+    responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
+pub(crate) async fn download_url_file(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let (f, path) = urls::feed_file(&state, &caller, &name).await?;
+    file_response(&f, &path).await
+}
+
+/// Streams a feed file with its manifest headers.
+pub(crate) async fn file_response(
+    f: &FeedFile,
+    path: &std::path::Path,
+) -> Result<Response, ApiError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|_| ApiError::not_found(format!("feed file {}", f.name)))?;
+    let format = UrlFeedFormat::parse(&f.format).unwrap_or(UrlFeedFormat::Json);
+    let mut res = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    for (k, v) in [
+        ("x-isx-sha256", f.sha256.clone()),
+        ("x-isx-signature", f.signature.clone()),
+        ("content-length", f.size.to_string()),
+        (
+            "content-disposition",
+            format!("attachment; filename=\"{}\"", f.name),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+    Ok(res)
+}
+
+/// The feed-signing public key as PEM.
+#[utoipa::path(get, path = "/api/v1/feeds/signing-key", tag = "urls",
+    responses((status = 200, description = "PEM SubjectPublicKeyInfo (Ed25519)")))]
+pub(crate) async fn signing_key(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.feeds.signer.public_key_pem(),
+    )
+        .into_response()
+}

@@ -1,0 +1,311 @@
+//! Feed files: produced per slot (every 3 hours by default), written
+//! atomically to the feed directory, listed in a manifest whose entries are
+//! signed with the instance's Ed25519 key.
+//!
+//! With several nodes, each slot is claimed in the store (a lease), so it
+//! is produced once; a node that dies mid-slot leaves a lease that expires
+//! and another node produces the slot again (files are replaced by rename,
+//! never half-written). Nodes share the feed directory and the key file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use isx_domain::{Clock, Timestamp, Tlp};
+use isx_formats::urls::{UrlFeedFormat, UrlFeedWriter};
+use isx_store::{FeedFile, FeedRun, Store, UrlQuery};
+use isx_urls::{slot_label, FeedSchedule};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sha2::{Digest, Sha256};
+
+use crate::ServerError;
+
+/// The product name of malicious-URL feed files.
+pub const URLS: &str = "urls";
+/// Records read from the store per query while writing a file.
+const PAGE: u32 = 10_000;
+/// How long a node may take to produce a slot before another may retry.
+const LEASE_SECS: i64 = 30 * 60;
+
+/// The instance's feed-signing key (Ed25519, PKCS#8 in the data directory).
+pub struct FeedSigner {
+    pair: Ed25519KeyPair,
+}
+
+impl std::fmt::Debug for FeedSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedSigner")
+            .field("public_key", &self.public_key())
+            .finish()
+    }
+}
+
+impl FeedSigner {
+    /// Loads `dir/feed-signing.pk8`, creating it (mode 0600) on first use.
+    pub fn load_or_create(dir: &Path) -> Result<Self, ServerError> {
+        let path = dir.join("feed-signing.pk8");
+        let io = |source| ServerError::Io {
+            path: path.clone(),
+            source,
+        };
+        if !path.exists() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+            let rng = ring::rand::SystemRandom::new();
+            let doc = Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| ServerError::Signing("cannot generate a key".into()))?;
+            let tmp = dir.join(".feed-signing.pk8.tmp");
+            write_private(&tmp, doc.as_ref()).map_err(io)?;
+            std::fs::rename(&tmp, &path).map_err(io)?;
+        }
+        let bytes = std::fs::read(&path).map_err(io)?;
+        let pair = Ed25519KeyPair::from_pkcs8(&bytes)
+            .map_err(|e| ServerError::Signing(format!("{}: {e}", path.display())))?;
+        Ok(FeedSigner { pair })
+    }
+
+    /// The raw 32-byte public key, base64.
+    pub fn public_key(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.pair.public_key().as_ref())
+    }
+
+    /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo), which
+    /// OpenSSL and most libraries read.
+    pub fn public_key_pem(&self) -> String {
+        // SPKI prefix for Ed25519 (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING }.
+        let mut der = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        der.extend_from_slice(self.pair.public_key().as_ref());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+    }
+
+    /// Signs `text`; the signature in base64.
+    pub fn sign(&self, text: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.pair.sign(text.as_bytes()).as_ref())
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Everything feed production needs; shared by the server's scheduler and
+/// the CLI (`isx urls feed`).
+pub struct FeedContext {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub signer: FeedSigner,
+    /// The directory that holds `urls/…` files.
+    pub dir: PathBuf,
+    pub schedule: FeedSchedule,
+    pub instance: String,
+    /// This node's name in leases.
+    pub node: String,
+    /// The markings every member may see: the records feed files hold.
+    pub markings: Vec<Tlp>,
+}
+
+impl FeedContext {
+    /// The path of a feed file, or `None` for names that are not plain file
+    /// names of the product directory.
+    pub fn path_of(&self, file: &FeedFile) -> Option<PathBuf> {
+        let plain = !file.name.is_empty()
+            && file
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !file.name.starts_with('.');
+        plain.then(|| self.dir.join(&file.product).join(&file.name))
+    }
+}
+
+/// Produces every due slot (missed ones first). Returns the runs this node
+/// produced; slots another node holds are left to it.
+pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError> {
+    let now = ctx.clock.now();
+    let last = ctx.store.last_feed_run(URLS).await?;
+    let (due, skipped) = ctx
+        .schedule
+        .due_slots(last.as_ref().map(|r| r.slot), now, 40);
+    if skipped > 0 {
+        tracing::warn!(
+            skipped,
+            "feed slots older than 40 intervals were not produced"
+        );
+    }
+    let mut produced = Vec::new();
+    for slot in due {
+        let lease = ctx.clock.now().add_secs(LEASE_SECS);
+        if !ctx
+            .store
+            .claim_feed_run(URLS, slot, &ctx.node, ctx.clock.now(), lease)
+            .await?
+        {
+            continue;
+        }
+        let run = produce_slot(ctx, slot).await?;
+        tracing::info!(slot = %slot, from_seq = run.from_seq, to_seq = run.to_seq, "URL feed files written");
+        produced.push(run);
+    }
+    Ok(produced)
+}
+
+/// Writes the increment and the full set of one slot in every format and
+/// records them. The caller holds the slot's claim.
+pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun, ServerError> {
+    let previous = ctx.store.feed_run_before(URLS, slot).await?;
+    let from_seq = previous.as_ref().map_or(0, |r| r.to_seq);
+    let to_seq = ctx.store.url_seq_before(slot).await?.max(from_seq);
+    let label = slot_label(slot);
+    let dir = ctx.dir.join(URLS);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|source| ServerError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    let increment = UrlQuery {
+        changed_after_seq: Some(from_seq),
+        changed_upto_seq: Some(to_seq),
+        markings: ctx.markings.clone(),
+        ..UrlQuery::default()
+    };
+    let window_start = ctx.schedule.window_start(slot);
+    let full = UrlQuery {
+        since: Some(window_start),
+        markings: ctx.markings.clone(),
+        ..UrlQuery::default()
+    };
+    let increment_start = previous.map_or(Timestamp::from_micros(0), |r| r.slot);
+    let mut files = Vec::new();
+    for (kind, query, start) in [
+        ("increment", &increment, increment_start),
+        ("full", &full, window_start),
+    ] {
+        for format in UrlFeedFormat::ALL {
+            let name = format!("isx-urls-{kind}-{label}.{}", format.extension());
+            let path = dir.join(&name);
+            let (records, size, sha256, strictest) =
+                write_file(ctx, &path, format, query, &format!("{URLS}/{name}")).await?;
+            let mut file = FeedFile {
+                name,
+                product: URLS.to_owned(),
+                kind: kind.to_owned(),
+                format: format.as_str().to_owned(),
+                slot,
+                period_start: start,
+                period_end: slot,
+                records: i64::try_from(records).unwrap_or(i64::MAX),
+                size: i64::try_from(size).unwrap_or(i64::MAX),
+                sha256,
+                marking: strictest.unwrap_or(Tlp::Clear),
+                signature: String::new(),
+                created_at: ctx.clock.now(),
+            };
+            file.signature = ctx.signer.sign(&file.signed_text());
+            files.push(file);
+        }
+    }
+    let run = FeedRun {
+        product: URLS.to_owned(),
+        slot,
+        from_seq,
+        to_seq,
+        finished_at: ctx.clock.now(),
+    };
+    ctx.store.finish_feed_run(&run, &files).await?;
+    Ok(run)
+}
+
+/// A writer that hashes and counts what passes through.
+struct Hashing<W: Write> {
+    inner: W,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes one file atomically (temporary file, fsync, rename); returns
+/// (records, bytes, SHA-256 hex, strictest marking).
+async fn write_file(
+    ctx: &FeedContext,
+    path: &Path,
+    format: UrlFeedFormat,
+    query: &UrlQuery,
+    bundle_key: &str,
+) -> Result<(u64, u64, String, Option<Tlp>), ServerError> {
+    let io = |source| ServerError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("feed")
+    ));
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let out = Hashing {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        hash: Sha256::new(),
+        size: 0,
+    };
+    let mut writer = UrlFeedWriter::new(out, format, &ctx.instance, bundle_key).map_err(io)?;
+    let mut q = query.clone();
+    q.limit = PAGE;
+    loop {
+        let page = ctx.store.url_records(&q).await?;
+        let Some(last) = page.last() else { break };
+        q.after_id = Some(last.id);
+        for r in &page {
+            writer.write(r).map_err(io)?;
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+    }
+    let (out, records, strictest) = writer.finish().map_err(io)?;
+    let Hashing { inner, hash, size } = out;
+    let file = inner.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok((records, size, hex::encode(hash.finalize()), strictest))
+}
+
+/// The scheduler: looks for due slots every `feed_tick_ms` (and at start,
+/// which produces what a stopped instance missed).
+pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(tick_ms.max(100)));
+    loop {
+        tick.tick().await;
+        if let Err(e) = produce_due(&ctx).await {
+            tracing::warn!(error = %e, "feed production failed; will retry");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Malicious URLs as callers use them: import (API, web and CLI share it)
+//! and every read (search, record, statistics, exports), filtered through
+//! the policy function's answer for each marking.
+
+use isx_domain::{ThreatType, Timestamp, Tlp};
+use isx_formats::urls::{parse_urls, UrlInputFormat};
+use isx_geo::GeoDb;
+use isx_store::{Store, StoreError, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
+use isx_urls::{prepare, ImportDefaults, UrlCandidate, UrlRecord};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::records;
+use crate::AppState;
+
+/// At most this many row errors are reported in detail.
+const MAX_REPORTED: usize = 100;
+
+/// How rows without their own values are taken, and what to do with bad rows.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub format: Option<UrlInputFormat>,
+    /// Name of the input (file name), for format detection and the batch log.
+    pub name: Option<String>,
+    pub source: String,
+    pub tlp: Tlp,
+    pub confidence: u8,
+    pub threat: ThreatType,
+    /// Import the good rows and report the bad ones, instead of refusing
+    /// the whole input.
+    pub skip_invalid: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            format: None,
+            name: None,
+            source: "import".to_owned(),
+            tlp: Tlp::Green,
+            confidence: 50,
+            threat: ThreatType::Other,
+            skip_invalid: false,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Rows left out (with `skip_invalid`), as `line N: reason`.
+    pub skipped: Vec<String>,
+    pub skipped_total: usize,
+    /// The batch number of the changes, if anything changed.
+    pub batch: Option<i64>,
+    /// Whether geo databases were configured for enrichment.
+    pub geo_enrichment: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum ImportError {
+    /// The input as a whole is unreadable.
+    #[error("{0}")]
+    Document(String),
+    /// Bad rows in an all-or-nothing import: nothing was stored.
+    #[error("{} invalid row(s); nothing was imported. First: {}", .total, .errors.first().map(String::as_str).unwrap_or(""))]
+    Rows { errors: Vec<String>, total: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Document(d) => ApiError::invalid(d),
+            ImportError::Rows { ref errors, .. } => ApiError::invalid(e.to_string())
+                .with_errors(errors.iter().map(|m| (row_pointer(m), m.clone())).collect()),
+            ImportError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn row_pointer(message: &str) -> String {
+    message
+        .strip_prefix("line ")
+        .and_then(|r| r.split(':').next())
+        .map(|n| format!("/line/{n}"))
+        .unwrap_or_default()
+}
+
+/// Reads, checks, canonicalises and enriches every row. `progress` is
+/// called after each row (the CLI draws its bar with it).
+pub fn check(
+    bytes: &[u8],
+    opts: &ImportOptions,
+    geo: &GeoDb,
+    now: Timestamp,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<(Vec<UrlCandidate>, Vec<String>), ImportError> {
+    let format = opts
+        .format
+        .unwrap_or_else(|| UrlInputFormat::detect(opts.name.as_deref(), bytes));
+    let rows = parse_urls(bytes, format).map_err(|e| ImportError::Document(e.to_string()))?;
+    let defaults = ImportDefaults {
+        source: opts.source.clone(),
+        tlp: opts.tlp,
+        confidence: opts.confidence,
+        threat: opts.threat,
+        now,
+    };
+    let total = rows.len();
+    let mut good = Vec::with_capacity(total);
+    let mut bad = Vec::new();
+    for (i, (line, row)) in rows.into_iter().enumerate() {
+        let checked = row
+            .map_err(|e| e.to_string())
+            .and_then(|obs| prepare(&obs, &defaults).map_err(|e| format!("line {line}: {e}")));
+        match checked {
+            Ok(mut c) => {
+                if let Some(ip) = c.ip {
+                    c.geo = std::mem::take(&mut c.geo).or(geo.lookup(ip));
+                }
+                good.push(c);
+            }
+            Err(e) => bad.push(e),
+        }
+        progress(i + 1, total);
+    }
+    Ok((good, bad))
+}
+
+/// Imports one input: all of it or, with `skip_invalid`, its good rows.
+pub async fn import(
+    store: &dyn Store,
+    geo: &GeoDb,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    actor: &str,
+    now: Timestamp,
+) -> Result<ImportReport, ImportError> {
+    let (good, bad) = check(bytes, opts, geo, now, |_, _| {})?;
+    store_checked(store, geo, good, bad, opts, actor, now).await
+}
+
+/// Stores rows already [`check`]ed.
+pub async fn store_checked(
+    store: &dyn Store,
+    geo: &GeoDb,
+    good: Vec<UrlCandidate>,
+    bad: Vec<String>,
+    opts: &ImportOptions,
+    actor: &str,
+    now: Timestamp,
+) -> Result<ImportReport, ImportError> {
+    if !bad.is_empty() && !opts.skip_invalid {
+        let total = bad.len();
+        let mut errors = bad;
+        errors.truncate(MAX_REPORTED);
+        return Err(ImportError::Rows { errors, total });
+    }
+    let source = opts.name.clone().unwrap_or_else(|| opts.source.clone());
+    let outcome: UrlImportOutcome = store
+        .import_urls(
+            &UrlBatch {
+                candidates: &good,
+                source: &source,
+                actor,
+            },
+            now,
+        )
+        .await?;
+    let skipped_total = bad.len();
+    let mut skipped = bad;
+    skipped.truncate(MAX_REPORTED);
+    Ok(ImportReport {
+        rows: good.len() + skipped_total,
+        created: outcome.created,
+        updated: outcome.updated,
+        unchanged: outcome.unchanged,
+        skipped,
+        skipped_total,
+        batch: outcome.seq,
+        geo_enrichment: geo.status().is_configured(),
+    })
+}
+
+/// `query` for the operator at the terminal (CLI): the markings the
+/// policy function allows the operator.
+pub fn for_operator(mut query: UrlQuery, now: Timestamp) -> UrlQuery {
+    let operator = isx_policy::Principal::member(
+        isx_domain::MemberId(0),
+        true,
+        isx_domain::Tier::Standard,
+        isx_domain::Clearance::Secret,
+        Vec::new(),
+    );
+    query.markings = records::url_markings(&operator, now);
+    query
+}
+
+/// `query` narrowed to what `caller` may see.
+pub fn for_caller(state: &AppState, caller: &Caller, mut query: UrlQuery) -> UrlQuery {
+    query.markings = records::url_markings(&caller.principal, state.clock.now());
+    query
+}
+
+pub async fn search(
+    state: &AppState,
+    caller: &Caller,
+    query: UrlQuery,
+) -> Result<Vec<UrlRecord>, ApiError> {
+    Ok(state
+        .store
+        .url_records(&for_caller(state, caller, query))
+        .await?)
+}
+
+pub async fn stats(
+    state: &AppState,
+    caller: &Caller,
+    query: UrlQuery,
+) -> Result<UrlStats, ApiError> {
+    Ok(state
+        .store
+        .url_stats(&for_caller(state, caller, query))
+        .await?)
+}
+
+/// One record, or 404 when it does not exist or is not visible.
+pub async fn record(state: &AppState, caller: &Caller, id: i64) -> Result<UrlRecord, ApiError> {
+    let r = state.store.url_record(id).await?;
+    match r {
+        Some(r) if records::may_see(state, caller, &records::url(r.tlp)) => Ok(r),
+        _ => Err(ApiError::not_found(format!("URL record {id}"))),
+    }
+}
+
+/// Feed files the caller may download, newest first.
+pub async fn feed_files(
+    state: &AppState,
+    caller: &Caller,
+    limit: u32,
+) -> Result<Vec<isx_store::FeedFile>, ApiError> {
+    let files = state.store.feed_files(crate::feeds::URLS, limit).await?;
+    Ok(files
+        .into_iter()
+        .filter(|f| records::may_see(state, caller, &records::feed_file(f)))
+        .collect())
+}
+
+/// One feed file's entry and path, or 404.
+pub async fn feed_file(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<(isx_store::FeedFile, std::path::PathBuf), ApiError> {
+    let not_found = || ApiError::not_found(format!("feed file {name}"));
+    let f = state.store.feed_file(name).await?.ok_or_else(not_found)?;
+    if !records::may_see(state, caller, &records::feed_file(&f)) {
+        return Err(not_found());
+    }
+    let path = state.feeds.path_of(&f).ok_or_else(not_found)?;
+    Ok((f, path))
+}
