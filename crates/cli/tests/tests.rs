@@ -14,6 +14,7 @@ mod cli;
 mod notices;
 mod oracles;
 mod store;
+mod urls;
 
 /// Declares one test per store backend for an `async fn(Backend)`.
 #[macro_export]

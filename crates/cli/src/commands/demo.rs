@@ -306,6 +306,7 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         keys.push((label(m), token.expose()));
     }
     super::demo_notices::seed(ctx).await?;
+    super::demo_urls::seed(ctx).await?;
     ctx.audit(Some(operator.id), "demo.seed", "demo world")
         .await?;
     Ok(World {

@@ -3,6 +3,7 @@
 mod advisories;
 mod demo;
 mod demo_notices;
+mod demo_urls;
 mod group;
 mod key;
 mod member;

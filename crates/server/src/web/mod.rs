@@ -3,8 +3,10 @@
 //! carries the session's CSRF token; cookies are HttpOnly, SameSite=Strict
 //! and, over TLS, Secure. Nothing is loaded from outside the binary.
 
+mod charts;
 mod notices;
 mod pages;
+mod urls;
 
 use std::net::SocketAddr;
 
@@ -47,6 +49,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/releases/{id}/import", post(notices::import))
         .route("/advisories/{cve}", get(notices::advisory))
         .route("/admin/deliveries", get(notices::deliveries))
+        .route("/urls", get(urls::page))
+        .route("/urls/import", post(urls::import))
+        .route("/urls/files/{name}", get(urls::download))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state,

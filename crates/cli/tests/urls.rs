@@ -1,0 +1,539 @@
+//! Malicious URLs end to end: import (API and CLI, URLhaus CSV as it is),
+//! idempotent re-import, all-or-nothing batches with line numbers, search
+//! through the policy function, statistics, and the signed feed files with
+//! a scheduler that survives restarts.
+
+use std::path::Path;
+use std::process::Command;
+
+use isx_domain::Timestamp;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::Digest;
+
+use crate::support::app::{Backend, TestApp};
+
+/// A URLhaus "recent URLs" CSV dump, in its own layout.
+pub const URLHAUS_CSV: &str = "################################################################
+# abuse.ch URLhaus Database Dump (CSV - recent URLs)           #
+# Last updated: 2026-11-23 09:05:12 (UTC)                      #
+################################################################
+#
+# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter
+\"3301004\",\"2026-11-22 21:03:11\",\"http://81.2.69.142/bins/mips\",\"online\",\"2026-11-23 08:00:00\",\"malware_download\",\"elf,mips,Mozi\",\"https://urlhaus.abuse.ch/url/3301004/\",\"geenensp\"
+\"3301003\",\"2026-11-22 20:51:10\",\"https://Login.Evil-Bank.example.co.uk:443/./secure/../signin\",\"online\",\"\",\"phishing\",\"bank\",\"https://urlhaus.abuse.ch/url/3301003/\",\"reporter2\"
+\"3301002\",\"2026-11-22 19:30:00\",\"http://175.16.199.7:8080/i\",\"offline\",\"2026-11-22 23:00:00\",\"malware_download\",\"32-bit,elf\",\"https://urlhaus.abuse.ch/url/3301002/\",\"geenensp\"
+\"3301001\",\"2026-11-22 18:00:00\",\"http://89.160.20.115/gate.php\",\"online\",\"2026-11-23 07:00:00\",\"botnet_cc\",\"\",\"https://urlhaus.abuse.ch/url/3301001/\",\"c2hunter\"
+";
+
+fn shared_geo(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/geoip")
+        .join(name)
+}
+
+async fn json(res: reqwest::Response) -> Value {
+    res.json().await.expect("JSON body")
+}
+
+async fn count(app: &TestApp, token: &str, query: &str) -> usize {
+    let res = app
+        .get(&format!("/api/v1/urls?{query}"), token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK, "GET /api/v1/urls?{query}");
+    json(res).await.as_array().expect("array").len()
+}
+
+async fn post_csv(app: &TestApp, token: &str, query: &str, body: &str) -> reqwest::Response {
+    app.req(
+        reqwest::Method::POST,
+        &format!("/api/v1/urls{query}"),
+        token,
+    )
+    .header("content-type", "text/csv")
+    .body(body.to_owned())
+    .send()
+    .await
+    .expect("send")
+}
+
+async fn api_import_search_and_policy(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.geoip_location = Some(shared_geo("GeoIP2-City-Test.mmdb"));
+        c.geoip_asn = Some(shared_geo("GeoLite2-ASN-Test.mmdb"));
+    })
+    .await;
+    let op = app.operator.token.clone();
+
+    // Members cannot import; only CSV/JSON/NDJSON are accepted.
+    assert_eq!(
+        post_csv(&app, &app.a.token, "", URLHAUS_CSV).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &op)
+        .header("content-type", "application/xml")
+        .body("<x/>")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    // A URLhaus dump as it is.
+    let res = post_csv(&app, &op, "?source=urlhaus", URLHAUS_CSV).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report = json(res).await;
+    assert_eq!(
+        (report["created"].as_u64(), report["unchanged"].as_u64()),
+        (Some(4), Some(0)),
+        "{report}"
+    );
+    assert_eq!(report["geo_enrichment"], true);
+    // The same file again changes nothing.
+    let again = json(post_csv(&app, &op, "?source=urlhaus", URLHAUS_CSV).await).await;
+    assert_eq!(
+        (
+            again["created"].as_u64(),
+            again["updated"].as_u64(),
+            again["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(4))
+    );
+    assert_eq!(again["batch"], Value::Null);
+
+    // A batch with one bad row stores nothing and says which line.
+    let bad = "url,threat,first_seen\nhttp://new-1.example/,phishing,2026-11-22T00:00:00Z\nhttp://new-2.example/,phishing,not-a-time\njavascript:alert(1),phishing,2026-11-22T00:00:00Z\n";
+    let res = post_csv(&app, &op, "", bad).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = json(res).await;
+    let pointers: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(pointers, vec!["/line/3", "/line/4"], "{problem}");
+    assert_eq!(
+        count(&app, &op, "limit=1000").await,
+        4,
+        "nothing of the bad batch was stored"
+    );
+    // With skip_invalid the good row goes in and the others are reported.
+    let skipped = json(post_csv(&app, &op, "?skip_invalid=true", bad).await).await;
+    assert_eq!(
+        (
+            skipped["created"].as_u64(),
+            skipped["skipped_total"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+
+    // Canonical form, PSL domain, taxonomy and enrichment.
+    let phish = json(
+        app.get("/api/v1/urls?threat=phishing&domain=example.co.uk", &op)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        phish[0]["url"],
+        "https://login.evil-bank.example.co.uk/signin"
+    );
+    let mips = json(
+        app.get("/api/v1/urls?ip=81.2.69.142", &op)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(mips[0]["country"], "GB", "enriched from the City database");
+    assert_eq!(mips[0]["city"], "London");
+    assert_eq!(mips[0]["threat"], "malware-distribution");
+    assert_eq!(
+        mips[0]["source"], "geenensp",
+        "the row's reporter is its source"
+    );
+    assert_eq!(
+        count(&app, &op, "threat=command-and-control").await,
+        1,
+        "botnet_cc maps to C2"
+    );
+    assert_eq!(count(&app, &op, "country=SE").await, 1);
+    assert_eq!(count(&app, &op, "q=BINS").await, 1);
+    assert_eq!(count(&app, &op, "since=2026-11-23T07:30:00Z").await, 1);
+    let res = app
+        .get("/api/v1/urls?threat=nonsense", &op)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        json(res).await["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("phishing"),
+        "lists the taxonomy"
+    );
+
+    // TLP:RED reaches no member: not in search, not by id, not in stats.
+    let red = "{\"url\":\"http://red.example/secret\",\"threat\":\"phishing\",\"tlp\":\"red\",\"first_seen\":\"2026-11-22T00:00:00Z\"}\n";
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &op)
+        .header("content-type", "application/x-ndjson")
+        .body(red)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let red_rec = json(
+        app.get("/api/v1/urls?q=red.example", &op)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    let red_id = red_rec[0]["id"].as_i64().expect("operator sees it");
+    assert_eq!(count(&app, &app.a.token, "q=red.example").await, 0);
+    assert_eq!(
+        app.get(&format!("/api/v1/urls/{red_id}"), &app.a.token)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let member_stats = json(
+        app.get("/api/v1/urls/stats", &app.a.token)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    let op_stats = json(
+        app.get("/api/v1/urls/stats", &op)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(op_stats["total"].as_i64(), Some(6));
+    assert_eq!(
+        member_stats["total"].as_i64(),
+        Some(5),
+        "aggregates follow the policy too"
+    );
+    assert!(member_stats["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .any(|p| p["ip"] == "81.2.69.142"));
+
+    // Exports of a search in the other formats.
+    let csv = app
+        .get("/api/v1/urls?format=csv", &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.text().await.expect("text").lines().count(),
+        6,
+        "header + 5 visible"
+    );
+    let stix = json(
+        app.get("/api/v1/urls?format=stix", &app.a.token)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        stix["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .filter(|o| o["type"] == "indicator")
+            .count(),
+        5
+    );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Files are written per slot, once; a restart produces what it missed;
+/// increments hold exactly what changed between slots; files match their
+/// signed manifest entries.
+async fn feed_files_follow_the_slots(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let op = app.operator.token.clone();
+    // The server's scheduler produced the current slot at start.
+    let mut waited = 0;
+    while app
+        .store
+        .last_feed_run("urls")
+        .await
+        .expect("runs")
+        .is_none()
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+        assert!(
+            waited < 200,
+            "the scheduler produces the current slot at start"
+        );
+    }
+    let first = app
+        .store
+        .last_feed_run("urls")
+        .await
+        .expect("runs")
+        .expect("run")
+        .slot;
+    let config = isx_server::ServerConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        app.data_dir.path().to_owned(),
+    );
+    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone())
+        .expect("feed context");
+    assert!(
+        isx_server::feeds::produce_due(&ctx)
+            .await
+            .expect("produce")
+            .is_empty(),
+        "no slot twice"
+    );
+
+    // One batch before the next slot, one after it; then the clock jumps
+    // over two more slots (a stopped instance) and one run catches up.
+    app.clock.set(first.add_secs(3600));
+    let rows = |host: &str, n: usize| {
+        (0..n).map(|i| format!("{{\"url\":\"http://{host}/{i}\",\"threat\":\"phishing\",\"first_seen\":\"{}\"}}\n", first.add_secs(1800).to_rfc3339())).collect::<String>()
+    };
+    let post = |body: String| {
+        app.req(reqwest::Method::POST, "/api/v1/urls", &op)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post(rows("one.example", 3)).await.expect("send").status(),
+        StatusCode::OK
+    );
+    app.clock.set(first.add_secs(3 * 3600 + 60));
+    assert_eq!(
+        post(rows("two.example", 2)).await.expect("send").status(),
+        StatusCode::OK
+    );
+    app.clock.set(first.add_secs(9 * 3600 + 60));
+    let runs = isx_server::feeds::produce_due(&ctx)
+        .await
+        .expect("catch up");
+    let slots: Vec<Timestamp> = runs.iter().map(|r| r.slot).collect();
+    assert_eq!(
+        slots,
+        vec![
+            first.add_secs(3 * 3600),
+            first.add_secs(6 * 3600),
+            first.add_secs(9 * 3600)
+        ]
+    );
+    assert!(isx_server::feeds::produce_due(&ctx)
+        .await
+        .expect("again")
+        .is_empty());
+
+    let manifest = json(
+        app.get("/api/v1/feeds/urls", &app.a.token)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    let files = manifest["files"].as_array().expect("files");
+    assert_eq!(
+        files.len(),
+        4 * 8,
+        "four slots, increment and full set in four formats"
+    );
+    let records_of = |kind: &str, slot: Timestamp, format: &str| {
+        files
+            .iter()
+            .find(|f| f["kind"] == kind && f["format"] == format && f["slot"] == slot.to_rfc3339())
+            .map(|f| f["records"].as_i64().unwrap_or(-1))
+    };
+    assert_eq!(
+        records_of("increment", first.add_secs(3 * 3600), "json"),
+        Some(3)
+    );
+    assert_eq!(
+        records_of("increment", first.add_secs(6 * 3600), "json"),
+        Some(2)
+    );
+    assert_eq!(
+        records_of("increment", first.add_secs(9 * 3600), "json"),
+        Some(0)
+    );
+    assert_eq!(
+        records_of("full", first.add_secs(9 * 3600), "stix"),
+        Some(5)
+    );
+
+    // Each file is what its entry says; the public key verifies (checked
+    // independently with Python in the oracles); no temporary files remain.
+    for f in files {
+        let name = f["name"].as_str().expect("name");
+        let res = app
+            .get(&format!("/api/v1/feeds/urls/{name}"), &app.b.token)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::OK, "{name}");
+        assert_eq!(
+            res.headers()["x-isx-sha256"].to_str().ok(),
+            f["sha256"].as_str()
+        );
+        let body = res.bytes().await.expect("body");
+        assert_eq!(
+            sha256_hex(&body),
+            f["sha256"].as_str().unwrap_or(""),
+            "{name}"
+        );
+        assert_eq!(body.len() as i64, f["size"].as_i64().unwrap_or(-1));
+        if f["format"] == "json" {
+            let parsed: Value = serde_json::from_slice(&body).expect("a plain JSON array");
+            assert_eq!(
+                parsed.as_array().map(Vec::len),
+                f["records"].as_u64().map(|n| n as usize)
+            );
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(app.data_dir.path().join("feeds/urls"))
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files: {leftovers:?}");
+    assert_eq!(
+        app.get("/api/v1/feeds/urls/..%2F..%2Fisx.sqlite", &op)
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/v1/feeds/urls", "")
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+crate::on_both_backends!(api_import_search_and_policy, feed_files_follow_the_slots);
+
+fn isx(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_isx"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("ISX_DATA_DIR")
+        .env_remove("ISX_DATABASE_URL")
+        .env_remove("ISX_CONFIG")
+        .output()
+        .expect("run isx")
+}
+
+#[test]
+fn cli_imports_lists_exports_and_produces_feeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let csv = d.join("csv.txt");
+    std::fs::write(&csv, URLHAUS_CSV).expect("write");
+    let geo = [
+        "--geoip-location",
+        &shared_geo("GeoIP2-City-Test.mmdb").display().to_string(),
+        "--geoip-asn",
+        &shared_geo("GeoLite2-ASN-Test.mmdb").display().to_string(),
+    ]
+    .map(str::to_owned);
+    let mut args: Vec<&str> = geo.iter().map(String::as_str).collect();
+    args.extend(["urls", "import", "--json", csv.to_str().expect("path")]);
+    let out = isx(d, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["created"], 4);
+    let again = isx(d, &["urls", "import", csv.to_str().expect("path")]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 new URLs, 0 updated, 4 already known"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+
+    let bad = d.join("bad.ndjson");
+    std::fs::write(&bad, "{\"url\":\"http://fine.example/\"}\n{\"url\":\"http://fine2.example/\",\"confidence\":900}\n").expect("write");
+    let out = isx(d, &["urls", "import", bad.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.ndjson: line 2") && err.contains("nothing was imported"),
+        "{err}"
+    );
+
+    let list = isx(d, &["urls", "list", "--json", "--country", "SE"]);
+    let rows: Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["url"], "http://89.160.20.115/gate.php");
+
+    let stix = d.join("all.stix.json");
+    let out = isx(
+        d,
+        &[
+            "urls",
+            "export",
+            "--format",
+            "stix",
+            "--output",
+            stix.to_str().expect("path"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(&stix).expect("read")).expect("bundle");
+    assert_eq!(
+        bundle["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .filter(|o| o["type"] == "indicator")
+            .count(),
+        4
+    );
+
+    let feed = isx(d, &["urls", "feed", "--json"]);
+    assert!(
+        feed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&feed.stderr)
+    );
+    let runs: Value = serde_json::from_slice(&feed.stdout).expect("json");
+    assert_eq!(runs.as_array().map(Vec::len), Some(1));
+    let again = isx(d, &["urls", "feed"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no feed slot is due"));
+    assert!(d.join("feeds/urls").read_dir().expect("files").count() >= 8);
+}

@@ -1,0 +1,255 @@
+//! Pictures drawn on the server as inline SVG: a world map from country
+//! outlines embedded in the binary (Natural Earth 1:110m via world-atlas,
+//! no tile server, works air-gapped) and bar charts. Every mark carries its
+//! data in `data-*` attributes, so what is drawn can be checked.
+
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+use isx_domain::ThreatType;
+use isx_store::MapPoint;
+use serde_json::Value;
+
+/// Map size in SVG units (equirectangular: 2 units per degree).
+pub const MAP_W: f64 = 720.0;
+pub const MAP_H: f64 = 360.0;
+
+/// The map position of a coordinate (equirectangular projection).
+pub fn project(lat: f64, lon: f64) -> (f64, f64) {
+    (
+        (lon.clamp(-180.0, 180.0) + 180.0) / 360.0 * MAP_W,
+        (90.0 - lat.clamp(-90.0, 90.0)) / 180.0 * MAP_H,
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The country outlines as SVG paths, decoded once from the embedded
+/// TopoJSON (delta-encoded, quantised arcs).
+fn land() -> &'static str {
+    static LAND: OnceLock<String> = OnceLock::new();
+    LAND.get_or_init(|| {
+        decode_topology(include_str!("../../assets/countries-110m.json")).unwrap_or_default()
+    })
+}
+
+fn decode_topology(text: &str) -> Option<String> {
+    let topo: Value = serde_json::from_str(text).ok()?;
+    let scale = topo["transform"]["scale"].as_array()?;
+    let translate = topo["transform"]["translate"].as_array()?;
+    let (sx, sy) = (scale[0].as_f64()?, scale[1].as_f64()?);
+    let (tx, ty) = (translate[0].as_f64()?, translate[1].as_f64()?);
+    let arcs: Vec<Vec<(f64, f64)>> = topo["arcs"]
+        .as_array()?
+        .iter()
+        .map(|arc| {
+            let (mut x, mut y) = (0i64, 0i64);
+            arc.as_array()
+                .map(|pts| {
+                    pts.iter()
+                        .filter_map(|p| {
+                            x += p[0].as_i64()?;
+                            y += p[1].as_i64()?;
+                            let (lon, lat) = (x as f64 * sx + tx, y as f64 * sy + ty);
+                            Some(project(lat, lon))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let ring = |indexes: &Value, out: &mut String| {
+        let mut first = true;
+        for i in indexes.as_array().into_iter().flatten() {
+            let Some(i) = i.as_i64() else { continue };
+            let (idx, reversed) = if i < 0 { (!i, true) } else { (i, false) };
+            let Some(arc) = usize::try_from(idx).ok().and_then(|k| arcs.get(k)) else {
+                continue;
+            };
+            let pts: Vec<&(f64, f64)> = if reversed {
+                arc.iter().rev().collect()
+            } else {
+                arc.iter().collect()
+            };
+            for (j, (x, y)) in pts.iter().enumerate() {
+                if j == 0 && !first {
+                    continue;
+                }
+                let _ = write!(out, "{}{x:.1},{y:.1}", if first { "M" } else { "L" });
+                first = false;
+            }
+        }
+        out.push('Z');
+    };
+    let mut svg = String::new();
+    for g in topo["objects"]["countries"]["geometries"].as_array()? {
+        let name = g["properties"]["name"].as_str().unwrap_or("");
+        let mut d = String::new();
+        match g["type"].as_str() {
+            Some("Polygon") => {
+                for r in g["arcs"].as_array().into_iter().flatten() {
+                    ring(r, &mut d);
+                }
+            }
+            Some("MultiPolygon") => {
+                for poly in g["arcs"].as_array().into_iter().flatten() {
+                    for r in poly.as_array().into_iter().flatten() {
+                        ring(r, &mut d);
+                    }
+                }
+            }
+            _ => continue,
+        }
+        let _ = write!(
+            svg,
+            "<path class=\"country\" d=\"{d}\"><title>{}</title></path>",
+            escape(name)
+        );
+    }
+    Some(svg)
+}
+
+/// The world map with one circle per located address (area by URL count).
+pub fn world_map(points: &[MapPoint]) -> String {
+    let max = points.iter().map(|p| p.urls).max().unwrap_or(1).max(1) as f64;
+    let mut svg = format!(
+        "<svg id=\"url-map\" class=\"map\" viewBox=\"0 0 {MAP_W} {MAP_H}\" role=\"img\" aria-label=\"Map of {} located addresses\">\
+         <rect class=\"sea\" width=\"{MAP_W}\" height=\"{MAP_H}\"/><g class=\"land\">{}</g><g class=\"points\">",
+        points.len(),
+        land()
+    );
+    for p in points {
+        let (x, y) = project(p.latitude, p.longitude);
+        let r = 2.0 + 6.0 * (p.urls as f64 / max).sqrt();
+        let _ = write!(
+            svg,
+            "<circle class=\"point\" cx=\"{x:.2}\" cy=\"{y:.2}\" r=\"{r:.1}\" data-ip=\"{}\" data-lat=\"{}\" data-lon=\"{}\" data-urls=\"{}\"><title>{} ({}) — {} URL(s)</title></circle>",
+            escape(&p.ip),
+            p.latitude,
+            p.longitude,
+            p.urls,
+            escape(&p.ip),
+            escape(p.country.as_deref().unwrap_or("?")),
+            p.urls
+        );
+    }
+    svg.push_str("</g></svg>");
+    svg
+}
+
+/// The colour of a threat type in charts.
+pub fn threat_colour(t: ThreatType) -> &'static str {
+    match t {
+        ThreatType::Phishing => "#d9822b",
+        ThreatType::MalwareDistribution => "#c23030",
+        ThreatType::CommandAndControl => "#7157d9",
+        ThreatType::Scam => "#d4a017",
+        ThreatType::ExploitKit => "#a82255",
+        ThreatType::Cryptojacking => "#0f9960",
+        ThreatType::Spam => "#2b95d6",
+        ThreatType::Other => "#8a9ba8",
+    }
+}
+
+/// New URLs per day, stacked by threat type. `per_day` holds
+/// (day label, threat, count), days ascending.
+pub fn threats_over_time(per_day: &[(String, ThreatType, i64)]) -> String {
+    let mut days: Vec<&str> = per_day.iter().map(|(d, _, _)| d.as_str()).collect();
+    days.dedup();
+    let (w, h, left, bottom) = (720.0, 220.0, 40.0, 30.0);
+    let totals: Vec<i64> = days
+        .iter()
+        .map(|d| {
+            per_day
+                .iter()
+                .filter(|(x, _, _)| x == d)
+                .map(|(_, _, n)| n)
+                .sum()
+        })
+        .collect();
+    let max = totals.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let slot = (w - left) / days.len().max(1) as f64;
+    let bar_w = (slot * 0.8).max(1.0);
+    let plot_h = h - bottom - 10.0;
+    let mut svg = format!(
+        "<svg id=\"threat-chart\" class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"New URLs per day by threat type\">\
+         <line x1=\"{left}\" y1=\"{y0}\" x2=\"{w}\" y2=\"{y0}\" class=\"axis\"/>\
+         <text x=\"{tx}\" y=\"18\" class=\"tick\" text-anchor=\"end\">{max}</text>",
+        y0 = h - bottom,
+        tx = left - 4.0,
+    );
+    for (i, day) in days.iter().enumerate() {
+        let x = left + i as f64 * slot + (slot - bar_w) / 2.0;
+        let mut y = h - bottom;
+        for (d, t, n) in per_day.iter().filter(|(d, _, _)| d == day) {
+            let bh = *n as f64 / max * plot_h;
+            y -= bh;
+            let _ = write!(
+                svg,
+                "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bar_w:.1}\" height=\"{bh:.1}\" fill=\"{}\" data-day=\"{d}\" data-threat=\"{t}\" data-count=\"{n}\"><title>{d}: {n} {t}</title></rect>",
+                threat_colour(*t)
+            );
+        }
+        if days.len() <= 14 || i % (days.len() / 7).max(1) == 0 {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
+                x + bar_w / 2.0,
+                h - bottom + 16.0,
+                day.get(5..).unwrap_or(day)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projection_puts_known_places_where_they_belong() {
+        assert_eq!(project(0.0, 0.0), (360.0, 180.0));
+        assert_eq!(project(90.0, -180.0), (0.0, 0.0));
+        let (x, y) = project(51.5, -0.1);
+        assert!((x - 359.8).abs() < 0.01 && (y - 77.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_embedded_outlines_decode_into_every_country() {
+        let land = land();
+        assert!(land.matches("<path").count() > 170, "countries drawn");
+        assert!(land.contains("<title>Germany</title>"));
+        // Every coordinate lies on the map.
+        for n in land.split(['M', 'L', 'Z', ',', '"', '<', '>']) {
+            if let Ok(v) = n.parse::<f64>() {
+                assert!((-0.1..=MAP_W + 0.1).contains(&v), "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn points_and_bars_carry_their_data() {
+        let map = world_map(&[MapPoint {
+            ip: "192.0.2.1".into(),
+            latitude: 51.5,
+            longitude: -0.1,
+            country: Some("GB".into()),
+            urls: 3,
+        }]);
+        assert!(map.contains("data-ip=\"192.0.2.1\"") && map.contains("cx=\"359.80\""));
+        let chart = threats_over_time(&[
+            ("2026-11-22".into(), ThreatType::Phishing, 2),
+            ("2026-11-22".into(), ThreatType::Spam, 1),
+            ("2026-11-23".into(), ThreatType::Phishing, 4),
+        ]);
+        assert_eq!(chart.matches("class=\"bar\"").count(), 3);
+        assert!(chart.contains("data-threat=\"spam\" data-count=\"1\""));
+    }
+}

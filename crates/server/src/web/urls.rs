@@ -1,0 +1,232 @@
+//! The malicious-URL page: search, a map of the addresses, threat types over
+//! time, top networks and countries, the records, the signed feed files,
+//! and (for the operator) an import form. Reads go through `crate::urls`.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use isx_domain::ThreatType;
+use serde::Deserialize;
+
+use super::charts;
+use super::pages::{apply, layout, not_found, with_note, Flash, Layout};
+use super::{check_csrf, render};
+use crate::api::urls::{day_label, UrlFilter, UrlRecordDto};
+use crate::audit::AuditNote;
+use crate::auth::Caller;
+use crate::extract::WebForm;
+use crate::problem::ApiError;
+use crate::urls::{self, ImportOptions};
+use crate::AppState;
+
+struct Bar {
+    label: String,
+    count: i64,
+    percent: i64,
+}
+
+struct FileRow {
+    name: String,
+    kind: String,
+    format: String,
+    slot: String,
+    records: i64,
+    size: i64,
+    sha256: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "urls.html")]
+struct UrlsPage {
+    layout: Layout,
+    f: UrlFilter,
+    threats: Vec<&'static str>,
+    total: i64,
+    map: String,
+    chart: String,
+    legend: Vec<(&'static str, &'static str, i64)>,
+    asns: Vec<Bar>,
+    countries: Vec<Bar>,
+    records: Vec<UrlRecordDto>,
+    files: Vec<FileRow>,
+    geo: String,
+    public_key: String,
+}
+
+fn bars(items: Vec<(String, i64)>) -> Vec<Bar> {
+    let max = items.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    items
+        .into_iter()
+        .map(|(label, count)| Bar {
+            label,
+            count,
+            percent: count * 100 / max,
+        })
+        .collect()
+}
+
+async fn urls_page(
+    state: &AppState,
+    caller: &Caller,
+    f: UrlFilter,
+    flash: Option<Flash>,
+) -> Result<Response, ApiError> {
+    let (flash, query) = match f.query() {
+        Ok(q) => (flash, q),
+        Err(e) => (Some(Err(e)), isx_store::UrlQuery::default()),
+    };
+    let stats = urls::stats(state, caller, query.clone()).await?;
+    let mut q = query;
+    q.limit = 100;
+    let records = urls::search(state, caller, q).await?;
+    let files = urls::feed_files(state, caller, 16).await?;
+    let per_day: Vec<(String, ThreatType, i64)> = stats
+        .per_day
+        .iter()
+        .map(|(d, t, n)| (day_label(*d), *t, *n))
+        .collect();
+    let status = state.geo.status();
+    let geo = if status.is_configured() {
+        format!(
+            "Enriched from {}.",
+            status
+                .location
+                .iter()
+                .chain(status.asn.iter())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    } else {
+        "No geo database is configured: locations come from the sources only (see README, “Geo enrichment”).".to_owned()
+    };
+    let (l, code) = apply(layout(caller, "Malicious URLs", "urls"), flash.as_ref());
+    let page = UrlsPage {
+        layout: l,
+        threats: ThreatType::ALL.iter().map(|t| t.as_str()).collect(),
+        total: stats.total,
+        map: charts::world_map(&stats.points),
+        chart: charts::threats_over_time(&per_day),
+        legend: stats
+            .by_threat
+            .iter()
+            .map(|(t, n)| (t.as_str(), charts::threat_colour(*t), *n))
+            .collect(),
+        asns: bars(
+            stats
+                .top_asns
+                .iter()
+                .map(|(a, org, n)| (format!("AS{a} {}", org.as_deref().unwrap_or("")), *n))
+                .collect(),
+        ),
+        countries: bars(stats.top_countries.clone()),
+        records: records.into_iter().map(UrlRecordDto::from).collect(),
+        files: files
+            .into_iter()
+            .map(|x| FileRow {
+                name: x.name,
+                kind: x.kind,
+                format: x.format,
+                slot: x.slot.to_rfc3339(),
+                records: x.records,
+                size: x.size,
+                sha256: x.sha256,
+            })
+            .collect(),
+        geo,
+        public_key: state.feeds.signer.public_key(),
+        f,
+    };
+    Ok((code, render(&page)?).into_response())
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<UrlFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    urls_page(&state, &caller, f, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ImportForm {
+    csrf: String,
+    data: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    skip_invalid: Option<String>,
+}
+
+/// The operator pastes a batch (JSON, NDJSON or CSV).
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    WebForm(f): WebForm<ImportForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    caller.require_admin().map_err(|_| not_found())?;
+    let result = async {
+        let opts = ImportOptions {
+            format: isx_formats::urls::UrlInputFormat::from_name(&f.format),
+            name: None,
+            source: if f.source.trim().is_empty() {
+                "web".to_owned()
+            } else {
+                f.source.trim().to_owned()
+            },
+            tlp: if f.tlp.is_empty() {
+                isx_domain::Tlp::Green
+            } else {
+                f.tlp.parse().map_err(ApiError::invalid)?
+            },
+            skip_invalid: f.skip_invalid.is_some(),
+            ..ImportOptions::default()
+        };
+        let actor = caller
+            .user
+            .as_ref()
+            .map_or_else(|| "web".to_owned(), |u| u.login.to_string());
+        Ok::<_, ApiError>(
+            urls::import(
+                state.store.as_ref(),
+                &state.geo,
+                f.data.as_bytes(),
+                &opts,
+                &actor,
+                state.clock.now(),
+            )
+            .await?,
+        )
+    }
+    .await;
+    let note = result.as_ref().ok().map(|r| {
+        AuditNote::new(
+            "urls.import",
+            format!("batch/{}", r.batch.map_or("none".into(), |b| b.to_string())),
+        )
+    });
+    let flash = result.map(|r| {
+        format!(
+            "{} row(s): {} new, {} updated, {} already known, {} skipped.",
+            r.rows, r.created, r.updated, r.unchanged, r.skipped_total
+        )
+    });
+    let page = urls_page(&state, &caller, UrlFilter::default(), Some(flash)).await?;
+    Ok(with_note(note, page))
+}
+
+/// Downloads a feed file in the browser (the same check as the API).
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let (f, path) = urls::feed_file(&state, &caller, &name).await?;
+    crate::api::urls::file_response(&f, &path).await
+}
