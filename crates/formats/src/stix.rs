@@ -4,6 +4,7 @@
 
 use isx_domain::{Timestamp, Tlp};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The namespace of isx's own deterministic (UUIDv5) object ids.
@@ -44,9 +45,21 @@ pub fn tlp_marking(tlp: Tlp) -> Value {
     })
 }
 
-/// A deterministic id: `kind--UUIDv5(isx namespace, key)`.
+/// A deterministic id for an SDO or bundle: `kind--` and a UUID whose bits
+/// are the SHA-256 of the isx namespace and `key`, shaped as version 4
+/// (STIX 2.1 asks SDO ids to be UUIDv4; deriving the bits from a hash keeps
+/// a record's id the same in every file, so consumers update one object).
 pub fn object_id(kind: &str, key: &str) -> String {
-    format!("{kind}--{}", Uuid::new_v5(&ISX_NAMESPACE, key.as_bytes()))
+    let mut h = Sha256::new();
+    h.update(ISX_NAMESPACE.as_bytes());
+    h.update(key.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    format!(
+        "{kind}--{}",
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    )
 }
 
 /// The identity object of the instance that produced a bundle.
@@ -113,5 +126,8 @@ mod tests {
         assert_eq!(object_id("indicator", "a"), object_id("indicator", "a"));
         assert_ne!(object_id("indicator", "a"), object_id("indicator", "b"));
         assert!(object_id("indicator", "a").starts_with("indicator--"));
+        let id = object_id("indicator", "a");
+        let uuid = Uuid::parse_str(id.trim_start_matches("indicator--")).expect("uuid");
+        assert_eq!(uuid.get_version_num(), 4, "SDO ids are UUIDv4-shaped");
     }
 }
