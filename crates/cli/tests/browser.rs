@@ -116,3 +116,156 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
 }
 
 crate::on_both_backends!(sign_in_create_key_and_use_it);
+
+/// The malicious-URL page in Chromium: import through the form, then the
+/// map's points and the chart's bars must be exactly the data the API
+/// reports for the same filter, drawn where the projection puts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_map_and_chart_draw_the_data() {
+    let geo = |n: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/geoip")
+            .join(n)
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.geoip_location = Some(geo("GeoIP2-City-Test.mmdb"));
+        c.geoip_asn = Some(geo("GeoLite2-ASN-Test.mmdb"));
+    })
+    .await;
+    let password = "correct horse battery staple";
+    isx_server::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &Login::new("admin").expect("login"),
+        password,
+        app.operator.member.id,
+        UserRole::Admin,
+    )
+    .await
+    .expect("admin user");
+    let b = Browser::start().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login", "admin").await;
+    b.type_into("#password", password).await;
+    b.click("#sign-in").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+
+    b.goto(&app.url("/urls")).await;
+    b.wait_text("#url-total", |t| t == "0").await;
+    // The URLhaus sample plus rows whose source gives the location itself.
+    let extra: String = (0..3)
+        .map(|i| {
+            format!(
+                "\n\"http://extra{i}.example/x\",\"2026-11-21 10:00:00\",\"phishing\",\"203.0.113.{i}\",\"{}\",\"{}\"",
+                -33.9 + f64::from(i),
+                151.2
+            )
+        })
+        .collect();
+    let csv = format!("url,dateadded,threat,ip,latitude,longitude{extra}\n");
+    b.type_into("#import-data", crate::urls::URLHAUS_CSV).await;
+    b.click("#import-button").await;
+    b.wait_text("#notice", |t| t.contains("4 new")).await;
+    b.type_into("#import-data", &csv).await;
+    b.click("#import-button").await;
+    b.wait_text("#notice", |t| t.contains("3 new")).await;
+    b.goto(&app.url("/urls")).await;
+    b.wait_text("#url-total", |t| t == "7").await;
+
+    let stats: Value = app
+        .get("/api/v1/urls/stats", &app.operator.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let drawn = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#url-map circle.point')).map(c => ({
+                ip: c.dataset.ip, cx: c.cx.baseVal.value, cy: c.cy.baseVal.value,
+                lat: +c.dataset.lat, lon: +c.dataset.lon, urls: +c.dataset.urls,
+                shown: c.getBoundingClientRect().width > 0 }));",
+        )
+        .await;
+    let drawn = drawn.as_array().expect("circles");
+    let points = stats["points"].as_array().expect("points");
+    assert_eq!(drawn.len(), points.len(), "one circle per located address");
+    assert_eq!(
+        points.len(),
+        6,
+        "three from the GeoIP test databases, three from the source"
+    );
+    for p in points {
+        let c = drawn
+            .iter()
+            .find(|c| c["ip"] == p["ip"])
+            .unwrap_or_else(|| panic!("no circle for {p}"));
+        let (lat, lon) = (
+            p["latitude"].as_f64().expect("lat"),
+            p["longitude"].as_f64().expect("lon"),
+        );
+        let (x, y) = ((lon + 180.0) * 2.0, (90.0 - lat) * 2.0);
+        assert!(
+            (c["cx"].as_f64().expect("cx") - x).abs() < 0.01,
+            "{c} vs {p}"
+        );
+        assert!(
+            (c["cy"].as_f64().expect("cy") - y).abs() < 0.01,
+            "{c} vs {p}"
+        );
+        assert_eq!(c["urls"], p["urls"]);
+        assert_eq!(c["shown"], true, "rendered with a size");
+    }
+    let london = drawn
+        .iter()
+        .find(|c| c["ip"] == "81.2.69.142")
+        .expect("London");
+    assert!((london["lat"].as_f64().unwrap_or(0.0) - 51.5142).abs() < 0.001);
+
+    let bars = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#threat-chart rect.bar')).map(r => ({
+                threat: r.dataset.threat, count: +r.dataset.count, h: r.height.baseVal.value }));",
+        )
+        .await;
+    let mut drawn_totals = std::collections::BTreeMap::<String, i64>::new();
+    for bar in bars.as_array().expect("bars") {
+        assert!(bar["h"].as_f64().unwrap_or(0.0) > 0.0, "{bar}");
+        *drawn_totals
+            .entry(bar["threat"].as_str().unwrap_or("").to_owned())
+            .or_default() += bar["count"].as_i64().unwrap_or(0);
+    }
+    let api_totals: std::collections::BTreeMap<String, i64> = stats["by_threat"]
+        .as_array()
+        .expect("by_threat")
+        .iter()
+        .map(|t| {
+            (
+                t[0].as_str().unwrap_or("").to_owned(),
+                t[1].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(drawn_totals, api_totals, "the chart adds up to the data");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    b.screenshot(&shots.join("urls.png")).await;
+
+    // A filter narrows the map, the chart and the table alike.
+    b.execute("document.querySelector('#f-threat').value = 'phishing'; return null;")
+        .await;
+    b.click("#search").await;
+    b.wait_text("#url-total", |t| t == "4").await;
+    let n = b
+        .execute("return document.querySelectorAll('#url-map circle.point').length;")
+        .await;
+    assert_eq!(
+        n.as_u64(),
+        Some(3),
+        "only the phishing rows with a location"
+    );
+    assert!(b
+        .text("#url-records")
+        .await
+        .contains("https://login.evil-bank.example.co.uk/signin"));
+}

@@ -212,6 +212,16 @@ impl Browser {
         );
     }
 
+    /// Runs `script` (a function body; `return` gives the value) in the page.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
     pub async fn source(&self) -> String {
         self.cmd(reqwest::Method::GET, "/source", None)
             .await

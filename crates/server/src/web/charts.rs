@@ -65,6 +65,7 @@ fn decode_topology(text: &str) -> Option<String> {
         .collect();
     let ring = |indexes: &Value, out: &mut String| {
         let mut first = true;
+        let mut prev_x = f64::NAN;
         for i in indexes.as_array().into_iter().flatten() {
             let Some(i) = i.as_i64() else { continue };
             let (idx, reversed) = if i < 0 { (!i, true) } else { (i, false) };
@@ -80,8 +81,16 @@ fn decode_topology(text: &str) -> Option<String> {
                 if j == 0 && !first {
                     continue;
                 }
-                let _ = write!(out, "{}{x:.1},{y:.1}", if first { "M" } else { "L" });
+                // A ring crossing the antimeridian would draw a line across
+                // the whole map: start a new subpath on the other side.
+                let jump = (x - prev_x).abs() > MAP_W / 2.0;
+                let _ = write!(
+                    out,
+                    "{}{x:.1},{y:.1}",
+                    if first || jump { "M" } else { "L" }
+                );
                 first = false;
+                prev_x = *x;
             }
         }
         out.push('Z');
