@@ -188,3 +188,23 @@ fn stix_bundle_holds_indicators_with_escaped_url_patterns() {
     assert_eq!(ind["created"], "2026-11-20T10:00:00.000Z");
     assert!(objects.iter().any(|o| o["id"] == ind["created_by_ref"]));
 }
+
+proptest::proptest! {
+    /// Whatever the bytes, reading never panics and every row error names
+    /// the line it is on (the fuzz target `urls_input` does the same at scale).
+    #[test]
+    fn any_input_reads_or_names_its_lines(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400), text in "[a-z0-9,\"#:/.\\n {}\\[\\]]{0,200}") {
+        for input in [data.as_slice(), text.as_bytes()] {
+            for format in [UrlInputFormat::Json, UrlInputFormat::Ndjson, UrlInputFormat::Csv] {
+                if let Ok(rows) = parse_urls(input, format) {
+                    for (line, row) in rows {
+                        proptest::prop_assert!(line >= 1);
+                        if let Err(e) = row {
+                            proptest::prop_assert_eq!(e.line, line);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
