@@ -260,6 +260,23 @@ async fn api_import_search_and_policy(backend: Backend) {
             .count(),
         5
     );
+
+    let metrics = app
+        .get("/metrics", "")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "isx_url_rows_imported_total{outcome=\"created\"} 6",
+        "isx_url_rows_imported_total{outcome=\"unchanged\"} 4",
+        "isx_url_rows_imported_total{outcome=\"skipped\"} 2",
+        "isx_geo_databases_loaded{product=\"urls\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -413,6 +430,48 @@ async fn feed_files_follow_the_slots(backend: Backend) {
             );
         }
     }
+    // The web page lists the files and downloads them with a session.
+    let cookie = app
+        .session_cookie(app.a.member.id, "analyst", isx_domain::UserRole::Member)
+        .await;
+    let page = app
+        .get("/urls", "")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("page");
+    let first_name = files[0]["name"].as_str().expect("name");
+    assert!(
+        page.contains(&format!("/urls/files/{first_name}")),
+        "the page links the files"
+    );
+    let res = app
+        .get(&format!("/urls/files/{first_name}"), "")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        sha256_hex(&res.bytes().await.expect("body")),
+        files[0]["sha256"].as_str().unwrap_or("")
+    );
+    let metrics = app
+        .get("/metrics", "")
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("isx_feed_slots_produced_total{product=\"urls\"} 1"),
+        "the start-up slot: {metrics}"
+    );
+
     let leftovers: Vec<_> = std::fs::read_dir(app.data_dir.path().join("feeds/urls"))
         .expect("dir")
         .filter_map(|e| e.ok())

@@ -9,6 +9,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -114,6 +115,20 @@ pub struct FeedContext {
     pub node: String,
     /// The markings every member may see: the records feed files hold.
     pub markings: Vec<Tlp>,
+    /// Counters for `/metrics`.
+    pub stats: FeedStats,
+}
+
+/// What this node's feed production did (exported at `/metrics`).
+#[derive(Debug, Default)]
+pub struct FeedStats {
+    pub slots_produced: AtomicU64,
+    pub files_written: AtomicU64,
+    pub records_written: AtomicU64,
+    /// Unix seconds of the newest slot this node produced.
+    pub last_slot: AtomicI64,
+    pub last_run_millis: AtomicU64,
+    pub failures: AtomicU64,
 }
 
 impl FeedContext {
@@ -154,7 +169,14 @@ pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError>
         {
             continue;
         }
+        let started = std::time::Instant::now();
         let run = produce_slot(ctx, slot).await?;
+        ctx.stats.slots_produced.fetch_add(1, Ordering::Relaxed);
+        ctx.stats.last_slot.store(slot.as_secs(), Ordering::Relaxed);
+        ctx.stats.last_run_millis.store(
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         tracing::info!(slot = %slot, from_seq = run.from_seq, to_seq = run.to_seq, "URL feed files written");
         produced.push(run);
     }
@@ -214,6 +236,10 @@ pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun,
                 created_at: ctx.clock.now(),
             };
             file.signature = ctx.signer.sign(&file.signed_text());
+            ctx.stats.files_written.fetch_add(1, Ordering::Relaxed);
+            ctx.stats
+                .records_written
+                .fetch_add(records, Ordering::Relaxed);
             files.push(file);
         }
     }
@@ -305,6 +331,7 @@ pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
     loop {
         tick.tick().await;
         if let Err(e) = produce_due(&ctx).await {
+            ctx.stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "feed production failed; will retry");
         }
     }

@@ -28,9 +28,95 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
+    url_rows: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
+    /// Counts the rows of a URL import by what happened to them.
+    pub fn url_import(&self, r: &crate::urls::ImportReport) {
+        if let Ok(mut m) = self.url_rows.lock() {
+            for (k, n) in [
+                ("created", r.created),
+                ("updated", r.updated),
+                ("unchanged", r.unchanged),
+                ("skipped", r.skipped_total),
+            ] {
+                *m.entry(k).or_default() += n as u64;
+            }
+        }
+    }
+
+    /// Product metrics: URL imports, feed production, geo databases.
+    fn render_products(&self, state: &AppState) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = String::new();
+        out.push_str(
+            "# HELP isx_url_rows_imported_total URL rows imported on this node, by outcome.\n",
+        );
+        out.push_str("# TYPE isx_url_rows_imported_total counter\n");
+        if let Ok(m) = self.url_rows.lock() {
+            for k in ["created", "updated", "unchanged", "skipped"] {
+                let _ = writeln!(
+                    out,
+                    "isx_url_rows_imported_total{{outcome=\"{k}\"}} {}",
+                    m.get(k).copied().unwrap_or(0)
+                );
+            }
+        }
+        let f = &state.feeds.stats;
+        for (name, kind, help, v) in [
+            (
+                "isx_feed_slots_produced_total",
+                "counter",
+                "Feed slots this node produced.",
+                f.slots_produced.load(Relaxed) as i64,
+            ),
+            (
+                "isx_feed_files_written_total",
+                "counter",
+                "Feed files this node wrote.",
+                f.files_written.load(Relaxed) as i64,
+            ),
+            (
+                "isx_feed_records_written_total",
+                "counter",
+                "Records written into feed files by this node.",
+                f.records_written.load(Relaxed) as i64,
+            ),
+            (
+                "isx_feed_failures_total",
+                "counter",
+                "Failed feed production attempts (retried).",
+                f.failures.load(Relaxed) as i64,
+            ),
+            (
+                "isx_feed_last_slot_timestamp_seconds",
+                "gauge",
+                "The newest feed slot this node produced (Unix time).",
+                f.last_slot.load(Relaxed),
+            ),
+            (
+                "isx_feed_last_run_milliseconds",
+                "gauge",
+                "How long producing the last slot took.",
+                f.last_run_millis.load(Relaxed) as i64,
+            ),
+            (
+                "isx_geo_databases_loaded",
+                "gauge",
+                "Geo databases configured for enrichment (0 to 2).",
+                i64::from(state.geo.status().location.is_some())
+                    + i64::from(state.geo.status().asn.is_some()),
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{product=\"urls\"}} {v}"
+            );
+        }
+        out
+    }
+
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         if let Ok(mut m) = self.requests.lock() {
             *m.entry((method.to_owned(), route.to_owned(), status))
@@ -123,6 +209,6 @@ pub async fn handler(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render() + &state.metrics.render_products(&state),
     )
 }

@@ -79,5 +79,6 @@ pub fn feed_context(
             std::process::id()
         ),
         markings,
+        stats: crate::feeds::FeedStats::default(),
     })
 }

@@ -101,6 +101,7 @@ pub(crate) async fn import_urls(
         state.clock.now(),
     )
     .await?;
+    state.metrics.url_import(&report);
     Ok(noted(
         AuditNote::new(
             "urls.import",
