@@ -131,7 +131,30 @@ fn main() {
     };
     let now = Timestamp::from_secs(1_795_000_000);
     let dir = tempfile::tempdir().expect("tempdir");
+    // ISX_BENCH_PARTS=3 runs only part 3, and so on.
+    let parts = std::env::var("ISX_BENCH_PARTS").unwrap_or_else(|_| "123".into());
+    if parts.contains('1') {
+        canonicalisation(urls_n, now, &dir);
+    }
+    if parts.contains('2') {
+        full_set_file(records_n, now, &dir);
+    }
+    if parts.contains('3') {
+        from_store(store_n, now, &dir);
+    }
+}
 
+fn defaults(now: Timestamp) -> ImportDefaults {
+    ImportDefaults {
+        source: "bench".into(),
+        tlp: Tlp::Green,
+        confidence: 50,
+        threat: ThreatType::Other,
+        now,
+    }
+}
+
+fn canonicalisation(urls_n: usize, now: Timestamp, dir: &tempfile::TempDir) {
     // 1. Canonicalisation and enrichment.
     let urls = corpus(urls_n);
     let t = Instant::now();
@@ -147,13 +170,7 @@ fn main() {
         Some(&shared.join("GeoLite2-ASN-Test.mmdb")),
     )
     .unwrap_or_else(|_| isx_geo::GeoDb::none());
-    let defaults = ImportDefaults {
-        source: "bench".into(),
-        tlp: Tlp::Green,
-        confidence: 50,
-        threat: ThreatType::Other,
-        now,
-    };
+    let defaults = defaults(now);
     let observations: Vec<UrlObservation> = urls
         .iter()
         .enumerate()
@@ -203,8 +220,9 @@ fn main() {
         ),
         None => println!("  w3lib peer: not available (run scripts/test to prepare .venv)"),
     }
+}
 
-    // 2. Writing a full set.
+fn full_set_file(records_n: usize, now: Timestamp, dir: &tempfile::TempDir) {
     let records: Vec<UrlRecord> = (0..records_n).map(|i| record(i, now)).collect();
     let path = dir.path().join("full.json");
     let t = Instant::now();
@@ -245,8 +263,10 @@ fn main() {
         ),
         None => println!("  Python peer: not available"),
     }
+}
 
-    // 3. A whole slot from the SQLite store.
+fn from_store(store_n: usize, now: Timestamp, dir: &tempfile::TempDir) {
+    let defaults = defaults(now);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

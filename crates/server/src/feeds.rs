@@ -24,8 +24,6 @@ use crate::ServerError;
 
 /// The product name of malicious-URL feed files.
 pub const URLS: &str = "urls";
-/// Records read from the store per query while writing a file.
-const PAGE: u32 = 10_000;
 /// How long a node may take to produce a slot before another may retry.
 const LEASE_SECS: i64 = 30 * 60;
 
@@ -297,19 +295,10 @@ async fn write_file(
         size: 0,
     };
     let mut writer = UrlFeedWriter::new(out, format, &ctx.instance, bundle_key).map_err(io)?;
-    let mut q = query.clone();
-    q.limit = PAGE;
-    loop {
-        let page = ctx.store.url_records(&q).await?;
-        let Some(last) = page.last() else { break };
-        q.after_id = Some(last.id);
-        for r in &page {
-            writer.write(r).map_err(io)?;
-        }
-        if page.len() < PAGE as usize {
-            break;
-        }
-    }
+    // One streaming read in id order: no paging queries, no records held.
+    ctx.store
+        .for_each_url(query, &mut |r| writer.write(&r))
+        .await?;
     let (out, records, strictest) = writer.finish().map_err(io)?;
     let Hashing { inner, hash, size } = out;
     let file = inner.into_inner().map_err(|e| io(e.into_error()))?;

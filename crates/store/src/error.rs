@@ -25,6 +25,9 @@ pub enum StoreError {
     Open(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// Writing what was read failed (a full disk while streaming records).
+    #[error("cannot write: {0}")]
+    Io(String),
 }
 
 impl StoreError {

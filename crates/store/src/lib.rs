@@ -18,7 +18,7 @@ mod error;
 #[macro_use]
 mod sql;
 #[macro_use]
-mod sql_urls;
+pub(crate) mod sql_urls;
 pub mod migrate;
 pub mod postgres;
 mod rows;
@@ -235,6 +235,15 @@ pub trait Store: Send + Sync + 'static {
     /// changes nothing, so re-imports are idempotent.
     async fn import_urls(&self, batch: &UrlBatch<'_>, now: Timestamp) -> Result<UrlImportOutcome>;
     async fn url_records(&self, query: &UrlQuery) -> Result<Vec<isx_urls::UrlRecord>>;
+    /// Every record `query` selects (paging ignored), in id order, handed
+    /// to `f` one by one as one read streams them: files of millions of
+    /// records are written in one pass without holding them in memory.
+    /// An error of `f` stops the pass.
+    async fn for_each_url(
+        &self,
+        query: &UrlQuery,
+        f: &mut (dyn FnMut(isx_urls::UrlRecord) -> std::io::Result<()> + Send),
+    ) -> Result<u64>;
     async fn url_record(&self, id: i64) -> Result<Option<isx_urls::UrlRecord>>;
     async fn url_stats(&self, query: &UrlQuery) -> Result<UrlStats>;
     /// The last batch imported before `before`. Taken under the URL write

@@ -52,7 +52,7 @@ impl_store!(PostgresStore, {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::Database)?;
-        import_urls!(tx, batch, now)
+        import_urls!(tx, batch, now, crate::sql_urls::numbered)
     }
 
     async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {

@@ -722,6 +722,9 @@ macro_rules! impl_store {
             async fn url_records(&self, q: &$crate::UrlQuery) -> $crate::Result<Vec<isx_urls::UrlRecord>> {
                 self.url_records_sql(q).await
             }
+            async fn for_each_url(&self, q: &$crate::UrlQuery, f: &mut (dyn FnMut(isx_urls::UrlRecord) -> std::io::Result<()> + Send)) -> $crate::Result<u64> {
+                self.for_each_url_sql(q, f).await
+            }
             async fn url_record(&self, id: i64) -> $crate::Result<Option<isx_urls::UrlRecord>> {
                 self.url_record_sql(id).await
             }

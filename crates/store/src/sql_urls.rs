@@ -66,8 +66,76 @@ macro_rules! bind_url {
     };
 }
 
+/// `$from, $from+1, …` for `n` values (PostgreSQL).
+pub(crate) fn numbered(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `?, ?, …` for `n` values (SQLite): anonymous parameters bind by
+/// position, while SQLite looks up each numbered one by a linear scan of
+/// the statement's parameters, which costs n² for the wide statements of
+/// an import.
+pub(crate) fn anonymous(_from: usize, n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Rows per round trip of an import: 20 parameters per record stays under
+/// SQLite's (32,766) and PostgreSQL's (65,535) limits.
+pub(crate) const URL_CHUNK: usize = 500;
+
+/// The merge of one chunk of candidates into their records: which records
+/// to write and which sightings are new, counted into `out`. Pure.
+pub(crate) fn merge_chunk(
+    chunk: &[isx_urls::UrlCandidate],
+    existing: Vec<isx_urls::UrlRecord>,
+    known: &mut std::collections::HashSet<String>,
+    seq: i64,
+    now: isx_domain::Timestamp,
+    out: &mut crate::UrlImportOutcome,
+) -> (Vec<isx_urls::UrlRecord>, Vec<(String, String)>) {
+    let mut state: std::collections::HashMap<String, (isx_urls::UrlRecord, bool)> = existing
+        .into_iter()
+        .map(|r| (r.url.clone(), (r, false)))
+        .collect();
+    let mut order: Vec<String> = Vec::new();
+    let mut sightings = Vec::new();
+    for c in chunk {
+        if !known.insert(c.sighting.clone()) {
+            out.unchanged += 1;
+            continue;
+        }
+        match state.get_mut(&c.canon.url) {
+            Some((rec, dirty)) => {
+                *rec = isx_urls::merge(Some(rec), c, seq, now);
+                if !*dirty {
+                    order.push(c.canon.url.clone());
+                }
+                *dirty = true;
+                out.updated += 1;
+            }
+            None => {
+                state.insert(
+                    c.canon.url.clone(),
+                    (isx_urls::merge(None, c, seq, now), true),
+                );
+                order.push(c.canon.url.clone());
+                out.created += 1;
+            }
+        }
+        sightings.push((c.canon.url.clone(), c.sighting.clone()));
+    }
+    let records = order
+        .into_iter()
+        .filter_map(|u| state.remove(&u).map(|(r, _)| r))
+        .collect();
+    (records, sightings)
+}
+
 macro_rules! import_urls {
-    ($tx:ident, $batch:expr, $now:expr) => {{
+    ($tx:ident, $batch:expr, $now:expr, $placeholders:path) => {{
         let batch: &$crate::UrlBatch<'_> = $batch;
         let now: isx_domain::Timestamp = $now;
         let mut out = $crate::UrlImportOutcome::default();
@@ -75,59 +143,83 @@ macro_rules! import_urls {
             .fetch_one(&mut *$tx)
             .await
             .map_err($crate::StoreError::Database)?;
-        for c in batch.candidates {
-            let existing = sqlx::query(concat!("SELECT ", url_cols!(), " FROM url_records WHERE url = $1"))
-                .bind(&c.canon.url)
-                .fetch_optional(&mut *$tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
-            match existing {
-                Some(row) => {
-                    let old = url_row!(row)?;
-                    let fresh = sqlx::query("INSERT INTO url_sightings (url_id, sighting) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(old.id)
-                        .bind(&c.sighting)
-                        .execute(&mut *$tx)
-                        .await
-                        .map_err($crate::StoreError::Database)?
-                        .rows_affected();
-                    if fresh == 0 {
-                        out.unchanged += 1;
-                        continue;
-                    }
-                    let m = isx_urls::merge(Some(&old), c, seq, now);
-                    bind_url!(sqlx::query(
-                        "UPDATE url_records SET url = $1, host = $2, domain = $3, ip = $4, asn = $5, as_org = $6, country = $7,
-                         city = $8, latitude = $9, longitude = $10, threat = $11, tags = $12, source = $13, confidence = $14,
-                         tlp = $15, first_seen = $16, last_seen = $17, times_seen = $18, changed_seq = $19, changed_at = $20
-                         WHERE id = $21"
-                    ), m)
-                    .bind(old.id)
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
-                    out.updated += 1;
-                }
-                None => {
-                    let m = isx_urls::merge(None, c, seq, now);
-                    let id: i64 = bind_url!(sqlx::query_scalar(
-                        "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
-                         tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-                         RETURNING id"
-                    ), m)
-                    .fetch_one(&mut *$tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
-                    sqlx::query("INSERT INTO url_sightings (url_id, sighting) VALUES ($1, $2)")
-                        .bind(id)
-                        .bind(&c.sighting)
-                        .execute(&mut *$tx)
-                        .await
-                        .map_err($crate::StoreError::Database)?;
-                    out.created += 1;
-                }
+        for chunk in batch.candidates.chunks($crate::sql_urls::URL_CHUNK) {
+            // The records of the chunk's URLs and which of its sightings are known.
+            let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
+            urls.sort_unstable();
+            urls.dedup();
+            let sql = format!(
+                "SELECT {} FROM url_records WHERE url IN ({})",
+                url_cols!(),
+                $placeholders(1, urls.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for u in &urls {
+                q = q.bind(*u);
             }
+            let mut existing = Vec::new();
+            for r in q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)? {
+                existing.push(url_row!(r)?);
+            }
+            let mut keys: Vec<&str> = chunk.iter().map(|c| c.sighting.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let sql = format!(
+                "SELECT sighting FROM url_sightings WHERE sighting IN ({})",
+                $placeholders(1, keys.len())
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for k in &keys {
+                q = q.bind(*k);
+            }
+            let mut known: std::collections::HashSet<String> = q
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err($crate::StoreError::Database)?
+                .into_iter()
+                .collect();
+            let (records, sightings) =
+                $crate::sql_urls::merge_chunk(chunk, existing, &mut known, seq, now, &mut out);
+            if records.is_empty() {
+                continue;
+            }
+            // One upsert for new and changed records; ids come back by URL.
+            let values: Vec<String> = (0..records.len())
+                .map(|i| format!("({})", $placeholders(i * 20 + 1, 20)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
+                 tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at)
+                 VALUES {}
+                 ON CONFLICT (url) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
+                 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
+                 latitude = excluded.latitude, longitude = excluded.longitude, threat = excluded.threat,
+                 tags = excluded.tags, source = excluded.source, confidence = excluded.confidence, tlp = excluded.tlp,
+                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
+                 changed_seq = excluded.changed_seq, changed_at = excluded.changed_at
+                 RETURNING id, url",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for m in &records {
+                q = bind_url!(q, m);
+            }
+            let mut ids = std::collections::HashMap::new();
+            for r in q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)? {
+                ids.insert(impl_store!(@get r, "url", String), impl_store!(@get r, "id", i64));
+            }
+            let values: Vec<String> = (0..sightings.len())
+                .map(|i| format!("({})", $placeholders(i * 2 + 1, 2)))
+                .collect();
+            let sql = format!("INSERT INTO url_sightings (url_id, sighting) VALUES {}", values.join(", "));
+            let mut q = sqlx::query(&sql);
+            for (url, key) in &sightings {
+                let id = ids.get(url).copied().ok_or_else(|| {
+                    $crate::StoreError::Corrupt(format!("no id returned for {url}"))
+                })?;
+                q = q.bind(id).bind(key);
+            }
+            q.execute(&mut *$tx).await.map_err($crate::StoreError::Database)?;
         }
         if out.created + out.updated > 0 {
             sqlx::query("INSERT INTO url_batches (seq, imported_at, source, actor, created, updated, unchanged) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -170,7 +262,7 @@ macro_rules! url_where {
             "WHERE ($1 IS NULL OR lower(url) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR host = $2) AND ($3 IS NULL OR domain = $3)
              AND ($4 IS NULL OR ip = $4) AND ($5 IS NULL OR asn = $5) AND ($6 IS NULL OR country = $6)
              AND ($7 IS NULL OR threat = $7) AND ($8 IS NULL OR last_seen >= $8) AND ($9 IS NULL OR last_seen < $9)
-             AND ($10 IS NULL OR changed_seq > $10) AND ($11 IS NULL OR changed_seq <= $11) AND ($12 IS NULL OR id > $12)
+             AND ($10 IS NULL OR changed_seq > $10) AND ($11 IS NULL OR changed_seq <= $11) AND id > $12
              AND tlp IN ({})",
             $q.markings.iter().map(|t| format!("'{}'", t.as_str())).collect::<Vec<_>>().join(", ")
         )
@@ -192,7 +284,8 @@ macro_rules! bind_url_query {
             .bind($q.until.map(|t| t.as_micros()))
             .bind($q.changed_after_seq)
             .bind($q.changed_upto_seq)
-            .bind($q.after_id)
+            // Not NULL-able, so that SQLite seeks on the rowid.
+            .bind($q.after_id.unwrap_or(i64::MIN))
     };
 }
 
@@ -250,6 +343,26 @@ macro_rules! url_methods {
                 .await
                 .map_err($crate::StoreError::Database)?;
             rows.into_iter().map(|r| url_row!(r)).collect()
+        }
+
+        pub(crate) async fn for_each_url_sql(
+            &self,
+            q: &$crate::UrlQuery,
+            f: &mut (dyn FnMut(isx_urls::UrlRecord) -> std::io::Result<()> + Send),
+        ) -> $crate::Result<u64> {
+            use futures_util::TryStreamExt;
+            if q.markings.is_empty() {
+                return Ok(0);
+            }
+            let sql = format!("SELECT {} FROM url_records {} ORDER BY id", url_cols!(), url_where!(q));
+            let query = bind_url_query!(sqlx::query(&sql), q);
+            let mut rows = query.fetch(&self.pool);
+            let mut n = 0u64;
+            while let Some(r) = rows.try_next().await.map_err($crate::StoreError::Database)? {
+                f(url_row!(r)?).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
+                n += 1;
+            }
+            Ok(n)
         }
 
         pub(crate) async fn url_record_sql(&self, id: i64) -> $crate::Result<Option<isx_urls::UrlRecord>> {

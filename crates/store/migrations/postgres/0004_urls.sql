@@ -42,11 +42,12 @@ CREATE INDEX url_records_country ON url_records(country);
 CREATE INDEX url_records_last_seen ON url_records(last_seen);
 CREATE INDEX url_records_changed ON url_records(changed_seq);
 
+-- A sighting key hashes the URL, the source and its times: unique on its own.
 CREATE TABLE url_sightings (
-    url_id    BIGINT  NOT NULL REFERENCES url_records(id),
-    sighting  TEXT    NOT NULL,
-    PRIMARY KEY (url_id, sighting)
+    sighting  TEXT    PRIMARY KEY,
+    url_id    BIGINT  NOT NULL REFERENCES url_records(id)
 );
+CREATE INDEX url_sightings_url ON url_sightings(url_id);
 
 CREATE TABLE feed_runs (
     product      TEXT    NOT NULL,
