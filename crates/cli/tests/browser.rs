@@ -8,19 +8,26 @@ use serde_json::Value;
 use crate::support::app::{Backend, TestApp};
 use crate::support::browser::Browser;
 
-async fn sign_in_create_key_and_use_it(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let password = "correct horse battery staple";
+const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// An operator administrator `admin` with [`ADMIN_PASSWORD`].
+async fn add_admin(app: &TestApp) {
     isx_server::admin::create_user(
         app.store.as_ref(),
         app.clock.as_ref() as &dyn Clock,
         &Login::new("admin").expect("login"),
-        password,
+        ADMIN_PASSWORD,
         app.operator.member.id,
         UserRole::Admin,
     )
     .await
     .expect("admin user");
+}
+
+async fn sign_in_create_key_and_use_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let password = ADMIN_PASSWORD;
+    add_admin(&app).await;
 
     let b = Browser::start().await;
     b.goto(&app.url("/")).await;
@@ -132,21 +139,11 @@ async fn url_map_and_chart_draw_the_data() {
         c.geoip_asn = Some(geo("GeoLite2-ASN-Test.mmdb"));
     })
     .await;
-    let password = "correct horse battery staple";
-    isx_server::admin::create_user(
-        app.store.as_ref(),
-        app.clock.as_ref() as &dyn Clock,
-        &Login::new("admin").expect("login"),
-        password,
-        app.operator.member.id,
-        UserRole::Admin,
-    )
-    .await
-    .expect("admin user");
+    add_admin(&app).await;
     let b = Browser::start().await;
     b.goto(&app.url("/login")).await;
     b.type_into("#login", "admin").await;
-    b.type_into("#password", password).await;
+    b.type_into("#password", ADMIN_PASSWORD).await;
     b.click("#sign-in").await;
     b.wait_text("h1", |t| t == "Dashboard").await;
 
@@ -173,13 +170,8 @@ async fn url_map_and_chart_draw_the_data() {
     b.wait_text("#url-total", |t| t == "7").await;
 
     let stats: Value = app
-        .get("/api/v1/urls/stats", &app.operator.token)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+        .get_json("/api/v1/urls/stats", &app.operator.token)
+        .await;
     let drawn = b
         .execute(
             "return Array.from(document.querySelectorAll('#url-map circle.point')).map(c => ({

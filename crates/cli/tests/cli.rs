@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn isx(data_dir: &Path, args: &[&str]) -> Output {
+/// Runs the `isx` binary on `data_dir`, untouched by the caller's ISX_* settings.
+pub(crate) fn isx(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_isx"))
         .arg("--data-dir")
         .arg(data_dir)

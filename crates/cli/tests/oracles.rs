@@ -263,14 +263,7 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
     );
     let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone()).expect("ctx");
     isx_server::feeds::produce_due(&ctx).await.expect("produce");
-    let manifest: serde_json::Value = app
-        .get("/api/v1/feeds/urls", &app.a.token)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let manifest: serde_json::Value = app.get_json("/api/v1/feeds/urls", &app.a.token).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut entries = Vec::new();
     for f in manifest["files"].as_array().expect("files") {

@@ -3,8 +3,8 @@
 //! through the policy function, statistics, and the signed feed files with
 //! a scheduler that survives restarts.
 
+use crate::cli::isx;
 use std::path::Path;
-use std::process::Command;
 
 use isx_domain::Timestamp;
 use reqwest::StatusCode;
@@ -132,24 +132,14 @@ async fn api_import_search_and_policy(backend: Backend) {
     );
 
     // Canonical form, PSL domain, taxonomy and enrichment.
-    let phish = json(
-        app.get("/api/v1/urls?threat=phishing&domain=example.co.uk", &op)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let phish = app
+        .get_json("/api/v1/urls?threat=phishing&domain=example.co.uk", &op)
+        .await;
     assert_eq!(
         phish[0]["url"],
         "https://login.evil-bank.example.co.uk/signin"
     );
-    let mips = json(
-        app.get("/api/v1/urls?ip=81.2.69.142", &op)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let mips = app.get_json("/api/v1/urls?ip=81.2.69.142", &op).await;
     assert_eq!(mips[0]["country"], "GB", "enriched from the City database");
     assert_eq!(mips[0]["city"], "London");
     assert_eq!(mips[0]["threat"], "malware-distribution");
@@ -189,13 +179,7 @@ async fn api_import_search_and_policy(backend: Backend) {
         .await
         .expect("send");
     assert_eq!(res.status(), StatusCode::OK);
-    let red_rec = json(
-        app.get("/api/v1/urls?q=red.example", &op)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let red_rec = app.get_json("/api/v1/urls?q=red.example", &op).await;
     let red_id = red_rec[0]["id"].as_i64().expect("operator sees it");
     assert_eq!(count(&app, &app.a.token, "q=red.example").await, 0);
     assert_eq!(
@@ -206,20 +190,8 @@ async fn api_import_search_and_policy(backend: Backend) {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let member_stats = json(
-        app.get("/api/v1/urls/stats", &app.a.token)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
-    let op_stats = json(
-        app.get("/api/v1/urls/stats", &op)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let member_stats = app.get_json("/api/v1/urls/stats", &app.a.token).await;
+    let op_stats = app.get_json("/api/v1/urls/stats", &op).await;
     assert_eq!(op_stats["total"].as_i64(), Some(6));
     assert_eq!(
         member_stats["total"].as_i64(),
@@ -244,13 +216,7 @@ async fn api_import_search_and_policy(backend: Backend) {
         6,
         "header + 5 visible"
     );
-    let stix = json(
-        app.get("/api/v1/urls?format=stix", &app.a.token)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let stix = app.get_json("/api/v1/urls?format=stix", &app.a.token).await;
     assert_eq!(
         stix["objects"]
             .as_array()
@@ -261,14 +227,7 @@ async fn api_import_search_and_policy(backend: Backend) {
         5
     );
 
-    let metrics = app
-        .get("/metrics", "")
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.get_text("/metrics", "").await;
     for line in [
         "isx_url_rows_imported_total{outcome=\"created\"} 6",
         "isx_url_rows_imported_total{outcome=\"unchanged\"} 4",
@@ -365,13 +324,7 @@ async fn feed_files_follow_the_slots(backend: Backend) {
         .expect("again")
         .is_empty());
 
-    let manifest = json(
-        app.get("/api/v1/feeds/urls", &app.a.token)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let manifest = app.get_json("/api/v1/feeds/urls", &app.a.token).await;
     let files = manifest["files"].as_array().expect("files");
     assert_eq!(
         files.len(),
@@ -459,14 +412,7 @@ async fn feed_files_follow_the_slots(backend: Backend) {
         sha256_hex(&res.bytes().await.expect("body")),
         files[0]["sha256"].as_str().unwrap_or("")
     );
-    let metrics = app
-        .get("/metrics", "")
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.get_text("/metrics", "").await;
     assert!(
         metrics.contains("isx_feed_slots_produced_total{product=\"urls\"} 1"),
         "the start-up slot: {metrics}"
@@ -497,18 +443,6 @@ async fn feed_files_follow_the_slots(backend: Backend) {
 }
 
 crate::on_both_backends!(api_import_search_and_policy, feed_files_follow_the_slots);
-
-fn isx(data_dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_isx"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("ISX_DATA_DIR")
-        .env_remove("ISX_DATABASE_URL")
-        .env_remove("ISX_CONFIG")
-        .output()
-        .expect("run isx")
-}
 
 #[test]
 fn cli_imports_lists_exports_and_produces_feeds() {

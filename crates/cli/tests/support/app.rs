@@ -171,6 +171,19 @@ impl TestApp {
         self.req(Method::GET, path, token)
     }
 
+    /// GETs `path` with `token`, asserts 200 and returns the JSON body.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        let res = self.get(path, token).send().await.expect("send");
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "GET {path}");
+        res.json().await.expect("JSON body")
+    }
+
+    /// GETs `path` with `token` and returns the body as text, whatever the status.
+    pub async fn get_text(&self, path: &str, token: &str) -> String {
+        let res = self.get(path, token).send().await.expect("send");
+        res.text().await.expect("text body")
+    }
+
     pub fn post_json(&self, path: &str, token: &str, body: &serde_json::Value) -> RequestBuilder {
         self.req(Method::POST, path, token).json(body)
     }
