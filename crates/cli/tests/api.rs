@@ -801,6 +801,10 @@ async fn health_metrics_openapi(backend: Backend) {
         "/api/v1/groups/{id}/members",
         "/api/v1/audit",
         "/healthz",
+        "/api/v1/urls",
+        "/api/v1/urls/stats",
+        "/api/v1/feeds/urls/{name}",
+        "/api/v1/feeds/signing-key",
     ] {
         assert!(
             spec["paths"].get(path).is_some(),

@@ -243,6 +243,19 @@ async fn url_map_and_chart_draw_the_data() {
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     b.screenshot(&shots.join("urls.png")).await;
 
+    // The dashboard counts what was seen in the last 24 hours, like the API.
+    let since = app.clock.now().add_secs(-86_400).to_rfc3339();
+    let day = app
+        .get_json(
+            &format!("/api/v1/urls/stats?since={since}"),
+            &app.operator.token,
+        )
+        .await;
+    b.goto(&app.url("/")).await;
+    let shown = b.text("#urls-24h").await;
+    assert_eq!(shown, day["total"].to_string(), "dashboard and API agree");
+    b.goto(&app.url("/urls")).await;
+
     // A filter narrows the map, the chart and the table alike.
     b.execute("document.querySelector('#f-threat').value = 'phishing'; return null;")
         .await;

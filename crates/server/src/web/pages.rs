@@ -98,6 +98,8 @@ struct DashboardPage {
     groups: Vec<GroupRow>,
     active_keys: usize,
     member_count: usize,
+    /// Malicious URLs seen in the last 24 hours that the caller may see.
+    urls_24h: i64,
     recent: Vec<isx_domain::NewAuditEvent>,
     notifications: Vec<isx_store::Notification>,
 }
@@ -168,8 +170,19 @@ pub(crate) async fn dashboard(
         .into_iter()
         .filter(|n| visible.contains(&n.release))
         .collect();
+    let urls_24h = crate::urls::stats(
+        &state,
+        &caller,
+        isx_store::UrlQuery {
+            since: Some(now.add_secs(-86_400)),
+            ..Default::default()
+        },
+    )
+    .await?
+    .total;
     let page = DashboardPage {
         notifications,
+        urls_24h,
         layout: layout(&caller, "Dashboard", "dashboard"),
         member: caller.member.clone(),
         groups,
