@@ -2,6 +2,7 @@
 //! chromedriver's W3C WebDriver endpoint, with a minimal client on reqwest.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub struct Browser {
     driver: Child,
+    port: u16,
     base: String,
     session: String,
     http: reqwest::Client,
@@ -37,7 +39,10 @@ impl Browser {
         require("/usr/bin/chromium", "chromium");
         require("/usr/bin/chromedriver", "chromium-driver");
         let port = free_port();
+        // Its own process group, so that dropping the browser can end
+        // chromedriver and every Chromium process it started.
         let driver = Command::new("/usr/bin/chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -87,6 +92,7 @@ impl Browser {
             .to_owned();
         Browser {
             driver,
+            port,
             base,
             session,
             http,
@@ -276,6 +282,25 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Close the session (Chromium exits), then end the process group in
+        // case anything is left; Drop cannot await, so plain HTTP/1.1 over TCP.
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            use std::io::{Read, Write};
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = write!(
+                s,
+                "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+        }
+        if let Ok(pid) = i32::try_from(self.driver.id()) {
+            // SAFETY: signals the process group this struct created.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
