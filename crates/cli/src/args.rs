@@ -146,8 +146,8 @@ pub enum UrlsCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// Write the URL records a filter selects as JSON, NDJSON, CSV or a
-    /// STIX 2.1 bundle (to a file, or standard output).
+    /// Write every URL record a filter selects (--limit does not apply) as
+    /// JSON, NDJSON, CSV or a STIX 2.1 bundle (to a file, or standard output).
     Export {
         #[command(flatten)]
         filter: UrlFilterArgs,

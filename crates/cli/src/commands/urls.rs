@@ -218,28 +218,17 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
             let format = UrlFeedFormat::parse(&format).with_context(|| {
                 format!("--format {format:?}: expected json, ndjson, csv or stix")
             })?;
-            let mut q = isx_server::urls::for_operator(query(&filter)?, ctx.clock.now());
-            q.newest_first = false;
-            q.limit = 10_000;
-            let sink: Box<dyn Write> = match &out_path {
+            let q = isx_server::urls::for_operator(query(&filter)?, ctx.clock.now());
+            let sink: Box<dyn Write + Send> = match &out_path {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(p)
                         .with_context(|| format!("cannot create {}", p.display()))?,
                 )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
             let mut w = UrlFeedWriter::new(sink, format, "isx", "cli-export")?;
-            loop {
-                let page = ctx.store.url_records(&q).await?;
-                let Some(last) = page.last() else { break };
-                q.after_id = Some(last.id);
-                for r in &page {
-                    w.write(r)?;
-                }
-                if page.len() < 10_000 {
-                    break;
-                }
-            }
+            // Every matching record (--limit does not apply), one streaming read.
+            ctx.store.for_each_url(&q, &mut |r| w.write(&r)).await?;
             let (mut sink, n, _) = w.finish()?;
             sink.flush()?;
             if let Some(p) = out_path {
