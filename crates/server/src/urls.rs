@@ -2,13 +2,15 @@
 //! and every read (search, record, statistics, exports), filtered through
 //! the policy function's answer for each marking.
 
+use isx_domain::Asn;
 use isx_domain::{ThreatType, Timestamp, Tlp};
 use isx_formats::urls::{parse_urls, UrlInputFormat};
 use isx_geo::GeoDb;
 use isx_store::{Store, StoreError, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
 use isx_urls::{prepare, ImportDefaults, UrlCandidate, UrlRecord};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
@@ -188,6 +190,91 @@ pub async fn store_checked(
         batch: outcome.seq,
         geo_enrichment: geo.status().is_configured(),
     })
+}
+
+pub(crate) fn parse_opt<T: std::str::FromStr>(
+    v: Option<&str>,
+    what: &str,
+) -> Result<Option<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|e| ApiError::Validation {
+            detail: format!("{what}: {e}"),
+            pointer: Some(format!("/{what}")),
+        }),
+    }
+}
+
+/// Search filters, shared by the API (list, statistics), the web page and
+/// the CLI, so that each filter is read and checked once.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UrlFilter {
+    /// Part of the URL (case-insensitive).
+    pub q: Option<String>,
+    pub host: Option<String>,
+    /// Registrable domain, e.g. `example.co.uk`.
+    pub domain: Option<String>,
+    pub ip: Option<String>,
+    /// `AS64500` or `64500`.
+    pub asn: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// phishing, malware-distribution, command-and-control, scam,
+    /// exploit-kit, cryptojacking, spam, other.
+    pub threat: Option<String>,
+    /// Last seen at or after (RFC 3339).
+    pub since: Option<String>,
+    /// Last seen before (RFC 3339).
+    pub until: Option<String>,
+    /// At most this many records (default 100, at most 10,000).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+    /// `json` (default), `ndjson`, `csv` or `stix`.
+    pub format: Option<String>,
+}
+
+impl UrlFilter {
+    /// The store query, checked; the markings are added by the read path.
+    pub fn query(&self) -> Result<UrlQuery, ApiError> {
+        let nonempty = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let ip = match nonempty(&self.ip) {
+            None => None,
+            Some(s) => Some(
+                s.parse::<std::net::IpAddr>()
+                    .map_err(|_| ApiError::Validation {
+                        detail: format!("ip {s:?} is not an IP address"),
+                        pointer: Some("/ip".into()),
+                    })?
+                    .to_string(),
+            ),
+        };
+        let country: Option<isx_domain::CountryCode> =
+            parse_opt(self.country.as_deref(), "country")?;
+        Ok(UrlQuery {
+            text: nonempty(&self.q),
+            host: nonempty(&self.host),
+            domain: nonempty(&self.domain),
+            ip,
+            asn: parse_opt::<Asn>(self.asn.as_deref(), "asn")?.map(Asn::get),
+            country: country.map(|c| c.to_string()),
+            threat: parse_opt(self.threat.as_deref(), "threat")?,
+            since: parse_opt::<Timestamp>(self.since.as_deref(), "since")?,
+            until: parse_opt::<Timestamp>(self.until.as_deref(), "until")?,
+            newest_first: true,
+            offset: self.offset.unwrap_or(0),
+            limit: self.limit.unwrap_or(100).clamp(1, 10_000),
+            ..UrlQuery::default()
+        })
+    }
 }
 
 /// `query` for the operator at the terminal (CLI): the markings the

@@ -12,44 +12,25 @@ use crate::args::{ServeArgs, UrlFilterArgs, UrlsCommand};
 use crate::config::Settings;
 use crate::output;
 
+/// The filter flags, read and checked by the same code as the API's.
 fn query(f: &UrlFilterArgs) -> anyhow::Result<UrlQuery> {
-    let opt = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
+    let filter = isx_server::urls::UrlFilter {
+        q: f.q.clone(),
+        host: f.host.clone(),
+        domain: f.domain.clone(),
+        ip: f.ip.clone(),
+        asn: f.asn.clone(),
+        country: f.country.clone(),
+        threat: f.threat.clone(),
+        since: f.since.clone(),
+        until: f.until.clone(),
+        ..Default::default()
     };
-    Ok(UrlQuery {
-        text: opt(&f.q),
-        host: opt(&f.host),
-        domain: opt(&f.domain),
-        ip: match opt(&f.ip) {
-            None => None,
-            Some(s) => Some(
-                s.parse::<std::net::IpAddr>()
-                    .with_context(|| format!("--ip {s:?}"))?
-                    .to_string(),
-            ),
-        },
-        asn: match opt(&f.asn) {
-            None => None,
-            Some(s) => Some(s.parse::<isx_domain::Asn>()?.get()),
-        },
-        country: match opt(&f.country) {
-            None => None,
-            Some(s) => Some(s.parse::<isx_domain::CountryCode>()?.to_string()),
-        },
-        threat: opt(&f.threat).map(|t| t.parse()).transpose()?,
-        since: opt(&f.since)
-            .map(|t| isx_domain::Timestamp::parse(&t))
-            .transpose()?,
-        until: opt(&f.until)
-            .map(|t| isx_domain::Timestamp::parse(&t))
-            .transpose()?,
-        limit: f.limit.clamp(1, 100_000),
-        newest_first: true,
-        ..UrlQuery::default()
-    })
+    let mut q = filter
+        .query()
+        .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+    q.limit = f.limit.clamp(1, 100_000);
+    Ok(q)
 }
 
 fn geo(settings: &Settings) -> anyhow::Result<isx_geo::GeoDb> {

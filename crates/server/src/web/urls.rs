@@ -11,12 +11,12 @@ use serde::Deserialize;
 use super::charts;
 use super::pages::{apply, layout, not_found, with_note, Flash, Layout};
 use super::{check_csrf, render};
-use crate::api::urls::{day_label, UrlFilter, UrlRecordDto};
+use crate::api::urls::{stats_dto, UrlRecordDto};
 use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::extract::WebForm;
 use crate::problem::ApiError;
-use crate::urls::{self, ImportOptions};
+use crate::urls::{self, ImportOptions, UrlFilter};
 use crate::AppState;
 
 struct Bar {
@@ -80,25 +80,11 @@ async fn urls_page(
     q.limit = 100;
     let records = urls::search(state, caller, q).await?;
     let files = urls::feed_files(state, caller, 16).await?;
-    let per_day: Vec<(String, ThreatType, i64)> = stats
-        .per_day
-        .iter()
-        .map(|(d, t, n)| (day_label(*d), *t, *n))
-        .collect();
-    let status = state.geo.status();
-    let geo = if status.is_configured() {
-        format!(
-            "Enriched from {}.",
-            status
-                .location
-                .iter()
-                .chain(status.asn.iter())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" and ")
-        )
-    } else {
+    let stats = stats_dto(state, stats);
+    let geo = if stats.geo_databases.is_empty() {
         "No geo database is configured: locations come from the sources only (see README, “Geo enrichment”).".to_owned()
+    } else {
+        format!("Enriched from {}.", stats.geo_databases.join(" and "))
     };
     let (l, code) = apply(layout(caller, "Malicious URLs", "urls"), flash.as_ref());
     let page = UrlsPage {
@@ -106,7 +92,7 @@ async fn urls_page(
         threats: ThreatType::ALL.iter().map(|t| t.as_str()).collect(),
         total: stats.total,
         map: charts::world_map(&stats.points),
-        chart: charts::threats_over_time(&per_day),
+        chart: charts::threats_over_time(&stats.per_day),
         legend: stats
             .by_threat
             .iter()
@@ -119,7 +105,7 @@ async fn urls_page(
                 .map(|(a, org, n)| (format!("AS{a} {}", org.as_deref().unwrap_or("")), *n))
                 .collect(),
         ),
-        countries: bars(stats.top_countries.clone()),
+        countries: bars(stats.top_countries),
         records: records.into_iter().map(UrlRecordDto::from).collect(),
         files: files
             .into_iter()
