@@ -104,6 +104,10 @@ macro_rules! run_migrations {
                     .await
                     .map_err($crate::StoreError::Database)?;
             if done.is_some() {
+                // End the transaction here: a dropped sqlx transaction rolls
+                // back lazily, and on SQLite it would hold the write lock
+                // while the next iteration waits for it.
+                tx.rollback().await.map_err($crate::StoreError::Database)?;
                 continue;
             }
             for stmt in $crate::migrate::statements(m.sql) {

@@ -31,6 +31,12 @@ impl PostgresStore {
             .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
         Ok(PostgresStore { pool })
     }
+
+    /// A transaction that writes (the same name as SQLite's, where it
+    /// matters; here an ordinary `BEGIN`).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
+        self.pool.begin().await.map_err(StoreError::Database)
+    }
 }
 
 impl_store!(PostgresStore, {
@@ -47,7 +53,7 @@ impl_store!(PostgresStore, {
         batch: &crate::UrlBatch<'_>,
         now: isx_domain::Timestamp,
     ) -> Result<crate::UrlImportOutcome> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::Database)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(URL_LOCK)
             .execute(&mut *tx)
             .await
@@ -56,7 +62,7 @@ impl_store!(PostgresStore, {
     }
 
     async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::Database)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(URL_LOCK)
             .execute(&mut *tx)
             .await

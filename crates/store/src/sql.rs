@@ -194,7 +194,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<isx_domain::TrustGroup> {
                 let (kind, agreement, min_clearance, ends_at) = $crate::rows::group_kind_columns(&new.kind);
                 let what = format!("trust group {:?}", new.name);
-                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query(
                     "INSERT INTO trust_groups (name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -404,7 +404,7 @@ macro_rules! impl_store {
                 now: isx_domain::Timestamp,
             ) -> $crate::Result<$crate::PutOutcome> {
                 let mut out = $crate::PutOutcome::default();
-                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                let mut tx = self.begin_write().await?;
                 for a in advisories {
                     let cve = a.cve.as_str();
                     let existing = sqlx::query("SELECT release_id, body FROM advisories WHERE cve = $1")
@@ -493,7 +493,7 @@ macro_rules! impl_store {
 
             async fn put_known_exploited(&self, records: &[isx_advisories::KevRecord]) -> $crate::Result<usize> {
                 let mut changed = 0;
-                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                let mut tx = self.begin_write().await?;
                 for k in records {
                     let body = $crate::rows::json(&k.known);
                     let done = sqlx::query(
@@ -516,7 +516,7 @@ macro_rules! impl_store {
             }
 
             async fn notify(&self, n: &$crate::Notification, payload: &str) -> $crate::Result<bool> {
-                let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query(
                     "INSERT INTO notifications (member_id, release_id, kind, version, at, message) VALUES ($1, $2, $3, $4, $5, $6)
                      ON CONFLICT (member_id, release_id, kind, version) DO NOTHING RETURNING id",
@@ -531,6 +531,7 @@ macro_rules! impl_store {
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx("notification", e))?;
                 let Some(row) = row else {
+                    tx.commit().await.map_err($crate::StoreError::Database)?;
                     return Ok(false);
                 };
                 let id: i64 = impl_store!(@get row, "id", i64);

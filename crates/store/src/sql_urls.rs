@@ -486,7 +486,7 @@ macro_rules! url_methods {
         }
 
         pub(crate) async fn finish_feed_run_sql(&self, run: &$crate::FeedRun, files: &[$crate::FeedFile]) -> $crate::Result<()> {
-            let mut tx = self.pool.begin().await.map_err($crate::StoreError::Database)?;
+            let mut tx = self.begin_write().await?;
             for f in files {
                 sqlx::query(
                     "INSERT INTO feed_files (name, product, kind, format, slot, period_start, period_end, records, size, sha256, marking, signature, created_at)

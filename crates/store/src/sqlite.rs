@@ -54,6 +54,17 @@ impl SqliteStore {
         };
         Ok(SqliteStore { pool })
     }
+
+    /// A transaction that writes: `BEGIN IMMEDIATE` takes the write lock
+    /// up front, waiting through the busy timeout. A deferred `BEGIN` that
+    /// reads and then writes fails at once with `SQLITE_BUSY` when another
+    /// connection committed in between, which no timeout can help.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::Database)
+    }
 }
 
 impl_store!(SqliteStore, {
@@ -70,20 +81,12 @@ impl_store!(SqliteStore, {
         batch: &crate::UrlBatch<'_>,
         now: isx_domain::Timestamp,
     ) -> Result<crate::UrlImportOutcome> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(StoreError::Database)?;
+        let mut tx = self.begin_write().await?;
         import_urls!(tx, batch, now, crate::sql_urls::anonymous)
     }
 
     async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(StoreError::Database)?;
+        let mut tx = self.begin_write().await?;
         url_seq_before!(tx, before)
     }
 
