@@ -30,5 +30,5 @@ pub use member::{
     Asn, Cidr, Clearance, Constituency, CountryCode, DomainName, Member, MemberId, MemberKind,
     MemberName, NewMember, Tier,
 };
-pub use threat::ThreatType;
+pub use threat::{BotnetProduct, ThreatType};
 pub use user::{Login, NewUser, User, UserId, UserRole};

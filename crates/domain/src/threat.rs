@@ -107,3 +107,37 @@ mod tests {
         }
     }
 }
+
+choice_enum! {
+    /// The four botnet products. Events about infected machines and IoT
+    /// devices are *victim data* (they go only to the members whose
+    /// constituency covers them); command-and-control servers and malicious
+    /// domains go to every member entitled by the marking.
+    BotnetProduct, "botnet product" {
+        Infected => "botnet-infected",
+        Iot => "botnet-iot",
+        C2 => "botnet-c2",
+        Domains => "botnet-domains",
+    }
+}
+
+impl BotnetProduct {
+    /// Whether events of this product describe victims.
+    pub fn is_victim_data(self) -> bool {
+        matches!(self, BotnetProduct::Infected | BotnetProduct::Iot)
+    }
+
+    /// The short name used in file names and URLs (`infected`, `iot`, `c2`, `domains`).
+    pub fn short(self) -> &'static str {
+        self.as_str().trim_start_matches("botnet-")
+    }
+
+    /// Parses `botnet-c2` or the short `c2`.
+    pub fn from_any(text: &str) -> Result<Self, crate::DomainError> {
+        let t = text.trim();
+        if let Some(p) = Self::ALL.iter().find(|p| p.short().eq_ignore_ascii_case(t)) {
+            return Ok(*p);
+        }
+        t.parse()
+    }
+}

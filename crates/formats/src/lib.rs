@@ -1,6 +1,7 @@
 //! Wire formats: the only crate that knows CSAF's, KEV's and the CSV
 //! tables' shapes. Parsers report the JSON pointer (or line) of a problem.
 
+pub mod botnet;
 pub mod csaf;
 pub mod cve5;
 pub mod kev;
