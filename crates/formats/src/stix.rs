@@ -100,6 +100,22 @@ pub fn pattern_string(s: &str) -> String {
     out
 }
 
+/// The namespace STIX 2.1 fixes for deterministic SCO ids (section 2.9).
+const STIX_SCO_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
+
+/// The deterministic UUIDv5 id of a cyber-observable: `kind--` and the
+/// UUIDv5 of the STIX namespace and the canonical JSON of the
+/// id-contributing properties (e.g. `{"value":"192.0.2.1"}`).
+pub fn sco_id(kind: &str, contributing: &Value) -> String {
+    // serde_json writes object keys sorted (no `preserve_order`) and
+    // without spaces: the JSON canonical form for these simple values.
+    let text = serde_json::to_string(contributing).unwrap_or_default();
+    format!(
+        "{kind}--{}",
+        uuid::Uuid::new_v5(&STIX_SCO_NAMESPACE, text.as_bytes())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,20 +146,4 @@ mod tests {
         let uuid = Uuid::parse_str(id.trim_start_matches("indicator--")).expect("uuid");
         assert_eq!(uuid.get_version_num(), 4, "SDO ids are UUIDv4-shaped");
     }
-}
-
-/// The namespace STIX 2.1 fixes for deterministic SCO ids (section 2.9).
-const STIX_SCO_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
-
-/// The deterministic UUIDv5 id of a cyber-observable: `kind--` and the
-/// UUIDv5 of the STIX namespace and the canonical JSON of the
-/// id-contributing properties (e.g. `{"value":"192.0.2.1"}`).
-pub fn sco_id(kind: &str, contributing: &Value) -> String {
-    // serde_json writes object keys sorted (no `preserve_order`) and
-    // without spaces: the JSON canonical form for these simple values.
-    let text = serde_json::to_string(contributing).unwrap_or_default();
-    format!(
-        "{kind}--{}",
-        uuid::Uuid::new_v5(&STIX_SCO_NAMESPACE, text.as_bytes())
-    )
 }

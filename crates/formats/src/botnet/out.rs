@@ -60,9 +60,9 @@ impl<W: Write> BatchWriter<W> {
                 out.write_all(b"\r\n")?;
             }
             FeedFormat::Stix => {
-                write!(
+                writeln!(
                     out,
-                    "{{\"type\":\"bundle\",\"id\":\"{}\",\"objects\":[\n",
+                    "{{\"type\":\"bundle\",\"id\":\"{}\",\"objects\":[",
                     stix::object_id("bundle", bundle_key)
                 )?;
                 serde_json::to_writer(&mut out, &identity)?;
