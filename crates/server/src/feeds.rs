@@ -232,6 +232,7 @@ pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun,
                 marking: strictest.unwrap_or(Tlp::Clear),
                 signature: String::new(),
                 created_at: ctx.clock.now(),
+                member: None,
             };
             file.signature = ctx.signer.sign(&file.signed_text());
             ctx.stats.files_written.fetch_add(1, Ordering::Relaxed);

@@ -41,6 +41,7 @@ pub async fn run(store: &dyn Store) {
     audit_log(store).await;
     releases_and_advisories(store).await;
     urls(store).await;
+    botnet(store).await;
 }
 
 fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
@@ -792,6 +793,7 @@ pub async fn urls(store: &dyn Store) {
         marking: Tlp::Amber,
         signature: "sig".into(),
         created_at: T0,
+        member: None,
     };
     let run = crate::FeedRun {
         product: "urls".into(),
@@ -825,4 +827,101 @@ pub async fn urls(store: &dyn Store) {
         vec![file.clone()]
     );
     assert_eq!(store.feed_file("f.json").await.expect("file"), Some(file));
+}
+
+/// Botnet events: ids in arrival order, duplicates skipped, the member
+/// pre-selection, zone serials, pruning.
+pub async fn botnet(store: &dyn Store) {
+    use isx_botnet::BotnetEvent;
+    use isx_domain::BotnetProduct;
+    let at = T0.add_secs(-3600);
+    let mut infected = BotnetEvent::new(BotnetProduct::Infected, at, "sinkhole");
+    infected.ip = Some("192.0.2.10".parse().expect("ip"));
+    infected.port = Some(50_000);
+    infected.family = "emotet".into();
+    infected.country = Some("NL".parse().expect("cc"));
+    let mut other = infected.clone();
+    other.ip = Some("198.51.100.10".parse().expect("ip"));
+    let mut c2 = BotnetEvent::new(BotnetProduct::C2, at, "tracker");
+    c2.ip = Some("203.0.113.66".parse().expect("ip"));
+    c2.domain = Some("c2.example".parse().expect("domain"));
+    let (m1, m2) = (isx_domain::MemberId(9001), isx_domain::MemberId(9002));
+    let batch = vec![
+        (infected.clone(), vec![m1]),
+        (other.clone(), vec![m2]),
+        (c2.clone(), vec![]),
+    ];
+    let first = store
+        .insert_botnet_events(&batch, T0)
+        .await
+        .expect("insert");
+    assert_eq!((first.inserted, first.duplicates), (3, 0));
+    let again = store.insert_botnet_events(&batch, T0).await.expect("again");
+    assert_eq!((again.inserted, again.duplicates), (0, 3));
+    let all = store
+        .botnet_events(&crate::BotnetQuery::default())
+        .await
+        .expect("all");
+    assert_eq!(all.len(), 3);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(all[0].event, infected);
+    assert_eq!(all[0].recipients, vec![m1]);
+    assert_eq!(all[2].event, c2);
+    let mine = store
+        .botnet_events(&crate::BotnetQuery {
+            member: Some(m1),
+            ..Default::default()
+        })
+        .await
+        .expect("mine");
+    let ids: Vec<i64> = mine.iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids,
+        vec![all[0].id, all[2].id],
+        "m1 gets its victim and the C2, not m2's victim"
+    );
+    let after = store
+        .botnet_events(&crate::BotnetQuery {
+            after_id: Some(all[0].id),
+            products: vec![BotnetProduct::C2],
+            ..Default::default()
+        })
+        .await
+        .expect("after");
+    assert_eq!(after.len(), 1);
+    assert_eq!(store.botnet_id_before(T0).await.expect("before"), 0);
+    assert_eq!(
+        store
+            .botnet_id_before(T0.add_secs(1))
+            .await
+            .expect("before"),
+        all[2].id
+    );
+    let mut streamed = 0;
+    store
+        .for_each_botnet_event(&crate::BotnetQuery::default(), &mut |_| {
+            streamed += 1;
+            Ok(())
+        })
+        .await
+        .expect("stream");
+    assert_eq!(streamed, 3);
+
+    let s1 = store.zone_serial("rpz", "aa", T0).await.expect("serial");
+    assert_eq!(store.zone_serial("rpz", "aa", T0).await.expect("same"), s1);
+    let s2 = store.zone_serial("rpz", "bb", T0).await.expect("changed");
+    assert!(s2 > s1);
+
+    assert_eq!(
+        store
+            .prune_botnet_events(at.add_secs(1))
+            .await
+            .expect("prune"),
+        3
+    );
+    assert!(store
+        .botnet_events(&crate::BotnetQuery::default())
+        .await
+        .expect("empty")
+        .is_empty());
 }

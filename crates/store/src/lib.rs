@@ -14,9 +14,12 @@
 //! each backend module owns its connection setup, its `migrations/` and the
 //! paths where the engines really differ.
 
+mod botnet;
 mod error;
 #[macro_use]
 mod sql;
+#[macro_use]
+pub(crate) mod sql_botnet;
 #[macro_use]
 pub(crate) mod sql_urls;
 pub mod migrate;
@@ -38,6 +41,8 @@ use isx_domain::{
     UserId,
 };
 use serde::Serialize;
+
+pub use botnet::{BotnetInsertOutcome, BotnetQuery, StoredBotnetEvent};
 
 pub use error::StoreError;
 pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
@@ -270,6 +275,40 @@ pub trait Store: Send + Sync + 'static {
     /// Manifest entries, newest slot first.
     async fn feed_files(&self, product: &str, limit: u32) -> Result<Vec<FeedFile>>;
     async fn feed_file(&self, name: &str) -> Result<Option<FeedFile>>;
+    /// Manifest entries of a product for one member (`Some`) or for
+    /// everyone (`None`), newest slot first.
+    async fn member_feed_files(
+        &self,
+        product: &str,
+        member: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<FeedFile>>;
+
+    // Botnet events.
+    /// Stores events with the members each concerns, in one transaction
+    /// under the botnet write lock, so ids commit in ascending order (a
+    /// stream reader that has seen id N never later finds a smaller one).
+    /// Events already stored are skipped.
+    async fn insert_botnet_events(
+        &self,
+        events: &[(isx_botnet::BotnetEvent, Vec<MemberId>)],
+        now: Timestamp,
+    ) -> Result<BotnetInsertOutcome>;
+    async fn botnet_events(&self, query: &BotnetQuery) -> Result<Vec<StoredBotnetEvent>>;
+    /// Every event `query` selects (limit ignored), in id order, streamed.
+    async fn for_each_botnet_event(
+        &self,
+        query: &BotnetQuery,
+        f: &mut (dyn FnMut(StoredBotnetEvent) -> std::io::Result<()> + Send),
+    ) -> Result<u64>;
+    /// The highest id received before `before` (all lower ids have
+    /// committed: taken under the write lock).
+    async fn botnet_id_before(&self, before: Timestamp) -> Result<i64>;
+    /// The serial of zone `name` for content with this SHA-256: unchanged
+    /// content keeps its serial, changed content gets a higher one.
+    async fn zone_serial(&self, name: &str, sha256: &str, now: Timestamp) -> Result<i64>;
+    /// Deletes events last seen before `before`; returns how many.
+    async fn prune_botnet_events(&self, before: Timestamp) -> Result<u64>;
 }
 
 /// Opens the store named by `url`: `postgres://…` (or `postgresql://…`)

@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "urls",
         sql: include_str!("../migrations/sqlite/0004_urls.sql"),
     },
+    Migration {
+        version: 5,
+        name: "botnet",
+        sql: include_str!("../migrations/sqlite/0005_botnet.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -52,6 +57,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "urls",
         sql: include_str!("../migrations/postgres/0004_urls.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "botnet",
+        sql: include_str!("../migrations/postgres/0005_botnet.sql"),
     },
 ];
 

@@ -14,6 +14,10 @@ const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261001)";
 /// that batches commit in the order of their numbers.
 const URL_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261002)";
 
+/// Serialises botnet inserts (and the reading of the last id before a
+/// time), so that event ids commit in ascending order.
+const BOTNET_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261003)";
+
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
@@ -68,6 +72,28 @@ impl_store!(PostgresStore, {
             .await
             .map_err(StoreError::Database)?;
         url_seq_before!(tx, before)
+    }
+
+    async fn insert_botnet_events(
+        &self,
+        events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)],
+        now: isx_domain::Timestamp,
+    ) -> Result<crate::BotnetInsertOutcome> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(BOTNET_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::Database)?;
+        insert_botnet!(tx, events, now, crate::sql_urls::numbered)
+    }
+
+    async fn botnet_id_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(BOTNET_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::Database)?;
+        botnet_id_before!(tx, before)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -750,9 +750,29 @@ macro_rules! impl_store {
             async fn feed_file(&self, name: &str) -> $crate::Result<Option<$crate::FeedFile>> {
                 self.feed_file_sql(name).await
             }
+            async fn member_feed_files(&self, product: &str, member: Option<isx_domain::MemberId>, limit: u32) -> $crate::Result<Vec<$crate::FeedFile>> {
+                self.member_feed_files_sql(product, member, limit).await
+            }
+            async fn botnet_events(&self, q: &$crate::BotnetQuery) -> $crate::Result<Vec<$crate::StoredBotnetEvent>> {
+                self.botnet_events_sql(q).await
+            }
+            async fn for_each_botnet_event(
+                &self,
+                q: &$crate::BotnetQuery,
+                f: &mut (dyn FnMut($crate::StoredBotnetEvent) -> std::io::Result<()> + Send),
+            ) -> $crate::Result<u64> {
+                self.for_each_botnet_event_sql(q, f).await
+            }
+            async fn zone_serial(&self, name: &str, sha256: &str, now: isx_domain::Timestamp) -> $crate::Result<i64> {
+                self.zone_serial_sql(name, sha256, now).await
+            }
+            async fn prune_botnet_events(&self, before: isx_domain::Timestamp) -> $crate::Result<u64> {
+                self.prune_botnet_events_sql(before).await
+            }
         }
 
         url_methods!($ty);
+        botnet_methods!($ty);
     };
 
     (@get $r:ident, $col:literal, $t:ty) => {

@@ -306,6 +306,7 @@ macro_rules! feed_file_row {
                 marking: $crate::rows::parse("feed file marking", &impl_store!(@get $r, "marking", String))?,
                 signature: impl_store!(@get $r, "signature", String),
                 created_at: isx_domain::Timestamp::from_micros(impl_store!(@get $r, "created_at", i64)),
+                member: impl_store!(@get $r, "member_id", Option<i64>).map(isx_domain::MemberId),
             })
         })()
     };
@@ -489,9 +490,9 @@ macro_rules! url_methods {
             let mut tx = self.begin_write().await?;
             for f in files {
                 sqlx::query(
-                    "INSERT INTO feed_files (name, product, kind, format, slot, period_start, period_end, records, size, sha256, marking, signature, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                     ON CONFLICT (name) DO UPDATE SET records = $8, size = $9, sha256 = $10, marking = $11, signature = $12, created_at = $13",
+                    "INSERT INTO feed_files (name, product, kind, format, slot, period_start, period_end, records, size, sha256, marking, signature, created_at, member_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     ON CONFLICT (name) DO UPDATE SET records = $8, size = $9, sha256 = $10, marking = $11, signature = $12, created_at = $13, member_id = $14",
                 )
                 .bind(&f.name)
                 .bind(&f.product)
@@ -506,6 +507,7 @@ macro_rules! url_methods {
                 .bind(f.marking.as_str())
                 .bind(&f.signature)
                 .bind(f.created_at.as_micros())
+                .bind(f.member.map(|m| m.0))
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::StoreError::Database)?;
@@ -530,6 +532,20 @@ macro_rules! url_methods {
                 "SELECT * FROM feed_files WHERE product = $1 ORDER BY slot DESC, kind DESC, format LIMIT $2",
             )
             .bind(product)
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err($crate::StoreError::Database)?;
+            rows.into_iter().map(|r| feed_file_row!(r)).collect()
+        }
+
+        pub(crate) async fn member_feed_files_sql(&self, product: &str, member: Option<isx_domain::MemberId>, limit: u32) -> $crate::Result<Vec<$crate::FeedFile>> {
+            let rows = sqlx::query(
+                "SELECT * FROM feed_files WHERE product = $1 AND (($2 IS NULL AND member_id IS NULL) OR member_id = $2)
+                 ORDER BY slot DESC, kind DESC, format LIMIT $3",
+            )
+            .bind(product)
+            .bind(member.map(|m| m.0))
             .bind(i64::from(limit.clamp(1, 10_000)))
             .fetch_all(&self.pool)
             .await

@@ -90,6 +90,20 @@ impl_store!(SqliteStore, {
         url_seq_before!(tx, before)
     }
 
+    async fn insert_botnet_events(
+        &self,
+        events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)],
+        now: isx_domain::Timestamp,
+    ) -> Result<crate::BotnetInsertOutcome> {
+        let mut tx = self.begin_write().await?;
+        insert_botnet!(tx, events, now, crate::sql_urls::anonymous)
+    }
+
+    async fn botnet_id_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        botnet_id_before!(tx, before)
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

@@ -111,6 +111,9 @@ pub struct FeedFile {
     pub marking: Tlp,
     pub signature: String,
     pub created_at: Timestamp,
+    /// The member a file is for (botnet batches); `None`: every member
+    /// its marking admits.
+    pub member: Option<isx_domain::MemberId>,
 }
 
 impl FeedFile {

@@ -1,0 +1,48 @@
+-- Botnet events (all four products), the members each one concerns (the
+-- matcher's answer at ingest), the serials of the RPZ zones, and the
+-- member a feed file is for.
+CREATE TABLE botnet_events (
+    id           BIGSERIAL PRIMARY KEY,
+    product      TEXT    NOT NULL,
+    seen_at      BIGINT  NOT NULL,
+    received_at  BIGINT  NOT NULL,
+    ip           TEXT,
+    port         BIGINT,
+    dst_ip       TEXT,
+    dst_port     BIGINT,
+    domain       TEXT,
+    family       TEXT    NOT NULL,
+    threat_code  TEXT,
+    confidence   BIGINT,
+    protocol     TEXT,
+    sensor       TEXT,
+    device_type  TEXT,
+    status       TEXT,
+    purpose      TEXT,
+    asn          BIGINT,
+    country      TEXT,
+    count        BIGINT  NOT NULL,
+    first_seen   BIGINT  NOT NULL,
+    last_seen    BIGINT  NOT NULL,
+    source       TEXT    NOT NULL,
+    marking      TEXT    NOT NULL,
+    recipients   TEXT    NOT NULL,
+    fingerprint  TEXT    NOT NULL UNIQUE
+);
+CREATE INDEX botnet_events_seen ON botnet_events(seen_at);
+CREATE INDEX botnet_events_product ON botnet_events(product, last_seen);
+
+CREATE TABLE botnet_recipients (
+    member_id  BIGINT NOT NULL,
+    event_id   BIGINT NOT NULL REFERENCES botnet_events(id) ON DELETE CASCADE,
+    PRIMARY KEY (member_id, event_id)
+);
+
+CREATE TABLE botnet_zone_serials (
+    name     TEXT    PRIMARY KEY,
+    serial   BIGINT  NOT NULL,
+    sha256   TEXT    NOT NULL
+);
+
+ALTER TABLE feed_files ADD COLUMN member_id BIGINT;
+CREATE INDEX feed_files_member ON feed_files(member_id, product, slot);

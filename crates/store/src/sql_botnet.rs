@@ -1,0 +1,357 @@
+//! The botnet queries, written once for both engines.
+//!
+//! `insert_botnet!` and `botnet_id_before!` take a transaction the backend
+//! opened with its write lock held (SQLite: `BEGIN IMMEDIATE`; PostgreSQL:
+//! an advisory transaction lock), so that ids commit in ascending order.
+
+use std::net::IpAddr;
+
+use isx_botnet::BotnetEvent;
+use isx_domain::{MemberId, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::rows::parse;
+use crate::{Result, StoreError, StoredBotnetEvent};
+
+/// Events per round trip: 25 parameters each stays under both engines' limits.
+pub(crate) const BOTNET_CHUNK: usize = 400;
+
+/// The columns `botnet_row!` reads, in order.
+macro_rules! botnet_cols {
+    () => {
+        "id, product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code, confidence, protocol, sensor, device_type, status, purpose, asn, country, count, first_seen, last_seen, source, marking, recipients"
+    };
+}
+
+/// A stored row's columns, read by name.
+pub(crate) struct BotnetColumns {
+    pub id: i64,
+    pub product: String,
+    pub seen_at: i64,
+    pub received_at: i64,
+    pub ip: Option<String>,
+    pub port: Option<i64>,
+    pub dst_ip: Option<String>,
+    pub dst_port: Option<i64>,
+    pub domain: Option<String>,
+    pub family: String,
+    pub threat_code: Option<String>,
+    pub confidence: Option<i64>,
+    pub protocol: Option<String>,
+    pub sensor: Option<String>,
+    pub device_type: Option<String>,
+    pub status: Option<String>,
+    pub purpose: Option<String>,
+    pub asn: Option<i64>,
+    pub country: Option<String>,
+    pub count: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub source: String,
+    pub marking: String,
+    pub recipients: String,
+}
+
+macro_rules! botnet_row {
+    ($r:ident) => {
+        (|| $crate::sql_botnet::stored_event($crate::sql_botnet::BotnetColumns {
+            id: impl_store!(@get $r, "id", i64),
+            product: impl_store!(@get $r, "product", String),
+            seen_at: impl_store!(@get $r, "seen_at", i64),
+            received_at: impl_store!(@get $r, "received_at", i64),
+            ip: impl_store!(@get $r, "ip", Option<String>),
+            port: impl_store!(@get $r, "port", Option<i64>),
+            dst_ip: impl_store!(@get $r, "dst_ip", Option<String>),
+            dst_port: impl_store!(@get $r, "dst_port", Option<i64>),
+            domain: impl_store!(@get $r, "domain", Option<String>),
+            family: impl_store!(@get $r, "family", String),
+            threat_code: impl_store!(@get $r, "threat_code", Option<String>),
+            confidence: impl_store!(@get $r, "confidence", Option<i64>),
+            protocol: impl_store!(@get $r, "protocol", Option<String>),
+            sensor: impl_store!(@get $r, "sensor", Option<String>),
+            device_type: impl_store!(@get $r, "device_type", Option<String>),
+            status: impl_store!(@get $r, "status", Option<String>),
+            purpose: impl_store!(@get $r, "purpose", Option<String>),
+            asn: impl_store!(@get $r, "asn", Option<i64>),
+            country: impl_store!(@get $r, "country", Option<String>),
+            count: impl_store!(@get $r, "count", i64),
+            first_seen: impl_store!(@get $r, "first_seen", i64),
+            last_seen: impl_store!(@get $r, "last_seen", i64),
+            source: impl_store!(@get $r, "source", String),
+            marking: impl_store!(@get $r, "marking", String),
+            recipients: impl_store!(@get $r, "recipients", String),
+        }))()
+    };
+}
+
+fn port(what: &str, v: Option<i64>) -> Result<Option<u16>> {
+    v.map(|p| u16::try_from(p).map_err(|_| StoreError::Corrupt(format!("{what} {p}"))))
+        .transpose()
+}
+
+pub(crate) fn stored_event(c: BotnetColumns) -> Result<StoredBotnetEvent> {
+    let ip = |v: Option<String>| -> Result<Option<IpAddr>> {
+        v.map(|t| parse("botnet IP", &t)).transpose()
+    };
+    let at = Timestamp::from_micros(c.seen_at);
+    let mut e = BotnetEvent::new(parse("botnet product", &c.product)?, at, &c.source);
+    e.ip = ip(c.ip)?;
+    e.port = port("port", c.port)?;
+    e.dst_ip = ip(c.dst_ip)?;
+    e.dst_port = port("destination port", c.dst_port)?;
+    e.domain = c.domain.map(|d| parse("botnet domain", &d)).transpose()?;
+    e.family = c.family;
+    e.threat_code = c.threat_code;
+    e.confidence = c
+        .confidence
+        .map(|v| u8::try_from(v).map_err(|_| StoreError::Corrupt(format!("confidence {v}"))))
+        .transpose()?;
+    e.protocol = c.protocol;
+    e.sensor = c.sensor;
+    e.device_type = c.device_type;
+    e.status = c.status;
+    e.purpose = c.purpose;
+    e.asn = c
+        .asn
+        .map(|a| parse("botnet ASN", &a.to_string()))
+        .transpose()?;
+    e.country = c.country.map(|v| parse("botnet country", &v)).transpose()?;
+    e.count = u32::try_from(c.count).unwrap_or(u32::MAX);
+    e.first_seen = Timestamp::from_micros(c.first_seen);
+    e.last_seen = Timestamp::from_micros(c.last_seen);
+    e.marking = parse("botnet marking", &c.marking)?;
+    let recipients = c
+        .recipients
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| parse::<i64>("botnet recipient", s).map(MemberId))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(StoredBotnetEvent {
+        id: c.id,
+        event: e,
+        recipients,
+        received_at: Timestamp::from_micros(c.received_at),
+    })
+}
+
+/// What makes an event the same event: its whole content.
+pub(crate) fn fingerprint(e: &BotnetEvent) -> String {
+    let text = serde_json::to_string(e).unwrap_or_default();
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+pub(crate) fn recipients_text(r: &[MemberId]) -> String {
+    r.iter()
+        .map(|m| m.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+macro_rules! insert_botnet {
+    ($tx:ident, $events:expr, $now:expr, $placeholders:path) => {{
+        let events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)] = $events;
+        let now: isx_domain::Timestamp = $now;
+        let mut out = $crate::BotnetInsertOutcome::default();
+        for chunk in events.chunks($crate::sql_botnet::BOTNET_CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", $placeholders(i * 25 + 1, 25)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO botnet_events (product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code,
+                 confidence, protocol, sensor, device_type, status, purpose, asn, country, count, first_seen, last_seen, source,
+                 marking, recipients, fingerprint)
+                 VALUES {} ON CONFLICT (fingerprint) DO NOTHING RETURNING id, fingerprint",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            let mut by_print = std::collections::HashMap::new();
+            for (e, r) in chunk {
+                let print = $crate::sql_botnet::fingerprint(e);
+                q = q
+                    .bind(e.product.as_str())
+                    .bind(e.seen_at.as_micros())
+                    .bind(now.as_micros())
+                    .bind(e.ip.map(|v| v.to_string()))
+                    .bind(e.port.map(i64::from))
+                    .bind(e.dst_ip.map(|v| v.to_string()))
+                    .bind(e.dst_port.map(i64::from))
+                    .bind(e.domain.as_ref().map(|d| d.as_str().to_owned()))
+                    .bind(&e.family)
+                    .bind(&e.threat_code)
+                    .bind(e.confidence.map(i64::from))
+                    .bind(&e.protocol)
+                    .bind(&e.sensor)
+                    .bind(&e.device_type)
+                    .bind(&e.status)
+                    .bind(&e.purpose)
+                    .bind(e.asn.map(|a| i64::from(a.get())))
+                    .bind(e.country.map(|c| c.to_string()))
+                    .bind(i64::from(e.count))
+                    .bind(e.first_seen.as_micros())
+                    .bind(e.last_seen.as_micros())
+                    .bind(&e.source)
+                    .bind(e.marking.as_str())
+                    .bind($crate::sql_botnet::recipients_text(r))
+                    .bind(print.clone());
+                by_print.insert(print, r);
+            }
+            let rows = q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)?;
+            out.duplicates += (chunk.len() - rows.len()) as u64;
+            let mut pairs: Vec<(i64, i64)> = Vec::new();
+            for row in rows {
+                let id = impl_store!(@get row, "id", i64);
+                let print = impl_store!(@get row, "fingerprint", String);
+                out.inserted += 1;
+                out.first_id = Some(out.first_id.map_or(id, |f: i64| f.min(id)));
+                out.last_id = Some(out.last_id.map_or(id, |l: i64| l.max(id)));
+                if let Some(r) = by_print.get(&print) {
+                    pairs.extend(r.iter().map(|m| (m.0, id)));
+                }
+            }
+            for part in pairs.chunks(5000) {
+                let values: Vec<String> = (0..part.len())
+                    .map(|i| format!("({})", $placeholders(i * 2 + 1, 2)))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO botnet_recipients (member_id, event_id) VALUES {} ON CONFLICT DO NOTHING",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (m, id) in part {
+                    q = q.bind(*m).bind(*id);
+                }
+                q.execute(&mut *$tx).await.map_err($crate::StoreError::Database)?;
+            }
+        }
+        $tx.commit().await.map_err($crate::StoreError::Database)?;
+        Ok(out)
+    }};
+}
+
+macro_rules! botnet_id_before {
+    ($tx:ident, $before:expr) => {{
+        let id: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(id), 0) FROM botnet_events WHERE received_at < $1",
+        )
+        .bind($before.as_micros())
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err($crate::StoreError::Database)?;
+        $tx.commit().await.map_err($crate::StoreError::Database)?;
+        Ok(id)
+    }};
+}
+
+/// The WHERE clause of a [`crate::BotnetQuery`] ($1 … $7); the product
+/// list holds only the fixed spellings of `BotnetProduct`.
+macro_rules! botnet_where {
+    ($q:expr) => {{
+        let products: Vec<isx_domain::BotnetProduct> = if $q.products.is_empty() {
+            isx_domain::BotnetProduct::ALL.to_vec()
+        } else {
+            $q.products.clone()
+        };
+        format!(
+            "WHERE id > $1 AND ($2 IS NULL OR id <= $2) AND ($3 IS NULL OR last_seen >= $3) AND ($4 IS NULL OR seen_at < $4)
+             AND ($5 IS NULL OR ip = $5) AND ($6 IS NULL OR family = $6)
+             AND ($7 IS NULL OR product IN ('botnet-c2', 'botnet-domains')
+                  OR id IN (SELECT event_id FROM botnet_recipients WHERE member_id = $7))
+             AND product IN ({})",
+            products.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>().join(", ")
+        )
+    }};
+}
+
+macro_rules! bind_botnet_query {
+    ($sql:expr, $q:expr) => {
+        $sql.bind($q.after_id.unwrap_or(i64::MIN))
+            .bind($q.upto_id)
+            .bind($q.since.map(|t| t.as_micros()))
+            .bind($q.until.map(|t| t.as_micros()))
+            .bind($q.ip.clone())
+            .bind($q.family.as_ref().map(|f| f.to_lowercase()))
+            .bind($q.member.map(|m| m.0))
+    };
+}
+
+macro_rules! botnet_methods {
+    ($ty:ty) => {
+        impl $ty {
+        pub(crate) async fn botnet_events_sql(&self, q: &$crate::BotnetQuery) -> $crate::Result<Vec<$crate::StoredBotnetEvent>> {
+            let sql = format!("SELECT {} FROM botnet_events {} ORDER BY id LIMIT $8", botnet_cols!(), botnet_where!(q));
+            let limit = if q.limit == 0 { i64::MAX } else { i64::from(q.limit) };
+            let rows = bind_botnet_query!(sqlx::query(&sql), q)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            rows.into_iter().map(|r| botnet_row!(r)).collect()
+        }
+
+        pub(crate) async fn for_each_botnet_event_sql(
+            &self,
+            q: &$crate::BotnetQuery,
+            f: &mut (dyn FnMut($crate::StoredBotnetEvent) -> std::io::Result<()> + Send),
+        ) -> $crate::Result<u64> {
+            use futures_util::TryStreamExt;
+            let sql = format!("SELECT {} FROM botnet_events {} ORDER BY id", botnet_cols!(), botnet_where!(q));
+            let query = bind_botnet_query!(sqlx::query(&sql), q);
+            let mut rows = query.fetch(&self.pool);
+            let mut n = 0u64;
+            while let Some(r) = rows.try_next().await.map_err($crate::StoreError::Database)? {
+                f(botnet_row!(r)?).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
+                n += 1;
+            }
+            Ok(n)
+        }
+
+        pub(crate) async fn zone_serial_sql(&self, name: &str, sha256: &str, now: isx_domain::Timestamp) -> $crate::Result<i64> {
+            let mut tx = self.begin_write().await?;
+            let row = sqlx::query("SELECT serial, sha256 FROM botnet_zone_serials WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            let serial = match row {
+                Some(r) if impl_store!(@get r, "sha256", String) == sha256 => {
+                    let s = impl_store!(@get r, "serial", i64);
+                    tx.commit().await.map_err($crate::StoreError::Database)?;
+                    return Ok(s);
+                }
+                // Unix seconds while they lead; one more than before otherwise.
+                Some(r) => (impl_store!(@get r, "serial", i64) + 1).max(now.as_secs()),
+                None => now.as_secs().max(1),
+            };
+            sqlx::query(
+                "INSERT INTO botnet_zone_serials (name, serial, sha256) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET serial = $2, sha256 = $3",
+            )
+            .bind(name)
+            .bind(serial)
+            .bind(sha256)
+            .execute(&mut *tx)
+            .await
+            .map_err($crate::StoreError::Database)?;
+            tx.commit().await.map_err($crate::StoreError::Database)?;
+            Ok(serial)
+        }
+
+        pub(crate) async fn prune_botnet_events_sql(&self, before: isx_domain::Timestamp) -> $crate::Result<u64> {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("DELETE FROM botnet_recipients WHERE event_id IN (SELECT id FROM botnet_events WHERE last_seen < $1)")
+                .bind(before.as_micros())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            let n = sqlx::query("DELETE FROM botnet_events WHERE last_seen < $1")
+                .bind(before.as_micros())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?
+                .rows_affected();
+            tx.commit().await.map_err($crate::StoreError::Database)?;
+            Ok(n)
+        }
+        }
+    };
+}
