@@ -14,7 +14,7 @@ pub const MAX_TEXT_LEN: usize = 200;
 /// device for victim data, the server for C2) or `domain` (a C2 hostname or
 /// a malicious domain); `dst_ip`/`dst_port` is where an infected machine
 /// connected (the sinkhole, or the C2 it tried to reach).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BotnetEvent {
     pub product: BotnetProduct,
     /// When the source observed it.
@@ -40,6 +40,9 @@ pub struct BotnetEvent {
     pub purpose: Option<String>,
     pub asn: Option<Asn>,
     pub country: Option<CountryCode>,
+    /// Where the subject IP is (from the source or the geo databases).
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
     /// How many times the source saw it (CTIP `TotalEncounters`); at least 1.
     pub count: u32,
     pub first_seen: Timestamp,
@@ -69,6 +72,8 @@ impl BotnetEvent {
             purpose: None,
             asn: None,
             country: None,
+            latitude: None,
+            longitude: None,
             count: 1,
             first_seen: at,
             last_seen: at,
@@ -121,6 +126,19 @@ impl BotnetEvent {
             }
         }
         self.count = self.count.max(1);
+        match (self.latitude, self.longitude) {
+            (Some(lat), Some(lon))
+                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => {}
+            // A source's 0/0 or half a pair means "unknown".
+            _ => {
+                self.latitude = None;
+                self.longitude = None;
+            }
+        }
+        if self.latitude == Some(0.0) && self.longitude == Some(0.0) {
+            self.latitude = None;
+            self.longitude = None;
+        }
         if self.first_seen > self.last_seen {
             return Err(BotnetError::SeenOrder {
                 first: self.first_seen.to_rfc3339(),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// An event as stored: its id (the order of arrival, and the stream's
 /// event id), the members it concerns, and when isx received it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredBotnetEvent {
     pub id: i64,
     #[serde(flatten)]

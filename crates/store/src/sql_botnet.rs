@@ -13,13 +13,13 @@ use sha2::{Digest, Sha256};
 use crate::rows::parse;
 use crate::{Result, StoreError, StoredBotnetEvent};
 
-/// Events per round trip: 25 parameters each stays under both engines' limits.
+/// Events per round trip: 27 parameters each stays under both engines' limits.
 pub(crate) const BOTNET_CHUNK: usize = 400;
 
 /// The columns `botnet_row!` reads, in order.
 macro_rules! botnet_cols {
     () => {
-        "id, product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code, confidence, protocol, sensor, device_type, status, purpose, asn, country, count, first_seen, last_seen, source, marking, recipients"
+        "id, product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code, confidence, protocol, sensor, device_type, status, purpose, asn, country, latitude, longitude, count, first_seen, last_seen, source, marking, recipients"
     };
 }
 
@@ -44,6 +44,8 @@ pub(crate) struct BotnetColumns {
     pub purpose: Option<String>,
     pub asn: Option<i64>,
     pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
     pub count: i64,
     pub first_seen: i64,
     pub last_seen: i64,
@@ -74,6 +76,8 @@ macro_rules! botnet_row {
             purpose: impl_store!(@get $r, "purpose", Option<String>),
             asn: impl_store!(@get $r, "asn", Option<i64>),
             country: impl_store!(@get $r, "country", Option<String>),
+            latitude: impl_store!(@get $r, "latitude", Option<f64>),
+            longitude: impl_store!(@get $r, "longitude", Option<f64>),
             count: impl_store!(@get $r, "count", i64),
             first_seen: impl_store!(@get $r, "first_seen", i64),
             last_seen: impl_store!(@get $r, "last_seen", i64),
@@ -116,6 +120,8 @@ pub(crate) fn stored_event(c: BotnetColumns) -> Result<StoredBotnetEvent> {
         .map(|a| parse("botnet ASN", &a.to_string()))
         .transpose()?;
     e.country = c.country.map(|v| parse("botnet country", &v)).transpose()?;
+    e.latitude = c.latitude;
+    e.longitude = c.longitude;
     e.count = u32::try_from(c.count).unwrap_or(u32::MAX);
     e.first_seen = Timestamp::from_micros(c.first_seen);
     e.last_seen = Timestamp::from_micros(c.last_seen);
@@ -154,11 +160,11 @@ macro_rules! insert_botnet {
         let mut out = $crate::BotnetInsertOutcome::default();
         for chunk in events.chunks($crate::sql_botnet::BOTNET_CHUNK) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", $placeholders(i * 25 + 1, 25)))
+                .map(|i| format!("({})", $placeholders(i * 27 + 1, 27)))
                 .collect();
             let sql = format!(
                 "INSERT INTO botnet_events (product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code,
-                 confidence, protocol, sensor, device_type, status, purpose, asn, country, count, first_seen, last_seen, source,
+                 confidence, protocol, sensor, device_type, status, purpose, asn, country, latitude, longitude, count, first_seen, last_seen, source,
                  marking, recipients, fingerprint)
                  VALUES {} ON CONFLICT (fingerprint) DO NOTHING RETURNING id, fingerprint",
                 values.join(", ")
@@ -186,6 +192,8 @@ macro_rules! insert_botnet {
                     .bind(&e.purpose)
                     .bind(e.asn.map(|a| i64::from(a.get())))
                     .bind(e.country.map(|c| c.to_string()))
+                    .bind(e.latitude)
+                    .bind(e.longitude)
                     .bind(i64::from(e.count))
                     .bind(e.first_seen.as_micros())
                     .bind(e.last_seen.as_micros())

@@ -369,6 +369,13 @@ fn event(f: &HashMap<String, String>, defaults: &BotnetDefaults) -> Result<Botne
     .filter(|c| c.len() == 2 && !c.eq_ignore_ascii_case("zz"))
     .map(|c| c.parse::<CountryCode>().map_err(|e| e.to_string()))
     .transpose()?;
+    let coord = |names: &[&str]| -> Result<Option<f64>, String> {
+        pick(f, names)
+            .map(|t| t.parse::<f64>().map_err(|_| format!("coordinate {t:?} is not a number")))
+            .transpose()
+    };
+    e.latitude = coord(&["latitude", "lat", "sourceiplatitude"])?;
+    e.longitude = coord(&["longitude", "lon", "lng", "sourceiplongitude"])?;
     if let Some(n) = pick(f, &["count", "totalencounters"]) {
         e.count = n
             .parse()

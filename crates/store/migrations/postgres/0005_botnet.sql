@@ -21,6 +21,8 @@ CREATE TABLE botnet_events (
     purpose      TEXT,
     asn          BIGINT,
     country      TEXT,
+    latitude     DOUBLE PRECISION,
+    longitude    DOUBLE PRECISION,
     count        BIGINT  NOT NULL,
     first_seen   BIGINT  NOT NULL,
     last_seen    BIGINT  NOT NULL,

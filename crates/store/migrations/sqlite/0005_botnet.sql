@@ -21,6 +21,8 @@ CREATE TABLE botnet_events (
     purpose      TEXT,
     asn          INTEGER,
     country      TEXT,
+    latitude     REAL,
+    longitude    REAL,
     count        INTEGER  NOT NULL,
     first_seen   INTEGER  NOT NULL,
     last_seen    INTEGER  NOT NULL,
