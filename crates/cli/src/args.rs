@@ -95,6 +95,67 @@ pub enum Command {
     /// produce the signed feed files.
     #[command(subcommand)]
     Urls(UrlsCommand),
+    /// Botnet feeds: import sinkhole and sensor events (CTIP, Shadowserver,
+    /// isx NDJSON/CSV), list them, produce the hourly and daily batches,
+    /// firewall lists and RPZ zone.
+    #[command(subcommand)]
+    Botnet(BotnetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BotnetCommand {
+    /// Import botnet events from NDJSON or CSV files.
+    ///
+    /// Rows are read by column name: isx's own fields, Microsoft CTIP JSON
+    /// lines and Shadowserver sinkhole-event CSV work as downloaded. Each
+    /// event is enriched from the geo databases (ASN, country, coordinates)
+    /// where the source left them out and matched against every member's
+    /// constituency (CIDRs, ASNs, country, domains): infected and IoT events
+    /// go only to the members they concern. All files are one
+    /// all-or-nothing import; a bad row is reported with its file and line.
+    /// Events already stored are skipped, so importing again changes nothing.
+    ///
+    /// Example: isx botnet import --source shadowserver 2026-11-20-event4_sinkhole.csv
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// ndjson or csv [default: from the file name, then the content].
+        #[arg(long)]
+        format: Option<String>,
+        /// Product of rows that name none: infected, iot, c2, domains.
+        #[arg(long)]
+        product: Option<String>,
+        /// Source name [default: the file name].
+        #[arg(long)]
+        source: Option<String>,
+        /// Marking of rows without one.
+        #[arg(long, default_value = "amber")]
+        tlp: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List stored events, oldest first (the operator's view: everything).
+    ///
+    /// Example: isx botnet list --products infected,iot --limit 20
+    List {
+        /// Comma-separated products (infected, iot, c2, domains).
+        #[arg(long)]
+        products: Option<String>,
+        /// Events after this id.
+        #[arg(long)]
+        after: Option<i64>,
+        #[arg(long)]
+        ip: Option<String>,
+        #[arg(long)]
+        family: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Produce the due hourly and daily batch files, firewall lists and RPZ
+    /// zone now (the server does this by itself).
+    Feed(JsonFlag),
 }
 
 #[derive(Debug, Subcommand)]

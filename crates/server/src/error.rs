@@ -24,4 +24,6 @@ pub enum ServerError {
     Geo(#[from] isx_geo::GeoError),
     #[error("feed signing key: {0}")]
     Signing(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }

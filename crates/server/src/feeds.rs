@@ -115,6 +115,8 @@ pub struct FeedContext {
     pub markings: Vec<Tlp>,
     /// Counters for `/metrics`.
     pub stats: FeedStats,
+    /// Botnet events are kept (and C2 and domains exported) this long.
+    pub botnet_retention_secs: i64,
 }
 
 /// What this node's feed production did (exported at `/metrics`).
@@ -324,5 +326,30 @@ pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
             ctx.stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "feed production failed; will retry");
         }
+        if let Err(e) = crate::botnet_files::produce_due(&ctx).await {
+            ctx.stats.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "botnet file production failed; will retry");
+        }
     }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory, fsynced, then renamed over `path`, and the directory synced.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+    ));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }

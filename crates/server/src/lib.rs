@@ -9,6 +9,8 @@ pub mod admin;
 mod api;
 mod audit;
 pub mod auth;
+pub mod botnet;
+pub mod botnet_files;
 mod config;
 mod error;
 mod extract;

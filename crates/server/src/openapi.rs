@@ -23,6 +23,8 @@ use crate::problem;
         api::list_notifications, api::put_webhook, api::list_deliveries, api::rolie_feed,
         api::import_urls, api::search_urls, api::get_url, api::url_stats, api::url_manifest,
         api::download_url_file, api::signing_key,
+        api::botnet::ingest_events, api::botnet::list_events, api::botnet::stream, api::botnet::manifest,
+        api::botnet::download, api::botnet::summary,
     ),
     components(schemas(
         problem::Problem, problem::FieldProblem, dto::HealthDto, dto::MeDto, dto::MemberDto, dto::NewMemberRequest,
@@ -32,6 +34,8 @@ use crate::problem;
         api::notices::NewReleaseRequest, api::notices::ReleaseChange, api::notices::ImportOutcomeDto,
         api::notices::NotificationDto, api::notices::WebhookRequest, api::notices::DeliveryDto,
         api::urls::UrlRecordDto, api::urls::UrlStatsDto, api::urls::ManifestDto, crate::urls::ImportReport,
+        api::botnet::BatchAck, api::botnet::BotnetManifest, crate::botnet::BotnetSummary,
+        crate::botnet::TopIp, crate::botnet::Indicator, crate::botnet::Located,
     )),
     modifiers(&Security),
     tags(
@@ -40,6 +44,7 @@ use crate::problem;
         (name = "groups", description = "Trust groups"),
         (name = "advisories", description = "Advance vulnerability notices: releases, advisories, tables, CSAF"),
         (name = "urls", description = "Malicious URLs: import, search, statistics, signed 3-hourly feed files"),
+        (name = "botnet", description = "Botnet feeds tailored to each constituency: streaming ingest, events, live stream (SSE), hourly/daily batches, firewall lists, RPZ"),
         (name = "operations", description = "Health, audit log"),
     )
 )]

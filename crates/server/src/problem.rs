@@ -215,6 +215,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ServerError> for ApiError {
+    fn from(e: crate::ServerError) -> Self {
+        match e {
+            crate::ServerError::Store(s) => s.into(),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError::Internal("the request could not be completed".into())
+            }
+        }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         ApiError::invalid(e)

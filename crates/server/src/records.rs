@@ -69,9 +69,22 @@ pub fn url(marking: Tlp) -> RecordMeta {
     isx_urls::url_record(marking)
 }
 
-/// A feed file: like the most restrictive record it holds.
+/// A feed file: like the most restrictive record it holds; a member's
+/// botnet batch is that member's alone.
 pub fn feed_file(f: &isx_store::FeedFile) -> RecordMeta {
-    isx_urls::url_record(f.marking)
+    match f.member {
+        Some(m) => RecordMeta {
+            audience: Audience::Recipients(vec![m]),
+            ..RecordMeta::everyone(f.marking)
+        },
+        None => isx_urls::url_record(f.marking),
+    }
+}
+
+/// A botnet event: victim data for the members it concerns, C2 servers
+/// and malicious domains for every member, per marking.
+pub fn botnet_event(e: &isx_store::StoredBotnetEvent) -> RecordMeta {
+    isx_botnet::botnet_record(e.event.product, e.event.marking, &e.recipients)
 }
 
 /// The markings of URL records `principal` may see at `now`. URL records

@@ -22,6 +22,8 @@ pub struct AppState {
     pub geo: Arc<isx_geo::GeoDb>,
     /// Feed production and the signing key.
     pub feeds: Arc<FeedContext>,
+    /// The constituency matcher and the streams' wake-up.
+    pub botnet: Arc<crate::botnet::BotnetHub>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             secure,
             geo: Arc::new(geo),
             feeds: Arc::new(feeds),
+            botnet: Arc::new(crate::botnet::BotnetHub::default()),
         })
     }
 }
@@ -80,5 +83,6 @@ pub fn feed_context(
         ),
         markings,
         stats: crate::feeds::FeedStats::default(),
+        botnet_retention_secs: config.botnet_retention_days.max(1) * 86_400,
     })
 }

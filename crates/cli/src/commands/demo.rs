@@ -307,6 +307,7 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
     }
     super::demo_notices::seed(ctx).await?;
     super::demo_urls::seed(ctx).await?;
+    super::demo_botnet::seed(ctx).await?;
     ctx.audit(Some(operator.id), "demo.seed", "demo world")
         .await?;
     Ok(World {

@@ -1,7 +1,9 @@
 //! One module per command family.
 
 mod advisories;
+mod botnet;
 mod demo;
+mod demo_botnet;
 mod demo_notices;
 mod demo_urls;
 mod group;
@@ -39,6 +41,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Release(c) => release::run(&Ctx::open(&settings).await?, c).await,
         Command::Advisories(c) => advisories::run(&Ctx::open(&settings).await?, c).await,
         Command::Urls(c) => urls::run(&Ctx::open(&settings).await?, &settings, c).await,
+        Command::Botnet(c) => botnet::run(&Ctx::open(&settings).await?, &settings, c).await,
     }
 }
 

@@ -371,7 +371,10 @@ fn event(f: &HashMap<String, String>, defaults: &BotnetDefaults) -> Result<Botne
     .transpose()?;
     let coord = |names: &[&str]| -> Result<Option<f64>, String> {
         pick(f, names)
-            .map(|t| t.parse::<f64>().map_err(|_| format!("coordinate {t:?} is not a number")))
+            .map(|t| {
+                t.parse::<f64>()
+                    .map_err(|_| format!("coordinate {t:?} is not a number"))
+            })
             .transpose()
     };
     e.latitude = coord(&["latitude", "lat", "sourceiplatitude"])?;

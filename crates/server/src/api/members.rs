@@ -61,6 +61,8 @@ pub(crate) async fn create_member(
     caller.require_admin()?;
     let new: NewMember = req.into();
     let m = admin::create_member(state.store.as_ref(), state.clock.as_ref(), &new).await?;
+    // A new constituency: the next botnet batch is matched against it.
+    state.botnet.invalidate();
     Ok(noted(
         AuditNote::new("member.create", format!("member/{}", m.id)),
         (StatusCode::CREATED, Json(MemberDto::from(&m))),

@@ -1,6 +1,7 @@
 //! The REST API, v1. Every endpoint is described for OpenAPI where it is
 //! defined (`#[utoipa::path]`); `/api/openapi.json` is generated from these.
 
+pub(crate) mod botnet;
 pub mod dto;
 mod groups;
 mod keys;
@@ -61,6 +62,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/urls/{id}", get(get_url))
         .route("/api/v1/feeds/urls", get(url_manifest))
         .route("/api/v1/feeds/urls/{name}", get(download_url_file))
+        .route(
+            "/api/v1/botnet/events",
+            get(botnet::list_events).post(botnet::ingest_events),
+        )
+        .route("/api/v1/botnet/stream", get(botnet::stream))
+        .route("/api/v1/botnet/summary", get(botnet::summary))
+        .route("/api/v1/feeds/botnet", get(botnet::manifest))
+        .route("/api/v1/feeds/botnet/{name}", get(botnet::download))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,

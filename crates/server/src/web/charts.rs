@@ -125,9 +125,14 @@ fn decode_topology(text: &str) -> Option<String> {
 
 /// The world map with one circle per located address (area by URL count).
 pub fn world_map(points: &[MapPoint]) -> String {
+    world_map_as("url-map", "URL(s)", points)
+}
+
+/// A world map with element id `id`; `unit` names what `urls` counts.
+pub fn world_map_as(id: &str, unit: &str, points: &[MapPoint]) -> String {
     let max = points.iter().map(|p| p.urls).max().unwrap_or(1).max(1) as f64;
     let mut svg = format!(
-        "<svg id=\"url-map\" class=\"map\" viewBox=\"0 0 {MAP_W} {MAP_H}\" role=\"img\" aria-label=\"Map of {} located addresses\">\
+        "<svg id=\"{id}\" class=\"map\" viewBox=\"0 0 {MAP_W} {MAP_H}\" role=\"img\" aria-label=\"Map of {} located addresses\">\
          <rect class=\"sea\" width=\"{MAP_W}\" height=\"{MAP_H}\"/><g class=\"land\">{}</g><g class=\"points\">",
         points.len(),
         land()
@@ -137,7 +142,7 @@ pub fn world_map(points: &[MapPoint]) -> String {
         let r = 2.0 + 6.0 * (p.urls as f64 / max).sqrt();
         let _ = write!(
             svg,
-            "<circle class=\"point\" cx=\"{x:.2}\" cy=\"{y:.2}\" r=\"{r:.1}\" data-ip=\"{}\" data-lat=\"{}\" data-lon=\"{}\" data-urls=\"{}\"><title>{} ({}) — {} URL(s)</title></circle>",
+            "<circle class=\"point\" cx=\"{x:.2}\" cy=\"{y:.2}\" r=\"{r:.1}\" data-ip=\"{}\" data-lat=\"{}\" data-lon=\"{}\" data-urls=\"{}\"><title>{} ({}) — {} {unit}</title></circle>",
             escape(&p.ip),
             p.latitude,
             p.longitude,
@@ -213,6 +218,79 @@ pub fn threats_over_time(per_day: &[(String, ThreatType, i64)]) -> String {
                 day.get(5..).unwrap_or(day)
             );
         }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A colour per series, by its position (families in the botnet chart).
+pub fn series_colour(i: usize) -> &'static str {
+    const PALETTE: [&str; 10] = [
+        "#c23030", "#2b95d6", "#d9822b", "#7157d9", "#0f9960", "#d4a017", "#a82255", "#14866d",
+        "#8a9ba8", "#5c255c",
+    ];
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Events per day stacked by series (malware family): `per_day` holds
+/// (day label, series, count), days ascending; `series` fixes the order
+/// and colours.
+pub fn stacked_per_day(
+    id: &str,
+    label: &str,
+    series: &[String],
+    per_day: &[(String, String, u64)],
+) -> String {
+    let mut days: Vec<&str> = per_day.iter().map(|(d, _, _)| d.as_str()).collect();
+    days.dedup();
+    let (w, h, left, bottom) = (720.0, 220.0, 40.0, 30.0);
+    let max = days
+        .iter()
+        .map(|d| {
+            per_day
+                .iter()
+                .filter(|(x, _, _)| x == d)
+                .map(|(_, _, n)| *n)
+                .sum::<u64>()
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let slot = (w - left) / days.len().max(1) as f64;
+    let bar_w = (slot * 0.8).max(1.0);
+    let plot_h = h - bottom - 10.0;
+    let mut svg = format!(
+        "<svg id=\"{id}\" class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">\
+         <line x1=\"{left}\" y1=\"{y0}\" x2=\"{w}\" y2=\"{y0}\" class=\"axis\"/>\
+         <text x=\"{tx}\" y=\"18\" class=\"tick\" text-anchor=\"end\">{max}</text>",
+        escape(label),
+        y0 = h - bottom,
+        tx = left - 4.0,
+    );
+    for (i, day) in days.iter().enumerate() {
+        let x = left + i as f64 * slot + (slot - bar_w) / 2.0;
+        let mut y = h - bottom;
+        for (si, name) in series.iter().enumerate() {
+            let Some((_, _, n)) = per_day.iter().find(|(d, s, _)| d == day && s == name) else {
+                continue;
+            };
+            let bh = *n as f64 / max * plot_h;
+            y -= bh;
+            let _ = write!(
+                svg,
+                "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bar_w:.1}\" height=\"{bh:.1}\" fill=\"{}\" data-day=\"{day}\" data-series=\"{}\" data-count=\"{n}\"><title>{day}: {n} {}</title></rect>",
+                series_colour(si),
+                escape(name),
+                escape(name)
+            );
+        }
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
+            x + bar_w / 2.0,
+            h - bottom + 16.0,
+            day.get(5..).unwrap_or(day)
+        );
     }
     svg.push_str("</svg>");
     svg

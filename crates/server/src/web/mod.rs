@@ -3,6 +3,7 @@
 //! carries the session's CSRF token; cookies are HttpOnly, SameSite=Strict
 //! and, over TLS, Secure. Nothing is loaded from outside the binary.
 
+mod botnet;
 mod charts;
 mod notices;
 mod pages;
@@ -49,6 +50,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/releases/{id}/import", post(notices::import))
         .route("/advisories/{cve}", get(notices::advisory))
         .route("/admin/deliveries", get(notices::deliveries))
+        .route("/botnet", get(botnet::page))
+        .route("/botnet/files/{name}", get(botnet::download))
         .route("/urls", get(urls::page))
         .route("/urls/import", post(urls::import))
         .route("/urls/files/{name}", get(urls::download))

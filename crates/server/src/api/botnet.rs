@@ -1,0 +1,479 @@
+//! Botnet feeds over REST: streaming ingest, the member's events, the
+//! live stream (Server-Sent Events), and the batch and export files.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use futures_util::{Stream, StreamExt};
+use isx_botnet::BotnetEvent;
+use isx_domain::{BotnetProduct, Timestamp, Tlp};
+use isx_formats::botnet::{BotnetDefaults, BotnetInputFormat, BotnetParser};
+use isx_store::{FeedFile, StoredBotnetEvent};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::botnet::EventFilter;
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+
+/// Events per acknowledged batch at most.
+const MAX_BATCH: usize = 5000;
+
+/// Defaults for rows that do not say themselves.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IngestParams {
+    /// Product of rows that name none (`infected`, `iot`, `c2`, `domains`).
+    pub product: Option<String>,
+    /// Source name (default `api`).
+    pub source: Option<String>,
+    /// Marking of rows without one (default `amber`).
+    pub tlp: Option<String>,
+}
+
+/// One acknowledgement: a batch stored (or refused, with `error`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchAck {
+    pub batch: u64,
+    /// Lines of the input this batch covers.
+    pub first_line: usize,
+    pub last_line: usize,
+    pub accepted: u64,
+    /// Events already stored, skipped.
+    pub duplicates: u64,
+    pub first_id: Option<i64>,
+    pub last_id: Option<i64>,
+    /// Why the stream stopped; batches acknowledged before stay stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The request body read a batch at a time.
+struct Ingest {
+    state: AppState,
+    body: axum::body::BodyDataStream,
+    parser: BotnetParser,
+    buf: Vec<u8>,
+    ended: bool,
+    batch: u64,
+}
+
+enum Step {
+    Stored(BatchAck),
+    Refused(BatchAck),
+    Done,
+}
+
+impl Ingest {
+    /// Reads lines until a batch is full or the data received so far is
+    /// used up, then stores the batch in one transaction. Nothing more is
+    /// read from the client until the batch is stored (back-pressure).
+    async fn step(&mut self) -> Step {
+        let mut events: Vec<BotnetEvent> = Vec::new();
+        let first_line = self.parser.line_number() + 1;
+        loop {
+            while let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                if let Err(ack) = self.take_line(&line, &mut events, first_line) {
+                    return Step::Refused(*ack);
+                }
+                if events.len() >= MAX_BATCH {
+                    return self.store(events, first_line).await;
+                }
+            }
+            if !events.is_empty() {
+                return self.store(events, first_line).await;
+            }
+            if self.ended {
+                if !self.buf.is_empty() {
+                    let line = std::mem::take(&mut self.buf);
+                    if let Err(ack) = self.take_line(&line, &mut events, first_line) {
+                        return Step::Refused(*ack);
+                    }
+                    if !events.is_empty() {
+                        return self.store(events, first_line).await;
+                    }
+                }
+                return Step::Done;
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
+                Some(Err(e)) => {
+                    return Step::Refused(self.ack(
+                        first_line,
+                        None,
+                        Some(format!("reading the request failed: {e}")),
+                    ))
+                }
+                None => self.ended = true,
+            }
+        }
+    }
+
+    fn take_line(
+        &mut self,
+        line: &[u8],
+        events: &mut Vec<BotnetEvent>,
+        first_line: usize,
+    ) -> Result<(), Box<BatchAck>> {
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => t,
+            Err(_) => {
+                let n = self.parser.line_number() + 1;
+                return Err(Box::new(self.ack(
+                    first_line,
+                    None,
+                    Some(format!("line {n}: not UTF-8")),
+                )));
+            }
+        };
+        match self.parser.line(text) {
+            None => Ok(()),
+            Some(Ok(e)) => {
+                events.push(e);
+                Ok(())
+            }
+            Some(Err(e)) => Err(Box::new(self.ack(first_line, None, Some(e.to_string())))),
+        }
+    }
+
+    fn ack(
+        &mut self,
+        first_line: usize,
+        out: Option<isx_store::BotnetInsertOutcome>,
+        error: Option<String>,
+    ) -> BatchAck {
+        self.batch += 1;
+        let o = out.unwrap_or_default();
+        BatchAck {
+            batch: self.batch,
+            first_line,
+            last_line: self.parser.line_number(),
+            accepted: o.inserted,
+            duplicates: o.duplicates,
+            first_id: o.first_id,
+            last_id: o.last_id,
+            error,
+        }
+    }
+
+    async fn store(&mut self, events: Vec<BotnetEvent>, first_line: usize) -> Step {
+        let s = &self.state;
+        match crate::botnet::ingest(s.store.as_ref(), &s.geo, &s.botnet, events, s.clock.now())
+            .await
+        {
+            Ok(out) => Step::Stored(self.ack(first_line, Some(out), None)),
+            Err(e) => {
+                tracing::error!(error = %e, "botnet batch not stored");
+                Step::Refused(self.ack(
+                    first_line,
+                    None,
+                    Some("the batch could not be stored; retry it".to_owned()),
+                ))
+            }
+        }
+    }
+}
+
+fn ack_line(a: &BatchAck) -> Bytes {
+    let mut v = serde_json::to_vec(a).unwrap_or_default();
+    v.push(b'\n');
+    Bytes::from(v)
+}
+
+/// Ingests botnet events as a stream: NDJSON (`application/x-ndjson`:
+/// isx fields or Microsoft CTIP lines) or CSV (`text/csv`: isx columns or
+/// Shadowserver sinkhole events), of any length, sent chunked. isx stores
+/// the rows in batches (one transaction each, at most 5,000 events) and
+/// answers with one NDJSON acknowledgement line per stored batch; it reads
+/// no further while a batch is being stored. A bad row stops the stream
+/// with an acknowledgement that carries `error` and its line: that batch is
+/// not stored, earlier ones are. If the first batch is bad the answer is a
+/// 422 problem. Events already stored are skipped, so resending is safe.
+/// Operator administrators only.
+#[utoipa::path(post, path = "/api/v1/botnet/events", tag = "botnet", security(("api_key" = [])), params(IngestParams),
+    request_body(content = String, description = "NDJSON or CSV", content_type = "application/x-ndjson"),
+    responses((status = 200, description = "NDJSON, one BatchAck per batch", body = BatchAck),
+        (status = 403, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn ingest_events(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    params: Result<Query<IngestParams>, axum::extract::rejection::QueryRejection>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let format = match media.as_str() {
+        "application/x-ndjson"
+        | "application/ndjson"
+        | "application/jsonl"
+        | "application/json" => BotnetInputFormat::Ndjson,
+        "text/csv" => BotnetInputFormat::Csv,
+        other => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "content type {other:?}: send application/x-ndjson or text/csv"
+            )))
+        }
+    };
+    let product = p
+        .product
+        .as_deref()
+        .map(BotnetProduct::from_any)
+        .transpose()
+        .map_err(|e| ApiError::invalid(format!("product: {e}")))?;
+    let marking = crate::urls::parse_opt::<Tlp>(p.tlp.as_deref(), "tlp")?.unwrap_or(Tlp::Amber);
+    let defaults = BotnetDefaults {
+        product,
+        source: p.source.unwrap_or_else(|| "api".to_owned()),
+        marking,
+        received_at: state.clock.now(),
+    };
+    let mut ingest = Ingest {
+        state: state.clone(),
+        body: body.into_data_stream(),
+        parser: BotnetParser::new(format, defaults),
+        buf: Vec::new(),
+        ended: false,
+        batch: 0,
+    };
+    // The first batch decides the status code.
+    let first = match ingest.step().await {
+        Step::Refused(a) => {
+            let detail = a.error.unwrap_or_default();
+            return Err(ApiError::Validation {
+                pointer: Some(format!("/line/{}", a.last_line)),
+                detail,
+            });
+        }
+        Step::Done => {
+            return Err(ApiError::invalid("no events in the request body"));
+        }
+        Step::Stored(a) => a,
+    };
+    let head = futures_util::stream::once(async move { Ok::<Bytes, Infallible>(ack_line(&first)) });
+    let rest = futures_util::stream::unfold(Some(ingest), |state| async move {
+        let mut ingest = state?;
+        match ingest.step().await {
+            Step::Stored(a) => Some((Ok::<Bytes, Infallible>(ack_line(&a)), Some(ingest))),
+            Step::Refused(a) => Some((Ok(ack_line(&a)), None)),
+            Step::Done => None,
+        }
+    });
+    let mut res = Body::from_stream(head.chain(rest)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/x-ndjson"),
+    );
+    Ok(res)
+}
+
+/// The botnet events you may see, oldest first: victim data (infected
+/// machines, IoT devices) only where your constituency covers it, and the
+/// C2 servers and malicious domains your tier and the markings admit.
+/// Page with `after` = the last id you got.
+#[utoipa::path(get, path = "/api/v1/botnet/events", tag = "botnet", security(("api_key" = [])), params(EventFilter),
+    responses((status = 200, body = [Object]), (status = 422, body = Problem)))]
+pub(crate) async fn list_events(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<EventFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<StoredBotnetEvent>>, ApiError> {
+    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let rows = crate::botnet::events_for(
+        state.store.as_ref(),
+        &caller.principal,
+        f.query()?,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(rows))
+}
+
+/// The live stream: Server-Sent Events, one per botnet event you may see
+/// (`event:` the product, `id:` the event id, `data:` the event as JSON),
+/// as soon as it is stored. Reconnect with `Last-Event-ID` (or `after`) to
+/// resume exactly after the last event you received: nothing is lost or
+/// repeated inside the retention window. Comments keep idle connections
+/// open.
+#[utoipa::path(get, path = "/api/v1/botnet/stream", tag = "botnet", security(("api_key" = [])), params(EventFilter),
+    responses((status = 200, description = "text/event-stream")))]
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    q: Result<Query<EventFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let mut query = f.query()?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("Last-Event-ID: expected an event id"))
+        })
+        .transpose()?;
+    let start = match resume.or(query.after_id) {
+        Some(id) => id,
+        // A new subscriber starts at the present.
+        None => {
+            state
+                .store
+                .botnet_id_before(Timestamp::from_micros(i64::MAX))
+                .await?
+        }
+    };
+    query.limit = 500;
+    let principal = caller.principal.clone();
+    let rx = state.botnet.subscribe();
+    let init = (
+        state,
+        principal,
+        query,
+        start,
+        VecDeque::<StoredBotnetEvent>::new(),
+        rx,
+    );
+    let events = futures_util::stream::unfold(
+        init,
+        |(state, principal, mut query, mut last, mut pending, mut rx)| async move {
+            loop {
+                if let Some(e) = pending.pop_front() {
+                    let data = serde_json::to_string(&e).unwrap_or_default();
+                    let ev = Event::default()
+                        .id(e.id.to_string())
+                        .event(e.event.product.as_str())
+                        .data(data);
+                    return Some((Ok(ev), (state, principal, query, last, pending, rx)));
+                }
+                query.after_id = Some(last);
+                if !principal.operator {
+                    query.member = Some(principal.member.unwrap_or(isx_domain::MemberId(0)));
+                }
+                match state.store.botnet_events(&query).await {
+                    Ok(rows) if !rows.is_empty() => {
+                        let now = state.clock.now();
+                        last = rows.last().map_or(last, |r| r.id);
+                        pending.extend(
+                            rows.into_iter()
+                                .filter(|e| crate::botnet::visible(&principal, e, now))
+                                .map(|e| crate::botnet::for_caller(&principal, e)),
+                        );
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "botnet stream read failed; retrying"),
+                }
+                // Wait for this node's next insert, or poll for other nodes'.
+                let _ = tokio::time::timeout(Duration::from_millis(500), rx.changed()).await;
+            }
+        },
+    );
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The botnet files you may download: your hourly and daily batches, and
+/// the shared C2 and domain batches, firewall lists and RPZ zone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BotnetManifest {
+    pub algorithm: String,
+    pub public_key: String,
+    pub signed_text: String,
+    #[schema(value_type = Vec<Object>)]
+    pub files: Vec<FeedFile>,
+}
+
+/// Botnet files, newest first, each with its SHA-256 and Ed25519 signature
+/// (the same manifest scheme as the URL feed).
+#[utoipa::path(get, path = "/api/v1/feeds/botnet", tag = "botnet", security(("api_key" = [])),
+    responses((status = 200, body = BotnetManifest)))]
+pub(crate) async fn manifest(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<BotnetManifest>, ApiError> {
+    let files = crate::botnet_files::list(&state, &caller, 500).await?;
+    Ok(Json(BotnetManifest {
+        algorithm: "ed25519".to_owned(),
+        public_key: state.feeds.signer.public_key(),
+        signed_text: crate::api::urls::SIGNED_TEXT_DOC.to_owned(),
+        files,
+    }))
+}
+
+/// Downloads a botnet file (a batch of yours, or a shared file). Also
+/// `latest-c2.nft`, `latest-c2.ipset`, `latest-c2.ips.txt`,
+/// `latest-c2.cidr.txt` and `latest.rpz` for the newest export.
+#[utoipa::path(get, path = "/api/v1/feeds/botnet/{name}", tag = "botnet", security(("api_key" = [])),
+    params(("name" = String, Path, description = "file name from the manifest, or latest-…")),
+    responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let (f, path) = crate::botnet_files::find(&state, &caller, &name).await?;
+    let mut res = crate::api::urls::file_response(&f, &path).await?;
+    let media = match f.format.as_str() {
+        "rpz" => Some("text/dns"),
+        "plain" | "cidr" | "nftables" | "ipset" => Some("text/plain; charset=utf-8"),
+        _ => None,
+    };
+    if let Some(m) = media {
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(m));
+    }
+    Ok(res)
+}
+
+/// The period of the summary.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryParams {
+    /// Days back from now (default 7, at most the retention).
+    pub days: Option<i64>,
+}
+
+/// Your constituency at a glance: infected and IoT events by family per
+/// day, the most active addresses, located addresses for a map, and the
+/// current C2 servers and malicious domains — over the events you may see.
+#[utoipa::path(get, path = "/api/v1/botnet/summary", tag = "botnet", security(("api_key" = [])), params(SummaryParams),
+    responses((status = 200, body = crate::botnet::BotnetSummary)))]
+pub(crate) async fn summary(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<SummaryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<crate::botnet::BotnetSummary>, ApiError> {
+    let Query(p) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let days = p
+        .days
+        .unwrap_or(7)
+        .clamp(1, state.config.botnet_retention_days.max(1));
+    let now = state.clock.now();
+    let s = crate::botnet::summary(
+        state.store.as_ref(),
+        &caller.principal,
+        now.add_secs(-days * 86_400),
+        now,
+    )
+    .await?;
+    Ok(Json(s))
+}
