@@ -4,11 +4,13 @@
 mod support {
     pub mod app;
     pub mod browser;
+    pub mod dns;
     pub mod pg;
     pub mod receiver;
 }
 
 mod api;
+mod botnet;
 mod browser;
 mod cli;
 mod notices;
