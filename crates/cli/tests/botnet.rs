@@ -300,6 +300,14 @@ async fn ingest_tailoring_and_policy(backend: Backend) {
     assert_eq!(summary["c2"].as_array().map(Vec::len), Some(1));
     let b_summary = app.get_json("/api/v1/botnet/summary", &app.b.token).await;
     assert_eq!(b_summary["infected_events"], 1);
+    let metrics = app.get_text("/metrics", "").await;
+    for expected in [
+        format!("isx_botnet_events_ingested_total {}", 6003 + 3 + kept),
+        "isx_botnet_events_duplicate_total 6003".to_owned(),
+        "isx_botnet_matcher_builds_total 1".to_owned(),
+    ] {
+        assert!(metrics.contains(&expected), "{expected} in\n{metrics}");
+    }
     // Bad filters are 422 problems.
     let res = app
         .get("/api/v1/botnet/events?products=worms", &app.a.token)

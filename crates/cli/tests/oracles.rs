@@ -288,7 +288,19 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
         .count();
     assert!(full_stix >= 1, "a STIX file with all five records");
     let input = serde_json::json!({"public_key": manifest["public_key"], "files": entries});
-    let script = r#"
+    let out: serde_json::Value =
+        serde_json::from_str(&run_python(FEED_CHECKS, &input.to_string())).expect("python json");
+    assert_eq!(out["signatures"].as_u64(), Some(entries.len() as u64));
+    assert!(out["stix"].as_u64().unwrap_or(0) >= 2);
+    assert!(out["indicators"].as_u64().unwrap_or(0) >= 5);
+    assert!(out["json"].as_u64().unwrap_or(0) >= 2);
+}
+
+/// Checks downloaded feed files independently: SHA-256, the Ed25519
+/// signature of each manifest entry (Python `cryptography`), STIX bundles
+/// with `stix2-validator` (strict) and `stix2.parse`, JSON arrays with
+/// Python's `json`. Prints counts.
+const FEED_CHECKS: &str = r#"
 import base64, hashlib, json, sys
 import stix2
 from stix2validator import validate_string, ValidationOptions
@@ -318,12 +330,81 @@ for f in doc["files"]:
         checked["json"] += 1
 print(json.dumps(checked))
 "#;
+
+async fn botnet_files_pass_independent_checks(backend: crate::support::app::Backend) {
+    use crate::support::app::TestApp;
+    let app = TestApp::spawn(backend).await;
+    let op = app.operator.token.clone();
+    let t0 = isx_domain::Clock::now(app.clock.as_ref());
+    let t = t0.to_rfc3339();
+    let body = format!(
+        "product,ip,port,dst_ip,dst_port,domain,family,status,protocol,time,tlp\n\
+         infected,192.0.2.10,5555,203.0.113.250,80,,emotet,,tcp,{t},amber\n\
+         infected,192.0.2.10,5555,203.0.113.250,80,,emotet,,tcp,{t},red\n\
+         iot,2001:db8::7,23,,,,mirai,,udp,{t},amber\n\
+         c2,203.0.113.66,443,,,panel.evil.test,emotet,online,,{t},green\n\
+         domains,,,,,dga-xyz.test,necurs,,,{t},clear\n"
+    );
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/botnet/events", &op)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    app.clock.set(t0.add_secs(3600 + 60));
+    let config = isx_server::ServerConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        app.data_dir.path().to_owned(),
+    );
+    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone()).expect("ctx");
+    isx_server::botnet_files::produce_due(&ctx)
+        .await
+        .expect("produce");
+    let manifest: serde_json::Value = app.get_json("/api/v1/feeds/botnet", &app.a.token).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut entries = Vec::new();
+    for f in manifest["files"].as_array().expect("files") {
+        let name = f["name"].as_str().expect("name");
+        let body = app
+            .get(&format!("/api/v1/feeds/botnet/{name}"), &app.a.token)
+            .send()
+            .await
+            .expect("send")
+            .bytes()
+            .await
+            .expect("bytes");
+        let path = dir.path().join(name);
+        std::fs::write(&path, &body).expect("write");
+        let mut e = f.clone();
+        e["path"] = serde_json::Value::String(path.display().to_string());
+        entries.push(e);
+    }
+    let mine = entries
+        .iter()
+        .filter(|e| {
+            e["format"] == "stix"
+                && e["member"] == app.a.member.id.0
+                && e["records"].as_i64() == Some(1)
+        })
+        .count();
+    assert!(
+        mine >= 1,
+        "A's batch in STIX with its one (deduplicated) row"
+    );
+    let input = serde_json::json!({"public_key": manifest["public_key"], "files": entries});
     let out: serde_json::Value =
-        serde_json::from_str(&run_python(script, &input.to_string())).expect("python json");
+        serde_json::from_str(&run_python(FEED_CHECKS, &input.to_string())).expect("python json");
     assert_eq!(out["signatures"].as_u64(), Some(entries.len() as u64));
-    assert!(out["stix"].as_u64().unwrap_or(0) >= 2);
-    assert!(out["indicators"].as_u64().unwrap_or(0) >= 5);
-    assert!(out["json"].as_u64().unwrap_or(0) >= 2);
+    assert!(out["stix"].as_u64().unwrap_or(0) >= 2, "{out}");
+    assert!(
+        out["indicators"].as_u64().unwrap_or(0) >= 2,
+        "the C2 and the domain: {out}"
+    );
 }
 
-crate::on_both_backends!(url_feed_files_pass_independent_checks);
+crate::on_both_backends!(
+    url_feed_files_pass_independent_checks,
+    botnet_files_pass_independent_checks
+);

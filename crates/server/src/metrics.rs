@@ -114,6 +114,29 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{product=\"urls\"}} {v}"
             );
         }
+        let b = &state.botnet;
+        for (name, help, v) in [
+            (
+                "isx_botnet_events_ingested_total",
+                "Botnet events stored by this node.",
+                b.events_ingested.load(Relaxed),
+            ),
+            (
+                "isx_botnet_events_duplicate_total",
+                "Botnet events received again and skipped by this node.",
+                b.events_duplicate.load(Relaxed),
+            ),
+            (
+                "isx_botnet_matcher_builds_total",
+                "Constituency matcher builds on this node (one per change).",
+                b.matcher_builds.load(Relaxed),
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        }
         out
     }
 
