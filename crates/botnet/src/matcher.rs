@@ -118,7 +118,7 @@ impl Matcher {
         let stats = MatcherStats {
             members: members.len(),
             prefixes,
-            intervals: v4.starts.len() + v6.starts.len(),
+            intervals: v4.entries.len() + v6.entries.len(),
             sets: interner.sets.len(),
         };
         Matcher {
@@ -139,11 +139,6 @@ impl Matcher {
     /// The members whose networks contain `ip` (every covering prefix).
     #[inline]
     pub fn by_ip(&self, ip: IpAddr) -> &[MemberId] {
-        &self.sets[self.ip_set(ip) as usize]
-    }
-
-    #[inline]
-    fn ip_set(&self, ip: IpAddr) -> SetId {
         match ip {
             IpAddr::V4(a) => self.v4.find(u32::from(a)),
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
@@ -158,6 +153,15 @@ impl Matcher {
     pub fn recipients_into(&self, key: &MatchKey<'_>, out: &mut Vec<MemberId>) {
         out.clear();
         let mut parts = 0usize;
+        if let Some(ip) = key.ip {
+            let m = self.by_ip(ip);
+            out.extend_from_slice(m);
+            parts += usize::from(!m.is_empty());
+        }
+        // The rarer keys: hash lookups to interned sets.
+        if key.asn.is_none() && key.country.is_none() && key.domain.is_none() {
+            return;
+        }
         let mut add = |id: Option<&SetId>| {
             if let Some(&id) = id {
                 if id != 0 {
@@ -166,9 +170,6 @@ impl Matcher {
                 }
             }
         };
-        if let Some(ip) = key.ip {
-            add(Some(&self.ip_set(ip)));
-        }
         if let Some(a) = key.asn {
             add(self.asns.get(&a.get()));
         }
@@ -267,12 +268,26 @@ impl Addr for u128 {
     }
 }
 
-/// Disjoint intervals covering the whole address space: interval `i` runs
-/// from `starts[i]` to `starts[i + 1] - 1` and concerns `sets[i]`.
+/// Members inline in an interval entry: most intervals concern one or two
+/// members, so a lookup usually touches one cache line of the table.
+const INLINE: usize = 2;
+
+/// One interval: where it starts and the members it concerns — inline
+/// when there are at most [`INLINE`], else `overflow[off..off + len]`.
+#[derive(Debug, Clone, Copy)]
+struct Entry<A> {
+    start: A,
+    len: u32,
+    off: u32,
+    inline: [MemberId; INLINE],
+}
+
+/// Disjoint intervals covering the whole address space: entry `i` runs
+/// from `entries[i].start` to `entries[i + 1].start - 1`.
 #[derive(Debug, Clone)]
 struct Ranges<A> {
-    starts: Vec<A>,
-    sets: Vec<SetId>,
+    entries: Vec<Entry<A>>,
+    overflow: Vec<MemberId>,
     /// `index[b]`: how many intervals start before bucket `b` (65,537 entries).
     index: Vec<u32>,
 }
@@ -318,21 +333,50 @@ impl<A: Addr> Ranges<A> {
             };
             index.push(u32::try_from(n).unwrap_or(u32::MAX));
         }
+        let mut overflow = Vec::new();
+        let entries = m_starts
+            .into_iter()
+            .zip(m_sets)
+            .map(|(start, id)| {
+                let members = &interner.sets[id as usize];
+                let mut e = Entry {
+                    start,
+                    len: u32::try_from(members.len()).unwrap_or(u32::MAX),
+                    off: 0,
+                    inline: [MemberId(0); INLINE],
+                };
+                if members.len() <= INLINE {
+                    e.inline[..members.len()].copy_from_slice(members);
+                } else {
+                    e.off = u32::try_from(overflow.len()).unwrap_or(u32::MAX);
+                    overflow.extend_from_slice(members);
+                }
+                e
+            })
+            .collect();
         Ranges {
-            starts: m_starts,
-            sets: m_sets,
+            entries,
+            overflow,
             index,
         }
     }
 
+    /// The members of the interval that holds `a`.
     #[inline]
-    fn find(&self, a: A) -> SetId {
+    fn find(&self, a: A) -> &[MemberId] {
         let b = a.bucket();
         let lo = self.index[b] as usize;
         let hi = self.index[b + 1] as usize;
-        let n = lo + self.starts[lo..hi].partition_point(|s| *s <= a);
-        // starts[0] is zero, so n >= 1.
-        self.sets[n.saturating_sub(1)]
+        let n = lo + self.entries[lo..hi].partition_point(|e| e.start <= a);
+        // entries[0] starts at zero, so n >= 1.
+        let e = &self.entries[n.saturating_sub(1)];
+        let len = e.len as usize;
+        if len <= INLINE {
+            &e.inline[..len]
+        } else {
+            let off = e.off as usize;
+            &self.overflow[off..off + len]
+        }
     }
 }
 

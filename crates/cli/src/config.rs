@@ -31,6 +31,8 @@ use crate::args::{Global, LogFormat, ServeArgs};
 /// instance_name = "Example CERT"
 /// interval_secs = 10800
 /// window_secs = 432000
+/// [botnet]
+/// retention_days = 7
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +49,14 @@ pub struct FileConfig {
     pub geoip: GeoSection,
     #[serde(default)]
     pub feeds: FeedSection,
+    #[serde(default)]
+    pub botnet: BotnetSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotnetSection {
+    pub retention_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +221,15 @@ impl Settings {
         cfg.feed_tick_ms = env_parse("ISX_FEED_TICK_MS")?
             .or(f.tick_ms)
             .unwrap_or(cfg.feed_tick_ms);
+        cfg.botnet_retention_days = env_parse("ISX_BOTNET_RETENTION_DAYS")?
+            .or(self.file.botnet.retention_days)
+            .unwrap_or(cfg.botnet_retention_days);
+        if !(1..=3650).contains(&cfg.botnet_retention_days) {
+            anyhow::bail!(
+                "botnet retention {} days: must be 1 to 3650",
+                cfg.botnet_retention_days
+            );
+        }
         if cfg.feed_interval_secs < 60 || 86_400 % cfg.feed_interval_secs != 0 {
             anyhow::bail!(
                 "feed interval {} s: must divide a day and be at least 60 s (10800 = 3 hours)",

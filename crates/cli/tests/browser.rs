@@ -274,3 +274,128 @@ async fn url_map_and_chart_draw_the_data() {
         .await
         .contains("https://login.evil-bank.example.co.uk/signin"));
 }
+
+/// The constituency view in Chromium: a member sees its own victims drawn
+/// (map circles and chart bars that add up to the API's summary), the
+/// shared C2 list, and nothing of another member's networks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn botnet_constituency_view_draws_only_my_data() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    isx_server::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &Login::new("analyst-a").expect("login"),
+        ADMIN_PASSWORD,
+        app.a.member.id,
+        UserRole::Member,
+    )
+    .await
+    .expect("user");
+    let now = app.clock.now();
+    let mut csv = String::from("product,ip,port,family,latitude,longitude,time\n");
+    for (i, (ip, family, lat, lon)) in [
+        ("192.0.2.10", "emotet", 52.37, 4.90),
+        ("192.0.2.11", "emotet", 51.92, 4.48),
+        ("192.0.2.12", "qakbot", 53.22, 6.57),
+        ("198.51.100.99", "emotet", 50.85, 4.35),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for k in 0..=i {
+            csv.push_str(&format!(
+                "infected,{ip},{},{family},{lat},{lon},{}\n",
+                1000 + k,
+                now.add_secs(-(k as i64) * 86_400 - 60).to_rfc3339()
+            ));
+        }
+    }
+    csv.push_str(&format!("iot,192.0.2.13,23,mirai,,,{}\n", now.to_rfc3339()));
+    csv.push_str(&format!(
+        "c2,203.0.113.66,443,emotet,,,{}\n",
+        now.to_rfc3339()
+    ));
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/botnet/events",
+            &app.operator.token,
+        )
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let summary = app.get_json("/api/v1/botnet/summary", &app.a.token).await;
+
+    let b = Browser::start().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login", "analyst-a").await;
+    b.type_into("#password", ADMIN_PASSWORD).await;
+    b.click("#sign-in").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    b.goto(&app.url("/botnet")).await;
+    b.wait_text("h1", |t| t == "Botnet").await;
+    assert_eq!(
+        b.text("#infected-events").await,
+        summary["infected_events"].to_string()
+    );
+    assert_eq!(b.text("#iot-events").await, "1");
+    assert_eq!(b.text("#constituency").await, "192.0.2.0/24");
+
+    let drawn = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#botnet-map circle.point')).map(c => ({
+                ip: c.dataset.ip, events: +c.dataset.urls, cx: c.cx.baseVal.value,
+                shown: c.getBoundingClientRect().width > 0 }));",
+        )
+        .await;
+    let drawn = drawn.as_array().expect("circles");
+    let points = summary["points"].as_array().expect("points");
+    assert_eq!(drawn.len(), 3, "three of A's addresses have coordinates");
+    assert_eq!(drawn.len(), points.len());
+    for p in points {
+        let c = drawn
+            .iter()
+            .find(|c| c["ip"] == p["ip"])
+            .unwrap_or_else(|| panic!("no circle for {p}"));
+        assert_eq!(c["events"], p["events"]);
+        let x = (p["longitude"].as_f64().expect("lon") + 180.0) * 2.0;
+        assert!((c["cx"].as_f64().expect("cx") - x).abs() < 0.01);
+        assert_eq!(c["shown"], true);
+    }
+    let bars = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#botnet-chart rect.bar')).map(r => ({
+                family: r.dataset.series, count: +r.dataset.count, h: r.height.baseVal.value }));",
+        )
+        .await;
+    let mut by_family = std::collections::BTreeMap::<String, u64>::new();
+    for bar in bars.as_array().expect("bars") {
+        assert!(bar["h"].as_f64().unwrap_or(0.0) > 0.0);
+        *by_family
+            .entry(bar["family"].as_str().unwrap_or("").to_owned())
+            .or_default() += bar["count"].as_u64().unwrap_or(0);
+    }
+    // A: 1 + 2 emotet, 3 qakbot, 1 mirai (B's 4 emotet are not A's).
+    assert_eq!(
+        by_family,
+        std::collections::BTreeMap::from([
+            ("emotet".to_owned(), 3),
+            ("mirai".to_owned(), 1),
+            ("qakbot".to_owned(), 3)
+        ])
+    );
+    let c2_rows = b
+        .execute("return document.querySelectorAll('#c2-list tr').length - 1;")
+        .await;
+    assert_eq!(c2_rows, 1);
+    let html = b.source().await;
+    assert!(
+        !html.contains("198.51.100.99"),
+        "B's victim never reaches A's page"
+    );
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    b.screenshot(&shots.join("botnet.png")).await;
+}

@@ -140,10 +140,14 @@ pub(crate) fn stored_event(c: BotnetColumns) -> Result<StoredBotnetEvent> {
     })
 }
 
-/// What makes an event the same event: its whole content.
-pub(crate) fn fingerprint(e: &BotnetEvent) -> String {
+/// What makes an event the same event: its whole content (64 bits of the
+/// SHA-256 of its JSON form; unique together with its time).
+pub(crate) fn fingerprint(e: &BotnetEvent) -> i64 {
     let text = serde_json::to_string(e).unwrap_or_default();
-    hex::encode(Sha256::digest(text.as_bytes()))
+    let d = Sha256::digest(text.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
 }
 
 pub(crate) fn recipients_text(r: &[MemberId]) -> String {
@@ -165,8 +169,8 @@ macro_rules! insert_botnet {
             let sql = format!(
                 "INSERT INTO botnet_events (product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code,
                  confidence, protocol, sensor, device_type, status, purpose, asn, country, latitude, longitude, count, first_seen, last_seen, source,
-                 marking, recipients, fingerprint)
-                 VALUES {} ON CONFLICT (fingerprint) DO NOTHING RETURNING id, fingerprint",
+                 marking, recipients, fp)
+                 VALUES {} ON CONFLICT (seen_at, fp) DO NOTHING RETURNING id, seen_at, fp",
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -200,15 +204,15 @@ macro_rules! insert_botnet {
                     .bind(&e.source)
                     .bind(e.marking.as_str())
                     .bind($crate::sql_botnet::recipients_text(r))
-                    .bind(print.clone());
-                by_print.insert(print, r);
+                    .bind(print);
+                by_print.insert((e.seen_at.as_micros(), print), r);
             }
             let rows = q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)?;
             out.duplicates += (chunk.len() - rows.len()) as u64;
             let mut pairs: Vec<(i64, i64)> = Vec::new();
             for row in rows {
                 let id = impl_store!(@get row, "id", i64);
-                let print = impl_store!(@get row, "fingerprint", String);
+                let print = (impl_store!(@get row, "seen_at", i64), impl_store!(@get row, "fp", i64));
                 out.inserted += 1;
                 out.first_id = Some(out.first_id.map_or(id, |f: i64| f.min(id)));
                 out.last_id = Some(out.last_id.map_or(id, |l: i64| l.max(id)));
@@ -239,7 +243,9 @@ macro_rules! insert_botnet {
 macro_rules! botnet_id_before {
     ($tx:ident, $before:expr) => {{
         let id: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(id), 0) FROM botnet_events WHERE received_at < $1",
+            // Backwards from the newest id: only the events received since
+            // `before` are passed over.
+            "SELECT COALESCE((SELECT id FROM botnet_events WHERE received_at < $1 ORDER BY id DESC LIMIT 1), 0)",
         )
         .bind($before.as_micros())
         .fetch_one(&mut *$tx)
@@ -251,7 +257,9 @@ macro_rules! botnet_id_before {
 }
 
 /// The WHERE clause of a [`crate::BotnetQuery`] ($1 … $7); the product
-/// list holds only the fixed spellings of `BotnetProduct`.
+/// list holds only the fixed spellings of `BotnetProduct`. `product || ''`
+/// keeps any index on the product from being used: every read walks the
+/// primary key from `after_id`, which is what streams and batches need.
 macro_rules! botnet_where {
     ($q:expr) => {{
         let products: Vec<isx_domain::BotnetProduct> = if $q.products.is_empty() {
@@ -263,8 +271,8 @@ macro_rules! botnet_where {
             "WHERE id > $1 AND ($2 IS NULL OR id <= $2) AND ($3 IS NULL OR last_seen >= $3) AND ($4 IS NULL OR seen_at < $4)
              AND ($5 IS NULL OR ip = $5) AND ($6 IS NULL OR family = $6)
              AND ($7 IS NULL OR product IN ('botnet-c2', 'botnet-domains')
-                  OR id IN (SELECT event_id FROM botnet_recipients WHERE member_id = $7))
-             AND product IN ({})",
+                  OR EXISTS (SELECT 1 FROM botnet_recipients r WHERE r.member_id = $7 AND r.event_id = botnet_events.id))
+             AND (product || '') IN ({})",
             products.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>().join(", ")
         )
     }};

@@ -125,3 +125,29 @@ fn firewall_lists_aggregate_and_rpz_lists_domains() {
     assert!(zone.contains("evil.test CNAME .\n*.evil.test CNAME .\n"));
     assert!(zone.contains("32.7.100.51.198.rpz-ip CNAME ."));
 }
+
+proptest::proptest! {
+    /// What the fuzz target checks, on stable: any input, no panic; errors
+    /// name a line of the input; events that read are valid.
+    #[test]
+    fn any_input_reads_or_names_its_line(
+        text in proptest::string::string_regex("[a-z_,\"{}:0-9. \\n-]{0,300}").expect("regex"),
+        header in proptest::sample::select(vec!["", "product,ip,port,time\n", "{\"product\":\"c2\",\"ip\":\"192.0.2.1\"}\n"]),
+    ) {
+        let input = format!("{header}{text}");
+        let lines = input.lines().count();
+        for format in [BotnetInputFormat::Ndjson, BotnetInputFormat::Csv] {
+            let mut d = defaults();
+            d.product = Some(BotnetProduct::Infected);
+            for row in parse_events(input.as_bytes(), format, d) {
+                match row {
+                    Ok(e) => {
+                        proptest::prop_assert!(e.first_seen <= e.last_seen && e.count >= 1);
+                        proptest::prop_assert!(e.clone().validate().is_ok());
+                    }
+                    Err(e) => proptest::prop_assert!(e.line >= 1 && e.line <= lines),
+                }
+            }
+        }
+    }
+}

@@ -29,10 +29,14 @@ CREATE TABLE botnet_events (
     source       TEXT    NOT NULL,
     marking      TEXT    NOT NULL,
     recipients   TEXT    NOT NULL,
-    fingerprint  TEXT    NOT NULL UNIQUE
+    fp           BIGINT  NOT NULL,
+    -- The same event twice has the same time and fingerprint (64 bits of
+    -- the SHA-256 of its content). Time first: inserts land at the end of
+    -- the index, not at random pages.
+    UNIQUE (seen_at, fp)
 );
-CREATE INDEX botnet_events_seen ON botnet_events(seen_at);
-CREATE INDEX botnet_events_product ON botnet_events(product, last_seen);
+-- Reads go by id (streams, batches: the primary key); pruning by last seen.
+CREATE INDEX botnet_events_last_seen ON botnet_events(last_seen);
 
 CREATE TABLE botnet_recipients (
     member_id  BIGINT NOT NULL,
