@@ -148,16 +148,82 @@ impl Matcher {
         }
     }
 
+    /// [`Matcher::by_ip`] for many addresses: `f(i, members)` for each
+    /// `ips[i]`. Faster than one at a time on large tables: the memory reads
+    /// of a group of lookups are started together and overlap.
+    pub fn by_ip_batch<'a>(&'a self, ips: &[IpAddr], mut f: impl FnMut(usize, &'a [MemberId])) {
+        const GROUP: usize = 16;
+        for (g, group) in ips.chunks(GROUP).enumerate() {
+            let mut v4 = [None::<(u32, usize, usize)>; GROUP];
+            for (j, ip) in group.iter().enumerate() {
+                let a = match ip {
+                    IpAddr::V4(a) => Some(u32::from(*a)),
+                    IpAddr::V6(a) => a.to_ipv4_mapped().map(u32::from),
+                };
+                if let Some(a) = a {
+                    let (lo, hi) = self.v4.bounds(a);
+                    self.v4.prefetch(lo);
+                    v4[j] = Some((a, lo, hi));
+                }
+            }
+            for (j, ip) in group.iter().enumerate() {
+                let members = match v4[j] {
+                    Some((a, lo, hi)) => self.v4.members(self.v4.search(a, lo, hi)),
+                    None => self.by_ip(*ip),
+                };
+                f(g * GROUP + j, members);
+            }
+        }
+    }
+
     /// Every member the event concerns, sorted and without repeats, into
     /// `out` (cleared first).
     pub fn recipients_into(&self, key: &MatchKey<'_>, out: &mut Vec<MemberId>) {
         out.clear();
-        let mut parts = 0usize;
-        if let Some(ip) = key.ip {
-            let m = self.by_ip(ip);
-            out.extend_from_slice(m);
-            parts += usize::from(!m.is_empty());
+        let by_ip = key.ip.map(|ip| self.by_ip(ip)).unwrap_or(&[]);
+        self.complete(key, by_ip, out);
+    }
+
+    /// [`Matcher::recipients_into`] for many events at once (the address
+    /// lookups of a group overlap in memory): `f(i, recipients)` per key.
+    pub fn recipients_batch(&self, keys: &[MatchKey<'_>], mut f: impl FnMut(usize, &[MemberId])) {
+        let mut out = Vec::new();
+        let mut ips = Vec::with_capacity(keys.len());
+        let mut at = Vec::with_capacity(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(ip) = k.ip {
+                ips.push(ip);
+                at.push(i);
+            }
         }
+        let mut next = 0;
+        self.by_ip_batch(&ips, |j, members| {
+            // Keys without an address come in between, in order.
+            while next < at[j] {
+                out.clear();
+                self.complete(&keys[next], &[], &mut out);
+                f(next, &out);
+                next += 1;
+            }
+            out.clear();
+            self.complete(&keys[at[j]], members, &mut out);
+            f(at[j], &out);
+            next = at[j] + 1;
+        });
+        while next < keys.len() {
+            out.clear();
+            self.complete(&keys[next], &[], &mut out);
+            f(next, &out);
+            next += 1;
+        }
+    }
+
+    /// Adds the members found by address, then those of the ASN, country
+    /// and domain suffixes; sorted and without repeats.
+    #[inline]
+    fn complete(&self, key: &MatchKey<'_>, by_ip: &[MemberId], out: &mut Vec<MemberId>) {
+        out.extend_from_slice(by_ip);
+        let mut parts = usize::from(!by_ip.is_empty());
         // The rarer keys: hash lookups to interned sets.
         if key.asn.is_none() && key.country.is_none() && key.domain.is_none() {
             return;
@@ -364,12 +430,51 @@ impl<A: Addr> Ranges<A> {
     /// The members of the interval that holds `a`.
     #[inline]
     fn find(&self, a: A) -> &[MemberId] {
+        let (lo, hi) = self.bounds(a);
+        self.members(self.search(a, lo, hi))
+    }
+
+    /// The entries of `a`'s bucket: the interval holding `a` is the last
+    /// of them that starts at or before `a`, or the one before them.
+    #[inline]
+    fn bounds(&self, a: A) -> (usize, usize) {
         let b = a.bucket();
-        let lo = self.index[b] as usize;
-        let hi = self.index[b + 1] as usize;
-        let n = lo + self.entries[lo..hi].partition_point(|e| e.start <= a);
-        // entries[0] starts at zero, so n >= 1.
-        let e = &self.entries[n.saturating_sub(1)];
+        (self.index[b] as usize, self.index[b + 1] as usize)
+    }
+
+    #[inline]
+    fn search(&self, a: A, lo: usize, hi: usize) -> usize {
+        let bucket = &self.entries[lo..hi];
+        // Buckets are short: a scan beats a binary search's mispredictions.
+        let k = if bucket.len() <= 8 {
+            bucket.iter().take_while(|e| e.start <= a).count()
+        } else {
+            bucket.partition_point(|e| e.start <= a)
+        };
+        // entries[0] starts at zero, so an interval always holds `a`.
+        (lo + k).saturating_sub(1)
+    }
+
+    /// Asks the CPU to start loading the entry at `i` (no effect elsewhere).
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(e) = self.entries.get(i) {
+            // SAFETY: a prefetch is a hint that never faults and reads no
+            // memory into Rust values; SSE is part of the x86_64 baseline.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    (e as *const Entry<A>).cast::<i8>(),
+                );
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
+    #[inline]
+    fn members(&self, i: usize) -> &[MemberId] {
+        let e = &self.entries[i];
         let len = e.len as usize;
         if len <= INLINE {
             &e.inline[..len]

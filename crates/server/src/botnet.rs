@@ -123,33 +123,34 @@ impl BotnetHub {
 pub fn prepare(
     geo: &isx_geo::GeoDb,
     matcher: &Matcher,
-    events: Vec<BotnetEvent>,
+    mut events: Vec<BotnetEvent>,
 ) -> Vec<(BotnetEvent, Vec<MemberId>)> {
-    let configured = geo.status().is_configured();
-    events
-        .into_iter()
-        .map(|mut e| {
-            if configured {
-                if let Some(ip) = e.ip {
-                    let g = geo.lookup(ip);
-                    e.asn = e.asn.or(g.asn);
-                    e.country = e.country.or(g.country);
-                    if e.latitude.is_none() {
-                        e.latitude = g.latitude;
-                        e.longitude = g.longitude;
-                    }
+    if geo.status().is_configured() {
+        for e in &mut events {
+            if let Some(ip) = e.ip {
+                let g = geo.lookup(ip);
+                e.asn = e.asn.or(g.asn);
+                e.country = e.country.or(g.country);
+                if e.latitude.is_none() {
+                    e.latitude = g.latitude;
+                    e.longitude = g.longitude;
                 }
             }
-            let key = MatchKey {
-                ip: e.ip,
-                asn: e.asn,
-                country: e.country,
-                domain: e.domain.as_ref().map(|d| d.as_str()),
-            };
-            let recipients = matcher.recipients(&key);
-            (e, recipients)
+        }
+    }
+    let keys: Vec<MatchKey<'_>> = events
+        .iter()
+        .map(|e| MatchKey {
+            ip: e.ip,
+            asn: e.asn,
+            country: e.country,
+            domain: e.domain.as_ref().map(|d| d.as_str()),
         })
-        .collect()
+        .collect();
+    let mut recipients = vec![Vec::new(); events.len()];
+    matcher.recipients_batch(&keys, |i, found| recipients[i] = found.to_vec());
+    drop(keys);
+    events.into_iter().zip(recipients).collect()
 }
 
 /// Stores checked events (enriched and matched here) and wakes the streams.

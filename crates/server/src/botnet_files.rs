@@ -54,10 +54,14 @@ pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError>
                 .claim_feed_run(run_product, slot, &ctx.node, ctx.clock.now(), lease)
                 .await?
             {
-                continue;
+                // Slots are produced in order: the holder of this one goes on
+                // with the next (a later slot must not run ahead of an earlier one).
+                break;
             }
             let run = produce_slot(ctx, run_product, slot).await?;
-            ctx.stats.slots_produced.fetch_add(1, Ordering::Relaxed);
+            ctx.botnet_stats
+                .slots_produced
+                .fetch_add(1, Ordering::Relaxed);
             tracing::info!(slot = %slot, kind = run_product, from_id = run.from_seq, to_id = run.to_seq, "botnet files written");
             done.push(run);
         }
@@ -347,8 +351,10 @@ fn write(
         member: spec.member,
     };
     file.signature = ctx.signer.sign(&file.signed_text());
-    ctx.stats.files_written.fetch_add(1, Ordering::Relaxed);
-    ctx.stats
+    ctx.botnet_stats
+        .files_written
+        .fetch_add(1, Ordering::Relaxed);
+    ctx.botnet_stats
         .records_written
         .fetch_add(spec.records, Ordering::Relaxed);
     Ok(file)

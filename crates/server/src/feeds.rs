@@ -113,8 +113,10 @@ pub struct FeedContext {
     pub node: String,
     /// The markings every member may see: the records feed files hold.
     pub markings: Vec<Tlp>,
-    /// Counters for `/metrics`.
+    /// Counters for `/metrics` (URL feed files).
     pub stats: FeedStats,
+    /// Counters for `/metrics` (botnet files).
+    pub botnet_stats: FeedStats,
     /// Botnet events are kept (and C2 and domains exported) this long.
     pub botnet_retention_secs: i64,
 }
@@ -167,7 +169,9 @@ pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError>
             .claim_feed_run(URLS, slot, &ctx.node, ctx.clock.now(), lease)
             .await?
         {
-            continue;
+            // Slots are produced in order: the holder of this one goes on
+            // with the next (a later slot must not run ahead of an earlier one).
+            break;
         }
         let started = std::time::Instant::now();
         let run = produce_slot(ctx, slot).await?;
@@ -327,7 +331,7 @@ pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
             tracing::warn!(error = %e, "feed production failed; will retry");
         }
         if let Err(e) = crate::botnet_files::produce_due(&ctx).await {
-            ctx.stats.failures.fetch_add(1, Ordering::Relaxed);
+            ctx.botnet_stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "botnet file production failed; will retry");
         }
     }

@@ -113,6 +113,18 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{product=\"urls\"}} {v}"
             );
+            // The botnet files' counters, in the same family.
+            let b = &state.feeds.botnet_stats;
+            let botnet = match name {
+                "isx_feed_slots_produced_total" => Some(b.slots_produced.load(Relaxed)),
+                "isx_feed_files_written_total" => Some(b.files_written.load(Relaxed)),
+                "isx_feed_records_written_total" => Some(b.records_written.load(Relaxed)),
+                "isx_feed_failures_total" => Some(b.failures.load(Relaxed)),
+                _ => None,
+            };
+            if let Some(v) = botnet {
+                let _ = writeln!(out, "{name}{{product=\"botnet\"}} {v}");
+            }
         }
         let b = &state.botnet;
         for (name, help, v) in [

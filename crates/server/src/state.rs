@@ -83,6 +83,7 @@ pub fn feed_context(
         ),
         markings,
         stats: crate::feeds::FeedStats::default(),
+        botnet_stats: crate::feeds::FeedStats::default(),
         botnet_retention_secs: config.botnet_retention_days.max(1) * 86_400,
     })
 }

@@ -911,6 +911,18 @@ pub async fn botnet(store: &dyn Store) {
     assert_eq!(store.zone_serial("rpz", "aa", T0).await.expect("same"), s1);
     let s2 = store.zone_serial("rpz", "bb", T0).await.expect("changed");
     assert!(s2 > s1);
+    let late = store
+        .zone_serial("rpz", "cc", T0.add_secs(-3600))
+        .await
+        .expect("an older slot");
+    assert_eq!(late, s2, "an older slot produced late leaves the serial");
+    assert_eq!(
+        store
+            .zone_serial("rpz", "bb", T0.add_secs(3600))
+            .await
+            .expect("next"),
+        s2
+    );
 
     assert_eq!(
         store

@@ -304,9 +304,10 @@ pub trait Store: Send + Sync + 'static {
     /// The highest id received before `before` (all lower ids have
     /// committed: taken under the write lock).
     async fn botnet_id_before(&self, before: Timestamp) -> Result<i64>;
-    /// The serial of zone `name` for content with this SHA-256: unchanged
-    /// content keeps its serial, changed content gets a higher one.
-    async fn zone_serial(&self, name: &str, sha256: &str, now: Timestamp) -> Result<i64>;
+    /// The serial of zone `name` for content with this SHA-256 produced for
+    /// `slot`: unchanged content keeps its serial, changed content gets a
+    /// higher one; a slot older than the last one that set it leaves it.
+    async fn zone_serial(&self, name: &str, sha256: &str, slot: Timestamp) -> Result<i64>;
     /// Deletes events last seen before `before`; returns how many.
     async fn prune_botnet_events(&self, before: Timestamp) -> Result<u64>;
 }

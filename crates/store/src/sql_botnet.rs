@@ -321,30 +321,37 @@ macro_rules! botnet_methods {
             Ok(n)
         }
 
-        pub(crate) async fn zone_serial_sql(&self, name: &str, sha256: &str, now: isx_domain::Timestamp) -> $crate::Result<i64> {
+        pub(crate) async fn zone_serial_sql(&self, name: &str, sha256: &str, slot: isx_domain::Timestamp) -> $crate::Result<i64> {
             let mut tx = self.begin_write().await?;
-            let row = sqlx::query("SELECT serial, sha256 FROM botnet_zone_serials WHERE name = $1")
+            let row = sqlx::query("SELECT serial, sha256, slot FROM botnet_zone_serials WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err($crate::StoreError::Database)?;
             let serial = match row {
-                Some(r) if impl_store!(@get r, "sha256", String) == sha256 => {
-                    let s = impl_store!(@get r, "serial", i64);
-                    tx.commit().await.map_err($crate::StoreError::Database)?;
-                    return Ok(s);
+                Some(r) => {
+                    let serial = impl_store!(@get r, "serial", i64);
+                    let same = impl_store!(@get r, "sha256", String) == sha256;
+                    // A slot older than the one that set the serial (produced
+                    // late, or by another node) is not the newest zone: it
+                    // leaves the serial alone.
+                    if same || slot.as_micros() < impl_store!(@get r, "slot", i64) {
+                        tx.commit().await.map_err($crate::StoreError::Database)?;
+                        return Ok(serial);
+                    }
+                    // Unix seconds while they lead; one more than before otherwise.
+                    (serial + 1).max(slot.as_secs())
                 }
-                // Unix seconds while they lead; one more than before otherwise.
-                Some(r) => (impl_store!(@get r, "serial", i64) + 1).max(now.as_secs()),
-                None => now.as_secs().max(1),
+                None => slot.as_secs().max(1),
             };
             sqlx::query(
-                "INSERT INTO botnet_zone_serials (name, serial, sha256) VALUES ($1, $2, $3)
-                 ON CONFLICT (name) DO UPDATE SET serial = $2, sha256 = $3",
+                "INSERT INTO botnet_zone_serials (name, serial, sha256, slot) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE SET serial = $2, sha256 = $3, slot = $4",
             )
             .bind(name)
             .bind(serial)
             .bind(sha256)
+            .bind(slot.as_micros())
             .execute(&mut *tx)
             .await
             .map_err($crate::StoreError::Database)?;

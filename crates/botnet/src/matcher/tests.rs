@@ -256,15 +256,36 @@ proptest! {
             .collect();
         let m = Matcher::build(&members);
         let mut out = Vec::new();
-        for (ip, asn, country, domain) in events {
-            let k = MatchKey {
-                ip,
+        // The batch lookup answers like the single one.
+        let ips: Vec<IpAddr> = events.iter().filter_map(|e| e.0).collect();
+        let mut batch = Vec::new();
+        m.by_ip_batch(&ips, |i, found| batch.push((i, found.to_vec())));
+        prop_assert_eq!(batch.len(), ips.len());
+        for (i, found) in batch {
+            prop_assert_eq!(found.as_slice(), m.by_ip(ips[i]));
+        }
+        let keys: Vec<MatchKey<'_>> = events
+            .iter()
+            .map(|(ip, asn, country, domain)| MatchKey {
+                ip: *ip,
                 asn: asn.map(|a| Asn::new(a).expect("asn")),
                 country: country.map(|i| COUNTRIES[i].parse().expect("cc")),
                 domain: domain.map(|i| EVENT_DOMAINS[i]),
-            };
-            m.recipients_into(&k, &mut out);
-            prop_assert_eq!(&out, &reference(&members, &k), "key {:?}", k);
+            })
+            .collect();
+        for k in &keys {
+            m.recipients_into(k, &mut out);
+            prop_assert_eq!(&out, &reference(&members, k), "key {:?}", k);
         }
+        let mut seen = 0;
+        let mut failed = None;
+        m.recipients_batch(&keys, |i, found| {
+            if i != seen || found != reference(&members, &keys[i]).as_slice() {
+                failed.get_or_insert(i);
+            }
+            seen += 1;
+        });
+        prop_assert_eq!(failed, None);
+        prop_assert_eq!(seen, keys.len());
     }
 }

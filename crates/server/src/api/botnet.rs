@@ -27,6 +27,9 @@ use crate::AppState;
 /// Events per acknowledged batch at most.
 const MAX_BATCH: usize = 5000;
 
+/// How long a batch waits for more of the body before it is stored.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// Defaults for rows that do not say themselves.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -90,6 +93,22 @@ impl Ingest {
                 }
             }
             if !events.is_empty() {
+                // More of the body may be on its way: wait a moment for it,
+                // so that a fast sender gets few large transactions rather
+                // than one per network read.
+                if !self.ended {
+                    match tokio::time::timeout(GATHER, self.body.next()).await {
+                        Ok(Some(Ok(chunk))) => {
+                            self.buf.extend_from_slice(&chunk);
+                            continue;
+                        }
+                        Ok(None) => {
+                            self.ended = true;
+                            continue;
+                        }
+                        Ok(Some(Err(_))) | Err(_) => {}
+                    }
+                }
                 return self.store(events, first_line).await;
             }
             if self.ended {

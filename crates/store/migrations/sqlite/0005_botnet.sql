@@ -47,7 +47,9 @@ CREATE TABLE botnet_recipients (
 CREATE TABLE botnet_zone_serials (
     name     TEXT    PRIMARY KEY,
     serial   INTEGER  NOT NULL,
-    sha256   TEXT    NOT NULL
+    sha256   TEXT    NOT NULL,
+    -- The slot the serial was last set for: a late, older slot leaves it.
+    slot     INTEGER  NOT NULL
 );
 
 ALTER TABLE feed_files ADD COLUMN member_id INTEGER;
