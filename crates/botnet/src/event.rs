@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use isx_domain::{Asn, BotnetProduct, CountryCode, DomainName, Timestamp, Tlp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::BotnetError;
 
@@ -14,7 +14,7 @@ pub const MAX_TEXT_LEN: usize = 200;
 /// device for victim data, the server for C2) or `domain` (a C2 hostname or
 /// a malicious domain); `dst_ip`/`dst_port` is where an infected machine
 /// connected (the sinkhole, or the C2 it tried to reach).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BotnetEvent {
     pub product: BotnetProduct,
     /// When the source observed it.

@@ -151,36 +151,19 @@ impl Matcher {
     /// [`Matcher::by_ip`] for many addresses: `f(i, members)` for each
     /// `ips[i]`. Faster than one at a time on large tables: the memory reads
     /// of a group of lookups are started together and overlap.
-    pub fn by_ip_batch<'a>(&'a self, ips: &[IpAddr], mut f: impl FnMut(usize, &'a [MemberId])) {
-        const GROUP: usize = 16;
-        for (g, group) in ips.chunks(GROUP).enumerate() {
-            let mut v4 = [None::<(u32, usize, usize)>; GROUP];
-            for (j, ip) in group.iter().enumerate() {
-                let a = match ip {
-                    IpAddr::V4(a) => Some(u32::from(*a)),
-                    IpAddr::V6(a) => a.to_ipv4_mapped().map(u32::from),
-                };
-                if let Some(a) = a {
-                    let (lo, hi) = self.v4.bounds(a);
-                    self.v4.prefetch(lo);
-                    v4[j] = Some((a, lo, hi));
-                }
-            }
-            for (j, ip) in group.iter().enumerate() {
-                let members = match v4[j] {
-                    Some((a, lo, hi)) => self.v4.members(self.v4.search(a, lo, hi)),
-                    None => self.by_ip(*ip),
-                };
-                f(g * GROUP + j, members);
-            }
-        }
+    pub fn by_ip_batch<'a>(&'a self, ips: &[IpAddr], f: impl FnMut(usize, &'a [MemberId])) {
+        self.groups(ips.len(), |i| Some(ips[i]), f);
     }
 
     /// Every member the event concerns, sorted and without repeats, into
     /// `out` (cleared first).
+    #[inline]
     pub fn recipients_into(&self, key: &MatchKey<'_>, out: &mut Vec<MemberId>) {
         out.clear();
-        let by_ip = key.ip.map(|ip| self.by_ip(ip)).unwrap_or(&[]);
+        let by_ip = match key.ip {
+            Some(ip) => self.by_ip(ip),
+            None => &[],
+        };
         self.complete(key, by_ip, out);
     }
 
@@ -188,33 +171,59 @@ impl Matcher {
     /// lookups of a group overlap in memory): `f(i, recipients)` per key.
     pub fn recipients_batch(&self, keys: &[MatchKey<'_>], mut f: impl FnMut(usize, &[MemberId])) {
         let mut out = Vec::new();
-        let mut ips = Vec::with_capacity(keys.len());
-        let mut at = Vec::with_capacity(keys.len());
-        for (i, k) in keys.iter().enumerate() {
-            if let Some(ip) = k.ip {
-                ips.push(ip);
-                at.push(i);
+        self.groups(
+            keys.len(),
+            |i| keys[i].ip,
+            |i, by_ip| {
+                let k = &keys[i];
+                if k.asn.is_none() && k.country.is_none() && k.domain.is_none() {
+                    // Only the address: its member set as it is, no copy.
+                    f(i, by_ip);
+                } else {
+                    out.clear();
+                    self.complete(k, by_ip, &mut out);
+                    f(i, &out);
+                }
+            },
+        );
+    }
+
+    /// Looks up `n` addresses (`ip(i)`) in groups: first every IPv4
+    /// lookup's bucket is found and its entries prefetched, then each is
+    /// searched and handed to `found(i, members)`.
+    #[inline]
+    fn groups<'a>(
+        &'a self,
+        n: usize,
+        ip: impl Fn(usize) -> Option<IpAddr>,
+        mut found: impl FnMut(usize, &'a [MemberId]),
+    ) {
+        const GROUP: usize = 16;
+        let mut start = 0;
+        while start < n {
+            let end = (start + GROUP).min(n);
+            let mut v4 = [None::<(u32, usize, usize)>; GROUP];
+            for i in start..end {
+                let a = match ip(i) {
+                    Some(IpAddr::V4(a)) => Some(u32::from(a)),
+                    Some(IpAddr::V6(a)) => a.to_ipv4_mapped().map(u32::from),
+                    None => None,
+                };
+                if let Some(a) = a {
+                    let (lo, hi) = self.v4.bounds(a);
+                    self.v4.prefetch(lo);
+                    v4[i - start] = Some((a, lo, hi));
+                }
             }
-        }
-        let mut next = 0;
-        self.by_ip_batch(&ips, |j, members| {
-            // Keys without an address come in between, in order.
-            while next < at[j] {
-                out.clear();
-                self.complete(&keys[next], &[], &mut out);
-                f(next, &out);
-                next += 1;
+            for i in start..end {
+                let members = match (v4[i - start], ip(i)) {
+                    (Some((a, lo, hi)), _) => self.v4.members(self.v4.search(a, lo, hi)),
+                    (None, Some(other)) => self.by_ip(other),
+                    (None, None) => &[],
+                };
+                found(i, members);
             }
-            out.clear();
-            self.complete(&keys[at[j]], members, &mut out);
-            f(at[j], &out);
-            next = at[j] + 1;
-        });
-        while next < keys.len() {
-            out.clear();
-            self.complete(&keys[next], &[], &mut out);
-            f(next, &out);
-            next += 1;
+            start = end;
         }
     }
 
@@ -223,11 +232,16 @@ impl Matcher {
     #[inline]
     fn complete(&self, key: &MatchKey<'_>, by_ip: &[MemberId], out: &mut Vec<MemberId>) {
         out.extend_from_slice(by_ip);
-        let mut parts = usize::from(!by_ip.is_empty());
-        // The rarer keys: hash lookups to interned sets.
         if key.asn.is_none() && key.country.is_none() && key.domain.is_none() {
             return;
         }
+        self.complete_other(key, !by_ip.is_empty(), out);
+    }
+
+    /// The rarer keys: hash lookups to interned sets.
+    #[inline(never)]
+    fn complete_other(&self, key: &MatchKey<'_>, had_ip: bool, out: &mut Vec<MemberId>) {
+        let mut parts = usize::from(had_ip);
         let mut add = |id: Option<&SetId>| {
             if let Some(&id) = id {
                 if id != 0 {

@@ -778,6 +778,9 @@ macro_rules! impl_store {
     (@get $r:ident, $col:literal, $t:ty) => {
         sqlx::Row::try_get::<$t, _>(&$r, $col).map_err($crate::StoreError::Database)?
     };
+    (@at $r:ident, $i:literal, $t:ty) => {
+        sqlx::Row::try_get::<$t, usize>(&$r, $i).map_err($crate::StoreError::Database)?
+    };
     (@member_cols) => { "id, name, kind, country, tier, clearance, constituency, created_at" };
     (@member $r:ident) => {
         (|| $crate::rows::member($crate::rows::MemberColumns {

@@ -4,8 +4,6 @@
 //! opened with its write lock held (SQLite: `BEGIN IMMEDIATE`; PostgreSQL:
 //! an advisory transaction lock), so that ids commit in ascending order.
 
-use std::net::IpAddr;
-
 use isx_botnet::BotnetEvent;
 use isx_domain::{MemberId, Timestamp};
 use sha2::{Digest, Sha256};
@@ -13,141 +11,59 @@ use sha2::{Digest, Sha256};
 use crate::rows::parse;
 use crate::{Result, StoreError, StoredBotnetEvent};
 
-/// Events per round trip: 27 parameters each stays under both engines' limits.
-pub(crate) const BOTNET_CHUNK: usize = 400;
+/// Events per round trip: 9 parameters each stays under both engines' limits.
+pub(crate) const BOTNET_CHUNK: usize = 1000;
 
 /// The columns `botnet_row!` reads, in order.
 macro_rules! botnet_cols {
     () => {
-        "id, product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code, confidence, protocol, sensor, device_type, status, purpose, asn, country, latitude, longitude, count, first_seen, last_seen, source, marking, recipients"
+        "id, received_at, body, recipients"
     };
 }
 
-/// A stored row's columns, read by name.
-pub(crate) struct BotnetColumns {
-    pub id: i64,
-    pub product: String,
-    pub seen_at: i64,
-    pub received_at: i64,
-    pub ip: Option<String>,
-    pub port: Option<i64>,
-    pub dst_ip: Option<String>,
-    pub dst_port: Option<i64>,
-    pub domain: Option<String>,
-    pub family: String,
-    pub threat_code: Option<String>,
-    pub confidence: Option<i64>,
-    pub protocol: Option<String>,
-    pub sensor: Option<String>,
-    pub device_type: Option<String>,
-    pub status: Option<String>,
-    pub purpose: Option<String>,
-    pub asn: Option<i64>,
-    pub country: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub count: i64,
-    pub first_seen: i64,
-    pub last_seen: i64,
-    pub source: String,
-    pub marking: String,
-    pub recipients: String,
-}
-
+/// Reads by position (the order of `botnet_cols!`).
 macro_rules! botnet_row {
     ($r:ident) => {
-        (|| $crate::sql_botnet::stored_event($crate::sql_botnet::BotnetColumns {
-            id: impl_store!(@get $r, "id", i64),
-            product: impl_store!(@get $r, "product", String),
-            seen_at: impl_store!(@get $r, "seen_at", i64),
-            received_at: impl_store!(@get $r, "received_at", i64),
-            ip: impl_store!(@get $r, "ip", Option<String>),
-            port: impl_store!(@get $r, "port", Option<i64>),
-            dst_ip: impl_store!(@get $r, "dst_ip", Option<String>),
-            dst_port: impl_store!(@get $r, "dst_port", Option<i64>),
-            domain: impl_store!(@get $r, "domain", Option<String>),
-            family: impl_store!(@get $r, "family", String),
-            threat_code: impl_store!(@get $r, "threat_code", Option<String>),
-            confidence: impl_store!(@get $r, "confidence", Option<i64>),
-            protocol: impl_store!(@get $r, "protocol", Option<String>),
-            sensor: impl_store!(@get $r, "sensor", Option<String>),
-            device_type: impl_store!(@get $r, "device_type", Option<String>),
-            status: impl_store!(@get $r, "status", Option<String>),
-            purpose: impl_store!(@get $r, "purpose", Option<String>),
-            asn: impl_store!(@get $r, "asn", Option<i64>),
-            country: impl_store!(@get $r, "country", Option<String>),
-            latitude: impl_store!(@get $r, "latitude", Option<f64>),
-            longitude: impl_store!(@get $r, "longitude", Option<f64>),
-            count: impl_store!(@get $r, "count", i64),
-            first_seen: impl_store!(@get $r, "first_seen", i64),
-            last_seen: impl_store!(@get $r, "last_seen", i64),
-            source: impl_store!(@get $r, "source", String),
-            marking: impl_store!(@get $r, "marking", String),
-            recipients: impl_store!(@get $r, "recipients", String),
-        }))()
+        (|| {
+            $crate::sql_botnet::stored_event(
+                impl_store!(@at $r, 0, i64),
+                impl_store!(@at $r, 1, i64),
+                &impl_store!(@at $r, 2, String),
+                &impl_store!(@at $r, 3, String),
+            )
+        })()
     };
 }
 
-fn port(what: &str, v: Option<i64>) -> Result<Option<u16>> {
-    v.map(|p| u16::try_from(p).map_err(|_| StoreError::Corrupt(format!("{what} {p}"))))
-        .transpose()
-}
-
-pub(crate) fn stored_event(c: BotnetColumns) -> Result<StoredBotnetEvent> {
-    let ip = |v: Option<String>| -> Result<Option<IpAddr>> {
-        v.map(|t| parse("botnet IP", &t)).transpose()
-    };
-    let at = Timestamp::from_micros(c.seen_at);
-    let mut e = BotnetEvent::new(parse("botnet product", &c.product)?, at, &c.source);
-    e.ip = ip(c.ip)?;
-    e.port = port("port", c.port)?;
-    e.dst_ip = ip(c.dst_ip)?;
-    e.dst_port = port("destination port", c.dst_port)?;
-    e.domain = c.domain.map(|d| parse("botnet domain", &d)).transpose()?;
-    e.family = c.family;
-    e.threat_code = c.threat_code;
-    e.confidence = c
-        .confidence
-        .map(|v| u8::try_from(v).map_err(|_| StoreError::Corrupt(format!("confidence {v}"))))
-        .transpose()?;
-    e.protocol = c.protocol;
-    e.sensor = c.sensor;
-    e.device_type = c.device_type;
-    e.status = c.status;
-    e.purpose = c.purpose;
-    e.asn = c
-        .asn
-        .map(|a| parse("botnet ASN", &a.to_string()))
-        .transpose()?;
-    e.country = c.country.map(|v| parse("botnet country", &v)).transpose()?;
-    e.latitude = c.latitude;
-    e.longitude = c.longitude;
-    e.count = u32::try_from(c.count).unwrap_or(u32::MAX);
-    e.first_seen = Timestamp::from_micros(c.first_seen);
-    e.last_seen = Timestamp::from_micros(c.last_seen);
-    e.marking = parse("botnet marking", &c.marking)?;
-    let recipients = c
-        .recipients
+pub(crate) fn stored_event(
+    id: i64,
+    received_at: i64,
+    body: &str,
+    recipients: &str,
+) -> Result<StoredBotnetEvent> {
+    let event: BotnetEvent = serde_json::from_str(body)
+        .map_err(|e| StoreError::Corrupt(format!("botnet event {id}: {e}")))?;
+    let recipients = recipients
         .split(',')
         .filter(|s| !s.is_empty())
         .map(|s| parse::<i64>("botnet recipient", s).map(MemberId))
         .collect::<Result<Vec<_>>>()?;
     Ok(StoredBotnetEvent {
-        id: c.id,
-        event: e,
+        id,
+        event,
         recipients,
-        received_at: Timestamp::from_micros(c.received_at),
+        received_at: Timestamp::from_micros(received_at),
     })
 }
 
-/// What makes an event the same event: its whole content (64 bits of the
-/// SHA-256 of its JSON form; unique together with its time).
-pub(crate) fn fingerprint(e: &BotnetEvent) -> i64 {
+/// An event's stored body and its fingerprint (64 bits of the body's
+/// SHA-256; with its time, what makes an event the same event).
+pub(crate) fn body_and_fingerprint(e: &BotnetEvent) -> (String, i64) {
     let text = serde_json::to_string(e).unwrap_or_default();
     let d = Sha256::digest(text.as_bytes());
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
-    i64::from_be_bytes(b)
+    (text, i64::from_be_bytes(b))
 }
 
 pub(crate) fn recipients_text(r: &[MemberId]) -> String {
@@ -164,45 +80,25 @@ macro_rules! insert_botnet {
         let mut out = $crate::BotnetInsertOutcome::default();
         for chunk in events.chunks($crate::sql_botnet::BOTNET_CHUNK) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", $placeholders(i * 27 + 1, 27)))
+                .map(|i| format!("({})", $placeholders(i * 9 + 1, 9)))
                 .collect();
             let sql = format!(
-                "INSERT INTO botnet_events (product, seen_at, received_at, ip, port, dst_ip, dst_port, domain, family, threat_code,
-                 confidence, protocol, sensor, device_type, status, purpose, asn, country, latitude, longitude, count, first_seen, last_seen, source,
-                 marking, recipients, fp)
+                "INSERT INTO botnet_events (product, seen_at, last_seen, received_at, ip, family, body, recipients, fp)
                  VALUES {} ON CONFLICT (seen_at, fp) DO NOTHING RETURNING id, seen_at, fp",
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
             let mut by_print = std::collections::HashMap::new();
             for (e, r) in chunk {
-                let print = $crate::sql_botnet::fingerprint(e);
+                let (body, print) = $crate::sql_botnet::body_and_fingerprint(e);
                 q = q
                     .bind(e.product.as_str())
                     .bind(e.seen_at.as_micros())
+                    .bind(e.last_seen.as_micros())
                     .bind(now.as_micros())
                     .bind(e.ip.map(|v| v.to_string()))
-                    .bind(e.port.map(i64::from))
-                    .bind(e.dst_ip.map(|v| v.to_string()))
-                    .bind(e.dst_port.map(i64::from))
-                    .bind(e.domain.as_ref().map(|d| d.as_str().to_owned()))
                     .bind(&e.family)
-                    .bind(&e.threat_code)
-                    .bind(e.confidence.map(i64::from))
-                    .bind(&e.protocol)
-                    .bind(&e.sensor)
-                    .bind(&e.device_type)
-                    .bind(&e.status)
-                    .bind(&e.purpose)
-                    .bind(e.asn.map(|a| i64::from(a.get())))
-                    .bind(e.country.map(|c| c.to_string()))
-                    .bind(e.latitude)
-                    .bind(e.longitude)
-                    .bind(i64::from(e.count))
-                    .bind(e.first_seen.as_micros())
-                    .bind(e.last_seen.as_micros())
-                    .bind(&e.source)
-                    .bind(e.marking.as_str())
+                    .bind(body)
                     .bind($crate::sql_botnet::recipients_text(r))
                     .bind(print);
                 by_print.insert((e.seen_at.as_micros(), print), r);

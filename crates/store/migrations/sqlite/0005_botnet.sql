@@ -1,37 +1,23 @@
 -- Botnet events (all four products), the members each one concerns (the
 -- matcher's answer at ingest), the serials of the RPZ zones, and the
 -- member a feed file is for.
+--
+-- An event is stored as its JSON body, with the columns that reads filter
+-- on beside it: streams decode rows by the thousand, and one text value
+-- reads much faster than twenty-seven.
 CREATE TABLE botnet_events (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     product      TEXT    NOT NULL,
     seen_at      INTEGER  NOT NULL,
+    last_seen    INTEGER  NOT NULL,
     received_at  INTEGER  NOT NULL,
     ip           TEXT,
-    port         INTEGER,
-    dst_ip       TEXT,
-    dst_port     INTEGER,
-    domain       TEXT,
     family       TEXT    NOT NULL,
-    threat_code  TEXT,
-    confidence   INTEGER,
-    protocol     TEXT,
-    sensor       TEXT,
-    device_type  TEXT,
-    status       TEXT,
-    purpose      TEXT,
-    asn          INTEGER,
-    country      TEXT,
-    latitude     REAL,
-    longitude    REAL,
-    count        INTEGER  NOT NULL,
-    first_seen   INTEGER  NOT NULL,
-    last_seen    INTEGER  NOT NULL,
-    source       TEXT    NOT NULL,
-    marking      TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
     recipients   TEXT    NOT NULL,
     fp           INTEGER  NOT NULL,
     -- The same event twice has the same time and fingerprint (64 bits of
-    -- the SHA-256 of its content). Time first: inserts land at the end of
+    -- the SHA-256 of its body). Time first: inserts land at the end of
     -- the index, not at random pages.
     UNIQUE (seen_at, fp)
 );
