@@ -100,6 +100,8 @@ struct DashboardPage {
     member_count: usize,
     /// Malicious URLs seen in the last 24 hours that the caller may see.
     urls_24h: i64,
+    /// Infected and IoT events about the caller's networks in the last 24 hours.
+    botnet_24h: u64,
     recent: Vec<isx_domain::NewAuditEvent>,
     notifications: Vec<isx_store::Notification>,
 }
@@ -180,9 +182,17 @@ pub(crate) async fn dashboard(
     )
     .await?
     .total;
+    let day = crate::botnet::summary(
+        state.store.as_ref(),
+        &caller.principal,
+        now.add_secs(-86_400),
+        now,
+    )
+    .await?;
     let page = DashboardPage {
         notifications,
         urls_24h,
+        botnet_24h: day.infected_events + day.iot_events,
         layout: layout(&caller, "Dashboard", "dashboard"),
         member: caller.member.clone(),
         groups,
