@@ -339,21 +339,31 @@ async fn latency(smoke: bool) {
         .send()
         .await
         .expect("stream");
+    // Several senders, as a fleet of sinkholes would post: each offers its
+    // share every 20 ms on its own connection, awaiting its acknowledgement.
+    let senders = if smoke {
+        2
+    } else {
+        env_usize("ISX_BENCH_SENDERS", 4)
+    }
+    .max(1);
     let total = rate * seconds;
-    let per_tick = (rate / 50).max(1);
-    let producer = {
+    let per_tick = (rate / 50 / senders).max(1);
+    let mut producers = Vec::new();
+    for p in 0..senders {
         let client = client.clone();
         let base = base.clone();
         let key = op_key.expose();
-        tokio::spawn(async move {
+        let share = total / senders;
+        producers.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             let mut sent = 0usize;
-            while sent < total {
+            while sent < share {
                 tick.tick().await;
                 let now = SystemClock.now();
                 let mut body = String::with_capacity(per_tick * 120);
-                for i in 0..per_tick {
-                    let n = sent + i;
+                for i in 0..per_tick.min(share - sent) {
+                    let n = p * share + sent + i;
                     // The send time travels in the event's own time.
                     body.push_str(&format!(
                         "{{\"product\":\"infected\",\"time\":\"{}\",\"ip\":\"10.{}.{}.{}\",\"port\":{},\"family\":\"bench\"}}\n",
@@ -374,10 +384,11 @@ async fn latency(smoke: bool) {
                     .expect("post");
                 assert!(res.status().is_success(), "{}", res.status());
                 let _ = res.bytes().await;
-                sent += per_tick;
+                sent += per_tick.min(share - sent);
             }
-        })
-    };
+        }));
+    }
+    let total = total / senders * senders;
     let mut latencies: Vec<f64> = Vec::with_capacity(total);
     let mut buf = String::new();
     let started = Instant::now();
@@ -407,7 +418,9 @@ async fn latency(smoke: bool) {
         buf.drain(..used);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    producer.await.expect("producer");
+    for p in producers {
+        p.await.expect("producer");
+    }
     latencies.sort_by(|a, b| a.total_cmp(b));
     let q = |p: f64| {
         latencies
@@ -416,8 +429,9 @@ async fn latency(smoke: bool) {
             .unwrap_or(f64::NAN)
     };
     println!(
-        "ingest-to-stream (SQLite, HTTPS, {} events/s offered for {} s): {} of {} received in {:.1} s = {:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "ingest-to-stream (SQLite, HTTPS, {} events/s offered by {} senders for {} s): {} of {} received in {:.1} s = {:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         rate,
+        senders,
         seconds,
         latencies.len(),
         total,

@@ -37,6 +37,8 @@ struct Built {
 pub struct BotnetHub {
     built: RwLock<Option<Built>>,
     latest: watch::Sender<i64>,
+    /// The group-commit writer's queue (started on first use).
+    writer: std::sync::Mutex<Option<tokio::sync::mpsc::Sender<Job>>>,
     pub events_ingested: AtomicU64,
     pub events_duplicate: AtomicU64,
     pub matcher_builds: AtomicU64,
@@ -47,6 +49,7 @@ impl Default for BotnetHub {
         BotnetHub {
             built: RwLock::new(None),
             latest: watch::channel(0).0,
+            writer: std::sync::Mutex::new(None),
             events_ingested: AtomicU64::new(0),
             events_duplicate: AtomicU64::new(0),
             matcher_builds: AtomicU64::new(0),
@@ -153,17 +156,111 @@ pub fn prepare(
     events.into_iter().zip(recipients).collect()
 }
 
-/// Stores checked events (enriched and matched here) and wakes the streams.
+/// A batch waiting for the writer, and where its outcome goes.
+struct Job {
+    events: Vec<(BotnetEvent, Vec<MemberId>)>,
+    now: Timestamp,
+    done: tokio::sync::oneshot::Sender<Result<BotnetInsertOutcome, String>>,
+}
+
+/// Events the writer puts in one transaction at most.
+const GROUP_COMMIT_MAX: usize = 20_000;
+
+/// The group-commit writer: batches that arrive while a transaction is
+/// being written go into the next one together, so concurrent senders
+/// share a commit (and its fsync) instead of queueing for one each. Each
+/// batch still gets its own outcome; a failed transaction fails every
+/// batch in it, and nothing of them is stored.
+async fn writer(store: std::sync::Arc<dyn Store>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        let mut n = jobs[0].events.len();
+        while n < GROUP_COMMIT_MAX {
+            match rx.try_recv() {
+                Ok(j) => {
+                    n += j.events.len();
+                    jobs.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let now = jobs
+            .iter()
+            .map(|j| j.now)
+            .max()
+            .unwrap_or(Timestamp::from_micros(0));
+        let mut all = Vec::with_capacity(n);
+        let mut sizes = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            sizes.push(j.events.len());
+            all.extend(j.events);
+            replies.push(j.done);
+        }
+        match store.insert_botnet_events(&all, now).await {
+            Ok(out) => {
+                let mut ids = out.ids.into_iter();
+                for (size, reply) in sizes.into_iter().zip(replies) {
+                    let mine: Vec<Option<i64>> = ids.by_ref().take(size).collect();
+                    let stored: Vec<i64> = mine.iter().flatten().copied().collect();
+                    let _ = reply.send(Ok(BotnetInsertOutcome {
+                        inserted: stored.len() as u64,
+                        duplicates: (size - stored.len()) as u64,
+                        first_id: stored.iter().min().copied(),
+                        last_id: stored.iter().max().copied(),
+                        ids: mine,
+                    }));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(msg.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Stores checked events (enriched and matched here, written by the
+/// node's group-commit writer) and wakes the streams.
 pub async fn ingest(
-    store: &dyn Store,
+    store: &std::sync::Arc<dyn Store>,
     geo: &isx_geo::GeoDb,
     hub: &BotnetHub,
     events: Vec<BotnetEvent>,
     now: Timestamp,
 ) -> Result<BotnetInsertOutcome, ServerError> {
-    let matcher = hub.matcher(store).await?;
+    let matcher = hub.matcher(store.as_ref()).await?;
     let prepared = prepare(geo, &matcher, events);
-    let out = store.insert_botnet_events(&prepared, now).await?;
+    let queue = {
+        let mut w = hub
+            .writer
+            .lock()
+            .map_err(|_| ServerError::Internal("writer lock poisoned".to_owned()))?;
+        match w.as_ref() {
+            Some(tx) if !tx.is_closed() => tx.clone(),
+            _ => {
+                let (tx, rx) = tokio::sync::mpsc::channel(64);
+                tokio::spawn(writer(store.clone(), rx));
+                *w = Some(tx.clone());
+                tx
+            }
+        }
+    };
+    let (done, result) = tokio::sync::oneshot::channel();
+    queue
+        .send(Job {
+            events: prepared,
+            now,
+            done,
+        })
+        .await
+        .map_err(|_| ServerError::Internal("the botnet writer stopped".to_owned()))?;
+    let out = result
+        .await
+        .map_err(|_| ServerError::Internal("the botnet writer stopped".to_owned()))?
+        .map_err(ServerError::Internal)?;
     hub.events_ingested
         .fetch_add(out.inserted, Ordering::Relaxed);
     hub.events_duplicate

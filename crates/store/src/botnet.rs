@@ -40,10 +40,14 @@ pub struct BotnetQuery {
 
 /// What an insert did. Events already stored (same content) are skipped,
 /// so re-sending a batch is harmless.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BotnetInsertOutcome {
     pub inserted: u64,
     pub duplicates: u64,
     pub first_id: Option<i64>,
     pub last_id: Option<i64>,
+    /// The id of each input event, in input order; `None` where it was
+    /// already stored.
+    #[serde(skip)]
+    pub ids: Vec<Option<i64>>,
 }

@@ -77,8 +77,12 @@ macro_rules! insert_botnet {
     ($tx:ident, $events:expr, $now:expr, $placeholders:path) => {{
         let events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)] = $events;
         let now: isx_domain::Timestamp = $now;
-        let mut out = $crate::BotnetInsertOutcome::default();
-        for chunk in events.chunks($crate::sql_botnet::BOTNET_CHUNK) {
+        let mut out = $crate::BotnetInsertOutcome {
+            ids: vec![None; events.len()],
+            ..Default::default()
+        };
+        for (c, chunk) in events.chunks($crate::sql_botnet::BOTNET_CHUNK).enumerate() {
+            let base = c * $crate::sql_botnet::BOTNET_CHUNK;
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| format!("({})", $placeholders(i * 9 + 1, 9)))
                 .collect();
@@ -89,7 +93,7 @@ macro_rules! insert_botnet {
             );
             let mut q = sqlx::query(&sql);
             let mut by_print = std::collections::HashMap::new();
-            for (e, r) in chunk {
+            for (k, (e, r)) in chunk.iter().enumerate() {
                 let (body, print) = $crate::sql_botnet::body_and_fingerprint(e);
                 q = q
                     .bind(e.product.as_str())
@@ -101,7 +105,7 @@ macro_rules! insert_botnet {
                     .bind(body)
                     .bind($crate::sql_botnet::recipients_text(r))
                     .bind(print);
-                by_print.insert((e.seen_at.as_micros(), print), r);
+                by_print.insert((e.seen_at.as_micros(), print), (base + k, r));
             }
             let rows = q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)?;
             out.duplicates += (chunk.len() - rows.len()) as u64;
@@ -112,7 +116,8 @@ macro_rules! insert_botnet {
                 out.inserted += 1;
                 out.first_id = Some(out.first_id.map_or(id, |f: i64| f.min(id)));
                 out.last_id = Some(out.last_id.map_or(id, |l: i64| l.max(id)));
-                if let Some(r) = by_print.get(&print) {
+                if let Some((at, r)) = by_print.get(&print) {
+                    out.ids[*at] = Some(id);
                     pairs.extend(r.iter().map(|m| (m.0, id)));
                 }
             }

@@ -94,8 +94,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: BotnetCommand) -> anyh
             spinner.set_message(format!("matching and storing {total} events"));
             spinner.enable_steady_tick(std::time::Duration::from_millis(120));
             // One transaction: the import is all or nothing.
-            let out =
-                isx_server::botnet::ingest(ctx.store.as_ref(), &geo, &hub, events, now).await?;
+            let out = isx_server::botnet::ingest(&ctx.store, &geo, &hub, events, now).await?;
             spinner.finish_and_clear();
             ctx.audit(
                 None,

@@ -142,18 +142,12 @@ pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {
         if let Some(first) = hour.first() {
             if first.seen_at.as_secs() / 3600 != e.seen_at.as_secs() / 3600 {
                 let at = hour.last().map_or(now, |l| l.seen_at.add_secs(30));
-                isx_server::botnet::ingest(
-                    ctx.store.as_ref(),
-                    &geo,
-                    &hub,
-                    std::mem::take(&mut hour),
-                    at,
-                )
-                .await?;
+                isx_server::botnet::ingest(&ctx.store, &geo, &hub, std::mem::take(&mut hour), at)
+                    .await?;
             }
         }
         hour.push(e);
     }
-    isx_server::botnet::ingest(ctx.store.as_ref(), &geo, &hub, hour, now).await?;
+    isx_server::botnet::ingest(&ctx.store, &geo, &hub, hour, now).await?;
     Ok(())
 }

@@ -186,9 +186,7 @@ impl Ingest {
 
     async fn store(&mut self, events: Vec<BotnetEvent>, first_line: usize) -> Step {
         let s = &self.state;
-        match crate::botnet::ingest(s.store.as_ref(), &s.geo, &s.botnet, events, s.clock.now())
-            .await
-        {
+        match crate::botnet::ingest(&s.store, &s.geo, &s.botnet, events, s.clock.now()).await {
             Ok(out) => Step::Stored(self.ack(first_line, Some(out), None)),
             Err(e) => {
                 tracing::error!(error = %e, "botnet batch not stored");
