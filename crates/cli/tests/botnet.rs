@@ -378,8 +378,10 @@ async fn stream_resumes_without_loss(backend: Backend) {
             .collect::<String>()
     };
     acks(post(&app, &op, "application/x-ndjson", batch(0, 20)).await).await;
-    let first = read_sse(&mut res, 12, Duration::from_secs(15)).await;
-    assert_eq!(first.len(), 12, "events arrive as they are stored");
+    let mut first = read_sse(&mut res, 12, Duration::from_secs(15)).await;
+    assert!(first.len() >= 12, "events arrive as they are stored");
+    // The client handled 12 of them when the connection broke.
+    first.truncate(12);
     drop(res);
     acks(post(&app, &op, "application/x-ndjson", batch(20, 10)).await).await;
     let last = first.last().map(|e| e.0).expect("an id");

@@ -1,17 +1,15 @@
 //! Botnet feeds over REST: streaming ingest, the member's events, the
 //! live stream (Server-Sent Events), and the batch and export files.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use isx_botnet::BotnetEvent;
 use isx_domain::{BotnetProduct, Timestamp, Tlp};
 use isx_formats::botnet::{BotnetDefaults, BotnetInputFormat, BotnetParser};
@@ -337,7 +335,7 @@ pub(crate) async fn stream(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     q: Result<Query<EventFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut query = f.query()?;
     let resume = headers
@@ -359,53 +357,90 @@ pub(crate) async fn stream(
                 .await?
         }
     };
-    query.limit = 500;
-    let principal = caller.principal.clone();
-    let rx = state.botnet.subscribe();
-    let init = (
-        state,
-        principal,
+    query.limit = 1000;
+    if !caller.principal.operator {
+        query.member = Some(caller.principal.member.unwrap_or(isx_domain::MemberId(0)));
+    }
+    let feed = SseFeed {
+        state: state.clone(),
+        principal: caller.principal.clone(),
         query,
-        start,
-        VecDeque::<StoredBotnetEvent>::new(),
-        rx,
+        last: start,
+        rx: state.botnet.subscribe(),
+        idle_since: std::time::Instant::now(),
+    };
+    // Everything read in one pass goes out as one chunk: one write for
+    // many events rather than one each.
+    let body = futures_util::stream::unfold(feed, |mut feed| async move {
+        let chunk = feed.next_chunk().await;
+        Some((Ok::<Bytes, Infallible>(chunk), feed))
+    });
+    let mut res = Body::from_stream(body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/event-stream"),
     );
-    let events = futures_util::stream::unfold(
-        init,
-        |(state, principal, mut query, mut last, mut pending, mut rx)| async move {
-            loop {
-                if let Some(e) = pending.pop_front() {
-                    let data = serde_json::to_string(&e).unwrap_or_default();
-                    let ev = Event::default()
-                        .id(e.id.to_string())
-                        .event(e.event.product.as_str())
-                        .data(data);
-                    return Some((Ok(ev), (state, principal, query, last, pending, rx)));
-                }
-                query.after_id = Some(last);
-                if !principal.operator {
-                    query.member = Some(principal.member.unwrap_or(isx_domain::MemberId(0)));
-                }
-                match state.store.botnet_events(&query).await {
-                    Ok(rows) if !rows.is_empty() => {
-                        let now = state.clock.now();
-                        last = rows.last().map_or(last, |r| r.id);
-                        pending.extend(
-                            rows.into_iter()
-                                .filter(|e| crate::botnet::visible(&principal, e, now))
-                                .map(|e| crate::botnet::for_caller(&principal, e)),
-                        );
-                        continue;
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+    h.insert("x-accel-buffering", header::HeaderValue::from_static("no"));
+    Ok(res)
+}
+
+/// One subscriber's position in the event stream.
+struct SseFeed {
+    state: AppState,
+    principal: isx_policy::Principal,
+    query: isx_store::BotnetQuery,
+    /// The id of the last event read (delivered, or withheld by policy).
+    last: i64,
+    rx: tokio::sync::watch::Receiver<i64>,
+    idle_since: std::time::Instant,
+}
+
+impl SseFeed {
+    /// The next chunk: the events after `last` the subscriber may see, in
+    /// Server-Sent Events form, or a keep-alive comment after 15 idle
+    /// seconds. Waits for this node's next insert, and polls every half
+    /// second for other nodes'.
+    async fn next_chunk(&mut self) -> Bytes {
+        loop {
+            self.query.after_id = Some(self.last);
+            match self.state.store.botnet_events(&self.query).await {
+                Ok(rows) if !rows.is_empty() => {
+                    let now = self.state.clock.now();
+                    self.last = rows.last().map_or(self.last, |r| r.id);
+                    let mut out = String::new();
+                    for e in rows {
+                        if !crate::botnet::visible(&self.principal, &e, now) {
+                            continue;
+                        }
+                        let e = crate::botnet::for_caller(&self.principal, e);
+                        let data = serde_json::to_string(&e).unwrap_or_default();
+                        out.push_str(&format!(
+                            "id: {}\nevent: {}\ndata: {data}\n\n",
+                            e.id,
+                            e.event.product.as_str()
+                        ));
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "botnet stream read failed; retrying"),
+                    if !out.is_empty() {
+                        self.idle_since = std::time::Instant::now();
+                        return Bytes::from(out);
+                    }
+                    continue;
                 }
-                // Wait for this node's next insert, or poll for other nodes'.
-                let _ = tokio::time::timeout(Duration::from_millis(500), rx.changed()).await;
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "botnet stream read failed; retrying"),
             }
-        },
-    );
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+            if self.idle_since.elapsed() >= Duration::from_secs(15) {
+                self.idle_since = std::time::Instant::now();
+                return Bytes::from_static(b": keep-alive\n\n");
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(500), self.rx.changed()).await;
+        }
+    }
 }
 
 /// The botnet files you may download: your hourly and daily batches, and
