@@ -263,25 +263,8 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
     );
     let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone()).expect("ctx");
     isx_server::feeds::produce_due(&ctx).await.expect("produce");
-    let manifest: serde_json::Value = app.get_json("/api/v1/feeds/urls", &app.a.token).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut entries = Vec::new();
-    for f in manifest["files"].as_array().expect("files") {
-        let name = f["name"].as_str().expect("name");
-        let body = app
-            .get(&format!("/api/v1/feeds/urls/{name}"), &app.a.token)
-            .send()
-            .await
-            .expect("send")
-            .bytes()
-            .await
-            .expect("bytes");
-        let path = dir.path().join(name);
-        std::fs::write(&path, &body).expect("write");
-        let mut e = f.clone();
-        e["path"] = serde_json::Value::String(path.display().to_string());
-        entries.push(e);
-    }
+    let (manifest, entries) = download_feed(&app, "urls", dir.path()).await;
     let full_stix = entries
         .iter()
         .filter(|e| e["format"] == "stix" && e["records"].as_i64() == Some(5))
@@ -294,6 +277,35 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
     assert!(out["stix"].as_u64().unwrap_or(0) >= 2);
     assert!(out["indicators"].as_u64().unwrap_or(0) >= 5);
     assert!(out["json"].as_u64().unwrap_or(0) >= 2);
+}
+
+/// Downloads every file of a product's manifest as member A into `dir`;
+/// returns the manifest and its entries, each with the local `path`.
+async fn download_feed(
+    app: &crate::support::app::TestApp,
+    product: &str,
+    dir: &std::path::Path,
+) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let manifest: serde_json::Value = app
+        .get_json(&format!("/api/v1/feeds/{product}"), &app.a.token)
+        .await;
+    let mut entries = Vec::new();
+    for f in manifest["files"].as_array().expect("files") {
+        let name = f["name"].as_str().expect("name");
+        let res = app
+            .get(&format!("/api/v1/feeds/{product}/{name}"), &app.a.token)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{name}");
+        let body = res.bytes().await.expect("bytes");
+        let path = dir.join(name);
+        std::fs::write(&path, &body).expect("write");
+        let mut e = f.clone();
+        e["path"] = serde_json::Value::String(path.display().to_string());
+        entries.push(e);
+    }
+    (manifest, entries)
 }
 
 /// Checks downloaded feed files independently: SHA-256, the Ed25519
@@ -362,25 +374,8 @@ async fn botnet_files_pass_independent_checks(backend: crate::support::app::Back
     isx_server::botnet_files::produce_due(&ctx)
         .await
         .expect("produce");
-    let manifest: serde_json::Value = app.get_json("/api/v1/feeds/botnet", &app.a.token).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut entries = Vec::new();
-    for f in manifest["files"].as_array().expect("files") {
-        let name = f["name"].as_str().expect("name");
-        let body = app
-            .get(&format!("/api/v1/feeds/botnet/{name}"), &app.a.token)
-            .send()
-            .await
-            .expect("send")
-            .bytes()
-            .await
-            .expect("bytes");
-        let path = dir.path().join(name);
-        std::fs::write(&path, &body).expect("write");
-        let mut e = f.clone();
-        e["path"] = serde_json::Value::String(path.display().to_string());
-        entries.push(e);
-    }
+    let (manifest, entries) = download_feed(&app, "botnet", dir.path()).await;
     let mine = entries
         .iter()
         .filter(|e| {

@@ -9,7 +9,7 @@ use isx_domain::{BotnetProduct, Tlp};
 use serde_json::{json, Value};
 
 use crate::stix;
-use crate::urls::UrlFeedFormat as FeedFormat;
+use crate::urls::{write_csv_row, UrlFeedFormat as FeedFormat};
 
 const CSV_COLUMNS: [&str; 19] = [
     "product",
@@ -116,7 +116,7 @@ impl<W: Write> BatchWriter<W> {
                     o(r.confidence.map(|c| c.to_string())),
                     r.marking.as_str().to_owned(),
                 ];
-                write_csv_row(&mut self.out, &cells)?;
+                write_csv_row(&mut self.out, cells.iter().map(String::as_str))?;
             }
             FeedFormat::Stix => {
                 for object in stix_objects(r, &self.identity) {
@@ -143,20 +143,6 @@ impl<W: Write> BatchWriter<W> {
         self.out.flush()?;
         Ok((self.out, self.count, self.strictest))
     }
-}
-
-fn write_csv_row(out: &mut impl Write, cells: &[String]) -> io::Result<()> {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        if cell.contains([',', '"', '\n', '\r']) {
-            write!(out, "\"{}\"", cell.replace('"', "\"\""))?;
-        } else {
-            out.write_all(cell.as_bytes())?;
-        }
-    }
-    out.write_all(b"\r\n")
 }
 
 fn ip_sco(ip: IpAddr) -> Value {

@@ -648,7 +648,10 @@ impl<W: Write> UrlFeedWriter<W> {
 }
 
 /// One CSV row (RFC 4180: cells with `,`, `"` or line breaks quoted).
-fn write_csv_row<'a>(out: &mut impl Write, cells: impl Iterator<Item = &'a str>) -> io::Result<()> {
+pub(crate) fn write_csv_row<'a>(
+    out: &mut impl Write,
+    cells: impl Iterator<Item = &'a str>,
+) -> io::Result<()> {
     for (i, cell) in cells.enumerate() {
         if i > 0 {
             out.write_all(b",")?;

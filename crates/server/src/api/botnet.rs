@@ -227,15 +227,7 @@ pub(crate) async fn ingest_events(
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media = crate::extract::media_type(&headers);
     let format = match media.as_str() {
         "application/x-ndjson"
         | "application/ndjson"
