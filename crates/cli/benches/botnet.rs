@@ -270,9 +270,14 @@ async fn latency(smoke: bool) {
         env_usize("ISX_BENCH_SECONDS", 10)
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = isx_store::open(&dir.path().join("isx.sqlite").display().to_string())
-        .await
-        .expect("store");
+    // ISX_BENCH_STORE=postgres runs the server on a throwaway PostgreSQL cluster.
+    let postgres = std::env::var("ISX_BENCH_STORE").is_ok_and(|v| v == "postgres");
+    let url = if postgres {
+        pg::fresh_database().await
+    } else {
+        dir.path().join("isx.sqlite").display().to_string()
+    };
+    let store = isx_store::open(&url).await.expect("store");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let s = store.as_ref();
     let member = isx_server::admin::create_member(
@@ -429,7 +434,8 @@ async fn latency(smoke: bool) {
             .unwrap_or(f64::NAN)
     };
     println!(
-        "ingest-to-stream (SQLite, HTTPS, {} events/s offered by {} senders for {} s): {} of {} received in {:.1} s = {:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "ingest-to-stream ({}, HTTPS, {} events/s offered by {} senders for {} s): {} of {} received in {:.1} s = {:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        if postgres { "PostgreSQL" } else { "SQLite" },
         rate,
         senders,
         seconds,

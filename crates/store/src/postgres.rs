@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::migrate::{run_migrations, POSTGRES};
 use crate::{redact_url, Backend, Result, StoreError};
@@ -27,14 +29,30 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user:pass@host/db`, or with
     /// `?host=/path/to/socket/dir` for a Unix socket). Does not migrate.
     pub async fn connect(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?
+            // The shared queries filter with `($n IS NULL OR …)`: a plan made
+            // once for any parameters (a generic plan, which PostgreSQL
+            // switches to after five runs of a prepared statement) cannot
+            // use an index for them and, made while a table was small,
+            // scans it whole for ever after. Plan each run for its values.
+            // No JIT: compiling a plan costs more than these short queries.
+            .options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
         Ok(PostgresStore { pool })
     }
+
+    /// A member's events among the rows a botnet read walks: PostgreSQL
+    /// turns an `EXISTS` under `OR` into a hash of *all* the member's
+    /// recipient rows per query; bounded by the cursor it hashes only the
+    /// rows after it (few, for a stream that is caught up).
+    pub(crate) const BOTNET_MEMBER_FILTER: &'static str =
+        "id IN (SELECT event_id FROM botnet_recipients WHERE member_id = $7 AND event_id > $1)";
 
     /// A transaction that writes (the same name as SQLite's, where it
     /// matters; here an ordinary `BEGIN`).

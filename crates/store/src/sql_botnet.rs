@@ -160,7 +160,9 @@ macro_rules! botnet_id_before {
 /// The WHERE clause of a [`crate::BotnetQuery`] ($1 … $7); the product
 /// list holds only the fixed spellings of `BotnetProduct`. `product || ''`
 /// keeps any index on the product from being used: every read walks the
-/// primary key from `after_id`, which is what streams and batches need.
+/// primary key from `after_id`, which is what streams and batches need. How
+/// a member's recipient rows are consulted is the engine's own
+/// (`BOTNET_MEMBER_FILTER`): each plans one form well and the other badly.
 macro_rules! botnet_where {
     ($q:expr) => {{
         let products: Vec<isx_domain::BotnetProduct> = if $q.products.is_empty() {
@@ -171,9 +173,9 @@ macro_rules! botnet_where {
         format!(
             "WHERE id > $1 AND ($2 IS NULL OR id <= $2) AND ($3 IS NULL OR last_seen >= $3) AND ($4 IS NULL OR seen_at < $4)
              AND ($5 IS NULL OR ip = $5) AND ($6 IS NULL OR family = $6)
-             AND ($7 IS NULL OR product IN ('botnet-c2', 'botnet-domains')
-                  OR EXISTS (SELECT 1 FROM botnet_recipients r WHERE r.member_id = $7 AND r.event_id = botnet_events.id))
+             AND ($7 IS NULL OR product IN ('botnet-c2', 'botnet-domains') OR {})
              AND (product || '') IN ({})",
+            Self::BOTNET_MEMBER_FILTER,
             products.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>().join(", ")
         )
     }};

@@ -55,6 +55,11 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// A member's events among the rows a botnet read walks: SQLite looks
+    /// each row up in the recipients' primary key.
+    pub(crate) const BOTNET_MEMBER_FILTER: &'static str =
+        "EXISTS (SELECT 1 FROM botnet_recipients r WHERE r.member_id = $7 AND r.event_id = botnet_events.id)";
+
     /// A transaction that writes: `BEGIN IMMEDIATE` takes the write lock
     /// up front, waiting through the busy timeout. A deferred `BEGIN` that
     /// reads and then writes fails at once with `SQLITE_BUSY` when another
