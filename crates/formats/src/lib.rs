@@ -4,6 +4,7 @@
 pub mod botnet;
 pub mod csaf;
 pub mod cve5;
+pub mod feed;
 pub mod kev;
 pub mod stix;
 pub mod table;

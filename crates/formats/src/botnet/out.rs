@@ -9,7 +9,7 @@ use isx_domain::{BotnetProduct, Tlp};
 use serde_json::{json, Value};
 
 use crate::stix;
-use crate::urls::{write_csv_row, UrlFeedFormat as FeedFormat};
+use crate::urls::UrlFeedFormat as FeedFormat;
 
 const CSV_COLUMNS: [&str; 19] = [
     "product",
@@ -35,63 +35,20 @@ const CSV_COLUMNS: [&str; 19] = [
 
 /// Writes deduplicated rows in one of the feed formats, streaming.
 pub struct BatchWriter<W: Write> {
-    out: W,
-    format: FeedFormat,
-    count: u64,
-    identity: String,
-    strictest: Option<Tlp>,
+    frame: crate::feed::FeedFrame<W>,
 }
 
 impl<W: Write> BatchWriter<W> {
     /// Starts a file; `bundle_key` makes the STIX bundle id deterministic.
-    pub fn new(
-        mut out: W,
-        format: FeedFormat,
-        instance: &str,
-        bundle_key: &str,
-    ) -> io::Result<Self> {
-        let identity = stix::instance_identity(instance);
-        let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
-        match format {
-            FeedFormat::Json => out.write_all(b"[")?,
-            FeedFormat::Ndjson => {}
-            FeedFormat::Csv => {
-                out.write_all(CSV_COLUMNS.join(",").as_bytes())?;
-                out.write_all(b"\r\n")?;
-            }
-            FeedFormat::Stix => {
-                writeln!(
-                    out,
-                    "{{\"type\":\"bundle\",\"id\":\"{}\",\"objects\":[",
-                    stix::object_id("bundle", bundle_key)
-                )?;
-                serde_json::to_writer(&mut out, &identity)?;
-                for tlp in Tlp::ALL {
-                    out.write_all(b",\n")?;
-                    serde_json::to_writer(&mut out, &stix::tlp_marking(tlp))?;
-                }
-            }
-        }
+    pub fn new(out: W, format: FeedFormat, instance: &str, bundle_key: &str) -> io::Result<Self> {
         Ok(BatchWriter {
-            out,
-            format,
-            count: 0,
-            identity: identity_id,
-            strictest: None,
+            frame: crate::feed::FeedFrame::new(out, format, instance, bundle_key, &CSV_COLUMNS)?,
         })
     }
 
     pub fn write(&mut self, r: &DedupRow) -> io::Result<()> {
-        match self.format {
-            FeedFormat::Json => {
-                self.out
-                    .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, r)?;
-            }
-            FeedFormat::Ndjson => {
-                serde_json::to_writer(&mut self.out, r)?;
-                self.out.write_all(b"\n")?;
-            }
+        match self.frame.format() {
+            FeedFormat::Json | FeedFormat::Ndjson => self.frame.json(r, r.marking),
             FeedFormat::Csv => {
                 let o = |v: Option<String>| v.unwrap_or_default();
                 let k = &r.key;
@@ -116,32 +73,18 @@ impl<W: Write> BatchWriter<W> {
                     o(r.confidence.map(|c| c.to_string())),
                     r.marking.as_str().to_owned(),
                 ];
-                write_csv_row(&mut self.out, cells.iter().map(String::as_str))?;
+                self.frame.csv(cells.iter().map(String::as_str), r.marking)
             }
             FeedFormat::Stix => {
-                for object in stix_objects(r, &self.identity) {
-                    self.out.write_all(b",\n")?;
-                    serde_json::to_writer(&mut self.out, &object)?;
-                }
+                let objects = stix_objects(r, self.frame.identity());
+                self.frame.stix(&objects, r.marking)
             }
         }
-        self.count += 1;
-        self.strictest = Some(self.strictest.map_or(r.marking, |t| t.max(r.marking)));
-        Ok(())
     }
 
     /// Ends the file: the writer, the number of rows, the strictest marking.
-    pub fn finish(mut self) -> io::Result<(W, u64, Option<Tlp>)> {
-        match self.format {
-            FeedFormat::Json => {
-                self.out
-                    .write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?
-            }
-            FeedFormat::Ndjson | FeedFormat::Csv => {}
-            FeedFormat::Stix => self.out.write_all(b"\n]}\n")?,
-        }
-        self.out.flush()?;
-        Ok((self.out, self.count, self.strictest))
+    pub fn finish(self) -> io::Result<(W, u64, Option<Tlp>)> {
+        self.frame.finish()
     }
 }
 

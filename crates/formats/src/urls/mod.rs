@@ -539,111 +539,62 @@ impl<'a> From<&'a UrlRecord> for FeedRecord<'a> {
 /// Writes URL records as a file, one record at a time, so that files of
 /// millions of records never sit in memory.
 pub struct UrlFeedWriter<W: Write> {
-    out: W,
-    format: UrlFeedFormat,
-    count: u64,
-    identity: String,
-    strictest: Option<Tlp>,
+    frame: crate::feed::FeedFrame<W>,
 }
 
 impl<W: Write> UrlFeedWriter<W> {
     /// Starts a file. `instance` names the producing isx instance (the STIX
     /// identity); `bundle_key` makes the STIX bundle id deterministic.
     pub fn new(
-        mut out: W,
+        out: W,
         format: UrlFeedFormat,
         instance: &str,
         bundle_key: &str,
     ) -> io::Result<Self> {
-        let identity = stix::instance_identity(instance);
-        let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
-        match format {
-            UrlFeedFormat::Json => out.write_all(b"[")?,
-            UrlFeedFormat::Ndjson => {}
-            UrlFeedFormat::Csv => write_csv_row(&mut out, CSV_COLUMNS.iter().copied())?,
-            UrlFeedFormat::Stix => {
-                writeln!(
-                    out,
-                    "{{\"type\":\"bundle\",\"id\":\"{}\",\"objects\":[",
-                    stix::object_id("bundle", bundle_key)
-                )?;
-                serde_json::to_writer(&mut out, &identity)?;
-                for tlp in Tlp::ALL {
-                    out.write_all(b",\n")?;
-                    serde_json::to_writer(&mut out, &stix::tlp_marking(tlp))?;
-                }
-            }
-        }
         Ok(UrlFeedWriter {
-            out,
-            format,
-            count: 0,
-            identity: identity_id,
-            strictest: None,
+            frame: crate::feed::FeedFrame::new(out, format, instance, bundle_key, &CSV_COLUMNS)?,
         })
     }
 
     pub fn write(&mut self, r: &UrlRecord) -> io::Result<()> {
-        match self.format {
-            UrlFeedFormat::Json => {
-                self.out
-                    .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, &FeedRecord::from(r))?;
-            }
-            UrlFeedFormat::Ndjson => {
-                serde_json::to_writer(&mut self.out, &FeedRecord::from(r))?;
-                self.out.write_all(b"\n")?;
+        match self.frame.format() {
+            UrlFeedFormat::Json | UrlFeedFormat::Ndjson => {
+                self.frame.json(&FeedRecord::from(r), r.tlp)
             }
             UrlFeedFormat::Csv => {
                 let opt = |v: Option<String>| v.unwrap_or_default();
-                write_csv_row(
-                    &mut self.out,
-                    [
-                        r.url.clone(),
-                        r.host.clone(),
-                        opt(r.domain.clone()),
-                        opt(r.ip.map(|i| i.to_string())),
-                        opt(r.geo.asn.map(|a| a.get().to_string())),
-                        opt(r.geo.as_org.clone()),
-                        opt(r.geo.country.map(|c| c.to_string())),
-                        opt(r.geo.latitude.map(|v| v.to_string())),
-                        opt(r.geo.longitude.map(|v| v.to_string())),
-                        r.threat.as_str().to_owned(),
-                        r.tags.join(","),
-                        r.source.clone(),
-                        r.confidence.to_string(),
-                        r.tlp.as_str().to_owned(),
-                        r.first_seen.to_rfc3339(),
-                        r.last_seen.to_rfc3339(),
-                        r.times_seen.to_string(),
-                    ]
-                    .iter()
-                    .map(String::as_str),
-                )?;
+                let cells = [
+                    r.url.clone(),
+                    r.host.clone(),
+                    opt(r.domain.clone()),
+                    opt(r.ip.map(|i| i.to_string())),
+                    opt(r.geo.asn.map(|a| a.get().to_string())),
+                    opt(r.geo.as_org.clone()),
+                    opt(r.geo.country.map(|c| c.to_string())),
+                    opt(r.geo.latitude.map(|v| v.to_string())),
+                    opt(r.geo.longitude.map(|v| v.to_string())),
+                    r.threat.as_str().to_owned(),
+                    r.tags.join(","),
+                    r.source.clone(),
+                    r.confidence.to_string(),
+                    r.tlp.as_str().to_owned(),
+                    r.first_seen.to_rfc3339(),
+                    r.last_seen.to_rfc3339(),
+                    r.times_seen.to_string(),
+                ];
+                self.frame.csv(cells.iter().map(String::as_str), r.tlp)
             }
             UrlFeedFormat::Stix => {
-                self.out.write_all(b",\n")?;
-                serde_json::to_writer(&mut self.out, &stix_indicator(r, &self.identity))?;
+                let indicator = stix_indicator(r, self.frame.identity());
+                self.frame.stix(&[indicator], r.tlp)
             }
         }
-        self.count += 1;
-        self.strictest = Some(self.strictest.map_or(r.tlp, |t| t.max(r.tlp)));
-        Ok(())
     }
 
     /// Ends the file; returns the writer, the number of records and the
     /// most restrictive marking among them.
-    pub fn finish(mut self) -> io::Result<(W, u64, Option<Tlp>)> {
-        match self.format {
-            UrlFeedFormat::Json => {
-                self.out
-                    .write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?
-            }
-            UrlFeedFormat::Ndjson | UrlFeedFormat::Csv => {}
-            UrlFeedFormat::Stix => self.out.write_all(b"\n]}\n")?,
-        }
-        self.out.flush()?;
-        Ok((self.out, self.count, self.strictest))
+    pub fn finish(self) -> io::Result<(W, u64, Option<Tlp>)> {
+        self.frame.finish()
     }
 }
 
