@@ -282,20 +282,54 @@ pub fn visible(principal: &Principal, e: &StoredBotnetEvent, now: Timestamp) -> 
 pub async fn events_for(
     store: &dyn Store,
     principal: &Principal,
-    mut query: BotnetQuery,
+    query: BotnetQuery,
     now: Timestamp,
 ) -> Result<Vec<StoredBotnetEvent>, ServerError> {
+    Ok(read_page(store, principal, query, now).await?.0)
+}
+
+/// One read for `principal`: the events it may see, as it receives them,
+/// and the id of the last row read (shown or withheld), from which the
+/// next read goes on.
+pub async fn read_page(
+    store: &dyn Store,
+    principal: &Principal,
+    mut query: BotnetQuery,
+    now: Timestamp,
+) -> Result<(Vec<StoredBotnetEvent>, Option<i64>), ServerError> {
     if !principal.operator {
         // Without a member there is nothing: victim data names its members,
         // and the rest needs a signed-in member unless TLP:CLEAR.
         query.member = Some(principal.member.unwrap_or(MemberId(0)));
     }
     let rows = store.botnet_events(&query).await?;
-    Ok(rows
+    let last = rows.last().map(|r| r.id);
+    let shown = rows
         .into_iter()
         .filter(|e| visible(principal, e, now))
         .map(|e| for_caller(principal, e))
-        .collect())
+        .collect();
+    Ok((shown, last))
+}
+
+/// The constituency view over the last `days` days (7 by default, at most
+/// the retention).
+pub async fn summary_days(
+    state: &crate::AppState,
+    principal: &Principal,
+    days: Option<i64>,
+) -> Result<BotnetSummary, ServerError> {
+    let days = days
+        .unwrap_or(7)
+        .clamp(1, state.config.botnet_retention_days.max(1));
+    let now = state.clock.now();
+    summary(
+        state.store.as_ref(),
+        principal,
+        now.add_secs(-days * 86_400),
+        now,
+    )
+    .await
 }
 
 /// An event as `principal` receives it: a member learns only that the

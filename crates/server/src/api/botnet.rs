@@ -350,9 +350,6 @@ pub(crate) async fn stream(
         }
     };
     query.limit = 1000;
-    if !caller.principal.operator {
-        query.member = Some(caller.principal.member.unwrap_or(isx_domain::MemberId(0)));
-    }
     let feed = SseFeed {
         state: state.clone(),
         principal: caller.principal.clone(),
@@ -400,16 +397,19 @@ impl SseFeed {
     async fn next_chunk(&mut self) -> Bytes {
         loop {
             self.query.after_id = Some(self.last);
-            match self.state.store.botnet_events(&self.query).await {
-                Ok(rows) if !rows.is_empty() => {
-                    let now = self.state.clock.now();
-                    self.last = rows.last().map_or(self.last, |r| r.id);
+            let now = self.state.clock.now();
+            match crate::botnet::read_page(
+                self.state.store.as_ref(),
+                &self.principal,
+                self.query.clone(),
+                now,
+            )
+            .await
+            {
+                Ok((shown, Some(last))) => {
+                    self.last = last;
                     let mut out = String::new();
-                    for e in rows {
-                        if !crate::botnet::visible(&self.principal, &e, now) {
-                            continue;
-                        }
-                        let e = crate::botnet::for_caller(&self.principal, e);
+                    for e in shown {
                         let data = serde_json::to_string(&e).unwrap_or_default();
                         out.push_str(&format!(
                             "id: {}\nevent: {}\ndata: {data}\n\n",
@@ -507,17 +507,6 @@ pub(crate) async fn summary(
     q: Result<Query<SummaryParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<crate::botnet::BotnetSummary>, ApiError> {
     let Query(p) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let days = p
-        .days
-        .unwrap_or(7)
-        .clamp(1, state.config.botnet_retention_days.max(1));
-    let now = state.clock.now();
-    let s = crate::botnet::summary(
-        state.store.as_ref(),
-        &caller.principal,
-        now.add_secs(-days * 86_400),
-        now,
-    )
-    .await?;
+    let s = crate::botnet::summary_days(&state, &caller.principal, p.days).await?;
     Ok(Json(s))
 }

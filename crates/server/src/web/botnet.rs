@@ -45,15 +45,7 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let days = 7.min(state.config.botnet_retention_days.max(1));
-    let s = crate::botnet::summary(
-        state.store.as_ref(),
-        &caller.principal,
-        now.add_secs(-days * 86_400),
-        now,
-    )
-    .await?;
+    let s = crate::botnet::summary_days(&state, &caller.principal, None).await?;
     let mut families: Vec<(String, u64)> = Vec::new();
     for (_, f, n) in &s.per_day {
         match families.iter_mut().find(|(x, _)| x == f) {
