@@ -1,0 +1,144 @@
+//! A known-good file and its metadata.
+
+use isx_domain::{Timestamp, Tlp};
+use isx_policy::RecordMeta;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::hash::{Md5, Sha1, Sha256};
+
+/// The marking of clean file metadata: known-good hashes are for every
+/// member (TLP:GREEN), never restricted further, so that "known" from the
+/// hash set and the metadata read from the store always agree.
+pub const CLEAN_MARKING: Tlp = Tlp::Green;
+
+/// The policy metadata of clean file records and files (every member).
+pub fn cleanfile_record() -> RecordMeta {
+    RecordMeta::everyone(CLEAN_MARKING)
+}
+
+/// One known-good file. The SHA-256 identifies it; one record per SHA-256
+/// (the first source that named it keeps its metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanFile {
+    pub sha256: Sha256,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<Sha1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<Md5>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub file_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Where the record came from (`NSRL RDS 2025.03.1`, a vendor's list).
+    #[serde(default)]
+    pub source: String,
+    /// When the source published the file (or the list), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RecordError {
+    #[error("{field}: {message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
+}
+
+const MAX_TEXT: usize = 1024;
+
+impl CleanFile {
+    /// A record with only its SHA-256 (the other fields empty).
+    pub fn bare(sha256: Sha256, source: &str) -> Self {
+        CleanFile {
+            sha256,
+            sha1: None,
+            md5: None,
+            size: None,
+            file_name: String::new(),
+            product: None,
+            version: None,
+            vendor: None,
+            source: source.to_owned(),
+            published: None,
+        }
+    }
+
+    /// Checks the text fields (length, no control characters) and trims
+    /// them; empty optional fields become `None`.
+    pub fn normalise(mut self) -> Result<Self, RecordError> {
+        fn clean(field: &'static str, s: &str) -> Result<String, RecordError> {
+            let t = s.trim();
+            if t.len() > MAX_TEXT {
+                return Err(RecordError::Field {
+                    field,
+                    message: format!("longer than {MAX_TEXT} bytes"),
+                });
+            }
+            if t.chars().any(char::is_control) {
+                return Err(RecordError::Field {
+                    field,
+                    message: "contains a control character".into(),
+                });
+            }
+            Ok(t.to_owned())
+        }
+        fn opt(field: &'static str, s: Option<String>) -> Result<Option<String>, RecordError> {
+            match s {
+                None => Ok(None),
+                Some(s) => {
+                    let t = clean(field, &s)?;
+                    Ok((!t.is_empty()).then_some(t))
+                }
+            }
+        }
+        self.file_name = clean("file_name", &self.file_name)?;
+        self.source = clean("source", &self.source)?;
+        self.product = opt("product", self.product)?;
+        self.version = opt("version", self.version)?;
+        self.vendor = opt("vendor", self.vendor)?;
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_trims_and_rejects_control_characters() {
+        let mut f = CleanFile::bare(Sha256([1; 32]), " NSRL ");
+        f.product = Some("  ".into());
+        f.file_name = " kernel32.dll ".into();
+        let f = f.normalise().unwrap();
+        assert_eq!(f.source, "NSRL");
+        assert_eq!(f.file_name, "kernel32.dll");
+        assert_eq!(f.product, None);
+        let mut bad = CleanFile::bare(Sha256([1; 32]), "x");
+        bad.file_name = "a\u{0}b".into();
+        assert!(matches!(
+            bad.normalise(),
+            Err(RecordError::Field {
+                field: "file_name",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn json_uses_hex_hashes() {
+        let f = CleanFile::bare(Sha256([0xab; 32]), "t");
+        let j = serde_json::to_value(&f).unwrap();
+        assert_eq!(j["sha256"], "ab".repeat(32));
+        let back: CleanFile = serde_json::from_value(j).unwrap();
+        assert_eq!(back, f);
+    }
+}

@@ -1,0 +1,142 @@
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn build(dir: &Path, name: &str, keys: &BTreeSet<Vec<u8>>, key_len: usize) -> SetFile {
+    let path = dir.join(name);
+    write_sorted(
+        &path,
+        key_len,
+        keys.len() as u64,
+        7,
+        keys.iter().map(Vec::as_slice),
+    )
+    .unwrap();
+    SetFile::open(&path).unwrap()
+}
+
+fn key_strategy(key_len: usize) -> impl Strategy<Value = Vec<u8>> {
+    // A narrow first byte crowds keys into few buckets; the rest random.
+    (0u8..4, proptest::collection::vec(any::<u8>(), key_len - 1)).prop_map(|(a, mut rest)| {
+        rest.insert(0, a.wrapping_mul(61));
+        rest
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn answers_like_a_btreeset(
+        (key_len, keys, probes) in prop::sample::select(vec![16usize, 20, 32]).prop_flat_map(|kl| (
+            Just(kl),
+            proptest::collection::btree_set(key_strategy(kl), 0..600),
+            proptest::collection::vec(key_strategy(kl), 0..300),
+        )),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let set = build(dir.path(), "s.set", &keys, key_len);
+        let view = set.view();
+        prop_assert_eq!(view.len(), keys.len() as u64);
+        prop_assert_eq!(view.seq(), 7);
+        let mut queries: Vec<Vec<u8>> = keys.iter().step_by(3).cloned().collect();
+        queries.extend(probes);
+        let flat: Vec<u8> = queries.concat();
+        let mut many = Vec::new();
+        view.contains_many(&flat, &mut many);
+        prop_assert_eq!(many.len(), queries.len());
+        for (q, m) in queries.iter().zip(&many) {
+            let want = keys.contains(q);
+            prop_assert_eq!(view.contains(q), want);
+            prop_assert_eq!(*m, want);
+        }
+        prop_assert!(view.iter().map(<[u8]>::to_vec).eq(keys.iter().cloned()));
+    }
+
+    #[test]
+    fn merge_equals_set_arithmetic(
+        old in proptest::collection::btree_set(key_strategy(20), 0..200),
+        added in proptest::collection::btree_set(key_strategy(20), 0..100),
+        removed_from_old in proptest::collection::vec(any::<prop::sample::Index>(), 0..50),
+        removed_new in proptest::collection::btree_set(key_strategy(20), 0..20),
+    ) {
+        let old_v: Vec<Vec<u8>> = old.iter().cloned().collect();
+        let mut removed: BTreeSet<Vec<u8>> = removed_new;
+        if !old_v.is_empty() {
+            for i in removed_from_old {
+                removed.insert(old_v[i.index(old_v.len())].clone());
+            }
+        }
+        let added_v: Vec<Vec<u8>> = added.iter().cloned().collect();
+        let removed_v: Vec<Vec<u8>> = removed.iter().cloned().collect();
+        let got: Vec<Vec<u8>> = merge(old_v.iter().map(Vec::as_slice), &added_v, &removed_v)
+            .map(<[u8]>::to_vec)
+            .collect();
+        let want: Vec<Vec<u8>> = old.union(&added).filter(|k| !removed.contains(*k)).cloned().collect();
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn unfinished_and_damaged_files_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys: BTreeSet<Vec<u8>> = (0u32..1000)
+        .map(|i| {
+            let mut k = vec![0u8; 32];
+            k[..4].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_be_bytes());
+            k
+        })
+        .collect();
+    let path = dir.path().join("a.set");
+    write_sorted(&path, 32, 1000, 1, keys.iter().map(Vec::as_slice)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+
+    // A writer that never finished: no header, no footer.
+    let p = dir.path().join("unfinished.set");
+    let mut w = SetWriter::create(&p, 32, 1000, 1).unwrap();
+    for k in keys.iter().take(10) {
+        w.push(k).unwrap();
+    }
+    drop(w);
+    assert!(matches!(
+        SetFile::open(&p),
+        Err(SetError::Invalid { .. })
+    ));
+
+    // Truncated.
+    let p = dir.path().join("short.set");
+    std::fs::write(&p, &bytes[..bytes.len() - 100]).unwrap();
+    assert!(matches!(SetFile::open(&p), Err(SetError::Invalid { .. })));
+
+    // A flipped header byte.
+    let mut bad = bytes.clone();
+    bad[20] ^= 1;
+    let p = dir.path().join("flipped.set");
+    std::fs::write(&p, &bad).unwrap();
+    assert!(matches!(SetFile::open(&p), Err(SetError::Invalid { .. })));
+
+    assert!(SetFile::open(&path).is_ok());
+}
+
+#[test]
+fn writer_refuses_unsorted_or_repeated_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = SetWriter::create(&dir.path().join("x.set"), 16, 10, 0).unwrap();
+    w.push(&[5u8; 16]).unwrap();
+    assert!(matches!(w.push(&[5u8; 16]), Err(SetError::Unsorted)));
+    assert!(matches!(w.push(&[4u8; 16]), Err(SetError::Unsorted)));
+    assert!(matches!(w.push(&[6u8; 20]), Err(SetError::Unsorted)));
+}
+
+#[test]
+fn empty_set_answers_no() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = build(dir.path(), "e.set", &BTreeSet::new(), 32);
+    assert!(set.view().is_empty());
+    assert!(!set.view().contains(&[0u8; 32]));
+    let mut out = Vec::new();
+    set.view().contains_many(&[0u8; 64], &mut out);
+    assert_eq!(out, vec![false, false]);
+}
