@@ -43,6 +43,4 @@ pub enum SetError {
     },
     #[error("keys must be given in ascending order without repeats")]
     Unsorted,
-    #[error("a hash set holds at most 4,294,967,295 keys")]
-    TooLarge,
 }

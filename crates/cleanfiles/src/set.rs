@@ -1,23 +1,27 @@
-//! The hash set: fixed-width keys (the raw hash bytes) sorted in one file,
-//! behind an index of bucket starts by the keys' top bits.
+//! The hash set: fixed-width keys (the raw hash bytes) in one file, in
+//! ascending order, each at or just after its *home* slot.
 //!
-//! Hashes are uniform, so `2^bits` buckets with 4–8 keys on average put
-//! every key within one short binary search of a bucket whose bounds are
-//! two adjacent index entries. A SHA-256 costs its 32 bytes plus about
-//! 0.7 bytes of index; a lookup touches one index line and one or two key
-//! lines.
+//! Hashes are uniform, so a key's top 64 bits scaled to the table size
+//! say where it belongs: `home(k) = top64(k) · H / 2^64` for `H` home
+//! slots (8/7 of the key count). Keys are laid out in order, each at
+//! `max(home, previous + 1)`, and unused slots hold zeros — a sorted array
+//! with gaps. A lookup reads from the key's home slot forward and stops at
+//! the key, at a larger key or at a gap: on average a few slots, one or
+//! two adjacent cache lines, and no separate index to read first. A
+//! SHA-256 costs 32 · 8/7 ≈ 36.6 bytes.
+//!
+//! The all-zero key (which marks gaps) is kept as a flag in the header.
 //!
 //! Layout (little-endian):
 //!
 //! ```text
-//! 0   magic "ISXHSET1"
-//! 8   key length (u32)        12  bucket bits (u32)
+//! 0   magic "ISXHSET2"
+//! 8   key length (u32)        12  flags (u32; bit 0: holds the zero key)
 //! 16  key count (u64)         24  store sequence reflected (i64)
-//! 32  index offset (u64)      40  keys offset (u64)
+//! 32  home slots (u64)        40  slots (u64)
 //! 48  reserved                56  FNV-1a of bytes 0..56
-//! 64  index: 2^bits + 1 bucket starts (u32)
-//! …   keys, ascending, no repeats
-//! end "ISXHEND1" + key count (u64)
+//! 64  slots × key length bytes
+//! end "ISXHEND2" + key count (u64)
 //! ```
 //!
 //! Files are written once and never changed: a change is a new file built
@@ -29,10 +33,11 @@ use std::path::{Path, PathBuf};
 
 use crate::SetError;
 
-const MAGIC: &[u8; 8] = b"ISXHSET1";
-const END: &[u8; 8] = b"ISXHEND1";
+const MAGIC: &[u8; 8] = b"ISXHSET2";
+const END: &[u8; 8] = b"ISXHEND2";
 const HEADER: usize = 64;
 const FOOTER: usize = 16;
+const ZERO: [u8; 32] = [0u8; 32];
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -43,40 +48,41 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Bucket bits for about `n` keys: 4–8 keys per bucket on average.
-pub fn bucket_bits(n: u64) -> u32 {
-    let mut bits = 4;
-    while bits < 30 && (n >> bits) > 8 {
-        bits += 1;
-    }
-    bits
+/// Home slots for about `n` keys (load 7/8).
+pub fn home_slots(n: u64) -> u64 {
+    (n.saturating_mul(8) / 7).max(1)
 }
 
 #[inline(always)]
-fn bucket_of(key: &[u8], bits: u32) -> usize {
+fn home_of(key: &[u8], homes: u64) -> usize {
     let mut top = [0u8; 8];
     top.copy_from_slice(&key[..8]);
-    (u64::from_be_bytes(top) >> (64 - bits)) as usize
+    ((u128::from(u64::from_be_bytes(top)) * u128::from(homes)) >> 64) as usize
+}
+
+#[inline(always)]
+fn is_zero(key: &[u8]) -> bool {
+    key == &ZERO[..key.len()]
 }
 
 /// A read view of a set file's bytes.
 #[derive(Clone, Copy)]
 pub struct SetView<'a> {
     key_len: usize,
-    bits: u32,
+    has_zero: bool,
     count: u64,
     seq: i64,
-    index: &'a [u8],
-    keys: &'a [u8],
+    homes: u64,
+    slots: &'a [u8],
 }
 
 impl std::fmt::Debug for SetView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SetView")
             .field("key_len", &self.key_len)
-            .field("bits", &self.bits)
             .field("count", &self.count)
             .field("seq", &self.seq)
+            .field("homes", &self.homes)
             .finish()
     }
 }
@@ -100,26 +106,19 @@ impl<'a> SetView<'a> {
             return Err("header checksum mismatch".into());
         }
         let key_len = u32_at(8) as usize;
-        let bits = u32_at(12);
+        let flags = u32_at(12);
         let count = u64_at(16);
         let seq = u64_at(24) as i64;
-        let index_offset = u64_at(32) as usize;
-        let keys_offset = u64_at(40) as usize;
-        if !matches!(key_len, 16 | 20 | 32) || !(1..=30).contains(&bits) {
-            return Err(format!("key length {key_len} / bucket bits {bits}"));
+        let homes = u64_at(32);
+        let slots = u64_at(40);
+        if !matches!(key_len, 16 | 20 | 32) || homes == 0 {
+            return Err(format!("key length {key_len} / home slots {homes}"));
         }
-        let index_len = ((1usize << bits) + 1) * 4;
-        let keys_len = usize::try_from(count)
+        let slots_len = usize::try_from(slots)
             .ok()
             .and_then(|c| c.checked_mul(key_len))
-            .ok_or("key count overflows")?;
-        let expected = keys_offset
-            .checked_add(keys_len)
-            .and_then(|e| e.checked_add(FOOTER));
-        if index_offset != HEADER
-            || keys_offset < index_offset + index_len
-            || expected != Some(bytes.len())
-        {
+            .ok_or("slot count overflows")?;
+        if HEADER.checked_add(slots_len).and_then(|e| e.checked_add(FOOTER)) != Some(bytes.len()) {
             return Err(format!(
                 "size {} does not match its header (truncated or damaged)",
                 bytes.len()
@@ -129,19 +128,14 @@ impl<'a> SetView<'a> {
         if &footer[..8] != END || u64_at(bytes.len() - 8) != count {
             return Err("footer missing (the file was not finished)".into());
         }
-        let index = &bytes[index_offset..index_offset + index_len];
-        let view = SetView {
+        Ok(SetView {
             key_len,
-            bits,
+            has_zero: flags & 1 != 0,
             count,
             seq,
-            index,
-            keys: &bytes[keys_offset..keys_offset + keys_len],
-        };
-        if view.start(0) != 0 || u64::from(view.start(1usize << bits)) != count {
-            return Err("index does not span the keys".into());
-        }
-        Ok(view)
+            homes,
+            slots: &bytes[HEADER..HEADER + slots_len],
+        })
     }
 
     pub fn key_len(&self) -> usize {
@@ -161,23 +155,9 @@ impl<'a> SetView<'a> {
         self.seq
     }
 
-    /// Bytes of keys and index (what lookups keep in memory).
+    /// Bytes a lookup may touch (the whole file).
     pub fn bytes(&self) -> usize {
-        self.keys.len() + self.index.len() + HEADER + FOOTER
-    }
-
-    #[inline(always)]
-    fn start(&self, bucket: usize) -> u32 {
-        let o = bucket * 4;
-        match self.index.get(o..o + 4) {
-            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            None => 0,
-        }
-    }
-
-    #[inline(always)]
-    fn key(&self, i: usize) -> &'a [u8] {
-        &self.keys[i * self.key_len..(i + 1) * self.key_len]
+        self.slots.len() + HEADER + FOOTER
     }
 
     /// Whether `key` (of this set's key length) is in the set.
@@ -186,75 +166,70 @@ impl<'a> SetView<'a> {
         if key.len() != self.key_len {
             return false;
         }
-        let b = bucket_of(key, self.bits);
-        let (lo, hi) = (self.start(b) as usize, self.start(b + 1) as usize);
-        self.search(key, lo, hi)
+        if is_zero(key) {
+            return self.has_zero;
+        }
+        self.scan(key, home_of(key, self.homes))
     }
 
     #[inline(always)]
-    fn search(&self, key: &[u8], mut lo: usize, mut hi: usize) -> bool {
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self.key(mid).cmp(key) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
+    fn scan(&self, key: &[u8], home: usize) -> bool {
+        let kl = self.key_len;
+        let mut at = home * kl;
+        while let Some(slot) = self.slots.get(at..at + kl) {
+            match slot.cmp(key) {
                 std::cmp::Ordering::Equal => return true,
+                std::cmp::Ordering::Greater => return false,
+                std::cmp::Ordering::Less if is_zero(slot) => return false,
+                std::cmp::Ordering::Less => at += kl,
             }
         }
         false
     }
 
     /// Looks up many keys (`keys` holds them back to back) and appends
-    /// one answer per key to `out`. Keys are taken in groups whose index
-    /// and key lines are prefetched together, so the memory latencies of a
-    /// group overlap instead of adding up.
+    /// one answer per key to `out`. Keys are taken in groups whose home
+    /// lines are prefetched together, so the memory latencies of a group
+    /// overlap instead of adding up.
     pub fn contains_many(&self, keys: &[u8], out: &mut Vec<bool>) {
-        const GROUP: usize = 16;
+        const GROUP: usize = 32;
         let kl = self.key_len;
         let n = keys.len() / kl;
         out.reserve(n);
-        let mut buckets = [0usize; GROUP];
-        let mut ranges = [(0usize, 0usize); GROUP];
+        let mut homes = [0usize; GROUP];
+        let mut touch = 0u8;
         for g in (0..n).step_by(GROUP) {
             let m = GROUP.min(n - g);
-            for j in 0..m {
+            for (j, h) in homes.iter_mut().enumerate().take(m) {
                 let k = &keys[(g + j) * kl..(g + j + 1) * kl];
-                buckets[j] = bucket_of(k, self.bits);
-                prefetch(self.index.as_ptr().wrapping_add(buckets[j] * 4));
+                *h = home_of(k, self.homes);
+                // Loads, not prefetch hints (hints that miss the TLB may
+                // be dropped); independent, so in flight together.
+                // A key sits a few slots past its home on average: the
+                // home line and the two after it.
+                for line in [0, 64, 128] {
+                    touch ^= self.slots.get(*h * kl + line).copied().unwrap_or(0);
+                }
             }
-            for j in 0..m {
-                let (lo, hi) = (
-                    self.start(buckets[j]) as usize,
-                    self.start(buckets[j] + 1) as usize,
-                );
-                ranges[j] = (lo, hi);
-                let mid = lo + (hi - lo) / 2;
-                prefetch(self.keys.as_ptr().wrapping_add(mid * kl));
-                prefetch(self.keys.as_ptr().wrapping_add(lo * kl));
-            }
-            for j in 0..m {
+            for (j, h) in homes.iter().enumerate().take(m) {
                 let k = &keys[(g + j) * kl..(g + j + 1) * kl];
-                out.push(self.search(k, ranges[j].0, ranges[j].1));
+                out.push(if is_zero(k) {
+                    self.has_zero
+                } else {
+                    self.scan(k, *h)
+                });
             }
         }
+        std::hint::black_box(touch);
     }
 
     /// Every key in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let kl = self.key_len;
-        self.keys.chunks_exact(kl)
+        let zero: Option<&'a [u8]> = self.has_zero.then_some(&ZERO[..kl]);
+        zero.into_iter()
+            .chain(self.slots.chunks_exact(kl).filter(|s| !is_zero(s)))
     }
-}
-
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Writes a set file in one pass from keys in ascending order. The file
@@ -265,36 +240,35 @@ pub struct SetWriter {
     out: BufWriter<File>,
     path: PathBuf,
     key_len: usize,
-    bits: u32,
+    homes: u64,
     seq: i64,
-    keys_offset: u64,
-    starts: Vec<u32>,
+    /// The next free slot.
+    next: u64,
     count: u64,
+    has_zero: bool,
     last: Vec<u8>,
 }
 
 impl SetWriter {
-    /// `expected` is about how many keys will come (it sizes the index;
-    /// any count works, a close guess keeps buckets short).
+    /// `expected` is about how many keys will come (it sizes the table:
+    /// any count works, a close guess keeps lookups short).
     pub fn create(path: &Path, key_len: usize, expected: u64, seq: i64) -> Result<Self, SetError> {
         let io = |source| SetError::Io {
             path: path.to_owned(),
             source,
         };
-        let bits = bucket_bits(expected);
-        let index_len = ((1u64 << bits) + 1) * 4;
-        let keys_offset = (HEADER as u64 + index_len).div_ceil(64) * 64;
         let mut file = File::create(path).map_err(io)?;
-        file.seek(SeekFrom::Start(keys_offset)).map_err(io)?;
+        file.seek(SeekFrom::Start(HEADER as u64)).map_err(io)?;
         Ok(SetWriter {
-            out: BufWriter::with_capacity(1 << 20, file),
+            // Large writes let the page cache hold the file in 2 MiB pages.
+            out: BufWriter::with_capacity(8 << 20, file),
             path: path.to_owned(),
             key_len,
-            bits,
+            homes: home_slots(expected),
             seq,
-            keys_offset,
-            starts: vec![0; (1usize << bits) + 1],
+            next: 0,
             count: 0,
+            has_zero: false,
             last: Vec::new(),
         })
     }
@@ -304,47 +278,53 @@ impl SetWriter {
         if key.len() != self.key_len || (self.count > 0 && key <= self.last.as_slice()) {
             return Err(SetError::Unsorted);
         }
-        if self.count >= u64::from(u32::MAX) {
-            return Err(SetError::TooLarge);
-        }
-        self.out.write_all(key).map_err(|source| SetError::Io {
+        let io = |source| SetError::Io {
             path: self.path.clone(),
             source,
-        })?;
-        self.starts[bucket_of(key, self.bits) + 1] += 1;
+        };
+        if is_zero(key) {
+            self.has_zero = true;
+        } else {
+            let home = home_of(key, self.homes) as u64;
+            while self.next < home {
+                self.out.write_all(&ZERO[..self.key_len]).map_err(io)?;
+                self.next += 1;
+            }
+            self.out.write_all(key).map_err(io)?;
+            self.next += 1;
+        }
         self.count += 1;
         self.last.clear();
         self.last.extend_from_slice(key);
         Ok(())
     }
 
-    /// Writes the index, header and footer, syncs, and returns the count.
+    /// Pads the table, writes the header and footer, syncs, and returns
+    /// the count.
     pub fn finish(mut self) -> Result<u64, SetError> {
         let path = self.path.clone();
         let io = |source| SetError::Io {
             path: path.clone(),
             source,
         };
-        for i in 1..self.starts.len() {
-            self.starts[i] += self.starts[i - 1];
+        while self.next < self.homes {
+            self.out.write_all(&ZERO[..self.key_len]).map_err(io)?;
+            self.next += 1;
         }
         self.out.write_all(END).map_err(io)?;
         self.out.write_all(&self.count.to_le_bytes()).map_err(io)?;
         let mut file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
-        let mut head = Vec::with_capacity(HEADER + self.starts.len() * 4);
+        let mut head = Vec::with_capacity(HEADER);
         head.extend_from_slice(MAGIC);
         head.extend_from_slice(&(self.key_len as u32).to_le_bytes());
-        head.extend_from_slice(&self.bits.to_le_bytes());
+        head.extend_from_slice(&u32::from(self.has_zero).to_le_bytes());
         head.extend_from_slice(&self.count.to_le_bytes());
         head.extend_from_slice(&self.seq.to_le_bytes());
-        head.extend_from_slice(&(HEADER as u64).to_le_bytes());
-        head.extend_from_slice(&self.keys_offset.to_le_bytes());
+        head.extend_from_slice(&self.homes.to_le_bytes());
+        head.extend_from_slice(&self.next.to_le_bytes());
         head.extend_from_slice(&[0u8; 8]);
         let check = fnv1a(&head[..56]);
         head.extend_from_slice(&check.to_le_bytes());
-        for s in &self.starts {
-            head.extend_from_slice(&s.to_le_bytes());
-        }
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(&head).map_err(io)?;
         file.sync_all().map_err(io)?;
@@ -413,8 +393,11 @@ impl SetFile {
             path: path.to_owned(),
             source,
         })?;
-        #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Random);
+        // Lookups land anywhere: 2 MiB pages (where the kernel maps file
+        // pages that large) spare most TLB misses, and the whole set is
+        // faulted in at open rather than on the first lookups.
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
         SetView::parse(&map).map_err(|reason| SetError::Invalid {
             path: path.to_owned(),
             reason,
@@ -429,11 +412,11 @@ impl SetFile {
         // The bytes were checked in `open` and cannot change.
         SetView::parse(&self.map).unwrap_or(SetView {
             key_len: 32,
-            bits: 1,
+            has_zero: false,
             count: 0,
             seq: 0,
-            index: &[],
-            keys: &[],
+            homes: 1,
+            slots: &[],
         })
     }
 

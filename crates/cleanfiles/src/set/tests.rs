@@ -140,3 +140,21 @@ fn empty_set_answers_no() {
     set.view().contains_many(&[0u8; 64], &mut out);
     assert_eq!(out, vec![false, false]);
 }
+
+#[test]
+fn the_all_zero_key_is_kept_apart_from_the_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys: BTreeSet<Vec<u8>> = [vec![0u8; 16], vec![1u8; 16], vec![0xffu8; 16]].into();
+    let set = build(dir.path(), "z.set", &keys, 16);
+    let v = set.view();
+    assert!(v.contains(&[0u8; 16]));
+    assert!(v.contains(&[0xffu8; 16]));
+    assert!(!v.contains(&[2u8; 16]));
+    assert_eq!(v.iter().map(<[u8]>::to_vec).collect::<BTreeSet<_>>(), keys);
+    let without: BTreeSet<Vec<u8>> = [vec![1u8; 16]].into();
+    let set = build(dir.path(), "nz.set", &without, 16);
+    assert!(!set.view().contains(&[0u8; 16]));
+    let mut out = Vec::new();
+    set.view().contains_many(&[[0u8; 16], [1u8; 16]].concat(), &mut out);
+    assert_eq!(out, vec![false, true]);
+}
