@@ -43,7 +43,10 @@ impl DcsoBloom {
         let capacity = capacity.max(1);
         let p = if p > 0.0 && p < 1.0 { p } else { 0.001 };
         let ln2 = std::f64::consts::LN_2;
-        let m = ((capacity as f64) * p.ln() / (ln2 * ln2)).ceil().abs().max(64.0) as u64;
+        let m = ((capacity as f64) * p.ln() / (ln2 * ln2))
+            .ceil()
+            .abs()
+            .max(64.0) as u64;
         let k = (ln2 * m as f64 / capacity as f64).ceil().max(1.0) as u64;
         DcsoBloom {
             capacity,

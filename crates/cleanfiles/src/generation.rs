@@ -106,7 +106,7 @@ pub fn open(dir: &Path) -> Result<Option<Generation>, SetError> {
     };
     for algo in HashAlgo::ALL {
         let v = generation.set(algo).view();
-        if v.seq() != seq || v.key_len() != algo.len() {
+        if v.seq() != seq || v.key_len() != algo.bytes() {
             return Err(SetError::Invalid {
                 path: generation.set(algo).path().to_owned(),
                 reason: format!("holds {}-byte keys of sequence {}", v.key_len(), v.seq()),
@@ -143,7 +143,7 @@ mod tests {
 
     fn write_generation(dir: &Path, seq: i64, keys: &[u8]) {
         for algo in HashAlgo::ALL {
-            let kl = algo.len();
+            let kl = algo.bytes();
             let mut ks: Vec<Vec<u8>> = vec![vec![keys[0]; kl]];
             ks.extend(keys[1..].iter().map(|b| vec![*b; kl]));
             ks.sort();
@@ -185,7 +185,11 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert!(left.iter().all(|n| !n.contains("-9") && !n.ends_with(".tmp")), "{left:?}");
+        assert!(
+            left.iter()
+                .all(|n| !n.contains("-9") && !n.ends_with(".tmp")),
+            "{left:?}"
+        );
 
         // A complete commit moves to the new generation and drops the old.
         write_generation(dir.path(), 9, &[4, 5]);

@@ -19,7 +19,7 @@ impl HashAlgo {
     pub const ALL: [HashAlgo; 3] = [HashAlgo::Sha256, HashAlgo::Sha1, HashAlgo::Md5];
 
     /// Length of a value in bytes.
-    pub const fn len(self) -> usize {
+    pub const fn bytes(self) -> usize {
         match self {
             HashAlgo::Md5 => 16,
             HashAlgo::Sha1 => 20,

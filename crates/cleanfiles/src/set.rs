@@ -96,7 +96,8 @@ impl<'a> SetView<'a> {
         if &bytes[..8] != MAGIC {
             return Err("wrong magic".into());
         }
-        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let u32_at =
+            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
         let u64_at = |o: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&bytes[o..o + 8]);
@@ -118,7 +119,11 @@ impl<'a> SetView<'a> {
             .ok()
             .and_then(|c| c.checked_mul(key_len))
             .ok_or("slot count overflows")?;
-        if HEADER.checked_add(slots_len).and_then(|e| e.checked_add(FOOTER)) != Some(bytes.len()) {
+        if HEADER
+            .checked_add(slots_len)
+            .and_then(|e| e.checked_add(FOOTER))
+            != Some(bytes.len())
+        {
             return Err(format!(
                 "size {} does not match its header (truncated or damaged)",
                 bytes.len()

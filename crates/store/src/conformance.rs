@@ -42,6 +42,7 @@ pub async fn run(store: &dyn Store) {
     releases_and_advisories(store).await;
     urls(store).await;
     botnet(store).await;
+    cleanfiles(store).await;
 }
 
 fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
@@ -936,4 +937,106 @@ pub async fn botnet(store: &dyn Store) {
         .await
         .expect("empty")
         .is_empty());
+}
+
+/// Clean files: idempotent import with a change log, lookups by each
+/// algorithm, removal, ordered streaming, statistics.
+pub async fn cleanfiles(store: &dyn Store) {
+    use isx_cleanfiles::{CleanFile, HashAlgo, Md5, Sha1, Sha256};
+    let t = Timestamp::from_secs(1_800_000_000);
+    let file = |i: u8| {
+        let mut f = CleanFile::bare(Sha256([i; 32]), if i % 2 == 0 { "NSRL" } else { "Vendor" });
+        f.sha1 = Some(Sha1([i; 20]));
+        f.md5 = (i != 3).then_some(Md5([i; 16]));
+        f.size = Some(u64::from(i) * 100);
+        f.file_name = format!("f{i}.dll");
+        f.vendor = Some("Contoso".into());
+        f.product = Some(format!("Product {}", i % 3));
+        f.published = Some(Timestamp::from_secs(1_700_000_000));
+        f
+    };
+    let first: Vec<CleanFile> = (1..=5).map(file).collect();
+    let out = store.import_clean_files(&first, t).await.expect("import");
+    assert_eq!((out.added, out.unchanged), (5, 0));
+    assert_eq!(out.seq, 5);
+    // Re-import: nothing changes, no new change rows.
+    let again = store
+        .import_clean_files(&first, t.add_secs(60))
+        .await
+        .expect("re-import");
+    assert_eq!((again.added, again.unchanged, again.seq), (0, 5, 5));
+    // Lookups by each algorithm return the whole record.
+    let got = store
+        .clean_files_by(HashAlgo::Sha256, &[vec![2; 32], vec![9; 32]])
+        .await
+        .expect("by sha256");
+    assert_eq!(got, vec![file(2)]);
+    let got = store
+        .clean_files_by(HashAlgo::Sha1, &[vec![4; 20]])
+        .await
+        .expect("by sha1");
+    assert_eq!(got, vec![file(4)]);
+    let got = store
+        .clean_files_by(HashAlgo::Md5, &[vec![3; 16], vec![5; 16]])
+        .await
+        .expect("by md5");
+    assert_eq!(got, vec![file(5)], "file 3 has no MD5");
+    // Removal logs a change with the record's hashes.
+    let removed = store
+        .remove_clean_files(&[Sha256([2; 32]), Sha256([77; 32])], t.add_secs(120))
+        .await
+        .expect("remove");
+    assert_eq!(removed, 1);
+    let changes = store
+        .clean_changes(0, i64::MAX, 100)
+        .await
+        .expect("changes");
+    assert_eq!(changes.len(), 6);
+    assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    let last = changes.last().expect("a change");
+    assert!(!last.added);
+    assert_eq!(last.sha256, Sha256([2; 32]));
+    assert_eq!(last.md5, Some(Md5([2; 16])));
+    assert_eq!(store.clean_changes(5, 6, 100).await.expect("tail").len(), 1);
+    assert_eq!(
+        store
+            .clean_seq_before(t.add_secs(100))
+            .await
+            .expect("before"),
+        5
+    );
+    assert_eq!(
+        store
+            .clean_seq_before(t.add_secs(200))
+            .await
+            .expect("before"),
+        6
+    );
+    // Streaming in SHA-256 order.
+    let mut seen = Vec::new();
+    let n = store
+        .for_each_clean_file(&mut |f| {
+            seen.push(f.sha256);
+            Ok(())
+        })
+        .await
+        .expect("stream");
+    assert_eq!(n, 4);
+    assert_eq!(
+        seen,
+        vec![
+            Sha256([1; 32]),
+            Sha256([3; 32]),
+            Sha256([4; 32]),
+            Sha256([5; 32])
+        ]
+    );
+    let stats = store.clean_stats().await.expect("stats");
+    assert_eq!(stats.files, 4);
+    assert_eq!(stats.seq, 6);
+    assert_eq!(
+        stats.sources,
+        vec![("Vendor".to_owned(), 3), ("NSRL".to_owned(), 1)]
+    );
+    assert_eq!(stats.vendors, vec![("Contoso".to_owned(), 4)]);
 }

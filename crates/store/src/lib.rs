@@ -15,6 +15,7 @@
 //! paths where the engines really differ.
 
 mod botnet;
+mod cleanfiles;
 mod error;
 #[macro_use]
 mod sql;
@@ -22,6 +23,8 @@ mod sql;
 pub(crate) mod sql_botnet;
 #[macro_use]
 pub(crate) mod sql_urls;
+#[macro_use]
+pub(crate) mod sql_cleanfiles;
 pub mod migrate;
 pub mod postgres;
 mod rows;
@@ -43,6 +46,7 @@ use isx_domain::{
 use serde::Serialize;
 
 pub use botnet::{BotnetInsertOutcome, BotnetQuery, StoredBotnetEvent};
+pub use cleanfiles::{CleanChange, CleanImportOutcome, CleanStats};
 
 pub use error::StoreError;
 pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
@@ -310,6 +314,38 @@ pub trait Store: Send + Sync + 'static {
     async fn zone_serial(&self, name: &str, sha256: &str, slot: Timestamp) -> Result<i64>;
     /// Deletes events last seen before `before`; returns how many.
     async fn prune_botnet_events(&self, before: Timestamp) -> Result<u64>;
+
+    // Clean file metadata.
+    /// Adds files not yet known (by SHA-256) in one transaction under the
+    /// clean-file write lock, logging one change per file added. Files
+    /// already known keep their metadata: re-imports change nothing.
+    async fn import_clean_files(
+        &self,
+        files: &[isx_cleanfiles::CleanFile],
+        now: Timestamp,
+    ) -> Result<CleanImportOutcome>;
+    /// Removes files by SHA-256 (logging the removals); returns how many.
+    async fn remove_clean_files(
+        &self,
+        sha256: &[isx_cleanfiles::Sha256],
+        now: Timestamp,
+    ) -> Result<u64>;
+    /// The records whose `algo` hash is one of `keys` (raw bytes).
+    async fn clean_files_by(
+        &self,
+        algo: isx_cleanfiles::HashAlgo,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<isx_cleanfiles::CleanFile>>;
+    /// Changes with `after < seq <= upto`, in order, at most `limit`.
+    async fn clean_changes(&self, after: i64, upto: i64, limit: u32) -> Result<Vec<CleanChange>>;
+    /// The last change made before `before` (all lower ones have committed).
+    async fn clean_seq_before(&self, before: Timestamp) -> Result<i64>;
+    /// Every record in SHA-256 order, streamed.
+    async fn for_each_clean_file(
+        &self,
+        f: &mut (dyn FnMut(isx_cleanfiles::CleanFile) -> std::io::Result<()> + Send),
+    ) -> Result<u64>;
+    async fn clean_stats(&self) -> Result<CleanStats>;
 }
 
 /// Opens the store named by `url`: `postgres://…` (or `postgresql://…`)

@@ -35,6 +35,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "botnet",
         sql: include_str!("../migrations/sqlite/0005_botnet.sql"),
     },
+    Migration {
+        version: 6,
+        name: "cleanfiles",
+        sql: include_str!("../migrations/sqlite/0006_cleanfiles.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -62,6 +67,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "botnet",
         sql: include_str!("../migrations/postgres/0005_botnet.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "cleanfiles",
+        sql: include_str!("../migrations/postgres/0006_cleanfiles.sql"),
     },
 ];
 

@@ -54,6 +54,15 @@ impl PostgresStore {
     pub(crate) const BOTNET_MEMBER_FILTER: &'static str =
         "id IN (SELECT event_id FROM botnet_recipients WHERE member_id = $7 AND event_id > $1)";
 
+    /// Serialises clean-file writes, so change numbers commit in order.
+    pub(crate) const CLEAN_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(7358261004)");
+
+    /// Placeholders `$from, …` for `n` values.
+    pub(crate) fn params(from: usize, n: usize) -> String {
+        crate::sql_urls::numbered(from, n)
+    }
+
     /// A transaction that writes (the same name as SQLite's, where it
     /// matters; here an ordinary `BEGIN`).
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {

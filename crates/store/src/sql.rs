@@ -769,10 +769,35 @@ macro_rules! impl_store {
             async fn prune_botnet_events(&self, before: isx_domain::Timestamp) -> $crate::Result<u64> {
                 self.prune_botnet_events_sql(before).await
             }
+            async fn import_clean_files(&self, files: &[isx_cleanfiles::CleanFile], now: isx_domain::Timestamp) -> $crate::Result<$crate::CleanImportOutcome> {
+                self.import_clean_files_sql(files, now).await
+            }
+            async fn remove_clean_files(&self, sha256: &[isx_cleanfiles::Sha256], now: isx_domain::Timestamp) -> $crate::Result<u64> {
+                self.remove_clean_files_sql(sha256, now).await
+            }
+            async fn clean_files_by(&self, algo: isx_cleanfiles::HashAlgo, keys: &[Vec<u8>]) -> $crate::Result<Vec<isx_cleanfiles::CleanFile>> {
+                self.clean_files_by_sql(algo, keys).await
+            }
+            async fn clean_changes(&self, after: i64, upto: i64, limit: u32) -> $crate::Result<Vec<$crate::CleanChange>> {
+                self.clean_changes_sql(after, upto, limit).await
+            }
+            async fn clean_seq_before(&self, before: isx_domain::Timestamp) -> $crate::Result<i64> {
+                self.clean_seq_before_sql(before).await
+            }
+            async fn for_each_clean_file(
+                &self,
+                f: &mut (dyn FnMut(isx_cleanfiles::CleanFile) -> std::io::Result<()> + Send),
+            ) -> $crate::Result<u64> {
+                self.for_each_clean_file_sql(f).await
+            }
+            async fn clean_stats(&self) -> $crate::Result<$crate::CleanStats> {
+                self.clean_stats_sql().await
+            }
         }
 
         url_methods!($ty);
         botnet_methods!($ty);
+        cleanfile_methods!($ty);
     };
 
     (@get $r:ident, $col:literal, $t:ty) => {

@@ -64,6 +64,14 @@ impl SqliteStore {
     /// up front, waiting through the busy timeout. A deferred `BEGIN` that
     /// reads and then writes fails at once with `SQLITE_BUSY` when another
     /// connection committed in between, which no timeout can help.
+    /// Clean-file writes need no lock beyond `BEGIN IMMEDIATE`.
+    pub(crate) const CLEAN_LOCK: Option<&'static str> = None;
+
+    /// Placeholders for `n` values (anonymous: SQLite binds them fastest).
+    pub(crate) fn params(from: usize, n: usize) -> String {
+        crate::sql_urls::anonymous(from, n)
+    }
+
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")

@@ -100,10 +100,7 @@ fn unfinished_and_damaged_files_are_rejected() {
         w.push(k).unwrap();
     }
     drop(w);
-    assert!(matches!(
-        SetFile::open(&p),
-        Err(SetError::Invalid { .. })
-    ));
+    assert!(matches!(SetFile::open(&p), Err(SetError::Invalid { .. })));
 
     // Truncated.
     let p = dir.path().join("short.set");
@@ -155,6 +152,7 @@ fn the_all_zero_key_is_kept_apart_from_the_gaps() {
     let set = build(dir.path(), "nz.set", &without, 16);
     assert!(!set.view().contains(&[0u8; 16]));
     let mut out = Vec::new();
-    set.view().contains_many(&[[0u8; 16], [1u8; 16]].concat(), &mut out);
+    set.view()
+        .contains_many(&[[0u8; 16], [1u8; 16]].concat(), &mut out);
     assert_eq!(out, vec![false, true]);
 }

@@ -1,0 +1,50 @@
+//! Storage types of clean file metadata.
+
+use isx_cleanfiles::HashAlgo;
+use serde::Serialize;
+
+/// What an import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CleanImportOutcome {
+    /// Files new to the set.
+    pub added: u64,
+    /// Files already known (their metadata kept as it was).
+    pub unchanged: u64,
+    /// The change sequence after the import (0 when nothing ever changed).
+    pub seq: i64,
+}
+
+/// One change to the set: a file added or removed, in sequence order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CleanChange {
+    pub seq: i64,
+    pub sha256: isx_cleanfiles::Sha256,
+    pub sha1: Option<isx_cleanfiles::Sha1>,
+    pub md5: Option<isx_cleanfiles::Md5>,
+    pub added: bool,
+    pub at: isx_domain::Timestamp,
+}
+
+impl CleanChange {
+    /// The change's key for `algo` (`None` when the record had no such hash).
+    pub fn key(&self, algo: HashAlgo) -> Option<&[u8]> {
+        match algo {
+            HashAlgo::Sha256 => Some(&self.sha256.0),
+            HashAlgo::Sha1 => self.sha1.as_ref().map(|h| &h.0[..]),
+            HashAlgo::Md5 => self.md5.as_ref().map(|h| &h.0[..]),
+        }
+    }
+}
+
+/// Counts for the statistics page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CleanStats {
+    pub files: u64,
+    /// (source, files), most first.
+    pub sources: Vec<(String, u64)>,
+    /// (vendor, files), most first, at most 10.
+    pub vendors: Vec<(String, u64)>,
+    /// (product, files), most first, at most 10.
+    pub products: Vec<(String, u64)>,
+    pub seq: i64,
+}
