@@ -945,7 +945,14 @@ pub async fn cleanfiles(store: &dyn Store) {
     use isx_cleanfiles::{CleanFile, HashAlgo, Md5, Sha1, Sha256};
     let t = Timestamp::from_secs(1_800_000_000);
     let file = |i: u8| {
-        let mut f = CleanFile::bare(Sha256([i; 32]), if i % 2 == 0 { "NSRL" } else { "Vendor" });
+        let mut f = CleanFile::bare(
+            Sha256([i; 32]),
+            if i.is_multiple_of(2) {
+                "NSRL"
+            } else {
+                "Vendor"
+            },
+        );
         f.sha1 = Some(Sha1([i; 20]));
         f.md5 = (i != 3).then_some(Md5([i; 16]));
         f.size = Some(u64::from(i) * 100);
