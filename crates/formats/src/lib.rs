@@ -2,10 +2,12 @@
 //! tables' shapes. Parsers report the JSON pointer (or line) of a problem.
 
 pub mod botnet;
+pub mod cleanfiles;
 pub mod csaf;
 pub mod cve5;
 pub mod feed;
 pub mod kev;
+pub mod rows;
 pub mod stix;
 pub mod table;
 pub mod urls;

@@ -21,8 +21,8 @@ use std::net::IpAddr;
 
 use isx_botnet::BotnetEvent;
 use isx_domain::{Asn, BotnetProduct, CountryCode, DomainName, Timestamp, Tlp};
-use serde_json::Value;
 
+use crate::rows::{pick, FieldReader};
 use crate::urls::{parse_time, RowError};
 
 /// Input formats of botnet events.
@@ -74,72 +74,29 @@ pub struct BotnetDefaults {
 /// Reads events a line at a time.
 #[derive(Debug)]
 pub struct BotnetParser {
-    format: BotnetInputFormat,
+    fields: FieldReader,
     defaults: BotnetDefaults,
-    columns: Option<Vec<String>>,
-    line: usize,
 }
 
 impl BotnetParser {
     pub fn new(format: BotnetInputFormat, defaults: BotnetDefaults) -> Self {
+        let csv = format == BotnetInputFormat::Csv;
         BotnetParser {
-            format,
+            fields: FieldReader::new(csv),
             defaults,
-            columns: None,
-            line: 0,
         }
     }
 
     /// The number of the line read last (1-based).
     pub fn line_number(&self) -> usize {
-        self.line
+        self.fields.line_number()
     }
 
     /// Reads the next line. `None` for blank lines, `#` comments and the
     /// CSV header.
     pub fn line(&mut self, text: &str) -> Option<Result<BotnetEvent, RowError>> {
-        self.line += 1;
-        let line = self.line;
-        let t = text.trim_start_matches('\u{feff}').trim();
-        if t.is_empty() || (t.starts_with('#') && self.format == BotnetInputFormat::Csv) {
-            return None;
-        }
-        let fields = match self.format {
-            BotnetInputFormat::Ndjson => match serde_json::from_str::<Value>(t) {
-                Ok(Value::Object(o)) => {
-                    let mut f = HashMap::new();
-                    flatten(&o, &mut f);
-                    Ok(f)
-                }
-                Ok(_) => Err("expected a JSON object".to_owned()),
-                Err(e) => Err(format!("not JSON: {e}")),
-            },
-            BotnetInputFormat::Csv => {
-                let cells = split_csv_line(t);
-                match &self.columns {
-                    None => {
-                        self.columns = Some(
-                            cells
-                                .iter()
-                                .map(|c| c.trim().to_ascii_lowercase().replace([' ', '-'], "_"))
-                                .collect(),
-                        );
-                        return None;
-                    }
-                    Some(cols) if cols.len() != cells.len() => Err(format!(
-                        "{} cells, the header has {}",
-                        cells.len(),
-                        cols.len()
-                    )),
-                    Some(cols) => Ok(cols
-                        .iter()
-                        .zip(cells)
-                        .filter(|(_, v)| !v.trim().is_empty())
-                        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
-                        .collect()),
-                }
-            }
-        };
+        let line = self.fields.line_number() + 1;
+        let fields = self.fields.line(text)?;
         Some(
             fields
                 .and_then(|f| event(&f, &self.defaults))
@@ -148,7 +105,6 @@ impl BotnetParser {
     }
 }
 
-/// Reads a whole input: every row with its line number and result.
 pub fn parse_events(
     bytes: &[u8],
     format: BotnetInputFormat,
@@ -157,60 +113,6 @@ pub fn parse_events(
     let text = String::from_utf8_lossy(bytes);
     let mut p = BotnetParser::new(format, defaults);
     text.lines().filter_map(|l| p.line(l)).collect()
-}
-
-/// Object keys lower case; nested objects (CTIP's `SourceIpInfo`,
-/// `HttpInfo`) flattened into the same map.
-fn flatten(o: &serde_json::Map<String, Value>, out: &mut HashMap<String, String>) {
-    for (k, v) in o {
-        let text = match v {
-            Value::Null => continue,
-            Value::String(s) => s.trim().to_owned(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            Value::Array(a) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect::<Vec<_>>()
-                .join(","),
-            Value::Object(inner) => {
-                flatten(inner, out);
-                continue;
-            }
-        };
-        if !text.is_empty() {
-            out.insert(k.to_ascii_lowercase(), text);
-        }
-    }
-}
-
-/// Splits one CSV line (RFC 4180 quoting; no line breaks inside cells).
-fn split_csv_line(line: &str) -> Vec<String> {
-    let mut cells = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if cur.trim().is_empty() => {
-                cur.clear();
-                quoted = true;
-            }
-            (',', false) => cells.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    cells.push(cur);
-    cells
-}
-
-fn pick<'a>(f: &'a HashMap<String, String>, names: &[&str]) -> Option<&'a str> {
-    names.iter().find_map(|n| f.get(*n)).map(String::as_str)
 }
 
 /// A time as sources write it; also Windows FILETIME ticks (CTIP's

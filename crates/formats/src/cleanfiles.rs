@@ -1,0 +1,281 @@
+//! Clean file lists in and out.
+//!
+//! In, a line at a time: CSV with a header (columns found by name), NDJSON
+//! objects (isx's field names, and CIRCL hashlookup's `SHA-256`, `SHA-1`,
+//! `MD5`, `FileName`, `FileSize`, `ProductCode{ProductName,
+//! ProductVersion}`), and plain hash lists — one SHA-256 per line, as
+//! `sha256sum` writes them (`<hash>  <file name>`). Every record needs its
+//! SHA-256: isx keys clean files by it.
+//!
+//! Out: the CIRCL hashlookup JSON shape of a record (for the compatible
+//! API).
+
+use std::collections::HashMap;
+
+use isx_cleanfiles::{CleanFile, HashAlgo, Md5, Sha1, Sha256};
+use serde_json::{json, Map, Value};
+
+use crate::rows::FieldReader;
+use crate::urls::{parse_time, RowError};
+
+/// Input formats of clean file lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CleanListFormat {
+    Csv,
+    Ndjson,
+    /// One SHA-256 per line, optionally followed by a file name.
+    Hashes,
+}
+
+impl CleanListFormat {
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "csv" => Some(Self::Csv),
+            "ndjson" | "jsonl" | "json" => Some(Self::Ndjson),
+            "hashes" | "sha256sum" | "txt" => Some(Self::Hashes),
+            _ => None,
+        }
+    }
+
+    /// Guesses from a file name and the first bytes.
+    pub fn detect(file_name: Option<&str>, bytes: &[u8]) -> Self {
+        let lower = file_name.unwrap_or_default().to_ascii_lowercase();
+        if lower.ends_with(".csv") {
+            return Self::Csv;
+        }
+        if lower.ends_with(".ndjson") || lower.ends_with(".jsonl") || lower.ends_with(".json") {
+            return Self::Ndjson;
+        }
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        let first = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .unwrap_or_default();
+        if first.starts_with('{') {
+            Self::Ndjson
+        } else if first.len() >= 64 && first[..64].bytes().all(|b| b.is_ascii_hexdigit()) {
+            Self::Hashes
+        } else {
+            Self::Csv
+        }
+    }
+}
+
+/// Reads clean file records a line at a time.
+#[derive(Debug)]
+pub struct CleanListParser {
+    format: CleanListFormat,
+    fields: FieldReader,
+    source: String,
+}
+
+impl CleanListParser {
+    /// `source` names records that do not name their own.
+    pub fn new(format: CleanListFormat, source: &str) -> Self {
+        CleanListParser {
+            format,
+            fields: FieldReader::new(format == CleanListFormat::Csv),
+            source: source.to_owned(),
+        }
+    }
+
+    /// The number of the line read last (1-based).
+    pub fn line_number(&self) -> usize {
+        self.fields.line_number()
+    }
+
+    /// Reads the next line: `None` for blank lines, comments and the header.
+    pub fn line(&mut self, text: &str) -> Option<Result<CleanFile, RowError>> {
+        let line = self.fields.line_number() + 1;
+        let record = if self.format == CleanListFormat::Hashes {
+            // Count the line like the field reader does.
+            let _ = self.fields.line("");
+            let t = text.trim_start_matches('\u{feff}').trim();
+            if t.is_empty() || t.starts_with('#') {
+                return None;
+            }
+            hash_line(t, &self.source)
+        } else {
+            let fields = self.fields.line(text)?;
+            fields.and_then(|f| record(&f, &self.source))
+        };
+        Some(record.map_err(|message| RowError { line, message }))
+    }
+}
+
+/// Parses a whole list.
+pub fn parse_clean_files(
+    bytes: &[u8],
+    format: CleanListFormat,
+    source: &str,
+) -> Vec<Result<CleanFile, RowError>> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut p = CleanListParser::new(format, source);
+    text.lines().filter_map(|l| p.line(l)).collect()
+}
+
+/// `<sha256>  <name>` or `<sha256> *<name>` (binary mode) or a bare hash.
+fn hash_line(t: &str, source: &str) -> Result<CleanFile, String> {
+    let (hash, rest) = t.split_at(t.find(char::is_whitespace).unwrap_or(t.len()));
+    let sha256 = Sha256::parse(hash).map_err(|e| format!("SHA-256: {e}"))?;
+    let mut f = CleanFile::bare(sha256, source);
+    f.file_name = rest.trim().trim_start_matches('*').to_owned();
+    f.normalise().map_err(|e| e.to_string())
+}
+
+fn record(raw: &HashMap<String, String>, source: &str) -> Result<CleanFile, String> {
+    // Names without `_`, `-` and spaces: `SHA-256`, `sha_256` and `sha256`
+    // are one column.
+    let f: HashMap<String, &str> = raw
+        .iter()
+        .map(|(k, v)| (k.replace(['_', '-', ' '], ""), v.as_str()))
+        .collect();
+    let get = |names: &[&str]| names.iter().find_map(|n| f.get(*n).copied());
+    let hash = |algo: HashAlgo| -> Result<Option<String>, String> {
+        match get(&[algo.as_str()]) {
+            None => Ok(None),
+            Some(v) => Ok(Some(v.to_owned())),
+        }
+    };
+    let sha256 =
+        hash(HashAlgo::Sha256)?.ok_or("no SHA-256 (isx keys clean files by their SHA-256)")?;
+    let mut out = CleanFile::bare(
+        Sha256::parse(&sha256).map_err(|e| format!("SHA-256: {e}"))?,
+        get(&["source", "db"]).unwrap_or(source),
+    );
+    out.sha1 = hash(HashAlgo::Sha1)?
+        .map(|v| Sha1::parse(&v).map_err(|e| format!("SHA-1: {e}")))
+        .transpose()?;
+    out.md5 = hash(HashAlgo::Md5)?
+        .map(|v| Md5::parse(&v).map_err(|e| format!("MD5: {e}")))
+        .transpose()?;
+    out.size = get(&["size", "filesize", "bytes"])
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| format!("size: {v:?} is not a whole number of bytes"))
+        })
+        .transpose()?;
+    out.file_name = get(&["filename", "name", "file"])
+        .unwrap_or_default()
+        .to_owned();
+    out.product = get(&["product", "productname"]).map(str::to_owned);
+    out.version = get(&["version", "productversion"]).map(str::to_owned);
+    out.vendor = get(&["vendor", "manufacturer", "mfgname", "publisher"]).map(str::to_owned);
+    out.published = get(&["published", "releasedate", "date"])
+        .map(|v| parse_time(v).ok_or_else(|| format!("published: {v:?} is not a time")))
+        .transpose()?;
+    out.normalise().map_err(|e| e.to_string())
+}
+
+/// A record in CIRCL hashlookup's JSON shape (upper-case hex, sizes as
+/// text, product details under `ProductCode`), as hashlookup clients
+/// expect it.
+pub fn hashlookup_json(f: &CleanFile) -> Value {
+    let mut o = Map::new();
+    o.insert("SHA-256".into(), json!(f.sha256.to_upper()));
+    if let Some(h) = f.sha1 {
+        o.insert("SHA-1".into(), json!(h.to_upper()));
+    }
+    if let Some(h) = f.md5 {
+        o.insert("MD5".into(), json!(h.to_upper()));
+    }
+    o.insert("FileName".into(), json!(f.file_name));
+    if let Some(s) = f.size {
+        o.insert("FileSize".into(), json!(s.to_string()));
+    }
+    let mut product = Map::new();
+    if let Some(p) = &f.product {
+        product.insert("ProductName".into(), json!(p));
+    }
+    if let Some(v) = &f.version {
+        product.insert("ProductVersion".into(), json!(v));
+    }
+    if let Some(v) = &f.vendor {
+        product.insert("MfgName".into(), json!(v));
+    }
+    if !product.is_empty() {
+        o.insert("ProductCode".into(), Value::Object(product));
+    }
+    o.insert("source".into(), json!(f.source));
+    o.insert("db".into(), json!("isx"));
+    o.insert("KnownGood".into(), json!(true));
+    o.insert("hashlookup:trust".into(), json!(100));
+    Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn csv_columns_by_name_in_any_spelling() {
+        let text = format!(
+            "SHA-256,sha1,MD5,File Name,file_size,Product,Version,Manufacturer\n\
+             {A},DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,d41d8cd98f00b204e9800998ecf8427e,empty.txt,0,Windows,10,Microsoft\n"
+        );
+        let rows = parse_clean_files(text.as_bytes(), CleanListFormat::Csv, "vendor list");
+        let f = rows[0].as_ref().unwrap();
+        assert_eq!(f.sha256.to_string(), A);
+        assert_eq!(
+            f.sha1.unwrap().to_string(),
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        );
+        assert_eq!(f.size, Some(0));
+        assert_eq!(f.file_name, "empty.txt");
+        assert_eq!(f.vendor.as_deref(), Some("Microsoft"));
+        assert_eq!(f.source, "vendor list");
+    }
+
+    #[test]
+    fn ndjson_reads_hashlookup_records() {
+        let line = format!(
+            r#"{{"SHA-256":"{}","FileName":"a.dll","FileSize":"12","ProductCode":{{"ProductName":"Office","ProductVersion":"2019"}},"source":"NSRL"}}"#,
+            A.to_uppercase()
+        );
+        let rows = parse_clean_files(line.as_bytes(), CleanListFormat::Ndjson, "x");
+        let f = rows[0].as_ref().unwrap();
+        assert_eq!(f.product.as_deref(), Some("Office"));
+        assert_eq!(f.version.as_deref(), Some("2019"));
+        assert_eq!(f.size, Some(12));
+        assert_eq!(f.source, "NSRL");
+        let back = hashlookup_json(f);
+        assert_eq!(back["SHA-256"], A.to_uppercase());
+        assert_eq!(back["FileSize"], "12");
+    }
+
+    #[test]
+    fn sha256sum_output_parses_and_bad_lines_name_their_number() {
+        let text = format!("{A}  ./bin/ls\n\n{A} *tool.exe\nnot-a-hash  x\n");
+        assert_eq!(
+            CleanListFormat::detect(None, text.as_bytes()),
+            CleanListFormat::Hashes
+        );
+        let rows = parse_clean_files(text.as_bytes(), CleanListFormat::Hashes, "scan");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].as_ref().unwrap().file_name, "./bin/ls");
+        assert_eq!(rows[1].as_ref().unwrap().file_name, "tool.exe");
+        assert_eq!(rows[2].as_ref().unwrap_err().line, 4);
+    }
+
+    #[test]
+    fn a_record_without_sha256_is_refused() {
+        let rows = parse_clean_files(
+            b"md5,name\nd41d8cd98f00b204e9800998ecf8427e,x\n",
+            CleanListFormat::Csv,
+            "s",
+        );
+        let e = rows[0].as_ref().unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("SHA-256"), "{}", e.message);
+        let rows = parse_clean_files(
+            format!("sha256,size\n{A},-3\n").as_bytes(),
+            CleanListFormat::Csv,
+            "s",
+        );
+        assert!(rows[0].as_ref().unwrap_err().message.contains("size"));
+    }
+}
