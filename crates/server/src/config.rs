@@ -51,6 +51,9 @@ pub struct ServerConfig {
     /// How long botnet events are kept (the stream's resume window, and
     /// the age of C2 servers and domains still exported), in days.
     pub botnet_retention_days: i64,
+    /// How often this node reads clean-file changes other nodes (or the
+    /// CLI) made, in ms.
+    pub clean_sync_ms: u64,
 }
 
 impl ServerConfig {
@@ -74,6 +77,7 @@ impl ServerConfig {
             feed_window_secs: 5 * 86_400,
             feed_tick_ms: 60_000,
             botnet_retention_days: 7,
+            clean_sync_ms: 2_000,
         }
     }
 }

@@ -117,6 +117,8 @@ pub struct FeedContext {
     pub stats: FeedStats,
     /// Counters for `/metrics` (botnet files).
     pub botnet_stats: FeedStats,
+    /// Counters for `/metrics` (clean-file files).
+    pub clean_stats: FeedStats,
     /// Botnet events are kept (and C2 and domains exported) this long.
     pub botnet_retention_secs: i64,
 }
@@ -278,8 +280,60 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// Writes one file atomically (temporary file, fsync, rename); returns
-/// (records, bytes, SHA-256 hex, strictest marking).
+/// A file written under a temporary name, hashed and counted on the way,
+/// synced and renamed into place by [`AtomicFile::finish`]: readers never
+/// see half a file.
+pub(crate) struct AtomicFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    out: Hashing<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("feed")
+        ));
+        let file = std::fs::File::create(&tmp)?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_owned(),
+            out: Hashing {
+                inner: std::io::BufWriter::with_capacity(1 << 20, file),
+                hash: Sha256::new(),
+                size: 0,
+            },
+        })
+    }
+
+    /// Syncs and renames; returns (bytes, SHA-256 hex).
+    pub(crate) fn finish(self) -> std::io::Result<(u64, String)> {
+        let Hashing { inner, hash, size } = self.out;
+        let file = inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path)?;
+        if let Some(parent) = self.path.parent() {
+            if let Ok(d) = std::fs::File::open(parent) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok((size, hex::encode(hash.finalize())))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Writes one file atomically; returns (records, bytes, SHA-256 hex,
+/// strictest marking).
 async fn write_file(
     ctx: &FeedContext,
     path: &Path,
@@ -291,33 +345,15 @@ async fn write_file(
         path: path.to_owned(),
         source,
     };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("feed")
-    ));
-    let file = std::fs::File::create(&tmp).map_err(io)?;
-    let out = Hashing {
-        inner: std::io::BufWriter::with_capacity(1 << 20, file),
-        hash: Sha256::new(),
-        size: 0,
-    };
+    let out = AtomicFile::create(path).map_err(io)?;
     let mut writer = UrlFeedWriter::new(out, format, &ctx.instance, bundle_key).map_err(io)?;
     // One streaming read in id order: no paging queries, no records held.
     ctx.store
         .for_each_url(query, &mut |r| writer.write(&r))
         .await?;
     let (out, records, strictest) = writer.finish().map_err(io)?;
-    let Hashing { inner, hash, size } = out;
-    let file = inner.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io)?;
-    if let Some(parent) = path.parent() {
-        if let Ok(d) = std::fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok((records, size, hex::encode(hash.finalize()), strictest))
+    let (size, sha256) = out.finish().map_err(io)?;
+    Ok((records, size, sha256, strictest))
 }
 
 /// The scheduler: looks for due slots every `feed_tick_ms` (and at start,
@@ -333,6 +369,10 @@ pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
         if let Err(e) = crate::botnet_files::produce_due(&ctx).await {
             ctx.botnet_stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "botnet file production failed; will retry");
+        }
+        if let Err(e) = crate::cleanfile_files::produce_due(&ctx).await {
+            ctx.clean_stats.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "clean-file file production failed; will retry");
         }
     }
 }

@@ -11,6 +11,8 @@ mod audit;
 pub mod auth;
 pub mod botnet;
 pub mod botnet_files;
+pub mod cleanfile_files;
+pub mod cleanfiles;
 mod config;
 mod error;
 mod extract;
@@ -89,6 +91,8 @@ impl Application {
             .map_err(|e| ServerError::Bind(config.listen, e))?;
         let secure = tls.is_some();
         let state = AppState::new(config, store, clock, secure)?;
+        // Lookups answer from the hash set: open (or rebuild) it first.
+        state.clean.sync(state.store.as_ref()).await?;
         let router = routes(state.clone());
         Ok(Application {
             listener,
@@ -140,6 +144,11 @@ impl Application {
         } = self;
         let gc = tokio::spawn(expire_sessions(state.clone()));
         let feeder = tokio::spawn(feeds::run(state.feeds.clone(), state.config.feed_tick_ms));
+        let cleaner = tokio::spawn(cleanfiles::run(
+            state.clean.clone(),
+            state.store.clone(),
+            state.config.clean_sync_ms,
+        ));
         let notifier = tokio::spawn(notify::run(state));
         let served = match tls {
             None => axum::serve(
@@ -154,6 +163,7 @@ impl Application {
         gc.abort();
         notifier.abort();
         feeder.abort();
+        cleaner.abort();
         served
     }
 }

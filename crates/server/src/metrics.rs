@@ -29,6 +29,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     url_rows: Mutex<BTreeMap<&'static str, u64>>,
+    /// Hashes looked up in bulk.
+    pub clean_lookups: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -113,17 +115,21 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{product=\"urls\"}} {v}"
             );
-            // The botnet files' counters, in the same family.
-            let b = &state.feeds.botnet_stats;
-            let botnet = match name {
-                "isx_feed_slots_produced_total" => Some(b.slots_produced.load(Relaxed)),
-                "isx_feed_files_written_total" => Some(b.files_written.load(Relaxed)),
-                "isx_feed_records_written_total" => Some(b.records_written.load(Relaxed)),
-                "isx_feed_failures_total" => Some(b.failures.load(Relaxed)),
-                _ => None,
-            };
-            if let Some(v) = botnet {
-                let _ = writeln!(out, "{name}{{product=\"botnet\"}} {v}");
+            // The botnet and clean-file counters, in the same family.
+            for (product, b) in [
+                ("botnet", &state.feeds.botnet_stats),
+                ("cleanfiles", &state.feeds.clean_stats),
+            ] {
+                let v = match name {
+                    "isx_feed_slots_produced_total" => Some(b.slots_produced.load(Relaxed)),
+                    "isx_feed_files_written_total" => Some(b.files_written.load(Relaxed)),
+                    "isx_feed_records_written_total" => Some(b.records_written.load(Relaxed)),
+                    "isx_feed_failures_total" => Some(b.failures.load(Relaxed)),
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    let _ = writeln!(out, "{name}{{product=\"{product}\"}} {v}");
+                }
             }
         }
         let b = &state.botnet;
@@ -142,6 +148,16 @@ impl Metrics {
                 "isx_botnet_matcher_builds_total",
                 "Constituency matcher builds on this node (one per change).",
                 b.matcher_builds.load(Relaxed),
+            ),
+            (
+                "isx_cleanfiles_lookups_total",
+                "Hashes looked up in bulk on this node.",
+                self.clean_lookups.load(Relaxed),
+            ),
+            (
+                "isx_cleanfiles_index_rebuilds_total",
+                "Clean-file hash set rebuilds from the store on this node.",
+                state.clean.rebuilds.load(Relaxed),
             ),
         ] {
             let _ = writeln!(

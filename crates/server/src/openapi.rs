@@ -25,6 +25,9 @@ use crate::problem;
         api::download_url_file, api::signing_key,
         api::botnet::ingest_events, api::botnet::list_events, api::botnet::stream, api::botnet::manifest,
         api::botnet::download, api::botnet::summary,
+        api::cleanfiles::lookup_one, api::cleanfiles::lookup_bulk, api::cleanfiles::import,
+        api::cleanfiles::remove, api::cleanfiles::stats, api::cleanfiles::manifest,
+        api::cleanfiles::download,
     ),
     components(schemas(
         problem::Problem, problem::FieldProblem, dto::HealthDto, dto::MeDto, dto::MemberDto, dto::NewMemberRequest,
@@ -36,6 +39,8 @@ use crate::problem;
         api::urls::UrlRecordDto, api::urls::UrlStatsDto, api::urls::ManifestDto, crate::urls::ImportReport,
         api::botnet::BatchAck, api::botnet::BotnetManifest, crate::botnet::BotnetSummary,
         crate::botnet::TopIp, crate::botnet::Indicator, crate::botnet::Located,
+        api::cleanfiles::LookupAnswer, api::cleanfiles::CleanImportReport,
+        api::cleanfiles::CleanStatsDto, api::cleanfiles::CleanManifest,
     )),
     modifiers(&Security),
     tags(
@@ -44,6 +49,7 @@ use crate::problem;
         (name = "groups", description = "Trust groups"),
         (name = "advisories", description = "Advance vulnerability notices: releases, advisories, tables, CSAF"),
         (name = "urls", description = "Malicious URLs: import, search, statistics, signed 3-hourly feed files"),
+        (name = "cleanfiles", description = "Clean file metadata: known-good hashes, single and bulk lookups (also CIRCL hashlookup-compatible at /lookup, /bulk, /info), deltas, full set and Bloom filter"),
         (name = "botnet", description = "Botnet feeds tailored to each constituency: streaming ingest, events, live stream (SSE), hourly/daily batches, firewall lists, RPZ"),
         (name = "operations", description = "Health, audit log"),
     )

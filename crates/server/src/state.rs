@@ -24,6 +24,8 @@ pub struct AppState {
     pub feeds: Arc<FeedContext>,
     /// The constituency matcher and the streams' wake-up.
     pub botnet: Arc<crate::botnet::BotnetHub>,
+    /// The clean-file hash sets of this node.
+    pub clean: Arc<crate::cleanfiles::CleanIndex>,
 }
 
 impl AppState {
@@ -44,7 +46,9 @@ impl AppState {
             tracing::info!("no geo databases configured: URL records keep only the geo fields their sources give");
         }
         let feeds = feed_context(&config, store.clone(), clock.clone())?;
+        let clean_dir = config.data_dir.join("cleanfiles");
         Ok(AppState {
+            clean: Arc::new(crate::cleanfiles::CleanIndex::new(&clean_dir)),
             config: Arc::new(config),
             store,
             clock,
@@ -84,6 +88,7 @@ pub fn feed_context(
         markings,
         stats: crate::feeds::FeedStats::default(),
         botnet_stats: crate::feeds::FeedStats::default(),
+        clean_stats: crate::feeds::FeedStats::default(),
         botnet_retention_secs: config.botnet_retention_days.max(1) * 86_400,
     })
 }

@@ -26,6 +26,7 @@ pub(crate) mod sql_urls;
 #[macro_use]
 pub(crate) mod sql_cleanfiles;
 pub mod migrate;
+pub mod nsrl;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

@@ -2,6 +2,7 @@
 //! defined (`#[utoipa::path]`); `/api/openapi.json` is generated from these.
 
 pub(crate) mod botnet;
+pub(crate) mod cleanfiles;
 pub mod dto;
 mod groups;
 mod keys;
@@ -70,6 +71,38 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/botnet/summary", get(botnet::summary))
         .route("/api/v1/feeds/botnet", get(botnet::manifest))
         .route("/api/v1/feeds/botnet/{name}", get(botnet::download))
+        .route(
+            "/api/v1/cleanfiles",
+            axum::routing::post(cleanfiles::import),
+        )
+        .route(
+            "/api/v1/cleanfiles/lookup",
+            axum::routing::post(cleanfiles::lookup_bulk).layer(
+                axum::extract::DefaultBodyLimit::max(cleanfiles::MAX_BULK * 72 + 4096),
+            ),
+        )
+        .route("/api/v1/cleanfiles/stats", get(cleanfiles::stats))
+        .route(
+            "/api/v1/cleanfiles/sha256/{hash}",
+            get(cleanfiles::lookup_sha256).delete(cleanfiles::remove),
+        )
+        .route(
+            "/api/v1/cleanfiles/{algorithm}/{hash}",
+            get(cleanfiles::lookup_one),
+        )
+        .route("/api/v1/feeds/cleanfiles", get(cleanfiles::manifest))
+        .route("/api/v1/feeds/cleanfiles/{name}", get(cleanfiles::download))
+        .route(
+            "/lookup/{algorithm}/{hash}",
+            get(cleanfiles::hashlookup_one),
+        )
+        .route(
+            "/bulk/{algorithm}",
+            axum::routing::post(cleanfiles::hashlookup_bulk).layer(
+                axum::extract::DefaultBodyLimit::max(cleanfiles::MAX_BULK * 72 + 4096),
+            ),
+        )
+        .route("/info", get(cleanfiles::hashlookup_info))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,

@@ -1,0 +1,816 @@
+//! Clean file metadata over REST: single and bulk lookups (answered from
+//! the node's hash sets, metadata from the store), import and removal for
+//! the operator, statistics, the signed delta/full/Bloom files, and the
+//! CIRCL hashlookup-compatible endpoints (`/lookup/…`, `/bulk/…`, `/info`)
+//! that existing hashlookup clients call unchanged.
+
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use isx_cleanfiles::{CleanFile, HashAlgo, HashValue};
+use isx_formats::cleanfiles::{hashlookup_json, CleanListFormat, CleanListParser};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{noted, AuditNote};
+use crate::auth::Caller;
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+
+/// Hashes one bulk request may hold.
+pub const MAX_BULK: usize = 1_000_000;
+/// Answers written per chunk of a streamed bulk answer.
+const CHUNK: usize = 10_000;
+
+/// Clean file metadata is for every member; asking the policy function
+/// keeps it the one place that says so.
+fn allowed(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    if crate::records::may_see(state, caller, &isx_cleanfiles::cleanfile_record()) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("clean file metadata"))
+    }
+}
+
+fn parse_algo(name: &str) -> Result<HashAlgo, ApiError> {
+    HashAlgo::from_name(name).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "{name:?} is not a hash algorithm: use md5, sha1 or sha256"
+        ))
+    })
+}
+
+/// The records whose `algo` hash is `key`, if the hash set knows it. The
+/// store is the truth: a hash the set still lists but the store no longer
+/// has (removed a moment ago) is unknown.
+async fn metadata(
+    state: &AppState,
+    algo: HashAlgo,
+    keys: &[Vec<u8>],
+) -> Result<HashMap<Vec<u8>, Vec<CleanFile>>, ApiError> {
+    let mut by_key: HashMap<Vec<u8>, Vec<CleanFile>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(by_key);
+    }
+    for f in state.store.clean_files_by(algo, keys).await? {
+        let key = match algo {
+            HashAlgo::Sha256 => Some(f.sha256.0.to_vec()),
+            HashAlgo::Sha1 => f.sha1.map(|h| h.0.to_vec()),
+            HashAlgo::Md5 => f.md5.map(|h| h.0.to_vec()),
+        };
+        if let Some(k) = key {
+            by_key.entry(k).or_default().push(f);
+        }
+    }
+    Ok(by_key)
+}
+
+/// A known-good file, or not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupAnswer {
+    pub hash: String,
+    pub algorithm: String,
+    pub known: bool,
+    /// The known-good files with this hash (one per SHA-256).
+    #[schema(value_type = Vec<Object>)]
+    pub files: Vec<CleanFile>,
+}
+
+/// Looks up one hash: 200 with the known-good file(s), 404 when the hash is
+/// not in the set.
+#[utoipa::path(get, path = "/api/v1/cleanfiles/{algorithm}/{hash}", tag = "cleanfiles", security(("api_key" = [])),
+    params(("algorithm" = String, Path, description = "md5, sha1 or sha256"), ("hash" = String, Path, description = "hex, either case")),
+    responses((status = 200, body = LookupAnswer), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn lookup_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((algo, hash)): Path<(String, String)>,
+) -> Result<Json<LookupAnswer>, ApiError> {
+    allowed(&state, &caller)?;
+    let algo = parse_algo(&algo)?;
+    let value = HashValue::parse_as(algo, &hash).map_err(|e| ApiError::Validation {
+        detail: e.to_string(),
+        pointer: Some("/hash".into()),
+    })?;
+    let key = value.as_bytes().to_vec();
+    let files = if state.clean.view().contains(algo, &key) {
+        metadata(&state, algo, std::slice::from_ref(&key))
+            .await?
+            .remove(&key)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    if files.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "{algo} {value} is not a known-good hash"
+        )));
+    }
+    Ok(Json(LookupAnswer {
+        hash: value.to_string(),
+        algorithm: algo.as_str().to_owned(),
+        known: true,
+        files,
+    }))
+}
+
+/// How to answer a bulk lookup.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BulkParams {
+    /// `false`: known/unknown only (faster; no store reads). Default `true`.
+    pub metadata: Option<bool>,
+    /// `ndjson` (default), `json` or `csv`; the `Accept` header also chooses.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BulkFormat {
+    Ndjson,
+    Json,
+    Csv,
+}
+
+/// The hashes of a bulk request: a JSON array of strings, an object with
+/// `hashes`, or text with one hash per line.
+fn bulk_inputs(headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, ApiError> {
+    let media = crate::extract::media_type(headers);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let json = media == "application/json" || matches!(first, Some(b'[') | Some(b'{'));
+    let list: Vec<String> = if json {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("not JSON: {e}")))?;
+        let arr = match v {
+            Value::Array(a) => a,
+            Value::Object(mut o) => match o.remove("hashes") {
+                Some(Value::Array(a)) => a,
+                _ => {
+                    return Err(ApiError::Validation {
+                        detail: "expected an array of hashes, or an object with `hashes`".into(),
+                        pointer: Some("/hashes".into()),
+                    })
+                }
+            },
+            _ => {
+                return Err(ApiError::Validation {
+                    detail: "expected an array of hashes".into(),
+                    pointer: Some(String::new()),
+                })
+            }
+        };
+        arr.into_iter()
+            .map(|v| match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect()
+    } else if media == "text/plain" || media.is_empty() || media == "application/octet-stream" {
+        String::from_utf8_lossy(body)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    } else {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "content type {media:?}: send application/json or text/plain"
+        )));
+    };
+    if list.len() > MAX_BULK {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} hashes: at most {MAX_BULK} per request",
+            list.len()
+        )));
+    }
+    Ok(list)
+}
+
+/// One answer of a bulk lookup.
+#[derive(Debug, Serialize)]
+struct BulkAnswer<'a> {
+    index: usize,
+    hash: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    algorithm: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    known: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a CleanFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Looks up to 1,000,000 hashes (MD5, SHA-1 and SHA-256 mixed, told apart
+/// by length) and streams one answer per hash, in the order given: NDJSON
+/// by default, a JSON array or CSV on request. A malformed hash is answered
+/// with an `error` at its `index` and does not fail the others.
+#[utoipa::path(post, path = "/api/v1/cleanfiles/lookup", tag = "cleanfiles", security(("api_key" = [])), params(BulkParams),
+    request_body(content = Vec<String>, description = "a JSON array of hashes, {\"hashes\": […]}, or text with one hash per line"),
+    responses((status = 200, description = "one answer per hash: {index, hash, algorithm, known, file} or {index, hash, error}"),
+        (status = 400, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
+pub(crate) async fn lookup_bulk(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    params: Result<Query<BulkParams>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let format = match p.format.as_deref() {
+        Some("json") => BulkFormat::Json,
+        Some("csv") => BulkFormat::Csv,
+        Some("ndjson") | None
+            if !accept.contains("application/json") && !accept.contains("text/csv") =>
+        {
+            BulkFormat::Ndjson
+        }
+        None if accept.contains("text/csv") => BulkFormat::Csv,
+        None => BulkFormat::Json,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format {other:?}: use ndjson, json or csv"
+            )))
+        }
+    };
+    let inputs = bulk_inputs(&headers, &body)?;
+    let with_metadata = p.metadata.unwrap_or(true);
+    let total = inputs.len();
+    state
+        .metrics
+        .clean_lookups
+        .fetch_add(total as u64, std::sync::atomic::Ordering::Relaxed);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let _ = stream_bulk(&task_state, inputs, with_metadata, format, &tx).await;
+    });
+    let media = match format {
+        BulkFormat::Ndjson => "application/x-ndjson",
+        BulkFormat::Json => "application/json",
+        BulkFormat::Csv => "text/csv; charset=utf-8",
+    };
+    let mut res = Response::new(Body::from_stream(tokio_stream_from(rx)));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    Ok(noted(
+        AuditNote::new("cleanfiles.lookup", format!("hashes/{total}")),
+        res,
+    ))
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Answers `inputs` chunk by chunk into `tx` (stops when the client goes).
+async fn stream_bulk(
+    state: &AppState,
+    inputs: Vec<String>,
+    with_metadata: bool,
+    format: BulkFormat,
+    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> Result<(), ()> {
+    let view = state.clean.view();
+    let mut first = true;
+    if format == BulkFormat::Json {
+        tx.send(Ok(Bytes::from_static(b"[")))
+            .await
+            .map_err(|_| ())?;
+    }
+    if format == BulkFormat::Csv {
+        tx.send(Ok(Bytes::from_static(
+            b"index,hash,algorithm,known,file_name,product,version,vendor,source,error\n",
+        )))
+        .await
+        .map_err(|_| ())?;
+    }
+    for (c, chunk) in inputs.chunks(CHUNK).enumerate() {
+        let base = c * CHUNK;
+        let parsed: Vec<Result<HashValue, String>> = chunk
+            .iter()
+            .map(|h| HashValue::parse(h).map_err(|e| e.to_string()))
+            .collect();
+        // One batched set lookup per algorithm.
+        let mut known = vec![false; chunk.len()];
+        let mut found: HashMap<Vec<u8>, Vec<CleanFile>> = HashMap::new();
+        for algo in HashAlgo::ALL {
+            let at: Vec<usize> = parsed
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| matches!(p, Ok(v) if v.algo() == algo))
+                .map(|(i, _)| i)
+                .collect();
+            if at.is_empty() {
+                continue;
+            }
+            let mut flat = Vec::with_capacity(at.len() * algo.bytes());
+            for i in &at {
+                if let Ok(v) = &parsed[*i] {
+                    flat.extend_from_slice(v.as_bytes());
+                }
+            }
+            let mut answers = Vec::with_capacity(at.len());
+            view.contains_many(algo, &flat, &mut answers);
+            let mut hits = Vec::new();
+            for (i, yes) in at.iter().zip(answers) {
+                known[*i] = yes;
+                if yes {
+                    if let Ok(v) = &parsed[*i] {
+                        hits.push(v.as_bytes().to_vec());
+                    }
+                }
+            }
+            if with_metadata && !hits.is_empty() {
+                match metadata(state, algo, &hits).await {
+                    Ok(m) => {
+                        for (k, files) in m {
+                            found.insert(with_algo(algo, &k), files);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(std::io::Error::other(format!(
+                                "{:?}",
+                                e.problem().detail
+                            ))))
+                            .await;
+                        return Err(());
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(chunk.len() * 96);
+        for (i, (raw, p)) in chunk.iter().zip(&parsed).enumerate() {
+            let (answer, file) = match p {
+                Ok(v) => {
+                    let files = found.get(&with_algo(v.algo(), v.as_bytes()));
+                    // With metadata the store confirms: a hash it no longer
+                    // has is unknown.
+                    let is_known =
+                        known[i] && (!with_metadata || files.is_some_and(|f| !f.is_empty()));
+                    (
+                        BulkAnswer {
+                            index: base + i,
+                            hash: raw.trim(),
+                            algorithm: Some(v.algo().as_str()),
+                            known: Some(is_known),
+                            file: None,
+                            error: None,
+                        },
+                        if is_known {
+                            files.and_then(|f| f.first())
+                        } else {
+                            None
+                        },
+                    )
+                }
+                Err(e) => (
+                    BulkAnswer {
+                        index: base + i,
+                        hash: raw.trim(),
+                        algorithm: None,
+                        known: None,
+                        file: None,
+                        error: Some(e.clone()),
+                    },
+                    None,
+                ),
+            };
+            let answer = BulkAnswer { file, ..answer };
+            match format {
+                BulkFormat::Ndjson | BulkFormat::Json => {
+                    if format == BulkFormat::Json && !first {
+                        out.push(b',');
+                    }
+                    if serde_json::to_writer(&mut out, &answer).is_err() {
+                        return Err(());
+                    }
+                    if format == BulkFormat::Ndjson {
+                        out.push(b'\n');
+                    }
+                }
+                BulkFormat::Csv => csv_answer(&mut out, &answer),
+            }
+            first = false;
+        }
+        tx.send(Ok(Bytes::from(out))).await.map_err(|_| ())?;
+    }
+    if format == BulkFormat::Json {
+        tx.send(Ok(Bytes::from_static(b"]\n")))
+            .await
+            .map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+/// Keys of different algorithms never collide in one map.
+fn with_algo(algo: HashAlgo, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 1);
+    k.push(algo as u8);
+    k.extend_from_slice(key);
+    k
+}
+
+fn csv_answer(out: &mut Vec<u8>, a: &BulkAnswer<'_>) {
+    let f = a.file;
+    let cells = [
+        a.index.to_string(),
+        a.hash.to_owned(),
+        a.algorithm.unwrap_or_default().to_owned(),
+        a.known.map(|k| k.to_string()).unwrap_or_default(),
+        f.map(|f| f.file_name.clone()).unwrap_or_default(),
+        f.and_then(|f| f.product.clone()).unwrap_or_default(),
+        f.and_then(|f| f.version.clone()).unwrap_or_default(),
+        f.and_then(|f| f.vendor.clone()).unwrap_or_default(),
+        f.map(|f| f.source.clone()).unwrap_or_default(),
+        a.error.clone().unwrap_or_default(),
+    ];
+    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+    out.extend_from_slice(line.join(",").as_bytes());
+    out.push(b'\n');
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Where imported rows come from.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CleanImportParams {
+    /// Source name for rows without one (default `api`).
+    pub source: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CleanImportReport {
+    pub added: u64,
+    pub unchanged: u64,
+    /// The store's change sequence after the import.
+    pub seq: i64,
+}
+
+/// Imports known-good files: CSV with a header (`text/csv`), NDJSON
+/// (`application/x-ndjson`) or one SHA-256 per line (`text/plain`, as
+/// `sha256sum` writes). All-or-nothing; files already known keep their
+/// metadata, so sending the same list again changes nothing. Operator
+/// administrators only; large sets go through `isx cleanfiles import`.
+#[utoipa::path(post, path = "/api/v1/cleanfiles", tag = "cleanfiles", security(("api_key" = [])), params(CleanImportParams),
+    request_body(content = String, description = "CSV, NDJSON or a hash list", content_type = "text/csv"),
+    responses((status = 200, body = CleanImportReport), (status = 403, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem, description = "invalid rows, each with its `/line/N` pointer")))]
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    params: Result<Query<CleanImportParams>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let format = match crate::extract::media_type(&headers).as_str() {
+        "text/csv" => CleanListFormat::Csv,
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+            CleanListFormat::Ndjson
+        }
+        "text/plain" => CleanListFormat::Hashes,
+        other => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "content type {other:?}: send text/csv, application/x-ndjson or text/plain"
+            )))
+        }
+    };
+    let source = p.source.unwrap_or_else(|| "api".to_owned());
+    let mut parser = CleanListParser::new(format, &source);
+    let (mut files, mut errors) = (Vec::new(), Vec::new());
+    for line in String::from_utf8_lossy(&body).lines() {
+        match parser.line(line) {
+            Some(Ok(f)) => files.push(f),
+            Some(Err(e)) => errors.push((format!("/line/{}", e.line), e.message)),
+            None => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(format!(
+            "{} invalid row(s); nothing was imported",
+            errors.len()
+        ))
+        .with_errors(errors));
+    }
+    let out = state
+        .store
+        .import_clean_files(&files, state.clock.now())
+        .await?;
+    state.clean.sync(state.store.as_ref()).await?;
+    Ok(noted(
+        AuditNote::new("cleanfiles.import", format!("seq/{}", out.seq)),
+        Json(CleanImportReport {
+            added: out.added,
+            unchanged: out.unchanged,
+            seq: out.seq,
+        }),
+    ))
+}
+
+/// Removes a file from the known-good set. Operator administrators only.
+#[utoipa::path(delete, path = "/api/v1/cleanfiles/sha256/{hash}", tag = "cleanfiles", security(("api_key" = [])),
+    params(("hash" = String, Path, description = "SHA-256, hex")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let h = isx_cleanfiles::Sha256::parse(&hash).map_err(|e| ApiError::Validation {
+        detail: e.to_string(),
+        pointer: Some("/hash".into()),
+    })?;
+    let n = state
+        .store
+        .remove_clean_files(&[h], state.clock.now())
+        .await?;
+    if n == 0 {
+        return Err(ApiError::not_found(format!("clean file {h}")));
+    }
+    state.clean.sync(state.store.as_ref()).await?;
+    Ok(noted(
+        AuditNote::new("cleanfiles.remove", format!("sha256/{h}")),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+/// The set at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CleanStatsDto {
+    pub files: u64,
+    #[schema(value_type = Vec<Object>)]
+    pub sources: Vec<(String, u64)>,
+    #[schema(value_type = Vec<Object>)]
+    pub vendors: Vec<(String, u64)>,
+    #[schema(value_type = Vec<Object>)]
+    pub products: Vec<(String, u64)>,
+    /// The store change this node's hash sets reflect.
+    pub index_seq: i64,
+    /// Bytes per SHA-256 in this node's set file.
+    pub bytes_per_sha256: f64,
+}
+
+/// Files by source, top vendors and products, and this node's index.
+#[utoipa::path(get, path = "/api/v1/cleanfiles/stats", tag = "cleanfiles", security(("api_key" = [])),
+    responses((status = 200, body = CleanStatsDto)))]
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<CleanStatsDto>, ApiError> {
+    allowed(&state, &caller)?;
+    Ok(Json(stats_dto(&state).await?))
+}
+
+pub(crate) async fn stats_dto(state: &AppState) -> Result<CleanStatsDto, ApiError> {
+    let s = state.store.clean_stats().await?;
+    let view = state.clean.view();
+    let keys = view.file_keys(HashAlgo::Sha256);
+    Ok(CleanStatsDto {
+        files: s.files,
+        sources: s.sources,
+        vendors: s.vendors,
+        products: s.products,
+        index_seq: view.seq(),
+        bytes_per_sha256: if keys == 0 {
+            0.0
+        } else {
+            view.file_bytes(HashAlgo::Sha256) as f64 / keys as f64
+        },
+    })
+}
+
+// CIRCL hashlookup compatibility.
+
+fn hashlookup_error(status: StatusCode, message: String, query: Option<&str>) -> Response {
+    let mut body = json!({ "message": message });
+    if let Some(q) = query {
+        body["query"] = json!(q);
+    }
+    (status, Json(body)).into_response()
+}
+
+fn circl_name(algo: HashAlgo) -> &'static str {
+    match algo {
+        HashAlgo::Md5 => "MD5",
+        HashAlgo::Sha1 => "SHA-1",
+        HashAlgo::Sha256 => "SHA-256",
+    }
+}
+
+/// hashlookup `GET /lookup/{md5|sha1|sha256}/{hash}`: the record in
+/// hashlookup's shape, 404 `{"message": "Non existing …"}` when unknown,
+/// 400 for a malformed hash.
+pub(crate) async fn hashlookup_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((algo, hash)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Some(algo) = HashAlgo::from_name(&algo) else {
+        return Ok(hashlookup_error(
+            StatusCode::NOT_FOUND,
+            format!("no lookup for {algo:?}"),
+            None,
+        ));
+    };
+    let name = circl_name(algo);
+    if hash.trim().len() != algo.bytes() * 2 {
+        return Ok(hashlookup_error(
+            StatusCode::BAD_REQUEST,
+            format!("Expecting a {name} hex value"),
+            Some(&hash),
+        ));
+    }
+    let Ok(value) = HashValue::parse_as(algo, &hash) else {
+        return Ok(hashlookup_error(
+            StatusCode::BAD_REQUEST,
+            format!("{name} is not in hex format"),
+            Some(&hash),
+        ));
+    };
+    let key = value.as_bytes().to_vec();
+    let found = if state.clean.view().contains(algo, &key) {
+        metadata(&state, algo, std::slice::from_ref(&key))
+            .await?
+            .remove(&key)
+            .and_then(|f| f.into_iter().next())
+    } else {
+        None
+    };
+    Ok(match found {
+        Some(f) => Json(hashlookup_json(&f)).into_response(),
+        None => hashlookup_error(
+            StatusCode::NOT_FOUND,
+            format!("Non existing {name}"),
+            Some(&hash),
+        ),
+    })
+}
+
+/// hashlookup `POST /bulk/{md5|sha1|sha256}` with `{"hashes": […]}`: the
+/// known records (for SHA-1, hashlookup's convention: one entry per hash,
+/// `{}` for an unknown one).
+pub(crate) async fn hashlookup_bulk(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(algo): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Some(algo) = HashAlgo::from_name(&algo) else {
+        return Ok(hashlookup_error(
+            StatusCode::NOT_FOUND,
+            format!("no bulk lookup for {algo:?}"),
+            None,
+        ));
+    };
+    let hashes: Vec<String> = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut o)) => match o.remove("hashes") {
+            Some(Value::Array(a)) => a
+                .into_iter()
+                .map(|v| v.as_str().map(str::to_owned).unwrap_or_default())
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => {
+            return Ok(hashlookup_error(
+                StatusCode::BAD_REQUEST,
+                "JSON format incorrect. An array of hashes in the key 'hashes' is expected.".into(),
+                None,
+            ))
+        }
+    };
+    if hashes.len() > MAX_BULK {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} hashes: at most {MAX_BULK} per request",
+            hashes.len()
+        )));
+    }
+    let parsed: Vec<Option<Vec<u8>>> = hashes
+        .iter()
+        .map(|h| {
+            HashValue::parse_as(algo, h)
+                .ok()
+                .map(|v| v.as_bytes().to_vec())
+        })
+        .collect();
+    let view = state.clean.view();
+    let keys: Vec<Vec<u8>> = parsed
+        .iter()
+        .flatten()
+        .filter(|k| view.contains(algo, k))
+        .cloned()
+        .collect();
+    let found = metadata(&state, algo, &keys).await?;
+    let mut out = Vec::new();
+    for p in &parsed {
+        let record = p
+            .as_ref()
+            .and_then(|k| found.get(k))
+            .and_then(|f| f.first())
+            .map(hashlookup_json);
+        match (record, algo) {
+            (Some(r), _) => out.push(r),
+            (None, HashAlgo::Sha1) => out.push(json!({})),
+            (None, _) => {}
+        }
+    }
+    Ok(Json(Value::Array(out)).into_response())
+}
+
+/// hashlookup `GET /info`.
+pub(crate) async fn hashlookup_info(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let s = state.store.clean_stats().await?;
+    Ok(Json(json!({
+        "hashlookup-version": "isx",
+        "isx-version": env!("CARGO_PKG_VERSION"),
+        "isx-files": s.files.to_string(),
+        "isx-sources": s.sources.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// The clean-file files you may download.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CleanManifest {
+    pub algorithm: String,
+    pub public_key: String,
+    pub signed_text: String,
+    #[schema(value_type = Vec<Object>)]
+    pub files: Vec<isx_store::FeedFile>,
+}
+
+/// Clean-file files, newest first: every 3 hours a delta (hashes added and
+/// removed) and, when the set changed, the full set and a DCSO Bloom filter
+/// of it — each with its SHA-256 and Ed25519 signature.
+#[utoipa::path(get, path = "/api/v1/feeds/cleanfiles", tag = "cleanfiles", security(("api_key" = [])),
+    responses((status = 200, body = CleanManifest)))]
+pub(crate) async fn manifest(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<CleanManifest>, ApiError> {
+    let files = crate::cleanfile_files::list(&state, &caller, 500).await?;
+    Ok(Json(CleanManifest {
+        algorithm: "ed25519".to_owned(),
+        public_key: state.feeds.signer.public_key(),
+        signed_text: crate::api::urls::SIGNED_TEXT_DOC.to_owned(),
+        files,
+    }))
+}
+
+/// Downloads a clean-file file by name, or the newest of a kind:
+/// `latest.bloom`, `latest-full.ndjson`, `latest-full.csv`.
+#[utoipa::path(get, path = "/api/v1/feeds/cleanfiles/{name}", tag = "cleanfiles", security(("api_key" = [])),
+    params(("name" = String, Path, description = "file name from the manifest, or latest-…")),
+    responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let (f, path) = crate::cleanfile_files::find(&state, &caller, &name).await?;
+    let mut res = crate::api::urls::file_response(&f, &path).await?;
+    if f.format == "bloom" {
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+    }
+    Ok(res)
+}
+
+/// `GET /api/v1/cleanfiles/sha256/{hash}` (the path is shared with DELETE).
+pub(crate) async fn lookup_sha256(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    Path(hash): Path<String>,
+) -> Result<Json<LookupAnswer>, ApiError> {
+    lookup_one(state, caller, Path(("sha256".to_owned(), hash))).await
+}

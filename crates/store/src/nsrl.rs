@@ -1,0 +1,135 @@
+//! Reads the NIST NSRL RDS v3 SQLite layout: `FILE` (sha256, sha1, md5,
+//! file_name, file_size, package_id), `PKG` (package_id, name, version,
+//! …, manufacturer_id), `MFG` (manufacturer_id, name), `OS`, and
+//! optionally `VERSION` (the release, which names the records' source).
+//! The database is opened read-only; nothing is written to it.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use futures_util::TryStreamExt;
+use isx_cleanfiles::{CleanFile, Md5, Sha1, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+
+use crate::{Result, StoreError};
+
+/// Whether `bytes` begin like an SQLite database file.
+pub fn looks_like_sqlite(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"SQLite format 3\0")
+}
+
+/// An open RDS database.
+#[derive(Debug)]
+pub struct NsrlReader {
+    pool: SqlitePool,
+    source: String,
+}
+
+impl NsrlReader {
+    /// Opens `path` read-only and checks that it has the RDS tables.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let bad = |m: String| StoreError::Open(format!("{}: {m}", path.display()));
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|e| bad(e.to_string()))?
+            .read_only(true)
+            .immutable(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(|e| bad(e.to_string()))?;
+        let tables: Vec<String> =
+            sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(&pool)
+                .await
+                .map_err(|e| bad(e.to_string()))?
+                .iter()
+                .filter_map(|r| r.try_get::<String, _>(0).ok())
+                .map(|t| t.to_ascii_uppercase())
+                .collect();
+        for needed in ["FILE", "PKG", "MFG"] {
+            if !tables.iter().any(|t| t == needed) {
+                return Err(bad(format!(
+                    "not an NSRL RDS v3 database: no {needed} table"
+                )));
+            }
+        }
+        let mut source = "NSRL RDS".to_owned();
+        if tables.iter().any(|t| t == "VERSION") {
+            if let Ok(Some(row)) = sqlx::query("SELECT version FROM VERSION LIMIT 1")
+                .fetch_optional(&pool)
+                .await
+            {
+                if let Ok(v) = row.try_get::<String, _>(0) {
+                    source = format!("NSRL RDS {}", v.trim());
+                }
+            }
+        }
+        Ok(NsrlReader { pool, source })
+    }
+
+    /// The source name records get (`NSRL RDS <version>`).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Rows of the `FILE` table.
+    pub async fn count(&self) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM FILE")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::Database)?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(StoreError::Database)?).unwrap_or(0))
+    }
+
+    /// Hands every `FILE` row (1-based row number, the record or what is
+    /// wrong with it) to `f`, with its package's product, version and
+    /// manufacturer. An error of `f` stops the pass.
+    pub async fn for_each(
+        &self,
+        f: &mut (dyn FnMut(u64, std::result::Result<CleanFile, String>) -> std::io::Result<()>
+                  + Send),
+    ) -> Result<u64> {
+        let mut rows = sqlx::query(
+            "SELECT f.sha256, f.sha1, f.md5, f.file_name, f.file_size, p.name, p.version, m.name
+             FROM FILE f
+             LEFT JOIN PKG p ON p.package_id = f.package_id
+             LEFT JOIN MFG m ON m.manufacturer_id = p.manufacturer_id",
+        )
+        .fetch(&self.pool);
+        let mut n = 0u64;
+        while let Some(r) = rows.try_next().await.map_err(StoreError::Database)? {
+            n += 1;
+            f(n, self.record(&r)).map_err(|e| StoreError::Io(e.to_string()))?;
+        }
+        Ok(n)
+    }
+
+    fn record(&self, r: &sqlx::sqlite::SqliteRow) -> std::result::Result<CleanFile, String> {
+        let text = |i: usize| r.try_get::<Option<String>, _>(i).ok().flatten();
+        let sha256 = text(0).ok_or("sha256 is empty")?;
+        let mut f = CleanFile::bare(
+            Sha256::parse(&sha256).map_err(|e| format!("sha256: {e}"))?,
+            &self.source,
+        );
+        f.sha1 = text(1)
+            .filter(|s| !s.is_empty())
+            .map(|s| Sha1::parse(&s).map_err(|e| format!("sha1: {e}")))
+            .transpose()?;
+        f.md5 = text(2)
+            .filter(|s| !s.is_empty())
+            .map(|s| Md5::parse(&s).map_err(|e| format!("md5: {e}")))
+            .transpose()?;
+        f.file_name = text(3).unwrap_or_default();
+        f.size = r
+            .try_get::<Option<i64>, _>(4)
+            .ok()
+            .flatten()
+            .and_then(|s| u64::try_from(s).ok());
+        f.product = text(5);
+        f.version = text(6);
+        f.vendor = text(7);
+        f.normalise().map_err(|e| e.to_string())
+    }
+}
