@@ -21,9 +21,15 @@ fn python() -> PathBuf {
     p
 }
 
-fn run_python(script: &str, input: &str) -> String {
+pub(crate) fn run_python(script: &str, input: &str) -> String {
+    run_python_env(script, input, &[])
+}
+
+/// Runs `script` with `input` on stdin and extra environment variables.
+pub(crate) fn run_python_env(script: &str, input: &str, envs: &[(&str, &str)]) -> String {
     let mut child = Command::new(python())
         .args(["-c", script])
+        .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -281,7 +287,7 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
 
 /// Downloads every file of a product's manifest as member A into `dir`;
 /// returns the manifest and its entries, each with the local `path`.
-async fn download_feed(
+pub(crate) async fn download_feed(
     app: &crate::support::app::TestApp,
     product: &str,
     dir: &std::path::Path,
@@ -306,6 +312,19 @@ async fn download_feed(
         entries.push(e);
     }
     (manifest, entries)
+}
+
+/// Runs [`FEED_CHECKS`] over downloaded files and checks that every
+/// signature was verified; returns the counts.
+pub(crate) fn check_feed(
+    manifest: &serde_json::Value,
+    entries: &[serde_json::Value],
+) -> serde_json::Value {
+    let input = serde_json::json!({"public_key": manifest["public_key"], "files": entries});
+    let out: serde_json::Value =
+        serde_json::from_str(&run_python(FEED_CHECKS, &input.to_string())).expect("python json");
+    assert_eq!(out["signatures"].as_u64(), Some(entries.len() as u64));
+    out
 }
 
 /// Checks downloaded feed files independently: SHA-256, the Ed25519

@@ -12,6 +12,7 @@ mod support {
 mod api;
 mod botnet;
 mod browser;
+mod cleanfiles;
 mod cli;
 mod notices;
 mod oracles;

@@ -54,6 +54,9 @@ pub struct ServerConfig {
     /// How often this node reads clean-file changes other nodes (or the
     /// CLI) made, in ms.
     pub clean_sync_ms: u64,
+    /// Changes held in memory before the hash set files are merged into a
+    /// new generation.
+    pub clean_merge_threshold: usize,
 }
 
 impl ServerConfig {
@@ -78,6 +81,7 @@ impl ServerConfig {
             feed_tick_ms: 60_000,
             botnet_retention_days: 7,
             clean_sync_ms: 2_000,
+            clean_merge_threshold: 200_000,
         }
     }
 }

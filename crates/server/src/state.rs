@@ -46,9 +46,10 @@ impl AppState {
             tracing::info!("no geo databases configured: URL records keep only the geo fields their sources give");
         }
         let feeds = feed_context(&config, store.clone(), clock.clone())?;
-        let clean_dir = config.data_dir.join("cleanfiles");
+        let mut clean = crate::cleanfiles::CleanIndex::new(&config.data_dir.join("cleanfiles"));
+        clean.merge_threshold = config.clean_merge_threshold.max(1);
         Ok(AppState {
-            clean: Arc::new(crate::cleanfiles::CleanIndex::new(&clean_dir)),
+            clean: Arc::new(clean),
             config: Arc::new(config),
             store,
             clock,

@@ -1,0 +1,456 @@
+//! Clean file metadata end to end: import, exact bulk lookups (hits,
+//! misses and malformed hashes mixed, by position) on both engines, single
+//! lookups by each algorithm, removal, merges of the hash set, the
+//! 3-hourly delta/full/Bloom files checked independently (Python `flor`
+//! reads the Bloom filter), and CIRCL's own client `pyhashlookup` against
+//! isx unchanged.
+
+use std::collections::BTreeMap;
+
+use isx_domain::Clock;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::app::{Backend, TestApp};
+
+/// A generated known-good file: SHA-256 of its name; SHA-1 and MD5 taken
+/// from other digests (their values only need to be distinct and stable).
+pub(crate) struct Gen {
+    pub sha256: String,
+    pub sha1: String,
+    pub md5: String,
+    pub name: String,
+}
+
+pub(crate) fn generated(i: usize) -> Gen {
+    let name = format!("file-{i}.dll");
+    let d = |salt: &str| hex::encode(Sha256::digest(format!("{salt}{name}").as_bytes()));
+    Gen {
+        sha256: d(""),
+        sha1: d("sha1:")[..40].to_owned(),
+        md5: d("md5:")[..32].to_owned(),
+        name,
+    }
+}
+
+pub(crate) fn csv_of(range: std::ops::Range<usize>) -> String {
+    let mut csv = String::from("sha256,sha1,md5,size,file_name,product,version,vendor\n");
+    for i in range {
+        let g = generated(i);
+        csv.push_str(&format!(
+            "{},{},{},{},{},Product {},{}.0,Vendor {}\n",
+            g.sha256,
+            g.sha1.to_uppercase(),
+            g.md5,
+            1000 + i,
+            g.name,
+            i % 7,
+            i % 3,
+            i % 5
+        ));
+    }
+    csv
+}
+
+async fn import(app: &TestApp, token: &str, csv: String) -> reqwest::Response {
+    app.req(
+        reqwest::Method::POST,
+        "/api/v1/cleanfiles?source=test",
+        token,
+    )
+    .header("content-type", "text/csv")
+    .body(csv)
+    .send()
+    .await
+    .expect("send")
+}
+
+async fn bulk(app: &TestApp, query: &str, accept: &str, body: String) -> reqwest::Response {
+    app.req(
+        reqwest::Method::POST,
+        &format!("/api/v1/cleanfiles/lookup{query}"),
+        &app.a.token,
+    )
+    .header("content-type", "application/json")
+    .header("accept", accept)
+    .body(body)
+    .send()
+    .await
+    .expect("send")
+}
+
+async fn bulk_lookup_is_exact(backend: Backend) {
+    // A tiny merge threshold: imports after the first are merged into new
+    // hash set generations, so lookups go through files and overlay both.
+    let app = TestApp::spawn_with(backend, |c| c.clean_merge_threshold = 500).await;
+    let op = app.operator.token.clone();
+    assert_eq!(
+        import(&app, &app.a.token, csv_of(0..10)).await.status(),
+        StatusCode::FORBIDDEN,
+        "members do not import"
+    );
+    let bad = import(&app, &op, format!("{}zz,x\n", csv_of(0..3))).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = bad.json().await.expect("problem");
+    assert_eq!(problem["errors"][0]["pointer"], "/line/5", "{problem}");
+    for part in [0..1000, 1000..2000, 2000..3000] {
+        let res = import(&app, &op, csv_of(part)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let r: Value = res.json().await.expect("report");
+        assert_eq!(r["added"], 1000, "{r}");
+    }
+    let again: Value = import(&app, &op, csv_of(0..3000))
+        .await
+        .json()
+        .await
+        .expect("report");
+    assert_eq!(
+        (again["added"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(3000))
+    );
+    assert!(
+        std::fs::read_dir(app.data_dir.path().join("cleanfiles"))
+            .expect("set dir")
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("sha256-")),
+        "the overlay was merged into a set file"
+    );
+
+    // Known (every algorithm), unknown and malformed, in a known order.
+    let mut hashes = Vec::new();
+    let mut want: Vec<Option<bool>> = Vec::new();
+    for i in 0..4000usize {
+        let g = generated(i);
+        let h = match i % 3 {
+            0 => g.sha256,
+            1 => g.sha1,
+            _ => g.md5.to_uppercase(),
+        };
+        hashes.push(h);
+        want.push(Some(i < 3000));
+    }
+    for (at, bad) in [(5usize, "zz"), (777, "abc"), (3999, &"g".repeat(64)[..])] {
+        hashes[at] = bad.to_owned();
+        want[at] = None;
+    }
+    let body = serde_json::to_string(&hashes).expect("json");
+    let res = bulk(&app, "", "application/x-ndjson", body.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    let text = res.text().await.expect("text");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("line"))
+        .collect();
+    assert_eq!(lines.len(), 4000);
+    for (i, (l, w)) in lines.iter().zip(&want).enumerate() {
+        assert_eq!(l["index"], i, "{l}");
+        match w {
+            None => assert!(l["error"].is_string(), "{l}"),
+            Some(k) => {
+                assert_eq!(l["known"].as_bool(), Some(*k), "{i}: {l}");
+                if *k {
+                    assert_eq!(l["file"]["file_name"], format!("file-{i}.dll"), "{l}");
+                }
+            }
+        }
+    }
+    // The same answers without metadata, as a JSON array, and as CSV.
+    let res = bulk(&app, "?metadata=false", "application/json", body.clone()).await;
+    let arr: Vec<Value> = res.json().await.expect("array");
+    assert_eq!(arr.len(), 4000);
+    for (l, w) in arr.iter().zip(&want) {
+        assert_eq!(l["known"].as_bool(), *w, "{l}");
+        assert!(l.get("file").is_none());
+    }
+    let csv = bulk(&app, "?format=csv", "*/*", body)
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert_eq!(csv.lines().count(), 4001);
+    assert!(csv.lines().nth(1).expect("row").starts_with("0,"));
+    // Text, one hash per line.
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/cleanfiles/lookup",
+            &app.b.token,
+        )
+        .header("content-type", "text/plain")
+        .body(format!(
+            "{}\n\n{}\n",
+            generated(1).sha256,
+            generated(99_999).sha256
+        ))
+        .send()
+        .await
+        .expect("send");
+    let text = res.text().await.expect("text");
+    let known: Vec<bool> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("line")["known"]
+                .as_bool()
+                .expect("known")
+        })
+        .collect();
+    assert_eq!(known, vec![true, false]);
+
+    // Single lookups.
+    let g = generated(42);
+    let one = app
+        .get_json(&format!("/api/v1/cleanfiles/sha1/{}", g.sha1), &app.a.token)
+        .await;
+    assert_eq!(one["known"], true);
+    assert_eq!(one["files"][0]["sha256"], g.sha256);
+    assert_eq!(one["files"][0]["source"], "test");
+    for (path, status) in [
+        (
+            format!("/api/v1/cleanfiles/sha256/{}", g.sha256),
+            StatusCode::OK,
+        ),
+        (format!("/api/v1/cleanfiles/md5/{}", g.md5), StatusCode::OK),
+        (
+            format!("/api/v1/cleanfiles/sha256/{}", generated(5000).sha256),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/cleanfiles/sha256/abc".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/v1/cleanfiles/crc32/abcd".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let res = app.get(&path, &app.b.token).send().await.expect("send");
+        assert_eq!(res.status(), status, "{path}");
+        if status != StatusCode::OK {
+            let p: Value = res.json().await.expect("problem");
+            assert!(p["title"].is_string(), "{p}");
+        }
+    }
+
+    // Removal: operator only; gone from every channel at once.
+    let del = |token: String| {
+        app.req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/cleanfiles/sha256/{}", g.sha256),
+            &token,
+        )
+        .send()
+    };
+    assert_eq!(
+        del(app.a.token.clone()).await.expect("send").status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        del(op.clone()).await.expect("send").status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        del(op.clone()).await.expect("send").status(),
+        StatusCode::NOT_FOUND
+    );
+    for path in [
+        format!("/api/v1/cleanfiles/sha256/{}", g.sha256),
+        format!("/api/v1/cleanfiles/sha1/{}", g.sha1),
+    ] {
+        let res = app.get(&path, &app.a.token).send().await.expect("send");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let stats = app.get_json("/api/v1/cleanfiles/stats", &app.a.token).await;
+    assert_eq!(stats["files"], 2999);
+    assert!(
+        stats["bytes_per_sha256"].as_f64().expect("bytes") <= 40.0,
+        "{stats}"
+    );
+    let metrics = app.get_text("/metrics", &op).await;
+    assert!(metrics.contains("isx_cleanfiles_lookups_total"), "metrics");
+}
+
+/// The Bloom filter (read by DCSO's Python `flor`), the delta and the full
+/// set, their signatures and SHA-256 (the shared feed checks).
+const BLOOM_CHECK: &str = r#"
+import json, sys
+from flor import BloomFilter
+doc = json.load(sys.stdin)
+bf = BloomFilter()
+with open(doc["bloom"], "rb") as f:
+    bf.read(f)
+hits = sum(1 for h in doc["members"] if h.upper().encode() in bf)
+false = sum(1 for h in doc["others"] if h.upper().encode() in bf)
+print(json.dumps({"hits": hits, "false": false, "n": bf.N}))
+"#;
+
+async fn feed_files_delta_full_and_bloom() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let op = app.operator.token.clone();
+    let t0 = app.clock.now();
+    assert_eq!(
+        import(&app, &op, csv_of(0..300)).await.status(),
+        StatusCode::OK
+    );
+    let config = isx_server::ServerConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        app.data_dir.path().to_owned(),
+    );
+    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone())
+        .expect("feed context");
+    app.clock.set(t0.add_secs(3 * 3600));
+    let runs = isx_server::cleanfile_files::produce_due(&ctx)
+        .await
+        .expect("produce");
+    assert!(!runs.is_empty());
+    assert!(
+        isx_server::cleanfile_files::produce_due(&ctx)
+            .await
+            .expect("again")
+            .is_empty(),
+        "no slot twice"
+    );
+    // A removal and 20 more files; the next slot's delta says exactly that.
+    let g = generated(7);
+    let res = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/cleanfiles/sha256/{}", g.sha256),
+            &op,
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        import(&app, &op, csv_of(300..320)).await.status(),
+        StatusCode::OK
+    );
+    app.clock.set(t0.add_secs(6 * 3600 + 60));
+    isx_server::cleanfile_files::produce_due(&ctx)
+        .await
+        .expect("produce");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (manifest, entries) = crate::oracles::download_feed(&app, "cleanfiles", dir.path()).await;
+    let newest_delta = entries
+        .iter()
+        .filter(|e| e["kind"] == "delta" && e["format"] == "ndjson")
+        .max_by_key(|e| e["slot"].as_str().map(str::to_owned))
+        .expect("delta");
+    let rows: Vec<Value> = std::fs::read_to_string(newest_delta["path"].as_str().expect("path"))
+        .expect("read")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("row"))
+        .collect();
+    let ops: BTreeMap<&str, usize> = rows.iter().fold(BTreeMap::new(), |mut m, r| {
+        *m.entry(r["op"].as_str().expect("op")).or_default() += 1;
+        m
+    });
+    assert_eq!(
+        ops,
+        BTreeMap::from([("added", 20), ("removed", 1)]),
+        "{rows:?}"
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r["op"] == "removed" && r["sha256"] == g.sha256));
+    // Signatures and hashes of every file, independently.
+    crate::oracles::check_feed(&manifest, &entries);
+    // The newest Bloom filter holds every file's hashes and few others.
+    let bloom = app
+        .get("/api/v1/feeds/cleanfiles/latest.bloom", &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bloom.status(), StatusCode::OK);
+    let path = dir.path().join("latest.bloom");
+    std::fs::write(&path, bloom.bytes().await.expect("bytes")).expect("write");
+    let mut members = Vec::new();
+    for i in (0..320).filter(|i| *i != 7) {
+        let g = generated(i);
+        members.extend([g.sha256, g.sha1, g.md5]);
+    }
+    let others: Vec<String> = (10_000..12_000).map(|i| generated(i).sha256).collect();
+    let input = serde_json::json!({"bloom": path, "members": members, "others": others});
+    let out: Value =
+        serde_json::from_str(&crate::oracles::run_python(BLOOM_CHECK, &input.to_string()))
+            .expect("python json");
+    assert_eq!(out["hits"].as_u64(), Some(members.len() as u64), "{out}");
+    assert!(out["false"].as_u64().expect("false") < 20, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_files_delta_full_and_bloom_sqlite() {
+    feed_files_delta_full_and_bloom().await;
+}
+
+/// CIRCL's own Python client, unchanged: single lookups by each algorithm,
+/// bulk MD5 and SHA-1, and the info call — authenticated with the key id
+/// and secret in the URL (HTTP Basic), verifying isx's certificate.
+const PYHASHLOOKUP: &str = r#"
+import json, sys
+from pyhashlookup import Hashlookup
+doc = json.load(sys.stdin)
+h = Hashlookup(root_url=doc["url"])
+out = {}
+out["sha256"] = h.sha256_lookup(doc["sha256"])
+out["sha1"] = h.sha1_lookup(doc["sha1"])
+out["md5"] = h.md5_lookup(doc["md5"])
+out["unknown"] = h.md5_lookup("0" * 32)
+out["bulk_md5"] = h.md5_bulk_lookup(doc["md5s"])
+out["bulk_sha1"] = h.sha1_bulk_lookup(doc["sha1s"])
+out["lookup"] = h.lookup(doc["sha1"])
+out["info"] = h.info()
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyhashlookup_works_unchanged() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    assert_eq!(
+        import(&app, &app.operator.token, csv_of(0..50))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (key_id, secret) = app.a.token[4..].split_once('_').expect("token shape");
+    let url = app
+        .url("/")
+        .replacen("https://", &format!("https://{key_id}:{secret}@"), 1);
+    let g = generated(3);
+    let input = serde_json::json!({
+        "url": url,
+        "sha256": g.sha256, "sha1": g.sha1, "md5": g.md5,
+        "md5s": [generated(1).md5, "f".repeat(32), generated(2).md5],
+        "sha1s": [generated(4).sha1, "e".repeat(40)],
+    });
+    let ca = app.data_dir.path().join("tls").join("ca.pem");
+    let out = crate::oracles::run_python_env(
+        PYHASHLOOKUP,
+        &input.to_string(),
+        &[("REQUESTS_CA_BUNDLE", ca.to_str().expect("path"))],
+    );
+    let out: Value = serde_json::from_str(&out).expect("python json");
+    assert_eq!(out["sha256"]["SHA-256"], g.sha256.to_uppercase(), "{out}");
+    assert_eq!(out["sha256"]["FileName"], "file-3.dll");
+    assert_eq!(out["sha1"]["MD5"], g.md5.to_uppercase());
+    assert_eq!(out["md5"]["SHA-1"], g.sha1.to_uppercase());
+    assert_eq!(out["md5"]["ProductCode"]["ProductName"], "Product 3");
+    assert_eq!(out["unknown"]["message"], "Non existing MD5");
+    let bulk_md5 = out["bulk_md5"].as_array().expect("list");
+    assert_eq!(bulk_md5.len(), 2, "unknown MD5s are left out: {out}");
+    assert_eq!(bulk_md5[1]["FileName"], "file-2.dll");
+    let bulk_sha1 = out["bulk_sha1"].as_array().expect("list");
+    assert_eq!(bulk_sha1.len(), 2);
+    assert_eq!(bulk_sha1[0]["FileName"], "file-4.dll");
+    assert_eq!(
+        bulk_sha1[1],
+        serde_json::json!({}),
+        "an unknown SHA-1 is {{}}"
+    );
+    assert_eq!(out["lookup"]["FileName"], "file-3.dll");
+    assert_eq!(out["info"]["isx-files"], "50");
+}
+
+crate::on_both_backends!(bulk_lookup_is_exact);
