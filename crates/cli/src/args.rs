@@ -100,6 +100,104 @@ pub enum Command {
     /// firewall lists and RPZ zone.
     #[command(subcommand)]
     Botnet(BotnetCommand),
+    /// Clean file metadata: import known-good hash sets (NIST NSRL RDS v3,
+    /// CSV, NDJSON, sha256sum lists), look hashes up, remove them, produce
+    /// the delta/full/Bloom files.
+    #[command(subcommand)]
+    Cleanfiles(CleanfilesCommand),
+    /// Hash every file under a directory (in parallel) and report which are
+    /// known-good and which are unknown — for allow-listing and forensic
+    /// triage.
+    ///
+    /// Answers come from this instance's data directory by default, from a
+    /// remote isx with --server and --api-key, or offline from a DCSO Bloom
+    /// filter (--bloom; "known" then means "in the filter": about one in a
+    /// thousand unknown files reads as known).
+    ///
+    /// Example: isx scan --unknown-only --output csv /mnt/evidence > unknown.csv
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CleanfilesCommand {
+    /// Import known-good files: an NSRL RDS v3 SQLite database, CSV with a
+    /// header (columns by name: sha256, sha1, md5, size, file_name, product,
+    /// version, vendor, source, published), NDJSON (the same names, or
+    /// CIRCL hashlookup records) or sha256sum output.
+    ///
+    /// Every record needs its SHA-256. Everything is checked before anything
+    /// is written; a bad row is reported with its file and line (or RDS row)
+    /// and nothing is imported. Records are then written in transactions of
+    /// 50,000: an interrupted import is completed by running it again, and
+    /// files already known keep their metadata, so importing again changes
+    /// nothing.
+    ///
+    /// Example: isx cleanfiles import RDS_2025.03.1_modern_minimal.db
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// nsrl, csv, ndjson or hashes [default: from the content].
+        #[arg(long)]
+        format: Option<String>,
+        /// Source name of records that name none [default: the file name].
+        #[arg(long)]
+        source: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Look hashes up (MD5, SHA-1 or SHA-256, mixed).
+    ///
+    /// Example: isx cleanfiles lookup 5d41402abc4b2a76b9719d911017c592
+    Lookup {
+        hashes: Vec<String>,
+        /// Also read hashes from this file, one per line.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// table, json or csv.
+        #[arg(long, default_value = "table")]
+        output: String,
+    },
+    /// Remove files from the known-good set by SHA-256.
+    Remove {
+        hashes: Vec<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Files by source, top vendors and products, and the hash set files.
+    Stats(JsonFlag),
+    /// Produce the due delta, full-set and Bloom files now (the server does
+    /// this by itself every 3 hours).
+    Feed(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The directory to scan (every regular file below it; symbolic links
+    /// are not followed).
+    pub dir: PathBuf,
+    /// Report only files that are not known-good.
+    #[arg(long)]
+    pub unknown_only: bool,
+    /// table, json or csv.
+    #[arg(long, default_value = "table")]
+    pub output: String,
+    /// Look up on this isx server (https://host:port) instead of locally.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// API key for --server.
+    #[arg(long, env = "ISX_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// CA certificate (PEM) to trust for --server.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// Check offline against a DCSO Bloom filter file (latest.bloom).
+    #[arg(long, conflicts_with = "server")]
+    pub bloom: Option<PathBuf>,
+    /// Hashing threads [default: one per core].
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

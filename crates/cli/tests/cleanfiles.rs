@@ -454,3 +454,224 @@ async fn pyhashlookup_works_unchanged() {
 }
 
 crate::on_both_backends!(bulk_lookup_is_exact);
+
+fn run(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = crate::cli::isx(data_dir, args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An NSRL RDS v3 database of that layout (FILE, PKG, OS, MFG, VERSION)
+/// with generated files `range`, and a malformed SHA-256 in row `bad`.
+async fn rds(path: &std::path::Path, range: std::ops::Range<usize>, bad: Option<usize>) {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .expect("opts")
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.expect("rds");
+    for ddl in [
+        "CREATE TABLE VERSION (version VARCHAR UNIQUE NOT NULL, build_set VARCHAR NOT NULL, build_date TIMESTAMP NOT NULL, release_date TIMESTAMP NOT NULL, description VARCHAR NOT NULL)",
+        "CREATE TABLE MFG (manufacturer_id INTEGER NOT NULL, name VARCHAR NOT NULL)",
+        "CREATE TABLE OS (operating_system_id INTEGER NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, manufacturer_id INTEGER NOT NULL)",
+        "CREATE TABLE PKG (package_id INTEGER NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL, operating_system_id INTEGER NOT NULL, manufacturer_id INTEGER NOT NULL, language VARCHAR NOT NULL, application_type VARCHAR NOT NULL)",
+        "CREATE TABLE FILE (sha256 VARCHAR NOT NULL, sha1 VARCHAR NOT NULL, md5 VARCHAR NOT NULL, crc32 VARCHAR NOT NULL, file_name VARCHAR NOT NULL, file_size INTEGER NOT NULL, package_id INTEGER NOT NULL)",
+        "INSERT INTO VERSION VALUES ('2025.03.1', 'modern', '2025-03-01', '2025-03-10', 'test')",
+        "INSERT INTO MFG VALUES (1, 'Microsoft Corporation'), (2, 'Canonical')",
+        "INSERT INTO OS VALUES (10, 'Windows', '11', 1)",
+        "INSERT INTO PKG VALUES (100, 'Windows 11', '23H2', 10, 1, 'English', 'Operating System'), (101, 'Ubuntu', '24.04', 10, 2, 'English', 'Operating System')",
+    ] {
+        sqlx::query(ddl).execute(&pool).await.expect("ddl");
+    }
+    for i in range {
+        let g = generated(i);
+        let sha = if Some(i) == bad {
+            "not-a-hash".to_owned()
+        } else {
+            g.sha256.to_uppercase()
+        };
+        sqlx::query("INSERT INTO FILE VALUES ($1, $2, $3, '00000000', $4, $5, $6)")
+            .bind(sha)
+            .bind(g.sha1.to_uppercase())
+            .bind(g.md5.to_uppercase())
+            .bind(&g.name)
+            .bind(i as i64)
+            .bind(100 + (i % 2) as i64)
+            .execute(&pool)
+            .await
+            .expect("row");
+    }
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_imports_nsrl_looks_up_and_scans() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    // A malformed row: nothing is imported, the row is named.
+    let bad = dir.path().join("bad.db");
+    rds(&bad, 0..50, Some(17)).await;
+    let (ok, _, err) = run(&data, &["cleanfiles", "import", bad.to_str().expect("p")]);
+    assert!(!ok);
+    assert!(
+        err.contains("FILE row 18") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    let g0 = generated(0);
+    let (_, out, _) = run(
+        &data,
+        &["cleanfiles", "lookup", "--output", "json", &g0.sha256],
+    );
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v[0]["known"], false, "the refused import stored nothing");
+
+    let good = dir.path().join("rds.db");
+    rds(&good, 0..200, None).await;
+    let (ok, out, err) = run(&data, &["cleanfiles", "import", good.to_str().expect("p")]);
+    assert!(ok, "{err}");
+    assert!(out.contains("200 added"), "{out}");
+    let (_, out, _) = run(&data, &["cleanfiles", "import", good.to_str().expect("p")]);
+    assert!(out.contains("0 added, 200 already known"), "{out}");
+    let (_, out, _) = run(
+        &data,
+        &[
+            "cleanfiles",
+            "lookup",
+            "--output",
+            "json",
+            &g0.md5,
+            &generated(1).sha1,
+            &generated(999).sha256,
+            "xyz",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v[0]["known"], true);
+    assert_eq!(v[0]["file"]["product"], "Windows 11");
+    assert_eq!(v[0]["file"]["vendor"], "Microsoft Corporation");
+    assert_eq!(v[0]["file"]["source"], "NSRL RDS 2025.03.1");
+    assert_eq!(v[1]["file"]["product"], "Ubuntu");
+    assert_eq!(v[2]["known"], false);
+    assert!(v[3]["error"].is_string());
+
+    // A damaged hash set (a crash, a bad disk) is rebuilt from the store.
+    let set_dir = data.join("cleanfiles");
+    let set = std::fs::read_dir(&set_dir)
+        .expect("set dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("sha256-"))
+        })
+        .expect("sha256 set");
+    let bytes = std::fs::read(&set).expect("read");
+    std::fs::write(&set, &bytes[..bytes.len() / 2]).expect("truncate");
+    let (ok, out, err) = run(
+        &data,
+        &["cleanfiles", "lookup", "--output", "json", &g0.sha256],
+    );
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v[0]["known"], true, "rebuilt: {err}");
+
+    // A tree with three known-good files and two unknown ones.
+    let tree = dir.path().join("evidence");
+    std::fs::create_dir_all(tree.join("sub")).expect("mkdir");
+    let mut list = String::new();
+    for (i, rel) in ["a.dll", "sub/b.exe", "sub/c.sys", "x.bin", "sub/y.tmp"]
+        .iter()
+        .enumerate()
+    {
+        let content = format!("content of file {i}").repeat(1000 * (i + 1));
+        std::fs::write(tree.join(rel), &content).expect("write");
+        if i < 3 {
+            list.push_str(&format!(
+                "{}  {rel}\n",
+                hex::encode(Sha256::digest(content.as_bytes()))
+            ));
+        }
+    }
+    let known_list = dir.path().join("vendor.sha256");
+    std::fs::write(&known_list, list).expect("write");
+    let (ok, out, err) = run(
+        &data,
+        &[
+            "cleanfiles",
+            "import",
+            "--source",
+            "Vendor X",
+            known_list.to_str().expect("p"),
+        ],
+    );
+    assert!(ok && out.contains("3 added"), "{out}{err}");
+    let (ok, out, err) = run(
+        &data,
+        &["scan", "--output", "json", tree.to_str().expect("p")],
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("5 file(s): 3 known-good, 2 unknown"), "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).expect("json");
+    let status: BTreeMap<String, String> = rows
+        .iter()
+        .map(|r| {
+            let p = r["path"].as_str().expect("path");
+            (
+                p[tree.to_str().expect("p").len() + 1..].to_owned(),
+                r["status"].as_str().expect("s").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(status["a.dll"], "known-good");
+    assert_eq!(status["sub/c.sys"], "known-good");
+    assert_eq!(status["x.bin"], "unknown");
+    assert_eq!(status["sub/y.tmp"], "unknown");
+    let (_, out, _) = run(
+        &data,
+        &[
+            "scan",
+            "--unknown-only",
+            "--output",
+            "csv",
+            "--jobs",
+            "3",
+            tree.to_str().expect("p"),
+        ],
+    );
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(
+        out.lines().skip(1).all(|l| l.contains(",unknown,")),
+        "{out}"
+    );
+
+    // Offline, against the published Bloom filter.
+    let (ok, _, err) = run(&data, &["cleanfiles", "feed"]);
+    assert!(ok, "{err}");
+    let bloom = std::fs::read_dir(data.join("feeds").join("cleanfiles"))
+        .expect("feed dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "bloom"))
+        .expect("bloom file");
+    let (ok, out, err) = run(
+        &data,
+        &[
+            "scan",
+            "--bloom",
+            bloom.to_str().expect("p"),
+            "--output",
+            "json",
+            tree.to_str().expect("p"),
+        ],
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        rows.iter().filter(|r| r["status"] == "known-good").count(),
+        3,
+        "{out}"
+    );
+}

@@ -7,7 +7,6 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use futures_util::TryStreamExt;
 use isx_cleanfiles::{CleanFile, Md5, Sha1, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
@@ -83,27 +82,31 @@ impl NsrlReader {
         Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(StoreError::Database)?).unwrap_or(0))
     }
 
-    /// Hands every `FILE` row (1-based row number, the record or what is
-    /// wrong with it) to `f`, with its package's product, version and
-    /// manufacturer. An error of `f` stops the pass.
-    pub async fn for_each(
+    /// Up to `limit` `FILE` rows after row id `after`, in row id order:
+    /// (row id, the record or what is wrong with it), each with its
+    /// package's product, version and manufacturer. Paging keeps memory
+    /// bounded for databases of hundreds of millions of rows.
+    pub async fn page(
         &self,
-        f: &mut (dyn FnMut(u64, std::result::Result<CleanFile, String>) -> std::io::Result<()>
-                  + Send),
-    ) -> Result<u64> {
-        let mut rows = sqlx::query(
-            "SELECT f.sha256, f.sha1, f.md5, f.file_name, f.file_size, p.name, p.version, m.name
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, std::result::Result<CleanFile, String>)>> {
+        let rows = sqlx::query(
+            "SELECT f.sha256, f.sha1, f.md5, f.file_name, f.file_size, p.name, p.version, m.name, f.rowid
              FROM FILE f
              LEFT JOIN PKG p ON p.package_id = f.package_id
-             LEFT JOIN MFG m ON m.manufacturer_id = p.manufacturer_id",
+             LEFT JOIN MFG m ON m.manufacturer_id = p.manufacturer_id
+             WHERE f.rowid > $1 ORDER BY f.rowid LIMIT $2",
         )
-        .fetch(&self.pool);
-        let mut n = 0u64;
-        while let Some(r) = rows.try_next().await.map_err(StoreError::Database)? {
-            n += 1;
-            f(n, self.record(&r)).map_err(|e| StoreError::Io(e.to_string()))?;
-        }
-        Ok(n)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::Database)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.try_get::<i64, _>(8).unwrap_or(after), self.record(r)))
+            .collect())
     }
 
     fn record(&self, r: &sqlx::sqlite::SqliteRow) -> std::result::Result<CleanFile, String> {

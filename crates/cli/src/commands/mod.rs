@@ -2,6 +2,7 @@
 
 mod advisories;
 mod botnet;
+mod cleanfiles;
 mod demo;
 mod demo_botnet;
 mod demo_notices;
@@ -10,6 +11,7 @@ mod group;
 mod key;
 mod member;
 mod release;
+mod scan;
 mod serve;
 mod urls;
 mod user;
@@ -42,6 +44,8 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Advisories(c) => advisories::run(&Ctx::open(&settings).await?, c).await,
         Command::Urls(c) => urls::run(&Ctx::open(&settings).await?, &settings, c).await,
         Command::Botnet(c) => botnet::run(&Ctx::open(&settings).await?, &settings, c).await,
+        Command::Cleanfiles(c) => cleanfiles::run(&Ctx::open(&settings).await?, &settings, c).await,
+        Command::Scan(args) => scan::run(&settings, &args).await,
     }
 }
 
