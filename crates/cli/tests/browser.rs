@@ -399,3 +399,92 @@ async fn botnet_constituency_view_draws_only_my_data() {
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     b.screenshot(&shots.join("botnet.png")).await;
 }
+
+/// The clean-files page in Chromium: pasted hashes (known, unknown,
+/// malformed) and a file picked from disk, hashed by the browser's own
+/// SHA-256 and never uploaded, are answered like the API answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_file_lookup_page_hashes_files_in_the_browser() {
+    use sha2::{Digest, Sha256};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    isx_server::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &Login::new("analyst-a").expect("login"),
+        ADMIN_PASSWORD,
+        app.a.member.id,
+        UserRole::Member,
+    )
+    .await
+    .expect("user");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let picked = dir.path().join("setup.exe");
+    let content = b"MZ\x90\x00 a vendor's installer".repeat(500);
+    std::fs::write(&picked, &content).expect("write");
+    let picked_sha = hex::encode(Sha256::digest(&content));
+    let mut csv = crate::cleanfiles::csv_of(0..20);
+    csv.push_str(&format!(
+        "{picked_sha},,,{},setup.exe,Installer,2.1,Contoso\n",
+        content.len()
+    ));
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/cleanfiles?source=vendor",
+            &app.operator.token,
+        )
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let b = Browser::start().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login", "analyst-a").await;
+    b.type_into("#password", ADMIN_PASSWORD).await;
+    b.click("#sign-in").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    b.goto(&app.url("/cleanfiles")).await;
+    b.wait_text("h1", |t| t == "Clean files").await;
+    assert_eq!(b.text("#clean-files").await, "21");
+    let known = crate::cleanfiles::generated(4);
+    let unknown = crate::cleanfiles::generated(500);
+    b.type_into(
+        "#hashes",
+        &format!(
+            "{}  kernel.dll\n{}\nnot-a-hash\n",
+            known.md5, unknown.sha256
+        ),
+    )
+    .await;
+    b.type_into("#hash-files", picked.to_str().expect("path"))
+        .await;
+    b.wait_text("#hash-status", |t| t.contains("1 file(s) hashed"))
+        .await;
+    b.click("#lookup-submit").await;
+    b.wait_text("#known-count", |t| t == "2").await;
+    assert_eq!(b.text("#unknown-count").await, "1");
+    let rows = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#lookup-results tr[data-status]')).map(r => ({
+                status: r.dataset.status, hash: r.dataset.hash, cells: Array.from(r.cells).map(c => c.textContent) }));",
+        )
+        .await;
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0]["status"], "known-good");
+    assert_eq!(rows[0]["cells"][2], "kernel.dll");
+    assert_eq!(rows[0]["cells"][3], "file-4.dll");
+    assert_eq!(rows[1]["status"], "unknown");
+    assert_eq!(rows[2]["status"], "invalid");
+    assert_eq!(
+        rows[3]["status"], "known-good",
+        "the browser's SHA-256 of the file"
+    );
+    assert_eq!(rows[3]["hash"], picked_sha);
+    assert_eq!(rows[3]["cells"][4], "Contoso Installer 2.1");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    b.screenshot(&shots.join("cleanfiles.png")).await;
+}

@@ -5,6 +5,7 @@
 
 mod botnet;
 mod charts;
+mod cleanfiles;
 mod notices;
 mod pages;
 mod urls;
@@ -51,6 +52,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/advisories/{cve}", get(notices::advisory))
         .route("/admin/deliveries", get(notices::deliveries))
         .route("/botnet", get(botnet::page))
+        .route("/cleanfiles", get(cleanfiles::page))
+        .route("/cleanfiles/lookup", post(cleanfiles::lookup))
+        .route("/cleanfiles/files/{name}", get(cleanfiles::download))
         .route("/botnet/files/{name}", get(botnet::download))
         .route("/urls", get(urls::page))
         .route("/urls/import", post(urls::import))
@@ -63,7 +67,18 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/cleanfiles.js", get(cleanfiles_script))
         .merge(signed_in)
+}
+
+async fn cleanfiles_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/cleanfiles.js"),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {
