@@ -60,6 +60,10 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
                 "  Try:  curl --cacert {ca} -H 'Authorization: Bearer {}' {base}/api/v1/me\n",
                 world.keys[0].1
             ));
+            text.push_str(&format!(
+                "        curl --cacert {ca} -u {} {base}/lookup/sha256/<hash>   (CIRCL hashlookup API)\n",
+                basic(&world.keys[1].1)
+            ));
         }
         None => text.push_str(&format!(
             "\n  Try:  curl -H 'Authorization: Bearer {}' {base}/api/v1/me\n",
@@ -308,6 +312,7 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
     super::demo_notices::seed(ctx).await?;
     super::demo_urls::seed(ctx).await?;
     super::demo_botnet::seed(ctx).await?;
+    super::demo_cleanfiles::seed(ctx).await?;
     ctx.audit(Some(operator.id), "demo.seed", "demo world")
         .await?;
     Ok(World {
@@ -317,6 +322,15 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
         cert_password,
         keys,
     })
+}
+
+/// `key_id:secret` of an API key (HTTP Basic, as hashlookup clients send).
+fn basic(token: &str) -> String {
+    token
+        .split_once('_')
+        .and_then(|(_, rest)| rest.split_once('_'))
+        .map(|(id, secret)| format!("{id}:{secret}"))
+        .unwrap_or_default()
 }
 
 fn label(m: &Member) -> String {

@@ -5,6 +5,7 @@ mod botnet;
 mod cleanfiles;
 mod demo;
 mod demo_botnet;
+mod demo_cleanfiles;
 mod demo_notices;
 mod demo_urls;
 mod group;
