@@ -18,16 +18,91 @@ use super::Ctx;
 
 /// (vendor, product, versions, file names)
 const CATALOGUE: &[(&str, &str, &[&str], &[&str])] = &[
-    ("Microsoft Corporation", "Windows 11", &["22H2", "23H2", "24H2"], &["kernel32.dll", "ntdll.dll", "user32.dll", "explorer.exe", "svchost.exe", "lsass.exe", "winlogon.exe", "advapi32.dll", "combase.dll", "msvcp_win.dll"]),
-    ("Microsoft Corporation", "Microsoft 365 Apps", &["2408", "2409", "2410"], &["WINWORD.EXE", "EXCEL.EXE", "OUTLOOK.EXE", "mso.dll", "mso20win32client.dll"]),
-    ("Canonical Ltd.", "Ubuntu", &["22.04", "24.04"], &["libc.so.6", "bash", "systemd", "sshd", "libssl.so.3", "python3.12", "coreutils"]),
-    ("Red Hat, Inc.", "Red Hat Enterprise Linux", &["8.10", "9.4"], &["libc.so.6", "httpd", "openssl", "sudo", "rpm"]),
-    ("Mozilla Foundation", "Firefox", &["128.3.0", "131.0.2", "132.0"], &["firefox.exe", "xul.dll", "nss3.dll", "mozglue.dll"]),
-    ("Google LLC", "Chrome", &["129.0.6668.100", "130.0.6723.92"], &["chrome.exe", "chrome.dll", "chrome_elf.dll"]),
-    ("Adobe Inc.", "Acrobat Reader", &["24.003.20180", "24.004.20219"], &["AcroRd32.exe", "AcroRd32.dll", "Acrobat.dll"]),
-    ("Oracle Corporation", "Java SE Runtime", &["8u431", "21.0.5", "23.0.1"], &["java.exe", "jvm.dll", "javaw.exe"]),
-    ("Apple Inc.", "macOS", &["14.7", "15.1"], &["launchd", "WindowServer", "Safari", "libSystem.B.dylib"]),
-    ("Cisco Systems, Inc.", "Secure Client", &["5.1.5.65", "5.1.6.103"], &["vpnagent.exe", "vpnui.exe", "vpnapi.dll"]),
+    (
+        "Microsoft Corporation",
+        "Windows 11",
+        &["22H2", "23H2", "24H2"],
+        &[
+            "kernel32.dll",
+            "ntdll.dll",
+            "user32.dll",
+            "explorer.exe",
+            "svchost.exe",
+            "lsass.exe",
+            "winlogon.exe",
+            "advapi32.dll",
+            "combase.dll",
+            "msvcp_win.dll",
+        ],
+    ),
+    (
+        "Microsoft Corporation",
+        "Microsoft 365 Apps",
+        &["2408", "2409", "2410"],
+        &[
+            "WINWORD.EXE",
+            "EXCEL.EXE",
+            "OUTLOOK.EXE",
+            "mso.dll",
+            "mso20win32client.dll",
+        ],
+    ),
+    (
+        "Canonical Ltd.",
+        "Ubuntu",
+        &["22.04", "24.04"],
+        &[
+            "libc.so.6",
+            "bash",
+            "systemd",
+            "sshd",
+            "libssl.so.3",
+            "python3.12",
+            "coreutils",
+        ],
+    ),
+    (
+        "Red Hat, Inc.",
+        "Red Hat Enterprise Linux",
+        &["8.10", "9.4"],
+        &["libc.so.6", "httpd", "openssl", "sudo", "rpm"],
+    ),
+    (
+        "Mozilla Foundation",
+        "Firefox",
+        &["128.3.0", "131.0.2", "132.0"],
+        &["firefox.exe", "xul.dll", "nss3.dll", "mozglue.dll"],
+    ),
+    (
+        "Google LLC",
+        "Chrome",
+        &["129.0.6668.100", "130.0.6723.92"],
+        &["chrome.exe", "chrome.dll", "chrome_elf.dll"],
+    ),
+    (
+        "Adobe Inc.",
+        "Acrobat Reader",
+        &["24.003.20180", "24.004.20219"],
+        &["AcroRd32.exe", "AcroRd32.dll", "Acrobat.dll"],
+    ),
+    (
+        "Oracle Corporation",
+        "Java SE Runtime",
+        &["8u431", "21.0.5", "23.0.1"],
+        &["java.exe", "jvm.dll", "javaw.exe"],
+    ),
+    (
+        "Apple Inc.",
+        "macOS",
+        &["14.7", "15.1"],
+        &["launchd", "WindowServer", "Safari", "libSystem.B.dylib"],
+    ),
+    (
+        "Cisco Systems, Inc.",
+        "Secure Client",
+        &["5.1.5.65", "5.1.6.103"],
+        &["vpnagent.exe", "vpnui.exe", "vpnapi.dll"],
+    ),
 ];
 
 fn digest(text: &str) -> [u8; 32] {
@@ -86,7 +161,10 @@ fn this_binary(now: Timestamp) -> Option<CleanFile> {
         size += n as u64;
         h.update(&buf[..n]);
     }
-    let mut file = CleanFile::bare(isx_cleanfiles::Sha256(h.finalize().into()), "isx build (demo)");
+    let mut file = CleanFile::bare(
+        isx_cleanfiles::Sha256(h.finalize().into()),
+        "isx build (demo)",
+    );
     file.file_name = path.file_name()?.to_string_lossy().into_owned();
     file.size = Some(size);
     file.product = Some("isx".into());
