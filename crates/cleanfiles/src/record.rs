@@ -72,6 +72,16 @@ impl CleanFile {
         }
     }
 
+    /// "vendor product version", whichever are known.
+    pub fn product_label(&self) -> String {
+        [&self.vendor, &self.product, &self.version]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Checks the text fields (length, no control characters) and trims
     /// them; empty optional fields become `None`.
     pub fn normalise(mut self) -> Result<Self, RecordError> {

@@ -33,6 +33,9 @@ use crate::args::{Global, LogFormat, ServeArgs};
 /// window_secs = 432000
 /// [botnet]
 /// retention_days = 7
+/// [cleanfiles]
+/// sync_ms = 2000
+/// merge_threshold = 200000
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +54,17 @@ pub struct FileConfig {
     pub feeds: FeedSection,
     #[serde(default)]
     pub botnet: BotnetSection,
+    #[serde(default)]
+    pub cleanfiles: CleanfilesSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanfilesSection {
+    /// How often a node reads the clean-file changes made elsewhere (ms).
+    pub sync_ms: Option<u64>,
+    /// Changes held in memory before the hash set files are rewritten.
+    pub merge_threshold: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -224,6 +238,15 @@ impl Settings {
         cfg.botnet_retention_days = env_parse("ISX_BOTNET_RETENTION_DAYS")?
             .or(self.file.botnet.retention_days)
             .unwrap_or(cfg.botnet_retention_days);
+        cfg.clean_sync_ms = env_parse("ISX_CLEAN_SYNC_MS")?
+            .or(self.file.cleanfiles.sync_ms)
+            .unwrap_or(cfg.clean_sync_ms);
+        cfg.clean_merge_threshold = env_parse("ISX_CLEAN_MERGE_THRESHOLD")?
+            .or(self.file.cleanfiles.merge_threshold)
+            .unwrap_or(cfg.clean_merge_threshold);
+        if cfg.clean_merge_threshold == 0 {
+            anyhow::bail!("cleanfiles merge_threshold must be at least 1");
+        }
         if !(1..=3650).contains(&cfg.botnet_retention_days) {
             anyhow::bail!(
                 "botnet retention {} days: must be 1 to 3650",

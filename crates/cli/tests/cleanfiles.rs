@@ -198,6 +198,16 @@ async fn bulk_lookup_is_exact(backend: Backend) {
         .collect();
     assert_eq!(known, vec![true, false]);
 
+    // More than 1,000,000 hashes: 413, nothing looked up.
+    let too_many = format!("[{}\"a\"]", "\"a\",".repeat(1_000_000));
+    let res = bulk(&app, "", "application/x-ndjson", too_many).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let p: Value = res.json().await.expect("problem");
+    assert!(
+        p["detail"].as_str().unwrap_or("").contains("1000000"),
+        "{p}"
+    );
+
     // Single lookups.
     let g = generated(42);
     let one = app

@@ -405,7 +405,11 @@ async fn botnet_files_pass_independent_checks(backend: crate::support::app::Back
         .count();
     assert!(
         mine >= 1,
-        "A's batch in STIX with its one (deduplicated) row"
+        "A's batch in STIX with its one (deduplicated) row: {:?}",
+        entries
+            .iter()
+            .map(|e| (e["name"].clone(), e["member"].clone(), e["records"].clone()))
+            .collect::<Vec<_>>()
     );
     let input = serde_json::json!({"public_key": manifest["public_key"], "files": entries});
     let out: serde_json::Value =

@@ -14,6 +14,14 @@ pub mod urls;
 
 use thiserror::Error;
 
+/// One CSV line (RFC 4180 quoting, CRLF), as every CSV isx writes.
+pub fn csv_row<S: AsRef<str>>(cells: &[S]) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = urls::write_csv_row(&mut out, cells.iter().map(AsRef::as_ref));
+    String::from_utf8(out).unwrap_or_default()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FormatError {
     #[error("not JSON: {0}")]

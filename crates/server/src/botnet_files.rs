@@ -360,10 +360,6 @@ fn write(
     Ok(file)
 }
 
-fn may_read(caller: &Caller, f: &FeedFile, now: Timestamp) -> bool {
-    decide(&caller.principal, &crate::records::feed_file(f), now).is_allowed()
-}
-
 /// The botnet files `caller` may download, newest first.
 pub async fn list(
     state: &AppState,
@@ -381,7 +377,7 @@ pub async fn list(
         f.extend(state.store.member_feed_files(BOTNET, None, limit).await?);
         f
     };
-    files.retain(|f| may_read(caller, f, now));
+    files.retain(|f| crate::records::may_read_file(caller, f, now));
     files.sort_by(|a, b| b.slot.cmp(&a.slot).then(a.name.cmp(&b.name)));
     files.truncate(limit as usize);
     Ok(files)
@@ -409,7 +405,7 @@ pub async fn find(
             .filter(|f| f.product == BOTNET)
             .ok_or_else(not_found)?
     };
-    if !may_read(caller, &f, state.clock.now()) {
+    if !crate::records::may_read_file(caller, &f, state.clock.now()) {
         return Err(not_found());
     }
     let path = state.feeds.path_of(&f).ok_or_else(not_found)?;

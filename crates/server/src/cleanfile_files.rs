@@ -13,7 +13,6 @@ use std::sync::atomic::Ordering;
 use isx_cleanfiles::bloom::DcsoBloom;
 use isx_cleanfiles::record::CLEAN_MARKING;
 use isx_domain::Timestamp;
-use isx_policy::decide;
 use isx_store::{FeedFile, FeedRun};
 use isx_urls::slot_label;
 use serde::Serialize;
@@ -239,7 +238,7 @@ async fn write_full(
     let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
     let mut ndjson = AtomicFile::create(&paths[0]).map_err(io(&paths[0]))?;
     let mut csv = AtomicFile::create(&paths[1]).map_err(io(&paths[1]))?;
-    csv.write_all(b"sha256,sha1,md5,size,file_name,product,version,vendor,source\n")
+    csv.write_all(b"sha256,sha1,md5,size,file_name,product,version,vendor,source\r\n")
         .map_err(io(&paths[1]))?;
     let mut bloom = DcsoBloom::with_capacity((stats.files * 3).max(1000), BLOOM_FPP);
     let records = ctx
@@ -258,9 +257,7 @@ async fn write_full(
                 f.vendor.clone().unwrap_or_default(),
                 f.source.clone(),
             ];
-            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-            csv.write_all(line.join(",").as_bytes())?;
-            csv.write_all(b"\n")?;
+            csv.write_all(isx_formats::csv_row(&cells).as_bytes())?;
             bloom.insert(f.sha256.to_upper().as_bytes());
             if let Some(h) = f.sha1 {
                 bloom.insert(h.to_upper().as_bytes());
@@ -299,18 +296,6 @@ async fn write_full(
     ])
 }
 
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
-fn may_read(caller: &Caller, f: &FeedFile, now: Timestamp) -> bool {
-    decide(&caller.principal, &crate::records::feed_file(f), now).is_allowed()
-}
-
 /// The clean-file files `caller` may download, newest first.
 pub async fn list(
     state: &AppState,
@@ -319,7 +304,7 @@ pub async fn list(
 ) -> Result<Vec<FeedFile>, ApiError> {
     let now = state.clock.now();
     let mut files = state.store.feed_files(CLEANFILES, limit).await?;
-    files.retain(|f| may_read(caller, f, now));
+    files.retain(|f| crate::records::may_read_file(caller, f, now));
     Ok(files)
 }
 
@@ -352,7 +337,7 @@ pub async fn find(
             .filter(|f| f.product == CLEANFILES)
             .ok_or_else(not_found)?,
     };
-    if !may_read(caller, &f, state.clock.now()) {
+    if !crate::records::may_read_file(caller, &f, state.clock.now()) {
         return Err(not_found());
     }
     let path = state.feeds.path_of(&f).ok_or_else(not_found)?;

@@ -37,10 +37,10 @@ use crate::problem;
         api::notices::NewReleaseRequest, api::notices::ReleaseChange, api::notices::ImportOutcomeDto,
         api::notices::NotificationDto, api::notices::WebhookRequest, api::notices::DeliveryDto,
         api::urls::UrlRecordDto, api::urls::UrlStatsDto, api::urls::ManifestDto, crate::urls::ImportReport,
-        api::botnet::BatchAck, api::botnet::BotnetManifest, crate::botnet::BotnetSummary,
+        api::botnet::BatchAck, crate::botnet::BotnetSummary,
         crate::botnet::TopIp, crate::botnet::Indicator, crate::botnet::Located,
         api::cleanfiles::LookupAnswer, api::cleanfiles::CleanImportReport,
-        api::cleanfiles::CleanStatsDto, api::cleanfiles::CleanManifest,
+        api::cleanfiles::CleanStatsDto,
     )),
     modifiers(&Security),
     tags(

@@ -102,6 +102,11 @@ pub fn decide_for(state: &AppState, caller: &Caller, record: &RecordMeta) -> Dec
     decide(&caller.principal, record, state.clock.now())
 }
 
+/// Whether `caller` may read a feed file (any product) at `now`.
+pub fn may_read_file(caller: &Caller, f: &isx_store::FeedFile, now: isx_domain::Timestamp) -> bool {
+    decide(&caller.principal, &feed_file(f), now).is_allowed()
+}
+
 pub fn may_see(state: &AppState, caller: &Caller, record: &RecordMeta) -> bool {
     decide_for(state, caller, record).is_allowed()
 }

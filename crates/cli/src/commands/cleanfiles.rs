@@ -396,7 +396,7 @@ fn print_answers(answers: &[Answer], format: &str) -> anyhow::Result<()> {
                     f.map(|f| f.source.clone()).unwrap_or_default(),
                     a.error.clone().unwrap_or_default(),
                 ];
-                text.push_str(&crate::commands::scan::csv_line(&cells));
+                text.push_str(&isx_formats::csv_row(&cells));
             }
             output::print(&text)
         }
@@ -415,14 +415,7 @@ fn print_answers(answers: &[Answer], format: &str) -> anyhow::Result<()> {
                         f.map(|f| f.file_name.clone())
                             .or_else(|| a.error.clone())
                             .unwrap_or_default(),
-                        f.map(|f| {
-                            [f.vendor.clone(), f.product.clone(), f.version.clone()]
-                                .into_iter()
-                                .flatten()
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
-                        .unwrap_or_default(),
+                        f.map(CleanFile::product_label).unwrap_or_default(),
                     ]
                 })
                 .collect();

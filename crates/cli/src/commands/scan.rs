@@ -179,21 +179,6 @@ async fn remote(
     Ok(out)
 }
 
-/// One CSV line with RFC 4180 quoting.
-pub(crate) fn csv_line(cells: &[String]) -> String {
-    let quoted: Vec<String> = cells
-        .iter()
-        .map(|c| {
-            if c.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c.clone()
-            }
-        })
-        .collect();
-    format!("{}\n", quoted.join(","))
-}
-
 pub async fn run(settings: &Settings, args: &ScanArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         matches!(args.output.as_str(), "table" | "json" | "csv"),
@@ -288,7 +273,7 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> anyhow::Result<()> {
             );
             for r in &rows {
                 let f = r.file.as_ref();
-                text.push_str(&csv_line(&[
+                text.push_str(&isx_formats::csv_row(&[
                     r.path.clone(),
                     r.size.to_string(),
                     r.sha256.clone().unwrap_or_default(),
@@ -313,13 +298,7 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> anyhow::Result<()> {
                         r.path.clone(),
                         r.file
                             .as_ref()
-                            .map(|f| {
-                                [f.vendor.clone(), f.product.clone(), f.version.clone()]
-                                    .into_iter()
-                                    .flatten()
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            })
+                            .map(CleanFile::product_label)
                             .or_else(|| r.error.clone())
                             .unwrap_or_default(),
                     ]

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use isx_botnet::BotnetEvent;
 use isx_domain::{BotnetProduct, Timestamp, Tlp};
 use isx_formats::botnet::{BotnetDefaults, BotnetInputFormat, BotnetParser};
-use isx_store::{FeedFile, StoredBotnetEvent};
+use isx_store::StoredBotnetEvent;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -435,32 +435,20 @@ impl SseFeed {
     }
 }
 
-/// The botnet files you may download: your hourly and daily batches, and
-/// the shared C2 and domain batches, firewall lists and RPZ zone.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BotnetManifest {
-    pub algorithm: String,
-    pub public_key: String,
-    pub signed_text: String,
-    #[schema(value_type = Vec<Object>)]
-    pub files: Vec<FeedFile>,
-}
-
 /// Botnet files, newest first, each with its SHA-256 and Ed25519 signature
 /// (the same manifest scheme as the URL feed).
 #[utoipa::path(get, path = "/api/v1/feeds/botnet", tag = "botnet", security(("api_key" = [])),
-    responses((status = 200, body = BotnetManifest)))]
+    responses((status = 200, body = crate::api::urls::ManifestDto)))]
 pub(crate) async fn manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Result<Json<BotnetManifest>, ApiError> {
+) -> Result<Json<crate::api::urls::ManifestDto>, ApiError> {
     let files = crate::botnet_files::list(&state, &caller, 500).await?;
-    Ok(Json(BotnetManifest {
-        algorithm: "ed25519".to_owned(),
-        public_key: state.feeds.signer.public_key(),
-        signed_text: crate::api::urls::SIGNED_TEXT_DOC.to_owned(),
+    Ok(Json(crate::api::urls::ManifestDto::new(
+        &state,
+        crate::botnet_files::BOTNET,
         files,
-    }))
+    )))
 }
 
 /// Downloads a botnet file (a batch of yours, or a shared file). Also

@@ -291,7 +291,7 @@ async fn stream_bulk(
     }
     if format == BulkFormat::Csv {
         tx.send(Ok(Bytes::from_static(
-            b"index,hash,algorithm,known,file_name,product,version,vendor,source,error\n",
+            b"index,hash,algorithm,known,file_name,product,version,vendor,source,error\r\n",
         )))
         .await
         .map_err(|_| ())?;
@@ -437,17 +437,7 @@ fn csv_answer(out: &mut Vec<u8>, a: &BulkAnswer<'_>) {
         f.map(|f| f.source.clone()).unwrap_or_default(),
         a.error.clone().unwrap_or_default(),
     ];
-    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-    out.extend_from_slice(line.join(",").as_bytes());
-    out.push(b'\n');
-}
-
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+    out.extend_from_slice(isx_formats::csv_row(&cells).as_bytes());
 }
 
 /// Where imported rows come from.
@@ -757,32 +747,21 @@ pub(crate) async fn hashlookup_info(
     .into_response())
 }
 
-/// The clean-file files you may download.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CleanManifest {
-    pub algorithm: String,
-    pub public_key: String,
-    pub signed_text: String,
-    #[schema(value_type = Vec<Object>)]
-    pub files: Vec<isx_store::FeedFile>,
-}
-
 /// Clean-file files, newest first: every 3 hours a delta (hashes added and
 /// removed) and, when the set changed, the full set and a DCSO Bloom filter
 /// of it — each with its SHA-256 and Ed25519 signature.
 #[utoipa::path(get, path = "/api/v1/feeds/cleanfiles", tag = "cleanfiles", security(("api_key" = [])),
-    responses((status = 200, body = CleanManifest)))]
+    responses((status = 200, body = crate::api::urls::ManifestDto)))]
 pub(crate) async fn manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Result<Json<CleanManifest>, ApiError> {
+) -> Result<Json<crate::api::urls::ManifestDto>, ApiError> {
     let files = crate::cleanfile_files::list(&state, &caller, 500).await?;
-    Ok(Json(CleanManifest {
-        algorithm: "ed25519".to_owned(),
-        public_key: state.feeds.signer.public_key(),
-        signed_text: crate::api::urls::SIGNED_TEXT_DOC.to_owned(),
+    Ok(Json(crate::api::urls::ManifestDto::new(
+        &state,
+        crate::cleanfile_files::CLEANFILES,
         files,
-    }))
+    )))
 }
 
 /// Downloads a clean-file file by name, or the newest of a kind:

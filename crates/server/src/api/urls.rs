@@ -294,6 +294,20 @@ pub struct ManifestDto {
     pub files: Vec<FeedFile>,
 }
 
+impl ManifestDto {
+    /// The manifest of `product`'s files, with the instance's key.
+    pub fn new(state: &AppState, product: &str, files: Vec<FeedFile>) -> Self {
+        ManifestDto {
+            product: product.to_owned(),
+            algorithm: "ed25519".to_owned(),
+            public_key: state.feeds.signer.public_key(),
+            public_key_pem: state.feeds.signer.public_key_pem(),
+            signed_text: SIGNED_TEXT_DOC.to_owned(),
+            files,
+        }
+    }
+}
+
 pub const SIGNED_TEXT_DOC: &str = "isx-feed-file-v1, name, product, kind, sha256, size, records, period_start (RFC 3339), period_end (RFC 3339)";
 
 /// Feed files of the malicious-URL product, newest first: every 3 hours an
@@ -307,14 +321,7 @@ pub(crate) async fn url_manifest(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ManifestDto>, ApiError> {
     let files = urls::feed_files(&state, &caller, 400).await?;
-    Ok(Json(ManifestDto {
-        product: crate::feeds::URLS.to_owned(),
-        algorithm: "ed25519".to_owned(),
-        public_key: state.feeds.signer.public_key(),
-        public_key_pem: state.feeds.signer.public_key_pem(),
-        signed_text: SIGNED_TEXT_DOC.to_owned(),
-        files,
-    }))
+    Ok(Json(ManifestDto::new(&state, crate::feeds::URLS, files)))
 }
 
 /// Downloads one feed file. `X-Isx-Sha256` and `X-Isx-Signature` repeat

@@ -200,13 +200,7 @@ pub(crate) async fn lookup(
                         .unwrap_or_default(),
                     product: file
                         .as_ref()
-                        .map(|f| {
-                            [f.vendor.clone(), f.product.clone(), f.version.clone()]
-                                .into_iter()
-                                .flatten()
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
+                        .map(isx_cleanfiles::CleanFile::product_label)
                         .unwrap_or_default(),
                     source: file.map(|f| f.source).unwrap_or_default(),
                 }
