@@ -685,3 +685,88 @@ async fn cli_imports_nsrl_looks_up_and_scans() {
         "{out}"
     );
 }
+
+/// `isx scan --server`: a member scans a tree against a remote isx over
+/// HTTPS (bulk API, its API key, the instance's CA), with metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_against_a_remote_server() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("mkdir");
+    let mut csv = String::from("sha256,file_name,product,vendor\n");
+    for i in 0..4 {
+        let content = format!("remote file {i}").repeat(100);
+        std::fs::write(tree.join(format!("f{i}.bin")), &content).expect("write");
+        if i % 2 == 0 {
+            csv.push_str(&format!(
+                "{},f{i}.bin,Suite,Contoso\n",
+                hex::encode(Sha256::digest(content.as_bytes()))
+            ));
+        }
+    }
+    assert_eq!(
+        import(&app, &app.operator.token, csv).await.status(),
+        StatusCode::OK
+    );
+    let ca = app.data_dir.path().join("tls").join("ca.pem");
+    let base = app.url("/");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_isx"))
+        .args([
+            "scan",
+            "--output",
+            "json",
+            "--server",
+            base.trim_end_matches('/'),
+        ])
+        .arg("--ca")
+        .arg(&ca)
+        .arg(&tree)
+        .env("ISX_API_KEY", &app.b.token)
+        .env_remove("ISX_DATA_DIR")
+        .env_remove("ISX_DATABASE_URL")
+        .output()
+        .expect("run isx");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("4 file(s): 2 known-good, 2 unknown"), "{err}");
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    for r in &rows {
+        let name = r["path"]
+            .as_str()
+            .expect("path")
+            .rsplit('/')
+            .next()
+            .expect("name")
+            .to_owned();
+        let known = name == "f0.bin" || name == "f2.bin";
+        assert_eq!(
+            r["status"],
+            if known { "known-good" } else { "unknown" },
+            "{r}"
+        );
+        if known {
+            assert_eq!(r["file"]["vendor"], "Contoso", "{r}");
+        }
+    }
+    // A wrong key: a clear error, exit code 1.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_isx"))
+        .args([
+            "scan",
+            "--server",
+            base.trim_end_matches('/'),
+            "--api-key",
+            "isx_0000_bad",
+        ])
+        .arg("--ca")
+        .arg(&ca)
+        .arg(&tree)
+        .output()
+        .expect("run isx");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -227,20 +227,17 @@ pub(crate) async fn lookup_bulk(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let format = match p.format.as_deref() {
+        Some("ndjson") => BulkFormat::Ndjson,
         Some("json") => BulkFormat::Json,
         Some("csv") => BulkFormat::Csv,
-        Some("ndjson") | None
-            if !accept.contains("application/json") && !accept.contains("text/csv") =>
-        {
-            BulkFormat::Ndjson
-        }
-        None if accept.contains("text/csv") => BulkFormat::Csv,
-        None => BulkFormat::Json,
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
                 "format {other:?}: use ndjson, json or csv"
             )))
         }
+        None if accept.contains("text/csv") => BulkFormat::Csv,
+        None if accept.contains("application/json") => BulkFormat::Json,
+        None => BulkFormat::Ndjson,
     };
     let inputs = bulk_inputs(&headers, &body)?;
     let with_metadata = p.metadata.unwrap_or(true);
