@@ -446,6 +446,7 @@ async fn clean_file_lookup_page_hashes_files_in_the_browser() {
     b.type_into("#password", ADMIN_PASSWORD).await;
     b.click("#sign-in").await;
     b.wait_text("h1", |t| t == "Dashboard").await;
+    assert_eq!(b.text("#clean-files-count").await, "21");
     b.goto(&app.url("/cleanfiles")).await;
     b.wait_text("h1", |t| t == "Clean files").await;
     assert_eq!(b.text("#clean-files").await, "21");

@@ -246,7 +246,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// increments hold exactly what changed between slots; files match their
 /// signed manifest entries.
 async fn feed_files_follow_the_slots(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // This test watches the server's own scheduler produce the current slot.
+    let app = TestApp::spawn_with(backend, |c| c.feed_scheduler = true).await;
     let op = app.operator.token.clone();
     // The server's scheduler produced the current slot at start.
     let mut waited = 0;

@@ -86,6 +86,24 @@ impl IndexView {
             .map_or(0, |g| g.set(algo).view().bytes() as u64)
     }
 
+    /// Known-good SHA-256 values now: the set file's, corrected by the
+    /// overlay (each overlay entry checked against the file).
+    pub fn sha256_count(&self) -> u64 {
+        let mut n = self.file_keys(HashAlgo::Sha256);
+        for (k, present) in &self.overlay[slot(HashAlgo::Sha256)] {
+            let in_file = self
+                .generation
+                .as_ref()
+                .is_some_and(|g| g.sha256.view().contains(k));
+            match (present, in_file) {
+                (true, false) => n += 1,
+                (false, true) => n = n.saturating_sub(1),
+                _ => {}
+            }
+        }
+        n
+    }
+
     pub fn overlay_len(&self) -> usize {
         self.overlay.iter().map(HashMap::len).sum()
     }

@@ -48,6 +48,9 @@ pub struct ServerConfig {
     pub feed_window_secs: i64,
     /// How often the scheduler looks for due slots.
     pub feed_tick_ms: u64,
+    /// Whether this node runs the feed scheduler (off in tests that
+    /// produce slots themselves, so no second producer races them).
+    pub feed_scheduler: bool,
     /// How long botnet events are kept (the stream's resume window, and
     /// the age of C2 servers and domains still exported), in days.
     pub botnet_retention_days: i64,
@@ -79,6 +82,7 @@ impl ServerConfig {
             feed_interval_secs: 3 * 3600,
             feed_window_secs: 5 * 86_400,
             feed_tick_ms: 60_000,
+            feed_scheduler: true,
             botnet_retention_days: 7,
             clean_sync_ms: 2_000,
             clean_merge_threshold: 200_000,

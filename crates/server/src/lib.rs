@@ -143,7 +143,10 @@ impl Application {
             ..
         } = self;
         let gc = tokio::spawn(expire_sessions(state.clone()));
-        let feeder = tokio::spawn(feeds::run(state.feeds.clone(), state.config.feed_tick_ms));
+        let feeder = state
+            .config
+            .feed_scheduler
+            .then(|| tokio::spawn(feeds::run(state.feeds.clone(), state.config.feed_tick_ms)));
         let cleaner = tokio::spawn(cleanfiles::run(
             state.clean.clone(),
             state.store.clone(),
@@ -162,7 +165,9 @@ impl Application {
         };
         gc.abort();
         notifier.abort();
-        feeder.abort();
+        if let Some(f) = feeder {
+            f.abort();
+        }
         cleaner.abort();
         served
     }

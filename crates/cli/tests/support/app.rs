@@ -70,6 +70,9 @@ impl TestApp {
             "127.0.0.1:0".parse().expect("addr"),
             data_dir.path().to_owned(),
         );
+        // Tests that need feed files produce them themselves, at the times
+        // they choose: no scheduler of the app's own races them.
+        config.feed_scheduler = false;
         tweak(&mut config);
         let app = Application::build(config, store.clone(), clock.clone())
             .await

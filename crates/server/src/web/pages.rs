@@ -102,6 +102,8 @@ struct DashboardPage {
     urls_24h: i64,
     /// Infected and IoT events about the caller's networks in the last 24 hours.
     botnet_24h: u64,
+    /// Known-good files in the hash set (every member may look them up).
+    clean_files: u64,
     recent: Vec<isx_domain::NewAuditEvent>,
     notifications: Vec<isx_store::Notification>,
 }
@@ -193,6 +195,11 @@ pub(crate) async fn dashboard(
         notifications,
         urls_24h,
         botnet_24h: day.infected_events + day.iot_events,
+        clean_files: if records::may_see(&state, &caller, &isx_cleanfiles::cleanfile_record()) {
+            state.clean.view().sha256_count()
+        } else {
+            0
+        },
         layout: layout(&caller, "Dashboard", "dashboard"),
         member: caller.member.clone(),
         groups,
