@@ -281,16 +281,6 @@ async fn url_map_and_chart_draw_the_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn botnet_constituency_view_draws_only_my_data() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    isx_server::admin::create_user(
-        app.store.as_ref(),
-        app.clock.as_ref() as &dyn Clock,
-        &Login::new("analyst-a").expect("login"),
-        ADMIN_PASSWORD,
-        app.a.member.id,
-        UserRole::Member,
-    )
-    .await
-    .expect("user");
     let now = app.clock.now();
     let mut csv = String::from("product,ip,port,family,latitude,longitude,time\n");
     for (i, (ip, family, lat, lon)) in [
@@ -329,12 +319,7 @@ async fn botnet_constituency_view_draws_only_my_data() {
     assert_eq!(res.status(), reqwest::StatusCode::OK);
     let summary = app.get_json("/api/v1/botnet/summary", &app.a.token).await;
 
-    let b = Browser::start().await;
-    b.goto(&app.url("/login")).await;
-    b.type_into("#login", "analyst-a").await;
-    b.type_into("#password", ADMIN_PASSWORD).await;
-    b.click("#sign-in").await;
-    b.wait_text("h1", |t| t == "Dashboard").await;
+    let b = analyst_of_a(&app).await;
     b.goto(&app.url("/botnet")).await;
     b.wait_text("h1", |t| t == "Botnet").await;
     assert_eq!(
@@ -407,16 +392,6 @@ async fn botnet_constituency_view_draws_only_my_data() {
 async fn clean_file_lookup_page_hashes_files_in_the_browser() {
     use sha2::{Digest, Sha256};
     let app = TestApp::spawn(Backend::Sqlite).await;
-    isx_server::admin::create_user(
-        app.store.as_ref(),
-        app.clock.as_ref() as &dyn Clock,
-        &Login::new("analyst-a").expect("login"),
-        ADMIN_PASSWORD,
-        app.a.member.id,
-        UserRole::Member,
-    )
-    .await
-    .expect("user");
     let dir = tempfile::tempdir().expect("tempdir");
     let picked = dir.path().join("setup.exe");
     let content = b"MZ\x90\x00 a vendor's installer".repeat(500);
@@ -440,12 +415,7 @@ async fn clean_file_lookup_page_hashes_files_in_the_browser() {
         .expect("send");
     assert_eq!(res.status(), StatusCode::OK);
 
-    let b = Browser::start().await;
-    b.goto(&app.url("/login")).await;
-    b.type_into("#login", "analyst-a").await;
-    b.type_into("#password", ADMIN_PASSWORD).await;
-    b.click("#sign-in").await;
-    b.wait_text("h1", |t| t == "Dashboard").await;
+    let b = analyst_of_a(&app).await;
     assert_eq!(b.text("#clean-files-count").await, "21");
     b.goto(&app.url("/cleanfiles")).await;
     b.wait_text("h1", |t| t == "Clean files").await;
@@ -488,4 +458,26 @@ async fn clean_file_lookup_page_hashes_files_in_the_browser() {
     assert_eq!(rows[3]["cells"][4], "Contoso Installer 2.1");
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     b.screenshot(&shots.join("cleanfiles.png")).await;
+}
+
+/// A web user of member A ("analyst-a"), signed in in a new browser that
+/// shows the dashboard.
+async fn analyst_of_a(app: &TestApp) -> Browser {
+    isx_server::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &Login::new("analyst-a").expect("login"),
+        ADMIN_PASSWORD,
+        app.a.member.id,
+        UserRole::Member,
+    )
+    .await
+    .expect("user");
+    let b = Browser::start().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login", "analyst-a").await;
+    b.type_into("#password", ADMIN_PASSWORD).await;
+    b.click("#sign-in").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    b
 }
