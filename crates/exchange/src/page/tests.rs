@@ -1,0 +1,166 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn entry(id: &str, version: i64, spec: &str, added: i64) -> Entry {
+    Entry {
+        id: id.to_owned(),
+        object_type: id.split("--").next().unwrap_or_default().to_owned(),
+        version: Timestamp::from_secs(version),
+        spec_version: spec.to_owned(),
+        date_added: Timestamp::from_micros(added),
+    }
+}
+
+fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn ids(p: &Page<'_>) -> Vec<(String, i64)> {
+    p.entries
+        .iter()
+        .map(|e| (e.id.clone(), e.version.as_secs()))
+        .collect()
+}
+
+fn sample() -> Vec<Entry> {
+    vec![
+        entry("indicator--a", 100, "2.1", 1),
+        entry("indicator--b", 100, "2.1", 2),
+        entry("indicator--a", 200, "2.1", 3),
+        entry("malware--m", 50, "2.1", 4),
+        entry("indicator--a", 300, "2.1", 5),
+        entry("sighting--s", 10, "2.0", 6),
+        entry("sighting--s", 20, "2.1", 7),
+    ]
+}
+
+#[test]
+fn defaults_give_each_objects_latest_version_in_date_added_order() {
+    let e = sample();
+    let p = select(&e, &Filter::from_query(&[], 100).unwrap());
+    assert_eq!(
+        ids(&p),
+        vec![
+            ("indicator--b".into(), 100),
+            ("malware--m".into(), 50),
+            ("indicator--a".into(), 300),
+            ("sighting--s".into(), 20)
+        ]
+    );
+    assert!(!p.more);
+    assert_eq!(p.next, None);
+}
+
+#[test]
+fn version_and_type_and_spec_filters() {
+    let e = sample();
+    let f = Filter::from_query(
+        &q(&[("match[version]", "first"), ("match[type]", "indicator")]),
+        100,
+    )
+    .unwrap();
+    assert_eq!(
+        ids(&select(&e, &f)),
+        vec![("indicator--a".into(), 100), ("indicator--b".into(), 100)]
+    );
+    let f = Filter::from_query(
+        &q(&[("match[version]", "all"), ("match[id]", "indicator--a")]),
+        100,
+    )
+    .unwrap();
+    assert_eq!(select(&e, &f).entries.len(), 3);
+    let at = Timestamp::from_secs(200).to_rfc3339();
+    let f = Filter::from_query(&q(&[("match[version]", &format!("first,{at}"))]), 100).unwrap();
+    assert!(ids(&select(&e, &f)).contains(&("indicator--a".into(), 200)));
+    let f = Filter::from_query(&q(&[("match[spec_version]", "2.0")]), 100).unwrap();
+    assert_eq!(ids(&select(&e, &f)), vec![("sighting--s".into(), 10)]);
+    let f = Filter::from_query(
+        &q(&[("added_after", &Timestamp::from_micros(4).to_rfc3339())]),
+        100,
+    )
+    .unwrap();
+    assert_eq!(
+        ids(&select(&e, &f)),
+        vec![("indicator--a".into(), 300), ("sighting--s".into(), 20)]
+    );
+}
+
+#[test]
+fn bad_parameters_are_named() {
+    for (k, v) in [
+        ("limit", "0"),
+        ("limit", "ten"),
+        ("added_after", "yesterday"),
+        ("match[version]", "newest"),
+        ("next", "garbage"),
+    ] {
+        match Filter::from_query(&q(&[(k, v)]), 100) {
+            Err(ExchangeError::BadParameter { parameter, .. }) => assert_eq!(parameter, k),
+            other => panic!("{k}={v}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_token_is_refused_with_other_filters() {
+    let e = sample();
+    let f = Filter::from_query(&q(&[("limit", "2")]), 100).unwrap();
+    let p = select(&e, &f);
+    let token = p.next.clone().unwrap();
+    assert!(
+        Filter::from_query(&q(&[("next", &token), ("limit", "5")]), 100).is_ok(),
+        "page size may change"
+    );
+    assert!(Filter::from_query(&q(&[("next", &token), ("match[type]", "malware")]), 100).is_err());
+}
+
+proptest! {
+    /// Paging with `next` (any page size) yields exactly the unpaged
+    /// result, in order, nothing twice; pages never exceed the limit.
+    #[test]
+    fn paging_covers_the_result_exactly(
+        versions in proptest::collection::vec((0u8..12, 0i64..5, any::<bool>()), 0..80),
+        limit in 1usize..9,
+        kind in prop::sample::select(vec!["", "indicator", "malware,sighting"]),
+        version in prop::sample::select(vec!["last", "first", "all"]),
+    ) {
+        let entries: Vec<Entry> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, (obj, v, old_spec))| {
+                let t = ["indicator", "malware", "sighting"][(*obj % 3) as usize];
+                entry(&format!("{t}--{obj}"), *v, if *old_spec { "2.0" } else { "2.1" }, i as i64 * 7 + 1)
+            })
+            .collect();
+        let mut base = vec![("match[version]", version)];
+        if !kind.is_empty() {
+            base.push(("match[type]", kind));
+        }
+        let all = select(&entries, &Filter::from_query(&q(&base), 10_000).unwrap());
+        let mut paged: Vec<&Entry> = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let mut params = base.clone();
+            let l = limit.to_string();
+            params.push(("limit", &l));
+            let token;
+            if let Some(n) = &next {
+                token = n.clone();
+                params.push(("next", &token));
+            }
+            let p = select(&entries, &Filter::from_query(&q(&params), 10_000).unwrap());
+            prop_assert!(p.entries.len() <= limit);
+            paged.extend(p.entries.iter().copied());
+            prop_assert_eq!(p.more, p.next.is_some());
+            match p.next {
+                Some(n) => next = Some(n),
+                None => break,
+            }
+        }
+        prop_assert_eq!(paged, all.entries);
+    }
+}
