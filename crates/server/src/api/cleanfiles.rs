@@ -48,7 +48,7 @@ fn parse_algo(name: &str) -> Result<HashAlgo, ApiError> {
 /// The records whose `algo` hash is `key`, if the hash set knows it. The
 /// store is the truth: a hash the set still lists but the store no longer
 /// has (removed a moment ago) is unknown.
-async fn metadata(
+pub(crate) async fn metadata(
     state: &AppState,
     algo: HashAlgo,
     keys: &[Vec<u8>],

@@ -161,31 +161,40 @@ pub(crate) async fn lookup(
         )));
         return render_page(&state, &caller, f.hashes.clone(), None, Some(&e)).await;
     }
+    // One set lookup per hash, then one store read per algorithm for the
+    // metadata of the known ones.
     let view = state.clean.view();
+    let parsed: Vec<Result<HashValue, String>> = lines
+        .iter()
+        .map(|(h, _)| HashValue::parse(h).map_err(|e| e.to_string()))
+        .collect();
+    let mut found = std::collections::HashMap::new();
+    for algo in HashAlgo::ALL {
+        let known: Vec<Vec<u8>> = parsed
+            .iter()
+            .flatten()
+            .filter(|v| v.algo() == algo && view.contains(algo, v.as_bytes()))
+            .map(|v| v.as_bytes().to_vec())
+            .collect();
+        for (k, files) in crate::api::cleanfiles::metadata(&state, algo, &known).await? {
+            found.insert((algo, k), files);
+        }
+    }
     let mut rows = Vec::with_capacity(lines.len());
-    for (h, name) in &lines {
-        let row = match HashValue::parse(h) {
+    for ((h, name), p) in lines.iter().zip(parsed) {
+        let row = match p {
             Err(e) => Row {
                 hash: (*h).to_owned(),
                 status: "invalid",
                 name: (*name).to_owned(),
-                file_name: e.to_string(),
+                file_name: e,
                 product: String::new(),
                 source: String::new(),
             },
             Ok(v) => {
-                let algo: HashAlgo = v.algo();
-                let key = v.as_bytes().to_vec();
-                let file = if view.contains(algo, &key) {
-                    state
-                        .store
-                        .clean_files_by(algo, std::slice::from_ref(&key))
-                        .await?
-                        .into_iter()
-                        .next()
-                } else {
-                    None
-                };
+                let file = found
+                    .get(&(v.algo(), v.as_bytes().to_vec()))
+                    .and_then(|f| f.first());
                 Row {
                     hash: v.to_string(),
                     status: if file.is_some() {
@@ -194,15 +203,11 @@ pub(crate) async fn lookup(
                         "unknown"
                     },
                     name: (*name).to_owned(),
-                    file_name: file
-                        .as_ref()
-                        .map(|f| f.file_name.clone())
-                        .unwrap_or_default(),
+                    file_name: file.map(|f| f.file_name.clone()).unwrap_or_default(),
                     product: file
-                        .as_ref()
                         .map(isx_cleanfiles::CleanFile::product_label)
                         .unwrap_or_default(),
-                    source: file.map(|f| f.source).unwrap_or_default(),
+                    source: file.map(|f| f.source.clone()).unwrap_or_default(),
                 }
             }
         };
