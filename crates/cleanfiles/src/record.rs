@@ -72,6 +72,15 @@ impl CleanFile {
         }
     }
 
+    /// The record's hash of `algo` (raw bytes), if it has one.
+    pub fn hash(&self, algo: crate::HashAlgo) -> Option<&[u8]> {
+        match algo {
+            crate::HashAlgo::Sha256 => Some(&self.sha256.0),
+            crate::HashAlgo::Sha1 => self.sha1.as_ref().map(|h| &h.0[..]),
+            crate::HashAlgo::Md5 => self.md5.as_ref().map(|h| &h.0[..]),
+        }
+    }
+
     /// "vendor product version", whichever are known.
     pub fn product_label(&self) -> String {
         [&self.vendor, &self.product, &self.version]

@@ -37,27 +37,9 @@ pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError>
             interval_secs: interval,
             window_secs: interval,
         };
-        let now = ctx.clock.now();
-        let last = ctx.store.last_feed_run(run_product).await?;
-        let (due, skipped) = schedule.due_slots(last.as_ref().map(|r| r.slot), now, 48);
-        if skipped > 0 {
-            tracing::warn!(
-                skipped,
-                kind = run_product,
-                "botnet slots older than 48 intervals were not produced"
-            );
-        }
-        for slot in due {
-            let lease = ctx.clock.now().add_secs(LEASE_SECS);
-            if !ctx
-                .store
-                .claim_feed_run(run_product, slot, &ctx.node, ctx.clock.now(), lease)
-                .await?
-            {
-                // Slots are produced in order: the holder of this one goes on
-                // with the next (a later slot must not run ahead of an earlier one).
-                break;
-            }
+        while let Some(slot) =
+            crate::feeds::claim_next_slot(ctx, run_product, &schedule, 48, LEASE_SECS).await?
+        {
             let run = produce_slot(ctx, run_product, slot).await?;
             ctx.botnet_stats
                 .slots_produced

@@ -30,21 +30,10 @@ pub const BLOOM_FPP: f64 = 0.001;
 
 /// Produces every due slot (missed ones first).
 pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError> {
-    let now = ctx.clock.now();
-    let last = ctx.store.last_feed_run(CLEANFILES).await?;
-    let (due, _) = ctx
-        .schedule
-        .due_slots(last.as_ref().map(|r| r.slot), now, 40);
     let mut done = Vec::new();
-    for slot in due {
-        let lease = ctx.clock.now().add_secs(LEASE_SECS);
-        if !ctx
-            .store
-            .claim_feed_run(CLEANFILES, slot, &ctx.node, ctx.clock.now(), lease)
-            .await?
-        {
-            break;
-        }
+    while let Some(slot) =
+        crate::feeds::claim_next_slot(ctx, CLEANFILES, &ctx.schedule, 40, LEASE_SECS).await?
+    {
         let run = produce_slot(ctx, slot).await?;
         ctx.clean_stats
             .slots_produced

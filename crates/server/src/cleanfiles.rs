@@ -14,8 +14,8 @@ use std::sync::{Arc, RwLock};
 
 use isx_cleanfiles::generation::{self, Generation};
 use isx_cleanfiles::set::{merge, SetWriter};
-use isx_cleanfiles::HashAlgo;
-use isx_store::Store;
+use isx_cleanfiles::{CleanFile, HashAlgo, HashValue};
+use isx_store::{Store, StoreError};
 
 use crate::ServerError;
 
@@ -225,15 +225,8 @@ impl CleanIndex {
                     .filter_map(|c| c.key(algo).map(<[u8]>::to_vec))
                     .collect();
                 if !gone.is_empty() {
-                    let present = store.clean_files_by(algo, &gone).await?;
-                    for f in present {
-                        let key = match algo {
-                            HashAlgo::Sha1 => f.sha1.map(|h| h.0.to_vec()),
-                            _ => f.md5.map(|h| h.0.to_vec()),
-                        };
-                        if let Some(k) = key {
-                            still.insert((slot(algo), k), ());
-                        }
+                    for k in metadata(store, algo, &gone).await?.into_keys() {
+                        still.insert((slot(algo), k), ());
                     }
                 }
             }
@@ -375,6 +368,94 @@ impl CleanIndex {
         );
         self.reopen(seq)
     }
+}
+
+/// The records whose `algo` hash is one of `keys`, by key.
+pub async fn metadata(
+    store: &dyn Store,
+    algo: HashAlgo,
+    keys: &[Vec<u8>],
+) -> Result<HashMap<Vec<u8>, Vec<CleanFile>>, StoreError> {
+    let mut by_key: HashMap<Vec<u8>, Vec<CleanFile>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(by_key);
+    }
+    for f in store.clean_files_by(algo, keys).await? {
+        if let Some(k) = f.hash(algo).map(<[u8]>::to_vec) {
+            by_key.entry(k).or_default().push(f);
+        }
+    }
+    Ok(by_key)
+}
+
+/// The answer for one well-formed hash.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub known: bool,
+    /// The known-good files with this hash (empty when unknown, or when
+    /// metadata was not asked for).
+    pub files: Vec<CleanFile>,
+}
+
+/// Answers many hashes (every lookup path — API, hashlookup API, web
+/// page, CLI — goes through here): one batched set lookup per algorithm,
+/// then, `with_metadata`, one store read per algorithm for the hits. With
+/// metadata the store confirms: a hash it no longer has (removed a moment
+/// ago) is unknown. One answer per input, `None` for a malformed one.
+pub async fn look_up(
+    store: &dyn Store,
+    view: &IndexView,
+    hashes: &[Result<HashValue, String>],
+    with_metadata: bool,
+) -> Result<Vec<Option<Known>>, StoreError> {
+    let mut out: Vec<Option<Known>> = hashes
+        .iter()
+        .map(|h| h.as_ref().ok().map(|_| Known::default()))
+        .collect();
+    for algo in HashAlgo::ALL {
+        let at: Vec<usize> = hashes
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| matches!(h, Ok(v) if v.algo() == algo))
+            .map(|(i, _)| i)
+            .collect();
+        if at.is_empty() {
+            continue;
+        }
+        let mut flat = Vec::with_capacity(at.len() * algo.bytes());
+        for i in &at {
+            if let Ok(v) = &hashes[*i] {
+                flat.extend_from_slice(v.as_bytes());
+            }
+        }
+        let mut answers = Vec::with_capacity(at.len());
+        view.contains_many(algo, &flat, &mut answers);
+        let hits: Vec<usize> = at
+            .iter()
+            .zip(answers)
+            .filter_map(|(i, yes)| yes.then_some(*i))
+            .collect();
+        let keys: Vec<Vec<u8>> = hits
+            .iter()
+            .filter_map(|i| hashes[*i].as_ref().ok().map(|v| v.as_bytes().to_vec()))
+            .collect();
+        let found = if with_metadata {
+            metadata(store, algo, &keys).await?
+        } else {
+            HashMap::new()
+        };
+        for (i, key) in hits.iter().zip(&keys) {
+            if let Some(Some(k)) = out.get_mut(*i) {
+                if with_metadata {
+                    k.files = found.get(key).cloned().unwrap_or_default();
+                    k.known = !k.files.is_empty();
+                } else {
+                    k.known = true;
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Follows the store every `every_ms` (after an import on this node the

@@ -149,32 +149,45 @@ impl FeedContext {
     }
 }
 
-/// Produces every due slot (missed ones first). Returns the runs this node
-/// produced; slots another node holds are left to it.
-pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError> {
+/// Claims the oldest due slot of `run_product` for this node (a lease of
+/// `lease_secs`), or `None` when nothing is due or another node holds the
+/// oldest one: slots are produced in order, so the holder of a slot goes
+/// on with the next (a later slot must not run ahead of an earlier one).
+/// Slots older than `max_catch_up` intervals are skipped with a warning.
+/// Every product's scheduler loops on this until `None`.
+pub(crate) async fn claim_next_slot(
+    ctx: &FeedContext,
+    run_product: &str,
+    schedule: &FeedSchedule,
+    max_catch_up: usize,
+    lease_secs: i64,
+) -> Result<Option<Timestamp>, ServerError> {
     let now = ctx.clock.now();
-    let last = ctx.store.last_feed_run(URLS).await?;
-    let (due, skipped) = ctx
-        .schedule
-        .due_slots(last.as_ref().map(|r| r.slot), now, 40);
+    let last = ctx.store.last_feed_run(run_product).await?;
+    let (due, skipped) = schedule.due_slots(last.as_ref().map(|r| r.slot), now, max_catch_up);
     if skipped > 0 {
         tracing::warn!(
             skipped,
-            "feed slots older than 40 intervals were not produced"
+            product = run_product,
+            "feed slots older than {max_catch_up} intervals were not produced"
         );
     }
+    let Some(slot) = due.first().copied() else {
+        return Ok(None);
+    };
+    let lease = ctx.clock.now().add_secs(lease_secs);
+    let claimed = ctx
+        .store
+        .claim_feed_run(run_product, slot, &ctx.node, ctx.clock.now(), lease)
+        .await?;
+    Ok(claimed.then_some(slot))
+}
+
+/// Produces every due slot (missed ones first). Returns the runs this node
+/// produced; slots another node holds are left to it.
+pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError> {
     let mut produced = Vec::new();
-    for slot in due {
-        let lease = ctx.clock.now().add_secs(LEASE_SECS);
-        if !ctx
-            .store
-            .claim_feed_run(URLS, slot, &ctx.node, ctx.clock.now(), lease)
-            .await?
-        {
-            // Slots are produced in order: the holder of this one goes on
-            // with the next (a later slot must not run ahead of an earlier one).
-            break;
-        }
+    while let Some(slot) = claim_next_slot(ctx, URLS, &ctx.schedule, 40, LEASE_SECS).await? {
         let started = std::time::Instant::now();
         let run = produce_slot(ctx, slot).await?;
         ctx.stats.slots_produced.fetch_add(1, Ordering::Relaxed);

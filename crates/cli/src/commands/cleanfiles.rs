@@ -313,52 +313,16 @@ pub async fn lookup(
             .iter()
             .map(|h| HashValue::parse(h).map_err(|e| e.to_string()))
             .collect();
-        let mut known = vec![false; chunk.len()];
-        let mut meta: std::collections::HashMap<(HashAlgo, Vec<u8>), CleanFile> =
-            std::collections::HashMap::new();
-        for algo in HashAlgo::ALL {
-            let at: Vec<usize> = (0..chunk.len())
-                .filter(|i| matches!(&parsed[*i], Ok(v) if v.algo() == algo))
-                .collect();
-            if at.is_empty() {
-                continue;
-            }
-            let mut flat = Vec::new();
-            for i in &at {
-                if let Ok(v) = &parsed[*i] {
-                    flat.extend_from_slice(v.as_bytes());
-                }
-            }
-            let mut answers = Vec::new();
-            view.contains_many(algo, &flat, &mut answers);
-            let mut hits = Vec::new();
-            for (i, yes) in at.iter().zip(answers) {
-                if yes {
-                    known[*i] = true;
-                    if let Ok(v) = &parsed[*i] {
-                        hits.push(v.as_bytes().to_vec());
-                    }
-                }
-            }
-            for f in ctx.store.clean_files_by(algo, &hits).await? {
-                let key = match algo {
-                    HashAlgo::Sha256 => Some(f.sha256.0.to_vec()),
-                    HashAlgo::Sha1 => f.sha1.map(|h| h.0.to_vec()),
-                    HashAlgo::Md5 => f.md5.map(|h| h.0.to_vec()),
-                };
-                if let Some(k) = key {
-                    meta.entry((algo, k)).or_insert(f);
-                }
-            }
-        }
-        for ((raw, p), k) in chunk.iter().zip(parsed).zip(known) {
+        let answers =
+            isx_server::cleanfiles::look_up(ctx.store.as_ref(), &view, &parsed, true).await?;
+        for ((raw, p), a) in chunk.iter().zip(parsed).zip(answers) {
             out.push(match p {
                 Ok(v) => {
-                    let file = meta.get(&(v.algo(), v.as_bytes().to_vec())).cloned();
+                    let file = a.and_then(|k| k.files.into_iter().next());
                     Answer {
                         hash: v.to_string(),
                         algorithm: Some(v.algo().as_str()),
-                        known: k && file.is_some(),
+                        known: file.is_some(),
                         file,
                         error: None,
                     }

@@ -4,8 +4,6 @@
 //! CIRCL hashlookup-compatible endpoints (`/lookup/…`, `/bulk/…`, `/info`)
 //! that existing hashlookup clients call unchanged.
 
-use std::collections::HashMap;
-
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -45,29 +43,12 @@ fn parse_algo(name: &str) -> Result<HashAlgo, ApiError> {
     })
 }
 
-/// The records whose `algo` hash is `key`, if the hash set knows it. The
-/// store is the truth: a hash the set still lists but the store no longer
-/// has (removed a moment ago) is unknown.
-pub(crate) async fn metadata(
-    state: &AppState,
-    algo: HashAlgo,
-    keys: &[Vec<u8>],
-) -> Result<HashMap<Vec<u8>, Vec<CleanFile>>, ApiError> {
-    let mut by_key: HashMap<Vec<u8>, Vec<CleanFile>> = HashMap::new();
-    if keys.is_empty() {
-        return Ok(by_key);
-    }
-    for f in state.store.clean_files_by(algo, keys).await? {
-        let key = match algo {
-            HashAlgo::Sha256 => Some(f.sha256.0.to_vec()),
-            HashAlgo::Sha1 => f.sha1.map(|h| h.0.to_vec()),
-            HashAlgo::Md5 => f.md5.map(|h| h.0.to_vec()),
-        };
-        if let Some(k) = key {
-            by_key.entry(k).or_default().push(f);
-        }
-    }
-    Ok(by_key)
+/// The known-good files with one hash, answered like every other lookup.
+async fn files_of(state: &AppState, value: HashValue) -> Result<Vec<CleanFile>, ApiError> {
+    let view = state.clean.view();
+    let mut answers =
+        crate::cleanfiles::look_up(state.store.as_ref(), &view, &[Ok(value)], true).await?;
+    Ok(answers.pop().flatten().map(|k| k.files).unwrap_or_default())
 }
 
 /// A known-good file, or not.
@@ -97,15 +78,7 @@ pub(crate) async fn lookup_one(
         detail: e.to_string(),
         pointer: Some("/hash".into()),
     })?;
-    let key = value.as_bytes().to_vec();
-    let files = if state.clean.view().contains(algo, &key) {
-        metadata(&state, algo, std::slice::from_ref(&key))
-            .await?
-            .remove(&key)
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let files = files_of(&state, value).await?;
     if files.is_empty() {
         return Err(ApiError::not_found(format!(
             "{algo} {value} is not a known-good hash"
@@ -299,93 +272,37 @@ async fn stream_bulk(
             .iter()
             .map(|h| HashValue::parse(h).map_err(|e| e.to_string()))
             .collect();
-        // One batched set lookup per algorithm.
-        let mut known = vec![false; chunk.len()];
-        let mut found: HashMap<Vec<u8>, Vec<CleanFile>> = HashMap::new();
-        for algo in HashAlgo::ALL {
-            let at: Vec<usize> = parsed
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| matches!(p, Ok(v) if v.algo() == algo))
-                .map(|(i, _)| i)
-                .collect();
-            if at.is_empty() {
-                continue;
-            }
-            let mut flat = Vec::with_capacity(at.len() * algo.bytes());
-            for i in &at {
-                if let Ok(v) = &parsed[*i] {
-                    flat.extend_from_slice(v.as_bytes());
+        let answers =
+            match crate::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, with_metadata)
+                .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return Err(());
                 }
-            }
-            let mut answers = Vec::with_capacity(at.len());
-            view.contains_many(algo, &flat, &mut answers);
-            let mut hits = Vec::new();
-            for (i, yes) in at.iter().zip(answers) {
-                known[*i] = yes;
-                if yes {
-                    if let Ok(v) = &parsed[*i] {
-                        hits.push(v.as_bytes().to_vec());
-                    }
-                }
-            }
-            if with_metadata && !hits.is_empty() {
-                match metadata(state, algo, &hits).await {
-                    Ok(m) => {
-                        for (k, files) in m {
-                            found.insert(with_algo(algo, &k), files);
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx
-                            .send(Err(std::io::Error::other(format!(
-                                "{:?}",
-                                e.problem().detail
-                            ))))
-                            .await;
-                        return Err(());
-                    }
-                }
-            }
-        }
-        let mut out = Vec::with_capacity(chunk.len() * 96);
-        for (i, (raw, p)) in chunk.iter().zip(&parsed).enumerate() {
-            let (answer, file) = match p {
-                Ok(v) => {
-                    let files = found.get(&with_algo(v.algo(), v.as_bytes()));
-                    // With metadata the store confirms: a hash it no longer
-                    // has is unknown.
-                    let is_known =
-                        known[i] && (!with_metadata || files.is_some_and(|f| !f.is_empty()));
-                    (
-                        BulkAnswer {
-                            index: base + i,
-                            hash: raw.trim(),
-                            algorithm: Some(v.algo().as_str()),
-                            known: Some(is_known),
-                            file: None,
-                            error: None,
-                        },
-                        if is_known {
-                            files.and_then(|f| f.first())
-                        } else {
-                            None
-                        },
-                    )
-                }
-                Err(e) => (
-                    BulkAnswer {
-                        index: base + i,
-                        hash: raw.trim(),
-                        algorithm: None,
-                        known: None,
-                        file: None,
-                        error: Some(e.clone()),
-                    },
-                    None,
-                ),
             };
-            let answer = BulkAnswer { file, ..answer };
+        let mut out = Vec::with_capacity(chunk.len() * 96);
+        for (i, ((raw, p), a)) in chunk.iter().zip(&parsed).zip(&answers).enumerate() {
+            let answer = match (p, a) {
+                (Ok(v), Some(k)) => BulkAnswer {
+                    index: base + i,
+                    hash: raw.trim(),
+                    algorithm: Some(v.algo().as_str()),
+                    known: Some(k.known),
+                    file: k.files.first(),
+                    error: None,
+                },
+                (Err(e), _) => BulkAnswer {
+                    index: base + i,
+                    hash: raw.trim(),
+                    algorithm: None,
+                    known: None,
+                    file: None,
+                    error: Some(e.clone()),
+                },
+                (Ok(_), None) => continue,
+            };
             match format {
                 BulkFormat::Ndjson | BulkFormat::Json => {
                     if format == BulkFormat::Json && !first {
@@ -410,14 +327,6 @@ async fn stream_bulk(
             .map_err(|_| ())?;
     }
     Ok(())
-}
-
-/// Keys of different algorithms never collide in one map.
-fn with_algo(algo: HashAlgo, key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(key.len() + 1);
-    k.push(algo as u8);
-    k.extend_from_slice(key);
-    k
 }
 
 fn csv_answer(out: &mut Vec<u8>, a: &BulkAnswer<'_>) {
@@ -638,15 +547,7 @@ pub(crate) async fn hashlookup_one(
             Some(&hash),
         ));
     };
-    let key = value.as_bytes().to_vec();
-    let found = if state.clean.view().contains(algo, &key) {
-        metadata(&state, algo, std::slice::from_ref(&key))
-            .await?
-            .remove(&key)
-            .and_then(|f| f.into_iter().next())
-    } else {
-        None
-    };
+    let found = files_of(&state, value).await?.into_iter().next();
     Ok(match found {
         Some(f) => Json(hashlookup_json(&f)).into_response(),
         None => hashlookup_error(
@@ -696,28 +597,17 @@ pub(crate) async fn hashlookup_bulk(
             hashes.len()
         )));
     }
-    let parsed: Vec<Option<Vec<u8>>> = hashes
+    let parsed: Vec<Result<HashValue, String>> = hashes
         .iter()
-        .map(|h| {
-            HashValue::parse_as(algo, h)
-                .ok()
-                .map(|v| v.as_bytes().to_vec())
-        })
+        .map(|h| HashValue::parse_as(algo, h).map_err(|e| e.to_string()))
         .collect();
     let view = state.clean.view();
-    let keys: Vec<Vec<u8>> = parsed
-        .iter()
-        .flatten()
-        .filter(|k| view.contains(algo, k))
-        .cloned()
-        .collect();
-    let found = metadata(&state, algo, &keys).await?;
+    let answers = crate::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
     let mut out = Vec::new();
-    for p in &parsed {
-        let record = p
+    for a in &answers {
+        let record = a
             .as_ref()
-            .and_then(|k| found.get(k))
-            .and_then(|f| f.first())
+            .and_then(|k| k.files.first())
             .map(hashlookup_json);
         match (record, algo) {
             (Some(r), _) => out.push(r),

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use isx_cleanfiles::{HashAlgo, HashValue};
+use isx_cleanfiles::HashValue;
 use serde::Deserialize;
 
 use super::pages::{apply, layout, Layout};
@@ -161,27 +161,14 @@ pub(crate) async fn lookup(
         )));
         return render_page(&state, &caller, f.hashes.clone(), None, Some(&e)).await;
     }
-    // One set lookup per hash, then one store read per algorithm for the
-    // metadata of the known ones.
     let view = state.clean.view();
     let parsed: Vec<Result<HashValue, String>> = lines
         .iter()
         .map(|(h, _)| HashValue::parse(h).map_err(|e| e.to_string()))
         .collect();
-    let mut found = std::collections::HashMap::new();
-    for algo in HashAlgo::ALL {
-        let known: Vec<Vec<u8>> = parsed
-            .iter()
-            .flatten()
-            .filter(|v| v.algo() == algo && view.contains(algo, v.as_bytes()))
-            .map(|v| v.as_bytes().to_vec())
-            .collect();
-        for (k, files) in crate::api::cleanfiles::metadata(&state, algo, &known).await? {
-            found.insert((algo, k), files);
-        }
-    }
+    let answers = crate::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
     let mut rows = Vec::with_capacity(lines.len());
-    for ((h, name), p) in lines.iter().zip(parsed) {
+    for (((h, name), p), a) in lines.iter().zip(parsed).zip(&answers) {
         let row = match p {
             Err(e) => Row {
                 hash: (*h).to_owned(),
@@ -192,9 +179,7 @@ pub(crate) async fn lookup(
                 source: String::new(),
             },
             Ok(v) => {
-                let file = found
-                    .get(&(v.algo(), v.as_bytes().to_vec()))
-                    .and_then(|f| f.first());
+                let file = a.as_ref().and_then(|k| k.files.first());
                 Row {
                     hash: v.to_string(),
                     status: if file.is_some() {
