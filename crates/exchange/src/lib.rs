@@ -5,6 +5,7 @@
 //! `isx-server`; what each caller may see is decided there by the one
 //! policy function before entries reach [`page::select`].
 
+pub mod ingest;
 pub mod media;
 pub mod page;
 pub mod resources;

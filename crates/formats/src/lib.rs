@@ -11,6 +11,7 @@ pub mod rows;
 pub mod stix;
 pub mod table;
 pub mod urls;
+pub mod vulnerability;
 
 use thiserror::Error;
 

@@ -100,6 +100,42 @@ pub fn pattern_string(s: &str) -> String {
     out
 }
 
+/// The id of isx's property extension (its `extension-definition`): the
+/// properties STIX has no place for — a clean file's *known good* verdict
+/// and provenance, an advisory's CVSS vectors and exploitability index.
+pub const ISX_EXTENSION: &str = "extension-definition--5e0b8f5c-6f5e-4d2a-9a57-3c1a4f0e7d21";
+
+/// The `extension-definition` object that declares [`ISX_EXTENSION`].
+pub fn isx_extension_definition(identity: &str) -> Value {
+    json!({
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": ISX_EXTENSION,
+        "created_by_ref": identity,
+        "created": "2026-11-29T00:00:00.000Z",
+        "modified": "2026-11-29T00:00:00.000Z",
+        "name": "isx properties",
+        "description": "Properties isx adds to STIX objects: on file, known_good (true: the file is \
+            published by its vendor and known to be benign), product, version, vendor, source and \
+            published; on vulnerability, cvss_v31 and cvss_v40 (vector, base score, severity), \
+            exploitability (the exploitability index for the latest and older releases, publicly \
+            disclosed, exploited), known_exploited (CISA KEV) and release_at.",
+        "schema": "https://github.com/isx-project/isx/blob/main/docs/stix-extension.md",
+        "version": "1.0.0",
+        "extension_types": ["property-extension"],
+    })
+}
+
+/// A STIX timestamp of a STIX object's version (`modified`, else
+/// `created`), as TAXII compares them.
+pub fn version_of(object: &Value) -> Option<Timestamp> {
+    object
+        .get("modified")
+        .or_else(|| object.get("created"))
+        .and_then(Value::as_str)
+        .and_then(|t| Timestamp::parse(t).ok())
+}
+
 /// The namespace STIX 2.1 fixes for deterministic SCO ids (section 2.9).
 const STIX_SCO_NAMESPACE: uuid::Uuid = uuid::uuid!("00abedb4-aa42-466c-9c01-fed23315a9b7");
 

@@ -141,5 +141,29 @@ fn author_mask(record: &RecordMeta) -> FieldMask {
     }
 }
 
+/// Since when `decide` has given its present answer for this principal and
+/// record: the last instant at or before `now` at which the decision (allow
+/// or deny, and the mask) changed — one of the embargo's window openings or
+/// its release — or `None` when it has never changed. Found by asking
+/// `decide` at those instants, so it holds no rule of its own. TAXII uses it
+/// to date an advisory into a member's collection when the member may first
+/// see it (or see more of it).
+pub fn decided_since(principal: &Principal, record: &RecordMeta, now: Timestamp) -> Option<Timestamp> {
+    let embargo = record.embargo?;
+    let mut instants: Vec<Timestamp> = embargo
+        .windows()
+        .map(|w| embargo.release_at.add_secs(-w.lead_secs))
+        .chain(std::iter::once(embargo.release_at))
+        .filter(|t| *t <= now)
+        .collect();
+    instants.sort_unstable();
+    let current = decide(principal, record, now);
+    instants
+        .into_iter()
+        .rev()
+        .find(|t| decide(principal, record, Timestamp::from_micros(t.as_micros() - 1)) != current
+            && decide(principal, record, *t) == current)
+}
+
 #[cfg(test)]
 mod tests;

@@ -449,3 +449,22 @@ proptest! {
         prop_assert_eq!(got, reference(&p, &r, now));
     }
 }
+
+#[test]
+fn decided_since_is_the_last_change_of_the_answer() {
+    let five = member(1, Tier::Advance5d);
+    let day = member(2, Tier::Advance24h);
+    let none = member(3, Tier::Standard);
+    let r = advisory();
+    // Twelve hours before release.
+    assert_eq!(decided_since(&five, &r, at(-12 * 3600)), Some(at(-5 * 86_400)));
+    assert_eq!(decided_since(&day, &r, at(-12 * 3600)), Some(at(-86_400)));
+    assert_eq!(decided_since(&none, &r, at(-12 * 3600)), None);
+    // After release every member sees it in full: the answer changed at
+    // release for each of them (the 24-hour tier saw it in full already).
+    assert_eq!(decided_since(&five, &r, at(3600)), Some(at(0)));
+    assert_eq!(decided_since(&none, &r, at(3600)), Some(at(0)));
+    assert_eq!(decided_since(&day, &r, at(3600)), Some(at(-86_400)));
+    // Without an embargo nothing ever changes.
+    assert_eq!(decided_since(&five, &RecordMeta::everyone(Tlp::Green), at(0)), None);
+}

@@ -15,6 +15,7 @@ pub mod cleanfile_files;
 pub mod cleanfiles;
 mod config;
 mod error;
+pub mod exchange;
 mod extract;
 pub mod feeds;
 mod metrics;

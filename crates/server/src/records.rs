@@ -69,6 +69,22 @@ pub fn url(marking: Tlp) -> RecordMeta {
     isx_urls::url_record(marking)
 }
 
+/// Clean file metadata: every member (see
+/// [`isx_cleanfiles::cleanfile_record`]).
+pub fn clean_file() -> RecordMeta {
+    isx_cleanfiles::cleanfile_record()
+}
+
+/// A STIX object posted to a trust group's TAXII collection: the group's
+/// members at its clearance, per the object's marking; its author always.
+pub fn exchange_object(g: &TrustGroup, marking: Tlp, author: MemberId) -> RecordMeta {
+    RecordMeta {
+        marking,
+        author: Some(author),
+        ..group(g)
+    }
+}
+
 /// A feed file: like the most restrictive record it holds; a member's
 /// botnet batch is that member's alone.
 pub fn feed_file(f: &isx_store::FeedFile) -> RecordMeta {

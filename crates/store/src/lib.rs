@@ -25,6 +25,9 @@ pub(crate) mod sql_botnet;
 pub(crate) mod sql_urls;
 #[macro_use]
 pub(crate) mod sql_cleanfiles;
+#[macro_use]
+pub(crate) mod sql_exchange;
+mod exchange;
 pub mod migrate;
 pub mod nsrl;
 pub mod postgres;
@@ -50,6 +53,7 @@ pub use botnet::{BotnetInsertOutcome, BotnetQuery, StoredBotnetEvent};
 pub use cleanfiles::{CleanChange, CleanImportOutcome, CleanStats};
 
 pub use error::StoreError;
+pub use exchange::{ExchangeEntry, NewExchangeObject};
 pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -347,6 +351,62 @@ pub trait Store: Send + Sync + 'static {
         f: &mut (dyn FnMut(isx_cleanfiles::CleanFile) -> std::io::Result<()> + Send),
     ) -> Result<u64>;
     async fn clean_stats(&self) -> Result<CleanStats>;
+    /// Clean files added after `after` (their `added_at`, distinct and
+    /// ascending: the TAXII date_added), oldest first.
+    async fn clean_by_added(
+        &self,
+        after: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(Timestamp, isx_cleanfiles::CleanFile)>>;
+    /// URL records of these markings changed after `after` (their
+    /// `changed_at`, distinct and ascending), oldest change first.
+    async fn urls_by_added(
+        &self,
+        markings: &[isx_domain::Tlp],
+        after: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<isx_urls::UrlRecord>>;
+
+    // TAXII collections of trust groups.
+    /// Adds object versions to a collection in one transaction under the
+    /// exchange write lock, each with its own `added` after every earlier
+    /// one; `false` for a version the collection already holds (unchanged).
+    async fn exchange_add(
+        &self,
+        collection: &str,
+        author: MemberId,
+        objects: &[NewExchangeObject],
+        now: Timestamp,
+    ) -> Result<Vec<bool>>;
+    /// The versions in a collection (of one object when `id` is given), by
+    /// ascending `added`, without bodies.
+    async fn exchange_entries(
+        &self,
+        collection: &str,
+        id: Option<&str>,
+    ) -> Result<Vec<ExchangeEntry>>;
+    /// The bodies of the versions added at these instants.
+    async fn exchange_bodies(
+        &self,
+        collection: &str,
+        added: &[Timestamp],
+    ) -> Result<Vec<(Timestamp, String)>>;
+    /// Deletes these versions of an object; returns how many were there.
+    async fn exchange_delete(
+        &self,
+        collection: &str,
+        id: &str,
+        versions: &[Timestamp],
+    ) -> Result<u64>;
+    async fn put_exchange_status(
+        &self,
+        id: &str,
+        member: MemberId,
+        at: Timestamp,
+        body: &str,
+    ) -> Result<()>;
+    /// A status resource and the member that made it.
+    async fn exchange_status(&self, id: &str) -> Result<Option<(MemberId, String)>>;
 }
 
 /// Opens the store named by `url`: `postgres://…` (or `postgresql://…`)

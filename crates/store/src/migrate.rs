@@ -40,6 +40,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "cleanfiles",
         sql: include_str!("../migrations/sqlite/0006_cleanfiles.sql"),
     },
+    Migration {
+        version: 7,
+        name: "exchange",
+        sql: include_str!("../migrations/sqlite/0007_exchange.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -72,6 +77,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "cleanfiles",
         sql: include_str!("../migrations/postgres/0006_cleanfiles.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "exchange",
+        sql: include_str!("../migrations/postgres/0007_exchange.sql"),
     },
 ];
 

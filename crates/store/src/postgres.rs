@@ -58,6 +58,10 @@ impl PostgresStore {
     pub(crate) const CLEAN_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(7358261004)");
 
+    /// Serialises additions to TAXII collections, so `added` ascends.
+    pub(crate) const EXCHANGE_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(7358261005)");
+
     /// Placeholders `$from, …` for `n` values.
     pub(crate) fn params(from: usize, n: usize) -> String {
         crate::sql_urls::numbered(from, n)

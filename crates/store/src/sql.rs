@@ -793,11 +793,73 @@ macro_rules! impl_store {
             async fn clean_stats(&self) -> $crate::Result<$crate::CleanStats> {
                 self.clean_stats_sql().await
             }
+            async fn clean_by_added(
+                &self,
+                after: isx_domain::Timestamp,
+                limit: u32,
+            ) -> $crate::Result<Vec<(isx_domain::Timestamp, isx_cleanfiles::CleanFile)>> {
+                self.clean_by_added_sql(after, limit).await
+            }
+            async fn urls_by_added(
+                &self,
+                markings: &[isx_domain::Tlp],
+                after: isx_domain::Timestamp,
+                limit: u32,
+            ) -> $crate::Result<Vec<isx_urls::UrlRecord>> {
+                self.urls_by_added_sql(markings, after, limit).await
+            }
+            async fn exchange_add(
+                &self,
+                collection: &str,
+                author: isx_domain::MemberId,
+                objects: &[$crate::NewExchangeObject],
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<Vec<bool>> {
+                self.exchange_add_sql(collection, author, objects, now).await
+            }
+            async fn exchange_entries(
+                &self,
+                collection: &str,
+                id: Option<&str>,
+            ) -> $crate::Result<Vec<$crate::ExchangeEntry>> {
+                self.exchange_entries_sql(collection, id).await
+            }
+            async fn exchange_bodies(
+                &self,
+                collection: &str,
+                added: &[isx_domain::Timestamp],
+            ) -> $crate::Result<Vec<(isx_domain::Timestamp, String)>> {
+                self.exchange_bodies_sql(collection, added).await
+            }
+            async fn exchange_delete(
+                &self,
+                collection: &str,
+                id: &str,
+                versions: &[isx_domain::Timestamp],
+            ) -> $crate::Result<u64> {
+                self.exchange_delete_sql(collection, id, versions).await
+            }
+            async fn put_exchange_status(
+                &self,
+                id: &str,
+                member: isx_domain::MemberId,
+                at: isx_domain::Timestamp,
+                body: &str,
+            ) -> $crate::Result<()> {
+                self.put_exchange_status_sql(id, member, at, body).await
+            }
+            async fn exchange_status(
+                &self,
+                id: &str,
+            ) -> $crate::Result<Option<(isx_domain::MemberId, String)>> {
+                self.exchange_status_sql(id).await
+            }
         }
 
         url_methods!($ty);
         botnet_methods!($ty);
         cleanfile_methods!($ty);
+        exchange_methods!($ty);
     };
 
     (@get $r:ident, $col:literal, $t:ty) => {

@@ -81,6 +81,16 @@ macro_rules! insert_botnet {
             ids: vec![None; events.len()],
             ..Default::default()
         };
+        // Each event gets its own microsecond of arrival (its TAXII
+        // date_added), after every earlier one: distinct and ascending
+        // with the id.
+        let last: i64 = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT received_at FROM botnet_events ORDER BY id DESC LIMIT 1), 0)",
+        )
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err($crate::StoreError::Database)?;
+        let mut stamp = now.as_micros().max(last + 1);
         for (c, chunk) in events.chunks($crate::sql_botnet::BOTNET_CHUNK).enumerate() {
             let base = c * $crate::sql_botnet::BOTNET_CHUNK;
             let values: Vec<String> = (0..chunk.len())
@@ -99,13 +109,14 @@ macro_rules! insert_botnet {
                     .bind(e.product.as_str())
                     .bind(e.seen_at.as_micros())
                     .bind(e.last_seen.as_micros())
-                    .bind(now.as_micros())
+                    .bind(stamp)
                     .bind(e.ip.map(|v| v.to_string()))
                     .bind(&e.family)
                     .bind(body)
                     .bind($crate::sql_botnet::recipients_text(r))
                     .bind(print);
                 by_print.insert((e.seen_at.as_micros(), print), (base + k, r));
+                stamp += 1;
             }
             let rows = q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)?;
             out.duplicates += (chunk.len() - rows.len()) as u64;

@@ -106,6 +106,13 @@ macro_rules! cleanfile_methods {
                 sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
             }
             let mut out = $crate::CleanImportOutcome::default();
+            // Each file gets its own microsecond (its TAXII date_added),
+            // after every earlier one: distinct and ascending.
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(added_at), 0) FROM clean_files")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            let mut stamp = now.as_micros().max(last + 1);
             for chunk in files.chunks($crate::sql_cleanfiles::CLEAN_CHUNK) {
                 let values: Vec<String> = (0..chunk.len())
                     .map(|i| format!("({})", Self::params(i * 11 + 1, 11)))
@@ -128,7 +135,8 @@ macro_rules! cleanfile_methods {
                         .bind(&f.vendor)
                         .bind(&f.source)
                         .bind(f.published.map(|p| p.as_micros()))
-                        .bind(now.as_micros());
+                        .bind(stamp);
+                    stamp += 1;
                 }
                 let rows = q.fetch_all(&mut *tx).await.map_err($crate::StoreError::Database)?;
                 let mut added = Vec::with_capacity(rows.len());

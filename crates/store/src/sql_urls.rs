@@ -143,6 +143,13 @@ macro_rules! import_urls {
             .fetch_one(&mut *$tx)
             .await
             .map_err($crate::StoreError::Database)?;
+        // Each changed record gets its own microsecond (its TAXII
+        // date_added), after every earlier one: distinct and ascending.
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(changed_at), 0) FROM url_records")
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err($crate::StoreError::Database)?;
+        let mut stamp = now.as_micros().max(last + 1);
         for chunk in batch.candidates.chunks($crate::sql_urls::URL_CHUNK) {
             // The records of the chunk's URLs and which of its sightings are known.
             let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
@@ -178,10 +185,14 @@ macro_rules! import_urls {
                 .map_err($crate::StoreError::Database)?
                 .into_iter()
                 .collect();
-            let (records, sightings) =
+            let (mut records, sightings) =
                 $crate::sql_urls::merge_chunk(chunk, existing, &mut known, seq, now, &mut out);
             if records.is_empty() {
                 continue;
+            }
+            for r in &mut records {
+                r.changed_at = isx_domain::Timestamp::from_micros(stamp);
+                stamp += 1;
             }
             // One upsert for new and changed records; ids come back by URL.
             let values: Vec<String> = (0..records.len())

@@ -66,6 +66,8 @@ impl SqliteStore {
     /// connection committed in between, which no timeout can help.
     /// Clean-file writes need no lock beyond `BEGIN IMMEDIATE`.
     pub(crate) const CLEAN_LOCK: Option<&'static str> = None;
+    /// Exchange writes need no lock beyond `BEGIN IMMEDIATE` either.
+    pub(crate) const EXCHANGE_LOCK: Option<&'static str> = None;
 
     /// Placeholders for `n` values (anonymous: SQLite binds them fastest).
     pub(crate) fn params(from: usize, n: usize) -> String {

@@ -8,6 +8,7 @@ mod groups;
 mod keys;
 mod members;
 pub(crate) mod notices;
+pub(crate) mod taxii;
 pub(crate) mod urls;
 
 use axum::extract::State;
@@ -27,6 +28,7 @@ pub(crate) use notices::*;
 pub(crate) use urls::*;
 
 pub fn routes(state: AppState) -> Router<AppState> {
+    let state_for_taxii = state.clone();
     let v1 = Router::new()
         .route("/api/v1/me", get(me))
         .route("/api/v1/members", get(list_members).post(create_member))
@@ -117,6 +119,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(provider_metadata),
         )
         .merge(v1)
+        .merge(taxii::routes(state_for_taxii))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

@@ -1,0 +1,221 @@
+//! Checking the STIX objects a partner posts (TAXII `POST …/objects/`):
+//! what isx needs to keep a version — id, type, version, spec version and
+//! TLP marking — or a message saying why the object is refused. Each object
+//! is judged on its own: one bad object does not refuse the envelope.
+
+use isx_domain::{Timestamp, Tlp};
+use serde_json::Value;
+
+/// What a valid object declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub id: String,
+    pub object_type: String,
+    /// `modified`, else `created`; `None` for objects without either
+    /// (cyber-observables), which the server dates itself.
+    pub version: Option<Timestamp>,
+    pub spec_version: String,
+    /// The strictest TLP marking among `object_marking_refs` (TLP 2.0 and
+    /// TLP 1.0 ids); `None` when it carries none.
+    pub marking: Option<Tlp>,
+}
+
+/// The TLP marking a marking-definition id stands for (TLP 2.0 ids, and
+/// TLP 1.0's, WHITE read as CLEAR).
+pub fn tlp_of_marking(id: &str) -> Option<Tlp> {
+    Some(match id.strip_prefix("marking-definition--")? {
+        "94868c89-83c2-464b-929b-a1a8aa3c8487" | "613f2e26-407d-48c7-9eca-b8e91df99dc9" => {
+            Tlp::Clear
+        }
+        "bab4a63c-aed9-4cf5-a766-dfca5abac2bb" | "34098fce-860f-48ae-8e50-ebd3cc5e41da" => {
+            Tlp::Green
+        }
+        "55d920b0-5e8b-4f79-9ee9-91f868d9b421" | "f88d31f6-486f-44da-b317-01333bde0b82" => {
+            Tlp::Amber
+        }
+        "939a9414-2ddd-4d32-a0cd-375ea402b003" => Tlp::AmberStrict,
+        "e828b379-4e03-4974-9ac4-e53a884c97c1" | "5e57c739-391a-4eb3-b6be-7d15ca92d5ed" => {
+            Tlp::Red
+        }
+        _ => return None,
+    })
+}
+
+/// STIX cyber-observable types: no `created`/`modified` required.
+const SCO_TYPES: &[&str] = &[
+    "artifact",
+    "autonomous-system",
+    "directory",
+    "domain-name",
+    "email-addr",
+    "email-message",
+    "file",
+    "ipv4-addr",
+    "ipv6-addr",
+    "mac-addr",
+    "mutex",
+    "network-traffic",
+    "process",
+    "software",
+    "url",
+    "user-account",
+    "windows-registry-key",
+    "x509-certificate",
+];
+
+fn is_uuid(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn is_type_name(t: &str) -> bool {
+    (3..=250).contains(&t.len())
+        && t.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && !t.starts_with('-')
+        && !t.ends_with('-')
+}
+
+/// Checks one posted object: an error message says what is wrong.
+pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
+    let map = object
+        .as_object()
+        .ok_or_else(|| "an object must be a JSON object".to_owned())?;
+    let id = map
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "missing id".to_owned())?;
+    let object_type = map
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{id}: missing type"))?;
+    if !is_type_name(object_type) {
+        return Err(format!("{id}: type {object_type:?} is not a STIX type name"));
+    }
+    let (prefix, uuid) = id
+        .split_once("--")
+        .ok_or_else(|| format!("{id}: an id is <type>--<UUID>"))?;
+    if prefix != object_type {
+        return Err(format!("{id}: the id does not start with its type {object_type:?}"));
+    }
+    if !is_uuid(uuid) {
+        return Err(format!("{id}: {uuid:?} is not a UUID"));
+    }
+    if object_type == "bundle" {
+        return Err(format!("{id}: post the objects of a bundle, not the bundle"));
+    }
+    let spec_version = match map.get("spec_version") {
+        None if SCO_TYPES.contains(&object_type) => "2.1".to_owned(),
+        None => return Err(format!("{id}: missing spec_version (isx keeps STIX 2.1)")),
+        Some(Value::String(s)) if s == "2.1" => s.clone(),
+        Some(other) => {
+            return Err(format!(
+                "{id}: spec_version {other} is not supported (isx keeps STIX 2.1)"
+            ))
+        }
+    };
+    let stamp = |name: &str| -> Result<Option<Timestamp>, String> {
+        match map.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => crate::parse_timestamp(s)
+                .map(Some)
+                .ok_or_else(|| format!("{id}: {name} {s:?} is not an RFC 3339 timestamp")),
+            Some(other) => Err(format!("{id}: {name} must be a timestamp string, not {other}")),
+        }
+    };
+    let created = stamp("created")?;
+    let modified = stamp("modified")?;
+    let is_sco = SCO_TYPES.contains(&object_type);
+    if !is_sco && object_type != "marking-definition" {
+        if created.is_none() {
+            return Err(format!("{id}: missing created"));
+        }
+        if modified.is_none() {
+            return Err(format!("{id}: missing modified"));
+        }
+    }
+    if let (Some(c), Some(m)) = (created, modified) {
+        if m < c {
+            return Err(format!("{id}: modified is earlier than created"));
+        }
+    }
+    let mut marking = None;
+    if let Some(refs) = map.get("object_marking_refs") {
+        let refs = refs
+            .as_array()
+            .ok_or_else(|| format!("{id}: object_marking_refs must be a list"))?;
+        for r in refs {
+            let r = r
+                .as_str()
+                .ok_or_else(|| format!("{id}: object_marking_refs holds ids"))?;
+            if !r.starts_with("marking-definition--") {
+                return Err(format!("{id}: {r:?} in object_marking_refs is not a marking definition"));
+            }
+            if let Some(t) = tlp_of_marking(r) {
+                marking = Some(marking.map_or(t, |m: Tlp| m.max(t)));
+            }
+        }
+    }
+    Ok(ObjectHead {
+        id: id.to_owned(),
+        object_type: object_type.to_owned(),
+        version: modified.or(created),
+        spec_version,
+        marking,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn indicator() -> Value {
+        json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-02T10:00:00.123Z",
+            "pattern": "[url:value = 'http://x.example/']", "pattern_type": "stix",
+            "valid_from": "2026-11-01T10:00:00Z",
+            "object_marking_refs": [
+                "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+                "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+            ]
+        })
+    }
+
+    #[test]
+    fn a_valid_object_gives_its_head() {
+        let h = check_object(&indicator()).unwrap();
+        assert_eq!(h.object_type, "indicator");
+        assert_eq!(h.version, Timestamp::parse("2026-11-02T10:00:00.123Z").ok());
+        assert_eq!(h.marking, Some(Tlp::AmberStrict), "the strictest of TLP 1.0 GREEN and 2.0 AMBER+STRICT");
+        let sco = json!({"type": "ipv4-addr", "id": "ipv4-addr--12592121-be4c-5a93-a813-5a5af16e50db", "value": "198.51.100.7"});
+        let h = check_object(&sco).unwrap();
+        assert_eq!((h.version, h.marking, h.spec_version.as_str()), (None, None, "2.1"));
+    }
+
+    #[test]
+    fn invalid_objects_say_why() {
+        let cases: Vec<(Value, &str)> = vec![
+            (json!([1]), "JSON object"),
+            (json!({"type": "indicator"}), "missing id"),
+            ({ let mut o = indicator(); o["id"] = json!("malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"); o }, "does not start with its type"),
+            ({ let mut o = indicator(); o["id"] = json!("indicator--nope"); o }, "not a UUID"),
+            ({ let mut o = indicator(); o["spec_version"] = json!("2.0"); o }, "not supported"),
+            ({ let mut o = indicator(); o.as_object_mut().unwrap().remove("modified"); o }, "missing modified"),
+            ({ let mut o = indicator(); o["created"] = json!("yesterday"); o }, "not an RFC 3339"),
+            ({ let mut o = indicator(); o["modified"] = json!("2020-01-01T00:00:00Z"); o }, "earlier than created"),
+            ({ let mut o = indicator(); o["object_marking_refs"] = json!(["identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]); o }, "not a marking definition"),
+            ({ let mut o = indicator(); o["type"] = json!("Indicator!"); o }, "not a STIX type name"),
+        ];
+        for (object, want) in cases {
+            let err = check_object(&object).expect_err(want);
+            assert!(err.contains(want), "{err:?} should say {want:?}");
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! TAXII 2.1: discovery, one API root (`/taxii2/isx/`), collections,
+//! objects (GET, POST, DELETE), object, versions, manifest and status.
+//!
+//! Every response — errors included — has the TAXII media type; `Accept`
+//! is read tolerantly (406 when it admits no TAXII 2.1 type); errors are
+//! TAXII error bodies; 401 carries `WWW-Authenticate: Basic`. Paths answer
+//! with and without their trailing slash (no redirects: a POST must not
+//! bounce). What each caller sees comes from [`crate::exchange`], which asks
+//! the policy function for every object.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use isx_domain::Timestamp;
+use isx_exchange::page::{Filter, VersionSel};
+use isx_exchange::resources::{
+    ApiRoot, Collection, Collections, Discovery, Envelope, Manifest, ManifestRecord, Status,
+    StatusDetail, TaxiiError, Versions,
+};
+use isx_exchange::{media, taxii_timestamp};
+use serde::Serialize;
+
+use crate::audit::{noted, AuditNote};
+use crate::auth::Caller;
+use crate::exchange::{self, CollectionInfo, ItemsPage, Source};
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// The API root's path.
+pub const ROOT: &str = "/taxii2/isx";
+/// The largest request body the API root accepts (its `max_content_length`).
+pub const MAX_CONTENT_LENGTH: usize = 10 * 1024 * 1024;
+/// The most objects one page holds.
+pub const MAX_PAGE: usize = 10_000;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let mut r = Router::new();
+    // Every path with and without its trailing slash.
+    for (path, route) in [
+        ("/taxii2", get(discovery)),
+        (ROOT, get(api_root)),
+        ("/taxii2/isx/status/{sid}", get(status)),
+        ("/taxii2/isx/collections", get(list_collections)),
+        ("/taxii2/isx/collections/{cid}", get(get_collection)),
+        ("/taxii2/isx/collections/{cid}/manifest", get(manifest)),
+        (
+            "/taxii2/isx/collections/{cid}/objects",
+            get(get_objects).post(add_objects),
+        ),
+        (
+            "/taxii2/isx/collections/{cid}/objects/{oid}",
+            get(get_object).delete(delete_object),
+        ),
+        (
+            "/taxii2/isx/collections/{cid}/objects/{oid}/versions",
+            get(object_versions),
+        ),
+    ] {
+        r = r.route(path, route.clone()).route(&format!("{path}/"), route);
+    }
+    r.layer(axum::extract::DefaultBodyLimit::max(MAX_CONTENT_LENGTH))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::audit::api_gate,
+        ))
+        .layer(axum::middleware::from_fn(frame))
+}
+
+/// The TAXII frame around every response: 406 for an `Accept` without a
+/// TAXII 2.1 type, 413 for a declared body over `max_content_length`, the
+/// TAXII media type on everything, problems turned into TAXII errors, and
+/// `WWW-Authenticate: Basic` on 401.
+async fn frame(req: Request, next: Next) -> Response {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    if !media::accepts_taxii(accept) {
+        return error(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable",
+            format!("send Accept: {}", media::TAXII),
+        );
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_CONTENT_LENGTH) {
+        return too_large();
+    }
+    let res = next.run(req).await;
+    let is_taxii = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/taxii+json"));
+    if is_taxii {
+        return res;
+    }
+    let status = res.status();
+    let (parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let detail = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut out = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        error(status, title, detail)
+    };
+    for (k, v) in parts.headers.iter() {
+        if k == header::RETRY_AFTER {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(note) = parts.extensions.get::<AuditNote>() {
+        out.extensions_mut().insert(note.clone());
+    }
+    out
+}
+
+fn too_large() -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Payload Too Large",
+        format!("the API root accepts at most {MAX_CONTENT_LENGTH} bytes (max_content_length)"),
+    )
+}
+
+/// A TAXII error response.
+fn error(status: StatusCode, title: &str, description: impl Into<String>) -> Response {
+    let body = TaxiiError::new(status.as_u16(), title, description);
+    let mut res = taxii(status, &body);
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"isx\", charset=\"UTF-8\""),
+        );
+    }
+    res
+}
+
+/// A TAXII resource with its media type.
+fn taxii<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(media::TAXII))],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal(format!("TAXII response: {e}")).into_response(),
+    }
+}
+
+fn bad_request(e: isx_exchange::ExchangeError) -> ApiError {
+    ApiError::BadRequest(e.to_string())
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    format!("https://{host}")
+}
+
+async fn discovery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let body = Discovery {
+        title: format!("{} TAXII 2.1", state.config.instance_name),
+        description: Some(
+            "Advance vulnerability notices, malicious URLs, clean file metadata and trust-group \
+             exchange as STIX 2.1."
+                .into(),
+        ),
+        contact: None,
+        default: Some(format!("{}{ROOT}/", base_url(&headers))),
+        api_roots: vec![format!("{}{ROOT}/", base_url(&headers))],
+    };
+    Ok(taxii(StatusCode::OK, &body))
+}
+
+async fn api_root(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let body = ApiRoot {
+        title: state.config.instance_name.clone(),
+        description: Some("The collections of this isx instance.".into()),
+        versions: vec![media::TAXII.to_owned()],
+        max_content_length: MAX_CONTENT_LENGTH as u64,
+    };
+    Ok(taxii(StatusCode::OK, &body))
+}
+
+fn collection_body(c: &CollectionInfo) -> Collection {
+    Collection {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        description: Some(c.description.clone()),
+        alias: Some(c.alias.clone()),
+        can_read: c.can_read,
+        can_write: c.can_write,
+        media_types: vec![media::STIX.to_owned()],
+    }
+}
+
+async fn list_collections(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    let list = exchange::collections(&state, &caller).await?;
+    let body = Collections {
+        collections: list.iter().map(collection_body).collect(),
+    };
+    Ok(taxii(StatusCode::OK, &body))
+}
+
+async fn get_collection(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cid): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = exchange::collection(&state, &caller, &cid).await?;
+    Ok(taxii(StatusCode::OK, &collection_body(&c)))
+}
+
+/// The query's pairs, as sent (names like `match[type]`).
+fn query_pairs(req_query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(req_query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn filter_of(query: Option<&str>) -> Result<Filter, ApiError> {
+    Filter::from_query(&query_pairs(query), MAX_PAGE).map_err(bad_request)
+}
+
+/// Adds `X-TAXII-Date-Added-First` and `-Last` for a page.
+fn with_range(mut res: Response, page: &ItemsPage) -> Response {
+    if let (Some(first), Some(last)) = (page.items.first(), page.items.last()) {
+        for (name, t) in [
+            ("x-taxii-date-added-first", first.0.date_added),
+            ("x-taxii-date-added-last", last.0.date_added),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&taxii_timestamp(t)) {
+                res.headers_mut().insert(name, v);
+            }
+        }
+    }
+    res
+}
+
+fn envelope(page: ItemsPage) -> Response {
+    let body = Envelope {
+        more: page.more,
+        next: page.next.clone(),
+        objects: page.items.iter().filter_map(|(_, v)| v.clone()).collect(),
+    };
+    let res = taxii(StatusCode::OK, &body);
+    with_range(res, &page)
+}
+
+async fn get_objects(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cid): Path<String>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let c = exchange::collection(&state, &caller, &cid).await?;
+    let filter = filter_of(uri.query())?;
+    let page = exchange::read(&state, &caller, &c, &filter, None, true).await?;
+    Ok(envelope(page))
+}
+
+async fn get_object(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((cid, oid)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let c = exchange::collection(&state, &caller, &cid).await?;
+    let filter = filter_of(uri.query())?;
+    let page = exchange::read(&state, &caller, &c, &filter, Some(&oid), true).await?;
+    if page.items.is_empty() && filter.after.is_none() && filter.added_after.is_none() {
+        return Err(ApiError::not_found(format!("object {oid}")));
+    }
+    Ok(envelope(page))
+}
+
+async fn manifest(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cid): Path<String>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let c = exchange::collection(&state, &caller, &cid).await?;
+    let filter = filter_of(uri.query())?;
+    let page = exchange::read(&state, &caller, &c, &filter, None, false).await?;
+    let body = Manifest {
+        more: page.more,
+        next: page.next.clone(),
+        objects: page
+            .items
+            .iter()
+            .map(|(e, _)| ManifestRecord {
+                id: e.id.clone(),
+                date_added: taxii_timestamp(e.date_added),
+                version: taxii_timestamp(e.version),
+                media_type: media::STIX.to_owned(),
+            })
+            .collect(),
+    };
+    Ok(with_range(taxii(StatusCode::OK, &body), &page))
+}
+
+async fn object_versions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((cid, oid)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let c = exchange::collection(&state, &caller, &cid).await?;
+    let mut filter = filter_of(uri.query())?;
+    filter.versions = vec![VersionSel::All];
+    let page = exchange::read(&state, &caller, &c, &filter, Some(&oid), false).await?;
+    if page.items.is_empty() && filter.after.is_none() && filter.added_after.is_none() {
+        return Err(ApiError::not_found(format!("object {oid}")));
+    }
+    let body = Versions {
+        more: page.more,
+        next: page.next.clone(),
+        versions: page
+            .items
+            .iter()
+            .map(|(e, _)| taxii_timestamp(e.version))
+            .collect(),
+    };
+    Ok(with_range(taxii(StatusCode::OK, &body), &page))
+}
+
+fn writable_group(c: &CollectionInfo) -> Result<&isx_domain::TrustGroup, ApiError> {
+    match (&c.source, c.can_write) {
+        (Source::Group(g), true) => Ok(g),
+        _ => Err(ApiError::Forbidden(format!(
+            "collection {} is not writable for this key",
+            c.alias
+        ))),
+    }
+}
+
+/// POST an envelope: each object is checked on its own; valid ones are
+/// kept (a version already held changes nothing), invalid ones are listed
+/// in the status with the reason. Answered 202 with the (complete) status.
+async fn add_objects(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !media::is_taxii_content(content_type) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the envelope as Content-Type: {}",
+            media::TAXII
+        )));
+    }
+    let c = exchange::collection(&state, &caller, &cid).await?;
+    let g = writable_group(&c)?;
+    let envelope: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let objects = envelope
+        .get("objects")
+        .and_then(|o| o.as_array())
+        .ok_or_else(|| {
+            ApiError::Validation {
+                detail: "an envelope is {\"objects\": [ … ]}".into(),
+                pointer: Some("/objects".into()),
+            }
+        })?;
+    let now = state.clock.now();
+    let mut failures = Vec::new();
+    let mut valid = Vec::new();
+    for o in objects {
+        match isx_exchange::ingest::check_object(o) {
+            Ok(head) => valid.push(isx_store::NewExchangeObject {
+                id: head.id,
+                object_type: head.object_type,
+                version: head.version.unwrap_or(now),
+                spec_version: head.spec_version,
+                // Unmarked group content is TLP:AMBER, like the group.
+                marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
+                body: o.to_string(),
+            }),
+            Err(message) => failures.push(StatusDetail {
+                id: o
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+                version: o
+                    .get("modified")
+                    .or_else(|| o.get("created"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+                message: Some(message),
+            }),
+        }
+    }
+    let alias = exchange::group_alias(g);
+    state
+        .store
+        .exchange_add(&alias, caller.member.id, &valid, now)
+        .await?;
+    let successes: Vec<StatusDetail> = valid
+        .iter()
+        .map(|o| StatusDetail {
+            id: o.id.clone(),
+            version: taxii_timestamp(o.version),
+            message: None,
+        })
+        .collect();
+    let status = Status {
+        id: crate::auth::random_hex32(),
+        status: "complete".into(),
+        request_timestamp: Some(taxii_timestamp(now)),
+        total_count: objects.len() as u64,
+        success_count: successes.len() as u64,
+        failure_count: failures.len() as u64,
+        pending_count: 0,
+        successes,
+        failures,
+        pendings: Vec::new(),
+    };
+    let text = serde_json::to_string(&status)
+        .map_err(|e| ApiError::Internal(format!("status: {e}")))?;
+    state
+        .store
+        .put_exchange_status(&status.id, caller.member.id, now, &text)
+        .await?;
+    Ok(noted(
+        AuditNote::new(
+            "taxii add objects",
+            format!(
+                "{} ({} kept, {} refused)",
+                c.alias, status.success_count, status.failure_count
+            ),
+        ),
+        taxii(StatusCode::ACCEPTED, &status),
+    ))
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(sid): Path<String>,
+) -> Result<Response, ApiError> {
+    let missing = || ApiError::not_found(format!("status {sid}"));
+    let (member, body) = state.store.exchange_status(&sid).await?.ok_or_else(missing)?;
+    // A status is private to the member that posted.
+    if !crate::records::may_see(&state, &caller, &crate::records::member(member)) {
+        return Err(missing());
+    }
+    let value: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| ApiError::Internal(format!("stored status: {e}")))?;
+    Ok(taxii(StatusCode::OK, &value))
+}
+
+/// DELETE an object (the versions `match[version]` selects, every version
+/// by default) from a trust group's collection: its owners may delete any
+/// object, contributors their own.
+async fn delete_object(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((cid, oid)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let c = exchange::collection(&state, &caller, &cid).await?;
+    let g = writable_group(&c)?.clone();
+    let mut filter = filter_of(uri.query())?;
+    let pairs = query_pairs(uri.query());
+    if !pairs.iter().any(|(k, _)| k == "match[version]") {
+        filter.versions = vec![VersionSel::All];
+    }
+    filter.limit = usize::MAX;
+    let page = exchange::read(&state, &caller, &c, &filter, Some(&oid), false).await?;
+    if page.items.is_empty() {
+        return Err(ApiError::not_found(format!("object {oid}")));
+    }
+    let owner = caller.is_admin()
+        || state
+            .store
+            .group_members(g.id)
+            .await?
+            .iter()
+            .any(|m| m.member == caller.member.id && m.role == isx_domain::GroupRole::Owner);
+    let alias = exchange::group_alias(&g);
+    let entries = state.store.exchange_entries(&alias, Some(&oid)).await?;
+    let versions: Vec<Timestamp> = page.items.iter().map(|(e, _)| e.version).collect();
+    let foreign = entries
+        .iter()
+        .any(|e| versions.contains(&e.version) && e.author != caller.member.id);
+    if foreign && !owner {
+        return Err(ApiError::Forbidden(
+            "only the group's owners may delete what other members posted".into(),
+        ));
+    }
+    let removed = state.store.exchange_delete(&alias, &oid, &versions).await?;
+    Ok(noted(
+        AuditNote::new(
+            "taxii delete object",
+            format!("{} {oid} ({removed} versions)", c.alias),
+        ),
+        taxii(StatusCode::OK, &serde_json::json!({})),
+    ))
+}

@@ -1,0 +1,358 @@
+//! The TAXII collections as a caller sees them, and their read path.
+//!
+//! Product collections (advisories, malicious URLs, clean files) are views
+//! of the products' own tables, paged by the instant each record entered or
+//! last changed in the collection (distinct microseconds, assigned by the
+//! store under the product's write lock). Trust-group collections hold the
+//! STIX objects members post (`exchange_objects`). Every object served is
+//! judged by `isx_policy::decide` through [`records`]; a collection the
+//! caller may not read is not listed and answers 404, like a missing one.
+
+use isx_advisories::Release;
+use isx_domain::{GroupRole, TrustGroup};
+use isx_exchange::page::{select, Entry, Filter};
+use isx_formats::stix;
+use isx_policy::{decided_since, Decision};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::{notices, records, AppState};
+
+/// Where a collection's objects come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Advisories,
+    Urls,
+    CleanFiles,
+    Group(TrustGroup),
+}
+
+/// A collection as the caller sees it.
+#[derive(Debug, Clone)]
+pub struct CollectionInfo {
+    pub id: String,
+    pub alias: String,
+    pub title: String,
+    pub description: String,
+    pub source: Source,
+    pub can_read: bool,
+    pub can_write: bool,
+}
+
+/// A collection's id: a UUID derived from its alias, stable across nodes
+/// and restarts.
+fn collection_id(alias: &str) -> String {
+    let id = stix::object_id("x", &format!("taxii-collection:{alias}"));
+    id.trim_start_matches("x--").to_owned()
+}
+
+/// The alias of a trust group's collection.
+pub fn group_alias(g: &TrustGroup) -> String {
+    format!("group-{}", g.id.0)
+}
+
+/// The collections the caller may read, products first.
+pub async fn collections(state: &AppState, caller: &Caller) -> Result<Vec<CollectionInfo>, ApiError> {
+    let product = |alias: &str, title: &str, description: &str, source: Source| CollectionInfo {
+        id: collection_id(alias),
+        alias: alias.to_owned(),
+        title: title.to_owned(),
+        description: description.to_owned(),
+        source,
+        can_read: true,
+        can_write: false,
+    };
+    let mut out = vec![
+        product(
+            "advisories",
+            "Advance vulnerability notices",
+            "STIX vulnerability objects of the advisories in release packages: each member \
+             sees them from its advance window on (without the exploitability index until \
+             24 hours before release unless its tier allows), everyone at release.",
+            Source::Advisories,
+        ),
+        product(
+            "urls",
+            "Malicious URLs",
+            "STIX indicators with URL patterns, one per URL record, re-added when the record changes.",
+            Source::Urls,
+        ),
+        product(
+            "cleanfiles",
+            "Clean file metadata",
+            "Known-good files as STIX file objects (MD5, SHA-1, SHA-256, size, name) with isx's \
+             extension: known_good, product, version, vendor, source.",
+            Source::CleanFiles,
+        ),
+    ];
+    let now = state.clock.now();
+    let groups = state.store.groups().await?;
+    for g in groups {
+        if !records::may_see(state, caller, &records::group(&g)) {
+            continue;
+        }
+        let role = if caller.is_admin() {
+            Some(GroupRole::Owner)
+        } else {
+            state
+                .store
+                .group_members(g.id)
+                .await?
+                .into_iter()
+                .find(|m| m.member == caller.member.id)
+                .map(|m| m.role)
+        };
+        let open = match g.kind {
+            isx_domain::TrustGroupKind::AdHoc { ends_at: Some(end) } => now < end,
+            _ => true,
+        };
+        let alias = group_alias(&g);
+        out.push(CollectionInfo {
+            id: collection_id(&alias),
+            title: format!("Trust group: {}", g.name),
+            description: if open {
+                format!("What the members of {} share (STIX 2.1).", g.name)
+            } else {
+                format!("What the members of {} shared; closed, read only.", g.name)
+            },
+            alias,
+            can_read: true,
+            can_write: open && matches!(role, Some(GroupRole::Owner | GroupRole::Contributor)),
+            source: Source::Group(g),
+        });
+    }
+    Ok(out)
+}
+
+/// One collection by id (or alias), or 404.
+pub async fn collection(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<CollectionInfo, ApiError> {
+    collections(state, caller)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id || c.alias == id)
+        .ok_or_else(|| ApiError::not_found(format!("collection {id}")))
+}
+
+/// One page of a collection: each entry with its object (when asked for).
+pub struct ItemsPage {
+    pub items: Vec<(Entry, Option<Value>)>,
+    pub more: bool,
+    pub next: Option<String>,
+}
+
+/// Reads the page `filter` selects from `c` (of one object when
+/// `object_id` is given), as the caller may see it.
+pub async fn read(
+    state: &AppState,
+    caller: &Caller,
+    c: &CollectionInfo,
+    filter: &Filter,
+    object_id: Option<&str>,
+    with_objects: bool,
+) -> Result<ItemsPage, ApiError> {
+    let mut filter = filter.clone();
+    if let Some(id) = object_id {
+        filter.ids = vec![id.to_owned()];
+    }
+    match &c.source {
+        Source::Group(g) => read_group(state, caller, g, &filter, object_id, with_objects).await,
+        Source::Advisories => {
+            let all = advisory_items(state, caller).await?;
+            Ok(page_of(all, &filter))
+        }
+        Source::Urls | Source::CleanFiles => read_product(state, caller, &c.source, &filter).await,
+    }
+}
+
+/// Pages in-memory items with the exchange crate's `select`.
+fn page_of(all: Vec<(Entry, Value)>, filter: &Filter) -> ItemsPage {
+    let entries: Vec<Entry> = all.iter().map(|(e, _)| e.clone()).collect();
+    let page = select(&entries, filter);
+    let mut wanted: std::collections::HashSet<i64> = page
+        .entries
+        .iter()
+        .map(|e| e.date_added.as_micros())
+        .collect();
+    let items = all
+        .into_iter()
+        .filter(|(e, _)| wanted.remove(&e.date_added.as_micros()))
+        .map(|(e, v)| (e, Some(v)))
+        .collect();
+    ItemsPage {
+        items,
+        more: page.more,
+        next: page.next,
+    }
+}
+
+fn entry_of(object: &Value, date_added: isx_domain::Timestamp) -> Entry {
+    Entry {
+        id: object["id"].as_str().unwrap_or_default().to_owned(),
+        object_type: object["type"].as_str().unwrap_or_default().to_owned(),
+        version: stix::version_of(object).unwrap_or(date_added),
+        spec_version: object["spec_version"].as_str().unwrap_or("2.1").to_owned(),
+        date_added,
+    }
+}
+
+/// The advisories collection for this caller: one vulnerability object per
+/// advisory the caller may see, masked as `decide` says, dated into the
+/// collection when the caller's view of it last changed — the later of the
+/// release's last revision and the instant `decide` last changed its answer
+/// (a window opening, the release) — so a client polling with
+/// `added_after` receives an advisory when it becomes visible to it, and
+/// again when more of it does.
+async fn advisory_items(state: &AppState, caller: &Caller) -> Result<Vec<(Entry, Value)>, ApiError> {
+    let now = state.clock.now();
+    let identity = stix::instance_identity(&state.config.instance_name);
+    let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
+    let releases: std::collections::HashMap<i64, (Release, isx_policy::FieldMask)> =
+        notices::visible_releases(state, caller)
+            .await?
+            .into_iter()
+            .map(|(r, m)| (r.id, (r, m)))
+            .collect();
+    let mut rows = Vec::new();
+    for (rid, a) in state.store.advisories(None).await? {
+        let Some((r, mask)) = releases.get(&rid) else {
+            continue;
+        };
+        let since = decided_since(&caller.principal, &records::release(r), now);
+        let revised = r
+            .revisions
+            .iter()
+            .map(|v| v.date)
+            .chain(a.revisions.iter().map(|v| v.date))
+            .chain(std::iter::once(r.created_at))
+            .filter(|t| *t <= now)
+            .max()
+            .unwrap_or(r.created_at);
+        let at = since.map_or(revised, |s| s.max(revised));
+        let object = isx_formats::vulnerability::stix_vulnerability(r, &a.masked(*mask), &identity_id, at);
+        rows.push((at, object));
+    }
+    // Distinct microseconds, ascending: ties (a release's advisories open
+    // at one instant) are spread in id order.
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str())));
+    let mut last = i64::MIN;
+    Ok(rows
+        .into_iter()
+        .map(|(at, object)| {
+            let added = at.as_micros().max(last + 1);
+            last = added;
+            (entry_of(&object, isx_domain::Timestamp::from_micros(added)), object)
+        })
+        .collect())
+}
+
+/// Product collections with one version per object, read from their
+/// tables in windows after the resume point until the page is full.
+async fn read_product(
+    state: &AppState,
+    caller: &Caller,
+    source: &Source,
+    filter: &Filter,
+) -> Result<ItemsPage, ApiError> {
+    let identity = stix::instance_identity(&state.config.instance_name);
+    let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
+    let markings = records::url_markings(&caller.principal, state.clock.now());
+    let clean_ok = records::may_see(state, caller, &records::clean_file());
+    let mut cursor = match (filter.added_after, filter.after) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a.or(b).unwrap_or(isx_domain::Timestamp::from_micros(i64::MIN)),
+    };
+    let window = u32::try_from(filter.limit.saturating_add(1).clamp(1000, 100_000)).unwrap_or(100_000);
+    let mut all: Vec<(Entry, Value)> = Vec::new();
+    loop {
+        let mut got = 0usize;
+        match source {
+            Source::Urls => {
+                let rows = state.store.urls_by_added(&markings, cursor, window).await?;
+                got = rows.len();
+                for r in rows {
+                    cursor = r.changed_at;
+                    // The store filtered by the markings `decide` allows.
+                    let object = isx_formats::urls::stix_indicator(&r, &identity_id);
+                    all.push((entry_of(&object, r.changed_at), object));
+                }
+            }
+            Source::CleanFiles if clean_ok => {
+                let rows = state.store.clean_by_added(cursor, window).await?;
+                got = rows.len();
+                for (added, f) in rows {
+                    cursor = added;
+                    let object = isx_formats::cleanfiles::stix_file(&f);
+                    all.push((entry_of(&object, added), object));
+                }
+            }
+            _ => {}
+        }
+        let exhausted = got < window as usize;
+        let entries: Vec<Entry> = all.iter().map(|(e, _)| e.clone()).collect();
+        let page = select(&entries, filter);
+        if exhausted || page.more {
+            return Ok(page_of(all, filter));
+        }
+    }
+}
+
+/// A trust group's collection: the versions members posted, each judged
+/// by `decide` as group content with its own marking and author.
+async fn read_group(
+    state: &AppState,
+    caller: &Caller,
+    g: &TrustGroup,
+    filter: &Filter,
+    object_id: Option<&str>,
+    with_objects: bool,
+) -> Result<ItemsPage, ApiError> {
+    let alias = group_alias(g);
+    let now = state.clock.now();
+    let entries: Vec<Entry> = state
+        .store
+        .exchange_entries(&alias, object_id)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                isx_policy::decide(
+                    &caller.principal,
+                    &records::exchange_object(g, e.marking, e.author),
+                    now
+                ),
+                Decision::Allow(_)
+            )
+        })
+        .map(|e| Entry {
+            id: e.id,
+            object_type: e.object_type,
+            version: e.version,
+            spec_version: e.spec_version,
+            date_added: e.added,
+        })
+        .collect();
+    let page = select(&entries, filter);
+    let mut bodies = std::collections::HashMap::new();
+    if with_objects && !page.entries.is_empty() {
+        let keys: Vec<isx_domain::Timestamp> = page.entries.iter().map(|e| e.date_added).collect();
+        for (at, body) in state.store.exchange_bodies(&alias, &keys).await? {
+            let v: Value = serde_json::from_str(&body)
+                .map_err(|e| ApiError::Internal(format!("stored STIX object: {e}")))?;
+            bodies.insert(at.as_micros(), v);
+        }
+    }
+    Ok(ItemsPage {
+        items: page
+            .entries
+            .iter()
+            .map(|e| ((*e).clone(), bodies.remove(&e.date_added.as_micros())))
+            .collect(),
+        more: page.more,
+        next: page.next,
+    })
+}

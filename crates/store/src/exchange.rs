@@ -1,0 +1,30 @@
+//! Storage types of the TAXII collections of trust groups.
+
+use isx_domain::{MemberId, Timestamp, Tlp};
+
+/// A STIX object version a member posts to a collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewExchangeObject {
+    pub id: String,
+    pub object_type: String,
+    /// `modified`, else `created`.
+    pub version: Timestamp,
+    pub spec_version: String,
+    /// The strictest TLP marking the object carries.
+    pub marking: Tlp,
+    /// The object as posted (JSON text).
+    pub body: String,
+}
+
+/// A version in a collection, without its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeEntry {
+    /// When it entered the collection: distinct and ascending.
+    pub added: Timestamp,
+    pub id: String,
+    pub object_type: String,
+    pub version: Timestamp,
+    pub spec_version: String,
+    pub marking: Tlp,
+    pub author: MemberId,
+}

@@ -1,0 +1,262 @@
+//! The TAXII collection queries (trust-group collections and the paging of
+//! product collections by date added), written once for both engines.
+//! Additions run in a transaction holding the backend's exchange write lock
+//! (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock), so each
+//! version's `added` is distinct and later than every committed one.
+
+use isx_domain::{MemberId, Timestamp, Tlp};
+
+use crate::{ExchangeEntry, Result, StoreError};
+
+pub(crate) fn entry(
+    added: i64,
+    id: String,
+    object_type: String,
+    version: i64,
+    spec_version: String,
+    marking: &str,
+    author: i64,
+) -> Result<ExchangeEntry> {
+    Ok(ExchangeEntry {
+        added: Timestamp::from_micros(added),
+        id,
+        object_type,
+        version: Timestamp::from_micros(version),
+        spec_version,
+        marking: marking
+            .parse::<Tlp>()
+            .map_err(|e| StoreError::Corrupt(format!("exchange object marking: {e}")))?,
+        author: MemberId(author),
+    })
+}
+
+macro_rules! exchange_methods {
+    ($ty:ty) => {
+        impl $ty {
+        pub(crate) async fn exchange_add_sql(
+            &self,
+            collection: &str,
+            author: isx_domain::MemberId,
+            objects: &[$crate::NewExchangeObject],
+            now: isx_domain::Timestamp,
+        ) -> $crate::Result<Vec<bool>> {
+            let mut tx = self.begin_write().await?;
+            if let Some(lock) = Self::EXCHANGE_LOCK {
+                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+            }
+            let last: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(added), 0) FROM exchange_objects WHERE collection = $1",
+            )
+            .bind(collection)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err($crate::StoreError::Database)?;
+            let mut stamp = now.as_micros().max(last + 1);
+            let mut out = Vec::with_capacity(objects.len());
+            for o in objects {
+                let done = sqlx::query(
+                    "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (collection, object_id, version) DO NOTHING",
+                )
+                .bind(collection)
+                .bind(stamp)
+                .bind(&o.id)
+                .bind(o.version.as_micros())
+                .bind(&o.spec_version)
+                .bind(&o.object_type)
+                .bind(o.marking.as_str())
+                .bind(author.0)
+                .bind(&o.body)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                let added = done.rows_affected() == 1;
+                if added {
+                    stamp += 1;
+                }
+                out.push(added);
+            }
+            tx.commit().await.map_err($crate::StoreError::Database)?;
+            Ok(out)
+        }
+
+        pub(crate) async fn exchange_entries_sql(
+            &self,
+            collection: &str,
+            id: Option<&str>,
+        ) -> $crate::Result<Vec<$crate::ExchangeEntry>> {
+            let sql = if id.is_some() {
+                "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
+                 WHERE collection = $1 AND object_id = $2 ORDER BY added"
+            } else {
+                "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
+                 WHERE collection = $1 ORDER BY added"
+            };
+            let mut q = sqlx::query(sql).bind(collection);
+            if let Some(id) = id {
+                q = q.bind(id);
+            }
+            let rows = q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)?;
+            rows.into_iter()
+                .map(|r| {
+                    $crate::sql_exchange::entry(
+                        impl_store!(@at r, 0, i64),
+                        impl_store!(@at r, 1, String),
+                        impl_store!(@at r, 2, String),
+                        impl_store!(@at r, 3, i64),
+                        impl_store!(@at r, 4, String),
+                        &impl_store!(@at r, 5, String),
+                        impl_store!(@at r, 6, i64),
+                    )
+                })
+                .collect()
+        }
+
+        pub(crate) async fn exchange_bodies_sql(
+            &self,
+            collection: &str,
+            added: &[isx_domain::Timestamp],
+        ) -> $crate::Result<Vec<(isx_domain::Timestamp, String)>> {
+            let mut out = Vec::with_capacity(added.len());
+            for chunk in added.chunks(1000) {
+                let sql = format!(
+                    "SELECT added, body FROM exchange_objects WHERE collection = {} AND added IN ({}) ORDER BY added",
+                    Self::params(1, 1),
+                    Self::params(2, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(collection);
+                for a in chunk {
+                    q = q.bind(a.as_micros());
+                }
+                for r in q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)? {
+                    out.push((
+                        isx_domain::Timestamp::from_micros(impl_store!(@at r, 0, i64)),
+                        impl_store!(@at r, 1, String),
+                    ));
+                }
+            }
+            Ok(out)
+        }
+
+        pub(crate) async fn exchange_delete_sql(
+            &self,
+            collection: &str,
+            id: &str,
+            versions: &[isx_domain::Timestamp],
+        ) -> $crate::Result<u64> {
+            let mut tx = self.begin_write().await?;
+            if let Some(lock) = Self::EXCHANGE_LOCK {
+                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+            }
+            let mut removed = 0;
+            for v in versions {
+                removed += sqlx::query(
+                    "DELETE FROM exchange_objects WHERE collection = $1 AND object_id = $2 AND version = $3",
+                )
+                .bind(collection)
+                .bind(id)
+                .bind(v.as_micros())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?
+                .rows_affected();
+            }
+            tx.commit().await.map_err($crate::StoreError::Database)?;
+            Ok(removed)
+        }
+
+        pub(crate) async fn put_exchange_status_sql(
+            &self,
+            id: &str,
+            member: isx_domain::MemberId,
+            at: isx_domain::Timestamp,
+            body: &str,
+        ) -> $crate::Result<()> {
+            sqlx::query(
+                "INSERT INTO exchange_status (id, member_id, at, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            )
+            .bind(id)
+            .bind(member.0)
+            .bind(at.as_micros())
+            .bind(body)
+            .execute(&self.pool)
+            .await
+            .map_err($crate::StoreError::Database)?;
+            Ok(())
+        }
+
+        pub(crate) async fn exchange_status_sql(
+            &self,
+            id: &str,
+        ) -> $crate::Result<Option<(isx_domain::MemberId, String)>> {
+            let row = sqlx::query("SELECT member_id, body FROM exchange_status WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            Ok(match row {
+                Some(r) => Some((
+                    isx_domain::MemberId(impl_store!(@at r, 0, i64)),
+                    impl_store!(@at r, 1, String),
+                )),
+                None => None,
+            })
+        }
+
+        pub(crate) async fn urls_by_added_sql(
+            &self,
+            markings: &[isx_domain::Tlp],
+            after: isx_domain::Timestamp,
+            limit: u32,
+        ) -> $crate::Result<Vec<isx_urls::UrlRecord>> {
+            if markings.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "SELECT {} FROM url_records WHERE changed_at > {} AND tlp IN ({}) ORDER BY changed_at LIMIT {}",
+                url_cols!(),
+                Self::params(1, 1),
+                Self::params(2, markings.len()),
+                Self::params(2 + markings.len(), 1)
+            );
+            let mut q = sqlx::query(&sql).bind(after.as_micros());
+            for m in markings {
+                q = q.bind(m.as_str());
+            }
+            let rows = q
+                .bind(i64::from(limit.clamp(1, 100_000)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            rows.into_iter().map(|r| url_row!(r)).collect()
+        }
+
+        pub(crate) async fn clean_by_added_sql(
+            &self,
+            after: isx_domain::Timestamp,
+            limit: u32,
+        ) -> $crate::Result<Vec<(isx_domain::Timestamp, isx_cleanfiles::CleanFile)>> {
+            let sql = format!(
+                "SELECT {}, added_at FROM clean_files WHERE added_at > $1 ORDER BY added_at LIMIT $2",
+                $crate::sql_cleanfiles::CLEAN_COLS,
+            );
+            let rows = sqlx::query(&sql)
+                .bind(after.as_micros())
+                .bind(i64::from(limit.clamp(1, 100_000)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push((
+                    isx_domain::Timestamp::from_micros(impl_store!(@at r, 10, i64)),
+                    clean_row!(r)?,
+                ));
+            }
+            Ok(out)
+        }
+        }
+    };
+}
