@@ -226,6 +226,56 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                 assert_eq!(a["score"], 9.8);
             }
 
+            // TAXII: the vulnerability object, dated into the collection
+            // when the member's view last changed, so a client polling
+            // with added_after receives it when it opens and again when
+            // the exploitability index is added.
+            let taxii = get("/taxii2/isx/collections/advisories/objects/".into())
+                .await
+                .expect("send");
+            assert_eq!(taxii.status(), StatusCode::OK, "TAXII, {at}");
+            let env: Value = taxii.json().await.expect("json");
+            let objects = env["objects"].as_array().cloned().unwrap_or_default();
+            let vuln = objects.iter().find(|o| o["name"] == cve);
+            assert_eq!(vuln.is_some(), visible, "TAXII objects, {at}: {env}");
+            if let Some(v) = vuln {
+                assert_eq!(v["type"], "vulnerability");
+                assert_eq!(v["external_references"][0]["external_id"], cve);
+                assert_eq!(
+                    v["extensions"][isx_formats::stix::ISX_EXTENSION]["exploitability"]
+                        .is_object(),
+                    expl,
+                    "TAXII exploitability, {at}: {v}"
+                );
+                let man: Value = get("/taxii2/isx/collections/advisories/manifest/".into())
+                    .await
+                    .expect("send")
+                    .json()
+                    .await
+                    .expect("json");
+                let added = Timestamp::parse(man["objects"][0]["date_added"].as_str().expect("date"))
+                    .expect("timestamp");
+                let opened = match (*tier, offset >= 0, expl) {
+                    (_, true, _) if *tier != Tier::Advance24h => s.t,
+                    (Tier::Advance5d, false, _) => s.t.add_secs(-5 * DAY),
+                    _ => s.t.add_secs(-DAY),
+                };
+                assert!(
+                    added >= opened,
+                    "date_added {added} is not before the view changed ({opened}), {at}"
+                );
+                let later = get(format!(
+                    "/taxii2/isx/collections/advisories/objects/?added_after={}",
+                    isx_exchange::taxii_timestamp(added)
+                ))
+                .await
+                .expect("send")
+                .json::<Value>()
+                .await
+                .expect("json");
+                assert!(later.get("objects").is_none(), "nothing after the last date_added: {later}");
+            }
+
             let table = get(format!("/api/v1/releases/{}/table?format=csv", s.release))
                 .await
                 .expect("send");

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use isx_advisories::{CvssV3, CvssV4};
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let p = std::env::var_os("ISX_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

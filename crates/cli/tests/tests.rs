@@ -17,6 +17,7 @@ mod cli;
 mod notices;
 mod oracles;
 mod store;
+mod taxii;
 mod urls;
 
 /// Declares one test per store backend for an `async fn(Backend)`.

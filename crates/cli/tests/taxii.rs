@@ -1,0 +1,544 @@
+//! TAXII 2.1 end to end: OASIS's Python client `taxii2-client` walks every
+//! collection with pagination, filters, manifest, versions, POST with status
+//! polling and DELETE; every object isx serves passes `stix2-validator`
+//! (strict) and parses with `stix2`; group collections are closed to
+//! outsiders; the frame (media types, 401/403/404/406/413/415) follows the
+//! specification; and a differential test gives the same STIX bundle to isx
+//! and to the OASIS reference server `medallion` and compares the answers
+//! to the same client calls.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::app::{Backend, TestApp};
+
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// A bundle's objects: an identity, an indicator in two versions, malware,
+/// a relationship, a sighting and an IPv4 observable.
+pub(crate) fn bundle() -> Vec<Value> {
+    let id = "identity--5e4f6a3b-7c8d-4e9f-8a0b-1c2d3e4f5a6b";
+    let ind = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
+    let mal = "malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc";
+    let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    let indicator = |modified: &str, ip: &str| {
+        json!({"type": "indicator", "spec_version": "2.1", "id": ind, "created_by_ref": id,
+               "created": "2026-11-01T10:00:00.000Z", "modified": modified,
+               "name": "C2 address", "description": "Seen beaconing from member networks.",
+               "indicator_types": ["malicious-activity"],
+               "pattern": format!("[ipv4-addr:value = '{ip}']"), "pattern_type": "stix",
+               "valid_from": "2026-11-01T10:00:00Z", "object_marking_refs": [green]})
+    };
+    vec![
+        json!({"type": "identity", "spec_version": "2.1", "id": id,
+               "created": "2026-11-01T09:00:00.000Z", "modified": "2026-11-01T09:00:00.000Z",
+               "name": "Member A CSIRT", "identity_class": "organization"}),
+        indicator("2026-11-01T10:00:00.000Z", "198.51.100.7"),
+        indicator("2026-11-02T10:00:00.000Z", "198.51.100.8"),
+        json!({"type": "malware", "spec_version": "2.1", "id": mal, "created_by_ref": id,
+               "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-01T10:00:00.000Z",
+               "name": "Mozi", "description": "IoT botnet.", "malware_types": ["bot"], "is_family": true,
+               "object_marking_refs": [green]}),
+        json!({"type": "relationship", "spec_version": "2.1",
+               "id": "relationship--44298a74-ba52-4f0c-87a3-1824e67d7fad", "created_by_ref": id,
+               "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-01T10:00:00.000Z",
+               "relationship_type": "indicates", "source_ref": ind, "target_ref": mal,
+               "object_marking_refs": [green]}),
+        json!({"type": "sighting", "spec_version": "2.1",
+               "id": "sighting--ee20065d-2555-424f-ad9e-0f8428623c75", "created_by_ref": id,
+               "created": "2026-11-03T10:00:00.000Z", "modified": "2026-11-03T10:00:00.000Z",
+               "sighting_of_ref": ind, "count": 12, "first_seen": "2026-11-02T00:00:00Z",
+               "last_seen": "2026-11-03T00:00:00Z", "where_sighted_refs": [id],
+               "object_marking_refs": [green]}),
+        json!({"type": "ipv4-addr", "spec_version": "2.1",
+               "id": "ipv4-addr--12592121-be4c-5a93-a813-5a5af16e50db", "value": "198.51.100.7"}),
+    ]
+}
+
+/// The same sequence of `taxii2-client` calls, against any server: every
+/// collection paged, then writes and reads on one writable collection.
+/// Prints what each call answered (ids and versions, not date_added,
+/// which differs between servers).
+const CLIENT: &str = r#"
+import json, sys
+import stix2
+from stix2validator import validate_string, ValidationOptions
+from taxii2client.v21 import Server, Collection, as_pages
+from taxii2client.exceptions import TAXIIServiceException
+import requests
+
+doc = json.load(sys.stdin)
+auth = dict(user=doc["user"], password=doc["password"], verify=doc.get("ca") or False)
+out = {"collections": {}, "invalid": []}
+srv = Server(doc["discovery"], **auth)
+out["title"] = srv.title
+root = srv.api_roots[0]
+out["max_content_length"] = root.max_content_length
+opts = ValidationOptions(strict=True, version="2.1")
+if doc.get("walk"):
+    for c in root.collections:
+        objs, man = [], []
+        for env in as_pages(c.get_objects, per_request=doc["per_request"]):
+            objs += env.get("objects", [])
+        for env in as_pages(c.get_manifest, per_request=doc["per_request"]):
+            man += env.get("objects", [])
+        for o in objs:
+            r = validate_string(json.dumps(o), opts)
+            if not r.is_valid:
+                out["invalid"].append([o["id"], [str(e) for e in r.errors]])
+            stix2.parse(o, allow_custom=False)
+        out["collections"][c.title] = {
+            "id": c.id, "can_read": c.can_read, "can_write": c.can_write,
+            "ids": [o["id"] for o in objs], "types": sorted({o["type"] for o in objs}),
+            "manifest": [[m["id"], m["version"]] for m in man],
+            "date_added": [m["date_added"] for m in man],
+        }
+
+col = Collection(doc["collection"], **auth)
+from datetime import datetime
+SCO = ("ipv4-addr", "ipv6-addr", "domain-name", "url", "file")
+def version(oid, v):
+    # Observables carry no version: each server dates them itself.
+    if oid.split("--")[0] in SCO:
+        return "server-assigned"
+    if v is None:
+        return None
+    return datetime.strptime(v.rstrip("Z")[:26].ljust(26, "0") if "." in v else v.rstrip("Z") + ".000000", "%Y-%m-%dT%H:%M:%S.%f").isoformat()
+def ids(env):
+    # Objects posted together share medallion's date_added, so their order
+    # is not defined there: compare as sorted lists.
+    return sorted([o["id"], version(o["id"], o.get("modified"))] for o in env.get("objects", []))
+def status_of(st):
+    return {"status": st.status, "total": st.total_count, "success": st.success_count,
+            "failure": st.failure_count, "pending": st.pending_count,
+            "failures": [f.get("message", "") for f in st.failures]}
+res = {}
+st = col.add_objects(json.dumps({"objects": doc["objects"]}), wait_for_completion=True, poll_interval=0.2, timeout=20)
+res["post"] = status_of(st)
+st.refresh()
+res["status_again"] = status_of(st)
+res["all"] = ids(col.get_objects())
+pages = [ids(env) for env in as_pages(col.get_objects, per_request=2)]
+res["page_sizes"] = [len(p) for p in pages]
+res["paged"] = sorted(x for p in pages for x in p)
+res["indicators"] = ids(col.get_objects(type="indicator"))
+res["two_types"] = ids(col.get_objects(type="malware,relationship"))
+res["by_id"] = ids(col.get_objects(id=doc["indicator"]))
+res["all_versions"] = ids(col.get_objects(id=doc["indicator"], version="all"))
+res["first"] = ids(col.get_objects(id=doc["indicator"], version="first"))
+res["at_version"] = ids(col.get_objects(version="2026-11-01T10:00:00.000Z"))
+res["spec"] = ids(col.get_objects(spec_version="2.1", type="sighting"))
+res["object"] = ids(col.get_object(doc["indicator"]))
+res["object_all"] = ids(col.get_object(doc["indicator"], version="all"))
+res["versions"] = sorted(version(doc["indicator"], v) for v in col.object_versions(doc["indicator"]).get("versions", []))
+def manifest(env):
+    return sorted([m["id"], version(m["id"], m["version"])] for m in env.get("objects", []))
+res["manifest"] = manifest(col.get_manifest())
+mpages = [manifest(env) for env in as_pages(col.get_manifest, per_request=3)]
+res["manifest_page_sizes"] = [len(p) for p in mpages]
+res["manifest_paged"] = sorted(x for p in mpages for x in p)
+col.delete_object(doc["malware"])
+res["after_delete"] = ids(col.get_objects())
+try:
+    col.get_object(doc["malware"])
+    res["deleted_object"] = 200
+except requests.exceptions.HTTPError as e:
+    res["deleted_object"] = e.response.status_code
+out["calls"] = res
+print(json.dumps(out))
+"#;
+
+fn client(input: &Value, ca: Option<&str>) -> Value {
+    let mut input = input.clone();
+    let mut env = Vec::new();
+    if let Some(ca) = ca {
+        input["ca"] = json!(ca);
+        // requests lets REQUESTS_CA_BUNDLE override a session's `verify`.
+        env.push(("REQUESTS_CA_BUNDLE", ca));
+    }
+    let out = crate::oracles::run_python_env(CLIENT, &input.to_string(), &env);
+    serde_json::from_str(&out).expect("client json")
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, ct: &str, body: String) -> reqwest::Response {
+    app.req(reqwest::Method::POST, path, token)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .expect("send")
+}
+
+async fn group(app: &TestApp, name: &str) -> i64 {
+    let res = app
+        .post_json(
+            "/api/v1/groups",
+            &app.operator.token,
+            &json!({"name": name, "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let g: Value = res.json().await.expect("json");
+    g["id"].as_i64().expect("id")
+}
+
+fn urls_csv(n: usize) -> String {
+    let mut csv = String::from("id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "{i},2026-11-22 10:00:00,http://bad-{i}.example/x/{i},online,,malware_download,elf,https://urlhaus.abuse.ch/url/{i}/,r\n"
+        ));
+    }
+    csv
+}
+
+fn basic(app: &TestApp, token: &str) -> (String, String, String) {
+    let (key_id, secret) = token[4..].split_once('_').expect("token shape");
+    let ca = app.data_dir.path().join("tls").join("ca.pem");
+    (
+        key_id.to_owned(),
+        secret.to_owned(),
+        ca.to_str().expect("path").to_owned(),
+    )
+}
+
+async fn client_walks_every_collection(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let op = app.operator.token.clone();
+    assert_eq!(
+        post(&app, "/api/v1/urls?source=test", &op, "text/csv", urls_csv(25)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/cleanfiles?source=test",
+            &op,
+            "text/csv",
+            crate::cleanfiles::csv_of(0..30)
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let gid = group(&app, "Energy sector exchange").await;
+    let private = group(&app, "Owners only").await;
+    let res = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/members"),
+            &op,
+            &json!({"member": app.b.member.id.0, "role": "reader"}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert!(res.status().is_success(), "{}", res.status());
+
+    let collections: Value = app.get_json("/taxii2/isx/collections/", &app.a.token).await;
+    let group_col = collections["collections"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["alias"] == format!("group-{gid}"))
+        .expect("group collection")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (user, password, ca) = basic(&app, &app.a.token);
+    let mut objects = bundle();
+    // One object isx must refuse (its id does not match its type); the
+    // others are kept.
+    objects.push(json!({"type": "indicator", "spec_version": "2.1", "id": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+                        "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-01T10:00:00.000Z"}));
+    let input = json!({
+        "discovery": app.url("/taxii2/"),
+        "api_root": app.url("/taxii2/isx/"),
+        "collection": app.url(&format!("/taxii2/isx/collections/{group_col}/")),
+        "user": user, "password": password, "walk": true, "per_request": 7,
+        "objects": objects,
+        "indicator": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "malware": "malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc",
+    });
+    let out = client(&input, Some(&ca));
+    assert_eq!(out["invalid"], json!([]), "every object passes stix2-validator --strict");
+    assert_eq!(out["max_content_length"], 10 * 1024 * 1024);
+    let cols = out["collections"].as_object().expect("collections");
+    let by_title = |prefix: &str| {
+        cols.iter()
+            .find(|(t, _)| t.starts_with(prefix))
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| panic!("no collection {prefix}: {out}"))
+    };
+    let urls = by_title("Malicious URLs");
+    let ids: std::collections::BTreeSet<&str> =
+        urls["ids"].as_array().expect("ids").iter().filter_map(Value::as_str).collect();
+    assert_eq!(ids.len(), 25, "each URL once, across pages of 7: {urls}");
+    assert_eq!(urls["types"], json!(["indicator"]));
+    assert_eq!(urls["manifest"].as_array().map(Vec::len), Some(25));
+    let clean = by_title("Clean file");
+    assert_eq!(clean["ids"].as_array().map(Vec::len), Some(30));
+    assert_eq!(clean["types"], json!(["file"]));
+    for c in [&urls, &clean] {
+        let added: Vec<&str> = c["date_added"].as_array().expect("dates").iter().filter_map(Value::as_str).collect();
+        assert!(
+            added.windows(2).all(|w| w[0] < w[1]),
+            "date_added distinct and ascending: {added:?}"
+        );
+        assert!(added.iter().all(|d| d.len() == 27), "microseconds: {added:?}");
+        assert_eq!(c["can_write"], false);
+    }
+    assert_eq!(cols.len(), 5, "three products and A's two groups: {out}");
+
+    let calls = &out["calls"];
+    let ind = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
+    assert_eq!(calls["post"]["status"], "complete");
+    assert_eq!(calls["post"]["success"], 7, "{calls}");
+    assert_eq!(calls["post"]["failure"], 1, "{calls}");
+    assert!(
+        calls["post"]["failures"][0].as_str().is_some_and(|m| m.contains("does not start with its type")),
+        "{calls}"
+    );
+    // Latest versions only by default: 6 objects.
+    assert_eq!(calls["all"].as_array().map(Vec::len), Some(6), "{calls}");
+    assert_eq!(calls["page_sizes"], json!([2, 2, 2]), "{calls}");
+    assert_eq!(calls["paged"], calls["all"], "pages of 2 add up to the whole");
+    assert_eq!(calls["indicators"], json!([[ind, "2026-11-02T10:00:00"]]));
+    assert_eq!(calls["two_types"].as_array().map(Vec::len), Some(2));
+    assert_eq!(calls["all_versions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(calls["first"], json!([[ind, "2026-11-01T10:00:00"]]));
+    assert_eq!(calls["object_all"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        calls["versions"],
+        json!(["2026-11-01T10:00:00", "2026-11-02T10:00:00"])
+    );
+    assert_eq!(calls["manifest"].as_array().map(Vec::len), Some(6));
+    assert_eq!(calls["after_delete"].as_array().map(Vec::len), Some(5));
+    assert_eq!(calls["deleted_object"], 404);
+
+    // B reads the group (reader) but may not write to it; it does not see
+    // the group it is not in, on any TAXII path.
+    let b_cols: Value = app.get_json("/taxii2/isx/collections/", &app.b.token).await;
+    let b_text = b_cols.to_string();
+    assert!(b_text.contains(&format!("group-{gid}")));
+    assert!(!b_text.contains(&format!("group-{private}")), "{b_text}");
+    assert!(!b_text.contains("Owners only"), "{b_text}");
+    let b_objs: Value = app
+        .get_json(&format!("/taxii2/isx/collections/{group_col}/objects/"), &app.b.token)
+        .await;
+    assert_eq!(b_objs["objects"].as_array().map(Vec::len), Some(5));
+    let res = post(
+        &app,
+        &format!("/taxii2/isx/collections/{group_col}/objects/"),
+        &app.b.token,
+        TAXII,
+        json!({"objects": []}).to_string(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.headers()["content-type"], TAXII);
+    let hidden = format!("/taxii2/isx/collections/group-{private}/objects/");
+    for path in [
+        hidden.clone(),
+        format!("/taxii2/isx/collections/group-{private}/"),
+        format!("/taxii2/isx/collections/group-{private}/manifest/"),
+        format!("/taxii2/isx/collections/group-{private}/objects/{ind}/"),
+    ] {
+        let res = app.get(&path, &app.b.token).send().await.expect("send");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = res.json().await.expect("taxii error");
+        assert_eq!(body["http_status"], "404");
+        assert!(!body.to_string().contains("Owners only"));
+    }
+}
+
+crate::on_both_backends!(client_walks_every_collection);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_frame_follows_the_specification() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let gid = group(&app, "Frame").await;
+    let col = format!("/taxii2/isx/collections/group-{gid}/objects/");
+    // 401 with a Basic challenge and a TAXII error body.
+    let res = app.client.get(app.url("/taxii2/")).send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers()["www-authenticate"].to_str().expect("text").starts_with("Basic"));
+    assert_eq!(res.headers()["content-type"], TAXII);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["http_status"], "401");
+    assert!(body["title"].is_string());
+    // Basic with key id and secret works like Bearer.
+    let (user, password, _) = basic(&app, &app.a.token);
+    let res = app
+        .client
+        .get(app.url("/taxii2"))
+        .basic_auth(&user, Some(&password))
+        .header("accept", "application/taxii+json; version=2.1")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], TAXII);
+    let d: Value = res.json().await.expect("json");
+    assert!(
+        d["api_roots"][0].as_str().is_some_and(|r| r.starts_with("https://") && r.ends_with("/taxii2/isx/")),
+        "absolute API root URLs: {d}"
+    );
+    // 406 for an Accept without TAXII 2.1, 415 for a non-TAXII body, 413
+    // over max_content_length, 400 for a bad filter or a foreign next.
+    let res = app.get("/taxii2/isx/collections/", &app.a.token).header("accept", "application/json").send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(res.headers()["content-type"], TAXII);
+    let res = post(&app, &col, &app.a.token, "application/json", "{}".into()).await;
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(res.headers()["content-type"], TAXII);
+    let res = post(&app, &col, &app.a.token, TAXII, "x".repeat(10 * 1024 * 1024 + 1)).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.headers()["content-type"], TAXII);
+    for q in ["limit=0", "added_after=yesterday", "match[version]=newest", "next=1-abc"] {
+        let res = app.get(&format!("{col}?{q}"), &app.a.token).send().await.expect("send");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(res.headers()["content-type"], TAXII);
+    }
+    // An empty page is {} and carries no date headers; a full one carries both.
+    let res = app.get(&col, &app.a.token).send().await.expect("send");
+    assert!(res.headers().get("x-taxii-date-added-first").is_none());
+    assert_eq!(res.text().await.expect("text"), "{}");
+    let objects = bundle();
+    let res = post(&app, &col, &app.a.token, TAXII, json!({"objects": objects}).to_string()).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let status: Value = res.json().await.expect("json");
+    assert_eq!(status["success_count"], 7);
+    let again: Value = app
+        .get_json(&format!("/taxii2/isx/status/{}/", status["id"].as_str().expect("id")), &app.a.token)
+        .await;
+    assert_eq!(again, status);
+    // Another member cannot read a status it did not make.
+    let res = app
+        .get(&format!("/taxii2/isx/status/{}/", status["id"].as_str().expect("id")), &app.b.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Posting the same envelope again keeps nothing new.
+    let res = post(&app, &col, &app.a.token, TAXII, json!({"objects": objects}).to_string()).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = app.get(&format!("{col}?limit=2"), &app.a.token).send().await.expect("send");
+    let first = res.headers()["x-taxii-date-added-first"].to_str().expect("h").to_owned();
+    let last = res.headers()["x-taxii-date-added-last"].to_str().expect("h").to_owned();
+    assert!(first < last && last.len() == 27, "{first} {last}");
+    let page: Value = res.json().await.expect("json");
+    assert_eq!(page["more"], true);
+    // Paging by added_after = the last date_added gives the rest, as
+    // clients without `next` do.
+    let rest: Value = app
+        .get_json(&format!("{col}?added_after={last}"), &app.a.token)
+        .await;
+    assert_eq!(rest["objects"].as_array().map(Vec::len), Some(4), "6 objects in all: {rest}");
+    // A next token with other filters is refused.
+    let next = page["next"].as_str().expect("next");
+    let res = app.get(&format!("{col}?next={next}&match[type]=malware"), &app.a.token).send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+struct Medallion {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Medallion {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+/// Starts the OASIS reference server (medallion, memory backend) on
+/// loopback with one empty writable collection.
+fn medallion(collection: &str) -> (Medallion, String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let data = json!({
+        "/discovery": {"title": "medallion", "default": format!("{base}/api1/"), "api_roots": [format!("{base}/api1/")]},
+        "api1": {
+            "information": {"title": "api1", "versions": [TAXII], "max_content_length": 10_485_760},
+            "status": [],
+            "collections": [{"id": collection, "title": "diff", "can_read": true, "can_write": true,
+                              "media_types": ["application/stix+json;version=2.1"], "objects": [], "manifest": []}]
+        }
+    });
+    let data_path = dir.path().join("data.json");
+    std::fs::write(&data_path, data.to_string()).expect("data");
+    let config = json!({
+        "backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend", "filename": data_path},
+        "users": {"admin": "Password0"},
+        "taxii": {"max_page_size": 100}
+    });
+    let config_path = dir.path().join("config.json");
+    std::fs::write(&config_path, config.to_string()).expect("config");
+    let bin = crate::oracles::python().with_file_name("medallion");
+    let child = Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .arg(&config_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start medallion (pip install medallion==3.0.0)");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (Medallion { child, _dir: dir }, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_answers_as_medallion() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let gid = group(&app, "Differential").await;
+    let collection = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
+    let (_m, base) = medallion(collection);
+    let (user, password, ca) = basic(&app, &app.a.token);
+    let common = json!({
+        "per_request": 2, "walk": false, "objects": bundle(),
+        "indicator": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "malware": "malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc",
+    });
+    let mut isx_in = common.clone();
+    isx_in["discovery"] = json!(app.url("/taxii2/"));
+    isx_in["api_root"] = json!(app.url("/taxii2/isx/"));
+    let info: Value = app
+        .get_json(&format!("/taxii2/isx/collections/group-{gid}/"), &app.a.token)
+        .await;
+    let cid = info["id"].as_str().expect("collection id");
+    isx_in["collection"] = json!(app.url(&format!("/taxii2/isx/collections/{cid}/")));
+    isx_in["user"] = json!(user);
+    isx_in["password"] = json!(password);
+    let mut med_in = common;
+    med_in["discovery"] = json!(format!("{base}/taxii2/"));
+    med_in["api_root"] = json!(format!("{base}/api1/"));
+    med_in["collection"] = json!(format!("{base}/api1/collections/{collection}/"));
+    med_in["user"] = json!("admin");
+    med_in["password"] = json!("Password0");
+    let ours = client(&isx_in, Some(&ca));
+    let theirs = client(&med_in, None);
+    let (a, b) = (&ours["calls"], &theirs["calls"]);
+    let keys: Vec<&String> = b.as_object().expect("calls").keys().collect();
+    assert!(keys.len() >= 18, "{b}");
+    for k in keys {
+        assert_eq!(a[k], b[k], "isx and medallion differ on {k}:\nisx: {}\nmedallion: {}", a[k], b[k]);
+    }
+}
