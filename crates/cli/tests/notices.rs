@@ -242,8 +242,7 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                 assert_eq!(v["type"], "vulnerability");
                 assert_eq!(v["external_references"][0]["external_id"], cve);
                 assert_eq!(
-                    v["extensions"][isx_formats::stix::ISX_EXTENSION]["exploitability"]
-                        .is_object(),
+                    v["extensions"][isx_formats::stix::ISX_EXTENSION]["exploitability"].is_object(),
                     expl,
                     "TAXII exploitability, {at}: {v}"
                 );
@@ -253,8 +252,9 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                     .json()
                     .await
                     .expect("json");
-                let added = Timestamp::parse(man["objects"][0]["date_added"].as_str().expect("date"))
-                    .expect("timestamp");
+                let added =
+                    Timestamp::parse(man["objects"][0]["date_added"].as_str().expect("date"))
+                        .expect("timestamp");
                 let opened = match (*tier, offset >= 0, expl) {
                     (_, true, _) if *tier != Tier::Advance24h => s.t,
                     (Tier::Advance5d, false, _) => s.t.add_secs(-5 * DAY),
@@ -273,7 +273,10 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                 .json::<Value>()
                 .await
                 .expect("json");
-                assert!(later.get("objects").is_none(), "nothing after the last date_added: {later}");
+                assert!(
+                    later.get("objects").is_none(),
+                    "nothing after the last date_added: {later}"
+                );
             }
 
             let table = get(format!("/api/v1/releases/{}/table?format=csv", s.release))

@@ -188,7 +188,8 @@ async fn group(app: &TestApp, name: &str) -> i64 {
 }
 
 fn urls_csv(n: usize) -> String {
-    let mut csv = String::from("id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n");
+    let mut csv =
+        String::from("id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n");
     for i in 0..n {
         csv.push_str(&format!(
             "{i},2026-11-22 10:00:00,http://bad-{i}.example/x/{i},online,,malware_download,elf,https://urlhaus.abuse.ch/url/{i}/,r\n"
@@ -211,7 +212,15 @@ async fn client_walks_every_collection(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let op = app.operator.token.clone();
     assert_eq!(
-        post(&app, "/api/v1/urls?source=test", &op, "text/csv", urls_csv(25)).await.status(),
+        post(
+            &app,
+            "/api/v1/urls?source=test",
+            &op,
+            "text/csv",
+            urls_csv(25)
+        )
+        .await
+        .status(),
         StatusCode::OK
     );
     assert_eq!(
@@ -265,7 +274,11 @@ async fn client_walks_every_collection(backend: Backend) {
         "malware": "malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc",
     });
     let out = client(&input, Some(&ca));
-    assert_eq!(out["invalid"], json!([]), "every object passes stix2-validator --strict");
+    assert_eq!(
+        out["invalid"],
+        json!([]),
+        "every object passes stix2-validator --strict"
+    );
     assert_eq!(out["max_content_length"], 10 * 1024 * 1024);
     let cols = out["collections"].as_object().expect("collections");
     let by_title = |prefix: &str| {
@@ -275,8 +288,12 @@ async fn client_walks_every_collection(backend: Backend) {
             .unwrap_or_else(|| panic!("no collection {prefix}: {out}"))
     };
     let urls = by_title("Malicious URLs");
-    let ids: std::collections::BTreeSet<&str> =
-        urls["ids"].as_array().expect("ids").iter().filter_map(Value::as_str).collect();
+    let ids: std::collections::BTreeSet<&str> = urls["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert_eq!(ids.len(), 25, "each URL once, across pages of 7: {urls}");
     assert_eq!(urls["types"], json!(["indicator"]));
     assert_eq!(urls["manifest"].as_array().map(Vec::len), Some(25));
@@ -284,12 +301,20 @@ async fn client_walks_every_collection(backend: Backend) {
     assert_eq!(clean["ids"].as_array().map(Vec::len), Some(30));
     assert_eq!(clean["types"], json!(["file"]));
     for c in [&urls, &clean] {
-        let added: Vec<&str> = c["date_added"].as_array().expect("dates").iter().filter_map(Value::as_str).collect();
+        let added: Vec<&str> = c["date_added"]
+            .as_array()
+            .expect("dates")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         assert!(
             added.windows(2).all(|w| w[0] < w[1]),
             "date_added distinct and ascending: {added:?}"
         );
-        assert!(added.iter().all(|d| d.len() == 27), "microseconds: {added:?}");
+        assert!(
+            added.iter().all(|d| d.len() == 27),
+            "microseconds: {added:?}"
+        );
         assert_eq!(c["can_write"], false);
     }
     assert_eq!(cols.len(), 5, "three products and A's two groups: {out}");
@@ -300,13 +325,18 @@ async fn client_walks_every_collection(backend: Backend) {
     assert_eq!(calls["post"]["success"], 7, "{calls}");
     assert_eq!(calls["post"]["failure"], 1, "{calls}");
     assert!(
-        calls["post"]["failures"][0].as_str().is_some_and(|m| m.contains("does not start with its type")),
+        calls["post"]["failures"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("does not start with its type")),
         "{calls}"
     );
     // Latest versions only by default: 6 objects.
     assert_eq!(calls["all"].as_array().map(Vec::len), Some(6), "{calls}");
     assert_eq!(calls["page_sizes"], json!([2, 2, 2]), "{calls}");
-    assert_eq!(calls["paged"], calls["all"], "pages of 2 add up to the whole");
+    assert_eq!(
+        calls["paged"], calls["all"],
+        "pages of 2 add up to the whole"
+    );
     assert_eq!(calls["indicators"], json!([[ind, "2026-11-02T10:00:00"]]));
     assert_eq!(calls["two_types"].as_array().map(Vec::len), Some(2));
     assert_eq!(calls["all_versions"].as_array().map(Vec::len), Some(2));
@@ -328,7 +358,10 @@ async fn client_walks_every_collection(backend: Backend) {
     assert!(!b_text.contains(&format!("group-{private}")), "{b_text}");
     assert!(!b_text.contains("Owners only"), "{b_text}");
     let b_objs: Value = app
-        .get_json(&format!("/taxii2/isx/collections/{group_col}/objects/"), &app.b.token)
+        .get_json(
+            &format!("/taxii2/isx/collections/{group_col}/objects/"),
+            &app.b.token,
+        )
         .await;
     assert_eq!(b_objs["objects"].as_array().map(Vec::len), Some(5));
     let res = post(
@@ -364,9 +397,17 @@ async fn the_frame_follows_the_specification() {
     let gid = group(&app, "Frame").await;
     let col = format!("/taxii2/isx/collections/group-{gid}/objects/");
     // 401 with a Basic challenge and a TAXII error body.
-    let res = app.client.get(app.url("/taxii2/")).send().await.expect("send");
+    let res = app
+        .client
+        .get(app.url("/taxii2/"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(res.headers()["www-authenticate"].to_str().expect("text").starts_with("Basic"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .expect("text")
+        .starts_with("Basic"));
     assert_eq!(res.headers()["content-type"], TAXII);
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["http_status"], "401");
@@ -385,22 +426,45 @@ async fn the_frame_follows_the_specification() {
     assert_eq!(res.headers()["content-type"], TAXII);
     let d: Value = res.json().await.expect("json");
     assert!(
-        d["api_roots"][0].as_str().is_some_and(|r| r.starts_with("https://") && r.ends_with("/taxii2/isx/")),
+        d["api_roots"][0]
+            .as_str()
+            .is_some_and(|r| r.starts_with("https://") && r.ends_with("/taxii2/isx/")),
         "absolute API root URLs: {d}"
     );
     // 406 for an Accept without TAXII 2.1, 415 for a non-TAXII body, 413
     // over max_content_length, 400 for a bad filter or a foreign next.
-    let res = app.get("/taxii2/isx/collections/", &app.a.token).header("accept", "application/json").send().await.expect("send");
+    let res = app
+        .get("/taxii2/isx/collections/", &app.a.token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
     assert_eq!(res.headers()["content-type"], TAXII);
     let res = post(&app, &col, &app.a.token, "application/json", "{}".into()).await;
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(res.headers()["content-type"], TAXII);
-    let res = post(&app, &col, &app.a.token, TAXII, "x".repeat(10 * 1024 * 1024 + 1)).await;
+    let res = post(
+        &app,
+        &col,
+        &app.a.token,
+        TAXII,
+        "x".repeat(10 * 1024 * 1024 + 1),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(res.headers()["content-type"], TAXII);
-    for q in ["limit=0", "added_after=yesterday", "match[version]=newest", "next=1-abc"] {
-        let res = app.get(&format!("{col}?{q}"), &app.a.token).send().await.expect("send");
+    for q in [
+        "limit=0",
+        "added_after=yesterday",
+        "match[version]=newest",
+        "next=1-abc",
+    ] {
+        let res = app
+            .get(&format!("{col}?{q}"), &app.a.token)
+            .send()
+            .await
+            .expect("send");
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{q}");
         assert_eq!(res.headers()["content-type"], TAXII);
     }
@@ -409,27 +473,57 @@ async fn the_frame_follows_the_specification() {
     assert!(res.headers().get("x-taxii-date-added-first").is_none());
     assert_eq!(res.text().await.expect("text"), "{}");
     let objects = bundle();
-    let res = post(&app, &col, &app.a.token, TAXII, json!({"objects": objects}).to_string()).await;
+    let res = post(
+        &app,
+        &col,
+        &app.a.token,
+        TAXII,
+        json!({"objects": objects}).to_string(),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let status: Value = res.json().await.expect("json");
     assert_eq!(status["success_count"], 7);
     let again: Value = app
-        .get_json(&format!("/taxii2/isx/status/{}/", status["id"].as_str().expect("id")), &app.a.token)
+        .get_json(
+            &format!("/taxii2/isx/status/{}/", status["id"].as_str().expect("id")),
+            &app.a.token,
+        )
         .await;
     assert_eq!(again, status);
     // Another member cannot read a status it did not make.
     let res = app
-        .get(&format!("/taxii2/isx/status/{}/", status["id"].as_str().expect("id")), &app.b.token)
+        .get(
+            &format!("/taxii2/isx/status/{}/", status["id"].as_str().expect("id")),
+            &app.b.token,
+        )
         .send()
         .await
         .expect("send");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // Posting the same envelope again keeps nothing new.
-    let res = post(&app, &col, &app.a.token, TAXII, json!({"objects": objects}).to_string()).await;
+    let res = post(
+        &app,
+        &col,
+        &app.a.token,
+        TAXII,
+        json!({"objects": objects}).to_string(),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let res = app.get(&format!("{col}?limit=2"), &app.a.token).send().await.expect("send");
-    let first = res.headers()["x-taxii-date-added-first"].to_str().expect("h").to_owned();
-    let last = res.headers()["x-taxii-date-added-last"].to_str().expect("h").to_owned();
+    let res = app
+        .get(&format!("{col}?limit=2"), &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    let first = res.headers()["x-taxii-date-added-first"]
+        .to_str()
+        .expect("h")
+        .to_owned();
+    let last = res.headers()["x-taxii-date-added-last"]
+        .to_str()
+        .expect("h")
+        .to_owned();
     assert!(first < last && last.len() == 27, "{first} {last}");
     let page: Value = res.json().await.expect("json");
     assert_eq!(page["more"], true);
@@ -438,10 +532,21 @@ async fn the_frame_follows_the_specification() {
     let rest: Value = app
         .get_json(&format!("{col}?added_after={last}"), &app.a.token)
         .await;
-    assert_eq!(rest["objects"].as_array().map(Vec::len), Some(4), "6 objects in all: {rest}");
+    assert_eq!(
+        rest["objects"].as_array().map(Vec::len),
+        Some(4),
+        "6 objects in all: {rest}"
+    );
     // A next token with other filters is refused.
     let next = page["next"].as_str().expect("next");
-    let res = app.get(&format!("{col}?next={next}&match[type]=malware"), &app.a.token).send().await.expect("send");
+    let res = app
+        .get(
+            &format!("{col}?next={next}&match[type]=malware"),
+            &app.a.token,
+        )
+        .send()
+        .await
+        .expect("send");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -521,7 +626,10 @@ async fn same_answers_as_medallion() {
     isx_in["discovery"] = json!(app.url("/taxii2/"));
     isx_in["api_root"] = json!(app.url("/taxii2/isx/"));
     let info: Value = app
-        .get_json(&format!("/taxii2/isx/collections/group-{gid}/"), &app.a.token)
+        .get_json(
+            &format!("/taxii2/isx/collections/group-{gid}/"),
+            &app.a.token,
+        )
         .await;
     let cid = info["id"].as_str().expect("collection id");
     isx_in["collection"] = json!(app.url(&format!("/taxii2/isx/collections/{cid}/")));
@@ -539,6 +647,10 @@ async fn same_answers_as_medallion() {
     let keys: Vec<&String> = b.as_object().expect("calls").keys().collect();
     assert!(keys.len() >= 18, "{b}");
     for k in keys {
-        assert_eq!(a[k], b[k], "isx and medallion differ on {k}:\nisx: {}\nmedallion: {}", a[k], b[k]);
+        assert_eq!(
+            a[k], b[k],
+            "isx and medallion differ on {k}:\nisx: {}\nmedallion: {}",
+            a[k], b[k]
+        );
     }
 }

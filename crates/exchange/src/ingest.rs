@@ -34,9 +34,7 @@ pub fn tlp_of_marking(id: &str) -> Option<Tlp> {
             Tlp::Amber
         }
         "939a9414-2ddd-4d32-a0cd-375ea402b003" => Tlp::AmberStrict,
-        "e828b379-4e03-4974-9ac4-e53a884c97c1" | "5e57c739-391a-4eb3-b6be-7d15ca92d5ed" => {
-            Tlp::Red
-        }
+        "e828b379-4e03-4974-9ac4-e53a884c97c1" | "5e57c739-391a-4eb3-b6be-7d15ca92d5ed" => Tlp::Red,
         _ => return None,
     })
 }
@@ -94,19 +92,25 @@ pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
         .and_then(Value::as_str)
         .ok_or_else(|| format!("{id}: missing type"))?;
     if !is_type_name(object_type) {
-        return Err(format!("{id}: type {object_type:?} is not a STIX type name"));
+        return Err(format!(
+            "{id}: type {object_type:?} is not a STIX type name"
+        ));
     }
     let (prefix, uuid) = id
         .split_once("--")
         .ok_or_else(|| format!("{id}: an id is <type>--<UUID>"))?;
     if prefix != object_type {
-        return Err(format!("{id}: the id does not start with its type {object_type:?}"));
+        return Err(format!(
+            "{id}: the id does not start with its type {object_type:?}"
+        ));
     }
     if !is_uuid(uuid) {
         return Err(format!("{id}: {uuid:?} is not a UUID"));
     }
     if object_type == "bundle" {
-        return Err(format!("{id}: post the objects of a bundle, not the bundle"));
+        return Err(format!(
+            "{id}: post the objects of a bundle, not the bundle"
+        ));
     }
     let spec_version = match map.get("spec_version") {
         None if SCO_TYPES.contains(&object_type) => "2.1".to_owned(),
@@ -124,7 +128,9 @@ pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
             Some(Value::String(s)) => crate::parse_timestamp(s)
                 .map(Some)
                 .ok_or_else(|| format!("{id}: {name} {s:?} is not an RFC 3339 timestamp")),
-            Some(other) => Err(format!("{id}: {name} must be a timestamp string, not {other}")),
+            Some(other) => Err(format!(
+                "{id}: {name} must be a timestamp string, not {other}"
+            )),
         }
     };
     let created = stamp("created")?;
@@ -153,7 +159,9 @@ pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
                 .as_str()
                 .ok_or_else(|| format!("{id}: object_marking_refs holds ids"))?;
             if !r.starts_with("marking-definition--") {
-                return Err(format!("{id}: {r:?} in object_marking_refs is not a marking definition"));
+                return Err(format!(
+                    "{id}: {r:?} in object_marking_refs is not a marking definition"
+                ));
             }
             if let Some(t) = tlp_of_marking(r) {
                 marking = Some(marking.map_or(t, |m: Tlp| m.max(t)));
@@ -193,10 +201,17 @@ mod tests {
         let h = check_object(&indicator()).unwrap();
         assert_eq!(h.object_type, "indicator");
         assert_eq!(h.version, Timestamp::parse("2026-11-02T10:00:00.123Z").ok());
-        assert_eq!(h.marking, Some(Tlp::AmberStrict), "the strictest of TLP 1.0 GREEN and 2.0 AMBER+STRICT");
+        assert_eq!(
+            h.marking,
+            Some(Tlp::AmberStrict),
+            "the strictest of TLP 1.0 GREEN and 2.0 AMBER+STRICT"
+        );
         let sco = json!({"type": "ipv4-addr", "id": "ipv4-addr--12592121-be4c-5a93-a813-5a5af16e50db", "value": "198.51.100.7"});
         let h = check_object(&sco).unwrap();
-        assert_eq!((h.version, h.marking, h.spec_version.as_str()), (None, None, "2.1"));
+        assert_eq!(
+            (h.version, h.marking, h.spec_version.as_str()),
+            (None, None, "2.1")
+        );
     }
 
     #[test]
@@ -204,14 +219,71 @@ mod tests {
         let cases: Vec<(Value, &str)> = vec![
             (json!([1]), "JSON object"),
             (json!({"type": "indicator"}), "missing id"),
-            ({ let mut o = indicator(); o["id"] = json!("malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"); o }, "does not start with its type"),
-            ({ let mut o = indicator(); o["id"] = json!("indicator--nope"); o }, "not a UUID"),
-            ({ let mut o = indicator(); o["spec_version"] = json!("2.0"); o }, "not supported"),
-            ({ let mut o = indicator(); o.as_object_mut().unwrap().remove("modified"); o }, "missing modified"),
-            ({ let mut o = indicator(); o["created"] = json!("yesterday"); o }, "not an RFC 3339"),
-            ({ let mut o = indicator(); o["modified"] = json!("2020-01-01T00:00:00Z"); o }, "earlier than created"),
-            ({ let mut o = indicator(); o["object_marking_refs"] = json!(["identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]); o }, "not a marking definition"),
-            ({ let mut o = indicator(); o["type"] = json!("Indicator!"); o }, "not a STIX type name"),
+            (
+                {
+                    let mut o = indicator();
+                    o["id"] = json!("malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f");
+                    o
+                },
+                "does not start with its type",
+            ),
+            (
+                {
+                    let mut o = indicator();
+                    o["id"] = json!("indicator--nope");
+                    o
+                },
+                "not a UUID",
+            ),
+            (
+                {
+                    let mut o = indicator();
+                    o["spec_version"] = json!("2.0");
+                    o
+                },
+                "not supported",
+            ),
+            (
+                {
+                    let mut o = indicator();
+                    o.as_object_mut().unwrap().remove("modified");
+                    o
+                },
+                "missing modified",
+            ),
+            (
+                {
+                    let mut o = indicator();
+                    o["created"] = json!("yesterday");
+                    o
+                },
+                "not an RFC 3339",
+            ),
+            (
+                {
+                    let mut o = indicator();
+                    o["modified"] = json!("2020-01-01T00:00:00Z");
+                    o
+                },
+                "earlier than created",
+            ),
+            (
+                {
+                    let mut o = indicator();
+                    o["object_marking_refs"] =
+                        json!(["identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]);
+                    o
+                },
+                "not a marking definition",
+            ),
+            (
+                {
+                    let mut o = indicator();
+                    o["type"] = json!("Indicator!");
+                    o
+                },
+                "not a STIX type name",
+            ),
         ];
         for (object, want) in cases {
             let err = check_object(&object).expect_err(want);

@@ -205,6 +205,61 @@ pub fn hashlookup_json(f: &CleanFile) -> Value {
     Value::Object(o)
 }
 
+/// A clean file as a STIX 2.1 `file` cyber-observable: its hashes, size and
+/// name, and isx's property extension saying it is *known good* with its
+/// product, version, vendor and source. The id is the UUIDv5 STIX derives
+/// from the id-contributing properties (one hash — MD5 first, then SHA-1,
+/// then SHA-256 —, the name and the extensions), so it matches what any
+/// STIX library computes for the same file.
+pub fn stix_file(f: &CleanFile) -> Value {
+    let mut hashes = Map::new();
+    if let Some(h) = f.md5 {
+        hashes.insert("MD5".into(), Value::String(h.to_string()));
+    }
+    if let Some(h) = f.sha1 {
+        hashes.insert("SHA-1".into(), Value::String(h.to_string()));
+    }
+    hashes.insert("SHA-256".into(), Value::String(f.sha256.to_string()));
+    let mut ext = Map::new();
+    ext.insert("extension_type".into(), json!("property-extension"));
+    ext.insert("known_good".into(), json!(true));
+    for (k, v) in [
+        ("product", &f.product),
+        ("version", &f.version),
+        ("vendor", &f.vendor),
+    ] {
+        if let Some(v) = v {
+            ext.insert(k.into(), json!(v));
+        }
+    }
+    ext.insert("source".into(), json!(f.source));
+    if let Some(p) = f.published {
+        ext.insert("published".into(), json!(crate::stix::timestamp(p)));
+    }
+    let extensions = json!({ crate::stix::ISX_EXTENSION: Value::Object(ext) });
+    let (algo, one) = ["MD5", "SHA-1", "SHA-256"]
+        .iter()
+        .find_map(|a| hashes.get(*a).map(|v| (*a, v.clone())))
+        .unwrap_or(("SHA-256", Value::Null));
+    let contributing = json!({
+        "hashes": { algo: one },
+        "name": f.file_name,
+        "extensions": extensions,
+    });
+    let mut o = json!({
+        "type": "file",
+        "spec_version": "2.1",
+        "id": crate::stix::sco_id("file", &contributing),
+        "hashes": Value::Object(hashes),
+        "name": f.file_name,
+        "extensions": extensions,
+    });
+    if let (Some(size), Some(map)) = (f.size, o.as_object_mut()) {
+        map.insert("size".into(), json!(size));
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,62 +333,4 @@ mod tests {
         );
         assert!(rows[0].as_ref().unwrap_err().message.contains("size"));
     }
-}
-
-/// A clean file as a STIX 2.1 `file` cyber-observable: its hashes, size and
-/// name, and isx's property extension saying it is *known good* with its
-/// product, version, vendor and source. The id is the UUIDv5 STIX derives
-/// from the id-contributing properties (one hash — MD5 first, then SHA-1,
-/// then SHA-256 —, the name and the extensions), so it matches what any
-/// STIX library computes for the same file.
-pub fn stix_file(f: &CleanFile) -> Value {
-    let mut hashes = Map::new();
-    if let Some(h) = f.md5 {
-        hashes.insert("MD5".into(), Value::String(h.to_string()));
-    }
-    if let Some(h) = f.sha1 {
-        hashes.insert("SHA-1".into(), Value::String(h.to_string()));
-    }
-    hashes.insert(
-        "SHA-256".into(),
-        Value::String(f.sha256.to_string()),
-    );
-    let mut ext = Map::new();
-    ext.insert("extension_type".into(), json!("property-extension"));
-    ext.insert("known_good".into(), json!(true));
-    for (k, v) in [
-        ("product", &f.product),
-        ("version", &f.version),
-        ("vendor", &f.vendor),
-    ] {
-        if let Some(v) = v {
-            ext.insert(k.into(), json!(v));
-        }
-    }
-    ext.insert("source".into(), json!(f.source));
-    if let Some(p) = f.published {
-        ext.insert("published".into(), json!(crate::stix::timestamp(p)));
-    }
-    let extensions = json!({ crate::stix::ISX_EXTENSION: Value::Object(ext) });
-    let (algo, one) = ["MD5", "SHA-1", "SHA-256"]
-        .iter()
-        .find_map(|a| hashes.get(*a).map(|v| (*a, v.clone())))
-        .unwrap_or(("SHA-256", Value::Null));
-    let contributing = json!({
-        "hashes": { algo: one },
-        "name": f.file_name,
-        "extensions": extensions,
-    });
-    let mut o = json!({
-        "type": "file",
-        "spec_version": "2.1",
-        "id": crate::stix::sco_id("file", &contributing),
-        "hashes": Value::Object(hashes),
-        "name": f.file_name,
-        "extensions": extensions,
-    });
-    if let (Some(size), Some(map)) = (f.size, o.as_object_mut()) {
-        map.insert("size".into(), json!(size));
-    }
-    o
 }

@@ -148,7 +148,11 @@ fn author_mask(record: &RecordMeta) -> FieldMask {
 /// `decide` at those instants, so it holds no rule of its own. TAXII uses it
 /// to date an advisory into a member's collection when the member may first
 /// see it (or see more of it).
-pub fn decided_since(principal: &Principal, record: &RecordMeta, now: Timestamp) -> Option<Timestamp> {
+pub fn decided_since(
+    principal: &Principal,
+    record: &RecordMeta,
+    now: Timestamp,
+) -> Option<Timestamp> {
     let embargo = record.embargo?;
     let mut instants: Vec<Timestamp> = embargo
         .windows()
@@ -158,11 +162,10 @@ pub fn decided_since(principal: &Principal, record: &RecordMeta, now: Timestamp)
         .collect();
     instants.sort_unstable();
     let current = decide(principal, record, now);
-    instants
-        .into_iter()
-        .rev()
-        .find(|t| decide(principal, record, Timestamp::from_micros(t.as_micros() - 1)) != current
-            && decide(principal, record, *t) == current)
+    instants.into_iter().rev().find(|t| {
+        decide(principal, record, Timestamp::from_micros(t.as_micros() - 1)) != current
+            && decide(principal, record, *t) == current
+    })
 }
 
 #[cfg(test)]

@@ -457,7 +457,10 @@ fn decided_since_is_the_last_change_of_the_answer() {
     let none = member(3, Tier::Standard);
     let r = advisory();
     // Twelve hours before release.
-    assert_eq!(decided_since(&five, &r, at(-12 * 3600)), Some(at(-5 * 86_400)));
+    assert_eq!(
+        decided_since(&five, &r, at(-12 * 3600)),
+        Some(at(-5 * 86_400))
+    );
     assert_eq!(decided_since(&day, &r, at(-12 * 3600)), Some(at(-86_400)));
     assert_eq!(decided_since(&none, &r, at(-12 * 3600)), None);
     // After release every member sees it in full: the answer changed at
@@ -466,5 +469,8 @@ fn decided_since_is_the_last_change_of_the_answer() {
     assert_eq!(decided_since(&none, &r, at(3600)), Some(at(0)));
     assert_eq!(decided_since(&day, &r, at(3600)), Some(at(-86_400)));
     // Without an embargo nothing ever changes.
-    assert_eq!(decided_since(&five, &RecordMeta::everyone(Tlp::Green), at(0)), None);
+    assert_eq!(
+        decided_since(&five, &RecordMeta::everyone(Tlp::Green), at(0)),
+        None
+    );
 }

@@ -53,7 +53,10 @@ pub fn group_alias(g: &TrustGroup) -> String {
 }
 
 /// The collections the caller may read, products first.
-pub async fn collections(state: &AppState, caller: &Caller) -> Result<Vec<CollectionInfo>, ApiError> {
+pub async fn collections(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<CollectionInfo>, ApiError> {
     let product = |alias: &str, title: &str, description: &str, source: Source| CollectionInfo {
         id: collection_id(alias),
         alias: alias.to_owned(),
@@ -207,7 +210,10 @@ fn entry_of(object: &Value, date_added: isx_domain::Timestamp) -> Entry {
 /// (a window opening, the release) — so a client polling with
 /// `added_after` receives an advisory when it becomes visible to it, and
 /// again when more of it does.
-async fn advisory_items(state: &AppState, caller: &Caller) -> Result<Vec<(Entry, Value)>, ApiError> {
+async fn advisory_items(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<(Entry, Value)>, ApiError> {
     let now = state.clock.now();
     let identity = stix::instance_identity(&state.config.instance_name);
     let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
@@ -233,19 +239,26 @@ async fn advisory_items(state: &AppState, caller: &Caller) -> Result<Vec<(Entry,
             .max()
             .unwrap_or(r.created_at);
         let at = since.map_or(revised, |s| s.max(revised));
-        let object = isx_formats::vulnerability::stix_vulnerability(r, &a.masked(*mask), &identity_id, at);
+        let object =
+            isx_formats::vulnerability::stix_vulnerability(r, &a.masked(*mask), &identity_id, at);
         rows.push((at, object));
     }
     // Distinct microseconds, ascending: ties (a release's advisories open
     // at one instant) are spread in id order.
-    rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str())));
+    rows.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str()))
+    });
     let mut last = i64::MIN;
     Ok(rows
         .into_iter()
         .map(|(at, object)| {
             let added = at.as_micros().max(last + 1);
             last = added;
-            (entry_of(&object, isx_domain::Timestamp::from_micros(added)), object)
+            (
+                entry_of(&object, isx_domain::Timestamp::from_micros(added)),
+                object,
+            )
         })
         .collect())
 }
@@ -264,9 +277,12 @@ async fn read_product(
     let clean_ok = records::may_see(state, caller, &records::clean_file());
     let mut cursor = match (filter.added_after, filter.after) {
         (Some(a), Some(b)) => a.max(b),
-        (a, b) => a.or(b).unwrap_or(isx_domain::Timestamp::from_micros(i64::MIN)),
+        (a, b) => a
+            .or(b)
+            .unwrap_or(isx_domain::Timestamp::from_micros(i64::MIN)),
     };
-    let window = u32::try_from(filter.limit.saturating_add(1).clamp(1000, 100_000)).unwrap_or(100_000);
+    let window =
+        u32::try_from(filter.limit.saturating_add(1).clamp(1000, 100_000)).unwrap_or(100_000);
     let mut all: Vec<(Entry, Value)> = Vec::new();
     loop {
         let mut got = 0usize;

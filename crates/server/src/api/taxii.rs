@@ -60,7 +60,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(object_versions),
         ),
     ] {
-        r = r.route(path, route.clone()).route(&format!("{path}/"), route);
+        r = r
+            .route(path, route.clone())
+            .route(&format!("{path}/"), route);
     }
     r.layer(axum::extract::DefaultBodyLimit::max(MAX_CONTENT_LENGTH))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -105,7 +107,9 @@ async fn frame(req: Request, next: Next) -> Response {
     }
     let status = res.status();
     let (parts, body) = res.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     let detail = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
@@ -383,11 +387,9 @@ async fn add_objects(
     let objects = envelope
         .get("objects")
         .and_then(|o| o.as_array())
-        .ok_or_else(|| {
-            ApiError::Validation {
-                detail: "an envelope is {\"objects\": [ … ]}".into(),
-                pointer: Some("/objects".into()),
-            }
+        .ok_or_else(|| ApiError::Validation {
+            detail: "an envelope is {\"objects\": [ … ]}".into(),
+            pointer: Some("/objects".into()),
         })?;
     let now = state.clock.now();
     let mut failures = Vec::new();
@@ -444,8 +446,8 @@ async fn add_objects(
         failures,
         pendings: Vec::new(),
     };
-    let text = serde_json::to_string(&status)
-        .map_err(|e| ApiError::Internal(format!("status: {e}")))?;
+    let text =
+        serde_json::to_string(&status).map_err(|e| ApiError::Internal(format!("status: {e}")))?;
     state
         .store
         .put_exchange_status(&status.id, caller.member.id, now, &text)
@@ -468,7 +470,11 @@ async fn status(
     Path(sid): Path<String>,
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::not_found(format!("status {sid}"));
-    let (member, body) = state.store.exchange_status(&sid).await?.ok_or_else(missing)?;
+    let (member, body) = state
+        .store
+        .exchange_status(&sid)
+        .await?
+        .ok_or_else(missing)?;
     // A status is private to the member that posted.
     if !crate::records::may_see(&state, &caller, &crate::records::member(member)) {
         return Err(missing());
