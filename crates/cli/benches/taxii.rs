@@ -1,0 +1,299 @@
+//! TAXII 2.1 benchmarks, over HTTPS on loopback (isx on SQLite):
+//!
+//! 1. Paging a whole collection of 4,000 STIX indicators, 100 objects per
+//!    page (medallion's page size), following `next`: isx next to the OASIS
+//!    reference server medallion 3.0.0 (memory backend, under gunicorn with
+//!    one worker, plain HTTP) on the same objects in the same run.
+//! 2. POST ingest: the same 4,000 objects in envelopes of 1,000 to a trust
+//!    group's collection (objects per second).
+//! 3. isx alone on a large collection (clean files, 1,000,000 by default):
+//!    objects per second for a full pass at 10,000 per page, and the
+//!    latency of the first page.
+//!
+//! `cargo bench -p isx --bench taxii`; ISX_BENCH_OBJECTS (size of part 3),
+//! ISX_BENCH_PYTHON (the Python with medallion and gunicorn; default
+//! `.venv/bin/python`). `cargo test --benches` runs a small smoke size.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use isx_domain::{Clock, SystemClock};
+use serde_json::{json, Value};
+
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn indicator(i: usize) -> Value {
+    json!({"type": "indicator", "spec_version": "2.1",
+           "id": format!("indicator--{:08x}-0000-4000-8000-{:012x}", i, i),
+           "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-01T10:00:00.000Z",
+           "name": format!("bad-{i}.example"), "description": "Generated for the benchmark.",
+           "indicator_types": ["malicious-activity"],
+           "pattern": format!("[domain-name:value = 'bad-{i}.example']"), "pattern_type": "stix",
+           "valid_from": "2026-11-01T10:00:00Z"})
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Pages a collection's objects with `limit` per page, following `next`.
+async fn page_all(
+    client: &reqwest::Client,
+    url: &str,
+    auth: (&str, &str),
+    limit: usize,
+) -> (usize, Duration, Duration) {
+    let start = Instant::now();
+    let mut first = None;
+    let mut next: Option<String> = None;
+    let mut total = 0;
+    loop {
+        let mut q = vec![("limit", limit.to_string())];
+        if let Some(n) = &next {
+            q.push(("next", n.clone()));
+        }
+        let res = client
+            .get(url)
+            .basic_auth(auth.0, Some(auth.1))
+            .header("accept", TAXII)
+            .query(&q)
+            .send()
+            .await
+            .expect("send");
+        assert!(res.status().is_success(), "{} {}", url, res.status());
+        let page: Value = res.json().await.expect("page");
+        first.get_or_insert(start.elapsed());
+        total += page["objects"].as_array().map_or(0, Vec::len);
+        match page["next"].as_str() {
+            Some(n) if page["more"] == true => next = Some(n.to_owned()),
+            _ => break,
+        }
+    }
+    (total, start.elapsed(), first.unwrap_or_default())
+}
+
+fn medallion(python: &str, dir: &std::path::Path, objects: &[Value]) -> (Killed, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let base = format!("http://127.0.0.1:{port}");
+    let manifest: Vec<Value> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            json!({"id": o["id"], "date_added": format!("2026-11-29T10:{:02}:{:02}.{:06}Z", i / 60000 % 60, i / 1000 % 60, i % 1000), "version": o["modified"], "media_type": "application/stix+json;version=2.1"})
+        })
+        .collect();
+    let data = json!({
+        "/discovery": {"title": "medallion", "default": format!("{base}/api1/"), "api_roots": [format!("{base}/api1/")]},
+        "api1": {
+            "information": {"title": "api1", "versions": [TAXII], "max_content_length": 10_485_760},
+            "status": [],
+            "collections": [{"id": "91a7b528-80eb-42ed-a74d-c6fbd5a26116", "title": "bench", "can_read": true, "can_write": true,
+                              "media_types": ["application/stix+json;version=2.1"], "objects": objects, "manifest": manifest}]
+        }
+    });
+    let data_path = dir.join("medallion-data.json");
+    std::fs::write(&data_path, data.to_string()).expect("data");
+    let config = json!({
+        "backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend", "filename": data_path},
+        "users": {"admin": "Password0"},
+        "taxii": {"max_page_size": 100}
+    });
+    let config_path = dir.join("medallion.json");
+    std::fs::write(&config_path, config.to_string()).expect("config");
+    let gunicorn = std::path::Path::new(python).with_file_name("gunicorn");
+    let child = Command::new(gunicorn)
+        .args(["-w", "1", "-b", &format!("127.0.0.1:{port}")])
+        .arg(format!("medallion:load_app('{}')", config_path.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gunicorn (pip install medallion==3.0.0 gunicorn)");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Killed(child), base)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let smoke = std::env::args().any(|a| a == "--test") || std::env::var("ISX_BENCH_SMOKE").is_ok();
+    let n_small = if smoke { 300 } else { 4_000 };
+    let n_large = if smoke {
+        2_000
+    } else {
+        env_usize("ISX_BENCH_OBJECTS", 1_000_000)
+    };
+    let python = std::env::var("ISX_BENCH_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_owned()
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = isx_store::open(&dir.path().join("isx.sqlite").display().to_string())
+        .await
+        .expect("store");
+    let c = clock.as_ref();
+    let member = isx_server::admin::create_member(
+        store.as_ref(),
+        c,
+        &isx_domain::NewMember {
+            name: isx_domain::MemberName::new("Bench member").expect("name"),
+            kind: isx_domain::MemberKind::Enterprise,
+            country: None,
+            tier: isx_domain::Tier::Standard,
+            clearance: isx_domain::Clearance::Restricted,
+            constituency: isx_domain::Constituency::default(),
+        },
+    )
+    .await
+    .expect("member");
+    let (_, key) = isx_server::admin::create_api_key(store.as_ref(), c, member.id, "b", None)
+        .await
+        .expect("key");
+    let g = store
+        .insert_group(
+            &isx_domain::NewTrustGroup {
+                name: "Bench group".into(),
+                description: String::new(),
+                kind: isx_domain::TrustGroupKind::AdHoc { ends_at: None },
+                hide_members: false,
+            },
+            member.id,
+            c.now(),
+        )
+        .await
+        .expect("group");
+    // Part 3's collection: clean files, imported into the store directly.
+    let t = Instant::now();
+    let files: Vec<isx_cleanfiles::CleanFile> = (0..n_large)
+        .map(|i| {
+            let mut sha = [0u8; 32];
+            sha[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            sha[8..16]
+                .copy_from_slice(&(i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+            let mut f = isx_cleanfiles::CleanFile::bare(isx_cleanfiles::Sha256(sha), "bench");
+            f.file_name = format!("file-{i}.dll");
+            f.product = Some("Bench Product".into());
+            f.vendor = Some("Bench Vendor".into());
+            f
+        })
+        .collect();
+    for chunk in files.chunks(50_000) {
+        store
+            .import_clean_files(chunk, c.now())
+            .await
+            .expect("import");
+    }
+    drop(files);
+    println!(
+        "TAXII benchmark ({} clean files imported in {:.1} s)",
+        n_large,
+        t.elapsed().as_secs_f64()
+    );
+
+    let mut config =
+        isx_server::ServerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().to_owned());
+    config.rate_limit.per_minute = 10_000_000;
+    config.rate_limit.burst = 1_000_000;
+    config.feed_scheduler = false;
+    let app = isx_server::Application::build(config, store.clone(), clock.clone())
+        .await
+        .expect("app");
+    let base = app.base_url();
+    let ca = app.ca_path().map(|p| p.to_owned());
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run(async move {
+        let _ = rx.await;
+    }));
+    let mut builder = reqwest::Client::builder();
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).expect("read CA");
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA"));
+    }
+    let client = builder.build().expect("client");
+    let token = key.expose();
+    let (key_id, secret) = token[4..].split_once('_').expect("token shape");
+    let auth = (key_id, secret);
+
+    // Part 2 first (it fills the group collection part 1 pages).
+    let objects: Vec<Value> = (0..n_small).map(indicator).collect();
+    let col = format!("{base}/taxii2/isx/collections/group-{}/objects/", g.id.0);
+    let t = Instant::now();
+    for chunk in objects.chunks(1_000) {
+        let res = client
+            .post(&col)
+            .basic_auth(auth.0, Some(auth.1))
+            .header("content-type", TAXII)
+            .header("accept", TAXII)
+            .body(json!({"objects": chunk}).to_string())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), reqwest::StatusCode::ACCEPTED);
+        let st: Value = res.json().await.expect("status");
+        assert_eq!(st["success_count"].as_u64(), Some(chunk.len() as u64));
+    }
+    let post_rate = n_small as f64 / t.elapsed().as_secs_f64();
+
+    // Part 1.
+    let (got, took, _) = page_all(&client, &col, auth, 100).await;
+    assert_eq!(got, n_small);
+    let isx_rate = got as f64 / took.as_secs_f64();
+    let (_m, mbase) = medallion(&python, dir.path(), &objects);
+    let murl = format!("{mbase}/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/");
+    let (mgot, mtook, _) = page_all(&client, &murl, ("admin", "Password0"), 100).await;
+    assert_eq!(mgot, n_small, "medallion served every object");
+    let m_rate = mgot as f64 / mtook.as_secs_f64();
+    println!(
+        "  paging {n_small} objects, 100 per page: isx {:.0} objects/s ({:.2} s), medallion {:.0} objects/s ({:.2} s): isx {:.0}x medallion",
+        isx_rate,
+        took.as_secs_f64(),
+        m_rate,
+        mtook.as_secs_f64(),
+        isx_rate / m_rate
+    );
+    println!("  POST ingest: {post_rate:.0} objects/s (envelopes of 1,000, status complete)");
+
+    // Part 3.
+    let url = format!("{base}/taxii2/isx/collections/cleanfiles/objects/");
+    let mut firsts = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let res = client
+            .get(&url)
+            .basic_auth(auth.0, Some(auth.1))
+            .query(&[("limit", "100")])
+            .send()
+            .await
+            .expect("send");
+        let _ = res.bytes().await.expect("body");
+        firsts.push(t.elapsed());
+    }
+    firsts.sort();
+    let (got, took, _) = page_all(&client, &url, auth, 10_000).await;
+    assert_eq!(got, n_large, "every clean file once");
+    println!(
+        "  full pass over {n_large} objects (HTTPS, 10,000 per page): {:.0} objects/s ({:.1} s); first page of 100: {:.1} ms (median of 5)",
+        got as f64 / took.as_secs_f64(),
+        took.as_secs_f64(),
+        firsts[2].as_secs_f64() * 1e3
+    );
+}
