@@ -16,6 +16,8 @@
 #[path = "../tests/support/pg.rs"]
 #[allow(dead_code)]
 mod pg;
+#[path = "support/server.rs"]
+mod server;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -318,26 +320,9 @@ async fn latency(smoke: bool) {
     let (_, op_key) = isx_server::admin::create_api_key(s, clock.as_ref(), operator.id, "b", None)
         .await
         .expect("key");
-    let mut config =
-        isx_server::ServerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().to_owned());
-    config.rate_limit.per_minute = 10_000_000;
-    config.rate_limit.burst = 1_000_000;
-    let app = isx_server::Application::build(config, store.clone(), clock.clone())
-        .await
-        .expect("app");
-    let base = app.base_url();
-    let app_ca = app.ca_path().map(|p| p.to_owned());
-    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run(async move {
-        let _ = rx.await;
-    }));
     // Over HTTPS, as members connect.
-    let mut builder = reqwest::Client::builder();
-    if let Some(ca) = app_ca {
-        let pem = std::fs::read(ca).expect("read CA");
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA"));
-    }
-    let client = builder.build().expect("client");
+    let server = server::start(dir.path(), store.clone(), clock.clone(), |_| {}).await;
+    let (base, client) = (&server.base, &server.client);
     let mut sse = client
         .get(format!("{base}/api/v1/botnet/stream"))
         .bearer_auth(member_key.expose())

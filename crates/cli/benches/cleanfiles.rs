@@ -30,6 +30,9 @@ use isx_cleanfiles::set::{SetFile, SetWriter};
 use isx_cleanfiles::HashAlgo;
 use isx_domain::{Clock, SystemClock};
 
+#[path = "support/server.rs"]
+mod server;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -393,25 +396,8 @@ async fn http(dir: &Path, queries: &[u8], smoke: bool) {
         isx_server::admin::create_api_key(store.as_ref(), clock.as_ref(), member.id, "b", None)
             .await
             .expect("key");
-    let mut config =
-        isx_server::ServerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.to_owned());
-    config.rate_limit.per_minute = 10_000_000;
-    config.rate_limit.burst = 1_000_000;
-    let app = isx_server::Application::build(config, store.clone(), clock.clone())
-        .await
-        .expect("app");
-    let base = app.base_url();
-    let ca = app.ca_path().map(|p| p.to_owned());
-    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run(async move {
-        let _ = rx.await;
-    }));
-    let mut builder = reqwest::Client::builder();
-    if let Some(ca) = ca {
-        let pem = std::fs::read(ca).expect("read CA");
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA"));
-    }
-    let client = builder.build().expect("client");
+    let server = server::start(dir, store.clone(), clock.clone(), |_| {}).await;
+    let (base, client) = (&server.base, &server.client);
     let n = queries.len() / 32;
     let mut body = String::with_capacity(n * 65);
     for k in queries.chunks_exact(32) {

@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isx_domain::{Clock, SystemClock};
+
+#[path = "support/server.rs"]
+mod server;
 use serde_json::{json, Value};
 
 const TAXII: &str = "application/taxii+json;version=2.1";
@@ -209,26 +212,11 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let mut config =
-        isx_server::ServerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().to_owned());
-    config.rate_limit.per_minute = 10_000_000;
-    config.rate_limit.burst = 1_000_000;
-    config.feed_scheduler = false;
-    let app = isx_server::Application::build(config, store.clone(), clock.clone())
-        .await
-        .expect("app");
-    let base = app.base_url();
-    let ca = app.ca_path().map(|p| p.to_owned());
-    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run(async move {
-        let _ = rx.await;
-    }));
-    let mut builder = reqwest::Client::builder();
-    if let Some(ca) = ca {
-        let pem = std::fs::read(ca).expect("read CA");
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA"));
-    }
-    let client = builder.build().expect("client");
+    let server = server::start(dir.path(), store.clone(), clock.clone(), |c| {
+        c.feed_scheduler = false;
+    })
+    .await;
+    let (base, client) = (&server.base, &server.client);
     let token = key.expose();
     let (key_id, secret) = token[4..].split_once('_').expect("token shape");
     let auth = (key_id, secret);
@@ -254,12 +242,12 @@ async fn main() {
     let post_rate = n_small as f64 / t.elapsed().as_secs_f64();
 
     // Part 1.
-    let (got, took, _) = page_all(&client, &col, auth, 100).await;
+    let (got, took, _) = page_all(client, &col, auth, 100).await;
     assert_eq!(got, n_small);
     let isx_rate = got as f64 / took.as_secs_f64();
     let (_m, mbase) = medallion(&python, dir.path(), &objects);
     let murl = format!("{mbase}/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/");
-    let (mgot, mtook, _) = page_all(&client, &murl, ("admin", "Password0"), 100).await;
+    let (mgot, mtook, _) = page_all(client, &murl, ("admin", "Password0"), 100).await;
     assert_eq!(mgot, n_small, "medallion served every object");
     let m_rate = mgot as f64 / mtook.as_secs_f64();
     println!(
@@ -288,7 +276,7 @@ async fn main() {
         firsts.push(t.elapsed());
     }
     firsts.sort();
-    let (got, took, _) = page_all(&client, &url, auth, 10_000).await;
+    let (got, took, _) = page_all(client, &url, auth, 10_000).await;
     assert_eq!(got, n_large, "every clean file once");
     println!(
         "  full pass over {n_large} objects (HTTPS, 10,000 per page): {:.0} objects/s ({:.1} s); first page of 100: {:.1} ms (median of 5)",

@@ -8,9 +8,8 @@
 //! judged by `isx_policy::decide` through [`records`]; a collection the
 //! caller may not read is not listed and answers 404, like a missing one.
 
-use isx_advisories::Release;
 use isx_domain::{GroupRole, TrustGroup};
-use isx_exchange::page::{select, Entry, Filter};
+use isx_exchange::page::{select, Entry, Filter, Page};
 use isx_formats::stix;
 use isx_policy::{decided_since, Decision};
 use serde_json::Value;
@@ -38,6 +37,8 @@ pub struct CollectionInfo {
     pub source: Source,
     pub can_read: bool,
     pub can_write: bool,
+    /// The caller's role in a trust group's collection.
+    pub role: Option<GroupRole>,
 }
 
 /// A collection's id: a UUID derived from its alias, stable across nodes
@@ -47,16 +48,21 @@ fn collection_id(alias: &str) -> String {
     id.trim_start_matches("x--").to_owned()
 }
 
+/// The id of the instance's STIX identity (the `created_by_ref` of what
+/// isx produces).
+fn identity_id(state: &AppState) -> String {
+    let identity = stix::instance_identity(&state.config.instance_name);
+    identity["id"].as_str().unwrap_or_default().to_owned()
+}
+
 /// The alias of a trust group's collection.
 pub fn group_alias(g: &TrustGroup) -> String {
     format!("group-{}", g.id.0)
 }
 
-/// The collections the caller may read, products first.
-pub async fn collections(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Vec<CollectionInfo>, ApiError> {
+/// The product collections (every member may read them; what each one
+/// holds for a caller is decided per object).
+fn products() -> [CollectionInfo; 3] {
     let product = |alias: &str, title: &str, description: &str, source: Source| CollectionInfo {
         id: collection_id(alias),
         alias: alias.to_owned(),
@@ -65,8 +71,9 @@ pub async fn collections(
         source,
         can_read: true,
         can_write: false,
+        role: None,
     };
-    let mut out = vec![
+    [
         product(
             "advisories",
             "Advance vulnerability notices",
@@ -88,57 +95,91 @@ pub async fn collections(
              extension: known_good, product, version, vendor, source.",
             Source::CleanFiles,
         ),
-    ];
-    let now = state.clock.now();
-    let groups = state.store.groups().await?;
-    for g in groups {
-        if !records::may_see(state, caller, &records::group(&g)) {
-            continue;
-        }
-        let role = if caller.is_admin() {
-            Some(GroupRole::Owner)
+    ]
+}
+
+/// The trust groups whose description the policy lets the caller see.
+async fn visible_groups(state: &AppState, caller: &Caller) -> Result<Vec<TrustGroup>, ApiError> {
+    Ok(state
+        .store
+        .groups()
+        .await?
+        .into_iter()
+        .filter(|g| records::may_see(state, caller, &records::group(g)))
+        .collect())
+}
+
+/// A trust group's collection as the caller sees it: writable for its
+/// owners and contributors (the operator's administrators count as
+/// owners) until an ad hoc group's end date.
+async fn group_collection(
+    state: &AppState,
+    caller: &Caller,
+    g: TrustGroup,
+) -> Result<CollectionInfo, ApiError> {
+    let role = if caller.is_admin() {
+        Some(GroupRole::Owner)
+    } else {
+        state
+            .store
+            .group_members(g.id)
+            .await?
+            .into_iter()
+            .find(|m| m.member == caller.member.id)
+            .map(|m| m.role)
+    };
+    let open = match g.kind {
+        isx_domain::TrustGroupKind::AdHoc { ends_at: Some(end) } => state.clock.now() < end,
+        _ => true,
+    };
+    let alias = group_alias(&g);
+    Ok(CollectionInfo {
+        id: collection_id(&alias),
+        title: format!("Trust group: {}", g.name),
+        description: if open {
+            format!("What the members of {} share (STIX 2.1).", g.name)
         } else {
-            state
-                .store
-                .group_members(g.id)
-                .await?
-                .into_iter()
-                .find(|m| m.member == caller.member.id)
-                .map(|m| m.role)
-        };
-        let open = match g.kind {
-            isx_domain::TrustGroupKind::AdHoc { ends_at: Some(end) } => now < end,
-            _ => true,
-        };
-        let alias = group_alias(&g);
-        out.push(CollectionInfo {
-            id: collection_id(&alias),
-            title: format!("Trust group: {}", g.name),
-            description: if open {
-                format!("What the members of {} share (STIX 2.1).", g.name)
-            } else {
-                format!("What the members of {} shared; closed, read only.", g.name)
-            },
-            alias,
-            can_read: true,
-            can_write: open && matches!(role, Some(GroupRole::Owner | GroupRole::Contributor)),
-            source: Source::Group(g),
-        });
+            format!("What the members of {} shared; closed, read only.", g.name)
+        },
+        alias,
+        can_read: true,
+        can_write: open && matches!(role, Some(GroupRole::Owner | GroupRole::Contributor)),
+        role,
+        source: Source::Group(g),
+    })
+}
+
+/// The collections the caller may read, products first.
+pub async fn collections(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<CollectionInfo>, ApiError> {
+    let mut out = products().to_vec();
+    for g in visible_groups(state, caller).await? {
+        out.push(group_collection(state, caller, g).await?);
     }
     Ok(out)
 }
 
-/// One collection by id (or alias), or 404.
+/// One collection by id (or alias), or 404. Only the matching group's
+/// roles are read (every TAXII request resolves its collection).
 pub async fn collection(
     state: &AppState,
     caller: &Caller,
     id: &str,
 ) -> Result<CollectionInfo, ApiError> {
-    collections(state, caller)
+    let wanted = |alias: &str| alias == id || collection_id(alias) == id;
+    if let Some(p) = products().into_iter().find(|p| wanted(&p.alias)) {
+        return Ok(p);
+    }
+    match visible_groups(state, caller)
         .await?
         .into_iter()
-        .find(|c| c.id == id || c.alias == id)
-        .ok_or_else(|| ApiError::not_found(format!("collection {id}")))
+        .find(|g| wanted(&group_alias(g)))
+    {
+        Some(g) => group_collection(state, caller, g).await,
+        None => Err(ApiError::not_found(format!("collection {id}"))),
+    }
 }
 
 /// One page of a collection: each entry with its object (when asked for).
@@ -165,26 +206,27 @@ pub async fn read(
     match &c.source {
         Source::Group(g) => read_group(state, caller, g, &filter, object_id, with_objects).await,
         Source::Advisories => {
-            let all = advisory_items(state, caller).await?;
-            Ok(page_of(all, &filter))
+            let (entries, mut objects): (Vec<Entry>, Vec<Value>) =
+                advisory_items(state, caller).await?.into_iter().unzip();
+            let page = select(&entries, &filter);
+            Ok(take_page(&entries, &mut objects, page))
         }
         Source::Urls | Source::CleanFiles => read_product(state, caller, &c.source, &filter).await,
     }
 }
 
-/// Pages in-memory items with the exchange crate's `select`.
-fn page_of(all: Vec<(Entry, Value)>, filter: &Filter) -> ItemsPage {
-    let entries: Vec<Entry> = all.iter().map(|(e, _)| e.clone()).collect();
-    let page = select(&entries, filter);
-    let mut wanted: std::collections::HashSet<i64> = page
+/// The items of a page `select` chose from `entries`, whose objects are
+/// `objects` (in the same order, ascending distinct `date_added`).
+fn take_page(entries: &[Entry], objects: &mut [Value], page: Page<'_>) -> ItemsPage {
+    let items = page
         .entries
         .iter()
-        .map(|e| e.date_added.as_micros())
-        .collect();
-    let items = all
-        .into_iter()
-        .filter(|(e, _)| wanted.remove(&e.date_added.as_micros()))
-        .map(|(e, v)| (e, Some(v)))
+        .filter_map(|e| {
+            let i = entries
+                .binary_search_by_key(&e.date_added, |x| x.date_added)
+                .ok()?;
+            Some(((*e).clone(), Some(std::mem::take(&mut objects[i]))))
+        })
         .collect();
     ItemsPage {
         items,
@@ -215,20 +257,11 @@ async fn advisory_items(
     caller: &Caller,
 ) -> Result<Vec<(Entry, Value)>, ApiError> {
     let now = state.clock.now();
-    let identity = stix::instance_identity(&state.config.instance_name);
-    let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
-    let releases: std::collections::HashMap<i64, (Release, isx_policy::FieldMask)> =
-        notices::visible_releases(state, caller)
-            .await?
-            .into_iter()
-            .map(|(r, m)| (r.id, (r, m)))
-            .collect();
+    let identity_id = identity_id(state);
     let mut rows = Vec::new();
-    for (rid, a) in state.store.advisories(None).await? {
-        let Some((r, mask)) = releases.get(&rid) else {
-            continue;
-        };
-        let since = decided_since(&caller.principal, &records::release(r), now);
+    // The advisories the caller may see, masked (the notices read path).
+    for (r, a) in notices::search(state, caller, &notices::AdvisoryFilter::default()).await? {
+        let since = decided_since(&caller.principal, &records::release(&r), now);
         let revised = r
             .revisions
             .iter()
@@ -239,8 +272,7 @@ async fn advisory_items(
             .max()
             .unwrap_or(r.created_at);
         let at = since.map_or(revised, |s| s.max(revised));
-        let object =
-            isx_formats::vulnerability::stix_vulnerability(r, &a.masked(*mask), &identity_id, at);
+        let object = isx_formats::vulnerability::stix_vulnerability(&r, &a, &identity_id, at);
         rows.push((at, object));
     }
     // Distinct microseconds, ascending: ties (a release's advisories open
@@ -271,8 +303,7 @@ async fn read_product(
     source: &Source,
     filter: &Filter,
 ) -> Result<ItemsPage, ApiError> {
-    let identity = stix::instance_identity(&state.config.instance_name);
-    let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
+    let identity_id = identity_id(state);
     let markings = records::url_markings(&caller.principal, state.clock.now());
     let clean_ok = records::may_see(state, caller, &records::clean_file());
     let mut cursor = match (filter.added_after, filter.after) {
@@ -281,9 +312,11 @@ async fn read_product(
             .or(b)
             .unwrap_or(isx_domain::Timestamp::from_micros(i64::MIN)),
     };
-    let window =
-        u32::try_from(filter.limit.saturating_add(1).clamp(1000, 100_000)).unwrap_or(100_000);
-    let mut all: Vec<(Entry, Value)> = Vec::new();
+    // Rows per read: the page and one more (to know whether there is
+    // more), doubled while filters leave the page short.
+    let mut window = u32::try_from(filter.limit.saturating_add(1).min(100_000)).unwrap_or(100_000);
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut objects: Vec<Value> = Vec::new();
     loop {
         let mut got = 0usize;
         match source {
@@ -294,7 +327,8 @@ async fn read_product(
                     cursor = r.changed_at;
                     // The store filtered by the markings `decide` allows.
                     let object = isx_formats::urls::stix_indicator(&r, &identity_id);
-                    all.push((entry_of(&object, r.changed_at), object));
+                    entries.push(entry_of(&object, r.changed_at));
+                    objects.push(object);
                 }
             }
             Source::CleanFiles if clean_ok => {
@@ -303,17 +337,18 @@ async fn read_product(
                 for (added, f) in rows {
                     cursor = added;
                     let object = isx_formats::cleanfiles::stix_file(&f);
-                    all.push((entry_of(&object, added), object));
+                    entries.push(entry_of(&object, added));
+                    objects.push(object);
                 }
             }
             _ => {}
         }
         let exhausted = got < window as usize;
-        let entries: Vec<Entry> = all.iter().map(|(e, _)| e.clone()).collect();
         let page = select(&entries, filter);
         if exhausted || page.more {
-            return Ok(page_of(all, filter));
+            return Ok(take_page(&entries, &mut objects, page));
         }
+        window = window.saturating_mul(2).min(100_000);
     }
 }
 

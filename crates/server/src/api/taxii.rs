@@ -273,15 +273,39 @@ fn envelope(page: ItemsPage) -> Response {
     with_range(res, &page)
 }
 
+/// What the GET handlers share: the collection (404 when the caller may
+/// not read it), the filters (every version when `all_versions`), the page
+/// — and, for one object, 404 when nothing of it is there to show.
+async fn read_page(
+    state: &AppState,
+    caller: &Caller,
+    cid: &str,
+    query: Option<&str>,
+    object: Option<&str>,
+    with_objects: bool,
+    all_versions: bool,
+) -> Result<ItemsPage, ApiError> {
+    let c = exchange::collection(state, caller, cid).await?;
+    let mut filter = filter_of(query)?;
+    if all_versions {
+        filter.versions = vec![VersionSel::All];
+    }
+    let page = exchange::read(state, caller, &c, &filter, object, with_objects).await?;
+    if let Some(oid) = object {
+        if page.items.is_empty() && filter.after.is_none() && filter.added_after.is_none() {
+            return Err(ApiError::not_found(format!("object {oid}")));
+        }
+    }
+    Ok(page)
+}
+
 async fn get_objects(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(cid): Path<String>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let c = exchange::collection(&state, &caller, &cid).await?;
-    let filter = filter_of(uri.query())?;
-    let page = exchange::read(&state, &caller, &c, &filter, None, true).await?;
+    let page = read_page(&state, &caller, &cid, uri.query(), None, true, false).await?;
     Ok(envelope(page))
 }
 
@@ -291,12 +315,7 @@ async fn get_object(
     Path((cid, oid)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let c = exchange::collection(&state, &caller, &cid).await?;
-    let filter = filter_of(uri.query())?;
-    let page = exchange::read(&state, &caller, &c, &filter, Some(&oid), true).await?;
-    if page.items.is_empty() && filter.after.is_none() && filter.added_after.is_none() {
-        return Err(ApiError::not_found(format!("object {oid}")));
-    }
+    let page = read_page(&state, &caller, &cid, uri.query(), Some(&oid), true, false).await?;
     Ok(envelope(page))
 }
 
@@ -306,9 +325,7 @@ async fn manifest(
     Path(cid): Path<String>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let c = exchange::collection(&state, &caller, &cid).await?;
-    let filter = filter_of(uri.query())?;
-    let page = exchange::read(&state, &caller, &c, &filter, None, false).await?;
+    let page = read_page(&state, &caller, &cid, uri.query(), None, false, false).await?;
     let body = Manifest {
         more: page.more,
         next: page.next.clone(),
@@ -332,13 +349,7 @@ async fn object_versions(
     Path((cid, oid)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let c = exchange::collection(&state, &caller, &cid).await?;
-    let mut filter = filter_of(uri.query())?;
-    filter.versions = vec![VersionSel::All];
-    let page = exchange::read(&state, &caller, &c, &filter, Some(&oid), false).await?;
-    if page.items.is_empty() && filter.after.is_none() && filter.added_after.is_none() {
-        return Err(ApiError::not_found(format!("object {oid}")));
-    }
+    let page = read_page(&state, &caller, &cid, uri.query(), Some(&oid), false, true).await?;
     let body = Versions {
         more: page.more,
         next: page.next.clone(),
@@ -505,13 +516,7 @@ async fn delete_object(
     if page.items.is_empty() {
         return Err(ApiError::not_found(format!("object {oid}")));
     }
-    let owner = caller.is_admin()
-        || state
-            .store
-            .group_members(g.id)
-            .await?
-            .iter()
-            .any(|m| m.member == caller.member.id && m.role == isx_domain::GroupRole::Owner);
+    let owner = c.role == Some(isx_domain::GroupRole::Owner);
     let alias = exchange::group_alias(&g);
     let entries = state.store.exchange_entries(&alias, Some(&oid)).await?;
     let versions: Vec<Timestamp> = page.items.iter().map(|(e, _)| e.version).collect();
