@@ -178,6 +178,30 @@ impl Page<'_> {
 /// Selects the page `filter` asks for from `entries` (in ascending
 /// `date_added`, as the collection holds them).
 pub fn select<'a>(entries: &'a [Entry], filter: &Filter) -> Page<'a> {
+    select_upto(entries, filter, None)
+}
+
+/// One step of paging a large collection read in windows, so a page costs
+/// what it holds rather than the whole collection: the store reads the
+/// versions after the resume point in `date_added` order, `window` rows at
+/// most; `versions` are *every* version of the objects those rows belong
+/// to (which `match[version]` and the default spec version judge by), and
+/// `window_end` the `date_added` of the window's last row when the window
+/// was full (`None`: it reached the end of the collection). The answer is
+/// the page `select` gives over the whole collection, or `None` when this
+/// window cannot decide it (the caller reads a larger one).
+pub fn select_window<'a>(
+    versions: &'a [Entry],
+    filter: &Filter,
+    window_end: Option<Timestamp>,
+) -> Option<Page<'a>> {
+    let page = select_upto(versions, filter, window_end);
+    (page.more || window_end.is_none()).then_some(page)
+}
+
+/// `select`, giving only entries added up to `upto`; every entry still
+/// counts for the first/last versions and the latest spec version.
+fn select_upto<'a>(entries: &'a [Entry], filter: &Filter, upto: Option<Timestamp>) -> Page<'a> {
     let ids: BTreeSet<&str> = filter.ids.iter().map(String::as_str).collect();
     let types: BTreeSet<&str> = filter.types.iter().map(String::as_str).collect();
     let specs: BTreeSet<&str> = filter.spec_versions.iter().map(String::as_str).collect();
@@ -229,6 +253,7 @@ pub fn select<'a>(entries: &'a [Entry], filter: &Filter) -> Page<'a> {
     let mut matching = entries
         .iter()
         .filter(|e| start.is_none_or(|s| e.date_added > s))
+        .filter(|e| upto.is_none_or(|u| e.date_added <= u))
         .filter(|e| candidate(e) && spec_ok(e) && version_ok(e));
     let page: Vec<&Entry> = matching.by_ref().take(filter.limit).collect();
     let more = matching.next().is_some();

@@ -9,9 +9,9 @@
 //! caller may not read is not listed and answers 404, like a missing one.
 
 use isx_domain::{GroupRole, TrustGroup};
-use isx_exchange::page::{select, Entry, Filter, Page};
+use isx_exchange::page::{select, select_window, Entry, Filter, Page};
 use isx_formats::stix;
-use isx_policy::{decided_since, Decision};
+use isx_policy::decided_since;
 use serde_json::Value;
 
 use crate::auth::Caller;
@@ -204,7 +204,7 @@ pub async fn read(
         filter.ids = vec![id.to_owned()];
     }
     match &c.source {
-        Source::Group(g) => read_group(state, caller, g, &filter, object_id, with_objects).await,
+        Source::Group(g) => read_group(state, caller, g, &filter, with_objects).await,
         Source::Advisories => {
             let (entries, mut objects): (Vec<Entry>, Vec<Value>) =
                 advisory_items(state, caller).await?.into_iter().unzip();
@@ -353,44 +353,68 @@ async fn read_product(
 }
 
 /// A trust group's collection: the versions members posted, each judged
-/// by `decide` as group content with its own marking and author.
+/// by `decide` as group content with its own marking and author. Read in
+/// windows after the resume point (the page and one more row, doubled
+/// while that cannot decide the page) with every version of the objects
+/// in the window, so a page costs what it holds, not the collection; one
+/// object (or `match[id]`) reads just those objects' versions.
 async fn read_group(
     state: &AppState,
     caller: &Caller,
     g: &TrustGroup,
     filter: &Filter,
-    object_id: Option<&str>,
     with_objects: bool,
 ) -> Result<ItemsPage, ApiError> {
     let alias = group_alias(g);
     let now = state.clock.now();
-    let entries: Vec<Entry> = state
-        .store
-        .exchange_entries(&alias, object_id)
-        .await?
-        .into_iter()
-        .filter(|e| {
-            matches!(
+    let visible = |rows: Vec<isx_store::ExchangeEntry>| -> Vec<Entry> {
+        rows.into_iter()
+            .filter(|e| {
                 isx_policy::decide(
                     &caller.principal,
                     &records::exchange_object(g, e.marking, e.author),
-                    now
-                ),
-                Decision::Allow(_)
-            )
-        })
-        .map(|e| Entry {
-            id: e.id,
-            object_type: e.object_type,
-            version: e.version,
-            spec_version: e.spec_version,
-            date_added: e.added,
-        })
-        .collect();
-    let page = select(&entries, filter);
+                    now,
+                )
+                .is_allowed()
+            })
+            .map(|e| Entry {
+                id: e.id,
+                object_type: e.object_type,
+                version: e.version,
+                spec_version: e.spec_version,
+                date_added: e.added,
+            })
+            .collect()
+    };
+    let start = match (filter.added_after, filter.after) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a
+            .or(b)
+            .unwrap_or(isx_domain::Timestamp::from_micros(i64::MIN)),
+    };
+    let mut window =
+        u32::try_from(filter.limit.saturating_add(1).min(1_000_000)).unwrap_or(1_000_000);
+    let (chosen, more, next) = loop {
+        let (ids, end) = if filter.ids.is_empty() {
+            let rows = state.store.exchange_window(&alias, start, window).await?;
+            let end = (rows.len() == window as usize).then(|| rows[rows.len() - 1].added);
+            let mut ids: Vec<String> = rows.into_iter().map(|e| e.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            (ids, end)
+        } else {
+            (filter.ids.clone(), None)
+        };
+        let versions = visible(state.store.exchange_versions_of(&alias, &ids).await?);
+        if let Some(p) = select_window(&versions, filter, end) {
+            let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
+            break (chosen, p.more, p.next);
+        }
+        window = window.saturating_mul(2).min(1_000_000);
+    };
     let mut bodies = std::collections::HashMap::new();
-    if with_objects && !page.entries.is_empty() {
-        let keys: Vec<isx_domain::Timestamp> = page.entries.iter().map(|e| e.date_added).collect();
+    if with_objects && !chosen.is_empty() {
+        let keys: Vec<isx_domain::Timestamp> = chosen.iter().map(|e| e.date_added).collect();
         for (at, body) in state.store.exchange_bodies(&alias, &keys).await? {
             let v: Value = serde_json::from_str(&body)
                 .map_err(|e| ApiError::Internal(format!("stored STIX object: {e}")))?;
@@ -398,12 +422,14 @@ async fn read_group(
         }
     }
     Ok(ItemsPage {
-        items: page
-            .entries
-            .iter()
-            .map(|e| ((*e).clone(), bodies.remove(&e.date_added.as_micros())))
+        items: chosen
+            .into_iter()
+            .map(|e| {
+                let body = bodies.remove(&e.date_added.as_micros());
+                (e, body)
+            })
             .collect(),
-        more: page.more,
-        next: page.next,
+        more,
+        next,
     })
 }

@@ -378,12 +378,20 @@ pub trait Store: Send + Sync + 'static {
         objects: &[NewExchangeObject],
         now: Timestamp,
     ) -> Result<Vec<bool>>;
-    /// The versions in a collection (of one object when `id` is given), by
-    /// ascending `added`, without bodies.
-    async fn exchange_entries(
+    /// The versions added to a collection after `after`, oldest first, at
+    /// most `limit`, without bodies.
+    async fn exchange_window(
         &self,
         collection: &str,
-        id: Option<&str>,
+        after: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ExchangeEntry>>;
+    /// Every version of these objects in a collection, by ascending
+    /// `added`, without bodies.
+    async fn exchange_versions_of(
+        &self,
+        collection: &str,
+        ids: &[String],
     ) -> Result<Vec<ExchangeEntry>>;
     /// The bodies of the versions added at these instants.
     async fn exchange_bodies(

@@ -817,12 +817,20 @@ macro_rules! impl_store {
             ) -> $crate::Result<Vec<bool>> {
                 self.exchange_add_sql(collection, author, objects, now).await
             }
-            async fn exchange_entries(
+            async fn exchange_window(
                 &self,
                 collection: &str,
-                id: Option<&str>,
+                after: isx_domain::Timestamp,
+                limit: u32,
             ) -> $crate::Result<Vec<$crate::ExchangeEntry>> {
-                self.exchange_entries_sql(collection, id).await
+                self.exchange_window_sql(collection, after, limit).await
+            }
+            async fn exchange_versions_of(
+                &self,
+                collection: &str,
+                ids: &[String],
+            ) -> $crate::Result<Vec<$crate::ExchangeEntry>> {
+                self.exchange_versions_of_sql(collection, ids).await
             }
             async fn exchange_bodies(
                 &self,

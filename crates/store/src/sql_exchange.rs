@@ -30,6 +30,20 @@ pub(crate) fn entry(
     })
 }
 
+macro_rules! exchange_entry {
+    ($r:ident) => {
+        $crate::sql_exchange::entry(
+            impl_store!(@at $r, 0, i64),
+            impl_store!(@at $r, 1, String),
+            impl_store!(@at $r, 2, String),
+            impl_store!(@at $r, 3, i64),
+            impl_store!(@at $r, 4, String),
+            &impl_store!(@at $r, 5, String),
+            impl_store!(@at $r, 6, i64),
+        )
+    };
+}
+
 macro_rules! exchange_methods {
     ($ty:ty) => {
         impl $ty {
@@ -81,36 +95,48 @@ macro_rules! exchange_methods {
             Ok(out)
         }
 
-        pub(crate) async fn exchange_entries_sql(
+        pub(crate) async fn exchange_window_sql(
             &self,
             collection: &str,
-            id: Option<&str>,
+            after: isx_domain::Timestamp,
+            limit: u32,
         ) -> $crate::Result<Vec<$crate::ExchangeEntry>> {
-            let sql = if id.is_some() {
+            let rows = sqlx::query(
                 "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
-                 WHERE collection = $1 AND object_id = $2 ORDER BY added"
-            } else {
-                "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
-                 WHERE collection = $1 ORDER BY added"
-            };
-            let mut q = sqlx::query(sql).bind(collection);
-            if let Some(id) = id {
-                q = q.bind(id);
+                 WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3",
+            )
+            .bind(collection)
+            .bind(after.as_micros())
+            .bind(i64::from(limit.clamp(1, 1_000_000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err($crate::StoreError::Database)?;
+            rows.into_iter().map(|r| exchange_entry!(r)).collect()
+        }
+
+        pub(crate) async fn exchange_versions_of_sql(
+            &self,
+            collection: &str,
+            ids: &[String],
+        ) -> $crate::Result<Vec<$crate::ExchangeEntry>> {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(1000) {
+                let sql = format!(
+                    "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
+                     WHERE collection = {} AND object_id IN ({})",
+                    Self::params(1, 1),
+                    Self::params(2, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(collection);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)? {
+                    out.push(exchange_entry!(r)?);
+                }
             }
-            let rows = q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)?;
-            rows.into_iter()
-                .map(|r| {
-                    $crate::sql_exchange::entry(
-                        impl_store!(@at r, 0, i64),
-                        impl_store!(@at r, 1, String),
-                        impl_store!(@at r, 2, String),
-                        impl_store!(@at r, 3, i64),
-                        impl_store!(@at r, 4, String),
-                        &impl_store!(@at r, 5, String),
-                        impl_store!(@at r, 6, i64),
-                    )
-                })
-                .collect()
+            out.sort_by_key(|e| e.added);
+            Ok(out)
         }
 
         pub(crate) async fn exchange_bodies_sql(

@@ -163,4 +163,57 @@ proptest! {
         }
         prop_assert_eq!(paged, all.entries);
     }
+
+    /// Reading in windows (any size) and asking `select_window` gives
+    /// exactly the page `select` gives over the whole collection.
+    #[test]
+    fn windows_give_the_same_pages(
+        versions in proptest::collection::vec((0u8..12, 0i64..5, any::<bool>()), 0..80),
+        limit in 1usize..9,
+        first_window in 1usize..12,
+        after in prop::option::of(0i64..600),
+        kind in prop::sample::select(vec!["", "indicator", "malware,sighting"]),
+        version in prop::sample::select(vec!["last", "first", "all"]),
+    ) {
+        let entries: Vec<Entry> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, (obj, v, old_spec))| {
+                let t = ["indicator", "malware", "sighting"][(*obj % 3) as usize];
+                entry(&format!("{t}--{obj}"), *v, if *old_spec { "2.0" } else { "2.1" }, i as i64 * 7 + 1)
+            })
+            .collect();
+        let l = limit.to_string();
+        let mut params = vec![("match[version]", version), ("limit", l.as_str())];
+        if !kind.is_empty() {
+            params.push(("match[type]", kind));
+        }
+        let stamp;
+        if let Some(a) = after {
+            stamp = crate::taxii_timestamp(Timestamp::from_micros(a));
+            params.push(("added_after", stamp.as_str()));
+        }
+        let filter = Filter::from_query(&q(&params), 10_000).unwrap();
+        let whole = select(&entries, &filter);
+        let start = after.map(Timestamp::from_micros);
+        let mut window = first_window;
+        loop {
+            let rows: Vec<&Entry> = entries
+                .iter()
+                .filter(|e| start.is_none_or(|s| e.date_added > s))
+                .take(window)
+                .collect();
+            let end = (rows.len() == window).then(|| rows[rows.len() - 1].date_added);
+            let ids: std::collections::BTreeSet<&str> = rows.iter().map(|e| e.id.as_str()).collect();
+            let of_ids: Vec<Entry> = entries.iter().filter(|e| ids.contains(e.id.as_str())).cloned().collect();
+            if let Some(p) = select_window(&of_ids, &filter, end) {
+                prop_assert_eq!(&p.entries, &whole.entries);
+                prop_assert_eq!(p.more, whole.more);
+                prop_assert_eq!(p.next, whole.next);
+                break;
+            }
+            prop_assert!(end.is_some(), "an exhausted window always decides");
+            window *= 2;
+        }
+    }
 }

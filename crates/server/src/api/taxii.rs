@@ -518,7 +518,10 @@ async fn delete_object(
     }
     let owner = c.role == Some(isx_domain::GroupRole::Owner);
     let alias = exchange::group_alias(&g);
-    let entries = state.store.exchange_entries(&alias, Some(&oid)).await?;
+    let entries = state
+        .store
+        .exchange_versions_of(&alias, std::slice::from_ref(&oid))
+        .await?;
     let versions: Vec<Timestamp> = page.items.iter().map(|(e, _)| e.version).collect();
     let foreign = entries
         .iter()
