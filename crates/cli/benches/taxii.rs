@@ -121,7 +121,14 @@ fn medallion(python: &str, dir: &std::path::Path, objects: &[Value]) -> (Killed,
     std::fs::write(&config_path, config.to_string()).expect("config");
     let gunicorn = std::path::Path::new(python).with_file_name("gunicorn");
     let child = Command::new(gunicorn)
-        .args(["-w", "1", "-b", &format!("127.0.0.1:{port}")])
+        .args([
+            "-w",
+            "1",
+            "--timeout",
+            "3600",
+            "-b",
+            &format!("127.0.0.1:{port}"),
+        ])
         .arg(format!("medallion:load_app('{}')", config_path.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -259,6 +266,27 @@ async fn main() {
         isx_rate / m_rate
     );
     println!("  POST ingest: {post_rate:.0} objects/s (envelopes of 1,000, status complete)");
+
+    // The floor under every request: authentication, audit log, TLS.
+    let mut floor = Vec::new();
+    for path in ["/api/v1/me", "/taxii2/isx/collections/"] {
+        let mut times = Vec::new();
+        for _ in 0..21 {
+            let t = Instant::now();
+            let res = client
+                .get(format!("{base}{path}"))
+                .basic_auth(auth.0, Some(auth.1))
+                .send()
+                .await
+                .expect("send");
+            assert!(res.status().is_success());
+            let _ = res.bytes().await.expect("body");
+            times.push(t.elapsed());
+        }
+        times.sort();
+        floor.push(format!("{path} {:.1} ms", times[10].as_secs_f64() * 1e3));
+    }
+    println!("  one request (median of 21): {}", floor.join(", "));
 
     // Part 3.
     let url = format!("{base}/taxii2/isx/collections/cleanfiles/objects/");

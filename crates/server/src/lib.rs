@@ -156,7 +156,10 @@ impl Application {
         let notifier = tokio::spawn(notify::run(state));
         let served = match tls {
             None => axum::serve(
-                listener,
+                axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    // See serve_tls: no wait for the client's delayed ACK.
+                    let _ = tcp.set_nodelay(true);
+                }),
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(shutdown)
@@ -222,6 +225,12 @@ async fn serve_tls(
                 }
             },
         };
+        // Responses go out as soon as they are written: with Nagle's
+        // algorithm a response of several segments waits for the client's
+        // delayed ACK (40 ms on Linux) before its last segment.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
         let acceptor = acceptor.clone();
         let router = router.clone();
         tokio::spawn(async move {
