@@ -236,28 +236,35 @@ pub fn stix_file(f: &CleanFile) -> Value {
     if let Some(p) = f.published {
         ext.insert("published".into(), json!(crate::stix::timestamp(p)));
     }
-    let extensions = json!({ crate::stix::ISX_EXTENSION: Value::Object(ext) });
+    let mut extensions = Map::new();
+    extensions.insert(crate::stix::ISX_EXTENSION.into(), Value::Object(ext));
     let (algo, one) = ["MD5", "SHA-1", "SHA-256"]
         .iter()
         .find_map(|a| hashes.get(*a).map(|v| (*a, v.clone())))
         .unwrap_or(("SHA-256", Value::Null));
-    let contributing = json!({
-        "hashes": { algo: one },
-        "name": f.file_name,
-        "extensions": extensions,
-    });
-    let mut o = json!({
-        "type": "file",
-        "spec_version": "2.1",
-        "id": crate::stix::sco_id("file", &contributing),
-        "hashes": Value::Object(hashes),
-        "name": f.file_name,
-        "extensions": extensions,
-    });
-    if let (Some(size), Some(map)) = (f.size, o.as_object_mut()) {
-        map.insert("size".into(), json!(size));
+    // The id-contributing properties, moved in and back out (no copies).
+    let mut contributing = Map::new();
+    contributing.insert("hashes".into(), json!({ algo: one }));
+    contributing.insert("name".into(), Value::String(f.file_name.clone()));
+    contributing.insert("extensions".into(), Value::Object(extensions));
+    let contributing = Value::Object(contributing);
+    let id = crate::stix::sco_id("file", &contributing);
+    let mut o = Map::new();
+    o.insert("type".into(), json!("file"));
+    o.insert("spec_version".into(), json!("2.1"));
+    o.insert("id".into(), Value::String(id));
+    o.insert("hashes".into(), Value::Object(hashes));
+    if let Value::Object(mut contributing) = contributing {
+        for k in ["name", "extensions"] {
+            if let Some(v) = contributing.remove(k) {
+                o.insert(k.into(), v);
+            }
+        }
     }
-    o
+    if let Some(size) = f.size {
+        o.insert("size".into(), json!(size));
+    }
+    Value::Object(o)
 }
 
 #[cfg(test)]
@@ -332,5 +339,28 @@ mod tests {
             "s",
         );
         assert!(rows[0].as_ref().unwrap_err().message.contains("size"));
+    }
+
+    #[test]
+    fn stix_file_ids_are_the_ones_stix2_computes() {
+        // stix2 3.0.2: stix2.v21.File(hashes={MD5, SHA-256}, name="a.dll",
+        // size=3, extensions={isx: {known_good, product, source}}).id
+        let mut f = CleanFile::bare(
+            Sha256::parse("ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c")
+                .unwrap(),
+            "bench",
+        );
+        f.md5 = Some(Md5::parse("0123456789abcdef0123456789abcdef").unwrap());
+        f.file_name = "a.dll".into();
+        f.size = Some(3);
+        f.product = Some("Bench".into());
+        let o = stix_file(&f);
+        assert_eq!(o["id"], "file--b63ddfee-98b0-5d44-8fff-0364d32c7a2a");
+        assert_eq!(o["hashes"]["SHA-256"], f.sha256.to_string());
+        assert_eq!(
+            o["extensions"][crate::stix::ISX_EXTENSION]["known_good"],
+            true
+        );
+        assert_eq!(o["size"], 3);
     }
 }

@@ -264,13 +264,21 @@ fn with_range(mut res: Response, page: &ItemsPage) -> Response {
 }
 
 fn envelope(page: ItemsPage) -> Response {
+    let range = ItemsPage {
+        items: [page.items.first(), page.items.last()]
+            .into_iter()
+            .flatten()
+            .map(|(e, _)| (e.clone(), None))
+            .collect(),
+        more: page.more,
+        next: None,
+    };
     let body = Envelope {
         more: page.more,
-        next: page.next.clone(),
-        objects: page.items.iter().filter_map(|(_, v)| v.clone()).collect(),
+        next: page.next,
+        objects: page.items.into_iter().filter_map(|(_, v)| v).collect(),
     };
-    let res = taxii(StatusCode::OK, &body);
-    with_range(res, &page)
+    with_range(taxii(StatusCode::OK, &body), &range)
 }
 
 /// What the GET handlers share: the collection (404 when the caller may
