@@ -16,7 +16,9 @@
 #[path = "../tests/support/pg.rs"]
 #[allow(dead_code)]
 mod pg;
+// Its own members (a constituency, an operator): not member_with_key.
 #[path = "support/server.rs"]
+#[allow(dead_code)]
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr};

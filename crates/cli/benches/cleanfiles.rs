@@ -378,24 +378,7 @@ async fn http(dir: &Path, queries: &[u8], smoke: bool) {
     let store = isx_store::open(&dir.join("isx.sqlite").display().to_string())
         .await
         .expect("store");
-    let member = isx_server::admin::create_member(
-        store.as_ref(),
-        clock.as_ref(),
-        &isx_domain::NewMember {
-            name: isx_domain::MemberName::new("Bench member").expect("name"),
-            kind: isx_domain::MemberKind::Enterprise,
-            country: None,
-            tier: isx_domain::Tier::Standard,
-            clearance: isx_domain::Clearance::Restricted,
-            constituency: isx_domain::Constituency::default(),
-        },
-    )
-    .await
-    .expect("member");
-    let (_, key) =
-        isx_server::admin::create_api_key(store.as_ref(), clock.as_ref(), member.id, "b", None)
-            .await
-            .expect("key");
+    let (_, key) = server::member_with_key(store.as_ref(), clock.as_ref()).await;
     let server = server::start(dir, store.clone(), clock.clone(), |_| {}).await;
     let (base, client) = (&server.base, &server.client);
     let n = queries.len() / 32;

@@ -161,23 +161,7 @@ async fn main() {
         .await
         .expect("store");
     let c = clock.as_ref();
-    let member = isx_server::admin::create_member(
-        store.as_ref(),
-        c,
-        &isx_domain::NewMember {
-            name: isx_domain::MemberName::new("Bench member").expect("name"),
-            kind: isx_domain::MemberKind::Enterprise,
-            country: None,
-            tier: isx_domain::Tier::Standard,
-            clearance: isx_domain::Clearance::Restricted,
-            constituency: isx_domain::Constituency::default(),
-        },
-    )
-    .await
-    .expect("member");
-    let (_, key) = isx_server::admin::create_api_key(store.as_ref(), c, member.id, "b", None)
-        .await
-        .expect("key");
+    let (member, key) = server::member_with_key(store.as_ref(), c).await;
     let g = store
         .insert_group(
             &isx_domain::NewTrustGroup {

@@ -46,3 +46,29 @@ pub async fn start(
         _stop: stop,
     }
 }
+
+/// A member (enterprise, standard tier, restricted clearance, no
+/// constituency) and an API key of it.
+pub async fn member_with_key(
+    store: &dyn isx_store::Store,
+    clock: &dyn Clock,
+) -> (isx_domain::Member, isx_domain::ApiToken) {
+    let member = isx_server::admin::create_member(
+        store,
+        clock,
+        &isx_domain::NewMember {
+            name: isx_domain::MemberName::new("Bench member").expect("name"),
+            kind: isx_domain::MemberKind::Enterprise,
+            country: None,
+            tier: isx_domain::Tier::Standard,
+            clearance: isx_domain::Clearance::Restricted,
+            constituency: isx_domain::Constituency::default(),
+        },
+    )
+    .await
+    .expect("member");
+    let (_, key) = isx_server::admin::create_api_key(store, clock, member.id, "b", None)
+        .await
+        .expect("key");
+    (member, key)
+}

@@ -118,6 +118,24 @@ fn a_token_is_refused_with_other_filters() {
     assert!(Filter::from_query(&q(&[("next", &token), ("match[type]", "malware")]), 100).is_err());
 }
 
+/// A collection from generated (object, version, old spec) triples, each
+/// added 7 µs after the one before.
+fn generated(versions: &[(u8, i64, bool)]) -> Vec<Entry> {
+    versions
+        .iter()
+        .enumerate()
+        .map(|(i, (obj, v, old_spec))| {
+            let t = ["indicator", "malware", "sighting"][(*obj % 3) as usize];
+            entry(
+                &format!("{t}--{obj}"),
+                *v,
+                if *old_spec { "2.0" } else { "2.1" },
+                i as i64 * 7 + 1,
+            )
+        })
+        .collect()
+}
+
 proptest! {
     /// Paging with `next` (any page size) yields exactly the unpaged
     /// result, in order, nothing twice; pages never exceed the limit.
@@ -128,14 +146,7 @@ proptest! {
         kind in prop::sample::select(vec!["", "indicator", "malware,sighting"]),
         version in prop::sample::select(vec!["last", "first", "all"]),
     ) {
-        let entries: Vec<Entry> = versions
-            .iter()
-            .enumerate()
-            .map(|(i, (obj, v, old_spec))| {
-                let t = ["indicator", "malware", "sighting"][(*obj % 3) as usize];
-                entry(&format!("{t}--{obj}"), *v, if *old_spec { "2.0" } else { "2.1" }, i as i64 * 7 + 1)
-            })
-            .collect();
+        let entries = generated(&versions);
         let mut base = vec![("match[version]", version)];
         if !kind.is_empty() {
             base.push(("match[type]", kind));
@@ -175,14 +186,7 @@ proptest! {
         kind in prop::sample::select(vec!["", "indicator", "malware,sighting"]),
         version in prop::sample::select(vec!["last", "first", "all"]),
     ) {
-        let entries: Vec<Entry> = versions
-            .iter()
-            .enumerate()
-            .map(|(i, (obj, v, old_spec))| {
-                let t = ["indicator", "malware", "sighting"][(*obj % 3) as usize];
-                entry(&format!("{t}--{obj}"), *v, if *old_spec { "2.0" } else { "2.1" }, i as i64 * 7 + 1)
-            })
-            .collect();
+        let entries = generated(&versions);
         let l = limit.to_string();
         let mut params = vec![("match[version]", version), ("limit", l.as_str())];
         if !kind.is_empty() {
