@@ -1,0 +1,318 @@
+//! Governance and privacy: confirming personal data before anything is
+//! posted or shared, approvals for sharing wider than the group, retention,
+//! and reporting duties.
+
+use isx_domain::{GroupId, MemberId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::pii::{self, Finding};
+use crate::{invalid, ContributionId, ContributionKind, NewContribution, PartnershipError};
+
+/// The largest attachment an analysis takes.
+pub const MAX_ATTACHMENT: usize = 5 * 1024 * 1024;
+
+/// The contributor's answer to the PII detector: which findings (by their
+/// text) to redact and which to keep knowingly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PiiChoices {
+    #[serde(default)]
+    pub redact: Vec<String>,
+    #[serde(default)]
+    pub keep: Vec<String>,
+}
+
+/// Every finding of the PII detector in a contribution's texts, once per
+/// distinct (kind, text).
+pub fn findings(content: &NewContribution) -> Vec<Finding> {
+    let mut all: Vec<Finding> = content.texts().iter().flat_map(|t| pii::find(t)).collect();
+    all.sort_by(|a, b| (a.kind, &a.text).cmp(&(b.kind, &b.text)));
+    all.dedup_by(|a, b| a.kind == b.kind && a.text == b.text);
+    all
+}
+
+/// Applies the contributor's choices: every finding must be either redacted
+/// or kept (otherwise `UnconfirmedPii` lists the open ones, and nothing is
+/// posted); redacted ones are replaced in every text. Returns the findings
+/// that were kept, for the audit log.
+pub fn check_pii_choices(
+    content: &mut NewContribution,
+    choices: &PiiChoices,
+) -> Result<Vec<Finding>, PartnershipError> {
+    let found = findings(content);
+    let open: Vec<Finding> = found
+        .iter()
+        .filter(|f| !choices.redact.contains(&f.text) && !choices.keep.contains(&f.text))
+        .cloned()
+        .collect();
+    if !open.is_empty() {
+        return Err(PartnershipError::UnconfirmedPii(open));
+    }
+    for t in content.texts_mut() {
+        *t = pii::redact(t, &choices.redact);
+    }
+    Ok(found
+        .into_iter()
+        .filter(|f| !choices.redact.contains(&f.text))
+        .collect())
+}
+
+/// Where a contribution is to be shared beyond its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
+pub enum ShareTarget {
+    /// Another trust group (a redacted copy is posted there).
+    Group { group: GroupId },
+    /// The malicious-URL product feed (URL indicators only).
+    UrlFeed,
+}
+
+/// Where a share request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShareStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ShareStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareStatus::Pending => "pending",
+            ShareStatus::Approved => "approved",
+            ShareStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// A request to share a contribution wider than its group; only the owning
+/// member (the contribution's author) can approve it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRequest {
+    pub id: i64,
+    pub contribution: ContributionId,
+    pub target: ShareTarget,
+    pub requested_by: MemberId,
+    pub requested_at: Timestamp,
+    pub reason: String,
+    pub status: ShareStatus,
+    pub decided_at: Option<Timestamp>,
+    /// The copy made in the target group, once approved.
+    pub copy: Option<ContributionId>,
+}
+
+impl ShareRequest {
+    /// Checks a new request for a contribution of `kind` posted to `from`.
+    pub fn check_new(
+        kind: ContributionKind,
+        from: GroupId,
+        target: ShareTarget,
+        reason: &str,
+    ) -> Result<(), PartnershipError> {
+        crate::check_text("reason", reason, 2_000, false)?;
+        match target {
+            ShareTarget::Group { group } if group == from => Err(invalid(
+                "target",
+                "the contribution is already in that group",
+            )),
+            ShareTarget::UrlFeed if kind != ContributionKind::Indicator => Err(invalid(
+                "target",
+                "only URL indicators can go into the malicious-URL feed",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A group's rules beyond membership: retention and reporting duties.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRules {
+    /// Contributions older than this many days (by last change) are deleted.
+    pub retention_days: Option<u32>,
+    /// Categories every member must report in each period.
+    #[serde(default)]
+    pub mandatory: Vec<ContributionKind>,
+    /// The reporting period, in days.
+    #[serde(default = "default_period")]
+    pub report_period_days: u32,
+}
+
+fn default_period() -> u32 {
+    30
+}
+
+impl GroupRules {
+    pub fn checked(mut self) -> Result<GroupRules, PartnershipError> {
+        if self.retention_days.is_some_and(|d| d == 0 || d > 36_500) {
+            return Err(invalid("retention_days", "must be between 1 and 36500"));
+        }
+        if self.report_period_days == 0 || self.report_period_days > 3_650 {
+            return Err(invalid("report_period_days", "must be between 1 and 3650"));
+        }
+        self.mandatory.sort();
+        self.mandatory.dedup();
+        Ok(self)
+    }
+
+    /// The instant before which contributions are past retention.
+    pub fn retention_cutoff(&self, now: Timestamp) -> Option<Timestamp> {
+        self.retention_days
+            .map(|d| now.add_secs(-i64::from(d) * 86_400))
+    }
+}
+
+/// Whether a member has reported in each mandatory category this period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportingStatus {
+    pub member: MemberId,
+    pub category: ContributionKind,
+    /// The newest contribution of that category in the period.
+    pub last_reported: Option<Timestamp>,
+    pub reported: bool,
+}
+
+/// Reporting status of `members` for the group's mandatory categories,
+/// from `(author, kind, created_at)` of the group's contributions.
+pub fn reporting(
+    rules: &GroupRules,
+    members: &[MemberId],
+    contributions: &[(MemberId, ContributionKind, Timestamp)],
+    now: Timestamp,
+) -> Vec<ReportingStatus> {
+    let since = now.add_secs(-i64::from(rules.report_period_days) * 86_400);
+    let mut out = Vec::new();
+    for m in members {
+        for cat in &rules.mandatory {
+            let last = contributions
+                .iter()
+                .filter(|(a, k, at)| a == m && k == cat && *at >= since && *at <= now)
+                .map(|(_, _, at)| *at)
+                .max();
+            out.push(ReportingStatus {
+                member: *m,
+                category: *cat,
+                last_reported: last,
+                reported: last.is_some(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Details, IncidentStatus};
+    use isx_domain::Tlp;
+
+    fn content(description: &str) -> NewContribution {
+        NewContribution {
+            title: "Phishing wave".into(),
+            description: description.into(),
+            marking: Tlp::Green,
+            anonymous: false,
+            details: Details::Incident {
+                information_lost: String::new(),
+                techniques: vec![],
+                intent: String::new(),
+                impact: crate::contribution::Impact::Low,
+                sector: String::new(),
+                status: IncidentStatus::Open,
+                timeline: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn every_finding_must_be_decided() {
+        let mut c = content("Victim bob@corp.example clicked; lure from 203.0.113.9.");
+        let err = check_pii_choices(&mut c, &PiiChoices::default()).unwrap_err();
+        assert!(matches!(&err, PartnershipError::UnconfirmedPii(f) if f.len() == 2));
+        assert_eq!(
+            c.description, "Victim bob@corp.example clicked; lure from 203.0.113.9.",
+            "nothing changes on refusal"
+        );
+        let kept = check_pii_choices(
+            &mut c,
+            &PiiChoices {
+                redact: vec!["bob@corp.example".into()],
+                keep: vec!["203.0.113.9".into()],
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            c.description,
+            "Victim [redacted e-mail] clicked; lure from 203.0.113.9."
+        );
+        assert_eq!(kept.len(), 1);
+        assert!(check_pii_choices(
+            &mut c,
+            &PiiChoices {
+                keep: vec!["203.0.113.9".into()],
+                ..Default::default()
+            }
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn share_targets() {
+        let g = GroupId(1);
+        assert!(ShareRequest::check_new(
+            ContributionKind::Incident,
+            g,
+            ShareTarget::Group { group: g },
+            ""
+        )
+        .is_err());
+        assert!(
+            ShareRequest::check_new(ContributionKind::Incident, g, ShareTarget::UrlFeed, "")
+                .is_err()
+        );
+        assert!(
+            ShareRequest::check_new(ContributionKind::Indicator, g, ShareTarget::UrlFeed, "")
+                .is_ok()
+        );
+        assert!(ShareRequest::check_new(
+            ContributionKind::Incident,
+            g,
+            ShareTarget::Group { group: GroupId(2) },
+            ""
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn reporting_period() {
+        let rules = GroupRules {
+            retention_days: Some(90),
+            mandatory: vec![ContributionKind::Incident],
+            report_period_days: 30,
+        }
+        .checked()
+        .unwrap();
+        let now = Timestamp::from_secs(100 * 86_400);
+        let a = MemberId(1);
+        let b = MemberId(2);
+        let rows = [
+            (a, ContributionKind::Incident, now.add_secs(-5 * 86_400)),
+            (b, ContributionKind::Incident, now.add_secs(-40 * 86_400)),
+            (b, ContributionKind::Sighting, now.add_secs(-1)),
+        ];
+        let r = reporting(&rules, &[a, b], &rows, now);
+        assert_eq!(
+            r.iter().map(|s| s.reported).collect::<Vec<_>>(),
+            vec![true, false]
+        );
+        assert_eq!(
+            rules.retention_cutoff(now),
+            Some(now.add_secs(-90 * 86_400))
+        );
+        assert!(GroupRules {
+            retention_days: Some(0),
+            ..Default::default()
+        }
+        .checked()
+        .is_err());
+    }
+}
