@@ -43,6 +43,7 @@ pub async fn run(store: &dyn Store) {
     urls(store).await;
     botnet(store).await;
     cleanfiles(store).await;
+    partnership(store).await;
 }
 
 fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
@@ -1046,4 +1047,231 @@ pub async fn cleanfiles(store: &dyn Store) {
         vec![("Vendor".to_owned(), 3), ("NSRL".to_owned(), 1)]
     );
     assert_eq!(stats.vendors, vec![("Contoso".to_owned(), 4)]);
+}
+
+/// Contributions, history, comments, attachments, share requests, rules
+/// and retention; the group's TAXII collection follows its contributions.
+pub async fn partnership(store: &dyn Store) {
+    use isx_partnership::{
+        ContributionKind, Details, GroupRules, IndicatorType, NewComment, NewContribution,
+        ShareStatus, ShareTarget,
+    };
+    let author = store
+        .insert_member(
+            &new_member("Water Utility P", MemberKind::CriticalInfrastructure),
+            T0,
+        )
+        .await
+        .expect("member");
+    let ad_hoc = |name: &str| NewTrustGroup {
+        name: name.into(),
+        description: String::new(),
+        kind: TrustGroupKind::AdHoc { ends_at: None },
+        hide_members: false,
+    };
+    let g1 = store
+        .insert_group(&ad_hoc("Partnership G1"), author.id, T0)
+        .await
+        .expect("group");
+    let g2 = store
+        .insert_group(&ad_hoc("Partnership G2"), author.id, T0)
+        .await
+        .expect("group");
+    let content = NewContribution {
+        title: "C2 seen".into(),
+        description: "beacons every 60 s".into(),
+        marking: isx_domain::Tlp::Amber,
+        anonymous: true,
+        details: Details::Indicator {
+            indicator_type: IndicatorType::Domain,
+            value: "c2.evil.example".into(),
+            valid_until: None,
+        },
+    };
+    let stix = |id: &str, at: Timestamp| crate::NewExchangeObject {
+        id: id.into(),
+        object_type: "indicator".into(),
+        version: at,
+        spec_version: "2.1".into(),
+        marking: isx_domain::Tlp::Amber,
+        body: format!("{{\"id\":\"{id}\"}}"),
+    };
+    let sid = "indicator--00000000-0000-4000-8000-000000000001";
+    let row = crate::NewContributionRow {
+        group: g1.id,
+        author: author.id,
+        content: &content,
+        stix_id: sid,
+        origin: None,
+    };
+    let c = store
+        .insert_contribution(&row, &[stix(sid, T0)], T0)
+        .await
+        .expect("insert");
+    assert_eq!(
+        (c.version, c.kind(), c.content.anonymous),
+        (1, ContributionKind::Indicator, true)
+    );
+    assert!(
+        store.insert_contribution(&row, &[], T0).await.is_err(),
+        "a STIX id is unique"
+    );
+    let coll = crate::group_collection(g1.id);
+    assert_eq!(
+        store
+            .exchange_window(&coll, Timestamp::from_micros(0), 10)
+            .await
+            .expect("window")
+            .len(),
+        1
+    );
+
+    let mut edited = content.clone();
+    edited.description = "beacons every 30 s".into();
+    let t1 = T0.add_secs(60);
+    let c2 = store
+        .update_contribution(c.id, author.id, 1, &edited, &[stix(sid, t1)], t1)
+        .await
+        .expect("edit");
+    assert_eq!((c2.version, c2.updated_at, c2.created_at), (2, t1, T0));
+    assert!(
+        matches!(
+            store
+                .update_contribution(c.id, author.id, 1, &edited, &[], t1)
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an edit of a stale version is refused"
+    );
+    let versions = store.contribution_versions(c.id).await.expect("versions");
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].content.description, "beacons every 60 s");
+    assert_eq!(
+        store
+            .exchange_window(&coll, Timestamp::from_micros(0), 10)
+            .await
+            .expect("window")
+            .len(),
+        2
+    );
+
+    let note = |t: &str, parent| NewComment {
+        text: t.into(),
+        parent,
+        anonymous: false,
+    };
+    let first = store
+        .insert_comment(&c2, author.id, &note("seen too", None), "note--1", &[], t1)
+        .await
+        .expect("comment");
+    store
+        .insert_comment(
+            &c2,
+            author.id,
+            &note("same here", Some(first.id)),
+            "note--2",
+            &[],
+            t1,
+        )
+        .await
+        .expect("reply");
+    assert!(store
+        .insert_comment(&c2, author.id, &note("x", Some(9_999)), "note--3", &[], t1)
+        .await
+        .is_err());
+    assert_eq!(store.comments(c.id).await.expect("comments").len(), 2);
+
+    let a = store
+        .insert_attachment(c.id, "report.pdf", "application/pdf", b"%PDF-1.7", "ab", t1)
+        .await
+        .expect("attach");
+    let (owner, meta, bytes) = store.attachment(a.id).await.expect("read").expect("there");
+    assert_eq!(
+        (owner, meta.size, bytes.as_slice()),
+        (c.id, 8, &b"%PDF-1.7"[..])
+    );
+
+    let target = ShareTarget::Group { group: g2.id };
+    let req = store
+        .insert_share(c.id, target, author.id, "wider", t1)
+        .await
+        .expect("share");
+    assert_eq!(req.status, ShareStatus::Pending);
+    assert!(matches!(
+        store.insert_share(c.id, target, author.id, "", t1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let copy_sid = "indicator--00000000-0000-4000-8000-000000000002";
+    let copy_row = crate::NewContributionRow {
+        group: g2.id,
+        author: author.id,
+        content: &edited,
+        stix_id: copy_sid,
+        origin: Some(c.id),
+    };
+    let done = store
+        .decide_share(
+            req.id,
+            true,
+            Some((&copy_row, &[stix(copy_sid, t1)][..])),
+            t1,
+        )
+        .await
+        .expect("approve");
+    let copy = done.copy.expect("copy made");
+    assert_eq!(
+        store
+            .contribution(copy)
+            .await
+            .expect("copy")
+            .expect("there")
+            .origin,
+        Some(c.id)
+    );
+    assert!(matches!(
+        store.decide_share(req.id, false, None, t1).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    assert_eq!(
+        store
+            .group_rules(g1.id)
+            .await
+            .expect("rules")
+            .retention_days,
+        None
+    );
+    let rules = GroupRules {
+        retention_days: Some(30),
+        mandatory: vec![ContributionKind::Incident],
+        report_period_days: 7,
+    };
+    store
+        .put_group_rules(g1.id, &rules)
+        .await
+        .expect("put rules");
+    assert_eq!(store.group_rules(g1.id).await.expect("rules"), rules);
+
+    assert_eq!(
+        store.prune_contributions(g1.id, t1).await.expect("prune"),
+        0,
+        "changed at t1: kept"
+    );
+    assert_eq!(
+        store
+            .prune_contributions(g1.id, t1.add_secs(1))
+            .await
+            .expect("prune"),
+        1
+    );
+    assert!(store.contribution(c.id).await.expect("read").is_none());
+    assert!(store
+        .exchange_window(&coll, Timestamp::from_micros(0), 10)
+        .await
+        .expect("window")
+        .is_empty());
+    assert!(
+        store.contribution(copy).await.expect("read").is_some(),
+        "the copy in G2 stays"
+    );
 }

@@ -27,6 +27,8 @@ pub(crate) mod sql_urls;
 pub(crate) mod sql_cleanfiles;
 #[macro_use]
 pub(crate) mod sql_exchange;
+#[macro_use]
+pub(crate) mod sql_partnership;
 mod exchange;
 pub mod migrate;
 pub mod nsrl;
@@ -54,6 +56,7 @@ pub use cleanfiles::{CleanChange, CleanImportOutcome, CleanStats};
 
 pub use error::StoreError;
 pub use exchange::{ExchangeEntry, NewExchangeObject};
+pub use sql_partnership::{group_collection, NewContributionRow};
 pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -415,6 +418,110 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// A status resource and the member that made it.
     async fn exchange_status(&self, id: &str) -> Result<Option<(MemberId, String)>>;
+    // Partnership: contributions to trust groups.
+    /// Stores a contribution (version 1) and adds its TAXII objects to its
+    /// group's collection, in one transaction.
+    async fn insert_contribution(
+        &self,
+        row: &NewContributionRow<'_>,
+        stix: &[NewExchangeObject],
+        now: Timestamp,
+    ) -> Result<isx_partnership::Contribution>;
+    /// Stores an edit as the next version, if the contribution is still at
+    /// `expected_version` (otherwise `Conflict`: someone edited it meanwhile).
+    async fn update_contribution(
+        &self,
+        id: isx_partnership::ContributionId,
+        editor: MemberId,
+        expected_version: u32,
+        content: &isx_partnership::NewContribution,
+        stix: &[NewExchangeObject],
+        now: Timestamp,
+    ) -> Result<isx_partnership::Contribution>;
+    async fn contribution(
+        &self,
+        id: isx_partnership::ContributionId,
+    ) -> Result<Option<isx_partnership::Contribution>>;
+    /// The contributions of a group (of every group with `None`), newest first.
+    async fn contributions(
+        &self,
+        group: Option<GroupId>,
+    ) -> Result<Vec<isx_partnership::Contribution>>;
+    /// Every version of a contribution, oldest first.
+    async fn contribution_versions(
+        &self,
+        id: isx_partnership::ContributionId,
+    ) -> Result<Vec<isx_partnership::Version>>;
+    async fn insert_comment(
+        &self,
+        contribution: &isx_partnership::Contribution,
+        author: MemberId,
+        new: &isx_partnership::NewComment,
+        stix_id: &str,
+        stix: &[NewExchangeObject],
+        now: Timestamp,
+    ) -> Result<isx_partnership::Comment>;
+    async fn comments(
+        &self,
+        contribution: isx_partnership::ContributionId,
+    ) -> Result<Vec<isx_partnership::Comment>>;
+    async fn insert_attachment(
+        &self,
+        contribution: isx_partnership::ContributionId,
+        name: &str,
+        media_type: &str,
+        content: &[u8],
+        sha256: &str,
+        now: Timestamp,
+    ) -> Result<isx_partnership::Attachment>;
+    async fn attachments(
+        &self,
+        contribution: isx_partnership::ContributionId,
+    ) -> Result<Vec<isx_partnership::Attachment>>;
+    /// An attachment with its contribution and bytes.
+    async fn attachment(
+        &self,
+        id: i64,
+    ) -> Result<
+        Option<(
+            isx_partnership::ContributionId,
+            isx_partnership::Attachment,
+            Vec<u8>,
+        )>,
+    >;
+    /// A pending share request (`Conflict` if one for the same contribution
+    /// and target is pending or approved).
+    async fn insert_share(
+        &self,
+        contribution: isx_partnership::ContributionId,
+        target: isx_partnership::ShareTarget,
+        by: MemberId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<isx_partnership::ShareRequest>;
+    async fn share(&self, id: i64) -> Result<Option<isx_partnership::ShareRequest>>;
+    /// Every share request, newest first.
+    async fn shares(&self) -> Result<Vec<isx_partnership::ShareRequest>>;
+    /// Approves (storing the copy for the target group, if any, in the same
+    /// transaction) or rejects a pending request; `Conflict` if it is no
+    /// longer pending.
+    async fn decide_share(
+        &self,
+        id: i64,
+        approve: bool,
+        copy: Option<(&NewContributionRow<'_>, &[NewExchangeObject])>,
+        now: Timestamp,
+    ) -> Result<isx_partnership::ShareRequest>;
+    async fn group_rules(&self, group: GroupId) -> Result<isx_partnership::GroupRules>;
+    async fn put_group_rules(
+        &self,
+        group: GroupId,
+        rules: &isx_partnership::GroupRules,
+    ) -> Result<()>;
+    /// Deletes a group's contributions last changed before `before`, with
+    /// their versions, comments, attachments, share requests and TAXII
+    /// objects; returns how many.
+    async fn prune_contributions(&self, group: GroupId, before: Timestamp) -> Result<u64>;
 }
 
 /// Opens the store named by `url`: `postgres://…` (or `postgresql://…`)

@@ -45,6 +45,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "exchange",
         sql: include_str!("../migrations/sqlite/0007_exchange.sql"),
     },
+    Migration {
+        version: 8,
+        name: "partnership",
+        sql: include_str!("../migrations/sqlite/0008_partnership.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -82,6 +87,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 7,
         name: "exchange",
         sql: include_str!("../migrations/postgres/0007_exchange.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "partnership",
+        sql: include_str!("../migrations/postgres/0008_partnership.sql"),
     },
 ];
 

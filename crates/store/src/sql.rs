@@ -862,12 +862,106 @@ macro_rules! impl_store {
             ) -> $crate::Result<Option<(isx_domain::MemberId, String)>> {
                 self.exchange_status_sql(id).await
             }
+            async fn insert_contribution(
+                &self,
+                row: &$crate::NewContributionRow<'_>,
+                stix: &[$crate::NewExchangeObject],
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_partnership::Contribution> {
+                self.insert_contribution_sql(row, stix, now).await
+            }
+            async fn update_contribution(
+                &self,
+                id: isx_partnership::ContributionId,
+                editor: isx_domain::MemberId,
+                expected_version: u32,
+                content: &isx_partnership::NewContribution,
+                stix: &[$crate::NewExchangeObject],
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_partnership::Contribution> {
+                self.update_contribution_sql(id, editor, expected_version, content, stix, now).await
+            }
+            async fn contribution(&self, id: isx_partnership::ContributionId) -> $crate::Result<Option<isx_partnership::Contribution>> {
+                self.contribution_sql(id).await
+            }
+            async fn contributions(&self, group: Option<isx_domain::GroupId>) -> $crate::Result<Vec<isx_partnership::Contribution>> {
+                self.contributions_sql(group).await
+            }
+            async fn contribution_versions(&self, id: isx_partnership::ContributionId) -> $crate::Result<Vec<isx_partnership::Version>> {
+                self.contribution_versions_sql(id).await
+            }
+            async fn insert_comment(
+                &self,
+                contribution: &isx_partnership::Contribution,
+                author: isx_domain::MemberId,
+                new: &isx_partnership::NewComment,
+                stix_id: &str,
+                stix: &[$crate::NewExchangeObject],
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_partnership::Comment> {
+                self.insert_comment_sql(contribution, author, new, stix_id, stix, now).await
+            }
+            async fn comments(&self, contribution: isx_partnership::ContributionId) -> $crate::Result<Vec<isx_partnership::Comment>> {
+                self.comments_sql(contribution).await
+            }
+            async fn insert_attachment(
+                &self,
+                contribution: isx_partnership::ContributionId,
+                name: &str,
+                media_type: &str,
+                content: &[u8],
+                sha256: &str,
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_partnership::Attachment> {
+                self.insert_attachment_sql(contribution, name, media_type, content, sha256, now).await
+            }
+            async fn attachments(&self, contribution: isx_partnership::ContributionId) -> $crate::Result<Vec<isx_partnership::Attachment>> {
+                self.attachments_sql(contribution).await
+            }
+            async fn attachment(&self, id: i64) -> $crate::Result<Option<(isx_partnership::ContributionId, isx_partnership::Attachment, Vec<u8>)>> {
+                self.attachment_sql(id).await
+            }
+            async fn insert_share(
+                &self,
+                contribution: isx_partnership::ContributionId,
+                target: isx_partnership::ShareTarget,
+                by: isx_domain::MemberId,
+                reason: &str,
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_partnership::ShareRequest> {
+                self.insert_share_sql(contribution, target, by, reason, now).await
+            }
+            async fn share(&self, id: i64) -> $crate::Result<Option<isx_partnership::ShareRequest>> {
+                self.share_sql(id).await
+            }
+            async fn shares(&self) -> $crate::Result<Vec<isx_partnership::ShareRequest>> {
+                self.shares_sql().await
+            }
+            async fn decide_share(
+                &self,
+                id: i64,
+                approve: bool,
+                copy: Option<(&$crate::NewContributionRow<'_>, &[$crate::NewExchangeObject])>,
+                now: isx_domain::Timestamp,
+            ) -> $crate::Result<isx_partnership::ShareRequest> {
+                self.decide_share_sql(id, approve, copy, now).await
+            }
+            async fn group_rules(&self, group: isx_domain::GroupId) -> $crate::Result<isx_partnership::GroupRules> {
+                self.group_rules_sql(group).await
+            }
+            async fn put_group_rules(&self, group: isx_domain::GroupId, rules: &isx_partnership::GroupRules) -> $crate::Result<()> {
+                self.put_group_rules_sql(group, rules).await
+            }
+            async fn prune_contributions(&self, group: isx_domain::GroupId, before: isx_domain::Timestamp) -> $crate::Result<u64> {
+                self.prune_contributions_sql(group, before).await
+            }
         }
 
         url_methods!($ty);
         botnet_methods!($ty);
         cleanfile_methods!($ty);
         exchange_methods!($ty);
+        partnership_methods!($ty);
     };
 
     (@get $r:ident, $col:literal, $t:ty) => {

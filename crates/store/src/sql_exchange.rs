@@ -44,6 +44,51 @@ macro_rules! exchange_entry {
     };
 }
 
+/// Adds object versions to a collection inside the caller's write
+/// transaction, under the exchange lock (see `exchange_add`); evaluates to
+/// the `Vec<bool>` of which versions were new.
+macro_rules! exchange_insert {
+    ($ty:ty, $tx:ident, $collection:expr, $author:expr, $objects:expr, $now:expr) => {{
+            if let Some(lock) = <$ty>::EXCHANGE_LOCK {
+                sqlx::query(lock).execute(&mut *$tx).await.map_err($crate::StoreError::Database)?;
+            }
+            let last: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(added), 0) FROM exchange_objects WHERE collection = $1",
+            )
+            .bind($collection)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err($crate::StoreError::Database)?;
+            let mut stamp = $now.as_micros().max(last + 1);
+            let mut out = Vec::with_capacity($objects.len());
+            for o in $objects {
+                let done = sqlx::query(
+                    "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (collection, object_id, version) DO NOTHING",
+                )
+                .bind($collection)
+                .bind(stamp)
+                .bind(&o.id)
+                .bind(o.version.as_micros())
+                .bind(&o.spec_version)
+                .bind(&o.object_type)
+                .bind(o.marking.as_str())
+                .bind($author.0)
+                .bind(&o.body)
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                let added = done.rows_affected() == 1;
+                if added {
+                    stamp += 1;
+                }
+                out.push(added);
+            }
+            out
+    }};
+}
+
 macro_rules! exchange_methods {
     ($ty:ty) => {
         impl $ty {
@@ -55,42 +100,7 @@ macro_rules! exchange_methods {
             now: isx_domain::Timestamp,
         ) -> $crate::Result<Vec<bool>> {
             let mut tx = self.begin_write().await?;
-            if let Some(lock) = Self::EXCHANGE_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
-            }
-            let last: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(added), 0) FROM exchange_objects WHERE collection = $1",
-            )
-            .bind(collection)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
-            let mut stamp = now.as_micros().max(last + 1);
-            let mut out = Vec::with_capacity(objects.len());
-            for o in objects {
-                let done = sqlx::query(
-                    "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (collection, object_id, version) DO NOTHING",
-                )
-                .bind(collection)
-                .bind(stamp)
-                .bind(&o.id)
-                .bind(o.version.as_micros())
-                .bind(&o.spec_version)
-                .bind(&o.object_type)
-                .bind(o.marking.as_str())
-                .bind(author.0)
-                .bind(&o.body)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
-                let added = done.rows_affected() == 1;
-                if added {
-                    stamp += 1;
-                }
-                out.push(added);
-            }
+            let out = exchange_insert!(Self, tx, collection, author, objects, now);
             tx.commit().await.map_err($crate::StoreError::Database)?;
             Ok(out)
         }
