@@ -16,6 +16,7 @@ mod cleanfiles;
 mod cli;
 mod notices;
 mod oracles;
+mod partnership;
 mod store;
 mod taxii;
 mod urls;

@@ -7,6 +7,7 @@ pub mod csaf;
 pub mod cve5;
 pub mod feed;
 pub mod kev;
+pub mod partnership;
 pub mod rows;
 pub mod stix;
 pub mod table;

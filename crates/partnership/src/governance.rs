@@ -21,24 +21,30 @@ pub struct PiiChoices {
     pub keep: Vec<String>,
 }
 
-/// Every finding of the PII detector in a contribution's texts, once per
-/// distinct (kind, text).
-pub fn findings(content: &NewContribution) -> Vec<Finding> {
-    let mut all: Vec<Finding> = content.texts().iter().flat_map(|t| pii::find(t)).collect();
+/// Every finding of the PII detector in these texts, once per distinct
+/// (kind, text).
+pub fn findings_in<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<Finding> {
+    let mut all: Vec<Finding> = texts.into_iter().flat_map(pii::find).collect();
     all.sort_by(|a, b| (a.kind, &a.text).cmp(&(b.kind, &b.text)));
     all.dedup_by(|a, b| a.kind == b.kind && a.text == b.text);
     all
 }
 
-/// Applies the contributor's choices: every finding must be either redacted
-/// or kept (otherwise `UnconfirmedPii` lists the open ones, and nothing is
-/// posted); redacted ones are replaced in every text. Returns the findings
-/// that were kept, for the audit log.
-pub fn check_pii_choices(
-    content: &mut NewContribution,
+/// Every finding of the PII detector in a contribution's texts.
+pub fn findings(content: &NewContribution) -> Vec<Finding> {
+    let texts = content.texts();
+    findings_in(texts.iter().map(String::as_str))
+}
+
+/// Applies the contributor's choices to `texts`: every finding must be
+/// either redacted or kept (otherwise `UnconfirmedPii` lists the open ones,
+/// and nothing changes); redacted ones are replaced in every text. Returns
+/// the findings that were kept, for the audit log.
+pub fn confirm_pii(
+    mut texts: Vec<&mut String>,
     choices: &PiiChoices,
 ) -> Result<Vec<Finding>, PartnershipError> {
-    let found = findings(content);
+    let found = findings_in(texts.iter().map(|t| t.as_str()));
     let open: Vec<Finding> = found
         .iter()
         .filter(|f| !choices.redact.contains(&f.text) && !choices.keep.contains(&f.text))
@@ -47,13 +53,21 @@ pub fn check_pii_choices(
     if !open.is_empty() {
         return Err(PartnershipError::UnconfirmedPii(open));
     }
-    for t in content.texts_mut() {
-        *t = pii::redact(t, &choices.redact);
+    for t in texts.iter_mut() {
+        **t = pii::redact(t, &choices.redact);
     }
     Ok(found
         .into_iter()
         .filter(|f| !choices.redact.contains(&f.text))
         .collect())
+}
+
+/// [`confirm_pii`] over every free text of a contribution.
+pub fn check_pii_choices(
+    content: &mut NewContribution,
+    choices: &PiiChoices,
+) -> Result<Vec<Finding>, PartnershipError> {
+    confirm_pii(content.texts_mut(), choices)
 }
 
 /// Where a contribution is to be shared beyond its group.

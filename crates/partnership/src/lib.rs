@@ -29,8 +29,8 @@ pub use contribution::{
 pub use dashboard::{Dashboard, DayCount};
 pub use discussion::{Comment, NewComment};
 pub use governance::{
-    check_pii_choices, findings, reporting, GroupRules, PiiChoices, ReportingStatus, ShareRequest,
-    ShareStatus, ShareTarget,
+    check_pii_choices, confirm_pii, findings, findings_in, reporting, GroupRules, PiiChoices,
+    ReportingStatus, ShareRequest, ShareStatus, ShareTarget,
 };
 pub use pii::{Finding, FindingKind};
 

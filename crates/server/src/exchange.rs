@@ -50,7 +50,7 @@ fn collection_id(alias: &str) -> String {
 
 /// The id of the instance's STIX identity (the `created_by_ref` of what
 /// isx produces).
-fn identity_id(state: &AppState) -> String {
+pub(crate) fn identity_id(state: &AppState) -> String {
     let identity = stix::instance_identity(&state.config.instance_name);
     identity["id"].as_str().unwrap_or_default().to_owned()
 }

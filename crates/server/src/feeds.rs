@@ -373,8 +373,19 @@ async fn write_file(
 /// which produces what a stopped instance missed).
 pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(tick_ms.max(100)));
+    let mut pruned_at: Option<Timestamp> = None;
     loop {
         tick.tick().await;
+        // Retention of trust-group contributions, checked hourly.
+        let now = ctx.clock.now();
+        if pruned_at.is_none_or(|t| now >= t.add_secs(3_600)) {
+            match crate::partnership::prune(ctx.store.as_ref(), now).await {
+                Ok(_) => pruned_at = Some(now),
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention of contributions failed; will retry")
+                }
+            }
+        }
         if let Err(e) = produce_due(&ctx).await {
             ctx.stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "feed production failed; will retry");

@@ -22,6 +22,7 @@ mod metrics;
 mod notices;
 pub mod notify;
 mod openapi;
+pub mod partnership;
 mod problem;
 mod ratelimit;
 mod records;

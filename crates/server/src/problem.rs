@@ -227,6 +227,29 @@ impl From<crate::ServerError> for ApiError {
     }
 }
 
+impl From<isx_partnership::PartnershipError> for ApiError {
+    fn from(e: isx_partnership::PartnershipError) -> Self {
+        match e {
+            isx_partnership::PartnershipError::Invalid { field, .. } => ApiError::Validation {
+                detail: e.to_string(),
+                pointer: Some(format!("/{}", field.replace(' ', "_"))),
+            },
+            isx_partnership::PartnershipError::UnconfirmedPii(ref found) => ApiError::Invalid {
+                detail: format!(
+                    "{e}. Send each finding's text in pii.redact (replaced by a placeholder) or pii.keep (kept knowingly)."
+                ),
+                errors: found
+                    .iter()
+                    .map(|f| FieldProblem {
+                        pointer: format!("/pii/{}", f.kind.as_str()),
+                        detail: f.text.clone(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         ApiError::invalid(e)

@@ -85,6 +85,60 @@ pub fn exchange_object(g: &TrustGroup, marking: Tlp, author: MemberId) -> Record
     }
 }
 
+/// A contribution to a trust group: the group's members at its clearance,
+/// per its marking; its author always. The author's name is withheld from
+/// others when the contribution is anonymous or the group hides its member
+/// list (a named author would tell members who belongs).
+pub fn contribution(g: &TrustGroup, c: &isx_partnership::Contribution) -> RecordMeta {
+    RecordMeta {
+        marking: c.content.marking,
+        author: Some(c.author),
+        anonymous: c.content.anonymous || g.hide_members,
+        ..group(g)
+    }
+}
+
+/// A comment on a contribution: like the contribution, with the comment's
+/// own author and anonymity.
+pub fn comment(
+    g: &TrustGroup,
+    c: &isx_partnership::Contribution,
+    k: &isx_partnership::Comment,
+) -> RecordMeta {
+    RecordMeta {
+        author: Some(k.author),
+        anonymous: k.anonymous || g.hide_members,
+        ..contribution(g, c)
+    }
+}
+
+/// A request to share a contribution wider: the member that owns the
+/// contribution (who decides) and the member that asked.
+pub fn share_request(
+    c: &isx_partnership::Contribution,
+    s: &isx_partnership::ShareRequest,
+) -> RecordMeta {
+    RecordMeta {
+        audience: Audience::Recipients(vec![c.author, s.requested_by]),
+        ..RecordMeta::everyone(Tlp::Amber)
+    }
+}
+
+/// Who has reported in a group's mandatory categories: its owners (it names
+/// members, so it is as private as a hidden member list).
+pub fn group_reporting(g: &TrustGroup, roster: &[GroupMembership]) -> RecordMeta {
+    RecordMeta {
+        audience: Audience::Recipients(
+            roster
+                .iter()
+                .filter(|m| m.role == GroupRole::Owner)
+                .map(|m| m.member)
+                .collect(),
+        ),
+        ..group(g)
+    }
+}
+
 /// A feed file: like the most restrictive record it holds; a member's
 /// botnet batch is that member's alone.
 pub fn feed_file(f: &isx_store::FeedFile) -> RecordMeta {

@@ -209,7 +209,7 @@ macro_rules! partnership_methods {
             .await
             .map_err($crate::StoreError::Database)?
             .ok_or_else(|| $crate::StoreError::Conflict(format!(
-                "version {} of contribution {id} (it was edited meanwhile, or does not exist); reload it and edit again", expected_version + 1
+                "version {} of contribution {id} (reload it and edit again)", expected_version + 1
             )))?;
             let group = impl_store!(@at row, 0, i64);
             let version = impl_store!(@at row, 2, i64);
@@ -527,7 +527,7 @@ macro_rules! partnership_methods {
             .map_err($crate::StoreError::Database)?;
             if done.rows_affected() != 1 {
                 return Err($crate::StoreError::Conflict(format!(
-                    "a decision on share request {id} (it is no longer pending)"
+                    "a decision on share request {id}"
                 )));
             }
             tx.commit().await.map_err($crate::StoreError::Database)?;

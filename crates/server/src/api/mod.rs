@@ -8,6 +8,7 @@ mod groups;
 mod keys;
 mod members;
 pub(crate) mod notices;
+pub(crate) mod partnership;
 pub(crate) mod taxii;
 pub(crate) mod urls;
 
@@ -41,6 +42,59 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/api/v1/groups/{id}/members",
             get(list_group_members).post(join_group),
+        )
+        .route(
+            "/api/v1/groups/{id}/contributions",
+            get(partnership::list_contributions).post(partnership::create_contribution),
+        )
+        .route(
+            "/api/v1/groups/{id}/rules",
+            get(partnership::get_rules).put(partnership::put_rules),
+        )
+        .route("/api/v1/groups/{id}/reporting", get(partnership::reporting))
+        .route(
+            "/api/v1/groups/{id}/dashboard",
+            get(partnership::group_dashboard),
+        )
+        .route("/api/v1/partnership/dashboard", get(partnership::dashboard))
+        .route(
+            "/api/v1/contributions/{id}",
+            get(partnership::get_contribution).put(partnership::edit_contribution),
+        )
+        .route(
+            "/api/v1/contributions/{id}/versions",
+            get(partnership::contribution_versions),
+        )
+        .route(
+            "/api/v1/contributions/{id}/comments",
+            axum::routing::post(partnership::create_comment),
+        )
+        .route(
+            "/api/v1/contributions/{id}/attachments",
+            axum::routing::post(partnership::attach).layer(axum::extract::DefaultBodyLimit::max(
+                isx_partnership::governance::MAX_ATTACHMENT + 1,
+            )),
+        )
+        .route(
+            "/api/v1/attachments/{id}",
+            get(partnership::download_attachment),
+        )
+        .route(
+            "/api/v1/contributions/{id}/shares",
+            axum::routing::post(partnership::request_share),
+        )
+        .route("/api/v1/shares", get(partnership::list_shares))
+        .route(
+            "/api/v1/shares/{id}/approve",
+            axum::routing::post(partnership::approve_share),
+        )
+        .route(
+            "/api/v1/shares/{id}/reject",
+            axum::routing::post(partnership::reject_share),
+        )
+        .route(
+            "/api/v1/pii/check",
+            axum::routing::post(partnership::pii_check),
         )
         .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/releases", get(list_releases).post(create_release))

@@ -1,0 +1,644 @@
+//! Partnership over REST: contributions to trust groups, their versions,
+//! discussion and attachments, share requests and their approval, group
+//! rules, reporting status and dashboards. The operations live in
+//! `crate::partnership` (shared with the web pages); this is the wire.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use isx_domain::{GroupId, MemberId};
+use isx_partnership::{
+    Attachment, Comment, ContributionId, Dashboard, Finding, GroupRules, NewContribution,
+    PiiChoices, ReportingStatus, ShareRequest, ShareTarget,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{noted, AuditNote};
+use crate::auth::Caller;
+use crate::extract::ApiJson;
+use crate::partnership::{self as ops, CommentDraft, Draft, Seen};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+
+/// A member as contributions name it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorDto {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A contribution as the caller may see it. `author` is absent when the
+/// contribution is anonymous (or the group hides its member list) and the
+/// caller is neither its author nor the operator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributionDto {
+    pub id: i64,
+    pub group: i64,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<AuthorDto>,
+    /// title, description, marking, anonymous, details
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub content: NewContribution,
+    pub version: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    pub origin: Option<i64>,
+    pub stix_id: String,
+}
+
+pub(crate) type Names = HashMap<MemberId, String>;
+
+pub(crate) async fn names(state: &AppState) -> Result<Names, ApiError> {
+    Ok(state
+        .store
+        .members()
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.name.to_string()))
+        .collect())
+}
+
+fn author(names: &Names, id: Option<MemberId>) -> Option<AuthorDto> {
+    id.map(|id| AuthorDto {
+        id: id.0,
+        name: names.get(&id).cloned().unwrap_or_default(),
+    })
+}
+
+impl ContributionDto {
+    pub(crate) fn new(s: &Seen, names: &Names) -> Self {
+        ContributionDto {
+            id: s.c.id.0,
+            group: s.c.group.0,
+            kind: s.c.kind().to_string(),
+            author: author(names, s.author),
+            content: s.c.content.clone(),
+            version: s.c.version,
+            created_at: s.c.created_at.to_rfc3339(),
+            updated_at: s.c.updated_at.to_rfc3339(),
+            origin: s.c.origin.map(|o| o.0),
+            stix_id: s.c.stix_id.clone(),
+        }
+    }
+}
+
+/// A comment as the caller may see it, with its depth in the thread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentDto {
+    pub id: i64,
+    pub parent: Option<i64>,
+    pub depth: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<AuthorDto>,
+    pub anonymous: bool,
+    pub text: String,
+    pub created_at: String,
+}
+
+/// A contribution with its attachments and discussion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributionDetailDto {
+    #[serde(flatten)]
+    pub contribution: ContributionDto,
+    #[schema(value_type = Vec<Object>)]
+    pub attachments: Vec<Attachment>,
+    pub comments: Vec<CommentDto>,
+}
+
+/// A new contribution, or an edit: the content, and for each finding of
+/// the PII detector whether to redact it or keep it knowingly.
+// The wire shape of `partnership::Draft`, for OpenAPI only.
+#[allow(dead_code)]
+#[derive(Debug, ToSchema)]
+pub struct DraftRequest {
+    pub title: String,
+    pub description: String,
+    /// clear, green, amber or amber+strict (TLP:RED is refused: it is for
+    /// named individuals, not groups)
+    pub marking: String,
+    #[serde(default)]
+    pub anonymous: bool,
+    /// `{"kind":"incident","impact":"high","status":"open","techniques":["T1486"],...}`,
+    /// `{"kind":"sighting","indicator_type":"ipv4","value":"…","count":3,"first_seen":"…","last_seen":"…"}`,
+    /// `{"kind":"indicator","indicator_type":"url","value":"…"}`, `{"kind":"mitigation","techniques":[…]}`
+    /// or `{"kind":"analysis"}`
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// `{"redact":["jane@corp.example"],"keep":["203.0.113.9"]}`
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub pii: PiiChoices,
+    /// For edits: the version being edited (a stale one is refused with 409).
+    #[serde(default)]
+    pub version: Option<u32>,
+}
+
+/// The group's contributions the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/groups/{id}/contributions", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id")),
+    responses((status = 200, body = [ContributionDto]), (status = 404, body = Problem)))]
+pub(crate) async fn list_contributions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<ContributionDto>>, ApiError> {
+    let access = ops::group_for(&state, &caller, GroupId(id)).await?;
+    let names = names(&state).await?;
+    let list = ops::list(&state, &caller, &access.group).await?;
+    Ok(Json(
+        list.iter()
+            .map(|s| ContributionDto::new(s, &names))
+            .collect(),
+    ))
+}
+
+/// Posts a contribution (owners and contributors of an open group). If the
+/// PII detector finds personal data that `pii` neither redacts nor keeps,
+/// nothing is posted: 422 lists each finding (`/pii/<kind>`, its text).
+#[utoipa::path(post, path = "/api/v1/groups/{id}/contributions", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id")), request_body = DraftRequest,
+    responses((status = 201, body = ContributionDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "invalid, or personal data not yet redacted or kept")))]
+pub(crate) async fn create_contribution(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(draft): ApiJson<Draft>,
+) -> Result<Response, ApiError> {
+    let c = ops::create(&state, &caller, GroupId(id), draft).await?;
+    let names = names(&state).await?;
+    let dto = ContributionDto::new(
+        &Seen {
+            author: Some(c.author),
+            c,
+        },
+        &names,
+    );
+    Ok(noted(
+        AuditNote::new(
+            "contribution.create",
+            format!("group/{id}/contribution/{}", dto.id),
+        ),
+        (StatusCode::CREATED, Json(dto)),
+    ))
+}
+
+async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+) -> Result<ContributionDetailDto, ApiError> {
+    let (_, s) = ops::get(state, caller, id).await?;
+    let names = names(state).await?;
+    let attachments = state.store.attachments(id).await?;
+    let comments = ops::discussion(state, caller, id)
+        .await?
+        .into_iter()
+        .map(|(depth, k)| CommentDto {
+            id: k.comment.id,
+            parent: k.comment.parent,
+            depth,
+            author: author(&names, k.author),
+            anonymous: k.comment.anonymous,
+            text: k.comment.text,
+            created_at: k.comment.created_at.to_rfc3339(),
+        })
+        .collect();
+    Ok(ContributionDetailDto {
+        contribution: ContributionDto::new(&s, &names),
+        attachments,
+        comments,
+    })
+}
+
+/// One contribution with its attachments and discussion.
+#[utoipa::path(get, path = "/api/v1/contributions/{id}", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "contribution id")),
+    responses((status = 200, body = ContributionDetailDto), (status = 404, body = Problem)))]
+pub(crate) async fn get_contribution(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<ContributionDetailDto>, ApiError> {
+    Ok(Json(detail(&state, &caller, ContributionId(id)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EditRequest {
+    version: u32,
+    #[serde(flatten)]
+    draft: Draft,
+}
+
+/// Edits a contribution (its author, while the group is open). Send the
+/// `version` being edited; every earlier version is kept.
+#[utoipa::path(put, path = "/api/v1/contributions/{id}", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "contribution id")), request_body = DraftRequest,
+    responses((status = 200, body = ContributionDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "edited meanwhile"), (status = 422, body = Problem)))]
+pub(crate) async fn edit_contribution(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<EditRequest>,
+) -> Result<Response, ApiError> {
+    let c = ops::edit(&state, &caller, ContributionId(id), req.version, req.draft).await?;
+    let names = names(&state).await?;
+    let dto = ContributionDto::new(
+        &Seen {
+            author: Some(c.author),
+            c,
+        },
+        &names,
+    );
+    Ok(noted(
+        AuditNote::new(
+            "contribution.edit",
+            format!("contribution/{id}/version/{}", dto.version),
+        ),
+        Json(dto),
+    ))
+}
+
+/// A version of a contribution.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionDto {
+    pub version: u32,
+    pub edited_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub editor: Option<AuthorDto>,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub content: NewContribution,
+}
+
+/// Every version of a contribution, oldest first.
+#[utoipa::path(get, path = "/api/v1/contributions/{id}/versions", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "contribution id")),
+    responses((status = 200, body = [VersionDto]), (status = 404, body = Problem)))]
+pub(crate) async fn contribution_versions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<VersionDto>>, ApiError> {
+    let names = names(&state).await?;
+    let versions = ops::history(&state, &caller, ContributionId(id)).await?;
+    Ok(Json(
+        versions
+            .into_iter()
+            .map(|v| VersionDto {
+                version: v.version,
+                edited_at: v.edited_at.to_rfc3339(),
+                editor: author(&names, (v.editor.0 != 0).then_some(v.editor)),
+                content: v.content,
+            })
+            .collect(),
+    ))
+}
+
+/// A comment to post.
+// The wire shape of `partnership::CommentDraft`, for OpenAPI only.
+#[allow(dead_code)]
+#[derive(Debug, ToSchema)]
+pub struct CommentRequest {
+    pub text: String,
+    /// The comment it answers.
+    pub parent: Option<i64>,
+    #[serde(default)]
+    pub anonymous: bool,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub pii: PiiChoices,
+}
+
+/// Comments on a contribution (owners and contributors of an open group).
+#[utoipa::path(post, path = "/api/v1/contributions/{id}/comments", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "contribution id")), request_body = CommentRequest,
+    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn create_comment(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(draft): ApiJson<CommentDraft>,
+) -> Result<Response, ApiError> {
+    let k: Comment = ops::comment(&state, &caller, ContributionId(id), draft).await?;
+    Ok(noted(
+        AuditNote::new(
+            "comment.create",
+            format!("contribution/{id}/comment/{}", k.id),
+        ),
+        (
+            StatusCode::CREATED,
+            Json(
+                serde_json::json!({"id": k.id, "parent": k.parent, "anonymous": k.anonymous, "text": k.text, "created_at": k.created_at}),
+            ),
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct AttachParams {
+    /// The file name.
+    name: String,
+}
+
+/// Attaches a file (the body, at most 5 MiB, with its Content-Type) to a
+/// contribution (its author, while the group is open).
+#[utoipa::path(post, path = "/api/v1/contributions/{id}/attachments", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "contribution id"), AttachParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn attach(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    params: Result<Query<AttachParams>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let media = crate::extract::media_type(&headers);
+    let media = if media.is_empty() {
+        "application/octet-stream".to_owned()
+    } else {
+        media
+    };
+    let a = ops::attach(&state, &caller, ContributionId(id), &p.name, &media, &body).await?;
+    Ok(noted(
+        AuditNote::new(
+            "attachment.create",
+            format!("contribution/{id}/attachment/{}", a.id),
+        ),
+        (StatusCode::CREATED, Json(a)),
+    ))
+}
+
+/// Downloads an attachment (always as a download, never rendered).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "attachment id")),
+    responses((status = 200, body = Vec<u8>), (status = 404, body = Problem)))]
+pub(crate) async fn download_attachment(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let (a, bytes) = ops::attachment(&state, &caller, id).await?;
+    Ok(attachment_response(&a, bytes))
+}
+
+/// An attachment as a download: the browser never renders it in isx's
+/// origin (an HTML attachment could otherwise run script there).
+pub(crate) fn attachment_response(a: &Attachment, bytes: Vec<u8>) -> Response {
+    let safe: String = a
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Asks to share a contribution wider than its group.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareRequestBody {
+    /// `{"kind":"group","group":7}` or `{"kind":"url-feed"}`
+    #[schema(value_type = Object)]
+    pub target: ShareTarget,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A share request as the caller may see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShareDto {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub request: ShareRequest,
+    pub contribution_title: String,
+    /// Whether the caller is the owning member, who approves or rejects.
+    pub decides: bool,
+    /// What the PII detector finds in the contribution (for the approver).
+    #[schema(value_type = Vec<Object>)]
+    pub findings: Vec<Finding>,
+}
+
+fn share_dto(s: ops::SeenShare) -> ShareDto {
+    let findings = if s.decides {
+        isx_partnership::findings(&s.contribution.content)
+    } else {
+        Vec::new()
+    };
+    ShareDto {
+        contribution_title: s.contribution.content.title.clone(),
+        decides: s.decides,
+        request: s.request,
+        findings,
+    }
+}
+
+/// Requests that a contribution be shared with another group (a member of
+/// both) or into the malicious-URL feed (URL indicators). The member that
+/// owns the contribution decides.
+#[utoipa::path(post, path = "/api/v1/contributions/{id}/shares", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "contribution id")), request_body = ShareRequestBody,
+    responses((status = 201, body = ShareDto), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn request_share(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ShareRequestBody>,
+) -> Result<Response, ApiError> {
+    let r = ops::request_share(
+        &state,
+        &caller,
+        ContributionId(id),
+        body.target,
+        &body.reason,
+    )
+    .await?;
+    let s = ops::share(&state, &caller, r.id).await?;
+    Ok(noted(
+        AuditNote::new("share.request", format!("contribution/{id}/share/{}", r.id)),
+        (StatusCode::CREATED, Json(share_dto(s))),
+    ))
+}
+
+/// The share requests the caller made or must decide, newest first.
+#[utoipa::path(get, path = "/api/v1/shares", tag = "partnership", security(("api_key" = [])),
+    responses((status = 200, body = [ShareDto])))]
+pub(crate) async fn list_shares(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<ShareDto>>, ApiError> {
+    Ok(Json(
+        ops::shares(&state, &caller)
+            .await?
+            .into_iter()
+            .map(share_dto)
+            .collect(),
+    ))
+}
+
+/// The owning member's decision on a share request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// For approval: each PII finding redacted or kept for the wider audience.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub pii: PiiChoices,
+}
+
+/// Approves a share request (the owning member only): a copy, redacted as
+/// chosen, is posted to the target group (or the URL enters the feed).
+#[utoipa::path(post, path = "/api/v1/shares/{id}/approve", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "share request id")), request_body = DecisionBody,
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn approve_share(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> Result<Response, ApiError> {
+    let r = ops::decide_share(&state, &caller, id, true, &body.pii).await?;
+    Ok(noted(
+        AuditNote::new("share.approve", format!("share/{id}")),
+        Json(r),
+    ))
+}
+
+/// Rejects a share request (the owning member only).
+#[utoipa::path(post, path = "/api/v1/shares/{id}/reject", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "share request id")),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub(crate) async fn reject_share(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let r = ops::decide_share(&state, &caller, id, false, &PiiChoices::default()).await?;
+    Ok(noted(
+        AuditNote::new("share.reject", format!("share/{id}")),
+        Json(r),
+    ))
+}
+
+/// The group's rules: retention and reporting duties.
+#[utoipa::path(get, path = "/api/v1/groups/{id}/rules", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id")),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub(crate) async fn get_rules(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<GroupRules>, ApiError> {
+    let access = ops::group_for(&state, &caller, GroupId(id)).await?;
+    Ok(Json(state.store.group_rules(access.group.id).await?))
+}
+
+/// Sets the group's rules (owners and operator administrators):
+/// `{"retention_days":365,"mandatory":["incident"],"report_period_days":30}`.
+#[utoipa::path(put, path = "/api/v1/groups/{id}/rules", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id")), request_body = Object,
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn put_rules(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(rules): ApiJson<GroupRules>,
+) -> Result<Response, ApiError> {
+    let rules = ops::put_rules(&state, &caller, GroupId(id), rules).await?;
+    Ok(noted(
+        AuditNote::new("group.rules", format!("group/{id}")),
+        Json(rules),
+    ))
+}
+
+/// Who has reported in the group's mandatory categories this period (the
+/// group's owners and the operator).
+#[utoipa::path(get, path = "/api/v1/groups/{id}/reporting", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id")),
+    responses((status = 200, body = [Object]), (status = 404, body = Problem)))]
+pub(crate) async fn reporting(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<ReportingStatus>>, ApiError> {
+    Ok(Json(ops::reporting(&state, &caller, GroupId(id)).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct DaysParams {
+    /// The period, in days up to now (1–366; 30 by default).
+    days: Option<u32>,
+}
+
+/// A group's dashboard: activity per day and kind, top ATT&CK techniques
+/// and sectors, open incidents.
+#[utoipa::path(get, path = "/api/v1/groups/{id}/dashboard", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id"), DaysParams),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub(crate) async fn group_dashboard(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    Query(p): Query<DaysParams>,
+) -> Result<Json<Dashboard>, ApiError> {
+    Ok(Json(
+        ops::dashboard(&state, &caller, Some(GroupId(id)), p.days.unwrap_or(30)).await?,
+    ))
+}
+
+/// The dashboard over every group the caller may see (the operator: all).
+#[utoipa::path(get, path = "/api/v1/partnership/dashboard", tag = "partnership", security(("api_key" = [])),
+    params(DaysParams), responses((status = 200, body = Object)))]
+pub(crate) async fn dashboard(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(p): Query<DaysParams>,
+) -> Result<Json<Dashboard>, ApiError> {
+    Ok(Json(
+        ops::dashboard(&state, &caller, None, p.days.unwrap_or(30)).await?,
+    ))
+}
+
+/// Texts to run the PII detector over.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PiiCheckRequest {
+    pub texts: Vec<String>,
+}
+
+/// What the PII detector finds (e-mail addresses, IP addresses, phone
+/// numbers, names): the same check contributions go through.
+#[utoipa::path(post, path = "/api/v1/pii/check", tag = "partnership", security(("api_key" = [])),
+    request_body = PiiCheckRequest, responses((status = 200, body = [Object])))]
+pub(crate) async fn pii_check(ApiJson(req): ApiJson<PiiCheckRequest>) -> Json<Vec<Finding>> {
+    Json(isx_partnership::findings_in(
+        req.texts.iter().map(String::as_str),
+    ))
+}

@@ -1,0 +1,708 @@
+//! The partnership read and write paths: contributions to trust groups,
+//! their history, discussion, attachments, share requests with the owning
+//! member's approval, group rules (retention, reporting duties), reporting
+//! status and dashboards. The REST API and the web pages both call these;
+//! every read asks the policy function through `records`.
+
+use isx_domain::{GroupId, GroupRole, MemberId, Timestamp, TrustGroup};
+use isx_formats::partnership as stix_map;
+use isx_partnership::{
+    governance, Attachment, Comment, Contribution, ContributionId, ContributionKind, Dashboard,
+    NewComment, NewContribution, PiiChoices, ReportingStatus, ShareRequest, ShareStatus,
+    ShareTarget,
+};
+use isx_policy::FieldMask;
+use isx_store::{NewContributionRow, NewExchangeObject};
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::records;
+use crate::AppState;
+
+/// A group as the caller reaches it, with the caller's role in it (the
+/// operator acts as an owner).
+pub(crate) struct GroupAccess {
+    pub group: TrustGroup,
+    pub role: Option<GroupRole>,
+}
+
+impl GroupAccess {
+    /// Whether the caller may post and edit here now: owners and
+    /// contributors, while the group is open (an ad hoc group past its end
+    /// date is read-only).
+    pub fn require_writer(&self, now: Timestamp) -> Result<(), ApiError> {
+        if self.group.is_closed(now) {
+            return Err(ApiError::Forbidden(format!(
+                "trust group {:?} closed at its end date and is read-only",
+                self.group.name
+            )));
+        }
+        match self.role {
+            Some(GroupRole::Owner | GroupRole::Contributor) => Ok(()),
+            _ => Err(ApiError::Forbidden(
+                "readers of a trust group cannot post or comment; ask an owner for the contributor role".into(),
+            )),
+        }
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role == Some(GroupRole::Owner)
+    }
+}
+
+/// A contribution as the caller may see it: the author is `None` when the
+/// policy withholds it.
+#[derive(Clone)]
+pub(crate) struct Seen {
+    pub c: Contribution,
+    pub author: Option<MemberId>,
+}
+
+/// A comment as the caller may see it.
+pub(crate) struct SeenComment {
+    pub comment: Comment,
+    pub author: Option<MemberId>,
+}
+
+fn not_found(id: impl std::fmt::Display, what: &str) -> ApiError {
+    ApiError::NotFound(format!("{what} {id}"))
+}
+
+/// The group, if the caller may see it (404 otherwise, as if absent).
+pub(crate) async fn group_for(
+    state: &AppState,
+    caller: &Caller,
+    id: GroupId,
+) -> Result<GroupAccess, ApiError> {
+    let group = state
+        .store
+        .group(id)
+        .await?
+        .filter(|g| records::may_see(state, caller, &records::group(g)))
+        .ok_or_else(|| not_found(id, "trust group"))?;
+    let role = if caller.is_admin() {
+        Some(GroupRole::Owner)
+    } else {
+        state
+            .store
+            .group_members(group.id)
+            .await?
+            .into_iter()
+            .find(|m| m.member == caller.member.id)
+            .map(|m| m.role)
+    };
+    Ok(GroupAccess { group, role })
+}
+
+fn seen(state: &AppState, caller: &Caller, g: &TrustGroup, c: Contribution) -> Option<Seen> {
+    let mask = records::decide_for(state, caller, &records::contribution(g, &c)).mask()?;
+    let author = (!mask.hides(FieldMask::AUTHOR)).then_some(c.author);
+    Some(Seen { c, author })
+}
+
+/// The contributions of a group the caller may see, newest first.
+pub(crate) async fn list(
+    state: &AppState,
+    caller: &Caller,
+    g: &TrustGroup,
+) -> Result<Vec<Seen>, ApiError> {
+    Ok(state
+        .store
+        .contributions(Some(g.id))
+        .await?
+        .into_iter()
+        .filter_map(|c| seen(state, caller, g, c))
+        .collect())
+}
+
+/// One contribution, with its group, if the caller may see it.
+pub(crate) async fn get(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+) -> Result<(GroupAccess, Seen), ApiError> {
+    let c = state
+        .store
+        .contribution(id)
+        .await?
+        .ok_or_else(|| not_found(id, "contribution"))?;
+    let access = group_for(state, caller, c.group)
+        .await
+        .map_err(|_| not_found(id, "contribution"))?;
+    let s = seen(state, caller, &access.group, c).ok_or_else(|| not_found(id, "contribution"))?;
+    Ok((access, s))
+}
+
+/// What a member sends to post or edit: the content and the answer to the
+/// PII detector.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct Draft {
+    #[serde(flatten)]
+    pub content: NewContribution,
+    #[serde(default)]
+    pub pii: PiiChoices,
+}
+
+fn stix_prefix(kind: ContributionKind) -> &'static str {
+    match kind {
+        ContributionKind::Incident => "incident",
+        ContributionKind::Sighting => "sighting",
+        ContributionKind::Indicator => "indicator",
+        ContributionKind::Mitigation => "course-of-action",
+        ContributionKind::Analysis => "report",
+    }
+}
+
+fn new_stix_id(kind: &str) -> String {
+    isx_formats::stix::object_id(kind, &crate::auth::random_hex32())
+}
+
+fn exchange_objects(
+    objects: Vec<serde_json::Value>,
+    marking: isx_domain::Tlp,
+) -> Vec<NewExchangeObject> {
+    objects
+        .into_iter()
+        .filter_map(|o| {
+            let version = isx_formats::stix::version_of(&o)?;
+            Some(NewExchangeObject {
+                id: o["id"].as_str()?.to_owned(),
+                object_type: o["type"].as_str()?.to_owned(),
+                version,
+                spec_version: "2.1".into(),
+                marking,
+                body: o.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The TAXII objects of a contribution in its group.
+fn contribution_stix(
+    state: &AppState,
+    g: &TrustGroup,
+    c: &Contribution,
+    attachments: &[Attachment],
+) -> Vec<NewExchangeObject> {
+    let instance = crate::exchange::identity_id(state);
+    let show_author = !c.content.anonymous && !g.hide_members;
+    exchange_objects(
+        stix_map::stix_contribution(c, attachments, &instance, show_author),
+        c.content.marking,
+    )
+}
+
+fn unsaved(
+    g: &TrustGroup,
+    author: MemberId,
+    content: NewContribution,
+    stix_id: String,
+    origin: Option<ContributionId>,
+    now: Timestamp,
+) -> Contribution {
+    Contribution {
+        id: ContributionId(0),
+        group: g.id,
+        author,
+        content,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        origin,
+        stix_id,
+    }
+}
+
+/// Posts a contribution to a group: checked, every PII finding redacted or
+/// kept by the contributor, stored with its TAXII objects.
+pub(crate) async fn create(
+    state: &AppState,
+    caller: &Caller,
+    group: GroupId,
+    draft: Draft,
+) -> Result<Contribution, ApiError> {
+    let now = state.clock.now();
+    let access = group_for(state, caller, group).await?;
+    access.require_writer(now)?;
+    let mut content = draft.content.checked()?;
+    let kept = governance::check_pii_choices(&mut content, &draft.pii)?;
+    if !kept.is_empty() {
+        tracing::info!(
+            kept = kept.len(),
+            "contribution posted with personal data kept by its author"
+        );
+    }
+    let stix_id = new_stix_id(stix_prefix(content.kind()));
+    let c = unsaved(&access.group, caller.member.id, content, stix_id, None, now);
+    let stix = contribution_stix(state, &access.group, &c, &[]);
+    let row = NewContributionRow {
+        group: access.group.id,
+        author: caller.member.id,
+        content: &c.content,
+        stix_id: &c.stix_id,
+        origin: None,
+    };
+    Ok(state.store.insert_contribution(&row, &stix, now).await?)
+}
+
+/// Edits a contribution (its author only, while the group is open): the
+/// next version, with every earlier one kept.
+pub(crate) async fn edit(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+    expected_version: u32,
+    draft: Draft,
+) -> Result<Contribution, ApiError> {
+    let now = state.clock.now();
+    let (access, s) = get(state, caller, id).await?;
+    if s.c.author != caller.member.id {
+        return Err(ApiError::Forbidden(
+            "only the member that posted a contribution edits it".into(),
+        ));
+    }
+    access.require_writer(now)?;
+    let mut content = draft.content.checked()?;
+    if content.kind() != s.c.kind() {
+        return Err(ApiError::Validation {
+            detail: format!(
+                "a {} stays a {}: post a new contribution instead",
+                s.c.kind(),
+                s.c.kind()
+            ),
+            pointer: Some("/details/kind".into()),
+        });
+    }
+    governance::check_pii_choices(&mut content, &draft.pii)?;
+    let mut next = s.c.clone();
+    next.content = content;
+    next.updated_at = now;
+    let attachments = state.store.attachments(id).await?;
+    let stix = contribution_stix(state, &access.group, &next, &attachments);
+    Ok(state
+        .store
+        .update_contribution(
+            id,
+            caller.member.id,
+            expected_version,
+            &next.content,
+            &stix,
+            now,
+        )
+        .await?)
+}
+
+/// Every version of a contribution the caller may see (authors masked as
+/// the contribution's are).
+pub(crate) async fn history(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+) -> Result<Vec<isx_partnership::Version>, ApiError> {
+    let (_, s) = get(state, caller, id).await?;
+    let mut versions = state.store.contribution_versions(id).await?;
+    if s.author.is_none() {
+        for v in &mut versions {
+            v.editor = MemberId(0);
+        }
+    }
+    Ok(versions)
+}
+
+/// A comment, what the member sends: the text and the PII answer.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct CommentDraft {
+    #[serde(flatten)]
+    pub comment: NewComment,
+    #[serde(default)]
+    pub pii: PiiChoices,
+}
+
+pub(crate) async fn comment(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+    draft: CommentDraft,
+) -> Result<Comment, ApiError> {
+    let now = state.clock.now();
+    let (access, s) = get(state, caller, id).await?;
+    access.require_writer(now)?;
+    let mut new = draft.comment.checked()?;
+    governance::confirm_pii(vec![&mut new.text], &draft.pii)?;
+    let stix_id = new_stix_id("note");
+    let preview = Comment {
+        id: 0,
+        contribution: id,
+        parent: new.parent,
+        author: caller.member.id,
+        anonymous: new.anonymous,
+        text: new.text.clone(),
+        created_at: now,
+        stix_id: stix_id.clone(),
+    };
+    let show_author = !new.anonymous && !access.group.hide_members;
+    let note = stix_map::stix_note(&s.c, &preview, show_author);
+    let stix = exchange_objects(vec![note], s.c.content.marking);
+    Ok(state
+        .store
+        .insert_comment(&s.c, caller.member.id, &new, &stix_id, &stix, now)
+        .await?)
+}
+
+/// The discussion of a contribution, in thread order, as the caller may
+/// see it.
+pub(crate) async fn discussion(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+) -> Result<Vec<(usize, SeenComment)>, ApiError> {
+    let (access, s) = get(state, caller, id).await?;
+    let comments = state.store.comments(id).await?;
+    Ok(isx_partnership::discussion::threaded(&comments)
+        .into_iter()
+        .filter_map(|(depth, k)| {
+            let mask =
+                records::decide_for(state, caller, &records::comment(&access.group, &s.c, k))
+                    .mask()?;
+            Some((
+                depth,
+                SeenComment {
+                    comment: k.clone(),
+                    author: (!mask.hides(FieldMask::AUTHOR)).then_some(k.author),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Attaches a file to a contribution (its author, while the group is open).
+pub(crate) async fn attach(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+    name: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<Attachment, ApiError> {
+    let now = state.clock.now();
+    let (access, s) = get(state, caller, id).await?;
+    if s.c.author != caller.member.id {
+        return Err(ApiError::Forbidden(
+            "only the member that posted a contribution attaches files to it".into(),
+        ));
+    }
+    access.require_writer(now)?;
+    Attachment::check(name, media_type, bytes.len())?;
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    Ok(state
+        .store
+        .insert_attachment(id, name, media_type.trim(), bytes, &sha256, now)
+        .await?)
+}
+
+/// An attachment and its bytes, if the caller may see its contribution.
+pub(crate) async fn attachment(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Attachment, Vec<u8>), ApiError> {
+    let (contribution, a, bytes) = state
+        .store
+        .attachment(id)
+        .await?
+        .ok_or_else(|| not_found(id, "attachment"))?;
+    get(state, caller, contribution)
+        .await
+        .map_err(|_| not_found(id, "attachment"))?;
+    Ok((a, bytes))
+}
+
+/// Asks to share a contribution wider than its group. The caller must see
+/// the contribution and (for a group) belong to the target group.
+pub(crate) async fn request_share(
+    state: &AppState,
+    caller: &Caller,
+    id: ContributionId,
+    target: ShareTarget,
+    reason: &str,
+) -> Result<ShareRequest, ApiError> {
+    let now = state.clock.now();
+    let (_, s) = get(state, caller, id).await?;
+    ShareRequest::check_new(s.c.kind(), s.c.group, target, reason)?;
+    match target {
+        ShareTarget::Group { group } => {
+            let to = group_for(state, caller, group).await?;
+            if to.role.is_none() {
+                return Err(not_found(group, "trust group"));
+            }
+        }
+        ShareTarget::UrlFeed => {
+            if !matches!(
+                s.c.content.details,
+                isx_partnership::Details::Indicator {
+                    indicator_type: isx_partnership::IndicatorType::Url,
+                    ..
+                }
+            ) {
+                return Err(ApiError::Validation {
+                    detail: "only URL indicators can go into the malicious-URL feed".into(),
+                    pointer: Some("/target".into()),
+                });
+            }
+        }
+    }
+    Ok(state
+        .store
+        .insert_share(id, target, caller.member.id, reason.trim(), now)
+        .await?)
+}
+
+/// A share request with its contribution, as the caller may see them.
+pub(crate) struct SeenShare {
+    pub request: ShareRequest,
+    pub contribution: Contribution,
+    /// Whether the caller is the owning member, who decides.
+    pub decides: bool,
+}
+
+async fn seen_share(
+    state: &AppState,
+    caller: &Caller,
+    r: ShareRequest,
+) -> Result<Option<SeenShare>, ApiError> {
+    let Some(c) = state.store.contribution(r.contribution).await? else {
+        return Ok(None);
+    };
+    if !records::may_see(state, caller, &records::share_request(&c, &r)) {
+        return Ok(None);
+    }
+    Ok(Some(SeenShare {
+        decides: c.author == caller.member.id,
+        request: r,
+        contribution: c,
+    }))
+}
+
+/// The share requests the caller may see (those it made, and those about
+/// its own contributions), newest first.
+pub(crate) async fn shares(state: &AppState, caller: &Caller) -> Result<Vec<SeenShare>, ApiError> {
+    let mut out = Vec::new();
+    for r in state.store.shares().await? {
+        if let Some(s) = seen_share(state, caller, r).await? {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn share(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<SeenShare, ApiError> {
+    let r = state
+        .store
+        .share(id)
+        .await?
+        .ok_or_else(|| not_found(id, "share request"))?;
+    seen_share(state, caller, r)
+        .await?
+        .ok_or_else(|| not_found(id, "share request"))
+}
+
+/// The owning member approves (with its answer to the PII detector for the
+/// wider audience) or rejects a share request. Approval posts a redacted
+/// copy to the target group, or the URL to the malicious-URL feed.
+pub(crate) async fn decide_share(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    approve: bool,
+    pii: &PiiChoices,
+) -> Result<ShareRequest, ApiError> {
+    let now = state.clock.now();
+    let s = share(state, caller, id).await?;
+    if !s.decides {
+        return Err(ApiError::Forbidden(
+            "only the member that owns the contribution decides where it is shared".into(),
+        ));
+    }
+    if s.request.status != ShareStatus::Pending {
+        return Err(ApiError::Conflict(format!(
+            "share request {id} was already {}",
+            s.request.status.as_str()
+        )));
+    }
+    if !approve {
+        return Ok(state.store.decide_share(id, false, None, now).await?);
+    }
+    let mut content = s.contribution.content.clone();
+    governance::check_pii_choices(&mut content, pii)?;
+    match s.request.target {
+        ShareTarget::Group { group } => {
+            let target = state
+                .store
+                .group(group)
+                .await?
+                .ok_or_else(|| not_found(group, "trust group"))?;
+            if target.is_closed(now) {
+                return Err(ApiError::Forbidden(format!(
+                    "trust group {:?} closed at its end date and is read-only",
+                    target.name
+                )));
+            }
+            let stix_id = new_stix_id(stix_prefix(content.kind()));
+            let copy = unsaved(
+                &target,
+                s.contribution.author,
+                content,
+                stix_id,
+                Some(s.contribution.id),
+                now,
+            );
+            let stix = contribution_stix(state, &target, &copy, &[]);
+            let row = NewContributionRow {
+                group: target.id,
+                author: copy.author,
+                content: &copy.content,
+                stix_id: &copy.stix_id,
+                origin: copy.origin,
+            };
+            Ok(state
+                .store
+                .decide_share(id, true, Some((&row, &stix)), now)
+                .await?)
+        }
+        ShareTarget::UrlFeed => {
+            let isx_partnership::Details::Indicator { value, .. } = &content.details else {
+                return Err(ApiError::Validation {
+                    detail: "only URL indicators can go into the malicious-URL feed".into(),
+                    pointer: Some("/target".into()),
+                });
+            };
+            let line = serde_json::json!({"url": value, "threat": "other"}).to_string();
+            let opts = crate::urls::ImportOptions {
+                format: Some(isx_formats::urls::UrlInputFormat::Ndjson),
+                name: Some(format!("contribution-{}", s.contribution.id)),
+                source: format!("trust group {}", s.contribution.group),
+                tlp: content.marking,
+                ..Default::default()
+            };
+            crate::urls::import(
+                state.store.as_ref(),
+                &state.geo,
+                line.as_bytes(),
+                &opts,
+                &caller.actor(),
+                now,
+            )
+            .await
+            .map_err(|e| ApiError::Validation {
+                detail: format!("the URL could not enter the feed: {e}"),
+                pointer: Some("/details/value".into()),
+            })?;
+            Ok(state.store.decide_share(id, true, None, now).await?)
+        }
+    }
+}
+
+/// Changes a group's rules (its owners and the operator).
+pub(crate) async fn put_rules(
+    state: &AppState,
+    caller: &Caller,
+    group: GroupId,
+    rules: isx_partnership::GroupRules,
+) -> Result<isx_partnership::GroupRules, ApiError> {
+    let access = group_for(state, caller, group).await?;
+    if !access.is_owner() {
+        return Err(ApiError::Forbidden(
+            "only the group's owners and operator administrators change its rules".into(),
+        ));
+    }
+    let rules = rules.checked()?;
+    state.store.put_group_rules(group, &rules).await?;
+    Ok(rules)
+}
+
+/// Who has reported in the group's mandatory categories this period (the
+/// group's owners and the operator). A contribution whose author the policy
+/// withholds from the caller (anonymous) is not attributed.
+pub(crate) async fn reporting(
+    state: &AppState,
+    caller: &Caller,
+    group: GroupId,
+) -> Result<Vec<ReportingStatus>, ApiError> {
+    let access = group_for(state, caller, group).await?;
+    let roster = state.store.group_members(group).await?;
+    if !records::may_see(
+        state,
+        caller,
+        &records::group_reporting(&access.group, &roster),
+    ) {
+        return Err(not_found(group, "reporting status of trust group"));
+    }
+    let rules = state.store.group_rules(group).await?;
+    let rows: Vec<(MemberId, ContributionKind, Timestamp)> = list(state, caller, &access.group)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.author.map(|a| (a, s.c.kind(), s.c.created_at)))
+        .collect();
+    let members: Vec<MemberId> = roster.iter().map(|m| m.member).collect();
+    Ok(isx_partnership::reporting(
+        &rules,
+        &members,
+        &rows,
+        state.clock.now(),
+    ))
+}
+
+/// The dashboard of one group, or (`None`) of every group the caller may
+/// see.
+pub(crate) async fn dashboard(
+    state: &AppState,
+    caller: &Caller,
+    group: Option<GroupId>,
+    days: u32,
+) -> Result<Dashboard, ApiError> {
+    let groups = match group {
+        Some(g) => vec![group_for(state, caller, g).await?.group],
+        None => state
+            .store
+            .groups()
+            .await?
+            .into_iter()
+            .filter(|g| records::may_see(state, caller, &records::group(g)))
+            .collect(),
+    };
+    let mut all = Vec::new();
+    for g in &groups {
+        all.extend(list(state, caller, g).await?.into_iter().map(|s| s.c));
+    }
+    let refs: Vec<&Contribution> = all.iter().collect();
+    Ok(isx_partnership::dashboard::dashboard(
+        &refs,
+        days.clamp(1, 366),
+        state.clock.now(),
+    ))
+}
+
+/// Deletes contributions past their group's retention period. Run by the
+/// scheduler; returns how many went.
+pub async fn prune(
+    store: &dyn isx_store::Store,
+    now: Timestamp,
+) -> Result<u64, isx_store::StoreError> {
+    let mut total = 0;
+    for g in store.groups().await? {
+        if let Some(cutoff) = store.group_rules(g.id).await?.retention_cutoff(now) {
+            total += store.prune_contributions(g.id, cutoff).await?;
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            pruned = total,
+            "contributions past their group's retention deleted"
+        );
+    }
+    Ok(total)
+}
