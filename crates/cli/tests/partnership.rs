@@ -223,7 +223,8 @@ async fn partnership_end_to_end(backend: Backend) {
         .get_text(&format!("/api/v1/groups/{g1}/contributions"), &b.token)
         .await;
     assert!(
-        !b_list.contains("Member A") && !b_list.contains(&format!("\"author\":{{\"id\":{}", a.member.id.0)),
+        !b_list.contains("Member A")
+            && !b_list.contains(&format!("\"author\":{{\"id\":{}", a.member.id.0)),
         "{b_list}"
     );
     let (s, p) = send(app.get(&format!("/api/v1/groups/{g1}/members"), &b.token)).await;
@@ -270,7 +271,8 @@ async fn partnership_end_to_end(backend: Backend) {
     );
 
     // Edits keep history; a stale version is refused; only the author edits.
-    let mut edit = incident("Encrypted historians at 198.51.100.23; contained by isolating the OT network.");
+    let mut edit =
+        incident("Encrypted historians at 198.51.100.23; contained by isolating the OT network.");
     edit["details"]["status"] = json!("contained");
     edit["version"] = json!(1);
     edit["pii"] = json!({"keep": ["198.51.100.23"]});

@@ -237,6 +237,49 @@ async fn client_walks_every_collection(backend: Backend) {
     );
     let gid = group(&app, "Energy sector exchange").await;
     let private = group(&app, "Owners only").await;
+    // Contributions of every kind, with a comment, in A's private group:
+    // their STIX objects are walked and validated with the rest.
+    let mut first = None;
+    for (i, details) in [
+        json!({"kind": "incident", "impact": "moderate", "status": "open", "sector": "energy",
+               "techniques": ["T1566.001"], "intent": "espionage",
+               "timeline": [{"at": "2026-11-20T08:00:00Z", "text": "first phishing mail"}]}),
+        json!({"kind": "sighting", "indicator_type": "domain", "value": "c2.evil.example", "count": 3,
+               "first_seen": "2026-11-20T00:00:00Z", "last_seen": "2026-11-21T00:00:00Z", "location": "IT"}),
+        json!({"kind": "indicator", "indicator_type": "sha256", "value": "a".repeat(64)}),
+        json!({"kind": "mitigation", "techniques": ["T1566"]}),
+        json!({"kind": "analysis"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let res = app
+            .post_json(
+                &format!("/api/v1/groups/{private}/contributions"),
+                &app.a.token,
+                &json!({"title": format!("Contribution {i}"), "description": "details", "marking": "amber",
+                        "anonymous": i == 1, "details": details}),
+            )
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let c: Value = res.json().await.expect("json");
+        first.get_or_insert(c["id"].as_i64().expect("id"));
+    }
+    let res = app
+        .post_json(
+            &format!(
+                "/api/v1/contributions/{}/comments",
+                first.unwrap_or_default()
+            ),
+            &app.a.token,
+            &json!({"text": "Seen in two more plants."}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::CREATED);
     let res = app
         .post_json(
             &format!("/api/v1/groups/{gid}/members"),
@@ -318,6 +361,19 @@ async fn client_walks_every_collection(backend: Backend) {
         assert_eq!(c["can_write"], false);
     }
     assert_eq!(cols.len(), 5, "three products and A's two groups: {out}");
+    let contributed = by_title("Trust group: Owners only");
+    assert_eq!(
+        contributed["types"],
+        json!([
+            "course-of-action",
+            "incident",
+            "indicator",
+            "note",
+            "report",
+            "sighting"
+        ]),
+        "{contributed}"
+    );
 
     let calls = &out["calls"];
     let ind = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";

@@ -9,7 +9,7 @@
 //! `created_by_ref`: nothing in the object names its author.
 
 use isx_domain::MemberId;
-use isx_partnership::{attack, Attachment, Comment, Contribution, Details, IndicatorType};
+use isx_partnership::{Attachment, Comment, Contribution, Details, IndicatorType};
 use serde_json::{json, Map, Value};
 
 use crate::stix;
@@ -44,7 +44,8 @@ pub fn pattern(t: IndicatorType, value: &str) -> String {
 fn technique_refs(techniques: &[String]) -> Vec<Value> {
     techniques
         .iter()
-        .map(|t| json!({"source_name": "mitre-attack", "external_id": t, "url": attack::url(t)}))
+        // No `url`: STIX asks for a hash of what a URL reference points at.
+        .map(|t| json!({"source_name": "mitre-attack", "external_id": t}))
         .collect()
 }
 
@@ -160,6 +161,10 @@ pub fn stix_contribution(
                 "name".into(),
                 json!(format!("{} {value}", indicator_type.as_str())),
             );
+            ind.insert(
+                "description".into(),
+                json!(format!("The value sighted in \"{title}\"")),
+            );
             ind.insert("indicator_types".into(), json!(["malicious-activity"]));
             ind.insert("pattern".into(), json!(pattern(*indicator_type, value)));
             ind.insert("pattern_type".into(), json!("stix"));
@@ -198,6 +203,9 @@ pub fn stix_contribution(
     };
     if !description.is_empty() {
         o.insert("description".into(), json!(description));
+    } else if matches!(c.content.details, Details::Indicator { .. }) {
+        // STIX asks indicators for both a name and a description.
+        o.insert("description".into(), json!(title));
     }
     if !attachments.is_empty() {
         fields.insert(
