@@ -632,3 +632,154 @@ async fn partnership_end_to_end(backend: Backend) {
 }
 
 crate::on_both_backends!(partnership_end_to_end);
+
+/// A web user of `member`, signed in in a new headless Chromium.
+async fn signed_in(
+    app: &TestApp,
+    member: isx_domain::MemberId,
+    login: &str,
+) -> crate::support::browser::Browser {
+    const PASSWORD: &str = "correct horse battery staple";
+    admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &isx_domain::Login::new(login).expect("login"),
+        PASSWORD,
+        member,
+        isx_domain::UserRole::Member,
+    )
+    .await
+    .expect("user");
+    let b = crate::support::browser::Browser::start().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login", login).await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("#sign-in").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    b
+}
+
+/// The redaction and approval workflows through the web application: the
+/// contributor meets the PII detector's findings on the posting form and
+/// decides on each; the owning member approves a share request on the
+/// approvals page, redacting for the wider audience; the group's dashboard
+/// draws what the API counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redaction_and_approval_in_the_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (a, b) = (&app.a, &app.b);
+    let c = tenant(&app, "Member C").await;
+    let g1 = group(
+        &app,
+        "Energy incident cell",
+        false,
+        30,
+        &[(a, "owner"), (b, "contributor")],
+    )
+    .await;
+    let g2 = group(
+        &app,
+        "National exchange",
+        false,
+        30,
+        &[(a, "owner"), (b, "contributor"), (&c, "reader")],
+    )
+    .await;
+
+    // Redaction: A's analyst posts an incident with an e-mail address and a phone number.
+    let web = signed_in(&app, a.member.id, "analyst-a").await;
+    web.goto(&app.url(&format!("/groups/{g1}"))).await;
+    web.type_into("#title", "Phishing against control-room staff")
+        .await;
+    web.type_into(
+        "#description",
+        "Lure sent to jane.doe@grid.example; the sender called +31 20 555 0199 to follow up.",
+    )
+    .await;
+    web.type_into("input[name=techniques]", "T1566.001").await;
+    web.type_into("input[name=sector]", "energy").await;
+    web.click("#post").await;
+    let review = web
+        .wait_text("#pii-review", |t| t.contains("jane.doe@grid.example"))
+        .await;
+    assert!(review.contains("+31 20 555 0199"), "{review}");
+    assert!(
+        app.get_json(&format!("/api/v1/groups/{g1}/contributions"), &a.token)
+            .await
+            == json!([]),
+        "nothing is posted before the contributor decides"
+    );
+    // Keep the phone number (a public switchboard), redact the e-mail address (preselected).
+    web.execute(
+        "for (const l of document.querySelectorAll('#pii-review label')) \
+         if (l.textContent.includes('+31')) l.querySelector('select').value = 'keep';",
+    )
+    .await;
+    web.click("#post").await;
+    let shown = web
+        .wait_text("#description", |t| t.contains("[redacted e-mail]"))
+        .await;
+    assert!(
+        shown.contains("+31 20 555 0199") && !shown.contains("jane.doe"),
+        "{shown}"
+    );
+    let posted = app
+        .get_json(&format!("/api/v1/groups/{g1}/contributions"), &b.token)
+        .await;
+    let id = posted[0]["id"].as_i64().expect("posted");
+    assert!(
+        !posted.to_string().contains("jane.doe@grid.example"),
+        "{posted}"
+    );
+
+    // The dashboard draws what the API counts.
+    let api = app
+        .get_json(&format!("/api/v1/groups/{g1}/dashboard"), &a.token)
+        .await;
+    web.goto(&app.url(&format!("/groups/{g1}"))).await;
+    assert_eq!(web.text("#total").await, api["total"].to_string());
+    let drawn = web
+        .execute("return [...document.querySelectorAll('#activity rect.bar')].reduce((n, r) => n + Number(r.dataset.count), 0);")
+        .await;
+    assert_eq!(drawn, api["total"], "bars add up to the API's total");
+    assert!(web.text("#top-techniques").await.contains("T1566.001"));
+
+    // Approval: B asks to share it with G2; A's analyst approves on the approvals page, redacting the phone too.
+    let (s, req) = send(app.post_json(
+        &format!("/api/v1/contributions/{id}/shares"),
+        &b.token,
+        &json!({"target": {"kind": "group", "group": g2}, "reason": "the other grid operators"}),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{req}");
+    web.goto(&app.url("/shares")).await;
+    let form = format!("#share-{}", req["id"]);
+    let text = web.text(&form).await;
+    assert!(
+        text.contains("National exchange") && text.contains("+31 20 555 0199"),
+        "{text}"
+    );
+    web.click(&format!("{form} button.approve")).await;
+    web.wait_text("#notice", |t| t.contains("approved")).await;
+    let copy = app
+        .get_json(&format!("/api/v1/groups/{g2}/contributions"), &c.token)
+        .await;
+    assert_eq!(copy[0]["origin"], id, "{copy}");
+    let d = copy[0]["description"].as_str().unwrap_or("");
+    assert_eq!(
+        d,
+        "Lure sent to [redacted e-mail]; the sender called [redacted phone] to follow up."
+    );
+    // The original in G1 keeps what its group agreed to see.
+    let original = app
+        .get_json(&format!("/api/v1/contributions/{id}"), &b.token)
+        .await;
+    assert!(original["description"]
+        .as_str()
+        .unwrap_or("")
+        .contains("+31 20 555 0199"));
+    assert_eq!(web.text("#other-shares .status").await, "approved");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    web.goto(&app.url(&format!("/groups/{g1}"))).await;
+    web.screenshot(&shots.join("group.png")).await;
+}

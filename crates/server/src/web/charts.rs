@@ -284,13 +284,17 @@ pub fn stacked_per_day(
                 escape(name)
             );
         }
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
-            x + bar_w / 2.0,
-            h - bottom + 16.0,
-            day.get(5..).unwrap_or(day)
-        );
+        // At most about ten day labels, the last day always labelled.
+        let step = days.len().div_ceil(10).max(1);
+        if (days.len() - 1 - i) % step == 0 {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
+                x + bar_w / 2.0,
+                h - bottom + 16.0,
+                day.get(5..).unwrap_or(day)
+            );
+        }
     }
     svg.push_str("</svg>");
     svg

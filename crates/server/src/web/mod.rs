@@ -8,6 +8,7 @@ mod charts;
 mod cleanfiles;
 mod notices;
 mod pages;
+mod partnership;
 mod urls;
 
 use std::net::SocketAddr;
@@ -36,6 +37,32 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/keys/{key_id}/revoke", post(pages::revoke_key))
         .route("/groups", get(pages::groups).post(pages::create_group))
         .route("/groups/{id}/members", post(pages::join_group))
+        .route("/groups/{id}", get(partnership::group))
+        .route(
+            "/groups/{id}/contributions",
+            post(partnership::post_contribution),
+        )
+        .route("/groups/{id}/rules", post(partnership::post_rules))
+        .route("/contributions/{id}", get(partnership::contribution))
+        .route(
+            "/contributions/{id}/comments",
+            post(partnership::post_comment),
+        )
+        .route("/contributions/{id}/edit", post(partnership::post_edit))
+        .route("/contributions/{id}/shares", post(partnership::post_share))
+        .route(
+            "/contributions/{id}/attachments",
+            post(partnership::post_attachment).layer(axum::extract::DefaultBodyLimit::max(
+                isx_partnership::governance::MAX_ATTACHMENT * 3 / 2 + 65_536,
+            )),
+        )
+        .route(
+            "/contributions/attachments/{id}",
+            get(partnership::download_attachment),
+        )
+        .route("/shares", get(partnership::shares))
+        .route("/shares/{id}", post(partnership::decide_share))
+        .route("/partnership", get(partnership::overview))
         .route(
             "/admin/members",
             get(pages::members).post(pages::create_member),
@@ -68,6 +95,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/static/app.css", get(stylesheet))
         .route("/static/cleanfiles.js", get(cleanfiles_script))
+        .route("/static/attach.js", get(attach_script))
         .merge(signed_in)
 }
 
@@ -78,6 +106,16 @@ async fn cleanfiles_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/cleanfiles.js"),
+    )
+}
+
+async fn attach_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/attach.js"),
     )
 }
 
