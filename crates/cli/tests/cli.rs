@@ -608,3 +608,101 @@ fn cve_json5_records_import() {
     assert_eq!(list[0]["advisory"]["cve"], "CVE-2026-30002");
     assert_eq!(list[0]["advisory"]["affected"][0]["vendor"], "V");
 }
+
+/// The quick start's first command: `isx demo` serves every product with
+/// generated data, and the keys it prints work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_every_product() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_isx"))
+        .args(["--data-dir"])
+        .arg(dir.path().join("demo"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start isx demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+            if line.contains("Press Ctrl-C") {
+                let _ = tx.send(text.clone());
+            }
+        }
+    });
+    let text = rx
+        .recv_timeout(Duration::from_secs(300))
+        .expect("the demo starts and prints how to use it");
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or_else(|| panic!("no {prefix} line in:\n{text}"))
+            .to_owned()
+    };
+    let base = text
+        .lines()
+        .find_map(|l| l.split("running at ").nth(1))
+        .expect("base URL")
+        .trim()
+        .to_owned();
+    let cert_key = field("National CERT of Examplia");
+    let ca = text
+        .lines()
+        .find_map(|l| l.split("trust ").nth(1))
+        .expect("CA path")
+        .trim()
+        .to_owned();
+    let pem = std::fs::read(&ca).expect("CA");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"))
+        .build()
+        .expect("client");
+    let get = |path: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&cert_key)
+            .header(
+                "Accept",
+                "application/json, application/taxii+json;version=2.1",
+            )
+            .send()
+    };
+    let json = |r: reqwest::Response| async move {
+        assert!(r.status().is_success(), "{}", r.status());
+        r.json::<Value>().await.expect("json")
+    };
+    let count = |v: &Value| v.as_array().map(Vec::len).unwrap_or(0);
+    assert!(count(&json(get("/api/v1/releases").await.expect("releases")).await) >= 2);
+    assert_eq!(
+        count(&json(get("/api/v1/urls?limit=5").await.expect("urls")).await),
+        5
+    );
+    let clean = json(get("/api/v1/cleanfiles/stats").await.expect("clean")).await;
+    assert!(clean["files"].as_u64().unwrap_or(0) > 20_000, "{clean}");
+    let botnet = json(get("/api/v1/botnet/events?limit=5").await.expect("botnet")).await;
+    assert!(!botnet.to_string().is_empty());
+    let situation = json(
+        get("/api/v1/partnership/dashboard")
+            .await
+            .expect("dashboard"),
+    )
+    .await;
+    assert!(
+        situation["total"].as_u64().unwrap_or(0) >= 40,
+        "{situation}"
+    );
+    let shares = json(get("/api/v1/shares").await.expect("shares")).await;
+    assert_eq!(
+        shares[0]["decides"], true,
+        "a share waits for the CERT: {shares}"
+    );
+    let cols = json(get("/taxii2/isx/collections/").await.expect("taxii")).await;
+    assert!(count(&cols["collections"]) >= 5, "{cols}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

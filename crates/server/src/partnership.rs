@@ -177,19 +177,71 @@ fn exchange_objects(
         .collect()
 }
 
-/// The TAXII objects of a contribution in its group.
+/// The TAXII objects of a contribution in its group; `instance` is the id
+/// of the instance's STIX identity.
 fn contribution_stix(
-    state: &AppState,
+    instance: &str,
     g: &TrustGroup,
     c: &Contribution,
     attachments: &[Attachment],
 ) -> Vec<NewExchangeObject> {
-    let instance = crate::exchange::identity_id(state);
     let show_author = !c.content.anonymous && !g.hide_members;
     exchange_objects(
-        stix_map::stix_contribution(c, attachments, &instance, show_author),
+        stix_map::stix_contribution(c, attachments, instance, show_author),
         c.content.marking,
     )
+}
+
+/// Stores a checked (and PII-reviewed) contribution with its TAXII objects.
+/// The write path of posting, of approved shares, and of the demo.
+pub async fn store_new(
+    store: &dyn isx_store::Store,
+    instance: &str,
+    g: &TrustGroup,
+    author: MemberId,
+    content: NewContribution,
+    origin: Option<ContributionId>,
+    now: Timestamp,
+) -> Result<Contribution, isx_store::StoreError> {
+    let stix_id = new_stix_id(stix_prefix(content.kind()));
+    let c = unsaved(g, author, content, stix_id, origin, now);
+    let stix = contribution_stix(instance, g, &c, &[]);
+    let row = NewContributionRow {
+        group: g.id,
+        author,
+        content: &c.content,
+        stix_id: &c.stix_id,
+        origin,
+    };
+    store.insert_contribution(&row, &stix, now).await
+}
+
+/// Stores a checked comment with its STIX note.
+pub async fn store_comment(
+    store: &dyn isx_store::Store,
+    g: &TrustGroup,
+    c: &Contribution,
+    author: MemberId,
+    new: &NewComment,
+    now: Timestamp,
+) -> Result<Comment, isx_store::StoreError> {
+    let stix_id = new_stix_id("note");
+    let preview = Comment {
+        id: 0,
+        contribution: c.id,
+        parent: new.parent,
+        author,
+        anonymous: new.anonymous,
+        text: new.text.clone(),
+        created_at: now,
+        stix_id: stix_id.clone(),
+    };
+    let show_author = !new.anonymous && !g.hide_members;
+    let note = stix_map::stix_note(c, &preview, show_author);
+    let stix = exchange_objects(vec![note], c.content.marking);
+    store
+        .insert_comment(c, author, new, &stix_id, &stix, now)
+        .await
 }
 
 fn unsaved(
@@ -232,17 +284,17 @@ pub(crate) async fn create(
             "contribution posted with personal data kept by its author"
         );
     }
-    let stix_id = new_stix_id(stix_prefix(content.kind()));
-    let c = unsaved(&access.group, caller.member.id, content, stix_id, None, now);
-    let stix = contribution_stix(state, &access.group, &c, &[]);
-    let row = NewContributionRow {
-        group: access.group.id,
-        author: caller.member.id,
-        content: &c.content,
-        stix_id: &c.stix_id,
-        origin: None,
-    };
-    Ok(state.store.insert_contribution(&row, &stix, now).await?)
+    let instance = crate::exchange::identity_id(state);
+    Ok(store_new(
+        state.store.as_ref(),
+        &instance,
+        &access.group,
+        caller.member.id,
+        content,
+        None,
+        now,
+    )
+    .await?)
 }
 
 /// Edits a contribution (its author only, while the group is open): the
@@ -274,22 +326,38 @@ pub(crate) async fn edit(
         });
     }
     governance::check_pii_choices(&mut content, &draft.pii)?;
-    let mut next = s.c.clone();
+    let instance = crate::exchange::identity_id(state);
+    Ok(store_edit(
+        state.store.as_ref(),
+        &instance,
+        &access.group,
+        &s.c,
+        expected_version,
+        content,
+        now,
+    )
+    .await?)
+}
+
+/// Stores a checked edit of `c` by its author as the next version, with
+/// the new version of its TAXII object.
+pub async fn store_edit(
+    store: &dyn isx_store::Store,
+    instance: &str,
+    g: &TrustGroup,
+    c: &Contribution,
+    expected_version: u32,
+    content: NewContribution,
+    now: Timestamp,
+) -> Result<Contribution, isx_store::StoreError> {
+    let mut next = c.clone();
     next.content = content;
     next.updated_at = now;
-    let attachments = state.store.attachments(id).await?;
-    let stix = contribution_stix(state, &access.group, &next, &attachments);
-    Ok(state
-        .store
-        .update_contribution(
-            id,
-            caller.member.id,
-            expected_version,
-            &next.content,
-            &stix,
-            now,
-        )
-        .await?)
+    let attachments = store.attachments(c.id).await?;
+    let stix = contribution_stix(instance, g, &next, &attachments);
+    store
+        .update_contribution(c.id, c.author, expected_version, &next.content, &stix, now)
+        .await
 }
 
 /// Every version of a contribution the caller may see (authors masked as
@@ -329,24 +397,15 @@ pub(crate) async fn comment(
     access.require_writer(now)?;
     let mut new = draft.comment.checked()?;
     governance::confirm_pii(vec![&mut new.text], &draft.pii)?;
-    let stix_id = new_stix_id("note");
-    let preview = Comment {
-        id: 0,
-        contribution: id,
-        parent: new.parent,
-        author: caller.member.id,
-        anonymous: new.anonymous,
-        text: new.text.clone(),
-        created_at: now,
-        stix_id: stix_id.clone(),
-    };
-    let show_author = !new.anonymous && !access.group.hide_members;
-    let note = stix_map::stix_note(&s.c, &preview, show_author);
-    let stix = exchange_objects(vec![note], s.c.content.marking);
-    Ok(state
-        .store
-        .insert_comment(&s.c, caller.member.id, &new, &stix_id, &stix, now)
-        .await?)
+    Ok(store_comment(
+        state.store.as_ref(),
+        &access.group,
+        &s.c,
+        caller.member.id,
+        &new,
+        now,
+    )
+    .await?)
 }
 
 /// The discussion of a contribution, in thread order, as the caller may
@@ -560,7 +619,8 @@ pub(crate) async fn decide_share(
                 Some(s.contribution.id),
                 now,
             );
-            let stix = contribution_stix(state, &target, &copy, &[]);
+            let instance = crate::exchange::identity_id(state);
+            let stix = contribution_stix(&instance, &target, &copy, &[]);
             let row = NewContributionRow {
                 group: target.id,
                 author: copy.author,

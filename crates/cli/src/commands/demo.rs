@@ -34,7 +34,10 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         clock: std::sync::Arc::new(isx_domain::SystemClock),
         actor: "demo".into(),
     };
-    let world = seed(&ctx).await?;
+    let instance = settings
+        .server_config(args, data_dir.clone())?
+        .instance_name;
+    let world = seed(&ctx, &instance).await?;
     let app = serve::build(settings, args, data_dir.clone(), store).await?;
     let base = app.base_url();
     let ca = app.ca_path().map(|p| p.display().to_string());
@@ -147,7 +150,7 @@ fn constituency(
     })
 }
 
-async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
+async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
     let (s, c) = (ctx.store.as_ref(), ctx.clock.as_ref());
     let add = |m: NewMember| async move { admin::create_member(s, c, &m).await };
     let none = Constituency::default;
@@ -313,6 +316,17 @@ async fn seed(ctx: &Ctx) -> anyhow::Result<World> {
     super::demo_urls::seed(ctx).await?;
     super::demo_botnet::seed(ctx).await?;
     super::demo_cleanfiles::seed(ctx).await?;
+    let identity = isx_formats::stix::instance_identity(instance_name);
+    super::demo_partnership::seed(
+        ctx,
+        identity["id"].as_str().unwrap_or_default(),
+        &energy,
+        &[grid.id, cert.id, isp.id],
+        &wave,
+        &[cert.id, isp.id, bank.id, vendor.id],
+        cert.id,
+    )
+    .await?;
     ctx.audit(Some(operator.id), "demo.seed", "demo world")
         .await?;
     Ok(World {

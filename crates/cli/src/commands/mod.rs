@@ -7,6 +7,7 @@ mod demo;
 mod demo_botnet;
 mod demo_cleanfiles;
 mod demo_notices;
+mod demo_partnership;
 mod demo_urls;
 mod group;
 mod key;
