@@ -286,7 +286,7 @@ pub fn stacked_per_day(
         }
         // At most about ten day labels, the last day always labelled.
         let step = days.len().div_ceil(10).max(1);
-        if (days.len() - 1 - i) % step == 0 {
+        if (days.len() - 1 - i).is_multiple_of(step) {
             let _ = write!(
                 svg,
                 "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
