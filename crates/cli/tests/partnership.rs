@@ -585,6 +585,123 @@ async fn partnership_end_to_end(backend: Backend) {
         "reads are audited"
     );
 
+    // The web pages keep the same secrets: the outsider gets 404 pages, the
+    // hidden roster and the anonymous author appear on no page.
+    let page = |cookie: String, path: String| {
+        let req = app.get(&path, "").header("cookie", cookie);
+        async move {
+            let res = req.send().await.expect("send");
+            (res.status(), res.text().await.expect("page"))
+        }
+    };
+    let c_web = app
+        .session_cookie(c.member.id, "c-analyst", isx_domain::UserRole::Member)
+        .await;
+    for path in [
+        format!("/groups/{g1}"),
+        format!("/contributions/{inc_id}"),
+        format!("/contributions/{sig_id}"),
+    ] {
+        let (s, text) = page(c_web.clone(), path.clone()).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            !text.contains("Water sector cell") && !text.contains("Ransomware"),
+            "{path}"
+        );
+    }
+    let (_, groups_page) = page(c_web.clone(), "/groups".into()).await;
+    assert!(!groups_page.contains("Water sector cell"));
+    let b_web = app
+        .session_cookie(b.member.id, "b-analyst", isx_domain::UserRole::Member)
+        .await;
+    let a_web = app
+        .session_cookie(a.member.id, "a-analyst", isx_domain::UserRole::Member)
+        .await;
+    let (_, groups_page) = page(b_web.clone(), "/groups".into()).await;
+    let card = groups_page
+        .split("Water sector cell")
+        .nth(1)
+        .and_then(|rest| rest.split("class=\"card\"").next())
+        .expect("G1's card");
+    assert!(
+        card.contains("member list of this group is hidden") && !card.contains("Member A"),
+        "{card}"
+    );
+    for path in [
+        format!("/groups/{g1}"),
+        format!("/contributions/{inc_id}"),
+        "/partnership".to_owned(),
+    ] {
+        let (s, text) = page(b_web.clone(), path.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(
+            !text.contains("Member A"),
+            "the hidden roster leaks on {path}"
+        );
+    }
+    let (_, g1_page) = page(a_web.clone(), format!("/groups/{g1}")).await;
+    let row = g1_page
+        .split(&format!("data-id=\"{sig_id}\""))
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("the sighting's row");
+    assert!(row.contains("<td class=\"author\">anonymous</td>"), "{row}");
+    let (s, text) = page(a_web.clone(), format!("/contributions/{sig_id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !text.contains("Member B"),
+        "the anonymous author leaks on its page"
+    );
+
+    // Into a product feed: a URL indicator, approved by its owner, enters the malicious-URL feed.
+    let url = "https://login-grid-portal.example/reset.php";
+    let (s, ind) = send(app.post_json(
+        &format!("/api/v1/groups/{g2}/contributions"),
+        &b.token,
+        &json!({"title": "Credential phishing page", "marking": "green",
+                "details": {"kind": "indicator", "indicator_type": "url", "value": url}}),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{ind}");
+    let (s, req) = send(app.post_json(
+        &format!("/api/v1/contributions/{}/shares", ind["id"]),
+        &a.token,
+        &json!({"target": {"kind": "url-feed"}}),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{req}");
+    assert!(app
+        .get_json("/api/v1/urls?q=login-grid-portal", &a.token)
+        .await
+        .as_array()
+        .is_none_or(Vec::is_empty));
+    let (s, done) = send(app.post_json(
+        &format!("/api/v1/shares/{}/approve", req["id"]),
+        &b.token,
+        &json!({}),
+    ))
+    .await;
+    assert_eq!(
+        (s, done["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{done}"
+    );
+    let found = app
+        .get_text("/api/v1/urls?host=login-grid-portal.example", &c.token)
+        .await;
+    assert!(found.contains(url), "{found}");
+    let (s, _) = send(app.post_json(
+        &format!("/api/v1/contributions/{inc_id}/shares"),
+        &a.token,
+        &json!({"target": {"kind": "url-feed"}}),
+    ))
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only URL indicators go into the URL feed"
+    );
+
     // The ad hoc group closes on its end date: read-only, still readable.
     app.clock.advance_secs(11 * 86_400);
     let (s, p) = send(app.post_json(
@@ -621,7 +738,7 @@ async fn partnership_end_to_end(backend: Backend) {
     let pruned = isx_server::partnership::prune(app.store.as_ref(), app.clock.now())
         .await
         .expect("prune");
-    assert_eq!(pruned, 1);
+    assert_eq!(pruned, 2, "the shared copy and the URL indicator");
     assert!(app
         .get_json(&format!("/api/v1/groups/{g2}/contributions"), &c.token)
         .await
