@@ -308,6 +308,58 @@ async fn ingest_tailoring_and_policy(backend: Backend) {
     ] {
         assert!(metrics.contains(&expected), "{expected} in\n{metrics}");
     }
+    // TAXII serves each member exactly what the REST API does: its own
+    // victims (an indicator of the compromised address and a sighting of
+    // it), every member the C2 servers and domains, TLP:RED to nobody.
+    for (token, list) in [
+        (&app.a.token, &a),
+        (&c_token, &c),
+        (&app.b.token, &b),
+        (&op, &all),
+    ] {
+        let objects = taxii_botnet(&app, token).await;
+        let victims = |product: &str| -> BTreeSet<String> {
+            objects
+                .iter()
+                .filter(|o| o["type"] == "sighting")
+                .filter(|o| {
+                    o["extensions"]
+                        .to_string()
+                        .contains(&format!("\"product\":\"{product}\""))
+                })
+                .filter_map(|o| {
+                    o["extensions"]
+                        .as_object()
+                        .and_then(|x| x.values().next())
+                        .and_then(|x| x["src_ip"].as_str())
+                        .map(str::to_owned)
+                })
+                .collect()
+        };
+        assert_eq!(victims("botnet-infected"), ips(list, "botnet-infected"));
+        assert_eq!(victims("botnet-iot"), ips(list, "botnet-iot"));
+        let victim_events = list
+            .iter()
+            .filter(|e| e["product"] == "botnet-infected" || e["product"] == "botnet-iot")
+            .count();
+        let shared_events = list.len() - victim_events;
+        assert_eq!(
+            objects.len(),
+            2 * victim_events + shared_events,
+            "one object per C2/domain event, two per victim event"
+        );
+        let c2: BTreeSet<&str> = objects
+            .iter()
+            .filter(|o| o["labels"][0] == "botnet-c2")
+            .filter_map(|o| o["pattern"].as_str())
+            .collect();
+        assert_eq!(c2.len(), ips(list, "botnet-c2").len(), "{c2:?}");
+        assert!(
+            c2.iter().all(|p| !p.contains("203.0.113.67")) || token == &op,
+            "TLP:RED C2 only for the operator"
+        );
+    }
+
     // Bad filters are 422 problems.
     let res = app
         .get("/api/v1/botnet/events?products=worms", &app.a.token)
@@ -315,6 +367,54 @@ async fn ingest_tailoring_and_policy(backend: Backend) {
         .await
         .expect("send");
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Every object of the `botnet` TAXII collection the caller may see, paged
+/// with `next`; checks that `date_added` values are distinct and ascending.
+async fn taxii_botnet(app: &TestApp, token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut added: Vec<String> = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut path = "/taxii2/isx/collections/botnet/objects/?limit=2500".to_owned();
+        if let Some(n) = &next {
+            path.push_str(&format!("&next={n}"));
+        }
+        let res = app
+            .get(&path, token)
+            .header("Accept", "application/taxii+json;version=2.1")
+            .send()
+            .await
+            .expect("taxii");
+        assert_eq!(res.status(), StatusCode::OK);
+        let env: Value = res.json().await.expect("envelope");
+        out.extend(env["objects"].as_array().cloned().unwrap_or_default());
+        let manifest = app
+            .get(&path.replace("/objects/", "/manifest/"), token)
+            .header("Accept", "application/taxii+json;version=2.1")
+            .send()
+            .await
+            .expect("manifest")
+            .json::<Value>()
+            .await
+            .expect("manifest json");
+        added.extend(
+            manifest["objects"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["date_added"].as_str().map(str::to_owned)),
+        );
+        if env["more"] != true {
+            break;
+        }
+        next = env["next"].as_str().map(str::to_owned);
+    }
+    assert!(
+        added.windows(2).all(|w| w[0] < w[1]),
+        "date_added distinct and ascending"
+    );
+    out
 }
 
 /// Reads Server-Sent Events until `n` events arrived (or the time is up).

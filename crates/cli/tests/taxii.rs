@@ -235,6 +235,26 @@ async fn client_walks_every_collection(backend: Backend) {
         .status(),
         StatusCode::OK
     );
+    // Botnet events of every product, some in A's network (192.0.2.0/24).
+    let at = isx_domain::Clock::now(app.clock.as_ref()).to_rfc3339();
+    let events = format!(
+        "{{\"product\":\"infected\",\"ip\":\"192.0.2.10\",\"port\":49152,\"dst_ip\":\"198.18.0.1\",\"dst_port\":80,\"protocol\":\"tcp\",\"family\":\"emotet\",\"time\":\"{at}\"}}\n\
+         {{\"product\":\"iot\",\"ip\":\"192.0.2.11\",\"family\":\"mirai\",\"device_type\":\"camera\",\"time\":\"{at}\"}}\n\
+         {{\"product\":\"c2\",\"ip\":\"198.18.0.66\",\"port\":443,\"family\":\"emotet\",\"status\":\"online\",\"time\":\"{at}\"}}\n\
+         {{\"product\":\"domains\",\"domain\":\"dga-abc.test\",\"family\":\"necurs\",\"purpose\":\"dga\",\"time\":\"{at}\"}}\n"
+    );
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/botnet/events",
+            &op,
+            "application/x-ndjson",
+            events
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
     let gid = group(&app, "Energy sector exchange").await;
     let private = group(&app, "Owners only").await;
     // Contributions of every kind, with a comment, in A's private group:
@@ -360,7 +380,14 @@ async fn client_walks_every_collection(backend: Backend) {
         );
         assert_eq!(c["can_write"], false);
     }
-    assert_eq!(cols.len(), 5, "three products and A's two groups: {out}");
+    assert_eq!(cols.len(), 6, "four products and A's two groups: {out}");
+    let botnet = by_title("Botnet feeds");
+    assert_eq!(
+        botnet["types"],
+        json!(["indicator", "sighting"]),
+        "A's victims and everyone's C2 and domains: {botnet}"
+    );
+    assert_eq!(botnet["ids"].as_array().map(Vec::len), Some(6));
     let contributed = by_title("Trust group: Owners only");
     assert_eq!(
         contributed["types"],

@@ -24,6 +24,7 @@ pub enum Source {
     Advisories,
     Urls,
     CleanFiles,
+    Botnet,
     Group(TrustGroup),
 }
 
@@ -62,7 +63,7 @@ pub fn group_alias(g: &TrustGroup) -> String {
 
 /// The product collections (every member may read them; what each one
 /// holds for a caller is decided per object).
-fn products() -> [CollectionInfo; 3] {
+fn products() -> [CollectionInfo; 4] {
     let product = |alias: &str, title: &str, description: &str, source: Source| CollectionInfo {
         id: collection_id(alias),
         alias: alias.to_owned(),
@@ -94,6 +95,15 @@ fn products() -> [CollectionInfo; 3] {
             "Known-good files as STIX file objects (MD5, SHA-1, SHA-256, size, name) with isx's \
              extension: known_good, product, version, vendor, source.",
             Source::CleanFiles,
+        ),
+        product(
+            "botnet",
+            "Botnet feeds",
+            "Command-and-control servers and malicious domains as STIX indicators for every \
+             member; infected machines and IoT devices in a member's constituency as an \
+             indicator of the compromised address and a sighting of it, for the members it \
+             concerns only. One event's objects per arrival, in order.",
+            Source::Botnet,
         ),
     ]
 }
@@ -211,7 +221,9 @@ pub async fn read(
             let page = select(&entries, &filter);
             Ok(take_page(&entries, &mut objects, page))
         }
-        Source::Urls | Source::CleanFiles => read_product(state, caller, &c.source, &filter).await,
+        Source::Urls | Source::CleanFiles | Source::Botnet => {
+            read_product(state, caller, &c.source, &filter).await
+        }
     }
 }
 
@@ -317,9 +329,46 @@ async fn read_product(
     let mut window = u32::try_from(filter.limit.saturating_add(1).min(100_000)).unwrap_or(100_000);
     let mut entries: Vec<Entry> = Vec::new();
     let mut objects: Vec<Value> = Vec::new();
+    // Botnet events are read by id from the first one that arrived at or
+    // after the resume point (arrival ascends with the id).
+    let mut botnet_after = match source {
+        Source::Botnet => state.store.botnet_id_before(cursor).await?,
+        _ => 0,
+    };
+    let start = cursor;
     loop {
         let mut got = 0usize;
         match source {
+            Source::Botnet => {
+                let query = isx_store::BotnetQuery {
+                    // A pre-selection for speed; `decide` judges each event.
+                    member: (!caller.is_admin()).then_some(caller.member.id),
+                    after_id: Some(botnet_after),
+                    limit: window,
+                    ..Default::default()
+                };
+                let rows = state.store.botnet_events(&query).await?;
+                got = rows.len();
+                let now = state.clock.now();
+                for e in rows {
+                    botnet_after = e.id;
+                    if !isx_policy::decide(&caller.principal, &records::botnet_event(&e), now)
+                        .is_allowed()
+                    {
+                        continue;
+                    }
+                    for (offset, object) in
+                        isx_formats::botnet::out::stix_event(&e.event, e.id, &identity_id)
+                    {
+                        let added =
+                            isx_domain::Timestamp::from_micros(e.received_at.as_micros() + offset);
+                        if added > start {
+                            entries.push(entry_of(&object, added));
+                            objects.push(object);
+                        }
+                    }
+                }
+            }
             Source::Urls => {
                 let rows = state.store.urls_by_added(&markings, cursor, window).await?;
                 got = rows.len();

@@ -50,6 +50,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "partnership",
         sql: include_str!("../migrations/sqlite/0008_partnership.sql"),
     },
+    Migration {
+        version: 9,
+        name: "botnet_arrival",
+        sql: include_str!("../migrations/sqlite/0009_botnet_arrival.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -92,6 +97,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "partnership",
         sql: include_str!("../migrations/postgres/0008_partnership.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "botnet_arrival",
+        sql: include_str!("../migrations/postgres/0009_botnet_arrival.sql"),
     },
 ];
 

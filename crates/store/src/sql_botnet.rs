@@ -81,16 +81,17 @@ macro_rules! insert_botnet {
             ids: vec![None; events.len()],
             ..Default::default()
         };
-        // Each event gets its own microsecond of arrival (its TAXII
-        // date_added), after every earlier one: distinct and ascending
-        // with the id.
+        // Each event gets its own two microseconds of arrival, after every
+        // earlier one: distinct and ascending with the id. Its TAXII
+        // objects take them as their date_added (a victim's indicator and
+        // its sighting, one each).
         let last: i64 = sqlx::query_scalar(
             "SELECT COALESCE((SELECT received_at FROM botnet_events ORDER BY id DESC LIMIT 1), 0)",
         )
         .fetch_one(&mut *$tx)
         .await
         .map_err($crate::StoreError::Database)?;
-        let mut stamp = now.as_micros().max(last + 1);
+        let mut stamp = now.as_micros().max(last + 2);
         for (c, chunk) in events.chunks($crate::sql_botnet::BOTNET_CHUNK).enumerate() {
             let base = c * $crate::sql_botnet::BOTNET_CHUNK;
             let values: Vec<String> = (0..chunk.len())
@@ -116,7 +117,7 @@ macro_rules! insert_botnet {
                     .bind($crate::sql_botnet::recipients_text(r))
                     .bind(print);
                 by_print.insert((e.seen_at.as_micros(), print), (base + k, r));
-                stamp += 1;
+                stamp += 2;
             }
             let rows = q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)?;
             out.duplicates += (chunk.len() - rows.len()) as u64;
@@ -155,9 +156,9 @@ macro_rules! insert_botnet {
 macro_rules! botnet_id_before {
     ($tx:ident, $before:expr) => {{
         let id: i64 = sqlx::query_scalar(
-            // Backwards from the newest id: only the events received since
-            // `before` are passed over.
-            "SELECT COALESCE((SELECT id FROM botnet_events WHERE received_at < $1 ORDER BY id DESC LIMIT 1), 0)",
+            // By the arrival index (arrival ascends with the id), so an
+            // instant far back costs what a recent one does.
+            "SELECT COALESCE((SELECT id FROM botnet_events WHERE received_at < $1 ORDER BY received_at DESC LIMIT 1), 0)",
         )
         .bind($before.as_micros())
         .fetch_one(&mut *$tx)

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use isx_botnet::DedupRow;
+use isx_botnet::{BotnetEvent, DedupRow};
 use isx_domain::{BotnetProduct, Tlp};
 use serde_json::{json, Value};
 
@@ -222,6 +222,107 @@ pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
                 "object_marking_refs": marking,
             }));
             objects
+        }
+    }
+}
+
+/// The STIX objects of one stored event for TAXII, each with its offset
+/// in microseconds from the event's arrival (its `date_added`): C2 servers
+/// and malicious domains are one indicator (as in the batches); an infected
+/// machine or IoT device is an indicator of the compromised address
+/// (`indicator_types: ["compromised"]`, offset 0) and a sighting of it with
+/// the count, first and last seen (offset 1). Ids derive from the event id,
+/// so each object has one version.
+pub fn stix_event(e: &BotnetEvent, event_id: i64, identity: &str) -> Vec<(i64, Value)> {
+    let mut d = isx_botnet::Deduplicator::default();
+    d.add(e);
+    let Some(row) = d.finish().into_iter().next() else {
+        return Vec::new();
+    };
+    let key = format!("isx-botnet-event:{event_id}");
+    match e.product {
+        BotnetProduct::C2 | BotnetProduct::Domains => stix_objects(&row, identity)
+            .into_iter()
+            .map(|mut o| {
+                o["id"] = json!(stix::object_id("indicator", &key));
+                (0, o)
+            })
+            .collect(),
+        BotnetProduct::Infected | BotnetProduct::Iot => {
+            let Some(ip) = e.ip else {
+                return Vec::new();
+            };
+            let kind = if ip.is_ipv4() {
+                "ipv4-addr"
+            } else {
+                "ipv6-addr"
+            };
+            let created = stix::timestamp(e.first_seen.min(e.seen_at));
+            let marking = [stix::tlp_marking_id(e.marking)];
+            let what = if e.product == BotnetProduct::Iot {
+                format!("{} device", e.device_type.as_deref().unwrap_or("IoT"))
+            } else {
+                "machine".to_owned()
+            };
+            let indicator_id = stix::object_id("indicator", &key);
+            let mut pattern = format!("[{kind}:value = {}]", stix::pattern_string(&ip.to_string()));
+            if let Some(p) = e.port {
+                pattern = format!(
+                    "[network-traffic:src_ref.value = {} AND network-traffic:src_port = {p}]",
+                    stix::pattern_string(&ip.to_string())
+                );
+            }
+            let indicator = json!({
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": indicator_id,
+                "created_by_ref": identity,
+                "created": created,
+                "modified": created,
+                "name": format!("{} {what} {ip}", e.family),
+                "description": format!("Infected with {}; seen at {} by {}.", e.family, e.seen_at, e.source),
+                "indicator_types": ["compromised"],
+                "pattern": pattern,
+                "pattern_type": "stix",
+                "pattern_version": "2.1",
+                "valid_from": created,
+                "labels": [e.product.as_str(), e.family.as_str()],
+                "object_marking_refs": marking,
+            });
+            let mut ext = serde_json::Map::new();
+            ext.insert("extension_type".into(), json!("property-extension"));
+            ext.insert("product".into(), json!(e.product.as_str()));
+            ext.insert("family".into(), json!(e.family));
+            ext.insert("src_ip".into(), json!(ip.to_string()));
+            for (k, v) in [
+                ("src_port", e.port.map(|p| json!(p))),
+                ("dst_ip", e.dst_ip.map(|a| json!(a.to_string()))),
+                ("dst_port", e.dst_port.map(|p| json!(p))),
+                ("protocol", e.protocol.as_ref().map(|p| json!(p))),
+                ("device_type", e.device_type.as_ref().map(|p| json!(p))),
+                ("asn", e.asn.map(|a| json!(a.get()))),
+                ("country", e.country.map(|c| json!(c.to_string()))),
+                ("sensor", e.sensor.as_ref().map(|p| json!(p))),
+            ] {
+                if let Some(v) = v {
+                    ext.insert(k.into(), v);
+                }
+            }
+            let sighting = json!({
+                "type": "sighting",
+                "spec_version": "2.1",
+                "id": stix::object_id("sighting", &key),
+                "created_by_ref": identity,
+                "created": created,
+                "modified": created,
+                "sighting_of_ref": indicator_id,
+                "count": e.count.clamp(1, 999_999_999),
+                "first_seen": stix::timestamp(e.first_seen),
+                "last_seen": stix::timestamp(e.last_seen.max(e.first_seen)),
+                "object_marking_refs": marking,
+                "extensions": { stix::ISX_EXTENSION: ext },
+            });
+            vec![(0, indicator), (1, sighting)]
         }
     }
 }
