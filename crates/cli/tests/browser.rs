@@ -463,21 +463,5 @@ async fn clean_file_lookup_page_hashes_files_in_the_browser() {
 /// A web user of member A ("analyst-a"), signed in in a new browser that
 /// shows the dashboard.
 async fn analyst_of_a(app: &TestApp) -> Browser {
-    isx_server::admin::create_user(
-        app.store.as_ref(),
-        app.clock.as_ref() as &dyn Clock,
-        &Login::new("analyst-a").expect("login"),
-        ADMIN_PASSWORD,
-        app.a.member.id,
-        UserRole::Member,
-    )
-    .await
-    .expect("user");
-    let b = Browser::start().await;
-    b.goto(&app.url("/login")).await;
-    b.type_into("#login", "analyst-a").await;
-    b.type_into("#password", ADMIN_PASSWORD).await;
-    b.click("#sign-in").await;
-    b.wait_text("h1", |t| t == "Dashboard").await;
-    b
+    crate::support::browser::signed_in(app, app.a.member.id, "analyst-a", ADMIN_PASSWORD).await
 }

@@ -750,32 +750,6 @@ async fn partnership_end_to_end(backend: Backend) {
 
 crate::on_both_backends!(partnership_end_to_end);
 
-/// A web user of `member`, signed in in a new headless Chromium.
-async fn signed_in(
-    app: &TestApp,
-    member: isx_domain::MemberId,
-    login: &str,
-) -> crate::support::browser::Browser {
-    const PASSWORD: &str = "correct horse battery staple";
-    admin::create_user(
-        app.store.as_ref(),
-        app.clock.as_ref() as &dyn Clock,
-        &isx_domain::Login::new(login).expect("login"),
-        PASSWORD,
-        member,
-        isx_domain::UserRole::Member,
-    )
-    .await
-    .expect("user");
-    let b = crate::support::browser::Browser::start().await;
-    b.goto(&app.url("/login")).await;
-    b.type_into("#login", login).await;
-    b.type_into("#password", PASSWORD).await;
-    b.click("#sign-in").await;
-    b.wait_text("h1", |t| t == "Dashboard").await;
-    b
-}
-
 /// The redaction and approval workflows through the web application: the
 /// contributor meets the PII detector's findings on the posting form and
 /// decides on each; the owning member approves a share request on the
@@ -804,7 +778,13 @@ async fn redaction_and_approval_in_the_browser() {
     .await;
 
     // Redaction: A's analyst posts an incident with an e-mail address and a phone number.
-    let web = signed_in(&app, a.member.id, "analyst-a").await;
+    let web = crate::support::browser::signed_in(
+        &app,
+        a.member.id,
+        "analyst-a",
+        "correct horse battery staple",
+    )
+    .await;
     web.goto(&app.url(&format!("/groups/{g1}"))).await;
     web.type_into("#title", "Phishing against control-room staff")
         .await;

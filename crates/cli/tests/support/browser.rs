@@ -305,3 +305,30 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// A new web user of `member` with `password`, signed in in a new browser
+/// that shows the dashboard.
+pub async fn signed_in(
+    app: &super::app::TestApp,
+    member: isx_domain::MemberId,
+    login: &str,
+    password: &str,
+) -> Browser {
+    isx_server::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn isx_domain::Clock,
+        &isx_domain::Login::new(login).expect("login"),
+        password,
+        member,
+        isx_domain::UserRole::Member,
+    )
+    .await
+    .expect("user");
+    let b = Browser::start().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login", login).await;
+    b.type_into("#password", password).await;
+    b.click("#sign-in").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    b
+}

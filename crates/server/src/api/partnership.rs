@@ -89,6 +89,21 @@ impl ContributionDto {
     }
 }
 
+/// A contribution its author just posted or edited, as the author sees it.
+async fn own_view(
+    state: &AppState,
+    c: isx_partnership::Contribution,
+) -> Result<ContributionDto, ApiError> {
+    let names = names(state).await?;
+    Ok(ContributionDto::new(
+        &Seen {
+            author: Some(c.author),
+            c,
+        },
+        &names,
+    ))
+}
+
 /// A comment as the caller may see it, with its depth in the thread.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommentDto {
@@ -173,14 +188,7 @@ pub(crate) async fn create_contribution(
     ApiJson(draft): ApiJson<Draft>,
 ) -> Result<Response, ApiError> {
     let c = ops::create(&state, &caller, GroupId(id), draft).await?;
-    let names = names(&state).await?;
-    let dto = ContributionDto::new(
-        &Seen {
-            author: Some(c.author),
-            c,
-        },
-        &names,
-    );
+    let dto = own_view(&state, c).await?;
     Ok(noted(
         AuditNote::new(
             "contribution.create",
@@ -250,14 +258,7 @@ pub(crate) async fn edit_contribution(
     ApiJson(req): ApiJson<EditRequest>,
 ) -> Result<Response, ApiError> {
     let c = ops::edit(&state, &caller, ContributionId(id), req.version, req.draft).await?;
-    let names = names(&state).await?;
-    let dto = ContributionDto::new(
-        &Seen {
-            author: Some(c.author),
-            c,
-        },
-        &names,
-    );
+    let dto = own_view(&state, c).await?;
     Ok(noted(
         AuditNote::new(
             "contribution.edit",

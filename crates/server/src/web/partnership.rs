@@ -16,7 +16,7 @@ use isx_partnership::{
 };
 
 use super::charts;
-use super::pages::{apply, layout, Flash, Layout};
+use super::pages::{apply, layout, with_note, Flash, Layout};
 use super::{check_csrf, render};
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
@@ -411,10 +411,7 @@ pub(crate) async fn post_rules(
         Vec::new(),
     )
     .await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    Ok(with_note(note, page))
 }
 
 // ---- a contribution ----
@@ -589,6 +586,24 @@ async fn contribution_page(
     Ok((status, render(&page)?).into_response())
 }
 
+/// The contribution page after one of its forms: the outcome as a notice
+/// or an error, and the audit note of the change it made.
+async fn contribution_after<T>(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    result: Result<T, ApiError>,
+    note: impl FnOnce(&T) -> AuditNote,
+    notice: impl FnOnce(&T) -> String,
+) -> Result<Response, ApiError> {
+    let (note, flash) = match result {
+        Ok(v) => (Some(note(&v)), Ok(notice(&v))),
+        Err(e) => (None, Err(e)),
+    };
+    let page = contribution_page(state, caller, id, Some(flash), String::new(), Vec::new()).await?;
+    Ok(with_note(note, page))
+}
+
 pub(crate) async fn contribution(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -658,25 +673,20 @@ pub(crate) async fn post_edit(
         .await
     }
     .await;
-    let note = result.as_ref().ok().map(|c| {
-        AuditNote::new(
-            "contribution.edit",
-            format!("contribution/{id}/version/{}", c.version),
-        )
-    });
-    let page = contribution_page(
+    contribution_after(
         &state,
         &caller,
         id,
-        Some(result.map(|c| format!("Saved as version {}.", c.version))),
-        String::new(),
-        Vec::new(),
+        result,
+        |c| {
+            AuditNote::new(
+                "contribution.edit",
+                format!("contribution/{id}/version/{}", c.version),
+            )
+        },
+        |c| format!("Saved as version {}.", c.version),
     )
-    .await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    .await
 }
 
 /// Asks to share the contribution with another group or the URL feed.
@@ -704,17 +714,15 @@ pub(crate) async fn post_share(
         .await
     }
     .await;
-    let note = result
-        .as_ref()
-        .ok()
-        .map(|r| AuditNote::new("share.request", format!("contribution/{id}/share/{}", r.id)));
-    let msg = result
-        .map(|_| "Share requested: the member that owns the contribution decides.".to_owned());
-    let page = contribution_page(&state, &caller, id, Some(msg), String::new(), Vec::new()).await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    contribution_after(
+        &state,
+        &caller,
+        id,
+        result,
+        |r| AuditNote::new("share.request", format!("contribution/{id}/share/{}", r.id)),
+        |_| "Share requested: the member that owns the contribution decides.".to_owned(),
+    )
+    .await
 }
 
 /// Attaches a file (read and base64-encoded by the page's script).
@@ -745,25 +753,20 @@ pub(crate) async fn post_attachment(
         .await
     }
     .await;
-    let note = result.as_ref().ok().map(|a| {
-        AuditNote::new(
-            "attachment.create",
-            format!("contribution/{id}/attachment/{}", a.id),
-        )
-    });
-    let page = contribution_page(
+    contribution_after(
         &state,
         &caller,
         id,
-        Some(result.map(|a| format!("Attached {}.", a.name))),
-        String::new(),
-        Vec::new(),
+        result,
+        |a| {
+            AuditNote::new(
+                "attachment.create",
+                format!("contribution/{id}/attachment/{}", a.id),
+            )
+        },
+        |a| format!("Attached {}.", a.name),
     )
-    .await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    .await
 }
 
 pub(crate) async fn download_attachment(
@@ -882,10 +885,7 @@ pub(crate) async fn decide_share(
     });
     let msg = result.map(|r| format!("Share request {} {}.", r.id, r.status.as_str()));
     let page = shares_page(&state, &caller, Some(msg)).await?;
-    Ok(match note {
-        Some(n) => noted(n, page),
-        None => page,
-    })
+    Ok(with_note(note, page))
 }
 
 // ---- the dashboard over every group ----
