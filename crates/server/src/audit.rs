@@ -1,6 +1,13 @@
 //! The gates in front of authenticated routes: authenticate, apply the rate
 //! limit, hand the [`Caller`] to the handler, and write one audit event per
 //! request (who, what, when, from where, outcome).
+//!
+//! Events go through the node's [`AuditWriter`], which writes the events of
+//! concurrent requests in one transaction. A change (any method but GET and
+//! HEAD) is answered only once its event is committed; a read is answered
+//! at once and its event committed with the next batch (within
+//! milliseconds) — a read does not wait for a disk flush. Reading the audit
+//! log first waits for everything queued before it.
 
 use std::net::SocketAddr;
 
@@ -9,6 +16,8 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use isx_domain::NewAuditEvent;
+use isx_store::Store;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::{self, Caller};
 use crate::problem::ApiError;
@@ -37,6 +46,125 @@ pub fn noted(note: AuditNote, res: impl IntoResponse) -> Response {
     let mut res = res.into_response();
     res.extensions_mut().insert(note);
     res
+}
+
+enum AuditMsg {
+    /// An event, and who waits for it to be committed.
+    Event(NewAuditEvent, Option<oneshot::Sender<Result<(), String>>>),
+    /// Answered once everything queued before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The node's audit-log writer: a task that commits queued events in
+/// batches (up to 1,000 per transaction).
+#[derive(Debug, Clone)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<AuditMsg>,
+}
+
+impl std::fmt::Debug for AuditMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuditMsg::Event(..) => "Event",
+            AuditMsg::Flush(_) => "Flush",
+        })
+    }
+}
+
+impl AuditWriter {
+    /// Starts the writer task (on the current Tokio runtime).
+    pub fn start(store: std::sync::Arc<dyn Store>) -> AuditWriter {
+        let (tx, rx) = mpsc::channel(10_000);
+        tokio::spawn(write_batches(store, rx));
+        AuditWriter { tx }
+    }
+
+    /// Queues an event; with `wait`, returns once it is committed.
+    pub async fn record(&self, event: NewAuditEvent, wait: bool) -> Result<(), String> {
+        let (done, committed) = if wait {
+            let (s, r) = oneshot::channel();
+            (Some(s), Some(r))
+        } else {
+            (None, None)
+        };
+        self.tx
+            .send(AuditMsg::Event(event, done))
+            .await
+            .map_err(|_| "the audit writer has stopped".to_owned())?;
+        match committed {
+            Some(r) => r
+                .await
+                .map_err(|_| "the audit writer has stopped".to_owned())?,
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every event queued before this call is committed.
+    pub async fn flush(&self) {
+        let (s, r) = oneshot::channel();
+        if self.tx.send(AuditMsg::Flush(s)).await.is_ok() {
+            let _ = r.await;
+        }
+    }
+}
+
+async fn write_batches(store: std::sync::Arc<dyn Store>, mut rx: mpsc::Receiver<AuditMsg>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        // Reads gather for up to 5 ms (one transaction for the reads of a
+        // busy moment); a change or a flush someone waits for is written
+        // at once with whatever is queued.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(5);
+        while batch.len() < 1_000 {
+            let waited_for = batch
+                .iter()
+                .any(|m| matches!(m, AuditMsg::Event(_, Some(_)) | AuditMsg::Flush(_)));
+            let next = if waited_for {
+                rx.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            match next {
+                Some(m) => batch.push(m),
+                None => break,
+            }
+        }
+        let events: Vec<NewAuditEvent> = batch
+            .iter()
+            .filter_map(|m| match m {
+                AuditMsg::Event(e, _) => Some(e.clone()),
+                AuditMsg::Flush(_) => None,
+            })
+            .collect();
+        // A failed commit is retried (the disk may be full for a moment);
+        // waiting requests learn of a lasting failure.
+        let mut outcome = Ok(());
+        for attempt in 0..5u32 {
+            outcome = store
+                .append_audit_batch(&events)
+                .await
+                .map_err(|e| e.to_string());
+            if outcome.is_ok() {
+                break;
+            }
+            tracing::error!(error = ?outcome, attempt, "cannot write the audit log");
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        for m in batch {
+            match m {
+                AuditMsg::Event(_, Some(done)) => {
+                    let _ = done.send(outcome.clone());
+                }
+                AuditMsg::Event(_, None) => {}
+                AuditMsg::Flush(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
 }
 
 fn source_ip(req: &Request) -> Option<String> {
@@ -111,8 +239,8 @@ async fn run_audited(state: AppState, caller: Caller, req: &mut Request, next: N
         source_ip: ip,
         outcome: res.status().as_u16().to_string(),
     };
-    if let Err(e) = state.store.append_audit(&event).await {
-        tracing::error!(error = %e, "cannot write the audit log");
+    let change = method != Method::GET && method != Method::HEAD;
+    if let Err(e) = state.audit.record(event, change).await {
         return ApiError::Internal(format!("audit log: {e}")).into_response();
     }
     res

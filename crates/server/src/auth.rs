@@ -173,9 +173,9 @@ pub async fn caller_from_token(
     now: Timestamp,
 ) -> Result<Caller, ApiError> {
     let invalid = || unauthorized("invalid, expired or revoked API key");
-    let key = state
+    let (key, member, groups) = state
         .store
-        .api_key(&token.key_id)
+        .api_key_caller(&token.key_id)
         .await?
         .ok_or_else(invalid)?;
     let presented = hash_secret(&token.secret);
@@ -186,14 +186,19 @@ pub async fn caller_from_token(
     if !matches || !key.is_active(now) {
         return Err(invalid());
     }
-    let member = state.store.member(key.member).await?.ok_or_else(invalid)?;
     if key
         .last_used_at
         .is_none_or(|t| now.as_micros() - t.as_micros() > 60_000_000)
     {
         state.store.touch_api_key(&key.key_id, now).await?;
     }
-    let principal = principal_for(state.store.as_ref(), &member, member.is_operator()).await?;
+    let principal = Principal::member(
+        member.id,
+        member.is_operator(),
+        member.tier,
+        member.clearance,
+        groups,
+    );
     Ok(Caller {
         principal,
         member,

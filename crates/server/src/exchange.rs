@@ -126,9 +126,12 @@ async fn group_collection(
     state: &AppState,
     caller: &Caller,
     g: TrustGroup,
+    with_role: bool,
 ) -> Result<CollectionInfo, ApiError> {
     let role = if caller.is_admin() {
         Some(GroupRole::Owner)
+    } else if !with_role {
+        None
     } else {
         state
             .store
@@ -166,35 +169,58 @@ pub async fn collections(
 ) -> Result<Vec<CollectionInfo>, ApiError> {
     let mut out = products().to_vec();
     for g in visible_groups(state, caller).await? {
-        out.push(group_collection(state, caller, g).await?);
+        out.push(group_collection(state, caller, g, true).await?);
     }
     Ok(out)
 }
 
 /// One collection by id (or alias), or 404. Only the matching group's
-/// roles are read (every TAXII request resolves its collection).
+/// roles are read (every TAXII request resolves its collection), and only
+/// `with_role` (writes and the collection resource; reads are decided per
+/// object by the policy function and need no role).
 pub async fn collection(
     state: &AppState,
     caller: &Caller,
     id: &str,
+    with_role: bool,
 ) -> Result<CollectionInfo, ApiError> {
     let wanted = |alias: &str| alias == id || collection_id(alias) == id;
     if let Some(p) = products().into_iter().find(|p| wanted(&p.alias)) {
         return Ok(p);
     }
-    match visible_groups(state, caller)
-        .await?
-        .into_iter()
-        .find(|g| wanted(&group_alias(g)))
-    {
-        Some(g) => group_collection(state, caller, g).await,
+    let found = if caller.is_admin() {
+        visible_groups(state, caller)
+            .await?
+            .into_iter()
+            .find(|g| wanted(&group_alias(g)))
+    } else {
+        // Only groups the caller belongs to can be visible to it: look for
+        // the id among those, then read that one group (still judged by
+        // the policy function).
+        match caller
+            .principal
+            .groups()
+            .iter()
+            .find(|g| wanted(&format!("group-{}", g.0)))
+        {
+            Some(gid) => state
+                .store
+                .group(*gid)
+                .await?
+                .filter(|g| records::may_see(state, caller, &records::group(g))),
+            None => None,
+        }
+    };
+    match found {
+        Some(g) => group_collection(state, caller, g, with_role).await,
         None => Err(ApiError::not_found(format!("collection {id}"))),
     }
 }
 
-/// One page of a collection: each entry with its object (when asked for).
+/// One page of a collection: each entry with its object as JSON text (when
+/// asked for). Stored objects pass through as they were stored.
 pub struct ItemsPage {
-    pub items: Vec<(Entry, Option<Value>)>,
+    pub items: Vec<(Entry, Option<String>)>,
     pub more: bool,
     pub next: Option<String>,
 }
@@ -237,7 +263,8 @@ fn take_page(entries: &[Entry], objects: &mut [Value], page: Page<'_>) -> ItemsP
             let i = entries
                 .binary_search_by_key(&e.date_added, |x| x.date_added)
                 .ok()?;
-            Some(((*e).clone(), Some(std::mem::take(&mut objects[i]))))
+            let text = serde_json::to_string(&std::mem::take(&mut objects[i])).ok();
+            Some(((*e).clone(), text))
         })
         .collect();
     ItemsPage {
@@ -443,6 +470,8 @@ async fn read_group(
     };
     let mut window =
         u32::try_from(filter.limit.saturating_add(1).min(1_000_000)).unwrap_or(1_000_000);
+    // Stored as checked JSON text at ingest: served as it is.
+    let mut bodies: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     let (chosen, more, next) = loop {
         let (ids, end) = if filter.ids.is_empty() {
             let rows = state.store.exchange_window(&alias, start, window).await?;
@@ -454,22 +483,28 @@ async fn read_group(
         } else {
             (filter.ids.clone(), None)
         };
-        let versions = visible(state.store.exchange_versions_of(&alias, &ids).await?);
+        // The versions of the window's objects, with their bodies when the
+        // page serves objects (one read instead of two).
+        let versions = if with_objects {
+            let rows = state
+                .store
+                .exchange_versions_with_bodies(&alias, &ids)
+                .await?;
+            let mut entries = Vec::with_capacity(rows.len());
+            for (e, body) in rows {
+                bodies.insert(e.added.as_micros(), body);
+                entries.push(e);
+            }
+            visible(entries)
+        } else {
+            visible(state.store.exchange_versions_of(&alias, &ids).await?)
+        };
         if let Some(p) = select_window(&versions, filter, end) {
             let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
             break (chosen, p.more, p.next);
         }
         window = window.saturating_mul(2).min(1_000_000);
     };
-    let mut bodies = std::collections::HashMap::new();
-    if with_objects && !chosen.is_empty() {
-        let keys: Vec<isx_domain::Timestamp> = chosen.iter().map(|e| e.date_added).collect();
-        for (at, body) in state.store.exchange_bodies(&alias, &keys).await? {
-            let v: Value = serde_json::from_str(&body)
-                .map_err(|e| ApiError::Internal(format!("stored STIX object: {e}")))?;
-            bodies.insert(at.as_micros(), v);
-        }
-    }
     Ok(ItemsPage {
         items: chosen
             .into_iter()

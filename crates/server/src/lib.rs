@@ -154,6 +154,7 @@ impl Application {
             state.store.clone(),
             state.config.clean_sync_ms,
         ));
+        let audit = state.audit.clone();
         let notifier = tokio::spawn(notify::run(state));
         let served = match tls {
             None => axum::serve(
@@ -174,6 +175,8 @@ impl Application {
             f.abort();
         }
         cleaner.abort();
+        // The audit events of the last reads are committed before stopping.
+        audit.flush().await;
         served
     }
 }

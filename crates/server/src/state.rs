@@ -26,6 +26,8 @@ pub struct AppState {
     pub botnet: Arc<crate::botnet::BotnetHub>,
     /// The clean-file hash sets of this node.
     pub clean: Arc<crate::cleanfiles::CleanIndex>,
+    /// The audit-log writer of this node.
+    pub audit: crate::audit::AuditWriter,
 }
 
 impl AppState {
@@ -51,7 +53,6 @@ impl AppState {
         Ok(AppState {
             clean: Arc::new(clean),
             config: Arc::new(config),
-            store,
             clock,
             metrics: Arc::new(Metrics::default()),
             limiter,
@@ -59,6 +60,8 @@ impl AppState {
             geo: Arc::new(geo),
             feeds: Arc::new(feeds),
             botnet: Arc::new(crate::botnet::BotnetHub::default()),
+            audit: crate::audit::AuditWriter::start(store.clone()),
+            store,
         })
     }
 }

@@ -162,6 +162,9 @@ pub trait Store: Send + Sync + 'static {
     // API keys.
     async fn insert_api_key(&self, new: &NewApiKey, now: Timestamp) -> Result<ApiKey>;
     async fn api_key(&self, id: &KeyId) -> Result<Option<ApiKey>>;
+    /// A key with the member it belongs to and the trust groups that member
+    /// is in, in one read (every authenticated API request asks this).
+    async fn api_key_caller(&self, id: &KeyId) -> Result<Option<(ApiKey, Member, Vec<GroupId>)>>;
     /// All keys, or those of one member; newest first.
     async fn api_keys(&self, member: Option<MemberId>) -> Result<Vec<ApiKey>>;
     /// Revokes an active key; `false` if there is no such key or it was
@@ -244,6 +247,9 @@ pub trait Store: Send + Sync + 'static {
 
     // Audit log.
     async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64>;
+    /// Appends events in one transaction (the server's audit writer batches
+    /// the events of concurrent requests).
+    async fn append_audit_batch(&self, events: &[NewAuditEvent]) -> Result<()>;
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
 
     // Malicious URLs.
@@ -396,6 +402,13 @@ pub trait Store: Send + Sync + 'static {
         collection: &str,
         ids: &[String],
     ) -> Result<Vec<ExchangeEntry>>;
+    /// Every version of these objects with its body, by ascending `added`
+    /// (a page's versions and objects in one read).
+    async fn exchange_versions_with_bodies(
+        &self,
+        collection: &str,
+        ids: &[String],
+    ) -> Result<Vec<(ExchangeEntry, String)>>;
     /// The bodies of the versions added at these instants.
     async fn exchange_bodies(
         &self,

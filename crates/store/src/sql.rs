@@ -154,6 +154,41 @@ macro_rules! impl_store {
                 row.map(|r| impl_store!(@key r)).transpose()
             }
 
+            async fn api_key_caller(&self, id: &isx_domain::KeyId) -> $crate::Result<Option<(isx_domain::ApiKey, isx_domain::Member, Vec<isx_domain::GroupId>)>> {
+                // One row per membership (one with a NULL group for none).
+                let rows = sqlx::query(
+                    "SELECT k.key_id, k.member_id, k.name AS key_name, k.secret_hash, k.created_at AS key_created_at,
+                            k.expires_at, k.revoked_at, k.last_used_at,
+                            m.id, m.name, m.kind, m.country, m.tier, m.clearance, m.constituency, m.created_at,
+                            g.group_id
+                     FROM api_keys k JOIN members m ON m.id = k.member_id
+                     LEFT JOIN group_members g ON g.member_id = m.id
+                     WHERE k.key_id = $1",
+                )
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                let mut groups = Vec::new();
+                for row in &rows {
+                    let g: Option<i64> = sqlx::Row::try_get(row, "group_id").map_err($crate::StoreError::Database)?;
+                    groups.extend(g.map(isx_domain::GroupId));
+                }
+                let Some(r) = rows.into_iter().next() else { return Ok(None) };
+                let key = $crate::rows::api_key($crate::rows::KeyColumns {
+                    key_id: impl_store!(@get r, "key_id", String),
+                    member_id: impl_store!(@get r, "member_id", i64),
+                    name: impl_store!(@get r, "key_name", String),
+                    secret_hash: impl_store!(@get r, "secret_hash", String),
+                    created_at: impl_store!(@get r, "key_created_at", i64),
+                    expires_at: impl_store!(@get r, "expires_at", Option<i64>),
+                    revoked_at: impl_store!(@get r, "revoked_at", Option<i64>),
+                    last_used_at: impl_store!(@get r, "last_used_at", Option<i64>),
+                })?;
+                let member = impl_store!(@member r)?;
+                Ok(Some((key, member, groups)))
+            }
+
             async fn api_keys(&self, member: Option<isx_domain::MemberId>) -> $crate::Result<Vec<isx_domain::ApiKey>> {
                 let rows = sqlx::query(concat!(
                     "SELECT ", impl_store!(@key_cols),
@@ -689,6 +724,27 @@ macro_rules! impl_store {
                 sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)
             }
 
+            async fn append_audit_batch(&self, events: &[isx_domain::NewAuditEvent]) -> $crate::Result<()> {
+                let mut tx = self.begin_write().await?;
+                for e in events {
+                    sqlx::query(
+                        "INSERT INTO audit_log (at, actor, member_id, action, target, source_ip, outcome)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(e.at.as_micros())
+                    .bind(&e.actor)
+                    .bind(e.member.map(|m| m.0))
+                    .bind(&e.action)
+                    .bind(&e.target)
+                    .bind(&e.source_ip)
+                    .bind(&e.outcome)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                }
+                tx.commit().await.map_err($crate::StoreError::Database)
+            }
+
             async fn audit_events(&self, q: &$crate::AuditQuery) -> $crate::Result<Vec<isx_domain::AuditEvent>> {
                 let limit = i64::from(q.limit.clamp(1, 10_000));
                 let rows = sqlx::query(
@@ -816,6 +872,13 @@ macro_rules! impl_store {
                 now: isx_domain::Timestamp,
             ) -> $crate::Result<Vec<bool>> {
                 self.exchange_add_sql(collection, author, objects, now).await
+            }
+            async fn exchange_versions_with_bodies(
+                &self,
+                collection: &str,
+                ids: &[String],
+            ) -> $crate::Result<Vec<($crate::ExchangeEntry, String)>> {
+                self.exchange_versions_with_bodies_sql(collection, ids).await
             }
             async fn exchange_window(
                 &self,

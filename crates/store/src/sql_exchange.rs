@@ -149,6 +149,32 @@ macro_rules! exchange_methods {
             Ok(out)
         }
 
+        pub(crate) async fn exchange_versions_with_bodies_sql(
+            &self,
+            collection: &str,
+            ids: &[String],
+        ) -> $crate::Result<Vec<($crate::ExchangeEntry, String)>> {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(1000) {
+                let sql = format!(
+                    "SELECT added, object_id, object_type, version, spec_version, marking, author, body FROM exchange_objects
+                     WHERE collection = {} AND object_id IN ({})",
+                    Self::params(1, 1),
+                    Self::params(2, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(collection);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)? {
+                    let body = impl_store!(@at r, 7, String);
+                    out.push((exchange_entry!(r)?, body));
+                }
+            }
+            out.sort_by_key(|(e, _)| e.added);
+            Ok(out)
+        }
+
         pub(crate) async fn exchange_bodies_sql(
             &self,
             collection: &str,

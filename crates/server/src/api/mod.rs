@@ -233,6 +233,8 @@ pub(crate) async fn audit_log(
         before_id: p.before,
         limit: p.limit.unwrap_or(100).min(1000),
     };
+    // Everything queued before this read is in the log.
+    state.audit.flush().await;
     let events = state.store.audit_events(&q).await?;
     Ok(Json(events.iter().map(AuditEventDto::from).collect()))
 }

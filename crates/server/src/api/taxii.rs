@@ -18,8 +18,8 @@ use axum::{Extension, Router};
 use isx_domain::Timestamp;
 use isx_exchange::page::{Filter, VersionSel};
 use isx_exchange::resources::{
-    ApiRoot, Collection, Collections, Discovery, Envelope, Manifest, ManifestRecord, Status,
-    StatusDetail, TaxiiError, Versions,
+    ApiRoot, Collection, Collections, Discovery, Manifest, ManifestRecord, Status, StatusDetail,
+    TaxiiError, Versions,
 };
 use isx_exchange::{media, taxii_timestamp};
 use serde::Serialize;
@@ -233,7 +233,7 @@ async fn get_collection(
     Extension(caller): Extension<Caller>,
     Path(cid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = exchange::collection(&state, &caller, &cid).await?;
+    let c = exchange::collection(&state, &caller, &cid, true).await?;
     Ok(taxii(StatusCode::OK, &collection_body(&c)))
 }
 
@@ -273,12 +273,50 @@ fn envelope(page: ItemsPage) -> Response {
         more: page.more,
         next: None,
     };
-    let body = Envelope {
-        more: page.more,
-        next: page.next,
-        objects: page.items.into_iter().filter_map(|(_, v)| v).collect(),
-    };
-    with_range(taxii(StatusCode::OK, &body), &range)
+    // The envelope is written around the objects' JSON text (the members
+    // `Envelope` would write, in its order), so stored objects are not
+    // parsed and written again.
+    let mut body = String::with_capacity(
+        64 + page
+            .items
+            .iter()
+            .map(|(_, o)| o.as_ref().map_or(0, |t| t.len() + 1))
+            .sum::<usize>(),
+    );
+    let mut parts = Vec::with_capacity(3);
+    if page.more {
+        parts.push("\"more\":true".to_owned());
+    }
+    if let Some(next) = &page.next {
+        parts.push(format!(
+            "\"next\":{}",
+            serde_json::Value::from(next.as_str())
+        ));
+    }
+    body.push('{');
+    body.push_str(&parts.join(","));
+    let mut objects = page.items.into_iter().filter_map(|(_, o)| o).peekable();
+    if objects.peek().is_some() {
+        if !parts.is_empty() {
+            body.push(',');
+        }
+        body.push_str("\"objects\":[");
+        for (i, o) in objects.enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&o);
+        }
+        body.push(']');
+    }
+    body.push('}');
+    let res = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media::TAXII))],
+        body,
+    )
+        .into_response();
+    with_range(res, &range)
 }
 
 /// What the GET handlers share: the collection (404 when the caller may
@@ -293,7 +331,7 @@ async fn read_page(
     with_objects: bool,
     all_versions: bool,
 ) -> Result<ItemsPage, ApiError> {
-    let c = exchange::collection(state, caller, cid).await?;
+    let c = exchange::collection(state, caller, cid, false).await?;
     let mut filter = filter_of(query)?;
     if all_versions {
         filter.versions = vec![VersionSel::All];
@@ -399,7 +437,7 @@ async fn add_objects(
             media::TAXII
         )));
     }
-    let c = exchange::collection(&state, &caller, &cid).await?;
+    let c = exchange::collection(&state, &caller, &cid, true).await?;
     let g = writable_group(&c)?;
     let envelope: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
@@ -512,7 +550,7 @@ async fn delete_object(
     Path((cid, oid)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let c = exchange::collection(&state, &caller, &cid).await?;
+    let c = exchange::collection(&state, &caller, &cid, true).await?;
     let g = writable_group(&c)?.clone();
     let mut filter = filter_of(uri.query())?;
     let pairs = query_pairs(uri.query());

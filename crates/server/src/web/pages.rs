@@ -148,6 +148,7 @@ pub(crate) async fn dashboard(
         .filter(|k| k.is_active(now))
         .count();
     let (member_count, recent) = if records::may_see(&state, &caller, &records::operator_data()) {
+        state.audit.flush().await;
         let recent = state
             .store
             .audit_events(&AuditQuery {
@@ -799,6 +800,7 @@ pub(crate) async fn audit(
     if !records::may_see(&state, &caller, &records::operator_data()) {
         return Err(not_found());
     }
+    state.audit.flush().await;
     let events = state
         .store
         .audit_events(&AuditQuery {
