@@ -473,6 +473,25 @@ async fn read_group(
     // Stored as checked JSON text at ingest: served as it is.
     let mut bodies: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     let (chosen, more, next) = loop {
+        if filter.ids.is_empty() && with_objects {
+            // The window, its objects' versions and their bodies in one read.
+            let (rows, end) = state
+                .store
+                .exchange_window_with_bodies(&alias, start, window)
+                .await?;
+            let mut entries = Vec::with_capacity(rows.len());
+            for (e, body) in rows {
+                bodies.insert(e.added.as_micros(), body);
+                entries.push(e);
+            }
+            let versions = visible(entries);
+            if let Some(p) = select_window(&versions, filter, end) {
+                let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
+                break (chosen, p.more, p.next);
+            }
+            window = window.saturating_mul(2).min(1_000_000);
+            continue;
+        }
         let (ids, end) = if filter.ids.is_empty() {
             let rows = state.store.exchange_window(&alias, start, window).await?;
             let end = (rows.len() == window as usize).then(|| rows[rows.len() - 1].added);

@@ -402,6 +402,16 @@ pub trait Store: Send + Sync + 'static {
         collection: &str,
         ids: &[String],
     ) -> Result<Vec<ExchangeEntry>>;
+    /// A window and its objects in one read: every version (with its body)
+    /// of the objects among the first `limit` versions added after `after`,
+    /// by ascending `added`, and the window's last `added` when the window
+    /// is full (`None`: the collection ends inside it).
+    async fn exchange_window_with_bodies(
+        &self,
+        collection: &str,
+        after: Timestamp,
+        limit: u32,
+    ) -> Result<(Vec<(ExchangeEntry, String)>, Option<Timestamp>)>;
     /// Every version of these objects with its body, by ascending `added`
     /// (a page's versions and objects in one read).
     async fn exchange_versions_with_bodies(

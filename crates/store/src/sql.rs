@@ -873,6 +873,14 @@ macro_rules! impl_store {
             ) -> $crate::Result<Vec<bool>> {
                 self.exchange_add_sql(collection, author, objects, now).await
             }
+            async fn exchange_window_with_bodies(
+                &self,
+                collection: &str,
+                after: isx_domain::Timestamp,
+                limit: u32,
+            ) -> $crate::Result<(Vec<($crate::ExchangeEntry, String)>, Option<isx_domain::Timestamp>)> {
+                self.exchange_window_with_bodies_sql(collection, after, limit).await
+            }
             async fn exchange_versions_with_bodies(
                 &self,
                 collection: &str,

@@ -149,6 +149,42 @@ macro_rules! exchange_methods {
             Ok(out)
         }
 
+        pub(crate) async fn exchange_window_with_bodies_sql(
+            &self,
+            collection: &str,
+            after: isx_domain::Timestamp,
+            limit: u32,
+        ) -> $crate::Result<(Vec<($crate::ExchangeEntry, String)>, Option<isx_domain::Timestamp>)> {
+            let limit = i64::from(limit.clamp(1, 1_000_000));
+            let rows = sqlx::query(
+                // Driven from the window's distinct ids, each looked up by
+                // the (collection, object_id, version) index.
+                "WITH w AS (SELECT object_id, added FROM exchange_objects
+                            WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3),
+                      ids AS (SELECT DISTINCT object_id FROM w)
+                 SELECT e.added, e.object_id, e.object_type, e.version, e.spec_version, e.marking, e.author, e.body,
+                        (SELECT COUNT(*) FROM w), (SELECT MAX(added) FROM w)
+                 FROM ids JOIN exchange_objects e ON e.collection = $1 AND e.object_id = ids.object_id
+                 ORDER BY e.added",
+            )
+            .bind(collection)
+            .bind(after.as_micros())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err($crate::StoreError::Database)?;
+            let mut end = None;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                if end.is_none() && impl_store!(@at r, 8, i64) == limit {
+                    end = Some(isx_domain::Timestamp::from_micros(impl_store!(@at r, 9, i64)));
+                }
+                let body = impl_store!(@at r, 7, String);
+                out.push((exchange_entry!(r)?, body));
+            }
+            Ok((out, end))
+        }
+
         pub(crate) async fn exchange_versions_with_bodies_sql(
             &self,
             collection: &str,

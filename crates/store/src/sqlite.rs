@@ -41,6 +41,10 @@ impl SqliteStore {
         let pool = loop {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // A file on this machine needs no liveness check before each
+                // query (sqlx's default pings, a round trip to the
+                // connection's thread every time).
+                .test_before_acquire(false)
                 .connect_with(opts.clone())
                 .await;
             match pool {
