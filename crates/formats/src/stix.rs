@@ -146,9 +146,15 @@ pub fn sco_id(kind: &str, contributing: &Value) -> String {
     // serde_json writes object keys sorted (no `preserve_order`) and
     // without spaces: the JSON canonical form for these simple values.
     let text = serde_json::to_string(contributing).unwrap_or_default();
+    sco_id_of_text(kind, &text)
+}
+
+/// [`sco_id`] over id-contributing properties already written in canonical
+/// form (keys sorted, no spaces, serde_json's escaping).
+pub fn sco_id_of_text(kind: &str, canonical: &str) -> String {
     format!(
         "{kind}--{}",
-        uuid::Uuid::new_v5(&STIX_SCO_NAMESPACE, text.as_bytes())
+        uuid::Uuid::new_v5(&STIX_SCO_NAMESPACE, canonical.as_bytes())
     )
 }
 

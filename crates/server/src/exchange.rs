@@ -242,8 +242,11 @@ pub async fn read(
     match &c.source {
         Source::Group(g) => read_group(state, caller, g, &filter, with_objects).await,
         Source::Advisories => {
-            let (entries, mut objects): (Vec<Entry>, Vec<Value>) =
-                advisory_items(state, caller).await?.into_iter().unzip();
+            let (entries, mut objects): (Vec<Entry>, Vec<String>) = advisory_items(state, caller)
+                .await?
+                .into_iter()
+                .map(|(e, o)| (e, o.to_string()))
+                .unzip();
             let page = select(&entries, &filter);
             Ok(take_page(&entries, &mut objects, page))
         }
@@ -255,7 +258,7 @@ pub async fn read(
 
 /// The items of a page `select` chose from `entries`, whose objects are
 /// `objects` (in the same order, ascending distinct `date_added`).
-fn take_page(entries: &[Entry], objects: &mut [Value], page: Page<'_>) -> ItemsPage {
+fn take_page(entries: &[Entry], objects: &mut [String], page: Page<'_>) -> ItemsPage {
     let items = page
         .entries
         .iter()
@@ -263,8 +266,7 @@ fn take_page(entries: &[Entry], objects: &mut [Value], page: Page<'_>) -> ItemsP
             let i = entries
                 .binary_search_by_key(&e.date_added, |x| x.date_added)
                 .ok()?;
-            let text = serde_json::to_string(&std::mem::take(&mut objects[i])).ok();
-            Some(((*e).clone(), text))
+            Some(((*e).clone(), Some(std::mem::take(&mut objects[i]))))
         })
         .collect();
     ItemsPage {
@@ -355,7 +357,7 @@ async fn read_product(
     // more), doubled while filters leave the page short.
     let mut window = u32::try_from(filter.limit.saturating_add(1).min(100_000)).unwrap_or(100_000);
     let mut entries: Vec<Entry> = Vec::new();
-    let mut objects: Vec<Value> = Vec::new();
+    let mut objects: Vec<String> = Vec::new();
     // Botnet events are read by id from the first one that arrived at or
     // after the resume point (arrival ascends with the id).
     let mut botnet_after = match source {
@@ -391,7 +393,7 @@ async fn read_product(
                             isx_domain::Timestamp::from_micros(e.received_at.as_micros() + offset);
                         if added > start {
                             entries.push(entry_of(&object, added));
-                            objects.push(object);
+                            objects.push(object.to_string());
                         }
                     }
                 }
@@ -404,17 +406,32 @@ async fn read_product(
                     // The store filtered by the markings `decide` allows.
                     let object = isx_formats::urls::stix_indicator(&r, &identity_id);
                     entries.push(entry_of(&object, r.changed_at));
-                    objects.push(object);
+                    objects.push(object.to_string());
                 }
             }
             Source::CleanFiles if clean_ok => {
-                let rows = state.store.clean_by_added(cursor, window).await?;
+                // The page as one JSON value from the store; each object
+                // written straight as text (`write_stix_file`, the same
+                // object `stix_file` builds, property-tested).
+                let page = state.store.clean_page_json(cursor, window).await?;
+                let rows: Vec<isx_formats::cleanfiles::CleanRow<'_>> = serde_json::from_str(&page)
+                    .map_err(|e| ApiError::Internal(format!("clean-file page: {e}")))?;
                 got = rows.len();
-                for (added, f) in rows {
+                entries.reserve(rows.len());
+                objects.reserve(rows.len());
+                for r in &rows {
+                    let added = isx_domain::Timestamp::from_micros(r.added_at);
                     cursor = added;
-                    let object = isx_formats::cleanfiles::stix_file(&f);
-                    entries.push(entry_of(&object, added));
-                    objects.push(object);
+                    let mut text = String::with_capacity(480);
+                    let id = isx_formats::cleanfiles::write_stix_file(&mut text, r);
+                    entries.push(Entry {
+                        id,
+                        object_type: "file".to_owned(),
+                        version: added,
+                        spec_version: "2.1".to_owned(),
+                        date_added: added,
+                    });
+                    objects.push(text);
                 }
             }
             _ => {}

@@ -361,12 +361,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<u64>;
     async fn clean_stats(&self) -> Result<CleanStats>;
     /// Clean files added after `after` (their `added_at`, distinct and
-    /// ascending: the TAXII date_added), oldest first.
-    async fn clean_by_added(
-        &self,
-        after: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<(Timestamp, isx_cleanfiles::CleanFile)>>;
+    /// ascending), oldest first, at most `limit`, as the JSON text of an array of
+    /// rows `[added_at, sha256, sha1, md5, size, file_name, product,
+    /// version, vendor, source, published]` (hashes in lower-case hex,
+    /// instants in microseconds, absent values `null`), built by the
+    /// database: the TAXII collection's full pass reads a page as one value
+    /// instead of one row per file.
+    async fn clean_page_json(&self, after: Timestamp, limit: u32) -> Result<String>;
     /// URL records of these markings changed after `after` (their
     /// `changed_at`, distinct and ascending), oldest change first.
     async fn urls_by_added(

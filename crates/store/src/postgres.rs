@@ -61,6 +61,12 @@ impl PostgresStore {
     /// Serialises additions to TAXII collections, so `added` ascends.
     pub(crate) const EXCHANGE_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(7358261005)");
+    /// A page of clean files as one JSON array of rows (see
+    /// `Store::clean_page_json`).
+    pub(crate) const CLEAN_PAGE_JSON: &'static str = "SELECT COALESCE(json_agg(json_build_array(added_at,
+            encode(sha256, 'hex'), encode(sha1, 'hex'), encode(md5, 'hex'),
+            size, file_name, product, version, vendor, source, published) ORDER BY added_at)::text, '[]')
+        FROM (SELECT * FROM clean_files WHERE added_at > $1 ORDER BY added_at LIMIT $2) page";
 
     /// Placeholders `$from, …` for `n` values.
     pub(crate) fn params(from: usize, n: usize) -> String {

@@ -849,12 +849,8 @@ macro_rules! impl_store {
             async fn clean_stats(&self) -> $crate::Result<$crate::CleanStats> {
                 self.clean_stats_sql().await
             }
-            async fn clean_by_added(
-                &self,
-                after: isx_domain::Timestamp,
-                limit: u32,
-            ) -> $crate::Result<Vec<(isx_domain::Timestamp, isx_cleanfiles::CleanFile)>> {
-                self.clean_by_added_sql(after, limit).await
+            async fn clean_page_json(&self, after: isx_domain::Timestamp, limit: u32) -> $crate::Result<String> {
+                self.clean_page_json_sql(after, limit).await
             }
             async fn urls_by_added(
                 &self,

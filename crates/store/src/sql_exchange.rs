@@ -331,30 +331,20 @@ macro_rules! exchange_methods {
             rows.into_iter().map(|r| url_row!(r)).collect()
         }
 
-        pub(crate) async fn clean_by_added_sql(
+        pub(crate) async fn clean_page_json_sql(
             &self,
             after: isx_domain::Timestamp,
             limit: u32,
-        ) -> $crate::Result<Vec<(isx_domain::Timestamp, isx_cleanfiles::CleanFile)>> {
-            let sql = format!(
-                "SELECT {}, added_at FROM clean_files WHERE added_at > $1 ORDER BY added_at LIMIT $2",
-                $crate::sql_cleanfiles::CLEAN_COLS,
-            );
-            let rows = sqlx::query(&sql)
+        ) -> $crate::Result<String> {
+            let text: Option<String> = sqlx::query_scalar(Self::CLEAN_PAGE_JSON)
                 .bind(after.as_micros())
                 .bind(i64::from(limit.clamp(1, 100_000)))
-                .fetch_all(&self.pool)
+                .fetch_one(&self.pool)
                 .await
                 .map_err($crate::StoreError::Database)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push((
-                    isx_domain::Timestamp::from_micros(impl_store!(@at r, 10, i64)),
-                    clean_row!(r)?,
-                ));
-            }
-            Ok(out)
+            Ok(text.unwrap_or_else(|| "[]".to_owned()))
         }
+
         }
     };
 }

@@ -72,6 +72,15 @@ impl SqliteStore {
     pub(crate) const CLEAN_LOCK: Option<&'static str> = None;
     /// Exchange writes need no lock beyond `BEGIN IMMEDIATE` either.
     pub(crate) const EXCHANGE_LOCK: Option<&'static str> = None;
+    /// A page of clean files as one JSON array of rows, built by SQLite
+    /// (see `Store::clean_page_json`): one value crosses to Rust, not one
+    /// row per file.
+    pub(crate) const CLEAN_PAGE_JSON: &'static str = "SELECT json_group_array(json_array(added_at,
+            lower(hex(sha256)),
+            CASE WHEN sha1 IS NULL THEN NULL ELSE lower(hex(sha1)) END,
+            CASE WHEN md5 IS NULL THEN NULL ELSE lower(hex(md5)) END,
+            size, file_name, product, version, vendor, source, published))
+        FROM (SELECT * FROM clean_files WHERE added_at > $1 ORDER BY added_at LIMIT $2)";
 
     /// Placeholders for `n` values (anonymous: SQLite binds them fastest).
     pub(crate) fn params(from: usize, n: usize) -> String {
