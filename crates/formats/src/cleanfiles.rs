@@ -317,61 +317,70 @@ impl std::io::Write for JsonSink<'_> {
     }
 }
 
+fn present<'a>(v: &'a Option<Cow<'_, str>>) -> Option<&'a str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
 /// Writes the STIX `file` object of a page row to `out` — the object
 /// [`stix_file`] builds, with the same id, written directly as text (the
-/// TAXII full pass serves hundreds of thousands of them a second). Returns
-/// the object's id.
-pub fn write_stix_file(out: &mut String, r: &CleanRow<'_>) -> String {
-    let nonempty =
-        |v: &Option<Cow<'_, str>>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
-    let (md5, sha1) = (nonempty(&r.md5), nonempty(&r.sha1));
-    // The extension, keys in serde_json's (sorted) order.
-    let mut ext = String::with_capacity(160);
-    ext.push_str("{\"extension_type\":\"property-extension\",\"known_good\":true");
-    let field = |ext: &mut String, k: &str, v: &str| {
-        ext.push_str(",\"");
-        ext.push_str(k);
-        ext.push_str("\":");
-        push_json_str(ext, v);
+/// TAXII full pass serves hundreds of thousands of them a second).
+/// `scratch` is reused between calls. Returns the object's id.
+pub fn write_stix_file(out: &mut String, scratch: &mut String, r: &CleanRow<'_>) -> String {
+    let (md5, sha1) = (present(&r.md5), present(&r.sha1));
+    // The extensions object, keys in serde_json's (sorted) order; then the
+    // id-contributing properties in canonical form (as `sco_id` writes
+    // them), built in `scratch`.
+    scratch.clear();
+    scratch.push_str("{\"extensions\":{\"");
+    scratch.push_str(crate::stix::ISX_EXTENSION);
+    scratch.push_str("\":{\"extension_type\":\"property-extension\",\"known_good\":true");
+    let field = |buf: &mut String, k: &str, v: &str| {
+        buf.push_str(",\"");
+        buf.push_str(k);
+        buf.push_str("\":");
+        push_json_str(buf, v);
     };
     if let Some(v) = &r.product {
-        field(&mut ext, "product", v);
+        field(scratch, "product", v);
     }
     if let Some(p) = r.published {
         field(
-            &mut ext,
+            scratch,
             "published",
             &crate::stix::timestamp(isx_domain::Timestamp::from_micros(p)),
         );
     }
-    field(&mut ext, "source", &r.source);
+    field(scratch, "source", &r.source);
     if let Some(v) = &r.vendor {
-        field(&mut ext, "vendor", v);
+        field(scratch, "vendor", v);
     }
     if let Some(v) = &r.version {
-        field(&mut ext, "version", v);
+        field(scratch, "version", v);
     }
-    ext.push('}');
-    let extensions = format!("{{\"{}\":{ext}}}", crate::stix::ISX_EXTENSION);
-    let (algo, one) = match (&md5, &sha1) {
-        (Some(h), _) => ("MD5", h.as_str()),
-        (None, Some(h)) => ("SHA-1", h.as_str()),
+    scratch.push_str("}}");
+    let extensions_end = scratch.len();
+    let (algo, one) = match (md5, sha1) {
+        (Some(h), _) => ("MD5", h),
+        (None, Some(h)) => ("SHA-1", h),
         (None, None) => ("SHA-256", r.sha256.as_ref()),
     };
-    let mut name = String::with_capacity(r.file_name.len() + 2);
-    push_json_str(&mut name, &r.file_name);
-    // The id-contributing properties in canonical form (as `sco_id` writes them).
-    let contributing = format!(
-        "{{\"extensions\":{extensions},\"hashes\":{{\"{algo}\":\"{one}\"}},\"name\":{name}}}"
-    );
-    let id = crate::stix::sco_id_of_text("file", &contributing);
-    out.push_str("{\"extensions\":");
-    out.push_str(&extensions);
+    scratch.push_str(",\"hashes\":{\"");
+    scratch.push_str(algo);
+    scratch.push_str("\":\"");
+    scratch.push_str(one);
+    scratch.push_str("\"},\"name\":");
+    let name_start = scratch.len();
+    push_json_str(scratch, &r.file_name);
+    let name_end = scratch.len();
+    scratch.push('}');
+    let id = crate::stix::sco_id_of_text("file", scratch);
+    // The object: extensions, hashes, id, name, size, spec_version, type.
+    out.push_str(&scratch[..extensions_end]);
     out.push_str(",\"hashes\":{");
     let mut first = true;
     for (k, v) in [
-        ("MD5", md5.as_deref()),
-        ("SHA-1", sha1.as_deref()),
+        ("MD5", md5),
+        ("SHA-1", sha1),
         ("SHA-256", Some(r.sha256.as_ref())),
     ] {
         if let Some(v) = v {
@@ -379,15 +388,20 @@ pub fn write_stix_file(out: &mut String, r: &CleanRow<'_>) -> String {
                 out.push(',');
             }
             first = false;
-            out.push_str(&format!("\"{k}\":\"{v}\""));
+            out.push('"');
+            out.push_str(k);
+            out.push_str("\":\"");
+            out.push_str(v);
+            out.push('"');
         }
     }
     out.push_str("},\"id\":\"");
     out.push_str(&id);
     out.push_str("\",\"name\":");
-    out.push_str(&name);
+    out.push_str(&scratch[name_start..name_end]);
     if let Some(size) = r.size {
-        out.push_str(&format!(",\"size\":{size}"));
+        out.push_str(",\"size\":");
+        out.push_str(&size.to_string());
     }
     out.push_str(",\"spec_version\":\"2.1\",\"type\":\"file\"}");
     id
@@ -440,8 +454,8 @@ mod tests {
             f.published = published.map(isx_domain::Timestamp::from_micros);
             let text = row_json(&f, 7);
             let row: CleanRow<'_> = serde_json::from_str(&text).expect("row");
-            let mut out = String::new();
-            let id = write_stix_file(&mut out, &row);
+            let (mut out, mut scratch) = (String::new(), String::from("stale"));
+            let id = write_stix_file(&mut out, &mut scratch, &row);
             let written: Value = serde_json::from_str(&out).expect("valid JSON");
             let built = stix_file(&f);
             proptest::prop_assert_eq!(&written, &built);

@@ -419,11 +419,12 @@ async fn read_product(
                 got = rows.len();
                 entries.reserve(rows.len());
                 objects.reserve(rows.len());
+                let mut scratch = String::with_capacity(512);
                 for r in &rows {
                     let added = isx_domain::Timestamp::from_micros(r.added_at);
                     cursor = added;
-                    let mut text = String::with_capacity(480);
-                    let id = isx_formats::cleanfiles::write_stix_file(&mut text, r);
+                    let mut text = String::with_capacity(512);
+                    let id = isx_formats::cleanfiles::write_stix_file(&mut text, &mut scratch, r);
                     entries.push(Entry {
                         id,
                         object_type: "file".to_owned(),
