@@ -357,9 +357,20 @@ async fn client_walks_every_collection(backend: Backend) {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(ids.len(), 25, "each URL once, across pages of 7: {urls}");
-    assert_eq!(urls["types"], json!(["indicator"]));
-    assert_eq!(urls["manifest"].as_array().map(Vec::len), Some(25));
+    // Each malware-download URL: its indicator, the hosting-malware
+    // infrastructure and the relationship between them, each once across
+    // pages of 7 (which split records' objects).
+    assert_eq!(ids.len(), 75, "{urls}");
+    assert_eq!(
+        urls["ids"].as_array().map(Vec::len),
+        Some(75),
+        "no object twice"
+    );
+    assert_eq!(
+        urls["types"],
+        json!(["indicator", "infrastructure", "relationship"])
+    );
+    assert_eq!(urls["manifest"].as_array().map(Vec::len), Some(75));
     let clean = by_title("Clean file");
     assert_eq!(clean["ids"].as_array().map(Vec::len), Some(30));
     assert_eq!(clean["types"], json!(["file"]));

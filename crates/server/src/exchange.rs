@@ -399,14 +399,28 @@ async fn read_product(
                 }
             }
             Source::Urls => {
-                let rows = state.store.urls_by_added(&markings, cursor, window).await?;
+                // A record's objects sit at its first three microseconds:
+                // the first read starts two before the resume point, so a
+                // record whose objects a page boundary split is read again
+                // (objects at or before the resume point are skipped).
+                let from = if entries.is_empty() && cursor == start {
+                    isx_domain::Timestamp::from_micros(cursor.as_micros().saturating_sub(2))
+                } else {
+                    cursor
+                };
+                let rows = state.store.urls_by_added(&markings, from, window).await?;
                 got = rows.len();
                 for r in rows {
                     cursor = r.changed_at;
                     // The store filtered by the markings `decide` allows.
-                    let object = isx_formats::urls::stix_indicator(&r, &identity_id);
-                    entries.push(entry_of(&object, r.changed_at));
-                    objects.push(object.to_string());
+                    for (offset, object) in isx_formats::urls::stix_objects(&r, &identity_id) {
+                        let added =
+                            isx_domain::Timestamp::from_micros(r.changed_at.as_micros() + offset);
+                        if added > start {
+                            entries.push(entry_of(&object, added));
+                            objects.push(object.to_string());
+                        }
+                    }
                 }
             }
             Source::CleanFiles if clean_ok => {

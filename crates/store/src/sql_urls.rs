@@ -143,13 +143,14 @@ macro_rules! import_urls {
             .fetch_one(&mut *$tx)
             .await
             .map_err($crate::StoreError::Database)?;
-        // Each changed record gets its own microsecond (its TAXII
-        // date_added), after every earlier one: distinct and ascending.
+        // Each changed record gets its own three microseconds, after every
+        // earlier one: distinct and ascending. Its TAXII objects take them
+        // as their date_added (indicator, infrastructure, relationship).
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(changed_at), 0) FROM url_records")
             .fetch_one(&mut *$tx)
             .await
             .map_err($crate::StoreError::Database)?;
-        let mut stamp = now.as_micros().max(last + 1);
+        let mut stamp = now.as_micros().max(last + 3);
         for chunk in batch.candidates.chunks($crate::sql_urls::URL_CHUNK) {
             // The records of the chunk's URLs and which of its sightings are known.
             let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
@@ -192,7 +193,7 @@ macro_rules! import_urls {
             }
             for r in &mut records {
                 r.changed_at = isx_domain::Timestamp::from_micros(stamp);
-                stamp += 1;
+                stamp += 3;
             }
             // One upsert for new and changed records; ids come back by URL.
             let values: Vec<String> = (0..records.len())

@@ -646,5 +646,61 @@ pub fn stix_indicator(r: &UrlRecord, identity: &str) -> Value {
     })
 }
 
+/// The STIX infrastructure type a threat type implies, when it implies one.
+pub fn infrastructure_type(t: isx_domain::ThreatType) -> Option<&'static str> {
+    use isx_domain::ThreatType as T;
+    match t {
+        T::CommandAndControl => Some("command-and-control"),
+        T::Phishing => Some("phishing"),
+        T::MalwareDistribution | T::ExploitKit => Some("hosting-malware"),
+        T::Scam | T::Cryptojacking | T::Spam | T::Other => None,
+    }
+}
+
+/// The STIX objects of a URL record for TAXII, each with its offset in
+/// microseconds from the record's `changed_at` (its `date_added`): the
+/// indicator; and, where the threat type says what the URL is part of, an
+/// `infrastructure` object (command-and-control, phishing, hosting-malware)
+/// and the relationship `indicator indicates infrastructure`. Ids derive
+/// from the URL, so a changed record gives new versions of the same
+/// objects.
+pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
+    let indicator = stix_indicator(r, identity);
+    let Some(kind) = infrastructure_type(r.threat) else {
+        return vec![(0, indicator)];
+    };
+    let created = indicator["created"].clone();
+    let modified = indicator["modified"].clone();
+    let marking = indicator["object_marking_refs"].clone();
+    let infra_id = stix::object_id("infrastructure", &format!("url:{}", r.url));
+    let infrastructure = serde_json::json!({
+        "type": "infrastructure",
+        "spec_version": "2.1",
+        "id": infra_id,
+        "created_by_ref": identity,
+        "created": created,
+        "modified": modified,
+        "name": format!("{} on {}", r.threat, r.host),
+        "description": format!("The server behind {}.", r.url),
+        "infrastructure_types": [kind],
+        "first_seen": created,
+        "last_seen": stix::timestamp(r.last_seen.max(r.first_seen)),
+        "object_marking_refs": marking,
+    });
+    let relationship = serde_json::json!({
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": stix::object_id("relationship", &format!("url-indicates:{}", r.url)),
+        "created_by_ref": identity,
+        "created": created,
+        "modified": modified,
+        "relationship_type": "indicates",
+        "source_ref": indicator["id"],
+        "target_ref": infra_id,
+        "object_marking_refs": marking,
+    });
+    vec![(0, indicator), (1, infrastructure), (2, relationship)]
+}
+
 #[cfg(test)]
 mod tests;
