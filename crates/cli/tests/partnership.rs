@@ -413,6 +413,15 @@ async fn partnership_end_to_end(backend: Backend) {
     let mine = app.get_json("/api/v1/shares", &a.token).await;
     assert_eq!(mine[0]["decides"], true);
     assert_eq!(mine[0]["findings"][0]["text"], "198.51.100.23");
+    assert!(
+        mine[0].get("requested_by").is_none(),
+        "G1 hides its members: the owner is not told who asked: {mine}"
+    );
+    assert_eq!(
+        app.get_json("/api/v1/shares", &b.token).await[0]["requested_by"],
+        b.member.id.0,
+        "the one who asked sees itself"
+    );
     assert_eq!(app.get_json("/api/v1/shares", &c.token).await, json!([]));
     let (s, p) = send(app.post_json(
         &format!("/api/v1/shares/{share_id}/approve"),
@@ -438,6 +447,7 @@ async fn partnership_end_to_end(backend: Backend) {
         (StatusCode::OK, Some("approved")),
         "{done}"
     );
+    assert!(done.get("requested_by").is_none(), "{done}");
     let in_g2 = app
         .get_json(&format!("/api/v1/groups/{g2}/contributions"), &c.token)
         .await;

@@ -522,6 +522,9 @@ pub(crate) struct SeenShare {
     pub contribution: Contribution,
     /// Whether the caller is the owning member, who decides.
     pub decides: bool,
+    /// Whether the caller may know who asked (not in a group that hides
+    /// its member list, unless the caller asked or is the operator).
+    pub requester_shown: bool,
 }
 
 async fn seen_share(
@@ -535,8 +538,15 @@ async fn seen_share(
     if !records::may_see(state, caller, &records::share_request(&c, &r)) {
         return Ok(None);
     }
+    let requester_shown = match state.store.group(c.group).await? {
+        Some(g) => records::decide_for(state, caller, &records::share_requester(&g, &r))
+            .mask()
+            .is_some_and(|m| !m.hides(FieldMask::AUTHOR)),
+        None => caller.is_admin(),
+    };
     Ok(Some(SeenShare {
         decides: c.author == caller.member.id,
+        requester_shown,
         request: r,
         contribution: c,
     }))

@@ -124,6 +124,16 @@ pub fn share_request(
     }
 }
 
+/// Who asked to share a contribution, as a field of the request: named to
+/// the other members concerned unless the group hides its member list.
+pub fn share_requester(g: &TrustGroup, s: &isx_partnership::ShareRequest) -> RecordMeta {
+    RecordMeta {
+        author: Some(s.requested_by),
+        anonymous: g.hide_members,
+        ..group(g)
+    }
+}
+
 /// Who has reported in a group's mandatory categories: its owners (it names
 /// members, so it is as private as a hidden member list).
 pub fn group_reporting(g: &TrustGroup, roster: &[GroupMembership]) -> RecordMeta {

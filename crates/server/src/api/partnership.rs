@@ -13,7 +13,7 @@ use axum::{Extension, Json};
 use isx_domain::{GroupId, MemberId};
 use isx_partnership::{
     Attachment, Comment, ContributionId, Dashboard, Finding, GroupRules, NewContribution,
-    PiiChoices, ReportingStatus, ShareRequest, ShareTarget,
+    PiiChoices, ReportingStatus, ShareTarget,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -433,12 +433,22 @@ pub struct ShareRequestBody {
     pub reason: String,
 }
 
-/// A share request as the caller may see it.
+/// A share request as the caller may see it. `requested_by` is absent
+/// when the contribution's group hides its member list (unless you asked).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShareDto {
-    #[serde(flatten)]
+    pub id: i64,
+    pub contribution: i64,
     #[schema(value_type = Object)]
-    pub request: ShareRequest,
+    pub target: ShareTarget,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<i64>,
+    pub requested_at: String,
+    pub reason: String,
+    pub status: String,
+    pub decided_at: Option<String>,
+    /// The copy made in the target group, once approved.
+    pub copy: Option<i64>,
     pub contribution_title: String,
     /// Whether the caller is the owning member, who approves or rejects.
     pub decides: bool,
@@ -453,10 +463,19 @@ fn share_dto(s: ops::SeenShare) -> ShareDto {
     } else {
         Vec::new()
     };
+    let r = s.request;
     ShareDto {
+        id: r.id,
+        contribution: r.contribution.0,
+        target: r.target,
+        requested_by: s.requester_shown.then_some(r.requested_by.0),
+        requested_at: r.requested_at.to_rfc3339(),
+        reason: r.reason,
+        status: r.status.as_str().to_owned(),
+        decided_at: r.decided_at.map(|t| t.to_rfc3339()),
+        copy: r.copy.map(|c| c.0),
         contribution_title: s.contribution.content.title.clone(),
         decides: s.decides,
-        request: s.request,
         findings,
     }
 }
@@ -518,17 +537,18 @@ pub struct DecisionBody {
 /// chosen, is posted to the target group (or the URL enters the feed).
 #[utoipa::path(post, path = "/api/v1/shares/{id}/approve", tag = "partnership", security(("api_key" = [])),
     params(("id" = i64, Path, description = "share request id")), request_body = DecisionBody,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ShareDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn approve_share(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Response, ApiError> {
-    let r = ops::decide_share(&state, &caller, id, true, &body.pii).await?;
+    ops::decide_share(&state, &caller, id, true, &body.pii).await?;
+    let s = ops::share(&state, &caller, id).await?;
     Ok(noted(
         AuditNote::new("share.approve", format!("share/{id}")),
-        Json(r),
+        Json(share_dto(s)),
     ))
 }
 
@@ -541,10 +561,11 @@ pub(crate) async fn reject_share(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let r = ops::decide_share(&state, &caller, id, false, &PiiChoices::default()).await?;
+    ops::decide_share(&state, &caller, id, false, &PiiChoices::default()).await?;
+    let s = ops::share(&state, &caller, id).await?;
     Ok(noted(
         AuditNote::new("share.reject", format!("share/{id}")),
-        Json(r),
+        Json(share_dto(s)),
     ))
 }
 
