@@ -420,12 +420,6 @@ pub trait Store: Send + Sync + 'static {
         collection: &str,
         ids: &[String],
     ) -> Result<Vec<(ExchangeEntry, String)>>;
-    /// The bodies of the versions added at these instants.
-    async fn exchange_bodies(
-        &self,
-        collection: &str,
-        added: &[Timestamp],
-    ) -> Result<Vec<(Timestamp, String)>>;
     /// Deletes these versions of an object; returns how many were there.
     async fn exchange_delete(
         &self,

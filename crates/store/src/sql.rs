@@ -899,13 +899,6 @@ macro_rules! impl_store {
             ) -> $crate::Result<Vec<$crate::ExchangeEntry>> {
                 self.exchange_versions_of_sql(collection, ids).await
             }
-            async fn exchange_bodies(
-                &self,
-                collection: &str,
-                added: &[isx_domain::Timestamp],
-            ) -> $crate::Result<Vec<(isx_domain::Timestamp, String)>> {
-                self.exchange_bodies_sql(collection, added).await
-            }
             async fn exchange_delete(
                 &self,
                 collection: &str,

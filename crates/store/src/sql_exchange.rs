@@ -211,31 +211,6 @@ macro_rules! exchange_methods {
             Ok(out)
         }
 
-        pub(crate) async fn exchange_bodies_sql(
-            &self,
-            collection: &str,
-            added: &[isx_domain::Timestamp],
-        ) -> $crate::Result<Vec<(isx_domain::Timestamp, String)>> {
-            let mut out = Vec::with_capacity(added.len());
-            for chunk in added.chunks(1000) {
-                let sql = format!(
-                    "SELECT added, body FROM exchange_objects WHERE collection = {} AND added IN ({}) ORDER BY added",
-                    Self::params(1, 1),
-                    Self::params(2, chunk.len())
-                );
-                let mut q = sqlx::query(&sql).bind(collection);
-                for a in chunk {
-                    q = q.bind(a.as_micros());
-                }
-                for r in q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)? {
-                    out.push((
-                        isx_domain::Timestamp::from_micros(impl_store!(@at r, 0, i64)),
-                        impl_store!(@at r, 1, String),
-                    ));
-                }
-            }
-            Ok(out)
-        }
 
         pub(crate) async fn exchange_delete_sql(
             &self,
