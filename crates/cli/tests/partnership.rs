@@ -886,6 +886,39 @@ async fn redaction_and_approval_in_the_browser() {
         .unwrap_or("")
         .contains("+31 20 555 0199"));
     assert_eq!(web.text("#other-shares .status").await, "approved");
+    // Editing meets the same review: a new address in the description.
+    web.goto(&app.url(&format!("/contributions/{id}"))).await;
+    web.type_into(
+        "#edit-form textarea[name=description]",
+        " Contact: ops@grid.example",
+    )
+    .await;
+    web.click("#edit-form button").await;
+    let review = web
+        .wait_text("#edit-pii-review", |t| t.contains("ops@grid.example"))
+        .await;
+    assert!(review.contains("+31 20 555 0199"), "{review}");
+    assert_eq!(
+        app.get_json(&format!("/api/v1/contributions/{id}"), &a.token)
+            .await["version"],
+        1,
+        "nothing saved before the decision"
+    );
+    web.execute(
+        "for (const l of document.querySelectorAll('#edit-pii-review label')) \
+         if (l.textContent.includes('+31')) l.querySelector('select').value = 'keep';",
+    )
+    .await;
+    web.click("#edit-form button").await;
+    web.wait_text("#notice", |t| t.contains("version 2")).await;
+    let edited = app
+        .get_json(&format!("/api/v1/contributions/{id}"), &a.token)
+        .await;
+    let d = edited["description"].as_str().unwrap_or("");
+    assert!(
+        d.ends_with("Contact: [redacted e-mail]") && d.contains("+31 20 555 0199"),
+        "{d}"
+    );
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     web.goto(&app.url(&format!("/groups/{g1}"))).await;
     web.screenshot(&shots.join("group.png")).await;

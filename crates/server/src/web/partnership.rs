@@ -455,6 +455,9 @@ struct ContributionPage {
     origin: Option<i64>,
     comment_text: String,
     findings: Vec<(String, String)>,
+    edit_title: String,
+    edit_description: String,
+    edit_findings: Vec<(String, String)>,
 }
 
 fn details_rows(d: &Details) -> Vec<(&'static str, String)> {
@@ -511,13 +514,22 @@ fn details_rows(d: &Details) -> Vec<(&'static str, String)> {
     }
 }
 
+/// A form of the contribution page that comes back filled in, with the
+/// PII detector's findings to decide on.
+#[derive(Default)]
+struct Returned {
+    comment_text: String,
+    comment_findings: Vec<(String, String)>,
+    /// The edit form: title, description, findings.
+    edit: Option<(String, String, Vec<(String, String)>)>,
+}
+
 async fn contribution_page(
     state: &AppState,
     caller: &Caller,
     id: i64,
     flash: Option<Flash>,
-    comment_text: String,
-    findings: Vec<(String, String)>,
+    returned: Returned,
 ) -> Result<Response, ApiError> {
     let cid = ContributionId(id);
     let (access, s) = ops::get(state, caller, cid).await?;
@@ -579,8 +591,17 @@ async fn contribution_page(
         targets,
         url_feed,
         origin: s.c.origin.map(|o| o.0),
-        comment_text,
-        findings,
+        comment_text: returned.comment_text,
+        findings: returned.comment_findings,
+        edit_title: returned
+            .edit
+            .as_ref()
+            .map_or_else(|| s.c.content.title.clone(), |e| e.0.clone()),
+        edit_description: returned
+            .edit
+            .as_ref()
+            .map_or_else(|| s.c.content.description.clone(), |e| e.1.clone()),
+        edit_findings: returned.edit.map(|e| e.2).unwrap_or_default(),
         group: access.group,
     };
     Ok((status, render(&page)?).into_response())
@@ -600,7 +621,7 @@ async fn contribution_after<T>(
         Ok(v) => (Some(note(&v)), Ok(notice(&v))),
         Err(e) => (None, Err(e)),
     };
-    let page = contribution_page(state, caller, id, Some(flash), String::new(), Vec::new()).await?;
+    let page = contribution_page(state, caller, id, Some(flash), Returned::default()).await?;
     Ok(with_note(note, page))
 }
 
@@ -609,7 +630,7 @@ pub(crate) async fn contribution(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    contribution_page(&state, &caller, id, None, String::new(), Vec::new()).await
+    contribution_page(&state, &caller, id, None, Returned::default()).await
 }
 
 pub(crate) async fn post_comment(
@@ -638,7 +659,12 @@ pub(crate) async fn post_comment(
         Err(e) => {
             let findings = findings_of(&e).unwrap_or_default();
             let text = f.get("text").cloned().unwrap_or_default();
-            contribution_page(&state, &caller, id, Some(Err(e)), text, findings).await
+            let returned = Returned {
+                comment_text: text,
+                comment_findings: findings,
+                edit: None,
+            };
+            contribution_page(&state, &caller, id, Some(Err(e)), returned).await
         }
     }
 }
@@ -673,6 +699,23 @@ pub(crate) async fn post_edit(
         .await
     }
     .await;
+    if let Err(e) = &result {
+        if let Some(findings) = findings_of(e) {
+            let returned = Returned {
+                edit: Some((
+                    field(&f, "title").to_owned(),
+                    f.get("description").cloned().unwrap_or_default(),
+                    findings,
+                )),
+                ..Returned::default()
+            };
+            let flash = Err(ApiError::Validation {
+                detail: "Personal data found: choose for each finding whether to redact it or keep it, then save again.".into(),
+                pointer: None,
+            });
+            return contribution_page(&state, &caller, id, Some(flash), returned).await;
+        }
+    }
     contribution_after(
         &state,
         &caller,
