@@ -520,8 +520,14 @@ fn details_rows(d: &Details) -> Vec<(&'static str, String)> {
 struct Returned {
     comment_text: String,
     comment_findings: Vec<(String, String)>,
-    /// The edit form: title, description, findings.
-    edit: Option<(String, String, Vec<(String, String)>)>,
+    edit: Option<EditReturned>,
+}
+
+/// The edit form as it was sent, with the findings to decide on.
+struct EditReturned {
+    title: String,
+    description: String,
+    findings: Vec<(String, String)>,
 }
 
 async fn contribution_page(
@@ -596,12 +602,12 @@ async fn contribution_page(
         edit_title: returned
             .edit
             .as_ref()
-            .map_or_else(|| s.c.content.title.clone(), |e| e.0.clone()),
-        edit_description: returned
-            .edit
-            .as_ref()
-            .map_or_else(|| s.c.content.description.clone(), |e| e.1.clone()),
-        edit_findings: returned.edit.map(|e| e.2).unwrap_or_default(),
+            .map_or_else(|| s.c.content.title.clone(), |e| e.title.clone()),
+        edit_description: returned.edit.as_ref().map_or_else(
+            || s.c.content.description.clone(),
+            |e| e.description.clone(),
+        ),
+        edit_findings: returned.edit.map(|e| e.findings).unwrap_or_default(),
         group: access.group,
     };
     Ok((status, render(&page)?).into_response())
@@ -702,11 +708,11 @@ pub(crate) async fn post_edit(
     if let Err(e) = &result {
         if let Some(findings) = findings_of(e) {
             let returned = Returned {
-                edit: Some((
-                    field(&f, "title").to_owned(),
-                    f.get("description").cloned().unwrap_or_default(),
+                edit: Some(EditReturned {
+                    title: field(&f, "title").to_owned(),
+                    description: f.get("description").cloned().unwrap_or_default(),
                     findings,
-                )),
+                }),
                 ..Returned::default()
             };
             let flash = Err(ApiError::Validation {
