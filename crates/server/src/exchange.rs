@@ -128,23 +128,13 @@ async fn group_collection(
     g: TrustGroup,
     with_role: bool,
 ) -> Result<CollectionInfo, ApiError> {
-    let role = if caller.is_admin() {
-        Some(GroupRole::Owner)
-    } else if !with_role {
-        None
+    let role = if with_role || caller.is_admin() {
+        crate::partnership::role_in(state, caller, &g).await?
     } else {
-        state
-            .store
-            .group_members(g.id)
-            .await?
-            .into_iter()
-            .find(|m| m.member == caller.member.id)
-            .map(|m| m.role)
+        None
     };
-    let open = match g.kind {
-        isx_domain::TrustGroupKind::AdHoc { ends_at: Some(end) } => state.clock.now() < end,
-        _ => true,
-    };
+    let now = state.clock.now();
+    let open = !g.is_closed(now);
     let alias = group_alias(&g);
     Ok(CollectionInfo {
         id: collection_id(&alias),
@@ -156,7 +146,7 @@ async fn group_collection(
         },
         alias,
         can_read: true,
-        can_write: open && matches!(role, Some(GroupRole::Owner | GroupRole::Contributor)),
+        can_write: crate::partnership::may_write(&g, role, now),
         role,
         source: Source::Group(g),
     })

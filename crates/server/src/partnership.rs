@@ -26,23 +26,49 @@ pub(crate) struct GroupAccess {
     pub role: Option<GroupRole>,
 }
 
+/// The caller's role in a group: the operator's administrators act as
+/// owners; others have the role the roster gives them, if any.
+pub(crate) async fn role_in(
+    state: &AppState,
+    caller: &Caller,
+    g: &TrustGroup,
+) -> Result<Option<GroupRole>, ApiError> {
+    if caller.is_admin() {
+        return Ok(Some(GroupRole::Owner));
+    }
+    Ok(state
+        .store
+        .group_members(g.id)
+        .await?
+        .into_iter()
+        .find(|m| m.member == caller.member.id)
+        .map(|m| m.role))
+}
+
+/// Whether `role` may write to `g` at `now`: owners and contributors, while
+/// the group is open (an ad hoc group past its end date is read-only).
+/// Contributions and TAXII posts share this rule.
+pub(crate) fn may_write(g: &TrustGroup, role: Option<GroupRole>, now: Timestamp) -> bool {
+    !g.is_closed(now) && matches!(role, Some(GroupRole::Owner | GroupRole::Contributor))
+}
+
 impl GroupAccess {
-    /// Whether the caller may post and edit here now: owners and
-    /// contributors, while the group is open (an ad hoc group past its end
-    /// date is read-only).
+    /// Whether the caller may post and edit here now ([`may_write`]), with
+    /// the reason when not.
     pub fn require_writer(&self, now: Timestamp) -> Result<(), ApiError> {
+        if may_write(&self.group, self.role, now) {
+            return Ok(());
+        }
         if self.group.is_closed(now) {
             return Err(ApiError::Forbidden(format!(
                 "trust group {:?} closed at its end date and is read-only",
                 self.group.name
             )));
         }
-        match self.role {
-            Some(GroupRole::Owner | GroupRole::Contributor) => Ok(()),
-            _ => Err(ApiError::Forbidden(
-                "readers of a trust group cannot post or comment; ask an owner for the contributor role".into(),
-            )),
-        }
+        Err(ApiError::Forbidden(
+            "readers of a trust group cannot post or comment; ask an owner for the contributor role"
+                .into(),
+        ))
     }
 
     pub fn is_owner(&self) -> bool {
@@ -80,17 +106,7 @@ pub(crate) async fn group_for(
         .await?
         .filter(|g| records::may_see(state, caller, &records::group(g)))
         .ok_or_else(|| not_found(id, "trust group"))?;
-    let role = if caller.is_admin() {
-        Some(GroupRole::Owner)
-    } else {
-        state
-            .store
-            .group_members(group.id)
-            .await?
-            .into_iter()
-            .find(|m| m.member == caller.member.id)
-            .map(|m| m.role)
-    };
+    let role = role_in(state, caller, &group).await?;
     Ok(GroupAccess { group, role })
 }
 

@@ -40,17 +40,20 @@ pub fn group(g: &TrustGroup) -> RecordMeta {
     }
 }
 
+fn owners(roster: &[GroupMembership]) -> Vec<MemberId> {
+    roster
+        .iter()
+        .filter(|m| m.role == GroupRole::Owner)
+        .map(|m| m.member)
+        .collect()
+}
+
 /// A trust group's member list: its members, or only its owners when the
 /// group hides the list.
 pub fn group_roster(g: &TrustGroup, roster: &[GroupMembership]) -> RecordMeta {
     if g.hide_members {
-        let owners = roster
-            .iter()
-            .filter(|m| m.role == GroupRole::Owner)
-            .map(|m| m.member)
-            .collect();
         RecordMeta {
-            audience: Audience::Recipients(owners),
+            audience: Audience::Recipients(owners(roster)),
             ..group(g)
         }
     } else {
@@ -138,13 +141,7 @@ pub fn share_requester(g: &TrustGroup, s: &isx_partnership::ShareRequest) -> Rec
 /// members, so it is as private as a hidden member list).
 pub fn group_reporting(g: &TrustGroup, roster: &[GroupMembership]) -> RecordMeta {
     RecordMeta {
-        audience: Audience::Recipients(
-            roster
-                .iter()
-                .filter(|m| m.role == GroupRole::Owner)
-                .map(|m| m.member)
-                .collect(),
-        ),
+        audience: Audience::Recipients(owners(roster)),
         ..group(g)
     }
 }
