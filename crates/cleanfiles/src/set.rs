@@ -1,43 +1,55 @@
 //! The hash set: fixed-width keys (the raw hash bytes) in one file, in
-//! ascending order, each at or just after its *home* slot.
+//! ascending order and back to back, behind a table of one cache line per
+//! *bucket* that holds a 16-bit fingerprint of each of its keys.
 //!
-//! Hashes are uniform, so a key's top 64 bits scaled to the table size
-//! say where it belongs: `home(k) = top64(k) · H / 2^64` for `H` home
-//! slots (8/7 of the key count). Keys are laid out in order, each at
-//! `max(home, previous + 1)`, and unused slots hold zeros — a sorted array
-//! with gaps. A lookup reads from the key's home slot forward and stops at
-//! the key, at a larger key or at a gap: on average a few slots, one or
-//! two adjacent cache lines, and no separate index to read first. A
-//! SHA-256 costs 32 · 8/7 ≈ 36.6 bytes.
-//!
-//! The all-zero key (which marks gaps) is kept as a flag in the header.
+//! Hashes are uniform, so a key's top 64 bits scaled to the bucket count
+//! say which bucket it falls in: `bucket(k) = top64(k) · B / 2^64`, with
+//! `B` = ⌈n / 16⌉ buckets for `n` keys. The scaling keeps the order, so a
+//! bucket's keys are a contiguous run of the sorted keys; its line says
+//! where the run starts, how long it is, and the fingerprint (bytes 8–9)
+//! of each of its first 29 keys. A lookup reads the bucket's line and
+//! compares all fingerprints at once: for a key that is not in the set
+//! that line is almost always the whole answer (a stray fingerprint match
+//! has odds of about 1 in 4,000); a key that is in it reads one more line,
+//! the key itself, to confirm the whole key. The answer is always exact.
+//! A bucket of more than 29 keys (about 1 in 1,000 at 16 on average) keeps
+//! the rest of its run for a binary search. A SHA-256 costs 32 + 64/16 =
+//! 36 bytes.
 //!
 //! Layout (little-endian):
 //!
 //! ```text
-//! 0   magic "ISXHSET2"
-//! 8   key length (u32)        12  flags (u32; bit 0: holds the zero key)
+//! 0   magic "ISXHSET3"
+//! 8   key length (u32)        12  flags (u32, none yet)
 //! 16  key count (u64)         24  store sequence reflected (i64)
-//! 32  home slots (u64)        40  slots (u64)
+//! 32  buckets (u64)           40  reserved
 //! 48  reserved                56  FNV-1a of bytes 0..56
-//! 64  slots × key length bytes
-//! end "ISXHEND2" + key count (u64)
+//! 64  key count × key length bytes, zero-padded to a multiple of 64
+//! ..  buckets × 64 bytes: start (u32 + u8 high byte), length (u8, 255
+//!     for 255 or more), 29 fingerprints (u16)
+//! end "ISXHEND3" + key count (u64)
 //! ```
 //!
 //! Files are written once and never changed: a change is a new file built
 //! by [`merge`]-ing the old one with a sorted delta.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::SetError;
 
-const MAGIC: &[u8; 8] = b"ISXHSET2";
-const END: &[u8; 8] = b"ISXHEND2";
+const MAGIC: &[u8; 8] = b"ISXHSET3";
+const END: &[u8; 8] = b"ISXHEND3";
 const HEADER: usize = 64;
 const FOOTER: usize = 16;
-const ZERO: [u8; 32] = [0u8; 32];
+const LINE: usize = 64;
+/// Keys per bucket on average.
+const LOAD: u64 = 16;
+/// Fingerprints a bucket line holds.
+const SLOTS: usize = 29;
+/// Where the fingerprints start in a line (after the 6-byte header).
+const FP_AT: usize = 6;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -48,9 +60,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Home slots for about `n` keys (load 7/8).
-pub fn home_slots(n: u64) -> u64 {
-    (n.saturating_mul(8) / 7).max(1)
+/// Buckets for `n` keys.
+pub fn bucket_count(n: u64) -> u64 {
+    n.div_ceil(LOAD).max(1)
+}
+
+fn padded(len: usize) -> usize {
+    len.div_ceil(LINE) * LINE
 }
 
 /// The first eight bytes of a key as a big-endian word (ordered like the
@@ -63,24 +79,79 @@ fn prefix(key: &[u8]) -> u64 {
 }
 
 #[inline(always)]
-fn home_of(key: &[u8], homes: u64) -> usize {
-    ((u128::from(prefix(key)) * u128::from(homes)) >> 64) as usize
+fn bucket_of(key: &[u8], buckets: u64) -> usize {
+    ((u128::from(prefix(key)) * u128::from(buckets)) >> 64) as usize
 }
 
+/// Bytes 8 and 9: independent of the bucket, which the first bytes pick.
 #[inline(always)]
-fn is_zero(key: &[u8]) -> bool {
-    key.iter().all(|b| *b == 0)
+fn fingerprint(key: &[u8]) -> u16 {
+    u16::from_le_bytes([key[8], key[9]])
+}
+
+/// A bucket line's start, and its length (255 meaning "255 or more").
+#[inline(always)]
+fn line_head(line: &[u8]) -> (usize, usize) {
+    let start = u64::from(u32::from_le_bytes([line[0], line[1], line[2], line[3]]))
+        | (u64::from(line[4]) << 32);
+    (start as usize, usize::from(line[5]))
+}
+
+/// One bit per fingerprint slot of `line` (bit `FP_AT + 2·i` for slot
+/// `i`) that equals `fp`, among the first `len` slots.
+#[inline(always)]
+fn matches(line: &[u8], fp: u16, len: usize) -> u64 {
+    let valid = if len >= SLOTS {
+        u64::MAX
+    } else {
+        (1u64 << (FP_AT + 2 * len)) - 1
+    } & 0x5555_5555_5555_5555
+        & !((1u64 << FP_AT) - 1);
+    equal_lanes(line, fp) & valid
+}
+
+/// Bit `2·j` set where the `j`-th u16 of the 64-byte `line` equals `fp`.
+#[inline(always)]
+fn equal_lanes(line: &[u8], fp: u16) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        assert!(line.len() >= LINE);
+        // SAFETY: SSE2 is part of x86_64; the four unaligned 16-byte
+        // loads stay within `line`, whose length was just checked.
+        unsafe {
+            let want = _mm_set1_epi16(fp as i16);
+            let p = line.as_ptr().cast::<__m128i>();
+            let lane = |i: usize| {
+                let v = _mm_loadu_si128(p.add(i));
+                u64::from(_mm_movemask_epi8(_mm_cmpeq_epi16(v, want)) as u32 as u16)
+            };
+            lane(0) | lane(1) << 16 | lane(2) << 32 | lane(3) << 48
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut m = 0u64;
+        for j in 0..LINE / 2 {
+            if u16::from_le_bytes([line[2 * j], line[2 * j + 1]]) == fp {
+                m |= 1 << (2 * j);
+            }
+        }
+        m
+    }
 }
 
 /// A read view of a set file's bytes.
 #[derive(Clone, Copy)]
 pub struct SetView<'a> {
     key_len: usize,
-    has_zero: bool,
     count: u64,
     seq: i64,
-    homes: u64,
-    slots: &'a [u8],
+    buckets: u64,
+    /// The keys, back to back (without the padding).
+    keys: &'a [u8],
+    /// One line per bucket.
+    table: &'a [u8],
 }
 
 impl std::fmt::Debug for SetView<'_> {
@@ -89,7 +160,7 @@ impl std::fmt::Debug for SetView<'_> {
             .field("key_len", &self.key_len)
             .field("count", &self.count)
             .field("seq", &self.seq)
-            .field("homes", &self.homes)
+            .field("buckets", &self.buckets)
             .finish()
     }
 }
@@ -101,6 +172,12 @@ impl<'a> SetView<'a> {
             return Err(format!("{} bytes is too short", bytes.len()));
         }
         if &bytes[..8] != MAGIC {
+            if bytes[..7] == MAGIC[..7] {
+                return Err(format!(
+                    "format {} (this isx reads format 3; the set is rebuilt)",
+                    char::from(bytes[7])
+                ));
+            }
             return Err("wrong magic".into());
         }
         let u32_at =
@@ -114,20 +191,27 @@ impl<'a> SetView<'a> {
             return Err("header checksum mismatch".into());
         }
         let key_len = u32_at(8) as usize;
-        let flags = u32_at(12);
         let count = u64_at(16);
         let seq = u64_at(24) as i64;
-        let homes = u64_at(32);
-        let slots = u64_at(40);
-        if !matches!(key_len, 16 | 20 | 32) || homes == 0 {
-            return Err(format!("key length {key_len} / home slots {homes}"));
+        let buckets = u64_at(32);
+        if !matches!(key_len, 16 | 20 | 32) || buckets != bucket_count(count) {
+            return Err(format!(
+                "key length {key_len} / {buckets} buckets for {count} keys"
+            ));
         }
-        let slots_len = usize::try_from(slots)
+        let sizes = usize::try_from(count)
             .ok()
             .and_then(|c| c.checked_mul(key_len))
-            .ok_or("slot count overflows")?;
-        if HEADER
-            .checked_add(slots_len)
+            .zip(
+                usize::try_from(buckets)
+                    .ok()
+                    .and_then(|b| b.checked_mul(LINE)),
+            )
+            .ok_or("key count overflows")?;
+        let (keys_len, table_len) = sizes;
+        let table_at = HEADER + padded(keys_len);
+        if table_at
+            .checked_add(table_len)
             .and_then(|e| e.checked_add(FOOTER))
             != Some(bytes.len())
         {
@@ -142,11 +226,11 @@ impl<'a> SetView<'a> {
         }
         Ok(SetView {
             key_len,
-            has_zero: flags & 1 != 0,
             count,
             seq,
-            homes,
-            slots: &bytes[HEADER..HEADER + slots_len],
+            buckets,
+            keys: &bytes[HEADER..HEADER + keys_len],
+            table: &bytes[table_at..table_at + table_len],
         })
     }
 
@@ -167,130 +251,187 @@ impl<'a> SetView<'a> {
         self.seq
     }
 
-    /// Bytes a lookup may touch (the whole file).
+    /// Bytes of the whole file (all a lookup may touch).
     pub fn bytes(&self) -> usize {
-        self.slots.len() + HEADER + FOOTER
+        HEADER + padded(self.keys.len()) + self.table.len() + FOOTER
     }
 
     /// Whether `key` (of this set's key length) is in the set.
     #[inline]
     pub fn contains(&self, key: &[u8]) -> bool {
-        if key.len() != self.key_len {
-            return false;
-        }
-        if is_zero(key) {
-            return self.has_zero;
-        }
-        self.scan(key, home_of(key, self.homes))
+        key.len() == self.key_len && self.probe(key, bucket_of(key, self.buckets))
     }
 
-    /// Reads from `home` forward. Keys are uniform, so their first eight
-    /// bytes (compared as one big-endian word) almost always decide; the
-    /// whole key is compared only when those are equal.
     #[inline(always)]
-    fn scan(&self, key: &[u8], home: usize) -> bool {
-        let kl = self.key_len;
-        let want = prefix(key);
-        let mut at = home * kl;
-        while let Some(slot) = self.slots.get(at..at + kl) {
-            let have = prefix(slot);
-            if have == 0 && is_zero(slot) {
-                return false;
+    fn line(&self, bucket: usize) -> &'a [u8] {
+        self.table
+            .get(bucket * LINE..(bucket + 1) * LINE)
+            .unwrap_or(&[0u8; LINE])
+    }
+
+    #[inline(always)]
+    fn key_at(&self, i: usize) -> Option<&'a [u8]> {
+        self.keys.get(i * self.key_len..(i + 1) * self.key_len)
+    }
+
+    /// The exact answer for `key` in `bucket`: each slot whose fingerprint
+    /// matches is compared whole; a bucket longer than its line is
+    /// searched past the line's slots.
+    #[inline(always)]
+    fn probe(&self, key: &[u8], bucket: usize) -> bool {
+        let line = self.line(bucket);
+        let (start, len) = line_head(line);
+        let mut m = matches(line, fingerprint(key), len);
+        while m != 0 {
+            let slot = (m.trailing_zeros() as usize - FP_AT) / 2;
+            if self.key_at(start + slot) == Some(key) {
+                return true;
             }
-            if have > want {
-                return false;
+            m &= m - 1;
+        }
+        len > SLOTS && self.search_rest(key, bucket, start)
+    }
+
+    /// Binary search of an overfull bucket's keys past its line's slots
+    /// (its run ends where the next bucket's starts).
+    #[cold]
+    fn search_rest(&self, key: &[u8], bucket: usize, start: usize) -> bool {
+        let end = if bucket + 1 < self.buckets as usize {
+            line_head(self.line(bucket + 1)).0
+        } else {
+            self.count as usize
+        };
+        let (mut lo, mut hi) = (start + SLOTS, end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key_at(mid).map(|k| k.cmp(key)) {
+                Some(std::cmp::Ordering::Equal) => return true,
+                Some(std::cmp::Ordering::Less) => lo = mid + 1,
+                Some(std::cmp::Ordering::Greater) => hi = mid,
+                None => return false,
             }
-            if have == want {
-                match slot.cmp(key) {
-                    std::cmp::Ordering::Equal => return true,
-                    std::cmp::Ordering::Greater => return false,
-                    std::cmp::Ordering::Less => {}
-                }
-            }
-            at += kl;
         }
         false
     }
 
     /// Looks up many keys (`keys` holds them back to back) and appends
-    /// one answer per key to `out`. Keys are taken in groups whose home
-    /// lines are prefetched together, so the memory latencies of a group
-    /// overlap instead of adding up.
+    /// one answer per key to `out`.
+    ///
+    /// The work is a three-stage pipeline over groups of keys, so that
+    /// memory latencies overlap instead of adding up: the bucket lines of
+    /// one group are prefetched while the lines of an earlier group are
+    /// read — settling the keys whose fingerprint is absent and
+    /// prefetching the candidate key of the others — and a group earlier
+    /// still is confirmed whole (by [`SetView::probe`], which alone
+    /// decides every answer that is not a plain "absent").
     pub fn contains_many(&self, keys: &[u8], out: &mut Vec<bool>) {
-        const GROUP: usize = 32;
+        // Measured on the bench's 100 M set (BENCHMARKS.md): groups of 8,
+        // lines prefetched two groups ahead, keys two groups after that.
+        const GROUP: usize = 8;
+        const D1: usize = 2;
+        const D2: usize = 2;
+        const RING: usize = D1 + D2 + 1;
         let kl = self.key_len;
         let n = keys.len() / kl;
-        out.reserve(n);
-        let mut homes = [0usize; GROUP];
-        for g in (0..n).step_by(GROUP) {
-            let m = GROUP.min(n - g);
-            for (j, h) in homes.iter_mut().enumerate().take(m) {
-                let k = &keys[(g + j) * kl..(g + j + 1) * kl];
-                *h = home_of(k, self.homes);
-                // A key sits 3.5 slots past its home on average (load
-                // 7/8): the home line and the three after it.
-                let p = self.slots.as_ptr().wrapping_add(*h * kl);
-                for line in [0, 64, 128, 192] {
-                    prefetch(p.wrapping_add(line));
+        let first = out.len();
+        out.resize(first + n, false);
+        let answers = &mut out[first..];
+        let key = |i: usize| &keys[i * kl..(i + 1) * kl];
+        let groups = n.div_ceil(GROUP);
+        // Buckets of the groups in flight, and the keys left to confirm.
+        let mut buckets = [[0usize; GROUP]; RING];
+        let mut pending = [[0u8; GROUP]; RING];
+        let mut pending_len = [0usize; RING];
+        for t in 0..groups + D1 + D2 {
+            if t < groups {
+                let b = &mut buckets[t % RING];
+                for (j, i) in (t * GROUP..n.min((t + 1) * GROUP)).enumerate() {
+                    b[j] = bucket_of(key(i), self.buckets);
+                    prefetch(self.table.as_ptr().wrapping_add(b[j] * LINE));
                 }
             }
-            for (j, h) in homes.iter().enumerate().take(m) {
-                let k = &keys[(g + j) * kl..(g + j + 1) * kl];
-                out.push(if is_zero(k) {
-                    self.has_zero
-                } else {
-                    self.scan(k, *h)
-                });
+            if t >= D1 && t - D1 < groups {
+                let g = t - D1;
+                let b = &buckets[g % RING];
+                let p = &mut pending[g % RING];
+                let mut len = 0;
+                for (j, i) in (g * GROUP..n.min((g + 1) * GROUP)).enumerate() {
+                    let k = key(i);
+                    let line = self.line(b[j]);
+                    let (start, slots) = line_head(line);
+                    let m = matches(line, fingerprint(k), slots);
+                    if m == 0 && slots <= SLOTS {
+                        continue;
+                    }
+                    if m != 0 {
+                        let at = (start + (m.trailing_zeros() as usize - FP_AT) / 2) * kl;
+                        let k0 = self.keys.as_ptr().wrapping_add(at);
+                        prefetch(k0);
+                        prefetch(k0.wrapping_add(kl - 1));
+                    }
+                    p[len] = j as u8;
+                    len += 1;
+                }
+                pending_len[g % RING] = len;
+            }
+            if t >= D1 + D2 && t - D1 - D2 < groups {
+                let g = t - D1 - D2;
+                let b = &buckets[g % RING];
+                for &j in &pending[g % RING][..pending_len[g % RING]] {
+                    let i = g * GROUP + usize::from(j);
+                    answers[i] = self.probe(key(i), b[usize::from(j)]);
+                }
             }
         }
     }
 
     /// Every key in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let kl = self.key_len;
-        let zero: Option<&'a [u8]> = self.has_zero.then_some(&ZERO[..kl]);
-        zero.into_iter()
-            .chain(self.slots.chunks_exact(kl).filter(|s| !is_zero(s)))
+        self.keys.chunks_exact(self.key_len)
     }
 }
 
 /// Writes a set file in one pass from keys in ascending order. The file
-/// only becomes valid when [`SetWriter::finish`] writes its header and
-/// footer (and syncs it): a crash before leaves a file [`SetView::parse`]
-/// rejects.
+/// only becomes valid when [`SetWriter::finish`] writes its bucket table,
+/// header and footer (and syncs it): a crash before leaves a file
+/// [`SetView::parse`] rejects.
 pub struct SetWriter {
     out: BufWriter<File>,
     path: PathBuf,
     key_len: usize,
-    homes: u64,
     seq: i64,
-    /// The next free slot.
-    next: u64,
     count: u64,
-    has_zero: bool,
     last: Vec<u8>,
 }
 
 impl SetWriter {
-    /// `expected` is about how many keys will come (it sizes the table:
-    /// any count works, a close guess keeps lookups short).
+    /// `expected` is about how many keys will come (a hint for the write
+    /// buffer; the table is sized by the keys that come).
     pub fn create(path: &Path, key_len: usize, expected: u64, seq: i64) -> Result<Self, SetError> {
         let io = |source| SetError::Io {
             path: path.to_owned(),
             source,
         };
-        let mut file = File::create(path).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(io)?;
         file.seek(SeekFrom::Start(HEADER as u64)).map_err(io)?;
+        let buffer = if expected > 1 << 16 {
+            8 << 20
+        } else {
+            64 << 10
+        };
         Ok(SetWriter {
             // Large writes let the page cache hold the file in 2 MiB pages.
-            out: BufWriter::with_capacity(8 << 20, file),
+            out: BufWriter::with_capacity(buffer, file),
             path: path.to_owned(),
             key_len,
-            homes: home_slots(expected),
             seq,
-            next: 0,
             count: 0,
-            has_zero: false,
             last: Vec::new(),
         })
     }
@@ -300,38 +441,44 @@ impl SetWriter {
         if key.len() != self.key_len || (self.count > 0 && key <= self.last.as_slice()) {
             return Err(SetError::Unsorted);
         }
-        let io = |source| SetError::Io {
+        self.out.write_all(key).map_err(|source| SetError::Io {
             path: self.path.clone(),
             source,
-        };
-        if is_zero(key) {
-            self.has_zero = true;
-        } else {
-            let home = home_of(key, self.homes) as u64;
-            while self.next < home {
-                self.out.write_all(&ZERO[..self.key_len]).map_err(io)?;
-                self.next += 1;
-            }
-            self.out.write_all(key).map_err(io)?;
-            self.next += 1;
-        }
+        })?;
         self.count += 1;
         self.last.clear();
         self.last.extend_from_slice(key);
         Ok(())
     }
 
-    /// Pads the table, writes the header and footer, syncs, and returns
-    /// the count.
+    /// Pads the keys, writes the bucket table (reading the keys back),
+    /// the header and the footer, syncs, and returns the count.
     pub fn finish(mut self) -> Result<u64, SetError> {
         let path = self.path.clone();
         let io = |source| SetError::Io {
             path: path.clone(),
             source,
         };
-        while self.next < self.homes {
-            self.out.write_all(&ZERO[..self.key_len]).map_err(io)?;
-            self.next += 1;
+        if self.count >= 1 << 40 {
+            return Err(io(std::io::Error::other("more than 2^40 keys")));
+        }
+        let keys_len = self.count as usize * self.key_len;
+        let pad = padded(keys_len) - keys_len;
+        self.out.write_all(&[0u8; LINE][..pad]).map_err(io)?;
+        self.out.flush().map_err(io)?;
+        let buckets = bucket_count(self.count);
+        {
+            // SAFETY: the file is ours alone until it is renamed into
+            // place; the map is read while nothing writes the mapped range.
+            let map = unsafe {
+                memmap2::MmapOptions::new()
+                    .offset(HEADER as u64)
+                    .len(keys_len)
+                    .map(self.out.get_ref())
+            }
+            .map_err(io)?;
+            let keys = if keys_len == 0 { &[][..] } else { &map[..] };
+            write_table(&mut self.out, keys, self.key_len, buckets).map_err(io)?;
         }
         self.out.write_all(END).map_err(io)?;
         self.out.write_all(&self.count.to_le_bytes()).map_err(io)?;
@@ -339,12 +486,11 @@ impl SetWriter {
         let mut head = Vec::with_capacity(HEADER);
         head.extend_from_slice(MAGIC);
         head.extend_from_slice(&(self.key_len as u32).to_le_bytes());
-        head.extend_from_slice(&u32::from(self.has_zero).to_le_bytes());
+        head.extend_from_slice(&0u32.to_le_bytes());
         head.extend_from_slice(&self.count.to_le_bytes());
         head.extend_from_slice(&self.seq.to_le_bytes());
-        head.extend_from_slice(&self.homes.to_le_bytes());
-        head.extend_from_slice(&self.next.to_le_bytes());
-        head.extend_from_slice(&[0u8; 8]);
+        head.extend_from_slice(&buckets.to_le_bytes());
+        head.extend_from_slice(&[0u8; 16]);
         let check = fnv1a(&head[..56]);
         head.extend_from_slice(&check.to_le_bytes());
         file.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -352,6 +498,35 @@ impl SetWriter {
         file.sync_all().map_err(io)?;
         Ok(self.count)
     }
+}
+
+/// One line per bucket for `keys` (sorted, back to back).
+fn write_table(
+    out: &mut impl Write,
+    keys: &[u8],
+    key_len: usize,
+    buckets: u64,
+) -> std::io::Result<()> {
+    let mut keys = keys.chunks_exact(key_len).peekable();
+    let mut start = 0u64;
+    let mut line = [0u8; LINE];
+    for b in 0..buckets as usize {
+        line.fill(0);
+        line[..4].copy_from_slice(&(start as u32).to_le_bytes());
+        line[4] = (start >> 32) as u8;
+        let mut len = 0usize;
+        while let Some(k) = keys.next_if(|k| bucket_of(k, buckets) == b) {
+            if len < SLOTS {
+                line[FP_AT + 2 * len..FP_AT + 2 * len + 2]
+                    .copy_from_slice(&fingerprint(k).to_le_bytes());
+            }
+            len += 1;
+        }
+        line[5] = len.min(255) as u8;
+        start += len as u64;
+        out.write_all(&line)?;
+    }
+    Ok(())
 }
 
 /// The keys of `old` with `added` put in and `removed` taken out, in
@@ -408,6 +583,22 @@ impl SetFile {
             path: path.to_owned(),
             source,
         })?;
+        // Lookups land anywhere in the file, so each one would cost a TLB
+        // miss (a nested page walk under a hypervisor) unless the mapping
+        // is made of 2 MiB pages. A page can only be mapped that way if
+        // the page cache holds it as one 2 MiB folio, and what a writer
+        // left there is mostly smaller: the cached copy is dropped (it is
+        // clean, the file was synced) and read back through a mapping
+        // advised for huge pages, whose readahead allocates 2 MiB folios
+        // wherever memory allows. The whole set is read in here, at open,
+        // rather than by the first lookups.
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: an advisory call on a descriptor we hold open.
+            let _ =
+                unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        }
         // SAFETY: set files are written once under a temporary name and
         // never modified after they are renamed into place; a new set is
         // a new file, so the mapped bytes do not change under us.
@@ -415,11 +606,11 @@ impl SetFile {
             path: path.to_owned(),
             source,
         })?;
-        // Lookups land anywhere: 2 MiB pages (where the kernel maps file
-        // pages that large) spare most TLB misses, and the whole set is
-        // faulted in at open rather than on the first lookups.
         #[cfg(target_os = "linux")]
-        let _ = map.advise(memmap2::Advice::HugePage);
+        {
+            let _ = map.advise(memmap2::Advice::HugePage);
+            let _ = map.advise(memmap2::Advice::PopulateRead);
+        }
         SetView::parse(&map).map_err(|reason| SetError::Invalid {
             path: path.to_owned(),
             reason,
@@ -434,11 +625,11 @@ impl SetFile {
         // The bytes were checked in `open` and cannot change.
         SetView::parse(&self.map).unwrap_or(SetView {
             key_len: 32,
-            has_zero: false,
             count: 0,
             seq: 0,
-            homes: 1,
-            slots: &[],
+            buckets: 1,
+            keys: &[],
+            table: &[],
         })
     }
 

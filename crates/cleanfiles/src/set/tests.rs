@@ -25,6 +25,17 @@ fn key_strategy(key_len: usize) -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+fn crowded_key() -> impl Strategy<Value = Vec<u8>> {
+    // First byte: one of three buckets' worth; bytes 8–9 (the
+    // fingerprint): one of four values.
+    (0u8..3, 0u8..4, proptest::collection::vec(any::<u8>(), 17)).prop_map(|(a, f, rest)| {
+        let mut k = vec![a.wrapping_mul(0x7f), 0, 0, 0, 0, 0, 0, 0, f, 0];
+        k[1..8].copy_from_slice(&rest[..7]);
+        k.extend_from_slice(&rest[7..]);
+        k
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -53,6 +64,27 @@ proptest! {
             prop_assert_eq!(*m, want);
         }
         prop_assert!(view.iter().map(<[u8]>::to_vec).eq(keys.iter().cloned()));
+    }
+
+    /// Keys crowded into few buckets and few fingerprints: overfull
+    /// buckets, runs of equal fingerprints, and fingerprint matches of
+    /// keys that are not there.
+    #[test]
+    fn answers_like_a_btreeset_when_fingerprints_collide(
+        keys in proptest::collection::btree_set(crowded_key(), 0..400),
+        probes in proptest::collection::vec(crowded_key(), 0..200),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let set = build(dir.path(), "c.set", &keys, 20);
+        let view = set.view();
+        let queries: Vec<Vec<u8>> = keys.iter().cloned().chain(probes).collect();
+        let mut many = Vec::new();
+        view.contains_many(&queries.concat(), &mut many);
+        for (q, m) in queries.iter().zip(&many) {
+            let want = keys.contains(q);
+            prop_assert_eq!(view.contains(q), want);
+            prop_assert_eq!(*m, want);
+        }
     }
 
     #[test]
@@ -139,7 +171,7 @@ fn empty_set_answers_no() {
 }
 
 #[test]
-fn the_all_zero_key_is_kept_apart_from_the_gaps() {
+fn the_all_zero_key_is_an_ordinary_key() {
     let dir = tempfile::tempdir().unwrap();
     let keys: BTreeSet<Vec<u8>> = [vec![0u8; 16], vec![1u8; 16], vec![0xffu8; 16]].into();
     let set = build(dir.path(), "z.set", &keys, 16);
@@ -155,4 +187,109 @@ fn the_all_zero_key_is_kept_apart_from_the_gaps() {
     set.view()
         .contains_many(&[[0u8; 16], [1u8; 16]].concat(), &mut out);
     assert_eq!(out, vec![false, true]);
+}
+
+/// Keys whose first eight bytes put them in the given buckets of a
+/// 1,000-key set (63 buckets).
+fn keys_in(first_bytes: &[u8], n: u32) -> BTreeSet<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let mut k = vec![0u8; 32];
+            k[0] = first_bytes[i as usize % first_bytes.len()];
+            k[4..8].copy_from_slice(&i.to_be_bytes());
+            k[8..12].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_be_bytes());
+            k
+        })
+        .collect()
+}
+
+#[test]
+fn overfull_buckets_at_the_start_middle_and_end_are_searched_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    // All in the first bucket; all in one middle bucket with empty ones
+    // after it; all in the last bucket.
+    for (name, first) in [
+        ("first", &[0u8][..]),
+        ("middle", &[0x80]),
+        ("last", &[0xff]),
+        ("mixed", &[0, 0x80, 0xff]),
+    ] {
+        let keys = keys_in(first, 1000);
+        let set = build(dir.path(), name, &keys, 32);
+        let v = set.view();
+        let mut absent: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| {
+                let mut a = k.clone();
+                a[31] ^= 1;
+                a
+            })
+            .collect();
+        absent.push(vec![0x40; 32]);
+        for k in &keys {
+            assert!(v.contains(k), "{name}: member {k:02x?}");
+        }
+        for k in &absent {
+            assert!(!v.contains(k), "{name}: non-member {k:02x?}");
+        }
+        let mut out = Vec::new();
+        v.contains_many(
+            &keys
+                .iter()
+                .chain(&absent)
+                .cloned()
+                .collect::<Vec<_>>()
+                .concat(),
+            &mut out,
+        );
+        assert_eq!(out.iter().filter(|b| **b).count(), keys.len(), "{name}");
+        assert!(out[..keys.len()].iter().all(|b| *b), "{name}");
+    }
+}
+
+#[test]
+fn a_set_of_the_older_format_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.set");
+    let mut bytes = vec![0u8; 128];
+    bytes[..8].copy_from_slice(b"ISXHSET2");
+    std::fs::write(&path, &bytes).unwrap();
+    match SetFile::open(&path) {
+        Err(SetError::Invalid { reason, .. }) => assert!(reason.contains("format 2"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_damaged_bucket_table_gives_no_false_member_and_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_in(&[0, 0x33, 0x80, 0xc0, 0xff], 1000);
+    let path = dir.path().join("d.set");
+    write_sorted(&path, 32, 1000, 1, keys.iter().map(Vec::as_slice)).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The table sits between the keys and the footer; the header's
+    // checksum does not cover it. Scramble every line's start and length.
+    let table = HEADER + padded(1000 * 32);
+    let end = bytes.len() - FOOTER;
+    for line in bytes[table..end].chunks_mut(LINE) {
+        line[..6].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f, 0xff, 0xff]);
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let set = SetFile::open(&path).unwrap();
+    let v = set.view();
+    let probes: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|k| {
+            let mut a = k.clone();
+            a[20] ^= 0x55;
+            a
+        })
+        .collect();
+    let mut out = Vec::new();
+    v.contains_many(&probes.concat(), &mut out);
+    assert!(out.iter().all(|b| !*b));
+    assert!(probes.iter().all(|p| !v.contains(p)));
+    for k in &keys {
+        let _ = v.contains(k);
+    }
 }
