@@ -136,6 +136,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
     }
 }
 
+/// Opens the current generation off the async workers: opening reads
+/// the whole set in (seconds for hundreds of millions of hashes).
+async fn open_generation(
+    dir: &Path,
+) -> Result<Result<Option<Generation>, isx_cleanfiles::SetError>, ServerError> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || generation::open(&dir))
+        .await
+        .map_err(|e| ServerError::Internal(format!("opening the hash set: {e}")))
+}
+
 fn set_error(e: isx_cleanfiles::SetError) -> ServerError {
     ServerError::Internal(format!("hash set: {e}"))
 }
@@ -178,10 +189,10 @@ impl CleanIndex {
         let current = self.view();
         if current.generation.is_none() {
             std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-            let opened = match generation::open(&self.dir) {
+            let opened = match open_generation(&self.dir).await? {
                 Ok(g) => g,
                 Err(e) => {
-                    tracing::warn!(error = %e, "clean-file hash set damaged: rebuilding from the store");
+                    tracing::warn!(error = %e, "clean-file hash set unreadable (damaged, or of an older layout): rebuilding from the store");
                     None
                 }
             };
@@ -253,8 +264,8 @@ impl CleanIndex {
         Ok(())
     }
 
-    fn reopen(&self, seq: i64) -> Result<Generation, ServerError> {
-        match generation::open(&self.dir).map_err(set_error)? {
+    async fn reopen(&self, seq: i64) -> Result<Generation, ServerError> {
+        match open_generation(&self.dir).await?.map_err(set_error)? {
             Some(g) if g.seq == seq => Ok(g),
             _ => Err(ServerError::Internal(format!(
                 "hash set generation {seq} vanished from {}",
@@ -304,7 +315,7 @@ impl CleanIndex {
         })
         .await
         .map_err(|e| ServerError::Internal(format!("merge task: {e}")))??;
-        let generation = self.reopen(seq)?;
+        let generation = self.reopen(seq).await?;
         self.publish(IndexView {
             generation: Some(Arc::new(generation)),
             seq,
@@ -366,7 +377,7 @@ impl CleanIndex {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "clean-file hash set rebuilt from the store"
         );
-        self.reopen(seq)
+        self.reopen(seq).await
     }
 }
 
