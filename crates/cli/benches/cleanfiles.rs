@@ -59,26 +59,16 @@ impl Rng {
     }
 }
 
-fn rss_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A `/proc/self` figure given in kB (`VmRSS:` in `status`, or
+/// `FilePmdMapped:` in `smaps_rollup`: how much of this process's file
+/// mappings the kernel maps with 2 MiB pages — the set file is the only
+/// large one), in MiB.
+fn proc_mib(file: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/self/{file}"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
-}
-
-/// How much of this process's file mappings the kernel maps with 2 MiB
-/// pages (the set file is the only large one).
-fn file_pmd_mapped_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/smaps_rollup")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("FilePmdMapped:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse::<u64>().ok())
         })
@@ -162,7 +152,7 @@ fn main() {
     );
     println!(
         "  mapped in 2 MiB pages: {} of {} MiB",
-        file_pmd_mapped_mib(),
+        proc_mib("smaps_rollup", "FilePmdMapped:"),
         view.bytes() >> 20
     );
 
@@ -234,7 +224,7 @@ fn main() {
         let bulk = if smoke { 50_000 } else { 1_000_000 };
         rt.block_on(http(dir.path(), &queries[..bulk.min(q) * 32], smoke));
     }
-    println!("  (process RSS now {} MiB)", rss_mib());
+    println!("  (process RSS now {} MiB)", proc_mib("status", "VmRSS:"));
 }
 
 fn redis_version() -> String {
