@@ -165,9 +165,21 @@ impl std::fmt::Debug for SetView<'_> {
     }
 }
 
-impl<'a> SetView<'a> {
+/// Where a checked file's parts are: read once, when the file is opened.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    key_len: usize,
+    count: u64,
+    seq: i64,
+    buckets: u64,
+    keys_len: usize,
+    table_at: usize,
+    table_len: usize,
+}
+
+impl Layout {
     /// Checks a whole file's bytes and reads its header.
-    pub fn parse(bytes: &'a [u8]) -> Result<SetView<'a>, String> {
+    fn parse(bytes: &[u8]) -> Result<Layout, String> {
         if bytes.len() < HEADER + FOOTER {
             return Err(format!("{} bytes is too short", bytes.len()));
         }
@@ -224,14 +236,34 @@ impl<'a> SetView<'a> {
         if &footer[..8] != END || u64_at(bytes.len() - 8) != count {
             return Err("footer missing (the file was not finished)".into());
         }
-        Ok(SetView {
+        Ok(Layout {
             key_len,
             count,
             seq,
             buckets,
-            keys: &bytes[HEADER..HEADER + keys_len],
-            table: &bytes[table_at..table_at + table_len],
+            keys_len,
+            table_at,
+            table_len,
         })
+    }
+
+    /// The view of the bytes this layout was read from.
+    fn view<'a>(&self, bytes: &'a [u8]) -> SetView<'a> {
+        SetView {
+            key_len: self.key_len,
+            count: self.count,
+            seq: self.seq,
+            buckets: self.buckets,
+            keys: &bytes[HEADER..HEADER + self.keys_len],
+            table: &bytes[self.table_at..self.table_at + self.table_len],
+        }
+    }
+}
+
+impl<'a> SetView<'a> {
+    /// Checks a whole file's bytes and reads its header.
+    pub fn parse(bytes: &'a [u8]) -> Result<SetView<'a>, String> {
+        Layout::parse(bytes).map(|l| l.view(bytes))
     }
 
     pub fn key_len(&self) -> usize {
@@ -567,6 +599,7 @@ pub fn merge<'a>(
 /// A set file opened read-only through a memory map.
 pub struct SetFile {
     map: memmap2::Mmap,
+    layout: Layout,
     path: PathBuf,
 }
 
@@ -611,26 +644,21 @@ impl SetFile {
             let _ = map.advise(memmap2::Advice::HugePage);
             let _ = map.advise(memmap2::Advice::PopulateRead);
         }
-        SetView::parse(&map).map_err(|reason| SetError::Invalid {
+        let layout = Layout::parse(&map).map_err(|reason| SetError::Invalid {
             path: path.to_owned(),
             reason,
         })?;
         Ok(SetFile {
             map,
+            layout,
             path: path.to_owned(),
         })
     }
 
+    /// The set (checked once, in [`SetFile::open`]; the mapped bytes
+    /// cannot change).
     pub fn view(&self) -> SetView<'_> {
-        // The bytes were checked in `open` and cannot change.
-        SetView::parse(&self.map).unwrap_or(SetView {
-            key_len: 32,
-            count: 0,
-            seq: 0,
-            buckets: 1,
-            keys: &[],
-            table: &[],
-        })
+        self.layout.view(&self.map)
     }
 
     pub fn path(&self) -> &Path {
