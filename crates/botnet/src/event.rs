@@ -52,6 +52,24 @@ pub struct BotnetEvent {
 }
 
 impl BotnetEvent {
+    /// What the constituency matcher looks the event up by. Victim data
+    /// (infected machines, IoT devices) concerns the owners of the victim's
+    /// address, ASN or country only: the C2 domain an infected machine
+    /// calls is C2 data, and matching it would hand one member's victims to
+    /// whoever owns that domain.
+    pub fn match_key(&self) -> crate::MatchKey<'_> {
+        crate::MatchKey {
+            ip: self.ip,
+            asn: self.asn,
+            country: self.country,
+            domain: if self.product.is_victim_data() {
+                None
+            } else {
+                self.domain.as_ref().map(|d| d.as_str())
+            },
+        }
+    }
+
     /// A bare event of `product` seen at `at`, with every optional field empty.
     pub fn new(product: BotnetProduct, at: Timestamp, source: &str) -> Self {
         BotnetEvent {
@@ -138,6 +156,17 @@ impl BotnetEvent {
         if self.latitude == Some(0.0) && self.longitude == Some(0.0) {
             self.latitude = None;
             self.longitude = None;
+        }
+        for (field, t) in [
+            ("seen at", self.seen_at),
+            ("first seen", self.first_seen),
+            ("last seen", self.last_seen),
+        ] {
+            if !t.in_range() {
+                return Err(BotnetError::Invalid(format!(
+                    "{field} is outside the years 1970 to 9999"
+                )));
+            }
         }
         if self.first_seen > self.last_seen {
             return Err(BotnetError::SeenOrder {

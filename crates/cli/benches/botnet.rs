@@ -315,13 +315,22 @@ async fn latency(smoke: bool) {
     )
     .await
     .expect("operator");
-    let (_, member_key) =
-        isx_server::admin::create_api_key(s, clock.as_ref(), member.id, "b", None)
-            .await
-            .expect("key");
-    let (_, op_key) = isx_server::admin::create_api_key(s, clock.as_ref(), operator.id, "b", None)
-        .await
-        .expect("key");
+    let (_, member_key) = isx_server::admin::create_api_key(
+        s,
+        clock.as_ref(),
+        None,
+        &isx_server::admin::KeySpec::cli(&member, "b"),
+    )
+    .await
+    .expect("key");
+    let (_, op_key) = isx_server::admin::create_api_key(
+        s,
+        clock.as_ref(),
+        None,
+        &isx_server::admin::KeySpec::cli(&operator, "b"),
+    )
+    .await
+    .expect("key");
     // Over HTTPS, as members connect.
     let server = server::start(dir.path(), store.clone(), clock.clone(), |_| {}).await;
     let (base, client) = (&server.base, &server.client);

@@ -512,6 +512,10 @@ pub enum KeyCommand {
         /// When the key stops working (RFC 3339), e.g. 2027-01-01T00:00:00Z.
         #[arg(long)]
         expires: Option<String>,
+        /// The authority the key carries: admin or staff (operator only),
+        /// member-admin (manages its member's keys) or member (the default).
+        #[arg(long, default_value = "member")]
+        role: isx_domain::UserRole,
         #[command(flatten)]
         json: JsonFlag,
     },

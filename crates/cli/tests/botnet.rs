@@ -93,9 +93,14 @@ async fn add_member(app: &TestApp, name: &str, cidr: &str) -> (isx_domain::Membe
     )
     .await
     .expect("member");
-    let (_, token) = isx_server::admin::create_api_key(app.store.as_ref(), c, m.id, "t", None)
-        .await
-        .expect("key");
+    let (_, token) = isx_server::admin::create_api_key(
+        app.store.as_ref(),
+        c,
+        None,
+        &isx_server::admin::KeySpec::cli(&m, "t"),
+    )
+    .await
+    .expect("key");
     (m, token.expose())
 }
 

@@ -74,9 +74,14 @@ async fn setup(backend: Backend) -> Tiered {
         )
         .await
         .expect("member");
-        let (_, token) = isx_server::admin::create_api_key(app.store.as_ref(), c, m.id, "t", None)
-            .await
-            .expect("key");
+        let (_, token) = isx_server::admin::create_api_key(
+            app.store.as_ref(),
+            c,
+            None,
+            &isx_server::admin::KeySpec::cli(&m, "t"),
+        )
+        .await
+        .expect("key");
         keys.push((tier, token.expose()));
         cookies.push(
             app.session_cookie(m.id, &format!("user-{tier}"), isx_domain::UserRole::Member)
@@ -546,11 +551,16 @@ async fn tier_member(app: &TestApp, name: &str, tier: Tier) -> String {
     )
     .await
     .expect("member");
-    isx_server::admin::create_api_key(app.store.as_ref(), c, m.id, "t", None)
-        .await
-        .expect("key")
-        .1
-        .expose()
+    isx_server::admin::create_api_key(
+        app.store.as_ref(),
+        c,
+        None,
+        &isx_server::admin::KeySpec::cli(&m, "t"),
+    )
+    .await
+    .expect("key")
+    .1
+    .expose()
 }
 
 /// Polls `f` every 50 ms for up to 10 s.

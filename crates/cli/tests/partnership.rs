@@ -29,9 +29,14 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
     )
     .await
     .expect("member");
-    let (_, token) = admin::create_api_key(app.store.as_ref(), c, member.id, "test", None)
-        .await
-        .expect("key");
+    let (_, token) = admin::create_api_key(
+        app.store.as_ref(),
+        c,
+        None,
+        &isx_server::admin::KeySpec::cli(&member, "test"),
+    )
+    .await
+    .expect("key");
     Tenant {
         member,
         token: token.expose(),

@@ -10,6 +10,7 @@ mod support {
 }
 
 mod api;
+mod attacks;
 mod botnet;
 mod browser;
 mod cleanfiles;

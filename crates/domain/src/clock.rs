@@ -18,6 +18,36 @@ pub struct Timestamp(i64);
 
 impl Timestamp {
     pub const MICROS_PER_SECOND: i64 = 1_000_000;
+    /// The earliest instant isx accepts from outside: 1970-01-01T00:00:00Z.
+    pub const MIN: Timestamp = Timestamp(0);
+    /// The latest: 9999-12-31T23:59:59.999999Z. Every reader (RFC 3339, the
+    /// databases, STIX, CSAF) can write every instant in between, so a
+    /// value from outside that is not in this range is refused where it is
+    /// parsed, never stored.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999_999);
+
+    /// `micros` if it is within [`MIN`](Self::MIN)..=[`MAX`](Self::MAX).
+    pub fn checked_from_micros(micros: i64) -> Result<Self, DomainError> {
+        let t = Timestamp(micros);
+        if t.in_range() {
+            Ok(t)
+        } else {
+            Err(DomainError::TimestampOutOfRange { micros })
+        }
+    }
+
+    /// `secs` if the instant is within the accepted range.
+    pub fn checked_from_secs(secs: i64) -> Result<Self, DomainError> {
+        let micros = secs
+            .checked_mul(Self::MICROS_PER_SECOND)
+            .ok_or(DomainError::TimestampOutOfRange { micros: i64::MAX })?;
+        Self::checked_from_micros(micros)
+    }
+
+    /// Within the range every reader can write (years 1970–9999).
+    pub const fn in_range(self) -> bool {
+        self.0 >= Self::MIN.0 && self.0 <= Self::MAX.0
+    }
 
     pub const fn from_micros(micros: i64) -> Self {
         Timestamp(micros)
@@ -51,8 +81,10 @@ impl Timestamp {
         })?;
         let micros = dt.unix_timestamp_nanos() / 1_000;
         i64::try_from(micros)
+            .ok()
             .map(Timestamp)
-            .map_err(|_| DomainError::InvalidTimestamp {
+            .filter(|t| t.in_range())
+            .ok_or_else(|| DomainError::InvalidTimestamp {
                 value: text.to_owned(),
             })
     }
@@ -154,6 +186,20 @@ mod tests {
     #[test]
     fn garbage_is_rejected() {
         assert!(Timestamp::parse("yesterday").is_err());
+        // Outside years 1970–9999: refused, whatever the reader could do.
+        assert!(Timestamp::parse("1969-12-31T23:59:59Z").is_err());
+        assert!(Timestamp::parse("1970-01-01T00:00:00Z").is_ok());
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:59.999999Z").unwrap(),
+            Timestamp::MAX
+        );
+        assert!(Timestamp::checked_from_micros(i64::MAX).is_err());
+        assert!(Timestamp::checked_from_micros(-1).is_err());
+        assert!(Timestamp::checked_from_secs(i64::MAX).is_err());
+        assert_eq!(
+            Timestamp::parse(&Timestamp::MAX.to_rfc3339()).unwrap(),
+            Timestamp::MAX
+        );
     }
 
     #[test]

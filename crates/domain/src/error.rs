@@ -26,8 +26,10 @@ pub enum DomainError {
     },
     #[error("invalid {what}: {reason}")]
     InvalidText { what: &'static str, reason: String },
-    #[error("invalid timestamp {value:?}: expected RFC 3339, e.g. 2026-11-23T10:00:00Z")]
+    #[error("invalid timestamp {value:?}: expected RFC 3339 between the years 1970 and 9999, e.g. 2026-11-23T10:00:00Z")]
     InvalidTimestamp { value: String },
+    #[error("time {micros} µs after 1970 is out of range: isx accepts the years 1970 to 9999")]
+    TimestampOutOfRange { micros: i64 },
     #[error("malformed API key: expected isx_<key id>_<secret>")]
     MalformedApiToken,
 }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, MemberId, Timestamp};
+use crate::{DomainError, MemberId, Timestamp, UserId, UserRole};
 
 /// 16 lower-case hex characters naming a key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -110,6 +110,12 @@ pub struct ApiKey {
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The authority the key carries: never more than its maker's.
+    pub role: UserRole,
+    /// The key that minted this one, if a key did.
+    pub parent: Option<KeyId>,
+    /// The user that made it (directly, or through the keys it minted).
+    pub creator: Option<UserId>,
 }
 
 impl ApiKey {
@@ -126,6 +132,9 @@ pub struct NewApiKey {
     pub name: String,
     pub secret_hash: String,
     pub expires_at: Option<Timestamp>,
+    pub role: UserRole,
+    pub parent: Option<KeyId>,
+    pub creator: Option<UserId>,
 }
 
 #[cfg(test)]
@@ -167,6 +176,9 @@ mod tests {
             expires_at: Some(Timestamp::from_secs(100)),
             revoked_at: None,
             last_used_at: None,
+            role: UserRole::Member,
+            parent: None,
+            creator: None,
         };
         assert!(k.is_active(Timestamp::from_secs(99)));
         assert!(!k.is_active(Timestamp::from_secs(100)));

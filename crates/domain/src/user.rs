@@ -10,10 +10,16 @@ id_newtype!(
 );
 
 choice_enum!(
-    /// `admin` users administer the instance (they must belong to the
-    /// operator); `member` users act for their own organisation.
+    /// What a user (or an API key) may administer. `admin` and `staff` belong
+    /// to the operator: administrators run the instance (members, users,
+    /// groups, the audit log), staff manage its content (releases, imports)
+    /// and see what the operator sees. `member-admin` administers its own
+    /// organisation's keys; `member` users act for their organisation.
+    /// `isx_policy::authorize` decides every administrative action from it.
     UserRole, "user role" {
         Admin => "admin",
+        Staff => "staff",
+        MemberAdmin => "member-admin",
         Member => "member",
     }
 );

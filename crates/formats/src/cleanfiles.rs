@@ -56,7 +56,11 @@ impl CleanListFormat {
             .unwrap_or_default();
         if first.starts_with('{') {
             Self::Ndjson
-        } else if first.len() >= 64 && first[..64].bytes().all(|b| b.is_ascii_hexdigit()) {
+        } else if first
+            .as_bytes()
+            .get(..64)
+            .is_some_and(|b| b.iter().all(u8::is_ascii_hexdigit))
+        {
             Self::Hashes
         } else {
             Self::Csv
@@ -499,6 +503,27 @@ mod tests {
         let back = hashlookup_json(f);
         assert_eq!(back["SHA-256"], A.to_uppercase());
         assert_eq!(back["FileSize"], "12");
+    }
+
+    #[test]
+    fn detection_never_slices_inside_a_character() {
+        // A multi-byte character across byte 64 of the first line panicked
+        // the import (exit 101) before detection looked at bytes.
+        for pad in 60..66 {
+            let line = format!("{}é{}\n", "a".repeat(pad), "b".repeat(10));
+            let want = if pad >= 64 {
+                CleanListFormat::Hashes
+            } else {
+                CleanListFormat::Csv
+            };
+            assert_eq!(
+                CleanListFormat::detect(None, line.as_bytes()),
+                want,
+                "pad {pad}"
+            );
+            let rows = parse_clean_files(line.as_bytes(), CleanListFormat::Hashes, "x");
+            assert!(rows.iter().all(Result::is_err));
+        }
     }
 
     #[test]

@@ -11,8 +11,10 @@
 //! reading, so tests can stand at any instant, and hot paths (streams, feed
 //! files) can call it per record.
 
+mod authority;
 mod model;
 
+pub use authority::{authorize, Action, Actor, KeyFacts, KeyGrant, Refusal, Role};
 pub use model::{AdvanceWindow, Audience, Embargo, FieldMask, Principal, RecordMeta};
 
 use isx_domain::{Timestamp, Tlp};
@@ -36,6 +38,9 @@ pub enum DenyReason {
     Clearance,
     /// TLP:RED, and the principal is not a named recipient.
     TlpRed,
+    /// TLP:AMBER+STRICT shared with every member: the marking limits it to
+    /// the organisation that received it (the operator's).
+    AmberStrict,
 }
 
 /// The answer of [`decide`].
@@ -74,7 +79,11 @@ impl Decision {
 ///    principal to be named; `Operator` admits no one else.
 /// 5. The principal's clearance must reach the record's minimum.
 /// 6. TLP:RED goes only to named recipients.
-/// 7. Anonymous contributions hide their author.
+/// 7. TLP:AMBER+STRICT is for the recipient organisation only: it goes to
+///    the members a record names (constituency owners, recipients) or to
+///    the trust group it was posted to, never to every member (so never
+///    into shared feed files).
+/// 8. Anonymous contributions hide their author.
 #[inline]
 pub fn decide(principal: &Principal, record: &RecordMeta, now: Timestamp) -> Decision {
     if principal.operator {
@@ -128,6 +137,9 @@ pub fn decide(principal: &Principal, record: &RecordMeta, now: Timestamp) -> Dec
     }
     if record.marking == Tlp::Red && !named {
         return Decision::Deny(DenyReason::TlpRed);
+    }
+    if record.marking == Tlp::AmberStrict && matches!(record.audience, Audience::Everyone) {
+        return Decision::Deny(DenyReason::AmberStrict);
     }
     Decision::Allow(mask)
 }

@@ -225,9 +225,35 @@ fn tlp_markings() {
             allow,
         ),
         (
-            "amber+strict, member",
+            "amber+strict to everyone, member",
             m(),
             RecordMeta::everyone(Tlp::AmberStrict),
+            T,
+            Decision::Deny(DenyReason::AmberStrict),
+        ),
+        (
+            "amber+strict, named recipient",
+            m(),
+            RecordMeta {
+                audience: Audience::Recipients(vec![MemberId(1)]),
+                ..RecordMeta::everyone(Tlp::AmberStrict)
+            },
+            T,
+            allow,
+        ),
+        (
+            "amber+strict to a group, group member",
+            Principal::member(
+                MemberId(1),
+                false,
+                Tier::Standard,
+                Clearance::None,
+                vec![GroupId(1)],
+            ),
+            RecordMeta {
+                audience: Audience::Group(GroupId(1)),
+                ..RecordMeta::everyone(Tlp::AmberStrict)
+            },
             T,
             allow,
         ),
@@ -356,7 +382,8 @@ fn reference(p: &Principal, r: &RecordMeta, now: Timestamp) -> Option<u32> {
     };
     let clearance_ok = p.clearance >= r.min_clearance;
     let red_ok = r.marking != Tlp::Red || named;
-    let ok = window_mask.is_some() && audience_ok && clearance_ok && red_ok;
+    let strict_ok = r.marking != Tlp::AmberStrict || !matches!(r.audience, Audience::Everyone);
+    let ok = window_mask.is_some() && audience_ok && clearance_ok && red_ok && strict_ok;
     let author_bits = if r.anonymous {
         FieldMask::AUTHOR.bits()
     } else {

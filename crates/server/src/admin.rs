@@ -7,6 +7,7 @@ use isx_domain::{
     NewApiKey, NewAuditEvent, NewMember, NewTrustGroup, NewUser, Timestamp, TrustGroup, User,
     UserRole,
 };
+use isx_policy::{Action, Actor, KeyFacts, Refusal};
 use isx_store::{Store, StoreError};
 use thiserror::Error;
 
@@ -19,6 +20,8 @@ pub enum AdminError {
     Invalid(String),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -28,6 +31,7 @@ impl From<AdminError> for ApiError {
         match e {
             AdminError::Invalid(d) => ApiError::invalid(d),
             AdminError::NotFound(what) => ApiError::not_found(what),
+            AdminError::Forbidden(why) => ApiError::Forbidden(why),
             AdminError::Store(s) => s.into(),
         }
     }
@@ -43,30 +47,90 @@ pub async fn create_member(
     Ok(store.insert_member(new, clock.now()).await?)
 }
 
-/// Creates a key for `member`; the returned token is the only time the
-/// secret exists outside the caller's hands.
+/// What a new key is to be: whose, called what, with which authority and
+/// until when.
+#[derive(Debug, Clone)]
+pub struct KeySpec<'a> {
+    pub member: MemberId,
+    pub name: &'a str,
+    pub role: UserRole,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl<'a> KeySpec<'a> {
+    /// A key made at the command line (or by a test or benchmark's set-up):
+    /// the operator's keys administer, other members' keys act as members;
+    /// no expiry.
+    pub fn cli(member: &Member, name: &'a str) -> Self {
+        KeySpec {
+            member: member.id,
+            name,
+            role: if member.is_operator() {
+                UserRole::Admin
+            } else {
+                UserRole::Member
+            },
+            expires_at: None,
+        }
+    }
+}
+
+/// Asks `authorize` for `by` (`None`: the command line on the store's own
+/// machine, which has every authority); a hidden refusal reads as "not
+/// found" of `what`.
+fn authorize(by: Option<&Actor>, action: &Action<'_>, what: &str) -> Result<()> {
+    match by.map(|a| isx_policy::authorize(a, action)) {
+        None | Some(Ok(())) => Ok(()),
+        Some(Err(Refusal::Forbidden(why))) => Err(AdminError::Forbidden(why.into())),
+        Some(Err(Refusal::Hidden)) => Err(AdminError::NotFound(what.to_owned())),
+    }
+}
+
+/// Refuses a role its member cannot hold: `admin` and `staff` are the
+/// operator's.
+fn check_role_fits(member: &Member, role: UserRole, what: &str) -> Result<()> {
+    if matches!(role, UserRole::Admin | UserRole::Staff) && !member.is_operator() {
+        return Err(AdminError::Invalid(format!(
+            "{role} {what} must belong to the operator"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates a key as `by` asks (`None`: the command line); the returned
+/// token is the only time the secret exists outside the caller's hands. The
+/// key carries no more authority than `by`: `authorize` checks the role,
+/// the member and the expiry.
 pub async fn create_api_key(
     store: &dyn Store,
     clock: &dyn Clock,
-    member: MemberId,
-    name: &str,
-    expires_at: Option<Timestamp>,
+    by: Option<&Actor>,
+    spec: &KeySpec<'_>,
 ) -> Result<(ApiKey, ApiToken)> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
+    let name = spec.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
         return Err(AdminError::Invalid(
             "key name must be 1 to 100 characters".into(),
         ));
     }
     let now = clock.now();
-    if expires_at.is_some_and(|e| e <= now) {
+    if spec.expires_at.is_some_and(|e| e <= now) {
         return Err(AdminError::Invalid(
             "expires_at must be in the future".into(),
         ));
     }
-    if store.member(member).await?.is_none() {
-        return Err(AdminError::NotFound(format!("member {member}")));
-    }
+    let member = spec.member;
+    let action = Action::MintKey {
+        member,
+        role: spec.role,
+        expires_at: spec.expires_at,
+    };
+    authorize(by, &action, &format!("member {member}"))?;
+    let m = store
+        .member(member)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
+    check_role_fits(&m, spec.role, "keys")?;
     let token = auth::new_token();
     let key = store
         .insert_api_key(
@@ -75,7 +139,10 @@ pub async fn create_api_key(
                 member,
                 name: name.to_owned(),
                 secret_hash: auth::hash_secret(&token.secret),
-                expires_at,
+                expires_at: spec.expires_at,
+                role: spec.role,
+                parent: by.and_then(|a| a.key.as_ref()).map(|k| k.id.clone()),
+                creator: by.and_then(|a| a.user),
             },
             now,
         )
@@ -83,26 +150,41 @@ pub async fn create_api_key(
     Ok((key, token))
 }
 
-/// Revokes `key_id` if `by` may: its own member's keys, or any key for an
-/// administrator. Unknown keys and other members' keys are "not found".
+/// The key and the keys that minted it, up to the first made by a person
+/// (bounded: a lineage longer than 64 is cut there).
+async fn lineage(store: &dyn Store, key: &ApiKey) -> Result<Vec<KeyId>> {
+    let mut ids = vec![key.key_id.clone()];
+    let mut next = key.parent.clone();
+    while let Some(id) = next.take() {
+        if ids.len() >= 64 || ids.contains(&id) {
+            break;
+        }
+        next = store.api_key(&id).await?.and_then(|k| k.parent);
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Revokes `key_id` (and the keys it minted) if `by` may (`None`: the
+/// command line). Keys `by` may not touch are "not found", like unknown
+/// ones.
 pub async fn revoke_api_key(
     store: &dyn Store,
     clock: &dyn Clock,
     key_id: &KeyId,
-    by: Option<MemberId>,
+    by: Option<&Actor>,
 ) -> Result<ApiKey> {
-    let key = store
-        .api_key(key_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("API key {key_id}")))?;
-    if by.is_some_and(|m| m != key.member) {
-        return Err(AdminError::NotFound(format!("API key {key_id}")));
-    }
+    let not_found = || AdminError::NotFound(format!("API key {key_id}"));
+    let key = store.api_key(key_id).await?.ok_or_else(not_found)?;
+    let ids = lineage(store, &key).await?;
+    let facts = KeyFacts {
+        member: key.member,
+        creator: key.creator,
+        lineage: &ids,
+    };
+    authorize(by, &Action::RevokeKey(facts), &format!("API key {key_id}"))?;
     store.revoke_api_key(key_id, clock.now()).await?;
-    store
-        .api_key(key_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("API key {key_id}")))
+    store.api_key(key_id).await?.ok_or_else(not_found)
 }
 
 pub async fn create_user(
@@ -117,11 +199,7 @@ pub async fn create_user(
         .member(member)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
-    if role == UserRole::Admin && !m.is_operator() {
-        return Err(AdminError::Invalid(
-            "admin users must belong to the operator".into(),
-        ));
-    }
+    check_role_fits(&m, role, "users")?;
     let password_hash = auth::hash_password(password).map_err(AdminError::Invalid)?;
     Ok(store
         .insert_user(

@@ -11,8 +11,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use isx_domain::{ApiToken, KeyId, Member, Timestamp, User, UserRole};
-use isx_policy::Principal;
+use isx_domain::{ApiToken, KeyId, Member, Timestamp, User};
+use isx_policy::{Action, Actor, KeyGrant, Principal, Refusal, Role};
 use isx_store::{Session, Store, StoreError};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -28,13 +28,45 @@ pub struct Caller {
     pub user: Option<User>,
     pub key_id: Option<KeyId>,
     pub session: Option<Session>,
+    /// What the caller may administer (of the user, or carried by the key).
+    pub role: Role,
+    /// When the calling key stops working (`None` for sessions and keys
+    /// without an expiry).
+    pub key_expires_at: Option<Timestamp>,
 }
 
 impl Caller {
-    /// Administers the instance: the operator's keys and the operator's
-    /// admin users.
+    /// Reads as the operator does: the operator's administrators and staff
+    /// (the policy principal says the same).
     pub fn is_admin(&self) -> bool {
         self.principal.operator
+    }
+
+    /// The caller as `isx_policy::authorize` sees it.
+    pub fn authority(&self) -> Actor {
+        Actor {
+            member: self.member.id,
+            role: self.role,
+            user: self.user.as_ref().map(|u| u.id),
+            key: self.key_id.as_ref().map(|id| KeyGrant {
+                id: id.clone(),
+                expires_at: self.key_expires_at,
+            }),
+        }
+    }
+
+    /// Asks `authorize` whether the caller may do `action`; a hidden refusal
+    /// answers 404.
+    pub fn require(&self, action: &Action<'_>) -> Result<(), ApiError> {
+        isx_policy::authorize(&self.authority(), action).map_err(|r| match r {
+            Refusal::Forbidden(why) => ApiError::Forbidden(why.into()),
+            Refusal::Hidden => ApiError::not_found("resource"),
+        })
+    }
+
+    /// Releases, advisories and imports: the operator's staff.
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        self.require(&Action::ManageContent)
     }
 
     /// How the audit log names this caller (never a secret).
@@ -46,14 +78,9 @@ impl Caller {
         }
     }
 
+    /// Members, users, groups, the audit log: operator administrators.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "this needs an operator administrator".into(),
-            ))
-        }
+        self.require(&Action::Administer)
     }
 }
 
@@ -96,6 +123,14 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// An Argon2id hash of a random password nobody knows, made once: sign-ins
+/// with an unknown login are verified against it, so they take as long as
+/// those with a known one.
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_hex32()).unwrap_or_default())
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
@@ -192,9 +227,12 @@ pub async fn caller_from_token(
     {
         state.store.touch_api_key(&key.key_id, now).await?;
     }
+    // The key's own authority, never its member's: a key made by a member
+    // user of the operator reads and acts as a member.
+    let role = Role::of(member.is_operator(), key.role);
     let principal = Principal::member(
         member.id,
-        member.is_operator(),
+        role.sees_as_operator(),
         member.tier,
         member.clearance,
         groups,
@@ -205,6 +243,8 @@ pub async fn caller_from_token(
         user: None,
         key_id: Some(key.key_id),
         session: None,
+        role,
+        key_expires_at: key.expires_at,
     })
 }
 
@@ -244,14 +284,16 @@ pub async fn caller_from_session(
     let Some(member) = state.store.member(user.member).await? else {
         return Ok(None);
     };
-    let admin = member.is_operator() && user.role == UserRole::Admin;
-    let principal = principal_for(state.store.as_ref(), &member, admin).await?;
+    let role = Role::of(member.is_operator(), user.role);
+    let principal = principal_for(state.store.as_ref(), &member, role.sees_as_operator()).await?;
     Ok(Some(Caller {
         principal,
         member,
         user: Some(user),
         key_id: None,
         session: Some(session),
+        role,
+        key_expires_at: None,
     }))
 }
 

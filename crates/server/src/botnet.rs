@@ -141,15 +141,7 @@ pub fn prepare(
             }
         }
     }
-    let keys: Vec<MatchKey<'_>> = events
-        .iter()
-        .map(|e| MatchKey {
-            ip: e.ip,
-            asn: e.asn,
-            country: e.country,
-            domain: e.domain.as_ref().map(|d| d.as_str()),
-        })
-        .collect();
+    let keys: Vec<MatchKey<'_>> = events.iter().map(BotnetEvent::match_key).collect();
     let mut recipients = vec![Vec::new(); events.len()];
     matcher.recipients_batch(&keys, |i, found| recipients[i] = found.to_vec());
     drop(keys);

@@ -30,6 +30,11 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
     pub rate_limit: RateLimit,
+    /// Sign-in attempts per source address and, separately, per login.
+    pub login_rate_limit: RateLimit,
+    /// Password checks (Argon2id, 19 MiB each) run at once; further sign-ins
+    /// wait up to 10 s for a slot, then get 503.
+    pub password_slots: usize,
     /// Lifetime of a web session, in seconds.
     pub session_ttl_secs: i64,
     /// How often notifications are computed and webhooks delivered, in ms.
@@ -73,6 +78,11 @@ impl ServerConfig {
                 per_minute: 1200,
                 burst: 200,
             },
+            login_rate_limit: RateLimit {
+                per_minute: 10,
+                burst: 10,
+            },
+            password_slots: 4,
             session_ttl_secs: 8 * 3600,
             notify_interval_ms: 30_000,
             webhook_ca: None,

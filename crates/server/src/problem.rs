@@ -54,6 +54,8 @@ pub enum ApiError {
     TooManyRequests {
         retry_after_secs: u64,
     },
+    /// The server cannot take this now (busy, or its store cannot write).
+    Unavailable(String),
     Internal(String),
 }
 
@@ -91,6 +93,11 @@ impl ApiError {
                 "rate-limited",
                 "Too many requests",
             ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -112,7 +119,8 @@ impl ApiError {
             | ApiError::Conflict(d)
             | ApiError::BadRequest(d)
             | ApiError::UnsupportedMediaType(d)
-            | ApiError::PayloadTooLarge(d) => d.clone(),
+            | ApiError::PayloadTooLarge(d)
+            | ApiError::Unavailable(d) => d.clone(),
             ApiError::Validation { detail, .. } | ApiError::Invalid { detail, .. } => {
                 detail.clone()
             }

@@ -16,6 +16,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limiter: Arc<RateLimiter>,
+    /// Sign-in attempts, per address and per login.
+    pub(crate) login_limiter: Arc<RateLimiter>,
+    /// Bounds the password hashes computed at once (memory and CPU).
+    pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
     /// Served over TLS (cookies get the `Secure` attribute).
     pub(crate) secure: bool,
     /// The configured geo databases (possibly none).
@@ -50,8 +54,12 @@ impl AppState {
         let feeds = feed_context(&config, store.clone(), clock.clone())?;
         let mut clean = crate::cleanfiles::CleanIndex::new(&config.data_dir.join("cleanfiles"));
         clean.merge_threshold = config.clean_merge_threshold.max(1);
+        let login_limiter = Arc::new(RateLimiter::new(config.login_rate_limit));
+        let password_slots = Arc::new(tokio::sync::Semaphore::new(config.password_slots.max(1)));
         Ok(AppState {
             clean: Arc::new(clean),
+            login_limiter,
+            password_slots,
             config: Arc::new(config),
             clock,
             metrics: Arc::new(Metrics::default()),

@@ -305,14 +305,41 @@ async fn users_and_keys(store: &dyn Store) {
                 name: "ci".into(),
                 secret_hash: "h".into(),
                 expires_at: Some(T0.add_secs(3600)),
+                role: UserRole::MemberAdmin,
+                parent: None,
+                creator: None,
             },
             T0,
         )
         .await
         .expect("key");
     assert!(k.is_active(T0));
+    assert_eq!(k.role, UserRole::MemberAdmin);
+    // A key minted by that key, and one minted by it: revoking the first
+    // revokes both (a key never outlives its maker's authority).
+    let child = KeyId::new("00112233445566bb").expect("key id");
+    let grandchild = KeyId::new("00112233445566cc").expect("key id");
+    for (id, parent) in [(&child, &kid), (&grandchild, &child)] {
+        let made = store
+            .insert_api_key(
+                &NewApiKey {
+                    key_id: id.clone(),
+                    member: m.id,
+                    name: "minted".into(),
+                    secret_hash: "h".into(),
+                    expires_at: Some(T0.add_secs(60)),
+                    role: UserRole::Member,
+                    parent: Some(parent.clone()),
+                    creator: None,
+                },
+                T0,
+            )
+            .await
+            .expect("minted key");
+        assert_eq!(made.parent.as_ref(), Some(parent));
+    }
     assert_eq!(k.expires_at, Some(T0.add_secs(3600)));
-    assert_eq!(store.api_keys(Some(m.id)).await.expect("list").len(), 1);
+    assert_eq!(store.api_keys(Some(m.id)).await.expect("list").len(), 3);
     assert!(store
         .api_keys(Some(isx_domain::MemberId(424_242)))
         .await
@@ -348,6 +375,10 @@ async fn users_and_keys(store: &dyn Store) {
         .expect("get")
         .expect("still listed");
     assert_eq!(revoked.revoked_at, Some(T0.add_secs(10)));
+    for id in [&child, &grandchild] {
+        let k = store.api_key(id).await.expect("get").expect("listed");
+        assert_eq!(k.revoked_at, Some(T0.add_secs(10)), "cascade to {id}");
+    }
     assert!(!revoked.is_active(T0.add_secs(10)));
 }
 

@@ -55,6 +55,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "botnet_arrival",
         sql: include_str!("../migrations/sqlite/0009_botnet_arrival.sql"),
     },
+    Migration {
+        version: 10,
+        name: "key_authority",
+        sql: include_str!("../migrations/sqlite/0010_key_authority.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -102,6 +107,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "botnet_arrival",
         sql: include_str!("../migrations/postgres/0009_botnet_arrival.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "key_authority",
+        sql: include_str!("../migrations/postgres/0010_key_authority.sql"),
     },
 ];
 

@@ -85,6 +85,9 @@ pub(crate) struct KeyColumns {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    pub role: String,
+    pub parent_key: Option<String>,
+    pub creator_user: Option<i64>,
 }
 
 pub(crate) fn api_key(c: KeyColumns) -> Result<ApiKey> {
@@ -97,6 +100,14 @@ pub(crate) fn api_key(c: KeyColumns) -> Result<ApiKey> {
         expires_at: ts(c.expires_at),
         revoked_at: ts(c.revoked_at),
         last_used_at: ts(c.last_used_at),
+        role: parse::<UserRole>("key role", &c.role)?,
+        parent: c
+            .parent_key
+            .as_deref()
+            .map(KeyId::new)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        creator: c.creator_user.map(UserId),
     })
 }
 

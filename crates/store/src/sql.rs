@@ -128,8 +128,8 @@ macro_rules! impl_store {
 
             async fn insert_api_key(&self, new: &isx_domain::NewApiKey, now: isx_domain::Timestamp) -> $crate::Result<isx_domain::ApiKey> {
                 sqlx::query(
-                    "INSERT INTO api_keys (key_id, member_id, name, secret_hash, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO api_keys (key_id, member_id, name, secret_hash, created_at, expires_at, role, parent_key, creator_user)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(new.key_id.as_str())
                 .bind(new.member.0)
@@ -137,6 +137,9 @@ macro_rules! impl_store {
                 .bind(&new.secret_hash)
                 .bind(now.as_micros())
                 .bind(new.expires_at.map(isx_domain::Timestamp::as_micros))
+                .bind(new.role.as_str())
+                .bind(new.parent.as_ref().map(isx_domain::KeyId::as_str))
+                .bind(new.creator.map(|u| u.0))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx(&format!("API key {}", new.key_id), e))?;
@@ -158,7 +161,7 @@ macro_rules! impl_store {
                 // One row per membership (one with a NULL group for none).
                 let rows = sqlx::query(
                     "SELECT k.key_id, k.member_id, k.name AS key_name, k.secret_hash, k.created_at AS key_created_at,
-                            k.expires_at, k.revoked_at, k.last_used_at,
+                            k.expires_at, k.revoked_at, k.last_used_at, k.role AS key_role, k.parent_key, k.creator_user,
                             m.id, m.name, m.kind, m.country, m.tier, m.clearance, m.constituency, m.created_at,
                             g.group_id
                      FROM api_keys k JOIN members m ON m.id = k.member_id
@@ -184,6 +187,9 @@ macro_rules! impl_store {
                     expires_at: impl_store!(@get r, "expires_at", Option<i64>),
                     revoked_at: impl_store!(@get r, "revoked_at", Option<i64>),
                     last_used_at: impl_store!(@get r, "last_used_at", Option<i64>),
+                    role: impl_store!(@get r, "key_role", String),
+                    parent_key: impl_store!(@get r, "parent_key", Option<String>),
+                    creator_user: impl_store!(@get r, "creator_user", Option<i64>),
                 })?;
                 let member = impl_store!(@member r)?;
                 Ok(Some((key, member, groups)))
@@ -202,13 +208,22 @@ macro_rules! impl_store {
             }
 
             async fn revoke_api_key(&self, id: &isx_domain::KeyId, now: isx_domain::Timestamp) -> $crate::Result<bool> {
-                let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL")
+                // The keys it minted go with it, and theirs: a key never outlives
+                // the authority of the key that made it.
+                let done = sqlx::query(
+                    "WITH RECURSIVE tree(id) AS (
+                         SELECT CAST($2 AS TEXT)
+                         UNION SELECT k.key_id FROM api_keys k JOIN tree t ON k.parent_key = t.id
+                     )
+                     UPDATE api_keys SET revoked_at = $1
+                     WHERE key_id IN (SELECT id FROM tree) AND revoked_at IS NULL",
+                )
                     .bind(now.as_micros())
                     .bind(id.as_str())
                     .execute(&self.pool)
                     .await
                     .map_err($crate::StoreError::Database)?;
-                Ok(done.rows_affected() == 1)
+                Ok(done.rows_affected() >= 1)
             }
 
             async fn touch_api_key(&self, id: &isx_domain::KeyId, now: isx_domain::Timestamp) -> $crate::Result<()> {
@@ -1084,7 +1099,7 @@ macro_rules! impl_store {
             created_at: impl_store!(@get $r, "created_at", i64),
         }))()
     };
-    (@key_cols) => { "key_id, member_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at" };
+    (@key_cols) => { "key_id, member_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at, role, parent_key, creator_user" };
     (@key $r:ident) => {
         (|| $crate::rows::api_key($crate::rows::KeyColumns {
             key_id: impl_store!(@get $r, "key_id", String),
@@ -1095,6 +1110,9 @@ macro_rules! impl_store {
             expires_at: impl_store!(@get $r, "expires_at", Option<i64>),
             revoked_at: impl_store!(@get $r, "revoked_at", Option<i64>),
             last_used_at: impl_store!(@get $r, "last_used_at", Option<i64>),
+            role: impl_store!(@get $r, "role", String),
+            parent_key: impl_store!(@get $r, "parent_key", Option<String>),
+            creator_user: impl_store!(@get $r, "creator_user", Option<i64>),
         }))()
     };
     (@group_cols) => { "id, name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at" };

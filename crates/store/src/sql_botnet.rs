@@ -56,6 +56,17 @@ pub(crate) fn stored_event(
     })
 }
 
+/// A decoded row, or `None` (logged) for one that cannot be read back.
+pub(crate) fn readable(row: Result<StoredBotnetEvent>) -> Option<StoredBotnetEvent> {
+    match row {
+        Ok(e) => Some(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "botnet event passed over: its stored row cannot be read");
+            None
+        }
+    }
+}
+
 /// An event's stored body and its fingerprint (64 bits of the body's
 /// SHA-256; with its time, what makes an event the same event).
 pub(crate) fn body_and_fingerprint(e: &BotnetEvent) -> (String, i64) {
@@ -216,7 +227,10 @@ macro_rules! botnet_methods {
                 .fetch_all(&self.pool)
                 .await
                 .map_err($crate::StoreError::Database)?;
-            rows.into_iter().map(|r| botnet_row!(r)).collect()
+            // One undecodable stored row (written by an older isx, or by
+            // hand) must not take every member's channel down: it is logged
+            // and passed over.
+            Ok(rows.into_iter().filter_map(|r| $crate::sql_botnet::readable(botnet_row!(r))).collect())
         }
 
         pub(crate) async fn for_each_botnet_event_sql(
@@ -230,7 +244,8 @@ macro_rules! botnet_methods {
             let mut rows = query.fetch(&self.pool);
             let mut n = 0u64;
             while let Some(r) = rows.try_next().await.map_err($crate::StoreError::Database)? {
-                f(botnet_row!(r)?).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
+                let Some(event) = $crate::sql_botnet::readable(botnet_row!(r)) else { continue };
+                f(event).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
                 n += 1;
             }
             Ok(n)

@@ -67,8 +67,13 @@ pub async fn member_with_key(
     )
     .await
     .expect("member");
-    let (_, key) = isx_server::admin::create_api_key(store, clock, member.id, "b", None)
-        .await
-        .expect("key");
+    let (_, key) = isx_server::admin::create_api_key(
+        store,
+        clock,
+        None,
+        &isx_server::admin::KeySpec::cli(&member, "b"),
+    )
+    .await
+    .expect("key");
     (member, key)
 }

@@ -309,7 +309,8 @@ async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
         (&isp, "isp-abuse-desk"),
         (&grid, "grid-soc"),
     ] {
-        let (_, token) = admin::create_api_key(s, c, m.id, name, None).await?;
+        let (_, token) =
+            admin::create_api_key(s, c, None, &isx_server::admin::KeySpec::cli(&m, name)).await?;
         keys.push((label(m), token.expose()));
     }
     super::demo_notices::seed(ctx).await?;

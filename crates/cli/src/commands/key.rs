@@ -10,16 +10,22 @@ pub async fn run(ctx: &Ctx, command: KeyCommand) -> anyhow::Result<()> {
             member,
             name,
             expires,
+            role,
             json,
         } => {
             let m = ctx.member(&member).await?;
             let expires = expires.as_deref().map(Timestamp::parse).transpose()?;
+            let spec = isx_server::admin::KeySpec {
+                member: m.id,
+                name: &name,
+                role,
+                expires_at: expires,
+            };
             let (key, token) = isx_server::admin::create_api_key(
                 ctx.store.as_ref(),
                 ctx.clock.as_ref(),
-                m.id,
-                &name,
-                expires,
+                None,
+                &spec,
             )
             .await?;
             ctx.audit(Some(m.id), "key.create", &format!("key/{}", key.key_id))

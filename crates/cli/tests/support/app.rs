@@ -101,9 +101,14 @@ impl TestApp {
             let member = admin::create_member(s, c, &new_member(name, kind, cidr))
                 .await
                 .expect("member");
-            let (_, token) = admin::create_api_key(s, c, member.id, "test", None)
-                .await
-                .expect("key");
+            let (_, token) = admin::create_api_key(
+                s,
+                c,
+                None,
+                &isx_server::admin::KeySpec::cli(&member, "test"),
+            )
+            .await
+            .expect("key");
             tenants.push(Tenant {
                 member,
                 token: token.expose(),

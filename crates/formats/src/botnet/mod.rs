@@ -117,13 +117,14 @@ pub fn parse_events(
 
 /// A time as sources write it; also Windows FILETIME ticks (CTIP's
 /// `DateTimeReceivedUtc` in the Azure stream).
+/// `None` for text that is no time, or a time outside the years 1970–9999.
 fn time(text: &str) -> Option<Timestamp> {
     let t = text.trim();
     if let Ok(n) = t.parse::<i64>() {
         if n > 10_000_000_000_000_000 {
             // 100 ns ticks since 1601-01-01.
             const UNIX_EPOCH_TICKS: i64 = 116_444_736_000_000_000;
-            return Some(Timestamp::from_micros((n - UNIX_EPOCH_TICKS) / 10));
+            return Timestamp::checked_from_micros((n - UNIX_EPOCH_TICKS) / 10).ok();
         }
     }
     // CTIP's text form: `2019-04-30 08:00:02Z` or with fractions.
@@ -192,7 +193,7 @@ fn event(f: &HashMap<String, String>, defaults: &BotnetDefaults) -> Result<Botne
         pick(f, names)
             .map(|t| {
                 time(t).ok_or_else(|| {
-                    format!("{what} {t:?}: expected RFC 3339, YYYY-MM-DD HH:MM:SS or Unix seconds")
+                    format!("{what} {t:?}: expected RFC 3339, YYYY-MM-DD HH:MM:SS, Unix seconds or FILETIME ticks, between the years 1970 and 9999")
                 })
             })
             .transpose()
@@ -275,7 +276,9 @@ fn event(f: &HashMap<String, String>, defaults: &BotnetDefaults) -> Result<Botne
         pick(f, names)
             .map(|t| {
                 t.parse::<f64>()
-                    .map_err(|_| format!("coordinate {t:?} is not a number"))
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("coordinate {t:?} is not a finite number"))
             })
             .transpose()
     };

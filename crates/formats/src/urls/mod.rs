@@ -323,11 +323,11 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
         let n: i64 = t.parse().ok()?;
-        return Some(if n > 100_000_000_000 {
-            Timestamp::from_micros(n.checked_mul(1000)?)
+        return if n > 100_000_000_000 {
+            Timestamp::checked_from_micros(n.checked_mul(1000)?).ok()
         } else {
-            Timestamp::from_secs(n)
-        });
+            Timestamp::checked_from_secs(n).ok()
+        };
     }
     if let Ok(ts) = Timestamp::parse(t) {
         return Some(ts);

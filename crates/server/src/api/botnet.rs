@@ -225,18 +225,19 @@ pub(crate) async fn ingest_events(
     params: Result<Query<IngestParams>, axum::extract::rejection::QueryRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require_staff()?;
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let media = crate::extract::media_type(&headers);
     let format = match media.as_str() {
-        "application/x-ndjson"
-        | "application/ndjson"
-        | "application/jsonl"
-        | "application/json" => BotnetInputFormat::Ndjson,
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+            BotnetInputFormat::Ndjson
+        }
         "text/csv" => BotnetInputFormat::Csv,
+        // A JSON document is not a stream of lines: sent as NDJSON it would
+        // be read line by line and half of it misread.
         other => {
             return Err(ApiError::UnsupportedMediaType(format!(
-                "content type {other:?}: send application/x-ndjson or text/csv"
+                "content type {other:?}: send application/x-ndjson (one event per line) or text/csv"
             )))
         }
     };

@@ -379,7 +379,7 @@ pub(crate) async fn import(
     params: Result<Query<CleanImportParams>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require_staff()?;
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let format = match crate::extract::media_type(&headers).as_str() {
         "text/csv" => CleanListFormat::Csv,
@@ -434,7 +434,7 @@ pub(crate) async fn remove(
     Extension(caller): Extension<Caller>,
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require_staff()?;
     let h = isx_cleanfiles::Sha256::parse(&hash).map_err(|e| ApiError::Validation {
         detail: e.to_string(),
         pointer: Some("/hash".into()),

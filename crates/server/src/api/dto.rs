@@ -128,6 +128,11 @@ pub struct ApiKeyDto {
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
+    /// The authority the key carries: `admin`, `staff`, `member-admin` or
+    /// `member`.
+    pub role: String,
+    /// The key that minted this one, if a key did.
+    pub parent: Option<String>,
 }
 
 fn ts(t: Option<Timestamp>) -> Option<String> {
@@ -144,6 +149,8 @@ impl From<&ApiKey> for ApiKeyDto {
             expires_at: ts(k.expires_at),
             revoked_at: ts(k.revoked_at),
             last_used_at: ts(k.last_used_at),
+            role: k.role.to_string(),
+            parent: k.parent.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -161,6 +168,11 @@ pub struct NewKeyRequest {
     /// The member the key acts for (administrators only; default: your own).
     #[serde(default)]
     pub member: Option<i64>,
+    /// The authority the key carries (default `member`): at most your own.
+    /// A key that expires can only make keys that expire no later.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub role: Option<isx_domain::UserRole>,
 }
 
 /// A new key: `token` is shown this once and never again.

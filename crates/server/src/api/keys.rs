@@ -2,7 +2,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};
-use isx_domain::{KeyId, MemberId};
+use isx_domain::{KeyId, MemberId, UserRole};
 
 use super::dto::{ApiKeyDto, CreatedKeyDto, NewKeyRequest};
 use crate::admin;
@@ -38,19 +38,17 @@ pub(crate) async fn create_key(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<NewKeyRequest>,
 ) -> Result<Response, ApiError> {
-    let member = match req.member {
-        Some(m) if m != caller.member.id.0 => {
-            caller.require_admin()?;
-            MemberId(m)
-        }
-        _ => caller.member.id,
+    let spec = admin::KeySpec {
+        member: req.member.map_or(caller.member.id, MemberId),
+        name: &req.name,
+        role: req.role.unwrap_or(UserRole::Member),
+        expires_at: req.expires_at,
     };
     let (key, token) = admin::create_api_key(
         state.store.as_ref(),
         state.clock.as_ref(),
-        member,
-        &req.name,
-        req.expires_at,
+        Some(&caller.authority()),
+        &spec,
     )
     .await?;
     let body = CreatedKeyDto {
@@ -73,8 +71,9 @@ pub(crate) async fn revoke_key(
     Path(key_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = KeyId::new(&key_id).map_err(|_| ApiError::not_found(format!("API key {key_id}")))?;
-    let by = (!caller.is_admin()).then_some(caller.member.id);
-    let key = admin::revoke_api_key(state.store.as_ref(), state.clock.as_ref(), &id, by).await?;
+    let by = caller.authority();
+    let key =
+        admin::revoke_api_key(state.store.as_ref(), state.clock.as_ref(), &id, Some(&by)).await?;
     Ok(noted(
         AuditNote::new("key.revoke", format!("key/{id}")),
         Json(ApiKeyDto::from(&key)),

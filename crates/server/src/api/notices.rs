@@ -225,7 +225,7 @@ pub(crate) async fn create_release(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<NewReleaseRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require_staff()?;
     let status = req
         .status
         .as_deref()
@@ -273,7 +273,7 @@ pub(crate) async fn change_release(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<ReleaseChange>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require_staff()?;
     let now = state.clock.now();
     let (mut r, _) = notices::visible_release(&state, &caller, id).await?;
     if let Some(s) = &req.status {
@@ -330,7 +330,7 @@ pub(crate) async fn import_advisories(
     Path(id): Path<i64>,
     ApiJson(doc): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require_staff()?;
     notices::visible_release(&state, &caller, id).await?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
     let located = |e: isx_formats::FormatError| ApiError::Validation {

@@ -52,7 +52,7 @@ pub(crate) async fn import_urls(
     params: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require_staff()?;
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let media = crate::extract::media_type(&headers);
     let format = match media.as_str() {

@@ -205,7 +205,10 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let ip = peer.ip().to_string();
-    if let Err(retry_after_secs) = state.limiter.check(&format!("login:{ip}"), now.as_micros()) {
+    if let Err(retry_after_secs) = state
+        .login_limiter
+        .check(&format!("ip:{ip}"), now.as_micros())
+    {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
@@ -214,20 +217,43 @@ async fn login(
             "the sign-in form expired; reload the page and try again".into(),
         ));
     }
-    let user = match Login::new(&form.login) {
-        Ok(login) => state.store.user_by_login(&login).await?,
-        Err(_) => None,
+    let login = Login::new(&form.login).ok();
+    // Per account too, so that guessing one login's password from many
+    // addresses is as slow as from one (known or not: the answer must not
+    // tell which logins exist).
+    let account_key = format!(
+        "login:{}",
+        login.as_ref().map_or(form.login.as_str(), |l| l.as_str())
+    );
+    if let Err(retry_after_secs) = state.login_limiter.check(&account_key, now.as_micros()) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let user = match &login {
+        Some(login) => state.store.user_by_login(login).await?,
+        None => None,
     };
+    // An unknown login is checked against a dummy hash, so that both take
+    // the same time; at most `password_slots` hashes run at once.
+    let hash = user.as_ref().map_or_else(
+        || auth::dummy_password_hash().to_owned(),
+        |u| u.password_hash.clone(),
+    );
     let password = form.password;
-    let verified = match &user {
-        Some(u) => {
-            let hash = u.password_hash.clone();
-            tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-        }
-        None => false,
-    };
+    let slot = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.password_slots.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| ApiError::Unavailable("too many sign-ins at once; try again shortly".into()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let matched = tokio::task::spawn_blocking(move || {
+        let ok = auth::verify_password(&password, &hash);
+        drop(slot);
+        ok
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let verified = matched && user.is_some();
     let outcome = if verified { "ok" } else { "401" };
     state
         .store

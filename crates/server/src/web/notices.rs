@@ -91,7 +91,7 @@ pub(crate) async fn create_release(
     WebForm(f): WebForm<NewReleaseForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
-    caller.require_admin().map_err(|_| not_found())?;
+    caller.require_staff().map_err(|_| not_found())?;
     let result = async {
         let new = NewRelease {
             title: f.title.clone(),
@@ -255,7 +255,7 @@ pub(crate) async fn change_release(
     WebForm(f): WebForm<ChangeForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
-    caller.require_admin().map_err(|_| not_found())?;
+    caller.require_staff().map_err(|_| not_found())?;
     let result = async {
         let (mut r, _) = notices::visible_release(&state, &caller, id).await?;
         if !f.status.trim().is_empty() {
@@ -298,7 +298,7 @@ pub(crate) async fn import(
     WebForm(f): WebForm<ImportForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
-    caller.require_admin().map_err(|_| not_found())?;
+    caller.require_staff().map_err(|_| not_found())?;
     let result = async {
         let doc = isx_formats::csaf::parse(f.document.as_bytes()).map_err(ApiError::invalid)?;
         Ok::<_, ApiError>(

@@ -221,11 +221,14 @@ struct KeysPage {
     members: Vec<Member>,
     own_member: i64,
     new_token: Option<String>,
+    /// The roles the caller may give a key (its own authority at most).
+    roles: Vec<&'static str>,
 }
 
 struct KeyRow {
     key_id: String,
     name: String,
+    role: &'static str,
     member_name: String,
     created_at: String,
     expires_at: String,
@@ -263,6 +266,7 @@ async fn keys_page(
             },
             key_id: k.key_id.to_string(),
             name: k.name.clone(),
+            role: k.role.as_str(),
             member_name: names.get(&k.member).cloned().unwrap_or_default(),
             created_at: k.created_at.to_rfc3339(),
             expires_at: opt_ts(k.expires_at),
@@ -281,6 +285,12 @@ async fn keys_page(
         members,
         own_member: caller.member.id.0,
         new_token,
+        roles: UserRole::ALL
+            .iter()
+            .rev()
+            .filter(|r| caller.role.covers(**r))
+            .map(|r| r.as_str())
+            .collect(),
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -300,6 +310,8 @@ pub(crate) struct KeyForm {
     member: Option<i64>,
     #[serde(default)]
     expires_at: String,
+    #[serde(default)]
+    role: String,
 }
 
 pub(crate) async fn create_key(
@@ -309,24 +321,26 @@ pub(crate) async fn create_key(
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     let result = async {
-        let member = match f.member {
-            Some(m) if m != caller.member.id.0 => {
-                caller.require_admin()?;
-                MemberId(m)
-            }
-            _ => caller.member.id,
-        };
         let expires = match f.expires_at.trim() {
             "" => None,
             t => Some(Timestamp::parse(t)?),
+        };
+        let role = match f.role.trim() {
+            "" => UserRole::Member,
+            r => r.parse::<UserRole>()?,
+        };
+        let spec = admin::KeySpec {
+            member: f.member.map_or(caller.member.id, MemberId),
+            name: &f.name,
+            role,
+            expires_at: expires,
         };
         Ok::<_, ApiError>(
             admin::create_api_key(
                 state.store.as_ref(),
                 state.clock.as_ref(),
-                member,
-                &f.name,
-                expires,
+                Some(&caller.authority()),
+                &spec,
             )
             .await?,
         )
@@ -358,8 +372,8 @@ pub(crate) async fn revoke_key(
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
     let id = KeyId::new(&key_id).map_err(|_| not_found())?;
-    let by = (!caller.is_admin()).then_some(caller.member.id);
-    let flash = admin::revoke_api_key(state.store.as_ref(), state.clock.as_ref(), &id, by)
+    let by = caller.authority();
+    let flash = admin::revoke_api_key(state.store.as_ref(), state.clock.as_ref(), &id, Some(&by))
         .await
         .map(|k| format!("Key {} revoked.", k.key_id))
         .map_err(ApiError::from);

@@ -156,7 +156,7 @@ pub(crate) async fn import(
     WebForm(f): WebForm<ImportForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
-    caller.require_admin().map_err(|_| not_found())?;
+    caller.require_staff().map_err(|_| not_found())?;
     let result = async {
         let opts = ImportOptions {
             format: isx_formats::urls::UrlInputFormat::from_name(&f.format),
