@@ -54,6 +54,13 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
 
     b.goto(&app.url("/keys")).await;
     b.type_into("#key-name", "browser-made").await;
+    // New keys are member keys unless their maker picks more (at most its own).
+    let offered = b
+        .execute("return Array.from(document.querySelectorAll('#key-role option')).map(o => o.value).join(',')")
+        .await;
+    assert_eq!(offered, "admin,staff,member-admin,member");
+    b.execute("document.querySelector('#key-role').value = 'admin'; return true")
+        .await;
     b.click("#create-key-button").await;
     let token = b.wait_text("#new-token", |t| t.starts_with("isx_")).await;
     assert!(

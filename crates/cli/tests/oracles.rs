@@ -252,7 +252,8 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
         .await
         .expect("send");
     assert_eq!(res.status(), reqwest::StatusCode::OK);
-    let amber = "{\"url\":\"http://quote.example/it's\\\\odd\",\"threat\":\"scam\",\"tlp\":\"amber+strict\",\"tags\":[\"x\"]}\n";
+    // AMBER (not AMBER+STRICT, which never enters shared feed files).
+    let amber = "{\"url\":\"http://quote.example/it's\\\\odd\",\"threat\":\"scam\",\"tlp\":\"amber\",\"tags\":[\"x\"]}\n";
     let res = app
         .req(reqwest::Method::POST, "/api/v1/urls", &op)
         .header("content-type", "application/x-ndjson")

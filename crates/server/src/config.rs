@@ -35,6 +35,16 @@ pub struct ServerConfig {
     /// Password checks (Argon2id, 19 MiB each) run at once; further sign-ins
     /// wait up to 10 s for a slot, then get 503.
     pub password_slots: usize,
+    /// Connections served at once; past it isx stops accepting (the kernel
+    /// queues the rest) until one ends.
+    pub max_connections: usize,
+    /// Time a client has to complete the TLS handshake, in ms.
+    pub handshake_timeout_ms: u64,
+    /// Time a client has to send a request's headers (and how long an idle
+    /// keep-alive connection is kept), in ms.
+    pub header_timeout_ms: u64,
+    /// How long shutdown waits for requests in flight, in ms.
+    pub drain_timeout_ms: u64,
     /// Lifetime of a web session, in seconds.
     pub session_ttl_secs: i64,
     /// How often notifications are computed and webhooks delivered, in ms.
@@ -83,6 +93,10 @@ impl ServerConfig {
                 burst: 10,
             },
             password_slots: 4,
+            max_connections: 4096,
+            handshake_timeout_ms: 10_000,
+            header_timeout_ms: 30_000,
+            drain_timeout_ms: 10_000,
             session_ttl_secs: 8 * 3600,
             notify_interval_ms: 30_000,
             webhook_ca: None,

@@ -18,6 +18,7 @@ mod error;
 pub mod exchange;
 mod extract;
 pub mod feeds;
+pub mod files;
 mod metrics;
 mod notices;
 pub mod notify;
@@ -57,6 +58,8 @@ pub struct Application {
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
     ca_path: Option<PathBuf>,
+    /// The generated certificate, renewed daily when due.
+    renewal: Option<Arc<tls::LiveCert>>,
     state: AppState,
 }
 
@@ -69,20 +72,19 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServerError> {
-        let (tls, ca_path) = match &config.tls {
+        files::private_dir(&config.data_dir)?;
+        let (tls, ca_path, renewal) = match &config.tls {
             TlsMode::SelfSigned => {
                 let paths = tls::ensure_self_signed(&config.data_dir)?;
-                (
-                    Some(tls::server_config(&paths.cert, &paths.key)?),
-                    Some(paths.ca),
-                )
+                let (cfg, live) = tls::server_config(&paths.cert, &paths.key)?;
+                (Some(cfg), Some(paths.ca), Some(live))
             }
-            TlsMode::Files { cert, key } => (Some(tls::server_config(cert, key)?), None),
+            TlsMode::Files { cert, key } => (Some(tls::server_config(cert, key)?.0), None, None),
             TlsMode::Disabled => {
                 tracing::warn!(
                     "TLS is disabled: API keys, passwords and data cross the network in clear text"
                 );
-                (None, None)
+                (None, None, None)
             }
         };
         let listener = TcpListener::bind(config.listen)
@@ -102,6 +104,7 @@ impl Application {
             router,
             tls,
             ca_path,
+            renewal,
             state,
         })
     }
@@ -142,9 +145,12 @@ impl Application {
             router,
             tls,
             state,
+            renewal,
             ..
         } = self;
         let gc = tokio::spawn(expire_sessions(state.clone()));
+        let renewer =
+            renewal.map(|live| tokio::spawn(tls::renew_daily(state.config.data_dir.clone(), live)));
         let feeder = state
             .config
             .feed_scheduler
@@ -155,6 +161,7 @@ impl Application {
             state.config.clean_sync_ms,
         ));
         let audit = state.audit.clone();
+        let limits = ConnLimits::of(&state.config);
         let notifier = tokio::spawn(notify::run(state));
         let served = match tls {
             None => axum::serve(
@@ -167,9 +174,12 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve),
-            Some(cfg) => serve_tls(listener, router, cfg, shutdown).await,
+            Some(cfg) => serve_tls(listener, router, cfg, limits, shutdown).await,
         };
         gc.abort();
+        if let Some(r) = renewer {
+            r.abort();
+        }
         notifier.abort();
         if let Some(f) = feeder {
             f.abort();
@@ -205,26 +215,138 @@ fn routes(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .with_state(state)
+}
+
+/// The limits of the accept loop, from the configuration.
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    max_connections: usize,
+    handshake: std::time::Duration,
+    headers: std::time::Duration,
+    drain: std::time::Duration,
+}
+
+impl ConnLimits {
+    fn of(c: &ServerConfig) -> Self {
+        ConnLimits {
+            max_connections: c.max_connections.max(1),
+            handshake: std::time::Duration::from_millis(c.handshake_timeout_ms.max(1)),
+            headers: std::time::Duration::from_millis(c.header_timeout_ms.max(1)),
+            drain: std::time::Duration::from_millis(c.drain_timeout_ms),
+        }
+    }
+}
+
+/// Logs an accept failure at most once a second (with how many were
+/// passed over), so that running out of descriptors is not also a log storm.
+#[derive(Default)]
+struct AcceptErrors {
+    last: Option<std::time::Instant>,
+    quiet: u64,
+}
+
+impl AcceptErrors {
+    fn note(&mut self, e: &std::io::Error) {
+        let now = std::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < std::time::Duration::from_secs(1))
+        {
+            self.quiet += 1;
+            return;
+        }
+        tracing::warn!(error = %e, passed_over = self.quiet, "accept failed; backing off");
+        self.last = Some(now);
+        self.quiet = 0;
+    }
+}
+
+/// The TLS accept loop. Each connection holds one of `max_connections`
+/// permits (none left: isx stops accepting until one ends, instead of
+/// running out of descriptors); a client that has not finished the TLS
+/// handshake within the handshake timeout, or not sent a request's headers
+/// within the header timeout (an idle keep-alive connection too), is
+/// dropped. A failed accept backs off (10 ms, doubling to 1 s) and is logged
+/// at most once a second. On shutdown the loop stops accepting, asks every
+/// connection to finish its request in flight, and waits up to the drain
+/// timeout.
+/// What every response carries: no framing, no sniffing, no referrer, a
+/// content security policy that admits only isx's own scripts, HSTS over
+/// TLS, and `Cache-Control: no-store` unless the handler chose a cache
+/// policy itself (signed-in pages show data and, once, new API keys).
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut res: axum::response::Response,
+) -> axum::response::Response {
+    use axum::http::header::{self, HeaderValue};
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if state.secure {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 async fn serve_tls(
     listener: TcpListener,
     router: Router,
     cfg: Arc<rustls::ServerConfig>,
+    limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut errors = AcceptErrors::default();
+    let mut backoff = std::time::Duration::from_millis(10);
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
         let (stream, peer) = tokio::select! {
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+                Ok(pair) => {
+                    backoff = std::time::Duration::from_millis(10);
+                    pair
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    errors.note(&e);
+                    drop(permit);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
                     continue;
                 }
             },
@@ -237,11 +359,17 @@ async fn serve_tls(
         }
         let acceptor = acceptor.clone();
         let router = router.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match acceptor.accept(stream).await {
-                Ok(tls) => tls,
-                Err(e) => {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(limits.handshake, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
                     return;
                 }
             };
@@ -251,14 +379,30 @@ async fn serve_tls(
                     router.clone().oneshot(req.map(axum::body::Body::new))
                 },
             );
-            let builder =
+            let mut builder =
                 hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            if let Err(e) = builder
-                .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service)
-                .await
-            {
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.headers);
+            builder
+                .http2()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive_interval(limits.headers)
+                .keep_alive_timeout(limits.handshake)
+                .max_concurrent_streams(100);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service);
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
+    drop(listener);
+    if tokio::time::timeout(limits.drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: connections still open after the drain timeout were cut");
+    }
+    Ok(())
 }

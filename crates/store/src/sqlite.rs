@@ -22,6 +22,20 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`. Does not
     /// migrate; [`crate::open`] does, or call [`crate::Store::migrate`].
     pub async fn open(path: &Path) -> Result<Self> {
+        // The file holds webhook secrets and key hashes: only its owner
+        // reads it. SQLite gives the -wal and -shm files the same mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let open = |e: std::io::Error| StoreError::Open(format!("{}: {e}", path.display()));
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(open)?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(open)?;
+        }
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?
             .create_if_missing(true)

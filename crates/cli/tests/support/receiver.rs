@@ -34,8 +34,10 @@ impl Receiver {
     pub async fn start(script: Vec<u16>) -> Receiver {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = isx_server::tls::ensure_self_signed(dir.path()).expect("receiver cert");
-        let mut cfg =
-            (*isx_server::tls::server_config(&paths.cert, &paths.key).expect("tls config")).clone();
+        let mut cfg = (*isx_server::tls::server_config(&paths.cert, &paths.key)
+            .expect("tls config")
+            .0)
+            .clone();
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

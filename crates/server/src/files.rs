@@ -1,0 +1,22 @@
+//! The data directory's own files: private by default.
+
+use std::path::Path;
+
+use crate::ServerError;
+
+/// Creates `dir` (and its parents) if missing and makes it mode 0700: the
+/// data directory holds the store (webhook secrets, key hashes), the TLS
+/// and feed-signing keys.
+pub fn private_dir(dir: &Path) -> Result<(), ServerError> {
+    let io = |source| ServerError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
