@@ -528,6 +528,168 @@ async fn login_attempts_are_throttled_per_account(backend: Backend) {
     assert_eq!(codes.last(), Some(&429), "{codes:?}");
 }
 
+async fn pages_and_files_are_hardened_by_default(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cookie = app
+        .session_cookie(app.a.member.id, "analyst", UserRole::Member)
+        .await;
+    for path in ["/login", "/keys", "/api/v1/me"] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("cookie", &cookie)
+            .bearer_auth(&app.a.token)
+            .send()
+            .await
+            .expect("send");
+        let h = res.headers();
+        let get = |n: &str| {
+            h.get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        assert!(
+            get("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(
+            get("content-security-policy").contains("script-src 'self'"),
+            "{path}"
+        );
+        assert_eq!(get("x-frame-options"), "DENY", "{path}");
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        assert!(
+            get("strict-transport-security").starts_with("max-age="),
+            "{path}"
+        );
+        assert_eq!(get("cache-control"), "no-store", "{path}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let d = app.data_dir.path();
+        assert_eq!(mode(d), 0o700, "data directory");
+        assert_eq!(mode(&d.join("tls")), 0o700);
+        for f in ["tls/key.pem", "tls/ca-key.pem"] {
+            assert_eq!(mode(&d.join(f)), 0o600, "{f}");
+        }
+        if backend == Backend::Sqlite {
+            assert_eq!(mode(&d.join("isx.sqlite")), 0o600, "the store");
+        }
+    }
+}
+
+/// The generated CA and server certificate pass OpenSSL's strict checks
+/// (authority key identifier, key usages), live 90 days (not 1975–4096),
+/// and a restart within 30 days of the end renews the server certificate
+/// under the same CA.
+#[test]
+fn generated_certificates_satisfy_strict_verifiers_and_renew() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = isx_server::tls::ensure_self_signed(dir.path()).expect("certs");
+    let verify = |paths: &isx_server::tls::TlsPaths| {
+        std::process::Command::new("openssl")
+            .args(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile"])
+            .arg(&paths.ca)
+            .arg(&paths.cert)
+            .output()
+            .expect("openssl (apt-get install openssl)")
+    };
+    let out = verify(&paths);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dates = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-checkend"])
+        .arg((89 * 86_400).to_string())
+        .arg("-in")
+        .arg(&paths.cert)
+        .output()
+        .expect("openssl");
+    assert!(dates.status.success(), "valid for 89 more days");
+    let dates = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-checkend"])
+        .arg((91 * 86_400).to_string())
+        .arg("-in")
+        .arg(&paths.cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        !dates.status.success(),
+        "but not for 91: {}",
+        String::from_utf8_lossy(&dates.stdout)
+    );
+    let ca_before = std::fs::read(&paths.ca).expect("ca");
+    let cert_before = std::fs::read(&paths.cert).expect("cert");
+    // Nothing is due: a restart keeps the certificate.
+    isx_server::tls::ensure_self_signed(dir.path()).expect("again");
+    assert_eq!(std::fs::read(&paths.cert).expect("cert"), cert_before);
+    // 20 days left: renewed, same CA, still strict-valid.
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 20 * 86_400;
+    std::fs::write(&paths.expires, format!("{soon}\n")).expect("write");
+    let renewed = isx_server::tls::ensure_self_signed(dir.path()).expect("renew");
+    assert_ne!(std::fs::read(&renewed.cert).expect("cert"), cert_before);
+    assert_eq!(std::fs::read(&renewed.ca).expect("ca"), ca_before);
+    let out = verify(&renewed);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn idle_connections_are_dropped_and_do_not_starve_others(backend: Backend) {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.max_connections = 20;
+        c.handshake_timeout_ms = 500;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("https://").to_owned();
+    // Twice the limit, each silent after connecting.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    let started = std::time::Instant::now();
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        app.client.get(app.url("/healthz")).send(),
+    )
+    .await
+    .expect("a real client is answered while idle sockets are held")
+    .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The server closes the idle ones (read sees the end, not a hang).
+    let mut buf = [0u8; 16];
+    for s in idle.iter_mut().take(20) {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("closed by the server within the handshake timeout");
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    }
+}
+
 fn a_clean_file_list_with_a_multibyte_character_is_an_error_not_a_panic() {
     for pad in [63, 64] {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -559,4 +721,6 @@ crate::on_both_backends!(
     amber_strict_records_stay_with_the_operator,
     sign_in_takes_as_long_for_unknown_logins,
     login_attempts_are_throttled_per_account,
+    pages_and_files_are_hardened_by_default,
+    idle_connections_are_dropped_and_do_not_starve_others,
 );

@@ -137,17 +137,14 @@ pub fn ensure_self_signed(data_dir: &Path) -> Result<TlsPaths, ServerError> {
     params.use_authority_key_identifier_extension = true;
     params.not_before = now - Duration::hours(1);
     params.not_after = now + Duration::days(SERVER_CERT_DAYS);
+    let expires = params.not_after.unix_timestamp();
     let key = KeyPair::generate().map_err(tls_err)?;
     let cert = params.signed_by(&key, &issuer, &ca_key).map_err(tls_err)?;
 
     let ca_pem = fs::read_to_string(&paths.ca).map_err(io_err(&paths.ca))?;
     write_private(&paths.key, key.serialize_pem().as_bytes())?;
     fs::write(&paths.cert, format!("{}{}", cert.pem(), ca_pem)).map_err(io_err(&paths.cert))?;
-    fs::write(
-        &paths.expires,
-        format!("{}\n", params.not_after.unix_timestamp()),
-    )
-    .map_err(io_err(&paths.expires))?;
+    fs::write(&paths.expires, format!("{expires}\n")).map_err(io_err(&paths.expires))?;
     tracing::info!(cert = %paths.cert.display(), ca = %paths.ca.display(), days = SERVER_CERT_DAYS, "issued a TLS server certificate from the local CA");
     Ok(paths)
 }
