@@ -43,6 +43,8 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub listen: Option<SocketAddr>,
+    /// The URL partners reach this instance at.
+    pub public_url: Option<String>,
     pub log_format: Option<LogFormat>,
     #[serde(default)]
     pub tls: TlsSection,
@@ -56,6 +58,16 @@ pub struct FileConfig {
     pub botnet: BotnetSection,
     #[serde(default)]
     pub cleanfiles: CleanfilesSection,
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Let webhooks reach loopback and private addresses.
+    #[serde(default)]
+    pub allow_private: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,6 +230,15 @@ impl Settings {
         cfg.session_ttl_secs = env_parse("ISX_SESSION_TTL_SECS")?
             .or(l.session_ttl_secs)
             .unwrap_or(cfg.session_ttl_secs);
+        cfg.public_url =
+            env_parse::<String>("ISX_PUBLIC_URL")?.or_else(|| self.file.public_url.clone());
+        if let Some(u) = &cfg.public_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                anyhow::bail!("public_url {u:?}: must be an absolute http(s) URL, e.g. https://isx.example.org");
+            }
+        }
+        cfg.webhook_allow_private =
+            env_parse("ISX_WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(self.file.webhooks.allow_private);
         cfg.geoip_location = self.geoip_location.clone();
         cfg.geoip_asn = self.geoip_asn.clone();
         let f = &self.file.feeds;

@@ -690,6 +690,51 @@ async fn idle_connections_are_dropped_and_do_not_starve_others(backend: Backend)
     }
 }
 
+async fn webhooks_reach_no_internal_address_and_urls_ignore_the_host_header(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for url in [
+        "https://127.0.0.1:8443/x",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/x",
+        "https://localhost/x",
+        "https://10.0.0.1/x",
+        "https://[::ffff:127.0.0.1]/x",
+    ] {
+        let res = app
+            .req(Method::PUT, "/api/v1/webhook", &app.a.token)
+            .json(&json!({"url": url, "secret": "a long enough secret"}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+    }
+    // A name that resolves to loopback passes registration (isx cannot
+    // know what it will resolve to later) but the client never connects.
+    let resolver = isx_server::outbound::resolver(false);
+    let name: reqwest::dns::Name = "localhost".parse().expect("name");
+    let resolved = reqwest::dns::Resolve::resolve(resolver.as_ref(), name).await;
+    assert!(
+        resolved.is_err(),
+        "localhost resolves to nothing isx may call"
+    );
+
+    for path in ["/.well-known/csaf/provider-metadata.json", "/taxii2/"] {
+        let res = app
+            .get(path, &app.a.token)
+            .header("host", "evil.example")
+            .header("accept", "application/taxii+json;version=2.1")
+            .send()
+            .await
+            .expect("send");
+        let text = res.text().await.expect("body");
+        assert!(!text.contains("evil.example"), "{path}: {text}");
+        assert!(
+            text.contains(&app.base),
+            "{path} names the instance's own URL: {text}"
+        );
+    }
+}
+
 fn a_clean_file_list_with_a_multibyte_character_is_an_error_not_a_panic() {
     for pad in [63, 64] {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -723,4 +768,5 @@ crate::on_both_backends!(
     login_attempts_are_throttled_per_account,
     pages_and_files_are_hardened_by_default,
     idle_connections_are_dropped_and_do_not_starve_others,
+    webhooks_reach_no_internal_address_and_urls_ignore_the_host_header,
 );

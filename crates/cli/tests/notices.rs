@@ -599,6 +599,8 @@ async fn notifications_and_signed_webhooks(backend: Backend) {
     let app = TestApp::spawn_with(backend, move |c| {
         c.notify_interval_ms = 100;
         c.webhook_ca = Some(ca);
+        // The test's receiver listens on loopback.
+        c.webhook_allow_private = true;
     })
     .await;
     let k24 = tier_member(&app, "early", Tier::Advance24h).await;

@@ -51,6 +51,14 @@ pub struct ServerConfig {
     pub notify_interval_ms: u64,
     /// Extra CA certificate (PEM) to trust for webhook receivers.
     pub webhook_ca: Option<PathBuf>,
+    /// Let webhooks reach loopback and private addresses (an instance whose
+    /// members' receivers are on its own network). Link-local and
+    /// multicast addresses stay refused.
+    pub webhook_allow_private: bool,
+    /// The absolute URL partners reach this instance at (e.g.
+    /// `https://isx.example.org`), used in provider metadata and feeds;
+    /// default: the listen address. Never taken from a request's `Host`.
+    pub public_url: Option<String>,
     /// The name of this instance in feed files (the STIX identity).
     pub instance_name: String,
     /// MaxMind-format City or Country database (GeoLite2, DB-IP, …).
@@ -100,6 +108,8 @@ impl ServerConfig {
             session_ttl_secs: 8 * 3600,
             notify_interval_ms: 30_000,
             webhook_ca: None,
+            webhook_allow_private: false,
+            public_url: None,
             instance_name: "isx".to_owned(),
             geoip_location: None,
             geoip_asn: None,

@@ -23,6 +23,7 @@ mod metrics;
 mod notices;
 pub mod notify;
 mod openapi;
+pub mod outbound;
 pub mod partnership;
 mod problem;
 mod ratelimit;
@@ -94,6 +95,10 @@ impl Application {
             .local_addr()
             .map_err(|e| ServerError::Bind(config.listen, e))?;
         let secure = tls.is_some();
+        let mut config = config;
+        if config.public_url.is_none() {
+            config.public_url = Some(listen_url(addr, secure));
+        }
         let state = AppState::new(config, store, clock, secure)?;
         // Lookups answer from the hash set: open (or rebuild) it first.
         state.clean.sync(state.store.as_ref()).await?;
@@ -115,18 +120,7 @@ impl Application {
 
     /// `https://127.0.0.1:PORT` (or `http://` when TLS is disabled).
     pub fn base_url(&self) -> String {
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        let host = if self.addr.ip().is_unspecified() {
-            "127.0.0.1".to_owned()
-        } else {
-            self.addr.ip().to_string()
-        };
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host
-        };
-        format!("{scheme}://{host}:{}", self.addr.port())
+        listen_url(self.addr, self.tls.is_some())
     }
 
     /// The certificate authority that signed a self-signed certificate; clients
@@ -189,6 +183,22 @@ impl Application {
         audit.flush().await;
         served
     }
+}
+
+/// The URL of a bound address (`127.0.0.1` for an unspecified one).
+fn listen_url(addr: SocketAddr, secure: bool) -> String {
+    let scheme = if secure { "https" } else { "http" };
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    format!("{scheme}://{host}:{}", addr.port())
 }
 
 /// Deletes expired web sessions every ten minutes (idempotent, so several

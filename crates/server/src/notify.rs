@@ -116,7 +116,10 @@ pub fn client(state: &AppState) -> Result<reqwest::Client, ServerError> {
     let mut b = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
-        .https_only(true);
+        .https_only(true)
+        .dns_resolver(crate::outbound::resolver(
+            state.config.webhook_allow_private,
+        ));
     if let Some(ca) = &state.config.webhook_ca {
         let pem = std::fs::read(ca).map_err(|source| ServerError::Io {
             path: ca.clone(),
@@ -146,6 +149,13 @@ pub async fn deliver(state: &AppState, http: &reqwest::Client) -> Result<usize, 
             state.store.finish_delivery(&d).await?;
             continue;
         };
+        // Checked again: the rule may have tightened since registration.
+        if let Err(e) = crate::outbound::check_url(&d.url, state.config.webhook_allow_private) {
+            d.attempts = MAX_ATTEMPTS;
+            fail(&mut d, now, e);
+            state.store.finish_delivery(&d).await?;
+            continue;
+        }
         let result = http
             .post(&d.url)
             .header("content-type", "application/json")

@@ -35,6 +35,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The absolute URL of this instance (no trailing slash), from the
+    /// configuration: what provider metadata, ROLIE and TAXII discovery
+    /// name. A request's `Host` header never decides it.
+    pub fn public_url(&self) -> &str {
+        self.config
+            .public_url
+            .as_deref()
+            .unwrap_or("https://localhost")
+            .trim_end_matches('/')
+    }
+
     pub fn new(
         config: ServerConfig,
         store: Arc<dyn Store>,

@@ -416,9 +416,9 @@ pub(crate) async fn put_webhook(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> Result<Response, ApiError> {
-    if !req.url.starts_with("https://") || req.url.len() > 2000 {
+    if let Err(detail) = crate::outbound::check_url(&req.url, state.config.webhook_allow_private) {
         return Err(ApiError::Validation {
-            detail: "the webhook URL must be an https:// URL".into(),
+            detail,
             pointer: Some("/url".into()),
         });
     }
@@ -484,21 +484,10 @@ pub(crate) async fn list_deliveries(
     ))
 }
 
-fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{}://{host}", if state.secure { "https" } else { "http" })
-}
-
 /// CSAF provider metadata (public): tells CSAF tooling where the ROLIE feed
 /// is. The feed itself needs an API key and lists what that key may see.
-pub(crate) async fn provider_metadata(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Json<serde_json::Value> {
-    let base = base_url(&state, &headers);
+pub(crate) async fn provider_metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let base = state.public_url().to_owned();
     Json(serde_json::json!({
         "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
         "distributions": [{"rolie": {"feeds": [{
@@ -521,9 +510,8 @@ pub(crate) async fn provider_metadata(
 pub(crate) async fn rolie_feed(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    headers: axum::http::HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let base = base_url(&state, &headers);
+    let base = state.public_url().to_owned();
     let found = notices::search(&state, &caller, &AdvisoryFilter::default()).await?;
     let entries: Vec<serde_json::Value> = found
         .iter()

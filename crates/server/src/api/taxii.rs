@@ -169,18 +169,7 @@ fn bad_request(e: isx_exchange::ExchangeError) -> ApiError {
     ApiError::BadRequest(e.to_string())
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("https://{host}")
-}
-
-async fn discovery(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+async fn discovery(State(state): State<AppState>) -> Result<Response, ApiError> {
     let body = Discovery {
         title: format!("{} TAXII 2.1", state.config.instance_name),
         description: Some(
@@ -189,8 +178,8 @@ async fn discovery(
                 .into(),
         ),
         contact: None,
-        default: Some(format!("{}{ROOT}/", base_url(&headers))),
-        api_roots: vec![format!("{}{ROOT}/", base_url(&headers))],
+        default: Some(format!("{}{ROOT}/", state.public_url())),
+        api_roots: vec![format!("{}{ROOT}/", state.public_url())],
     };
     Ok(taxii(StatusCode::OK, &body))
 }
