@@ -310,7 +310,7 @@ async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
         (&grid, "grid-soc"),
     ] {
         let (_, token) =
-            admin::create_api_key(s, c, None, &isx_server::admin::KeySpec::cli(&m, name)).await?;
+            admin::create_api_key(s, c, None, &isx_server::admin::KeySpec::cli(m, name)).await?;
         keys.push((label(m), token.expose()));
     }
     super::demo_notices::seed(ctx).await?;
