@@ -58,7 +58,7 @@ async fn sign_in_create_key_and_use_it(backend: Backend) {
     let offered = b
         .execute("return Array.from(document.querySelectorAll('#key-role option')).map(o => o.value).join(',')")
         .await;
-    assert_eq!(offered, "admin,staff,member-admin,member");
+    assert_eq!(offered, "member,member-admin,staff,admin");
     b.execute("document.querySelector('#key-role').value = 'admin'; return true")
         .await;
     b.click("#create-key-button").await;
