@@ -221,10 +221,12 @@ async fn login(
     // Per account too, so that guessing one login's password from many
     // addresses is as slow as from one (known or not: the answer must not
     // tell which logins exist).
-    let account_key = format!(
-        "login:{}",
-        login.as_ref().map_or(form.login.as_str(), |l| l.as_str())
-    );
+    // Bounded like a login (64 characters), so a megabyte of "login" is not
+    // kept as a limiter key.
+    let account_key = match &login {
+        Some(l) => format!("login:{}", l.as_str()),
+        None => format!("login:{}", form.login.chars().take(64).collect::<String>()),
+    };
     if let Err(retry_after_secs) = state.login_limiter.check(&account_key, now.as_micros()) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
