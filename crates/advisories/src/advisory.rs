@@ -308,7 +308,13 @@ impl Advisory {
     /// The same advisory without the fields `mask` withholds.
     pub fn masked(mut self, mask: isx_policy::FieldMask) -> Self {
         if mask.hides(isx_policy::FieldMask::EXPLOITABILITY) {
+            // Everything that says whether or how it is exploited: the
+            // index and flags, the KEV listing (and ransomware use), and the
+            // exploit-maturity metric of the CVSS vectors.
             self.exploitability = None;
+            self.known_exploited = None;
+            self.cvss_v31 = self.cvss_v31.and_then(|v| v.without_exploit_maturity());
+            self.cvss_v40 = self.cvss_v40.and_then(|v| v.without_exploit_maturity());
         }
         self
     }

@@ -121,6 +121,25 @@ macro_rules! cvss_type {
                 Severity::from_score(self.score)
             }
 
+            /// The vector without its exploit-maturity metric (`E:`), scored
+            /// again: whether and how a vulnerability is exploited is
+            /// exploitability data, withheld before the 24-hour window.
+            /// `None` only if the shorter vector would not parse (then the
+            /// vector is withheld as a whole).
+            pub fn without_exploit_maturity(&self) -> Option<Self> {
+                if !self.vector.split('/').skip(1).any(|m| m.starts_with("E:")) {
+                    return Some(self.clone());
+                }
+                let kept: Vec<&str> = self
+                    .vector
+                    .split('/')
+                    .enumerate()
+                    .filter(|(i, m)| *i == 0 || !m.starts_with("E:"))
+                    .map(|(_, m)| m)
+                    .collect();
+                $name::parse(&kept.join("/")).ok()
+            }
+
             /// Whether a supplied score agrees with the computed one.
             pub fn agrees_with(&self, supplied: f64) -> bool {
                 (self.score - supplied).abs() < 0.05
@@ -163,6 +182,33 @@ cvss_type!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exploit_maturity_is_removed_and_the_score_recomputed() {
+        let v3 = CvssV3::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:H/RL:O").unwrap();
+        let bare = v3.without_exploit_maturity().unwrap();
+        assert_eq!(
+            bare.vector(),
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/RL:O"
+        );
+        assert_eq!(bare.score(), v3.score());
+        let v4 =
+            CvssV4::parse("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U")
+                .unwrap();
+        let bare = v4.without_exploit_maturity().unwrap();
+        assert!(!bare.vector().contains("E:"), "{}", bare.vector());
+        // E:U lowers a v4 score: the bare vector must not carry that trace.
+        assert!(
+            bare.score() > v4.score(),
+            "{} vs {}",
+            bare.score(),
+            v4.score()
+        );
+        let plain =
+            CvssV4::parse("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N")
+                .unwrap();
+        assert_eq!(plain.without_exploit_maturity().unwrap(), plain);
+    }
 
     #[test]
     fn v31_scores_from_the_specification_examples() {

@@ -73,6 +73,25 @@ pub struct Release {
 }
 
 impl Release {
+    /// Refuses a document whose own marking is stricter than the release's:
+    /// its advisories would be served under the release's weaker marking.
+    /// The strictest marking wins, so the operator either raises the
+    /// release's marking or imports into a release marked at least as
+    /// strictly. A document without a marking adopts the release's.
+    pub fn admits(&self, document: Option<Tlp>) -> Result<(), AdvisoryError> {
+        match document {
+            Some(tlp) if tlp > self.marking => Err(AdvisoryError::Invalid(format!(
+                "the document is marked {}, stricter than release {} ({}): raise the release's \
+                 marking or import it into a release marked {} or stricter",
+                tlp.label(),
+                self.id,
+                self.marking.label(),
+                tlp.label()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn state(&self, now: Timestamp) -> ReleaseState {
         match self.status {
             ReleaseStatus::Draft => ReleaseState::Draft,

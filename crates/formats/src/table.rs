@@ -34,10 +34,12 @@ fn cell(s: &str) -> String {
 }
 
 /// The affected-software table of a set of advisories, as CSV text.
-pub fn to_csv(advisories: &[Advisory]) -> String {
+/// `withheld`: the caller's view withholds exploitability data (the
+/// exploitability and KEV cells then say so rather than "no").
+pub fn to_csv(advisories: &[Advisory], withheld: bool) -> String {
     let mut out = COLUMNS.join(",");
     out.push_str("\r\n");
-    for cells in rows(advisories) {
+    for cells in rows(advisories, withheld) {
         out.push_str(&cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
@@ -45,7 +47,7 @@ pub fn to_csv(advisories: &[Advisory]) -> String {
 }
 
 /// The table's rows, one cell per column of [`COLUMNS`].
-pub fn rows(advisories: &[Advisory]) -> Vec<Vec<String>> {
+pub fn rows(advisories: &[Advisory], withheld: bool) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for a in advisories {
         let sev = a.severity().map(|s| s.as_str()).unwrap_or("");
@@ -63,10 +65,10 @@ pub fn rows(advisories: &[Advisory]) -> Vec<Vec<String>> {
             .exploitability
             .map(|e| (e.latest.as_str(), e.older.as_str()))
             .unwrap_or(("", ""));
-        let kev = if a.known_exploited.is_some() {
-            "yes"
-        } else {
-            "no"
+        let kev = match (&a.known_exploited, withheld) {
+            (Some(_), _) => "yes",
+            (None, true) => "withheld",
+            (None, false) => "no",
         };
         let rows: Vec<(String, String, String, String)> = if a.affected.is_empty() {
             vec![(String::new(), String::new(), String::new(), String::new())]

@@ -38,7 +38,8 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 enum Parsed {
-    Csaf(Vec<Advisory>, Vec<String>),
+    /// Advisories, warnings, and the document's own marking.
+    Csaf(Vec<Advisory>, Vec<String>, Option<isx_domain::Tlp>),
     Kev(Vec<KevRecord>),
 }
 
@@ -53,7 +54,7 @@ fn parse_file(path: &Path) -> Result<Parsed, String> {
     }
     if isx_formats::cve5::is_cve_record(&doc) {
         let (a, w) = isx_formats::cve5::parse(&bytes).map_err(|e| e.to_string())?;
-        return Ok(Parsed::Csaf(vec![a], w));
+        return Ok(Parsed::Csaf(vec![a], w, None));
     }
     if doc
         .get("document")
@@ -61,7 +62,7 @@ fn parse_file(path: &Path) -> Result<Parsed, String> {
         .is_some()
     {
         let d = isx_formats::csaf::parse(&bytes).map_err(|e| e.to_string())?;
-        return Ok(Parsed::Csaf(d.advisories, d.warnings));
+        return Ok(Parsed::Csaf(d.advisories, d.warnings, d.tlp));
     }
     Err("neither a CSAF 2.0 document, a CVE JSON 5 record nor the CISA KEV catalogue".into())
 }
@@ -94,10 +95,14 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
             );
             let (mut advisories, mut kev, mut skipped, mut warnings, mut errors) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut markings = Vec::new();
             for f in &files {
                 bar.set_message(f.display().to_string());
                 match parse_file(f) {
-                    Ok(Parsed::Csaf(a, w)) => {
+                    Ok(Parsed::Csaf(a, w, tlp)) => {
+                        if let Some(t) = tlp {
+                            markings.push((f.display().to_string(), t));
+                        }
                         advisories.extend(a);
                         warnings.extend(w.into_iter().map(|w| format!("{}: {w}", f.display())));
                     }
@@ -116,10 +121,22 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
             if !advisories.is_empty() {
                 let id =
                     release.context("CSAF documents need --release ID (see `isx release list`)")?;
-                ctx.store
+                let r = ctx
+                    .store
                     .release(id)
                     .await?
                     .with_context(|| format!("no release {id}"))?;
+                let refused: Vec<String> = markings
+                    .iter()
+                    .filter_map(|(f, t)| r.admits(Some(*t)).err().map(|e| format!("{f}: {e}")))
+                    .collect();
+                if !refused.is_empty() {
+                    anyhow::bail!(
+                        "{} document(s) marked stricter than the release; nothing was imported:\n  {}",
+                        refused.len(),
+                        refused.join("\n  ")
+                    );
+                }
                 outcome = ctx
                     .store
                     .put_advisories(id, &advisories, &summary, now)

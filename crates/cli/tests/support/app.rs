@@ -130,6 +130,37 @@ impl TestApp {
         }
     }
 
+    /// A new member of this tier (no constituency), with an API key.
+    pub async fn tier_member(&self, name: &str, tier: Tier) -> Tenant {
+        let c = self.clock.as_ref() as &dyn Clock;
+        let member = admin::create_member(
+            self.store.as_ref(),
+            c,
+            &NewMember {
+                name: MemberName::new(name).expect("name"),
+                kind: MemberKind::Enterprise,
+                country: None,
+                tier,
+                clearance: Clearance::None,
+                constituency: Constituency::default(),
+            },
+        )
+        .await
+        .expect("member");
+        let (_, token) = admin::create_api_key(
+            self.store.as_ref(),
+            c,
+            None,
+            &admin::KeySpec::cli(&member, "t"),
+        )
+        .await
+        .expect("key");
+        Tenant {
+            member,
+            token: token.expose(),
+        }
+    }
+
     /// A web session for a new user of `member`, as a `Cookie` header value.
     pub async fn session_cookie(
         &self,

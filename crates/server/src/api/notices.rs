@@ -127,14 +127,15 @@ pub(crate) async fn release_table(
     Path(id): Path<i64>,
     Query(p): Query<TableParams>,
 ) -> Result<Response, ApiError> {
-    let (_, _, advisories) = notices::release_contents(&state, &caller, id).await?;
-    let csv = isx_formats::table::to_csv(&advisories);
+    let (_, mask, advisories) = notices::release_contents(&state, &caller, id).await?;
+    let withheld = mask.hides(isx_policy::FieldMask::EXPLOITABILITY);
+    let csv = isx_formats::table::to_csv(&advisories, withheld);
     match p.format.as_deref().unwrap_or("json") {
         "csv" => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response()),
         "json" => {
             let mut lines = csv.lines();
             let head: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-            let rows: Vec<serde_json::Value> = isx_formats::table::rows(&advisories)
+            let rows: Vec<serde_json::Value> = isx_formats::table::rows(&advisories, withheld)
                 .into_iter()
                 .map(|cells| {
                     serde_json::Value::Object(
@@ -331,7 +332,7 @@ pub(crate) async fn import_advisories(
     ApiJson(doc): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     caller.require_staff()?;
-    notices::visible_release(&state, &caller, id).await?;
+    let (release, _) = notices::visible_release(&state, &caller, id).await?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
     let located = |e: isx_formats::FormatError| ApiError::Validation {
         detail: e.to_string(),
@@ -342,6 +343,12 @@ pub(crate) async fn import_advisories(
         (vec![a], w)
     } else {
         let parsed = isx_formats::csaf::parse(&bytes).map_err(located)?;
+        release
+            .admits(parsed.tlp)
+            .map_err(|e| ApiError::Validation {
+                detail: e.to_string(),
+                pointer: Some("/document/distribution/tlp/label".into()),
+            })?;
         (parsed.advisories, parsed.warnings)
     };
     let out = state

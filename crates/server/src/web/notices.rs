@@ -144,10 +144,10 @@ fn table_row(a: &Advisory, withheld: bool) -> TableRow {
             (None, true) => "withheld".into(),
             (None, false) => "not assessed".into(),
         },
-        kev: if a.known_exploited.is_some() {
-            "yes"
-        } else {
-            ""
+        kev: match (&a.known_exploited, withheld) {
+            (Some(_), _) => "yes",
+            (None, true) => "withheld",
+            (None, false) => "",
         },
         products: a
             .affected
@@ -301,6 +301,8 @@ pub(crate) async fn import(
     caller.require_staff().map_err(|_| not_found())?;
     let result = async {
         let doc = isx_formats::csaf::parse(f.document.as_bytes()).map_err(ApiError::invalid)?;
+        let (release, _) = notices::visible_release(&state, &caller, id).await?;
+        release.admits(doc.tlp).map_err(ApiError::invalid)?;
         Ok::<_, ApiError>(
             state
                 .store

@@ -2,6 +2,8 @@
 //! outsider (or a member with ideas) would, named after what it proves.
 //! Each test failed on the code before its fix.
 
+mod exploitation;
+
 use isx_domain::{Clock, UserRole};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
