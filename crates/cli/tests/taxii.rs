@@ -19,8 +19,14 @@ const TAXII: &str = "application/taxii+json;version=2.1";
 
 /// A bundle's objects: an identity, an indicator in two versions, malware,
 /// a relationship, a sighting and an IPv4 observable.
-pub(crate) fn bundle() -> Vec<Value> {
-    let id = "identity--5e4f6a3b-7c8d-4e9f-8a0b-1c2d3e4f5a6b";
+/// Member A's bundle: its identity, objects created by it, an SCO.
+pub(crate) fn bundle(app: &TestApp) -> Vec<Value> {
+    let identity = isx_formats::partnership::member_identity(app.a.member.id);
+    bundle_as(&identity, app.a.member.name.as_str())
+}
+
+/// A bundle created by the identity `id` named `name`.
+pub(crate) fn bundle_as(id: &str, name: &str) -> Vec<Value> {
     let ind = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
     let mal = "malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc";
     let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
@@ -35,7 +41,7 @@ pub(crate) fn bundle() -> Vec<Value> {
     vec![
         json!({"type": "identity", "spec_version": "2.1", "id": id,
                "created": "2026-11-01T09:00:00.000Z", "modified": "2026-11-01T09:00:00.000Z",
-               "name": "Member A CSIRT", "identity_class": "organization"}),
+               "name": name, "identity_class": "organization"}),
         indicator("2026-11-01T10:00:00.000Z", "198.51.100.7"),
         indicator("2026-11-02T10:00:00.000Z", "198.51.100.8"),
         json!({"type": "malware", "spec_version": "2.1", "id": mal, "created_by_ref": id,
@@ -322,7 +328,7 @@ async fn client_walks_every_collection(backend: Backend) {
         .expect("id")
         .to_owned();
     let (user, password, ca) = basic(&app, &app.a.token);
-    let mut objects = bundle();
+    let mut objects = bundle(&app);
     // One object isx must refuse (its id does not match its type); the
     // others are kept.
     objects.push(json!({"type": "indicator", "spec_version": "2.1", "id": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
@@ -566,7 +572,7 @@ async fn the_frame_follows_the_specification() {
     let res = app.get(&col, &app.a.token).send().await.expect("send");
     assert!(res.headers().get("x-taxii-date-added-first").is_none());
     assert_eq!(res.text().await.expect("text"), "{}");
-    let objects = bundle();
+    let objects = bundle(&app);
     let res = post(
         &app,
         &col,
@@ -712,7 +718,7 @@ async fn same_answers_as_medallion() {
     let (_m, base) = medallion(collection);
     let (user, password, ca) = basic(&app, &app.a.token);
     let common = json!({
-        "per_request": 2, "walk": false, "objects": bundle(),
+        "per_request": 2, "walk": false, "objects": bundle(&app),
         "indicator": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
         "malware": "malware--31b940d4-6f7f-459a-80ea-9c1f17b58abc",
     });

@@ -177,6 +177,65 @@ pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
     })
 }
 
+/// Who posts an object, as the authorship rules need to know them.
+#[derive(Debug, Clone)]
+pub struct Poster<'a> {
+    /// The STIX identity id that stands for the posting member.
+    pub identity: &'a str,
+    /// The member's name (an identity object it posts must carry it).
+    pub name: &'a str,
+    /// Whether the collection may name its posters: false in a trust group
+    /// that hides its member list, where isx adds no `created_by_ref`.
+    pub named: bool,
+}
+
+/// The authorship rules of a posted object, applied after [`check_object`]:
+/// a member posts as itself, never as the instance or another member.
+///
+/// - `created_by_ref`, when given, must be the poster's own identity; when
+///   absent isx sets it (on SDOs and SROs, where the collection names its
+///   posters).
+/// - An `identity` object must be the poster's own (its id and name):
+///   identities named after other members, or the instance's, are refused.
+pub fn check_authorship(
+    object: &mut Value,
+    head: &ObjectHead,
+    poster: &Poster<'_>,
+) -> Result<(), String> {
+    let id = head.id.as_str();
+    if head.object_type == "identity" {
+        let name = object.get("name").and_then(Value::as_str).unwrap_or("");
+        if id != poster.identity || name != poster.name {
+            return Err(format!(
+                "{id}: an identity object you post must be your own ({} named {:?}); isx \
+                 publishes the identities of the others",
+                poster.identity, poster.name
+            ));
+        }
+    }
+    let is_sco = SCO_TYPES.contains(&head.object_type.as_str());
+    let Some(map) = object.as_object_mut() else {
+        return Err(format!("{id}: an object must be a JSON object"));
+    };
+    match map.get("created_by_ref") {
+        Some(Value::String(r)) if r == poster.identity => Ok(()),
+        Some(other) => Err(format!(
+            "{id}: created_by_ref {other} is not your identity ({}): objects you post are \
+             created by you (omit created_by_ref and isx sets it)",
+            poster.identity
+        )),
+        None => {
+            if poster.named && !is_sco && head.object_type != "marking-definition" {
+                map.insert(
+                    "created_by_ref".into(),
+                    Value::String(poster.identity.to_owned()),
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +347,55 @@ mod tests {
         for (object, want) in cases {
             let err = check_object(&object).expect_err(want);
             assert!(err.contains(want), "{err:?} should say {want:?}");
+        }
+    }
+
+    #[test]
+    fn posters_post_as_themselves() {
+        let me = Poster {
+            identity: "identity--11111111-1111-4111-8111-111111111111",
+            name: "Member B",
+            named: true,
+        };
+        let mut o = indicator();
+        let head = check_object(&o).unwrap();
+        check_authorship(&mut o, &head, &me).unwrap();
+        assert_eq!(o["created_by_ref"], me.identity, "isx sets it");
+        check_authorship(&mut o, &head, &me).expect("its own identity is fine");
+
+        let mut forged = indicator();
+        forged["created_by_ref"] = json!("identity--22222222-2222-4222-8222-222222222222");
+        let err = check_authorship(&mut forged, &head, &me).unwrap_err();
+        assert!(err.contains("not your identity"), "{err}");
+
+        let hidden = Poster {
+            named: false,
+            ..me.clone()
+        };
+        let mut o = indicator();
+        check_authorship(&mut o, &head, &hidden).unwrap();
+        assert!(
+            o.get("created_by_ref").is_none(),
+            "a hidden roster names no poster"
+        );
+
+        for (id, name, ok) in [
+            (me.identity, "Member B", true),
+            (me.identity, "Member A", false),
+            (
+                "identity--22222222-2222-4222-8222-222222222222",
+                "Member B",
+                false,
+            ),
+        ] {
+            let mut ident = json!({"type": "identity", "spec_version": "2.1", "id": id,
+                "created": "2026-11-01T10:00:00Z", "modified": "2026-11-01T10:00:00Z", "name": name});
+            let head = check_object(&ident).unwrap();
+            assert_eq!(
+                check_authorship(&mut ident, &head, &me).is_ok(),
+                ok,
+                "{id} {name}"
+            );
         }
     }
 }

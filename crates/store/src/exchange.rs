@@ -16,6 +16,18 @@ pub struct NewExchangeObject {
     pub body: String,
 }
 
+/// What became of one object version posted with `exchange_add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeAdded {
+    /// Kept: a version the collection did not hold.
+    New,
+    /// The collection already holds this version (nothing changed).
+    Held,
+    /// The object id belongs to another member (the one that first posted
+    /// it in this collection): only it, or the operator, adds versions.
+    NotYours,
+}
+
 /// A version in a collection, without its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeEntry {

@@ -55,7 +55,7 @@ pub use botnet::{BotnetInsertOutcome, BotnetQuery, StoredBotnetEvent};
 pub use cleanfiles::{CleanChange, CleanImportOutcome, CleanStats};
 
 pub use error::StoreError;
-pub use exchange::{ExchangeEntry, NewExchangeObject};
+pub use exchange::{ExchangeAdded, ExchangeEntry, NewExchangeObject};
 pub use sql_partnership::{group_collection, NewContributionRow};
 pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
 
@@ -380,14 +380,17 @@ pub trait Store: Send + Sync + 'static {
     // TAXII collections of trust groups.
     /// Adds object versions to a collection in one transaction under the
     /// exchange write lock, each with its own `added` after every earlier
-    /// one; `false` for a version the collection already holds (unchanged).
+    /// one. An object id belongs to the member that first posted it in the
+    /// collection: versions of another member's object are refused
+    /// ([`ExchangeAdded::NotYours`]) unless `any_owner` (the operator).
     async fn exchange_add(
         &self,
         collection: &str,
         author: MemberId,
         objects: &[NewExchangeObject],
         now: Timestamp,
-    ) -> Result<Vec<bool>>;
+        any_owner: bool,
+    ) -> Result<Vec<ExchangeAdded>>;
     /// The versions added to a collection after `after`, oldest first, at
     /// most `limit`, without bodies.
     async fn exchange_window(

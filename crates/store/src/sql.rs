@@ -881,8 +881,9 @@ macro_rules! impl_store {
                 author: isx_domain::MemberId,
                 objects: &[$crate::NewExchangeObject],
                 now: isx_domain::Timestamp,
-            ) -> $crate::Result<Vec<bool>> {
-                self.exchange_add_sql(collection, author, objects, now).await
+                any_owner: bool,
+            ) -> $crate::Result<Vec<$crate::ExchangeAdded>> {
+                self.exchange_add_sql(collection, author, objects, now, any_owner).await
             }
             async fn exchange_window_with_bodies(
                 &self,

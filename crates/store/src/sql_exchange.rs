@@ -98,11 +98,45 @@ macro_rules! exchange_methods {
             author: isx_domain::MemberId,
             objects: &[$crate::NewExchangeObject],
             now: isx_domain::Timestamp,
-        ) -> $crate::Result<Vec<bool>> {
+            any_owner: bool,
+        ) -> $crate::Result<Vec<$crate::ExchangeAdded>> {
             let mut tx = self.begin_write().await?;
-            let out = exchange_insert!(Self, tx, collection, author, objects, now);
+            // Under the exchange lock, so that two members posting the same
+            // new id cannot both become its owner.
+            if let Some(lock) = Self::EXCHANGE_LOCK {
+                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+            }
+            let mut mine = Vec::with_capacity(objects.len());
+            let mut owned: Vec<bool> = Vec::with_capacity(objects.len());
+            for o in objects {
+                let first: Option<i64> = sqlx::query_scalar(
+                    "SELECT author FROM exchange_objects WHERE collection = $1 AND object_id = $2
+                     ORDER BY added LIMIT 1",
+                )
+                .bind(collection)
+                .bind(&o.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                // (Two versions of one new id in one envelope: neither is
+                // stored yet, both are the poster's.)
+                let ok = any_owner || first.is_none_or(|a| a == author.0);
+                if ok {
+                    mine.push(o.clone());
+                }
+                owned.push(ok);
+            }
+            let added = exchange_insert!(Self, tx, collection, author, &mine, now);
             tx.commit().await.map_err($crate::StoreError::Database)?;
-            Ok(out)
+            let mut added = added.into_iter();
+            Ok(owned
+                .into_iter()
+                .map(|ok| match (ok, ok.then(|| added.next()).flatten()) {
+                    (false, _) => $crate::ExchangeAdded::NotYours,
+                    (true, Some(true)) => $crate::ExchangeAdded::New,
+                    (true, _) => $crate::ExchangeAdded::Held,
+                })
+                .collect())
         }
 
         pub(crate) async fn exchange_window_sql(

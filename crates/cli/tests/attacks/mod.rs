@@ -3,6 +3,7 @@
 //! Each test failed on the code before its fix.
 
 mod exploitation;
+mod taxii_integrity;
 
 use isx_domain::{Clock, UserRole};
 use reqwest::{Method, StatusCode};

@@ -438,48 +438,85 @@ async fn add_objects(
             pointer: Some("/objects".into()),
         })?;
     let now = state.clock.now();
+    // A member posts as itself: the operator as the instance.
+    let operator = caller.member.is_operator();
+    let (identity, name) = if operator {
+        (
+            exchange::identity_id(&state),
+            state.config.instance_name.clone(),
+        )
+    } else {
+        (
+            isx_formats::partnership::member_identity(caller.member.id),
+            caller.member.name.as_str().to_owned(),
+        )
+    };
+    let poster = isx_exchange::ingest::Poster {
+        identity: &identity,
+        name: &name,
+        named: !g.hide_members,
+    };
+    let refused = |o: &serde_json::Value, message: String| StatusDetail {
+        id: o
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned(),
+        version: o
+            .get("modified")
+            .or_else(|| o.get("created"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned(),
+        message: Some(message),
+    };
     let mut failures = Vec::new();
     let mut valid = Vec::new();
     for o in objects {
-        match isx_exchange::ingest::check_object(o) {
-            Ok(head) => valid.push(isx_store::NewExchangeObject {
+        let checked = isx_exchange::ingest::check_object(o).and_then(|head| {
+            let mut body = o.clone();
+            isx_exchange::ingest::check_authorship(&mut body, &head, &poster)?;
+            Ok((head, body))
+        });
+        match checked {
+            Ok((head, body)) => valid.push(isx_store::NewExchangeObject {
                 id: head.id,
                 object_type: head.object_type,
                 version: head.version.unwrap_or(now),
                 spec_version: head.spec_version,
                 // Unmarked group content is TLP:AMBER, like the group.
                 marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
-                body: o.to_string(),
+                body: body.to_string(),
             }),
-            Err(message) => failures.push(StatusDetail {
-                id: o
-                    .get("id")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_owned(),
-                version: o
-                    .get("modified")
-                    .or_else(|| o.get("created"))
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_owned(),
-                message: Some(message),
-            }),
+            Err(message) => failures.push(refused(o, message)),
         }
     }
     let alias = exchange::group_alias(g);
-    state
+    let added = state
         .store
-        .exchange_add(&alias, caller.member.id, &valid, now)
+        .exchange_add(&alias, caller.member.id, &valid, now, operator)
         .await?;
-    let successes: Vec<StatusDetail> = valid
-        .iter()
-        .map(|o| StatusDetail {
-            id: o.id.clone(),
-            version: taxii_timestamp(o.version),
-            message: None,
-        })
-        .collect();
+    let mut successes = Vec::with_capacity(valid.len());
+    for (o, added) in valid.iter().zip(added) {
+        let version = taxii_timestamp(o.version);
+        if added == isx_store::ExchangeAdded::NotYours {
+            failures.push(StatusDetail {
+                id: o.id.clone(),
+                version,
+                message: Some(format!(
+                    "{}: this object id belongs to the member that first posted it; only it \
+                     adds versions (post your own object with a new id)",
+                    o.id
+                )),
+            });
+        } else {
+            successes.push(StatusDetail {
+                id: o.id.clone(),
+                version,
+                message: None,
+            });
+        }
+    }
     let status = Status {
         id: crate::auth::random_hex32(),
         status: "complete".into(),
