@@ -556,6 +556,32 @@ pub enum UserCommand {
     },
     /// List web users.
     List(JsonFlag),
+    /// Disable a user: it can no longer sign in, its sessions end at once
+    /// and the API keys it made are revoked (with the keys they minted).
+    ///
+    /// Example: isx user disable alice
+    Disable {
+        /// Login name.
+        login: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Enable a disabled user again (revoked keys stay revoked).
+    Enable {
+        /// Login name.
+        login: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// End every web session of a user (sign it out everywhere).
+    ///
+    /// Example: isx user sign-out alice
+    SignOut {
+        /// Login name.
+        login: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -597,6 +623,16 @@ pub enum GroupCommand {
         role: String,
         #[command(flatten)]
         json: JsonFlag,
+    },
+    /// Remove a member from a group (the last owner stays).
+    ///
+    /// Example: isx group remove "Energy sector exchange" --member "Member B"
+    Remove {
+        /// Group id or name.
+        group: String,
+        /// Member id or name.
+        #[arg(long)]
+        member: String,
     },
     /// List trust groups with their members.
     List(JsonFlag),

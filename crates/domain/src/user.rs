@@ -56,6 +56,16 @@ pub struct User {
     #[serde(skip_serializing, default)]
     pub password_hash: String,
     pub created_at: Timestamp,
+    /// When an administrator disabled the user: it cannot sign in, and
+    /// its sessions were ended. `None` for an active user.
+    #[serde(default)]
+    pub disabled_at: Option<Timestamp>,
+}
+
+impl User {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -101,6 +101,12 @@ pub enum Action<'a> {
     },
     /// Revoke a key.
     RevokeKey(KeyFacts<'a>),
+    /// Disable or enable a user of `member` holding `role`, or end its
+    /// sessions.
+    ManageUser { member: MemberId, role: UserRole },
+    /// Admit members to a trust group or remove them; `owner`: the actor's
+    /// member owns the group.
+    ManageGroupMembers { owner: bool },
 }
 
 /// Why an action was refused. `Hidden` must be answered as "not found":
@@ -145,6 +151,37 @@ pub fn authorize(actor: &Actor, action: &Action<'_>) -> Result<(), Refusal> {
                 }
             }
             Ok(())
+        }
+        Action::ManageUser { member, role } => {
+            // An expiring key is a delegation for data, not for accounts.
+            if actor.key.as_ref().is_some_and(|k| k.expires_at.is_some()) {
+                return Err(Refusal::Forbidden("an expiring key does not manage users"));
+            }
+            match actor.role {
+                Role::OperatorAdmin => Ok(()),
+                Role::MemberAdmin if *member == actor.member => {
+                    if actor.role.covers(*role) {
+                        Ok(())
+                    } else {
+                        Err(Refusal::Forbidden(
+                            "a member administrator manages its organisation's member and member-admin users",
+                        ))
+                    }
+                }
+                _ if *member != actor.member => Err(Refusal::Hidden),
+                _ => Err(Refusal::Forbidden(
+                    "this needs an administrator of your organisation",
+                )),
+            }
+        }
+        Action::ManageGroupMembers { owner } => {
+            if actor.role == Role::OperatorAdmin || *owner {
+                Ok(())
+            } else {
+                Err(Refusal::Forbidden(
+                    "only the group's owners and operator administrators admit or remove members",
+                ))
+            }
         }
         Action::RevokeKey(facts) => {
             if actor.role == Role::OperatorAdmin
@@ -312,5 +349,47 @@ mod tests {
         );
         u.role = Role::OperatorAdmin;
         assert!(authorize(&u, &Action::RevokeKey(foreign)).is_ok());
+    }
+
+    #[test]
+    fn users_are_managed_by_administrators_of_their_organisation() {
+        let admin = Actor {
+            key: None,
+            ..actor(Role::OperatorAdmin, None)
+        };
+        let madmin = Actor {
+            key: None,
+            ..actor(Role::MemberAdmin, None)
+        };
+        let user = Actor {
+            key: None,
+            ..actor(Role::MemberUser, None)
+        };
+        let own = |role| Action::ManageUser {
+            member: MemberId(1),
+            role,
+        };
+        let other = Action::ManageUser {
+            member: MemberId(2),
+            role: UserRole::Member,
+        };
+        assert!(authorize(&admin, &other).is_ok());
+        assert!(authorize(&madmin, &own(UserRole::Member)).is_ok());
+        assert!(authorize(&madmin, &own(UserRole::MemberAdmin)).is_ok());
+        assert!(authorize(&madmin, &own(UserRole::Admin)).is_err());
+        assert_eq!(authorize(&madmin, &other), Err(Refusal::Hidden));
+        assert!(matches!(
+            authorize(&user, &own(UserRole::Member)),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert_eq!(authorize(&user, &other), Err(Refusal::Hidden));
+        let expiring = actor(Role::OperatorAdmin, Some(2_000_000_000));
+        assert!(
+            authorize(&expiring, &other).is_err(),
+            "an expiring key manages no accounts"
+        );
+        assert!(authorize(&user, &Action::ManageGroupMembers { owner: true }).is_ok());
+        assert!(authorize(&user, &Action::ManageGroupMembers { owner: false }).is_err());
+        assert!(authorize(&admin, &Action::ManageGroupMembers { owner: false }).is_ok());
     }
 }

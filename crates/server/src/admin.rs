@@ -237,40 +237,202 @@ pub async fn create_group(
     Ok(store.insert_group(new, owner, clock.now()).await?)
 }
 
-/// Adds `member` to `group` with `role`, checking the group's minimum
-/// clearance and that an ad hoc group is still open.
+/// Adds `member` to `group` with `role` as `by` asks (`None`: the command
+/// line): the group's owners and operator administrators admit members.
+/// Checks the group's minimum clearance and that an ad hoc group is still
+/// open. A group owner learns nothing about a member it cannot admit (not
+/// its name, not its clearance, not whether it exists); operator
+/// administrators get the reason.
 pub async fn join_group(
     store: &dyn Store,
     clock: &dyn Clock,
     group: GroupId,
     member: MemberId,
     role: GroupRole,
+    by: Option<&Actor>,
 ) -> Result<GroupMembership> {
     let now = clock.now();
     let g = store
         .group(group)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("trust group {group}")))?;
-    let m = store
-        .member(member)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
+    let roster = store.group_members(group).await?;
+    let is_owner = by.is_none_or(|a| {
+        roster
+            .iter()
+            .any(|x| x.member == a.member && x.role == GroupRole::Owner)
+    });
+    authorize(
+        by,
+        &Action::ManageGroupMembers { owner: is_owner },
+        &format!("trust group {group}"),
+    )?;
     if g.is_closed(now) {
         return Err(AdminError::Invalid(format!(
             "trust group {:?} closed at its end date",
             g.name
         )));
     }
+    let detailed = by.is_none_or(|a| a.role == isx_policy::Role::OperatorAdmin);
+    let cannot = || {
+        AdminError::Invalid(format!(
+            "member {member} cannot be admitted to this group (no such member, or not cleared for it)"
+        ))
+    };
+    let Some(m) = store.member(member).await? else {
+        return Err(if detailed {
+            AdminError::NotFound(format!("member {member}"))
+        } else {
+            cannot()
+        });
+    };
     if m.clearance < g.kind.min_clearance() {
-        return Err(AdminError::Invalid(format!(
-            "member {:?} has clearance {} but group {:?} requires {}",
-            m.name.as_str(),
-            m.clearance,
-            g.name,
-            g.kind.min_clearance()
-        )));
+        return Err(if detailed {
+            AdminError::Invalid(format!(
+                "member {:?} has clearance {} but group {:?} requires {}",
+                m.name.as_str(),
+                m.clearance,
+                g.name,
+                g.kind.min_clearance()
+            ))
+        } else {
+            cannot()
+        });
     }
     Ok(store.put_group_member(group, member, role, now).await?)
+}
+
+/// What became of a user's access when it was disabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Disabled {
+    pub sessions_ended: u64,
+    pub keys_revoked: usize,
+}
+
+async fn managed_user(
+    store: &dyn Store,
+    user: isx_domain::UserId,
+    by: Option<&Actor>,
+) -> Result<User> {
+    let u = store
+        .user(user)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("user {user}")))?;
+    let action = Action::ManageUser {
+        member: u.member,
+        role: u.role,
+    };
+    authorize(by, &action, &format!("user {user}"))?;
+    Ok(u)
+}
+
+/// Disables a user as `by` asks (`None`: the command line): it can no
+/// longer sign in, its sessions end at once, and the API keys it made are
+/// revoked (with the keys they minted) — a key never outlives the
+/// authority of the person who made it. Nobody disables themselves (ask
+/// another administrator).
+pub async fn disable_user(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: isx_domain::UserId,
+    by: Option<&Actor>,
+) -> Result<(User, Disabled)> {
+    let u = managed_user(store, user, by).await?;
+    if by.is_some_and(|a| a.user == Some(u.id)) {
+        return Err(AdminError::Forbidden(
+            "you cannot disable yourself: ask another administrator".into(),
+        ));
+    }
+    let now = clock.now();
+    let sessions = store.delete_sessions_of(u.id).await?;
+    store.set_user_disabled(u.id, Some(now)).await?;
+    let mut keys_revoked = 0;
+    for k in store.api_keys(Some(u.member)).await? {
+        if k.creator == Some(u.id)
+            && k.revoked_at.is_none()
+            && store.revoke_api_key(&k.key_id, now).await?
+        {
+            keys_revoked += 1;
+        }
+    }
+    let u = store
+        .user(u.id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("user {user}")))?;
+    Ok((
+        u,
+        Disabled {
+            sessions_ended: sessions,
+            keys_revoked,
+        },
+    ))
+}
+
+/// Enables a disabled user again (its revoked keys stay revoked).
+pub async fn enable_user(
+    store: &dyn Store,
+    user: isx_domain::UserId,
+    by: Option<&Actor>,
+) -> Result<User> {
+    let u = managed_user(store, user, by).await?;
+    store.set_user_disabled(u.id, None).await?;
+    store
+        .user(u.id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("user {user}")))
+}
+
+/// Ends every session of a user (signs it out everywhere); the number
+/// ended. A user may always sign itself out.
+pub async fn end_sessions(
+    store: &dyn Store,
+    user: isx_domain::UserId,
+    by: Option<&Actor>,
+) -> Result<u64> {
+    let own = by.is_some_and(|a| a.user == Some(user) && a.key.is_none());
+    if !own {
+        managed_user(store, user, by).await?;
+    }
+    Ok(store.delete_sessions_of(user).await?)
+}
+
+/// Removes `member` from `group` as `by` asks (`None`: the command line):
+/// the group's owners and operator administrators remove anyone, a member
+/// may leave; the last owner stays.
+pub async fn remove_group_member(
+    store: &dyn Store,
+    group: GroupId,
+    member: MemberId,
+    by: Option<&Actor>,
+) -> Result<()> {
+    let roster = store.group_members(group).await?;
+    let owner = |m: MemberId| {
+        roster
+            .iter()
+            .any(|x| x.member == m && x.role == GroupRole::Owner)
+    };
+    let leaving = by.is_some_and(|a| a.member == member);
+    if !leaving {
+        let is_owner = by.is_none_or(|a| owner(a.member));
+        authorize(
+            by,
+            &Action::ManageGroupMembers { owner: is_owner },
+            &format!("trust group {group}"),
+        )?;
+    }
+    let Some(m) = roster.iter().find(|x| x.member == member) else {
+        return Err(AdminError::NotFound(format!(
+            "member {member} in trust group {group}"
+        )));
+    };
+    if !store.remove_group_member(group, member).await? {
+        return Err(AdminError::Invalid(if m.role == GroupRole::Owner {
+            format!("member {member} is the last owner of trust group {group}: make another member an owner first")
+        } else {
+            format!("member {member} in trust group {group} not found")
+        }));
+    }
+    Ok(())
 }
 
 /// Writes an audit event for work done outside HTTP (the CLI).

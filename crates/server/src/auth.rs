@@ -281,6 +281,11 @@ pub async fn caller_from_session(
     let Some(user) = state.store.user(session.user).await? else {
         return Ok(None);
     };
+    // Disabling deletes the sessions; this holds even for one that raced it.
+    if user.is_disabled() {
+        state.store.delete_session(&session.token_hash).await?;
+        return Ok(None);
+    }
     let Some(member) = state.store.member(user.member).await? else {
         return Ok(None);
     };

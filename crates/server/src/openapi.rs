@@ -15,9 +15,9 @@ use crate::problem;
     info(title = "isx API", description = "Threat-intelligence information sharing and exchange. Authenticate with `Authorization: Bearer isx_<key id>_<secret>` (or HTTP Basic: key id / secret). Errors are RFC 9457 problem bodies."),
     paths(
         api::health, api::me, api::audit_log,
-        api::list_members, api::get_member, api::create_member, api::list_users, api::create_user,
+        api::list_members, api::get_member, api::create_member, api::list_users, api::create_user, api::disable_user, api::enable_user, api::end_sessions,
         api::list_keys, api::create_key, api::revoke_key,
-        api::list_groups, api::get_group, api::create_group, api::list_group_members, api::join_group,
+        api::list_groups, api::get_group, api::create_group, api::list_group_members, api::join_group, api::remove_group_member,
         api::partnership::list_contributions, api::partnership::create_contribution, api::partnership::get_contribution,
         api::partnership::edit_contribution, api::partnership::contribution_versions, api::partnership::create_comment,
         api::partnership::attach, api::partnership::download_attachment, api::partnership::request_share,
@@ -37,7 +37,7 @@ use crate::problem;
     ),
     components(schemas(
         problem::Problem, problem::FieldProblem, dto::HealthDto, dto::MeDto, dto::MemberDto, dto::NewMemberRequest,
-        dto::ConstituencyDto, dto::UserDto, dto::NewUserRequest, dto::ApiKeyDto, dto::NewKeyRequest, dto::CreatedKeyDto,
+        dto::ConstituencyDto, dto::UserDto, dto::DisabledUserDto, dto::SessionsEndedDto, dto::NewUserRequest, dto::ApiKeyDto, dto::NewKeyRequest, dto::CreatedKeyDto,
         dto::GroupDto, dto::NewGroupRequest, dto::JoinRequest, dto::MembershipDto, dto::AuditEventDto,
         api::notices::ReleaseDto, api::notices::ReleaseDetailDto, api::notices::AdvisoryDto,
         api::notices::NewReleaseRequest, api::notices::ReleaseChange, api::notices::ImportOutcomeDto,

@@ -110,9 +110,13 @@ pub(crate) async fn group_for(
     Ok(GroupAccess { group, role })
 }
 
-fn seen(state: &AppState, caller: &Caller, g: &TrustGroup, c: Contribution) -> Option<Seen> {
+fn seen(state: &AppState, caller: &Caller, g: &TrustGroup, mut c: Contribution) -> Option<Seen> {
     let mask = records::decide_for(state, caller, &records::contribution(g, &c)).mask()?;
     let author = (!mask.hides(FieldMask::AUTHOR)).then_some(c.author);
+    if author.is_none() {
+        // The origin of a shared copy would lead back to its author.
+        c.origin = None;
+    }
     Some(Seen { c, author })
 }
 
@@ -623,6 +627,13 @@ pub(crate) async fn decide_share(
     }
     let mut content = s.contribution.content.clone();
     governance::check_pii_choices(&mut content, pii)?;
+    // A contribution from a group that hides its member list stays
+    // anonymous wherever it is shared: naming its author (or linking the
+    // copy to its origin) would tell the target group who belongs.
+    let source = state.store.group(s.contribution.group).await?;
+    if source.as_ref().is_none_or(|g| g.hide_members) {
+        content.anonymous = true;
+    }
     match s.request.target {
         ShareTarget::Group { group } => {
             let target = state

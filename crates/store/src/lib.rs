@@ -158,6 +158,11 @@ pub trait Store: Send + Sync + 'static {
     async fn user(&self, id: UserId) -> Result<Option<User>>;
     async fn user_by_login(&self, login: &Login) -> Result<Option<User>>;
     async fn users(&self) -> Result<Vec<User>>;
+    /// Disables a user (`Some(at)`: its sessions are deleted in the same
+    /// transaction) or enables it again (`None`); `false` if no such user.
+    async fn set_user_disabled(&self, id: UserId, at: Option<Timestamp>) -> Result<bool>;
+    /// Ends every session of a user; the number ended.
+    async fn delete_sessions_of(&self, user: UserId) -> Result<u64>;
 
     // API keys.
     async fn insert_api_key(&self, new: &NewApiKey, now: Timestamp) -> Result<ApiKey>;
@@ -191,6 +196,9 @@ pub trait Store: Send + Sync + 'static {
         role: GroupRole,
         now: Timestamp,
     ) -> Result<GroupMembership>;
+    /// Removes a member from a group; `false` if it was not in it, or is
+    /// the group's last owner (a group always keeps one).
+    async fn remove_group_member(&self, group: GroupId, member: MemberId) -> Result<bool>;
     async fn group_members(&self, group: GroupId) -> Result<Vec<GroupMembership>>;
     async fn memberships_of(&self, member: MemberId) -> Result<Vec<GroupMembership>>;
 

@@ -60,6 +60,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "key_authority",
         sql: include_str!("../migrations/sqlite/0010_key_authority.sql"),
     },
+    Migration {
+        version: 11,
+        name: "account_life_cycle",
+        sql: include_str!("../migrations/sqlite/0011_account_life_cycle.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -112,6 +117,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 10,
         name: "key_authority",
         sql: include_str!("../migrations/postgres/0010_key_authority.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "account_life_cycle",
+        sql: include_str!("../migrations/postgres/0011_account_life_cycle.sql"),
     },
 ];
 

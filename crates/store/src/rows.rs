@@ -63,6 +63,7 @@ pub(crate) struct UserColumns {
     pub role: String,
     pub password_hash: String,
     pub created_at: i64,
+    pub disabled_at: Option<i64>,
 }
 
 pub(crate) fn user(c: UserColumns) -> Result<User> {
@@ -73,6 +74,7 @@ pub(crate) fn user(c: UserColumns) -> Result<User> {
         role: parse::<UserRole>("user role", &c.role)?,
         password_hash: c.password_hash,
         created_at: Timestamp::from_micros(c.created_at),
+        disabled_at: c.disabled_at.map(Timestamp::from_micros),
     })
 }
 

@@ -126,6 +126,34 @@ macro_rules! impl_store {
                 rows.into_iter().map(|r| impl_store!(@user r)).collect()
             }
 
+            async fn set_user_disabled(&self, id: isx_domain::UserId, at: Option<isx_domain::Timestamp>) -> $crate::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(at.map(|t| t.as_micros()))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                if at.is_some() {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::StoreError::Database)?;
+                }
+                tx.commit().await.map_err($crate::StoreError::Database)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_sessions_of(&self, user: isx_domain::UserId) -> $crate::Result<u64> {
+                let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
+                Ok(done.rows_affected())
+            }
+
             async fn insert_api_key(&self, new: &isx_domain::NewApiKey, now: isx_domain::Timestamp) -> $crate::Result<isx_domain::ApiKey> {
                 sqlx::query(
                     "INSERT INTO api_keys (key_id, member_id, name, secret_hash, created_at, expires_at, role, parent_key, creator_user)
@@ -321,6 +349,25 @@ macro_rules! impl_store {
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx(&format!("membership of member {member} in group {group}"), e))?;
                 impl_store!(@membership row)
+            }
+
+            async fn remove_group_member(
+                &self,
+                group: isx_domain::GroupId,
+                member: isx_domain::MemberId,
+            ) -> $crate::Result<bool> {
+                // Never the last owner: a group always has someone to run it.
+                let done = sqlx::query(
+                    "DELETE FROM group_members WHERE group_id = $1 AND member_id = $2
+                       AND (role <> 'owner'
+                            OR (SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND role = 'owner') > 1)",
+                )
+                .bind(group.0)
+                .bind(member.0)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::StoreError::Database)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn group_members(&self, group: isx_domain::GroupId) -> $crate::Result<Vec<isx_domain::GroupMembership>> {
@@ -1089,7 +1136,7 @@ macro_rules! impl_store {
             })
         })()
     };
-    (@user_cols) => { "id, login, member_id, role, password_hash, created_at" };
+    (@user_cols) => { "id, login, member_id, role, password_hash, created_at, disabled_at" };
     (@user $r:ident) => {
         (|| $crate::rows::user($crate::rows::UserColumns {
             id: impl_store!(@get $r, "id", i64),
@@ -1098,6 +1145,7 @@ macro_rules! impl_store {
             role: impl_store!(@get $r, "role", String),
             password_hash: impl_store!(@get $r, "password_hash", String),
             created_at: impl_store!(@get $r, "created_at", i64),
+            disabled_at: impl_store!(@get $r, "disabled_at", Option<i64>),
         }))()
     };
     (@key_cols) => { "key_id, member_id, name, secret_hash, created_at, expires_at, revoked_at, last_used_at, role, parent_key, creator_user" };

@@ -257,9 +257,9 @@ async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
         grid.id,
     )
     .await?;
-    admin::join_group(s, c, energy.id, cert.id, GroupRole::Contributor).await?;
-    admin::join_group(s, c, energy.id, ministry.id, GroupRole::Reader).await?;
-    admin::join_group(s, c, energy.id, isp.id, GroupRole::Contributor).await?;
+    admin::join_group(s, c, energy.id, cert.id, GroupRole::Contributor, None).await?;
+    admin::join_group(s, c, energy.id, ministry.id, GroupRole::Reader, None).await?;
+    admin::join_group(s, c, energy.id, isp.id, GroupRole::Contributor, None).await?;
     let ends = c.now().add_secs(30 * 86_400);
     let wave = admin::create_group(
         s,
@@ -277,9 +277,9 @@ async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
     )
     .await?;
     for m in [&isp, &bank, &vendor] {
-        admin::join_group(s, c, wave.id, m.id, GroupRole::Contributor).await?;
+        admin::join_group(s, c, wave.id, m.id, GroupRole::Contributor, None).await?;
     }
-    admin::join_group(s, c, wave.id, lab.id, GroupRole::Reader).await?;
+    admin::join_group(s, c, wave.id, lab.id, GroupRole::Reader, None).await?;
 
     let admin_password = isx_server::auth::random_hex32()[..20].to_owned();
     let cert_password = isx_server::auth::random_hex32()[..20].to_owned();

@@ -64,6 +64,7 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> anyhow::Result<()> {
                 g.id,
                 m.id,
                 role.parse()?,
+                None,
             )
             .await?;
             ctx.audit(
@@ -77,6 +78,18 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> anyhow::Result<()> {
             } else {
                 output::print(&format!("{} is now {} of {}", m.name, ms.role, g.name))
             }
+        }
+        GroupCommand::Remove { group, member } => {
+            let g = ctx.group(&group).await?;
+            let m = ctx.member(&member).await?;
+            isx_server::admin::remove_group_member(ctx.store.as_ref(), g.id, m.id, None).await?;
+            ctx.audit(
+                Some(m.id),
+                "group.remove",
+                &format!("group/{}/member/{}", g.id, m.id),
+            )
+            .await?;
+            output::print(&format!("{} is no longer in {}", m.name, g.name))
         }
         GroupCommand::List(j) => {
             let groups = ctx.store.groups().await?;

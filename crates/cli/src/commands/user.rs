@@ -65,10 +65,71 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
                         u.member.to_string(),
                         u.role.to_string(),
                         u.created_at.to_rfc3339(),
+                        u.disabled_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                     ]
                 })
                 .collect();
-            output::table(&["ID", "LOGIN", "MEMBER", "ROLE", "CREATED"], &rows)
+            output::table(
+                &["ID", "LOGIN", "MEMBER", "ROLE", "CREATED", "DISABLED"],
+                &rows,
+            )
+        }
+        UserCommand::Disable { login, json } => {
+            let u = user(ctx, &login).await?;
+            let (u, done) =
+                isx_server::admin::disable_user(ctx.store.as_ref(), ctx.clock.as_ref(), u.id, None)
+                    .await?;
+            ctx.audit(
+                Some(u.member),
+                "user.disable",
+                &format!(
+                    "user/{} ({} sessions ended, {} keys revoked)",
+                    u.login, done.sessions_ended, done.keys_revoked
+                ),
+            )
+            .await?;
+            if json.json {
+                output::json(&serde_json::json!({ "user": u, "ended": done }))
+            } else {
+                output::print(&format!(
+                    "disabled user {}: {} session(s) ended, {} key(s) revoked",
+                    u.login, done.sessions_ended, done.keys_revoked
+                ))
+            }
+        }
+        UserCommand::Enable { login, json } => {
+            let u = user(ctx, &login).await?;
+            let u = isx_server::admin::enable_user(ctx.store.as_ref(), u.id, None).await?;
+            ctx.audit(Some(u.member), "user.enable", &format!("user/{}", u.login))
+                .await?;
+            if json.json {
+                output::json(&u)
+            } else {
+                output::print(&format!("enabled user {}", u.login))
+            }
+        }
+        UserCommand::SignOut { login, json } => {
+            let u = user(ctx, &login).await?;
+            let n = isx_server::admin::end_sessions(ctx.store.as_ref(), u.id, None).await?;
+            ctx.audit(
+                Some(u.member),
+                "user.sign-out",
+                &format!("user/{} ({n} sessions ended)", u.login),
+            )
+            .await?;
+            if json.json {
+                output::json(&serde_json::json!({ "sessions_ended": n }))
+            } else {
+                output::print(&format!("{n} session(s) of {} ended", u.login))
+            }
         }
     }
+}
+
+async fn user(ctx: &Ctx, login: &str) -> anyhow::Result<isx_domain::User> {
+    let login = Login::new(login)?;
+    ctx.store
+        .user_by_login(&login)
+        .await?
+        .with_context(|| format!("no user {login}"))
 }

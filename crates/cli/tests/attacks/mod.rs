@@ -2,7 +2,9 @@
 //! outsider (or a member with ideas) would, named after what it proves.
 //! Each test failed on the code before its fix.
 
+mod disclosure;
 mod exploitation;
+mod life_cycle;
 mod taxii_integrity;
 
 use isx_domain::{Clock, UserRole};
@@ -441,42 +443,15 @@ async fn sign_in_takes_as_long_for_unknown_logins(backend: Backend) {
     .await;
     app.session_cookie(app.a.member.id, "known-user", UserRole::Member)
         .await;
-    let page = app
-        .client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("login page");
-    let csrf_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("isx_login_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("csrf cookie")
-        .to_owned();
-    let csrf = csrf_cookie.split_once('=').expect("=").1.to_owned();
+    let csrf = app.login_csrf().await;
     let timings = |login: &'static str| {
         let app = &app;
-        let csrf_cookie = csrf_cookie.clone();
-        let csrf = csrf.clone();
+        let csrf = &csrf;
         async move {
             let mut t = Vec::new();
             for _ in 0..7 {
                 let started = std::time::Instant::now();
-                let res = app
-                    .client
-                    .post(app.url("/login"))
-                    .header("cookie", &csrf_cookie)
-                    .form(&[
-                        ("csrf", csrf.as_str()),
-                        ("login", login),
-                        ("password", "wrong password!"),
-                    ])
-                    .send()
-                    .await
-                    .expect("send");
+                let res = app.sign_in(csrf, login, "wrong password!").await;
                 assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
                 t.push(started.elapsed());
             }
@@ -495,36 +470,10 @@ async fn sign_in_takes_as_long_for_unknown_logins(backend: Backend) {
 
 async fn login_attempts_are_throttled_per_account(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let page = app
-        .client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("login page");
-    let csrf_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("isx_login_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("csrf cookie")
-        .to_owned();
-    let csrf = csrf_cookie.split_once('=').expect("=").1.to_owned();
+    let csrf = app.login_csrf().await;
     let mut codes = Vec::new();
     for _ in 0..12 {
-        let res = app
-            .client
-            .post(app.url("/login"))
-            .header("cookie", &csrf_cookie)
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("login", "victim"),
-                ("password", "guess guess guess"),
-            ])
-            .send()
-            .await
-            .expect("send");
+        let res = app.sign_in(&csrf, "victim", "guess guess guess").await;
         codes.push(res.status().as_u16());
     }
     assert_eq!(codes.iter().filter(|c| **c == 401).count(), 10, "{codes:?}");

@@ -161,6 +161,48 @@ impl TestApp {
         }
     }
 
+    /// The sign-in form's CSRF cookie (`name=value`, for a `Cookie` header)
+    /// and its token, as a browser gets them from `GET /login`.
+    pub async fn login_csrf(&self) -> (String, String) {
+        let page = self
+            .client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login page");
+        let cookie = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("isx_login_csrf="))
+            .and_then(|v| v.split(';').next())
+            .expect("csrf cookie")
+            .to_owned();
+        let token = cookie.split_once('=').expect("=").1.to_owned();
+        (cookie, token)
+    }
+
+    /// Signs in on `/login` with the form's CSRF pair from [`login_csrf`].
+    pub async fn sign_in(
+        &self,
+        csrf: &(String, String),
+        login: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/login"))
+            .header("cookie", &csrf.0)
+            .form(&[
+                ("csrf", csrf.1.as_str()),
+                ("login", login),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("send")
+    }
+
     /// A web session for a new user of `member`, as a `Cookie` header value.
     pub async fn session_cookie(
         &self,

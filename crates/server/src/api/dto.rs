@@ -191,6 +191,25 @@ pub struct UserDto {
     pub member: i64,
     pub role: String,
     pub created_at: String,
+    /// When the user was disabled (it cannot sign in); absent when active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<String>,
+}
+
+/// What disabling a user ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisabledUserDto {
+    pub user: UserDto,
+    /// Web sessions ended.
+    pub sessions_ended: u64,
+    /// API keys the user made, revoked (with the keys they minted).
+    pub keys_revoked: usize,
+}
+
+/// Sessions ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsEndedDto {
+    pub sessions_ended: u64,
 }
 
 impl From<&User> for UserDto {
@@ -201,6 +220,7 @@ impl From<&User> for UserDto {
             member: u.member.0,
             role: u.role.to_string(),
             created_at: u.created_at.to_rfc3339(),
+            disabled_at: u.disabled_at.map(|t| t.to_rfc3339()),
         }
     }
 }

@@ -2,7 +2,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};
-use isx_domain::{GroupId, GroupRole, MemberId, NewTrustGroup};
+use isx_domain::{GroupId, MemberId, NewTrustGroup};
 
 use super::dto::{GroupDto, JoinRequest, MembershipDto, NewGroupRequest};
 use crate::admin;
@@ -116,27 +116,42 @@ pub(crate) async fn join_group(
     ApiJson(req): ApiJson<JoinRequest>,
 ) -> Result<Response, ApiError> {
     let g = visible_group(&state, &caller, id).await?;
-    if !caller.is_admin() {
-        let roster = state.store.group_members(g.id).await?;
-        let owner = roster
-            .iter()
-            .any(|m| m.member == caller.member.id && m.role == GroupRole::Owner);
-        if !owner {
-            return Err(ApiError::Forbidden(
-                "only the group's owners and operator administrators admit members".into(),
-            ));
-        }
-    }
     let m = admin::join_group(
         state.store.as_ref(),
         state.clock.as_ref(),
         g.id,
         MemberId(req.member),
         req.role,
+        Some(&caller.authority()),
     )
     .await?;
     Ok(noted(
         AuditNote::new("group.join", format!("group/{}/member/{}", g.id, m.member)),
         (StatusCode::OK, Json(MembershipDto::from(&m))),
+    ))
+}
+
+/// Removes a member from the group (the group's owners and operator
+/// administrators; any member may leave). The last owner stays: make
+/// another member an owner first. Audited.
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{member}", tag = "groups", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id"), ("member" = i64, Path, description = "member id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn remove_group_member(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, member)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    let g = visible_group(&state, &caller, id).await?;
+    admin::remove_group_member(
+        state.store.as_ref(),
+        g.id,
+        MemberId(member),
+        Some(&caller.authority()),
+    )
+    .await?;
+    Ok(noted(
+        AuditNote::new("group.remove", format!("group/{}/member/{member}", g.id)),
+        StatusCode::NO_CONTENT,
     ))
 }

@@ -2,9 +2,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};
-use isx_domain::{MemberId, NewMember};
+use isx_domain::{MemberId, NewMember, UserId};
 
-use super::dto::{MemberDto, NewMemberRequest, NewUserRequest, UserDto};
+use super::dto::{
+    DisabledUserDto, MemberDto, NewMemberRequest, NewUserRequest, SessionsEndedDto, UserDto,
+};
 use crate::admin;
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
@@ -69,14 +71,16 @@ pub(crate) async fn create_member(
     ))
 }
 
-/// Web users (operator administrators only).
+/// Web users: all of them for the operator, its own organisation's for a
+/// member administrator.
 #[utoipa::path(get, path = "/api/v1/users", tag = "members", security(("api_key" = [])),
     responses((status = 200, body = [UserDto]), (status = 404, body = Problem)))]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<UserDto>>, ApiError> {
-    if !records::may_see(&state, &caller, &records::operator_data()) {
+    let all = records::may_see(&state, &caller, &records::operator_data());
+    if !all && caller.role != isx_policy::Role::MemberAdmin {
         return Err(ApiError::not_found("endpoint"));
     }
     Ok(Json(
@@ -85,6 +89,7 @@ pub(crate) async fn list_users(
             .users()
             .await?
             .iter()
+            .filter(|u| all || u.member == caller.member.id)
             .map(UserDto::from)
             .collect(),
     ))
@@ -112,5 +117,74 @@ pub(crate) async fn create_user(
     Ok(noted(
         AuditNote::new("user.create", format!("user/{}", u.login)),
         (StatusCode::CREATED, Json(UserDto::from(&u))),
+    ))
+}
+
+/// Disables a user: it can no longer sign in, its web sessions end at
+/// once, and the API keys it made are revoked (operator administrators;
+/// member administrators for their own organisation's users). Audited.
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "members", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = DisabledUserDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn disable_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let (u, done) = admin::disable_user(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        UserId(id),
+        Some(&caller.authority()),
+    )
+    .await?;
+    Ok(noted(
+        AuditNote::new(
+            "user.disable",
+            format!(
+                "user/{} ({} sessions ended, {} keys revoked)",
+                u.login, done.sessions_ended, done.keys_revoked
+            ),
+        ),
+        Json(DisabledUserDto {
+            user: UserDto::from(&u),
+            sessions_ended: done.sessions_ended,
+            keys_revoked: done.keys_revoked,
+        }),
+    ))
+}
+
+/// Enables a disabled user again (keys revoked when it was disabled stay
+/// revoked). Audited.
+#[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "members", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = UserDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn enable_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let u = admin::enable_user(state.store.as_ref(), UserId(id), Some(&caller.authority())).await?;
+    Ok(noted(
+        AuditNote::new("user.enable", format!("user/{}", u.login)),
+        Json(UserDto::from(&u)),
+    ))
+}
+
+/// Ends every web session of a user (signs it out everywhere): the same
+/// administrators, or the user itself. Audited.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/sessions", tag = "members", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = SessionsEndedDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn end_sessions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let n =
+        admin::end_sessions(state.store.as_ref(), UserId(id), Some(&caller.authority())).await?;
+    Ok(noted(
+        AuditNote::new("user.sign-out", format!("user/{id} ({n} sessions ended)")),
+        Json(SessionsEndedDto { sessions_ended: n }),
     ))
 }

@@ -37,11 +37,24 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/keys", get(list_keys).post(create_key))
         .route("/api/v1/keys/{key_id}", delete(revoke_key))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route(
+            "/api/v1/users/{id}/disable",
+            axum::routing::post(disable_user),
+        )
+        .route(
+            "/api/v1/users/{id}/enable",
+            axum::routing::post(enable_user),
+        )
+        .route("/api/v1/users/{id}/sessions", delete(end_sessions))
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/groups/{id}", get(get_group))
         .route(
             "/api/v1/groups/{id}/members",
             get(list_group_members).post(join_group),
+        )
+        .route(
+            "/api/v1/groups/{id}/members/{member}",
+            delete(remove_group_member),
         )
         .route(
             "/api/v1/groups/{id}/contributions",

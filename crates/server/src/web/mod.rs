@@ -37,6 +37,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/keys/{key_id}/revoke", post(pages::revoke_key))
         .route("/groups", get(pages::groups).post(pages::create_group))
         .route("/groups/{id}/members", post(pages::join_group))
+        .route(
+            "/groups/{id}/members/{member}/remove",
+            post(pages::remove_from_group),
+        )
         .route("/groups/{id}", get(partnership::group))
         .route(
             "/groups/{id}/contributions",
@@ -68,6 +72,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(pages::members).post(pages::create_member),
         )
         .route("/admin/users", get(pages::users).post(pages::create_user))
+        .route("/admin/users/{id}/{action}", post(pages::user_action))
         .route("/admin/audit", get(pages::audit))
         .route(
             "/releases",
@@ -255,8 +260,15 @@ async fn login(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let verified = matched && user.is_some();
-    let outcome = if verified { "ok" } else { "401" };
+    // A disabled user is answered like a wrong password (after the same
+    // hash), so the page tells nobody which accounts exist or are disabled.
+    let disabled = user.as_ref().is_some_and(isx_domain::User::is_disabled);
+    let verified = matched && user.is_some() && !disabled;
+    let outcome = match (verified, disabled && matched) {
+        (true, _) => "ok",
+        (false, true) => "disabled",
+        (false, false) => "401",
+    };
     state
         .store
         .append_audit(&NewAuditEvent {

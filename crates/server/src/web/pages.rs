@@ -508,10 +508,12 @@ pub(crate) async fn create_member(
 // ---- users (operator administrators) ----
 
 struct UserRow {
+    id: i64,
     login: String,
     member_name: String,
     role: String,
     created_at: String,
+    disabled: bool,
 }
 
 #[derive(askama::Template)]
@@ -539,10 +541,12 @@ async fn users_page(
         .await?
         .into_iter()
         .map(|u| UserRow {
+            id: u.id.0,
             login: u.login.to_string(),
             member_name: names.get(&u.member).cloned().unwrap_or_default(),
             role: u.role.to_string(),
             created_at: u.created_at.to_rfc3339(),
+            disabled: u.is_disabled(),
         })
         .collect();
     let (l, status) = apply(layout(caller, "Users", "users"), flash.as_ref());
@@ -609,13 +613,91 @@ pub(crate) async fn create_user(
     Ok(with_note(note, page))
 }
 
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf: String,
+}
+
+/// Disables, enables or signs out a user (`action` from the path).
+pub(crate) async fn user_action(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, action)): Path<(i64, String)>,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    let by = caller.authority();
+    let store = state.store.as_ref();
+    let user = isx_domain::UserId(id);
+    let result: Result<(String, String), ApiError> = match action.as_str() {
+        "disable" => admin::disable_user(store, state.clock.as_ref(), user, Some(&by))
+            .await
+            .map(|(u, d)| {
+                (
+                    format!(
+                        "user/{} ({} sessions ended, {} keys revoked)",
+                        u.login, d.sessions_ended, d.keys_revoked
+                    ),
+                    format!(
+                        "User {} disabled: {} session(s) ended, {} key(s) revoked.",
+                        u.login, d.sessions_ended, d.keys_revoked
+                    ),
+                )
+            })
+            .map_err(ApiError::from),
+        "enable" => admin::enable_user(store, user, Some(&by))
+            .await
+            .map(|u| {
+                (
+                    format!("user/{}", u.login),
+                    format!("User {} enabled.", u.login),
+                )
+            })
+            .map_err(ApiError::from),
+        "sign-out" => admin::end_sessions(store, user, Some(&by))
+            .await
+            .map(|n| {
+                (
+                    format!("user/{id} ({n} sessions ended)"),
+                    format!("{n} session(s) ended."),
+                )
+            })
+            .map_err(ApiError::from),
+        _ => return Err(not_found()),
+    };
+    let note = result.as_ref().ok().map(|(target, _)| {
+        let kind = match action.as_str() {
+            "disable" => "user.disable",
+            "enable" => "user.enable",
+            _ => "user.sign-out",
+        };
+        AuditNote::new(kind, target.clone())
+    });
+    // Signing oneself out ends this session too: back to the sign-in page.
+    if action == "sign-out" && caller.user.as_ref().is_some_and(|u| u.id == user) {
+        return Ok(with_note(
+            note,
+            axum::response::Redirect::to("/login").into_response(),
+        ));
+    }
+    if matches!(result, Err(ApiError::NotFound(_))) {
+        return Err(not_found());
+    }
+    let page = users_page(&state, &caller, Some(result.map(|(_, flash)| flash))).await?;
+    Ok(with_note(note, page))
+}
+
 // ---- trust groups ----
 
 struct GroupCard {
     group: TrustGroup,
     kind: &'static str,
-    /// (member name, role), or `None` when the list is hidden from the caller.
-    roster: Option<Vec<(String, String)>>,
+    /// (member name, role, member id), or `None` when the list is hidden
+    /// from the caller.
+    roster: Option<Vec<(String, String, i64)>>,
+    /// The caller may admit and remove members (an operator administrator,
+    /// or an owner of the group).
+    manages: bool,
 }
 
 #[derive(askama::Template)]
@@ -642,6 +724,12 @@ async fn groups_page(
         }
         let roster = state.store.group_members(g.id).await?;
         let visible = records::may_see(state, caller, &records::group_roster(&g, &roster));
+        let owner = roster
+            .iter()
+            .any(|m| m.member == caller.member.id && m.role == GroupRole::Owner);
+        let manages = caller
+            .require(&isx_policy::Action::ManageGroupMembers { owner })
+            .is_ok();
         let roster = visible.then(|| {
             roster
                 .iter()
@@ -649,6 +737,7 @@ async fn groups_page(
                     (
                         names.get(&m.member).cloned().unwrap_or_default(),
                         m.role.to_string(),
+                        m.member.0,
                     )
                 })
                 .collect()
@@ -657,9 +746,12 @@ async fn groups_page(
             kind: kind_label(&g),
             group: g,
             roster,
+            manages,
         });
     }
     let (l, status) = apply(layout(caller, "Trust groups", "groups"), flash.as_ref());
+    // The member list to admit from: an owner may add members it knows by
+    // id, but only administrators see every member's name.
     let members = if caller.is_admin() {
         members
     } else {
@@ -747,6 +839,42 @@ pub(crate) async fn create_group(
     Ok(with_note(note, page))
 }
 
+/// Removes a member from a group (its owners and operator administrators;
+/// a member may leave).
+pub(crate) async fn remove_from_group(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, member)): Path<(i64, i64)>,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    let g = state
+        .store
+        .group(GroupId(id))
+        .await?
+        .filter(|g| records::may_see(&state, &caller, &records::group(g)))
+        .ok_or_else(not_found)?;
+    let result = admin::remove_group_member(
+        state.store.as_ref(),
+        g.id,
+        MemberId(member),
+        Some(&caller.authority()),
+    )
+    .await
+    .map_err(ApiError::from);
+    let note = result
+        .as_ref()
+        .ok()
+        .map(|_| AuditNote::new("group.remove", format!("group/{}/member/{member}", g.id)));
+    let page = groups_page(
+        &state,
+        &caller,
+        Some(result.map(|_| format!("Member {member} removed from {}.", g.name))),
+    )
+    .await?;
+    Ok(with_note(note, page))
+}
+
 #[derive(Deserialize)]
 pub(crate) struct JoinForm {
     csrf: String,
@@ -761,7 +889,6 @@ pub(crate) async fn join_group(
     WebForm(f): WebForm<JoinForm>,
 ) -> Result<Response, ApiError> {
     check_csrf(&caller, &f.csrf)?;
-    caller.require_admin().map_err(|_| not_found())?;
     let result = async {
         let role: GroupRole = f.role.parse()?;
         Ok::<_, ApiError>(
@@ -771,6 +898,7 @@ pub(crate) async fn join_group(
                 GroupId(id),
                 MemberId(f.member),
                 role,
+                Some(&caller.authority()),
             )
             .await?,
         )
