@@ -145,6 +145,9 @@ pub trait Store: Send + Sync + 'static {
     /// Applies pending migrations; returns how many were applied.
     async fn migrate(&self) -> Result<usize>;
     async fn ping(&self) -> Result<()>;
+    /// Commits a one-row write: fails when the store cannot write (disk
+    /// full, read-only, lost primary), which `/healthz` reports.
+    async fn check_writable(&self) -> Result<()>;
 
     // Members.
     async fn insert_member(&self, new: &NewMember, now: Timestamp) -> Result<Member>;

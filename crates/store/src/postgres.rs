@@ -41,6 +41,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            // As on SQLite: a connection whose transaction bookkeeping a
+            // failed write left open is closed rather than reused.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::{Connection, TransactionManager};
+                    conn.ping().await?;
+                    Ok(sqlx::postgres::PgTransactionManager::get_transaction_depth(conn) == 0)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;

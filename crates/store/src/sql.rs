@@ -786,6 +786,26 @@ macro_rules! impl_store {
                 sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)
             }
 
+            async fn check_writable(&self) -> $crate::Result<()> {
+                // As much as a small import writes (16 pages): a store that
+                // cannot grow fails here as the next real write would.
+                let now = isx_domain::Clock::now(&isx_domain::SystemClock).as_micros();
+                let mut tx = self.begin_write().await?;
+                for q in [
+                    "INSERT INTO isx_health (id, checked_at, pad) VALUES (2, $1, $2)
+                     ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at, pad = excluded.pad",
+                    "DELETE FROM isx_health WHERE id = 2 AND checked_at = $1 AND pad = $2",
+                    "INSERT INTO isx_health (id, checked_at, pad) VALUES (1, $1, NULL)
+                     ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                ] {
+                    let padded = q.contains("$2");
+                    let q = sqlx::query(q).bind(now);
+                    let q = if padded { q.bind(vec![0u8; 65_536]) } else { q };
+                    q.execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                }
+                tx.commit().await.map_err($crate::StoreError::Database)
+            }
+
             async fn append_audit_batch(&self, events: &[isx_domain::NewAuditEvent]) -> $crate::Result<()> {
                 let mut tx = self.begin_write().await?;
                 for e in events {

@@ -22,6 +22,11 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`. Does not
     /// migrate; [`crate::open`] does, or call [`crate::Store::migrate`].
     pub async fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, 8).await
+    }
+
+    /// [`open`](Self::open) with a pool of `max_connections`.
+    pub(crate) async fn open_with(path: &Path, max_connections: u32) -> Result<Self> {
         // The file holds webhook secrets and key hashes: only its owner
         // reads it. SQLite gives the -wal and -shm files the same mode.
         #[cfg(unix)]
@@ -54,11 +59,29 @@ impl SqliteStore {
         let mut attempt = 0;
         let pool = loop {
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(max_connections)
                 // A file on this machine needs no liveness check before each
                 // query (sqlx's default pings, a round trip to the
                 // connection's thread every time).
                 .test_before_acquire(false)
+                // A write that failed inside a transaction (SQLITE_FULL when
+                // the disk is full, an I/O error) can leave SQLite rolled
+                // back while sqlx still counts the transaction open; every
+                // later `BEGIN IMMEDIATE` on that connection would then fail
+                // ("begin_with at non-zero transaction depth") until a
+                // restart. Such a connection is closed when it comes back,
+                // so writes recover by themselves once space returns.
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        use sqlx::{Connection, TransactionManager};
+                        // Flush the rollback a dropped transaction queued.
+                        conn.ping().await?;
+                        Ok(
+                            sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(conn)
+                                == 0,
+                        )
+                    })
+                })
                 .connect_with(opts.clone())
                 .await;
             match pool {
@@ -154,3 +177,90 @@ impl_store!(SqliteStore, {
         Ok(())
     }
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    /// Sets `max_page_count` on the pool's one connection (SQLite keeps it
+    /// per connection): a stand-in for a disk with no space left that fails
+    /// writes with the same SQLITE_FULL.
+    async fn limit_pages(store: &SqliteStore, pages: Option<i64>) {
+        let mut c = store.pool.acquire().await.expect("connection");
+        let n = pages.unwrap_or(1_073_741_823);
+        sqlx::query(&format!("PRAGMA max_page_count = {n}"))
+            .execute(&mut *c)
+            .await
+            .expect("pragma");
+    }
+
+    fn event(i: usize) -> isx_domain::NewAuditEvent {
+        isx_domain::NewAuditEvent {
+            at: isx_domain::Timestamp::from_secs(1_800_000_000),
+            actor: "test".into(),
+            member: None,
+            action: "fill".into(),
+            target: format!("{i}:{}", "x".repeat(8_000)),
+            source_ip: None,
+            outcome: "ok".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_recover_by_themselves_after_the_disk_was_full() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_with(&dir.path().join("isx.sqlite"), 1)
+            .await
+            .expect("open");
+        store.migrate().await.expect("migrate");
+        store.append_audit(&event(0)).await.expect("a first write");
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&store.pool)
+            .await
+            .expect("page count");
+        // The disk fills: the health check (64 KiB) fails like the writes.
+        limit_pages(&store, Some(pages)).await;
+        let health = store.check_writable().await;
+        assert!(
+            health
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("full")),
+            "the health check fails like the writes: {health:?}"
+        );
+        for round in 0..5 {
+            // No room for a batch (the health check's freed pages hold
+            // less than this one needs) ...
+            let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+                .fetch_one(&store.pool)
+                .await
+                .expect("page count");
+            limit_pages(&store, Some(pages)).await;
+            let batch: Vec<_> = (0..20).map(|j| event(round * 100 + j)).collect();
+            let failed = store.append_audit_batch(&batch).await;
+            assert!(
+                failed
+                    .as_ref()
+                    .is_err_and(|e| e.to_string().contains("full")),
+                "round {round}: {failed:?}"
+            );
+            // ... space comes back: writes work again, without a restart
+            // (before the fix: "begin_with at non-zero transaction depth").
+            limit_pages(&store, None).await;
+            store
+                .append_audit_batch(&[event(10_000 + round)])
+                .await
+                .expect("writes recover");
+            store.check_writable().await.expect("healthy again");
+        }
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(&store.pool)
+            .await
+            .expect("count");
+        assert_eq!(
+            kept,
+            1 + 5,
+            "acknowledged writes kept, failed batches absent"
+        );
+    }
+}

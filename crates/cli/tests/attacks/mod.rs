@@ -3,6 +3,7 @@
 //! Each test failed on the code before its fix.
 
 mod disclosure;
+mod disk;
 mod exploitation;
 mod life_cycle;
 mod taxii_integrity;

@@ -29,6 +29,9 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub data_dir: tempfile::TempDir,
+    /// The store's URL (a SQLite path or a PostgreSQL URL), for tests that
+    /// reach into the database as an operator's tools would.
+    pub db_url: String,
     pub operator: Tenant,
     pub a: Tenant,
     pub b: Tenant,
@@ -36,11 +39,16 @@ pub struct TestApp {
 }
 
 pub async fn open_store(backend: Backend, dir: &std::path::Path) -> Arc<dyn Store> {
+    open_store_at(backend, dir).await.0
+}
+
+/// A fresh store and the URL it was opened with.
+pub async fn open_store_at(backend: Backend, dir: &std::path::Path) -> (Arc<dyn Store>, String) {
     let url = match backend {
         Backend::Sqlite => dir.join("isx.sqlite").display().to_string(),
         Backend::Postgres => super::pg::fresh_database().await,
     };
-    isx_store::open(&url).await.expect("open store")
+    (isx_store::open(&url).await.expect("open store"), url)
 }
 
 fn new_member(name: &str, kind: MemberKind, cidr: &str) -> NewMember {
@@ -64,7 +72,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("tempdir");
-        let store = open_store(backend, data_dir.path()).await;
+        let (store, db_url) = open_store_at(backend, data_dir.path()).await;
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let mut config = ServerConfig::new(
             "127.0.0.1:0".parse().expect("addr"),
@@ -123,6 +131,7 @@ impl TestApp {
             store,
             clock,
             data_dir,
+            db_url,
             operator,
             a,
             b,

@@ -190,11 +190,18 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 
-/// Liveness and readiness: answers 200 when the store answers.
+/// Liveness and readiness: answers 200 when the store commits a write
+/// (64 KiB added and removed), 503 when it cannot (disk full, read-only,
+/// unreachable) — writes recover by themselves once it can again.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = HealthDto), (status = 500, body = crate::problem::Problem)))]
+    responses((status = 200, body = HealthDto), (status = 503, body = crate::problem::Problem)))]
 pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<HealthDto>, ApiError> {
-    state.store.ping().await?;
+    if let Err(e) = state.store.check_writable().await {
+        tracing::warn!(error = %e, "health check: the store cannot write");
+        return Err(ApiError::Unavailable(format!(
+            "the store cannot write: {e}"
+        )));
+    }
     let backend = serde_json::to_value(state.store.backend())
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
