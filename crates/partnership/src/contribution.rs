@@ -286,10 +286,11 @@ impl Details {
             Details::Incident {
                 information_lost,
                 intent,
+                sector,
                 timeline,
                 ..
             } => {
-                let mut v = vec![information_lost, intent];
+                let mut v = vec![information_lost, intent, sector];
                 v.extend(timeline.iter_mut().map(|e| &mut e.text));
                 v
             }

@@ -70,6 +70,64 @@ pub fn check_pii_choices(
     confirm_pii(content.texts_mut(), choices)
 }
 
+/// The texts of an attachment's body the PII detector reads: the whole
+/// body when it is UTF-8 text, otherwise its runs of at least six
+/// printable ASCII characters (what `strings` shows: the text of an
+/// uncompressed PDF or office file; compressed streams are not read).
+pub fn attachment_texts(body: &[u8]) -> Vec<String> {
+    if let Ok(text) = std::str::from_utf8(body) {
+        return vec![text.to_owned()];
+    }
+    let mut out = Vec::new();
+    let mut run = String::new();
+    for &b in body {
+        if b.is_ascii_graphic() || b == b' ' {
+            run.push(char::from(b));
+        } else {
+            if run.len() >= 6 {
+                out.push(std::mem::take(&mut run));
+            }
+            run.clear();
+        }
+    }
+    if run.len() >= 6 {
+        out.push(run);
+    }
+    out
+}
+
+/// [`confirm_pii`] over an attachment: its name and its body. Every
+/// finding must be redacted or kept; redaction rewrites the name and a
+/// text body, but isx does not edit inside a binary file, so a finding to
+/// redact there is refused with a message to remove it from the file.
+pub fn review_attachment(
+    name: &mut String,
+    body: &mut Vec<u8>,
+    choices: &PiiChoices,
+) -> Result<Vec<Finding>, PartnershipError> {
+    let text_body = std::str::from_utf8(body).is_ok();
+    let mut texts = attachment_texts(body);
+    let mut all: Vec<&mut String> = vec![name];
+    all.extend(texts.iter_mut());
+    let kept = confirm_pii(all, choices)?;
+    if text_body {
+        if let Some(t) = texts.into_iter().next() {
+            *body = t.into_bytes();
+        }
+    } else if attachment_texts(body)
+        .iter()
+        .flat_map(|t| pii::find(t))
+        .any(|f| choices.redact.contains(&f.text))
+    {
+        return Err(invalid(
+            "attachment",
+            "isx cannot redact inside a file that is not text: remove the personal data from \
+             the file and attach it again, or keep it knowingly",
+        ));
+    }
+    Ok(kept)
+}
+
 /// Where a contribution is to be shared beyond its group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
@@ -328,5 +386,67 @@ mod tests {
         }
         .checked()
         .is_err());
+    }
+
+    #[test]
+    fn an_incident_sector_is_reviewed() {
+        let mut c = content("Nothing personal.");
+        if let Details::Incident { sector, .. } = &mut c.details {
+            *sector = "energy (ask jan.jansen@example.nl)".into();
+        }
+        let found = findings(&c);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].text, "jan.jansen@example.nl");
+    }
+
+    #[test]
+    fn attachment_names_and_bodies_are_reviewed() {
+        let choices = |redact: &[&str], keep: &[&str]| PiiChoices {
+            redact: redact.iter().map(|s| s.to_string()).collect(),
+            keep: keep.iter().map(|s| s.to_string()).collect(),
+        };
+        // A text body: findings in the name and the body must be answered.
+        let mut name = "piet@example.org notes.txt".to_owned();
+        let mut body = b"Call back: anna.smit@example.nl, host 198.51.100.9".to_vec();
+        let err = review_attachment(&mut name, &mut body, &PiiChoices::default()).unwrap_err();
+        assert!(
+            matches!(&err, PartnershipError::UnconfirmedPii(f) if f.len() == 3),
+            "{err:?}"
+        );
+        review_attachment(
+            &mut name,
+            &mut body,
+            &choices(
+                &["piet@example.org", "anna.smit@example.nl"],
+                &["198.51.100.9"],
+            ),
+        )
+        .unwrap();
+        assert!(!name.contains("piet@") && !String::from_utf8_lossy(&body).contains("anna.smit"));
+        assert!(String::from_utf8_lossy(&body).contains("198.51.100.9"));
+
+        // A binary body: its text runs are read; redacting inside it is refused.
+        let mut pdf = b"%PDF-1.4\n\x00\x01(Contact: anna.smit@example.nl)\xff\xfe".to_vec();
+        let mut name = "report.pdf".to_owned();
+        let err = review_attachment(&mut name, &mut pdf, &PiiChoices::default()).unwrap_err();
+        assert!(
+            matches!(err, PartnershipError::UnconfirmedPii(_)),
+            "{err:?}"
+        );
+        let err = review_attachment(
+            &mut name,
+            &mut pdf,
+            &choices(&["anna.smit@example.nl"], &[]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot redact inside"), "{err}");
+        let before = pdf.clone();
+        review_attachment(
+            &mut name,
+            &mut pdf,
+            &choices(&[], &["anna.smit@example.nl"]),
+        )
+        .unwrap();
+        assert_eq!(pdf, before, "a kept binary is stored as it is");
     }
 }

@@ -462,6 +462,7 @@ pub(crate) async fn attach(
     name: &str,
     media_type: &str,
     bytes: &[u8],
+    pii: &isx_partnership::PiiChoices,
 ) -> Result<Attachment, ApiError> {
     let now = state.clock.now();
     let (access, s) = get(state, caller, id).await?;
@@ -472,10 +473,21 @@ pub(crate) async fn attach(
     }
     access.require_writer(now)?;
     Attachment::check(name, media_type, bytes.len())?;
-    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    // The name and the body are free text a member posts: reviewed like a
+    // contribution's texts before anyone else can read them.
+    let mut name = name.to_owned();
+    let mut body = bytes.to_vec();
+    let kept = governance::review_attachment(&mut name, &mut body, pii)?;
+    if !kept.is_empty() {
+        tracing::info!(
+            kept = kept.len(),
+            "attachment stored with personal data kept by its author"
+        );
+    }
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
     Ok(state
         .store
-        .insert_attachment(id, name, media_type.trim(), bytes, &sha256, now)
+        .insert_attachment(id, &name, media_type.trim(), &body, &sha256, now)
         .await?)
 }
 
@@ -504,10 +516,15 @@ pub(crate) async fn request_share(
     id: ContributionId,
     target: ShareTarget,
     reason: &str,
+    pii: &isx_partnership::PiiChoices,
 ) -> Result<ShareRequest, ApiError> {
     let now = state.clock.now();
     let (_, s) = get(state, caller, id).await?;
     ShareRequest::check_new(s.c.kind(), s.c.group, target, reason)?;
+    // The reason goes to the owning member: free text, reviewed too.
+    let mut reason = reason.to_owned();
+    governance::confirm_pii(vec![&mut reason], pii)?;
+    let reason = reason.as_str();
     match target {
         ShareTarget::Group { group } => {
             let to = group_for(state, caller, group).await?;

@@ -6,6 +6,7 @@ mod disclosure;
 mod disk;
 mod exploitation;
 mod life_cycle;
+mod privacy;
 mod taxii_integrity;
 
 use isx_domain::{Clock, UserRole};

@@ -348,10 +348,31 @@ pub(crate) async fn create_comment(
 pub(crate) struct AttachParams {
     /// The file name.
     name: String,
+    /// Personal data found in the name or the file to replace by a
+    /// placeholder (comma-separated finding texts; text files only).
+    #[serde(default)]
+    redact: Option<String>,
+    /// Personal data found in the name or the file to keep knowingly
+    /// (comma-separated finding texts).
+    #[serde(default)]
+    keep: Option<String>,
+}
+
+fn list_param(p: &Option<String>) -> Vec<String> {
+    p.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Attaches a file (the body, at most 5 MiB, with its Content-Type) to a
-/// contribution (its author, while the group is open).
+/// contribution (its author, while the group is open). Its name and body
+/// are reviewed for personal data like a contribution (text files whole,
+/// other files by their text runs): every finding must be listed in
+/// `redact` or `keep`, else 422 lists them; isx redacts only in text files.
 #[utoipa::path(post, path = "/api/v1/contributions/{id}/attachments", tag = "partnership", security(("api_key" = [])),
     params(("id" = i64, Path, description = "contribution id"), AttachParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
@@ -371,7 +392,20 @@ pub(crate) async fn attach(
     } else {
         media
     };
-    let a = ops::attach(&state, &caller, ContributionId(id), &p.name, &media, &body).await?;
+    let pii = isx_partnership::PiiChoices {
+        redact: list_param(&p.redact),
+        keep: list_param(&p.keep),
+    };
+    let a = ops::attach(
+        &state,
+        &caller,
+        ContributionId(id),
+        &p.name,
+        &media,
+        &body,
+        &pii,
+    )
+    .await?;
     Ok(noted(
         AuditNote::new(
             "attachment.create",
@@ -431,6 +465,10 @@ pub struct ShareRequestBody {
     pub target: ShareTarget,
     #[serde(default)]
     pub reason: String,
+    /// Answers to the PII detector for the reason (`redact` / `keep`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub pii: isx_partnership::PiiChoices,
 }
 
 /// A share request as the caller may see it. `requested_by` is absent
@@ -498,6 +536,7 @@ pub(crate) async fn request_share(
         ContributionId(id),
         body.target,
         &body.reason,
+        &body.pii,
     )
     .await?;
     let s = ops::share(&state, &caller, r.id).await?;

@@ -759,6 +759,7 @@ pub(crate) async fn post_share(
             ContributionId(id),
             target,
             field(&f, "reason"),
+            &pii_choices(&f),
         )
         .await
     }
@@ -791,13 +792,36 @@ pub(crate) async fn post_attachment(
             "" => "application/octet-stream",
             m => m,
         };
+        // The page offers one answer for what the detector finds in the
+        // file: redact it all (text files) or keep it all knowingly.
+        let name = field(&f, "name");
+        let found: Vec<String> = {
+            let mut texts = isx_partnership::governance::attachment_texts(&bytes);
+            texts.push(name.to_owned());
+            isx_partnership::findings_in(texts.iter().map(String::as_str))
+                .into_iter()
+                .map(|x| x.text)
+                .collect()
+        };
+        let pii = match field(&f, "pii") {
+            "redact" => isx_partnership::PiiChoices {
+                redact: found,
+                keep: vec![],
+            },
+            "keep" => isx_partnership::PiiChoices {
+                redact: vec![],
+                keep: found,
+            },
+            _ => isx_partnership::PiiChoices::default(),
+        };
         ops::attach(
             &state,
             &caller,
             ContributionId(id),
-            field(&f, "name"),
+            name,
             media,
             &bytes,
+            &pii,
         )
         .await
     }
