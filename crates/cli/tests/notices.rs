@@ -564,7 +564,7 @@ async fn tier_member(app: &TestApp, name: &str, tier: Tier) -> String {
 }
 
 /// Polls `f` every 50 ms for up to 10 s.
-async fn eventually<F, Fut>(what: &str, mut f: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut f: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -149,6 +149,14 @@ pub async fn deliver(state: &AppState, http: &reqwest::Client) -> Result<usize, 
             state.store.finish_delivery(&d).await?;
             continue;
         };
+        // Asked again at each attempt: a release withdrawn (or moved out of
+        // the member's window) since the notification is not announced.
+        if !still_visible(state, &d, now).await? {
+            d.status = "cancelled".into();
+            d.last_error = Some("the member may no longer see this release".into());
+            state.store.finish_delivery(&d).await?;
+            continue;
+        }
         // Checked again: the rule may have tightened since registration.
         if let Err(e) = crate::outbound::check_url(&d.url, state.config.webhook_allow_private) {
             d.attempts = MAX_ATTEMPTS;
@@ -182,6 +190,28 @@ pub async fn deliver(state: &AppState, http: &reqwest::Client) -> Result<usize, 
         state.store.finish_delivery(&d).await?;
     }
     Ok(delivered)
+}
+
+/// Whether the member a delivery is for may still see its release now.
+async fn still_visible(
+    state: &AppState,
+    d: &Delivery,
+    now: Timestamp,
+) -> Result<bool, ServerError> {
+    let release = serde_json::from_str::<serde_json::Value>(&d.payload)
+        .ok()
+        .and_then(|p| p["release"]["id"].as_i64());
+    let Some(release) = release else {
+        return Ok(false);
+    };
+    let (Some(r), Some(m)) = (
+        state.store.release(release).await?,
+        state.store.member(d.member).await?,
+    ) else {
+        return Ok(false);
+    };
+    let principal = principal_for(state.store.as_ref(), &m, m.is_operator()).await?;
+    Ok(decide(&principal, &records::release(&r), now).is_allowed())
 }
 
 /// Schedules the next attempt (30 s, 1 min, 2 min, … ) or gives up.

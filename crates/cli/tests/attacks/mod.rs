@@ -8,6 +8,7 @@ mod exploitation;
 mod life_cycle;
 mod privacy;
 mod taxii_integrity;
+mod withdrawn;
 
 use isx_domain::{Clock, UserRole};
 use reqwest::{Method, StatusCode};
