@@ -272,7 +272,7 @@ fn configuration_precedence_flag_env_file() {
 }
 
 /// Starts `isx serve` on a free port and returns the child and its base URL.
-fn serve(
+pub(crate) fn serve(
     data_dir: &Path,
     extra_env: &[(&str, &str)],
 ) -> (

@@ -15,6 +15,7 @@ mod botnet;
 mod browser;
 mod cleanfiles;
 mod cli;
+mod durability;
 mod notices;
 mod oracles;
 mod partnership;
