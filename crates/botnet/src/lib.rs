@@ -14,6 +14,16 @@
 //! Batches are [`Deduplicator`]s over a period: one row per (product, IP,
 //! port, family, destination, domain) with a count and first/last seen.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 mod dedup;
 mod event;
 mod matcher;

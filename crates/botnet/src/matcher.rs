@@ -151,8 +151,8 @@ impl Matcher {
     /// [`Matcher::by_ip`] for many addresses: `f(i, members)` for each
     /// `ips[i]`. Faster than one at a time on large tables: the memory reads
     /// of a group of lookups are started together and overlap.
-    pub fn by_ip_batch<'a>(&'a self, ips: &[IpAddr], f: impl FnMut(usize, &'a [MemberId])) {
-        self.groups(ips.len(), |i| Some(ips[i]), f);
+    pub fn by_ip_batch<'a>(&'a self, ips: &[IpAddr], mut f: impl FnMut(usize, &'a [MemberId])) {
+        self.groups(ips, |ip| Some(*ip), |i, _, members| f(i, members));
     }
 
     /// Every member the event concerns, sorted and without repeats, into
@@ -172,10 +172,9 @@ impl Matcher {
     pub fn recipients_batch(&self, keys: &[MatchKey<'_>], mut f: impl FnMut(usize, &[MemberId])) {
         let mut out = Vec::new();
         self.groups(
-            keys.len(),
-            |i| keys[i].ip,
-            |i, by_ip| {
-                let k = &keys[i];
+            keys,
+            |k| k.ip,
+            |i, k, by_ip| {
                 if k.asn.is_none() && k.country.is_none() && k.domain.is_none() {
                     // Only the address: its member set as it is, no copy.
                     f(i, by_ip);
@@ -188,23 +187,21 @@ impl Matcher {
         );
     }
 
-    /// Looks up `n` addresses (`ip(i)`) in groups: first every IPv4
-    /// lookup's bucket is found and its entries prefetched, then each is
-    /// searched and handed to `found(i, members)`.
+    /// Looks up the addresses of `items` (`ip(item)`) in groups: first
+    /// every IPv4 lookup's bucket is found and its entries prefetched, then
+    /// each is searched and handed to `found(i, items[i], members)`.
     #[inline]
-    fn groups<'a>(
+    fn groups<'a, T>(
         &'a self,
-        n: usize,
-        ip: impl Fn(usize) -> Option<IpAddr>,
-        mut found: impl FnMut(usize, &'a [MemberId]),
+        items: &[T],
+        ip: impl Fn(&T) -> Option<IpAddr>,
+        mut found: impl FnMut(usize, &T, &'a [MemberId]),
     ) {
         const GROUP: usize = 16;
-        let mut start = 0;
-        while start < n {
-            let end = (start + GROUP).min(n);
+        for (g, group) in items.chunks(GROUP).enumerate() {
             let mut v4 = [None::<(u32, usize, usize)>; GROUP];
-            for i in start..end {
-                let a = match ip(i) {
+            for (slot, item) in v4.iter_mut().zip(group) {
+                let a = match ip(item) {
                     Some(IpAddr::V4(a)) => Some(u32::from(a)),
                     Some(IpAddr::V6(a)) => a.to_ipv4_mapped().map(u32::from),
                     None => None,
@@ -212,18 +209,17 @@ impl Matcher {
                 if let Some(a) = a {
                     let (lo, hi) = self.v4.bounds(a);
                     self.v4.prefetch(lo);
-                    v4[i - start] = Some((a, lo, hi));
+                    *slot = Some((a, lo, hi));
                 }
             }
-            for i in start..end {
-                let members = match (v4[i - start], ip(i)) {
+            for (k, (slot, item)) in v4.iter().zip(group).enumerate() {
+                let members = match (*slot, ip(item)) {
                     (Some((a, lo, hi)), _) => self.v4.members(self.v4.search(a, lo, hi)),
                     (None, Some(other)) => self.by_ip(other),
                     (None, None) => &[],
                 };
-                found(i, members);
+                found(g * GROUP + k, item, members);
             }
-            start = end;
         }
     }
 
@@ -243,11 +239,10 @@ impl Matcher {
     fn complete_other(&self, key: &MatchKey<'_>, had_ip: bool, out: &mut Vec<MemberId>) {
         let mut parts = usize::from(had_ip);
         let mut add = |id: Option<&SetId>| {
-            if let Some(&id) = id {
-                if id != 0 {
-                    out.extend_from_slice(&self.sets[id as usize]);
-                    parts += 1;
-                }
+            let set = id.filter(|&&id| id != 0);
+            if let Some(members) = set.and_then(|&id| self.sets.get(id as usize)) {
+                out.extend_from_slice(members);
+                parts += 1;
             }
         };
         if let Some(a) = key.asn {
@@ -418,15 +413,15 @@ impl<A: Addr> Ranges<A> {
             .into_iter()
             .zip(m_sets)
             .map(|(start, id)| {
-                let members = &interner.sets[id as usize];
+                let members: &[MemberId] = interner.sets.get(id as usize).map_or(&[], |m| m);
                 let mut e = Entry {
                     start,
                     len: u32::try_from(members.len()).unwrap_or(u32::MAX),
                     off: 0,
                     inline: [MemberId(0); INLINE],
                 };
-                if members.len() <= INLINE {
-                    e.inline[..members.len()].copy_from_slice(members);
+                if let Some(inline) = e.inline.get_mut(..members.len()) {
+                    inline.copy_from_slice(members);
                 } else {
                     e.off = u32::try_from(overflow.len()).unwrap_or(u32::MAX);
                     overflow.extend_from_slice(members);
@@ -453,12 +448,16 @@ impl<A: Addr> Ranges<A> {
     #[inline]
     fn bounds(&self, a: A) -> (usize, usize) {
         let b = a.bucket();
-        (self.index[b] as usize, self.index[b + 1] as usize)
+        // `index` has an entry for every bucket and one past the last.
+        match self.index.get(b..b + 2) {
+            Some(&[lo, hi]) => (lo as usize, hi as usize),
+            _ => (0, 0),
+        }
     }
 
     #[inline]
     fn search(&self, a: A, lo: usize, hi: usize) -> usize {
-        let bucket = &self.entries[lo..hi];
+        let bucket = self.entries.get(lo..hi).unwrap_or_default();
         // Buckets are short: a scan beats a binary search's mispredictions.
         let k = if bucket.len() <= 8 {
             bucket.iter().take_while(|e| e.start <= a).count()
@@ -488,13 +487,16 @@ impl<A: Addr> Ranges<A> {
 
     #[inline]
     fn members(&self, i: usize) -> &[MemberId] {
-        let e = &self.entries[i];
+        let Some(e) = self.entries.get(i) else {
+            return &[];
+        };
         let len = e.len as usize;
-        if len <= INLINE {
-            &e.inline[..len]
-        } else {
-            let off = e.off as usize;
-            &self.overflow[off..off + len]
+        match e.inline.get(..len) {
+            Some(inline) => inline,
+            None => {
+                let off = e.off as usize;
+                self.overflow.get(off..off + len).unwrap_or_default()
+            }
         }
     }
 }

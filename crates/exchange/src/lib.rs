@@ -5,6 +5,16 @@
 //! `isx-server`; what each caller may see is decided there by the one
 //! policy function before entries reach [`page::select`].
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod ingest;
 pub mod media;
 pub mod page;

@@ -136,7 +136,10 @@ impl Filter {
             self.versions,
             self.spec_versions
         );
-        hex::encode(&Sha256::digest(text.as_bytes())[..8])
+        // The digest's first 8 bytes, in hex.
+        let mut print = hex::encode(Sha256::digest(text.as_bytes()));
+        print.truncate(16);
+        print
     }
 
     /// The token that resumes after `date_added`.

@@ -47,7 +47,7 @@ impl CleanListFormat {
         if lower.ends_with(".ndjson") || lower.ends_with(".jsonl") || lower.ends_with(".json") {
             return Self::Ndjson;
         }
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        let text = String::from_utf8_lossy(bytes.get(..4096).unwrap_or(bytes));
         let first = text
             .trim_start_matches('\u{feff}')
             .lines()

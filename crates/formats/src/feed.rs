@@ -34,7 +34,11 @@ impl<W: Write> FeedFrame<W> {
         csv_columns: &[&str],
     ) -> io::Result<Self> {
         let identity = stix::instance_identity(instance);
-        let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
+        let identity_id = identity
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         match format {
             FeedFormat::Json => out.write_all(b"[")?,
             FeedFormat::Ndjson => {}

@@ -1,6 +1,16 @@
 //! Wire formats: the only crate that knows CSAF's, KEV's and the CSV
 //! tables' shapes. Parsers report the JSON pointer (or line) of a problem.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod botnet;
 pub mod cleanfiles;
 pub mod csaf;

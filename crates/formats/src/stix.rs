@@ -53,13 +53,23 @@ pub fn object_id(kind: &str, key: &str) -> String {
     let mut h = Sha256::new();
     h.update(ISX_NAMESPACE.as_bytes());
     h.update(key.as_bytes());
-    let digest = h.finalize();
     let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
+    // The UUID takes the digest's first 16 bytes.
+    for (b, d) in bytes.iter_mut().zip(h.finalize()) {
+        *b = d;
+    }
     format!(
         "{kind}--{}",
         uuid::Builder::from_random_bytes(bytes).into_uuid()
     )
+}
+
+/// Sets `key` of an object built with `json!({..})` (other values have no
+/// properties to set).
+pub(crate) fn set(object: &mut Value, key: &str, value: Value) {
+    if let Some(o) = object.as_object_mut() {
+        o.insert(key.to_owned(), value);
+    }
 }
 
 /// The identity object of the instance that produced a bundle.

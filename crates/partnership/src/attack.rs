@@ -6,11 +6,16 @@ use crate::{invalid, PartnershipError};
 /// four digits, optionally `.` and three digits (`t1566.001` → `T1566.001`).
 pub fn technique(id: &str) -> Result<String, PartnershipError> {
     let t = id.trim().to_ascii_uppercase();
-    let b = t.as_bytes();
-    let ok = (b.len() == 5 || b.len() == 9)
-        && b[0] == b'T'
-        && b[1..5].iter().all(u8::is_ascii_digit)
-        && (b.len() == 5 || (b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)));
+    let digits = |d: &str| d.bytes().all(|c| c.is_ascii_digit());
+    let ok = t.strip_prefix('T').is_some_and(|id| {
+        let (technique, sub) = match id.split_once('.') {
+            Some((technique, sub)) => (technique, Some(sub)),
+            None => (id, None),
+        };
+        technique.len() == 4
+            && digits(technique)
+            && sub.is_none_or(|sub| sub.len() == 3 && digits(sub))
+    });
     if ok {
         Ok(t)
     } else {

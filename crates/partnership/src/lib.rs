@@ -15,6 +15,16 @@
 //! a contribution is decided by `isx_policy::decide` with the metadata the
 //! server builds; nothing here judges visibility.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod attack;
 pub mod contribution;
 pub mod dashboard;

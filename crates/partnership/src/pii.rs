@@ -189,34 +189,37 @@ const GIVEN_NAMES: &[&str] = &[
     "Zoe",
 ];
 
-fn email_local(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b)
+fn email_local(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c)
 }
 
-fn domain_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+fn domain_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '.' || c == '-'
+}
+
+/// The text on either side of the one-byte character at `at` (a
+/// `match_indices` hit, so both sides are on character boundaries).
+fn around(text: &str, at: usize) -> (&str, &str) {
+    (
+        text.get(..at).unwrap_or_default(),
+        text.get(at + 1..).unwrap_or_default(),
+    )
 }
 
 fn emails(text: &str, out: &mut Vec<Finding>) {
-    let b = text.as_bytes();
     for (at, _) in text.match_indices('@') {
-        let mut s = at;
-        while s > 0 && email_local(b[s - 1]) {
-            s -= 1;
-        }
-        let mut e = at + 1;
-        while e < b.len() && domain_byte(b[e]) {
-            e += 1;
-        }
-        while e > at + 1 && (b[e - 1] == b'.' || b[e - 1] == b'-') {
-            e -= 1;
-        }
-        let domain = &text[at + 1..e];
+        let (before, after) = around(text, at);
+        let s = before.trim_end_matches(email_local).len();
+        let domain = after
+            .split(|c| !domain_char(c))
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(['.', '-']);
         let tld_ok = domain.rsplit_once('.').is_some_and(|(h, tld)| {
             !h.is_empty() && tld.len() >= 2 && tld.bytes().all(|c| c.is_ascii_alphabetic())
         });
         if s < at && tld_ok {
-            push(out, FindingKind::Email, text, s, e);
+            push(out, FindingKind::Email, text, s, at + 1 + domain.len());
         }
     }
 }
@@ -224,56 +227,51 @@ fn emails(text: &str, out: &mut Vec<Finding>) {
 fn ips(text: &str, out: &mut Vec<Finding>) {
     let b = text.as_bytes();
     let token = |c: u8| c.is_ascii_hexdigit() || c == b'.' || c == b':';
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut i = 0;
-    while i < b.len() {
-        if !token(b[i]) || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) {
+    while let Some(&c) = b.get(i) {
+        let after_word = i
+            .checked_sub(1)
+            .and_then(|p| b.get(p))
+            .is_some_and(|&p| word(p));
+        if !token(c) || after_word {
             i += 1;
             continue;
         }
         let s = i;
-        while i < b.len() && token(b[i]) {
-            i += 1;
-        }
-        if i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+        i += b.iter().skip(s).take_while(|&&c| token(c)).count();
+        if b.get(i).is_some_and(|&c| word(c)) {
             continue;
         }
-        let mut e = i;
-        while e > s
-            && (b[e - 1] == b'.' || b[e - 1] == b':')
-            && text[s..e - 1].parse::<Ipv6Addr>().is_err()
+        // Token bytes are ASCII, so `s..i` is on character boundaries.
+        let mut t = text.get(s..i).unwrap_or_default();
+        while let Some(shorter) = t
+            .strip_suffix(['.', ':'])
+            .filter(|shorter| shorter.parse::<Ipv6Addr>().is_err())
         {
-            e -= 1;
+            t = shorter;
         }
-        let t = &text[s..e];
         let v4 = t.bytes().filter(|c| *c == b'.').count() == 3 && t.parse::<Ipv4Addr>().is_ok();
         let v6 = t.bytes().filter(|c| *c == b':').count() >= 2 && t.parse::<Ipv6Addr>().is_ok();
         if v4 || v6 {
-            push(out, FindingKind::IpAddress, text, s, e);
+            push(out, FindingKind::IpAddress, text, s, s + t.len());
         }
     }
 }
 
 fn phones(text: &str, out: &mut Vec<Finding>) {
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'+' || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
-            i += 1;
+    let phone_char = |c: char| c.is_ascii_digit() || " -().".contains(c);
+    for (s, _) in text.match_indices('+') {
+        let (before, after) = around(text, s);
+        if before.ends_with(|c: char| c.is_ascii_alphanumeric()) {
             continue;
         }
-        let s = i;
-        i += 1;
-        let mut digits = 0;
-        let mut e = i;
-        while i < b.len() && (b[i].is_ascii_digit() || b" -().".contains(&b[i])) {
-            if b[i].is_ascii_digit() {
-                digits += 1;
-                e = i + 1;
-            }
-            i += 1;
-        }
+        let run = after.split(|c| !phone_char(c)).next().unwrap_or_default();
+        let digits = run.bytes().filter(u8::is_ascii_digit).count();
+        // The number ends at its last digit.
+        let number = run.trim_end_matches(|c: char| !c.is_ascii_digit());
         if (8..=15).contains(&digits) {
-            push(out, FindingKind::Phone, text, s, e);
+            push(out, FindingKind::Phone, text, s, s + 1 + number.len());
         }
     }
 }
@@ -303,38 +301,40 @@ fn names(text: &str, out: &mut Vec<Finding>) {
     if let Some(s) = start {
         words.push((s, text.len()));
     }
-    let mut k = 0;
-    while k + 1 < words.len() {
-        let (s, e) = words[k];
-        let w = &text[s..e];
-        let between = &text[e..words[k + 1].0];
+    // The spans come from `char_indices`, so they are on character boundaries.
+    let word = |(s, e): (usize, usize)| text.get(s..e).unwrap_or_default();
+    let gap = |(_, e): (usize, usize), (s, _): (usize, usize)| text.get(e..s).unwrap_or_default();
+    let mut rest = words.as_slice();
+    while let &[first, second, ..] = rest {
+        let w = word(first);
+        let between = gap(first, second);
         let honorific = HONORIFICS.contains(&w) && (between == " " || between == ". ");
         let given = GIVEN_NAMES.contains(&w) && between == " ";
-        let (ns, ne) = words[k + 1];
-        if (honorific || given) && capitalised(&text[ns..ne]) {
-            // A following capitalised word joins the name (Anna Maria Schmidt).
-            let mut end = ne;
-            let mut j = k + 2;
-            while j < words.len()
-                && &text[words[j - 1].1..words[j].0] == " "
-                && capitalised(&text[words[j].0..words[j].1])
-                && j < k + 4
-            {
-                end = words[j].1;
-                j += 1;
+        let mut taken = 1;
+        if (honorific || given) && capitalised(word(second)) {
+            // Up to two following capitalised words join the name (Anna Maria Schmidt).
+            let mut end = second.1;
+            taken = 2;
+            for pair in rest.windows(2).skip(1).take(2) {
+                let &[prev, next] = pair else { break };
+                if gap(prev, next) != " " || !capitalised(word(next)) {
+                    break;
+                }
+                end = next.1;
+                taken += 1;
             }
-            push(out, FindingKind::Name, text, s, end);
-            k = j;
-            continue;
+            push(out, FindingKind::Name, text, first.0, end);
         }
-        k += 1;
+        rest = rest.get(taken..).unwrap_or_default();
     }
 }
 
+/// `start..end` must be on character boundaries of `text`, as every
+/// detector's spans are.
 fn push(out: &mut Vec<Finding>, kind: FindingKind, text: &str, start: usize, end: usize) {
     out.push(Finding {
         kind,
-        text: text[start..end].to_owned(),
+        text: text.get(start..end).unwrap_or_default().to_owned(),
         start,
         end,
     });
@@ -365,12 +365,12 @@ pub fn redact(text: &str, redact: &[String]) -> String {
     let mut at = 0;
     for f in find(text) {
         if redact.iter().any(|r| r == &f.text) {
-            out.push_str(&text[at..f.start]);
+            out.push_str(text.get(at..f.start).unwrap_or_default());
             out.push_str(f.kind.placeholder());
             at = f.end;
         }
     }
-    out.push_str(&text[at..]);
+    out.push_str(text.get(at..).unwrap_or_default());
     out
 }
 

@@ -78,13 +78,22 @@ pub fn canonicalize(raw: &str) -> Result<CanonicalUrl, UrlError> {
     if host.is_empty() {
         return Err(UrlError::NoHost { url: clip(trimmed) });
     }
-    if ip.is_none() && url.host_str() != Some(host.as_str()) {
+    let (host, ip) = if ip.is_none() && url.host_str() != Some(host.as_str()) {
         url.set_host(Some(&host))
             .map_err(|e| UrlError::Unparsable {
                 url: clip(trimmed),
                 reason: e.to_string(),
             })?;
-    }
+        // Without its trailing dots a name can read as an address
+        // (`32..` is 0.0.0.32): the host is what the URL now holds.
+        match url.host() {
+            Some(Host::Ipv4(a)) => (a.to_string(), Some(IpAddr::V4(a))),
+            Some(Host::Ipv6(a)) => (a.to_string(), Some(IpAddr::V6(a))),
+            _ => (host, ip),
+        }
+    } else {
+        (host, ip)
+    };
     let path = normalize_escapes(url.path());
     if path != url.path() {
         url.set_path(&path);
@@ -159,34 +168,40 @@ fn is_unreserved(b: u8) -> bool {
 
 /// Upper-cases percent-escapes and decodes those of unreserved characters.
 fn normalize_escapes(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let (h, l) = (b[i + 1], b[i + 2]);
-            if let (Some(hv), Some(lv)) = (hex_val(h), hex_val(l)) {
-                let byte = hv * 16 + lv;
-                if is_unreserved(byte) {
-                    out.push(char::from(byte));
-                } else {
-                    out.push('%');
-                    out.push(char::from(h.to_ascii_uppercase()));
-                    out.push(char::from(l.to_ascii_uppercase()));
-                }
-                i += 3;
-                continue;
+    let mut rest = s;
+    while let Some((before, after)) = rest.split_once('%') {
+        out.push_str(before);
+        let escape = after
+            .split_at_checked(2)
+            .and_then(|(digits, tail)| Some((hex_byte(digits)?, digits, tail)));
+        match escape {
+            Some((byte, _, tail)) if is_unreserved(byte) => {
+                out.push(char::from(byte));
+                rest = tail;
+            }
+            Some((_, digits, tail)) => {
+                out.push('%');
+                out.push_str(&digits.to_ascii_uppercase());
+                rest = tail;
+            }
+            // A stray percent sign stays as it was.
+            None => {
+                out.push('%');
+                rest = after;
             }
         }
-        // Multi-byte characters are copied whole.
-        let ch_len = utf8_len(b[i]);
-        out.push_str(&s[i..i + ch_len]);
-        i += ch_len;
     }
+    out.push_str(rest);
     out
+}
+
+/// The byte two hex digits spell (`None` for anything else).
+fn hex_byte(digits: &str) -> Option<u8> {
+    match *digits.as_bytes() {
+        [h, l] => Some(hex_val(h)? * 16 + hex_val(l)?),
+        _ => None,
+    }
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -195,21 +210,24 @@ fn hex_val(b: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0x00..=0x7f => 1,
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn c(s: &str) -> String {
         canonicalize(s).unwrap_or_else(|e| panic!("{s}: {e}")).url
+    }
+
+    /// Found by the `canonicalize` fuzz target (fuzz/regressions/canonicalize).
+    #[test]
+    fn a_name_that_reads_as_an_address_without_its_dots_is_that_address() {
+        let once = canonicalize("32..").unwrap();
+        assert_eq!(once.url, "http://0.0.0.32/");
+        assert_eq!(
+            (once.host.as_str(), once.ip),
+            ("0.0.0.32", "0.0.0.32".parse().ok())
+        );
+        assert_eq!(canonicalize(&once.url).unwrap(), once, "a fixed point");
     }
 
     #[test]

@@ -11,6 +11,16 @@
 //! metadata is [`url_record`], decided by [`isx_policy::decide`] like
 //! everything else. Feed files follow [`FeedSchedule`].
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 mod canon;
 mod record;
 mod schedule;

@@ -211,7 +211,10 @@ pub fn sighting_key(
     ] {
         h.update(part);
     }
-    hex::encode(&h.finalize()[..16])
+    // Keys are the digest's first 16 bytes, in hex.
+    let mut key = hex::encode(h.finalize());
+    key.truncate(32);
+    key
 }
 
 /// Merges a new sighting into the record of its URL (or starts one).

@@ -32,6 +32,7 @@ pub async fn build(
 }
 
 pub async fn run(app: Application) -> anyhow::Result<()> {
+    raise_open_file_limit();
     app.run(shutdown_signal()).await?;
     tracing::info!("isx stopped");
     Ok(())
@@ -56,5 +57,32 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit: every connection
+/// is a descriptor, and the server's own connection limit (4,096 by
+/// default) should be what holds, not a soft limit of 1,024.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write the struct we own.
+        let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
+        if got && lim.rlim_cur < lim.rlim_max {
+            let before = lim.rlim_cur;
+            lim.rlim_cur = lim.rlim_max;
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == 0 {
+                tracing::debug!(
+                    from = before,
+                    to = lim.rlim_cur,
+                    "raised the open-file limit"
+                );
+            }
+        }
     }
 }

@@ -165,7 +165,7 @@ pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
                 "object_marking_refs": marking,
             });
             if let Some(c) = r.confidence {
-                o["confidence"] = json!(c);
+                stix::set(&mut o, "confidence", json!(c));
             }
             vec![o]
         }
@@ -175,7 +175,8 @@ pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
             };
             let src = ip_sco(ip);
             let mut objects = vec![src.clone()];
-            let mut refs = vec![src["id"].clone()];
+            let src_id = src.get("id").cloned().unwrap_or_default();
+            let mut refs = vec![src_id.clone()];
             let dst = k.dst_ip.map(ip_sco);
             let protocol = r
                 .protocol
@@ -185,27 +186,29 @@ pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
             let mut traffic = json!({
                 "type": "network-traffic",
                 "spec_version": "2.1",
-                "src_ref": src["id"],
+                "src_ref": src_id,
                 "protocols": [protocol],
             });
             if let Some(d) = &dst {
-                traffic["dst_ref"] = d["id"].clone();
+                let dst_id = d.get("id").cloned().unwrap_or_default();
+                stix::set(&mut traffic, "dst_ref", dst_id.clone());
                 objects.push(d.clone());
-                refs.push(d["id"].clone());
+                refs.push(dst_id);
             }
             if let Some(p) = k.port {
-                traffic["src_port"] = json!(p);
+                stix::set(&mut traffic, "src_port", json!(p));
             }
             if let Some(p) = k.dst_port {
-                traffic["dst_port"] = json!(p);
+                stix::set(&mut traffic, "dst_port", json!(p));
             }
             let contributing = json!({
-                "src_ref": traffic["src_ref"], "dst_ref": traffic.get("dst_ref"),
+                "src_ref": traffic.get("src_ref"), "dst_ref": traffic.get("dst_ref"),
                 "src_port": traffic.get("src_port"), "dst_port": traffic.get("dst_port"),
-                "protocols": traffic["protocols"],
+                "protocols": traffic.get("protocols"),
             });
-            traffic["id"] = json!(stix::sco_id("network-traffic", &contributing));
-            refs.push(traffic["id"].clone());
+            let traffic_id = json!(stix::sco_id("network-traffic", &contributing));
+            stix::set(&mut traffic, "id", traffic_id.clone());
+            refs.push(traffic_id);
             objects.push(traffic);
             objects.push(json!({
                 "type": "observed-data",
@@ -244,7 +247,7 @@ pub fn stix_event(e: &BotnetEvent, event_id: i64, identity: &str) -> Vec<(i64, V
         BotnetProduct::C2 | BotnetProduct::Domains => stix_objects(&row, identity)
             .into_iter()
             .map(|mut o| {
-                o["id"] = json!(stix::object_id("indicator", &key));
+                stix::set(&mut o, "id", json!(stix::object_id("indicator", &key)));
                 (0, o)
             })
             .collect(),

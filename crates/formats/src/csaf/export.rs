@@ -104,7 +104,7 @@ fn product_tree(affected: &[AffectedProduct]) -> Value {
                             .into_iter()
                             .map(|b| match b.get("category") {
                                 Some(_) => b,
-                                None => json!({"category": "product_version", "name": v, "product": b["product"].clone()}),
+                                None => json!({"category": "product_version", "name": v, "product": b.get("product")}),
                             })
                             .collect();
                         let (versioned, plain): (Vec<Value>, Vec<Value>) = branches.into_iter().partition(|b| b["category"] == "product_version");
@@ -115,7 +115,7 @@ fn product_tree(affected: &[AffectedProduct]) -> Value {
                     }
                     None => direct.extend(inner.into_iter().map(|b| match b.get("category") {
                         Some(_) => b,
-                        None => json!({"category": "product_name", "name": product, "product": b["product"].clone()}),
+                        None => json!({"category": "product_name", "name": product, "product": b.get("product")}),
                     })),
                 }
             }

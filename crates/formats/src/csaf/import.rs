@@ -163,7 +163,7 @@ fn remediation_category(c: &str) -> Option<RemediationCategory> {
 pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))?;
     super::validate(&doc)?;
-    let d = &doc["document"];
+    let d = doc.get("document").unwrap_or(&Value::Null);
     let tracking = &d["tracking"];
     let publisher = s(&d["publisher"], "name").unwrap_or("").to_owned();
     let title = s(d, "title").unwrap_or("").to_owned();

@@ -49,7 +49,7 @@ impl UrlInputFormat {
             Some(b'[') => Self::Json,
             Some(b'{') => {
                 // One object per line, or one document?
-                let text = String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 20)]);
+                let text = String::from_utf8_lossy(bytes.get(..1 << 20).unwrap_or(bytes));
                 let mut lines = text.lines().filter(|l| !l.trim().is_empty());
                 let first_line = lines.next().unwrap_or_default();
                 if serde_json::from_str::<Value>(first_line).is_ok() {
@@ -91,10 +91,7 @@ pub fn parse_urls(bytes: &[u8], format: UrlInputFormat) -> Result<Vec<UrlRow>, F
 }
 
 fn line_of(bytes: &[u8], offset: usize) -> usize {
-    1 + bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
+    1 + bytes.iter().take(offset).filter(|b| **b == b'\n').count()
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Vec<UrlRow>, FormatError> {
@@ -205,7 +202,7 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<UrlRow>, FormatError> {
         .flexible(true)
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
-        .from_reader(&bytes[data_start.min(bytes.len())..]);
+        .from_reader(bytes.get(data_start..).unwrap_or_default());
     let mut rows = Vec::new();
     for rec in reader.records() {
         match rec {
@@ -313,6 +310,11 @@ fn pick_text(f: &HashMap<String, Field>, names: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The name a field is reported by: the first of its spellings.
+fn field_name<'a>(names: &[&'a str]) -> &'a str {
+    names.first().copied().unwrap_or_default()
+}
+
 /// Reads a time as sources write it: RFC 3339, `YYYY-MM-DD HH:MM:SS`
 /// (UTC, optionally followed by `UTC`), `YYYY-MM-DD`, or Unix seconds
 /// (milliseconds when the number is that large).
@@ -344,7 +346,7 @@ fn observation(f: &HashMap<String, Field>) -> Result<UrlObservation, String> {
             None => Ok(None),
             Some(s) => parse_time(&s)
                 .map(Some)
-                .ok_or_else(|| format!("{}: unreadable time {s:?}", names[0])),
+                .ok_or_else(|| format!("{}: unreadable time {s:?}", field_name(names))),
         }
     };
     let first_seen = time(&[
@@ -389,7 +391,7 @@ fn observation(f: &HashMap<String, Field>) -> Result<UrlObservation, String> {
                 Ok(v) if v.is_finite() && v.abs() <= max => Ok(Some(v)),
                 _ => Err(format!(
                     "{} {s:?}: expected a number within ±{max}",
-                    names[0]
+                    field_name(names)
                 )),
             },
         }
@@ -669,9 +671,10 @@ pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
     let Some(kind) = infrastructure_type(r.threat) else {
         return vec![(0, indicator)];
     };
-    let created = indicator["created"].clone();
-    let modified = indicator["modified"].clone();
-    let marking = indicator["object_marking_refs"].clone();
+    let field = |key: &str| indicator.get(key).cloned().unwrap_or_default();
+    let created = field("created");
+    let modified = field("modified");
+    let marking = field("object_marking_refs");
     let infra_id = stix::object_id("infrastructure", &format!("url:{}", r.url));
     let infrastructure = serde_json::json!({
         "type": "infrastructure",
@@ -695,7 +698,7 @@ pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
         "created": created,
         "modified": modified,
         "relationship_type": "indicates",
-        "source_ref": indicator["id"],
+        "source_ref": field("id"),
         "target_ref": infra_id,
         "object_marking_refs": marking,
     });
