@@ -143,7 +143,11 @@ pub fn prepare(
     }
     let keys: Vec<MatchKey<'_>> = events.iter().map(BotnetEvent::match_key).collect();
     let mut recipients = vec![Vec::new(); events.len()];
-    matcher.recipients_batch(&keys, |i, found| recipients[i] = found.to_vec());
+    matcher.recipients_batch(&keys, |i, found| {
+        if let Some(r) = recipients.get_mut(i) {
+            *r = found.to_vec();
+        }
+    });
     drop(keys);
     events.into_iter().zip(recipients).collect()
 }
@@ -165,8 +169,8 @@ const GROUP_COMMIT_MAX: usize = 20_000;
 /// batch in it, and nothing of them is stored.
 async fn writer(store: std::sync::Arc<dyn Store>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
+        let mut n = first.events.len();
         let mut jobs = vec![first];
-        let mut n = jobs[0].events.len();
         while n < GROUP_COMMIT_MAX {
             match rx.try_recv() {
                 Ok(j) => {

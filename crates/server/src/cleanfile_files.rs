@@ -224,11 +224,11 @@ async fn write_full(
         format!("isx-cleanfiles-full-{label}.csv"),
         format!("isx-cleanfiles-full-{label}.bloom"),
     ];
-    let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
-    let mut ndjson = AtomicFile::create(&paths[0]).map_err(io(&paths[0]))?;
-    let mut csv = AtomicFile::create(&paths[1]).map_err(io(&paths[1]))?;
+    let [nd_path, csv_path, bf_path] = names.each_ref().map(|n| dir.join(n));
+    let mut ndjson = AtomicFile::create(&nd_path).map_err(io(&nd_path))?;
+    let mut csv = AtomicFile::create(&csv_path).map_err(io(&csv_path))?;
     csv.write_all(b"sha256,sha1,md5,size,file_name,product,version,vendor,source\r\n")
-        .map_err(io(&paths[1]))?;
+        .map_err(io(&csv_path))?;
     let mut bloom = DcsoBloom::with_capacity((stats.files * 3).max(1000), BLOOM_FPP);
     let records = ctx
         .store
@@ -257,11 +257,11 @@ async fn write_full(
             Ok(())
         })
         .await?;
-    let (nd_size, nd_sha) = ndjson.finish().map_err(io(&paths[0]))?;
-    let (csv_size, csv_sha) = csv.finish().map_err(io(&paths[1]))?;
-    let mut bf = AtomicFile::create(&paths[2]).map_err(io(&paths[2]))?;
-    bloom.write_to(&mut bf).map_err(io(&paths[2]))?;
-    let (bf_size, bf_sha) = bf.finish().map_err(io(&paths[2]))?;
+    let (nd_size, nd_sha) = ndjson.finish().map_err(io(&nd_path))?;
+    let (csv_size, csv_sha) = csv.finish().map_err(io(&csv_path))?;
+    let mut bf = AtomicFile::create(&bf_path).map_err(io(&bf_path))?;
+    bloom.write_to(&mut bf).map_err(io(&bf_path))?;
+    let (bf_size, bf_sha) = bf.finish().map_err(io(&bf_path))?;
     let start = Timestamp::from_micros(0);
     let [n0, n1, n2] = names;
     Ok(vec![

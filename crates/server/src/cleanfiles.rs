@@ -29,7 +29,38 @@ pub struct IndexView {
     /// The store change sequence this view reflects.
     seq: i64,
     /// Per algorithm (index of [`HashAlgo::ALL`]): key → present.
-    overlay: [HashMap<Vec<u8>, bool>; 3],
+    overlay: Overlay,
+}
+
+/// The changes since the generation was written, per algorithm: key →
+/// present (`false`: removed since).
+#[derive(Debug, Clone, Default)]
+struct Overlay {
+    sha256: HashMap<Vec<u8>, bool>,
+    sha1: HashMap<Vec<u8>, bool>,
+    md5: HashMap<Vec<u8>, bool>,
+}
+
+impl Overlay {
+    fn of(&self, algo: HashAlgo) -> &HashMap<Vec<u8>, bool> {
+        match algo {
+            HashAlgo::Sha256 => &self.sha256,
+            HashAlgo::Sha1 => &self.sha1,
+            HashAlgo::Md5 => &self.md5,
+        }
+    }
+
+    fn of_mut(&mut self, algo: HashAlgo) -> &mut HashMap<Vec<u8>, bool> {
+        match algo {
+            HashAlgo::Sha256 => &mut self.sha256,
+            HashAlgo::Sha1 => &mut self.sha1,
+            HashAlgo::Md5 => &mut self.md5,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.sha256.len() + self.sha1.len() + self.md5.len()
+    }
 }
 
 fn slot(algo: HashAlgo) -> usize {
@@ -43,7 +74,7 @@ fn slot(algo: HashAlgo) -> usize {
 impl IndexView {
     /// Whether `key` (raw bytes of `algo`) is a known-good hash.
     pub fn contains(&self, algo: HashAlgo, key: &[u8]) -> bool {
-        if let Some(present) = self.overlay[slot(algo)].get(key) {
+        if let Some(present) = self.overlay.of(algo).get(key) {
             return *present;
         }
         self.generation
@@ -58,11 +89,12 @@ impl IndexView {
             Some(g) => g.set(algo).view().contains_many(keys, out),
             None => out.extend(std::iter::repeat_n(false, keys.len() / algo.bytes())),
         }
-        let overlay = &self.overlay[slot(algo)];
+        let overlay = self.overlay.of(algo);
         if !overlay.is_empty() {
-            for (i, k) in keys.chunks_exact(algo.bytes()).enumerate() {
+            let answers = out.get_mut(start..).unwrap_or_default();
+            for (answer, k) in answers.iter_mut().zip(keys.chunks_exact(algo.bytes())) {
                 if let Some(present) = overlay.get(k) {
-                    out[start + i] = *present;
+                    *answer = *present;
                 }
             }
         }
@@ -90,7 +122,7 @@ impl IndexView {
     /// overlay (each overlay entry checked against the file).
     pub fn sha256_count(&self) -> u64 {
         let mut n = self.file_keys(HashAlgo::Sha256);
-        for (k, present) in &self.overlay[slot(HashAlgo::Sha256)] {
+        for (k, present) in self.overlay.of(HashAlgo::Sha256) {
             let in_file = self
                 .generation
                 .as_ref()
@@ -105,7 +137,7 @@ impl IndexView {
     }
 
     pub fn overlay_len(&self) -> usize {
-        self.overlay.iter().map(HashMap::len).sum()
+        self.overlay.len()
     }
 }
 
@@ -219,7 +251,7 @@ impl CleanIndex {
     async fn follow(&self, store: &dyn Store) -> Result<(), ServerError> {
         let current = self.view();
         let mut seq = current.seq;
-        let mut overlay: Option<[HashMap<Vec<u8>, bool>; 3]> = None;
+        let mut overlay: Option<Overlay> = None;
         loop {
             let changes = store.clean_changes(seq, i64::MAX, CHANGE_PAGE).await?;
             if changes.is_empty() {
@@ -245,7 +277,7 @@ impl CleanIndex {
                 for algo in HashAlgo::ALL {
                     if let Some(k) = c.key(algo) {
                         let keep = !c.added && still.contains_key(&(slot(algo), k.to_vec()));
-                        o[slot(algo)].insert(k.to_vec(), c.added || keep);
+                        o.of_mut(algo).insert(k.to_vec(), c.added || keep);
                     }
                 }
                 seq = c.seq;
@@ -283,7 +315,7 @@ impl CleanIndex {
         let view = current.clone();
         tokio::task::spawn_blocking(move || -> Result<(), ServerError> {
             for algo in HashAlgo::ALL {
-                let overlay = &view.overlay[slot(algo)];
+                let overlay = view.overlay.of(algo);
                 let mut added: Vec<Vec<u8>> = overlay
                     .iter()
                     .filter(|(_, p)| **p)
@@ -435,7 +467,7 @@ pub async fn look_up(
         }
         let mut flat = Vec::with_capacity(at.len() * algo.bytes());
         for i in &at {
-            if let Ok(v) = &hashes[*i] {
+            if let Some(Ok(v)) = hashes.get(*i) {
                 flat.extend_from_slice(v.as_bytes());
             }
         }
@@ -448,7 +480,7 @@ pub async fn look_up(
             .collect();
         let keys: Vec<Vec<u8>> = hits
             .iter()
-            .filter_map(|i| hashes[*i].as_ref().ok().map(|v| v.as_bytes().to_vec()))
+            .filter_map(|i| hashes.get(*i)?.as_ref().ok().map(|v| v.as_bytes().to_vec()))
             .collect();
         let found = if with_metadata {
             metadata(store, algo, &keys).await?

@@ -53,7 +53,12 @@ fn collection_id(alias: &str) -> String {
 /// isx produces).
 pub(crate) fn identity_id(state: &AppState) -> String {
     let identity = stix::instance_identity(&state.config.instance_name);
-    identity["id"].as_str().unwrap_or_default().to_owned()
+    id_of(&identity).unwrap_or_default().to_owned()
+}
+
+/// The `id` of a STIX object.
+fn id_of(object: &serde_json::Value) -> Option<&str> {
+    object.get("id").and_then(serde_json::Value::as_str)
 }
 
 /// The alias of a trust group's collection.
@@ -256,7 +261,7 @@ fn take_page(entries: &[Entry], objects: &mut [String], page: Page<'_>) -> Items
             let i = entries
                 .binary_search_by_key(&e.date_added, |x| x.date_added)
                 .ok()?;
-            Some(((*e).clone(), Some(std::mem::take(&mut objects[i]))))
+            Some(((*e).clone(), objects.get_mut(i).map(std::mem::take)))
         })
         .collect();
     ItemsPage {
@@ -308,10 +313,7 @@ async fn advisory_items(
     }
     // Distinct microseconds, ascending: ties (a release's advisories open
     // at one instant) are spread in id order.
-    rows.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| a.1["id"].as_str().cmp(&b.1["id"].as_str()))
-    });
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(&a.1).cmp(&id_of(&b.1))));
     let mut last = i64::MIN;
     Ok(rows
         .into_iter()
@@ -516,7 +518,10 @@ async fn read_group(
         }
         let (ids, end) = if filter.ids.is_empty() {
             let rows = state.store.exchange_window(&alias, start, window).await?;
-            let end = (rows.len() == window as usize).then(|| rows[rows.len() - 1].added);
+            let end = rows
+                .last()
+                .filter(|_| rows.len() == window as usize)
+                .map(|r| r.added);
             let mut ids: Vec<String> = rows.into_iter().map(|e| e.id).collect();
             ids.sort_unstable();
             ids.dedup();

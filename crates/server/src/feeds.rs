@@ -284,7 +284,7 @@ struct Hashing<W: Write> {
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
+        self.hash.update(buf.get(..n).unwrap_or(buf));
         self.size += n as u64;
         Ok(n)
     }

@@ -4,6 +4,18 @@
 //! Only this crate knows HTTP. Every read it serves is decided by
 //! [`isx_policy::decide`]; every authenticated request is written to the
 //! audit log by one middleware ([`audit`]).
+//!
+//! Request paths never panic on what a request brings: no `unwrap`,
+//! `expect`, unchecked indexing or `panic!` outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod admin;
 mod api;

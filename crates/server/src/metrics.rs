@@ -175,9 +175,9 @@ impl Metrics {
         }
         if let Ok(mut m) = self.latency.lock() {
             let h = m.entry(route.to_owned()).or_default();
-            for (i, le) in BUCKETS.iter().enumerate() {
+            for (count, le) in h.counts.iter_mut().zip(BUCKETS.iter()) {
                 if secs <= *le {
-                    h.counts[i] += 1;
+                    *count += 1;
                 }
             }
             h.sum += secs;
@@ -199,11 +199,10 @@ impl Metrics {
         if let Ok(m) = self.latency.lock() {
             for (route, h) in m.iter() {
                 let r = escape(route);
-                for (i, le) in BUCKETS.iter().enumerate() {
+                for (count, le) in h.counts.iter().zip(BUCKETS.iter()) {
                     let _ = writeln!(
                         out,
-                        "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{le}\"}} {}",
-                        h.counts[i]
+                        "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{le}\"}} {count}"
                     );
                 }
                 let _ = writeln!(

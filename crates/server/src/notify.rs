@@ -200,7 +200,7 @@ async fn still_visible(
 ) -> Result<bool, ServerError> {
     let release = serde_json::from_str::<serde_json::Value>(&d.payload)
         .ok()
-        .and_then(|p| p["release"]["id"].as_i64());
+        .and_then(|p| p.get("release")?.get("id")?.as_i64());
     let Some(release) = release else {
         return Ok(false);
     };

@@ -186,8 +186,8 @@ fn exchange_objects(
         .filter_map(|o| {
             let version = isx_formats::stix::version_of(&o)?;
             Some(NewExchangeObject {
-                id: o["id"].as_str()?.to_owned(),
-                object_type: o["type"].as_str()?.to_owned(),
+                id: o.get("id")?.as_str()?.to_owned(),
+                object_type: o.get("type")?.as_str()?.to_owned(),
                 version,
                 spec_version: "2.1".into(),
                 marking,

@@ -502,8 +502,8 @@ pub(crate) async fn stats_dto(state: &AppState) -> Result<CleanStatsDto, ApiErro
 
 fn hashlookup_error(status: StatusCode, message: String, query: Option<&str>) -> Response {
     let mut body = json!({ "message": message });
-    if let Some(q) = query {
-        body["query"] = json!(q);
+    if let (Some(q), Some(o)) = (query, body.as_object_mut()) {
+        o.insert("query".into(), json!(q));
     }
     (status, Json(body)).into_response()
 }

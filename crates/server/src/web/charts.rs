@@ -40,11 +40,17 @@ fn land() -> &'static str {
 
 fn decode_topology(text: &str) -> Option<String> {
     let topo: Value = serde_json::from_str(text).ok()?;
-    let scale = topo["transform"]["scale"].as_array()?;
-    let translate = topo["transform"]["translate"].as_array()?;
-    let (sx, sy) = (scale[0].as_f64()?, scale[1].as_f64()?);
-    let (tx, ty) = (translate[0].as_f64()?, translate[1].as_f64()?);
-    let arcs: Vec<Vec<(f64, f64)>> = topo["arcs"]
+    let pair = |v: Option<&Value>| -> Option<(f64, f64)> {
+        match v?.as_array()?.as_slice() {
+            [a, b, ..] => Some((a.as_f64()?, b.as_f64()?)),
+            _ => None,
+        }
+    };
+    let transform = topo.get("transform")?;
+    let (sx, sy) = pair(transform.get("scale"))?;
+    let (tx, ty) = pair(transform.get("translate"))?;
+    let arcs: Vec<Vec<(f64, f64)>> = topo
+        .get("arcs")?
         .as_array()?
         .iter()
         .map(|arc| {
@@ -53,8 +59,11 @@ fn decode_topology(text: &str) -> Option<String> {
                 .map(|pts| {
                     pts.iter()
                         .filter_map(|p| {
-                            x += p[0].as_i64()?;
-                            y += p[1].as_i64()?;
+                            let [dx, dy, ..] = p.as_array()?.as_slice() else {
+                                return None;
+                            };
+                            x += dx.as_i64()?;
+                            y += dy.as_i64()?;
                             let (lon, lat) = (x as f64 * sx + tx, y as f64 * sy + ty);
                             Some(project(lat, lon))
                         })
@@ -96,17 +105,28 @@ fn decode_topology(text: &str) -> Option<String> {
         out.push('Z');
     };
     let mut svg = String::new();
-    for g in topo["objects"]["countries"]["geometries"].as_array()? {
-        let name = g["properties"]["name"].as_str().unwrap_or("");
+    let geometries = topo.get("objects")?.get("countries")?.get("geometries")?;
+    for g in geometries.as_array()? {
+        let name = g
+            .get("properties")
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let arcs_of = || {
+            g.get("arcs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        };
         let mut d = String::new();
-        match g["type"].as_str() {
+        match g.get("type").and_then(Value::as_str) {
             Some("Polygon") => {
-                for r in g["arcs"].as_array().into_iter().flatten() {
+                for r in arcs_of() {
                     ring(r, &mut d);
                 }
             }
             Some("MultiPolygon") => {
-                for poly in g["arcs"].as_array().into_iter().flatten() {
+                for poly in arcs_of() {
                     for r in poly.as_array().into_iter().flatten() {
                         ring(r, &mut d);
                     }
@@ -229,7 +249,7 @@ pub fn series_colour(i: usize) -> &'static str {
         "#c23030", "#2b95d6", "#d9822b", "#7157d9", "#0f9960", "#d4a017", "#a82255", "#14866d",
         "#8a9ba8", "#5c255c",
     ];
-    PALETTE[i % PALETTE.len()]
+    PALETTE.get(i % PALETTE.len()).copied().unwrap_or("#8a9ba8")
 }
 
 /// Events per day stacked by series (malware family): `per_day` holds

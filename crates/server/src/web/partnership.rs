@@ -209,10 +209,15 @@ pub(super) fn activity_svg(d: &Dashboard, now: Timestamp) -> String {
         .collect();
     let mut per_day: Vec<(String, String, u64)> = Vec::new();
     for back in (0..i64::from(d.days)).rev() {
-        let day = now.add_secs(-back * 86_400).to_rfc3339()[..10].to_owned();
+        let day: String = now
+            .add_secs(-back * 86_400)
+            .to_rfc3339()
+            .chars()
+            .take(10)
+            .collect();
         let of_day: Vec<_> = d.activity.iter().filter(|a| a.day == day).collect();
         if of_day.is_empty() {
-            per_day.push((day.clone(), series[0].clone(), 0));
+            per_day.push((day.clone(), series.first().cloned().unwrap_or_default(), 0));
         }
         for a in of_day {
             per_day.push((day.clone(), a.kind.as_str().to_owned(), a.count));
