@@ -107,6 +107,18 @@ pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
     if !is_uuid(uuid) {
         return Err(format!("{id}: {uuid:?} is not a UUID"));
     }
+    // One object, one spelling: ids that differ only in case would be two
+    // objects here and one to a client that normalises them.
+    if uuid.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "{id}: write the UUID in lowercase (STIX ids are compared as written)"
+        ));
+    }
+    if object_type == "marking-definition" && tlp_of_marking(id).is_some() {
+        return Err(format!(
+            "{id}: the official TLP marking definitions are not posted; refer to them by id"
+        ));
+    }
     if object_type == "bundle" {
         return Err(format!(
             "{id}: post the objects of a bundle, not the bundle"
@@ -344,6 +356,22 @@ mod tests {
                 "not a STIX type name",
             ),
         ];
+        let mut cases = cases;
+        cases.push((
+            {
+                let mut o = indicator();
+                o["id"] = json!("indicator--8E2E2D2B-17d4-4cbf-938f-98ee46b3cd3f");
+                o
+            },
+            "lowercase",
+        ));
+        cases.push((
+            json!({"type": "marking-definition", "spec_version": "2.1",
+                   "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+                   "created": "2026-11-01T10:00:00Z", "definition_type": "statement",
+                   "definition": {"statement": "TLP:CLEAR - ok to publish"}}),
+            "official TLP",
+        ));
         for (object, want) in cases {
             let err = check_object(&object).expect_err(want);
             assert!(err.contains(want), "{err:?} should say {want:?}");

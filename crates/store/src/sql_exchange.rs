@@ -82,6 +82,16 @@ macro_rules! exchange_insert {
                 let added = done.rows_affected() == 1;
                 if added {
                     stamp += 1;
+                    sqlx::query(
+                        "INSERT INTO exchange_owners (collection, object_id, author) VALUES ($1, $2, $3)
+                         ON CONFLICT (collection, object_id) DO NOTHING",
+                    )
+                    .bind($collection)
+                    .bind(&o.id)
+                    .bind($author.0)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::StoreError::Database)?;
                 }
                 out.push(added);
             }
@@ -110,8 +120,7 @@ macro_rules! exchange_methods {
             let mut owned: Vec<bool> = Vec::with_capacity(objects.len());
             for o in objects {
                 let first: Option<i64> = sqlx::query_scalar(
-                    "SELECT author FROM exchange_objects WHERE collection = $1 AND object_id = $2
-                     ORDER BY added LIMIT 1",
+                    "SELECT author FROM exchange_owners WHERE collection = $1 AND object_id = $2",
                 )
                 .bind(collection)
                 .bind(&o.id)

@@ -156,6 +156,35 @@ async fn objects_belong_to_their_first_poster(backend: Backend) {
         "REST and TAXII agree: {served}"
     );
 
+    // Deleted over TAXII by the group's owner, the contribution's id still
+    // belongs to A (REST still serves the contribution): B cannot take it.
+    let res = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/taxii2/isx/collections/{col}/objects/{sid}/"),
+            &app.a.token,
+        )
+        .header("accept", TAXII)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut takeover = indicator(&sid, "2026-11-01T10:00:00.000Z", "mine now");
+    takeover["type"] = json!(sid.split("--").next().unwrap_or("indicator"));
+    let st = post(&app, &col, &app.b.token, vec![takeover]).await;
+    assert_eq!(st["success_count"], 0, "{st}");
+    assert!(st["failures"][0]["message"].as_str().unwrap_or("").contains("belongs to"), "{st}");
+    // Nor with the id spelled in capitals, nor from the future, nor as an
+    // official TLP marking definition.
+    let mut shouting = indicator(&ind.to_uppercase().replace("INDICATOR--", "indicator--"), "2026-11-07T10:00:00.000Z", "caps");
+    shouting["name"] = json!("caps");
+    let future = indicator("indicator--0b6b1c52-1a4e-4f0e-9a53-3c1f0d8a1e77", "2099-01-01T00:00:00.000Z", "later");
+    let tlp = json!({"type": "marking-definition", "spec_version": "2.1",
+        "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "created": "2017-01-20T00:00:00.000Z",
+        "definition_type": "statement", "definition": {"statement": "TLP:CLEAR - ok to publish"}});
+    let st = post(&app, &col, &app.b.token, vec![shouting, future, tlp]).await;
+    assert_eq!((st["success_count"].as_u64(), st["failure_count"].as_u64()), (Some(0), Some(3)), "{st}");
+
     // B cannot post as the instance or as A, nor A's (or a new) identity
     // named after A; its own identity is fine.
     let instance_identity = isx_formats::stix::instance_identity("isx")["id"]
@@ -203,7 +232,36 @@ async fn objects_belong_to_their_first_poster(backend: Backend) {
     );
     assert_eq!(st["successes"][0]["id"], b_identity.as_str());
 
-    // The operator may add a version of any object.
+    // A member-role key of the operator's organisation is a member here: it
+    // adds no version of A's object (the group admits the operator).
+    let (_, weak) = isx_server::admin::create_api_key(
+        app.store.as_ref(),
+        app.clock.as_ref(),
+        None,
+        &isx_server::admin::KeySpec {
+            member: app.operator.member.id,
+            name: "weak",
+            role: isx_domain::UserRole::Member,
+            expires_at: None,
+        },
+    )
+    .await
+    .expect("key");
+    let res = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/members"),
+            &app.operator.token,
+            &json!({"member": app.operator.member.id.0, "role": "contributor"}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert!(res.status().is_success());
+    let st = post(&app, &col, &weak.expose(), vec![indicator(ind, "2026-11-06T09:00:00.000Z", "weak takeover")]).await;
+    assert_eq!(st["success_count"], 0, "{st}");
+    assert!(st["failures"][0]["message"].as_str().unwrap_or("").contains("belongs to"), "{st}");
+
+    // The operator's administrator may add a version of any object.
     let st = post(
         &app,
         &col,
