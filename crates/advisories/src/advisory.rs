@@ -224,6 +224,11 @@ pub struct Revision {
     pub number: u32,
     pub date: Timestamp,
     pub summary: String,
+    /// The revision changed exploitability data only: it is withheld from
+    /// whoever the exploitability data is withheld from (a revision nobody
+    /// can see the reason of would tell them the data changed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exploitability_only: bool,
 }
 
 /// An advisory as isx models it.
@@ -315,8 +320,21 @@ impl Advisory {
             self.known_exploited = None;
             self.cvss_v31 = self.cvss_v31.and_then(|v| v.without_exploit_maturity());
             self.cvss_v40 = self.cvss_v40.and_then(|v| v.without_exploit_maturity());
+            // Revisions of exploitability data alone go with it; the rest are
+            // numbered again so that no gap shows where one was.
+            self.revisions.retain(|r| !r.exploitability_only);
+            for (n, r) in (1..).zip(self.revisions.iter_mut()) {
+                r.number = n;
+            }
         }
         self
+    }
+
+    /// Whether `other` differs from this advisory in exploitability data
+    /// only (and the revision history).
+    pub fn differs_only_in_exploitability(&self, other: &Advisory) -> bool {
+        let hidden = |a: &Advisory| a.clone().masked(isx_policy::FieldMask::EXPLOITABILITY);
+        !self.same_content(other) && hidden(self).same_content(&hidden(other))
     }
 
     /// Equal in content, ignoring the revision history (to decide whether a

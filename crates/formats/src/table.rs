@@ -61,10 +61,11 @@ pub fn rows(advisories: &[Advisory], withheld: bool) -> Vec<Vec<String>> {
             .as_ref()
             .map(|c| c.score().to_string())
             .unwrap_or_default();
-        let (latest, older) = a
-            .exploitability
-            .map(|e| (e.latest.as_str(), e.older.as_str()))
-            .unwrap_or(("", ""));
+        let (latest, older) = match (a.exploitability, withheld) {
+            (Some(e), _) => (e.latest.as_str(), e.older.as_str()),
+            (None, true) => ("withheld", "withheld"),
+            (None, false) => ("", ""),
+        };
         let kev = match (&a.known_exploited, withheld) {
             (Some(_), _) => "yes",
             (None, true) => "withheld",

@@ -71,14 +71,34 @@ pub fn check_pii_choices(
 }
 
 /// The texts of an attachment's body the PII detector reads: the whole
-/// body when it is UTF-8 text, otherwise its runs of at least six
-/// printable ASCII characters (what `strings` shows: the text of an
-/// uncompressed PDF or office file; compressed streams are not read).
+/// body when it is UTF-8 or UTF-16 text (with its byte-order mark),
+/// otherwise its runs of at least six printable ASCII characters, as bytes
+/// and as UTF-16LE (what `strings` shows: the text of an uncompressed PDF,
+/// office file or executable; compressed streams are not read).
 pub fn attachment_texts(body: &[u8]) -> Vec<String> {
-    if let Ok(text) = std::str::from_utf8(body) {
+    if let Some(text) = as_text(body) {
         return vec![text.to_owned()];
     }
-    let mut out = Vec::new();
+    // UTF-16 text (what Windows tools write), by its byte-order mark.
+    let utf16 = |le: bool| {
+        let units: Vec<u16> = body
+            .get(2..)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|c| match c {
+                [a, b] if le => u16::from_le_bytes([*a, *b]),
+                [a, b] => u16::from_be_bytes([*a, *b]),
+                _ => 0,
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    match body {
+        [0xFF, 0xFE, ..] => return vec![utf16(true)],
+        [0xFE, 0xFF, ..] => return vec![utf16(false)],
+        _ => {}
+    }
+    let mut out = utf16_runs(body);
     let mut run = String::new();
     for &b in body {
         if b.is_ascii_graphic() || b == b' ' {
@@ -96,6 +116,36 @@ pub fn attachment_texts(body: &[u8]) -> Vec<String> {
     out
 }
 
+/// The body as text: UTF-8 without NUL bytes (UTF-16 text is valid UTF-8
+/// too when it is ASCII, but is not text to redact in).
+fn as_text(body: &[u8]) -> Option<&str> {
+    std::str::from_utf8(body).ok().filter(|t| !t.contains('\0'))
+}
+
+/// Runs of at least six printable ASCII characters stored as UTF-16LE
+/// (each followed by a zero byte), as inside office files and executables.
+fn utf16_runs(body: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for start in 0..2 {
+        let mut run = String::new();
+        for pair in body.get(start..).unwrap_or_default().chunks_exact(2) {
+            match pair {
+                [c, 0] if c.is_ascii_graphic() || *c == b' ' => run.push(char::from(*c)),
+                _ => {
+                    if run.len() >= 6 {
+                        out.push(std::mem::take(&mut run));
+                    }
+                    run.clear();
+                }
+            }
+        }
+        if run.len() >= 6 {
+            out.push(run);
+        }
+    }
+    out
+}
+
 /// [`confirm_pii`] over an attachment: its name and its body. Every
 /// finding must be redacted or kept; redaction rewrites the name and a
 /// text body, but isx does not edit inside a binary file, so a finding to
@@ -105,7 +155,7 @@ pub fn review_attachment(
     body: &mut Vec<u8>,
     choices: &PiiChoices,
 ) -> Result<Vec<Finding>, PartnershipError> {
-    let text_body = std::str::from_utf8(body).is_ok();
+    let text_body = as_text(body).is_some();
     let mut texts = attachment_texts(body);
     let mut all: Vec<&mut String> = vec![name];
     all.extend(texts.iter_mut());
@@ -440,6 +490,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("cannot redact inside"), "{err}");
+        // UTF-16 text, with or without its byte-order mark.
+        let mut u16 = vec![0xFF, 0xFE];
+        u16.extend(
+            "mail jane.doe@victim.example"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
+        let err = review_attachment(&mut "a.txt".to_owned(), &mut u16, &PiiChoices::default());
+        assert!(
+            matches!(err, Err(PartnershipError::UnconfirmedPii(_))),
+            "{err:?}"
+        );
+        let mut bare: Vec<u8> = vec![0, 1, 2];
+        bare.extend(
+            "mail jane.doe@victim.example"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
+        let err = review_attachment(&mut "a.bin".to_owned(), &mut bare, &PiiChoices::default());
+        assert!(
+            matches!(err, Err(PartnershipError::UnconfirmedPii(_))),
+            "{err:?}"
+        );
         let before = pdf.clone();
         review_attachment(
             &mut name,

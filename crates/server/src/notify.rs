@@ -25,14 +25,19 @@ use crate::{records, AppState, ServerError};
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 
-/// The release's content version: release revisions plus advisory revisions.
-async fn version(state: &AppState, r: &Release) -> Result<i64, ServerError> {
-    let advisories = state.store.advisories(Some(r.id)).await?;
-    Ok(r.revisions.len() as i64
+/// The release's content version as a member with `mask` sees it: release
+/// revisions plus the advisory revisions it may see (a revision of
+/// withheld exploitability data notifies nobody it is withheld from).
+fn version(
+    r: &Release,
+    advisories: &[(i64, isx_advisories::Advisory)],
+    mask: isx_policy::FieldMask,
+) -> i64 {
+    r.revisions.len() as i64
         + advisories
             .iter()
-            .map(|(_, a)| i64::from(a.revision()))
-            .sum::<i64>())
+            .map(|(_, a)| i64::from(a.clone().masked(mask).revision()))
+            .sum::<i64>()
 }
 
 /// Creates the notifications that are due now.
@@ -45,16 +50,17 @@ pub async fn tick(state: &AppState) -> Result<usize, ServerError> {
             continue;
         }
         let meta = records::release(&r);
-        let v = version(state, &r).await?;
+        let advisories = state.store.advisories(Some(r.id)).await?;
         let mut seen: HashMap<MemberId, Vec<(String, i64)>> = HashMap::new();
         for (m, kind, version) in state.store.notified(r.id).await? {
             seen.entry(m).or_default().push((kind, version));
         }
         for m in members.iter().filter(|m| !m.is_operator()) {
             let principal = principal_for(state.store.as_ref(), m, false).await?;
-            if !decide(&principal, &meta, now).is_allowed() {
+            let Some(mask) = decide(&principal, &meta, now).mask() else {
                 continue;
-            }
+            };
+            let v = version(&r, &advisories, mask);
             let had = seen.get(&m.id).map(Vec::as_slice).unwrap_or(&[]);
             let phase = if now < r.release_at {
                 "advance"

@@ -575,7 +575,17 @@ async fn seen_share(
     if !records::may_see(state, caller, &records::share_request(&c, &r)) {
         return Ok(None);
     }
-    let requester_shown = match state.store.group(c.group).await? {
+    // The request shows the contribution (its title, where it went): only
+    // to those who may still see the contribution itself — a requester
+    // removed from the group since sees neither.
+    let group = state.store.group(c.group).await?;
+    let sees_contribution = group
+        .as_ref()
+        .is_some_and(|g| records::may_see(state, caller, &records::contribution(g, &c)));
+    if !sees_contribution {
+        return Ok(None);
+    }
+    let requester_shown = match group {
         Some(g) => records::decide_for(state, caller, &records::share_requester(&g, &r))
             .mask()
             .is_some_and(|m| !m.hides(FieldMask::AUTHOR)),

@@ -87,6 +87,7 @@ async fn releases_and_advisories(store: &dyn Store) {
         number: 1,
         date: T0,
         summary: "moved".into(),
+        exploitability_only: false,
     });
     let saved = store.update_release(&r).await.expect("update");
     assert_eq!(saved, r);

@@ -513,7 +513,7 @@ macro_rules! impl_store {
                     match existing {
                         None => {
                             if stored.revisions.is_empty() {
-                                stored.revisions.push(isx_advisories::Revision { number: 1, date: now, summary: summary.to_owned() });
+                                stored.revisions.push(isx_advisories::Revision { number: 1, date: now, summary: summary.to_owned(), exploitability_only: false });
                             }
                             sqlx::query("INSERT INTO advisories (cve, release_id, body, revision, updated_at) VALUES ($1, $2, $3, $4, $5)")
                                 .bind(cve)
@@ -539,7 +539,10 @@ macro_rules! impl_store {
                             }
                             stored.revisions = old.revisions.clone();
                             let next = old.revision() + 1;
-                            stored.revisions.push(isx_advisories::Revision { number: next, date: now, summary: summary.to_owned() });
+                            // A revision that only changes exploitability data
+                            // is withheld with that data (see `Advisory::masked`).
+                            let exploitability_only = old.differs_only_in_exploitability(&incoming);
+                            stored.revisions.push(isx_advisories::Revision { number: next, date: now, summary: summary.to_owned(), exploitability_only });
                             sqlx::query("UPDATE advisories SET body = $1, revision = $2, updated_at = $3 WHERE cve = $4")
                                 .bind($crate::rows::json(&stored))
                                 .bind(i64::from(next))

@@ -19,6 +19,7 @@ fn revise(r: &mut Release, now: Timestamp, summary: String) {
         number,
         date: now,
         summary,
+        exploitability_only: false,
     });
 }
 

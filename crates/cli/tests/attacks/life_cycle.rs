@@ -279,6 +279,37 @@ async fn removing_a_member_from_a_group_ends_its_access(backend: Backend) {
         .await
         .expect("json");
     let contribution = format!("/api/v1/contributions/{}", c["id"]);
+    // B asks for A's URL indicator to go into the URL feed: B sees its
+    // request while it is in the group.
+    let url: Value = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/contributions"),
+            &app.a.token,
+            &json!({"title": "Dropper", "description": "details", "marking": "amber",
+                    "details": {"kind": "indicator", "indicator_type": "url", "value": "http://drop.example/x"}}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let res = app
+        .post_json(
+            &format!("/api/v1/contributions/{}/shares", url["id"]),
+            &app.b.token,
+            &json!({"target": {"kind": "url-feed"}, "reason": "block it"}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let app = &app;
+    let shares = |token: String| async move { app.get_json("/api/v1/shares", &token).await };
+    assert_eq!(
+        shares(app.b.token.clone()).await.as_array().map(Vec::len),
+        Some(1)
+    );
     let collection = format!("/taxii2/isx/collections/group-{gid}/objects/");
     assert_eq!(
         app.get(&contribution, &app.b.token)
@@ -328,6 +359,15 @@ async fn removing_a_member_from_a_group_ends_its_access(backend: Backend) {
             "{path}"
         );
     }
+    assert_eq!(
+        shares(app.b.token.clone()).await,
+        json!([]),
+        "a removed member no longer sees the contribution through its share request"
+    );
+    assert_eq!(
+        shares(app.a.token.clone()).await.as_array().map(Vec::len),
+        Some(1)
+    );
     assert_eq!(audited(&app, "group.remove").await.len(), 1);
     // The last owner stays; a member may leave by itself.
     let res = remove(app.a.member.id.0, &app.a.token).await.expect("send");

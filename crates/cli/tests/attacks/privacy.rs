@@ -158,6 +158,55 @@ async fn every_free_text_is_reviewed_for_personal_data(backend: Backend) {
     .expect("send");
     assert_eq!(res.status(), StatusCode::CREATED);
 
+    // Over TAXII too: a note's free text is reviewed; kept knowingly only
+    // when listed in x_isx_pii_keep.
+    let note = |keep: Option<Vec<&str>>| {
+        let mut o = json!({"type": "note", "spec_version": "2.1",
+            "id": "note--0b6b1c52-1a4e-4f0e-9a53-3c1f0d8a1e31",
+            "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-01T10:00:00.000Z",
+            "abstract": "Contact", "content": "Call jane.doe@victim.example",
+            "object_refs": ["indicator--0b6b1c52-1a4e-4f0e-9a53-3c1f0d8a1e32"]});
+        if let Some(k) = keep {
+            o["x_isx_pii_keep"] = json!(k);
+        }
+        json!({ "objects": [o] }).to_string()
+    };
+    let taxii = |body: String| {
+        app.req(
+            reqwest::Method::POST,
+            &format!("/taxii2/isx/collections/group-{gid}/objects/"),
+            &app.a.token,
+        )
+        .header("content-type", "application/taxii+json;version=2.1")
+        .body(body)
+        .send()
+    };
+    let st: Value = taxii(note(None))
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("status");
+    assert_eq!(st["failure_count"], 1, "{st}");
+    assert!(
+        st["failures"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("jane.doe@victim.example"),
+        "{st}"
+    );
+    let st: Value = taxii(note(Some(vec!["jane.doe@victim.example"])))
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("status");
+    assert_eq!(st["success_count"], 1, "{st}");
+    let stored = app
+        .get_text(&format!("/taxii2/isx/collections/group-{gid}/objects/note--0b6b1c52-1a4e-4f0e-9a53-3c1f0d8a1e31/"), &app.a.token)
+        .await;
+    assert!(!stored.contains("x_isx_pii_keep"), "{stored}");
+
     // A share's reason goes to the owning member: reviewed too.
     let other: Value = app
         .post_json(

@@ -173,17 +173,35 @@ async fn objects_belong_to_their_first_poster(backend: Backend) {
     takeover["type"] = json!(sid.split("--").next().unwrap_or("indicator"));
     let st = post(&app, &col, &app.b.token, vec![takeover]).await;
     assert_eq!(st["success_count"], 0, "{st}");
-    assert!(st["failures"][0]["message"].as_str().unwrap_or("").contains("belongs to"), "{st}");
+    assert!(
+        st["failures"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("belongs to"),
+        "{st}"
+    );
     // Nor with the id spelled in capitals, nor from the future, nor as an
     // official TLP marking definition.
-    let mut shouting = indicator(&ind.to_uppercase().replace("INDICATOR--", "indicator--"), "2026-11-07T10:00:00.000Z", "caps");
+    let mut shouting = indicator(
+        &ind.to_uppercase().replace("INDICATOR--", "indicator--"),
+        "2026-11-07T10:00:00.000Z",
+        "caps",
+    );
     shouting["name"] = json!("caps");
-    let future = indicator("indicator--0b6b1c52-1a4e-4f0e-9a53-3c1f0d8a1e77", "2099-01-01T00:00:00.000Z", "later");
+    let future = indicator(
+        "indicator--0b6b1c52-1a4e-4f0e-9a53-3c1f0d8a1e77",
+        "2099-01-01T00:00:00.000Z",
+        "later",
+    );
     let tlp = json!({"type": "marking-definition", "spec_version": "2.1",
         "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "created": "2017-01-20T00:00:00.000Z",
         "definition_type": "statement", "definition": {"statement": "TLP:CLEAR - ok to publish"}});
     let st = post(&app, &col, &app.b.token, vec![shouting, future, tlp]).await;
-    assert_eq!((st["success_count"].as_u64(), st["failure_count"].as_u64()), (Some(0), Some(3)), "{st}");
+    assert_eq!(
+        (st["success_count"].as_u64(), st["failure_count"].as_u64()),
+        (Some(0), Some(3)),
+        "{st}"
+    );
 
     // B cannot post as the instance or as A, nor A's (or a new) identity
     // named after A; its own identity is fine.
@@ -257,9 +275,21 @@ async fn objects_belong_to_their_first_poster(backend: Backend) {
         .await
         .expect("send");
     assert!(res.status().is_success());
-    let st = post(&app, &col, &weak.expose(), vec![indicator(ind, "2026-11-06T09:00:00.000Z", "weak takeover")]).await;
+    let st = post(
+        &app,
+        &col,
+        &weak.expose(),
+        vec![indicator(ind, "2026-11-06T09:00:00.000Z", "weak takeover")],
+    )
+    .await;
     assert_eq!(st["success_count"], 0, "{st}");
-    assert!(st["failures"][0]["message"].as_str().unwrap_or("").contains("belongs to"), "{st}");
+    assert!(
+        st["failures"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("belongs to"),
+        "{st}"
+    );
 
     // The operator's administrator may add a version of any object.
     let st = post(

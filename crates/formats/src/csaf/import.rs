@@ -187,6 +187,7 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
                 number,
                 date,
                 summary: s(r, "summary").unwrap_or("").to_owned(),
+                exploitability_only: false,
             })
         })
         .collect::<Result<Vec<_>, FormatError>>()?;

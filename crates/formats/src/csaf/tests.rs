@@ -182,11 +182,13 @@ pub(crate) fn rich_advisory() -> Advisory {
                 number: 1,
                 date: Timestamp::from_secs(1_800_000_000),
                 summary: "Initial release".into(),
+                exploitability_only: false,
             },
             Revision {
                 number: 2,
                 date: Timestamp::from_secs(1_800_086_400),
                 summary: "Fix version corrected".into(),
+                exploitability_only: false,
             },
         ],
     }

@@ -300,6 +300,7 @@ pub(crate) async fn change_release(
         number,
         date: now,
         summary: req.summary,
+        exploitability_only: false,
     });
     let r = state.store.update_release(&r).await?;
     Ok(noted(

@@ -407,6 +407,52 @@ fn writable_group(c: &CollectionInfo) -> Result<&isx_domain::TrustGroup, ApiErro
     }
 }
 
+/// The free-text properties of a STIX object that people write.
+const FREE_TEXT: [&str; 5] = ["name", "description", "content", "abstract", "explanation"];
+
+/// The PII review of a posted object, as for REST contributions: every
+/// finding in its free text must be listed in `x_isx_pii_keep` (kept
+/// knowingly; the list itself is not stored), or the object is refused with
+/// the findings. TAXII has no redaction: the poster removes the data.
+fn review_pii(object: &mut serde_json::Value, id: &str) -> Result<(), String> {
+    let Some(map) = object.as_object_mut() else {
+        return Ok(());
+    };
+    let keep: Vec<String> = match map.remove("x_isx_pii_keep") {
+        None => Vec::new(),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                format!("{id}: x_isx_pii_keep is a list of the finding texts to keep")
+            })?,
+        Some(_) => {
+            return Err(format!(
+                "{id}: x_isx_pii_keep is a list of the finding texts to keep"
+            ))
+        }
+    };
+    let texts: Vec<&str> = FREE_TEXT
+        .iter()
+        .filter_map(|k| map.get(*k).and_then(serde_json::Value::as_str))
+        .collect();
+    let open: Vec<String> = isx_partnership::findings_in(texts)
+        .into_iter()
+        .filter(|f| !keep.contains(&f.text))
+        .map(|f| format!("{} {:?}", f.kind.as_str(), f.text))
+        .collect();
+    if open.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{id}: personal data found ({}): remove it, or list each finding's text in \
+             x_isx_pii_keep to keep it knowingly",
+            open.join(", ")
+        ))
+    }
+}
+
 /// POST an envelope: each object is checked on its own; valid ones are
 /// kept (a version already held changes nothing), invalid ones are listed
 /// in the status with the reason. Answered 202 with the (complete) status.
@@ -487,6 +533,7 @@ async fn add_objects(
             }
             let mut body = o.clone();
             isx_exchange::ingest::check_authorship(&mut body, &head, &poster)?;
+            review_pii(&mut body, &head.id)?;
             Ok((head, body))
         });
         match checked {

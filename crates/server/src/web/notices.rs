@@ -272,6 +272,7 @@ pub(crate) async fn change_release(
             number,
             date: state.clock.now(),
             summary: f.summary.clone(),
+            exploitability_only: false,
         });
         Ok::<_, ApiError>(state.store.update_release(&r).await?)
     }
