@@ -164,16 +164,17 @@ pub async fn advisory(
 ) -> Result<(Release, Advisory, FieldMask), ApiError> {
     let missing = || ApiError::not_found(format!("advisory {cve}"));
     let id: isx_advisories::CveId = cve.parse().map_err(|_| missing())?;
-    let Some((rid, a)) = state.store.advisory(&id).await? else {
-        // The same reads as for a hidden advisory (its release is read and
-        // judged), so that "no such CVE" and "not for you" take about as
-        // long: a hidden CVE is not told apart by its answer time.
+    // Visibility is judged before the advisory is read, and a missing CVE
+    // makes the same reads as a hidden one (its release is looked up), so
+    // that "no such CVE" and "not for you" take about as long.
+    let Some(rid) = state.store.advisory_release(&id).await? else {
         let _ = visible_release(state, caller, 0).await;
         return Err(missing());
     };
     let (r, mask) = visible_release(state, caller, rid)
         .await
         .map_err(|_| missing())?;
+    let (_, a) = state.store.advisory(&id).await?.ok_or_else(missing)?;
     Ok((r, a.masked(mask), mask))
 }
 

@@ -233,6 +233,9 @@ pub trait Store: Send + Sync + 'static {
     /// KEV status is attached from the catalogue.
     async fn advisories(&self, release: Option<i64>) -> Result<Vec<(i64, Advisory)>>;
     async fn advisory(&self, cve: &CveId) -> Result<Option<(i64, Advisory)>>;
+    /// The release an advisory belongs to, without reading the advisory
+    /// (so that visibility is judged before its body is read).
+    async fn advisory_release(&self, cve: &CveId) -> Result<Option<i64>>;
     /// Replaces catalogue entries by CVE, in one transaction; returns how many changed.
     async fn put_known_exploited(&self, records: &[KevRecord]) -> Result<usize>;
 

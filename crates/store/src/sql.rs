@@ -576,6 +576,14 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn advisory_release(&self, cve: &isx_advisories::CveId) -> $crate::Result<Option<i64>> {
+                sqlx::query_scalar("SELECT release_id FROM advisories WHERE cve = $1")
+                    .bind(cve.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)
+            }
+
             async fn advisory(&self, cve: &isx_advisories::CveId) -> $crate::Result<Option<(i64, isx_advisories::Advisory)>> {
                 let row = sqlx::query(
                     "SELECT a.release_id, a.body, k.body AS kev FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve WHERE a.cve = $1",
