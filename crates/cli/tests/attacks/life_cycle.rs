@@ -368,7 +368,7 @@ async fn removing_a_member_from_a_group_ends_its_access(backend: Backend) {
         shares(app.a.token.clone()).await.as_array().map(Vec::len),
         Some(1)
     );
-    assert_eq!(audited(&app, "group.remove").await.len(), 1);
+    assert_eq!(audited(app, "group.remove").await.len(), 1);
     // The last owner stays; a member may leave by itself.
     let res = remove(app.a.member.id.0, &app.a.token).await.expect("send");
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
