@@ -16,6 +16,7 @@ mod browser;
 mod cleanfiles;
 mod cli;
 mod durability;
+mod feed_files;
 mod notices;
 mod oracles;
 mod partnership;

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use isx_botnet::{botnet_record, Deduplicator};
@@ -18,10 +18,8 @@ use isx_store::{BotnetQuery, FeedFile, FeedRun, StoredBotnetEvent};
 use isx_urls::{slot_label, FeedSchedule};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Caller;
 use crate::feeds::FeedContext;
-use crate::problem::ApiError;
-use crate::{AppState, ServerError};
+use crate::ServerError;
 
 /// The product directory and `feed_files.product` of botnet files.
 pub const BOTNET: &str = "botnet";
@@ -340,67 +338,4 @@ fn write(
         .records_written
         .fetch_add(spec.records, Ordering::Relaxed);
     Ok(file)
-}
-
-/// The botnet files `caller` may download, newest first.
-pub async fn list(
-    state: &AppState,
-    caller: &Caller,
-    limit: u32,
-) -> Result<Vec<FeedFile>, ApiError> {
-    let now = state.clock.now();
-    let mut files = if caller.principal.operator {
-        state.store.feed_files(BOTNET, limit).await?
-    } else {
-        let mut f = state
-            .store
-            .member_feed_files(BOTNET, Some(caller.member.id), limit)
-            .await?;
-        f.extend(state.store.member_feed_files(BOTNET, None, limit).await?);
-        f
-    };
-    files.retain(|f| crate::records::may_read_file(caller, f, now));
-    files.sort_by(|a, b| b.slot.cmp(&a.slot).then(a.name.cmp(&b.name)));
-    files.truncate(limit as usize);
-    Ok(files)
-}
-
-/// A file by name (or `latest-c2.<suffix>` / `latest.rpz`) with its path,
-/// if `caller` may read it; 404 otherwise.
-pub async fn find(
-    state: &AppState,
-    caller: &Caller,
-    name: &str,
-) -> Result<(FeedFile, PathBuf), ApiError> {
-    let not_found = || ApiError::not_found(format!("botnet file {name}"));
-    let f = if let Some(want) = latest_format(name) {
-        let shared = state.store.member_feed_files(BOTNET, None, 200).await?;
-        shared
-            .into_iter()
-            .find(|f| f.format == want)
-            .ok_or_else(not_found)?
-    } else {
-        state
-            .store
-            .feed_file(name)
-            .await?
-            .filter(|f| f.product == BOTNET)
-            .ok_or_else(not_found)?
-    };
-    if !crate::records::may_read_file(caller, &f, state.clock.now()) {
-        return Err(not_found());
-    }
-    let path = state.feeds.path_of(&f).ok_or_else(not_found)?;
-    Ok((f, path))
-}
-
-fn latest_format(name: &str) -> Option<&'static str> {
-    if name == "latest.rpz" {
-        return Some("rpz");
-    }
-    let suffix = name.strip_prefix("latest-c2.")?;
-    FirewallFormat::ALL
-        .into_iter()
-        .find(|f| f.file_suffix() == suffix)
-        .map(FirewallFormat::as_str)
 }

@@ -7,7 +7,6 @@
 //! each, and missed slots are produced on start.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use isx_cleanfiles::bloom::DcsoBloom;
@@ -17,10 +16,8 @@ use isx_store::{FeedFile, FeedRun};
 use isx_urls::slot_label;
 use serde::Serialize;
 
-use crate::auth::Caller;
 use crate::feeds::{AtomicFile, FeedContext};
-use crate::problem::ApiError;
-use crate::{AppState, ServerError};
+use crate::ServerError;
 
 /// The product directory and `feed_files.product` of clean-file files.
 pub const CLEANFILES: &str = "cleanfiles";
@@ -283,52 +280,4 @@ async fn write_full(
             bf_sha,
         ),
     ])
-}
-
-/// The clean-file files `caller` may download, newest first.
-pub async fn list(
-    state: &AppState,
-    caller: &Caller,
-    limit: u32,
-) -> Result<Vec<FeedFile>, ApiError> {
-    let now = state.clock.now();
-    let mut files = state.store.feed_files(CLEANFILES, limit).await?;
-    files.retain(|f| crate::records::may_read_file(caller, f, now));
-    Ok(files)
-}
-
-/// A file by name, or `latest.bloom` / `latest-full.ndjson` /
-/// `latest-full.csv`, with its path, if `caller` may read it.
-pub async fn find(
-    state: &AppState,
-    caller: &Caller,
-    name: &str,
-) -> Result<(FeedFile, PathBuf), ApiError> {
-    let not_found = || ApiError::not_found(format!("clean-file file {name}"));
-    let latest = match name {
-        "latest.bloom" => Some("bloom"),
-        "latest-full.ndjson" => Some("ndjson"),
-        "latest-full.csv" => Some("csv"),
-        _ => None,
-    };
-    let f = match latest {
-        Some(format) => state
-            .store
-            .feed_files(CLEANFILES, 200)
-            .await?
-            .into_iter()
-            .find(|f| f.kind == "full" && f.format == format)
-            .ok_or_else(not_found)?,
-        None => state
-            .store
-            .feed_file(name)
-            .await?
-            .filter(|f| f.product == CLEANFILES)
-            .ok_or_else(not_found)?,
-    };
-    if !crate::records::may_read_file(caller, &f, state.clock.now()) {
-        return Err(not_found());
-    }
-    let path = state.feeds.path_of(&f).ok_or_else(not_found)?;
-    Ok((f, path))
 }

@@ -29,6 +29,7 @@ mod config;
 mod error;
 pub mod exchange;
 mod extract;
+pub mod feed_files;
 pub mod feeds;
 pub mod files;
 mod metrics;

@@ -327,31 +327,3 @@ pub async fn record(state: &AppState, caller: &Caller, id: i64) -> Result<UrlRec
         _ => Err(ApiError::not_found(format!("URL record {id}"))),
     }
 }
-
-/// Feed files the caller may download, newest first.
-pub async fn feed_files(
-    state: &AppState,
-    caller: &Caller,
-    limit: u32,
-) -> Result<Vec<isx_store::FeedFile>, ApiError> {
-    let files = state.store.feed_files(crate::feeds::URLS, limit).await?;
-    Ok(files
-        .into_iter()
-        .filter(|f| records::may_see(state, caller, &records::feed_file(f)))
-        .collect())
-}
-
-/// One feed file's entry and path, or 404.
-pub async fn feed_file(
-    state: &AppState,
-    caller: &Caller,
-    name: &str,
-) -> Result<(isx_store::FeedFile, std::path::PathBuf), ApiError> {
-    let not_found = || ApiError::not_found(format!("feed file {name}"));
-    let f = state.store.feed_file(name).await?.ok_or_else(not_found)?;
-    if !records::may_see(state, caller, &records::feed_file(&f)) {
-        return Err(not_found());
-    }
-    let path = state.feeds.path_of(&f).ok_or_else(not_found)?;
-    Ok((f, path))
-}

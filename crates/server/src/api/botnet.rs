@@ -444,7 +444,7 @@ pub(crate) async fn manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<crate::api::urls::ManifestDto>, ApiError> {
-    let files = crate::botnet_files::list(&state, &caller, 500).await?;
+    let files = crate::feed_files::list(&state, &caller, &crate::feed_files::BOTNET, 500).await?;
     Ok(Json(crate::api::urls::ManifestDto::new(
         &state,
         crate::botnet_files::BOTNET,
@@ -463,18 +463,7 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (f, path) = crate::botnet_files::find(&state, &caller, &name).await?;
-    let mut res = crate::api::urls::file_response(&f, &path).await?;
-    let media = match f.format.as_str() {
-        "rpz" => Some("text/dns"),
-        "plain" | "cidr" | "nftables" | "ipset" => Some("text/plain; charset=utf-8"),
-        _ => None,
-    };
-    if let Some(m) = media {
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(m));
-    }
-    Ok(res)
+    crate::feed_files::download(&state, &caller, &crate::feed_files::BOTNET, &name).await
 }
 
 /// The period of the summary.

@@ -643,7 +643,8 @@ pub(crate) async fn manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<crate::api::urls::ManifestDto>, ApiError> {
-    let files = crate::cleanfile_files::list(&state, &caller, 500).await?;
+    let files =
+        crate::feed_files::list(&state, &caller, &crate::feed_files::CLEANFILES, 500).await?;
     Ok(Json(crate::api::urls::ManifestDto::new(
         &state,
         crate::cleanfile_files::CLEANFILES,
@@ -661,15 +662,7 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (f, path) = crate::cleanfile_files::find(&state, &caller, &name).await?;
-    let mut res = crate::api::urls::file_response(&f, &path).await?;
-    if f.format == "bloom" {
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-    }
-    Ok(res)
+    crate::feed_files::download(&state, &caller, &crate::feed_files::CLEANFILES, &name).await
 }
 
 /// `GET /api/v1/cleanfiles/sha256/{hash}` (the path is shared with DELETE).

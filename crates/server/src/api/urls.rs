@@ -1,9 +1,9 @@
 //! Malicious URLs over REST: batch import, search with every filter,
 //! statistics, exports in four formats, and the signed feed files.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use isx_domain::{Asn, ThreatType, Timestamp, Tlp};
@@ -320,7 +320,7 @@ pub(crate) async fn url_manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ManifestDto>, ApiError> {
-    let files = urls::feed_files(&state, &caller, 400).await?;
+    let files = crate::feed_files::list(&state, &caller, &crate::feed_files::URLS, 400).await?;
     Ok(Json(ManifestDto::new(&state, crate::feeds::URLS, files)))
 }
 
@@ -334,39 +334,7 @@ pub(crate) async fn download_url_file(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (f, path) = urls::feed_file(&state, &caller, &name).await?;
-    file_response(&f, &path).await
-}
-
-/// Streams a feed file with its manifest headers.
-pub(crate) async fn file_response(
-    f: &FeedFile,
-    path: &std::path::Path,
-) -> Result<Response, ApiError> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|_| ApiError::not_found(format!("feed file {}", f.name)))?;
-    let format = UrlFeedFormat::parse(&f.format).unwrap_or(UrlFeedFormat::Json);
-    let mut res = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.media_type()),
-    );
-    for (k, v) in [
-        ("x-isx-sha256", f.sha256.clone()),
-        ("x-isx-signature", f.signature.clone()),
-        ("content-length", f.size.to_string()),
-        (
-            "content-disposition",
-            format!("attachment; filename=\"{}\"", f.name),
-        ),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.insert(k, v);
-        }
-    }
-    Ok(res)
+    crate::feed_files::download(&state, &caller, &crate::feed_files::URLS, &name).await
 }
 
 /// The feed-signing public key as PEM.

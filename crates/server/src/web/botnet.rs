@@ -80,7 +80,7 @@ pub(crate) async fn page(
     } else {
         parts.join(", ")
     };
-    let files = crate::botnet_files::list(&state, &caller, 40).await?;
+    let files = crate::feed_files::list(&state, &caller, &crate::feed_files::BOTNET, 40).await?;
     let (l, code) = apply(layout(&caller, "Botnet", "botnet"), None);
     let page = BotnetPage {
         layout: l,
@@ -122,6 +122,5 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (f, path) = crate::botnet_files::find(&state, &caller, &name).await?;
-    crate::api::urls::file_response(&f, &path).await
+    crate::feed_files::download(&state, &caller, &crate::feed_files::BOTNET, &name).await
 }

@@ -90,7 +90,8 @@ async fn render_page(
         return Err(ApiError::not_found("clean files"));
     }
     let s = crate::api::cleanfiles::stats_dto(state).await?;
-    let downloads = crate::cleanfile_files::list(state, caller, 12).await?;
+    let downloads =
+        crate::feed_files::list(state, caller, &crate::feed_files::CLEANFILES, 12).await?;
     let (l, code) = apply(layout(caller, "Clean files", "cleanfiles"), flash);
     let (known, unknown) = results.as_ref().map_or((0, 0), |r| {
         (
@@ -211,6 +212,5 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (f, path) = crate::cleanfile_files::find(&state, &caller, &name).await?;
-    crate::api::urls::file_response(&f, &path).await
+    crate::feed_files::download(&state, &caller, &crate::feed_files::CLEANFILES, &name).await
 }

@@ -79,7 +79,7 @@ async fn urls_page(
     let mut q = query;
     q.limit = 100;
     let records = urls::search(state, caller, q).await?;
-    let files = urls::feed_files(state, caller, 16).await?;
+    let files = crate::feed_files::list(state, caller, &crate::feed_files::URLS, 16).await?;
     let stats = stats_dto(state, stats);
     let geo = if stats.geo_databases.is_empty() {
         "No geo database is configured: locations come from the sources only (see README, “Geo enrichment”).".to_owned()
@@ -213,6 +213,5 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (f, path) = urls::feed_file(&state, &caller, &name).await?;
-    crate::api::urls::file_response(&f, &path).await
+    crate::feed_files::download(&state, &caller, &crate::feed_files::URLS, &name).await
 }
