@@ -18,7 +18,9 @@ pub use advisory::{
 };
 pub use cvss_score::{CvssV3, CvssV4, Severity};
 pub use exploit::{ExploitIndex, Exploitability};
-pub use release::{release_record, NewRelease, Release, ReleaseState, ReleaseStatus};
+pub use release::{
+    release_record, NewRelease, Release, ReleaseChange, ReleaseState, ReleaseStatus,
+};
 
 use thiserror::Error;
 

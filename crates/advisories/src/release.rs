@@ -72,7 +72,53 @@ pub struct Release {
     pub created_at: Timestamp,
 }
 
+/// A change to a release: each field given replaces the release's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseChange {
+    pub status: Option<ReleaseStatus>,
+    pub release_at: Option<Timestamp>,
+    pub title: Option<String>,
+    pub notes: Option<String>,
+}
+
 impl Release {
+    /// Applies `change` and records it as the next revision, dated `now`,
+    /// with `summary` saying what changed (which it must). The one rule of
+    /// release revisions, for every channel (API, web, CLI).
+    pub fn revise(
+        &mut self,
+        change: ReleaseChange,
+        summary: &str,
+        now: Timestamp,
+    ) -> Result<(), AdvisoryError> {
+        let summary = summary.trim();
+        if summary.is_empty() {
+            return Err(AdvisoryError::Invalid(
+                "say what changed: the summary must not be empty".into(),
+            ));
+        }
+        if let Some(s) = change.status {
+            self.status = s;
+        }
+        if let Some(t) = change.release_at {
+            self.release_at = t;
+        }
+        if let Some(t) = change.title {
+            self.title = t;
+        }
+        if let Some(n) = change.notes {
+            self.notes = n;
+        }
+        let number = self.revisions.last().map_or(1, |x| x.number + 1);
+        self.revisions.push(Revision {
+            number,
+            date: now,
+            summary: summary.to_owned(),
+            exploitability_only: false,
+        });
+        Ok(())
+    }
+
     /// Refuses a document whose own marking is stricter than the release's:
     /// its advisories would be served under the release's weaker marking.
     /// The strictest marking wins, so the operator either raises the
@@ -195,5 +241,41 @@ mod tests {
         assert_eq!(r.state(t), ReleaseState::Released);
         r.status = ReleaseStatus::Withdrawn;
         assert!(!decide(&m5, &release_record(&r), at(86_400)).is_allowed());
+    }
+
+    #[test]
+    fn a_revision_applies_the_change_and_says_what_changed() {
+        let t = Timestamp::from_secs(1_900_000_000);
+        let mut r = Release {
+            id: 1,
+            title: "November".into(),
+            release_at: t,
+            notes: String::new(),
+            status: ReleaseStatus::Draft,
+            marking: Tlp::Green,
+            revisions: vec![],
+            created_at: t,
+        };
+        let change = ReleaseChange {
+            status: Some(ReleaseStatus::Scheduled),
+            release_at: Some(t.add_secs(86_400)),
+            ..Default::default()
+        };
+        assert!(
+            r.revise(change.clone(), "  ", t).is_err(),
+            "a summary is needed"
+        );
+        assert_eq!(
+            (r.status, r.revisions.len()),
+            (ReleaseStatus::Draft, 0),
+            "and nothing changed"
+        );
+        r.revise(change, "scheduled a day later", t).unwrap();
+        r.revise(ReleaseChange::default(), "notes", t.add_secs(5))
+            .unwrap();
+        assert_eq!(r.status, ReleaseStatus::Scheduled);
+        assert_eq!(r.release_at, t.add_secs(86_400));
+        let numbers: Vec<u32> = r.revisions.iter().map(|v| v.number).collect();
+        assert_eq!(numbers, [1, 2]);
     }
 }

@@ -1,5 +1,5 @@
 use anyhow::Context;
-use isx_advisories::{NewRelease, Release, ReleaseStatus, Revision};
+use isx_advisories::{NewRelease, Release, ReleaseChange, ReleaseStatus};
 use isx_domain::Timestamp;
 
 use super::Ctx;
@@ -11,16 +11,6 @@ async fn get(ctx: &Ctx, id: i64) -> anyhow::Result<Release> {
         .release(id)
         .await?
         .with_context(|| format!("no release {id} (see `isx release list`)"))
-}
-
-fn revise(r: &mut Release, now: Timestamp, summary: String) {
-    let number = r.revisions.last().map_or(1, |x| x.number + 1);
-    r.revisions.push(Revision {
-        number,
-        date: now,
-        summary,
-        exploitability_only: false,
-    });
 }
 
 pub async fn run(ctx: &Ctx, command: ReleaseCommand) -> anyhow::Result<()> {
@@ -89,13 +79,16 @@ pub async fn run(ctx: &Ctx, command: ReleaseCommand) -> anyhow::Result<()> {
         ReleaseCommand::Schedule { id, release_at } => {
             let mut r = get(ctx, id).await?;
             let mut what = vec!["scheduled".to_owned()];
+            let release_at = release_at.as_deref().map(Timestamp::parse).transpose()?;
             if let Some(t) = release_at {
-                let t = Timestamp::parse(&t)?;
                 what.push(format!("release time moved from {} to {t}", r.release_at));
-                r.release_at = t;
             }
-            r.status = ReleaseStatus::Scheduled;
-            revise(&mut r, now, what.join("; "));
+            let change = ReleaseChange {
+                status: Some(ReleaseStatus::Scheduled),
+                release_at,
+                ..Default::default()
+            };
+            r.revise(change, &what.join("; "), now)?;
             let r = ctx.store.update_release(&r).await?;
             ctx.audit(None, "release.schedule", &format!("release/{id}"))
                 .await?;
@@ -107,8 +100,11 @@ pub async fn run(ctx: &Ctx, command: ReleaseCommand) -> anyhow::Result<()> {
         }
         ReleaseCommand::Withdraw { id } => {
             let mut r = get(ctx, id).await?;
-            r.status = ReleaseStatus::Withdrawn;
-            revise(&mut r, now, "withdrawn".into());
+            let change = ReleaseChange {
+                status: Some(ReleaseStatus::Withdrawn),
+                ..Default::default()
+            };
+            r.revise(change, "withdrawn", now)?;
             ctx.store.update_release(&r).await?;
             ctx.audit(None, "release.withdraw", &format!("release/{id}"))
                 .await?;

@@ -277,31 +277,22 @@ pub(crate) async fn change_release(
     caller.require_staff()?;
     let now = state.clock.now();
     let (mut r, _) = notices::visible_release(&state, &caller, id).await?;
-    if let Some(s) = &req.status {
-        r.status = ReleaseStatus::parse(s).map_err(ApiError::invalid)?;
-    }
-    if let Some(t) = req.release_at {
-        r.release_at = t;
-    }
-    if let Some(t) = req.title {
-        r.title = t;
-    }
-    if let Some(n) = req.notes {
-        r.notes = n;
-    }
-    if req.summary.trim().is_empty() {
-        return Err(ApiError::Validation {
-            detail: "summary must say what changed".into(),
+    let change = isx_advisories::ReleaseChange {
+        status: req
+            .status
+            .as_deref()
+            .map(ReleaseStatus::parse)
+            .transpose()
+            .map_err(ApiError::invalid)?,
+        release_at: req.release_at,
+        title: req.title,
+        notes: req.notes,
+    };
+    r.revise(change, &req.summary, now)
+        .map_err(|e| ApiError::Validation {
+            detail: e.to_string(),
             pointer: Some("/summary".into()),
-        });
-    }
-    let number = r.revisions.last().map_or(1, |x| x.number + 1);
-    r.revisions.push(Revision {
-        number,
-        date: now,
-        summary: req.summary,
-        exploitability_only: false,
-    });
+        })?;
     let r = state.store.update_release(&r).await?;
     Ok(noted(
         AuditNote::new("release.change", format!("release/{id}")),

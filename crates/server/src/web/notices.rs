@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use isx_advisories::{Advisory, NewRelease, Release, ReleaseStatus, Revision};
+use isx_advisories::{Advisory, NewRelease, Release, ReleaseChange, ReleaseStatus};
 use isx_domain::Timestamp;
 use serde::Deserialize;
 
@@ -258,22 +258,19 @@ pub(crate) async fn change_release(
     caller.require_staff().map_err(|_| not_found())?;
     let result = async {
         let (mut r, _) = notices::visible_release(&state, &caller, id).await?;
-        if !f.status.trim().is_empty() {
-            r.status = ReleaseStatus::parse(&f.status).map_err(ApiError::invalid)?;
-        }
-        if !f.release_at.trim().is_empty() {
-            r.release_at = Timestamp::parse(&f.release_at)?;
-        }
-        if f.summary.trim().is_empty() {
-            return Err(ApiError::invalid("say what changed"));
-        }
-        let number = r.revisions.last().map_or(1, |x| x.number + 1);
-        r.revisions.push(Revision {
-            number,
-            date: state.clock.now(),
-            summary: f.summary.clone(),
-            exploitability_only: false,
-        });
+        let given = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
+        let change = ReleaseChange {
+            status: given(&f.status)
+                .map(|s| ReleaseStatus::parse(&s))
+                .transpose()
+                .map_err(ApiError::invalid)?,
+            release_at: given(&f.release_at)
+                .map(|t| Timestamp::parse(&t))
+                .transpose()?,
+            ..Default::default()
+        };
+        r.revise(change, &f.summary, state.clock.now())
+            .map_err(ApiError::invalid)?;
         Ok::<_, ApiError>(state.store.update_release(&r).await?)
     }
     .await;
