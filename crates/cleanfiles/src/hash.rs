@@ -72,22 +72,35 @@ pub enum HashError {
 
 const INVALID: u8 = 0xff;
 
-/// ASCII byte → nibble, or `INVALID`.
+/// ASCII byte → nibble, or `INVALID` (what [`NIBBLE`] holds).
+const fn nibble_of(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => INVALID,
+    }
+}
+
+/// ASCII byte → nibble, or `INVALID`: entry `c` is `nibble_of(c)`.
 static NIBBLE: [u8; 256] = {
     let mut t = [INVALID; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
+    let mut rest: &mut [u8] = &mut t;
+    let mut c = 0u8;
+    while let [entry, tail @ ..] = rest {
+        *entry = nibble_of(c);
+        c = c.wrapping_add(1);
+        rest = tail;
     }
     t
 };
+
+/// Table lookup of a byte's nibble (a `u8` indexes all 256 entries, so
+/// the fallback never occurs and the check compiles away).
+#[inline(always)]
+fn nibble(b: u8) -> u8 {
+    NIBBLE.get(usize::from(b)).copied().unwrap_or(INVALID)
+}
 
 /// Decodes exactly `out.len() * 2` hex characters into `out`.
 pub fn decode_hex_into(hex: &[u8], out: &mut [u8]) -> Result<(), HashError> {
@@ -99,15 +112,18 @@ pub fn decode_hex_into(hex: &[u8], out: &mut [u8]) -> Result<(), HashError> {
     }
     let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        let hi = NIBBLE[pair[0] as usize];
-        let lo = NIBBLE[pair[1] as usize];
+        // Chunks of exactly two: the second arm never occurs.
+        let (hi, lo) = match *pair {
+            [h, l] => (nibble(h), nibble(l)),
+            _ => (INVALID, INVALID),
+        };
         bad |= (hi | lo) & 0xf0;
         *o = (hi << 4) | (lo & 0x0f);
     }
     if bad != 0 {
         let c = hex
             .iter()
-            .find(|b| NIBBLE[**b as usize] == INVALID)
+            .find(|b| nibble(**b) == INVALID)
             .copied()
             .unwrap_or(b'?');
         return Err(HashError::Digit(c as char));
@@ -130,9 +146,11 @@ pub fn to_hex_upper(bytes: &[u8]) -> String {
 
 fn hex_with(bytes: &[u8], digits: &[u8; 16]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
+    // A nibble indexes all 16 digits: the fallback never occurs.
+    let digit = |n: u8| char::from(digits.get(usize::from(n)).copied().unwrap_or(b'0'));
     for b in bytes {
-        s.push(digits[(b >> 4) as usize] as char);
-        s.push(digits[(b & 15) as usize] as char);
+        s.push(digit(b >> 4));
+        s.push(digit(b & 15));
     }
     s
 }

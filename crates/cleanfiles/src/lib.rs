@@ -16,6 +16,16 @@
 //!
 //! Everything here except [`generation`] and [`set::SetFile`] is pure.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod bloom;
 pub mod generation;
 pub mod hash;

@@ -70,12 +70,13 @@ fn padded(len: usize) -> usize {
 }
 
 /// The first eight bytes of a key as a big-endian word (ordered like the
-/// key's bytes).
+/// key's bytes). Keys are 16, 20 or 32 bytes long (`Layout::parse` admits
+/// no other length, and a lookup checks the key's length first), so the
+/// `0` of a shorter slice never occurs.
 #[inline(always)]
 fn prefix(key: &[u8]) -> u64 {
-    let mut top = [0u8; 8];
-    top.copy_from_slice(&key[..8]);
-    u64::from_be_bytes(top)
+    key.first_chunk::<8>()
+        .map_or(0, |top| u64::from_be_bytes(*top))
 }
 
 #[inline(always)]
@@ -83,24 +84,26 @@ fn bucket_of(key: &[u8], buckets: u64) -> usize {
     ((u128::from(prefix(key)) * u128::from(buckets)) >> 64) as usize
 }
 
-/// Bytes 8 and 9: independent of the bucket, which the first bytes pick.
+/// Bytes 8 and 9: independent of the bucket, which the first bytes pick
+/// (keys are at least 16 bytes long, as for [`prefix`]).
 #[inline(always)]
 fn fingerprint(key: &[u8]) -> u16 {
-    u16::from_le_bytes([key[8], key[9]])
+    key.first_chunk::<10>()
+        .map_or(0, |&[.., a, b]| u16::from_le_bytes([a, b]))
 }
 
 /// A bucket line's start, and its length (255 meaning "255 or more").
 #[inline(always)]
-fn line_head(line: &[u8]) -> (usize, usize) {
-    let start = u64::from(u32::from_le_bytes([line[0], line[1], line[2], line[3]]))
-        | (u64::from(line[4]) << 32);
-    (start as usize, usize::from(line[5]))
+fn line_head(line: &[u8; LINE]) -> (usize, usize) {
+    let &[s0, s1, s2, s3, s4, len, ..] = line;
+    let start = u64::from(u32::from_le_bytes([s0, s1, s2, s3])) | (u64::from(s4) << 32);
+    (start as usize, usize::from(len))
 }
 
 /// One bit per fingerprint slot of `line` (bit `FP_AT + 2·i` for slot
 /// `i`) that equals `fp`, among the first `len` slots.
 #[inline(always)]
-fn matches(line: &[u8], fp: u16, len: usize) -> u64 {
+fn matches(line: &[u8; LINE], fp: u16, len: usize) -> u64 {
     let valid = if len >= SLOTS {
         u64::MAX
     } else {
@@ -112,13 +115,12 @@ fn matches(line: &[u8], fp: u16, len: usize) -> u64 {
 
 /// Bit `2·j` set where the `j`-th u16 of the 64-byte `line` equals `fp`.
 #[inline(always)]
-fn equal_lanes(line: &[u8], fp: u16) -> u64 {
+fn equal_lanes(line: &[u8; LINE], fp: u16) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
-        assert!(line.len() >= LINE);
         // SAFETY: SSE2 is part of x86_64; the four unaligned 16-byte
-        // loads stay within `line`, whose length was just checked.
+        // loads stay within `line`, which is 64 bytes by its type.
         unsafe {
             let want = _mm_set1_epi16(fp as i16);
             let p = line.as_ptr().cast::<__m128i>();
@@ -132,8 +134,8 @@ fn equal_lanes(line: &[u8], fp: u16) -> u64 {
     #[cfg(not(target_arch = "x86_64"))]
     {
         let mut m = 0u64;
-        for j in 0..LINE / 2 {
-            if u16::from_le_bytes([line[2 * j], line[2 * j + 1]]) == fp {
+        for (j, lane) in line.chunks_exact(2).enumerate() {
+            if *lane == fp.to_le_bytes() {
                 m |= 1 << (2 * j);
             }
         }
@@ -180,32 +182,38 @@ struct Layout {
 impl Layout {
     /// Checks a whole file's bytes and reads its header.
     fn parse(bytes: &[u8]) -> Result<Layout, String> {
-        if bytes.len() < HEADER + FOOTER {
-            return Err(format!("{} bytes is too short", bytes.len()));
-        }
-        if &bytes[..8] != MAGIC {
-            if bytes[..7] == MAGIC[..7] {
+        let too_short = || format!("{} bytes is too short", bytes.len());
+        // A header and, after it, a footer: at least HEADER + FOOTER bytes.
+        let (header, rest) = bytes.split_first_chunk::<HEADER>().ok_or_else(too_short)?;
+        let footer = rest.last_chunk::<FOOTER>().ok_or_else(too_short)?;
+        // The 8 bytes at `o` of the 64-byte header (`o` is at most 56).
+        let word = |o: usize| {
+            header
+                .get(o..)
+                .and_then(<[u8]>::first_chunk::<8>)
+                .copied()
+                .ok_or_else(too_short)
+        };
+        let magic = word(0)?;
+        if magic != *MAGIC {
+            let ([stem @ .., version], [want @ .., _]) = (magic, *MAGIC);
+            if stem == want {
                 return Err(format!(
                     "format {} (this isx reads format 3; the set is rebuilt)",
-                    char::from(bytes[7])
+                    char::from(version)
                 ));
             }
             return Err("wrong magic".into());
         }
-        let u32_at =
-            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
-        let u64_at = |o: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&bytes[o..o + 8]);
-            u64::from_le_bytes(b)
-        };
-        if u64_at(56) != fnv1a(&bytes[..56]) {
+        let (covered, check) = header.split_last_chunk::<8>().ok_or_else(too_short)?;
+        if u64::from_le_bytes(*check) != fnv1a(covered) {
             return Err("header checksum mismatch".into());
         }
-        let key_len = u32_at(8) as usize;
-        let count = u64_at(16);
-        let seq = u64_at(24) as i64;
-        let buckets = u64_at(32);
+        let [l0, l1, l2, l3, ..] = word(8)?;
+        let key_len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+        let count = u64::from_le_bytes(word(16)?);
+        let seq = u64::from_le_bytes(word(24)?) as i64;
+        let buckets = u64::from_le_bytes(word(32)?);
         if !matches!(key_len, 16 | 20 | 32) || buckets != bucket_count(count) {
             return Err(format!(
                 "key length {key_len} / {buckets} buckets for {count} keys"
@@ -232,8 +240,7 @@ impl Layout {
                 bytes.len()
             ));
         }
-        let footer = &bytes[bytes.len() - FOOTER..];
-        if &footer[..8] != END || u64_at(bytes.len() - 8) != count {
+        if !footer.starts_with(END) || !footer.ends_with(&count.to_le_bytes()) {
             return Err("footer missing (the file was not finished)".into());
         }
         Ok(Layout {
@@ -248,14 +255,19 @@ impl Layout {
     }
 
     /// The view of the bytes this layout was read from.
+    ///
+    /// A layout is only made by [`Layout::parse`], which checked that both
+    /// ranges lie within these bytes (they are the bytes it read, and
+    /// mapped bytes do not change): the empty fallbacks never occur.
     fn view<'a>(&self, bytes: &'a [u8]) -> SetView<'a> {
+        let part = |at: usize, len: usize| bytes.get(at..at + len).unwrap_or_default();
         SetView {
             key_len: self.key_len,
             count: self.count,
             seq: self.seq,
             buckets: self.buckets,
-            keys: &bytes[HEADER..HEADER + self.keys_len],
-            table: &bytes[self.table_at..self.table_at + self.table_len],
+            keys: part(HEADER, self.keys_len),
+            table: part(self.table_at, self.table_len),
         }
     }
 }
@@ -295,9 +307,13 @@ impl<'a> SetView<'a> {
     }
 
     #[inline(always)]
-    fn line(&self, bucket: usize) -> &'a [u8] {
+    fn line(&self, bucket: usize) -> &'a [u8; LINE] {
+        let at = bucket * LINE;
+        // A range of LINE bytes: `first_chunk` always succeeds (and its
+        // check compiles away); past the table, a line of no keys.
         self.table
-            .get(bucket * LINE..(bucket + 1) * LINE)
+            .get(at..at + LINE)
+            .and_then(<[u8]>::first_chunk::<LINE>)
             .unwrap_or(&[0u8; LINE])
     }
 
@@ -363,55 +379,69 @@ impl<'a> SetView<'a> {
         const D1: usize = 2;
         const D2: usize = 2;
         const RING: usize = D1 + D2 + 1;
+        // The keys of a group left to confirm are the bits of a `u8`.
+        const { assert!(GROUP <= 8) };
         let kl = self.key_len;
         let n = keys.len() / kl;
         let first = out.len();
         out.resize(first + n, false);
-        let answers = &mut out[first..];
-        let key = |i: usize| &keys[i * kl..(i + 1) * kl];
+        // `out` now holds `first + n` answers: the fallback never occurs.
+        let answers = out.get_mut(first..).unwrap_or_default();
+        let key = |i: usize| keys.get(i * kl..(i + 1) * kl);
+        // The keys of group `g` (for `g < groups`, it starts within `keys`).
+        let group = |g: usize| {
+            keys.get(g * GROUP * kl..)
+                .unwrap_or_default()
+                .chunks_exact(kl)
+                .take(GROUP)
+        };
         let groups = n.div_ceil(GROUP);
-        // Buckets of the groups in flight, and the keys left to confirm.
+        // Buckets of the groups in flight, and the keys left to confirm
+        // (the ring's slots are taken modulo its length).
         let mut buckets = [[0usize; GROUP]; RING];
-        let mut pending = [[0u8; GROUP]; RING];
-        let mut pending_len = [0usize; RING];
+        let mut pending = [0u8; RING];
         for t in 0..groups + D1 + D2 {
             if t < groups {
-                let b = &mut buckets[t % RING];
-                for (j, i) in (t * GROUP..n.min((t + 1) * GROUP)).enumerate() {
-                    b[j] = bucket_of(key(i), self.buckets);
-                    prefetch(self.table.as_ptr().wrapping_add(b[j] * LINE));
+                if let Some(b) = buckets.get_mut(t % RING) {
+                    for (b, k) in b.iter_mut().zip(group(t)) {
+                        *b = bucket_of(k, self.buckets);
+                        prefetch(self.table.as_ptr().wrapping_add(*b * LINE));
+                    }
                 }
             }
-            if t >= D1 && t - D1 < groups {
-                let g = t - D1;
-                let b = &buckets[g % RING];
-                let p = &mut pending[g % RING];
-                let mut len = 0;
-                for (j, i) in (g * GROUP..n.min((g + 1) * GROUP)).enumerate() {
-                    let k = key(i);
-                    let line = self.line(b[j]);
-                    let (start, slots) = line_head(line);
-                    let m = matches(line, fingerprint(k), slots);
-                    if m == 0 && slots <= SLOTS {
-                        continue;
+            if let Some(g) = t.checked_sub(D1).filter(|&g| g < groups) {
+                if let (Some(b), Some(p)) = (buckets.get(g % RING), pending.get_mut(g % RING)) {
+                    let mut left = 0u8;
+                    for (j, (&b, k)) in b.iter().zip(group(g)).enumerate() {
+                        let line = self.line(b);
+                        let (start, slots) = line_head(line);
+                        let m = matches(line, fingerprint(k), slots);
+                        if m == 0 && slots <= SLOTS {
+                            continue;
+                        }
+                        if m != 0 {
+                            let at = (start + (m.trailing_zeros() as usize - FP_AT) / 2) * kl;
+                            let k0 = self.keys.as_ptr().wrapping_add(at);
+                            prefetch(k0);
+                            prefetch(k0.wrapping_add(kl - 1));
+                        }
+                        left |= 1 << j;
                     }
-                    if m != 0 {
-                        let at = (start + (m.trailing_zeros() as usize - FP_AT) / 2) * kl;
-                        let k0 = self.keys.as_ptr().wrapping_add(at);
-                        prefetch(k0);
-                        prefetch(k0.wrapping_add(kl - 1));
-                    }
-                    p[len] = j as u8;
-                    len += 1;
+                    *p = left;
                 }
-                pending_len[g % RING] = len;
             }
-            if t >= D1 + D2 && t - D1 - D2 < groups {
-                let g = t - D1 - D2;
-                let b = &buckets[g % RING];
-                for &j in &pending[g % RING][..pending_len[g % RING]] {
-                    let i = g * GROUP + usize::from(j);
-                    answers[i] = self.probe(key(i), b[usize::from(j)]);
+            if let Some(g) = t.checked_sub(D1 + D2).filter(|&g| g < groups) {
+                if let (Some(b), Some(&left)) = (buckets.get(g % RING), pending.get(g % RING)) {
+                    let mut left = left;
+                    while left != 0 {
+                        let j = left.trailing_zeros() as usize;
+                        left &= left - 1;
+                        let i = g * GROUP + j;
+                        if let (Some(&b), Some(k), Some(a)) = (b.get(j), key(i), answers.get_mut(i))
+                        {
+                            *a = self.probe(k, b);
+                        }
+                    }
                 }
             }
         }
@@ -496,7 +526,11 @@ impl SetWriter {
         }
         let keys_len = self.count as usize * self.key_len;
         let pad = padded(keys_len) - keys_len;
-        self.out.write_all(&[0u8; LINE][..pad]).map_err(io)?;
+        // `pad` < LINE: the fallback never occurs.
+        let zeros = [0u8; LINE];
+        self.out
+            .write_all(zeros.get(..pad).unwrap_or_default())
+            .map_err(io)?;
         self.out.flush().map_err(io)?;
         let buckets = bucket_count(self.count);
         {
@@ -523,7 +557,8 @@ impl SetWriter {
         head.extend_from_slice(&self.seq.to_le_bytes());
         head.extend_from_slice(&buckets.to_le_bytes());
         head.extend_from_slice(&[0u8; 16]);
-        let check = fnv1a(&head[..56]);
+        // The 56 bytes before the checksum.
+        let check = fnv1a(&head);
         head.extend_from_slice(&check.to_le_bytes());
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(&head).map_err(io)?;
@@ -549,8 +584,10 @@ fn write_table(
         let mut len = 0usize;
         while let Some(k) = keys.next_if(|k| bucket_of(k, buckets) == b) {
             if len < SLOTS {
-                line[FP_AT + 2 * len..FP_AT + 2 * len + 2]
-                    .copy_from_slice(&fingerprint(k).to_le_bytes());
+                // Within the line: FP_AT + 2 · SLOTS = LINE.
+                if let Some(slot) = line.get_mut(FP_AT + 2 * len..FP_AT + 2 * len + 2) {
+                    slot.copy_from_slice(&fingerprint(k).to_le_bytes());
+                }
             }
             len += 1;
         }
