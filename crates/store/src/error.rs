@@ -24,7 +24,7 @@ pub enum StoreError {
     #[error("cannot open the database: {0}")]
     Open(String),
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(#[from] sqlx::Error),
     /// Writing what was read failed (a full disk while streaming records).
     #[error("cannot write: {0}")]
     Io(String),

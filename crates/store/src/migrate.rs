@@ -156,28 +156,24 @@ macro_rules! run_migrations {
                 Some(sql) => $pool.begin_with(sql).await,
                 None => $pool.begin().await,
             };
-            let mut tx = tx.map_err($crate::StoreError::Database)?;
+            let mut tx = tx?;
             let lock: Option<&'static str> = $lock;
             for stmt in [lock, Some($crate::migrate::CREATE_TABLE)]
                 .into_iter()
                 .flatten()
             {
-                sqlx::query(stmt)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                sqlx::query(stmt).execute(&mut *tx).await?;
             }
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM isx_schema WHERE version = $1")
                     .bind(m.version)
                     .fetch_optional(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
             if done.is_some() {
                 // End the transaction here: a dropped sqlx transaction rolls
                 // back lazily, and on SQLite it would hold the write lock
                 // while the next iteration waits for it.
-                tx.rollback().await.map_err($crate::StoreError::Database)?;
+                tx.rollback().await?;
                 continue;
             }
             for stmt in $crate::migrate::statements(m.sql) {
@@ -198,9 +194,8 @@ macro_rules! run_migrations {
                         .as_micros(),
                 )
                 .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+                .await?;
+            tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "applied migration");
             applied += 1;
         }

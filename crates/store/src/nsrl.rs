@@ -77,9 +77,8 @@ impl NsrlReader {
     pub async fn count(&self) -> Result<u64> {
         let row = sqlx::query("SELECT COUNT(*) FROM FILE")
             .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::Database)?;
-        Ok(u64::try_from(row.try_get::<i64, _>(0).map_err(StoreError::Database)?).unwrap_or(0))
+            .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
     }
 
     /// Up to `limit` `FILE` rows after row id `after`, in row id order:
@@ -101,8 +100,7 @@ impl NsrlReader {
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::Database)?;
+        .await?;
         Ok(rows
             .iter()
             .map(|r| (r.try_get::<i64, _>(8).unwrap_or(after), self.record(r)))

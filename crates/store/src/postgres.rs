@@ -104,19 +104,13 @@ impl_store!(PostgresStore, {
         now: isx_domain::Timestamp,
     ) -> Result<crate::UrlImportOutcome> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(URL_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::Database)?;
+        sqlx::query(URL_LOCK).execute(&mut *tx).await?;
         import_urls!(tx, batch, now, crate::sql_urls::numbered)
     }
 
     async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(URL_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::Database)?;
+        sqlx::query(URL_LOCK).execute(&mut *tx).await?;
         url_seq_before!(tx, before)
     }
 
@@ -126,27 +120,18 @@ impl_store!(PostgresStore, {
         now: isx_domain::Timestamp,
     ) -> Result<crate::BotnetInsertOutcome> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(BOTNET_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::Database)?;
+        sqlx::query(BOTNET_LOCK).execute(&mut *tx).await?;
         insert_botnet!(tx, events, now, crate::sql_urls::numbered)
     }
 
     async fn botnet_id_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(BOTNET_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::Database)?;
+        sqlx::query(BOTNET_LOCK).execute(&mut *tx).await?;
         botnet_id_before!(tx, before)
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::Database)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 });

@@ -26,7 +26,7 @@ macro_rules! impl_store {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx(&format!("member {:?}", new.name.as_str()), e))?;
-                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                let id: i64 = sqlx::Row::try_get(&row, "id")?;
                 self.member(isx_domain::MemberId(id))
                     .await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("member {id}")))
@@ -59,8 +59,7 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@member_cols), " FROM members WHERE id = $1"))
                     .bind(id.0)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@member r)).transpose()
             }
 
@@ -68,16 +67,14 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@member_cols), " FROM members WHERE name = $1"))
                     .bind(name)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@member r)).transpose()
             }
 
             async fn members(&self) -> $crate::Result<Vec<isx_domain::Member>> {
                 let rows = sqlx::query(concat!("SELECT ", impl_store!(@member_cols), " FROM members ORDER BY id"))
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@member r)).collect()
             }
 
@@ -94,7 +91,7 @@ macro_rules! impl_store {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx(&format!("user {:?}", new.login.as_str()), e))?;
-                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                let id: i64 = sqlx::Row::try_get(&row, "id")?;
                 self.user(isx_domain::UserId(id))
                     .await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("user {id}")))
@@ -104,8 +101,7 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@user_cols), " FROM users WHERE id = $1"))
                     .bind(id.0)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@user r)).transpose()
             }
 
@@ -113,16 +109,14 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@user_cols), " FROM users WHERE login = $1"))
                     .bind(login.as_str())
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@user r)).transpose()
             }
 
             async fn users(&self) -> $crate::Result<Vec<isx_domain::User>> {
                 let rows = sqlx::query(concat!("SELECT ", impl_store!(@user_cols), " FROM users ORDER BY id"))
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@user r)).collect()
             }
 
@@ -132,16 +126,14 @@ macro_rules! impl_store {
                     .bind(id.0)
                     .bind(at.map(|t| t.as_micros()))
                     .execute(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 if at.is_some() {
                     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                         .bind(id.0)
                         .execute(&mut *tx)
-                        .await
-                        .map_err($crate::StoreError::Database)?;
+                        .await?;
                 }
-                tx.commit().await.map_err($crate::StoreError::Database)?;
+                tx.commit().await?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -149,8 +141,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                     .bind(user.0)
                     .execute(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 Ok(done.rows_affected())
             }
 
@@ -180,8 +171,7 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@key_cols), " FROM api_keys WHERE key_id = $1"))
                     .bind(id.as_str())
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@key r)).transpose()
             }
 
@@ -198,11 +188,10 @@ macro_rules! impl_store {
                 )
                 .bind(id.as_str())
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 let mut groups = Vec::new();
                 for row in &rows {
-                    let g: Option<i64> = sqlx::Row::try_get(row, "group_id").map_err($crate::StoreError::Database)?;
+                    let g: Option<i64> = sqlx::Row::try_get(row, "group_id")?;
                     groups.extend(g.map(isx_domain::GroupId));
                 }
                 let Some(r) = rows.into_iter().next() else { return Ok(None) };
@@ -230,8 +219,7 @@ macro_rules! impl_store {
                 ))
                 .bind(member.map(|m| m.0))
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 rows.into_iter().map(|r| impl_store!(@key r)).collect()
             }
 
@@ -249,8 +237,7 @@ macro_rules! impl_store {
                     .bind(now.as_micros())
                     .bind(id.as_str())
                     .execute(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 Ok(done.rows_affected() >= 1)
             }
 
@@ -259,8 +246,7 @@ macro_rules! impl_store {
                     .bind(now.as_micros())
                     .bind(id.as_str())
                     .execute(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 Ok(())
             }
 
@@ -288,7 +274,7 @@ macro_rules! impl_store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx(&what, e))?;
-                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                let id: i64 = sqlx::Row::try_get(&row, "id")?;
                 sqlx::query("INSERT INTO group_members (group_id, member_id, role, joined_at) VALUES ($1, $2, $3, $4)")
                     .bind(id)
                     .bind(owner.0)
@@ -297,7 +283,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| $crate::StoreError::from_sqlx(&format!("owner of {what}"), e))?;
-                tx.commit().await.map_err($crate::StoreError::Database)?;
+                tx.commit().await?;
                 self.group(isx_domain::GroupId(id))
                     .await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("trust group {id}")))
@@ -307,8 +293,7 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@group_cols), " FROM trust_groups WHERE id = $1"))
                     .bind(id.0)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@group r)).transpose()
             }
 
@@ -316,16 +301,14 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@group_cols), " FROM trust_groups WHERE name = $1"))
                     .bind(name)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@group r)).transpose()
             }
 
             async fn groups(&self) -> $crate::Result<Vec<isx_domain::TrustGroup>> {
                 let rows = sqlx::query(concat!("SELECT ", impl_store!(@group_cols), " FROM trust_groups ORDER BY id"))
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@group r)).collect()
             }
 
@@ -365,8 +348,7 @@ macro_rules! impl_store {
                 .bind(group.0)
                 .bind(member.0)
                 .execute(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -374,8 +356,7 @@ macro_rules! impl_store {
                 let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE group_id = $1 ORDER BY member_id")
                     .bind(group.0)
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@membership r)).collect()
             }
 
@@ -383,8 +364,7 @@ macro_rules! impl_store {
                 let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE member_id = $1 ORDER BY group_id")
                     .bind(member.0)
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@membership r)).collect()
             }
 
@@ -405,8 +385,7 @@ macro_rules! impl_store {
                 let row = sqlx::query("SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = $1")
                     .bind(token_hash)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| -> $crate::Result<$crate::Session> {
                     Ok($crate::Session {
                         token_hash: impl_store!(@get r, "token_hash", String),
@@ -423,8 +402,7 @@ macro_rules! impl_store {
                 sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                     .bind(token_hash)
                     .execute(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 Ok(())
             }
 
@@ -432,8 +410,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
                     .bind(now.as_micros())
                     .execute(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 Ok(done.rows_affected())
             }
 
@@ -452,7 +429,7 @@ macro_rules! impl_store {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx("release", e))?;
-                let id: i64 = sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)?;
+                let id: i64 = sqlx::Row::try_get(&row, "id")?;
                 self.release(id).await?.ok_or_else(|| $crate::StoreError::NotFound(format!("release {id}")))
             }
 
@@ -468,8 +445,7 @@ macro_rules! impl_store {
                 .bind($crate::rows::json(&r.revisions))
                 .bind(r.id)
                 .execute(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound(format!("release {}", r.id)));
                 }
@@ -480,16 +456,14 @@ macro_rules! impl_store {
                 let row = sqlx::query(concat!("SELECT ", impl_store!(@release_cols), " FROM releases WHERE id = $1"))
                     .bind(id)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| impl_store!(@release r)).transpose()
             }
 
             async fn releases(&self) -> $crate::Result<Vec<isx_advisories::Release>> {
                 let rows = sqlx::query(concat!("SELECT ", impl_store!(@release_cols), " FROM releases ORDER BY release_at DESC, id DESC"))
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@release r)).collect()
             }
 
@@ -507,8 +481,7 @@ macro_rules! impl_store {
                     let existing = sqlx::query("SELECT release_id, body FROM advisories WHERE cve = $1")
                         .bind(cve)
                         .fetch_optional(&mut *tx)
-                        .await
-                        .map_err($crate::StoreError::Database)?;
+                        .await?;
                     let mut stored = a.clone();
                     match existing {
                         None => {
@@ -549,13 +522,12 @@ macro_rules! impl_store {
                                 .bind(now.as_micros())
                                 .bind(cve)
                                 .execute(&mut *tx)
-                                .await
-                                .map_err($crate::StoreError::Database)?;
+                                .await?;
                             out.revised += 1;
                         }
                     }
                 }
-                tx.commit().await.map_err($crate::StoreError::Database)?;
+                tx.commit().await?;
                 Ok(out)
             }
 
@@ -566,8 +538,7 @@ macro_rules! impl_store {
                 )
                 .bind(release)
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 rows.into_iter()
                     .map(|r| -> $crate::Result<(i64, isx_advisories::Advisory)> {
                         let kev = impl_store!(@get r, "kev", Option<String>);
@@ -590,8 +561,7 @@ macro_rules! impl_store {
                 )
                 .bind(cve.as_str())
                 .fetch_optional(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 row.map(|r| -> $crate::Result<(i64, isx_advisories::Advisory)> {
                     let kev = impl_store!(@get r, "kev", Option<String>);
                     Ok((impl_store!(@get r, "release_id", i64), $crate::rows::advisory(&impl_store!(@get r, "body", String), kev.as_deref())?))
@@ -615,11 +585,10 @@ macro_rules! impl_store {
                     .bind(&k.name)
                     .bind(&body)
                     .execute(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                     changed += done.rows_affected() as usize;
                 }
-                tx.commit().await.map_err($crate::StoreError::Database)?;
+                tx.commit().await?;
                 Ok(changed)
             }
 
@@ -639,15 +608,14 @@ macro_rules! impl_store {
                 .await
                 .map_err(|e| $crate::StoreError::from_sqlx("notification", e))?;
                 let Some(row) = row else {
-                    tx.commit().await.map_err($crate::StoreError::Database)?;
+                    tx.commit().await?;
                     return Ok(false);
                 };
                 let id: i64 = impl_store!(@get row, "id", i64);
                 let hook = sqlx::query("SELECT url FROM webhooks WHERE member_id = $1")
                     .bind(n.member.0)
                     .fetch_optional(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 if let Some(h) = hook {
                     sqlx::query(
                         "INSERT INTO webhook_deliveries (notification_id, member_id, url, payload, attempts, next_attempt_at, status)
@@ -659,10 +627,9 @@ macro_rules! impl_store {
                     .bind(payload)
                     .bind(n.at.as_micros())
                     .execute(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 }
-                tx.commit().await.map_err($crate::StoreError::Database)?;
+                tx.commit().await?;
                 Ok(true)
             }
 
@@ -670,8 +637,7 @@ macro_rules! impl_store {
                 let rows = sqlx::query("SELECT member_id, kind, version FROM notifications WHERE release_id = $1")
                     .bind(release)
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter()
                     .map(|r| -> $crate::Result<_> {
                         Ok((isx_domain::MemberId(impl_store!(@get r, "member_id", i64)), impl_store!(@get r, "kind", String), impl_store!(@get r, "version", i64)))
@@ -686,8 +652,7 @@ macro_rules! impl_store {
                 .bind(member.0)
                 .bind(i64::from(limit.clamp(1, 1000)))
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 rows.into_iter()
                     .map(|r| -> $crate::Result<$crate::Notification> {
                         Ok($crate::Notification {
@@ -722,8 +687,7 @@ macro_rules! impl_store {
                 let row = sqlx::query("SELECT member_id, url, secret FROM webhooks WHERE member_id = $1")
                     .bind(member.0)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 row.map(|r| -> $crate::Result<$crate::Webhook> {
                     Ok($crate::Webhook {
                         member: isx_domain::MemberId(impl_store!(@get r, "member_id", i64)),
@@ -739,8 +703,7 @@ macro_rules! impl_store {
                     .bind(now.as_micros())
                     .bind(i64::from(limit.clamp(1, 1000)))
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@delivery r)).collect()
             }
 
@@ -750,8 +713,7 @@ macro_rules! impl_store {
                     .bind(id)
                     .bind(now.as_micros())
                     .execute(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -764,8 +726,7 @@ macro_rules! impl_store {
                     .bind(d.delivered_at.map(isx_domain::Timestamp::as_micros))
                     .bind(d.id)
                     .execute(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 Ok(())
             }
 
@@ -774,8 +735,7 @@ macro_rules! impl_store {
                     .bind(member.map(|m| m.0))
                     .bind(i64::from(limit.clamp(1, 1000)))
                     .fetch_all(&self.pool)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 rows.into_iter().map(|r| impl_store!(@delivery r)).collect()
             }
 
@@ -792,8 +752,7 @@ macro_rules! impl_store {
                 .bind(&e.source_ip)
                 .bind(&e.outcome)
                 .fetch_one(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 sqlx::Row::try_get(&row, "id").map_err($crate::StoreError::Database)
             }
 
@@ -812,7 +771,7 @@ macro_rules! impl_store {
                     let padded = q.contains("$2");
                     let q = sqlx::query(q).bind(now);
                     let q = if padded { q.bind(vec![0u8; 65_536]) } else { q };
-                    q.execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                    q.execute(&mut *tx).await?;
                 }
                 tx.commit().await.map_err($crate::StoreError::Database)
             }
@@ -832,8 +791,7 @@ macro_rules! impl_store {
                     .bind(&e.source_ip)
                     .bind(&e.outcome)
                     .execute(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 }
                 tx.commit().await.map_err($crate::StoreError::Database)
             }
@@ -849,8 +807,7 @@ macro_rules! impl_store {
                 .bind(q.before_id)
                 .bind(limit)
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 rows.into_iter()
                     .map(|r| -> $crate::Result<isx_domain::AuditEvent> {
                         Ok(isx_domain::AuditEvent {
@@ -1119,10 +1076,10 @@ macro_rules! impl_store {
     };
 
     (@get $r:ident, $col:literal, $t:ty) => {
-        sqlx::Row::try_get::<$t, _>(&$r, $col).map_err($crate::StoreError::Database)?
+        sqlx::Row::try_get::<$t, _>(&$r, $col)?
     };
     (@at $r:ident, $i:literal, $t:ty) => {
-        sqlx::Row::try_get::<$t, usize>(&$r, $i).map_err($crate::StoreError::Database)?
+        sqlx::Row::try_get::<$t, usize>(&$r, $i)?
     };
     (@member_cols) => { "id, name, kind, country, tier, clearance, constituency, created_at" };
     (@member $r:ident) => {

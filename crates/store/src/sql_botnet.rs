@@ -100,8 +100,7 @@ macro_rules! insert_botnet {
             "SELECT COALESCE((SELECT received_at FROM botnet_events ORDER BY id DESC LIMIT 1), 0)",
         )
         .fetch_one(&mut *$tx)
-        .await
-        .map_err($crate::StoreError::Database)?;
+        .await?;
         let mut stamp = now.as_micros().max(last + 2);
         for (c, chunk) in events.chunks($crate::sql_botnet::BOTNET_CHUNK).enumerate() {
             let base = c * $crate::sql_botnet::BOTNET_CHUNK;
@@ -130,7 +129,7 @@ macro_rules! insert_botnet {
                 by_print.insert((e.seen_at.as_micros(), print), (base + k, r));
                 stamp += 2;
             }
-            let rows = q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)?;
+            let rows = q.fetch_all(&mut *$tx).await?;
             out.duplicates += (chunk.len() - rows.len()) as u64;
             let mut pairs: Vec<(i64, i64)> = Vec::new();
             for row in rows {
@@ -156,10 +155,10 @@ macro_rules! insert_botnet {
                 for (m, id) in part {
                     q = q.bind(*m).bind(*id);
                 }
-                q.execute(&mut *$tx).await.map_err($crate::StoreError::Database)?;
+                q.execute(&mut *$tx).await?;
             }
         }
-        $tx.commit().await.map_err($crate::StoreError::Database)?;
+        $tx.commit().await?;
         Ok(out)
     }};
 }
@@ -173,9 +172,8 @@ macro_rules! botnet_id_before {
         )
         .bind($before.as_micros())
         .fetch_one(&mut *$tx)
-        .await
-        .map_err($crate::StoreError::Database)?;
-        $tx.commit().await.map_err($crate::StoreError::Database)?;
+        .await?;
+        $tx.commit().await?;
         Ok(id)
     }};
 }
@@ -225,8 +223,7 @@ macro_rules! botnet_methods {
             let rows = bind_botnet_query!(sqlx::query(&sql), q)
                 .bind(limit)
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             // One undecodable stored row (written by an older isx, or by
             // hand) must not take every member's channel down: it is logged
             // and passed over.
@@ -243,7 +240,7 @@ macro_rules! botnet_methods {
             let query = bind_botnet_query!(sqlx::query(&sql), q);
             let mut rows = query.fetch(&self.pool);
             let mut n = 0u64;
-            while let Some(r) = rows.try_next().await.map_err($crate::StoreError::Database)? {
+            while let Some(r) = rows.try_next().await? {
                 let Some(event) = $crate::sql_botnet::readable(botnet_row!(r)) else { continue };
                 f(event).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
                 n += 1;
@@ -256,8 +253,7 @@ macro_rules! botnet_methods {
             let row = sqlx::query("SELECT serial, sha256, slot FROM botnet_zone_serials WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             let serial = match row {
                 Some(r) => {
                     let serial = impl_store!(@get r, "serial", i64);
@@ -266,7 +262,7 @@ macro_rules! botnet_methods {
                     // late, or by another node) is not the newest zone: it
                     // leaves the serial alone.
                     if same || slot.as_micros() < impl_store!(@get r, "slot", i64) {
-                        tx.commit().await.map_err($crate::StoreError::Database)?;
+                        tx.commit().await?;
                         return Ok(serial);
                     }
                     // Unix seconds while they lead; one more than before otherwise.
@@ -283,9 +279,8 @@ macro_rules! botnet_methods {
             .bind(sha256)
             .bind(slot.as_micros())
             .execute(&mut *tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            .await?;
+            tx.commit().await?;
             Ok(serial)
         }
 
@@ -294,15 +289,13 @@ macro_rules! botnet_methods {
             sqlx::query("DELETE FROM botnet_recipients WHERE event_id IN (SELECT id FROM botnet_events WHERE last_seen < $1)")
                 .bind(before.as_micros())
                 .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             let n = sqlx::query("DELETE FROM botnet_events WHERE last_seen < $1")
                 .bind(before.as_micros())
                 .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?
+                .await?
                 .rows_affected();
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(n)
         }
         }

@@ -86,9 +86,7 @@ macro_rules! log_clean_changes {
                     .bind(i64::from($added))
                     .bind($now.as_micros());
             }
-            q.execute(&mut *$tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+            q.execute(&mut *$tx).await?;
         }
     }};
 }
@@ -103,15 +101,14 @@ macro_rules! cleanfile_methods {
         ) -> $crate::Result<$crate::CleanImportOutcome> {
             let mut tx = self.begin_write().await?;
             if let Some(lock) = Self::CLEAN_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(lock).execute(&mut *tx).await?;
             }
             let mut out = $crate::CleanImportOutcome::default();
             // Each file gets its own microsecond (its TAXII date_added),
             // after every earlier one: distinct and ascending.
             let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(added_at), 0) FROM clean_files")
                 .fetch_one(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             let mut stamp = now.as_micros().max(last + 1);
             for chunk in files.chunks($crate::sql_cleanfiles::CLEAN_CHUNK) {
                 let values: Vec<String> = (0..chunk.len())
@@ -138,7 +135,7 @@ macro_rules! cleanfile_methods {
                         .bind(stamp);
                     stamp += 1;
                 }
-                let rows = q.fetch_all(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                let rows = q.fetch_all(&mut *tx).await?;
                 let mut added = Vec::with_capacity(rows.len());
                 for r in rows {
                     added.push((
@@ -153,10 +150,9 @@ macro_rules! cleanfile_methods {
             }
             let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM clean_file_changes")
                 .fetch_one(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             out.seq = impl_store!(@at row, 0, i64);
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(out)
         }
 
@@ -167,7 +163,7 @@ macro_rules! cleanfile_methods {
         ) -> $crate::Result<u64> {
             let mut tx = self.begin_write().await?;
             if let Some(lock) = Self::CLEAN_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(lock).execute(&mut *tx).await?;
             }
             let mut removed = 0u64;
             for chunk in sha256.chunks(1000) {
@@ -179,7 +175,7 @@ macro_rules! cleanfile_methods {
                 for h in chunk {
                     q = q.bind(h.0.to_vec());
                 }
-                let rows = q.fetch_all(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                let rows = q.fetch_all(&mut *tx).await?;
                 let mut gone = Vec::with_capacity(rows.len());
                 for r in rows {
                     gone.push((
@@ -191,7 +187,7 @@ macro_rules! cleanfile_methods {
                 removed += gone.len() as u64;
                 log_clean_changes!(tx, &gone, false, now, Self::params);
             }
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(removed)
         }
 
@@ -212,7 +208,7 @@ macro_rules! cleanfile_methods {
                 for k in chunk {
                     q = q.bind(k.clone());
                 }
-                for r in q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)? {
+                for r in q.fetch_all(&self.pool).await? {
                     out.push(clean_row!(r)?);
                 }
             }
@@ -233,8 +229,7 @@ macro_rules! cleanfile_methods {
             .bind(upto)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             let corrupt = |w: &str| $crate::StoreError::Corrupt(format!("clean file change: {w}"));
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
@@ -259,15 +254,14 @@ macro_rules! cleanfile_methods {
         pub(crate) async fn clean_seq_before_sql(&self, before: isx_domain::Timestamp) -> $crate::Result<i64> {
             let mut tx = self.begin_write().await?;
             if let Some(lock) = Self::CLEAN_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(lock).execute(&mut *tx).await?;
             }
             let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM clean_file_changes WHERE at < $1")
                 .bind(before.as_micros())
                 .fetch_one(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             let seq = impl_store!(@at row, 0, i64);
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(seq)
         }
 
@@ -279,7 +273,7 @@ macro_rules! cleanfile_methods {
             let sql = format!("SELECT {} FROM clean_files ORDER BY sha256", $crate::sql_cleanfiles::CLEAN_COLS);
             let mut rows = sqlx::query(&sql).fetch(&self.pool);
             let mut n = 0u64;
-            while let Some(r) = rows.try_next().await.map_err($crate::StoreError::Database)? {
+            while let Some(r) = rows.try_next().await? {
                 f(clean_row!(r)?).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
                 n += 1;
             }
@@ -290,20 +284,18 @@ macro_rules! cleanfile_methods {
             let mut stats = $crate::CleanStats::default();
             let row = sqlx::query("SELECT COUNT(*) FROM clean_files")
                 .fetch_one(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             stats.files = u64::try_from(impl_store!(@at row, 0, i64)).unwrap_or(0);
             let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM clean_file_changes")
                 .fetch_one(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             stats.seq = impl_store!(@at row, 0, i64);
             for (column, limit) in [("source", 100), ("vendor", 10), ("product", 10)] {
                 let sql = format!(
                     "SELECT {column}, COUNT(*) AS n FROM clean_files WHERE {column} IS NOT NULL
                      GROUP BY {column} ORDER BY n DESC, {column} LIMIT {limit}"
                 );
-                let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err($crate::StoreError::Database)?;
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
                 let mut list = Vec::with_capacity(rows.len());
                 for r in rows {
                     list.push((impl_store!(@at r, 0, String), u64::try_from(impl_store!(@at r, 1, i64)).unwrap_or(0)));

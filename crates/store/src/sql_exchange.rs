@@ -50,15 +50,14 @@ macro_rules! exchange_entry {
 macro_rules! exchange_insert {
     ($ty:ty, $tx:ident, $collection:expr, $author:expr, $objects:expr, $now:expr) => {{
             if let Some(lock) = <$ty>::EXCHANGE_LOCK {
-                sqlx::query(lock).execute(&mut *$tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(lock).execute(&mut *$tx).await?;
             }
             let last: i64 = sqlx::query_scalar(
                 "SELECT COALESCE(MAX(added), 0) FROM exchange_objects WHERE collection = $1",
             )
             .bind($collection)
             .fetch_one(&mut *$tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             let mut stamp = $now.as_micros().max(last + 1);
             let mut out = Vec::with_capacity($objects.len());
             for o in $objects {
@@ -77,8 +76,7 @@ macro_rules! exchange_insert {
                 .bind($author.0)
                 .bind(&o.body)
                 .execute(&mut *$tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 let added = done.rows_affected() == 1;
                 if added {
                     stamp += 1;
@@ -90,8 +88,7 @@ macro_rules! exchange_insert {
                     .bind(&o.id)
                     .bind($author.0)
                     .execute(&mut *$tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 }
                 out.push(added);
             }
@@ -114,7 +111,7 @@ macro_rules! exchange_methods {
             // Under the exchange lock, so that two members posting the same
             // new id cannot both become its owner.
             if let Some(lock) = Self::EXCHANGE_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(lock).execute(&mut *tx).await?;
             }
             let mut mine = Vec::with_capacity(objects.len());
             let mut owned: Vec<bool> = Vec::with_capacity(objects.len());
@@ -125,8 +122,7 @@ macro_rules! exchange_methods {
                 .bind(collection)
                 .bind(&o.id)
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
                 // (Two versions of one new id in one envelope: neither is
                 // stored yet, both are the poster's.)
                 let ok = any_owner || first.is_none_or(|a| a == author.0);
@@ -136,7 +132,7 @@ macro_rules! exchange_methods {
                 owned.push(ok);
             }
             let added = exchange_insert!(Self, tx, collection, author, &mine, now);
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             let mut added = added.into_iter();
             Ok(owned
                 .into_iter()
@@ -162,8 +158,7 @@ macro_rules! exchange_methods {
             .bind(after.as_micros())
             .bind(i64::from(limit.clamp(1, 1_000_000)))
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             rows.into_iter().map(|r| exchange_entry!(r)).collect()
         }
 
@@ -184,7 +179,7 @@ macro_rules! exchange_methods {
                 for id in chunk {
                     q = q.bind(id);
                 }
-                for r in q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)? {
+                for r in q.fetch_all(&self.pool).await? {
                     out.push(exchange_entry!(r)?);
                 }
             }
@@ -214,8 +209,7 @@ macro_rules! exchange_methods {
             .bind(after.as_micros())
             .bind(limit)
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             let mut end = None;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
@@ -245,7 +239,7 @@ macro_rules! exchange_methods {
                 for id in chunk {
                     q = q.bind(id);
                 }
-                for r in q.fetch_all(&self.pool).await.map_err($crate::StoreError::Database)? {
+                for r in q.fetch_all(&self.pool).await? {
                     let body = impl_store!(@at r, 7, String);
                     out.push((exchange_entry!(r)?, body));
                 }
@@ -263,7 +257,7 @@ macro_rules! exchange_methods {
         ) -> $crate::Result<u64> {
             let mut tx = self.begin_write().await?;
             if let Some(lock) = Self::EXCHANGE_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(lock).execute(&mut *tx).await?;
             }
             let mut removed = 0;
             for v in versions {
@@ -274,11 +268,10 @@ macro_rules! exchange_methods {
                 .bind(id)
                 .bind(v.as_micros())
                 .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?
+                .await?
                 .rows_affected();
             }
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(removed)
         }
 
@@ -298,8 +291,7 @@ macro_rules! exchange_methods {
             .bind(at.as_micros())
             .bind(body)
             .execute(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             Ok(())
         }
 
@@ -310,8 +302,7 @@ macro_rules! exchange_methods {
             let row = sqlx::query("SELECT member_id, body FROM exchange_status WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             Ok(match row {
                 Some(r) => Some((
                     isx_domain::MemberId(impl_store!(@at r, 0, i64)),
@@ -344,8 +335,7 @@ macro_rules! exchange_methods {
             let rows = q
                 .bind(i64::from(limit.clamp(1, 100_000)))
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             rows.into_iter().map(|r| url_row!(r)).collect()
         }
 
@@ -358,8 +348,7 @@ macro_rules! exchange_methods {
                 .bind(after.as_micros())
                 .bind(i64::from(limit.clamp(1, 100_000)))
                 .fetch_one(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             Ok(text.unwrap_or_else(|| "[]".to_owned()))
         }
 

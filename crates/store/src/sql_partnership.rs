@@ -161,8 +161,7 @@ macro_rules! contribution_insert {
             .bind(row.author.0)
             .bind(&body)
             .execute(&mut *$tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
         let collection = $crate::sql_partnership::group_collection(row.group);
         let _ = exchange_insert!($ty, $tx, &collection, row.author, $stix, $now);
         id
@@ -180,7 +179,7 @@ macro_rules! partnership_methods {
         ) -> $crate::Result<isx_partnership::Contribution> {
             let mut tx = self.begin_write().await?;
             let id = contribution_insert!(Self, tx, row, stix, now);
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             self.contribution_sql(isx_partnership::ContributionId(id))
                 .await?
                 .ok_or_else(|| $crate::StoreError::NotFound(format!("contribution {id}")))
@@ -206,8 +205,7 @@ macro_rules! partnership_methods {
             .bind(id.0)
             .bind(i64::from(expected_version))
             .fetch_optional(&mut *tx)
-            .await
-            .map_err($crate::StoreError::Database)?
+            .await?
             .ok_or_else(|| $crate::StoreError::Conflict(format!(
                 "version {} of contribution {id} (reload it and edit again)", expected_version + 1
             )))?;
@@ -220,11 +218,10 @@ macro_rules! partnership_methods {
                 .bind(editor.0)
                 .bind(&body)
                 .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             let collection = $crate::sql_partnership::group_collection(isx_domain::GroupId(group));
             let _ = exchange_insert!(Self, tx, &collection, editor, stix, now);
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             self.contribution_sql(id)
                 .await?
                 .ok_or_else(|| $crate::StoreError::NotFound(format!("contribution {id}")))
@@ -237,8 +234,7 @@ macro_rules! partnership_methods {
             let row = sqlx::query(&$crate::sql_partnership::contribution_select("WHERE id = $1"))
                 .bind(id.0)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             row.map(|r| contribution_row!(r)).transpose()
         }
 
@@ -254,8 +250,7 @@ macro_rules! partnership_methods {
                 None => sqlx::query(&$crate::sql_partnership::contribution_select("ORDER BY id DESC"))
                     .fetch_all(&self.pool)
                     .await,
-            }
-            .map_err($crate::StoreError::Database)?;
+            }?;
             rows.into_iter().map(|r| contribution_row!(r)).collect()
         }
 
@@ -266,8 +261,7 @@ macro_rules! partnership_methods {
             let rows = sqlx::query("SELECT version, edited_at, editor, body FROM contribution_versions WHERE contribution_id = $1 ORDER BY version")
                 .bind(id.0)
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             rows.into_iter()
                 .map(|r| {
                     Ok(isx_partnership::Version {
@@ -296,8 +290,7 @@ macro_rules! partnership_methods {
                     .bind(parent)
                     .bind(contribution.id.0)
                     .fetch_optional(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 if found.is_none() {
                     return Err($crate::StoreError::Reference(format!("comment {parent} is not on contribution {}", contribution.id)));
                 }
@@ -318,7 +311,7 @@ macro_rules! partnership_methods {
             .map_err(|e| $crate::StoreError::from_sqlx("comment", e))?;
             let collection = $crate::sql_partnership::group_collection(contribution.group);
             let _ = exchange_insert!(Self, tx, &collection, author, stix, now);
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(isx_partnership::Comment {
                 id,
                 contribution: contribution.id,
@@ -341,8 +334,7 @@ macro_rules! partnership_methods {
             )
             .bind(contribution.0)
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             rows.into_iter()
                 .map(|r| {
                     Ok(isx_partnership::Comment {
@@ -383,7 +375,7 @@ macro_rules! partnership_methods {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| $crate::StoreError::from_sqlx(&format!("attachment of contribution {contribution}"), e))?;
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(isx_partnership::Attachment {
                 id,
                 name: name.to_owned(),
@@ -402,8 +394,7 @@ macro_rules! partnership_methods {
             )
             .bind(contribution.0)
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             rows.into_iter()
                 .map(|r| {
                     Ok(isx_partnership::Attachment {
@@ -426,8 +417,7 @@ macro_rules! partnership_methods {
             )
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             Ok(match row {
                 None => None,
                 Some(r) => Some((
@@ -461,8 +451,7 @@ macro_rules! partnership_methods {
             .bind(contribution.0)
             .bind(&target_json)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             if let Some(existing) = pending {
                 return Err($crate::StoreError::Conflict(format!(
                     "share request {existing} for this contribution and target"
@@ -480,7 +469,7 @@ macro_rules! partnership_methods {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| $crate::StoreError::from_sqlx("share request", e))?;
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             self.share_sql(id)
                 .await?
                 .ok_or_else(|| $crate::StoreError::NotFound(format!("share request {id}")))
@@ -490,16 +479,14 @@ macro_rules! partnership_methods {
             let row = sqlx::query(&$crate::sql_partnership::share_select("WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             row.map(|r| share_row!(r)).transpose()
         }
 
         pub(crate) async fn shares_sql(&self) -> $crate::Result<Vec<isx_partnership::ShareRequest>> {
             let rows = sqlx::query(&$crate::sql_partnership::share_select("ORDER BY id DESC"))
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             rows.into_iter().map(|r| share_row!(r)).collect()
         }
 
@@ -523,14 +510,13 @@ macro_rules! partnership_methods {
             .bind(copy_id)
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             if done.rows_affected() != 1 {
                 return Err($crate::StoreError::Conflict(format!(
                     "a decision on share request {id}"
                 )));
             }
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             self.share_sql(id)
                 .await?
                 .ok_or_else(|| $crate::StoreError::NotFound(format!("share request {id}")))
@@ -543,8 +529,7 @@ macro_rules! partnership_methods {
             let body: Option<String> = sqlx::query_scalar("SELECT body FROM group_rules WHERE group_id = $1")
                 .bind(group.0)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             match body {
                 None => Ok(isx_partnership::GroupRules { report_period_days: 30, ..Default::default() }),
                 Some(b) => serde_json::from_str(&b)
@@ -569,7 +554,7 @@ macro_rules! partnership_methods {
             .execute(&mut *tx)
             .await
             .map_err(|e| $crate::StoreError::from_sqlx(&format!("rules of trust group {group}"), e))?;
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -585,40 +570,35 @@ macro_rules! partnership_methods {
             .bind(group.0)
             .bind(before.as_micros())
             .fetch_all(&mut *tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             let collection = $crate::sql_partnership::group_collection(group);
             if let Some(lock) = <$ty>::EXCHANGE_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await.map_err($crate::StoreError::Database)?;
+                sqlx::query(lock).execute(&mut *tx).await?;
             }
             for (id, stix_id) in &ids {
                 let notes: Vec<String> = sqlx::query_scalar("SELECT stix_id FROM contribution_comments WHERE contribution_id = $1")
                     .bind(id)
                     .fetch_all(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
                 for object in notes.iter().chain(std::iter::once(stix_id)) {
                     sqlx::query("DELETE FROM exchange_objects WHERE collection = $1 AND object_id = $2")
                         .bind(&collection)
                         .bind(object)
                         .execute(&mut *tx)
-                        .await
-                        .map_err($crate::StoreError::Database)?;
+                        .await?;
                 }
                 for table in ["share_requests", "contribution_attachments", "contribution_comments", "contribution_versions"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE contribution_id = $1"))
                         .bind(id)
                         .execute(&mut *tx)
-                        .await
-                        .map_err($crate::StoreError::Database)?;
+                        .await?;
                 }
                 sqlx::query("DELETE FROM contributions WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
-                    .await
-                    .map_err($crate::StoreError::Database)?;
+                    .await?;
             }
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            tx.commit().await?;
             Ok(ids.len() as u64)
         }
         }

@@ -141,15 +141,13 @@ macro_rules! import_urls {
         let mut out = $crate::UrlImportOutcome::default();
         let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM url_batches")
             .fetch_one(&mut *$tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
         // Each changed record gets its own three microseconds, after every
         // earlier one: distinct and ascending. Its TAXII objects take them
         // as their date_added (indicator, infrastructure, relationship).
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(changed_at), 0) FROM url_records")
             .fetch_one(&mut *$tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
         let mut stamp = now.as_micros().max(last + 3);
         for chunk in batch.candidates.chunks($crate::sql_urls::URL_CHUNK) {
             // The records of the chunk's URLs and which of its sightings are known.
@@ -166,7 +164,7 @@ macro_rules! import_urls {
                 q = q.bind(*u);
             }
             let mut existing = Vec::new();
-            for r in q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)? {
+            for r in q.fetch_all(&mut *$tx).await? {
                 existing.push(url_row!(r)?);
             }
             let mut keys: Vec<&str> = chunk.iter().map(|c| c.sighting.as_str()).collect();
@@ -182,8 +180,7 @@ macro_rules! import_urls {
             }
             let mut known: std::collections::HashSet<String> = q
                 .fetch_all(&mut *$tx)
-                .await
-                .map_err($crate::StoreError::Database)?
+                .await?
                 .into_iter()
                 .collect();
             let (mut records, sightings) =
@@ -217,7 +214,7 @@ macro_rules! import_urls {
                 q = bind_url!(q, m);
             }
             let mut ids = std::collections::HashMap::new();
-            for r in q.fetch_all(&mut *$tx).await.map_err($crate::StoreError::Database)? {
+            for r in q.fetch_all(&mut *$tx).await? {
                 ids.insert(impl_store!(@get r, "url", String), impl_store!(@get r, "id", i64));
             }
             let values: Vec<String> = (0..sightings.len())
@@ -231,7 +228,7 @@ macro_rules! import_urls {
                 })?;
                 q = q.bind(id).bind(key);
             }
-            q.execute(&mut *$tx).await.map_err($crate::StoreError::Database)?;
+            q.execute(&mut *$tx).await?;
         }
         if out.created + out.updated > 0 {
             sqlx::query("INSERT INTO url_batches (seq, imported_at, source, actor, created, updated, unchanged) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -243,11 +240,10 @@ macro_rules! import_urls {
                 .bind(i64::try_from(out.updated).unwrap_or(i64::MAX))
                 .bind(i64::try_from(out.unchanged).unwrap_or(i64::MAX))
                 .execute(&mut *$tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             out.seq = Some(seq);
         }
-        $tx.commit().await.map_err($crate::StoreError::Database)?;
+        $tx.commit().await?;
         Ok(out)
     }};
 }
@@ -259,9 +255,8 @@ macro_rules! url_seq_before {
         )
         .bind($before.as_micros())
         .fetch_one(&mut *$tx)
-        .await
-        .map_err($crate::StoreError::Database)?;
-        $tx.commit().await.map_err($crate::StoreError::Database)?;
+        .await?;
+        $tx.commit().await?;
         Ok(seq)
     }};
 }
@@ -353,8 +348,7 @@ macro_rules! url_methods {
                 .bind(i64::from(q.limit.clamp(1, 100_000)))
                 .bind(i64::from(q.offset))
                 .fetch_all(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             rows.into_iter().map(|r| url_row!(r)).collect()
         }
 
@@ -371,7 +365,7 @@ macro_rules! url_methods {
             let query = bind_url_query!(sqlx::query(&sql), q);
             let mut rows = query.fetch(&self.pool);
             let mut n = 0u64;
-            while let Some(r) = rows.try_next().await.map_err($crate::StoreError::Database)? {
+            while let Some(r) = rows.try_next().await? {
                 f(url_row!(r)?).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
                 n += 1;
             }
@@ -382,8 +376,7 @@ macro_rules! url_methods {
             let row = sqlx::query(concat!("SELECT ", url_cols!(), " FROM url_records WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             row.map(|r| url_row!(r)).transpose()
         }
 
@@ -397,8 +390,7 @@ macro_rules! url_methods {
                 "SELECT threat, first_seen / 86400000000 AS day, COUNT(*) AS n FROM url_records {w} GROUP BY threat, day ORDER BY day, threat"
             )), q)
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             let mut totals: std::collections::BTreeMap<isx_domain::ThreatType, i64> = Default::default();
             for r in by_threat {
                 let threat: isx_domain::ThreatType = $crate::rows::parse("threat", &impl_store!(@get r, "threat", String))?;
@@ -413,8 +405,7 @@ macro_rules! url_methods {
                 "SELECT asn, MAX(as_org) AS as_org, COUNT(*) AS n FROM url_records {w} AND asn IS NOT NULL GROUP BY asn ORDER BY n DESC, asn LIMIT 10"
             )), q)
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             for r in asns {
                 let asn = u32::try_from(impl_store!(@get r, "asn", i64)).unwrap_or(0);
                 stats.top_asns.push((asn, impl_store!(@get r, "as_org", Option<String>), impl_store!(@get r, "n", i64)));
@@ -423,8 +414,7 @@ macro_rules! url_methods {
                 "SELECT country, COUNT(*) AS n FROM url_records {w} AND country IS NOT NULL GROUP BY country ORDER BY n DESC, country LIMIT 10"
             )), q)
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             for r in countries {
                 stats.top_countries.push((impl_store!(@get r, "country", String), impl_store!(@get r, "n", i64)));
             }
@@ -434,8 +424,7 @@ macro_rules! url_methods {
                  GROUP BY ip, latitude, longitude ORDER BY n DESC, ip LIMIT 2000"
             )), q)
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             for r in points {
                 stats.points.push($crate::MapPoint {
                     ip: impl_store!(@get r, "ip", String),
@@ -455,8 +444,7 @@ macro_rules! url_methods {
             )
             .bind(product)
             .fetch_optional(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             Ok(match row { Some(r) => Some(feed_run_row!(r)), None => None })
         }
 
@@ -468,8 +456,7 @@ macro_rules! url_methods {
             .bind(product)
             .bind(slot.as_micros())
             .fetch_optional(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             Ok(match row { Some(r) => Some(feed_run_row!(r)), None => None })
         }
 
@@ -492,8 +479,7 @@ macro_rules! url_methods {
             .bind(node)
             .bind(now.as_micros())
             .execute(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?
+            .await?
             .rows_affected();
             Ok(n == 1)
         }
@@ -521,8 +507,7 @@ macro_rules! url_methods {
                 .bind(f.created_at.as_micros())
                 .bind(f.member.map(|m| m.0))
                 .execute(&mut *tx)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             }
             sqlx::query(
                 "UPDATE feed_runs SET state = 'done', from_seq = $3, to_seq = $4, finished_at = $5 WHERE product = $1 AND slot = $2",
@@ -533,9 +518,8 @@ macro_rules! url_methods {
             .bind(run.to_seq)
             .bind(run.finished_at.as_micros())
             .execute(&mut *tx)
-            .await
-            .map_err($crate::StoreError::Database)?;
-            tx.commit().await.map_err($crate::StoreError::Database)?;
+            .await?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -546,8 +530,7 @@ macro_rules! url_methods {
             .bind(product)
             .bind(i64::from(limit.clamp(1, 10_000)))
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             rows.into_iter().map(|r| feed_file_row!(r)).collect()
         }
 
@@ -560,8 +543,7 @@ macro_rules! url_methods {
             .bind(member.map(|m| m.0))
             .bind(i64::from(limit.clamp(1, 10_000)))
             .fetch_all(&self.pool)
-            .await
-            .map_err($crate::StoreError::Database)?;
+            .await?;
             rows.into_iter().map(|r| feed_file_row!(r)).collect()
         }
 
@@ -569,8 +551,7 @@ macro_rules! url_methods {
             let row = sqlx::query("SELECT * FROM feed_files WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err($crate::StoreError::Database)?;
+                .await?;
             row.map(|r| feed_file_row!(r)).transpose()
         }
         }

@@ -170,10 +170,7 @@ impl_store!(SqliteStore, {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::Database)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 });
