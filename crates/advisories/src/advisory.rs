@@ -330,6 +330,21 @@ impl Advisory {
         self
     }
 
+    /// The revision number the view `mask` shows (that of
+    /// [`masked`](Self::masked), without building the masked advisory).
+    pub fn revision_seen(&self, mask: isx_policy::FieldMask) -> u32 {
+        if mask.hides(isx_policy::FieldMask::EXPLOITABILITY) {
+            let n = self
+                .revisions
+                .iter()
+                .filter(|r| !r.exploitability_only)
+                .count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        } else {
+            self.revision()
+        }
+    }
+
     /// Whether `other` differs from this advisory in exploitability data
     /// only (and the revision history).
     pub fn differs_only_in_exploitability(&self, other: &Advisory) -> bool {
@@ -369,5 +384,41 @@ mod tests {
         }
         assert!(Cwe::new("cwe-79", "XSS").is_ok());
         assert!(Cwe::new("79", "").is_err());
+    }
+
+    #[test]
+    fn the_revision_seen_is_that_of_the_masked_view() {
+        let rev = |number, exploitability_only| Revision {
+            number,
+            date: Timestamp::from_secs(1_800_000_000),
+            summary: String::new(),
+            exploitability_only,
+        };
+        let a = Advisory {
+            cve: "CVE-2026-1234".parse().unwrap(),
+            title: "t".into(),
+            description: String::new(),
+            cwe: None,
+            cvss_v31: None,
+            cvss_v40: None,
+            exploitability: None,
+            known_exploited: None,
+            affected: vec![],
+            remediations: vec![],
+            faqs: vec![],
+            references: vec![],
+            revisions: vec![rev(1, false), rev(2, true), rev(3, false)],
+        };
+        for mask in [
+            isx_policy::FieldMask::NONE,
+            isx_policy::FieldMask::EXPLOITABILITY,
+        ] {
+            assert_eq!(
+                a.revision_seen(mask),
+                a.clone().masked(mask).revision(),
+                "{mask:?}"
+            );
+        }
+        assert_eq!(a.revision_seen(isx_policy::FieldMask::EXPLOITABILITY), 2);
     }
 }

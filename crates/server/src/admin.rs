@@ -273,7 +273,7 @@ pub async fn join_group(
             g.name
         )));
     }
-    let detailed = by.is_none_or(|a| a.role == isx_policy::Role::OperatorAdmin);
+    let detailed = by.is_none_or(|a| isx_policy::authorize(a, &Action::Administer).is_ok());
     let cannot = || {
         AdminError::Invalid(format!(
             "member {member} cannot be admitted to this group (no such member, or not cleared for it)"
@@ -344,8 +344,7 @@ pub async fn disable_user(
         ));
     }
     let now = clock.now();
-    let sessions = store.delete_sessions_of(u.id).await?;
-    store.set_user_disabled(u.id, Some(now)).await?;
+    let sessions = store.set_user_disabled(u.id, Some(now)).await?;
     let mut keys_revoked = 0;
     for k in store.api_keys(Some(u.member)).await? {
         if k.creator == Some(u.id)

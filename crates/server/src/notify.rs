@@ -36,7 +36,7 @@ fn version(
     r.revisions.len() as i64
         + advisories
             .iter()
-            .map(|(_, a)| i64::from(a.clone().masked(mask).revision()))
+            .map(|(_, a)| i64::from(a.revision_seen(mask)))
             .sum::<i64>()
 }
 

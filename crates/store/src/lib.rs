@@ -162,8 +162,9 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_login(&self, login: &Login) -> Result<Option<User>>;
     async fn users(&self) -> Result<Vec<User>>;
     /// Disables a user (`Some(at)`: its sessions are deleted in the same
-    /// transaction) or enables it again (`None`); `false` if no such user.
-    async fn set_user_disabled(&self, id: UserId, at: Option<Timestamp>) -> Result<bool>;
+    /// transaction) or enables it again (`None`); the number of sessions
+    /// ended.
+    async fn set_user_disabled(&self, id: UserId, at: Option<Timestamp>) -> Result<u64>;
     /// Ends every session of a user; the number ended.
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64>;
 

@@ -120,21 +120,23 @@ macro_rules! impl_store {
                 rows.into_iter().map(|r| impl_store!(@user r)).collect()
             }
 
-            async fn set_user_disabled(&self, id: isx_domain::UserId, at: Option<isx_domain::Timestamp>) -> $crate::Result<bool> {
+            async fn set_user_disabled(&self, id: isx_domain::UserId, at: Option<isx_domain::Timestamp>) -> $crate::Result<u64> {
                 let mut tx = self.begin_write().await?;
-                let done = sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
+                sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
                     .bind(id.0)
                     .bind(at.map(|t| t.as_micros()))
                     .execute(&mut *tx)
                     .await?;
+                let mut ended = 0;
                 if at.is_some() {
-                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                         .bind(id.0)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
                 }
                 tx.commit().await?;
-                Ok(done.rows_affected() == 1)
+                Ok(ended)
             }
 
             async fn delete_sessions_of(&self, user: isx_domain::UserId) -> $crate::Result<u64> {

@@ -113,19 +113,30 @@ macro_rules! exchange_methods {
             if let Some(lock) = Self::EXCHANGE_LOCK {
                 sqlx::query(lock).execute(&mut *tx).await?;
             }
+            // The owners of the posted ids, a thousand ids a query (not a
+            // query per object: envelopes hold thousands).
+            let mut owners: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+            if !any_owner {
+                let ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
+                for chunk in ids.chunks(1000) {
+                    let sql = format!(
+                        "SELECT object_id, author FROM exchange_owners WHERE collection = {} AND object_id IN ({})",
+                        Self::params(1, 1),
+                        Self::params(2, chunk.len())
+                    );
+                    let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(collection);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    owners.extend(q.fetch_all(&mut *tx).await?);
+                }
+            }
             let mut mine = Vec::with_capacity(objects.len());
             let mut owned: Vec<bool> = Vec::with_capacity(objects.len());
             for o in objects {
-                let first: Option<i64> = sqlx::query_scalar(
-                    "SELECT author FROM exchange_owners WHERE collection = $1 AND object_id = $2",
-                )
-                .bind(collection)
-                .bind(&o.id)
-                .fetch_optional(&mut *tx)
-                .await?;
                 // (Two versions of one new id in one envelope: neither is
                 // stored yet, both are the poster's.)
-                let ok = any_owner || first.is_none_or(|a| a == author.0);
+                let ok = any_owner || owners.get(&o.id).is_none_or(|a| *a == author.0);
                 if ok {
                     mine.push(o.clone());
                 }
