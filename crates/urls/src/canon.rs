@@ -41,8 +41,44 @@ pub struct CanonicalUrl {
 
 const SCHEMES: &[&str] = &["http", "https", "ftp"];
 
+/// How many passes a URL may take to settle before it is refused.
+const MAX_PASSES: usize = 4;
+
 /// Canonicalises `raw`; see the module documentation for the rules.
+///
+/// The result is a fixed point: canonicalising it again gives it back.
+/// One pass is not always enough, because decoding can make what re-fanging
+/// undoes (`[%2E]` decodes to `[.]`, a host `a(%2E)b` to `a(.)b`), so a URL
+/// holding a bracket is passed again until it settles; one that has not
+/// settled after a few passes is refused. So is one whose canonical form
+/// outgrows [`MAX_URL_LEN`] (percent-encoding lengthens it), since the
+/// stored form must parse again.
 pub fn canonicalize(raw: &str) -> Result<CanonicalUrl, UrlError> {
+    let mut current = canonicalize_once(raw)?;
+    for _ in 0..MAX_PASSES {
+        if current.url.len() > MAX_URL_LEN {
+            return Err(UrlError::TooLong {
+                len: current.url.len(),
+            });
+        }
+        // Only a bracket lets a second pass change anything: re-fanging
+        // needs one, and the other rules are idempotent.
+        if !current.url.contains(['[', '(', '{']) {
+            return Ok(current);
+        }
+        let again = canonicalize_once(&current.url)?;
+        if again == current {
+            return Ok(current);
+        }
+        current = again;
+    }
+    Err(UrlError::Unparsable {
+        url: clip(raw.trim()),
+        reason: format!("does not settle on a canonical form in {MAX_PASSES} passes"),
+    })
+}
+
+fn canonicalize_once(raw: &str) -> Result<CanonicalUrl, UrlError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(UrlError::Empty);
@@ -176,7 +212,7 @@ fn normalize_escapes(s: &str) -> String {
             .split_at_checked(2)
             .and_then(|(digits, tail)| Some((hex_byte(digits)?, digits, tail)));
         match escape {
-            Some((byte, _, tail)) if is_unreserved(byte) => {
+            Some((byte, _, tail)) if is_unreserved(byte) && !completes_escape(&out, byte) => {
                 out.push(char::from(byte));
                 rest = tail;
             }
@@ -194,6 +230,21 @@ fn normalize_escapes(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Whether writing `byte` after `out` would finish an escape a stray
+/// percent sign began (`%` + `%33` decoded would read as `%3…`): such an
+/// escape stays encoded, or the next pass would decode something new.
+fn completes_escape(out: &str, byte: u8) -> bool {
+    if !byte.is_ascii_hexdigit() {
+        return false;
+    }
+    let tail = out.as_bytes();
+    match tail {
+        [.., b'%'] => true,
+        [.., b'%', h] => h.is_ascii_hexdigit(),
+        _ => false,
+    }
 }
 
 /// The byte two hex digits spell (`None` for anything else).
@@ -321,6 +372,39 @@ mod tests {
             canonicalize(&format!("http://a.example/{}", "x".repeat(MAX_URL_LEN))),
             Err(UrlError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn decoding_that_makes_a_defanged_dot_still_gives_a_fixed_point() {
+        // Found by the fuzzer: `[%2E]` decodes to `[.]`, which the next pass
+        // would re-fang to `.`.
+        for raw in [
+            "0?\u{10}1%[?E\u{10}[%2E]]]]]].",
+            "http://a.example/x[%2E]y",
+            "http://a(%2E)b.example/",
+            "http://a.example/[[.]]",
+            // `%` then `%33` decoded to `3` would make a new escape `%3…`.
+            "0?4%\u{0}\r%3%338.",
+            "http://a.example/%%33%38",
+        ] {
+            let once = canonicalize(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(canonicalize(&once.url).unwrap(), once, "{raw}");
+        }
+        assert_eq!(c("http://a.example/x[%2E]y"), "http://a.example/x.y");
+        // Nesting deeper than the passes allow is refused, not looped on.
+        let deep = format!("http://a.example/{}.{}", "[".repeat(40), "]".repeat(40));
+        assert!(matches!(
+            canonicalize(&deep),
+            Err(UrlError::Unparsable { .. })
+        ));
+    }
+
+    #[test]
+    fn a_canonical_form_longer_than_the_limit_is_refused() {
+        // Each space becomes `%20`: under the limit raw, three times it after.
+        let raw = format!("http://a.example/{}", " x".repeat(MAX_URL_LEN / 3));
+        assert!(raw.len() <= MAX_URL_LEN);
+        assert!(matches!(canonicalize(&raw), Err(UrlError::TooLong { .. })));
     }
 
     proptest::proptest! {
