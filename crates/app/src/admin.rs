@@ -11,8 +11,8 @@ use isx_policy::{Action, Actor, KeyFacts, Refusal};
 use isx_store::{Store, StoreError};
 use thiserror::Error;
 
-use crate::auth;
-use crate::problem::ApiError;
+use crate::identity as auth;
+use crate::AppError;
 
 #[derive(Debug, Error)]
 pub enum AdminError {
@@ -26,12 +26,12 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
-impl From<AdminError> for ApiError {
+impl From<AdminError> for AppError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::Invalid(d) => ApiError::invalid(d),
-            AdminError::NotFound(what) => ApiError::not_found(what),
-            AdminError::Forbidden(why) => ApiError::Forbidden(why),
+            AdminError::Invalid(d) => AppError::invalid(d),
+            AdminError::NotFound(what) => AppError::not_found(what),
+            AdminError::Forbidden(why) => AppError::Forbidden(why),
             AdminError::Store(s) => s.into(),
         }
     }

@@ -15,11 +15,9 @@ use isx_policy::Principal;
 use isx_store::{BotnetInsertOutcome, BotnetQuery, Store, StoredBotnetEvent};
 use tokio::sync::watch;
 
-use crate::problem::ApiError;
-use crate::ServerError;
+use crate::AppError;
 use isx_domain::BotnetProduct;
 use serde::Deserialize;
-use utoipa::IntoParams;
 
 /// How long a matcher is trusted before the constituencies are read again
 /// (another node may have changed them); local changes refresh at once.
@@ -32,7 +30,7 @@ struct Built {
     checked: Instant,
 }
 
-/// Shared botnet state of a node: the matcher, the newest stored event id
+/// Shared botnet app of a node: the matcher, the newest stored event id
 /// (streams wait on it), counters.
 pub struct BotnetHub {
     built: RwLock<Option<Built>>,
@@ -68,7 +66,7 @@ impl BotnetHub {
 
     /// The current matcher: rebuilt when the constituencies differ from
     /// what it was built from (checked at most every two seconds).
-    pub async fn matcher(&self, store: &dyn Store) -> Result<Arc<Matcher>, ServerError> {
+    pub async fn matcher(&self, store: &dyn Store) -> Result<Arc<Matcher>, AppError> {
         if let Ok(b) = self.built.read() {
             if let Some(b) = b.as_ref() {
                 if b.checked.elapsed() < MATCHER_TTL {
@@ -86,7 +84,7 @@ impl BotnetHub {
         let mut guard = self
             .built
             .write()
-            .map_err(|_| ServerError::Internal("matcher lock poisoned".to_owned()))?;
+            .map_err(|_| AppError::Internal("matcher lock poisoned".to_owned()))?;
         if let Some(b) = guard.as_mut() {
             if b.members == members {
                 b.checked = Instant::now();
@@ -226,14 +224,14 @@ pub async fn ingest(
     hub: &BotnetHub,
     events: Vec<BotnetEvent>,
     now: Timestamp,
-) -> Result<BotnetInsertOutcome, ServerError> {
+) -> Result<BotnetInsertOutcome, AppError> {
     let matcher = hub.matcher(store.as_ref()).await?;
     let prepared = prepare(geo, &matcher, events);
     let queue = {
         let mut w = hub
             .writer
             .lock()
-            .map_err(|_| ServerError::Internal("writer lock poisoned".to_owned()))?;
+            .map_err(|_| AppError::Internal("writer lock poisoned".to_owned()))?;
         match w.as_ref() {
             Some(tx) if !tx.is_closed() => tx.clone(),
             _ => {
@@ -252,11 +250,11 @@ pub async fn ingest(
             done,
         })
         .await
-        .map_err(|_| ServerError::Internal("the botnet writer stopped".to_owned()))?;
+        .map_err(|_| AppError::Internal("the botnet writer stopped".to_owned()))?;
     let out = result
         .await
-        .map_err(|_| ServerError::Internal("the botnet writer stopped".to_owned()))?
-        .map_err(ServerError::Internal)?;
+        .map_err(|_| AppError::Internal("the botnet writer stopped".to_owned()))?
+        .map_err(AppError::Internal)?;
     hub.events_ingested
         .fetch_add(out.inserted, Ordering::Relaxed);
     hub.events_duplicate
@@ -280,7 +278,7 @@ pub async fn events_for(
     principal: &Principal,
     query: BotnetQuery,
     now: Timestamp,
-) -> Result<Vec<StoredBotnetEvent>, ServerError> {
+) -> Result<Vec<StoredBotnetEvent>, AppError> {
     Ok(read_page(store, principal, query, now).await?.0)
 }
 
@@ -292,7 +290,7 @@ pub async fn read_page(
     principal: &Principal,
     mut query: BotnetQuery,
     now: Timestamp,
-) -> Result<(Vec<StoredBotnetEvent>, Option<i64>), ServerError> {
+) -> Result<(Vec<StoredBotnetEvent>, Option<i64>), AppError> {
     if !principal.operator {
         // Without a member there is nothing: victim data names its members,
         // and the rest needs a signed-in member unless TLP:CLEAR.
@@ -311,16 +309,16 @@ pub async fn read_page(
 /// The constituency view over the last `days` days (7 by default, at most
 /// the retention).
 pub async fn summary_days(
-    state: &crate::AppState,
+    app: &crate::App,
     principal: &Principal,
     days: Option<i64>,
-) -> Result<BotnetSummary, ServerError> {
+) -> Result<BotnetSummary, AppError> {
     let days = days
         .unwrap_or(7)
-        .clamp(1, state.config.botnet_retention_days.max(1));
-    let now = state.clock.now();
+        .clamp(1, app.settings.botnet_retention_days.max(1));
+    let now = app.clock.now();
     summary(
-        state.store.as_ref(),
+        app.store.as_ref(),
         principal,
         now.add_secs(-days * 86_400),
         now,
@@ -338,8 +336,7 @@ pub fn for_caller(principal: &Principal, mut e: StoredBotnetEvent) -> StoredBotn
 }
 
 /// Filters of the event list and the stream.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Default, Deserialize)]
 pub struct EventFilter {
     /// Comma-separated products (`infected,iot,c2,domains`); default all.
     pub products: Option<String>,
@@ -354,7 +351,7 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
-    pub fn query(&self) -> Result<BotnetQuery, ApiError> {
+    pub fn query(&self) -> Result<BotnetQuery, AppError> {
         let products = match &self.products {
             None => Vec::new(),
             Some(list) => list
@@ -362,20 +359,20 @@ impl EventFilter {
                 .filter(|s| !s.trim().is_empty())
                 .map(BotnetProduct::from_any)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::invalid(format!("products: {e}")))?,
+                .map_err(|e| AppError::invalid(format!("products: {e}")))?,
         };
         let since = self
             .since
             .as_deref()
             .map(Timestamp::parse)
             .transpose()
-            .map_err(|e| ApiError::invalid(format!("since: {e}")))?;
+            .map_err(|e| AppError::invalid(format!("since: {e}")))?;
         let ip = self
             .ip
             .as_deref()
             .map(|t| t.trim().parse::<std::net::IpAddr>())
             .transpose()
-            .map_err(|_| ApiError::invalid("ip: not an IP address"))?
+            .map_err(|_| AppError::invalid("ip: not an IP address"))?
             .map(|i| i.to_string());
         Ok(BotnetQuery {
             products,
@@ -391,7 +388,7 @@ impl EventFilter {
 
 /// What the constituency view shows, computed from the events a caller may
 /// see (the same events the API gives that caller).
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BotnetSummary {
     /// The period: events last seen at or after this instant.
     pub since: String,
@@ -410,7 +407,7 @@ pub struct BotnetSummary {
 }
 
 /// A victim address with coordinates.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Located {
     pub ip: String,
     pub latitude: f64,
@@ -419,7 +416,7 @@ pub struct Located {
     pub events: u64,
 }
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct TopIp {
     pub ip: String,
     pub product: String,
@@ -429,7 +426,7 @@ pub struct TopIp {
 }
 
 /// A C2 server or malicious domain as of its latest event.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Indicator {
     pub ip: Option<String>,
     pub port: Option<u16>,
@@ -447,7 +444,7 @@ pub async fn summary(
     principal: &Principal,
     since: Timestamp,
     now: Timestamp,
-) -> Result<BotnetSummary, ServerError> {
+) -> Result<BotnetSummary, AppError> {
     use std::collections::{BTreeMap, HashMap};
     let query = BotnetQuery {
         since: Some(since),

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use isx_botnet::{botnet_record, Deduplicator};
+use isx_botnet::Deduplicator;
 use isx_domain::{BotnetProduct, Member, MemberId, Timestamp, Tlp};
 use isx_formats::botnet::out::{firewall, rpz_zone, BatchWriter, FirewallFormat};
 use isx_formats::urls::UrlFeedFormat as FeedFormat;
@@ -19,7 +19,7 @@ use isx_urls::{slot_label, FeedSchedule};
 use sha2::{Digest, Sha256};
 
 use crate::feeds::FeedContext;
-use crate::ServerError;
+use crate::AppError;
 
 /// The product directory and `feed_files.product` of botnet files.
 pub const BOTNET: &str = "botnet";
@@ -28,7 +28,7 @@ const DAILY: &str = "botnet-daily";
 const LEASE_SECS: i64 = 600;
 
 /// Produces every due hourly and daily slot (missed ones first).
-pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError> {
+pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {
     let mut done = Vec::new();
     for (run_product, interval) in [(HOURLY, 3600), (DAILY, 86_400)] {
         let schedule = FeedSchedule {
@@ -50,13 +50,13 @@ pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError>
 }
 
 /// The members with a constituency, each with its policy principal.
-async fn recipients(ctx: &FeedContext) -> Result<Vec<(Member, Principal)>, ServerError> {
+async fn recipients(ctx: &FeedContext) -> Result<Vec<(Member, Principal)>, AppError> {
     let mut out = Vec::new();
     for m in ctx.store.members().await? {
         if m.constituency.is_empty() || m.is_operator() {
             continue;
         }
-        let p = crate::auth::principal_for(ctx.store.as_ref(), &m, false).await?;
+        let p = crate::identity::principal_for(ctx.store.as_ref(), &m, false).await?;
         out.push((m, p));
     }
     Ok(out)
@@ -66,7 +66,7 @@ async fn produce_slot(
     ctx: &FeedContext,
     run_product: &str,
     slot: Timestamp,
-) -> Result<FeedRun, ServerError> {
+) -> Result<FeedRun, AppError> {
     let kind = if run_product == HOURLY {
         "hourly"
     } else {
@@ -94,7 +94,7 @@ async fn produce_slot(
     };
     ctx.store
         .for_each_botnet_event(&query, &mut |e| {
-            let meta = botnet_record(e.event.product, e.event.marking, &e.recipients);
+            let meta = crate::records::botnet_event(&e);
             if e.event.product.is_victim_data() {
                 for r in &e.recipients {
                     if let (Some(p), Some(d)) = (by_id.get(r), per_member.get_mut(r)) {
@@ -171,7 +171,7 @@ async fn exports(
     dir: &Path,
     slot: Timestamp,
     to: i64,
-) -> Result<Vec<FeedFile>, ServerError> {
+) -> Result<Vec<FeedFile>, AppError> {
     let everyone = Principal::any_member();
     let query = BotnetQuery {
         upto_id: Some(to),
@@ -184,7 +184,7 @@ async fn exports(
     let mut domains: HashMap<String, (Timestamp, bool, Tlp)> = HashMap::new();
     ctx.store
         .for_each_botnet_event(&query, &mut |e: StoredBotnetEvent| {
-            let meta = botnet_record(e.event.product, e.event.marking, &e.recipients);
+            let meta = crate::records::botnet_event(&e);
             if !decide(&everyone, &meta, slot).is_allowed() {
                 return Ok(());
             }
@@ -295,8 +295,8 @@ struct FileSpec {
     marking: Tlp,
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> ServerError {
-    ServerError::Io {
+fn io_error(path: &Path, source: std::io::Error) -> AppError {
+    AppError::Io {
         path: path.to_owned(),
         source,
     }
@@ -310,7 +310,7 @@ fn write(
     slot: Timestamp,
     period_start: Timestamp,
     bytes: &[u8],
-) -> Result<FeedFile, ServerError> {
+) -> Result<FeedFile, AppError> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let path = dir.join(&spec.name);
     crate::feeds::write_atomically(&path, bytes).map_err(|e| io_error(&path, e))?;

@@ -17,7 +17,7 @@ use isx_urls::slot_label;
 use serde::Serialize;
 
 use crate::feeds::{AtomicFile, FeedContext};
-use crate::ServerError;
+use crate::AppError;
 
 /// The product directory and `feed_files.product` of clean-file files.
 pub const CLEANFILES: &str = "cleanfiles";
@@ -26,7 +26,7 @@ const LEASE_SECS: i64 = 30 * 60;
 pub const BLOOM_FPP: f64 = 0.001;
 
 /// Produces every due slot (missed ones first).
-pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError> {
+pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {
     let mut done = Vec::new();
     while let Some(slot) =
         crate::feeds::claim_next_slot(ctx, CLEANFILES, &ctx.schedule, 40, LEASE_SECS).await?
@@ -57,15 +57,15 @@ struct DeltaRow {
     at: Timestamp,
 }
 
-fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
-    move |source| ServerError::Io {
+fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
+    move |source| AppError::Io {
         path: path.to_owned(),
         source,
     }
 }
 
 /// Writes the slot's files and records them. The caller holds the claim.
-pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun, ServerError> {
+pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun, AppError> {
     let previous = ctx.store.feed_run_before(CLEANFILES, slot).await?;
     let from_seq = previous.as_ref().map_or(0, |r| r.to_seq);
     let to_seq = ctx.store.clean_seq_before(slot).await?.max(from_seq);
@@ -214,7 +214,7 @@ async fn write_full(
     dir: &std::path::Path,
     label: &str,
     slot: Timestamp,
-) -> Result<Vec<FeedFile>, ServerError> {
+) -> Result<Vec<FeedFile>, AppError> {
     let stats = ctx.store.clean_stats().await?;
     let names = [
         format!("isx-cleanfiles-full-{label}.ndjson"),

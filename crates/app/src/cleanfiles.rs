@@ -17,7 +17,7 @@ use isx_cleanfiles::set::{merge, SetWriter};
 use isx_cleanfiles::{CleanFile, HashAlgo, HashValue};
 use isx_store::{Store, StoreError};
 
-use crate::ServerError;
+use crate::AppError;
 
 /// Changes read from the store per round trip.
 const CHANGE_PAGE: u32 = 10_000;
@@ -161,8 +161,8 @@ impl std::fmt::Debug for CleanIndex {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
-    move |source| ServerError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
+    move |source| AppError::Io {
         path: path.to_owned(),
         source,
     }
@@ -172,15 +172,15 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
 /// the whole set in (seconds for hundreds of millions of hashes).
 async fn open_generation(
     dir: &Path,
-) -> Result<Result<Option<Generation>, isx_cleanfiles::SetError>, ServerError> {
+) -> Result<Result<Option<Generation>, isx_cleanfiles::SetError>, AppError> {
     let dir = dir.to_owned();
     tokio::task::spawn_blocking(move || generation::open(&dir))
         .await
-        .map_err(|e| ServerError::Internal(format!("opening the hash set: {e}")))
+        .map_err(|e| AppError::Internal(format!("opening the hash set: {e}")))
 }
 
-fn set_error(e: isx_cleanfiles::SetError) -> ServerError {
-    ServerError::Internal(format!("hash set: {e}"))
+fn set_error(e: isx_cleanfiles::SetError) -> AppError {
+    AppError::Internal(format!("hash set: {e}"))
 }
 
 impl CleanIndex {
@@ -216,7 +216,7 @@ impl CleanIndex {
     /// Opens the current generation (rebuilding it from the store when it
     /// is missing or damaged) the first time, then reads the changes made
     /// since and merges when the overlay has grown large.
-    pub async fn sync(&self, store: &dyn Store) -> Result<(), ServerError> {
+    pub async fn sync(&self, store: &dyn Store) -> Result<(), AppError> {
         let _w = self.writer.lock().await;
         let current = self.view();
         if current.generation.is_none() {
@@ -248,7 +248,7 @@ impl CleanIndex {
 
     /// Applies the store's changes after the view's sequence to a new
     /// overlay.
-    async fn follow(&self, store: &dyn Store) -> Result<(), ServerError> {
+    async fn follow(&self, store: &dyn Store) -> Result<(), AppError> {
         let current = self.view();
         let mut seq = current.seq;
         let mut overlay: Option<Overlay> = None;
@@ -296,10 +296,10 @@ impl CleanIndex {
         Ok(())
     }
 
-    async fn reopen(&self, seq: i64) -> Result<Generation, ServerError> {
+    async fn reopen(&self, seq: i64) -> Result<Generation, AppError> {
         match open_generation(&self.dir).await?.map_err(set_error)? {
             Some(g) if g.seq == seq => Ok(g),
-            _ => Err(ServerError::Internal(format!(
+            _ => Err(AppError::Internal(format!(
                 "hash set generation {seq} vanished from {}",
                 self.dir.display()
             ))),
@@ -308,12 +308,12 @@ impl CleanIndex {
 
     /// Writes a new generation from the current one and its overlay (the
     /// caller holds the writer lock).
-    async fn merge(&self, store: &dyn Store) -> Result<(), ServerError> {
+    async fn merge(&self, store: &dyn Store) -> Result<(), AppError> {
         let current = self.view();
         let seq = current.seq;
         let dir = self.dir.clone();
         let view = current.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), ServerError> {
+        tokio::task::spawn_blocking(move || -> Result<(), AppError> {
             for algo in HashAlgo::ALL {
                 let overlay = view.overlay.of(algo);
                 let mut added: Vec<Vec<u8>> = overlay
@@ -346,7 +346,7 @@ impl CleanIndex {
             generation::commit(&dir, seq).map_err(set_error)
         })
         .await
-        .map_err(|e| ServerError::Internal(format!("merge task: {e}")))??;
+        .map_err(|e| AppError::Internal(format!("merge task: {e}")))??;
         let generation = self.reopen(seq).await?;
         self.publish(IndexView {
             generation: Some(Arc::new(generation)),
@@ -359,7 +359,7 @@ impl CleanIndex {
     }
 
     /// Builds a generation from every record in the store.
-    async fn rebuild(&self, store: &dyn Store) -> Result<Generation, ServerError> {
+    async fn rebuild(&self, store: &dyn Store) -> Result<Generation, AppError> {
         self.rebuilds
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Changes after `seq` are replayed by `follow`; replaying one the
@@ -387,7 +387,7 @@ impl CleanIndex {
                 Ok(())
             })
             .await
-            .map_err(|e| ServerError::Internal(failure.clone().unwrap_or_else(|| e.to_string())))?;
+            .map_err(|e| AppError::Internal(failure.clone().unwrap_or_else(|| e.to_string())))?;
         w.finish().map_err(set_error)?;
         for (algo, mut keys) in [(HashAlgo::Sha1, sha1), (HashAlgo::Md5, md5)] {
             keys.sort_unstable();

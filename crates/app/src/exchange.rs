@@ -14,9 +14,9 @@ use isx_formats::stix;
 use isx_policy::decided_since;
 use serde_json::Value;
 
-use crate::auth::Caller;
-use crate::problem::ApiError;
-use crate::{notices, records, AppState};
+use crate::identity::Caller;
+use crate::AppError;
+use crate::{notices, records, App};
 
 /// Where a collection's objects come from.
 #[derive(Debug, Clone)]
@@ -51,8 +51,8 @@ fn collection_id(alias: &str) -> String {
 
 /// The id of the instance's STIX identity (the `created_by_ref` of what
 /// isx produces).
-pub(crate) fn identity_id(state: &AppState) -> String {
-    let identity = stix::instance_identity(&state.config.instance_name);
+pub fn identity_id(app: &App) -> String {
+    let identity = stix::instance_identity(&app.settings.instance_name);
     id_of(&identity).unwrap_or_default().to_owned()
 }
 
@@ -114,13 +114,13 @@ fn products() -> [CollectionInfo; 4] {
 }
 
 /// The trust groups whose description the policy lets the caller see.
-async fn visible_groups(state: &AppState, caller: &Caller) -> Result<Vec<TrustGroup>, ApiError> {
-    Ok(state
+async fn visible_groups(app: &App, caller: &Caller) -> Result<Vec<TrustGroup>, AppError> {
+    Ok(app
         .store
         .groups()
         .await?
         .into_iter()
-        .filter(|g| records::may_see(state, caller, &records::group(g)))
+        .filter(|g| records::may_see(app, caller, &records::group(g)))
         .collect())
 }
 
@@ -128,17 +128,17 @@ async fn visible_groups(state: &AppState, caller: &Caller) -> Result<Vec<TrustGr
 /// owners and contributors (the operator's administrators count as
 /// owners) until an ad hoc group's end date.
 async fn group_collection(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     g: TrustGroup,
     with_role: bool,
-) -> Result<CollectionInfo, ApiError> {
+) -> Result<CollectionInfo, AppError> {
     let role = if with_role || caller.is_admin() {
-        crate::partnership::role_in(state, caller, &g).await?
+        crate::partnership::role_in(app, caller, &g).await?
     } else {
         None
     };
-    let now = state.clock.now();
+    let now = app.clock.now();
     let open = !g.is_closed(now);
     let alias = group_alias(&g);
     Ok(CollectionInfo {
@@ -158,13 +158,10 @@ async fn group_collection(
 }
 
 /// The collections the caller may read, products first.
-pub async fn collections(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Vec<CollectionInfo>, ApiError> {
+pub async fn collections(app: &App, caller: &Caller) -> Result<Vec<CollectionInfo>, AppError> {
     let mut out = products().to_vec();
-    for g in visible_groups(state, caller).await? {
-        out.push(group_collection(state, caller, g, true).await?);
+    for g in visible_groups(app, caller).await? {
+        out.push(group_collection(app, caller, g, true).await?);
     }
     Ok(out)
 }
@@ -174,17 +171,17 @@ pub async fn collections(
 /// `with_role` (writes and the collection resource; reads are decided per
 /// object by the policy function and need no role).
 pub async fn collection(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: &str,
     with_role: bool,
-) -> Result<CollectionInfo, ApiError> {
+) -> Result<CollectionInfo, AppError> {
     let wanted = |alias: &str| alias == id || collection_id(alias) == id;
     if let Some(p) = products().into_iter().find(|p| wanted(&p.alias)) {
         return Ok(p);
     }
     let found = if caller.is_admin() {
-        visible_groups(state, caller)
+        visible_groups(app, caller)
             .await?
             .into_iter()
             .find(|g| wanted(&group_alias(g)))
@@ -198,17 +195,17 @@ pub async fn collection(
             .iter()
             .find(|g| wanted(&format!("group-{}", g.0)))
         {
-            Some(gid) => state
+            Some(gid) => app
                 .store
                 .group(*gid)
                 .await?
-                .filter(|g| records::may_see(state, caller, &records::group(g))),
+                .filter(|g| records::may_see(app, caller, &records::group(g))),
             None => None,
         }
     };
     match found {
-        Some(g) => group_collection(state, caller, g, with_role).await,
-        None => Err(ApiError::not_found(format!("collection {id}"))),
+        Some(g) => group_collection(app, caller, g, with_role).await,
+        None => Err(AppError::not_found(format!("collection {id}"))),
     }
 }
 
@@ -223,21 +220,21 @@ pub struct ItemsPage {
 /// Reads the page `filter` selects from `c` (of one object when
 /// `object_id` is given), as the caller may see it.
 pub async fn read(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     c: &CollectionInfo,
     filter: &Filter,
     object_id: Option<&str>,
     with_objects: bool,
-) -> Result<ItemsPage, ApiError> {
+) -> Result<ItemsPage, AppError> {
     let mut filter = filter.clone();
     if let Some(id) = object_id {
         filter.ids = vec![id.to_owned()];
     }
     match &c.source {
-        Source::Group(g) => read_group(state, caller, g, &filter, with_objects).await,
+        Source::Group(g) => read_group(app, caller, g, &filter, with_objects).await,
         Source::Advisories => {
-            let (entries, mut objects): (Vec<Entry>, Vec<String>) = advisory_items(state, caller)
+            let (entries, mut objects): (Vec<Entry>, Vec<String>) = advisory_items(app, caller)
                 .await?
                 .into_iter()
                 .map(|(e, o)| (e, o.to_string()))
@@ -246,7 +243,7 @@ pub async fn read(
             Ok(take_page(&entries, &mut objects, page))
         }
         Source::Urls | Source::CleanFiles | Source::Botnet => {
-            read_product(state, caller, &c.source, &filter).await
+            read_product(app, caller, &c.source, &filter).await
         }
     }
 }
@@ -288,15 +285,12 @@ fn entry_of(object: &Value, date_added: isx_domain::Timestamp) -> Entry {
 /// (a window opening, the release) — so a client polling with
 /// `added_after` receives an advisory when it becomes visible to it, and
 /// again when more of it does.
-async fn advisory_items(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Vec<(Entry, Value)>, ApiError> {
-    let now = state.clock.now();
-    let identity_id = identity_id(state);
+async fn advisory_items(app: &App, caller: &Caller) -> Result<Vec<(Entry, Value)>, AppError> {
+    let now = app.clock.now();
+    let identity_id = identity_id(app);
     let mut rows = Vec::new();
     // The advisories the caller may see, masked (the notices read path).
-    for (r, a) in notices::search(state, caller, &notices::AdvisoryFilter::default()).await? {
+    for (r, a) in notices::search(app, caller, &notices::AdvisoryFilter::default()).await? {
         let since = decided_since(&caller.principal, &records::release(&r), now);
         let revised = r
             .revisions
@@ -331,14 +325,14 @@ async fn advisory_items(
 /// Product collections with one version per object, read from their
 /// tables in windows after the resume point until the page is full.
 async fn read_product(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     source: &Source,
     filter: &Filter,
-) -> Result<ItemsPage, ApiError> {
-    let identity_id = identity_id(state);
-    let markings = records::url_markings(&caller.principal, state.clock.now());
-    let clean_ok = records::may_see(state, caller, &records::clean_file());
+) -> Result<ItemsPage, AppError> {
+    let identity_id = identity_id(app);
+    let markings = records::url_markings(&caller.principal, app.clock.now());
+    let clean_ok = records::may_see(app, caller, &records::clean_file());
     let mut cursor = match (filter.added_after, filter.after) {
         (Some(a), Some(b)) => a.max(b),
         (a, b) => a
@@ -353,7 +347,7 @@ async fn read_product(
     // Botnet events are read by id from the first one that arrived at or
     // after the resume point (arrival ascends with the id).
     let mut botnet_after = match source {
-        Source::Botnet => state.store.botnet_id_before(cursor).await?,
+        Source::Botnet => app.store.botnet_id_before(cursor).await?,
         _ => 0,
     };
     let start = cursor;
@@ -368,9 +362,9 @@ async fn read_product(
                     limit: window,
                     ..Default::default()
                 };
-                let rows = state.store.botnet_events(&query).await?;
+                let rows = app.store.botnet_events(&query).await?;
                 got = rows.len();
-                let now = state.clock.now();
+                let now = app.clock.now();
                 for e in rows {
                     botnet_after = e.id;
                     if !isx_policy::decide(&caller.principal, &records::botnet_event(&e), now)
@@ -400,7 +394,7 @@ async fn read_product(
                 } else {
                     cursor
                 };
-                let rows = state.store.urls_by_added(&markings, from, window).await?;
+                let rows = app.store.urls_by_added(&markings, from, window).await?;
                 got = rows.len();
                 for r in rows {
                     cursor = r.changed_at;
@@ -419,9 +413,9 @@ async fn read_product(
                 // The page as one JSON value from the store; each object
                 // written straight as text (`write_stix_file`, the same
                 // object `stix_file` builds, property-tested).
-                let page = state.store.clean_page_json(cursor, window).await?;
+                let page = app.store.clean_page_json(cursor, window).await?;
                 let rows: Vec<isx_formats::cleanfiles::CleanRow<'_>> = serde_json::from_str(&page)
-                    .map_err(|e| ApiError::Internal(format!("clean-file page: {e}")))?;
+                    .map_err(|e| AppError::Internal(format!("clean-file page: {e}")))?;
                 got = rows.len();
                 entries.reserve(rows.len());
                 objects.reserve(rows.len());
@@ -459,14 +453,14 @@ async fn read_product(
 /// in the window, so a page costs what it holds, not the collection; one
 /// object (or `match[id]`) reads just those objects' versions.
 async fn read_group(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     g: &TrustGroup,
     filter: &Filter,
     with_objects: bool,
-) -> Result<ItemsPage, ApiError> {
+) -> Result<ItemsPage, AppError> {
     let alias = group_alias(g);
-    let now = state.clock.now();
+    let now = app.clock.now();
     let visible = |rows: Vec<isx_store::ExchangeEntry>| -> Vec<Entry> {
         rows.into_iter()
             .filter(|e| {
@@ -499,7 +493,7 @@ async fn read_group(
     let (chosen, more, next) = loop {
         if filter.ids.is_empty() && with_objects {
             // The window, its objects' versions and their bodies in one read.
-            let (rows, end) = state
+            let (rows, end) = app
                 .store
                 .exchange_window_with_bodies(&alias, start, window)
                 .await?;
@@ -517,7 +511,7 @@ async fn read_group(
             continue;
         }
         let (ids, end) = if filter.ids.is_empty() {
-            let rows = state.store.exchange_window(&alias, start, window).await?;
+            let rows = app.store.exchange_window(&alias, start, window).await?;
             let end = rows
                 .last()
                 .filter(|_| rows.len() == window as usize)
@@ -532,7 +526,7 @@ async fn read_group(
         // The versions of the window's objects, with their bodies when the
         // page serves objects (one read instead of two).
         let versions = if with_objects {
-            let rows = state
+            let rows = app
                 .store
                 .exchange_versions_with_bodies(&alias, &ids)
                 .await?;
@@ -543,7 +537,7 @@ async fn read_group(
             }
             visible(entries)
         } else {
-            visible(state.store.exchange_versions_of(&alias, &ids).await?)
+            visible(app.store.exchange_versions_of(&alias, &ids).await?)
         };
         if let Some(p) = select_window(&versions, filter, end) {
             let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();

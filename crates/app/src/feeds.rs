@@ -20,7 +20,7 @@ use isx_urls::{slot_label, FeedSchedule};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sha2::{Digest, Sha256};
 
-use crate::ServerError;
+use crate::AppError;
 
 /// The product name of malicious-URL feed files.
 pub const URLS: &str = "urls";
@@ -42,9 +42,9 @@ impl std::fmt::Debug for FeedSigner {
 
 impl FeedSigner {
     /// Loads `dir/feed-signing.pk8`, creating it (mode 0600) on first use.
-    pub fn load_or_create(dir: &Path) -> Result<Self, ServerError> {
+    pub fn load_or_create(dir: &Path) -> Result<Self, AppError> {
         let path = dir.join("feed-signing.pk8");
-        let io = |source| ServerError::Io {
+        let io = |source| AppError::Io {
             path: path.clone(),
             source,
         };
@@ -52,14 +52,14 @@ impl FeedSigner {
             std::fs::create_dir_all(dir).map_err(io)?;
             let rng = ring::rand::SystemRandom::new();
             let doc = Ed25519KeyPair::generate_pkcs8(&rng)
-                .map_err(|_| ServerError::Signing("cannot generate a key".into()))?;
+                .map_err(|_| AppError::Signing("cannot generate a key".into()))?;
             let tmp = dir.join(".feed-signing.pk8.tmp");
             write_private(&tmp, doc.as_ref()).map_err(io)?;
             std::fs::rename(&tmp, &path).map_err(io)?;
         }
         let bytes = std::fs::read(&path).map_err(io)?;
         let pair = Ed25519KeyPair::from_pkcs8(&bytes)
-            .map_err(|e| ServerError::Signing(format!("{}: {e}", path.display())))?;
+            .map_err(|e| AppError::Signing(format!("{}: {e}", path.display())))?;
         Ok(FeedSigner { pair })
     }
 
@@ -123,6 +123,41 @@ pub struct FeedContext {
     pub botnet_retention_secs: i64,
 }
 
+impl FeedContext {
+    /// The feed context of the settings: key and files in the data
+    /// directory.
+    pub fn new(
+        settings: &crate::Settings,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<FeedContext, AppError> {
+        let signer = FeedSigner::load_or_create(&settings.data_dir.join("signing"))?;
+        let markings =
+            crate::records::url_markings(&isx_policy::Principal::any_member(), clock.now());
+        Ok(FeedContext {
+            store,
+            clock,
+            signer,
+            dir: settings.data_dir.join("feeds"),
+            schedule: FeedSchedule {
+                interval_secs: settings.feed_interval_secs.max(60),
+                window_secs: settings.feed_window_secs.max(3600),
+            },
+            instance: settings.instance_name.clone(),
+            node: format!(
+                "{}-{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned()),
+                std::process::id()
+            ),
+            markings,
+            stats: FeedStats::default(),
+            botnet_stats: FeedStats::default(),
+            clean_stats: FeedStats::default(),
+            botnet_retention_secs: settings.botnet_retention_days.max(1) * 86_400,
+        })
+    }
+}
+
 /// What this node's feed production did (exported at `/metrics`).
 #[derive(Debug, Default)]
 pub struct FeedStats {
@@ -155,13 +190,13 @@ impl FeedContext {
 /// on with the next (a later slot must not run ahead of an earlier one).
 /// Slots older than `max_catch_up` intervals are skipped with a warning.
 /// Every product's scheduler loops on this until `None`.
-pub(crate) async fn claim_next_slot(
+pub async fn claim_next_slot(
     ctx: &FeedContext,
     run_product: &str,
     schedule: &FeedSchedule,
     max_catch_up: usize,
     lease_secs: i64,
-) -> Result<Option<Timestamp>, ServerError> {
+) -> Result<Option<Timestamp>, AppError> {
     let now = ctx.clock.now();
     let last = ctx.store.last_feed_run(run_product).await?;
     let (due, skipped) = schedule.due_slots(last.as_ref().map(|r| r.slot), now, max_catch_up);
@@ -185,7 +220,7 @@ pub(crate) async fn claim_next_slot(
 
 /// Produces every due slot (missed ones first). Returns the runs this node
 /// produced; slots another node holds are left to it.
-pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError> {
+pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {
     let mut produced = Vec::new();
     while let Some(slot) = claim_next_slot(ctx, URLS, &ctx.schedule, 40, LEASE_SECS).await? {
         let started = std::time::Instant::now();
@@ -204,7 +239,7 @@ pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, ServerError>
 
 /// Writes the increment and the full set of one slot in every format and
 /// records them. The caller holds the slot's claim.
-pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun, ServerError> {
+pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun, AppError> {
     let previous = ctx.store.feed_run_before(URLS, slot).await?;
     let from_seq = previous.as_ref().map_or(0, |r| r.to_seq);
     let to_seq = ctx.store.url_seq_before(slot).await?.max(from_seq);
@@ -212,7 +247,7 @@ pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun,
     let dir = ctx.dir.join(URLS);
     tokio::fs::create_dir_all(&dir)
         .await
-        .map_err(|source| ServerError::Io {
+        .map_err(|source| AppError::Io {
             path: dir.clone(),
             source,
         })?;
@@ -296,14 +331,14 @@ impl<W: Write> Write for Hashing<W> {
 /// A file written under a temporary name, hashed and counted on the way,
 /// synced and renamed into place by [`AtomicFile::finish`]: readers never
 /// see half a file.
-pub(crate) struct AtomicFile {
+pub struct AtomicFile {
     tmp: PathBuf,
     path: PathBuf,
     out: Hashing<std::io::BufWriter<std::fs::File>>,
 }
 
 impl AtomicFile {
-    pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
+    pub fn create(path: &Path) -> std::io::Result<Self> {
         let tmp = path.with_file_name(format!(
             ".{}.tmp",
             path.file_name().and_then(|n| n.to_str()).unwrap_or("feed")
@@ -321,7 +356,7 @@ impl AtomicFile {
     }
 
     /// Syncs and renames; returns (bytes, SHA-256 hex).
-    pub(crate) fn finish(self) -> std::io::Result<(u64, String)> {
+    pub fn finish(self) -> std::io::Result<(u64, String)> {
         let Hashing { inner, hash, size } = self.out;
         let file = inner.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -353,8 +388,8 @@ async fn write_file(
     format: UrlFeedFormat,
     query: &UrlQuery,
     bundle_key: &str,
-) -> Result<(u64, u64, String, Option<Tlp>), ServerError> {
-    let io = |source| ServerError::Io {
+) -> Result<(u64, u64, String, Option<Tlp>), AppError> {
+    let io = |source| AppError::Io {
         path: path.to_owned(),
         source,
     };

@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use crate::ServerError;
+use crate::AppError;
 
 /// Creates `dir` (and its parents) if missing and makes it mode 0700: the
 /// data directory holds the store (webhook secrets, key hashes), the TLS
 /// and feed-signing keys.
-pub fn private_dir(dir: &Path) -> Result<(), ServerError> {
-    let io = |source| ServerError::Io {
+pub fn private_dir(dir: &Path) -> Result<(), AppError> {
+    let io = |source| AppError::Io {
         path: dir.to_owned(),
         source,
     };

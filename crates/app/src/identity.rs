@@ -1,5 +1,5 @@
-//! Who is calling: API keys (Bearer, or HTTP Basic with key id and secret)
-//! for machines, password + session cookie for people.
+//! Who is calling: API keys for machines, password + session token for
+//! people. How a request carries them (headers, cookies) is the server's.
 //!
 //! API key secrets are 256-bit random values, so a single SHA-256 is the
 //! right stored form (a slow hash would cost tens of milliseconds per
@@ -9,16 +9,13 @@
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::http::{header, HeaderMap};
-use base64::Engine;
 use isx_domain::{ApiToken, KeyId, Member, Timestamp, User};
 use isx_policy::{Action, Actor, KeyGrant, Principal, Refusal, Role};
 use isx_store::{Session, Store, StoreError};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::problem::ApiError;
-use crate::AppState;
+use crate::AppError;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -57,15 +54,15 @@ impl Caller {
 
     /// Asks `authorize` whether the caller may do `action`; a hidden refusal
     /// answers 404.
-    pub fn require(&self, action: &Action<'_>) -> Result<(), ApiError> {
+    pub fn require(&self, action: &Action<'_>) -> Result<(), AppError> {
         isx_policy::authorize(&self.authority(), action).map_err(|r| match r {
-            Refusal::Forbidden(why) => ApiError::Forbidden(why.into()),
-            Refusal::Hidden => ApiError::not_found("resource"),
+            Refusal::Forbidden(why) => AppError::Forbidden(why.into()),
+            Refusal::Hidden => AppError::not_found("resource"),
         })
     }
 
     /// Releases, advisories and imports: the operator's staff.
-    pub fn require_staff(&self) -> Result<(), ApiError> {
+    pub fn require_staff(&self) -> Result<(), AppError> {
         self.require(&Action::ManageContent)
     }
 
@@ -79,7 +76,7 @@ impl Caller {
     }
 
     /// Members, users, groups, the audit log: operator administrators.
-    pub fn require_admin(&self) -> Result<(), ApiError> {
+    pub fn require_admin(&self) -> Result<(), AppError> {
         self.require(&Action::Administer)
     }
 }
@@ -164,52 +161,15 @@ pub async fn principal_for(
     ))
 }
 
-fn unauthorized(msg: &str) -> ApiError {
-    ApiError::Unauthorized(msg.to_owned())
-}
-
-/// Reads `Authorization: Bearer isx_…` or `Authorization: Basic` (key id as
-/// user name, secret as password).
-pub fn token_from_headers(headers: &HeaderMap) -> Result<Option<ApiToken>, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    let malformed = || unauthorized("malformed API key: expected isx_<key id>_<secret>");
-    if scheme.eq_ignore_ascii_case("bearer") {
-        ApiToken::parse(rest).map(Some).map_err(|_| malformed())
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(rest.trim())
-            .map_err(|_| unauthorized("malformed Basic credentials"))?;
-        let text =
-            String::from_utf8(decoded).map_err(|_| unauthorized("malformed Basic credentials"))?;
-        let (user, pass) = text
-            .split_once(':')
-            .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
-        ApiToken::from_parts(user, pass)
-            .map(Some)
-            .map_err(|_| malformed())
-    } else {
-        Err(unauthorized(
-            "unsupported Authorization scheme: use Bearer or Basic",
-        ))
-    }
-}
-
 /// Authenticates an API key: it must exist, be active, and its secret must
 /// match. Revocation takes effect on the next request (nothing is cached).
 pub async fn caller_from_token(
-    state: &AppState,
+    store: &dyn Store,
     token: &ApiToken,
     now: Timestamp,
-) -> Result<Caller, ApiError> {
-    let invalid = || unauthorized("invalid, expired or revoked API key");
-    let (key, member, groups) = state
-        .store
+) -> Result<Caller, AppError> {
+    let invalid = || AppError::Unauthorized("invalid, expired or revoked API key".into());
+    let (key, member, groups) = store
         .api_key_caller(&token.key_id)
         .await?
         .ok_or_else(invalid)?;
@@ -225,7 +185,7 @@ pub async fn caller_from_token(
         .last_used_at
         .is_none_or(|t| now.as_micros() - t.as_micros() > 60_000_000)
     {
-        state.store.touch_api_key(&key.key_id, now).await?;
+        store.touch_api_key(&key.key_id, now).await?;
     }
     // The key's own authority, never its member's: a key made by a member
     // user of the operator reads and acts as a member.
@@ -248,49 +208,32 @@ pub async fn caller_from_token(
     })
 }
 
-pub const SESSION_COOKIE: &str = "isx_session";
-
-/// The value of cookie `name`, if the request carries it.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// Authenticates a web session cookie.
-pub async fn caller_from_session(
-    state: &AppState,
-    headers: &HeaderMap,
+/// Authenticates a web session by the token its cookie holds.
+pub async fn caller_from_session_token(
+    store: &dyn Store,
+    token: &str,
     now: Timestamp,
-) -> Result<Option<Caller>, ApiError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let Some(session) = state.store.session(&hash_secret(token)).await? else {
+) -> Result<Option<Caller>, AppError> {
+    let Some(session) = store.session(&hash_secret(token)).await? else {
         return Ok(None);
     };
     if session.expires_at <= now {
-        state.store.delete_session(&session.token_hash).await?;
+        store.delete_session(&session.token_hash).await?;
         return Ok(None);
     }
-    let Some(user) = state.store.user(session.user).await? else {
+    let Some(user) = store.user(session.user).await? else {
         return Ok(None);
     };
     // Disabling deletes the sessions; this holds even for one that raced it.
     if user.is_disabled() {
-        state.store.delete_session(&session.token_hash).await?;
+        store.delete_session(&session.token_hash).await?;
         return Ok(None);
     }
-    let Some(member) = state.store.member(user.member).await? else {
+    let Some(member) = store.member(user.member).await? else {
         return Ok(None);
     };
     let role = Role::of(member.is_operator(), user.role);
-    let principal = principal_for(state.store.as_ref(), &member, role.sees_as_operator()).await?;
+    let principal = principal_for(store, &member, role.sees_as_operator()).await?;
     Ok(Some(Caller {
         principal,
         member,
@@ -322,27 +265,5 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse battery!", &h));
         assert!(!verify_password("x", "not a hash"));
-    }
-
-    #[test]
-    fn basic_and_bearer_headers() {
-        let t = new_token();
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Bearer {}", t.expose()).parse().unwrap(),
-        );
-        assert_eq!(token_from_headers(&h).unwrap(), Some(t.clone()));
-        let basic =
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", t.key_id, t.secret));
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Basic {basic}").parse().unwrap(),
-        );
-        assert_eq!(token_from_headers(&h).unwrap(), Some(t));
-        h.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
-        assert_eq!(token_from_headers(&h).unwrap_err().status().as_u16(), 401);
-        h.insert(header::COOKIE, "a=1; isx_session=abc".parse().unwrap());
-        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
     }
 }

@@ -7,21 +7,21 @@ use std::collections::HashMap;
 use isx_advisories::{Advisory, ExploitIndex, Release, Severity};
 use isx_policy::{Decision, FieldMask};
 
-use crate::auth::Caller;
-use crate::problem::ApiError;
+use crate::identity::Caller;
 use crate::records;
-use crate::AppState;
+use crate::App;
+use crate::AppError;
 
 /// Releases the caller may see now, with the mask for their content.
 pub async fn visible_releases(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
-) -> Result<Vec<(Release, FieldMask)>, ApiError> {
-    let releases = state.store.releases().await?;
+) -> Result<Vec<(Release, FieldMask)>, AppError> {
+    let releases = app.store.releases().await?;
     Ok(releases
         .into_iter()
         .filter_map(
-            |r| match records::decide_for(state, caller, &records::release(&r)) {
+            |r| match records::decide_for(app, caller, &records::release(&r)) {
                 Decision::Allow(mask) => Some((r, mask)),
                 Decision::Deny(_) => None,
             },
@@ -31,29 +31,29 @@ pub async fn visible_releases(
 
 /// One release, or 404 when it does not exist or is not visible.
 pub async fn visible_release(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: i64,
-) -> Result<(Release, FieldMask), ApiError> {
-    let r = state
+) -> Result<(Release, FieldMask), AppError> {
+    let r = app
         .store
         .release(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("release {id}")))?;
-    match records::decide_for(state, caller, &records::release(&r)) {
+        .ok_or_else(|| AppError::not_found(format!("release {id}")))?;
+    match records::decide_for(app, caller, &records::release(&r)) {
         Decision::Allow(mask) => Ok((r, mask)),
-        Decision::Deny(_) => Err(ApiError::not_found(format!("release {id}"))),
+        Decision::Deny(_) => Err(AppError::not_found(format!("release {id}"))),
     }
 }
 
 /// A visible release with its advisories, masked for the caller, or 404.
 pub async fn release_contents(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: i64,
-) -> Result<(Release, FieldMask, Vec<Advisory>), ApiError> {
-    let (r, mask) = visible_release(state, caller, id).await?;
-    let advisories = state
+) -> Result<(Release, FieldMask, Vec<Advisory>), AppError> {
+    let (r, mask) = visible_release(app, caller, id).await?;
+    let advisories = app
         .store
         .advisories(Some(id))
         .await?
@@ -65,7 +65,7 @@ pub async fn release_contents(
 
 /// Search filters; all optional, combined with AND, applied to what the
 /// caller may see (a withheld field never matches).
-#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdvisoryFilter {
     /// Only this release.
@@ -83,10 +83,10 @@ pub struct AdvisoryFilter {
 }
 
 impl AdvisoryFilter {
-    pub fn parse_severity(&self) -> Result<Option<Severity>, ApiError> {
+    pub fn parse_severity(&self) -> Result<Option<Severity>, AppError> {
         self.severity
             .as_deref()
-            .map(|s| s.parse::<Severity>().map_err(ApiError::invalid))
+            .map(|s| s.parse::<Severity>().map_err(AppError::invalid))
             .transpose()
     }
 
@@ -135,17 +135,17 @@ impl AdvisoryFilter {
 
 /// Advisories the caller may see, masked, filtered, with their release.
 pub async fn search(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     f: &AdvisoryFilter,
-) -> Result<Vec<(Release, Advisory)>, ApiError> {
+) -> Result<Vec<(Release, Advisory)>, AppError> {
     let min = f.parse_severity()?;
-    let releases: HashMap<i64, (Release, FieldMask)> = visible_releases(state, caller)
+    let releases: HashMap<i64, (Release, FieldMask)> = visible_releases(app, caller)
         .await?
         .into_iter()
         .map(|(r, m)| (r.id, (r, m)))
         .collect();
-    let all = state.store.advisories(f.release).await?;
+    let all = app.store.advisories(f.release).await?;
     Ok(all
         .into_iter()
         .filter_map(|(rid, a)| {
@@ -158,29 +158,29 @@ pub async fn search(
 
 /// One advisory by CVE, masked (with the mask), or 404.
 pub async fn advisory(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     cve: &str,
-) -> Result<(Release, Advisory, FieldMask), ApiError> {
-    let missing = || ApiError::not_found(format!("advisory {cve}"));
+) -> Result<(Release, Advisory, FieldMask), AppError> {
+    let missing = || AppError::not_found(format!("advisory {cve}"));
     let id: isx_advisories::CveId = cve.parse().map_err(|_| missing())?;
     // Visibility is judged before the advisory is read, and a missing CVE
     // makes the same reads as a hidden one (its release is looked up), so
     // that "no such CVE" and "not for you" take about as long.
-    let Some(rid) = state.store.advisory_release(&id).await? else {
-        let _ = visible_release(state, caller, 0).await;
+    let Some(rid) = app.store.advisory_release(&id).await? else {
+        let _ = visible_release(app, caller, 0).await;
         return Err(missing());
     };
-    let (r, mask) = visible_release(state, caller, rid)
+    let (r, mask) = visible_release(app, caller, rid)
         .await
         .map_err(|_| missing())?;
-    let (_, a) = state.store.advisory(&id).await?.ok_or_else(missing)?;
+    let (_, a) = app.store.advisory(&id).await?.ok_or_else(missing)?;
     Ok((r, a.masked(mask), mask))
 }
 
 /// The CSAF 2.0 document of an advisory as the caller may see it.
-pub fn csaf(state: &AppState, r: &Release, a: &Advisory) -> serde_json::Value {
-    let now = state.clock.now();
+pub fn csaf(app: &App, r: &Release, a: &Advisory) -> serde_json::Value {
+    let now = app.clock.now();
     let ctx = isx_formats::csaf::ExportContext {
         publisher_name: "isx".into(),
         publisher_namespace: "https://isx.invalid".into(),

@@ -19,8 +19,8 @@ use isx_policy::decide;
 use isx_store::{Delivery, Notification};
 use sha2::Sha256;
 
-use crate::auth::principal_for;
-use crate::{records, AppState, ServerError};
+use crate::identity::principal_for;
+use crate::{records, App, AppError};
 
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -41,22 +41,22 @@ fn version(
 }
 
 /// Creates the notifications that are due now.
-pub async fn tick(state: &AppState) -> Result<usize, ServerError> {
-    let now = state.clock.now();
-    let members = state.store.members().await?;
+pub async fn tick(app: &App) -> Result<usize, AppError> {
+    let now = app.clock.now();
+    let members = app.store.members().await?;
     let mut created = 0;
-    for r in state.store.releases().await? {
+    for r in app.store.releases().await? {
         if r.status != ReleaseStatus::Scheduled {
             continue;
         }
         let meta = records::release(&r);
-        let advisories = state.store.advisories(Some(r.id)).await?;
+        let advisories = app.store.advisories(Some(r.id)).await?;
         let mut seen: HashMap<MemberId, Vec<(String, i64)>> = HashMap::new();
-        for (m, kind, version) in state.store.notified(r.id).await? {
+        for (m, kind, version) in app.store.notified(r.id).await? {
             seen.entry(m).or_default().push((kind, version));
         }
         for m in members.iter().filter(|m| !m.is_operator()) {
-            let principal = principal_for(state.store.as_ref(), m, false).await?;
+            let principal = principal_for(app.store.as_ref(), m, false).await?;
             let Some(mask) = decide(&principal, &meta, now).mask() else {
                 continue;
             };
@@ -100,7 +100,7 @@ pub async fn tick(state: &AppState) -> Result<usize, ServerError> {
                 "at": now.to_rfc3339(),
             })
             .to_string();
-            if state.store.notify(&n, &payload).await? {
+            if app.store.notify(&n, &payload).await? {
                 created += 1;
             }
         }
@@ -116,94 +116,79 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The HTTP client for webhooks: rustls with the public roots, plus the
-/// operator's extra CA if configured.
-pub fn client(state: &AppState) -> Result<reqwest::Client, ServerError> {
-    let mut b = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .https_only(true)
-        .dns_resolver(crate::outbound::resolver(
-            state.config.webhook_allow_private,
-        ));
-    if let Some(ca) = &state.config.webhook_ca {
-        let pem = std::fs::read(ca).map_err(|source| ServerError::Io {
-            path: ca.clone(),
-            source,
-        })?;
-        let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| ServerError::Tls(format!("{}: {e}", ca.display())))?;
-        b = b.add_root_certificate(cert);
-    }
-    b.build().map_err(|e| ServerError::Tls(e.to_string()))
+/// What carries a webhook: an HTTPS POST of `body` with `headers`,
+/// answering the response status or why there was none. The server's
+/// implementation connects only to addresses `outbound::allowed` permits.
+#[async_trait::async_trait]
+pub trait WebhookTransport: Send + Sync {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> Result<u16, String>;
 }
 
 /// Attempts the deliveries that are due; returns how many were delivered.
-pub async fn deliver(state: &AppState, http: &reqwest::Client) -> Result<usize, ServerError> {
-    let now = state.clock.now();
+pub async fn deliver(app: &App, http: &dyn WebhookTransport) -> Result<usize, AppError> {
+    let now = app.clock.now();
     let mut delivered = 0;
-    for mut d in state.store.due_deliveries(now, 50).await? {
-        if !state
+    for mut d in app.store.due_deliveries(now, 50).await? {
+        if !app
             .store
             .claim_delivery(d.id, now, now.add_secs(120))
             .await?
         {
             continue;
         }
-        let Some(hook) = state.store.webhook(d.member).await? else {
+        let Some(hook) = app.store.webhook(d.member).await? else {
             fail(&mut d, now, "webhook removed".into());
-            state.store.finish_delivery(&d).await?;
+            app.store.finish_delivery(&d).await?;
             continue;
         };
         // Asked again at each attempt: a release withdrawn (or moved out of
         // the member's window) since the notification is not announced.
-        if !still_visible(state, &d, now).await? {
+        if !still_visible(app, &d, now).await? {
             d.status = "cancelled".into();
             d.last_error = Some("the member may no longer see this release".into());
-            state.store.finish_delivery(&d).await?;
+            app.store.finish_delivery(&d).await?;
             continue;
         }
         // Checked again: the rule may have tightened since registration.
-        if let Err(e) = crate::outbound::check_url(&d.url, state.config.webhook_allow_private) {
+        if let Err(e) = crate::outbound::check_url(&d.url, app.settings.webhook_allow_private) {
             d.attempts = MAX_ATTEMPTS;
             fail(&mut d, now, e);
-            state.store.finish_delivery(&d).await?;
+            app.store.finish_delivery(&d).await?;
             continue;
         }
-        let result = http
-            .post(&d.url)
-            .header("content-type", "application/json")
-            .header("x-isx-event", "release.notification")
-            .header("x-isx-delivery", d.id.to_string())
-            .header(
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("x-isx-event", "release.notification".to_owned()),
+            ("x-isx-delivery", d.id.to_string()),
+            (
                 "x-isx-signature",
                 signature(&hook.secret, d.payload.as_bytes()),
-            )
-            .body(d.payload.clone())
-            .send()
-            .await;
+            ),
+        ];
+        let result = http.post(&d.url, &headers, d.payload.clone()).await;
         d.attempts += 1;
         match result {
-            Ok(res) if res.status().is_success() => {
+            Ok(status) if (200..300).contains(&status) => {
                 d.status = "delivered".into();
                 d.delivered_at = Some(now);
                 d.last_error = None;
                 delivered += 1;
             }
-            Ok(res) => fail(&mut d, now, format!("HTTP {}", res.status().as_u16())),
-            Err(e) => fail(&mut d, now, e.to_string()),
+            Ok(status) => fail(&mut d, now, format!("HTTP {status}")),
+            Err(e) => fail(&mut d, now, e),
         }
-        state.store.finish_delivery(&d).await?;
+        app.store.finish_delivery(&d).await?;
     }
     Ok(delivered)
 }
 
 /// Whether the member a delivery is for may still see its release now.
-async fn still_visible(
-    state: &AppState,
-    d: &Delivery,
-    now: Timestamp,
-) -> Result<bool, ServerError> {
+async fn still_visible(app: &App, d: &Delivery, now: Timestamp) -> Result<bool, AppError> {
     let release = serde_json::from_str::<serde_json::Value>(&d.payload)
         .ok()
         .and_then(|p| p.get("release")?.get("id")?.as_i64());
@@ -211,12 +196,12 @@ async fn still_visible(
         return Ok(false);
     };
     let (Some(r), Some(m)) = (
-        state.store.release(release).await?,
-        state.store.member(d.member).await?,
+        app.store.release(release).await?,
+        app.store.member(d.member).await?,
     ) else {
         return Ok(false);
     };
-    let principal = principal_for(state.store.as_ref(), &m, m.is_operator()).await?;
+    let principal = principal_for(app.store.as_ref(), &m, m.is_operator()).await?;
     Ok(decide(&principal, &records::release(&r), now).is_allowed())
 }
 
@@ -231,23 +216,16 @@ fn fail(d: &mut Delivery, now: Timestamp, error: String) {
 }
 
 /// Runs [`tick`] and [`deliver`] every `notify_interval_ms`.
-pub async fn run(state: AppState) {
-    let http = match client(&state) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "webhooks disabled: cannot build the HTTP client");
-            return;
-        }
-    };
+pub async fn run(app: App, http: std::sync::Arc<dyn WebhookTransport>) {
     let mut tick_every = tokio::time::interval(Duration::from_millis(
-        state.config.notify_interval_ms.max(50),
+        app.settings.notify_interval_ms.max(50),
     ));
     loop {
         tick_every.tick().await;
-        if let Err(e) = tick(&state).await {
+        if let Err(e) = tick(&app).await {
             tracing::warn!(error = %e, "notification tick failed");
         }
-        if let Err(e) = deliver(&state, &http).await {
+        if let Err(e) = deliver(&app, http.as_ref()).await {
             tracing::warn!(error = %e, "webhook delivery failed");
         }
     }

@@ -14,29 +14,29 @@ use isx_partnership::{
 use isx_policy::FieldMask;
 use isx_store::{NewContributionRow, NewExchangeObject};
 
-use crate::auth::Caller;
-use crate::problem::ApiError;
+use crate::identity::Caller;
 use crate::records;
-use crate::AppState;
+use crate::App;
+use crate::AppError;
 
 /// A group as the caller reaches it, with the caller's role in it (the
 /// operator acts as an owner).
-pub(crate) struct GroupAccess {
+pub struct GroupAccess {
     pub group: TrustGroup,
     pub role: Option<GroupRole>,
 }
 
 /// The caller's role in a group: the operator's administrators act as
 /// owners; others have the role the roster gives them, if any.
-pub(crate) async fn role_in(
-    state: &AppState,
+pub async fn role_in(
+    app: &App,
     caller: &Caller,
     g: &TrustGroup,
-) -> Result<Option<GroupRole>, ApiError> {
+) -> Result<Option<GroupRole>, AppError> {
     if caller.is_admin() {
         return Ok(Some(GroupRole::Owner));
     }
-    Ok(state
+    Ok(app
         .store
         .group_members(g.id)
         .await?
@@ -48,24 +48,24 @@ pub(crate) async fn role_in(
 /// Whether `role` may write to `g` at `now`: owners and contributors, while
 /// the group is open (an ad hoc group past its end date is read-only).
 /// Contributions and TAXII posts share this rule.
-pub(crate) fn may_write(g: &TrustGroup, role: Option<GroupRole>, now: Timestamp) -> bool {
+pub fn may_write(g: &TrustGroup, role: Option<GroupRole>, now: Timestamp) -> bool {
     !g.is_closed(now) && matches!(role, Some(GroupRole::Owner | GroupRole::Contributor))
 }
 
 impl GroupAccess {
     /// Whether the caller may post and edit here now ([`may_write`]), with
     /// the reason when not.
-    pub fn require_writer(&self, now: Timestamp) -> Result<(), ApiError> {
+    pub fn require_writer(&self, now: Timestamp) -> Result<(), AppError> {
         if may_write(&self.group, self.role, now) {
             return Ok(());
         }
         if self.group.is_closed(now) {
-            return Err(ApiError::Forbidden(format!(
+            return Err(AppError::Forbidden(format!(
                 "trust group {:?} closed at its end date and is read-only",
                 self.group.name
             )));
         }
-        Err(ApiError::Forbidden(
+        Err(AppError::Forbidden(
             "readers of a trust group cannot post or comment; ask an owner for the contributor role"
                 .into(),
         ))
@@ -79,39 +79,35 @@ impl GroupAccess {
 /// A contribution as the caller may see it: the author is `None` when the
 /// policy withholds it.
 #[derive(Clone)]
-pub(crate) struct Seen {
+pub struct Seen {
     pub c: Contribution,
     pub author: Option<MemberId>,
 }
 
 /// A comment as the caller may see it.
-pub(crate) struct SeenComment {
+pub struct SeenComment {
     pub comment: Comment,
     pub author: Option<MemberId>,
 }
 
-fn not_found(id: impl std::fmt::Display, what: &str) -> ApiError {
-    ApiError::NotFound(format!("{what} {id}"))
+fn not_found(id: impl std::fmt::Display, what: &str) -> AppError {
+    AppError::NotFound(format!("{what} {id}"))
 }
 
 /// The group, if the caller may see it (404 otherwise, as if absent).
-pub(crate) async fn group_for(
-    state: &AppState,
-    caller: &Caller,
-    id: GroupId,
-) -> Result<GroupAccess, ApiError> {
-    let group = state
+pub async fn group_for(app: &App, caller: &Caller, id: GroupId) -> Result<GroupAccess, AppError> {
+    let group = app
         .store
         .group(id)
         .await?
-        .filter(|g| records::may_see(state, caller, &records::group(g)))
+        .filter(|g| records::may_see(app, caller, &records::group(g)))
         .ok_or_else(|| not_found(id, "trust group"))?;
-    let role = role_in(state, caller, &group).await?;
+    let role = role_in(app, caller, &group).await?;
     Ok(GroupAccess { group, role })
 }
 
-fn seen(state: &AppState, caller: &Caller, g: &TrustGroup, mut c: Contribution) -> Option<Seen> {
-    let mask = records::decide_for(state, caller, &records::contribution(g, &c)).mask()?;
+fn seen(app: &App, caller: &Caller, g: &TrustGroup, mut c: Contribution) -> Option<Seen> {
+    let mask = records::decide_for(app, caller, &records::contribution(g, &c)).mask()?;
     let author = (!mask.hides(FieldMask::AUTHOR)).then_some(c.author);
     if author.is_none() {
         // The origin of a shared copy would lead back to its author.
@@ -121,42 +117,38 @@ fn seen(state: &AppState, caller: &Caller, g: &TrustGroup, mut c: Contribution) 
 }
 
 /// The contributions of a group the caller may see, newest first.
-pub(crate) async fn list(
-    state: &AppState,
-    caller: &Caller,
-    g: &TrustGroup,
-) -> Result<Vec<Seen>, ApiError> {
-    Ok(state
+pub async fn list(app: &App, caller: &Caller, g: &TrustGroup) -> Result<Vec<Seen>, AppError> {
+    Ok(app
         .store
         .contributions(Some(g.id))
         .await?
         .into_iter()
-        .filter_map(|c| seen(state, caller, g, c))
+        .filter_map(|c| seen(app, caller, g, c))
         .collect())
 }
 
 /// One contribution, with its group, if the caller may see it.
-pub(crate) async fn get(
-    state: &AppState,
+pub async fn get(
+    app: &App,
     caller: &Caller,
     id: ContributionId,
-) -> Result<(GroupAccess, Seen), ApiError> {
-    let c = state
+) -> Result<(GroupAccess, Seen), AppError> {
+    let c = app
         .store
         .contribution(id)
         .await?
         .ok_or_else(|| not_found(id, "contribution"))?;
-    let access = group_for(state, caller, c.group)
+    let access = group_for(app, caller, c.group)
         .await
         .map_err(|_| not_found(id, "contribution"))?;
-    let s = seen(state, caller, &access.group, c).ok_or_else(|| not_found(id, "contribution"))?;
+    let s = seen(app, caller, &access.group, c).ok_or_else(|| not_found(id, "contribution"))?;
     Ok((access, s))
 }
 
 /// What a member sends to post or edit: the content and the answer to the
 /// PII detector.
 #[derive(Debug, Clone, serde::Deserialize)]
-pub(crate) struct Draft {
+pub struct Draft {
     #[serde(flatten)]
     pub content: NewContribution,
     #[serde(default)]
@@ -174,7 +166,7 @@ fn stix_prefix(kind: ContributionKind) -> &'static str {
 }
 
 fn new_stix_id(kind: &str) -> String {
-    isx_formats::stix::object_id(kind, &crate::auth::random_hex32())
+    isx_formats::stix::object_id(kind, &crate::identity::random_hex32())
 }
 
 fn exchange_objects(
@@ -287,14 +279,14 @@ fn unsaved(
 
 /// Posts a contribution to a group: checked, every PII finding redacted or
 /// kept by the contributor, stored with its TAXII objects.
-pub(crate) async fn create(
-    state: &AppState,
+pub async fn create(
+    app: &App,
     caller: &Caller,
     group: GroupId,
     draft: Draft,
-) -> Result<Contribution, ApiError> {
-    let now = state.clock.now();
-    let access = group_for(state, caller, group).await?;
+) -> Result<Contribution, AppError> {
+    let now = app.clock.now();
+    let access = group_for(app, caller, group).await?;
     access.require_writer(now)?;
     let mut content = draft.content.checked()?;
     let kept = governance::check_pii_choices(&mut content, &draft.pii)?;
@@ -304,9 +296,9 @@ pub(crate) async fn create(
             "contribution posted with personal data kept by its author"
         );
     }
-    let instance = crate::exchange::identity_id(state);
+    let instance = crate::exchange::identity_id(app);
     Ok(store_new(
-        state.store.as_ref(),
+        app.store.as_ref(),
         &instance,
         &access.group,
         caller.member.id,
@@ -319,24 +311,24 @@ pub(crate) async fn create(
 
 /// Edits a contribution (its author only, while the group is open): the
 /// next version, with every earlier one kept.
-pub(crate) async fn edit(
-    state: &AppState,
+pub async fn edit(
+    app: &App,
     caller: &Caller,
     id: ContributionId,
     expected_version: u32,
     draft: Draft,
-) -> Result<Contribution, ApiError> {
-    let now = state.clock.now();
-    let (access, s) = get(state, caller, id).await?;
+) -> Result<Contribution, AppError> {
+    let now = app.clock.now();
+    let (access, s) = get(app, caller, id).await?;
     if s.c.author != caller.member.id {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "only the member that posted a contribution edits it".into(),
         ));
     }
     access.require_writer(now)?;
     let mut content = draft.content.checked()?;
     if content.kind() != s.c.kind() {
-        return Err(ApiError::Validation {
+        return Err(AppError::Validation {
             detail: format!(
                 "a {} stays a {}: post a new contribution instead",
                 s.c.kind(),
@@ -346,9 +338,9 @@ pub(crate) async fn edit(
         });
     }
     governance::check_pii_choices(&mut content, &draft.pii)?;
-    let instance = crate::exchange::identity_id(state);
+    let instance = crate::exchange::identity_id(app);
     Ok(store_edit(
-        state.store.as_ref(),
+        app.store.as_ref(),
         &instance,
         &access.group,
         &s.c,
@@ -382,13 +374,13 @@ pub async fn store_edit(
 
 /// Every version of a contribution the caller may see (authors masked as
 /// the contribution's are).
-pub(crate) async fn history(
-    state: &AppState,
+pub async fn history(
+    app: &App,
     caller: &Caller,
     id: ContributionId,
-) -> Result<Vec<isx_partnership::Version>, ApiError> {
-    let (_, s) = get(state, caller, id).await?;
-    let mut versions = state.store.contribution_versions(id).await?;
+) -> Result<Vec<isx_partnership::Version>, AppError> {
+    let (_, s) = get(app, caller, id).await?;
+    let mut versions = app.store.contribution_versions(id).await?;
     if s.author.is_none() {
         for v in &mut versions {
             v.editor = MemberId(0);
@@ -399,26 +391,26 @@ pub(crate) async fn history(
 
 /// A comment, what the member sends: the text and the PII answer.
 #[derive(Debug, Clone, serde::Deserialize)]
-pub(crate) struct CommentDraft {
+pub struct CommentDraft {
     #[serde(flatten)]
     pub comment: NewComment,
     #[serde(default)]
     pub pii: PiiChoices,
 }
 
-pub(crate) async fn comment(
-    state: &AppState,
+pub async fn comment(
+    app: &App,
     caller: &Caller,
     id: ContributionId,
     draft: CommentDraft,
-) -> Result<Comment, ApiError> {
-    let now = state.clock.now();
-    let (access, s) = get(state, caller, id).await?;
+) -> Result<Comment, AppError> {
+    let now = app.clock.now();
+    let (access, s) = get(app, caller, id).await?;
     access.require_writer(now)?;
     let mut new = draft.comment.checked()?;
     governance::confirm_pii(vec![&mut new.text], &draft.pii)?;
     Ok(store_comment(
-        state.store.as_ref(),
+        app.store.as_ref(),
         &access.group,
         &s.c,
         caller.member.id,
@@ -430,19 +422,18 @@ pub(crate) async fn comment(
 
 /// The discussion of a contribution, in thread order, as the caller may
 /// see it.
-pub(crate) async fn discussion(
-    state: &AppState,
+pub async fn discussion(
+    app: &App,
     caller: &Caller,
     id: ContributionId,
-) -> Result<Vec<(usize, SeenComment)>, ApiError> {
-    let (access, s) = get(state, caller, id).await?;
-    let comments = state.store.comments(id).await?;
+) -> Result<Vec<(usize, SeenComment)>, AppError> {
+    let (access, s) = get(app, caller, id).await?;
+    let comments = app.store.comments(id).await?;
     Ok(isx_partnership::discussion::threaded(&comments)
         .into_iter()
         .filter_map(|(depth, k)| {
-            let mask =
-                records::decide_for(state, caller, &records::comment(&access.group, &s.c, k))
-                    .mask()?;
+            let mask = records::decide_for(app, caller, &records::comment(&access.group, &s.c, k))
+                .mask()?;
             Some((
                 depth,
                 SeenComment {
@@ -455,19 +446,19 @@ pub(crate) async fn discussion(
 }
 
 /// Attaches a file to a contribution (its author, while the group is open).
-pub(crate) async fn attach(
-    state: &AppState,
+pub async fn attach(
+    app: &App,
     caller: &Caller,
     id: ContributionId,
     name: &str,
     media_type: &str,
     bytes: &[u8],
     pii: &isx_partnership::PiiChoices,
-) -> Result<Attachment, ApiError> {
-    let now = state.clock.now();
-    let (access, s) = get(state, caller, id).await?;
+) -> Result<Attachment, AppError> {
+    let now = app.clock.now();
+    let (access, s) = get(app, caller, id).await?;
     if s.c.author != caller.member.id {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "only the member that posted a contribution attaches files to it".into(),
         ));
     }
@@ -485,24 +476,24 @@ pub(crate) async fn attach(
         );
     }
     let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
-    Ok(state
+    Ok(app
         .store
         .insert_attachment(id, &name, media_type.trim(), &body, &sha256, now)
         .await?)
 }
 
 /// An attachment and its bytes, if the caller may see its contribution.
-pub(crate) async fn attachment(
-    state: &AppState,
+pub async fn attachment(
+    app: &App,
     caller: &Caller,
     id: i64,
-) -> Result<(Attachment, Vec<u8>), ApiError> {
-    let (contribution, a, bytes) = state
+) -> Result<(Attachment, Vec<u8>), AppError> {
+    let (contribution, a, bytes) = app
         .store
         .attachment(id)
         .await?
         .ok_or_else(|| not_found(id, "attachment"))?;
-    get(state, caller, contribution)
+    get(app, caller, contribution)
         .await
         .map_err(|_| not_found(id, "attachment"))?;
     Ok((a, bytes))
@@ -510,16 +501,16 @@ pub(crate) async fn attachment(
 
 /// Asks to share a contribution wider than its group. The caller must see
 /// the contribution and (for a group) belong to the target group.
-pub(crate) async fn request_share(
-    state: &AppState,
+pub async fn request_share(
+    app: &App,
     caller: &Caller,
     id: ContributionId,
     target: ShareTarget,
     reason: &str,
     pii: &isx_partnership::PiiChoices,
-) -> Result<ShareRequest, ApiError> {
-    let now = state.clock.now();
-    let (_, s) = get(state, caller, id).await?;
+) -> Result<ShareRequest, AppError> {
+    let now = app.clock.now();
+    let (_, s) = get(app, caller, id).await?;
     ShareRequest::check_new(s.c.kind(), s.c.group, target, reason)?;
     // The reason goes to the owning member: free text, reviewed too.
     let mut reason = reason.to_owned();
@@ -527,7 +518,7 @@ pub(crate) async fn request_share(
     let reason = reason.as_str();
     match target {
         ShareTarget::Group { group } => {
-            let to = group_for(state, caller, group).await?;
+            let to = group_for(app, caller, group).await?;
             if to.role.is_none() {
                 return Err(not_found(group, "trust group"));
             }
@@ -540,21 +531,21 @@ pub(crate) async fn request_share(
                     ..
                 }
             ) {
-                return Err(ApiError::Validation {
+                return Err(AppError::Validation {
                     detail: "only URL indicators can go into the malicious-URL feed".into(),
                     pointer: Some("/target".into()),
                 });
             }
         }
     }
-    Ok(state
+    Ok(app
         .store
         .insert_share(id, target, caller.member.id, reason.trim(), now)
         .await?)
 }
 
 /// A share request with its contribution, as the caller may see them.
-pub(crate) struct SeenShare {
+pub struct SeenShare {
     pub request: ShareRequest,
     pub contribution: Contribution,
     /// Whether the caller is the owning member, who decides.
@@ -565,28 +556,28 @@ pub(crate) struct SeenShare {
 }
 
 async fn seen_share(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     r: ShareRequest,
-) -> Result<Option<SeenShare>, ApiError> {
-    let Some(c) = state.store.contribution(r.contribution).await? else {
+) -> Result<Option<SeenShare>, AppError> {
+    let Some(c) = app.store.contribution(r.contribution).await? else {
         return Ok(None);
     };
-    if !records::may_see(state, caller, &records::share_request(&c, &r)) {
+    if !records::may_see(app, caller, &records::share_request(&c, &r)) {
         return Ok(None);
     }
     // The request shows the contribution (its title, where it went): only
     // to those who may still see the contribution itself — a requester
     // removed from the group since sees neither.
-    let group = state.store.group(c.group).await?;
+    let group = app.store.group(c.group).await?;
     let sees_contribution = group
         .as_ref()
-        .is_some_and(|g| records::may_see(state, caller, &records::contribution(g, &c)));
+        .is_some_and(|g| records::may_see(app, caller, &records::contribution(g, &c)));
     if !sees_contribution {
         return Ok(None);
     }
     let requester_shown = match group {
-        Some(g) => records::decide_for(state, caller, &records::share_requester(&g, &r))
+        Some(g) => records::decide_for(app, caller, &records::share_requester(&g, &r))
             .mask()
             .is_some_and(|m| !m.hides(FieldMask::AUTHOR)),
         None => caller.is_admin(),
@@ -601,27 +592,23 @@ async fn seen_share(
 
 /// The share requests the caller may see (those it made, and those about
 /// its own contributions), newest first.
-pub(crate) async fn shares(state: &AppState, caller: &Caller) -> Result<Vec<SeenShare>, ApiError> {
+pub async fn shares(app: &App, caller: &Caller) -> Result<Vec<SeenShare>, AppError> {
     let mut out = Vec::new();
-    for r in state.store.shares().await? {
-        if let Some(s) = seen_share(state, caller, r).await? {
+    for r in app.store.shares().await? {
+        if let Some(s) = seen_share(app, caller, r).await? {
             out.push(s);
         }
     }
     Ok(out)
 }
 
-pub(crate) async fn share(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-) -> Result<SeenShare, ApiError> {
-    let r = state
+pub async fn share(app: &App, caller: &Caller, id: i64) -> Result<SeenShare, AppError> {
+    let r = app
         .store
         .share(id)
         .await?
         .ok_or_else(|| not_found(id, "share request"))?;
-    seen_share(state, caller, r)
+    seen_share(app, caller, r)
         .await?
         .ok_or_else(|| not_found(id, "share request"))
 }
@@ -629,47 +616,47 @@ pub(crate) async fn share(
 /// The owning member approves (with its answer to the PII detector for the
 /// wider audience) or rejects a share request. Approval posts a redacted
 /// copy to the target group, or the URL to the malicious-URL feed.
-pub(crate) async fn decide_share(
-    state: &AppState,
+pub async fn decide_share(
+    app: &App,
     caller: &Caller,
     id: i64,
     approve: bool,
     pii: &PiiChoices,
-) -> Result<ShareRequest, ApiError> {
-    let now = state.clock.now();
-    let s = share(state, caller, id).await?;
+) -> Result<ShareRequest, AppError> {
+    let now = app.clock.now();
+    let s = share(app, caller, id).await?;
     if !s.decides {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "only the member that owns the contribution decides where it is shared".into(),
         ));
     }
     if s.request.status != ShareStatus::Pending {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "share request {id} was already {}",
             s.request.status.as_str()
         )));
     }
     if !approve {
-        return Ok(state.store.decide_share(id, false, None, now).await?);
+        return Ok(app.store.decide_share(id, false, None, now).await?);
     }
     let mut content = s.contribution.content.clone();
     governance::check_pii_choices(&mut content, pii)?;
     // A contribution from a group that hides its member list stays
     // anonymous wherever it is shared: naming its author (or linking the
     // copy to its origin) would tell the target group who belongs.
-    let source = state.store.group(s.contribution.group).await?;
+    let source = app.store.group(s.contribution.group).await?;
     if source.as_ref().is_none_or(|g| g.hide_members) {
         content.anonymous = true;
     }
     match s.request.target {
         ShareTarget::Group { group } => {
-            let target = state
+            let target = app
                 .store
                 .group(group)
                 .await?
                 .ok_or_else(|| not_found(group, "trust group"))?;
             if target.is_closed(now) {
-                return Err(ApiError::Forbidden(format!(
+                return Err(AppError::Forbidden(format!(
                     "trust group {:?} closed at its end date and is read-only",
                     target.name
                 )));
@@ -683,7 +670,7 @@ pub(crate) async fn decide_share(
                 Some(s.contribution.id),
                 now,
             );
-            let instance = crate::exchange::identity_id(state);
+            let instance = crate::exchange::identity_id(app);
             let stix = contribution_stix(&instance, &target, &copy, &[]);
             let row = NewContributionRow {
                 group: target.id,
@@ -692,14 +679,14 @@ pub(crate) async fn decide_share(
                 stix_id: &copy.stix_id,
                 origin: copy.origin,
             };
-            Ok(state
+            Ok(app
                 .store
                 .decide_share(id, true, Some((&row, &stix)), now)
                 .await?)
         }
         ShareTarget::UrlFeed => {
             let isx_partnership::Details::Indicator { value, .. } = &content.details else {
-                return Err(ApiError::Validation {
+                return Err(AppError::Validation {
                     detail: "only URL indicators can go into the malicious-URL feed".into(),
                     pointer: Some("/target".into()),
                 });
@@ -713,60 +700,60 @@ pub(crate) async fn decide_share(
                 ..Default::default()
             };
             crate::urls::import(
-                state.store.as_ref(),
-                &state.geo,
+                app.store.as_ref(),
+                &app.geo,
                 line.as_bytes(),
                 &opts,
                 &caller.actor(),
                 now,
             )
             .await
-            .map_err(|e| ApiError::Validation {
+            .map_err(|e| AppError::Validation {
                 detail: format!("the URL could not enter the feed: {e}"),
                 pointer: Some("/details/value".into()),
             })?;
-            Ok(state.store.decide_share(id, true, None, now).await?)
+            Ok(app.store.decide_share(id, true, None, now).await?)
         }
     }
 }
 
 /// Changes a group's rules (its owners and the operator).
-pub(crate) async fn put_rules(
-    state: &AppState,
+pub async fn put_rules(
+    app: &App,
     caller: &Caller,
     group: GroupId,
     rules: isx_partnership::GroupRules,
-) -> Result<isx_partnership::GroupRules, ApiError> {
-    let access = group_for(state, caller, group).await?;
+) -> Result<isx_partnership::GroupRules, AppError> {
+    let access = group_for(app, caller, group).await?;
     if !access.is_owner() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "only the group's owners and operator administrators change its rules".into(),
         ));
     }
     let rules = rules.checked()?;
-    state.store.put_group_rules(group, &rules).await?;
+    app.store.put_group_rules(group, &rules).await?;
     Ok(rules)
 }
 
 /// Who has reported in the group's mandatory categories this period (the
 /// group's owners and the operator). A contribution whose author the policy
 /// withholds from the caller (anonymous) is not attributed.
-pub(crate) async fn reporting(
-    state: &AppState,
+pub async fn reporting(
+    app: &App,
     caller: &Caller,
     group: GroupId,
-) -> Result<Vec<ReportingStatus>, ApiError> {
-    let access = group_for(state, caller, group).await?;
-    let roster = state.store.group_members(group).await?;
+) -> Result<Vec<ReportingStatus>, AppError> {
+    let access = group_for(app, caller, group).await?;
+    let roster = app.store.group_members(group).await?;
     if !records::may_see(
-        state,
+        app,
         caller,
         &records::group_reporting(&access.group, &roster),
     ) {
         return Err(not_found(group, "reporting status of trust group"));
     }
-    let rules = state.store.group_rules(group).await?;
-    let rows: Vec<(MemberId, ContributionKind, Timestamp)> = list(state, caller, &access.group)
+    let rules = app.store.group_rules(group).await?;
+    let rows: Vec<(MemberId, ContributionKind, Timestamp)> = list(app, caller, &access.group)
         .await?
         .into_iter()
         .filter_map(|s| s.author.map(|a| (a, s.c.kind(), s.c.created_at)))
@@ -776,37 +763,37 @@ pub(crate) async fn reporting(
         &rules,
         &members,
         &rows,
-        state.clock.now(),
+        app.clock.now(),
     ))
 }
 
 /// The dashboard of one group, or (`None`) of every group the caller may
 /// see.
-pub(crate) async fn dashboard(
-    state: &AppState,
+pub async fn dashboard(
+    app: &App,
     caller: &Caller,
     group: Option<GroupId>,
     days: u32,
-) -> Result<Dashboard, ApiError> {
+) -> Result<Dashboard, AppError> {
     let groups = match group {
-        Some(g) => vec![group_for(state, caller, g).await?.group],
-        None => state
+        Some(g) => vec![group_for(app, caller, g).await?.group],
+        None => app
             .store
             .groups()
             .await?
             .into_iter()
-            .filter(|g| records::may_see(state, caller, &records::group(g)))
+            .filter(|g| records::may_see(app, caller, &records::group(g)))
             .collect(),
     };
     let mut all = Vec::new();
     for g in &groups {
-        all.extend(list(state, caller, g).await?.into_iter().map(|s| s.c));
+        all.extend(list(app, caller, g).await?.into_iter().map(|s| s.c));
     }
     let refs: Vec<&Contribution> = all.iter().collect();
     Ok(isx_partnership::dashboard::dashboard(
         &refs,
         days.clamp(1, 366),
-        state.clock.now(),
+        app.clock.now(),
     ))
 }
 

@@ -5,8 +5,8 @@
 use isx_domain::{ApiKey, Clearance, GroupMembership, GroupRole, MemberId, Tlp, TrustGroup};
 use isx_policy::{decide, Audience, Decision, RecordMeta};
 
-use crate::auth::Caller;
-use crate::AppState;
+use crate::identity::Caller;
+use crate::App;
 
 /// A member's profile and constituency: private to that member.
 pub fn member(id: MemberId) -> RecordMeta {
@@ -175,8 +175,8 @@ pub fn url_markings(principal: &isx_policy::Principal, now: isx_domain::Timestam
 }
 
 /// Asks the policy function on behalf of `caller`, now.
-pub fn decide_for(state: &AppState, caller: &Caller, record: &RecordMeta) -> Decision {
-    decide(&caller.principal, record, state.clock.now())
+pub fn decide_for(app: &App, caller: &Caller, record: &RecordMeta) -> Decision {
+    decide(&caller.principal, record, app.clock.now())
 }
 
 /// Whether `caller` may read a feed file (any product) at `now`.
@@ -184,6 +184,6 @@ pub fn may_read_file(caller: &Caller, f: &isx_store::FeedFile, now: isx_domain::
     decide(&caller.principal, &feed_file(f), now).is_allowed()
 }
 
-pub fn may_see(state: &AppState, caller: &Caller, record: &RecordMeta) -> bool {
-    decide_for(state, caller, record).is_allowed()
+pub fn may_see(app: &App, caller: &Caller, record: &RecordMeta) -> bool {
+    decide_for(app, caller, record).is_allowed()
 }

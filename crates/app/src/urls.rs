@@ -10,12 +10,11 @@ use isx_store::{Store, StoreError, UrlBatch, UrlImportOutcome, UrlQuery, UrlStat
 use isx_urls::{prepare, ImportDefaults, UrlCandidate, UrlRecord};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use utoipa::IntoParams;
 
-use crate::auth::Caller;
-use crate::problem::ApiError;
+use crate::identity::Caller;
 use crate::records;
-use crate::AppState;
+use crate::App;
+use crate::AppError;
 
 /// At most this many row errors are reported in detail.
 const MAX_REPORTED: usize = 100;
@@ -50,7 +49,7 @@ impl Default for ImportOptions {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
     pub rows: usize,
     pub created: usize,
@@ -77,11 +76,11 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-impl From<ImportError> for ApiError {
+impl From<ImportError> for AppError {
     fn from(e: ImportError) -> Self {
         match e {
-            ImportError::Document(d) => ApiError::invalid(d),
-            ImportError::Rows { ref errors, .. } => ApiError::invalid(e.to_string())
+            ImportError::Document(d) => AppError::invalid(d),
+            ImportError::Rows { ref errors, .. } => AppError::invalid(e.to_string())
                 .with_errors(errors.iter().map(|m| (row_pointer(m), m.clone())).collect()),
             ImportError::Store(s) => s.into(),
         }
@@ -192,16 +191,13 @@ pub async fn store_checked(
     })
 }
 
-pub(crate) fn parse_opt<T: std::str::FromStr>(
-    v: Option<&str>,
-    what: &str,
-) -> Result<Option<T>, ApiError>
+pub fn parse_opt<T: std::str::FromStr>(v: Option<&str>, what: &str) -> Result<Option<T>, AppError>
 where
     T::Err: std::fmt::Display,
 {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|e| ApiError::Validation {
+        Some(s) => s.parse().map(Some).map_err(|e| AppError::Validation {
             detail: format!("{what}: {e}"),
             pointer: Some(format!("/{what}")),
         }),
@@ -210,8 +206,7 @@ where
 
 /// Search filters, shared by the API (list, statistics), the web page and
 /// the CLI, so that each filter is read and checked once.
-#[derive(Debug, Default, Clone, Deserialize, Serialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 pub struct UrlFilter {
     /// Part of the URL (case-insensitive).
     pub q: Option<String>,
@@ -239,7 +234,7 @@ pub struct UrlFilter {
 
 impl UrlFilter {
     /// The store query, checked; the markings are added by the read path.
-    pub fn query(&self) -> Result<UrlQuery, ApiError> {
+    pub fn query(&self) -> Result<UrlQuery, AppError> {
         let nonempty = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
@@ -250,7 +245,7 @@ impl UrlFilter {
             None => None,
             Some(s) => Some(
                 s.parse::<std::net::IpAddr>()
-                    .map_err(|_| ApiError::Validation {
+                    .map_err(|_| AppError::Validation {
                         detail: format!("ip {s:?} is not an IP address"),
                         pointer: Some("/ip".into()),
                     })?
@@ -292,38 +287,31 @@ pub fn for_operator(mut query: UrlQuery, now: Timestamp) -> UrlQuery {
 }
 
 /// `query` narrowed to what `caller` may see.
-pub fn for_caller(state: &AppState, caller: &Caller, mut query: UrlQuery) -> UrlQuery {
-    query.markings = records::url_markings(&caller.principal, state.clock.now());
+pub fn for_caller(app: &App, caller: &Caller, mut query: UrlQuery) -> UrlQuery {
+    query.markings = records::url_markings(&caller.principal, app.clock.now());
     query
 }
 
 pub async fn search(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     query: UrlQuery,
-) -> Result<Vec<UrlRecord>, ApiError> {
-    Ok(state
+) -> Result<Vec<UrlRecord>, AppError> {
+    Ok(app
         .store
-        .url_records(&for_caller(state, caller, query))
+        .url_records(&for_caller(app, caller, query))
         .await?)
 }
 
-pub async fn stats(
-    state: &AppState,
-    caller: &Caller,
-    query: UrlQuery,
-) -> Result<UrlStats, ApiError> {
-    Ok(state
-        .store
-        .url_stats(&for_caller(state, caller, query))
-        .await?)
+pub async fn stats(app: &App, caller: &Caller, query: UrlQuery) -> Result<UrlStats, AppError> {
+    Ok(app.store.url_stats(&for_caller(app, caller, query)).await?)
 }
 
 /// One record, or 404 when it does not exist or is not visible.
-pub async fn record(state: &AppState, caller: &Caller, id: i64) -> Result<UrlRecord, ApiError> {
-    let r = state.store.url_record(id).await?;
+pub async fn record(app: &App, caller: &Caller, id: i64) -> Result<UrlRecord, AppError> {
+    let r = app.store.url_record(id).await?;
     match r {
-        Some(r) if records::may_see(state, caller, &records::url(r.tlp)) => Ok(r),
-        _ => Err(ApiError::not_found(format!("URL record {id}"))),
+        Some(r) if records::may_see(app, caller, &records::url(r.tlp)) => Ok(r),
+        _ => Err(AppError::not_found(format!("URL record {id}"))),
     }
 }

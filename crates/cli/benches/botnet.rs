@@ -284,7 +284,7 @@ async fn latency(smoke: bool) {
     let store = isx_store::open(&url).await.expect("store");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let s = store.as_ref();
-    let member = isx_server::admin::create_member(
+    let member = isx_app::admin::create_member(
         s,
         clock.as_ref(),
         &isx_domain::NewMember {
@@ -301,7 +301,7 @@ async fn latency(smoke: bool) {
     )
     .await
     .expect("member");
-    let operator = isx_server::admin::create_member(
+    let operator = isx_app::admin::create_member(
         s,
         clock.as_ref(),
         &isx_domain::NewMember {
@@ -315,19 +315,19 @@ async fn latency(smoke: bool) {
     )
     .await
     .expect("operator");
-    let (_, member_key) = isx_server::admin::create_api_key(
+    let (_, member_key) = isx_app::admin::create_api_key(
         s,
         clock.as_ref(),
         None,
-        &isx_server::admin::KeySpec::cli(&member, "b"),
+        &isx_app::admin::KeySpec::cli(&member, "b"),
     )
     .await
     .expect("key");
-    let (_, op_key) = isx_server::admin::create_api_key(
+    let (_, op_key) = isx_app::admin::create_api_key(
         s,
         clock.as_ref(),
         None,
-        &isx_server::admin::KeySpec::cli(&operator, "b"),
+        &isx_app::admin::KeySpec::cli(&operator, "b"),
     )
     .await
     .expect("key");

@@ -297,10 +297,10 @@ fn from_store(store_n: usize, now: Timestamp, dir: &tempfile::TempDir) {
         let clock = Arc::new(isx_domain::ManualClock::new(now.add_secs(60)));
         let mut config = isx_server::ServerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.path().to_owned());
         config.instance_name = "bench".into();
-        let ctx = isx_server::feed_context(&config, store.clone(), clock).expect("ctx");
+        let ctx = isx_app::feeds::FeedContext::new(&config.settings(), store.clone(), clock).expect("ctx");
         let slot = ctx.schedule.slot_at_or_before(now.add_secs(60));
         let t = Instant::now();
-        isx_server::feeds::produce_slot(&ctx, slot).await.expect("slot");
+        isx_app::feeds::produce_slot(&ctx, slot).await.expect("slot");
         let slot_secs = t.elapsed().as_secs_f64();
         println!("\nFrom the SQLite store, {store_n} records");
         println!("  import (canonical rows, 100k per batch)  {:>8.2} s  {}", import_secs, rate(store_n, import_secs));

@@ -76,7 +76,7 @@ fn ips(list: &[Value], product: &str) -> BTreeSet<String> {
 
 async fn add_member(app: &TestApp, name: &str, cidr: &str) -> (isx_domain::Member, String) {
     let c = app.clock.as_ref() as &dyn Clock;
-    let m = isx_server::admin::create_member(
+    let m = isx_app::admin::create_member(
         app.store.as_ref(),
         c,
         &isx_domain::NewMember {
@@ -93,11 +93,11 @@ async fn add_member(app: &TestApp, name: &str, cidr: &str) -> (isx_domain::Membe
     )
     .await
     .expect("member");
-    let (_, token) = isx_server::admin::create_api_key(
+    let (_, token) = isx_app::admin::create_api_key(
         app.store.as_ref(),
         c,
         None,
-        &isx_server::admin::KeySpec::cli(&m, "t"),
+        &isx_app::admin::KeySpec::cli(&m, "t"),
     )
     .await
     .expect("key");
@@ -558,9 +558,10 @@ async fn batches_firewall_lists_and_rpz(backend: Backend) {
         "127.0.0.1:0".parse().expect("addr"),
         app.data_dir.path().to_owned(),
     );
-    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone())
-        .expect("feed context");
-    let runs = isx_server::botnet_files::produce_due(&ctx)
+    let ctx =
+        isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
+            .expect("feed context");
+    let runs = isx_app::botnet_files::produce_due(&ctx)
         .await
         .expect("produce");
     assert!(
@@ -568,7 +569,7 @@ async fn batches_firewall_lists_and_rpz(backend: Backend) {
         "{runs:?}"
     );
     assert!(
-        isx_server::botnet_files::produce_due(&ctx)
+        isx_app::botnet_files::produce_due(&ctx)
             .await
             .expect("again")
             .is_empty(),
@@ -726,7 +727,7 @@ async fn batches_firewall_lists_and_rpz(backend: Backend) {
     };
     let s1 = serial(&zone);
     app.clock.set(t0.add_secs(2 * 3600));
-    isx_server::botnet_files::produce_due(&ctx)
+    isx_app::botnet_files::produce_due(&ctx)
         .await
         .expect("produce");
     let s2 = serial(&text("latest.rpz").await);
@@ -745,7 +746,7 @@ async fn batches_firewall_lists_and_rpz(backend: Backend) {
     )
     .await;
     app.clock.set(t0.add_secs(3 * 3600));
-    isx_server::botnet_files::produce_due(&ctx)
+    isx_app::botnet_files::produce_due(&ctx)
         .await
         .expect("produce");
     let z3 = text("latest.rpz").await;

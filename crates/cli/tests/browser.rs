@@ -12,7 +12,7 @@ const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 /// An operator administrator `admin` with [`ADMIN_PASSWORD`].
 async fn add_admin(app: &TestApp) {
-    isx_server::admin::create_user(
+    isx_app::admin::create_user(
         app.store.as_ref(),
         app.clock.as_ref() as &dyn Clock,
         &Login::new("admin").expect("login"),

@@ -307,15 +307,16 @@ async fn feed_files_delta_full_and_bloom() {
         "127.0.0.1:0".parse().expect("addr"),
         app.data_dir.path().to_owned(),
     );
-    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone())
-        .expect("feed context");
+    let ctx =
+        isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
+            .expect("feed context");
     app.clock.set(t0.add_secs(3 * 3600));
-    let runs = isx_server::cleanfile_files::produce_due(&ctx)
+    let runs = isx_app::cleanfile_files::produce_due(&ctx)
         .await
         .expect("produce");
     assert!(!runs.is_empty());
     assert!(
-        isx_server::cleanfile_files::produce_due(&ctx)
+        isx_app::cleanfile_files::produce_due(&ctx)
             .await
             .expect("again")
             .is_empty(),
@@ -338,7 +339,7 @@ async fn feed_files_delta_full_and_bloom() {
         StatusCode::OK
     );
     app.clock.set(t0.add_secs(6 * 3600 + 60));
-    isx_server::cleanfile_files::produce_due(&ctx)
+    isx_app::cleanfile_files::produce_due(&ctx)
         .await
         .expect("produce");
     let dir = tempfile::tempdir().expect("tempdir");

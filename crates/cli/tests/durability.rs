@@ -6,7 +6,8 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -44,6 +45,7 @@ async fn stream_events(
     base: &str,
     token: &str,
     round: u64,
+    progress: &AtomicUsize,
 ) -> Vec<String> {
     let first = round * 1_000_000;
     let mut body = String::new();
@@ -78,6 +80,7 @@ async fn stream_events(
             let (a, b) = (ack["first_line"].as_u64(), ack["last_line"].as_u64());
             if let (Some(a), Some(b)) = (a, b) {
                 acked.extend((a..=b).map(|line| ip(first + line - 1)));
+                progress.fetch_add(1, Ordering::SeqCst);
             }
         }
     }
@@ -91,6 +94,7 @@ async fn import_batches(
     token: &str,
     round: u64,
     urls: bool,
+    progress: &AtomicUsize,
 ) -> Vec<String> {
     let mut acked = Vec::new();
     for batch in 0.. {
@@ -115,7 +119,10 @@ async fn import_batches(
             .send()
             .await
         {
-            Ok(res) if res.status().is_success() => acked.extend(items),
+            Ok(res) if res.status().is_success() => {
+                acked.extend(items);
+                progress.fetch_add(1, Ordering::SeqCst);
+            }
             Ok(res) => panic!(
                 "{path}: {} {}",
                 res.status(),
@@ -189,17 +196,30 @@ async fn sigkill_during_ingest_loses_no_acknowledged_record() {
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("pem"))
             .build()
             .expect("client");
+        let progress = [
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+        ];
         let (events, urls, hashes) = {
             let work = async {
                 tokio::join!(
-                    stream_events(&client, &base, &token, round),
-                    import_batches(&client, &base, &token, round, true),
-                    import_batches(&client, &base, &token, round, false),
+                    stream_events(&client, &base, &token, round, &progress[0]),
+                    import_batches(&client, &base, &token, round, true, &progress[1]),
+                    import_batches(&client, &base, &token, round, false, &progress[2]),
                 )
             };
-            // Killed at a different moment each round, mid-work.
-            let kill_after = Duration::from_millis(400 + (round * 277) % 1_100);
+            // Killed mid-work, at a different moment each round: once every
+            // product has had something acknowledged (however slow the
+            // machine), then 0 to 1.1 s later.
+            let kill_after = Duration::from_millis((round * 277) % 1_100);
             let killer = async {
+                let started = Instant::now();
+                while progress.iter().any(|p| p.load(Ordering::SeqCst) == 0)
+                    && started.elapsed() < Duration::from_secs(60)
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 tokio::time::sleep(kill_after).await;
                 child.kill().expect("SIGKILL");
             };

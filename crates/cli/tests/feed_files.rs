@@ -70,14 +70,14 @@ async fn every_products_files_are_listed_found_signed_and_typed(backend: Backend
         "127.0.0.1:0".parse().expect("addr"),
         app.data_dir.path().to_owned(),
     );
-    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone()).expect("ctx");
-    isx_server::feeds::produce_due(&ctx)
-        .await
-        .expect("URL files");
-    isx_server::botnet_files::produce_due(&ctx)
+    let ctx =
+        isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
+            .expect("ctx");
+    isx_app::feeds::produce_due(&ctx).await.expect("URL files");
+    isx_app::botnet_files::produce_due(&ctx)
         .await
         .expect("botnet files");
-    isx_server::cleanfile_files::produce_due(&ctx)
+    isx_app::cleanfile_files::produce_due(&ctx)
         .await
         .expect("clean files");
 

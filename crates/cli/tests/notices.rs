@@ -60,7 +60,7 @@ async fn setup(backend: Backend) -> Tiered {
     let mut keys = Vec::new();
     let mut cookies = Vec::new();
     for tier in [Tier::Standard, Tier::Advance5d, Tier::Advance24h] {
-        let m = isx_server::admin::create_member(
+        let m = isx_app::admin::create_member(
             app.store.as_ref(),
             c,
             &NewMember {
@@ -74,11 +74,11 @@ async fn setup(backend: Backend) -> Tiered {
         )
         .await
         .expect("member");
-        let (_, token) = isx_server::admin::create_api_key(
+        let (_, token) = isx_app::admin::create_api_key(
             app.store.as_ref(),
             c,
             None,
-            &isx_server::admin::KeySpec::cli(&m, "t"),
+            &isx_app::admin::KeySpec::cli(&m, "t"),
         )
         .await
         .expect("key");
@@ -537,7 +537,7 @@ crate::on_both_backends!(
 
 async fn tier_member(app: &TestApp, name: &str, tier: Tier) -> String {
     let c = app.clock.as_ref() as &dyn Clock;
-    let m = isx_server::admin::create_member(
+    let m = isx_app::admin::create_member(
         app.store.as_ref(),
         c,
         &NewMember {
@@ -551,11 +551,11 @@ async fn tier_member(app: &TestApp, name: &str, tier: Tier) -> String {
     )
     .await
     .expect("member");
-    isx_server::admin::create_api_key(
+    isx_app::admin::create_api_key(
         app.store.as_ref(),
         c,
         None,
-        &isx_server::admin::KeySpec::cli(&m, "t"),
+        &isx_app::admin::KeySpec::cli(&m, "t"),
     )
     .await
     .expect("key")

@@ -268,8 +268,10 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
         "127.0.0.1:0".parse().expect("addr"),
         app.data_dir.path().to_owned(),
     );
-    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone()).expect("ctx");
-    isx_server::feeds::produce_due(&ctx).await.expect("produce");
+    let ctx =
+        isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
+            .expect("ctx");
+    isx_app::feeds::produce_due(&ctx).await.expect("produce");
     let dir = tempfile::tempdir().expect("tempdir");
     let (manifest, entries) = download_feed(&app, "urls", dir.path()).await;
     let full_stix = entries
@@ -390,8 +392,10 @@ async fn botnet_files_pass_independent_checks(backend: crate::support::app::Back
         "127.0.0.1:0".parse().expect("addr"),
         app.data_dir.path().to_owned(),
     );
-    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone()).expect("ctx");
-    isx_server::botnet_files::produce_due(&ctx)
+    let ctx =
+        isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
+            .expect("ctx");
+    isx_app::botnet_files::produce_due(&ctx)
         .await
         .expect("produce");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -4,10 +4,10 @@
 //! approval, rules and reporting, an ad hoc group closing on its end date,
 //! retention, dashboards, TAXII objects and the audit log.
 
+use isx_app::admin;
 use isx_domain::{
     Clearance, Clock, Constituency, GroupRole, MemberKind, MemberName, NewMember, Tier,
 };
-use isx_server::admin;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -33,7 +33,7 @@ async fn tenant(app: &TestApp, name: &str) -> Tenant {
         app.store.as_ref(),
         c,
         None,
-        &isx_server::admin::KeySpec::cli(&member, "test"),
+        &isx_app::admin::KeySpec::cli(&member, "test"),
     )
     .await
     .expect("key");
@@ -750,7 +750,7 @@ async fn partnership_end_to_end(backend: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let pruned = isx_server::partnership::prune(app.store.as_ref(), app.clock.now())
+    let pruned = isx_app::partnership::prune(app.store.as_ref(), app.clock.now())
         .await
         .expect("prune");
     assert_eq!(pruned, 2, "the shared copy and the URL indicator");

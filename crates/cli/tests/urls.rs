@@ -276,10 +276,11 @@ async fn feed_files_follow_the_slots(backend: Backend) {
         "127.0.0.1:0".parse().expect("addr"),
         app.data_dir.path().to_owned(),
     );
-    let ctx = isx_server::feed_context(&config, app.store.clone(), app.clock.clone())
-        .expect("feed context");
+    let ctx =
+        isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
+            .expect("feed context");
     assert!(
-        isx_server::feeds::produce_due(&ctx)
+        isx_app::feeds::produce_due(&ctx)
             .await
             .expect("produce")
             .is_empty(),
@@ -308,9 +309,7 @@ async fn feed_files_follow_the_slots(backend: Backend) {
         StatusCode::OK
     );
     app.clock.set(first.add_secs(9 * 3600 + 60));
-    let runs = isx_server::feeds::produce_due(&ctx)
-        .await
-        .expect("catch up");
+    let runs = isx_app::feeds::produce_due(&ctx).await.expect("catch up");
     let slots: Vec<Timestamp> = runs.iter().map(|r| r.slot).collect();
     assert_eq!(
         slots,
@@ -320,7 +319,7 @@ async fn feed_files_follow_the_slots(backend: Backend) {
             first.add_secs(9 * 3600)
         ]
     );
-    assert!(isx_server::feeds::produce_due(&ctx)
+    assert!(isx_app::feeds::produce_due(&ctx)
         .await
         .expect("again")
         .is_empty());

@@ -86,6 +86,28 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// What the application layer takes of this configuration.
+    pub fn settings(&self) -> isx_app::Settings {
+        isx_app::Settings {
+            data_dir: self.data_dir.clone(),
+            instance_name: self.instance_name.clone(),
+            public_url: self
+                .public_url
+                .as_deref()
+                .unwrap_or("https://localhost")
+                .trim_end_matches('/')
+                .to_owned(),
+            geoip_location: self.geoip_location.clone(),
+            geoip_asn: self.geoip_asn.clone(),
+            feed_interval_secs: self.feed_interval_secs,
+            feed_window_secs: self.feed_window_secs,
+            botnet_retention_days: self.botnet_retention_days,
+            clean_merge_threshold: self.clean_merge_threshold,
+            notify_interval_ms: self.notify_interval_ms,
+            webhook_allow_private: self.webhook_allow_private,
+        }
+    }
+
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         ServerConfig {
             listen,

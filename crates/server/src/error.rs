@@ -26,4 +26,6 @@ pub enum ServerError {
     Signing(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error(transparent)]
+    App(#[from] isx_app::AppError),
 }

@@ -17,33 +17,20 @@
     )
 )]
 
-pub mod admin;
 mod api;
 mod audit;
 pub mod auth;
-pub mod botnet;
-pub mod botnet_files;
-pub mod cleanfile_files;
-pub mod cleanfiles;
 mod config;
 mod error;
-pub mod exchange;
 mod extract;
 pub mod feed_files;
-pub mod feeds;
-pub mod files;
 mod metrics;
-mod notices;
-pub mod notify;
 mod openapi;
 pub mod outbound;
-pub mod partnership;
 mod problem;
 mod ratelimit;
-mod records;
 mod state;
 pub mod tls;
-pub mod urls;
 mod web;
 
 use std::future::Future;
@@ -63,7 +50,7 @@ use tower_http::trace::TraceLayer;
 pub use config::{RateLimit, ServerConfig, TlsMode};
 pub use error::ServerError;
 pub use openapi::openapi_json;
-pub use state::{feed_context, AppState};
+pub use state::AppState;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -86,7 +73,7 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServerError> {
-        files::private_dir(&config.data_dir)?;
+        isx_app::files::private_dir(&config.data_dir)?;
         let (tls, ca_path, renewal) = match &config.tls {
             TlsMode::SelfSigned => {
                 let paths = tls::ensure_self_signed(&config.data_dir)?;
@@ -158,18 +145,29 @@ impl Application {
         let gc = tokio::spawn(expire_sessions(state.clone()));
         let renewer =
             renewal.map(|live| tokio::spawn(tls::renew_daily(state.config.data_dir.clone(), live)));
-        let feeder = state
-            .config
-            .feed_scheduler
-            .then(|| tokio::spawn(feeds::run(state.feeds.clone(), state.config.feed_tick_ms)));
-        let cleaner = tokio::spawn(cleanfiles::run(
+        let feeder = state.config.feed_scheduler.then(|| {
+            tokio::spawn(isx_app::feeds::run(
+                state.feeds.clone(),
+                state.config.feed_tick_ms,
+            ))
+        });
+        let cleaner = tokio::spawn(isx_app::cleanfiles::run(
             state.clean.clone(),
             state.store.clone(),
             state.config.clean_sync_ms,
         ));
         let audit = state.audit.clone();
         let limits = ConnLimits::of(&state.config);
-        let notifier = tokio::spawn(notify::run(state));
+        let notifier = match outbound::WebhookClient::new(&state.config) {
+            Ok(http) => Some(tokio::spawn(isx_app::notify::run(
+                state.app.clone(),
+                Arc::new(http),
+            ))),
+            Err(e) => {
+                tracing::error!(error = %e, "webhooks disabled: cannot build the HTTP client");
+                None
+            }
+        };
         let served = match tls {
             None => axum::serve(
                 axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -187,7 +185,9 @@ impl Application {
         if let Some(r) = renewer {
             r.abort();
         }
-        notifier.abort();
+        if let Some(n) = notifier {
+            n.abort();
+        }
         if let Some(f) = feeder {
             f.abort();
         }

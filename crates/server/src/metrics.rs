@@ -35,7 +35,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Counts the rows of a URL import by what happened to them.
-    pub fn url_import(&self, r: &crate::urls::ImportReport) {
+    pub fn url_import(&self, r: &isx_app::urls::ImportReport) {
         if let Ok(mut m) = self.url_rows.lock() {
             for (k, n) in [
                 ("created", r.created),

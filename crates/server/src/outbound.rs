@@ -1,81 +1,11 @@
-//! Requests isx makes itself (webhooks): never to the machine it runs on or
-//! to its private networks unless the operator allows it.
-//!
-//! A member registers a webhook URL and isx POSTs to it, so the URL is an
-//! attacker's choice: `https://127.0.0.1:…`, `https://169.254.169.254/…`
-//! (cloud metadata), a name that resolves to either. The URL is checked
-//! when it is registered and again before each delivery, and the resolver
-//! the webhook client connects through drops every forbidden address, so a
-//! name re-pointed after registration (DNS rebinding) reaches nothing.
+//! The webhook client's connections: its resolver drops every address
+//! `isx_app::outbound::allowed` refuses, so a name re-pointed after its
+//! URL was checked (DNS rebinding) reaches nothing.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// May isx connect to `ip`? Link-local (cloud metadata), multicast,
-/// broadcast and unspecified addresses never; loopback, private, shared
-/// (100.64/10) and unique-local ones only with `allow_private`.
-pub fn allowed(ip: IpAddr, allow_private: bool) -> bool {
-    match ip {
-        IpAddr::V4(v4) => allowed_v4(v4, allow_private),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => allowed_v4(v4, allow_private),
-            None => allowed_v6(v6, allow_private),
-        },
-    }
-}
-
-fn allowed_v4(ip: Ipv4Addr, allow_private: bool) -> bool {
-    let o = ip.octets();
-    if ip.is_link_local()
-        || ip.is_multicast()
-        || ip.is_broadcast()
-        || ip.is_unspecified()
-        || o[0] == 0
-        || o[0] >= 240
-    {
-        return false;
-    }
-    let private = ip.is_loopback() || ip.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64);
-    !private || allow_private
-}
-
-fn allowed_v6(ip: Ipv6Addr, allow_private: bool) -> bool {
-    let s = ip.segments();
-    let link_local = (s[0] & 0xffc0) == 0xfe80;
-    if link_local || ip.is_multicast() || ip.is_unspecified() {
-        return false;
-    }
-    let private = ip.is_loopback() || (s[0] & 0xfe00) == 0xfc00;
-    !private || allow_private
-}
-
-/// Checks a webhook URL: `https://`, at most 2,000 characters, a host, and
-/// — when the host is an address — an address isx may reach.
-pub fn check_url(url: &str, allow_private: bool) -> Result<reqwest::Url, String> {
-    if !url.starts_with("https://") || url.len() > 2000 {
-        return Err("the webhook URL must be an https:// URL of at most 2,000 characters".into());
-    }
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
-    let ip = match parsed.host() {
-        Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
-        Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            if d == "localhost" || d.ends_with(".localhost") {
-                Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
-            } else {
-                None
-            }
-        }
-        None => return Err("the webhook URL has no host".into()),
-    };
-    if ip.is_some_and(|ip| !allowed(ip, allow_private)) {
-        return Err(
-            "the webhook URL points at a loopback, link-local, private or multicast address, which isx does not call".into(),
-        );
-    }
-    Ok(parsed)
-}
+pub use isx_app::outbound::{allowed, check_url};
 
 /// The webhook client's resolver: the system's, less forbidden addresses.
 #[derive(Debug, Clone, Copy)]
@@ -110,45 +40,50 @@ pub fn resolver(allow_private: bool) -> Arc<GuardedResolver> {
     Arc::new(GuardedResolver { allow_private })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The webhook transport: rustls with the public roots (plus the
+/// operator's extra CA if configured), no redirects, HTTPS only, 10 s, and
+/// the guarded resolver.
+pub struct WebhookClient(reqwest::Client);
 
-    #[test]
-    fn forbidden_destinations() {
-        for (ip, strict, relaxed) in [
-            ("127.0.0.1", false, true),
-            ("10.1.2.3", false, true),
-            ("172.16.0.1", false, true),
-            ("192.168.1.1", false, true),
-            ("100.64.0.1", false, true),
-            ("169.254.169.254", false, false),
-            ("224.0.0.1", false, false),
-            ("0.0.0.0", false, false),
-            ("255.255.255.255", false, false),
-            ("::1", false, true),
-            ("fd00::1", false, true),
-            ("fe80::1", false, false),
-            ("::ffff:127.0.0.1", false, true),
-            ("::ffff:169.254.169.254", false, false),
-            ("ff02::1", false, false),
-            ("8.8.8.8", true, true),
-            ("2001:4860::8888", true, true),
-        ] {
-            let ip: IpAddr = ip.parse().expect("ip");
-            assert_eq!(allowed(ip, false), strict, "{ip}");
-            assert_eq!(allowed(ip, true), relaxed, "{ip} with private allowed");
+impl WebhookClient {
+    pub fn new(config: &crate::ServerConfig) -> Result<Self, crate::ServerError> {
+        use crate::ServerError;
+        let mut b = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(true)
+            .dns_resolver(resolver(config.webhook_allow_private));
+        if let Some(ca) = &config.webhook_ca {
+            let pem = std::fs::read(ca).map_err(|source| ServerError::Io {
+                path: ca.clone(),
+                source,
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| ServerError::Tls(format!("{}: {e}", ca.display())))?;
+            b = b.add_root_certificate(cert);
         }
+        b.build()
+            .map(WebhookClient)
+            .map_err(|e| ServerError::Tls(e.to_string()))
     }
+}
 
-    #[test]
-    fn urls() {
-        assert!(check_url("http://example.org/", false).is_err());
-        assert!(check_url("https://127.0.0.1:9/x", false).is_err());
-        assert!(check_url("https://[::1]/x", false).is_err());
-        assert!(check_url("https://localhost/x", false).is_err());
-        assert!(check_url("https://169.254.169.254/latest/meta-data", true).is_err());
-        assert!(check_url("https://127.0.0.1:9/x", true).is_ok());
-        assert!(check_url("https://hooks.example.org/isx", false).is_ok());
+#[async_trait::async_trait]
+impl isx_app::notify::WebhookTransport for WebhookClient {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> Result<u16, String> {
+        let mut req = self.0.post(url);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req.body(body)
+            .send()
+            .await
+            .map(|res| res.status().as_u16())
+            .map_err(|e| e.to_string())
     }
 }

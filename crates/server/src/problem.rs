@@ -4,6 +4,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use isx_app::AppError;
 use isx_domain::DomainError;
 use isx_store::StoreError;
 use serde::Serialize;
@@ -227,6 +228,7 @@ impl From<crate::ServerError> for ApiError {
     fn from(e: crate::ServerError) -> Self {
         match e {
             crate::ServerError::Store(s) => s.into(),
+            crate::ServerError::App(a) => a.into(),
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::Internal("the request could not be completed".into())
@@ -237,23 +239,37 @@ impl From<crate::ServerError> for ApiError {
 
 impl From<isx_partnership::PartnershipError> for ApiError {
     fn from(e: isx_partnership::PartnershipError) -> Self {
+        isx_app::AppError::from(e).into()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
         match e {
-            isx_partnership::PartnershipError::Invalid { field, .. } => ApiError::Validation {
-                detail: e.to_string(),
-                pointer: Some(format!("/{}", field.replace(' ', "_"))),
-            },
-            isx_partnership::PartnershipError::UnconfirmedPii(ref found) => ApiError::Invalid {
-                detail: format!(
-                    "{e}. Send each finding's text in pii.redact (replaced by a placeholder) or pii.keep (kept knowingly)."
-                ),
-                errors: found
-                    .iter()
+            AppError::Unauthorized(d) => ApiError::Unauthorized(d),
+            AppError::Forbidden(d) => ApiError::Forbidden(d),
+            AppError::NotFound(d) => ApiError::NotFound(d),
+            AppError::Conflict(d) => ApiError::Conflict(d),
+            AppError::BadRequest(d) => ApiError::BadRequest(d),
+            AppError::Validation { detail, pointer } => ApiError::Validation { detail, pointer },
+            AppError::Invalid { detail, errors } => ApiError::Invalid {
+                detail,
+                errors: errors
+                    .into_iter()
                     .map(|f| FieldProblem {
-                        pointer: format!("/pii/{}", f.kind.as_str()),
-                        detail: f.text.clone(),
+                        pointer: f.pointer,
+                        detail: f.detail,
                     })
                     .collect(),
             },
+            AppError::PayloadTooLarge(d) => ApiError::PayloadTooLarge(d),
+            AppError::Unavailable(d) => ApiError::Unavailable(d),
+            AppError::Store(s) => s.into(),
+            AppError::Internal(cause) => ApiError::Internal(cause),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError::Internal("the request could not be completed".into())
+            }
         }
     }
 }
@@ -267,4 +283,16 @@ impl From<DomainError> for ApiError {
 /// The response for a handler that panicked: an opaque 500 problem.
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal("handler panicked".into()).into_response()
+}
+
+impl From<isx_app::admin::AdminError> for ApiError {
+    fn from(e: isx_app::admin::AdminError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<isx_app::urls::ImportError> for ApiError {
+    fn from(e: isx_app::urls::ImportError) -> Self {
+        AppError::from(e).into()
+    }
 }

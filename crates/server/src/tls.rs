@@ -99,7 +99,7 @@ pub fn ensure_self_signed(data_dir: &Path) -> Result<TlsPaths, ServerError> {
         return Ok(paths);
     }
     let dir = data_dir.join("tls");
-    crate::files::private_dir(&dir)?;
+    isx_app::files::private_dir(&dir)?;
     let ca_key = match complete
         .then(|| fs::read_to_string(&paths.ca_key).ok())
         .flatten()

@@ -53,7 +53,7 @@ pub async fn member_with_key(
     store: &dyn isx_store::Store,
     clock: &dyn Clock,
 ) -> (isx_domain::Member, isx_domain::ApiToken) {
-    let member = isx_server::admin::create_member(
+    let member = isx_app::admin::create_member(
         store,
         clock,
         &isx_domain::NewMember {
@@ -67,11 +67,11 @@ pub async fn member_with_key(
     )
     .await
     .expect("member");
-    let (_, key) = isx_server::admin::create_api_key(
+    let (_, key) = isx_app::admin::create_api_key(
         store,
         clock,
         None,
-        &isx_server::admin::KeySpec::cli(&member, "b"),
+        &isx_app::admin::KeySpec::cli(&member, "b"),
     )
     .await
     .expect("key");

@@ -88,13 +88,13 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: BotnetCommand) -> anyh
                 settings.geoip_location.as_deref(),
                 settings.geoip_asn.as_deref(),
             )?;
-            let hub = isx_server::botnet::BotnetHub::default();
+            let hub = isx_app::botnet::BotnetHub::default();
             let total = events.len();
             let spinner = ProgressBar::new_spinner();
             spinner.set_message(format!("matching and storing {total} events"));
             spinner.enable_steady_tick(std::time::Duration::from_millis(120));
             // One transaction: the import is all or nothing.
-            let out = isx_server::botnet::ingest(&ctx.store, &geo, &hub, events, now).await?;
+            let out = isx_app::botnet::ingest(&ctx.store, &geo, &hub, events, now).await?;
             spinner.finish_and_clear();
             ctx.audit(
                 None,
@@ -128,7 +128,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: BotnetCommand) -> anyh
             limit,
             json,
         } => {
-            let filter = isx_server::botnet::EventFilter {
+            let filter = isx_app::botnet::EventFilter {
                 products,
                 after,
                 ip,
@@ -136,9 +136,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: BotnetCommand) -> anyh
                 limit: Some(limit),
                 since: None,
             };
-            let q = filter
-                .query()
-                .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+            let q = filter.query()?;
             let list = ctx.store.botnet_events(&q).await?;
             if json.json {
                 return output::json(&list);
@@ -177,8 +175,12 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: BotnetCommand) -> anyh
         BotnetCommand::Feed(json) => {
             let data_dir = settings.data_dir_or("isx-data");
             let cfg = settings.server_config(&ServeArgs::default(), data_dir)?;
-            let feeds = isx_server::feed_context(&cfg, ctx.store.clone(), Arc::clone(&ctx.clock))?;
-            let runs = isx_server::botnet_files::produce_due(&feeds).await?;
+            let feeds = isx_app::feeds::FeedContext::new(
+                &cfg.settings(),
+                ctx.store.clone(),
+                Arc::clone(&ctx.clock),
+            )?;
+            let runs = isx_app::botnet_files::produce_due(&feeds).await?;
             if json.json {
                 return output::json(&runs);
             }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use isx_app::cleanfiles::CleanIndex;
 use isx_cleanfiles::{CleanFile, HashAlgo, HashValue, Sha256};
 use isx_formats::cleanfiles::{CleanListFormat, CleanListParser};
-use isx_server::cleanfiles::CleanIndex;
 use isx_store::nsrl::{looks_like_sqlite, NsrlReader};
 
 use super::Ctx;
@@ -133,8 +133,12 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CleanfilesCommand) -> 
         CleanfilesCommand::Feed(json) => {
             let data_dir = settings.data_dir_or("isx-data");
             let cfg = settings.server_config(&ServeArgs::default(), data_dir)?;
-            let feeds = isx_server::feed_context(&cfg, ctx.store.clone(), Arc::clone(&ctx.clock))?;
-            let runs = isx_server::cleanfile_files::produce_due(&feeds).await?;
+            let feeds = isx_app::feeds::FeedContext::new(
+                &cfg.settings(),
+                ctx.store.clone(),
+                Arc::clone(&ctx.clock),
+            )?;
+            let runs = isx_app::cleanfile_files::produce_due(&feeds).await?;
             if json.json {
                 return output::json(&runs);
             }
@@ -314,7 +318,7 @@ pub async fn lookup(
             .map(|h| HashValue::parse(h).map_err(|e| e.to_string()))
             .collect();
         let answers =
-            isx_server::cleanfiles::look_up(ctx.store.as_ref(), &view, &parsed, true).await?;
+            isx_app::cleanfiles::look_up(ctx.store.as_ref(), &view, &parsed, true).await?;
         for ((raw, p), a) in chunk.iter().zip(parsed).zip(answers) {
             out.push(match p {
                 Ok(v) => {

@@ -6,11 +6,11 @@
 use std::path::Path;
 
 use anyhow::Context;
+use isx_app::admin;
 use isx_domain::{
     Clearance, Constituency, GroupRole, Login, Member, MemberKind, MemberName, NewMember,
     NewTrustGroup, Tier, TrustGroupKind, UserRole,
 };
-use isx_server::admin;
 
 use super::serve;
 use super::Ctx;
@@ -281,8 +281,8 @@ async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
     }
     admin::join_group(s, c, wave.id, lab.id, GroupRole::Reader, None).await?;
 
-    let admin_password = isx_server::auth::random_hex32()[..20].to_owned();
-    let cert_password = isx_server::auth::random_hex32()[..20].to_owned();
+    let admin_password = isx_app::identity::random_hex32()[..20].to_owned();
+    let cert_password = isx_app::identity::random_hex32()[..20].to_owned();
     admin::create_user(
         s,
         c,
@@ -310,7 +310,7 @@ async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
         (&grid, "grid-soc"),
     ] {
         let (_, token) =
-            admin::create_api_key(s, c, None, &isx_server::admin::KeySpec::cli(m, name)).await?;
+            admin::create_api_key(s, c, None, &isx_app::admin::KeySpec::cli(m, name)).await?;
         keys.push((label(m), token.expose()));
     }
     super::demo_notices::seed(ctx).await?;

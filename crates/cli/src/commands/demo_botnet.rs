@@ -134,7 +134,7 @@ pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {
     let mut events = generate(now, 2400, 0xB07_2026);
     events.sort_by_key(|e| e.seen_at);
     let geo = isx_geo::GeoDb::open(None, None)?;
-    let hub = isx_server::botnet::BotnetHub::default();
+    let hub = isx_app::botnet::BotnetHub::default();
     // As if they had arrived over three days, an hour at a time: the hourly
     // batches of the past then hold them.
     let mut hour: Vec<BotnetEvent> = Vec::new();
@@ -142,12 +142,12 @@ pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {
         if let Some(first) = hour.first() {
             if first.seen_at.as_secs() / 3600 != e.seen_at.as_secs() / 3600 {
                 let at = hour.last().map_or(now, |l| l.seen_at.add_secs(30));
-                isx_server::botnet::ingest(&ctx.store, &geo, &hub, std::mem::take(&mut hour), at)
+                isx_app::botnet::ingest(&ctx.store, &geo, &hub, std::mem::take(&mut hour), at)
                     .await?;
             }
         }
         hour.push(e);
     }
-    isx_server::botnet::ingest(&ctx.store, &geo, &hub, hour, now).await?;
+    isx_app::botnet::ingest(&ctx.store, &geo, &hub, hour, now).await?;
     Ok(())
 }

@@ -5,12 +5,12 @@
 //! and retention on the ISAC; a share request waiting for the CERT's
 //! approval. Fixed seed: every demo looks the same.
 
+use isx_app::partnership::{store_comment, store_edit, store_new};
 use isx_domain::{MemberId, Timestamp, Tlp, TrustGroup};
 use isx_partnership::{
     Details, GroupRules, Impact, IncidentStatus, IndicatorType, NewComment, NewContribution,
     ShareTarget, TimelineEntry,
 };
-use isx_server::partnership::{store_comment, store_edit, store_new};
 
 use super::demo_urls::Rng;
 use super::Ctx;

@@ -4,8 +4,8 @@
 //! `.invalid`), placed in real cities so that the map has something to
 //! show. Numbers are drawn from a fixed seed: every demo looks the same.
 
+use isx_app::urls::{import, ImportOptions};
 use isx_domain::Tlp;
-use isx_server::urls::{import, ImportOptions};
 
 use super::Ctx;
 

@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> anyhow::Result<()> {
                 kind,
                 hide_members,
             };
-            let g = isx_server::admin::create_group(
+            let g = isx_app::admin::create_group(
                 ctx.store.as_ref(),
                 ctx.clock.as_ref(),
                 &new,
@@ -58,7 +58,7 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> anyhow::Result<()> {
         } => {
             let g = ctx.group(&group).await?;
             let m = ctx.member(&member).await?;
-            let ms = isx_server::admin::join_group(
+            let ms = isx_app::admin::join_group(
                 ctx.store.as_ref(),
                 ctx.clock.as_ref(),
                 g.id,
@@ -82,7 +82,7 @@ pub async fn run(ctx: &Ctx, command: GroupCommand) -> anyhow::Result<()> {
         GroupCommand::Remove { group, member } => {
             let g = ctx.group(&group).await?;
             let m = ctx.member(&member).await?;
-            isx_server::admin::remove_group_member(ctx.store.as_ref(), g.id, m.id, None).await?;
+            isx_app::admin::remove_group_member(ctx.store.as_ref(), g.id, m.id, None).await?;
             ctx.audit(
                 Some(m.id),
                 "group.remove",

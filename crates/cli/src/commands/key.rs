@@ -15,19 +15,15 @@ pub async fn run(ctx: &Ctx, command: KeyCommand) -> anyhow::Result<()> {
         } => {
             let m = ctx.member(&member).await?;
             let expires = expires.as_deref().map(Timestamp::parse).transpose()?;
-            let spec = isx_server::admin::KeySpec {
+            let spec = isx_app::admin::KeySpec {
                 member: m.id,
                 name: &name,
                 role,
                 expires_at: expires,
             };
-            let (key, token) = isx_server::admin::create_api_key(
-                ctx.store.as_ref(),
-                ctx.clock.as_ref(),
-                None,
-                &spec,
-            )
-            .await?;
+            let (key, token) =
+                isx_app::admin::create_api_key(ctx.store.as_ref(), ctx.clock.as_ref(), None, &spec)
+                    .await?;
             ctx.audit(Some(m.id), "key.create", &format!("key/{}", key.key_id))
                 .await?;
             if json.json {
@@ -89,13 +85,9 @@ pub async fn run(ctx: &Ctx, command: KeyCommand) -> anyhow::Result<()> {
         }
         KeyCommand::Revoke { key_id } => {
             let id = KeyId::new(&key_id)?;
-            let key = isx_server::admin::revoke_api_key(
-                ctx.store.as_ref(),
-                ctx.clock.as_ref(),
-                &id,
-                None,
-            )
-            .await?;
+            let key =
+                isx_app::admin::revoke_api_key(ctx.store.as_ref(), ctx.clock.as_ref(), &id, None)
+                    .await?;
             ctx.audit(Some(key.member), "key.revoke", &format!("key/{id}"))
                 .await?;
             output::print(&format!("revoked key {id}"))

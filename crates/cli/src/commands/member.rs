@@ -92,7 +92,7 @@ async fn add(ctx: &Ctx, a: MemberAdd) -> anyhow::Result<()> {
         }
         .normalise(),
     };
-    let m = isx_server::admin::create_member(ctx.store.as_ref(), ctx.clock.as_ref(), &new).await?;
+    let m = isx_app::admin::create_member(ctx.store.as_ref(), ctx.clock.as_ref(), &new).await?;
     ctx.audit(Some(m.id), "member.create", &format!("member/{}", m.id))
         .await?;
     if a.json.json {

@@ -80,7 +80,7 @@ impl Ctx {
         action: &str,
         target: &str,
     ) -> anyhow::Result<()> {
-        isx_server::admin::record(
+        isx_app::admin::record(
             self.store.as_ref(),
             self.clock.as_ref(),
             &self.actor,

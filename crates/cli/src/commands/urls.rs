@@ -3,8 +3,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use isx_app::urls::{ImportOptions, ImportReport};
 use isx_formats::urls::{UrlFeedFormat, UrlFeedWriter, UrlInputFormat};
-use isx_server::urls::{ImportOptions, ImportReport};
 use isx_store::UrlQuery;
 
 use super::Ctx;
@@ -14,7 +14,7 @@ use crate::output;
 
 /// The filter flags, read and checked by the same code as the API's.
 fn query(f: &UrlFilterArgs) -> anyhow::Result<UrlQuery> {
-    let filter = isx_server::urls::UrlFilter {
+    let filter = isx_app::urls::UrlFilter {
         q: f.q.clone(),
         host: f.host.clone(),
         domain: f.domain.clone(),
@@ -26,9 +26,7 @@ fn query(f: &UrlFilterArgs) -> anyhow::Result<UrlQuery> {
         until: f.until.clone(),
         ..Default::default()
     };
-    let mut q = filter
-        .query()
-        .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+    let mut q = filter.query()?;
     q.limit = f.limit.clamp(1, 100_000);
     Ok(q)
 }
@@ -88,7 +86,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.set_message(name.clone());
-                let (g, b) = isx_server::urls::check(&bytes, &opts, &geo, now, |done, total| {
+                let (g, b) = isx_app::urls::check(&bytes, &opts, &geo, now, |done, total| {
                     if done == 1 {
                         bar.set_length(total as u64);
                     }
@@ -107,7 +105,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
             let spinner = ProgressBar::new_spinner();
             spinner.set_message(format!("storing {} rows", good.len()));
             spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-            let result = isx_server::urls::store_checked(
+            let result = isx_app::urls::store_checked(
                 ctx.store.as_ref(),
                 &geo,
                 good,
@@ -120,7 +118,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
             spinner.finish_and_clear();
             let report: ImportReport = match result {
                 Ok(r) => r,
-                Err(isx_server::urls::ImportError::Rows { errors, total }) => anyhow::bail!(
+                Err(isx_app::urls::ImportError::Rows { errors, total }) => anyhow::bail!(
                     "{total} invalid row(s); nothing was imported (use --skip-invalid to import the rest):\n  {}",
                     errors.join("\n  ")
                 ),
@@ -157,7 +155,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
             output::print(&text)
         }
         UrlsCommand::List { filter, json } => {
-            let q = isx_server::urls::for_operator(query(&filter)?, ctx.clock.now());
+            let q = isx_app::urls::for_operator(query(&filter)?, ctx.clock.now());
             let list = ctx.store.url_records(&q).await?;
             if json.json {
                 return output::json(&list);
@@ -199,7 +197,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
             let format = UrlFeedFormat::parse(&format).with_context(|| {
                 format!("--format {format:?}: expected json, ndjson, csv or stix")
             })?;
-            let q = isx_server::urls::for_operator(query(&filter)?, ctx.clock.now());
+            let q = isx_app::urls::for_operator(query(&filter)?, ctx.clock.now());
             let sink: Box<dyn Write + Send> = match &out_path {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(p)
@@ -220,8 +218,12 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
         UrlsCommand::Feed(json) => {
             let data_dir = settings.data_dir_or("isx-data");
             let cfg = settings.server_config(&ServeArgs::default(), data_dir)?;
-            let feeds = isx_server::feed_context(&cfg, ctx.store.clone(), Arc::clone(&ctx.clock))?;
-            let runs = isx_server::feeds::produce_due(&feeds).await?;
+            let feeds = isx_app::feeds::FeedContext::new(
+                &cfg.settings(),
+                ctx.store.clone(),
+                Arc::clone(&ctx.clock),
+            )?;
+            let runs = isx_app::feeds::produce_due(&feeds).await?;
             if json.json {
                 return output::json(&runs);
             }
@@ -235,7 +237,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
                     r.slot,
                     r.from_seq,
                     r.to_seq,
-                    feeds.dir.join(isx_server::feeds::URLS).display()
+                    feeds.dir.join(isx_app::feeds::URLS).display()
                 ));
             }
             output::print(&text)

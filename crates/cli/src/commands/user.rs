@@ -27,9 +27,9 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
             } else if let Ok(p) = std::env::var("ISX_PASSWORD") {
                 (p, false)
             } else {
-                (isx_server::auth::random_hex32()[..24].to_owned(), true)
+                (isx_app::identity::random_hex32()[..24].to_owned(), true)
             };
-            let u = isx_server::admin::create_user(
+            let u = isx_app::admin::create_user(
                 ctx.store.as_ref(),
                 ctx.clock.as_ref(),
                 &login,
@@ -77,7 +77,7 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Disable { login, json } => {
             let u = user(ctx, &login).await?;
             let (u, done) =
-                isx_server::admin::disable_user(ctx.store.as_ref(), ctx.clock.as_ref(), u.id, None)
+                isx_app::admin::disable_user(ctx.store.as_ref(), ctx.clock.as_ref(), u.id, None)
                     .await?;
             ctx.audit(
                 Some(u.member),
@@ -99,7 +99,7 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Enable { login, json } => {
             let u = user(ctx, &login).await?;
-            let u = isx_server::admin::enable_user(ctx.store.as_ref(), u.id, None).await?;
+            let u = isx_app::admin::enable_user(ctx.store.as_ref(), u.id, None).await?;
             ctx.audit(Some(u.member), "user.enable", &format!("user/{}", u.login))
                 .await?;
             if json.json {
@@ -110,7 +110,7 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::SignOut { login, json } => {
             let u = user(ctx, &login).await?;
-            let n = isx_server::admin::end_sessions(ctx.store.as_ref(), u.id, None).await?;
+            let n = isx_app::admin::end_sessions(ctx.store.as_ref(), u.id, None).await?;
             ctx.audit(
                 Some(u.member),
                 "user.sign-out",

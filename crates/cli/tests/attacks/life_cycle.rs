@@ -206,11 +206,11 @@ async fn a_member_admin_manages_only_its_own_users(backend: Backend) {
     app.session_cookie(app.b.member.id, "erin", UserRole::Member)
         .await;
     let (dave, erin) = (user_id(&app, "dave").await, user_id(&app, "erin").await);
-    let (_, token) = isx_server::admin::create_api_key(
+    let (_, token) = isx_app::admin::create_api_key(
         app.store.as_ref(),
         app.clock.as_ref(),
         None,
-        &isx_server::admin::KeySpec {
+        &isx_app::admin::KeySpec {
             member: app.a.member.id,
             name: "a-admin",
             role: UserRole::MemberAdmin,

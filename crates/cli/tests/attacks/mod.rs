@@ -327,7 +327,7 @@ async fn victims_do_not_leak_through_their_c2_domain(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let c = app.clock.as_ref() as &dyn Clock;
     // X owns a domain; B's machine calls a C2 under it.
-    let x = isx_server::admin::create_member(
+    let x = isx_app::admin::create_member(
         app.store.as_ref(),
         c,
         &isx_domain::NewMember {
@@ -344,11 +344,11 @@ async fn victims_do_not_leak_through_their_c2_domain(backend: Backend) {
     )
     .await
     .expect("member");
-    let (_, x_token) = isx_server::admin::create_api_key(
+    let (_, x_token) = isx_app::admin::create_api_key(
         app.store.as_ref(),
         c,
         None,
-        &isx_server::admin::KeySpec::cli(&x, "t"),
+        &isx_app::admin::KeySpec::cli(&x, "t"),
     )
     .await
     .expect("key");

@@ -252,11 +252,11 @@ async fn objects_belong_to_their_first_poster(backend: Backend) {
 
     // A member-role key of the operator's organisation is a member here: it
     // adds no version of A's object (the group admits the operator).
-    let (_, weak) = isx_server::admin::create_api_key(
+    let (_, weak) = isx_app::admin::create_api_key(
         app.store.as_ref(),
         app.clock.as_ref(),
         None,
-        &isx_server::admin::KeySpec {
+        &isx_app::admin::KeySpec {
             member: app.operator.member.id,
             name: "weak",
             role: isx_domain::UserRole::Member,

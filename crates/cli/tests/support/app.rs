@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use isx_app::admin;
 use isx_domain::{
     Clearance, Clock, Constituency, ManualClock, Member, MemberKind, MemberName, NewMember,
     SystemClock, Tier,
 };
-use isx_server::{admin, Application, ServerConfig};
+use isx_server::{Application, ServerConfig};
 use isx_store::Store;
 use reqwest::{Client, Method, RequestBuilder};
 
@@ -109,14 +110,10 @@ impl TestApp {
             let member = admin::create_member(s, c, &new_member(name, kind, cidr))
                 .await
                 .expect("member");
-            let (_, token) = admin::create_api_key(
-                s,
-                c,
-                None,
-                &isx_server::admin::KeySpec::cli(&member, "test"),
-            )
-            .await
-            .expect("key");
+            let (_, token) =
+                admin::create_api_key(s, c, None, &isx_app::admin::KeySpec::cli(&member, "test"))
+                    .await
+                    .expect("key");
             tenants.push(Tenant {
                 member,
                 token: token.expose(),
@@ -231,9 +228,9 @@ impl TestApp {
         )
         .await
         .expect("user");
-        let cookie = isx_server::auth::random_hex32();
+        let cookie = isx_app::identity::random_hex32();
         let session = isx_store::Session {
-            token_hash: isx_server::auth::hash_secret(&cookie),
+            token_hash: isx_app::identity::hash_secret(&cookie),
             user: user.id,
             csrf_token: "csrf".into(),
             created_at: c.now(),

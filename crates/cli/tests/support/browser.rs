@@ -314,7 +314,7 @@ pub async fn signed_in(
     login: &str,
     password: &str,
 ) -> Browser {
-    isx_server::admin::create_user(
+    isx_app::admin::create_user(
         app.store.as_ref(),
         app.clock.as_ref() as &dyn isx_domain::Clock,
         &isx_domain::Login::new(login).expect("login"),

@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::botnet::EventFilter;
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 
@@ -184,7 +183,7 @@ impl Ingest {
 
     async fn store(&mut self, events: Vec<BotnetEvent>, first_line: usize) -> Step {
         let s = &self.state;
-        match crate::botnet::ingest(&s.store, &s.geo, &s.botnet, events, s.clock.now()).await {
+        match isx_app::botnet::ingest(&s.store, &s.geo, &s.botnet, events, s.clock.now()).await {
             Ok(out) => Step::Stored(self.ack(first_line, Some(out), None)),
             Err(e) => {
                 tracing::error!(error = %e, "botnet batch not stored");
@@ -247,7 +246,7 @@ pub(crate) async fn ingest_events(
         .map(BotnetProduct::from_any)
         .transpose()
         .map_err(|e| ApiError::invalid(format!("product: {e}")))?;
-    let marking = crate::urls::parse_opt::<Tlp>(p.tlp.as_deref(), "tlp")?.unwrap_or(Tlp::Amber);
+    let marking = isx_app::urls::parse_opt::<Tlp>(p.tlp.as_deref(), "tlp")?.unwrap_or(Tlp::Amber);
     let defaults = BotnetDefaults {
         product,
         source: p.source.unwrap_or_else(|| "api".to_owned()),
@@ -297,15 +296,16 @@ pub(crate) async fn ingest_events(
 /// machines, IoT devices) only where your constituency covers it, and the
 /// C2 servers and malicious domains your tier and the markings admit.
 /// Page with `after` = the last id you got.
-#[utoipa::path(get, path = "/api/v1/botnet/events", tag = "botnet", security(("api_key" = [])), params(EventFilter),
+#[utoipa::path(get, path = "/api/v1/botnet/events", tag = "botnet", security(("api_key" = [])), params(crate::api::wire::EventFilterParams),
     responses((status = 200, body = [Object]), (status = 422, body = Problem)))]
 pub(crate) async fn list_events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    q: Result<Query<EventFilter>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<crate::api::wire::EventFilterParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<StoredBotnetEvent>>, ApiError> {
-    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let rows = crate::botnet::events_for(
+    let f: isx_app::botnet::EventFilter =
+        q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
+    let rows = isx_app::botnet::events_for(
         state.store.as_ref(),
         &caller.principal,
         f.query()?,
@@ -321,15 +321,16 @@ pub(crate) async fn list_events(
 /// resume exactly after the last event you received: nothing is lost or
 /// repeated inside the retention window. Comments keep idle connections
 /// open.
-#[utoipa::path(get, path = "/api/v1/botnet/stream", tag = "botnet", security(("api_key" = [])), params(EventFilter),
+#[utoipa::path(get, path = "/api/v1/botnet/stream", tag = "botnet", security(("api_key" = [])), params(crate::api::wire::EventFilterParams),
     responses((status = 200, description = "text/event-stream")))]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    q: Result<Query<EventFilter>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<crate::api::wire::EventFilterParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let f: isx_app::botnet::EventFilter =
+        q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
     let mut query = f.query()?;
     let resume = headers
         .get("last-event-id")
@@ -399,7 +400,7 @@ impl SseFeed {
         loop {
             self.query.after_id = Some(self.last);
             let now = self.state.clock.now();
-            match crate::botnet::read_page(
+            match isx_app::botnet::read_page(
                 self.state.store.as_ref(),
                 &self.principal,
                 self.query.clone(),
@@ -444,10 +445,11 @@ pub(crate) async fn manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<crate::api::urls::ManifestDto>, ApiError> {
-    let files = crate::feed_files::list(&state, &caller, &crate::feed_files::BOTNET, 500).await?;
+    let files =
+        isx_app::feed_files::list(&state, &caller, &isx_app::feed_files::BOTNET, 500).await?;
     Ok(Json(crate::api::urls::ManifestDto::new(
         &state,
-        crate::botnet_files::BOTNET,
+        isx_app::botnet_files::BOTNET,
         files,
     )))
 }
@@ -463,7 +465,7 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    crate::feed_files::download(&state, &caller, &crate::feed_files::BOTNET, &name).await
+    crate::feed_files::download(&state, &caller, &isx_app::feed_files::BOTNET, &name).await
 }
 
 /// The period of the summary.
@@ -478,13 +480,13 @@ pub struct SummaryParams {
 /// day, the most active addresses, located addresses for a map, and the
 /// current C2 servers and malicious domains — over the events you may see.
 #[utoipa::path(get, path = "/api/v1/botnet/summary", tag = "botnet", security(("api_key" = [])), params(SummaryParams),
-    responses((status = 200, body = crate::botnet::BotnetSummary)))]
+    responses((status = 200, body = crate::api::wire::BotnetSummaryDto)))]
 pub(crate) async fn summary(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     q: Result<Query<SummaryParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<crate::botnet::BotnetSummary>, ApiError> {
+) -> Result<Json<crate::api::wire::BotnetSummaryDto>, ApiError> {
     let Query(p) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let s = crate::botnet::summary_days(&state, &caller.principal, p.days).await?;
-    Ok(Json(s))
+    let s = isx_app::botnet::summary_days(&state, &caller.principal, p.days).await?;
+    Ok(Json(s.into()))
 }

@@ -28,7 +28,7 @@ const CHUNK: usize = 10_000;
 /// Clean file metadata is for every member; asking the policy function
 /// keeps it the one place that says so.
 fn allowed(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
-    if crate::records::may_see(state, caller, &isx_cleanfiles::cleanfile_record()) {
+    if isx_app::records::may_see(state, caller, &isx_cleanfiles::cleanfile_record()) {
         Ok(())
     } else {
         Err(ApiError::not_found("clean file metadata"))
@@ -47,7 +47,7 @@ fn parse_algo(name: &str) -> Result<HashAlgo, ApiError> {
 async fn files_of(state: &AppState, value: HashValue) -> Result<Vec<CleanFile>, ApiError> {
     let view = state.clean.view();
     let mut answers =
-        crate::cleanfiles::look_up(state.store.as_ref(), &view, &[Ok(value)], true).await?;
+        isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &[Ok(value)], true).await?;
     Ok(answers.pop().flatten().map(|k| k.files).unwrap_or_default())
 }
 
@@ -273,7 +273,7 @@ async fn stream_bulk(
             .map(|h| HashValue::parse(h).map_err(|e| e.to_string()))
             .collect();
         let answers =
-            match crate::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, with_metadata)
+            match isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, with_metadata)
                 .await
             {
                 Ok(a) => a,
@@ -602,7 +602,7 @@ pub(crate) async fn hashlookup_bulk(
         .map(|h| HashValue::parse_as(algo, h).map_err(|e| e.to_string()))
         .collect();
     let view = state.clean.view();
-    let answers = crate::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
+    let answers = isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
     let mut out = Vec::new();
     for a in &answers {
         let record = a
@@ -644,10 +644,10 @@ pub(crate) async fn manifest(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<crate::api::urls::ManifestDto>, ApiError> {
     let files =
-        crate::feed_files::list(&state, &caller, &crate::feed_files::CLEANFILES, 500).await?;
+        isx_app::feed_files::list(&state, &caller, &isx_app::feed_files::CLEANFILES, 500).await?;
     Ok(Json(crate::api::urls::ManifestDto::new(
         &state,
-        crate::cleanfile_files::CLEANFILES,
+        isx_app::cleanfile_files::CLEANFILES,
         files,
     )))
 }
@@ -662,7 +662,7 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    crate::feed_files::download(&state, &caller, &crate::feed_files::CLEANFILES, &name).await
+    crate::feed_files::download(&state, &caller, &isx_app::feed_files::CLEANFILES, &name).await
 }
 
 /// `GET /api/v1/cleanfiles/sha256/{hash}` (the path is shared with DELETE).

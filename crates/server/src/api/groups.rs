@@ -5,13 +5,13 @@ use axum::{Extension, Json};
 use isx_domain::{GroupId, MemberId, NewTrustGroup};
 
 use super::dto::{GroupDto, JoinRequest, MembershipDto, NewGroupRequest};
-use crate::admin;
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
-use crate::records;
 use crate::AppState;
+use isx_app::admin;
+use isx_app::records;
 
 /// Trust groups the caller belongs to (all of them for the operator).
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups", security(("api_key" = [])),

@@ -5,13 +5,13 @@ use axum::{Extension, Json};
 use isx_domain::{KeyId, MemberId, UserRole};
 
 use super::dto::{ApiKeyDto, CreatedKeyDto, NewKeyRequest};
-use crate::admin;
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
-use crate::records;
 use crate::AppState;
+use isx_app::admin;
+use isx_app::records;
 
 /// API keys the caller may see (its own member's; all for the operator).
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])),

@@ -7,13 +7,13 @@ use isx_domain::{MemberId, NewMember, UserId};
 use super::dto::{
     DisabledUserDto, MemberDto, NewMemberRequest, NewUserRequest, SessionsEndedDto, UserDto,
 };
-use crate::admin;
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
-use crate::records;
 use crate::AppState;
+use isx_app::admin;
+use isx_app::records;
 
 /// Members the caller may see: all of them for the operator, otherwise only
 /// its own organisation.

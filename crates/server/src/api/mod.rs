@@ -11,6 +11,7 @@ pub(crate) mod notices;
 pub(crate) mod partnership;
 pub(crate) mod taxii;
 pub(crate) mod urls;
+pub(crate) mod wire;
 
 use axum::extract::State;
 use axum::routing::{delete, get};
@@ -18,9 +19,9 @@ use axum::{Extension, Json, Router};
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
-use crate::records;
 use crate::AppState;
 use dto::{AuditEventDto, HealthDto, MeDto, MemberDto};
+use isx_app::records;
 
 pub(crate) use groups::*;
 pub(crate) use keys::*;

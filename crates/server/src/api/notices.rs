@@ -1,4 +1,4 @@
-//! REST: releases and advisories. Reads go through `crate::notices`.
+//! REST: releases and advisories. Reads go through `isx_app::notices`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -12,9 +12,9 @@ use utoipa::ToSchema;
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::extract::ApiJson;
-use crate::notices::{self, AdvisoryFilter};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
+use isx_app::notices::{self, AdvisoryFilter};
 
 /// A release package as a caller sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,15 +156,18 @@ pub(crate) async fn release_table(
 
 /// Search advisories you may see. Filters apply to what you may see: an
 /// exploitability filter never matches data withheld from you.
-#[utoipa::path(get, path = "/api/v1/advisories", tag = "advisories", security(("api_key" = [])), params(AdvisoryFilter),
+#[utoipa::path(get, path = "/api/v1/advisories", tag = "advisories", security(("api_key" = [])), params(crate::api::wire::AdvisoryFilterParams),
     responses((status = 200, body = [AdvisoryDto]), (status = 400, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn search_advisories(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    q: Result<Query<AdvisoryFilter>, axum::extract::rejection::QueryRejection>,
+    q: Result<
+        Query<crate::api::wire::AdvisoryFilterParams>,
+        axum::extract::rejection::QueryRejection,
+    >,
 ) -> Result<Json<Vec<AdvisoryDto>>, ApiError> {
     let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let found = notices::search(&state, &caller, &f).await?;
+    let found = notices::search(&state, &caller, &f.into()).await?;
     Ok(Json(
         found
             .into_iter()
@@ -467,7 +470,7 @@ pub(crate) async fn list_deliveries(
     Ok(Json(
         list.into_iter()
             .filter(|d| {
-                crate::records::may_see(&state, &caller, &crate::records::webhook_delivery(d))
+                isx_app::records::may_see(&state, &caller, &isx_app::records::webhook_delivery(d))
             })
             .map(|d| DeliveryDto {
                 id: d.id,

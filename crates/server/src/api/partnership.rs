@@ -1,7 +1,7 @@
 //! Partnership over REST: contributions to trust groups, their versions,
 //! discussion and attachments, share requests and their approval, group
 //! rules, reporting status and dashboards. The operations live in
-//! `crate::partnership` (shared with the web pages); this is the wire.
+//! `isx_app::partnership` (shared with the web pages); this is the wire.
 
 use std::collections::HashMap;
 
@@ -21,9 +21,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::extract::ApiJson;
-use crate::partnership::{self as ops, CommentDraft, Draft, Seen};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
+use isx_app::partnership::{self as ops, CommentDraft, Draft, Seen};
 
 /// A member as contributions name it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,7 +5,7 @@
 //! is read tolerantly (406 when it admits no TAXII 2.1 type); errors are
 //! TAXII error bodies; 401 carries `WWW-Authenticate: Basic`. Paths answer
 //! with and without their trailing slash (no redirects: a POST must not
-//! bounce). What each caller sees comes from [`crate::exchange`], which asks
+//! bounce). What each caller sees comes from [`isx_app::exchange`], which asks
 //! the policy function for every object.
 
 use axum::body::Bytes;
@@ -26,9 +26,9 @@ use serde::Serialize;
 
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
-use crate::exchange::{self, CollectionInfo, ItemsPage, Source};
 use crate::problem::ApiError;
 use crate::AppState;
+use isx_app::exchange::{self, CollectionInfo, ItemsPage, Source};
 
 /// The API root's path.
 pub const ROOT: &str = "/taxii2/isx";
@@ -617,7 +617,7 @@ async fn status(
         .await?
         .ok_or_else(missing)?;
     // A status is private to the member that posted.
-    if !crate::records::may_see(&state, &caller, &crate::records::member(member)) {
+    if !isx_app::records::may_see(&state, &caller, &isx_app::records::member(member)) {
         return Err(missing());
     }
     let value: serde_json::Value = serde_json::from_str(&body)

@@ -16,8 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::problem::{ApiError, Problem};
-use crate::urls::{self, parse_opt, ImportOptions, ImportReport, UrlFilter};
 use crate::AppState;
+use isx_app::urls::{self, parse_opt, ImportOptions};
 
 /// How to take rows that do not say themselves.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -43,7 +43,7 @@ pub struct ImportParams {
 /// sending the same batch again is harmless. Operator administrators only.
 #[utoipa::path(post, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(ImportParams),
     request_body(content = String, description = "JSON, NDJSON or CSV", content_type = "application/json"),
-    responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 415, body = Problem),
+    responses((status = 200, body = crate::api::wire::ImportReportDto), (status = 403, body = Problem), (status = 415, body = Problem),
         (status = 422, body = Problem, description = "invalid rows, each with its `/line/N` pointer")))]
 pub(crate) async fn import_urls(
     State(state): State<AppState>,
@@ -102,7 +102,7 @@ pub(crate) async fn import_urls(
                 report.batch.map_or("none".into(), |b| b.to_string())
             ),
         ),
-        Json(report),
+        Json(crate::api::wire::ImportReportDto::from(report)),
     ))
 }
 
@@ -158,14 +158,14 @@ impl From<UrlRecord> for UrlRecordDto {
 
 /// Searches the URL records you may see, newest first; `format` exports
 /// the page as NDJSON, CSV or a STIX 2.1 bundle instead of JSON.
-#[utoipa::path(get, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(UrlFilter),
+#[utoipa::path(get, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(crate::api::wire::UrlFilterParams),
     responses((status = 200, body = [UrlRecordDto]), (status = 400, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn search_urls(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    q: Result<Query<UrlFilter>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<crate::api::wire::UrlFilterParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let f: isx_app::urls::UrlFilter = q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
     let format = match f.format.as_deref() {
         None | Some("json") => None,
         Some(other) => Some(
@@ -266,14 +266,14 @@ pub fn stats_dto(state: &AppState, s: UrlStats) -> UrlStatsDto {
 
 /// Threat types over time, top ASNs and countries, and the located
 /// addresses for a map, over the records a filter selects (paging ignored).
-#[utoipa::path(get, path = "/api/v1/urls/stats", tag = "urls", security(("api_key" = [])), params(UrlFilter),
+#[utoipa::path(get, path = "/api/v1/urls/stats", tag = "urls", security(("api_key" = [])), params(crate::api::wire::UrlFilterParams),
     responses((status = 200, body = UrlStatsDto), (status = 422, body = Problem)))]
 pub(crate) async fn url_stats(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    q: Result<Query<UrlFilter>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<crate::api::wire::UrlFilterParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<UrlStatsDto>, ApiError> {
-    let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let f: isx_app::urls::UrlFilter = q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
     let s = urls::stats(&state, &caller, f.query()?).await?;
     Ok(Json(stats_dto(&state, s)))
 }
@@ -320,8 +320,8 @@ pub(crate) async fn url_manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ManifestDto>, ApiError> {
-    let files = crate::feed_files::list(&state, &caller, &crate::feed_files::URLS, 400).await?;
-    Ok(Json(ManifestDto::new(&state, crate::feeds::URLS, files)))
+    let files = isx_app::feed_files::list(&state, &caller, &isx_app::feed_files::URLS, 400).await?;
+    Ok(Json(ManifestDto::new(&state, isx_app::feeds::URLS, files)))
 }
 
 /// Downloads one feed file. `X-Isx-Sha256` and `X-Isx-Signature` repeat
@@ -334,7 +334,7 @@ pub(crate) async fn download_url_file(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    crate::feed_files::download(&state, &caller, &crate::feed_files::URLS, &name).await
+    crate::feed_files::download(&state, &caller, &isx_app::feed_files::URLS, &name).await
 }
 
 /// The feed-signing public key as PEM.

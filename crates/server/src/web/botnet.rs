@@ -1,7 +1,7 @@
 //! The constituency view: what the botnet feeds hold about the signed-in
 //! member's networks — infected and IoT events by family over time, the
 //! most active addresses, a map, the C2 servers and malicious domains, and
-//! the member's files. Reads go through `crate::botnet` (the same events
+//! the member's files. Reads go through `isx_app::botnet` (the same events
 //! the API gives this member).
 
 use axum::extract::{Path, State};
@@ -13,9 +13,9 @@ use super::charts;
 use super::pages::{apply, layout, Layout};
 use super::render;
 use crate::auth::Caller;
-use crate::botnet::{BotnetSummary, Indicator, TopIp};
 use crate::problem::ApiError;
 use crate::AppState;
+use isx_app::botnet::{BotnetSummary, Indicator, TopIp};
 
 struct FileRow {
     name: String,
@@ -45,7 +45,7 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    let s = crate::botnet::summary_days(&state, &caller.principal, None).await?;
+    let s = isx_app::botnet::summary_days(&state, &caller.principal, None).await?;
     let mut families: Vec<(String, u64)> = Vec::new();
     for (_, f, n) in &s.per_day {
         match families.iter_mut().find(|(x, _)| x == f) {
@@ -80,7 +80,8 @@ pub(crate) async fn page(
     } else {
         parts.join(", ")
     };
-    let files = crate::feed_files::list(&state, &caller, &crate::feed_files::BOTNET, 40).await?;
+    let files =
+        isx_app::feed_files::list(&state, &caller, &isx_app::feed_files::BOTNET, 40).await?;
     let (l, code) = apply(layout(&caller, "Botnet", "botnet"), None);
     let page = BotnetPage {
         layout: l,
@@ -122,5 +123,5 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    crate::feed_files::download(&state, &caller, &crate::feed_files::BOTNET, &name).await
+    crate::feed_files::download(&state, &caller, &isx_app::feed_files::BOTNET, &name).await
 }

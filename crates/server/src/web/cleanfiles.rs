@@ -86,12 +86,12 @@ async fn render_page(
     results: Option<Vec<Row>>,
     flash: Option<&super::pages::Flash>,
 ) -> Result<Response, ApiError> {
-    if !crate::records::may_see(state, caller, &isx_cleanfiles::cleanfile_record()) {
+    if !isx_app::records::may_see(state, caller, &isx_app::records::clean_file()) {
         return Err(ApiError::not_found("clean files"));
     }
     let s = crate::api::cleanfiles::stats_dto(state).await?;
     let downloads =
-        crate::feed_files::list(state, caller, &crate::feed_files::CLEANFILES, 12).await?;
+        isx_app::feed_files::list(state, caller, &isx_app::feed_files::CLEANFILES, 12).await?;
     let (l, code) = apply(layout(caller, "Clean files", "cleanfiles"), flash);
     let (known, unknown) = results.as_ref().map_or((0, 0), |r| {
         (
@@ -167,7 +167,7 @@ pub(crate) async fn lookup(
         .iter()
         .map(|(h, _)| HashValue::parse(h).map_err(|e| e.to_string()))
         .collect();
-    let answers = crate::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
+    let answers = isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
     let mut rows = Vec::with_capacity(lines.len());
     for (((h, name), p), a) in lines.iter().zip(parsed).zip(&answers) {
         let row = match p {
@@ -212,5 +212,5 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    crate::feed_files::download(&state, &caller, &crate::feed_files::CLEANFILES, &name).await
+    crate::feed_files::download(&state, &caller, &isx_app::feed_files::CLEANFILES, &name).await
 }

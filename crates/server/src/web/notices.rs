@@ -1,6 +1,6 @@
 //! Pages for advance vulnerability notices: releases, a release with its
 //! affected-software table and filters, an advisory, and the operator's
-//! editor. Reads go through `crate::notices` (the policy function).
+//! editor. Reads go through `isx_app::notices` (the policy function).
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,9 +14,9 @@ use super::{check_csrf, render};
 use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::extract::WebForm;
-use crate::notices::{self, AdvisoryFilter};
 use crate::problem::ApiError;
 use crate::AppState;
+use isx_app::notices::{self, AdvisoryFilter};
 
 struct ReleaseRow {
     id: i64,
@@ -368,7 +368,7 @@ pub(crate) async fn deliveries(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    if !crate::records::may_see(&state, &caller, &crate::records::operator_data()) {
+    if !isx_app::records::may_see(&state, &caller, &isx_app::records::operator_data()) {
         return Err(not_found());
     }
     let deliveries = state.store.deliveries(None, 500).await?;

@@ -17,13 +17,13 @@ use isx_store::AuditQuery;
 use serde::Deserialize;
 
 use super::{check_csrf, render};
-use crate::admin;
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::extract::WebForm;
 use crate::problem::ApiError;
-use crate::records;
 use crate::AppState;
+use isx_app::admin;
+use isx_app::records;
 
 /// What every page's frame shows.
 pub(crate) struct Layout {
@@ -163,11 +163,12 @@ pub(crate) async fn dashboard(
     } else {
         (0, Vec::new())
     };
-    let visible: std::collections::HashSet<i64> = crate::notices::visible_releases(&state, &caller)
-        .await?
-        .into_iter()
-        .map(|(r, _)| r.id)
-        .collect();
+    let visible: std::collections::HashSet<i64> =
+        isx_app::notices::visible_releases(&state, &caller)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r.id)
+            .collect();
     let notifications = state
         .store
         .notifications(caller.member.id, 10)
@@ -175,7 +176,7 @@ pub(crate) async fn dashboard(
         .into_iter()
         .filter(|n| visible.contains(&n.release))
         .collect();
-    let urls_24h = crate::urls::stats(
+    let urls_24h = isx_app::urls::stats(
         &state,
         &caller,
         isx_store::UrlQuery {
@@ -185,7 +186,7 @@ pub(crate) async fn dashboard(
     )
     .await?
     .total;
-    let day = crate::botnet::summary(
+    let day = isx_app::botnet::summary(
         state.store.as_ref(),
         &caller.principal,
         now.add_secs(-86_400),

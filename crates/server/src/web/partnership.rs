@@ -2,7 +2,7 @@
 //! posting form with the PII review, rules and reporting for owners), a
 //! contribution (history, attachments, discussion, sharing), the sharing
 //! approvals, and the dashboard over every group. Everything goes through
-//! `crate::partnership`, the same operations as the REST API.
+//! `isx_app::partnership`, the same operations as the REST API.
 
 use std::collections::HashMap;
 
@@ -21,9 +21,9 @@ use super::{check_csrf, render};
 use crate::audit::{noted, AuditNote};
 use crate::auth::Caller;
 use crate::extract::WebForm;
-use crate::partnership::{self as ops, CommentDraft, Draft};
 use crate::problem::ApiError;
 use crate::AppState;
+use isx_app::partnership::{self as ops, CommentDraft, Draft};
 
 type Form = HashMap<String, String>;
 
@@ -270,7 +270,10 @@ async fn group_page(
         .collect();
     let dashboard = ops::dashboard(state, caller, Some(access.group.id), 30).await?;
     let rules = state.store.group_rules(access.group.id).await?;
-    let reporting = match ops::reporting(state, caller, access.group.id).await {
+    let reporting = match ops::reporting(state, caller, access.group.id)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(r) => r
             .into_iter()
             .map(|r| ReportRow {
@@ -354,7 +357,9 @@ pub(crate) async fn post_contribution(
             content: content_of(&f)?,
             pii: pii_choices(&f),
         };
-        ops::create(&state, &caller, GroupId(id), draft).await
+        ops::create(&state, &caller, GroupId(id), draft)
+            .await
+            .map_err(ApiError::from)
     }
     .await;
     match result {
@@ -401,7 +406,9 @@ pub(crate) async fn post_rules(
                 .collect(),
             report_period_days: parse(field(&f, "report_period_days"), "report_period_days")?,
         };
-        ops::put_rules(&state, &caller, GroupId(id), rules).await
+        ops::put_rules(&state, &caller, GroupId(id), rules)
+            .await
+            .map_err(ApiError::from)
     }
     .await;
     let note = result
@@ -659,7 +666,10 @@ pub(crate) async fn post_comment(
         },
         pii: pii_choices(&f),
     };
-    match ops::comment(&state, &caller, ContributionId(id), draft).await {
+    match ops::comment(&state, &caller, ContributionId(id), draft)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(k) => Ok(noted(
             AuditNote::new(
                 "comment.create",
@@ -708,6 +718,7 @@ pub(crate) async fn post_edit(
             draft,
         )
         .await
+        .map_err(ApiError::from)
     }
     .await;
     if let Err(e) = &result {
@@ -767,6 +778,7 @@ pub(crate) async fn post_share(
             &pii_choices(&f),
         )
         .await
+        .map_err(ApiError::from)
     }
     .await;
     contribution_after(
@@ -829,6 +841,7 @@ pub(crate) async fn post_attachment(
             &pii,
         )
         .await
+        .map_err(ApiError::from)
     }
     .await;
     contribution_after(
@@ -961,7 +974,9 @@ pub(crate) async fn decide_share(
             format!("share/{id}"),
         )
     });
-    let msg = result.map(|r| format!("Share request {} {}.", r.id, r.status.as_str()));
+    let msg = result
+        .map(|r| format!("Share request {} {}.", r.id, r.status.as_str()))
+        .map_err(ApiError::from);
     let page = shares_page(&state, &caller, Some(msg)).await?;
     Ok(with_note(note, page))
 }

@@ -1,6 +1,6 @@
 //! The malicious-URL page: search, a map of the addresses, threat types over
 //! time, top networks and countries, the records, the signed feed files,
-//! and (for the operator) an import form. Reads go through `crate::urls`.
+//! and (for the operator) an import form. Reads go through `isx_app::urls`.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +16,8 @@ use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::extract::WebForm;
 use crate::problem::ApiError;
-use crate::urls::{self, ImportOptions, UrlFilter};
 use crate::AppState;
+use isx_app::urls::{self, ImportOptions, UrlFilter};
 
 struct Bar {
     label: String,
@@ -73,13 +73,13 @@ async fn urls_page(
 ) -> Result<Response, ApiError> {
     let (flash, query) = match f.query() {
         Ok(q) => (flash, q),
-        Err(e) => (Some(Err(e)), isx_store::UrlQuery::default()),
+        Err(e) => (Some(Err(e.into())), isx_store::UrlQuery::default()),
     };
     let stats = urls::stats(state, caller, query.clone()).await?;
     let mut q = query;
     q.limit = 100;
     let records = urls::search(state, caller, q).await?;
-    let files = crate::feed_files::list(state, caller, &crate::feed_files::URLS, 16).await?;
+    let files = isx_app::feed_files::list(state, caller, &isx_app::feed_files::URLS, 16).await?;
     let stats = stats_dto(state, stats);
     let geo = if stats.geo_databases.is_empty() {
         "No geo database is configured: locations come from the sources only (see README, “Geo enrichment”).".to_owned()
@@ -213,5 +213,5 @@ pub(crate) async fn download(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    crate::feed_files::download(&state, &caller, &crate::feed_files::URLS, &name).await
+    crate::feed_files::download(&state, &caller, &isx_app::feed_files::URLS, &name).await
 }
