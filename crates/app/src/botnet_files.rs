@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use isx_botnet::Deduplicator;
 use isx_domain::{BotnetProduct, Member, MemberId, Timestamp, Tlp};
 use isx_formats::botnet::out::{firewall, rpz_zone, BatchWriter, FirewallFormat};
-use isx_formats::urls::UrlFeedFormat as FeedFormat;
+use isx_formats::feed::FeedFormat;
 use isx_policy::{decide, Principal};
 use isx_store::{BotnetQuery, FeedFile, FeedRun, StoredBotnetEvent};
 use isx_urls::{slot_label, FeedSchedule};
@@ -26,6 +26,24 @@ pub const BOTNET: &str = "botnet";
 const HOURLY: &str = "botnet-hourly";
 const DAILY: &str = "botnet-daily";
 const LEASE_SECS: i64 = 600;
+
+/// The botnet files (member batches, shared batches, firewall lists, the RPZ zone) as the scheduler runs them.
+pub struct BotnetFiles;
+
+#[async_trait::async_trait]
+impl crate::feeds::FeedProducer for BotnetFiles {
+    fn product(&self) -> &'static str {
+        BOTNET
+    }
+
+    fn stats<'a>(&self, ctx: &'a FeedContext) -> &'a crate::feeds::FeedStats {
+        &ctx.botnet_stats
+    }
+
+    async fn produce_due(&self, ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {
+        produce_due(ctx).await
+    }
+}
 
 /// Produces every due hourly and daily slot (missed ones first).
 pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {

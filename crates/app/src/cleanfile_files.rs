@@ -25,6 +25,24 @@ const LEASE_SECS: i64 = 30 * 60;
 /// False-positive rate of the published Bloom filter.
 pub const BLOOM_FPP: f64 = 0.001;
 
+/// The clean-file files (delta, full set, Bloom filter) as the scheduler runs them.
+pub struct CleanFileFiles;
+
+#[async_trait::async_trait]
+impl crate::feeds::FeedProducer for CleanFileFiles {
+    fn product(&self) -> &'static str {
+        CLEANFILES
+    }
+
+    fn stats<'a>(&self, ctx: &'a FeedContext) -> &'a crate::feeds::FeedStats {
+        &ctx.clean_stats
+    }
+
+    async fn produce_due(&self, ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {
+        produce_due(ctx).await
+    }
+}
+
 /// Produces every due slot (missed ones first).
 pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {
     let mut done = Vec::new();

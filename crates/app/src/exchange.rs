@@ -49,13 +49,6 @@ fn collection_id(alias: &str) -> String {
     id.trim_start_matches("x--").to_owned()
 }
 
-/// The id of the instance's STIX identity (the `created_by_ref` of what
-/// isx produces).
-pub fn identity_id(app: &App) -> String {
-    let identity = stix::instance_identity(&app.settings.instance_name);
-    id_of(&identity).unwrap_or_default().to_owned()
-}
-
 /// The `id` of a STIX object.
 fn id_of(object: &serde_json::Value) -> Option<&str> {
     object.get("id").and_then(serde_json::Value::as_str)
@@ -287,7 +280,7 @@ fn entry_of(object: &Value, date_added: isx_domain::Timestamp) -> Entry {
 /// again when more of it does.
 async fn advisory_items(app: &App, caller: &Caller) -> Result<Vec<(Entry, Value)>, AppError> {
     let now = app.clock.now();
-    let identity_id = identity_id(app);
+    let identity_id = app.stix_identity_id();
     let mut rows = Vec::new();
     // The advisories the caller may see, masked (the notices read path).
     for (r, a) in notices::search(app, caller, &notices::AdvisoryFilter::default()).await? {
@@ -330,7 +323,7 @@ async fn read_product(
     source: &Source,
     filter: &Filter,
 ) -> Result<ItemsPage, AppError> {
-    let identity_id = identity_id(app);
+    let identity_id = app.stix_identity_id();
     let markings = records::url_markings(&caller.principal, app.clock.now());
     let clean_ok = records::may_see(app, caller, &records::clean_file());
     let mut cursor = match (filter.added_after, filter.after) {

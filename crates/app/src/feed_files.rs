@@ -67,7 +67,7 @@ fn cleanfiles_latest(name: &str) -> Option<Latest> {
 }
 
 pub const URLS: FeedProduct = FeedProduct {
-    product: crate::feeds::URLS,
+    product: crate::url_files::URLS,
     noun: "feed file",
     per_member: false,
     latest: no_latest,
@@ -154,7 +154,7 @@ pub fn media_type(f: &FeedFile) -> &'static str {
         "rpz" => "text/dns",
         "plain" | "cidr" | "nftables" | "ipset" => "text/plain; charset=utf-8",
         "bloom" => "application/octet-stream",
-        other => isx_formats::urls::UrlFeedFormat::parse(other)
+        other => isx_formats::feed::FeedFormat::parse(other)
             .map_or("application/octet-stream", |f| f.media_type()),
     }
 }

@@ -1,6 +1,8 @@
-//! Feed files: produced per slot (every 3 hours by default), written
-//! atomically to the feed directory, listed in a manifest whose entries are
-//! signed with the instance's Ed25519 key.
+//! The feed-file mechanism every product shares: slots claimed in the
+//! store, files written atomically to the feed directory (hashed on the
+//! way), manifest entries signed with the instance's Ed25519 key, and the
+//! [`FeedProducer`] each product implements (`url_files`, `botnet_files`,
+//! `cleanfile_files`).
 //!
 //! With several nodes, each slot is claimed in the store (a lease), so it
 //! is produced once; a node that dies mid-slot leaves a lease that expires
@@ -9,23 +11,35 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Arc;
 
 use base64::Engine;
 use isx_domain::{Clock, Timestamp, Tlp};
-use isx_formats::urls::{UrlFeedFormat, UrlFeedWriter};
-use isx_store::{FeedFile, FeedRun, Store, UrlQuery};
-use isx_urls::{slot_label, FeedSchedule};
+use isx_store::{FeedFile, FeedRun, Store};
+use isx_urls::FeedSchedule;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sha2::{Digest, Sha256};
 
 use crate::AppError;
 
-/// The product name of malicious-URL feed files.
-pub const URLS: &str = "urls";
 /// How long a node may take to produce a slot before another may retry.
-const LEASE_SECS: i64 = 30 * 60;
+pub const LEASE_SECS: i64 = 30 * 60;
+
+/// What each product's feed files implement for the scheduler
+/// ([`crate::jobs`]): producing every due slot and counting what it did.
+/// Listing, finding and serving the files is [`crate::feed_files`], once
+/// for every product.
+#[async_trait::async_trait]
+pub trait FeedProducer: Send + Sync {
+    /// The product's name in the store and the feed directory.
+    fn product(&self) -> &'static str;
+    /// The counters of this product's production.
+    fn stats<'a>(&self, ctx: &'a FeedContext) -> &'a FeedStats;
+    /// Produces every due slot (missed ones first); returns the runs this
+    /// node produced.
+    async fn produce_due(&self, ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError>;
+}
 
 /// The instance's feed-signing key (Ed25519, PKCS#8 in the data directory).
 pub struct FeedSigner {
@@ -218,97 +232,6 @@ pub async fn claim_next_slot(
     Ok(claimed.then_some(slot))
 }
 
-/// Produces every due slot (missed ones first). Returns the runs this node
-/// produced; slots another node holds are left to it.
-pub async fn produce_due(ctx: &FeedContext) -> Result<Vec<FeedRun>, AppError> {
-    let mut produced = Vec::new();
-    while let Some(slot) = claim_next_slot(ctx, URLS, &ctx.schedule, 40, LEASE_SECS).await? {
-        let started = std::time::Instant::now();
-        let run = produce_slot(ctx, slot).await?;
-        ctx.stats.slots_produced.fetch_add(1, Ordering::Relaxed);
-        ctx.stats.last_slot.store(slot.as_secs(), Ordering::Relaxed);
-        ctx.stats.last_run_millis.store(
-            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        tracing::info!(slot = %slot, from_seq = run.from_seq, to_seq = run.to_seq, "URL feed files written");
-        produced.push(run);
-    }
-    Ok(produced)
-}
-
-/// Writes the increment and the full set of one slot in every format and
-/// records them. The caller holds the slot's claim.
-pub async fn produce_slot(ctx: &FeedContext, slot: Timestamp) -> Result<FeedRun, AppError> {
-    let previous = ctx.store.feed_run_before(URLS, slot).await?;
-    let from_seq = previous.as_ref().map_or(0, |r| r.to_seq);
-    let to_seq = ctx.store.url_seq_before(slot).await?.max(from_seq);
-    let label = slot_label(slot);
-    let dir = ctx.dir.join(URLS);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|source| AppError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-    let increment = UrlQuery {
-        changed_after_seq: Some(from_seq),
-        changed_upto_seq: Some(to_seq),
-        markings: ctx.markings.clone(),
-        ..UrlQuery::default()
-    };
-    let window_start = ctx.schedule.window_start(slot);
-    let full = UrlQuery {
-        since: Some(window_start),
-        markings: ctx.markings.clone(),
-        ..UrlQuery::default()
-    };
-    let increment_start = previous.map_or(Timestamp::from_micros(0), |r| r.slot);
-    let mut files = Vec::new();
-    for (kind, query, start) in [
-        ("increment", &increment, increment_start),
-        ("full", &full, window_start),
-    ] {
-        for format in UrlFeedFormat::ALL {
-            let name = format!("isx-urls-{kind}-{label}.{}", format.extension());
-            let path = dir.join(&name);
-            let (records, size, sha256, strictest) =
-                write_file(ctx, &path, format, query, &format!("{URLS}/{name}")).await?;
-            let mut file = FeedFile {
-                name,
-                product: URLS.to_owned(),
-                kind: kind.to_owned(),
-                format: format.as_str().to_owned(),
-                slot,
-                period_start: start,
-                period_end: slot,
-                records: i64::try_from(records).unwrap_or(i64::MAX),
-                size: i64::try_from(size).unwrap_or(i64::MAX),
-                sha256,
-                marking: strictest.unwrap_or(Tlp::Clear),
-                signature: String::new(),
-                created_at: ctx.clock.now(),
-                member: None,
-            };
-            file.signature = ctx.signer.sign(&file.signed_text());
-            ctx.stats.files_written.fetch_add(1, Ordering::Relaxed);
-            ctx.stats
-                .records_written
-                .fetch_add(records, Ordering::Relaxed);
-            files.push(file);
-        }
-    }
-    let run = FeedRun {
-        product: URLS.to_owned(),
-        slot,
-        from_seq,
-        to_seq,
-        finished_at: ctx.clock.now(),
-    };
-    ctx.store.finish_feed_run(&run, &files).await?;
-    Ok(run)
-}
-
 /// A writer that hashes and counts what passes through.
 struct Hashing<W: Write> {
     inner: W,
@@ -377,62 +300,6 @@ impl Write for AtomicFile {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
-    }
-}
-
-/// Writes one file atomically; returns (records, bytes, SHA-256 hex,
-/// strictest marking).
-async fn write_file(
-    ctx: &FeedContext,
-    path: &Path,
-    format: UrlFeedFormat,
-    query: &UrlQuery,
-    bundle_key: &str,
-) -> Result<(u64, u64, String, Option<Tlp>), AppError> {
-    let io = |source| AppError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let out = AtomicFile::create(path).map_err(io)?;
-    let mut writer = UrlFeedWriter::new(out, format, &ctx.instance, bundle_key).map_err(io)?;
-    // One streaming read in id order: no paging queries, no records held.
-    ctx.store
-        .for_each_url(query, &mut |r| writer.write(&r))
-        .await?;
-    let (out, records, strictest) = writer.finish().map_err(io)?;
-    let (size, sha256) = out.finish().map_err(io)?;
-    Ok((records, size, sha256, strictest))
-}
-
-/// The scheduler: looks for due slots every `feed_tick_ms` (and at start,
-/// which produces what a stopped instance missed).
-pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(tick_ms.max(100)));
-    let mut pruned_at: Option<Timestamp> = None;
-    loop {
-        tick.tick().await;
-        // Retention of trust-group contributions, checked hourly.
-        let now = ctx.clock.now();
-        if pruned_at.is_none_or(|t| now >= t.add_secs(3_600)) {
-            match crate::partnership::prune(ctx.store.as_ref(), now).await {
-                Ok(_) => pruned_at = Some(now),
-                Err(e) => {
-                    tracing::warn!(error = %e, "retention of contributions failed; will retry")
-                }
-            }
-        }
-        if let Err(e) = produce_due(&ctx).await {
-            ctx.stats.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "feed production failed; will retry");
-        }
-        if let Err(e) = crate::botnet_files::produce_due(&ctx).await {
-            ctx.botnet_stats.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "botnet file production failed; will retry");
-        }
-        if let Err(e) = crate::cleanfile_files::produce_due(&ctx).await {
-            ctx.clean_stats.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "clean-file file production failed; will retry");
-        }
     }
 }
 

@@ -36,11 +36,13 @@ pub mod feed_files;
 pub mod feeds;
 pub mod files;
 pub mod identity;
+pub mod jobs;
 pub mod notices;
 pub mod notify;
 pub mod outbound;
 pub mod partnership;
 pub mod records;
+pub mod url_files;
 pub mod urls;
 
 use std::path::PathBuf;
@@ -143,6 +145,17 @@ impl App {
             botnet: Arc::new(botnet::BotnetHub::default()),
             clean: Arc::new(clean),
         })
+    }
+
+    /// The STIX id of this instance's identity object (the author of what
+    /// isx itself publishes).
+    pub fn stix_identity_id(&self) -> String {
+        let identity = isx_formats::stix::instance_identity(&self.settings.instance_name);
+        identity
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The absolute URL of this instance (no trailing slash).

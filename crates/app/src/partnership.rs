@@ -296,7 +296,7 @@ pub async fn create(
             "contribution posted with personal data kept by its author"
         );
     }
-    let instance = crate::exchange::identity_id(app);
+    let instance = app.stix_identity_id();
     Ok(store_new(
         app.store.as_ref(),
         &instance,
@@ -338,7 +338,7 @@ pub async fn edit(
         });
     }
     governance::check_pii_choices(&mut content, &draft.pii)?;
-    let instance = crate::exchange::identity_id(app);
+    let instance = app.stix_identity_id();
     Ok(store_edit(
         app.store.as_ref(),
         &instance,
@@ -670,7 +670,7 @@ pub async fn decide_share(
                 Some(s.contribution.id),
                 now,
             );
-            let instance = crate::exchange::identity_id(app);
+            let instance = app.stix_identity_id();
             let stix = contribution_stix(&instance, &target, &copy, &[]);
             let row = NewContributionRow {
                 group: target.id,

@@ -517,12 +517,12 @@ mod feeds {
         .expect("import");
         // The next slot boundary passes.
         w.clock.advance_secs(3 * 3600);
-        let runs = isx_app::feeds::produce_due(&w.app.feeds)
+        let runs = isx_app::url_files::produce_due(&w.app.feeds)
             .await
             .expect("produce");
         assert!(!runs.is_empty(), "a slot was due");
         assert!(
-            isx_app::feeds::produce_due(&w.app.feeds)
+            isx_app::url_files::produce_due(&w.app.feeds)
                 .await
                 .expect("again")
                 .is_empty(),

@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use isx_domain::{GeoInfo, ThreatType, Timestamp, Tlp};
-use isx_formats::urls::{UrlFeedFormat, UrlFeedWriter};
+use isx_formats::feed::FeedFormat;
+use isx_formats::urls::UrlFeedWriter;
 use isx_urls::{canonicalize, prepare, ImportDefaults, UrlObservation, UrlRecord};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -228,7 +229,7 @@ fn full_set_file(records_n: usize, now: Timestamp, dir: &tempfile::TempDir) {
     let t = Instant::now();
     let file =
         std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).expect("create"));
-    let mut w = UrlFeedWriter::new(file, UrlFeedFormat::Json, "bench", "bench").expect("writer");
+    let mut w = UrlFeedWriter::new(file, FeedFormat::Json, "bench", "bench").expect("writer");
     for r in &records {
         w.write(r).expect("write");
     }
@@ -300,7 +301,7 @@ fn from_store(store_n: usize, now: Timestamp, dir: &tempfile::TempDir) {
         let ctx = isx_app::feeds::FeedContext::new(&config.settings(), store.clone(), clock).expect("ctx");
         let slot = ctx.schedule.slot_at_or_before(now.add_secs(60));
         let t = Instant::now();
-        isx_app::feeds::produce_slot(&ctx, slot).await.expect("slot");
+        isx_app::url_files::produce_slot(&ctx, slot).await.expect("slot");
         let slot_secs = t.elapsed().as_secs_f64();
         println!("\nFrom the SQLite store, {store_n} records");
         println!("  import (canonical rows, 100k per batch)  {:>8.2} s  {}", import_secs, rate(store_n, import_secs));

@@ -73,7 +73,9 @@ async fn every_products_files_are_listed_found_signed_and_typed(backend: Backend
     let ctx =
         isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
             .expect("ctx");
-    isx_app::feeds::produce_due(&ctx).await.expect("URL files");
+    isx_app::url_files::produce_due(&ctx)
+        .await
+        .expect("URL files");
     isx_app::botnet_files::produce_due(&ctx)
         .await
         .expect("botnet files");

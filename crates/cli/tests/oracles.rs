@@ -271,7 +271,9 @@ async fn url_feed_files_pass_independent_checks(backend: crate::support::app::Ba
     let ctx =
         isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
             .expect("ctx");
-    isx_app::feeds::produce_due(&ctx).await.expect("produce");
+    isx_app::url_files::produce_due(&ctx)
+        .await
+        .expect("produce");
     let dir = tempfile::tempdir().expect("tempdir");
     let (manifest, entries) = download_feed(&app, "urls", dir.path()).await;
     let full_stix = entries

@@ -280,7 +280,7 @@ async fn feed_files_follow_the_slots(backend: Backend) {
         isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
             .expect("feed context");
     assert!(
-        isx_app::feeds::produce_due(&ctx)
+        isx_app::url_files::produce_due(&ctx)
             .await
             .expect("produce")
             .is_empty(),
@@ -309,7 +309,9 @@ async fn feed_files_follow_the_slots(backend: Backend) {
         StatusCode::OK
     );
     app.clock.set(first.add_secs(9 * 3600 + 60));
-    let runs = isx_app::feeds::produce_due(&ctx).await.expect("catch up");
+    let runs = isx_app::url_files::produce_due(&ctx)
+        .await
+        .expect("catch up");
     let slots: Vec<Timestamp> = runs.iter().map(|r| r.slot).collect();
     assert_eq!(
         slots,
@@ -319,7 +321,7 @@ async fn feed_files_follow_the_slots(backend: Backend) {
             first.add_secs(9 * 3600)
         ]
     );
-    assert!(isx_app::feeds::produce_due(&ctx)
+    assert!(isx_app::url_files::produce_due(&ctx)
         .await
         .expect("again")
         .is_empty());

@@ -12,7 +12,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::stix;
-use crate::urls::{write_csv_row, UrlFeedFormat as FeedFormat};
 
 pub struct FeedFrame<W: Write> {
     out: W,
@@ -128,4 +127,69 @@ impl<W: Write> FeedFrame<W> {
         self.out.flush()?;
         Ok((self.out, self.count, self.strictest))
     }
+}
+
+/// Output formats of feed files and exports, for every product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedFormat {
+    Json,
+    Ndjson,
+    Csv,
+    Stix,
+}
+
+impl FeedFormat {
+    pub const ALL: [FeedFormat; 4] = [Self::Json, Self::Ndjson, Self::Csv, Self::Stix];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Ndjson => "ndjson",
+            Self::Csv => "csv",
+            Self::Stix => "stix",
+        }
+    }
+
+    /// The file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Ndjson => "ndjson",
+            Self::Csv => "csv",
+            Self::Stix => "stix.json",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Ndjson => "application/x-ndjson",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Stix => "application/stix+json;version=2.1",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// One CSV row (RFC 4180: cells with `,`, `"` or line breaks quoted).
+pub(crate) fn write_csv_row<'a>(
+    out: &mut impl Write,
+    cells: impl Iterator<Item = &'a str>,
+) -> io::Result<()> {
+    for (i, cell) in cells.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        if cell.contains([',', '"', '\n', '\r']) {
+            write!(out, "\"{}\"", cell.replace('"', "\"\""))?;
+        } else {
+            out.write_all(cell.as_bytes())?;
+        }
+    }
+    out.write_all(b"\r\n")
 }

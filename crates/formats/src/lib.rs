@@ -30,7 +30,7 @@ use thiserror::Error;
 pub fn csv_row<S: AsRef<str>>(cells: &[S]) -> String {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = urls::write_csv_row(&mut out, cells.iter().map(AsRef::as_ref));
+    let _ = feed::write_csv_row(&mut out, cells.iter().map(AsRef::as_ref));
     String::from_utf8(out).unwrap_or_default()
 }
 

@@ -146,7 +146,7 @@ impl Application {
         let renewer =
             renewal.map(|live| tokio::spawn(tls::renew_daily(state.config.data_dir.clone(), live)));
         let feeder = state.config.feed_scheduler.then(|| {
-            tokio::spawn(isx_app::feeds::run(
+            tokio::spawn(isx_app::jobs::run(
                 state.feeds.clone(),
                 state.config.feed_tick_ms,
             ))
@@ -233,6 +233,7 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(web::routes(state.clone()))
         .merge(api::routes(state.clone()))
+        .route("/api/openapi.json", axum::routing::get(openapi::handler))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use isx_app::urls::{ImportOptions, ImportReport};
-use isx_formats::urls::{UrlFeedFormat, UrlFeedWriter, UrlInputFormat};
+use isx_formats::feed::FeedFormat;
+use isx_formats::urls::{UrlFeedWriter, UrlInputFormat};
 use isx_store::UrlQuery;
 
 use super::Ctx;
@@ -194,7 +195,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
             format,
             output: out_path,
         } => {
-            let format = UrlFeedFormat::parse(&format).with_context(|| {
+            let format = FeedFormat::parse(&format).with_context(|| {
                 format!("--format {format:?}: expected json, ndjson, csv or stix")
             })?;
             let q = isx_app::urls::for_operator(query(&filter)?, ctx.clock.now());
@@ -223,7 +224,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
                 ctx.store.clone(),
                 Arc::clone(&ctx.clock),
             )?;
-            let runs = isx_app::feeds::produce_due(&feeds).await?;
+            let runs = isx_app::url_files::produce_due(&feeds).await?;
             if json.json {
                 return output::json(&runs);
             }
@@ -237,7 +238,7 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
                     r.slot,
                     r.from_seq,
                     r.to_seq,
-                    feeds.dir.join(isx_app::feeds::URLS).display()
+                    feeds.dir.join(isx_app::url_files::URLS).display()
                 ));
             }
             output::print(&text)

@@ -8,8 +8,8 @@ use isx_botnet::{BotnetEvent, DedupRow};
 use isx_domain::{BotnetProduct, Tlp};
 use serde_json::{json, Value};
 
+use crate::feed::FeedFormat;
 use crate::stix;
-use crate::urls::UrlFeedFormat as FeedFormat;
 
 const CSV_COLUMNS: [&str; 19] = [
     "product",

@@ -11,6 +11,7 @@ use isx_urls::{UrlObservation, UrlRecord};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::feed::FeedFormat;
 use crate::{stix, FormatError};
 
 /// Input formats.
@@ -429,53 +430,6 @@ fn observation(f: &HashMap<String, Field>) -> Result<UrlObservation, String> {
     })
 }
 
-/// Output formats of feed files and exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UrlFeedFormat {
-    Json,
-    Ndjson,
-    Csv,
-    Stix,
-}
-
-impl UrlFeedFormat {
-    pub const ALL: [UrlFeedFormat; 4] = [Self::Json, Self::Ndjson, Self::Csv, Self::Stix];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Ndjson => "ndjson",
-            Self::Csv => "csv",
-            Self::Stix => "stix",
-        }
-    }
-
-    /// The file name extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Ndjson => "ndjson",
-            Self::Csv => "csv",
-            Self::Stix => "stix.json",
-        }
-    }
-
-    pub fn media_type(self) -> &'static str {
-        match self {
-            Self::Json => "application/json",
-            Self::Ndjson => "application/x-ndjson",
-            Self::Csv => "text/csv; charset=utf-8",
-            Self::Stix => "application/stix+json;version=2.1",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-}
-
 /// CSV columns of URL files, in order.
 pub const CSV_COLUMNS: [&str; 17] = [
     "url",
@@ -547,12 +501,7 @@ pub struct UrlFeedWriter<W: Write> {
 impl<W: Write> UrlFeedWriter<W> {
     /// Starts a file. `instance` names the producing isx instance (the STIX
     /// identity); `bundle_key` makes the STIX bundle id deterministic.
-    pub fn new(
-        out: W,
-        format: UrlFeedFormat,
-        instance: &str,
-        bundle_key: &str,
-    ) -> io::Result<Self> {
+    pub fn new(out: W, format: FeedFormat, instance: &str, bundle_key: &str) -> io::Result<Self> {
         Ok(UrlFeedWriter {
             frame: crate::feed::FeedFrame::new(out, format, instance, bundle_key, &CSV_COLUMNS)?,
         })
@@ -560,10 +509,8 @@ impl<W: Write> UrlFeedWriter<W> {
 
     pub fn write(&mut self, r: &UrlRecord) -> io::Result<()> {
         match self.frame.format() {
-            UrlFeedFormat::Json | UrlFeedFormat::Ndjson => {
-                self.frame.json(&FeedRecord::from(r), r.tlp)
-            }
-            UrlFeedFormat::Csv => {
+            FeedFormat::Json | FeedFormat::Ndjson => self.frame.json(&FeedRecord::from(r), r.tlp),
+            FeedFormat::Csv => {
                 let opt = |v: Option<String>| v.unwrap_or_default();
                 let cells = [
                     r.url.clone(),
@@ -586,7 +533,7 @@ impl<W: Write> UrlFeedWriter<W> {
                 ];
                 self.frame.csv(cells.iter().map(String::as_str), r.tlp)
             }
-            UrlFeedFormat::Stix => {
+            FeedFormat::Stix => {
                 let indicator = stix_indicator(r, self.frame.identity());
                 self.frame.stix(&[indicator], r.tlp)
             }
@@ -598,24 +545,6 @@ impl<W: Write> UrlFeedWriter<W> {
     pub fn finish(self) -> io::Result<(W, u64, Option<Tlp>)> {
         self.frame.finish()
     }
-}
-
-/// One CSV row (RFC 4180: cells with `,`, `"` or line breaks quoted).
-pub(crate) fn write_csv_row<'a>(
-    out: &mut impl Write,
-    cells: impl Iterator<Item = &'a str>,
-) -> io::Result<()> {
-    for (i, cell) in cells.enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        if cell.contains([',', '"', '\n', '\r']) {
-            write!(out, "\"{}\"", cell.replace('"', "\"\""))?;
-        } else {
-            out.write_all(cell.as_bytes())?;
-        }
-    }
-    out.write_all(b"\r\n")
 }
 
 /// A URL record as a STIX 2.1 indicator with a URL pattern. The id is

@@ -110,7 +110,7 @@ fn record(url: &str, tlp: Tlp) -> UrlRecord {
     }
 }
 
-fn write_all(format: UrlFeedFormat, records: &[UrlRecord]) -> (String, u64, Option<Tlp>) {
+fn write_all(format: FeedFormat, records: &[UrlRecord]) -> (String, u64, Option<Tlp>) {
     let mut w = UrlFeedWriter::new(Vec::new(), format, "isx test", "k").unwrap();
     for r in records {
         w.write(r).unwrap();
@@ -125,16 +125,12 @@ fn every_output_format_reads_back_into_the_same_urls() {
         record("http://a.example/'quote\\", Tlp::Clear),
         record("https://b.example/x?y=1", Tlp::Amber),
     ];
-    for format in [
-        UrlFeedFormat::Json,
-        UrlFeedFormat::Ndjson,
-        UrlFeedFormat::Csv,
-    ] {
+    for format in [FeedFormat::Json, FeedFormat::Ndjson, FeedFormat::Csv] {
         let (text, n, strictest) = write_all(format, &records);
         assert_eq!((n, strictest), (2, Some(Tlp::Amber)));
         let input = match format {
-            UrlFeedFormat::Json => UrlInputFormat::Json,
-            UrlFeedFormat::Ndjson => UrlInputFormat::Ndjson,
+            FeedFormat::Json => UrlInputFormat::Json,
+            FeedFormat::Ndjson => UrlInputFormat::Ndjson,
             _ => UrlInputFormat::Csv,
         };
         let back = parse_urls(text.as_bytes(), input).unwrap();
@@ -150,7 +146,7 @@ fn every_output_format_reads_back_into_the_same_urls() {
         let o = back[1].1.as_ref().unwrap();
         assert_eq!(
             o.tags,
-            if format == UrlFeedFormat::Csv {
+            if format == FeedFormat::Csv {
                 vec!["kit".to_owned(), "with comma".to_owned()]
             } else {
                 vec!["kit, with comma".to_owned()]
@@ -161,7 +157,7 @@ fn every_output_format_reads_back_into_the_same_urls() {
         assert_eq!(o.geo.latitude, Some(51.5));
     }
     // An empty JSON file is still an array.
-    let (empty, n, _) = write_all(UrlFeedFormat::Json, &[]);
+    let (empty, n, _) = write_all(FeedFormat::Json, &[]);
     assert_eq!(n, 0);
     assert_eq!(
         serde_json::from_str::<Value>(&empty).unwrap(),
@@ -172,7 +168,7 @@ fn every_output_format_reads_back_into_the_same_urls() {
 #[test]
 fn stix_bundle_holds_indicators_with_escaped_url_patterns() {
     let records = vec![record("http://a.example/'quote\\", Tlp::Green)];
-    let (text, _, _) = write_all(UrlFeedFormat::Stix, &records);
+    let (text, _, _) = write_all(FeedFormat::Stix, &records);
     let bundle: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(bundle["type"], "bundle");
     let objects = bundle["objects"].as_array().unwrap();

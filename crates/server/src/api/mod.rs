@@ -180,7 +180,6 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(crate::metrics::handler))
-        .route("/api/openapi.json", get(crate::openapi::handler))
         .route("/api/v1/feeds/signing-key", get(signing_key))
         .route(
             "/.well-known/csaf/provider-metadata.json",

@@ -490,10 +490,7 @@ async fn add_objects(
     let operator = caller.member.is_operator();
     let any_owner = caller.require(&isx_policy::Action::ManageContent).is_ok();
     let (identity, name) = if operator {
-        (
-            exchange::identity_id(&state),
-            state.config.instance_name.clone(),
-        )
+        (state.stix_identity_id(), state.config.instance_name.clone())
     } else {
         (
             isx_formats::partnership::member_identity(caller.member.id),

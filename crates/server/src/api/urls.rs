@@ -7,7 +7,8 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use isx_domain::{Asn, ThreatType, Timestamp, Tlp};
-use isx_formats::urls::{UrlFeedFormat, UrlFeedWriter, UrlInputFormat};
+use isx_formats::feed::FeedFormat;
+use isx_formats::urls::{UrlFeedWriter, UrlInputFormat};
 use isx_store::{FeedFile, UrlStats};
 use isx_urls::UrlRecord;
 use serde::{Deserialize, Serialize};
@@ -169,7 +170,7 @@ pub(crate) async fn search_urls(
     let format = match f.format.as_deref() {
         None | Some("json") => None,
         Some(other) => Some(
-            UrlFeedFormat::parse(other).ok_or_else(|| ApiError::Validation {
+            FeedFormat::parse(other).ok_or_else(|| ApiError::Validation {
                 detail: format!("format {other:?}: expected json, ndjson, csv or stix"),
                 pointer: Some("/format".into()),
             })?,
@@ -321,7 +322,11 @@ pub(crate) async fn url_manifest(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ManifestDto>, ApiError> {
     let files = isx_app::feed_files::list(&state, &caller, &isx_app::feed_files::URLS, 400).await?;
-    Ok(Json(ManifestDto::new(&state, isx_app::feeds::URLS, files)))
+    Ok(Json(ManifestDto::new(
+        &state,
+        isx_app::url_files::URLS,
+        files,
+    )))
 }
 
 /// Downloads one feed file. `X-Isx-Sha256` and `X-Isx-Signature` repeat
