@@ -188,7 +188,7 @@ pub async fn api_gate(State(state): State<AppState>, mut req: Request, next: Nex
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    if let Err(retry_after_secs) = state.limiter.check(&caller.actor(), now.as_micros()) {
+    if let Err(retry_after_secs) = state.limiter.check(&caller.actor()) {
         return ApiError::TooManyRequests { retry_after_secs }.into_response();
     }
     run_audited(state, caller, &mut req, next).await
@@ -204,7 +204,7 @@ pub async fn web_gate(State(state): State<AppState>, mut req: Request, next: Nex
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(e) => return e.into_response(),
     };
-    if let Err(retry_after_secs) = state.limiter.check(&caller.actor(), now.as_micros()) {
+    if let Err(retry_after_secs) = state.limiter.check(&caller.actor()) {
         return ApiError::TooManyRequests { retry_after_secs }.into_response();
     }
     run_audited(state, caller, &mut req, next).await

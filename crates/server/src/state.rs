@@ -43,9 +43,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
         secure: bool,
     ) -> Result<Self, crate::ServerError> {
+        let limiter = Arc::new(RateLimiter::new(config.rate_limit, clock.clone()));
+        let login_limiter = Arc::new(RateLimiter::new(config.login_rate_limit, clock.clone()));
         let app = App::new(config.settings(), store.clone(), clock)?;
-        let limiter = Arc::new(RateLimiter::new(config.rate_limit));
-        let login_limiter = Arc::new(RateLimiter::new(config.login_rate_limit));
         let password_slots = Arc::new(tokio::sync::Semaphore::new(config.password_slots.max(1)));
         Ok(AppState {
             app,

@@ -212,7 +212,7 @@ async fn login(
     let ip = peer.ip().to_string();
     if let Err(retry_after_secs) = state
         .login_limiter
-        .check(&format!("ip:{ip}"), now.as_micros())
+        .check(&format!("ip:{ip}"))
     {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
@@ -232,7 +232,7 @@ async fn login(
         Some(l) => format!("login:{}", l.as_str()),
         None => format!("login:{}", form.login.chars().take(64).collect::<String>()),
     };
-    if let Err(retry_after_secs) = state.login_limiter.check(&account_key, now.as_micros()) {
+    if let Err(retry_after_secs) = state.login_limiter.check(&account_key) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let user = match &login {
