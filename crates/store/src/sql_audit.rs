@@ -2,11 +2,7 @@
 
 use async_trait::async_trait;
 
-#[allow(unused_imports)]
-use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, SqlStore,
-    WriteLock,
-};
+use crate::engine::{commit, Engine, Get, Run, SqlStore};
 
 #[async_trait]
 impl<DB: Engine> crate::AuditStore for SqlStore<DB> {

@@ -11,14 +11,9 @@ use sha2::{Digest, Sha256};
 
 use async_trait::async_trait;
 
-use crate::engine::Sql;
-#[allow(unused_imports)]
-use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, SqlStore,
-    WriteLock,
-};
-
+use crate::engine::{commit, scalar, Engine, Get, Run, Sql, SqlStore, WriteLock};
 use crate::rows::parse;
+
 use crate::{BotnetQuery, Result, StoreError, StoredBotnetEvent};
 
 /// Events per round trip: 9 parameters each stays under both engines' limits.

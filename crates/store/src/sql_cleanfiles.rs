@@ -9,11 +9,7 @@ use isx_domain::Timestamp;
 
 use async_trait::async_trait;
 
-#[allow(unused_imports)]
-use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, SqlStore,
-    WriteLock,
-};
+use crate::engine::{commit, scalar, take_lock, Engine, Get, Run, SqlStore, WriteLock};
 use sqlx::Transaction;
 
 use crate::{Result, StoreError};
@@ -72,10 +68,13 @@ fn clean_row<R: Get>(r: &R) -> Result<CleanFile> {
     )
 }
 
+/// A file's hashes as stored: SHA-256, SHA-1 and MD5 (raw bytes).
+type Hashes = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Appends change rows (sha256, sha1, md5, added) in one statement per chunk.
 async fn log_clean_changes<DB: Engine>(
     tx: &mut Transaction<'_, DB>,
-    rows: &[(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)],
+    rows: &[Hashes],
     added: bool,
     now: Timestamp,
 ) -> Result<()> {

@@ -10,11 +10,7 @@ use isx_domain::{MemberId, Timestamp, Tlp};
 
 use async_trait::async_trait;
 
-#[allow(unused_imports)]
-use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, SqlStore,
-    WriteLock,
-};
+use crate::engine::{commit, scalar, take_lock, Engine, Get, Run, SqlStore, WriteLock};
 use sqlx::Transaction;
 
 use crate::{ExchangeEntry, NewExchangeObject, Result, StoreError};

@@ -4,11 +4,7 @@ use async_trait::async_trait;
 
 use crate::Result;
 
-#[allow(unused_imports)]
-use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, SqlStore,
-    WriteLock,
-};
+use crate::engine::{commit, Engine, Get, Run, SqlStore};
 
 fn feed_file_row<R: Get>(r: &R) -> Result<crate::FeedFile> {
     Ok(crate::FeedFile {

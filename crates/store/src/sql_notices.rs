@@ -3,13 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::NoticeStore;
-
-#[allow(unused_imports)]
-use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, SqlStore,
-    WriteLock,
-};
+use crate::engine::{commit, maybe_scalar, Engine, Get, Run, SqlStore};
 
 #[async_trait]
 impl<DB: Engine> crate::NoticeStore for SqlStore<DB> {

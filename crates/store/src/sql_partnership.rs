@@ -11,12 +11,8 @@ use isx_partnership::{
 
 use async_trait::async_trait;
 
-use crate::PartnershipStore;
-
-#[allow(unused_imports)]
 use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, SqlStore,
-    WriteLock,
+    commit, maybe_scalar, scalar, scalars, take_lock, Engine, Get, Run, SqlStore, WriteLock,
 };
 use sqlx::Transaction;
 
@@ -144,8 +140,7 @@ pub(crate) fn share_select(filter: &str) -> String {
 }
 
 /// Inserts a contribution, its first version and its TAXII objects in the
-/// caller's transaction; evaluates to the new id.
-
+/// caller's transaction; the new id.
 async fn contribution_insert<DB: Engine>(
     tx: &mut Transaction<'_, DB>,
     row: &NewContributionRow<'_>,

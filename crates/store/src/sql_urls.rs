@@ -9,11 +9,7 @@ use isx_urls::UrlRecord;
 
 use async_trait::async_trait;
 
-#[allow(unused_imports)]
-use crate::engine::{
-    commit, maybe_scalar, rollback, scalar, scalars, take_lock, Engine, Get, Run, Sql, SqlStore,
-    WriteLock,
-};
+use crate::engine::{commit, scalar, scalars, Engine, Get, Run, Sql, SqlStore, WriteLock};
 use crate::{Result, UrlQuery};
 
 /// Columns of `url_records`, as `url_row` reads them.
