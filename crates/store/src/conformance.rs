@@ -2,6 +2,17 @@
 //!
 //! Call [`run`] with a freshly migrated, empty store. Each check panics with
 //! its name and what differed.
+//!
+//! Which product traits each part exercises: `migrations_are_idempotent`:
+//! [`CoreStore`](crate::CoreStore); `members_round_trip`, `users_and_keys`,
+//! `groups_are_transactional`, `sessions`: [`MemberStore`](crate::MemberStore);
+//! `audit_log`: [`AuditStore`](crate::AuditStore);
+//! `releases_and_advisories`, `notifications_and_webhooks`:
+//! [`NoticeStore`](crate::NoticeStore); `urls`: [`UrlStore`](crate::UrlStore)
+//! and [`FeedStore`](crate::FeedStore); `botnet`: [`BotnetStore`](crate::BotnetStore);
+//! `cleanfiles`: [`CleanFileStore`](crate::CleanFileStore); `partnership`:
+//! [`PartnershipStore`](crate::PartnershipStore) and
+//! [`ExchangeStore`](crate::ExchangeStore) (a group's TAXII collection).
 
 use isx_domain::{
     Clearance, Constituency, GroupRole, KeyId, Login, MemberKind, MemberName, NewApiKey,
@@ -40,6 +51,7 @@ pub async fn run(store: &dyn Store) {
     sessions(store).await;
     audit_log(store).await;
     releases_and_advisories(store).await;
+    notifications_and_webhooks(store).await;
     urls(store).await;
     botnet(store).await;
     cleanfiles(store).await;
@@ -65,6 +77,109 @@ fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
         references: vec![],
         revisions: vec![],
     }
+}
+
+/// Notifications are recorded once each; a new one queues a delivery when
+/// the member has a webhook; a due delivery is claimed by one node only and
+/// its outcome saved.
+async fn notifications_and_webhooks(store: &dyn Store) {
+    use isx_advisories::{NewRelease, ReleaseStatus};
+    let member = store
+        .insert_member(&new_member("Notified CERT", MemberKind::NationalCert), T0)
+        .await
+        .expect("member");
+    let quiet = store
+        .insert_member(&new_member("Quiet CERT", MemberKind::NationalCert), T0)
+        .await
+        .expect("member");
+    let release = store
+        .insert_release(
+            &NewRelease {
+                title: "notified release".into(),
+                release_at: T0.add_secs(86_400),
+                notes: String::new(),
+                status: ReleaseStatus::Scheduled,
+                marking: isx_domain::Tlp::Amber,
+            },
+            T0,
+        )
+        .await
+        .expect("release");
+    let hook = crate::Webhook {
+        member: member.id,
+        url: "https://hooks.example/isx".into(),
+        secret: "s3cret".into(),
+    };
+    store.put_webhook(&hook, T0).await.expect("webhook");
+    assert_eq!(store.webhook(member.id).await.expect("get"), Some(hook));
+    assert_eq!(store.webhook(quiet.id).await.expect("get"), None);
+    let note = |m: isx_domain::MemberId| crate::Notification {
+        id: 0,
+        member: m,
+        release: release.id,
+        kind: "advance".into(),
+        version: 1,
+        at: T0.add_secs(10),
+        message: "window open".into(),
+    };
+    assert!(store.notify(&note(member.id), "{}").await.expect("notify"));
+    assert!(
+        !store.notify(&note(member.id), "{}").await.expect("again"),
+        "the same notification is recorded once"
+    );
+    assert!(store.notify(&note(quiet.id), "{}").await.expect("notify"));
+    let mut notified = store.notified(release.id).await.expect("notified");
+    notified.sort();
+    assert_eq!(
+        notified,
+        vec![
+            (member.id, "advance".to_owned(), 1),
+            (quiet.id, "advance".to_owned(), 1)
+        ]
+    );
+    let mine = store.notifications(member.id, 10).await.expect("list");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].message, "window open");
+    // Only the member with a webhook gets a delivery.
+    let due = store
+        .due_deliveries(T0.add_secs(10), 10)
+        .await
+        .expect("due");
+    assert_eq!(due.len(), 1);
+    let mut d = due[0].clone();
+    assert_eq!(
+        (d.member, d.status.as_str(), d.attempts),
+        (member.id, "pending", 0)
+    );
+    assert!(store
+        .claim_delivery(d.id, T0.add_secs(10), T0.add_secs(70))
+        .await
+        .expect("claim"));
+    assert!(
+        !store
+            .claim_delivery(d.id, T0.add_secs(10), T0.add_secs(70))
+            .await
+            .expect("claim again"),
+        "a claimed delivery is not due until its lease ends"
+    );
+    d.attempts = 1;
+    d.status = "delivered".into();
+    d.delivered_at = Some(T0.add_secs(11));
+    store.finish_delivery(&d).await.expect("finish");
+    assert_eq!(
+        store.deliveries(Some(member.id), 10).await.expect("list"),
+        vec![d.clone()]
+    );
+    assert!(store
+        .deliveries(Some(quiet.id), 10)
+        .await
+        .expect("list")
+        .is_empty());
+    assert!(store
+        .due_deliveries(T0.add_secs(10_000), 10)
+        .await
+        .expect("due")
+        .is_empty());
 }
 
 async fn releases_and_advisories(store: &dyn Store) {

@@ -1,7 +1,11 @@
 //! isx storage.
 //!
-//! [`Store`] is the one seam between the server and its database. Two
-//! implementations pass the same conformance suite:
+//! [`Store`] is the one seam between the server and its database: the
+//! supertrait of one trait per product ([`CoreStore`], [`MemberStore`],
+//! [`NoticeStore`], [`AuditStore`], [`UrlStore`], [`FeedStore`],
+//! [`BotnetStore`], [`CleanFileStore`], [`ExchangeStore`],
+//! [`PartnershipStore`]), implemented for every type that implements them
+//! all. Two implementations pass the same conformance suite:
 //!
 //! * [`sqlite::SqliteStore`] — the embedded default: one file in the data
 //!   directory, WAL, `synchronous=FULL` so that acknowledged writes survive a
@@ -10,30 +14,32 @@
 //!   isx nodes on one database; migrations are serialised with an advisory
 //!   lock so nodes can start together.
 //!
-//! The SQL that is identical on both engines is written once (`sql.rs`);
-//! each backend module owns its connection setup, its `migrations/` and the
-//! paths where the engines really differ.
+//! Both are [`engine::SqlStore`] on an engine: the SQL is written once, in
+//! ordinary functions (`sql.rs` and one `sql_*.rs` per product), for any
+//! [`engine::Engine`]; each backend module owns its connection setup and
+//! implements `Engine` with what really differs (its `migrations/`, how a
+//! write transaction begins and which locks it takes, a few engine-specific
+//! statements and placeholders).
 
 mod botnet;
 mod cleanfiles;
+pub mod engine;
 mod error;
-#[macro_use]
-mod sql;
-#[macro_use]
-pub(crate) mod sql_botnet;
-#[macro_use]
-pub(crate) mod sql_urls;
-#[macro_use]
-pub(crate) mod sql_cleanfiles;
-#[macro_use]
-pub(crate) mod sql_exchange;
-#[macro_use]
-pub(crate) mod sql_partnership;
 mod exchange;
 pub mod migrate;
 pub mod nsrl;
 pub mod postgres;
 mod rows;
+mod sql;
+mod sql_audit;
+mod sql_botnet;
+mod sql_cleanfiles;
+mod sql_exchange;
+mod sql_feeds;
+mod sql_members;
+mod sql_notices;
+pub(crate) mod sql_partnership;
+mod sql_urls;
 pub mod sqlite;
 mod urls;
 
@@ -119,7 +125,7 @@ pub struct Delivery {
     pub delivered_at: Option<Timestamp>,
 }
 
-/// What [`Store::put_advisories`] did.
+/// What [`NoticeStore::put_advisories`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PutOutcome {
     pub created: usize,
@@ -135,12 +141,49 @@ pub enum Backend {
     Postgres,
 }
 
-/// Everything isx keeps. Implementations must pass [`conformance`].
+/// Everything isx keeps, one trait per product; what the server is wired
+/// with (`Arc<dyn Store>`: the product traits' methods are callable on it
+/// without importing them). Implementations must pass [`conformance`].
 ///
 /// Methods that change several rows do so in one transaction: either all of
 /// it is stored or none of it.
+pub trait Store:
+    CoreStore
+    + MemberStore
+    + NoticeStore
+    + AuditStore
+    + UrlStore
+    + FeedStore
+    + BotnetStore
+    + CleanFileStore
+    + ExchangeStore
+    + PartnershipStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: CoreStore
+        + MemberStore
+        + NoticeStore
+        + AuditStore
+        + UrlStore
+        + FeedStore
+        + BotnetStore
+        + CleanFileStore
+        + ExchangeStore
+        + PartnershipStore
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The store itself: its engine, its schema and whether it can write.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait CoreStore: Send + Sync {
     fn backend(&self) -> Backend;
     /// Applies pending migrations; returns how many were applied.
     async fn migrate(&self) -> Result<usize>;
@@ -148,14 +191,18 @@ pub trait Store: Send + Sync + 'static {
     /// Commits a one-row write: fails when the store cannot write (disk
     /// full, read-only, lost primary), which `/healthz` reports.
     async fn check_writable(&self) -> Result<()>;
+}
 
+/// Who may use isx: members, their users, API keys, trust groups and
+/// web sessions.
+#[async_trait]
+pub trait MemberStore: Send + Sync {
     // Members.
     async fn insert_member(&self, new: &NewMember, now: Timestamp) -> Result<Member>;
     async fn update_member(&self, id: MemberId, new: &NewMember) -> Result<Member>;
     async fn member(&self, id: MemberId) -> Result<Option<Member>>;
     async fn member_by_name(&self, name: &str) -> Result<Option<Member>>;
     async fn members(&self) -> Result<Vec<Member>>;
-
     // Users.
     async fn insert_user(&self, new: &NewUser, now: Timestamp) -> Result<User>;
     async fn user(&self, id: UserId) -> Result<Option<User>>;
@@ -167,7 +214,6 @@ pub trait Store: Send + Sync + 'static {
     async fn set_user_disabled(&self, id: UserId, at: Option<Timestamp>) -> Result<u64>;
     /// Ends every session of a user; the number ended.
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64>;
-
     // API keys.
     async fn insert_api_key(&self, new: &NewApiKey, now: Timestamp) -> Result<ApiKey>;
     async fn api_key(&self, id: &KeyId) -> Result<Option<ApiKey>>;
@@ -180,7 +226,6 @@ pub trait Store: Send + Sync + 'static {
     /// already revoked.
     async fn revoke_api_key(&self, id: &KeyId, now: Timestamp) -> Result<bool>;
     async fn touch_api_key(&self, id: &KeyId, now: Timestamp) -> Result<()>;
-
     // Trust groups.
     /// Creates a group with `owner` as its first member (role owner).
     async fn insert_group(
@@ -205,13 +250,18 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_group_member(&self, group: GroupId, member: MemberId) -> Result<bool>;
     async fn group_members(&self, group: GroupId) -> Result<Vec<GroupMembership>>;
     async fn memberships_of(&self, member: MemberId) -> Result<Vec<GroupMembership>>;
-
     // Web sessions.
     async fn insert_session(&self, session: &Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+}
 
+/// Advance vulnerability notices: releases, their advisories, the KEV
+/// catalogue, and the notifications, webhooks and deliveries that announce
+/// them.
+#[async_trait]
+pub trait NoticeStore: Send + Sync {
     // Advance vulnerability notices.
     async fn insert_release(&self, new: &NewRelease, now: Timestamp) -> Result<Release>;
     /// Saves title, time, notes, status, marking and revision history.
@@ -239,7 +289,6 @@ pub trait Store: Send + Sync + 'static {
     async fn advisory_release(&self, cve: &CveId) -> Result<Option<i64>>;
     /// Replaces catalogue entries by CVE, in one transaction; returns how many changed.
     async fn put_known_exploited(&self, records: &[KevRecord]) -> Result<usize>;
-
     // Notifications and webhooks.
     /// Records a notification unless the same (member, release, kind,
     /// version) exists; when new and the member has a webhook, queues a
@@ -259,14 +308,23 @@ pub trait Store: Send + Sync + 'static {
     /// Saves the outcome of an attempt.
     async fn finish_delivery(&self, d: &Delivery) -> Result<()>;
     async fn deliveries(&self, member: Option<MemberId>, limit: u32) -> Result<Vec<Delivery>>;
+}
 
+/// The audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     // Audit log.
     async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64>;
     /// Appends events in one transaction (the server's audit writer batches
     /// the events of concurrent requests).
     async fn append_audit_batch(&self, events: &[NewAuditEvent]) -> Result<()>;
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
 
+/// Malicious URL records, their numbered import batches, and their paging
+/// by change for TAXII.
+#[async_trait]
+pub trait UrlStore: Send + Sync {
     // Malicious URLs.
     /// Merges checked rows into their records in one transaction, under
     /// the URL write lock, as one numbered batch. A sighting already known
@@ -287,7 +345,20 @@ pub trait Store: Send + Sync + 'static {
     /// The last batch imported before `before`. Taken under the URL write
     /// lock, so every batch up to it has committed: batches are a prefix.
     async fn url_seq_before(&self, before: Timestamp) -> Result<i64>;
+    // TAXII paging of the URL collection.
+    /// URL records of these markings changed after `after` (their
+    /// `changed_at`, distinct and ascending), oldest change first.
+    async fn urls_by_added(
+        &self,
+        markings: &[isx_domain::Tlp],
+        after: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<isx_urls::UrlRecord>>;
+}
 
+/// Feed files: the slots produced per product and their manifest.
+#[async_trait]
+pub trait FeedStore: Send + Sync {
     // Feed files.
     /// The newest produced slot of a product.
     async fn last_feed_run(&self, product: &str) -> Result<Option<FeedRun>>;
@@ -316,7 +387,11 @@ pub trait Store: Send + Sync + 'static {
         member: Option<MemberId>,
         limit: u32,
     ) -> Result<Vec<FeedFile>>;
+}
 
+/// Botnet events, their recipients and zone serials.
+#[async_trait]
+pub trait BotnetStore: Send + Sync {
     // Botnet events.
     /// Stores events with the members each concerns, in one transaction
     /// under the botnet write lock, so ids commit in ascending order (a
@@ -343,7 +418,11 @@ pub trait Store: Send + Sync + 'static {
     async fn zone_serial(&self, name: &str, sha256: &str, slot: Timestamp) -> Result<i64>;
     /// Deletes events last seen before `before`; returns how many.
     async fn prune_botnet_events(&self, before: Timestamp) -> Result<u64>;
+}
 
+/// Clean file metadata and its change log.
+#[async_trait]
+pub trait CleanFileStore: Send + Sync {
     // Clean file metadata.
     /// Adds files not yet known (by SHA-256) in one transaction under the
     /// clean-file write lock, logging one change per file added. Files
@@ -383,15 +462,11 @@ pub trait Store: Send + Sync + 'static {
     /// database: the TAXII collection's full pass reads a page as one value
     /// instead of one row per file.
     async fn clean_page_json(&self, after: Timestamp, limit: u32) -> Result<String>;
-    /// URL records of these markings changed after `after` (their
-    /// `changed_at`, distinct and ascending), oldest change first.
-    async fn urls_by_added(
-        &self,
-        markings: &[isx_domain::Tlp],
-        after: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<isx_urls::UrlRecord>>;
+}
 
+/// TAXII collections of trust groups, and status resources.
+#[async_trait]
+pub trait ExchangeStore: Send + Sync {
     // TAXII collections of trust groups.
     /// Adds object versions to a collection in one transaction under the
     /// exchange write lock, each with its own `added` after every earlier
@@ -454,6 +529,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// A status resource and the member that made it.
     async fn exchange_status(&self, id: &str) -> Result<Option<(MemberId, String)>>;
+}
+
+/// Partnership: contributions to trust groups, their versions, comments,
+/// attachments, share requests and group rules.
+#[async_trait]
+pub trait PartnershipStore: Send + Sync {
     // Partnership: contributions to trust groups.
     /// Stores a contribution (version 1) and adds its TAXII objects to its
     /// group's collection, in one transaction.

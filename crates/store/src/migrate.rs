@@ -1,6 +1,11 @@
 //! Schema migrations: numbered SQL files per engine, embedded in the binary,
 //! each applied in its own transaction together with its bookkeeping row.
 
+use sqlx::Pool;
+
+use crate::engine::{commit, maybe_scalar, rollback, take_lock, Engine, Run, WriteLock};
+use crate::{Result, StoreError};
+
 /// One migration step.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -142,64 +147,52 @@ pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Applies `migrations` not yet recorded, in order, each in a transaction
-/// that first serialises against other nodes starting at the same time:
-/// `$begin` opens it (SQLite: `BEGIN IMMEDIATE`, which takes the write lock
-/// up front and waits through the busy timeout), `$lock` runs first inside
-/// it (PostgreSQL: an advisory lock), before the bookkeeping table is made.
-macro_rules! run_migrations {
-    ($pool:expr, $migrations:expr, $begin:expr, $lock:expr) => {{
-        let mut applied = 0usize;
-        for m in $migrations {
-            let begin: Option<&'static str> = $begin;
-            let tx = match begin {
-                Some(sql) => $pool.begin_with(sql).await,
-                None => $pool.begin().await,
-            };
-            let mut tx = tx?;
-            let lock: Option<&'static str> = $lock;
-            for stmt in [lock, Some($crate::migrate::CREATE_TABLE)]
-                .into_iter()
-                .flatten()
-            {
-                sqlx::query(stmt).execute(&mut *tx).await?;
-            }
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM isx_schema WHERE version = $1")
-                    .bind(m.version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if done.is_some() {
-                // End the transaction here: a dropped sqlx transaction rolls
-                // back lazily, and on SQLite it would hold the write lock
-                // while the next iteration waits for it.
-                tx.rollback().await?;
-                continue;
-            }
-            for stmt in $crate::migrate::statements(m.sql) {
-                sqlx::query(stmt)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|source| $crate::StoreError::Migration {
-                        version: m.version,
-                        name: m.name,
-                        source,
-                    })?;
-            }
-            sqlx::query("INSERT INTO isx_schema (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(
-                    <isx_domain::SystemClock as isx_domain::Clock>::now(&isx_domain::SystemClock)
-                        .as_micros(),
-                )
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied migration");
-            applied += 1;
+/// Applies the engine's migrations not yet recorded, in order, each in a
+/// write transaction (SQLite: `BEGIN IMMEDIATE`, which takes the write lock
+/// up front and waits through the busy timeout) that first serialises
+/// against other nodes starting at the same time
+/// ([`WriteLock::Migration`]; PostgreSQL: an advisory lock), before the
+/// bookkeeping table is made.
+pub(crate) async fn run<DB: Engine>(pool: &Pool<DB>) -> Result<usize> {
+    let mut applied = 0usize;
+    for m in DB::MIGRATIONS {
+        let mut tx = DB::begin_write(pool).await?;
+        take_lock(&mut tx, WriteLock::Migration).await?;
+        sqlx::query(CREATE_TABLE).run(&mut tx).await?;
+        let done: Option<i64> = maybe_scalar(
+            sqlx::query("SELECT version FROM isx_schema WHERE version = $1").arg(m.version),
+            &mut tx,
+        )
+        .await?;
+        if done.is_some() {
+            // End the transaction here: a dropped sqlx transaction rolls
+            // back lazily, and on SQLite it would hold the write lock
+            // while the next iteration waits for it.
+            rollback(tx).await?;
+            continue;
         }
-        Ok(applied)
-    }};
+        for stmt in statements(m.sql) {
+            sqlx::query(stmt)
+                .run(&mut tx)
+                .await
+                .map_err(|source| StoreError::Migration {
+                    version: m.version,
+                    name: m.name,
+                    source,
+                })?;
+        }
+        sqlx::query("INSERT INTO isx_schema (version, name, applied_at) VALUES ($1, $2, $3)")
+            .arg(m.version)
+            .arg(m.name)
+            .arg(
+                <isx_domain::SystemClock as isx_domain::Clock>::now(&isx_domain::SystemClock)
+                    .as_micros(),
+            )
+            .run(&mut tx)
+            .await?;
+        commit(tx).await?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        applied += 1;
+    }
+    Ok(applied)
 }
-pub(crate) use run_migrations;

@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Postgres, Transaction};
 
-use crate::migrate::{run_migrations, POSTGRES};
+use crate::engine::{Bind, Engine, Exec, Fut, Rows, Sql, SqlStore, WriteLock};
+use crate::migrate::{Migration, POSTGRES};
 use crate::{redact_url, Backend, Result, StoreError};
 
 /// Serialises migrations across nodes that start at the same time.
@@ -20,12 +22,16 @@ const URL_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261002)";
 /// time), so that event ids commit in ascending order.
 const BOTNET_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261003)";
 
-#[derive(Debug, Clone)]
-pub struct PostgresStore {
-    pub(crate) pool: PgPool,
-}
+/// Serialises clean-file writes, so change numbers commit in order.
+const CLEAN_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261004)";
 
-impl PostgresStore {
+/// Serialises additions to TAXII collections, so `added` ascends.
+const EXCHANGE_LOCK: &str = "SELECT pg_advisory_xact_lock(7358261005)";
+
+/// A store in a PostgreSQL database.
+pub type PostgresStore = SqlStore<Postgres>;
+
+impl SqlStore<Postgres> {
     /// Connects to `url` (`postgres://user:pass@host/db`, or with
     /// `?host=/path/to/socket/dir` for a Unix socket). Does not migrate.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -55,83 +61,98 @@ impl PostgresStore {
             .map_err(|e| StoreError::Open(format!("{}: {e}", redact_url(url))))?;
         Ok(PostgresStore { pool })
     }
+}
+
+/// PostgreSQL: a write transaction is an ordinary `BEGIN`; what must
+/// commit in order is serialised by an advisory transaction lock per
+/// [`WriteLock`].
+impl Engine for Postgres {
+    const BACKEND: Backend = Backend::Postgres;
+    const MIGRATIONS: &'static [Migration] = POSTGRES;
 
     /// A member's events among the rows a botnet read walks: PostgreSQL
     /// turns an `EXISTS` under `OR` into a hash of *all* the member's
     /// recipient rows per query; bounded by the cursor it hashes only the
     /// rows after it (few, for a stream that is caught up).
-    pub(crate) const BOTNET_MEMBER_FILTER: &'static str =
+    const BOTNET_MEMBER_FILTER: &'static str =
         "id IN (SELECT event_id FROM botnet_recipients WHERE member_id = $7 AND event_id > $1)";
 
-    /// Serialises clean-file writes, so change numbers commit in order.
-    pub(crate) const CLEAN_LOCK: Option<&'static str> =
-        Some("SELECT pg_advisory_xact_lock(7358261004)");
-
-    /// Serialises additions to TAXII collections, so `added` ascends.
-    pub(crate) const EXCHANGE_LOCK: Option<&'static str> =
-        Some("SELECT pg_advisory_xact_lock(7358261005)");
     /// A page of clean files as one JSON array of rows (see
-    /// `Store::clean_page_json`).
-    pub(crate) const CLEAN_PAGE_JSON: &'static str = "SELECT COALESCE(json_agg(json_build_array(added_at,
+    /// `CleanFileStore::clean_page_json`).
+    const CLEAN_PAGE_JSON: &'static str = "SELECT COALESCE(json_agg(json_build_array(added_at,
             encode(sha256, 'hex'), encode(sha1, 'hex'), encode(md5, 'hex'),
             size, file_name, product, version, vendor, source, published) ORDER BY added_at)::text, '[]')
         FROM (SELECT * FROM clean_files WHERE added_at > $1 ORDER BY added_at LIMIT $2) page";
 
+    fn lock_statement(lock: WriteLock) -> Option<&'static str> {
+        Some(match lock {
+            WriteLock::Migration => MIGRATION_LOCK,
+            WriteLock::Url => URL_LOCK,
+            WriteLock::Botnet => BOTNET_LOCK,
+            WriteLock::CleanFiles => CLEAN_LOCK,
+            WriteLock::Exchange => EXCHANGE_LOCK,
+        })
+    }
+
     /// Placeholders `$from, …` for `n` values.
-    pub(crate) fn params(from: usize, n: usize) -> String {
+    fn params(from: usize, n: usize) -> String {
         crate::sql_urls::numbered(from, n)
     }
 
-    /// A transaction that writes (the same name as SQLite's, where it
-    /// matters; here an ordinary `BEGIN`).
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
-        self.pool.begin().await.map_err(StoreError::Database)
+    fn begin_write(pool: &Pool<Self>) -> Fut<'_, sqlx::Result<Transaction<'static, Self>>> {
+        Box::pin(pool.begin())
+    }
+
+    fn commit(tx: Transaction<'_, Self>) -> Fut<'_, sqlx::Result<()>> {
+        Box::pin(tx.commit())
+    }
+
+    fn rollback(tx: Transaction<'_, Self>) -> Fut<'_, sqlx::Result<()>> {
+        Box::pin(tx.rollback())
+    }
+
+    fn bind<'q, T: Bind<'q>>(q: Sql<'q, Self>, value: T) -> Sql<'q, Self> {
+        q.bind(value)
+    }
+
+    fn execute<'e, 'q: 'e>(on: Exec<'e, Self>, q: Sql<'q, Self>) -> Fut<'e, sqlx::Result<u64>> {
+        match on {
+            Exec::Pool(p) => Box::pin(async move { Ok(q.execute(p).await?.rows_affected()) }),
+            Exec::Conn(c) => Box::pin(async move { Ok(q.execute(c).await?.rows_affected()) }),
+        }
+    }
+
+    fn fetch_all<'e, 'q: 'e>(
+        on: Exec<'e, Self>,
+        q: Sql<'q, Self>,
+    ) -> Fut<'e, sqlx::Result<Vec<Self::Row>>> {
+        match on {
+            Exec::Pool(p) => Box::pin(q.fetch_all(p)),
+            Exec::Conn(c) => Box::pin(q.fetch_all(c)),
+        }
+    }
+
+    fn fetch_one<'e, 'q: 'e>(
+        on: Exec<'e, Self>,
+        q: Sql<'q, Self>,
+    ) -> Fut<'e, sqlx::Result<Self::Row>> {
+        match on {
+            Exec::Pool(p) => Box::pin(q.fetch_one(p)),
+            Exec::Conn(c) => Box::pin(q.fetch_one(c)),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e>(
+        on: Exec<'e, Self>,
+        q: Sql<'q, Self>,
+    ) -> Fut<'e, sqlx::Result<Option<Self::Row>>> {
+        match on {
+            Exec::Pool(p) => Box::pin(q.fetch_optional(p)),
+            Exec::Conn(c) => Box::pin(q.fetch_optional(c)),
+        }
+    }
+
+    fn fetch<'e, 'q: 'e>(pool: &'e Pool<Self>, q: Sql<'q, Self>) -> Rows<'e, Self::Row> {
+        q.fetch(pool)
     }
 }
-
-impl_store!(PostgresStore, {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
-    async fn migrate(&self) -> Result<usize> {
-        run_migrations!(&self.pool, POSTGRES, None, Some(MIGRATION_LOCK))
-    }
-
-    async fn import_urls(
-        &self,
-        batch: &crate::UrlBatch<'_>,
-        now: isx_domain::Timestamp,
-    ) -> Result<crate::UrlImportOutcome> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(URL_LOCK).execute(&mut *tx).await?;
-        import_urls!(tx, batch, now, crate::sql_urls::numbered)
-    }
-
-    async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(URL_LOCK).execute(&mut *tx).await?;
-        url_seq_before!(tx, before)
-    }
-
-    async fn insert_botnet_events(
-        &self,
-        events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)],
-        now: isx_domain::Timestamp,
-    ) -> Result<crate::BotnetInsertOutcome> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(BOTNET_LOCK).execute(&mut *tx).await?;
-        insert_botnet!(tx, events, now, crate::sql_urls::numbered)
-    }
-
-    async fn botnet_id_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(BOTNET_LOCK).execute(&mut *tx).await?;
-        botnet_id_before!(tx, before)
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-});

@@ -7,6 +7,7 @@ use isx_domain::{
     User, UserId, UserRole,
 };
 
+use crate::engine::Get;
 use crate::{Result, StoreError};
 
 pub(crate) fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T>
@@ -286,4 +287,97 @@ pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
         domain: c.domain,
         source: c.source,
     })
+}
+
+/// A member from the columns `SELECT`ed by name.
+pub(crate) fn member_row<R: Get>(r: &R) -> Result<Member> {
+    member(MemberColumns {
+        id: r.col("id")?,
+        name: r.col("name")?,
+        kind: r.col("kind")?,
+        country: r.col("country")?,
+        tier: r.col("tier")?,
+        clearance: r.col("clearance")?,
+        constituency: r.col("constituency")?,
+        created_at: r.col("created_at")?,
+    })
+}
+
+pub(crate) fn release_row<R: Get>(r: &R) -> Result<isx_advisories::Release> {
+    release(ReleaseColumns {
+        id: r.col("id")?,
+        title: r.col("title")?,
+        release_at: r.col("release_at")?,
+        notes: r.col("notes")?,
+        status: r.col("status")?,
+        marking: r.col("marking")?,
+        revisions: r.col("revisions")?,
+        created_at: r.col("created_at")?,
+    })
+}
+
+pub(crate) fn delivery_row<R: Get>(r: &R) -> Result<crate::Delivery> {
+    Ok(crate::Delivery {
+        id: r.col("id")?,
+        notification: r.col("notification_id")?,
+        member: MemberId(r.col("member_id")?),
+        url: r.col("url")?,
+        payload: r.col("payload")?,
+        attempts: r.col("attempts")?,
+        next_attempt_at: Timestamp::from_micros(r.col("next_attempt_at")?),
+        status: r.col("status")?,
+        last_error: r.col("last_error")?,
+        delivered_at: ts(r.col("delivered_at")?),
+    })
+}
+
+pub(crate) fn user_row<R: Get>(r: &R) -> Result<User> {
+    user(UserColumns {
+        id: r.col("id")?,
+        login: r.col("login")?,
+        member_id: r.col("member_id")?,
+        role: r.col("role")?,
+        password_hash: r.col("password_hash")?,
+        created_at: r.col("created_at")?,
+        disabled_at: r.col("disabled_at")?,
+    })
+}
+
+pub(crate) fn key_row<R: Get>(r: &R) -> Result<ApiKey> {
+    api_key(KeyColumns {
+        key_id: r.col("key_id")?,
+        member_id: r.col("member_id")?,
+        name: r.col("name")?,
+        secret_hash: r.col("secret_hash")?,
+        created_at: r.col("created_at")?,
+        expires_at: r.col("expires_at")?,
+        revoked_at: r.col("revoked_at")?,
+        last_used_at: r.col("last_used_at")?,
+        role: r.col("role")?,
+        parent_key: r.col("parent_key")?,
+        creator_user: r.col("creator_user")?,
+    })
+}
+
+pub(crate) fn group_row<R: Get>(r: &R) -> Result<TrustGroup> {
+    group(GroupColumns {
+        id: r.col("id")?,
+        name: r.col("name")?,
+        description: r.col("description")?,
+        kind: r.col("kind")?,
+        agreement: r.col("agreement")?,
+        min_clearance: r.col("min_clearance")?,
+        ends_at: r.col("ends_at")?,
+        hide_members: r.col("hide_members")?,
+        created_at: r.col("created_at")?,
+    })
+}
+
+pub(crate) fn membership_row<R: Get>(r: &R) -> Result<GroupMembership> {
+    membership(
+        r.col("group_id")?,
+        r.col("member_id")?,
+        &r.col::<String>("role")?,
+        r.col("joined_at")?,
+    )
 }

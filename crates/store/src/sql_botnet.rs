@@ -1,38 +1,35 @@
 //! The botnet queries, written once for both engines.
 //!
-//! `insert_botnet!` and `botnet_id_before!` take a transaction the backend
-//! opened with its write lock held (SQLite: `BEGIN IMMEDIATE`; PostgreSQL:
-//! an advisory transaction lock), so that ids commit in ascending order.
+//! `insert_botnet_events` and `botnet_id_before` run in a write transaction
+//! holding the botnet write lock ([`WriteLock::Botnet`]; SQLite: `BEGIN
+//! IMMEDIATE`; PostgreSQL: an advisory transaction lock), so that ids
+//! commit in ascending order.
 
 use isx_botnet::BotnetEvent;
 use isx_domain::{MemberId, Timestamp};
 use sha2::{Digest, Sha256};
 
+use async_trait::async_trait;
+
+use crate::engine::{commit, scalar, Engine, Get, Run, Sql, SqlStore, WriteLock};
 use crate::rows::parse;
-use crate::{Result, StoreError, StoredBotnetEvent};
+
+use crate::{BotnetQuery, Result, StoreError, StoredBotnetEvent};
 
 /// Events per round trip: 9 parameters each stays under both engines' limits.
 pub(crate) const BOTNET_CHUNK: usize = 1000;
 
-/// The columns `botnet_row!` reads, in order.
-macro_rules! botnet_cols {
-    () => {
-        "id, received_at, body, recipients"
-    };
-}
+/// The columns `botnet_row` reads, in order.
+const BOTNET_COLS: &str = "id, received_at, body, recipients";
 
-/// Reads by position (the order of `botnet_cols!`).
-macro_rules! botnet_row {
-    ($r:ident) => {
-        (|| {
-            $crate::sql_botnet::stored_event(
-                impl_store!(@at $r, 0, i64),
-                impl_store!(@at $r, 1, i64),
-                &impl_store!(@at $r, 2, String),
-                &impl_store!(@at $r, 3, String),
-            )
-        })()
-    };
+/// Reads by position (the order of `BOTNET_COLS`).
+fn botnet_row<R: Get>(r: &R) -> Result<StoredBotnetEvent> {
+    stored_event(
+        r.at::<i64>(0)?,
+        r.at::<i64>(1)?,
+        &r.at::<String>(2)?,
+        &r.at::<String>(3)?,
+    )
 }
 
 pub(crate) fn stored_event(
@@ -84,11 +81,47 @@ pub(crate) fn recipients_text(r: &[MemberId]) -> String {
         .join(",")
 }
 
-macro_rules! insert_botnet {
-    ($tx:ident, $events:expr, $now:expr, $placeholders:path) => {{
-        let events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)] = $events;
-        let now: isx_domain::Timestamp = $now;
-        let mut out = $crate::BotnetInsertOutcome {
+/// The WHERE clause of a [`crate::BotnetQuery`] ($1 … $7); the product
+/// list holds only the fixed spellings of `BotnetProduct`. `product || ''`
+/// keeps any index on the product from being used: every read walks the
+/// primary key from `after_id`, which is what streams and batches need. How
+/// a member's recipient rows are consulted is the engine's own
+/// (`BOTNET_MEMBER_FILTER`): each plans one form well and the other badly.
+fn botnet_where<DB: Engine>(q: &BotnetQuery) -> String {
+    let products: Vec<isx_domain::BotnetProduct> = if q.products.is_empty() {
+        isx_domain::BotnetProduct::ALL.to_vec()
+    } else {
+        q.products.clone()
+    };
+    format!(
+            "WHERE id > $1 AND ($2 IS NULL OR id <= $2) AND ($3 IS NULL OR last_seen >= $3) AND ($4 IS NULL OR seen_at < $4)
+             AND ($5 IS NULL OR ip = $5) AND ($6 IS NULL OR family = $6)
+             AND ($7 IS NULL OR product IN ('botnet-c2', 'botnet-domains') OR {})
+             AND (product || '') IN ({})",
+            DB::BOTNET_MEMBER_FILTER,
+            products.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>().join(", ")
+        )
+}
+
+fn bind_botnet_query<'q, DB: Engine>(sql: Sql<'q, DB>, q: &'q BotnetQuery) -> Sql<'q, DB> {
+    sql.arg(q.after_id.unwrap_or(i64::MIN))
+        .arg(q.upto_id)
+        .arg(q.since.map(|t| t.as_micros()))
+        .arg(q.until.map(|t| t.as_micros()))
+        .arg(q.ip.clone())
+        .arg(q.family.as_ref().map(|f| f.to_lowercase()))
+        .arg(q.member.map(|m| m.0))
+}
+
+#[async_trait]
+impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
+    async fn insert_botnet_events(
+        &self,
+        events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)],
+        now: isx_domain::Timestamp,
+    ) -> Result<crate::BotnetInsertOutcome> {
+        let mut tx = self.begin_locked(WriteLock::Botnet).await?;
+        let mut out = crate::BotnetInsertOutcome {
             ids: vec![None; events.len()],
             ..Default::default()
         };
@@ -96,16 +129,16 @@ macro_rules! insert_botnet {
         // earlier one: distinct and ascending with the id. Its TAXII
         // objects take them as their date_added (a victim's indicator and
         // its sighting, one each).
-        let last: i64 = sqlx::query_scalar(
+        let last: i64 = scalar(sqlx::query(
             "SELECT COALESCE((SELECT received_at FROM botnet_events ORDER BY id DESC LIMIT 1), 0)",
         )
-        .fetch_one(&mut *$tx)
+        , &mut tx)
         .await?;
         let mut stamp = now.as_micros().max(last + 2);
-        for (c, chunk) in events.chunks($crate::sql_botnet::BOTNET_CHUNK).enumerate() {
-            let base = c * $crate::sql_botnet::BOTNET_CHUNK;
+        for (c, chunk) in events.chunks(crate::sql_botnet::BOTNET_CHUNK).enumerate() {
+            let base = c * crate::sql_botnet::BOTNET_CHUNK;
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", $placeholders(i * 9 + 1, 9)))
+                .map(|i| format!("({})", DB::params(i * 9 + 1, 9)))
                 .collect();
             let sql = format!(
                 "INSERT INTO botnet_events (product, seen_at, last_seen, received_at, ip, family, body, recipients, fp)
@@ -115,26 +148,26 @@ macro_rules! insert_botnet {
             let mut q = sqlx::query(&sql);
             let mut by_print = std::collections::HashMap::new();
             for (k, (e, r)) in chunk.iter().enumerate() {
-                let (body, print) = $crate::sql_botnet::body_and_fingerprint(e);
+                let (body, print) = crate::sql_botnet::body_and_fingerprint(e);
                 q = q
-                    .bind(e.product.as_str())
-                    .bind(e.seen_at.as_micros())
-                    .bind(e.last_seen.as_micros())
-                    .bind(stamp)
-                    .bind(e.ip.map(|v| v.to_string()))
-                    .bind(&e.family)
-                    .bind(body)
-                    .bind($crate::sql_botnet::recipients_text(r))
-                    .bind(print);
+                    .arg(e.product.as_str())
+                    .arg(e.seen_at.as_micros())
+                    .arg(e.last_seen.as_micros())
+                    .arg(stamp)
+                    .arg(e.ip.map(|v| v.to_string()))
+                    .arg(&e.family)
+                    .arg(body)
+                    .arg(crate::sql_botnet::recipients_text(r))
+                    .arg(print);
                 by_print.insert((e.seen_at.as_micros(), print), (base + k, r));
                 stamp += 2;
             }
-            let rows = q.fetch_all(&mut *$tx).await?;
+            let rows = q.rows(&mut tx).await?;
             out.duplicates += (chunk.len() - rows.len()) as u64;
             let mut pairs: Vec<(i64, i64)> = Vec::new();
             for row in rows {
-                let id = impl_store!(@get row, "id", i64);
-                let print = (impl_store!(@get row, "seen_at", i64), impl_store!(@get row, "fp", i64));
+                let id = row.col::<i64>("id")?;
+                let print = (row.col::<i64>("seen_at")?, row.col::<i64>("fp")?);
                 out.inserted += 1;
                 out.first_id = Some(out.first_id.map_or(id, |f: i64| f.min(id)));
                 out.last_id = Some(out.last_id.map_or(id, |l: i64| l.max(id)));
@@ -145,7 +178,7 @@ macro_rules! insert_botnet {
             }
             for part in pairs.chunks(5000) {
                 let values: Vec<String> = (0..part.len())
-                    .map(|i| format!("({})", $placeholders(i * 2 + 1, 2)))
+                    .map(|i| format!("({})", DB::params(i * 2 + 1, 2)))
                     .collect();
                 let sql = format!(
                     "INSERT INTO botnet_recipients (member_id, event_id) VALUES {} ON CONFLICT DO NOTHING",
@@ -153,151 +186,133 @@ macro_rules! insert_botnet {
                 );
                 let mut q = sqlx::query(&sql);
                 for (m, id) in part {
-                    q = q.bind(*m).bind(*id);
+                    q = q.arg(*m).arg(*id);
                 }
-                q.execute(&mut *$tx).await?;
+                q.run(&mut tx).await?;
             }
         }
-        $tx.commit().await?;
+        commit(tx).await?;
         Ok(out)
-    }};
-}
+    }
 
-macro_rules! botnet_id_before {
-    ($tx:ident, $before:expr) => {{
-        let id: i64 = sqlx::query_scalar(
+    async fn botnet_id_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
+        let mut tx = self.begin_locked(WriteLock::Botnet).await?;
+        let id: i64 = scalar(sqlx::query(
             // By the arrival index (arrival ascends with the id), so an
             // instant far back costs what a recent one does.
             "SELECT COALESCE((SELECT id FROM botnet_events WHERE received_at < $1 ORDER BY received_at DESC LIMIT 1), 0)",
         )
-        .bind($before.as_micros())
-        .fetch_one(&mut *$tx)
+        .arg(before.as_micros())
+        , &mut tx)
         .await?;
-        $tx.commit().await?;
+        commit(tx).await?;
         Ok(id)
-    }};
-}
+    }
 
-/// The WHERE clause of a [`crate::BotnetQuery`] ($1 … $7); the product
-/// list holds only the fixed spellings of `BotnetProduct`. `product || ''`
-/// keeps any index on the product from being used: every read walks the
-/// primary key from `after_id`, which is what streams and batches need. How
-/// a member's recipient rows are consulted is the engine's own
-/// (`BOTNET_MEMBER_FILTER`): each plans one form well and the other badly.
-macro_rules! botnet_where {
-    ($q:expr) => {{
-        let products: Vec<isx_domain::BotnetProduct> = if $q.products.is_empty() {
-            isx_domain::BotnetProduct::ALL.to_vec()
+    async fn botnet_events(
+        &self,
+        q: &crate::BotnetQuery,
+    ) -> crate::Result<Vec<crate::StoredBotnetEvent>> {
+        let sql = format!(
+            "SELECT {} FROM botnet_events {} ORDER BY id LIMIT $8",
+            BOTNET_COLS,
+            botnet_where::<DB>(q)
+        );
+        let limit = if q.limit == 0 {
+            i64::MAX
         } else {
-            $q.products.clone()
+            i64::from(q.limit)
         };
-        format!(
-            "WHERE id > $1 AND ($2 IS NULL OR id <= $2) AND ($3 IS NULL OR last_seen >= $3) AND ($4 IS NULL OR seen_at < $4)
-             AND ($5 IS NULL OR ip = $5) AND ($6 IS NULL OR family = $6)
-             AND ($7 IS NULL OR product IN ('botnet-c2', 'botnet-domains') OR {})
-             AND (product || '') IN ({})",
-            Self::BOTNET_MEMBER_FILTER,
-            products.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>().join(", ")
-        )
-    }};
-}
-
-macro_rules! bind_botnet_query {
-    ($sql:expr, $q:expr) => {
-        $sql.bind($q.after_id.unwrap_or(i64::MIN))
-            .bind($q.upto_id)
-            .bind($q.since.map(|t| t.as_micros()))
-            .bind($q.until.map(|t| t.as_micros()))
-            .bind($q.ip.clone())
-            .bind($q.family.as_ref().map(|f| f.to_lowercase()))
-            .bind($q.member.map(|m| m.0))
-    };
-}
-
-macro_rules! botnet_methods {
-    ($ty:ty) => {
-        impl $ty {
-        pub(crate) async fn botnet_events_sql(&self, q: &$crate::BotnetQuery) -> $crate::Result<Vec<$crate::StoredBotnetEvent>> {
-            let sql = format!("SELECT {} FROM botnet_events {} ORDER BY id LIMIT $8", botnet_cols!(), botnet_where!(q));
-            let limit = if q.limit == 0 { i64::MAX } else { i64::from(q.limit) };
-            let rows = bind_botnet_query!(sqlx::query(&sql), q)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-            // One undecodable stored row (written by an older isx, or by
-            // hand) must not take every member's channel down: it is logged
-            // and passed over.
-            Ok(rows.into_iter().filter_map(|r| $crate::sql_botnet::readable(botnet_row!(r))).collect())
-        }
-
-        pub(crate) async fn for_each_botnet_event_sql(
-            &self,
-            q: &$crate::BotnetQuery,
-            f: &mut (dyn FnMut($crate::StoredBotnetEvent) -> std::io::Result<()> + Send),
-        ) -> $crate::Result<u64> {
-            use futures_util::TryStreamExt;
-            let sql = format!("SELECT {} FROM botnet_events {} ORDER BY id", botnet_cols!(), botnet_where!(q));
-            let query = bind_botnet_query!(sqlx::query(&sql), q);
-            let mut rows = query.fetch(&self.pool);
-            let mut n = 0u64;
-            while let Some(r) = rows.try_next().await? {
-                let Some(event) = $crate::sql_botnet::readable(botnet_row!(r)) else { continue };
-                f(event).map_err(|e| $crate::StoreError::Io(e.to_string()))?;
-                n += 1;
-            }
-            Ok(n)
-        }
-
-        pub(crate) async fn zone_serial_sql(&self, name: &str, sha256: &str, slot: isx_domain::Timestamp) -> $crate::Result<i64> {
-            let mut tx = self.begin_write().await?;
-            let row = sqlx::query("SELECT serial, sha256, slot FROM botnet_zone_serials WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let serial = match row {
-                Some(r) => {
-                    let serial = impl_store!(@get r, "serial", i64);
-                    let same = impl_store!(@get r, "sha256", String) == sha256;
-                    // A slot older than the one that set the serial (produced
-                    // late, or by another node) is not the newest zone: it
-                    // leaves the serial alone.
-                    if same || slot.as_micros() < impl_store!(@get r, "slot", i64) {
-                        tx.commit().await?;
-                        return Ok(serial);
-                    }
-                    // Unix seconds while they lead; one more than before otherwise.
-                    (serial + 1).max(slot.as_secs())
-                }
-                None => slot.as_secs().max(1),
-            };
-            sqlx::query(
-                "INSERT INTO botnet_zone_serials (name, serial, sha256, slot) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (name) DO UPDATE SET serial = $2, sha256 = $3, slot = $4",
-            )
-            .bind(name)
-            .bind(serial)
-            .bind(sha256)
-            .bind(slot.as_micros())
-            .execute(&mut *tx)
+        let rows = bind_botnet_query(sqlx::query(&sql), q)
+            .arg(limit)
+            .rows(&self.pool)
             .await?;
-            tx.commit().await?;
-            Ok(serial)
-        }
+        // One undecodable stored row (written by an older isx, or by
+        // hand) must not take every member's channel down: it is logged
+        // and passed over.
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| crate::sql_botnet::readable(botnet_row(&r)))
+            .collect())
+    }
 
-        pub(crate) async fn prune_botnet_events_sql(&self, before: isx_domain::Timestamp) -> $crate::Result<u64> {
-            let mut tx = self.begin_write().await?;
-            sqlx::query("DELETE FROM botnet_recipients WHERE event_id IN (SELECT id FROM botnet_events WHERE last_seen < $1)")
-                .bind(before.as_micros())
-                .execute(&mut *tx)
+    async fn for_each_botnet_event(
+        &self,
+        q: &crate::BotnetQuery,
+        f: &mut (dyn FnMut(crate::StoredBotnetEvent) -> std::io::Result<()> + Send),
+    ) -> crate::Result<u64> {
+        use futures_util::TryStreamExt;
+        let sql = format!(
+            "SELECT {} FROM botnet_events {} ORDER BY id",
+            BOTNET_COLS,
+            botnet_where::<DB>(q)
+        );
+        let query = bind_botnet_query(sqlx::query(&sql), q);
+        let mut rows = query.stream(&self.pool);
+        let mut n = 0u64;
+        while let Some(r) = rows.try_next().await? {
+            let Some(event) = crate::sql_botnet::readable(botnet_row(&r)) else {
+                continue;
+            };
+            f(event).map_err(|e| crate::StoreError::Io(e.to_string()))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    async fn zone_serial(
+        &self,
+        name: &str,
+        sha256: &str,
+        slot: isx_domain::Timestamp,
+    ) -> crate::Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let row =
+            sqlx::query("SELECT serial, sha256, slot FROM botnet_zone_serials WHERE name = $1")
+                .arg(name)
+                .maybe_row(&mut tx)
                 .await?;
-            let n = sqlx::query("DELETE FROM botnet_events WHERE last_seen < $1")
-                .bind(before.as_micros())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            Ok(n)
-        }
-        }
-    };
+        let serial = match row {
+            Some(r) => {
+                let serial = r.col::<i64>("serial")?;
+                let same = r.col::<String>("sha256")? == sha256;
+                // A slot older than the one that set the serial (produced
+                // late, or by another node) is not the newest zone: it
+                // leaves the serial alone.
+                if same || slot.as_micros() < r.col::<i64>("slot")? {
+                    commit(tx).await?;
+                    return Ok(serial);
+                }
+                // Unix seconds while they lead; one more than before otherwise.
+                (serial + 1).max(slot.as_secs())
+            }
+            None => slot.as_secs().max(1),
+        };
+        sqlx::query(
+            "INSERT INTO botnet_zone_serials (name, serial, sha256, slot) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE SET serial = $2, sha256 = $3, slot = $4",
+        )
+        .arg(name)
+        .arg(serial)
+        .arg(sha256)
+        .arg(slot.as_micros())
+        .run(&mut tx)
+        .await?;
+        commit(tx).await?;
+        Ok(serial)
+    }
+
+    async fn prune_botnet_events(&self, before: isx_domain::Timestamp) -> crate::Result<u64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM botnet_recipients WHERE event_id IN (SELECT id FROM botnet_events WHERE last_seen < $1)")
+                .arg(before.as_micros())
+                .run(&mut tx)
+                .await?;
+        let n = sqlx::query("DELETE FROM botnet_events WHERE last_seen < $1")
+            .arg(before.as_micros())
+            .run(&mut tx)
+            .await?;
+        commit(tx).await?;
+        Ok(n)
+    }
 }

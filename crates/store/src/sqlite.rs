@@ -4,23 +4,20 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite, Transaction};
 
-use crate::migrate::{run_migrations, SQLITE};
+use crate::engine::{Bind, Engine, Exec, Fut, Rows, Sql, SqlStore, WriteLock};
+use crate::migrate::{Migration, SQLITE};
 use crate::{Backend, Result, StoreError};
 
 /// A store in one SQLite file (WAL mode, foreign keys on, `synchronous=FULL`
 /// so that an acknowledged write survives power loss).
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pub(crate) pool: SqlitePool,
-}
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if needed) the database file at `path`. Does not
-    /// migrate; [`crate::open`] does, or call [`crate::Store::migrate`].
+    /// migrate; [`crate::open`] does, or call [`crate::CoreStore::migrate`].
     pub async fn open(path: &Path) -> Result<Self> {
         Self::open_with(path, 8).await
     }
@@ -95,90 +92,104 @@ impl SqliteStore {
         };
         Ok(SqliteStore { pool })
     }
+}
+
+/// SQLite: every write transaction is `BEGIN IMMEDIATE`, which takes the
+/// database's one write lock up front, waiting through the busy timeout (a
+/// deferred `BEGIN` that reads and then writes fails at once with
+/// `SQLITE_BUSY` when another connection committed in between, which no
+/// timeout can help). That lock serialises everything the advisory locks
+/// serialise on PostgreSQL, so no [`WriteLock`] needs a statement.
+impl Engine for Sqlite {
+    const BACKEND: Backend = Backend::Sqlite;
+    const MIGRATIONS: &'static [Migration] = SQLITE;
 
     /// A member's events among the rows a botnet read walks: SQLite looks
     /// each row up in the recipients' primary key.
-    pub(crate) const BOTNET_MEMBER_FILTER: &'static str =
+    const BOTNET_MEMBER_FILTER: &'static str =
         "EXISTS (SELECT 1 FROM botnet_recipients r WHERE r.member_id = $7 AND r.event_id = botnet_events.id)";
 
-    /// A transaction that writes: `BEGIN IMMEDIATE` takes the write lock
-    /// up front, waiting through the busy timeout. A deferred `BEGIN` that
-    /// reads and then writes fails at once with `SQLITE_BUSY` when another
-    /// connection committed in between, which no timeout can help.
-    /// Clean-file writes need no lock beyond `BEGIN IMMEDIATE`.
-    pub(crate) const CLEAN_LOCK: Option<&'static str> = None;
-    /// Exchange writes need no lock beyond `BEGIN IMMEDIATE` either.
-    pub(crate) const EXCHANGE_LOCK: Option<&'static str> = None;
     /// A page of clean files as one JSON array of rows, built by SQLite
-    /// (see `Store::clean_page_json`): one value crosses to Rust, not one
-    /// row per file.
-    pub(crate) const CLEAN_PAGE_JSON: &'static str = "SELECT json_group_array(json_array(added_at,
+    /// (see `CleanFileStore::clean_page_json`): one value crosses to Rust,
+    /// not one row per file.
+    const CLEAN_PAGE_JSON: &'static str = "SELECT json_group_array(json_array(added_at,
             lower(hex(sha256)),
             CASE WHEN sha1 IS NULL THEN NULL ELSE lower(hex(sha1)) END,
             CASE WHEN md5 IS NULL THEN NULL ELSE lower(hex(md5)) END,
             size, file_name, product, version, vendor, source, published))
         FROM (SELECT * FROM clean_files WHERE added_at > $1 ORDER BY added_at LIMIT $2)";
 
+    fn lock_statement(_lock: WriteLock) -> Option<&'static str> {
+        None
+    }
+
     /// Placeholders for `n` values (anonymous: SQLite binds them fastest).
-    pub(crate) fn params(from: usize, n: usize) -> String {
+    fn params(from: usize, n: usize) -> String {
         crate::sql_urls::anonymous(from, n)
     }
 
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(StoreError::Database)
+    fn begin_write(pool: &Pool<Self>) -> Fut<'_, sqlx::Result<Transaction<'static, Self>>> {
+        Box::pin(pool.begin_with("BEGIN IMMEDIATE"))
+    }
+
+    fn commit(tx: Transaction<'_, Self>) -> Fut<'_, sqlx::Result<()>> {
+        Box::pin(tx.commit())
+    }
+
+    fn rollback(tx: Transaction<'_, Self>) -> Fut<'_, sqlx::Result<()>> {
+        Box::pin(tx.rollback())
+    }
+
+    fn bind<'q, T: Bind<'q>>(q: Sql<'q, Self>, value: T) -> Sql<'q, Self> {
+        q.bind(value)
+    }
+
+    fn execute<'e, 'q: 'e>(on: Exec<'e, Self>, q: Sql<'q, Self>) -> Fut<'e, sqlx::Result<u64>> {
+        match on {
+            Exec::Pool(p) => Box::pin(async move { Ok(q.execute(p).await?.rows_affected()) }),
+            Exec::Conn(c) => Box::pin(async move { Ok(q.execute(c).await?.rows_affected()) }),
+        }
+    }
+
+    fn fetch_all<'e, 'q: 'e>(
+        on: Exec<'e, Self>,
+        q: Sql<'q, Self>,
+    ) -> Fut<'e, sqlx::Result<Vec<Self::Row>>> {
+        match on {
+            Exec::Pool(p) => Box::pin(q.fetch_all(p)),
+            Exec::Conn(c) => Box::pin(q.fetch_all(c)),
+        }
+    }
+
+    fn fetch_one<'e, 'q: 'e>(
+        on: Exec<'e, Self>,
+        q: Sql<'q, Self>,
+    ) -> Fut<'e, sqlx::Result<Self::Row>> {
+        match on {
+            Exec::Pool(p) => Box::pin(q.fetch_one(p)),
+            Exec::Conn(c) => Box::pin(q.fetch_one(c)),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e>(
+        on: Exec<'e, Self>,
+        q: Sql<'q, Self>,
+    ) -> Fut<'e, sqlx::Result<Option<Self::Row>>> {
+        match on {
+            Exec::Pool(p) => Box::pin(q.fetch_optional(p)),
+            Exec::Conn(c) => Box::pin(q.fetch_optional(c)),
+        }
+    }
+
+    fn fetch<'e, 'q: 'e>(pool: &'e Pool<Self>, q: Sql<'q, Self>) -> Rows<'e, Self::Row> {
+        q.fetch(pool)
     }
 }
-
-impl_store!(SqliteStore, {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    async fn migrate(&self) -> Result<usize> {
-        run_migrations!(&self.pool, SQLITE, Some("BEGIN IMMEDIATE"), None)
-    }
-
-    async fn import_urls(
-        &self,
-        batch: &crate::UrlBatch<'_>,
-        now: isx_domain::Timestamp,
-    ) -> Result<crate::UrlImportOutcome> {
-        let mut tx = self.begin_write().await?;
-        import_urls!(tx, batch, now, crate::sql_urls::anonymous)
-    }
-
-    async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        url_seq_before!(tx, before)
-    }
-
-    async fn insert_botnet_events(
-        &self,
-        events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)],
-        now: isx_domain::Timestamp,
-    ) -> Result<crate::BotnetInsertOutcome> {
-        let mut tx = self.begin_write().await?;
-        insert_botnet!(tx, events, now, crate::sql_urls::anonymous)
-    }
-
-    async fn botnet_id_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        botnet_id_before!(tx, before)
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-});
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
+    use crate::{AuditStore, CoreStore};
 
     /// Sets `max_page_count` on the pool's one connection (SQLite keeps it
     /// per connection): a stand-in for a disk with no space left that fails
