@@ -210,10 +210,7 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let ip = peer.ip().to_string();
-    if let Err(retry_after_secs) = state
-        .login_limiter
-        .check(&format!("ip:{ip}"))
-    {
+    if let Err(retry_after_secs) = state.login_limiter.check(&format!("ip:{ip}")) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
