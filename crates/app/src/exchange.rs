@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::identity::Caller;
 use crate::AppError;
-use crate::{notices, records, App};
+use crate::{advisories, records, App};
 
 /// Where a collection's objects come from.
 #[derive(Debug, Clone)]
@@ -283,7 +283,7 @@ async fn advisory_items(app: &App, caller: &Caller) -> Result<Vec<(Entry, Value)
     let identity_id = app.stix_identity_id();
     let mut rows = Vec::new();
     // The advisories the caller may see, masked (the notices read path).
-    for (r, a) in notices::search(app, caller, &notices::AdvisoryFilter::default()).await? {
+    for (r, a) in advisories::search(app, caller, &advisories::AdvisoryFilter::default()).await? {
         let since = decided_since(&caller.principal, &records::release(&r), now);
         let revised = r
             .revisions

@@ -37,7 +37,7 @@ pub mod feeds;
 pub mod files;
 pub mod identity;
 pub mod jobs;
-pub mod notices;
+pub mod advisories;
 pub mod notify;
 pub mod outbound;
 pub mod partnership;

@@ -81,7 +81,7 @@ fn constituency(cidrs: &[&str]) -> Constituency {
     }
 }
 
-mod notices {
+mod advisories {
     use super::*;
     use isx_advisories::{Advisory, NewRelease, ReleaseStatus};
 
@@ -154,19 +154,19 @@ mod notices {
 
         // Three days ahead: the 5-day tier sees it, the others do not (404,
         // the same answer as for a release that does not exist).
-        assert!(isx_app::notices::visible_releases(&w.app, &standard)
+        assert!(isx_app::advisories::visible_releases(&w.app, &standard)
             .await
             .expect("list")
             .is_empty());
         assert!(matches!(
-            isx_app::notices::visible_release(&w.app, &standard, rid).await,
+            isx_app::advisories::visible_release(&w.app, &standard, rid).await,
             Err(AppError::NotFound(_))
         ));
         assert!(matches!(
-            isx_app::notices::visible_release(&w.app, &day, rid).await,
+            isx_app::advisories::visible_release(&w.app, &day, rid).await,
             Err(AppError::NotFound(_))
         ));
-        let (_, _, advisories) = isx_app::notices::release_contents(&w.app, &five, rid)
+        let (_, _, advisories) = isx_app::advisories::release_contents(&w.app, &five, rid)
             .await
             .expect("the 5-day tier sees it");
         assert_eq!(advisories.len(), 1);
@@ -177,19 +177,19 @@ mod notices {
 
         // Within 24 hours the 24-hour tier sees it, with the index.
         w.clock.advance_secs(2 * DAY + 3600);
-        let (_, _, advisories) = isx_app::notices::release_contents(&w.app, &day, rid)
+        let (_, _, advisories) = isx_app::advisories::release_contents(&w.app, &day, rid)
             .await
             .expect("the 24-hour tier sees it");
         assert!(advisories[0].exploitability.is_some());
         assert!(matches!(
-            isx_app::notices::visible_release(&w.app, &standard, rid).await,
+            isx_app::advisories::visible_release(&w.app, &standard, rid).await,
             Err(AppError::NotFound(_))
         ));
 
         // After the release time everyone does.
         w.clock.advance_secs(DAY);
         assert_eq!(
-            isx_app::notices::visible_releases(&w.app, &standard)
+            isx_app::advisories::visible_releases(&w.app, &standard)
                 .await
                 .expect("list")
                 .len(),

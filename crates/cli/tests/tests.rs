@@ -17,11 +17,11 @@ mod cleanfiles;
 mod cli;
 mod durability;
 mod feed_files;
-mod notices;
+mod advisories;
 mod oracles;
 mod partnership;
 mod store;
-mod taxii;
+mod exchange;
 mod urls;
 
 /// Declares one test per store backend for an `async fn(Backend)`.

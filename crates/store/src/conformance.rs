@@ -8,7 +8,7 @@
 //! `groups_are_transactional`, `sessions`: [`MemberStore`](crate::MemberStore);
 //! `audit_log`: [`AuditStore`](crate::AuditStore);
 //! `releases_and_advisories`, `notifications_and_webhooks`:
-//! [`NoticeStore`](crate::NoticeStore); `urls`: [`UrlStore`](crate::UrlStore)
+//! [`AdvisoryStore`](crate::AdvisoryStore); `urls`: [`UrlStore`](crate::UrlStore)
 //! and [`FeedStore`](crate::FeedStore); `botnet`: [`BotnetStore`](crate::BotnetStore);
 //! `cleanfiles`: [`CleanFileStore`](crate::CleanFileStore); `partnership`:
 //! [`PartnershipStore`](crate::PartnershipStore) and

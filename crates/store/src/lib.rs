@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is the one seam between the server and its database: the
 //! supertrait of one trait per product ([`CoreStore`], [`MemberStore`],
-//! [`NoticeStore`], [`AuditStore`], [`UrlStore`], [`FeedStore`],
+//! [`AdvisoryStore`], [`AuditStore`], [`UrlStore`], [`FeedStore`],
 //! [`BotnetStore`], [`CleanFileStore`], [`ExchangeStore`],
 //! [`PartnershipStore`]), implemented for every type that implements them
 //! all. Two implementations pass the same conformance suite:
@@ -37,7 +37,7 @@ mod sql_cleanfiles;
 mod sql_exchange;
 mod sql_feeds;
 mod sql_members;
-mod sql_notices;
+mod sql_advisories;
 pub(crate) mod sql_partnership;
 mod sql_urls;
 pub mod sqlite;
@@ -125,7 +125,7 @@ pub struct Delivery {
     pub delivered_at: Option<Timestamp>,
 }
 
-/// What [`NoticeStore::put_advisories`] did.
+/// What [`AdvisoryStore::put_advisories`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PutOutcome {
     pub created: usize,
@@ -150,7 +150,7 @@ pub enum Backend {
 pub trait Store:
     CoreStore
     + MemberStore
-    + NoticeStore
+    + AdvisoryStore
     + AuditStore
     + UrlStore
     + FeedStore
@@ -167,7 +167,7 @@ pub trait Store:
 impl<T> Store for T where
     T: CoreStore
         + MemberStore
-        + NoticeStore
+        + AdvisoryStore
         + AuditStore
         + UrlStore
         + FeedStore
@@ -261,7 +261,7 @@ pub trait MemberStore: Send + Sync {
 /// catalogue, and the notifications, webhooks and deliveries that announce
 /// them.
 #[async_trait]
-pub trait NoticeStore: Send + Sync {
+pub trait AdvisoryStore: Send + Sync {
     // Advance vulnerability notices.
     async fn insert_release(&self, new: &NewRelease, now: Timestamp) -> Result<Release>;
     /// Saves title, time, notes, status, marking and revision history.

@@ -2,7 +2,7 @@
 //! schema, whether it answers and whether it can write.
 //!
 //! The queries of each product are in their own module (`sql_members.rs`,
-//! `sql_notices.rs`, `sql_audit.rs`, `sql_urls.rs`, `sql_feeds.rs`,
+//! `sql_advisories.rs`, `sql_audit.rs`, `sql_urls.rs`, `sql_feeds.rs`,
 //! `sql_botnet.rs`, `sql_cleanfiles.rs`, `sql_exchange.rs`,
 //! `sql_partnership.rs`): each implements its product trait for
 //! [`SqlStore`], on any [`Engine`]. Both engines accept `$N` placeholders,

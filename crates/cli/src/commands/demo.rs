@@ -313,7 +313,7 @@ async fn seed(ctx: &Ctx, instance_name: &str) -> anyhow::Result<World> {
             admin::create_api_key(s, c, None, &isx_app::admin::KeySpec::cli(m, name)).await?;
         keys.push((label(m), token.expose()));
     }
-    super::demo_notices::seed(ctx).await?;
+    super::demo_advisories::seed(ctx).await?;
     super::demo_urls::seed(ctx).await?;
     super::demo_botnet::seed(ctx).await?;
     super::demo_cleanfiles::seed(ctx).await?;

@@ -6,7 +6,7 @@ mod cleanfiles;
 mod demo;
 mod demo_botnet;
 mod demo_cleanfiles;
-mod demo_notices;
+mod demo_advisories;
 mod demo_partnership;
 mod demo_urls;
 mod group;

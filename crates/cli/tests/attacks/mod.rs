@@ -7,7 +7,7 @@ mod disk;
 mod exploitation;
 mod life_cycle;
 mod privacy;
-mod taxii_integrity;
+mod exchange_integrity;
 mod withdrawn;
 
 use isx_domain::{Clock, UserRole};

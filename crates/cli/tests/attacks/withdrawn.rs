@@ -6,7 +6,7 @@ use isx_domain::{Clock, Tier, Tlp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::notices::eventually;
+use crate::advisories::eventually;
 use crate::support::app::{Backend, TestApp};
 
 async fn deliveries_of_a_withdrawn_release_stop(backend: Backend) {

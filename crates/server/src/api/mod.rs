@@ -7,9 +7,9 @@ pub mod dto;
 mod groups;
 mod keys;
 mod members;
-pub(crate) mod notices;
+pub(crate) mod advisories;
 pub(crate) mod partnership;
-pub(crate) mod taxii;
+pub(crate) mod exchange;
 pub(crate) mod urls;
 pub(crate) mod wire;
 
@@ -26,11 +26,11 @@ use isx_app::records;
 pub(crate) use groups::*;
 pub(crate) use keys::*;
 pub(crate) use members::*;
-pub(crate) use notices::*;
+pub(crate) use advisories::*;
 pub(crate) use urls::*;
 
 pub fn routes(state: AppState) -> Router<AppState> {
-    let state_for_taxii = state.clone();
+    let state_for_exchange = state.clone();
     let v1 = Router::new()
         .route("/api/v1/me", get(me))
         .route("/api/v1/members", get(list_members).post(create_member))
@@ -186,7 +186,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(provider_metadata),
         )
         .merge(v1)
-        .merge(taxii::routes(state_for_taxii))
+        .merge(exchange::routes(state_for_exchange))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

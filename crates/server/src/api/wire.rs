@@ -5,7 +5,7 @@
 //! compile).
 
 use isx_app::botnet::{BotnetSummary, EventFilter, Indicator, Located, TopIp};
-use isx_app::notices::AdvisoryFilter;
+use isx_app::advisories::AdvisoryFilter;
 use isx_app::urls::{ImportReport, UrlFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -6,7 +6,7 @@
 mod botnet;
 mod charts;
 mod cleanfiles;
-mod notices;
+mod advisories;
 mod pages;
 mod partnership;
 mod urls;
@@ -76,13 +76,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/audit", get(pages::audit))
         .route(
             "/releases",
-            get(notices::releases).post(notices::create_release),
+            get(advisories::releases).post(advisories::create_release),
         )
-        .route("/releases/{id}", get(notices::release))
-        .route("/releases/{id}/change", post(notices::change_release))
-        .route("/releases/{id}/import", post(notices::import))
-        .route("/advisories/{cve}", get(notices::advisory))
-        .route("/admin/deliveries", get(notices::deliveries))
+        .route("/releases/{id}", get(advisories::release))
+        .route("/releases/{id}/change", post(advisories::change_release))
+        .route("/releases/{id}/import", post(advisories::import))
+        .route("/advisories/{cve}", get(advisories::advisory))
+        .route("/admin/deliveries", get(advisories::deliveries))
         .route("/botnet", get(botnet::page))
         .route("/cleanfiles", get(cleanfiles::page))
         .route("/cleanfiles/lookup", post(cleanfiles::lookup))

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::engine::{commit, maybe_scalar, Engine, Get, Run, SqlStore};
 
 #[async_trait]
-impl<DB: Engine> crate::NoticeStore for SqlStore<DB> {
+impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
     async fn insert_release(
         &self,
         new: &isx_advisories::NewRelease,
