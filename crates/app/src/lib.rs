@@ -26,6 +26,7 @@
 )]
 
 pub mod admin;
+pub mod advisories;
 pub mod botnet;
 pub mod botnet_files;
 pub mod cleanfile_files;
@@ -37,7 +38,6 @@ pub mod feeds;
 pub mod files;
 pub mod identity;
 pub mod jobs;
-pub mod advisories;
 pub mod notify;
 pub mod outbound;
 pub mod partnership;

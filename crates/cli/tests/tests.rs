@@ -9,6 +9,7 @@ mod support {
     pub mod receiver;
 }
 
+mod advisories;
 mod api;
 mod attacks;
 mod botnet;
@@ -16,12 +17,11 @@ mod browser;
 mod cleanfiles;
 mod cli;
 mod durability;
+mod exchange;
 mod feed_files;
-mod advisories;
 mod oracles;
 mod partnership;
 mod store;
-mod exchange;
 mod urls;
 
 /// Declares one test per store backend for an `async fn(Backend)`.

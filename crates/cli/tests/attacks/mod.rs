@@ -4,10 +4,10 @@
 
 mod disclosure;
 mod disk;
+mod exchange_integrity;
 mod exploitation;
 mod life_cycle;
 mod privacy;
-mod exchange_integrity;
 mod withdrawn;
 
 use isx_domain::{Clock, UserRole};

@@ -1,15 +1,15 @@
 //! The REST API, v1. Every endpoint is described for OpenAPI where it is
 //! defined (`#[utoipa::path]`); `/api/openapi.json` is generated from these.
 
+pub(crate) mod advisories;
 pub(crate) mod botnet;
 pub(crate) mod cleanfiles;
 pub mod dto;
+pub(crate) mod exchange;
 mod groups;
 mod keys;
 mod members;
-pub(crate) mod advisories;
 pub(crate) mod partnership;
-pub(crate) mod exchange;
 pub(crate) mod urls;
 pub(crate) mod wire;
 
@@ -23,10 +23,10 @@ use crate::AppState;
 use dto::{AuditEventDto, HealthDto, MeDto, MemberDto};
 use isx_app::records;
 
+pub(crate) use advisories::*;
 pub(crate) use groups::*;
 pub(crate) use keys::*;
 pub(crate) use members::*;
-pub(crate) use advisories::*;
 pub(crate) use urls::*;
 
 pub fn routes(state: AppState) -> Router<AppState> {

@@ -4,8 +4,8 @@
 //! field by field (a field added to one side and not the other does not
 //! compile).
 
-use isx_app::botnet::{BotnetSummary, EventFilter, Indicator, Located, TopIp};
 use isx_app::advisories::AdvisoryFilter;
+use isx_app::botnet::{BotnetSummary, EventFilter, Indicator, Located, TopIp};
 use isx_app::urls::{ImportReport, UrlFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

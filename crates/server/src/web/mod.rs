@@ -3,10 +3,10 @@
 //! carries the session's CSRF token; cookies are HttpOnly, SameSite=Strict
 //! and, over TLS, Secure. Nothing is loaded from outside the binary.
 
+mod advisories;
 mod botnet;
 mod charts;
 mod cleanfiles;
-mod advisories;
 mod pages;
 mod partnership;
 mod urls;
