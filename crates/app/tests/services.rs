@@ -57,6 +57,34 @@ impl World {
             .expect("member")
     }
 
+    /// An enterprise of the standard tier with no constituency.
+    async fn plain_member(&self, name: &str) -> Member {
+        self.member(
+            name,
+            MemberKind::Enterprise,
+            Tier::Standard,
+            Constituency::default(),
+        )
+        .await
+    }
+
+    /// An ad-hoc trust group owned by `owner`.
+    async fn group(&self, owner: &Member) -> isx_domain::TrustGroup {
+        admin::create_group(
+            self.app.store.as_ref(),
+            self.clock.as_ref(),
+            &NewTrustGroup {
+                name: "Water ISAC".into(),
+                description: String::new(),
+                kind: TrustGroupKind::AdHoc { ends_at: None },
+                hide_members: false,
+            },
+            owner.id,
+        )
+        .await
+        .expect("group")
+    }
+
     /// A caller as the server sees one: a key minted for the member, then
     /// authenticated.
     async fn caller(&self, m: &Member) -> Caller {
@@ -116,36 +144,31 @@ mod advisories {
         r.id
     }
 
+    /// A partner of the 5-day tier and one of the 24-hour tier.
+    async fn advance_partners(w: &World) -> (Member, Member) {
+        let five = w.member(
+            "Five Days",
+            MemberKind::Government,
+            Tier::Advance5d,
+            Constituency::default(),
+        );
+        let day = w.member(
+            "One Day",
+            MemberKind::NationalCert,
+            Tier::Advance24h,
+            Constituency::default(),
+        );
+        (five.await, day.await)
+    }
+
     /// Before the release time only partners of the advance tiers see a
     /// release, each from its window on; exploitability only within 24 h.
     #[tokio::test]
     async fn advance_windows_and_the_exploitability_index() {
         let w = World::new().await;
         let rid = scheduled_release(&w, 3 * DAY).await;
-        let standard = w
-            .member(
-                "Standard Co",
-                MemberKind::Enterprise,
-                Tier::Standard,
-                Constituency::default(),
-            )
-            .await;
-        let five = w
-            .member(
-                "Five Days",
-                MemberKind::Government,
-                Tier::Advance5d,
-                Constituency::default(),
-            )
-            .await;
-        let day = w
-            .member(
-                "One Day",
-                MemberKind::NationalCert,
-                Tier::Advance24h,
-                Constituency::default(),
-            )
-            .await;
+        let standard = w.plain_member("Standard Co").await;
+        let (five, day) = advance_partners(&w).await;
         let (standard, five, day) = (
             w.caller(&standard).await,
             w.caller(&five).await,
@@ -203,22 +226,7 @@ mod advisories {
     async fn notifications_follow_the_windows() {
         let w = World::new().await;
         let rid = scheduled_release(&w, 3 * DAY).await;
-        let five = w
-            .member(
-                "Five Days",
-                MemberKind::Government,
-                Tier::Advance5d,
-                Constituency::default(),
-            )
-            .await;
-        let day = w
-            .member(
-                "One Day",
-                MemberKind::NationalCert,
-                Tier::Advance24h,
-                Constituency::default(),
-            )
-            .await;
+        let (five, day) = advance_partners(&w).await;
         assert_eq!(isx_app::notify::tick(&w.app).await.expect("tick"), 1);
         assert_eq!(
             isx_app::notify::tick(&w.app).await.expect("tick"),
@@ -352,43 +360,10 @@ mod partnership {
     #[tokio::test]
     async fn contributions_stay_in_their_group() {
         let w = World::new().await;
-        let a = w
-            .member(
-                "Alpha",
-                MemberKind::Enterprise,
-                Tier::Standard,
-                Constituency::default(),
-            )
-            .await;
-        let b = w
-            .member(
-                "Bravo",
-                MemberKind::Enterprise,
-                Tier::Standard,
-                Constituency::default(),
-            )
-            .await;
-        let outsider = w
-            .member(
-                "Outsider",
-                MemberKind::Enterprise,
-                Tier::Standard,
-                Constituency::default(),
-            )
-            .await;
-        let g = admin::create_group(
-            w.app.store.as_ref(),
-            w.clock.as_ref(),
-            &NewTrustGroup {
-                name: "Water ISAC".into(),
-                description: String::new(),
-                kind: TrustGroupKind::AdHoc { ends_at: None },
-                hide_members: false,
-            },
-            a.id,
-        )
-        .await
-        .expect("group");
+        let a = w.plain_member("Alpha").await;
+        let b = w.plain_member("Bravo").await;
+        let outsider = w.plain_member("Outsider").await;
+        let g = w.group(&a).await;
         admin::join_group(
             w.app.store.as_ref(),
             w.clock.as_ref(),
@@ -437,27 +412,8 @@ mod partnership {
     #[tokio::test]
     async fn undecided_personal_data_is_refused() {
         let w = World::new().await;
-        let a = w
-            .member(
-                "Alpha",
-                MemberKind::Enterprise,
-                Tier::Standard,
-                Constituency::default(),
-            )
-            .await;
-        let g = admin::create_group(
-            w.app.store.as_ref(),
-            w.clock.as_ref(),
-            &NewTrustGroup {
-                name: "Water ISAC".into(),
-                description: String::new(),
-                kind: TrustGroupKind::AdHoc { ends_at: None },
-                hide_members: false,
-            },
-            a.id,
-        )
-        .await
-        .expect("group");
+        let a = w.plain_member("Alpha").await;
+        let g = w.group(&a).await;
         let ca = w.caller(&a).await;
         let mut draft = sighting();
         draft.content.description = "Reported by jane.doe@utility.example.".into();
@@ -490,14 +446,7 @@ mod feeds {
     #[tokio::test]
     async fn url_slots_are_produced_once_listed_found_and_signed() {
         let w = World::new().await;
-        let m = w
-            .member(
-                "Alpha",
-                MemberKind::Enterprise,
-                Tier::Standard,
-                Constituency::default(),
-            )
-            .await;
+        let m = w.plain_member("Alpha").await;
         let opts = isx_app::urls::ImportOptions {
             tlp: Tlp::Green,
             ..Default::default()
