@@ -209,8 +209,10 @@ async fn login(
     WebForm(form): WebForm<LoginForm>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let ip = peer.ip().to_string();
-    if let Err(retry_after_secs) = state.login_limiter.check(&format!("ip:{ip}")) {
+    if let Err(retry_after_secs) = state
+        .login_limiter
+        .check(&crate::ratelimit::client_key(peer.ip()))
+    {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
@@ -274,7 +276,7 @@ async fn login(
             member: user.as_ref().map(|u| u.member),
             action: "session.login".into(),
             target: "session".into(),
-            source_ip: Some(ip),
+            source_ip: Some(peer.ip().to_string()),
             outcome: outcome.into(),
         })
         .await?;
