@@ -784,8 +784,37 @@ async fn health_metrics_openapi(backend: Backend) {
             .contains(r#"isx_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#),
         "{metrics}"
     );
-    assert!(metrics
-        .contains("isx_http_request_duration_seconds_bucket{route=\"/api/v1/me\",le=\"+Inf\"} 1"));
+    assert!(
+        metrics.contains(
+            // (`prometheus-client` writes `le` first; label order carries
+            // no meaning in the format)
+            "isx_http_request_duration_seconds_bucket{le=\"+Inf\",route=\"/api/v1/me\"} 1"
+        ),
+        "{metrics}"
+    );
+    // Prometheus's own OpenMetrics parser (Python `prometheus-client`)
+    // reads every family back; a malformed line or a missing `# EOF` fails.
+    let families = crate::oracles::run_python(
+        r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+names = sorted({f.name for f in text_string_to_metric_families(sys.stdin.read())})
+print(" ".join(names))
+"#,
+        &metrics,
+    );
+    for family in [
+        "isx_http_requests",
+        "isx_http_request_duration_seconds",
+        "isx_feed_slots_produced",
+        "isx_botnet_events_ingested",
+        "isx_geo_databases_loaded",
+    ] {
+        assert!(
+            families.split_whitespace().any(|f| f == family),
+            "{family} not parsed from the exposition: {families}"
+        );
+    }
     let spec: Value = app
         .get("/api/openapi.json", "")
         .send()

@@ -1,237 +1,275 @@
-//! Prometheus metrics, rendered in the text exposition format at `/metrics`.
-//! A small registry of our own: request counts by route and status, and a
-//! latency histogram by route.
+//! Prometheus metrics at `/metrics`, in the OpenMetrics text format, on
+//! `prometheus-client`: one registry per running server. HTTP traffic is
+//! counted here in labelled families; the product counters live in the
+//! application (plain atomics, so `isx-app` knows nothing of Prometheus)
+//! and are read at scrape time by [`ProductCollector`].
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use isx_app::feeds::FeedStats;
+use isx_app::App;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 use crate::AppState;
 
+/// Upper bounds of the request latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    total: u64,
+/// The media type of the OpenMetrics text format.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    /// The route template (`/api/v1/members/{id}`), never the raw path, so
+    /// the label's values stay bounded.
+    route: String,
+    status: u16,
 }
 
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
-    url_rows: Mutex<BTreeMap<&'static str, u64>>,
-    /// Hashes looked up in bulk.
-    pub clean_lookups: std::sync::atomic::AtomicU64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    url_rows: Family<OutcomeLabels, Counter>,
+    /// Hashes looked up in bulk.
+    pub clean_lookups: Counter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// What happened to the rows of a URL import, as the `outcome` label.
+const URL_OUTCOMES: [&str; 4] = ["created", "updated", "unchanged", "skipped"];
 
 impl Metrics {
-    /// Counts the rows of a URL import by what happened to them.
-    pub fn url_import(&self, r: &isx_app::urls::ImportReport) {
-        if let Ok(mut m) = self.url_rows.lock() {
-            for (k, n) in [
-                ("created", r.created),
-                ("updated", r.updated),
-                ("unchanged", r.unchanged),
-                ("skipped", r.skipped_total),
-            ] {
-                *m.entry(k).or_default() += n as u64;
-            }
+    pub fn new(app: &App) -> Self {
+        let mut registry = Registry::with_prefix("isx");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route and status",
+            requests.clone(),
+        );
+        let latency: Family<RouteLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        let url_rows = Family::<OutcomeLabels, Counter>::default();
+        for outcome in URL_OUTCOMES {
+            drop(url_rows.get_or_create(&OutcomeLabels { outcome }));
+        }
+        registry.register(
+            "url_rows_imported",
+            "URL rows imported on this node, by outcome",
+            url_rows.clone(),
+        );
+        let clean_lookups = Counter::default();
+        registry.register(
+            "cleanfiles_lookups",
+            "Hashes looked up in bulk on this node",
+            clean_lookups.clone(),
+        );
+        registry.register_collector(Box::new(ProductCollector { app: app.clone() }));
+        Metrics {
+            registry,
+            requests,
+            latency,
+            url_rows,
+            clean_lookups,
         }
     }
 
-    /// Product metrics: URL imports, feed production, geo databases.
-    fn render_products(&self, state: &AppState) -> String {
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut out = String::new();
-        out.push_str(
-            "# HELP isx_url_rows_imported_total URL rows imported on this node, by outcome.\n",
-        );
-        out.push_str("# TYPE isx_url_rows_imported_total counter\n");
-        if let Ok(m) = self.url_rows.lock() {
-            for k in ["created", "updated", "unchanged", "skipped"] {
-                let _ = writeln!(
-                    out,
-                    "isx_url_rows_imported_total{{outcome=\"{k}\"}} {}",
-                    m.get(k).copied().unwrap_or(0)
-                );
-            }
+    /// Counts the rows of a URL import by what happened to them.
+    pub fn url_import(&self, r: &isx_app::urls::ImportReport) {
+        for (outcome, n) in URL_OUTCOMES.into_iter().zip([
+            r.created,
+            r.updated,
+            r.unchanged,
+            r.skipped_total,
+        ]) {
+            self.url_rows
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(n as u64);
         }
-        let f = &state.feeds.stats;
-        for (name, kind, help, v) in [
-            (
-                "isx_feed_slots_produced_total",
-                "counter",
-                "Feed slots this node produced.",
-                f.slots_produced.load(Relaxed) as i64,
-            ),
-            (
-                "isx_feed_files_written_total",
-                "counter",
-                "Feed files this node wrote.",
-                f.files_written.load(Relaxed) as i64,
-            ),
-            (
-                "isx_feed_records_written_total",
-                "counter",
-                "Records written into feed files by this node.",
-                f.records_written.load(Relaxed) as i64,
-            ),
-            (
-                "isx_feed_failures_total",
-                "counter",
-                "Failed feed production attempts (retried).",
-                f.failures.load(Relaxed) as i64,
-            ),
-            (
-                "isx_feed_last_slot_timestamp_seconds",
-                "gauge",
-                "The newest feed slot this node produced (Unix time).",
-                f.last_slot.load(Relaxed),
-            ),
-            (
-                "isx_feed_last_run_milliseconds",
-                "gauge",
-                "How long producing the last slot took.",
-                f.last_run_millis.load(Relaxed) as i64,
-            ),
-            (
-                "isx_geo_databases_loaded",
-                "gauge",
-                "Geo databases configured for enrichment (0 to 2).",
-                i64::from(state.geo.status().location.is_some())
-                    + i64::from(state.geo.status().asn.is_some()),
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{product=\"urls\"}} {v}"
-            );
-            // The botnet and clean-file counters, in the same family.
-            for (product, b) in [
-                ("botnet", &state.feeds.botnet_stats),
-                ("cleanfiles", &state.feeds.clean_stats),
-            ] {
-                let v = match name {
-                    "isx_feed_slots_produced_total" => Some(b.slots_produced.load(Relaxed)),
-                    "isx_feed_files_written_total" => Some(b.files_written.load(Relaxed)),
-                    "isx_feed_records_written_total" => Some(b.records_written.load(Relaxed)),
-                    "isx_feed_failures_total" => Some(b.failures.load(Relaxed)),
-                    _ => None,
-                };
-                if let Some(v) = v {
-                    let _ = writeln!(out, "{name}{{product=\"{product}\"}} {v}");
-                }
-            }
-        }
-        let b = &state.botnet;
-        for (name, help, v) in [
-            (
-                "isx_botnet_events_ingested_total",
-                "Botnet events stored by this node.",
-                b.events_ingested.load(Relaxed),
-            ),
-            (
-                "isx_botnet_events_duplicate_total",
-                "Botnet events received again and skipped by this node.",
-                b.events_duplicate.load(Relaxed),
-            ),
-            (
-                "isx_botnet_matcher_builds_total",
-                "Constituency matcher builds on this node (one per change).",
-                b.matcher_builds.load(Relaxed),
-            ),
-            (
-                "isx_cleanfiles_lookups_total",
-                "Hashes looked up in bulk on this node.",
-                self.clean_lookups.load(Relaxed),
-            ),
-            (
-                "isx_cleanfiles_index_rebuilds_total",
-                "Clean-file hash set rebuilds from the store on this node.",
-                state.clean.rebuilds.load(Relaxed),
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
-            );
-        }
-        out
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
-        }
-        if let Ok(mut m) = self.latency.lock() {
-            let h = m.entry(route.to_owned()).or_default();
-            for (count, le) in h.counts.iter_mut().zip(BUCKETS.iter()) {
-                if secs <= *le {
-                    *count += 1;
-                }
-            }
-            h.sum += secs;
-            h.total += 1;
-        }
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(secs);
     }
 
-    pub fn render(&self) -> String {
+    /// The registry in the OpenMetrics text format.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::new();
-        out.push_str("# HELP isx_http_requests_total HTTP requests by method, route and status.\n");
-        out.push_str("# TYPE isx_http_requests_total counter\n");
-        if let Ok(m) = self.requests.lock() {
-            for ((method, route, status), n) in m.iter() {
-                let _ = writeln!(out, "isx_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}", escape(route));
-            }
-        }
-        out.push_str("# HELP isx_http_request_duration_seconds HTTP request latency by route.\n");
-        out.push_str("# TYPE isx_http_request_duration_seconds histogram\n");
-        if let Ok(m) = self.latency.lock() {
-            for (route, h) in m.iter() {
-                let r = escape(route);
-                for (count, le) in h.counts.iter().zip(BUCKETS.iter()) {
-                    let _ = writeln!(
-                        out,
-                        "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{le}\"}} {count}"
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "isx_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
-                    h.total
-                );
-                let _ = writeln!(
-                    out,
-                    "isx_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "isx_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
-                    h.total
-                );
-            }
-        }
-        out
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+/// The application's own counters, read when Prometheus scrapes: feed
+/// production per product, the botnet hub, the clean-file index and the
+/// geo databases.
+struct ProductCollector {
+    app: App,
 }
 
-/// Middleware: counts and times every request under its route template
-/// (`/api/v1/members/{id}`, never the raw path, so labels stay bounded).
+impl std::fmt::Debug for ProductCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProductCollector").finish_non_exhaustive()
+    }
+}
+
+type Reading = fn(&FeedStats) -> i64;
+
+/// Counters every product's feed production keeps.
+const FEED_COUNTERS: [(&str, &str, Reading); 4] = [
+    ("feed_slots_produced", "Feed slots this node produced", |s| {
+        s.slots_produced.load(Relaxed) as i64
+    }),
+    ("feed_files_written", "Feed files this node wrote", |s| {
+        s.files_written.load(Relaxed) as i64
+    }),
+    (
+        "feed_records_written",
+        "Records written into feed files by this node",
+        |s| s.records_written.load(Relaxed) as i64,
+    ),
+    (
+        "feed_failures",
+        "Failed feed production attempts (retried)",
+        |s| s.failures.load(Relaxed) as i64,
+    ),
+];
+
+/// Gauges of the same.
+const FEED_GAUGES: [(&str, &str, Reading); 2] = [
+    (
+        "feed_last_slot_timestamp_seconds",
+        "The newest feed slot this node produced (Unix time)",
+        |s| s.last_slot.load(Relaxed),
+    ),
+    (
+        "feed_last_run_milliseconds",
+        "How long producing the last slot took",
+        |s| s.last_run_millis.load(Relaxed) as i64,
+    ),
+];
+
+impl ProductCollector {
+    fn feeds(&self) -> [(&'static str, &FeedStats); 3] {
+        let f = &self.app.feeds;
+        [
+            ("urls", &f.stats),
+            ("botnet", &f.botnet_stats),
+            ("cleanfiles", &f.clean_stats),
+        ]
+    }
+}
+
+impl Collector for ProductCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for (kind, list) in [
+            (MetricType::Counter, &FEED_COUNTERS[..]),
+            (MetricType::Gauge, &FEED_GAUGES[..]),
+        ] {
+            for (name, help, read) in list {
+                let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+                for (product, stats) in self.feeds() {
+                    let labels = [("product", product)];
+                    let metric = family.encode_family(&labels)?;
+                    match kind {
+                        MetricType::Counter => {
+                            ConstCounter::new(read(stats).max(0) as u64).encode(metric)?
+                        }
+                        _ => ConstGauge::new(read(stats)).encode(metric)?,
+                    }
+                }
+            }
+        }
+        let geo = self.app.geo.status();
+        let loaded = i64::from(geo.location.is_some()) + i64::from(geo.asn.is_some());
+        let mut family = encoder.encode_descriptor(
+            "geo_databases_loaded",
+            "Geo databases configured for enrichment (0 to 2)",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(loaded).encode(family.encode_family(&[("product", "urls")])?)?;
+        let b = &self.app.botnet;
+        for (name, help, v) in [
+            (
+                "botnet_events_ingested",
+                "Botnet events stored by this node",
+                b.events_ingested.load(Relaxed),
+            ),
+            (
+                "botnet_events_duplicate",
+                "Botnet events received again and skipped by this node",
+                b.events_duplicate.load(Relaxed),
+            ),
+            (
+                "botnet_matcher_builds",
+                "Constituency matcher builds on this node (one per change)",
+                b.matcher_builds.load(Relaxed),
+            ),
+            (
+                "cleanfiles_index_rebuilds",
+                "Clean-file hash set rebuilds from the store on this node",
+                self.app.clean.rebuilds.load(Relaxed),
+            ),
+        ] {
+            let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(v).encode(family)?;
+        }
+        Ok(())
+    }
+}
+
+/// Middleware: counts and times every request under its route template.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -251,14 +289,11 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// `GET /metrics`
-pub async fn handler(
-    State(state): State<AppState>,
-) -> ([(axum::http::HeaderName, &'static str); 1], String) {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render() + &state.metrics.render_products(&state),
-    )
+pub async fn handler(State(state): State<AppState>) -> Response {
+    use axum::response::IntoResponse;
+    match state.metrics.render() {
+        Ok(text) => ([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+        Err(_) => crate::problem::ApiError::Internal("cannot encode the metrics".into())
+            .into_response(),
+    }
 }

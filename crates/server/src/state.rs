@@ -47,12 +47,13 @@ impl AppState {
         let login_limiter = Arc::new(RateLimiter::new(config.login_rate_limit, clock.clone()));
         let app = App::new(config.settings(), store.clone(), clock)?;
         let password_slots = Arc::new(tokio::sync::Semaphore::new(config.password_slots.max(1)));
+        let metrics = Arc::new(Metrics::new(&app));
         Ok(AppState {
             app,
             login_limiter,
             password_slots,
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             limiter,
             secure,
             audit: crate::audit::AuditWriter::start(store),

@@ -218,7 +218,7 @@ pub(crate) async fn lookup_bulk(
     state
         .metrics
         .clean_lookups
-        .fetch_add(total as u64, std::sync::atomic::Ordering::Relaxed);
+        .inc_by(total as u64);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let task_state = state.clone();
     tokio::spawn(async move {

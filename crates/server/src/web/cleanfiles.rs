@@ -202,7 +202,7 @@ pub(crate) async fn lookup(
     state
         .metrics
         .clean_lookups
-        .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        .inc_by(rows.len() as u64);
     render_page(&state, &caller, f.hashes.clone(), Some(rows), None).await
 }
 
