@@ -844,6 +844,47 @@ print(" ".join(names))
         .get("api_key")
         .is_some());
     assert!(spec["components"]["schemas"].get("Problem").is_some());
+    // The document is made from the router: every schema it refers to is
+    // defined, and every operation it describes answers (401 without a
+    // key, or 200 for the open ones) rather than falling through to 404
+    // or 405.
+    let mut refs = Vec::new();
+    collect_refs(&spec, &mut refs);
+    assert!(refs.len() > 50, "{} schema references", refs.len());
+    for r in &refs {
+        let name = r.strip_prefix("#/components/schemas/").expect(r);
+        assert!(
+            spec["components"]["schemas"].get(name).is_some(),
+            "{r} is not defined"
+        );
+    }
+    let paths = spec["paths"].as_object().expect("paths");
+    assert!(paths.len() > 50, "{} paths", paths.len());
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{algorithm}", "sha256")
+            .replace("{hash}", &"ab".repeat(32))
+            .replace("{cve}", "CVE-2024-0001")
+            .replace("{name}", "none.json")
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().expect("item").keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect(method);
+            let status = app
+                .client
+                .request(m, format!("{}{concrete}", app.base))
+                .send()
+                .await
+                .expect("send")
+                .status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but answers {status}"
+            );
+        }
+    }
     let p = problem(
         app.get("/api/v1/nothing-here", &app.a.token)
             .send()
@@ -853,6 +894,21 @@ print(" ".join(names))
     )
     .await;
     assert_eq!(p["type"], "urn:isx:problem:not-found");
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
 
 async fn tls_is_on_by_default_and_plain_http_is_explicit(backend: Backend) {

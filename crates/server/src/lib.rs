@@ -49,7 +49,6 @@ use tower_http::trace::TraceLayer;
 
 pub use config::{RateLimit, ServerConfig, TlsMode};
 pub use error::ServerError;
-pub use openapi::openapi_json;
 pub use state::AppState;
 
 /// A bound, ready-to-run server.
@@ -230,10 +229,12 @@ async fn expire_sessions(state: AppState) {
 
 fn routes(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
+    let (api, from_routes) = api::routes(state.clone()).split_for_parts();
+    let spec = Arc::new(openapi::document(from_routes));
     Router::new()
         .merge(web::routes(state.clone()))
-        .merge(api::routes(state.clone()))
-        .route("/api/openapi.json", axum::routing::get(openapi::handler))
+        .merge(api)
+        .route("/api/openapi.json", openapi::handler(spec))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

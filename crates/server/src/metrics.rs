@@ -115,12 +115,11 @@ impl Metrics {
 
     /// Counts the rows of a URL import by what happened to them.
     pub fn url_import(&self, r: &isx_app::urls::ImportReport) {
-        for (outcome, n) in URL_OUTCOMES.into_iter().zip([
-            r.created,
-            r.updated,
-            r.unchanged,
-            r.skipped_total,
-        ]) {
+        for (outcome, n) in
+            URL_OUTCOMES
+                .into_iter()
+                .zip([r.created, r.updated, r.unchanged, r.skipped_total])
+        {
             self.url_rows
                 .get_or_create(&OutcomeLabels { outcome })
                 .inc_by(n as u64);
@@ -167,9 +166,11 @@ type Reading = fn(&FeedStats) -> i64;
 
 /// Counters every product's feed production keeps.
 const FEED_COUNTERS: [(&str, &str, Reading); 4] = [
-    ("feed_slots_produced", "Feed slots this node produced", |s| {
-        s.slots_produced.load(Relaxed) as i64
-    }),
+    (
+        "feed_slots_produced",
+        "Feed slots this node produced",
+        |s| s.slots_produced.load(Relaxed) as i64,
+    ),
     ("feed_files_written", "Feed files this node wrote", |s| {
         s.files_written.load(Relaxed) as i64
     }),
@@ -293,7 +294,8 @@ pub async fn handler(State(state): State<AppState>) -> Response {
     use axum::response::IntoResponse;
     match state.metrics.render() {
         Ok(text) => ([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
-        Err(_) => crate::problem::ApiError::Internal("cannot encode the metrics".into())
-            .into_response(),
+        Err(_) => {
+            crate::problem::ApiError::Internal("cannot encode the metrics".into()).into_response()
+        }
     }
 }

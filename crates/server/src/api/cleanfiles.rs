@@ -215,10 +215,7 @@ pub(crate) async fn lookup_bulk(
     let inputs = bulk_inputs(&headers, &body)?;
     let with_metadata = p.metadata.unwrap_or(true);
     let total = inputs.len();
-    state
-        .metrics
-        .clean_lookups
-        .inc_by(total as u64);
+    state.metrics.clean_lookups.inc_by(total as u64);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let task_state = state.clone();
     tokio::spawn(async move {

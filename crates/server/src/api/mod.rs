@@ -13,9 +13,11 @@ pub(crate) mod partnership;
 pub(crate) mod urls;
 pub(crate) mod wire;
 
-use axum::extract::State;
-use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::get;
+use axum::{Extension, Json};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
@@ -29,164 +31,109 @@ pub(crate) use keys::*;
 pub(crate) use members::*;
 pub(crate) use urls::*;
 
-pub fn routes(state: AppState) -> Router<AppState> {
+/// Every endpoint of the REST API. An endpoint described for OpenAPI is
+/// registered with `routes!`, which takes its path and methods from the
+/// handler's `#[utoipa::path]`: the router and `/api/openapi.json` are
+/// made from the same list, so neither can miss a route the other has.
+/// Plain `route` marks what is deliberately left out of the description:
+/// the CIRCL hashlookup-compatible API (its own published contract), the
+/// SHA-256 shortcut of the generic lookup, the CSAF provider metadata, and
+/// `/metrics`.
+pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
     let state_for_exchange = state.clone();
-    let v1 = Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/members", get(list_members).post(create_member))
-        .route("/api/v1/members/{id}", get(get_member))
-        .route("/api/v1/keys", get(list_keys).post(create_key))
-        .route("/api/v1/keys/{key_id}", delete(revoke_key))
-        .route("/api/v1/users", get(list_users).post(create_user))
-        .route(
-            "/api/v1/users/{id}/disable",
-            axum::routing::post(disable_user),
-        )
-        .route(
-            "/api/v1/users/{id}/enable",
-            axum::routing::post(enable_user),
-        )
-        .route("/api/v1/users/{id}/sessions", delete(end_sessions))
-        .route("/api/v1/groups", get(list_groups).post(create_group))
-        .route("/api/v1/groups/{id}", get(get_group))
-        .route(
-            "/api/v1/groups/{id}/members",
-            get(list_group_members).post(join_group),
-        )
-        .route(
-            "/api/v1/groups/{id}/members/{member}",
-            delete(remove_group_member),
-        )
-        .route(
-            "/api/v1/groups/{id}/contributions",
-            get(partnership::list_contributions).post(partnership::create_contribution),
-        )
-        .route(
-            "/api/v1/groups/{id}/rules",
-            get(partnership::get_rules).put(partnership::put_rules),
-        )
-        .route("/api/v1/groups/{id}/reporting", get(partnership::reporting))
-        .route(
-            "/api/v1/groups/{id}/dashboard",
-            get(partnership::group_dashboard),
-        )
-        .route("/api/v1/partnership/dashboard", get(partnership::dashboard))
-        .route(
-            "/api/v1/contributions/{id}",
-            get(partnership::get_contribution).put(partnership::edit_contribution),
-        )
-        .route(
-            "/api/v1/contributions/{id}/versions",
-            get(partnership::contribution_versions),
-        )
-        .route(
-            "/api/v1/contributions/{id}/comments",
-            axum::routing::post(partnership::create_comment),
-        )
-        .route(
-            "/api/v1/contributions/{id}/attachments",
-            axum::routing::post(partnership::attach).layer(axum::extract::DefaultBodyLimit::max(
-                isx_partnership::governance::MAX_ATTACHMENT + 1,
-            )),
-        )
-        .route(
-            "/api/v1/attachments/{id}",
-            get(partnership::download_attachment),
-        )
-        .route(
-            "/api/v1/contributions/{id}/shares",
-            axum::routing::post(partnership::request_share),
-        )
-        .route("/api/v1/shares", get(partnership::list_shares))
-        .route(
-            "/api/v1/shares/{id}/approve",
-            axum::routing::post(partnership::approve_share),
-        )
-        .route(
-            "/api/v1/shares/{id}/reject",
-            axum::routing::post(partnership::reject_share),
-        )
-        .route(
-            "/api/v1/pii/check",
-            axum::routing::post(partnership::pii_check),
-        )
-        .route("/api/v1/audit", get(audit_log))
-        .route("/api/v1/releases", get(list_releases).post(create_release))
-        .route(
-            "/api/v1/releases/{id}",
-            get(get_release).patch(change_release),
-        )
-        .route("/api/v1/releases/{id}/table", get(release_table))
-        .route(
-            "/api/v1/releases/{id}/advisories",
-            axum::routing::post(import_advisories),
-        )
-        .route("/api/v1/advisories", get(search_advisories))
-        .route("/api/v1/advisories/{cve}", get(get_advisory))
-        .route("/api/v1/advisories/{cve}/csaf", get(advisory_csaf))
-        .route("/api/v1/notifications", get(list_notifications))
-        .route("/api/v1/webhook", axum::routing::put(put_webhook))
-        .route("/api/v1/webhook-deliveries", get(list_deliveries))
-        .route("/csaf/feed.json", get(rolie_feed))
-        .route("/api/v1/urls", get(search_urls).post(import_urls))
-        .route("/api/v1/urls/stats", get(url_stats))
-        .route("/api/v1/urls/{id}", get(get_url))
-        .route("/api/v1/feeds/urls", get(url_manifest))
-        .route("/api/v1/feeds/urls/{name}", get(download_url_file))
-        .route(
-            "/api/v1/botnet/events",
-            get(botnet::list_events).post(botnet::ingest_events),
-        )
-        .route("/api/v1/botnet/stream", get(botnet::stream))
-        .route("/api/v1/botnet/summary", get(botnet::summary))
-        .route("/api/v1/feeds/botnet", get(botnet::manifest))
-        .route("/api/v1/feeds/botnet/{name}", get(botnet::download))
-        .route(
-            "/api/v1/cleanfiles",
-            axum::routing::post(cleanfiles::import),
-        )
-        .route(
-            "/api/v1/cleanfiles/lookup",
-            axum::routing::post(cleanfiles::lookup_bulk).layer(
-                axum::extract::DefaultBodyLimit::max(cleanfiles::MAX_BULK * 72 + 4096),
-            ),
-        )
-        .route("/api/v1/cleanfiles/stats", get(cleanfiles::stats))
+    let attachment_limit = DefaultBodyLimit::max(isx_partnership::governance::MAX_ATTACHMENT + 1);
+    let bulk_limit = DefaultBodyLimit::max(cleanfiles::MAX_BULK * 72 + 4096);
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_members, create_member))
+        .routes(routes!(get_member))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(disable_user))
+        .routes(routes!(enable_user))
+        .routes(routes!(end_sessions))
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(get_group))
+        .routes(routes!(list_group_members, join_group))
+        .routes(routes!(remove_group_member))
+        .routes(routes!(
+            partnership::list_contributions,
+            partnership::create_contribution
+        ))
+        .routes(routes!(partnership::get_rules, partnership::put_rules))
+        .routes(routes!(partnership::reporting))
+        .routes(routes!(partnership::group_dashboard))
+        .routes(routes!(partnership::dashboard))
+        .routes(routes!(
+            partnership::get_contribution,
+            partnership::edit_contribution
+        ))
+        .routes(routes!(partnership::contribution_versions))
+        .routes(routes!(partnership::create_comment))
+        .routes(routes!(partnership::attach).layer(attachment_limit))
+        .routes(routes!(partnership::download_attachment))
+        .routes(routes!(partnership::request_share))
+        .routes(routes!(partnership::list_shares))
+        .routes(routes!(partnership::approve_share))
+        .routes(routes!(partnership::reject_share))
+        .routes(routes!(partnership::pii_check))
+        .routes(routes!(audit_log))
+        .routes(routes!(list_releases, create_release))
+        .routes(routes!(get_release, change_release))
+        .routes(routes!(release_table))
+        .routes(routes!(import_advisories))
+        .routes(routes!(search_advisories))
+        .routes(routes!(get_advisory))
+        .routes(routes!(advisory_csaf))
+        .routes(routes!(list_notifications))
+        .routes(routes!(put_webhook))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(rolie_feed))
+        .routes(routes!(search_urls, import_urls))
+        .routes(routes!(url_stats))
+        .routes(routes!(get_url))
+        .routes(routes!(url_manifest))
+        .routes(routes!(download_url_file))
+        .routes(routes!(botnet::list_events, botnet::ingest_events))
+        .routes(routes!(botnet::stream))
+        .routes(routes!(botnet::summary))
+        .routes(routes!(botnet::manifest))
+        .routes(routes!(botnet::download))
+        .routes(routes!(cleanfiles::import))
+        .routes(routes!(cleanfiles::lookup_bulk).layer(bulk_limit.clone()))
+        .routes(routes!(cleanfiles::stats))
+        .routes(routes!(cleanfiles::remove))
         .route(
             "/api/v1/cleanfiles/sha256/{hash}",
-            get(cleanfiles::lookup_sha256).delete(cleanfiles::remove),
+            get(cleanfiles::lookup_sha256),
         )
-        .route(
-            "/api/v1/cleanfiles/{algorithm}/{hash}",
-            get(cleanfiles::lookup_one),
-        )
-        .route("/api/v1/feeds/cleanfiles", get(cleanfiles::manifest))
-        .route("/api/v1/feeds/cleanfiles/{name}", get(cleanfiles::download))
+        .routes(routes!(cleanfiles::lookup_one))
+        .routes(routes!(cleanfiles::manifest))
+        .routes(routes!(cleanfiles::download))
         .route(
             "/lookup/{algorithm}/{hash}",
             get(cleanfiles::hashlookup_one),
         )
         .route(
             "/bulk/{algorithm}",
-            axum::routing::post(cleanfiles::hashlookup_bulk).layer(
-                axum::extract::DefaultBodyLimit::max(cleanfiles::MAX_BULK * 72 + 4096),
-            ),
+            axum::routing::post(cleanfiles::hashlookup_bulk).layer(bulk_limit),
         )
         .route("/info", get(cleanfiles::hashlookup_info))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,
         ));
-    Router::new()
-        .route("/healthz", get(health))
+    OpenApiRouter::new()
+        .routes(routes!(health))
         .route("/metrics", get(crate::metrics::handler))
-        .route("/api/v1/feeds/signing-key", get(signing_key))
+        .routes(routes!(signing_key))
         .route(
             "/.well-known/csaf/provider-metadata.json",
             get(provider_metadata),
         )
         .merge(v1)
-        .merge(exchange::routes(state_for_exchange))
+        .merge(OpenApiRouter::from(exchange::routes(state_for_exchange)))
         .fallback(|| async { ApiError::not_found("endpoint") })
 }
 

@@ -199,10 +199,7 @@ pub(crate) async fn lookup(
         };
         rows.push(row);
     }
-    state
-        .metrics
-        .clean_lookups
-        .inc_by(rows.len() as u64);
+    state.metrics.clean_lookups.inc_by(rows.len() as u64);
     render_page(&state, &caller, f.hashes.clone(), Some(rows), None).await
 }
 
