@@ -164,58 +164,80 @@ fn build(s: &Spec) -> anyhow::Result<Advisory> {
     })
 }
 
+/// A release to seed: its title, when it is due relative to the demo's
+/// start, and which of `SPECS` it carries.
+struct ReleaseSpec {
+    title: &'static str,
+    offset_secs: i64,
+    status: ReleaseStatus,
+    advisories: &'static [usize],
+}
+
+/// One released a fortnight ago, one in the 5-day window, one in the
+/// 24-hour window, one draft.
+const RELEASES: &[ReleaseSpec] = &[
+    ReleaseSpec {
+        title: "2026-11 security release",
+        offset_secs: -14 * DAY,
+        status: ReleaseStatus::Scheduled,
+        advisories: &[0, 1, 2],
+    },
+    ReleaseSpec {
+        title: "2026-12 security release",
+        offset_secs: 3 * DAY,
+        status: ReleaseStatus::Scheduled,
+        advisories: &[3, 4, 5],
+    },
+    ReleaseSpec {
+        title: "Out-of-band: Contoso VPN Client",
+        offset_secs: 20 * 3600,
+        status: ReleaseStatus::Scheduled,
+        advisories: &[6],
+    },
+    ReleaseSpec {
+        title: "2027-01 security release (draft)",
+        offset_secs: 45 * DAY,
+        status: ReleaseStatus::Draft,
+        advisories: &[],
+    },
+];
+
 pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {
     let now = ctx.clock.now();
-    let plan: [(&str, i64, ReleaseStatus, &[usize]); 4] = [
-        (
-            "2026-11 security release",
-            -14 * DAY,
-            ReleaseStatus::Scheduled,
-            &[0, 1, 2],
-        ),
-        (
-            "2026-12 security release",
-            3 * DAY,
-            ReleaseStatus::Scheduled,
-            &[3, 4, 5],
-        ),
-        (
-            "Out-of-band: Contoso VPN Client",
-            20 * 3600,
-            ReleaseStatus::Scheduled,
-            &[6],
-        ),
-        (
-            "2027-01 security release (draft)",
-            45 * DAY,
-            ReleaseStatus::Draft,
-            &[],
-        ),
-    ];
-    for (title, offset, status, specs) in plan {
-        let release_at = Timestamp::from_secs((now.as_secs() + offset) / 3600 * 3600);
-        let r = ctx
-            .store
-            .insert_release(
-                &NewRelease {
-                    title: title.into(),
-                    release_at,
-                    notes: format!("{} advisories.", specs.len()),
-                    status,
-                    marking: Tlp::Green,
-                },
-                now,
-            )
-            .await?;
-        let advisories = specs
-            .iter()
-            .map(|i| build(&SPECS[*i]))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        ctx.store
-            .put_advisories(r.id, &advisories, "Initial release", now)
-            .await?;
+    for spec in RELEASES {
+        add_release(ctx, spec, now).await?;
     }
-    let kev = KevRecord {
+    ctx.store
+        .put_known_exploited(&[known_exploited(now)?])
+        .await?;
+    Ok(())
+}
+
+async fn add_release(ctx: &Ctx, spec: &ReleaseSpec, now: Timestamp) -> anyhow::Result<()> {
+    // On the hour, as vendors schedule them.
+    let release_at = Timestamp::from_secs((now.as_secs() + spec.offset_secs) / 3600 * 3600);
+    let new = NewRelease {
+        title: spec.title.into(),
+        release_at,
+        notes: format!("{} advisories.", spec.advisories.len()),
+        status: spec.status,
+        marking: Tlp::Green,
+    };
+    let r = ctx.store.insert_release(&new, now).await?;
+    let advisories = spec
+        .advisories
+        .iter()
+        .map(|i| build(&SPECS[*i]))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    ctx.store
+        .put_advisories(r.id, &advisories, "Initial release", now)
+        .await?;
+    Ok(())
+}
+
+/// The first advisory is on the known-exploited list, used by ransomware.
+fn known_exploited(now: Timestamp) -> anyhow::Result<KevRecord> {
+    Ok(KevRecord {
         cve: SPECS[0].cve.parse()?,
         vendor: "Contoso".into(),
         product: "Gateway".into(),
@@ -226,7 +248,5 @@ pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {
             due_date: None,
             ransomware: true,
         },
-    };
-    ctx.store.put_known_exploited(&[kev]).await?;
-    Ok(())
+    })
 }

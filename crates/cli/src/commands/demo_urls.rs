@@ -172,82 +172,103 @@ impl Rng {
 /// Generates the demo rows as NDJSON, the way a crawler would send them.
 pub fn generate(now: isx_domain::Timestamp, count: usize, seed: u64) -> String {
     let mut rng = Rng(seed);
-    let total_weight: u32 = THREATS.iter().map(|t| t.1).sum();
     let mut out = String::new();
     for i in 0..count {
-        let mut w = u32::try_from(rng.below(u64::from(total_weight))).unwrap_or(0);
-        let (threat, _, paths) = THREATS
-            .iter()
-            .find(|(_, weight, _)| {
-                if w < *weight {
-                    true
-                } else {
-                    w -= weight;
-                    false
-                }
-            })
-            .unwrap_or(&THREATS[0]);
-        let place = rng.pick(PLACES);
-        let net = rng.pick(&["192.0.2", "198.51.100", "203.0.113"]);
-        let ip = format!("{net}.{}", 1 + rng.below(254));
-        let host = match rng.below(5) {
-            0 => ip.clone(),
-            1 => format!(
-                "{}-{}-{}.{}",
-                rng.pick(WORDS),
-                rng.pick(WORDS),
-                rng.below(90) + 10,
-                rng.pick(TLDS)
-            ),
-            _ => format!(
-                "{}.{}-{}.{}",
-                rng.pick(WORDS),
-                rng.pick(WORDS),
-                rng.pick(WORDS),
-                rng.pick(TLDS)
-            ),
-        };
-        let path = rng
-            .pick(paths)
-            .replace("{n}", &format!("{}", 1000 + rng.below(9000)));
-        let scheme = if rng.below(3) == 0 { "http" } else { "https" };
-        let port = if rng.below(10) == 0 {
-            format!(":{}", 8000 + rng.below(2000))
-        } else {
-            String::new()
-        };
-        let age = i64::try_from(rng.below(6 * 86_400)).unwrap_or(0);
-        let first = now.add_secs(-age);
-        let last = first
-            .add_secs(i64::try_from(rng.below(2 * 86_400)).unwrap_or(0))
-            .min(now);
-        let tlp = match rng.below(100) {
-            0 => Tlp::Red,
-            1..=5 => Tlp::Amber,
-            6..=20 => Tlp::Clear,
-            _ => Tlp::Green,
-        };
-        let row = serde_json::json!({
-            "url": format!("{scheme}://{host}{port}{path}"),
-            "threat": threat,
-            "tags": if i % 7 == 0 { vec!["kit"] } else { vec![] },
-            "source": if i % 4 == 0 { "partner-feed" } else { "demo-crawler" },
-            "confidence": 50 + rng.below(50),
-            "first_seen": first.to_rfc3339(),
-            "last_seen": last.to_rfc3339(),
-            "ip": ip,
-            "asn": place.4,
-            "as_org": place.5,
-            "country": place.1,
-            "city": place.0,
-            "latitude": place.2,
-            "longitude": place.3,
-            "tlp": tlp.as_str(),
-        });
-        out.push_str(&row.to_string());
+        out.push_str(&row(i, now, &mut rng).to_string());
         out.push('\n');
     }
     out
+}
+
+/// The `i`th row; every fourth comes from the partner feed, every seventh
+/// is tagged as a phishing kit.
+fn row(i: usize, now: isx_domain::Timestamp, rng: &mut Rng) -> serde_json::Value {
+    let (threat, _, paths) = pick_threat(rng);
+    let place = rng.pick(PLACES);
+    let net = rng.pick(&["192.0.2", "198.51.100", "203.0.113"]);
+    let ip = format!("{net}.{}", 1 + rng.below(254));
+    let host = host(&ip, rng);
+    let path = rng
+        .pick(paths)
+        .replace("{n}", &format!("{}", 1000 + rng.below(9000)));
+    let scheme = if rng.below(3) == 0 { "http" } else { "https" };
+    let port = if rng.below(10) == 0 {
+        format!(":{}", 8000 + rng.below(2000))
+    } else {
+        String::new()
+    };
+    let age = i64::try_from(rng.below(6 * 86_400)).unwrap_or(0);
+    let first = now.add_secs(-age);
+    let last = first
+        .add_secs(i64::try_from(rng.below(2 * 86_400)).unwrap_or(0))
+        .min(now);
+    let tlp = marking(rng);
+    let confidence = 50 + rng.below(50);
+    serde_json::json!({
+        "url": format!("{scheme}://{host}{port}{path}"),
+        "threat": threat,
+        "tags": if i.is_multiple_of(7) { vec!["kit"] } else { vec![] },
+        "source": if i.is_multiple_of(4) { "partner-feed" } else { "demo-crawler" },
+        "confidence": confidence,
+        "first_seen": first.to_rfc3339(),
+        "last_seen": last.to_rfc3339(),
+        "ip": ip,
+        "asn": place.4,
+        "as_org": place.5,
+        "country": place.1,
+        "city": place.0,
+        "latitude": place.2,
+        "longitude": place.3,
+        "tlp": tlp.as_str(),
+    })
+}
+
+/// A threat drawn by the weights in `THREATS`.
+fn pick_threat(rng: &mut Rng) -> &'static (&'static str, u32, &'static [&'static str]) {
+    let total_weight: u32 = THREATS.iter().map(|t| t.1).sum();
+    let mut w = u32::try_from(rng.below(u64::from(total_weight))).unwrap_or(0);
+    THREATS
+        .iter()
+        .find(|(_, weight, _)| {
+            if w < *weight {
+                true
+            } else {
+                w -= weight;
+                false
+            }
+        })
+        .unwrap_or(&THREATS[0])
+}
+
+/// A bare IP one time in five, otherwise a made-up name under a reserved TLD.
+fn host(ip: &str, rng: &mut Rng) -> String {
+    match rng.below(5) {
+        0 => ip.to_owned(),
+        1 => format!(
+            "{}-{}-{}.{}",
+            rng.pick(WORDS),
+            rng.pick(WORDS),
+            rng.below(90) + 10,
+            rng.pick(TLDS)
+        ),
+        _ => format!(
+            "{}.{}-{}.{}",
+            rng.pick(WORDS),
+            rng.pick(WORDS),
+            rng.pick(WORDS),
+            rng.pick(TLDS)
+        ),
+    }
+}
+
+/// Mostly GREEN, some CLEAR, a few AMBER, rarely RED.
+fn marking(rng: &mut Rng) -> Tlp {
+    match rng.below(100) {
+        0 => Tlp::Red,
+        1..=5 => Tlp::Amber,
+        6..=20 => Tlp::Clear,
+        _ => Tlp::Green,
+    }
 }
 
 pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ mod demo_botnet;
 mod demo_cleanfiles;
 mod demo_partnership;
 mod demo_urls;
+mod demo_world;
 mod group;
 mod key;
 mod member;
