@@ -12,7 +12,7 @@ use isx_partnership::{
     ShareTarget,
 };
 use isx_policy::FieldMask;
-use isx_store::{NewContributionRow, NewExchangeObject};
+use isx_store::{NewContributionRow, NewExchangeObject, ShareDecision};
 
 use crate::identity::Caller;
 use crate::records;
@@ -637,7 +637,10 @@ pub async fn decide_share(
         )));
     }
     if !approve {
-        return Ok(app.store.decide_share(id, false, None, now).await?);
+        return Ok(app
+            .store
+            .decide_share(id, ShareDecision::Reject, now)
+            .await?);
     }
     let mut content = s.contribution.content.clone();
     governance::check_pii_choices(&mut content, pii)?;
@@ -681,7 +684,7 @@ pub async fn decide_share(
             };
             Ok(app
                 .store
-                .decide_share(id, true, Some((&row, &stix)), now)
+                .decide_share(id, ShareDecision::ApproveCopy(&row, &stix), now)
                 .await?)
         }
         ShareTarget::UrlFeed => {
@@ -691,28 +694,36 @@ pub async fn decide_share(
                     pointer: Some("/target".into()),
                 });
             };
-            let line = serde_json::json!({"url": value, "threat": "other"}).to_string();
-            let opts = crate::urls::ImportOptions {
-                format: Some(isx_formats::urls::UrlInputFormat::Ndjson),
-                name: Some(format!("contribution-{}", s.contribution.id)),
-                source: format!("trust group {}", s.contribution.group),
-                tlp: content.marking,
+            // The URL is checked and enriched like an imported row, then
+            // merged into the feed in the transaction that approves.
+            let obs = isx_urls::UrlObservation {
+                url: value.clone(),
                 ..Default::default()
             };
-            crate::urls::import(
-                app.store.as_ref(),
-                &app.geo,
-                line.as_bytes(),
-                &opts,
-                &caller.actor(),
+            let defaults = isx_urls::ImportDefaults {
+                source: format!("trust group {}", s.contribution.group),
+                tlp: content.marking,
+                confidence: crate::urls::ImportOptions::default().confidence,
+                threat: isx_domain::ThreatType::Other,
                 now,
-            )
-            .await
-            .map_err(|e| AppError::Validation {
-                detail: format!("the URL could not enter the feed: {e}"),
-                pointer: Some("/details/value".into()),
+            };
+            let candidate = crate::urls::candidate(&obs, &defaults, &app.geo).map_err(|e| {
+                AppError::Validation {
+                    detail: format!("the URL could not enter the feed: {e}"),
+                    pointer: Some("/details/value".into()),
+                }
             })?;
-            Ok(app.store.decide_share(id, true, None, now).await?)
+            let source = format!("contribution-{}", s.contribution.id);
+            let actor = caller.actor();
+            let batch = isx_store::UrlBatch {
+                candidates: std::slice::from_ref(&candidate),
+                source: &source,
+                actor: &actor,
+            };
+            Ok(app
+                .store
+                .decide_share(id, ShareDecision::ApproveUrls(&batch), now)
+                .await?)
         }
     }
 }

@@ -119,21 +119,31 @@ pub fn check(
     let mut good = Vec::with_capacity(total);
     let mut bad = Vec::new();
     for (i, (line, row)) in rows.into_iter().enumerate() {
-        let checked = row
-            .map_err(|e| e.to_string())
-            .and_then(|obs| prepare(&obs, &defaults).map_err(|e| format!("line {line}: {e}")));
+        let checked = row.map_err(|e| e.to_string()).and_then(|obs| {
+            candidate(&obs, &defaults, geo).map_err(|e| format!("line {line}: {e}"))
+        });
         match checked {
-            Ok(mut c) => {
-                if let Some(ip) = c.ip {
-                    c.geo = std::mem::take(&mut c.geo).or(geo.lookup(ip));
-                }
-                good.push(c);
-            }
+            Ok(c) => good.push(c),
             Err(e) => bad.push(e),
         }
         progress(i + 1, total);
     }
     Ok((good, bad))
+}
+
+/// Checks and canonicalises one observation and fills the geo fields its
+/// source left out from the configured databases: what every URL that
+/// enters the feed goes through, imported or shared from a trust group.
+pub fn candidate(
+    obs: &isx_urls::UrlObservation,
+    defaults: &ImportDefaults,
+    geo: &GeoDb,
+) -> Result<UrlCandidate, isx_urls::UrlError> {
+    let mut c = prepare(obs, defaults)?;
+    if let Some(ip) = c.ip {
+        c.geo = std::mem::take(&mut c.geo).or(geo.lookup(ip));
+    }
+    Ok(c)
 }
 
 /// Imports one input: all of it or, with `skip_invalid`, its good rows.

@@ -1359,8 +1359,7 @@ pub async fn partnership(store: &dyn Store) {
     let done = store
         .decide_share(
             req.id,
-            true,
-            Some((&copy_row, &[stix(copy_sid, t1)][..])),
+            crate::ShareDecision::ApproveCopy(&copy_row, &[stix(copy_sid, t1)][..]),
             t1,
         )
         .await
@@ -1376,9 +1375,74 @@ pub async fn partnership(store: &dyn Store) {
         Some(c.id)
     );
     assert!(matches!(
-        store.decide_share(req.id, false, None, t1).await,
+        store
+            .decide_share(req.id, crate::ShareDecision::Reject, t1)
+            .await,
         Err(StoreError::Conflict(_))
     ));
+
+    // Into the malicious-URL feed: the URL and the decision commit
+    // together, and a decision that comes too late stores no URL.
+    let feed_req = store
+        .insert_share(c.id, ShareTarget::UrlFeed, author.id, "feed", t1)
+        .await
+        .expect("share into the feed");
+    let urls_for = |url: &str| crate::UrlQuery {
+        text: Some(url.into()),
+        markings: isx_domain::Tlp::ALL.to_vec(),
+        limit: 10,
+        ..Default::default()
+    };
+    let first = [url_candidate(
+        "http://shared.example/payload",
+        "malware",
+        1_800_000_000,
+        1_800_000_000,
+        isx_domain::Tlp::Green,
+    )];
+    let batch = crate::UrlBatch {
+        candidates: &first,
+        source: "contribution",
+        actor: "member:1",
+    };
+    store
+        .decide_share(feed_req.id, crate::ShareDecision::ApproveUrls(&batch), t1)
+        .await
+        .expect("approve into the feed");
+    assert_eq!(
+        store
+            .url_records(&urls_for("shared.example"))
+            .await
+            .expect("urls")
+            .len(),
+        1
+    );
+    let late = [url_candidate(
+        "http://late.example/payload",
+        "malware",
+        1_800_000_000,
+        1_800_000_000,
+        isx_domain::Tlp::Green,
+    )];
+    let batch = crate::UrlBatch {
+        candidates: &late,
+        source: "contribution",
+        actor: "member:1",
+    };
+    assert!(matches!(
+        store
+            .decide_share(feed_req.id, crate::ShareDecision::ApproveUrls(&batch), t1)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store
+            .url_records(&urls_for("late.example"))
+            .await
+            .expect("urls")
+            .is_empty(),
+        "a refused decision leaves the feed as it was"
+    );
 
     assert_eq!(
         store

@@ -62,7 +62,7 @@ pub use cleanfiles::{CleanChange, CleanImportOutcome, CleanStats};
 
 pub use error::StoreError;
 pub use exchange::{ExchangeAdded, ExchangeEntry, NewExchangeObject};
-pub use sql_partnership::{group_collection, NewContributionRow};
+pub use sql_partnership::{group_collection, NewContributionRow, ShareDecision};
 pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -619,14 +619,14 @@ pub trait PartnershipStore: Send + Sync {
     async fn share(&self, id: i64) -> Result<Option<isx_partnership::ShareRequest>>;
     /// Every share request, newest first.
     async fn shares(&self) -> Result<Vec<isx_partnership::ShareRequest>>;
-    /// Approves (storing the copy for the target group, if any, in the same
-    /// transaction) or rejects a pending request; `Conflict` if it is no
-    /// longer pending.
+    /// Approves a pending request, storing what the approval makes (a copy
+    /// for the target group, or the URL in the malicious-URL feed) in the
+    /// same transaction, or rejects it; `Conflict` if it is no longer
+    /// pending (and then nothing is stored).
     async fn decide_share(
         &self,
         id: i64,
-        approve: bool,
-        copy: Option<(&NewContributionRow<'_>, &[NewExchangeObject])>,
+        decision: ShareDecision<'_>,
         now: Timestamp,
     ) -> Result<isx_partnership::ShareRequest>;
     async fn group_rules(&self, group: GroupId) -> Result<isx_partnership::GroupRules>;

@@ -19,6 +19,27 @@ use sqlx::Transaction;
 use crate::sql_exchange::exchange_insert;
 use crate::{Result, StoreError};
 
+/// What approving or rejecting a share request does, written in one
+/// transaction with the decision.
+#[derive(Debug, Clone, Copy)]
+pub enum ShareDecision<'a> {
+    Reject,
+    /// Approve with nothing else to store.
+    Approve,
+    /// Approve and store this copy (and its TAXII objects) for the target
+    /// group.
+    ApproveCopy(&'a NewContributionRow<'a>, &'a [crate::NewExchangeObject]),
+    /// Approve and merge these URLs into the malicious-URL feed, as an
+    /// import batch of their own.
+    ApproveUrls(&'a crate::UrlBatch<'a>),
+}
+
+impl ShareDecision<'_> {
+    pub fn approves(&self) -> bool {
+        !matches!(self, ShareDecision::Reject)
+    }
+}
+
 /// A contribution to store (new, or a copy shared from another group).
 #[derive(Debug, Clone)]
 pub struct NewContributionRow<'a> {
@@ -525,16 +546,23 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
     async fn decide_share(
         &self,
         id: i64,
-        approve: bool,
-        copy: Option<(&crate::NewContributionRow<'_>, &[crate::NewExchangeObject])>,
+        decision: crate::ShareDecision<'_>,
         now: isx_domain::Timestamp,
     ) -> crate::Result<isx_partnership::ShareRequest> {
-        let mut tx = self.begin_write().await?;
-        let copy_id = match copy {
-            Some((row, stix)) if approve => {
+        let approve = decision.approves();
+        let mut tx = match decision {
+            ShareDecision::ApproveUrls(_) => self.begin_locked(WriteLock::Url).await?,
+            _ => self.begin_write().await?,
+        };
+        let copy_id = match decision {
+            ShareDecision::ApproveCopy(row, stix) => {
                 Some(contribution_insert(&mut tx, row, stix, now).await?)
             }
-            _ => None,
+            ShareDecision::ApproveUrls(batch) => {
+                crate::sql_urls::import_urls_in(&mut tx, batch, now).await?;
+                None
+            }
+            ShareDecision::Approve | ShareDecision::Reject => None,
         };
         let done = sqlx::query(
                 "UPDATE share_requests SET status = $1, decided_at = $2, copy_id = $3 WHERE id = $4 AND status = 'pending'",

@@ -170,6 +170,129 @@ fn bind_url_query<'q, DB: Engine>(sql: Sql<'q, DB>, q: &'q UrlQuery) -> Sql<'q, 
     .arg(q.after_id.unwrap_or(i64::MIN))
 }
 
+/// Merges a batch of URLs into the records inside `tx`, which must hold
+/// the URL write lock (batch numbers and change stamps are allocated from
+/// the newest ones).
+pub(crate) async fn import_urls_in<DB: Engine>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    batch: &crate::UrlBatch<'_>,
+    now: isx_domain::Timestamp,
+) -> Result<crate::UrlImportOutcome> {
+    let mut out = crate::UrlImportOutcome::default();
+    let seq: i64 = scalar(
+        sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM url_batches"),
+        &mut *tx,
+    )
+    .await?;
+    // Each changed record gets its own three microseconds, after every
+    // earlier one: distinct and ascending. Its TAXII objects take them
+    // as their date_added (indicator, infrastructure, relationship).
+    let last: i64 = scalar(
+        sqlx::query("SELECT COALESCE(MAX(changed_at), 0) FROM url_records"),
+        &mut *tx,
+    )
+    .await?;
+    let mut stamp = now.as_micros().max(last + 3);
+    for chunk in batch.candidates.chunks(crate::sql_urls::URL_CHUNK) {
+        // The records of the chunk's URLs and which of its sightings are known.
+        let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
+        urls.sort_unstable();
+        urls.dedup();
+        let sql = format!(
+            "SELECT {} FROM url_records WHERE url IN ({})",
+            URL_COLS,
+            DB::params(1, urls.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for u in &urls {
+            q = q.arg(*u);
+        }
+        let mut existing = Vec::new();
+        for r in q.rows(&mut *tx).await? {
+            existing.push(url_row(&r)?);
+        }
+        let mut keys: Vec<&str> = chunk.iter().map(|c| c.sighting.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let sql = format!(
+            "SELECT sighting FROM url_sightings WHERE sighting IN ({})",
+            DB::params(1, keys.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for k in &keys {
+            q = q.arg(*k);
+        }
+        let mut known: std::collections::HashSet<String> = scalars::<_, String>(q, &mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let (mut records, sightings) =
+            crate::sql_urls::merge_chunk(chunk, existing, &mut known, seq, now, &mut out);
+        if records.is_empty() {
+            continue;
+        }
+        for r in &mut records {
+            r.changed_at = isx_domain::Timestamp::from_micros(stamp);
+            stamp += 3;
+        }
+        // One upsert for new and changed records; ids come back by URL.
+        let values: Vec<String> = (0..records.len())
+            .map(|i| format!("({})", DB::params(i * 20 + 1, 20)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
+             tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at)
+             VALUES {}
+             ON CONFLICT (url) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
+             asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
+             latitude = excluded.latitude, longitude = excluded.longitude, threat = excluded.threat,
+             tags = excluded.tags, source = excluded.source, confidence = excluded.confidence, tlp = excluded.tlp,
+             first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
+             changed_seq = excluded.changed_seq, changed_at = excluded.changed_at
+             RETURNING id, url",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for m in &records {
+            q = bind_url(q, m);
+        }
+        let mut ids = std::collections::HashMap::new();
+        for r in q.rows(&mut *tx).await? {
+            ids.insert(r.col::<String>("url")?, r.col::<i64>("id")?);
+        }
+        let values: Vec<String> = (0..sightings.len())
+            .map(|i| format!("({})", DB::params(i * 2 + 1, 2)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO url_sightings (url_id, sighting) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (url, key) in &sightings {
+            let id = ids
+                .get(url)
+                .copied()
+                .ok_or_else(|| crate::StoreError::Corrupt(format!("no id returned for {url}")))?;
+            q = q.arg(id).arg(key);
+        }
+        q.run(&mut *tx).await?;
+    }
+    if out.created + out.updated > 0 {
+        sqlx::query("INSERT INTO url_batches (seq, imported_at, source, actor, created, updated, unchanged) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .arg(seq)
+            .arg(now.as_micros())
+            .arg(batch.source)
+            .arg(batch.actor)
+            .arg(i64::try_from(out.created).unwrap_or(i64::MAX))
+            .arg(i64::try_from(out.updated).unwrap_or(i64::MAX))
+            .arg(i64::try_from(out.unchanged).unwrap_or(i64::MAX))
+            .run(&mut *tx)
+            .await?;
+        out.seq = Some(seq);
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
     async fn import_urls(
@@ -178,117 +301,7 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         now: isx_domain::Timestamp,
     ) -> Result<crate::UrlImportOutcome> {
         let mut tx = self.begin_locked(WriteLock::Url).await?;
-        let mut out = crate::UrlImportOutcome::default();
-        let seq: i64 = scalar(
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM url_batches"),
-            &mut tx,
-        )
-        .await?;
-        // Each changed record gets its own three microseconds, after every
-        // earlier one: distinct and ascending. Its TAXII objects take them
-        // as their date_added (indicator, infrastructure, relationship).
-        let last: i64 = scalar(
-            sqlx::query("SELECT COALESCE(MAX(changed_at), 0) FROM url_records"),
-            &mut tx,
-        )
-        .await?;
-        let mut stamp = now.as_micros().max(last + 3);
-        for chunk in batch.candidates.chunks(crate::sql_urls::URL_CHUNK) {
-            // The records of the chunk's URLs and which of its sightings are known.
-            let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
-            urls.sort_unstable();
-            urls.dedup();
-            let sql = format!(
-                "SELECT {} FROM url_records WHERE url IN ({})",
-                URL_COLS,
-                DB::params(1, urls.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for u in &urls {
-                q = q.arg(*u);
-            }
-            let mut existing = Vec::new();
-            for r in q.rows(&mut tx).await? {
-                existing.push(url_row(&r)?);
-            }
-            let mut keys: Vec<&str> = chunk.iter().map(|c| c.sighting.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let sql = format!(
-                "SELECT sighting FROM url_sightings WHERE sighting IN ({})",
-                DB::params(1, keys.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for k in &keys {
-                q = q.arg(*k);
-            }
-            let mut known: std::collections::HashSet<String> = scalars::<_, String>(q, &mut tx)
-                .await?
-                .into_iter()
-                .collect();
-            let (mut records, sightings) =
-                crate::sql_urls::merge_chunk(chunk, existing, &mut known, seq, now, &mut out);
-            if records.is_empty() {
-                continue;
-            }
-            for r in &mut records {
-                r.changed_at = isx_domain::Timestamp::from_micros(stamp);
-                stamp += 3;
-            }
-            // One upsert for new and changed records; ids come back by URL.
-            let values: Vec<String> = (0..records.len())
-                .map(|i| format!("({})", DB::params(i * 20 + 1, 20)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
-                 tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at)
-                 VALUES {}
-                 ON CONFLICT (url) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
-                 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
-                 latitude = excluded.latitude, longitude = excluded.longitude, threat = excluded.threat,
-                 tags = excluded.tags, source = excluded.source, confidence = excluded.confidence, tlp = excluded.tlp,
-                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
-                 changed_seq = excluded.changed_seq, changed_at = excluded.changed_at
-                 RETURNING id, url",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for m in &records {
-                q = bind_url(q, m);
-            }
-            let mut ids = std::collections::HashMap::new();
-            for r in q.rows(&mut tx).await? {
-                ids.insert(r.col::<String>("url")?, r.col::<i64>("id")?);
-            }
-            let values: Vec<String> = (0..sightings.len())
-                .map(|i| format!("({})", DB::params(i * 2 + 1, 2)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO url_sightings (url_id, sighting) VALUES {}",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (url, key) in &sightings {
-                let id = ids.get(url).copied().ok_or_else(|| {
-                    crate::StoreError::Corrupt(format!("no id returned for {url}"))
-                })?;
-                q = q.arg(id).arg(key);
-            }
-            q.run(&mut tx).await?;
-        }
-        if out.created + out.updated > 0 {
-            sqlx::query("INSERT INTO url_batches (seq, imported_at, source, actor, created, updated, unchanged) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .arg(seq)
-                .arg(now.as_micros())
-                .arg(batch.source)
-                .arg(batch.actor)
-                .arg(i64::try_from(out.created).unwrap_or(i64::MAX))
-                .arg(i64::try_from(out.updated).unwrap_or(i64::MAX))
-                .arg(i64::try_from(out.unchanged).unwrap_or(i64::MAX))
-                .run(&mut tx)
-                .await?;
-            out.seq = Some(seq);
-        }
+        let out = import_urls_in(&mut tx, batch, now).await?;
         commit(tx).await?;
         Ok(out)
     }

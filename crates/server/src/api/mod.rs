@@ -101,7 +101,7 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(botnet::manifest))
         .routes(routes!(botnet::download))
         .routes(routes!(cleanfiles::import))
-        .routes(routes!(cleanfiles::lookup_bulk).layer(bulk_limit.clone()))
+        .routes(routes!(cleanfiles::lookup_bulk).layer(bulk_limit))
         .routes(routes!(cleanfiles::stats))
         .routes(routes!(cleanfiles::remove))
         .route(
