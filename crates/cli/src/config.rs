@@ -117,6 +117,10 @@ pub struct Limits {
     pub rate_per_minute: Option<u32>,
     pub rate_burst: Option<u32>,
     pub session_ttl_secs: Option<i64>,
+    pub connections: Option<usize>,
+    pub connections_per_address: Option<usize>,
+    pub idle_timeout_ms: Option<u64>,
+    pub body_timeout_ms: Option<u64>,
 }
 
 /// Global settings, resolved.
@@ -227,6 +231,18 @@ impl Settings {
                 .or(l.rate_burst)
                 .unwrap_or(cfg.rate_limit.burst),
         };
+        cfg.max_connections = env_parse("ISX_CONNECTIONS")?
+            .or(l.connections)
+            .unwrap_or(cfg.max_connections);
+        cfg.max_connections_per_address = env_parse("ISX_CONNECTIONS_PER_ADDRESS")?
+            .or(l.connections_per_address)
+            .unwrap_or(cfg.max_connections_per_address);
+        cfg.header_timeout_ms = env_parse("ISX_IDLE_TIMEOUT_MS")?
+            .or(l.idle_timeout_ms)
+            .unwrap_or(cfg.header_timeout_ms);
+        cfg.body_timeout_ms = env_parse("ISX_BODY_TIMEOUT_MS")?
+            .or(l.body_timeout_ms)
+            .unwrap_or(cfg.body_timeout_ms);
         cfg.session_ttl_secs = env_parse("ISX_SESSION_TTL_SECS")?
             .or(l.session_ttl_secs)
             .unwrap_or(cfg.session_ttl_secs);

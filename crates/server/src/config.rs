@@ -38,11 +38,19 @@ pub struct ServerConfig {
     /// Connections served at once; past it isx stops accepting (the kernel
     /// queues the rest) until one ends.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 client: its /64) may hold
+    /// at once; past it, a new one is closed at once.
+    pub max_connections_per_address: usize,
     /// Time a client has to complete the TLS handshake, in ms.
     pub handshake_timeout_ms: u64,
-    /// Time a client has to send a request's headers (and how long an idle
-    /// keep-alive connection is kept), in ms.
+    /// Time a client has to send a request's headers, in ms; also how
+    /// long a connection is kept with no request in flight (before its
+    /// first byte too, and between keep-alive requests) and how long a
+    /// response may wait for the client to read it.
     pub header_timeout_ms: u64,
+    /// Time a client has to send a request's whole body, in ms (408 past
+    /// it, however slowly the bytes were still coming).
+    pub body_timeout_ms: u64,
     /// How long shutdown waits for requests in flight, in ms.
     pub drain_timeout_ms: u64,
     /// Lifetime of a web session, in seconds.
@@ -124,8 +132,10 @@ impl ServerConfig {
             },
             password_slots: 4,
             max_connections: 4096,
+            max_connections_per_address: 256,
             handshake_timeout_ms: 10_000,
             header_timeout_ms: 30_000,
+            body_timeout_ms: 60_000,
             drain_timeout_ms: 10_000,
             session_ttl_secs: 8 * 3600,
             notify_interval_ms: 30_000,

@@ -29,6 +29,7 @@ mod openapi;
 pub mod outbound;
 mod problem;
 mod ratelimit;
+mod serve;
 mod state;
 pub mod tls;
 mod web;
@@ -38,12 +39,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use isx_domain::Clock;
 use isx_store::Store;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -156,7 +156,7 @@ impl Application {
             state.config.clean_sync_ms,
         ));
         let audit = state.audit.clone();
-        let limits = ConnLimits::of(&state.config);
+        let limits = serve::ConnLimits::of(&state.config);
         let notifier = match outbound::WebhookClient::new(&state.config) {
             Ok(http) => Some(tokio::spawn(isx_app::notify::run(
                 state.app.clone(),
@@ -167,19 +167,7 @@ impl Application {
                 None
             }
         };
-        let served = match tls {
-            None => axum::serve(
-                axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                    // See serve_tls: no wait for the client's delayed ACK.
-                    let _ = tcp.set_nodelay(true);
-                }),
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve),
-            Some(cfg) => serve_tls(listener, router, cfg, limits, shutdown).await,
-        };
+        let served = serve::serve(listener, router, tls, limits, shutdown).await;
         gc.abort();
         if let Some(r) = renewer {
             r.abort();
@@ -240,6 +228,10 @@ fn routes(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            serve::body_deadline,
+        ))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             security_headers,
@@ -249,59 +241,6 @@ fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The limits of the accept loop, from the configuration.
-#[derive(Debug, Clone, Copy)]
-struct ConnLimits {
-    max_connections: usize,
-    handshake: std::time::Duration,
-    headers: std::time::Duration,
-    drain: std::time::Duration,
-}
-
-impl ConnLimits {
-    fn of(c: &ServerConfig) -> Self {
-        ConnLimits {
-            max_connections: c.max_connections.max(1),
-            handshake: std::time::Duration::from_millis(c.handshake_timeout_ms.max(1)),
-            headers: std::time::Duration::from_millis(c.header_timeout_ms.max(1)),
-            drain: std::time::Duration::from_millis(c.drain_timeout_ms),
-        }
-    }
-}
-
-/// Logs an accept failure at most once a second (with how many were
-/// passed over), so that running out of descriptors is not also a log storm.
-#[derive(Default)]
-struct AcceptErrors {
-    last: Option<std::time::Instant>,
-    quiet: u64,
-}
-
-impl AcceptErrors {
-    fn note(&mut self, e: &std::io::Error) {
-        let now = std::time::Instant::now();
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < std::time::Duration::from_secs(1))
-        {
-            self.quiet += 1;
-            return;
-        }
-        tracing::warn!(error = %e, passed_over = self.quiet, "accept failed; backing off");
-        self.last = Some(now);
-        self.quiet = 0;
-    }
-}
-
-/// The TLS accept loop. Each connection holds one of `max_connections`
-/// permits (none left: isx stops accepting until one ends, instead of
-/// running out of descriptors); a client that has not finished the TLS
-/// handshake within the handshake timeout, or not sent a request's headers
-/// within the header timeout (an idle keep-alive connection too), is
-/// dropped. A failed accept backs off (10 ms, doubling to 1 s) and is logged
-/// at most once a second. On shutdown the loop stops accepting, asks every
-/// connection to finish its request in flight, and waits up to the drain
-/// timeout.
 /// What every response carries: no framing, no sniffing, no referrer, a
 /// content security policy that admits only isx's own scripts, HSTS over
 /// TLS, and `Cache-Control: no-store` unless the handler chose a cache
@@ -337,97 +276,4 @@ async fn security_headers(
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
-}
-
-async fn serve_tls(
-    listener: TcpListener,
-    router: Router,
-    cfg: Arc<rustls::ServerConfig>,
-    limits: ConnLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
-    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut errors = AcceptErrors::default();
-    let mut backoff = std::time::Duration::from_millis(10);
-    tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            () = &mut shutdown => break,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => {
-                    backoff = std::time::Duration::from_millis(10);
-                    pair
-                }
-                Err(e) => {
-                    errors.note(&e);
-                    drop(permit);
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
-                    continue;
-                }
-            },
-        };
-        // Responses go out as soon as they are written: with Nagle's
-        // algorithm a response of several segments waits for the client's
-        // delayed ACK (40 ms on Linux) before its last segment.
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-        }
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let tls = match tokio::time::timeout(limits.handshake, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    router.clone().oneshot(req.map(axum::body::Body::new))
-                },
-            );
-            let mut builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            builder
-                .http1()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(limits.headers);
-            builder
-                .http2()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .keep_alive_interval(limits.headers)
-                .keep_alive_timeout(limits.handshake)
-                .max_concurrent_streams(100);
-            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(limits.drain, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("shutdown: connections still open after the drain timeout were cut");
-    }
-    Ok(())
 }

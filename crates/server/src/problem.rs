@@ -52,6 +52,8 @@ pub enum ApiError {
     },
     UnsupportedMediaType(String),
     PayloadTooLarge(String),
+    /// The request (its body) did not arrive in time.
+    RequestTimeout(String),
     TooManyRequests {
         retry_after_secs: u64,
     },
@@ -89,6 +91,11 @@ impl ApiError {
                 "payload-too-large",
                 "Request body too large",
             ),
+            ApiError::RequestTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request timed out",
+            ),
             ApiError::TooManyRequests { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
@@ -121,6 +128,7 @@ impl ApiError {
             | ApiError::BadRequest(d)
             | ApiError::UnsupportedMediaType(d)
             | ApiError::PayloadTooLarge(d)
+            | ApiError::RequestTimeout(d)
             | ApiError::Unavailable(d) => d.clone(),
             ApiError::Validation { detail, .. } | ApiError::Invalid { detail, .. } => {
                 detail.clone()

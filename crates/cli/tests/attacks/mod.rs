@@ -2,6 +2,7 @@
 //! outsider (or a member with ideas) would, named after what it proves.
 //! Each test failed on the code before its fix.
 
+mod connections;
 mod disclosure;
 mod disk;
 mod exchange_integrity;

@@ -136,6 +136,47 @@ impl TestApp {
         }
     }
 
+    /// A raw TLS connection to the server, from `local` (any loopback
+    /// address), offering `alpn` (`h2`, `http/1.1`): for tests that speak
+    /// the protocol byte by byte.
+    pub async fn tls_stream(
+        &self,
+        local: std::net::IpAddr,
+        alpn: &[u8],
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let tcp = self.tcp_stream(local).await;
+        let ca = std::fs::read(self.data_dir.path().join("tls/ca.pem")).expect("CA");
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut ca.as_slice()) {
+            roots.add(cert.expect("CA pem")).expect("CA");
+        }
+        let mut cfg = tokio_rustls::rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.alpn_protocols = vec![alpn.to_vec()];
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost")
+            .expect("name")
+            .to_owned();
+        tokio_rustls::TlsConnector::from(Arc::new(cfg))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake")
+    }
+
+    /// A TCP connection to the server from `local` (any loopback address).
+    pub async fn tcp_stream(&self, local: std::net::IpAddr) -> tokio::net::TcpStream {
+        let addr: std::net::SocketAddr = self
+            .base
+            .trim_start_matches("https://")
+            .parse()
+            .expect("addr");
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::new(local, 0))
+            .expect("bind");
+        socket.connect(addr).await.expect("connect")
+    }
+
     /// A new member of this tier (no constituency), with an API key.
     pub async fn tier_member(&self, name: &str, tier: Tier) -> Tenant {
         let c = self.clock.as_ref() as &dyn Clock;
