@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use isx_domain::{Clock, Timestamp};
-use reqwest::StatusCode;
-use serde_json::Value;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 use crate::cli::isx;
 use crate::support::app::{Backend, TestApp};
@@ -525,6 +525,56 @@ async fn stream_resumes_without_loss(backend: Backend) {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// Red-team hole 3 (2026-12): a stream kept delivering victim data after
+/// its key was revoked. Events now go out only after the stream's key was
+/// checked again, and a revoked key ends the stream.
+async fn a_revoked_key_ends_its_stream(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let op = app.operator.token.clone();
+    let now = app.clock.now();
+    let created: Value = app
+        .post_json("/api/v1/keys", &app.a.token, &json!({"name": "stream"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let token = created["token"].as_str().expect("token").to_owned();
+    let key_id = created["key_id"].as_str().expect("key id").to_owned();
+    let mut res = app
+        .get("/api/v1/botnet/stream?products=infected", &token)
+        .send()
+        .await
+        .expect("connect");
+    assert_eq!(res.status(), StatusCode::OK);
+    let victim = |port: u32| line("infected", "192.0.2.9", port, "emotet", now);
+    acks(post(&app, &op, "application/x-ndjson", victim(1)).await).await;
+    let before = read_sse(&mut res, 1, Duration::from_secs(15)).await;
+    assert_eq!(before.len(), 1, "the stream works while the key does");
+    let revoked = app
+        .req(Method::DELETE, &format!("/api/v1/keys/{key_id}"), &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(revoked.status(), StatusCode::OK);
+    acks(post(&app, &op, "application/x-ndjson", victim(2) + &victim(3)).await).await;
+    let after = read_sse(&mut res, 1, Duration::from_secs(8)).await;
+    assert!(after.is_empty(), "delivered after revocation: {after:?}");
+    // And the stream has ended, rather than merely gone quiet.
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match res.chunk().await {
+                Ok(Some(c)) if c.starts_with(b":") => continue,
+                other => return other.map(|c| c.is_none()).unwrap_or(true),
+            }
+        }
+    })
+    .await
+    .expect("the stream ends within its recheck interval");
+    assert!(end, "no event may follow");
+}
+
 async fn batches_firewall_lists_and_rpz(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let op = app.operator.token.clone();
@@ -756,6 +806,7 @@ async fn batches_firewall_lists_and_rpz(backend: Backend) {
 crate::on_both_backends!(
     ingest_tailoring_and_policy,
     stream_resumes_without_loss,
+    a_revoked_key_ends_its_stream,
     batches_firewall_lists_and_rpz
 );
 

@@ -352,8 +352,14 @@ pub(crate) async fn stream(
         }
     };
     query.limit = 1000;
+    // The stream re-authenticates with the key it was opened with: a key
+    // revoked (or expired) mid-stream ends it.
+    let token = crate::auth::token_from_headers(&headers)?
+        .ok_or_else(|| ApiError::Unauthorized("the stream needs an API key".into()))?;
     let feed = SseFeed {
         state: state.clone(),
+        token,
+        checked: std::time::Instant::now(),
         principal: caller.principal.clone(),
         query,
         last: start,
@@ -363,7 +369,7 @@ pub(crate) async fn stream(
     // Everything read in one pass goes out as one chunk: one write for
     // many events rather than one each.
     let body = futures_util::stream::unfold(feed, |mut feed| async move {
-        let chunk = feed.next_chunk().await;
+        let chunk = feed.next_chunk().await?;
         Some((Ok::<Bytes, Infallible>(chunk), feed))
     });
     let mut res = Body::from_stream(body).into_response();
@@ -383,6 +389,10 @@ pub(crate) async fn stream(
 /// One subscriber's position in the event stream.
 struct SseFeed {
     state: AppState,
+    /// The key the stream was opened with, checked again before events
+    /// go out and at least every [`SseFeed::RECHECK`].
+    token: isx_domain::ApiToken,
+    checked: std::time::Instant,
     principal: isx_policy::Principal,
     query: isx_store::BotnetQuery,
     /// The id of the last event read (delivered, or withheld by policy).
@@ -392,12 +402,38 @@ struct SseFeed {
 }
 
 impl SseFeed {
+    /// How often an idle stream checks that its key still works.
+    const RECHECK: Duration = Duration::from_secs(5);
+
+    /// Authenticates the stream's key again, taking the caller's present
+    /// principal (its groups, tier and clearance may have changed); false
+    /// when the key no longer works (revoked, expired, deleted).
+    async fn reauthenticate(&mut self) -> bool {
+        let now = self.state.clock.now();
+        match crate::auth::caller_from_token(&self.state, &self.token, now).await {
+            Ok(c) => {
+                self.principal = c.principal;
+                self.checked = std::time::Instant::now();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// The next chunk: the events after `last` the subscriber may see, in
     /// Server-Sent Events form, or a keep-alive comment after 15 idle
-    /// seconds. Waits for this node's next insert, and polls every half
-    /// second for other nodes'.
-    async fn next_chunk(&mut self) -> Bytes {
+    /// seconds; `None` once the stream's key no longer works (events go
+    /// out only after the key was checked for them). Waits for this node's
+    /// next insert, and polls every half second for other nodes'.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
         loop {
+            let mut fresh = false;
+            if self.checked.elapsed() >= Self::RECHECK {
+                if !self.reauthenticate().await {
+                    return None;
+                }
+                fresh = true;
+            }
             self.query.after_id = Some(self.last);
             let now = self.state.clock.now();
             match isx_app::botnet::read_page(
@@ -409,6 +445,16 @@ impl SseFeed {
             .await
             {
                 Ok((shown, Some(last))) => {
+                    if !shown.is_empty() && !fresh {
+                        let before = self.principal.clone();
+                        if !self.reauthenticate().await {
+                            return None;
+                        }
+                        if self.principal != before {
+                            // Read again as the caller now is.
+                            continue;
+                        }
+                    }
                     self.last = last;
                     let mut out = String::new();
                     for e in shown {
@@ -421,7 +467,7 @@ impl SseFeed {
                     }
                     if !out.is_empty() {
                         self.idle_since = std::time::Instant::now();
-                        return Bytes::from(out);
+                        return Some(Bytes::from(out));
                     }
                     continue;
                 }
@@ -430,7 +476,7 @@ impl SseFeed {
             }
             if self.idle_since.elapsed() >= Duration::from_secs(15) {
                 self.idle_since = std::time::Instant::now();
-                return Bytes::from_static(b": keep-alive\n\n");
+                return Some(Bytes::from_static(b": keep-alive\n\n"));
             }
             let _ = tokio::time::timeout(Duration::from_millis(500), self.rx.changed()).await;
         }
