@@ -113,6 +113,9 @@ pub async fn create_api_key(
             "key name must be 1 to 100 characters".into(),
         ));
     }
+    if let Some(reason) = isx_domain::label_problem(name) {
+        return Err(AdminError::Invalid(format!("key name {reason}")));
+    }
     let now = clock.now();
     if spec.expires_at.is_some_and(|e| e <= now) {
         return Err(AdminError::Invalid(

@@ -553,7 +553,11 @@ async fn a_revoked_key_ends_its_stream(backend: Backend) {
     let before = read_sse(&mut res, 1, Duration::from_secs(15)).await;
     assert_eq!(before.len(), 1, "the stream works while the key does");
     let revoked = app
-        .req(Method::DELETE, &format!("/api/v1/keys/{key_id}"), &app.a.token)
+        .req(
+            Method::DELETE,
+            &format!("/api/v1/keys/{key_id}"),
+            &app.a.token,
+        )
         .send()
         .await
         .expect("send");

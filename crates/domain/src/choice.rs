@@ -114,12 +114,32 @@ macro_rules! id_newtype {
     };
 }
 
+/// Whether `c` reorders or hides text where it is shown: the Unicode
+/// bidirectional embeddings, overrides, isolates and marks (the
+/// "Trojan Source" characters) and the line and paragraph separators.
+pub fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// Why a one-line label (a name, a title) cannot be shown as written:
+/// control characters (NUL included) or [`is_deceptive`] ones.
+pub fn label_problem(text: &str) -> Option<&'static str> {
+    if text.chars().any(char::is_control) {
+        return Some("must not contain control characters");
+    }
+    if text.chars().any(is_deceptive) {
+        return Some("must not contain bidirectional-override or line-separator characters");
+    }
+    None
+}
+
 /// Checks a human-facing name: 1 to 200 printable characters, no control
-/// characters, no leading or trailing blanks.
-pub(crate) fn check_display_name(
-    what: &'static str,
-    text: &str,
-) -> Result<String, crate::DomainError> {
+/// or bidirectional-override characters, no leading or trailing blanks.
+pub fn check_display_name(what: &'static str, text: &str) -> Result<String, crate::DomainError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(crate::DomainError::InvalidText {
@@ -133,10 +153,10 @@ pub(crate) fn check_display_name(
             reason: "must be at most 200 characters".into(),
         });
     }
-    if t.chars().any(char::is_control) {
+    if let Some(reason) = label_problem(t) {
         return Err(crate::DomainError::InvalidText {
             what,
-            reason: "must not contain control characters".into(),
+            reason: reason.into(),
         });
     }
     Ok(t.to_owned())

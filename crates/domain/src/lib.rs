@@ -20,6 +20,7 @@ mod threat;
 mod user;
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use choice::{check_display_name, is_deceptive, label_problem};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::DomainError;
 pub use geo::GeoInfo;

@@ -78,6 +78,35 @@ fn is_type_name(t: &str) -> bool {
         && !t.ends_with('-')
 }
 
+/// The longest `name` an object may carry, in characters.
+pub const MAX_NAME_CHARS: usize = 1024;
+
+/// The timestamp properties of STIX 2.1 objects that isx checks: RFC 3339,
+/// from 1970 on, and each range in order.
+const TIMESTAMP_FIELDS: &[&str] = &[
+    "created",
+    "modified",
+    "valid_from",
+    "valid_until",
+    "first_seen",
+    "last_seen",
+    "first_observed",
+    "last_observed",
+    "published",
+    "start_time",
+    "stop_time",
+];
+
+/// Whether any string (or key) in `v` holds a NUL character.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 /// Checks one posted object: an error message says what is wrong.
 pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
     let map = object
@@ -145,8 +174,47 @@ pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
             )),
         }
     };
-    let created = stamp("created")?;
-    let modified = stamp("modified")?;
+    if has_nul(object) {
+        return Err(format!(
+            "{id}: text must not contain NUL (\\u0000) characters"
+        ));
+    }
+    if let Some(name) = map.get("name").and_then(Value::as_str) {
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(format!(
+                "{id}: name must be at most {MAX_NAME_CHARS} characters"
+            ));
+        }
+        if let Some(reason) = isx_domain::label_problem(name) {
+            return Err(format!("{id}: name {reason}"));
+        }
+    }
+    let mut stamps = Vec::new();
+    for field in TIMESTAMP_FIELDS {
+        if let Some(t) = stamp(field)? {
+            if t < Timestamp::from_micros(0) {
+                return Err(format!(
+                    "{id}: {field} is before 1970; isx keeps times from 1970-01-01 on"
+                ));
+            }
+            stamps.push((*field, t));
+        }
+    }
+    let at = |f: &str| stamps.iter().find(|(n, _)| *n == f).map(|(_, t)| *t);
+    for (from, until) in [
+        ("valid_from", "valid_until"),
+        ("first_seen", "last_seen"),
+        ("first_observed", "last_observed"),
+        ("start_time", "stop_time"),
+    ] {
+        if let (Some(a), Some(b)) = (at(from), at(until)) {
+            if b < a {
+                return Err(format!("{id}: {until} is earlier than {from}"));
+            }
+        }
+    }
+    let created = at("created");
+    let modified = at("modified");
     let is_sco = SCO_TYPES.contains(&object_type);
     if !is_sco && object_type != "marking-definition" {
         if created.is_none() {
@@ -265,6 +333,34 @@ mod tests {
                 "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
             ]
         })
+    }
+
+    #[test]
+    fn poison_text_and_times_are_refused() {
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("name", json!("evil\u{0000}"), "NUL"),
+            ("description", json!("a\u{0000}b"), "NUL"),
+            ("name", json!("invoice\u{202E}fdp.exe"), "bidirectional"),
+            ("name", json!("two\nlines"), "control"),
+            ("name", json!("x".repeat(MAX_NAME_CHARS + 1)), "at most"),
+            ("valid_until", json!("1969-12-31T23:59:59Z"), "timestamp"),
+            (
+                "valid_until",
+                json!("2026-10-01T00:00:00Z"),
+                "earlier than valid_from",
+            ),
+            ("valid_until", json!("soon"), "RFC 3339"),
+        ];
+        for (field, value, says) in cases {
+            let mut o = indicator();
+            o[field] = value;
+            let e = check_object(&o).unwrap_err();
+            assert!(e.contains(says), "{field}: {e}");
+        }
+        let mut o = indicator();
+        o["name"] = json!("شبكة بوت — ordinary right-to-left text");
+        o["valid_until"] = json!("2027-01-01T00:00:00Z");
+        assert!(check_object(&o).is_ok());
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
-            StoreError::Reference(what) => ApiError::Validation {
+            StoreError::Reference(what) | StoreError::Unstorable(what) => ApiError::Validation {
                 detail: what,
                 pointer: None,
             },

@@ -23,11 +23,30 @@ pub enum StoreError {
     },
     #[error("cannot open the database: {0}")]
     Open(String),
+    /// A value the database cannot hold (text with a NUL character on
+    /// PostgreSQL): the caller's input, not a failure of the store.
+    #[error("{0}")]
+    Unstorable(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Writing what was read failed (a full disk while streaming records).
     #[error("cannot write: {0}")]
     Io(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            // 22021: invalid byte sequence (a NUL in text); 22P05: a
+            // character jsonb cannot hold (\u0000).
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return StoreError::Unstorable(
+                    "text must not contain NUL (\\u0000) characters".into(),
+                );
+            }
+        }
+        StoreError::Database(e)
+    }
 }
 
 impl StoreError {
@@ -44,6 +63,6 @@ impl StoreError {
                 ));
             }
         }
-        StoreError::Database(e)
+        StoreError::from(e)
     }
 }

@@ -287,6 +287,20 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
                 .run(&mut tx)
                 .await?;
         }
+        // An id none of whose versions is left is nobody's any more: keeping
+        // its owner would answer a later post of it differently from a new
+        // id, and tell the poster someone once held it. The id of a
+        // contribution (or comment) stays its author's while REST serves it.
+        sqlx::query(
+            "DELETE FROM exchange_owners WHERE collection = $1 AND object_id = $2
+                 AND NOT EXISTS (SELECT 1 FROM exchange_objects WHERE collection = $1 AND object_id = $2)
+                 AND NOT EXISTS (SELECT 1 FROM contributions WHERE stix_id = $2)
+                 AND NOT EXISTS (SELECT 1 FROM contribution_comments WHERE stix_id = $2)",
+        )
+        .arg(collection)
+        .arg(id)
+        .run(&mut tx)
+        .await?;
         commit(tx).await?;
         Ok(removed)
     }

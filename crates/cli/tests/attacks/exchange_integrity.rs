@@ -327,7 +327,84 @@ async fn a_hidden_roster_names_no_poster(backend: Backend) {
     assert!(o.get("created_by_ref").is_none(), "{o}");
 }
 
+/// Red-team hole 4 (2026-12): the answer to a post told whether another
+/// member held the id, even one the poster could not read. Observable ids
+/// are derived from their value, so any contributor could test whether
+/// someone had posted a given IP address as TLP:RED. Now a collection
+/// holds only what every member may read, and an id whose versions are
+/// all gone is free again.
+async fn a_post_tells_nothing_of_objects_the_poster_cannot_read(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let gid = group(&app, "Oracle", false).await;
+    let col = format!("group-{gid}");
+    const RED: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+    let ip = |marking: Option<&str>| {
+        let mut o = json!({"type": "ipv4-addr", "spec_version": "2.1",
+            "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "198.51.100.3"});
+        if let Some(m) = marking {
+            o["object_marking_refs"] = json!([m]);
+        }
+        o
+    };
+    // TLP:RED names recipients; a group's collection has none.
+    let st = post(&app, &col, &app.a.token, vec![ip(Some(RED))]).await;
+    assert_eq!(st["failure_count"], 1, "{st}");
+    assert!(
+        st["failures"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("TLP:RED"),
+        "{st}"
+    );
+    // So the id is still free: B's post of it succeeds like any new id's.
+    let st = post(&app, &col, &app.b.token, vec![ip(None)]).await;
+    assert_eq!(st["success_count"], 1, "{st}");
+    // Refusing A's later post of the id tells A nothing it cannot read.
+    let st = post(&app, &col, &app.a.token, vec![ip(None)]).await;
+    assert_eq!(st["failure_count"], 1, "{st}");
+    let seen = latest(
+        &app,
+        &col,
+        &app.a.token,
+        "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+    )
+    .await;
+    assert_eq!(seen["value"], "198.51.100.3", "A reads what it was refused");
+    // Deleted by its poster, the id is nobody's: A may post it as new.
+    let res = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/taxii2/isx/collections/{col}/objects/ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd/"),
+            &app.b.token,
+        )
+        .header("accept", TAXII)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let st = post(&app, &col, &app.a.token, vec![ip(None)]).await;
+    assert_eq!(st["success_count"], 1, "after deletion: {st}");
+    // An envelope is at most one page of objects.
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"type": "domain-name", "spec_version": "2.1",
+            "id": format!("domain-name--00000000-0000-5000-8000-{i:012}"), "value": format!("d{i}.example")}))
+        .collect();
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            &format!("/taxii2/isx/collections/{col}/objects/"),
+            &app.a.token,
+        )
+        .header("content-type", TAXII)
+        .body(json!({ "objects": many }).to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 crate::on_both_backends!(
     objects_belong_to_their_first_poster,
     a_hidden_roster_names_no_poster,
+    a_post_tells_nothing_of_objects_the_poster_cannot_read,
 );

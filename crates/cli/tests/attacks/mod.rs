@@ -646,6 +646,48 @@ async fn idle_connections_are_dropped_and_do_not_starve_others(backend: Backend)
     }
 }
 
+/// Red-team finding 7 (2026-12): NUL and bidirectional-override
+/// characters were accepted in key names (a label shown to others as
+/// something else), and NUL in any text was a 500 on PostgreSQL.
+async fn text_that_cannot_be_shown_or_stored_is_a_422(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for name in ["nul\u{0}key", "invoice\u{202E}gpj.exe", "two\nlines"] {
+        let res = app
+            .post_json("/api/v1/keys", &app.a.token, &json!({"name": name}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+    }
+    let g: Value = app
+        .post_json(
+            "/api/v1/groups",
+            &app.operator.token,
+            &json!({"name": "Nul", "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let gid = g["id"].as_i64().expect("group id");
+    let res = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/contributions"),
+            &app.a.token,
+            &json!({"title": "t", "description": "a\u{0}b", "marking": "amber",
+                    "details": {"kind": "indicator", "indicator_type": "domain", "value": "evil.example"}}),
+        )
+        .send()
+        .await
+        .expect("send");
+    let status = res.status();
+    let body = res.text().await.expect("body");
+    assert!(status.is_client_error(), "{status}: {body}");
+    assert!(body.contains("NUL") || body.contains("control"), "{body}");
+}
+
 async fn webhooks_reach_no_internal_address_and_urls_ignore_the_host_header(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for url in [
@@ -724,5 +766,6 @@ crate::on_both_backends!(
     login_attempts_are_throttled_per_account,
     pages_and_files_are_hardened_by_default,
     idle_connections_are_dropped_and_do_not_starve_others,
+    text_that_cannot_be_shown_or_stored_is_a_422,
     webhooks_reach_no_internal_address_and_urls_ignore_the_host_header,
 );

@@ -483,6 +483,12 @@ async fn add_objects(
             detail: "an envelope is {\"objects\": [ … ]}".into(),
             pointer: Some("/objects".into()),
         })?;
+    if objects.len() > MAX_PAGE {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "an envelope holds at most {MAX_PAGE} objects ({} posted); post the rest in further envelopes",
+            objects.len()
+        )));
+    }
     let now = state.clock.now();
     // A member posts as itself: the operator as the instance. Only the
     // operator's administrators and staff add versions of others' objects
@@ -520,6 +526,16 @@ async fn add_objects(
     let mut valid = Vec::new();
     for o in objects {
         let checked = isx_exchange::ingest::check_object(o).and_then(|head| {
+            // Every object of a group's collection is one every member may
+            // read: a TLP:RED one only its poster could, and refusing a
+            // later post of its id would tell others it exists.
+            if head.marking == Some(isx_domain::Tlp::Red) {
+                return Err(format!(
+                    "{}: TLP:RED is for named recipients and a trust group's collection names none; \
+                     mark it TLP:AMBER+STRICT to keep it within the group",
+                    head.id
+                ));
+            }
             // A version from the future would stay the latest whatever its
             // owner posts later: five minutes of clock skew, no more.
             if head.version.is_some_and(|v| v > now.add_secs(300)) {
