@@ -946,6 +946,60 @@ async fn tls_is_on_by_default_and_plain_http_is_explicit(backend: Backend) {
     );
 }
 
+/// Red-team finding 6 (2026-12): what the router itself refused — a path
+/// parameter or query that does not parse, a method a path does not take,
+/// a path that does not exist — answered plain text or nothing at all.
+async fn router_rejections_are_problems_too(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = &app.a.token;
+    let p = problem(
+        app.get("/api/v1/releases/abc", t).send().await.expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap_or("").contains("parse"), "{p}");
+    let gid = app
+        .post_json(
+            "/api/v1/groups",
+            &app.operator.token,
+            &json!({"name": "Dash", "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json::<Value>()
+        .await
+        .expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    problem(
+        app.get(&format!("/api/v1/groups/{gid}/dashboard?days=abc"), t)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let res = app
+        .req(Method::DELETE, "/api/v1/me", t)
+        .send()
+        .await
+        .expect("send");
+    let allow = res
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(allow.contains("GET"), "the Allow header stays: {allow:?}");
+    problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+    problem(
+        app.get("/api/v1/no-such-thing", t).send().await.expect("send"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
 crate::on_both_backends!(
     unauthenticated_and_bad_keys_are_401,
     basic_auth_with_key_id_and_secret,
@@ -957,4 +1011,5 @@ crate::on_both_backends!(
     rate_limit_answers_429,
     health_metrics_openapi,
     tls_is_on_by_default_and_plain_http_is_explicit,
+    router_rejections_are_problems_too,
 );

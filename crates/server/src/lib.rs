@@ -232,6 +232,9 @@ fn routes(state: AppState) -> Router {
             state.clone(),
             serve::body_deadline,
         ))
+        .layer(axum::middleware::map_response(
+            problem::plain_errors_as_problems,
+        ))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             security_headers,

@@ -214,6 +214,62 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Middleware: an error answered without a body of its own — a path or
+/// query the router's extractors refused (plain text), a method the path
+/// does not take (405, empty), a path that does not exist — becomes a
+/// problem like every other error, its text (at most 1 KiB of it) as the
+/// detail. Headers such as `Allow` are kept; HTML pages and bodies that
+/// already have a type are left alone.
+pub async fn plain_errors_as_problems(res: Response) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let plain = match res.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v.to_str().is_ok_and(|t| t.starts_with("text/plain")),
+    };
+    if !plain {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let mut detail: String = String::from_utf8_lossy(&text).trim().chars().take(1024).collect();
+    if detail.is_empty() {
+        detail = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                "this path does not take that method; the Allow header lists those it does".into()
+            }
+            StatusCode::NOT_FOUND => "there is nothing at this path".into(),
+            _ => status.canonical_reason().unwrap_or("error").to_owned(),
+        };
+    }
+    let slug = match status {
+        StatusCode::BAD_REQUEST => "bad-request".to_owned(),
+        StatusCode::NOT_FOUND => "not-found".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type".to_owned(),
+        StatusCode::UNPROCESSABLE_ENTITY => "validation".to_owned(),
+        other => format!("http-{}", other.as_u16()),
+    };
+    let problem = Problem {
+        kind: format!("urn:isx:problem:{slug}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors: Vec::new(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(problem_json(&problem)))
+}
+
 fn problem_json(p: &Problem) -> String {
     serde_json::to_string(p).unwrap_or_else(|_| format!("{{\"status\":{}}}", p.status))
 }
