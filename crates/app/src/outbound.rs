@@ -35,17 +35,51 @@ fn allowed_v4(ip: Ipv4Addr, allow_private: bool) -> bool {
     {
         return false;
     }
-    let private = ip.is_loopback() || ip.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64);
+    let private = ip.is_loopback()
+        || ip.is_private()
+        || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        // 192.0.0.0/24 (IETF protocol assignments) and 198.18.0.0/15
+        // (benchmarking): internal by use.
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+        || (o[0] == 198 && (o[1] & 0xfe) == 18);
     !private || allow_private
+}
+
+/// The IPv4 address an IPv6 one stands for, where a translator or tunnel
+/// would deliver it there: IPv4-compatible `::a.b.c.d`, NAT64
+/// `64:ff9b::/96`, 6to4 `2002::/16`.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let o = ip.octets();
+    let tail = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if s[..6].iter().all(|x| *x == 0) && !ip.is_unspecified() && !ip.is_loopback() {
+        return Some(tail);
+    }
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|x| *x == 0) {
+        return Some(tail);
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    None
 }
 
 fn allowed_v6(ip: Ipv6Addr, allow_private: bool) -> bool {
     let s = ip.segments();
     let link_local = (s[0] & 0xffc0) == 0xfe80;
-    if link_local || ip.is_multicast() || ip.is_unspecified() {
+    // Teredo (2001::/32) hides its IPv4 addresses; nobody's webhook needs it.
+    let teredo = s[0] == 0x2001 && s[1] == 0;
+    if link_local || ip.is_multicast() || ip.is_unspecified() || teredo {
         return false;
     }
-    let private = ip.is_loopback() || (s[0] & 0xfe00) == 0xfc00;
+    if let Some(v4) = embedded_v4(ip) {
+        return allowed_v4(v4, allow_private);
+    }
+    let private = ip.is_loopback()
+        || (s[0] & 0xfe00) == 0xfc00
+        // Site-local (deprecated) and local-use NAT64 (64:ff9b:1::/48).
+        || (s[0] & 0xffc0) == 0xfec0
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1);
     !private || allow_private
 }
 
@@ -99,6 +133,20 @@ mod tests {
             ("::ffff:127.0.0.1", false, true),
             ("::ffff:169.254.169.254", false, false),
             ("ff02::1", false, false),
+            ("64:ff9b::a9fe:a9fe", false, false),
+            ("64:ff9b::7f00:1", false, true),
+            ("64:ff9b::808:808", true, true),
+            ("64:ff9b:1::1", false, true),
+            ("::169.254.169.254", false, false),
+            ("::10.0.0.1", false, true),
+            ("2002:a9fe:a9fe::", false, false),
+            ("2002:7f00:1::", false, true),
+            ("2002:808:808::1", true, true),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", false, false),
+            ("fec0::1", false, true),
+            ("198.18.0.1", false, true),
+            ("198.19.255.1", false, true),
+            ("192.0.0.1", false, true),
             ("8.8.8.8", true, true),
             ("2001:4860::8888", true, true),
         ] {

@@ -686,6 +686,25 @@ async fn text_that_cannot_be_shown_or_stored_is_a_422(backend: Backend) {
     let body = res.text().await.expect("body");
     assert!(status.is_client_error(), "{status}: {body}");
     assert!(body.contains("NUL") || body.contains("control"), "{body}");
+    // A misspelt field is refused, not ignored (here: a post meant to be
+    // anonymous would carry its author's name).
+    let res = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/contributions"),
+            &app.a.token,
+            &json!({"title": "t", "description": "d", "marking": "amber", "anonymus": true,
+                    "details": {"kind": "indicator", "indicator_type": "domain", "value": "evil.example"}}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.expect("body");
+    assert!(body.contains("anonymus"), "{body}");
+    let listed = app
+        .get_json(&format!("/api/v1/groups/{gid}/contributions"), &app.a.token)
+        .await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
 }
 
 async fn webhooks_reach_no_internal_address_and_urls_ignore_the_host_header(backend: Backend) {

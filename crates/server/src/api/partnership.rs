@@ -185,8 +185,9 @@ pub(crate) async fn create_contribution(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
-    ApiJson(draft): ApiJson<Draft>,
+    ApiJson(wire): ApiJson<DraftWire>,
 ) -> Result<Response, ApiError> {
+    let (_, draft) = wire.into_parts();
     let c = ops::create(&state, &caller, GroupId(id), draft).await?;
     let dto = own_view(&state, c).await?;
     Ok(noted(
@@ -238,11 +239,39 @@ pub(crate) async fn get_contribution(
     Ok(Json(detail(&state, &caller, ContributionId(id)).await?))
 }
 
+/// A new contribution or an edit as it comes over the wire: every field
+/// named, an unknown one refused with 422 (a misspelt `anonymus` must not
+/// post under the author's name).
 #[derive(Debug, Deserialize)]
-pub(crate) struct EditRequest {
-    version: u32,
-    #[serde(flatten)]
-    draft: Draft,
+#[serde(deny_unknown_fields)]
+pub(crate) struct DraftWire {
+    title: String,
+    #[serde(default)]
+    description: String,
+    marking: isx_domain::Tlp,
+    #[serde(default)]
+    anonymous: bool,
+    details: isx_partnership::Details,
+    #[serde(default)]
+    pii: isx_partnership::PiiChoices,
+    #[serde(default)]
+    version: Option<u32>,
+}
+
+impl DraftWire {
+    fn into_parts(self) -> (Option<u32>, Draft) {
+        let draft = Draft {
+            content: isx_partnership::NewContribution {
+                title: self.title,
+                description: self.description,
+                marking: self.marking,
+                anonymous: self.anonymous,
+                details: self.details,
+            },
+            pii: self.pii,
+        };
+        (self.version, draft)
+    }
 }
 
 /// Edits a contribution (its author, while the group is open). Send the
@@ -255,9 +284,14 @@ pub(crate) async fn edit_contribution(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
-    ApiJson(req): ApiJson<EditRequest>,
+    ApiJson(wire): ApiJson<DraftWire>,
 ) -> Result<Response, ApiError> {
-    let c = ops::edit(&state, &caller, ContributionId(id), req.version, req.draft).await?;
+    let (version, draft) = wire.into_parts();
+    let version = version.ok_or_else(|| ApiError::Validation {
+        detail: "send the version being edited".into(),
+        pointer: Some("/version".into()),
+    })?;
+    let c = ops::edit(&state, &caller, ContributionId(id), version, draft).await?;
     let dto = own_view(&state, c).await?;
     Ok(noted(
         AuditNote::new(
