@@ -771,8 +771,23 @@ async fn health_metrics_openapi(backend: Backend) {
         .send()
         .await
         .expect("send");
+    // The counters say how much each product holds: the operator's
+    // staff read them, members and strangers do not.
+    problem(
+        app.get("/metrics", "").send().await.expect("send"),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    problem(
+        app.get("/metrics", &app.a.token)
+            .send()
+            .await
+            .expect("send"),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     let metrics = app
-        .get("/metrics", "")
+        .get("/metrics", &app.operator.token)
         .send()
         .await
         .expect("send")
@@ -953,7 +968,10 @@ async fn router_rejections_are_problems_too(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let t = &app.a.token;
     let p = problem(
-        app.get("/api/v1/releases/abc", t).send().await.expect("send"),
+        app.get("/api/v1/releases/abc", t)
+            .send()
+            .await
+            .expect("send"),
         StatusCode::BAD_REQUEST,
     )
     .await;
@@ -994,7 +1012,10 @@ async fn router_rejections_are_problems_too(backend: Backend) {
     assert!(allow.contains("GET"), "the Allow header stays: {allow:?}");
     problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
     problem(
-        app.get("/api/v1/no-such-thing", t).send().await.expect("send"),
+        app.get("/api/v1/no-such-thing", t)
+            .send()
+            .await
+            .expect("send"),
         StatusCode::NOT_FOUND,
     )
     .await;

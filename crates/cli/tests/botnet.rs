@@ -305,7 +305,7 @@ async fn ingest_tailoring_and_policy(backend: Backend) {
     assert_eq!(summary["c2"].as_array().map(Vec::len), Some(1));
     let b_summary = app.get_json("/api/v1/botnet/summary", &app.b.token).await;
     assert_eq!(b_summary["infected_events"], 1);
-    let metrics = app.get_text("/metrics", "").await;
+    let metrics = app.get_text("/metrics", &app.operator.token).await;
     for expected in [
         format!("isx_botnet_events_ingested_total {}", 6003 + 3 + kept),
         "isx_botnet_events_duplicate_total 6003".to_owned(),

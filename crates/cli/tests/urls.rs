@@ -227,7 +227,7 @@ async fn api_import_search_and_policy(backend: Backend) {
         5
     );
 
-    let metrics = app.get_text("/metrics", "").await;
+    let metrics = app.get_text("/metrics", &app.operator.token).await;
     for line in [
         "isx_url_rows_imported_total{outcome=\"created\"} 6",
         "isx_url_rows_imported_total{outcome=\"unchanged\"} 4",
@@ -414,7 +414,7 @@ async fn feed_files_follow_the_slots(backend: Backend) {
         sha256_hex(&res.bytes().await.expect("body")),
         files[0]["sha256"].as_str().unwrap_or("")
     );
-    let metrics = app.get_text("/metrics", "").await;
+    let metrics = app.get_text("/metrics", &app.operator.token).await;
     assert!(
         metrics.contains("isx_feed_slots_produced_total{product=\"urls\"} 1"),
         "the start-up slot: {metrics}"

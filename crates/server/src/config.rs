@@ -30,7 +30,8 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
     pub rate_limit: RateLimit,
-    /// Sign-in attempts per source address and, separately, per login.
+    /// Sign-in attempts per source address; a login's own budget is five
+    /// times this, so one address cannot exhaust it.
     pub login_rate_limit: RateLimit,
     /// Password checks (Argon2id, 19 MiB each) run at once; further sign-ins
     /// wait up to 10 s for a slot, then get 503.

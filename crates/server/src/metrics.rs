@@ -289,9 +289,17 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-/// `GET /metrics`
-pub async fn handler(State(state): State<AppState>) -> Response {
+/// `GET /metrics`, for the operator's administrators and staff only: the
+/// counters tell how much each product holds and takes in, which members
+/// may not learn (Prometheus sends the key as a bearer token).
+pub async fn handler(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Response {
     use axum::response::IntoResponse;
+    if let Err(e) = caller.require_staff() {
+        return crate::problem::ApiError::from(e).into_response();
+    }
     match state.metrics.render() {
         Ok(text) => ([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
         Err(_) => {

@@ -236,7 +236,11 @@ pub async fn plain_errors_as_problems(res: Response) -> Response {
     let text = axum::body::to_bytes(body, 64 * 1024)
         .await
         .unwrap_or_default();
-    let mut detail: String = String::from_utf8_lossy(&text).trim().chars().take(1024).collect();
+    let mut detail: String = String::from_utf8_lossy(&text)
+        .trim()
+        .chars()
+        .take(1024)
+        .collect();
     if detail.is_empty() {
         detail = match status {
             StatusCode::METHOD_NOT_ALLOWED => {

@@ -12,14 +12,22 @@ use isx_app::App;
 /// shared state, reached through `Deref`, so `state.store` is the app's
 /// store) and what only HTTP needs — the configuration of the listener,
 /// metrics, rate limits, the password slots and the audit writer.
+/// How many addresses' sign-in budgets one login's budget is.
+pub(crate) const ACCOUNT_SHARE: u32 = 5;
+
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
     pub config: Arc<ServerConfig>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limiter: Arc<RateLimiter>,
-    /// Sign-in attempts, per address and per login.
+    /// Sign-in attempts per address (IPv6: per /64).
     pub(crate) login_limiter: Arc<RateLimiter>,
+    /// Sign-in attempts per login: [`ACCOUNT_SHARE`] addresses' worth, so
+    /// that one address spending its whole budget on someone's login does
+    /// not lock its owner out, while guessing from many addresses is still
+    /// bounded.
+    pub(crate) account_limiter: Arc<RateLimiter>,
     /// Bounds the password hashes computed at once (memory and CPU).
     pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
     /// Served over TLS (cookies get the `Secure` attribute).
@@ -45,12 +53,21 @@ impl AppState {
     ) -> Result<Self, crate::ServerError> {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit, clock.clone()));
         let login_limiter = Arc::new(RateLimiter::new(config.login_rate_limit, clock.clone()));
+        let per_login = crate::RateLimit {
+            per_minute: config
+                .login_rate_limit
+                .per_minute
+                .saturating_mul(ACCOUNT_SHARE),
+            burst: config.login_rate_limit.burst.saturating_mul(ACCOUNT_SHARE),
+        };
+        let account_limiter = Arc::new(RateLimiter::new(per_login, clock.clone()));
         let app = App::new(config.settings(), store.clone(), clock)?;
         let password_slots = Arc::new(tokio::sync::Semaphore::new(config.password_slots.max(1)));
         let metrics = Arc::new(Metrics::new(&app));
         Ok(AppState {
             app,
             login_limiter,
+            account_limiter,
             password_slots,
             config: Arc::new(config),
             metrics,

@@ -484,6 +484,67 @@ async fn login_attempts_are_throttled_per_account(backend: Backend) {
     assert_eq!(codes.last(), Some(&429), "{codes:?}");
 }
 
+/// Red-team finding (2026-12): the per-login budget was the per-address
+/// one, so a single address spending it on someone's login locked its
+/// owner out for everyone.
+async fn one_address_cannot_lock_an_account_out(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.session_cookie(app.a.member.id, "owner", UserRole::Member)
+        .await;
+    let csrf = app.login_csrf().await;
+    let attempt = |last: u8, password: &'static str| {
+        let client = app.client_from(std::net::IpAddr::from([127, 0, 0, last]));
+        let csrf = csrf.clone();
+        let url = app.url("/login");
+        async move {
+            client
+                .post(url)
+                .header("cookie", &csrf.0)
+                .form(&[
+                    ("csrf", csrf.1.as_str()),
+                    ("login", "owner"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16()
+        }
+    };
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        codes.push(attempt(1, "guess guess guess").await);
+    }
+    assert_eq!(
+        codes.last(),
+        Some(&429),
+        "the address is throttled: {codes:?}"
+    );
+    let owner = attempt(2, "a long test password").await;
+    assert!(
+        owner != 429 && owner != 401,
+        "the owner signs in from elsewhere: {owner}"
+    );
+    // Many addresses together still meet the login's own budget.
+    let mut refused = 0;
+    let mut wrong = 0;
+    for last in 3..=9 {
+        for _ in 0..10 {
+            match attempt(last, "guess guess guess").await {
+                429 => refused += 1,
+                401 => wrong += 1,
+                other => panic!("{other}"),
+            }
+        }
+    }
+    assert!(
+        refused > 0,
+        "the login's budget holds: {wrong} guesses went through"
+    );
+    assert!(wrong <= 40, "{wrong}");
+}
+
 async fn pages_and_files_are_hardened_by_default(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let cookie = app
@@ -783,6 +844,7 @@ crate::on_both_backends!(
     amber_strict_records_stay_with_the_operator,
     sign_in_takes_as_long_for_unknown_logins,
     login_attempts_are_throttled_per_account,
+    one_address_cannot_lock_an_account_out,
     pages_and_files_are_hardened_by_default,
     idle_connections_are_dropped_and_do_not_starve_others,
     text_that_cannot_be_shown_or_stored_is_a_422,

@@ -177,6 +177,18 @@ impl TestApp {
         socket.connect(addr).await.expect("connect")
     }
 
+    /// An HTTPS client of this server that connects from `local` (any
+    /// loopback address): another source address, for per-address limits.
+    pub fn client_from(&self, local: std::net::IpAddr) -> Client {
+        let pem = std::fs::read(self.data_dir.path().join("tls/ca.pem")).expect("CA");
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(local)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA pem"))
+            .build()
+            .expect("client")
+    }
+
     /// A new member of this tier (no constituency), with an API key.
     pub async fn tier_member(&self, name: &str, tier: Tier) -> Tenant {
         let c = self.clock.as_ref() as &dyn Clock;

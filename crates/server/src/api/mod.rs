@@ -120,13 +120,13 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
             axum::routing::post(cleanfiles::hashlookup_bulk).layer(bulk_limit),
         )
         .route("/info", get(cleanfiles::hashlookup_info))
+        .route("/metrics", get(crate::metrics::handler))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::audit::api_gate,
         ));
     OpenApiRouter::new()
         .routes(routes!(health))
-        .route("/metrics", get(crate::metrics::handler))
         .routes(routes!(signing_key))
         .route(
             "/.well-known/csaf/provider-metadata.json",

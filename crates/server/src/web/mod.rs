@@ -223,15 +223,16 @@ async fn login(
     }
     let login = Login::new(&form.login).ok();
     // Per account too, so that guessing one login's password from many
-    // addresses is as slow as from one (known or not: the answer must not
-    // tell which logins exist).
+    // addresses is bounded (known or not: the answer must not tell which
+    // logins exist) — with a budget several addresses large, so one
+    // address cannot lock the account's owner out.
     // Bounded like a login (64 characters), so a megabyte of "login" is not
     // kept as a limiter key.
     let account_key = match &login {
         Some(l) => format!("login:{}", l.as_str()),
         None => format!("login:{}", form.login.chars().take(64).collect::<String>()),
     };
-    if let Err(retry_after_secs) = state.login_limiter.check(&account_key) {
+    if let Err(retry_after_secs) = state.account_limiter.check(&account_key) {
         return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let user = match &login {
