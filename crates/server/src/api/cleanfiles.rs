@@ -35,6 +35,15 @@ fn allowed(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// What an answer repeats of a malformed input: its first 128 characters
+/// (twice the longest hash), so a megabyte of garbage is not sent back.
+fn echo(input: &str) -> &str {
+    match input.char_indices().nth(128) {
+        Some((end, _)) => input.get(..end).unwrap_or(input),
+        None => input,
+    }
+}
+
 fn parse_algo(name: &str) -> Result<HashAlgo, ApiError> {
     HashAlgo::from_name(name).ok_or_else(|| {
         ApiError::BadRequest(format!(
@@ -292,7 +301,7 @@ async fn stream_bulk(
                 },
                 (Err(e), _) => BulkAnswer {
                     index: base + i,
-                    hash: raw.trim(),
+                    hash: echo(raw.trim()),
                     algorithm: None,
                     known: None,
                     file: None,
@@ -534,14 +543,14 @@ pub(crate) async fn hashlookup_one(
         return Ok(hashlookup_error(
             StatusCode::BAD_REQUEST,
             format!("Expecting a {name} hex value"),
-            Some(&hash),
+            Some(echo(&hash)),
         ));
     }
     let Ok(value) = HashValue::parse_as(algo, &hash) else {
         return Ok(hashlookup_error(
             StatusCode::BAD_REQUEST,
             format!("{name} is not in hex format"),
-            Some(&hash),
+            Some(echo(&hash)),
         ));
     };
     let found = files_of(&state, value).await?.into_iter().next();
@@ -550,7 +559,7 @@ pub(crate) async fn hashlookup_one(
         None => hashlookup_error(
             StatusCode::NOT_FOUND,
             format!("Non existing {name}"),
-            Some(&hash),
+            Some(echo(&hash)),
         ),
     })
 }
