@@ -44,6 +44,7 @@ pub mod partnership;
 pub mod records;
 pub mod url_files;
 pub mod urls;
+pub mod wire_ids;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -118,6 +119,9 @@ pub struct App {
     pub botnet: Arc<botnet::BotnetHub>,
     /// The clean-file hash sets of this node.
     pub clean: Arc<cleanfiles::CleanIndex>,
+    /// The opaque-id permutation, keyed by the instance's secret (read
+    /// from the store on first use).
+    ids: Arc<tokio::sync::OnceCell<wire_ids::WireIds>>,
 }
 
 impl App {
@@ -144,7 +148,23 @@ impl App {
             feeds: Arc::new(feeds),
             botnet: Arc::new(botnet::BotnetHub::default()),
             clean: Arc::new(clean),
+            ids: Arc::default(),
         })
+    }
+
+    /// The instance's opaque-id permutation (its key is created in the
+    /// store on first use, the same for every node).
+    pub async fn wire_ids(&self) -> Result<&wire_ids::WireIds> {
+        self.ids
+            .get_or_try_init(|| async {
+                let candidate = identity::random_hex32();
+                let secret = self
+                    .store
+                    .instance_secret(wire_ids::SECRET, &candidate)
+                    .await?;
+                Ok(wire_ids::WireIds::new(secret.as_bytes()))
+            })
+            .await
     }
 
     /// The STIX id of this instance's identity object (the author of what

@@ -50,11 +50,13 @@ async fn acks(res: reqwest::Response) -> Vec<Value> {
 
 async fn events(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     let mut all = Vec::new();
-    let mut after = 0i64;
+    // Ids are opaque: the first page has no `after`, each next one the
+    // last id of the page before.
+    let mut after = String::new();
     loop {
         let page = app
             .get_json(
-                &format!("/api/v1/botnet/events?limit=5000&after={after}&{query}"),
+                &format!("/api/v1/botnet/events?limit=5000{after}&{query}"),
                 token,
             )
             .await;
@@ -62,7 +64,8 @@ async fn events(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
         if page.is_empty() {
             return all;
         }
-        after = page.last().and_then(|e| e["id"].as_i64()).expect("id");
+        let last = page.last().and_then(|e| e["id"].as_i64()).expect("id");
+        after = format!("&after={last}");
         all.extend(page);
     }
 }
@@ -503,14 +506,37 @@ async fn stream_resumes_without_loss(backend: Backend) {
     let got: Vec<i64> = first.iter().chain(&rest).map(|e| e.0).collect();
     let unique: BTreeSet<i64> = got.iter().copied().collect();
     assert_eq!(unique.len(), got.len(), "no event twice");
-    assert!(got.windows(2).all(|w| w[0] < w[1]), "in order");
-    // Exactly A's events: the same set the API lists, none of B's.
-    let listed: BTreeSet<i64> = events(&app, &app.a.token, "products=infected")
+    // Exactly A's events, in the order the API lists them, none of B's.
+    let listed: Vec<i64> = events(&app, &app.a.token, "products=infected")
         .await
         .iter()
         .filter_map(|e| e["id"].as_i64())
         .collect();
-    assert_eq!(unique, listed);
+    assert_eq!(got, listed, "the same events in the same order");
+    // The ids are opaque: B's 30 events in between leave no gaps to
+    // count (stored ids would run 1, 3, 5, …), and they are not ordered.
+    assert!(
+        got.windows(2).any(|w| w[0] > w[1]) && got.windows(2).any(|w| w[0] < w[1]),
+        "{got:?}"
+    );
+    assert!(
+        got.windows(2).all(|w| (w[0] - w[1]).abs() > 1_000),
+        "{got:?}"
+    );
+    // Paging with `after` takes an opaque id too.
+    let after = app
+        .get_json(
+            &format!("/api/v1/botnet/events?products=infected&after={}", got[9]),
+            &app.a.token,
+        )
+        .await;
+    let paged: Vec<i64> = after
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["id"].as_i64())
+        .collect();
+    assert_eq!(paged, got[10..].to_vec());
     assert!(first
         .iter()
         .chain(&rest)

@@ -191,6 +191,10 @@ pub trait CoreStore: Send + Sync {
     /// Commits a one-row write: fails when the store cannot write (disk
     /// full, read-only, lost primary), which `/healthz` reports.
     async fn check_writable(&self) -> Result<()>;
+    /// The instance's secret `name`: `candidate` when none was stored yet
+    /// (it is stored then), else the one stored first — so every node,
+    /// and every restart, uses the same.
+    async fn instance_secret(&self, name: &str, candidate: &str) -> Result<String>;
 }
 
 /// Who may use isx: members, their users, API keys, trust groups and

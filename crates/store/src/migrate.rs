@@ -70,6 +70,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "account_life_cycle",
         sql: include_str!("../migrations/sqlite/0011_account_life_cycle.sql"),
     },
+    Migration {
+        version: 12,
+        name: "instance_secrets",
+        sql: include_str!("../migrations/sqlite/0012_instance_secrets.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -127,6 +132,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 11,
         name: "account_life_cycle",
         sql: include_str!("../migrations/postgres/0011_account_life_cycle.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "instance_secrets",
+        sql: include_str!("../migrations/postgres/0012_instance_secrets.sql"),
     },
 ];
 

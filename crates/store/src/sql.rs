@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 
-use crate::engine::{commit, Engine, Run, SqlStore};
+use crate::engine::{commit, Engine, Get, Run, SqlStore};
 use crate::{Backend, Result};
 
 #[async_trait]
@@ -47,5 +47,20 @@ impl<DB: Engine> crate::CoreStore for SqlStore<DB> {
                     q.run(&mut tx).await?;
                 }
         commit(tx).await
+    }
+
+    async fn instance_secret(&self, name: &str, candidate: &str) -> crate::Result<String> {
+        sqlx::query(
+            "INSERT INTO instance_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .arg(name)
+        .arg(candidate)
+        .run(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT secret FROM instance_secrets WHERE name = $1")
+            .arg(name)
+            .row(&self.pool)
+            .await?;
+        Ok(row.at::<String>(0)?)
     }
 }

@@ -365,6 +365,7 @@ pub(crate) async fn import_advisories(
 /// A notification as the member sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationDto {
+    /// Opaque: not a row number (it tells nothing of others' notifications).
     pub id: i64,
     pub release: i64,
     /// advance, release or revision
@@ -387,11 +388,12 @@ pub(crate) async fn list_notifications(
         .map(|(r, _)| r.id)
         .collect();
     let list = state.store.notifications(caller.member.id, 200).await?;
+    let ids = state.wire_ids().await?;
     Ok(Json(
         list.into_iter()
             .filter(|n| visible.contains(&n.release))
             .map(|n| NotificationDto {
-                id: n.id,
+                id: ids.encode(isx_app::wire_ids::IdKind::Notification, n.id),
                 release: n.release,
                 kind: n.kind,
                 at: n.at.to_rfc3339(),
@@ -445,6 +447,7 @@ pub(crate) async fn put_webhook(
 /// A webhook delivery and its status.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryDto {
+    /// Opaque: not a row number.
     pub id: i64,
     pub member: i64,
     pub url: String,
@@ -467,13 +470,14 @@ pub(crate) async fn list_deliveries(
     // Narrow in SQL for members; the policy function still decides each row.
     let narrow = (!caller.is_admin()).then_some(caller.member.id);
     let list = state.store.deliveries(narrow, 500).await?;
+    let ids = state.wire_ids().await?;
     Ok(Json(
         list.into_iter()
             .filter(|d| {
                 isx_app::records::may_see(&state, &caller, &isx_app::records::webhook_delivery(d))
             })
             .map(|d| DeliveryDto {
-                id: d.id,
+                id: ids.encode(isx_app::wire_ids::IdKind::WebhookDelivery, d.id),
                 member: d.member.0,
                 url: d.url,
                 status: d.status,

@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
+use isx_app::wire_ids::IdKind;
 
 /// Events per acknowledged batch at most.
 const MAX_BATCH: usize = 5000;
@@ -49,6 +50,9 @@ pub struct BatchAck {
     pub accepted: u64,
     /// Events already stored, skipped.
     pub duplicates: u64,
+    /// The stored ids of the batch's first and last event, for the
+    /// operator's bookkeeping (reads show every member opaque ids instead;
+    /// see `isx_app::wire_ids`).
     pub first_id: Option<i64>,
     pub last_id: Option<i64>,
     /// Why the stream stopped; batches acknowledged before stay stored.
@@ -305,18 +309,34 @@ pub(crate) async fn list_events(
 ) -> Result<Json<Vec<StoredBotnetEvent>>, ApiError> {
     let f: isx_app::botnet::EventFilter =
         q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
-    let rows = isx_app::botnet::events_for(
+    let ids = state.wire_ids().await?;
+    let mut query = f.query()?;
+    query.after_id = query
+        .after_id
+        .map(|a| stored_event_id(ids, a))
+        .transpose()?;
+    let mut rows = isx_app::botnet::events_for(
         state.store.as_ref(),
         &caller.principal,
-        f.query()?,
+        query,
         state.clock.now(),
     )
     .await?;
+    for e in &mut rows {
+        e.id = ids.encode(IdKind::BotnetEvent, e.id);
+    }
     Ok(Json(rows))
 }
 
+/// The stored id behind an event id a client sends back (`after`,
+/// `Last-Event-ID`): the ids shown are opaque (see `isx_app::wire_ids`).
+fn stored_event_id(ids: &isx_app::wire_ids::WireIds, shown: i64) -> Result<i64, ApiError> {
+    ids.decode(IdKind::BotnetEvent, shown)
+        .ok_or_else(|| ApiError::invalid("not an event id of this instance"))
+}
+
 /// The live stream: Server-Sent Events, one per botnet event you may see
-/// (`event:` the product, `id:` the event id, `data:` the event as JSON),
+/// (`event:` the product, `id:` the event's opaque id, `data:` the event as JSON),
 /// as soon as it is stored. Reconnect with `Last-Event-ID` (or `after`) to
 /// resume exactly after the last event you received: nothing is lost or
 /// repeated inside the retention window. Comments keep idle connections
@@ -332,6 +352,7 @@ pub(crate) async fn stream(
     let f: isx_app::botnet::EventFilter =
         q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
     let mut query = f.query()?;
+    let ids = state.wire_ids().await?.clone();
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -342,7 +363,7 @@ pub(crate) async fn stream(
         })
         .transpose()?;
     let start = match resume.or(query.after_id) {
-        Some(id) => id,
+        Some(shown) => stored_event_id(&ids, shown)?,
         // A new subscriber starts at the present.
         None => {
             state
@@ -360,6 +381,7 @@ pub(crate) async fn stream(
         state: state.clone(),
         token,
         checked: std::time::Instant::now(),
+        ids,
         principal: caller.principal.clone(),
         query,
         last: start,
@@ -393,6 +415,7 @@ struct SseFeed {
     /// go out and at least every [`SseFeed::RECHECK`].
     token: isx_domain::ApiToken,
     checked: std::time::Instant,
+    ids: isx_app::wire_ids::WireIds,
     principal: isx_policy::Principal,
     query: isx_store::BotnetQuery,
     /// The id of the last event read (delivered, or withheld by policy).
@@ -457,7 +480,8 @@ impl SseFeed {
                     }
                     self.last = last;
                     let mut out = String::new();
-                    for e in shown {
+                    for mut e in shown {
+                        e.id = self.ids.encode(IdKind::BotnetEvent, e.id);
                         let data = serde_json::to_string(&e).unwrap_or_default();
                         out.push_str(&format!(
                             "id: {}\nevent: {}\ndata: {data}\n\n",
