@@ -198,6 +198,23 @@ async fn api_import_search_and_policy(backend: Backend) {
         Some(5),
         "aggregates follow the policy too"
     );
+    // Nor by the ids around it: record ids are opaque, so the hidden one
+    // leaves no gap (stored ids would run 1…5 and then 7).
+    let mine: Vec<i64> = app
+        .get_json("/api/v1/urls", &app.a.token)
+        .await
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    assert_eq!(mine.len(), 5);
+    let spread = mine.iter().max().unwrap_or(&0) - mine.iter().min().unwrap_or(&0);
+    assert!(spread > 1_000_000, "{mine:?}");
+    for id in &mine {
+        let one = app.get_json(&format!("/api/v1/urls/{id}"), &app.a.token).await;
+        assert_eq!(one["id"].as_i64(), Some(*id), "the id reads its record back");
+    }
     assert!(member_stats["points"]
         .as_array()
         .expect("points")

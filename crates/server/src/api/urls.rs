@@ -11,6 +11,7 @@ use isx_formats::feed::FeedFormat;
 use isx_formats::urls::{UrlFeedWriter, UrlInputFormat};
 use isx_store::{FeedFile, UrlStats};
 use isx_urls::UrlRecord;
+use isx_app::wire_ids::{IdKind, WireIds};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -131,10 +132,11 @@ pub struct UrlRecordDto {
     pub times_seen: i64,
 }
 
-impl From<UrlRecord> for UrlRecordDto {
-    fn from(r: UrlRecord) -> Self {
+impl UrlRecordDto {
+    /// The record as the API shows it, with its opaque id.
+    pub fn new(r: UrlRecord, ids: &WireIds) -> Self {
         UrlRecordDto {
-            id: r.id,
+            id: ids.encode(IdKind::UrlRecord, r.id),
             url: r.url,
             host: r.host,
             domain: r.domain,
@@ -177,11 +179,12 @@ pub(crate) async fn search_urls(
         ),
     };
     let found = urls::search(&state, &caller, f.query()?).await?;
+    let ids = state.wire_ids().await?;
     match format {
         None => Ok(Json(
             found
                 .into_iter()
-                .map(UrlRecordDto::from)
+                .map(|r| UrlRecordDto::new(r, ids))
                 .collect::<Vec<_>>(),
         )
         .into_response()),
@@ -211,7 +214,15 @@ pub(crate) async fn get_url(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Json<UrlRecordDto>, ApiError> {
-    Ok(Json(urls::record(&state, &caller, id).await?.into()))
+    let ids = state.wire_ids().await?;
+    // An id no record encodes to is missing like any other.
+    let stored = ids
+        .decode(IdKind::UrlRecord, id)
+        .ok_or_else(|| ApiError::not_found("URL record"))?;
+    Ok(Json(UrlRecordDto::new(
+        urls::record(&state, &caller, stored).await?,
+        ids,
+    )))
 }
 
 /// Aggregates over the records a filter selects.

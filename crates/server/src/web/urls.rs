@@ -79,6 +79,7 @@ async fn urls_page(
     let mut q = query;
     q.limit = 100;
     let records = urls::search(state, caller, q).await?;
+    let ids = state.wire_ids().await?;
     let files = isx_app::feed_files::list(state, caller, &isx_app::feed_files::URLS, 16).await?;
     let stats = stats_dto(state, stats);
     let geo = if stats.geo_databases.is_empty() {
@@ -106,7 +107,10 @@ async fn urls_page(
                 .collect(),
         ),
         countries: bars(stats.top_countries),
-        records: records.into_iter().map(UrlRecordDto::from).collect(),
+        records: records
+            .into_iter()
+            .map(|r| UrlRecordDto::new(r, ids))
+            .collect(),
         files: files
             .into_iter()
             .map(|x| FileRow {
