@@ -4,10 +4,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use isx_server::{RateLimit, ServerConfig, TlsMode};
 use serde::Deserialize;
 
-use crate::args::{Global, LogFormat, ServeArgs};
+use crate::args::{Global, LogFormat};
 
 /// The configuration file. Every key is optional.
 ///
@@ -131,10 +130,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub geoip_location: Option<PathBuf>,
     pub geoip_asn: Option<PathBuf>,
-    file: FileConfig,
+    pub(crate) file: FileConfig,
 }
 
-fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
+pub(crate) fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
 where
     T::Err: std::fmt::Display,
 {
@@ -192,111 +191,6 @@ impl Settings {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         Ok(data_dir.join("isx.sqlite").display().to_string())
-    }
-
-    pub fn server_config(
-        &self,
-        serve: &ServeArgs,
-        data_dir: PathBuf,
-    ) -> anyhow::Result<ServerConfig> {
-        let listen = serve
-            .listen
-            .or(self.file.listen)
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
-        let mut cfg = ServerConfig::new(listen, data_dir);
-        let cert = serve
-            .tls_cert
-            .clone()
-            .or_else(|| self.file.tls.cert.clone());
-        let key = serve.tls_key.clone().or_else(|| self.file.tls.key.clone());
-        cfg.tls = match (
-            serve.insecure_http || self.file.tls.insecure_http,
-            cert,
-            key,
-        ) {
-            (true, _, _) => TlsMode::Disabled,
-            (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
-            (false, None, None) => TlsMode::SelfSigned,
-            _ => anyhow::bail!("TLS needs both a certificate and a key (tls.cert and tls.key)"),
-        };
-        let l = &self.file.limits;
-        cfg.body_limit = env_parse("ISX_BODY_LIMIT")?
-            .or(l.body_bytes)
-            .unwrap_or(cfg.body_limit);
-        cfg.rate_limit = RateLimit {
-            per_minute: env_parse("ISX_RATE_PER_MINUTE")?
-                .or(l.rate_per_minute)
-                .unwrap_or(cfg.rate_limit.per_minute),
-            burst: env_parse("ISX_RATE_BURST")?
-                .or(l.rate_burst)
-                .unwrap_or(cfg.rate_limit.burst),
-        };
-        cfg.max_connections = env_parse("ISX_CONNECTIONS")?
-            .or(l.connections)
-            .unwrap_or(cfg.max_connections);
-        cfg.max_connections_per_address = env_parse("ISX_CONNECTIONS_PER_ADDRESS")?
-            .or(l.connections_per_address)
-            .unwrap_or(cfg.max_connections_per_address);
-        cfg.header_timeout_ms = env_parse("ISX_IDLE_TIMEOUT_MS")?
-            .or(l.idle_timeout_ms)
-            .unwrap_or(cfg.header_timeout_ms);
-        cfg.body_timeout_ms = env_parse("ISX_BODY_TIMEOUT_MS")?
-            .or(l.body_timeout_ms)
-            .unwrap_or(cfg.body_timeout_ms);
-        cfg.session_ttl_secs = env_parse("ISX_SESSION_TTL_SECS")?
-            .or(l.session_ttl_secs)
-            .unwrap_or(cfg.session_ttl_secs);
-        cfg.public_url =
-            env_parse::<String>("ISX_PUBLIC_URL")?.or_else(|| self.file.public_url.clone());
-        if let Some(u) = &cfg.public_url {
-            if !(u.starts_with("https://") || u.starts_with("http://")) {
-                anyhow::bail!("public_url {u:?}: must be an absolute http(s) URL, e.g. https://isx.example.org");
-            }
-        }
-        cfg.webhook_allow_private =
-            env_parse("ISX_WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(self.file.webhooks.allow_private);
-        cfg.geoip_location = self.geoip_location.clone();
-        cfg.geoip_asn = self.geoip_asn.clone();
-        let f = &self.file.feeds;
-        if let Some(name) =
-            env_parse::<String>("ISX_INSTANCE_NAME")?.or_else(|| f.instance_name.clone())
-        {
-            cfg.instance_name = name;
-        }
-        cfg.feed_interval_secs = env_parse("ISX_FEED_INTERVAL_SECS")?
-            .or(f.interval_secs)
-            .unwrap_or(cfg.feed_interval_secs);
-        cfg.feed_window_secs = env_parse("ISX_FEED_WINDOW_SECS")?
-            .or(f.window_secs)
-            .unwrap_or(cfg.feed_window_secs);
-        cfg.feed_tick_ms = env_parse("ISX_FEED_TICK_MS")?
-            .or(f.tick_ms)
-            .unwrap_or(cfg.feed_tick_ms);
-        cfg.botnet_retention_days = env_parse("ISX_BOTNET_RETENTION_DAYS")?
-            .or(self.file.botnet.retention_days)
-            .unwrap_or(cfg.botnet_retention_days);
-        cfg.clean_sync_ms = env_parse("ISX_CLEAN_SYNC_MS")?
-            .or(self.file.cleanfiles.sync_ms)
-            .unwrap_or(cfg.clean_sync_ms);
-        cfg.clean_merge_threshold = env_parse("ISX_CLEAN_MERGE_THRESHOLD")?
-            .or(self.file.cleanfiles.merge_threshold)
-            .unwrap_or(cfg.clean_merge_threshold);
-        if cfg.clean_merge_threshold == 0 {
-            anyhow::bail!("cleanfiles merge_threshold must be at least 1");
-        }
-        if !(1..=3650).contains(&cfg.botnet_retention_days) {
-            anyhow::bail!(
-                "botnet retention {} days: must be 1 to 3650",
-                cfg.botnet_retention_days
-            );
-        }
-        if cfg.feed_interval_secs < 60 || 86_400 % cfg.feed_interval_secs != 0 {
-            anyhow::bail!(
-                "feed interval {} s: must divide a day and be at least 60 s (10800 = 3 hours)",
-                cfg.feed_interval_secs
-            );
-        }
-        Ok(cfg)
     }
 }
 

@@ -212,8 +212,14 @@ async fn api_import_search_and_policy(backend: Backend) {
     let spread = mine.iter().max().unwrap_or(&0) - mine.iter().min().unwrap_or(&0);
     assert!(spread > 1_000_000, "{mine:?}");
     for id in &mine {
-        let one = app.get_json(&format!("/api/v1/urls/{id}"), &app.a.token).await;
-        assert_eq!(one["id"].as_i64(), Some(*id), "the id reads its record back");
+        let one = app
+            .get_json(&format!("/api/v1/urls/{id}"), &app.a.token)
+            .await;
+        assert_eq!(
+            one["id"].as_i64(),
+            Some(*id),
+            "the id reads its record back"
+        );
     }
     assert!(member_stats["points"]
         .as_array()

@@ -24,8 +24,6 @@ use crate::{Result, StoreError};
 #[derive(Debug, Clone, Copy)]
 pub enum ShareDecision<'a> {
     Reject,
-    /// Approve with nothing else to store.
-    Approve,
     /// Approve and store this copy (and its TAXII objects) for the target
     /// group.
     ApproveCopy(&'a NewContributionRow<'a>, &'a [crate::NewExchangeObject]),
@@ -562,7 +560,7 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
                 crate::sql_urls::import_urls_in(&mut tx, batch, now).await?;
                 None
             }
-            ShareDecision::Approve | ShareDecision::Reject => None,
+            ShareDecision::Reject => None,
         };
         let done = sqlx::query(
                 "UPDATE share_requests SET status = $1, decided_at = $2, copy_id = $3 WHERE id = $4 AND status = 'pending'",

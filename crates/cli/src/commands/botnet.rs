@@ -6,7 +6,7 @@ use isx_domain::BotnetProduct;
 use isx_formats::botnet::{BotnetDefaults, BotnetInputFormat, BotnetParser};
 
 use super::Ctx;
-use crate::args::{BotnetCommand, ServeArgs};
+use crate::args::BotnetCommand;
 use crate::config::Settings;
 use crate::output;
 
@@ -174,9 +174,9 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: BotnetCommand) -> anyh
         }
         BotnetCommand::Feed(json) => {
             let data_dir = settings.data_dir_or("isx-data");
-            let cfg = settings.server_config(&ServeArgs::default(), data_dir)?;
+            let app_settings = crate::commands::serve::app_settings(settings, data_dir)?;
             let feeds = isx_app::feeds::FeedContext::new(
-                &cfg.settings(),
+                &app_settings,
                 ctx.store.clone(),
                 Arc::clone(&ctx.clock),
             )?;

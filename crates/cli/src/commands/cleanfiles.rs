@@ -12,7 +12,7 @@ use isx_formats::cleanfiles::{CleanListFormat, CleanListParser};
 use isx_store::nsrl::{looks_like_sqlite, NsrlReader};
 
 use super::Ctx;
-use crate::args::{CleanfilesCommand, ServeArgs};
+use crate::args::CleanfilesCommand;
 use crate::config::Settings;
 use crate::output;
 
@@ -132,9 +132,9 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CleanfilesCommand) -> 
         }
         CleanfilesCommand::Feed(json) => {
             let data_dir = settings.data_dir_or("isx-data");
-            let cfg = settings.server_config(&ServeArgs::default(), data_dir)?;
+            let app_settings = crate::commands::serve::app_settings(settings, data_dir)?;
             let feeds = isx_app::feeds::FeedContext::new(
-                &cfg.settings(),
+                &app_settings,
                 ctx.store.clone(),
                 Arc::clone(&ctx.clock),
             )?;

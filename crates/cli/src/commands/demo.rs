@@ -32,9 +32,7 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         clock: std::sync::Arc::new(isx_domain::SystemClock),
         actor: "demo".into(),
     };
-    let instance = settings
-        .server_config(args, data_dir.clone())?
-        .instance_name;
+    let instance = serve::server_config(settings, args, data_dir.clone())?.instance_name;
     let world = demo_world::seed(&ctx, &instance).await?;
     let app = serve::build(settings, args, data_dir.clone(), store).await?;
     let ca = app.ca_path().map(|p| p.display().to_string());

@@ -9,7 +9,7 @@ use isx_formats::urls::{UrlFeedWriter, UrlInputFormat};
 use isx_store::UrlQuery;
 
 use super::Ctx;
-use crate::args::{ServeArgs, UrlFilterArgs, UrlsCommand};
+use crate::args::{UrlFilterArgs, UrlsCommand};
 use crate::config::Settings;
 use crate::output;
 
@@ -218,9 +218,9 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: UrlsCommand) -> anyhow
         }
         UrlsCommand::Feed(json) => {
             let data_dir = settings.data_dir_or("isx-data");
-            let cfg = settings.server_config(&ServeArgs::default(), data_dir)?;
+            let app_settings = crate::commands::serve::app_settings(settings, data_dir)?;
             let feeds = isx_app::feeds::FeedContext::new(
-                &cfg.settings(),
+                &app_settings,
                 ctx.store.clone(),
                 Arc::clone(&ctx.clock),
             )?;

@@ -6,12 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use isx_app::wire_ids::{IdKind, WireIds};
 use isx_domain::{Asn, ThreatType, Timestamp, Tlp};
 use isx_formats::feed::FeedFormat;
 use isx_formats::urls::{UrlFeedWriter, UrlInputFormat};
 use isx_store::{FeedFile, UrlStats};
 use isx_urls::UrlRecord;
-use isx_app::wire_ids::{IdKind, WireIds};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
