@@ -125,6 +125,67 @@ impl<'e, 't, DB: Database> From<&'e mut Transaction<'t, DB>> for Exec<'e, DB> {
     }
 }
 
+/// The `Engine` methods that are the same sqlx calls on every engine:
+/// committing, rolling back, binding, and running a query on a pool or in
+/// a transaction. Each engine's `impl Engine` expands it once.
+macro_rules! sqlx_runners {
+    () => {
+        fn commit(tx: Transaction<'_, Self>) -> Fut<'_, sqlx::Result<()>> {
+            Box::pin(tx.commit())
+        }
+
+        fn rollback(tx: Transaction<'_, Self>) -> Fut<'_, sqlx::Result<()>> {
+            Box::pin(tx.rollback())
+        }
+
+        fn bind<'q, T: Bind<'q>>(q: Sql<'q, Self>, value: T) -> Sql<'q, Self> {
+            q.bind(value)
+        }
+
+        fn execute<'e, 'q: 'e>(on: Exec<'e, Self>, q: Sql<'q, Self>) -> Fut<'e, sqlx::Result<u64>> {
+            match on {
+                Exec::Pool(p) => Box::pin(async move { Ok(q.execute(p).await?.rows_affected()) }),
+                Exec::Conn(c) => Box::pin(async move { Ok(q.execute(c).await?.rows_affected()) }),
+            }
+        }
+
+        fn fetch_all<'e, 'q: 'e>(
+            on: Exec<'e, Self>,
+            q: Sql<'q, Self>,
+        ) -> Fut<'e, sqlx::Result<Vec<Self::Row>>> {
+            match on {
+                Exec::Pool(p) => Box::pin(q.fetch_all(p)),
+                Exec::Conn(c) => Box::pin(q.fetch_all(c)),
+            }
+        }
+
+        fn fetch_one<'e, 'q: 'e>(
+            on: Exec<'e, Self>,
+            q: Sql<'q, Self>,
+        ) -> Fut<'e, sqlx::Result<Self::Row>> {
+            match on {
+                Exec::Pool(p) => Box::pin(q.fetch_one(p)),
+                Exec::Conn(c) => Box::pin(q.fetch_one(c)),
+            }
+        }
+
+        fn fetch_optional<'e, 'q: 'e>(
+            on: Exec<'e, Self>,
+            q: Sql<'q, Self>,
+        ) -> Fut<'e, sqlx::Result<Option<Self::Row>>> {
+            match on {
+                Exec::Pool(p) => Box::pin(q.fetch_optional(p)),
+                Exec::Conn(c) => Box::pin(q.fetch_optional(c)),
+            }
+        }
+
+        fn fetch<'e, 'q: 'e>(pool: &'e Pool<Self>, q: Sql<'q, Self>) -> Rows<'e, Self::Row> {
+            q.fetch(pool)
+        }
+    };
+}
+pub(crate) use sqlx_runners;
+
 /// An engine the shared SQL runs on: SQLite or PostgreSQL.
 pub trait Engine: Database<Row: Get> + sealed::Sealed {
     const BACKEND: Backend;
