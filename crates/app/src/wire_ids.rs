@@ -1,7 +1,9 @@
 //! Opaque ids on the wire. Stored rows are numbered by one counter per
 //! table, so the ids a member sees would tell it how many rows it does not
 //! see between them (other members' botnet victims, other members'
-//! notifications and webhook deliveries, TLP:RED URL records). What leaves isx is instead a keyed permutation of the
+//! notifications and webhook deliveries, TLP:RED URL records). Rows that
+//! are not read in id order (releases, contributions) get random ids when
+//! they are stored instead (`isx_store`'s `random_row_id`). What leaves isx is instead a keyed permutation of the
 //! stored id: a 52-bit Feistel network (eight rounds of HMAC-SHA-256 under
 //! the instance's secret, one tweak per kind of id), so the ids shown look
 //! random, give no order and no count, and decode back only on this

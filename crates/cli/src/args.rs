@@ -397,7 +397,8 @@ pub enum AdvisoriesCommand {
     /// batch are stored all-or-nothing; re-importing the same documents
     /// changes nothing, and a changed document becomes a new revision.
     ///
-    /// Example: isx advisories import --release 1 advisories/ known_exploited_vulnerabilities.json
+    /// Example: isx advisories import --release ID advisories/ known_exploited_vulnerabilities.json
+    /// (ID as `isx release create` or `isx release list` shows it)
     Import {
         /// The release the advisories belong to (required for CSAF documents).
         #[arg(long)]

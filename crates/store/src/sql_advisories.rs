@@ -13,8 +13,8 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         now: isx_domain::Timestamp,
     ) -> crate::Result<isx_advisories::Release> {
         let row = sqlx::query(
-                    "INSERT INTO releases (title, release_at, notes, status, marking, revisions, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    "INSERT INTO releases (title, release_at, notes, status, marking, revisions, created_at, id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 )
                 .arg(new.title.trim())
                 .arg(new.release_at.as_micros())
@@ -23,6 +23,7 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                 .arg(new.marking.as_str())
                 .arg("[]")
                 .arg(now.as_micros())
+                .arg(crate::engine::random_row_id()?)
                 .row(&self.pool)
                 .await
                 .map_err(|e| crate::StoreError::from_sqlx("release", e))?;

@@ -168,8 +168,8 @@ async fn contribution_insert<DB: Engine>(
 ) -> Result<i64> {
     let body = crate::sql_partnership::body(row.content)?;
     let id: i64 = scalar(sqlx::query(
-            "INSERT INTO contributions (group_id, author, kind, version, created_at, updated_at, origin, stix_id, body)
-             VALUES ($1, $2, $3, 1, $4, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO contributions (group_id, author, kind, version, created_at, updated_at, origin, stix_id, body, id)
+             VALUES ($1, $2, $3, 1, $4, $4, $5, $6, $7, $8) RETURNING id",
         )
         .arg(row.group.0)
         .arg(row.author.0)
@@ -178,6 +178,7 @@ async fn contribution_insert<DB: Engine>(
         .arg(row.origin.map(|o| o.0))
         .arg(row.stix_id)
         .arg(&body)
+        .arg(crate::engine::random_row_id()?)
         , &mut *tx)
         .await
         .map_err(|e| crate::StoreError::from_sqlx(&format!("contribution {}", row.stix_id), e))?;
@@ -274,7 +275,7 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
         let rows = match group {
             Some(g) => {
                 sqlx::query(&crate::sql_partnership::contribution_select(
-                    "WHERE group_id = $1 ORDER BY id DESC",
+                    "WHERE group_id = $1 ORDER BY created_at DESC, id DESC",
                 ))
                 .arg(g.0)
                 .rows(&self.pool)
@@ -282,7 +283,7 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
             }
             None => {
                 sqlx::query(&crate::sql_partnership::contribution_select(
-                    "ORDER BY id DESC",
+                    "ORDER BY created_at DESC, id DESC",
                 ))
                 .rows(&self.pool)
                 .await
@@ -341,8 +342,8 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
             }
         }
         let id: i64 = scalar(sqlx::query(
-                "INSERT INTO contribution_comments (contribution_id, parent_id, author, anonymous, text, created_at, stix_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO contribution_comments (contribution_id, parent_id, author, anonymous, text, created_at, stix_id, id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .arg(contribution.id.0)
             .arg(new.parent)
@@ -351,6 +352,7 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
             .arg(&new.text)
             .arg(now.as_micros())
             .arg(stix_id)
+            .arg(crate::engine::random_row_id()?)
             , &mut tx)
             .await
             .map_err(|e| crate::StoreError::from_sqlx("comment", e))?;
@@ -375,7 +377,7 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
     ) -> crate::Result<Vec<isx_partnership::Comment>> {
         let rows = sqlx::query(
                 "SELECT id, parent_id, author, anonymous, text, created_at, stix_id FROM contribution_comments
-                 WHERE contribution_id = $1 ORDER BY id",
+                 WHERE contribution_id = $1 ORDER BY created_at, id",
             )
             .arg(contribution.0)
             .rows(&self.pool)
@@ -407,8 +409,8 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
     ) -> crate::Result<isx_partnership::Attachment> {
         let mut tx = self.begin_write().await?;
         let id: i64 = scalar(sqlx::query(
-                "INSERT INTO contribution_attachments (contribution_id, name, media_type, size, sha256, content, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO contribution_attachments (contribution_id, name, media_type, size, sha256, content, created_at, id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .arg(contribution.0)
             .arg(name)
@@ -417,6 +419,7 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
             .arg(sha256)
             .arg(content)
             .arg(now.as_micros())
+            .arg(crate::engine::random_row_id()?)
             , &mut tx)
             .await
             .map_err(|e| crate::StoreError::from_sqlx(&format!("attachment of contribution {contribution}"), e))?;
@@ -435,7 +438,7 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
         contribution: isx_partnership::ContributionId,
     ) -> crate::Result<Vec<isx_partnership::Attachment>> {
         let rows = sqlx::query(
-                "SELECT id, name, media_type, size, sha256 FROM contribution_attachments WHERE contribution_id = $1 ORDER BY id",
+                "SELECT id, name, media_type, size, sha256 FROM contribution_attachments WHERE contribution_id = $1 ORDER BY created_at, id",
             )
             .arg(contribution.0)
             .rows(&self.pool)
@@ -509,14 +512,15 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
             )));
         }
         let id: i64 = scalar(sqlx::query(
-                "INSERT INTO share_requests (contribution_id, target, requested_by, requested_at, reason, status)
-                 VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING id",
+                "INSERT INTO share_requests (contribution_id, target, requested_by, requested_at, reason, status, id)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
             )
             .arg(contribution.0)
             .arg(&target_json)
             .arg(by.0)
             .arg(now.as_micros())
             .arg(reason)
+            .arg(crate::engine::random_row_id()?)
             , &mut tx)
             .await
             .map_err(|e| crate::StoreError::from_sqlx("share request", e))?;
@@ -535,9 +539,11 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
     }
 
     async fn shares(&self) -> crate::Result<Vec<isx_partnership::ShareRequest>> {
-        let rows = sqlx::query(&crate::sql_partnership::share_select("ORDER BY id DESC"))
-            .rows(&self.pool)
-            .await?;
+        let rows = sqlx::query(&crate::sql_partnership::share_select(
+            "ORDER BY requested_at DESC, id DESC",
+        ))
+        .rows(&self.pool)
+        .await?;
         rows.into_iter().map(|r| share_row(&r)).collect()
     }
 

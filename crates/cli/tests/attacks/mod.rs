@@ -768,6 +768,87 @@ async fn text_that_cannot_be_shown_or_stored_is_a_422(backend: Backend) {
     assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
 }
 
+/// Red-team finding 5 (2026-12): ids came from one counter per table, so
+/// the gap between two ids a member saw counted the rows it could not see
+/// — contributions to groups it is not in, releases still under embargo
+/// for its tier.
+async fn ids_count_nothing_a_member_cannot_see(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let group = |owner: i64, name: &'static str| {
+        let app = &app;
+        async move {
+            let g: Value = app
+                .post_json(
+                    "/api/v1/groups",
+                    &app.operator.token,
+                    &json!({"name": name, "kind": {"kind": "ad-hoc"}, "owner": owner}),
+                )
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            g["id"].as_i64().expect("group id")
+        }
+    };
+    let mine = group(app.a.member.id.0, "A's").await;
+    let theirs = group(app.b.member.id.0, "B's").await;
+    let post = |gid: i64, token: String| {
+        let app = &app;
+        async move {
+            let c: Value = app
+                .post_json(
+                    &format!("/api/v1/groups/{gid}/contributions"),
+                    &token,
+                    &json!({"title": "t", "description": "d", "marking": "amber",
+                            "details": {"kind": "analysis"}}),
+                )
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            c["id"].as_i64().expect("contribution id")
+        }
+    };
+    let first = post(mine, app.a.token.clone()).await;
+    for _ in 0..5 {
+        post(theirs, app.b.token.clone()).await;
+    }
+    let second = post(mine, app.a.token.clone()).await;
+    assert!(
+        (second - first).abs() > 1_000_000,
+        "A's ids {first} and {second} would count B's five"
+    );
+    // Releases: three in a row, far apart.
+    let now = app.clock.now();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = app
+            .store
+            .insert_release(
+                &isx_advisories::NewRelease {
+                    title: format!("r{i}"),
+                    release_at: now.add_secs(86_400 * (i + 1)),
+                    notes: String::new(),
+                    status: isx_advisories::ReleaseStatus::Scheduled,
+                    marking: isx_domain::Tlp::Green,
+                },
+                now,
+            )
+            .await
+            .expect("release");
+        ids.push(r.id);
+    }
+    assert!(
+        ids.windows(2).all(|w| (w[0] - w[1]).abs() > 1_000_000),
+        "{ids:?}"
+    );
+    assert!(ids.iter().all(|i| (1..1 << 52).contains(i)), "{ids:?}");
+}
+
 async fn webhooks_reach_no_internal_address_and_urls_ignore_the_host_header(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for url in [
@@ -848,5 +929,6 @@ crate::on_both_backends!(
     pages_and_files_are_hardened_by_default,
     idle_connections_are_dropped_and_do_not_starve_others,
     text_that_cannot_be_shown_or_stored_is_a_422,
+    ids_count_nothing_a_member_cannot_see,
     webhooks_reach_no_internal_address_and_urls_ignore_the_host_header,
 );
