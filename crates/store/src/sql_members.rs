@@ -13,8 +13,8 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         now: isx_domain::Timestamp,
     ) -> crate::Result<isx_domain::Member> {
         let row = sqlx::query(
-            "INSERT INTO members (name, kind, country, tier, clearance, constituency, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO members (name, kind, country, tier, clearance, constituency, created_at, id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .arg(new.name.as_str())
         .arg(new.kind.as_str())
@@ -23,6 +23,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         .arg(new.clearance.as_str())
         .arg(crate::rows::constituency_json(&new.constituency))
         .arg(now.as_micros())
+        .arg(crate::engine::random_row_id()?)
         .row(&self.pool)
         .await
         .map_err(|e| crate::StoreError::from_sqlx(&format!("member {:?}", new.name.as_str()), e))?;
@@ -76,7 +77,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
     }
 
     async fn members(&self) -> crate::Result<Vec<isx_domain::Member>> {
-        let rows = sqlx::query("SELECT id, name, kind, country, tier, clearance, constituency, created_at FROM members ORDER BY id")
+        let rows = sqlx::query("SELECT id, name, kind, country, tier, clearance, constituency, created_at FROM members ORDER BY created_at, id")
                     .rows(&self.pool)
                     .await?;
         rows.into_iter()
@@ -90,14 +91,15 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         now: isx_domain::Timestamp,
     ) -> crate::Result<isx_domain::User> {
         let row = sqlx::query(
-            "INSERT INTO users (login, member_id, role, password_hash, created_at)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO users (login, member_id, role, password_hash, created_at, id)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .arg(new.login.as_str())
         .arg(new.member.0)
         .arg(new.role.as_str())
         .arg(&new.password_hash)
         .arg(now.as_micros())
+        .arg(crate::engine::random_row_id()?)
         .row(&self.pool)
         .await
         .map_err(|e| crate::StoreError::from_sqlx(&format!("user {:?}", new.login.as_str()), e))?;
@@ -127,7 +129,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
     }
 
     async fn users(&self) -> crate::Result<Vec<isx_domain::User>> {
-        let rows = sqlx::query("SELECT id, login, member_id, role, password_hash, created_at, disabled_at FROM users ORDER BY id")
+        let rows = sqlx::query("SELECT id, login, member_id, role, password_hash, created_at, disabled_at FROM users ORDER BY created_at, id")
                     .rows(&self.pool)
                     .await?;
         rows.into_iter()
@@ -303,8 +305,8 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         let what = format!("trust group {:?}", new.name);
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-                    "INSERT INTO trust_groups (name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    "INSERT INTO trust_groups (name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at, id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 )
                 .arg(&new.name)
                 .arg(&new.description)
@@ -314,6 +316,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
                 .arg(ends_at)
                 .arg(new.hide_members)
                 .arg(now.as_micros())
+                .arg(crate::engine::random_row_id()?)
                 .row(&mut tx)
                 .await
                 .map_err(|e| crate::StoreError::from_sqlx(&what, e))?;
@@ -352,7 +355,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
     }
 
     async fn groups(&self) -> crate::Result<Vec<isx_domain::TrustGroup>> {
-        let rows = sqlx::query("SELECT id, name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at FROM trust_groups ORDER BY id")
+        let rows = sqlx::query("SELECT id, name, description, kind, agreement, min_clearance, ends_at, hide_members, created_at FROM trust_groups ORDER BY created_at, id")
                     .rows(&self.pool)
                     .await?;
         rows.into_iter()
@@ -404,7 +407,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         &self,
         group: isx_domain::GroupId,
     ) -> crate::Result<Vec<isx_domain::GroupMembership>> {
-        let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE group_id = $1 ORDER BY member_id")
+        let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE group_id = $1 ORDER BY joined_at, member_id")
                     .arg(group.0)
                     .rows(&self.pool)
                     .await?;
@@ -417,7 +420,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         &self,
         member: isx_domain::MemberId,
     ) -> crate::Result<Vec<isx_domain::GroupMembership>> {
-        let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE member_id = $1 ORDER BY group_id")
+        let rows = sqlx::query("SELECT group_id, member_id, role, joined_at FROM group_members WHERE member_id = $1 ORDER BY joined_at, group_id")
                     .arg(member.0)
                     .rows(&self.pool)
                     .await?;
