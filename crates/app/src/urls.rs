@@ -317,11 +317,12 @@ pub async fn stats(app: &App, caller: &Caller, query: UrlQuery) -> Result<UrlSta
     Ok(app.store.url_stats(&for_caller(app, caller, query)).await?)
 }
 
-/// One record, or 404 when it does not exist or is not visible.
+/// One record, or 404 when it does not exist or is not visible — the same
+/// 404, naming no id (the stored id behind an opaque one is not said).
 pub async fn record(app: &App, caller: &Caller, id: i64) -> Result<UrlRecord, AppError> {
     let r = app.store.url_record(id).await?;
     match r {
         Some(r) if records::may_see(app, caller, &records::url(r.tlp)) => Ok(r),
-        _ => Err(AppError::not_found(format!("URL record {id}"))),
+        _ => Err(AppError::not_found("URL record")),
     }
 }

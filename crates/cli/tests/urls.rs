@@ -182,14 +182,26 @@ async fn api_import_search_and_policy(backend: Backend) {
     let red_rec = app.get_json("/api/v1/urls?q=red.example", &op).await;
     let red_id = red_rec[0]["id"].as_i64().expect("operator sees it");
     assert_eq!(count(&app, &app.a.token, "q=red.example").await, 0);
-    assert_eq!(
-        app.get(&format!("/api/v1/urls/{red_id}"), &app.a.token)
-            .send()
-            .await
-            .expect("send")
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    // Hidden and missing answer alike, and name no stored id (the red-team
+    // read "URL record 804 not found" off the hidden one).
+    let hidden = app
+        .get(&format!("/api/v1/urls/{red_id}"), &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let hidden = hidden.text().await.expect("body");
+    let missing = app
+        .get(&format!("/api/v1/urls/{}", red_id ^ 1), &app.a.token)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(hidden, missing);
+    let detail: Value = serde_json::from_str(&hidden).expect("problem");
+    assert_eq!(detail["detail"], "URL record not found", "{hidden}");
     let member_stats = app.get_json("/api/v1/urls/stats", &app.a.token).await;
     let op_stats = app.get_json("/api/v1/urls/stats", &op).await;
     assert_eq!(op_stats["total"].as_i64(), Some(6));

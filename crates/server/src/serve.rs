@@ -241,13 +241,19 @@ impl Activity {
         None
     }
 
-    fn note_write<T>(&self, r: &Poll<T>) {
+    /// Notes a write's outcome: pending, a write waits for the client;
+    /// done, it no longer does, and bytes written (`wrote`) are activity.
+    /// A flush is never activity by itself: HTTP/2 flushes whenever its
+    /// connection is polled, bytes or not.
+    fn note_write<T>(&self, r: &Poll<T>, wrote: bool) {
         match r {
             // The tail of a response is still being written after hyper
             // has dropped its body: writing is activity too.
             Poll::Ready(_) => {
                 self.write_waiting.store(0, Ordering::SeqCst);
-                self.last_active.store(self.elapsed_ms(), Ordering::SeqCst);
+                if wrote {
+                    self.last_active.store(self.elapsed_ms(), Ordering::SeqCst);
+                }
             }
             Poll::Pending => {
                 let since = self.elapsed_ms() + 1;
@@ -300,6 +306,12 @@ impl http_body::Body for Tracked {
     }
 }
 
+/// The smallest write that counts as activity: a response's bytes do, the
+/// frames HTTP/2 answers by itself (a PING's acknowledgement: 17 bytes, a
+/// SETTINGS acknowledgement: 9) do not — a client that only pings holds a
+/// connection slot for nothing.
+const ACTIVE_WRITE: usize = 256;
+
 /// The connection's stream, noting how long a write waits for the client.
 struct Watched<T> {
     io: T,
@@ -323,7 +335,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write(cx, buf);
-        self.activity.note_write(&r);
+        let wrote = matches!(r, Poll::Ready(Ok(n)) if n >= ACTIVE_WRITE);
+        self.activity.note_write(&r, wrote);
         r
     }
 
@@ -333,7 +346,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.activity.note_write(&r);
+        let wrote = matches!(r, Poll::Ready(Ok(n)) if n >= ACTIVE_WRITE);
+        self.activity.note_write(&r, wrote);
         r
     }
 
@@ -343,7 +357,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let r = Pin::new(&mut self.io).poll_flush(cx);
-        self.activity.note_write(&r);
+        self.activity.note_write(&r, false);
         r
     }
 

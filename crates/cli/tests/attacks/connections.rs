@@ -64,6 +64,40 @@ async fn a_silent_client_is_dropped_after_the_handshake(backend: Backend) {
     );
 }
 
+/// Red-team pass 2 (2026-12): an HTTP/2 connection that sent its preface
+/// and SETTINGS, and then nothing — or only PINGs — stayed open for good
+/// (HTTP/2 flushes on every poll, and each PING is answered).
+async fn an_http2_client_that_only_pings_is_dropped(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.header_timeout_ms = 800).await;
+    let settings: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+    let settings_ack: &[u8] = &[0, 0, 0, 4, 1, 0, 0, 0, 0];
+    let ping: &[u8] = &[0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+    for pinging in [false, true] {
+        let s = app.tls_stream(loopback(1), b"h2").await;
+        let (mut rd, mut wr) = tokio::io::split(s);
+        wr.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            .await
+            .expect("preface");
+        wr.write_all(settings).await.expect("settings");
+        wr.write_all(settings_ack).await.expect("ack");
+        let started = Instant::now();
+        let pinger = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if pinging && wr.write_all(ping).await.is_err() {
+                    return;
+                }
+            }
+        });
+        read_to_close(&mut rd, Duration::from_secs(6)).await;
+        pinger.abort();
+        assert!(
+            started.elapsed() >= Duration::from_millis(700),
+            "pinging {pinging}: not before the idle timeout"
+        );
+    }
+}
+
 async fn one_address_cannot_take_every_connection(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         c.max_connections = 8;
@@ -167,6 +201,11 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_silent_client_is_dropped_after_the_handshake() {
         super::a_silent_client_is_dropped_after_the_handshake(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_http2_client_that_only_pings_is_dropped() {
+        super::an_http2_client_that_only_pings_is_dropped(Backend::Sqlite).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
