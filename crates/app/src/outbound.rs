@@ -55,6 +55,10 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     if s[..6].iter().all(|x| *x == 0) && !ip.is_unspecified() && !ip.is_loopback() {
         return Some(tail);
     }
+    // SIIT "IPv4-translated" ::ffff:0:a.b.c.d.
+    if s[..4].iter().all(|x| *x == 0) && s[4] == 0xffff && s[5] == 0 {
+        return Some(tail);
+    }
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|x| *x == 0) {
         return Some(tail);
     }
@@ -67,9 +71,11 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 fn allowed_v6(ip: Ipv6Addr, allow_private: bool) -> bool {
     let s = ip.segments();
     let link_local = (s[0] & 0xffc0) == 0xfe80;
-    // Teredo (2001::/32) hides its IPv4 addresses; nobody's webhook needs it.
+    // Teredo (2001::/32) hides its IPv4 addresses and 100::/64 discards
+    // what it gets; nobody's webhook needs either.
     let teredo = s[0] == 0x2001 && s[1] == 0;
-    if link_local || ip.is_multicast() || ip.is_unspecified() || teredo {
+    let discard = s[0] == 0x100 && s[1..4].iter().all(|x| *x == 0);
+    if link_local || ip.is_multicast() || ip.is_unspecified() || teredo || discard {
         return false;
     }
     if let Some(v4) = embedded_v4(ip) {
@@ -144,6 +150,9 @@ mod tests {
             ("2002:808:808::1", true, true),
             ("2001:0:4136:e378:8000:63bf:3fff:fdd2", false, false),
             ("fec0::1", false, true),
+            ("::ffff:0:a9fe:a9fe", false, false),
+            ("::ffff:0:7f00:1", false, true),
+            ("100::1", false, false),
             ("198.18.0.1", false, true),
             ("198.19.255.1", false, true),
             ("192.0.0.1", false, true),

@@ -247,7 +247,9 @@ impl ShareRequest {
 }
 
 /// A group's rules beyond membership: retention and reporting duties.
+/// Unknown fields are refused: a misspelt rule must not reset the others.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GroupRules {
     /// Contributions older than this many days (by last change) are deleted.
     pub retention_days: Option<u32>,

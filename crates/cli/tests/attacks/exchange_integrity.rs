@@ -401,6 +401,14 @@ async fn a_post_tells_nothing_of_objects_the_poster_cannot_read(backend: Backend
         .await
         .expect("send");
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let said: Value = res.json().await.expect("TAXII error");
+    assert!(
+        said["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("10000 objects"),
+        "says why: {said}"
+    );
 }
 
 crate::on_both_backends!(

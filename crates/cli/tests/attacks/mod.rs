@@ -766,6 +766,69 @@ async fn text_that_cannot_be_shown_or_stored_is_a_422(backend: Backend) {
         .get_json(&format!("/api/v1/groups/{gid}/contributions"), &app.a.token)
         .await;
     assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+    // The second red-team pass: a misspelt rule reset the group's rules, a
+    // misspelt comment field was ignored, and so was one in a lookup.
+    let rules = json!({"retention_days": 365, "mandatory": ["incident"], "report_period_days": 30});
+    let res = app
+        .req(
+            Method::PUT,
+            &format!("/api/v1/groups/{gid}/rules"),
+            &app.a.token,
+        )
+        .json(&rules)
+        .send()
+        .await
+        .expect("send");
+    assert!(res.status().is_success(), "{}", res.status());
+    let res = app
+        .req(
+            Method::PUT,
+            &format!("/api/v1/groups/{gid}/rules"),
+            &app.a.token,
+        )
+        .json(&json!({"retention_dayz": 1}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let kept = app
+        .get_json(&format!("/api/v1/groups/{gid}/rules"), &app.a.token)
+        .await;
+    assert_eq!(kept["retention_days"], 365, "{kept}");
+    let c: Value = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/contributions"),
+            &app.a.token,
+            &json!({"title": "t", "description": "d", "marking": "amber",
+                    "details": {"kind": "analysis"}}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let cid = c["id"].as_i64().expect("id");
+    let res = app
+        .post_json(
+            &format!("/api/v1/contributions/{cid}/comments"),
+            &app.a.token,
+            &json!({"text": "x", "anonymus": true}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .post_json(
+            "/api/v1/cleanfiles/lookup",
+            &app.a.token,
+            &json!({"hashes": ["00"], "metadata": false}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// Red-team finding 5 (2026-12): ids came from one counter per table, so

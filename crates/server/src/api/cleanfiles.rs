@@ -130,7 +130,16 @@ fn bulk_inputs(headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, ApiError
         let arr = match v {
             Value::Array(a) => a,
             Value::Object(mut o) => match o.remove("hashes") {
-                Some(Value::Array(a)) => a,
+                Some(Value::Array(a)) if o.is_empty() => a,
+                Some(Value::Array(_)) => {
+                    let extra: Vec<&String> = o.keys().collect();
+                    return Err(ApiError::Validation {
+                        detail: format!(
+                            "unknown field(s) {extra:?}: send {{\"hashes\": [...]}} only"
+                        ),
+                        pointer: Some(format!("/{}", extra.first().map_or("", |k| k.as_str()))),
+                    });
+                }
                 _ => {
                     return Err(ApiError::Validation {
                         detail: "expected an array of hashes, or an object with `hashes`".into(),

@@ -110,15 +110,16 @@ async fn frame(req: Request, next: Next) -> Response {
     let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
-    let detail = serde_json::from_slice::<serde_json::Value>(&bytes)
+    let explained = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
-        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned));
     let title = status.canonical_reason().unwrap_or("Error");
-    let mut out = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        error(status, title, detail)
+    // A 413 of the body limit says the limit; one a handler explained (too
+    // many objects) keeps its explanation.
+    let mut out = match explained {
+        None if status == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        None => error(status, title, String::from_utf8_lossy(&bytes).into_owned()),
+        Some(detail) => error(status, title, detail),
     };
     for (k, v) in parts.headers.iter() {
         if k == header::RETRY_AFTER {

@@ -338,13 +338,14 @@ pub(crate) async fn contribution_versions(
     ))
 }
 
-/// A comment to post.
-// The wire shape of `partnership::CommentDraft`, for OpenAPI only.
-#[allow(dead_code)]
-#[derive(Debug, ToSchema)]
+/// A comment to post. Unknown fields are refused (422): a misspelt
+/// `anonymus` must not post under the author's name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     pub text: String,
     /// The comment it answers.
+    #[serde(default)]
     pub parent: Option<i64>,
     #[serde(default)]
     pub anonymous: bool,
@@ -361,8 +362,16 @@ pub(crate) async fn create_comment(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
-    ApiJson(draft): ApiJson<CommentDraft>,
+    ApiJson(req): ApiJson<CommentRequest>,
 ) -> Result<Response, ApiError> {
+    let draft = CommentDraft {
+        comment: isx_partnership::NewComment {
+            text: req.text,
+            parent: req.parent,
+            anonymous: req.anonymous,
+        },
+        pii: req.pii,
+    };
     let k: Comment = ops::comment(&state, &caller, ContributionId(id), draft).await?;
     Ok(noted(
         AuditNote::new(
