@@ -976,20 +976,7 @@ async fn router_rejections_are_problems_too(backend: Backend) {
     )
     .await;
     assert!(p["detail"].as_str().unwrap_or("").contains("parse"), "{p}");
-    let gid = app
-        .post_json(
-            "/api/v1/groups",
-            &app.operator.token,
-            &json!({"name": "Dash", "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
-        )
-        .send()
-        .await
-        .expect("send")
-        .json::<Value>()
-        .await
-        .expect("json")["id"]
-        .as_i64()
-        .expect("id");
+    let gid = app.ad_hoc_group("Dash", app.a.member.id).await;
     problem(
         app.get(&format!("/api/v1/groups/{gid}/dashboard?days=abc"), t)
             .send()

@@ -485,6 +485,11 @@ pub(crate) async fn body_deadline(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    use http_body::Body as _;
+    // Most requests have no body: no timer for them.
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
     let hit = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deadline = Duration::from_millis(state.config.body_timeout_ms.max(1));
     let req = req.map(|inner| {

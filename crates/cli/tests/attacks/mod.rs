@@ -720,19 +720,7 @@ async fn text_that_cannot_be_shown_or_stored_is_a_422(backend: Backend) {
             .expect("send");
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
     }
-    let g: Value = app
-        .post_json(
-            "/api/v1/groups",
-            &app.operator.token,
-            &json!({"name": "Nul", "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
-        )
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let gid = g["id"].as_i64().expect("group id");
+    let gid = app.ad_hoc_group("Nul", app.a.member.id).await;
     let res = app
         .post_json(
             &format!("/api/v1/groups/{gid}/contributions"),
@@ -837,26 +825,8 @@ async fn text_that_cannot_be_shown_or_stored_is_a_422(backend: Backend) {
 /// for its tier.
 async fn ids_count_nothing_a_member_cannot_see(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let group = |owner: i64, name: &'static str| {
-        let app = &app;
-        async move {
-            let g: Value = app
-                .post_json(
-                    "/api/v1/groups",
-                    &app.operator.token,
-                    &json!({"name": name, "kind": {"kind": "ad-hoc"}, "owner": owner}),
-                )
-                .send()
-                .await
-                .expect("send")
-                .json()
-                .await
-                .expect("json");
-            g["id"].as_i64().expect("group id")
-        }
-    };
-    let mine = group(app.a.member.id.0, "A's").await;
-    let theirs = group(app.b.member.id.0, "B's").await;
+    let mine = app.ad_hoc_group("A's", app.a.member.id).await;
+    let theirs = app.ad_hoc_group("B's", app.b.member.id).await;
     let post = |gid: i64, token: String| {
         let app = &app;
         async move {

@@ -189,6 +189,24 @@ impl TestApp {
             .expect("client")
     }
 
+    /// A new ad hoc trust group owned by `owner`, made by the operator over
+    /// the API; its id.
+    pub async fn ad_hoc_group(&self, name: &str, owner: isx_domain::MemberId) -> i64 {
+        let g: serde_json::Value = self
+            .post_json(
+                "/api/v1/groups",
+                &self.operator.token,
+                &serde_json::json!({"name": name, "kind": {"kind": "ad-hoc"}, "owner": owner.0}),
+            )
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        g["id"].as_i64().expect("group id")
+    }
+
     /// A new member of this tier (no constituency), with an API key.
     pub async fn tier_member(&self, name: &str, tier: Tier) -> Tenant {
         let c = self.clock.as_ref() as &dyn Clock;

@@ -128,16 +128,19 @@ pub struct ContributionDetailDto {
 }
 
 /// A new contribution, or an edit: the content, and for each finding of
-/// the PII detector whether to redact it or keep it knowingly.
-// The wire shape of `partnership::Draft`, for OpenAPI only.
-#[allow(dead_code)]
-#[derive(Debug, ToSchema)]
+/// the PII detector whether to redact it or keep it knowingly. Every field
+/// is named; an unknown one is refused with 422 (a misspelt `anonymus`
+/// must not post under the author's name).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DraftRequest {
     pub title: String,
+    #[serde(default)]
     pub description: String,
     /// clear, green, amber or amber+strict (TLP:RED is refused: it is for
     /// named individuals, not groups)
-    pub marking: String,
+    #[schema(value_type = String)]
+    pub marking: isx_domain::Tlp,
     #[serde(default)]
     pub anonymous: bool,
     /// `{"kind":"incident","impact":"high","status":"open","techniques":["T1486"],...}`,
@@ -145,7 +148,7 @@ pub struct DraftRequest {
     /// `{"kind":"indicator","indicator_type":"url","value":"…"}`, `{"kind":"mitigation","techniques":[…]}`
     /// or `{"kind":"analysis"}`
     #[schema(value_type = Object)]
-    pub details: serde_json::Value,
+    pub details: isx_partnership::Details,
     /// `{"redact":["jane@corp.example"],"keep":["203.0.113.9"]}`
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -153,6 +156,23 @@ pub struct DraftRequest {
     /// For edits: the version being edited (a stale one is refused with 409).
     #[serde(default)]
     pub version: Option<u32>,
+}
+
+impl DraftRequest {
+    /// The version being edited (for edits) and the draft.
+    fn into_parts(self) -> (Option<u32>, Draft) {
+        let draft = Draft {
+            content: isx_partnership::NewContribution {
+                title: self.title,
+                description: self.description,
+                marking: self.marking,
+                anonymous: self.anonymous,
+                details: self.details,
+            },
+            pii: self.pii,
+        };
+        (self.version, draft)
+    }
 }
 
 /// The group's contributions the caller may see, newest first.
@@ -185,7 +205,7 @@ pub(crate) async fn create_contribution(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
-    ApiJson(wire): ApiJson<DraftWire>,
+    ApiJson(wire): ApiJson<DraftRequest>,
 ) -> Result<Response, ApiError> {
     let (_, draft) = wire.into_parts();
     let c = ops::create(&state, &caller, GroupId(id), draft).await?;
@@ -239,41 +259,6 @@ pub(crate) async fn get_contribution(
     Ok(Json(detail(&state, &caller, ContributionId(id)).await?))
 }
 
-/// A new contribution or an edit as it comes over the wire: every field
-/// named, an unknown one refused with 422 (a misspelt `anonymus` must not
-/// post under the author's name).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DraftWire {
-    title: String,
-    #[serde(default)]
-    description: String,
-    marking: isx_domain::Tlp,
-    #[serde(default)]
-    anonymous: bool,
-    details: isx_partnership::Details,
-    #[serde(default)]
-    pii: isx_partnership::PiiChoices,
-    #[serde(default)]
-    version: Option<u32>,
-}
-
-impl DraftWire {
-    fn into_parts(self) -> (Option<u32>, Draft) {
-        let draft = Draft {
-            content: isx_partnership::NewContribution {
-                title: self.title,
-                description: self.description,
-                marking: self.marking,
-                anonymous: self.anonymous,
-                details: self.details,
-            },
-            pii: self.pii,
-        };
-        (self.version, draft)
-    }
-}
-
 /// Edits a contribution (its author, while the group is open). Send the
 /// `version` being edited; every earlier version is kept.
 #[utoipa::path(put, path = "/api/v1/contributions/{id}", tag = "partnership", security(("api_key" = [])),
@@ -284,7 +269,7 @@ pub(crate) async fn edit_contribution(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
-    ApiJson(wire): ApiJson<DraftWire>,
+    ApiJson(wire): ApiJson<DraftRequest>,
 ) -> Result<Response, ApiError> {
     let (version, draft) = wire.into_parts();
     let version = version.ok_or_else(|| ApiError::Validation {
