@@ -337,12 +337,34 @@ async fn read_product(
     let mut window = u32::try_from(filter.limit.saturating_add(1).min(100_000)).unwrap_or(100_000);
     let mut entries: Vec<Entry> = Vec::new();
     let mut objects: Vec<String> = Vec::new();
-    // Botnet events are read by id from the first one that arrived at or
-    // after the resume point (arrival ascends with the id).
+    // Both product tables store one arrival instant per import; the
+    // objects a caller may see are spread over the microseconds after it
+    // (`Spread`), so a `date_added` counts nothing the caller cannot see.
+    // Reading starts at the import the resume point falls in.
+    // Botnet events are read by id from that import's first event
+    // (arrival ascends with the id).
     let mut botnet_after = match source {
-        Source::Botnet => app.store.botnet_id_before(cursor).await?,
+        Source::Botnet => match app.store.botnet_arrival_at_or_before(cursor).await? {
+            Some(at) => app.store.botnet_id_before(at).await?,
+            None => 0,
+        },
         _ => 0,
     };
+    // URL records by (instant, place in the import), from the first place
+    // that can hold an object after the resume point: a record's index
+    // among those the caller sees is at most its place.
+    let mut url_after = match source {
+        Source::Urls => match app.store.url_arrival_at_or_before(cursor).await? {
+            Some(at) => {
+                let into = cursor.as_micros().saturating_sub(at.as_micros());
+                let first = into.saturating_sub(URL_OBJECTS - 1) / URL_OBJECTS;
+                (at, first - 1)
+            }
+            None => (isx_domain::Timestamp::from_micros(i64::MIN), i64::MIN),
+        },
+        _ => (cursor, 0),
+    };
+    let mut spread = Spread::default();
     let start = cursor;
     loop {
         let mut got = 0usize;
@@ -365,11 +387,11 @@ async fn read_product(
                     {
                         continue;
                     }
+                    let first = spread.first_of_next(e.received_at, BOTNET_OBJECTS);
                     for (offset, object) in
                         isx_formats::botnet::out::stix_event(&e.event, e.id, &identity_id)
                     {
-                        let added =
-                            isx_domain::Timestamp::from_micros(e.received_at.as_micros() + offset);
+                        let added = isx_domain::Timestamp::from_micros(first + offset);
                         if added > start {
                             entries.push(entry_of(&object, added));
                             objects.push(object.to_string());
@@ -378,23 +400,22 @@ async fn read_product(
                 }
             }
             Source::Urls => {
-                // A record's objects sit at its first three microseconds:
-                // the first read starts two before the resume point, so a
-                // record whose objects a page boundary split is read again
-                // (objects at or before the resume point are skipped).
-                let from = if entries.is_empty() && cursor == start {
-                    isx_domain::Timestamp::from_micros(cursor.as_micros().saturating_sub(2))
-                } else {
-                    cursor
-                };
-                let rows = app.store.urls_by_added(&markings, from, window).await?;
+                let rows = app
+                    .store
+                    .urls_by_added(&markings, url_after, window)
+                    .await?;
                 got = rows.len();
-                for r in rows {
-                    cursor = r.changed_at;
-                    // The store filtered by the markings `decide` allows.
+                for (r, place) in rows {
+                    url_after = (r.changed_at, place.pos);
+                    // The store filtered by the markings `decide` allows;
+                    // the record's index among them was counted at import,
+                    // so it stays when records before it move on.
+                    let first = r
+                        .changed_at
+                        .as_micros()
+                        .saturating_add(URL_OBJECTS.saturating_mul(place.index_among(&markings)));
                     for (offset, object) in isx_formats::urls::stix_objects(&r, &identity_id) {
-                        let added =
-                            isx_domain::Timestamp::from_micros(r.changed_at.as_micros() + offset);
+                        let added = isx_domain::Timestamp::from_micros(first + offset);
                         if added > start {
                             entries.push(entry_of(&object, added));
                             objects.push(object.to_string());
@@ -436,6 +457,40 @@ async fn read_product(
             return Ok(take_page(&entries, &mut objects, page));
         }
         window = window.saturating_mul(2).min(100_000);
+    }
+}
+
+/// The microseconds after its import's arrival instant each TAXII object
+/// of a botnet event (indicator, sighting) or URL record (indicator,
+/// infrastructure, relationship) takes, from its offset in
+/// `isx_formats::botnet::out::stix_event` and `isx_formats::urls::stix_objects`.
+const BOTNET_OBJECTS: i64 = 2;
+const URL_OBJECTS: i64 = 3;
+
+/// Spreads the rows a caller may see over the microseconds after their
+/// import's arrival instant, in the order read: the caller's k-th row of
+/// an import starts at `instant + k × width`. Rows it may not see take no
+/// place. The store leaves room for every row of an import
+/// (`isx_store::ARRIVAL_ROOM` and up), so the spread never reaches the
+/// next import's instant.
+#[derive(Default)]
+struct Spread {
+    import: Option<isx_domain::Timestamp>,
+    seen: i64,
+}
+
+impl Spread {
+    /// The first microsecond of the next visible row of the import at `at`.
+    fn first_of_next(&mut self, at: isx_domain::Timestamp, width: i64) -> i64 {
+        if self.import != Some(at) {
+            self.import = Some(at);
+            self.seen = 0;
+        }
+        let first = at
+            .as_micros()
+            .saturating_add(self.seen.saturating_mul(width));
+        self.seen += 1;
+        first
     }
 }
 

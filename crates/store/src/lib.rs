@@ -21,6 +21,7 @@
 //! write transaction begins and which locks it takes, a few engine-specific
 //! statements and placeholders).
 
+mod arrival;
 mod botnet;
 mod cleanfiles;
 pub mod engine;
@@ -57,6 +58,7 @@ use isx_domain::{
 };
 use serde::Serialize;
 
+pub use arrival::{UrlArrival, MIN_ROOM as ARRIVAL_ROOM};
 pub use botnet::{BotnetInsertOutcome, BotnetQuery, StoredBotnetEvent};
 pub use cleanfiles::{CleanChange, CleanImportOutcome, CleanStats};
 
@@ -350,14 +352,18 @@ pub trait UrlStore: Send + Sync {
     /// lock, so every batch up to it has committed: batches are a prefix.
     async fn url_seq_before(&self, before: Timestamp) -> Result<i64>;
     // TAXII paging of the URL collection.
-    /// URL records of these markings changed after `after` (their
-    /// `changed_at`, distinct and ascending), oldest change first.
+    /// The arrival instant (`changed_at`) of the newest import at or
+    /// before `at`, if any: where a reader resuming at `at` starts.
+    async fn url_arrival_at_or_before(&self, at: Timestamp) -> Result<Option<Timestamp>>;
+    /// URL records of these markings after `after` (an import's instant
+    /// and a place in it, exclusive) in arrival order — by `changed_at`,
+    /// then place — each with its place in its import.
     async fn urls_by_added(
         &self,
         markings: &[isx_domain::Tlp],
-        after: Timestamp,
+        after: (Timestamp, i64),
         limit: u32,
-    ) -> Result<Vec<isx_urls::UrlRecord>>;
+    ) -> Result<Vec<(isx_urls::UrlRecord, UrlArrival)>>;
 }
 
 /// Feed files: the slots produced per product and their manifest.
@@ -416,11 +422,16 @@ pub trait BotnetStore: Send + Sync {
     /// The highest id received before `before` (all lower ids have
     /// committed: taken under the write lock).
     async fn botnet_id_before(&self, before: Timestamp) -> Result<i64>;
+    /// The arrival instant of the newest import at or before `at`: every
+    /// event one import stores shares it (`received_at`).
+    async fn botnet_arrival_at_or_before(&self, at: Timestamp) -> Result<Option<Timestamp>>;
     /// The serial of zone `name` for content with this SHA-256 produced for
     /// `slot`: unchanged content keeps its serial, changed content gets a
     /// higher one; a slot older than the last one that set it leaves it.
     async fn zone_serial(&self, name: &str, sha256: &str, slot: Timestamp) -> Result<i64>;
-    /// Deletes events last seen before `before`; returns how many.
+    /// Deletes the events of every import whose events were all last
+    /// seen before `before` (whole imports, so the places of the events a
+    /// member may see in an import never shift); returns how many.
     async fn prune_botnet_events(&self, before: Timestamp) -> Result<u64>;
 }
 

@@ -75,6 +75,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "instance_secrets",
         sql: include_str!("../migrations/sqlite/0012_instance_secrets.sql"),
     },
+    Migration {
+        version: 13,
+        name: "arrival_ranks",
+        sql: include_str!("../migrations/sqlite/0013_arrival_ranks.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -137,6 +142,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 12,
         name: "instance_secrets",
         sql: include_str!("../migrations/postgres/0012_instance_secrets.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "arrival_ranks",
+        sql: include_str!("../migrations/postgres/0013_arrival_ranks.sql"),
     },
 ];
 

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use async_trait::async_trait;
 
-use crate::engine::{commit, scalar, Engine, Get, Run, Sql, SqlStore, WriteLock};
+use crate::engine::{commit, maybe_scalar, scalar, Engine, Get, Run, Sql, SqlStore, WriteLock};
 use crate::rows::parse;
 
 use crate::{BotnetQuery, Result, StoreError, StoredBotnetEvent};
@@ -125,16 +125,27 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
             ids: vec![None; events.len()],
             ..Default::default()
         };
-        // Each event gets its own two microseconds of arrival, after every
-        // earlier one: distinct and ascending with the id. Its TAXII
-        // objects take them as their date_added (a victim's indicator and
-        // its sighting, one each).
-        let last: i64 = scalar(sqlx::query(
-            "SELECT COALESCE((SELECT received_at FROM botnet_events ORDER BY id DESC LIMIT 1), 0)",
+        // Every event of this import shares one arrival instant, leaving
+        // room after the previous import's for its readers to spread the
+        // events they may see (two TAXII objects each): an instant counts
+        // nothing a member cannot see (`crate::arrival`).
+        let last: Option<i64> = maybe_scalar(
+            sqlx::query("SELECT received_at FROM botnet_events ORDER BY id DESC LIMIT 1"),
+            &mut tx,
         )
-        , &mut tx)
         .await?;
-        let mut stamp = now.as_micros().max(last + 2);
+        let stamp = match last {
+            Some(last) => {
+                let n: i64 = scalar(
+                    sqlx::query("SELECT COUNT(*) FROM botnet_events WHERE received_at = $1")
+                        .arg(last),
+                    &mut tx,
+                )
+                .await?;
+                crate::arrival::next_instant(now.as_micros(), last, n.saturating_mul(2))
+            }
+            None => now.as_micros(),
+        };
         for (c, chunk) in events.chunks(crate::sql_botnet::BOTNET_CHUNK).enumerate() {
             let base = c * crate::sql_botnet::BOTNET_CHUNK;
             let values: Vec<String> = (0..chunk.len())
@@ -160,7 +171,6 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
                     .arg(crate::sql_botnet::recipients_text(r))
                     .arg(print);
                 by_print.insert((e.seen_at.as_micros(), print), (base + k, r));
-                stamp += 2;
             }
             let rows = q.rows(&mut tx).await?;
             out.duplicates += (chunk.len() - rows.len()) as u64;
@@ -198,15 +208,29 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
     async fn botnet_id_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
         let mut tx = self.begin_locked(WriteLock::Botnet).await?;
         let id: i64 = scalar(sqlx::query(
-            // By the arrival index (arrival ascends with the id), so an
-            // instant far back costs what a recent one does.
-            "SELECT COALESCE((SELECT id FROM botnet_events WHERE received_at < $1 ORDER BY received_at DESC LIMIT 1), 0)",
+            // By the arrival index (arrival ascends with the id; one
+            // import's events share theirs), so an instant far back costs
+            // what a recent one does.
+            "SELECT COALESCE((SELECT id FROM botnet_events WHERE received_at < $1 ORDER BY received_at DESC, id DESC LIMIT 1), 0)",
         )
         .arg(before.as_micros())
         , &mut tx)
         .await?;
         commit(tx).await?;
         Ok(id)
+    }
+
+    async fn botnet_arrival_at_or_before(
+        &self,
+        at: isx_domain::Timestamp,
+    ) -> Result<Option<isx_domain::Timestamp>> {
+        let t: Option<i64> = scalar(
+            sqlx::query("SELECT MAX(received_at) FROM botnet_events WHERE received_at <= $1")
+                .arg(at.as_micros()),
+            &self.pool,
+        )
+        .await?;
+        Ok(t.map(isx_domain::Timestamp::from_micros))
     }
 
     async fn botnet_events(
@@ -304,14 +328,20 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
 
     async fn prune_botnet_events(&self, before: isx_domain::Timestamp) -> crate::Result<u64> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM botnet_recipients WHERE event_id IN (SELECT id FROM botnet_events WHERE last_seen < $1)")
+        // Whole imports only: the imports (arrival instants) all of whose
+        // events are stale.
+        const STALE: &str =
+            "SELECT received_at FROM botnet_events GROUP BY received_at HAVING MAX(last_seen) < $1";
+        sqlx::query(&format!("DELETE FROM botnet_recipients WHERE event_id IN (SELECT id FROM botnet_events WHERE received_at IN ({STALE}))"))
                 .arg(before.as_micros())
                 .run(&mut tx)
                 .await?;
-        let n = sqlx::query("DELETE FROM botnet_events WHERE last_seen < $1")
-            .arg(before.as_micros())
-            .run(&mut tx)
-            .await?;
+        let n = sqlx::query(&format!(
+            "DELETE FROM botnet_events WHERE received_at IN ({STALE})"
+        ))
+        .arg(before.as_micros())
+        .run(&mut tx)
+        .await?;
         commit(tx).await?;
         Ok(n)
     }

@@ -81,7 +81,7 @@ pub(crate) fn anonymous(_from: usize, n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Rows per round trip of an import: 20 parameters per record stays under
+/// Rows per round trip of an import: 22 parameters per record stays under
 /// SQLite's (32,766) and PostgreSQL's (65,535) limits.
 pub(crate) const URL_CHUNK: usize = 500;
 
@@ -184,15 +184,30 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         &mut *tx,
     )
     .await?;
-    // Each changed record gets its own three microseconds, after every
-    // earlier one: distinct and ascending. Its TAXII objects take them
-    // as their date_added (indicator, infrastructure, relationship).
-    let last: i64 = scalar(
-        sqlx::query("SELECT COALESCE(MAX(changed_at), 0) FROM url_records"),
+    // Every record this import changes shares one arrival instant, leaving
+    // room after the previous import's for its readers to spread the
+    // records they may see (three TAXII objects each): an instant counts
+    // nothing a member cannot see (`crate::arrival`).
+    let last: Option<i64> = scalar(
+        sqlx::query("SELECT MAX(changed_at) FROM url_records"),
         &mut *tx,
     )
     .await?;
-    let mut stamp = now.as_micros().max(last + 3);
+    let stamp = match last {
+        Some(last) => {
+            let places: i64 = scalar(
+                sqlx::query(
+                    "SELECT COALESCE(MAX(added_pos), 0) + 1 FROM url_records WHERE changed_at = $1",
+                )
+                .arg(last),
+                &mut *tx,
+            )
+            .await?;
+            crate::arrival::next_instant(now.as_micros(), last, places.saturating_mul(3))
+        }
+        None => now.as_micros(),
+    };
+    let mut placer = crate::arrival::Placer::default();
     for chunk in batch.candidates.chunks(crate::sql_urls::URL_CHUNK) {
         // The records of the chunk's URLs and which of its sightings are known.
         let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
@@ -231,30 +246,32 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         if records.is_empty() {
             continue;
         }
+        let mut places = Vec::with_capacity(records.len());
         for r in &mut records {
             r.changed_at = isx_domain::Timestamp::from_micros(stamp);
-            stamp += 3;
+            places.push(placer.place(r.tlp));
         }
         // One upsert for new and changed records; ids come back by URL.
         let values: Vec<String> = (0..records.len())
-            .map(|i| format!("({})", DB::params(i * 20 + 1, 20)))
+            .map(|i| format!("({})", DB::params(i * 22 + 1, 22)))
             .collect();
         let sql = format!(
             "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
-             tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at)
+             tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, added_pos, added_ranks)
              VALUES {}
              ON CONFLICT (url) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
              asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
              latitude = excluded.latitude, longitude = excluded.longitude, threat = excluded.threat,
              tags = excluded.tags, source = excluded.source, confidence = excluded.confidence, tlp = excluded.tlp,
              first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
-             changed_seq = excluded.changed_seq, changed_at = excluded.changed_at
+             changed_seq = excluded.changed_seq, changed_at = excluded.changed_at,
+             added_pos = excluded.added_pos, added_ranks = excluded.added_ranks
              RETURNING id, url",
             values.join(", ")
         );
         let mut q = sqlx::query(&sql);
-        for m in &records {
-            q = bind_url(q, m);
+        for (m, place) in records.iter().zip(&places) {
+            q = bind_url(q, m).arg(place.pos).arg(place.text());
         }
         let mut ids = std::collections::HashMap::new();
         for r in q.rows(&mut *tx).await? {
@@ -437,23 +454,44 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         Ok(stats)
     }
 
+    async fn url_arrival_at_or_before(
+        &self,
+        at: isx_domain::Timestamp,
+    ) -> crate::Result<Option<isx_domain::Timestamp>> {
+        let t: Option<i64> = scalar(
+            sqlx::query("SELECT MAX(changed_at) FROM url_records WHERE changed_at <= $1")
+                .arg(at.as_micros()),
+            &self.pool,
+        )
+        .await?;
+        Ok(t.map(isx_domain::Timestamp::from_micros))
+    }
+
     async fn urls_by_added(
         &self,
         markings: &[isx_domain::Tlp],
-        after: isx_domain::Timestamp,
+        after: (isx_domain::Timestamp, i64),
         limit: u32,
-    ) -> crate::Result<Vec<isx_urls::UrlRecord>> {
+    ) -> crate::Result<Vec<(isx_urls::UrlRecord, crate::UrlArrival)>> {
         if markings.is_empty() {
             return Ok(Vec::new());
         }
+        // The range on changed_at walks the (changed_at, added_pos) index.
         let sql = format!(
-                "SELECT {} FROM url_records WHERE changed_at > {} AND tlp IN ({}) ORDER BY changed_at LIMIT {}",
-                URL_COLS,
-                DB::params(1, 1),
-                DB::params(2, markings.len()),
-                DB::params(2 + markings.len(), 1)
-            );
-        let mut q = sqlx::query(&sql).arg(after.as_micros());
+            "SELECT {}, added_pos, added_ranks FROM url_records
+                 WHERE changed_at >= {} AND (changed_at > {} OR added_pos > {}) AND tlp IN ({})
+                 ORDER BY changed_at, added_pos LIMIT {}",
+            URL_COLS,
+            DB::params(1, 1),
+            DB::params(2, 1),
+            DB::params(3, 1),
+            DB::params(4, markings.len()),
+            DB::params(4 + markings.len(), 1),
+        );
+        let mut q = sqlx::query(&sql)
+            .arg(after.0.as_micros())
+            .arg(after.0.as_micros())
+            .arg(after.1);
         for m in markings {
             q = q.arg(m.as_str());
         }
@@ -461,6 +499,14 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
             .arg(i64::from(limit.clamp(1, 100_000)))
             .rows(&self.pool)
             .await?;
-        rows.into_iter().map(|r| url_row(&r)).collect()
+        rows.into_iter()
+            .map(|r| {
+                let place = crate::UrlArrival::parse(
+                    r.col::<i64>("added_pos")?,
+                    &r.col::<String>("added_ranks")?,
+                )?;
+                Ok((url_row(&r)?, place))
+            })
+            .collect()
     }
 }

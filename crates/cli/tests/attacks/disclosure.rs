@@ -1,7 +1,7 @@
 //! Hole 9: disclosure to group owners. Nothing about non-members leaves
 //! through messages, and no hidden author leaves through shares.
 
-use isx_domain::Tier;
+use isx_domain::{Clock, Tier};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -156,7 +156,183 @@ async fn a_share_from_a_hidden_roster_names_no_author(backend: Backend) {
     );
 }
 
+/// The `date_added` values of a TAXII collection, in order, paged with
+/// `next`.
+async fn date_added(app: &TestApp, token: &str, collection: &str) -> Vec<i64> {
+    manifest(app, token, collection)
+        .await
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// The (id, `date_added`) entries of a TAXII collection's manifest, in
+/// order, paged with `next`.
+async fn manifest(app: &TestApp, token: &str, collection: &str) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut path = format!("/taxii2/isx/collections/{collection}/manifest/?limit=7");
+        if let Some(n) = &next {
+            path.push_str(&format!("&next={n}"));
+        }
+        let res = app
+            .get(&path, token)
+            .header("Accept", "application/taxii+json;version=2.1")
+            .send()
+            .await
+            .expect("manifest");
+        assert_eq!(res.status(), StatusCode::OK);
+        let m: Value = res.json().await.expect("manifest json");
+        out.extend(m["objects"].as_array().into_iter().flatten().map(|o| {
+            (
+                o["id"].as_str().expect("id").to_owned(),
+                isx_domain::Timestamp::parse(o["date_added"].as_str().expect("date_added"))
+                    .expect("timestamp")
+                    .as_micros(),
+            )
+        }));
+        if m["more"] != true {
+            return out;
+        }
+        next = m["next"].as_str().map(str::to_owned);
+    }
+}
+
+fn botnet_line(ip: &str, port: u32, at: isx_domain::Timestamp) -> String {
+    format!(
+        "{{\"product\":\"infected\",\"time\":\"{}\",\"ip\":\"{ip}\",\"port\":{port},\"family\":\"necurs\",\"dst_ip\":\"203.0.113.250\",\"dst_port\":80}}\n",
+        at.to_rfc3339()
+    )
+}
+
+/// Red-team finding F1 (2026-12): every botnet event and URL record had
+/// an arrival stamp of its own, a few microseconds after the one before,
+/// so the gap between two `date_added` (or `received_at`) values a member
+/// saw counted the rows it could not see — another member's victims, the
+/// TLP:RED URLs. Now an import's rows share one instant and each reader's
+/// rows are spread over the microseconds after it: what a member sees is
+/// the same whatever else the import held.
+async fn arrival_times_count_nothing_a_member_cannot_see(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let op = app.operator.token.clone();
+    let now = app.clock.now();
+    // Two imports: A's victims with 5, then 50, of B's between them.
+    let import = |hidden: u32, tag: u32| {
+        let mut body = String::new();
+        for i in 0..3u32 {
+            body.push_str(&botnet_line("192.0.2.10", 1000 + tag * 10 + i, now));
+            for j in 0..hidden {
+                body.push_str(&botnet_line(
+                    "198.51.100.7",
+                    20_000 + tag * 1000 + i * 100 + j,
+                    now,
+                ));
+            }
+        }
+        body
+    };
+    for (tag, hidden) in [(1, 5), (2, 50)] {
+        let res = app
+            .req(reqwest::Method::POST, "/api/v1/botnet/events", &op)
+            .header("content-type", "application/x-ndjson")
+            .body(import(hidden, tag))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let seen = date_added(&app, &app.a.token, "botnet").await;
+    assert_eq!(
+        seen.len(),
+        12,
+        "A's 6 victims, an indicator and a sighting each"
+    );
+    let steps: Vec<i64> = seen.windows(2).map(|w| w[1] - w[0]).collect();
+    // Within an import, one microsecond per object; between the imports
+    // the least room there is, not a count of B's 15 or 150 events.
+    assert_eq!(&steps[..5], &[1, 1, 1, 1, 1], "{steps:?}");
+    assert_eq!(&steps[6..], &[1, 1, 1, 1, 1], "{steps:?}");
+    assert_eq!(steps[5], isx_store::ARRIVAL_ROOM - 5, "{steps:?}");
+    // URLs: a member may not see TLP:RED records; they leave no hole.
+    let mut csv = String::from("url,threat,first_seen,tlp\n");
+    for i in 0..4 {
+        csv.push_str(&format!(
+            "http://seen-{i}.example/x,phishing,2026-11-22T00:00:00Z,green\n"
+        ));
+        for j in 0..(3 * i + 1) {
+            csv.push_str(&format!(
+                "http://hidden-{i}-{j}.example/x,phishing,2026-11-22T00:00:00Z,red\n"
+            ));
+        }
+    }
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &op)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let first_read = manifest(&app, &app.a.token, "urls").await;
+    let seen: Vec<i64> = first_read.iter().map(|(_, t)| *t).collect();
+    assert!(seen.len() >= 4, "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[1] - w[0] == 1),
+        "A's objects are consecutive: {seen:?}"
+    );
+    // The operator sees every record, still each at its own microseconds.
+    let all = date_added(&app, &op, "urls").await;
+    assert!(all.len() > seen.len(), "{} vs {}", all.len(), seen.len());
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+
+    // A later import that moves records on leaves the places of the
+    // others: resuming with added_after at A's second object still gives
+    // everything after it.
+    let again =
+        "url,threat,first_seen,tlp\nhttp://seen-0.example/x,phishing,2026-11-23T00:00:00Z,green\n";
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &op)
+        .header("content-type", "text/csv")
+        .body(again)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let after = isx_domain::Timestamp::from_micros(seen[1]).to_rfc3339();
+    let res = app
+        .get(
+            &format!(
+                "/taxii2/isx/collections/urls/manifest/?added_after={}",
+                after.replace('+', "%2B")
+            ),
+            &app.a.token,
+        )
+        .header("Accept", "application/taxii+json;version=2.1")
+        .send()
+        .await
+        .expect("manifest");
+    let m: Value = res.json().await.expect("json");
+    let ids: std::collections::BTreeSet<&str> = m["objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    // Nothing after the resume point is skipped (the moved record's
+    // objects come again with its new import).
+    for (id, _) in &first_read[2..] {
+        assert!(ids.contains(id.as_str()), "{id} skipped: {m}");
+    }
+}
+
 crate::on_both_backends!(
+    arrival_times_count_nothing_a_member_cannot_see,
     owners_learn_nothing_about_members_they_cannot_admit,
     a_share_from_a_hidden_roster_names_no_author,
 );

@@ -1,0 +1,142 @@
+//! Arrival instants: when rows entered the store, as TAXII shows them
+//! (`date_added`) and as botnet events show them (`received_at`).
+//!
+//! Every row one import writes shares the import's one instant, so an
+//! instant tells nothing of how many rows came before or after it. A
+//! reader spreads the rows *it may see* over the microseconds after that
+//! instant (TAXII needs distinct `date_added` values); the next import's
+//! instant leaves room for that spread. The room is rounded up to a power
+//! of two, at least [`MIN_ROOM`] µs, so even two imports committed
+//! back to back tell a reader only the order of magnitude of the first
+//! one's size.
+
+use isx_domain::Tlp;
+
+/// The least room an import leaves after its instant, in µs.
+pub const MIN_ROOM: i64 = 1024;
+
+/// The instant of an import committed at `now`, after an import at
+/// `last` whose readers may spread `span` microseconds after it.
+pub(crate) fn next_instant(now: i64, last: i64, span: i64) -> i64 {
+    let room = u64::try_from(span.max(1))
+        .unwrap_or(1)
+        .checked_next_power_of_two()
+        .and_then(|r| i64::try_from(r).ok())
+        .unwrap_or(i64::MAX / 4)
+        .max(MIN_ROOM);
+    now.max(last.saturating_add(room))
+}
+
+/// Where a URL record sits in the import that last changed it: its place,
+/// and how many records of each marking came before it there. A reader
+/// that may see the markings `seen` shows the record as the
+/// [`UrlArrival::index_among`]-th of the import; the counts are written
+/// with the import, so a record that later moves to a newer import leaves
+/// the places of the others as they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UrlArrival {
+    pub pos: i64,
+    /// Counts in the order of [`Tlp::ALL`].
+    pub before: [i64; 5],
+}
+
+impl UrlArrival {
+    /// The record's place among the records of its import a reader who
+    /// may see `seen` sees.
+    pub fn index_among(&self, seen: &[Tlp]) -> i64 {
+        Tlp::ALL
+            .iter()
+            .zip(self.before)
+            .filter(|(t, _)| seen.contains(t))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub(crate) fn text(&self) -> String {
+        self.before
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Reads `added_ranks` (empty: a row of its own instant, all zero).
+    pub(crate) fn parse(pos: i64, text: &str) -> crate::Result<UrlArrival> {
+        let mut before = [0i64; 5];
+        if !text.is_empty() {
+            let parts: Vec<&str> = text.split(',').collect();
+            if parts.len() != 5 {
+                return Err(crate::StoreError::Corrupt(format!(
+                    "url arrival ranks {text:?}"
+                )));
+            }
+            for (slot, p) in before.iter_mut().zip(parts) {
+                *slot = crate::rows::parse("url arrival rank", p)?;
+            }
+        }
+        Ok(UrlArrival { pos, before })
+    }
+}
+
+/// Counts records per marking as an import places them.
+#[derive(Debug, Default)]
+pub(crate) struct Placer {
+    pos: i64,
+    before: [i64; 5],
+}
+
+impl Placer {
+    pub(crate) fn place(&mut self, marking: Tlp) -> UrlArrival {
+        let here = UrlArrival {
+            pos: self.pos,
+            before: self.before,
+        };
+        self.pos += 1;
+        if let Some(i) = Tlp::ALL.iter().position(|t| *t == marking) {
+            self.before[i] += 1;
+        }
+        here
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_a_power_of_two_and_never_less_than_the_minimum() {
+        assert_eq!(next_instant(0, 10_000, 2), 10_000 + MIN_ROOM);
+        assert_eq!(next_instant(0, 10_000, 3_000), 10_000 + 4096);
+        assert_eq!(next_instant(0, 10_000, 4096), 10_000 + 4096);
+        // Imports further apart than their room take the clock.
+        assert_eq!(next_instant(99_999, 10_000, 2), 99_999);
+        assert_eq!(next_instant(0, i64::MAX - 5, 2), i64::MAX);
+    }
+
+    #[test]
+    fn places_count_only_the_markings_a_reader_sees() {
+        let mut p = Placer::default();
+        let marks = [Tlp::Clear, Tlp::Red, Tlp::Red, Tlp::Green, Tlp::Clear];
+        let placed: Vec<UrlArrival> = marks.iter().map(|m| p.place(*m)).collect();
+        let seen = [Tlp::Clear, Tlp::Green];
+        let shown: Vec<i64> = placed
+            .iter()
+            .zip(marks)
+            .filter(|(_, m)| seen.contains(m))
+            .map(|(a, _)| a.index_among(&seen))
+            .collect();
+        // The two RED records leave no hole for a reader who cannot see them.
+        assert_eq!(shown, vec![0, 1, 2]);
+        let all: Vec<i64> = placed.iter().map(|a| a.index_among(&Tlp::ALL)).collect();
+        assert_eq!(all, vec![0, 1, 2, 3, 4]);
+        let back = UrlArrival::parse(placed[4].pos, &placed[4].text()).expect("parse");
+        assert_eq!(back, placed[4]);
+        assert_eq!(
+            UrlArrival::parse(7, "")
+                .expect("old row")
+                .index_among(&seen),
+            0
+        );
+        assert!(UrlArrival::parse(0, "1,2").is_err());
+    }
+}
