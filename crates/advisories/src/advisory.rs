@@ -229,6 +229,11 @@ pub struct Revision {
     /// can see the reason of would tell them the data changed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exploitability_only: bool,
+    /// The number as the document it came from wrote it (a CSAF semantic
+    /// version such as `1.1.0`), kept so exports repeat it; `None` for the
+    /// revisions isx makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// An advisory as isx models it.
@@ -247,6 +252,12 @@ pub struct Advisory {
     /// `None` when withheld by the policy (before the 24-hour window).
     #[serde(default)]
     pub exploitability: Option<Exploitability>,
+    /// An exploit status in words, as a CSAF `exploit_status` threat may
+    /// give it (e.g. "Reliable exploits integrated in Metasploit."), when
+    /// it is not Microsoft's convention that `exploitability` reads.
+    /// Exploitability data: withheld with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exploit_statement: Option<String>,
     #[serde(default)]
     pub known_exploited: Option<KnownExploited>,
     #[serde(default)]
@@ -317,6 +328,7 @@ impl Advisory {
             // index and flags, the KEV listing (and ransomware use), and the
             // exploit-maturity metric of the CVSS vectors.
             self.exploitability = None;
+            self.exploit_statement = None;
             self.known_exploited = None;
             self.cvss_v31 = self.cvss_v31.and_then(|v| v.without_exploit_maturity());
             self.cvss_v40 = self.cvss_v40.and_then(|v| v.without_exploit_maturity());
@@ -393,6 +405,7 @@ mod tests {
             date: Timestamp::from_secs(1_800_000_000),
             summary: String::new(),
             exploitability_only,
+            label: None,
         };
         let a = Advisory {
             cve: "CVE-2026-1234".parse().unwrap(),
@@ -402,6 +415,7 @@ mod tests {
             cvss_v31: None,
             cvss_v40: None,
             exploitability: None,
+            exploit_statement: None,
             known_exploited: None,
             affected: vec![],
             remediations: vec![],

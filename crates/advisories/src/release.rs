@@ -115,6 +115,7 @@ impl Release {
             date: now,
             summary: summary.to_owned(),
             exploitability_only: false,
+            label: None,
         });
         Ok(())
     }

@@ -26,6 +26,7 @@ fn advisory(cve: &str) -> Advisory {
             publicly_disclosed: false,
             exploited: false,
         }),
+        exploit_statement: None,
         known_exploited: None,
         affected: vec![isx_advisories::AffectedProduct {
             product_id: "CGW-1".into(),
@@ -161,6 +162,9 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
         "{meta}"
     );
     assert_eq!(meta["role"], "csaf_provider");
+    // Every CSAF export as each tier sees it, for the official validator.
+    let exports = tempfile::tempdir().expect("tempdir");
+    let mut exported: Vec<std::path::PathBuf> = Vec::new();
     for offset in [-6 * DAY, -5 * DAY, -25 * 3600, -DAY, 0] {
         app.clock.set(s.t.add_secs(offset));
         for ((tier, key), cookie) in s.keys.iter().zip(&s.cookies) {
@@ -312,6 +316,14 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                     "export validates, {at}"
                 );
                 assert_eq!(
+                    isx_formats::csaf::mandatory::run(&doc),
+                    Vec::new(),
+                    "export passes the mandatory tests, {at}"
+                );
+                let file = exports.path().join(format!("{}.json", exported.len()));
+                std::fs::write(&file, serde_json::to_vec(&doc).expect("ser")).expect("write");
+                exported.push(file);
+                assert_eq!(
                     doc["vulnerabilities"][0].get("threats").is_some(),
                     expl,
                     "CSAF threats, {at}"
@@ -408,6 +420,8 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
             .expect("json");
         assert!(op["advisory"]["exploitability"].is_object());
     }
+    assert_eq!(exported.len(), 7, "the visible exports of the matrix");
+    crate::oracles::csaf_validator(&exported);
 }
 
 async fn drafts_moves_withdrawals_and_revisions(backend: Backend) {
@@ -529,7 +543,114 @@ async fn drafts_moves_withdrawals_and_revisions(backend: Backend) {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
+/// A CSAF case document isx ships (`crates/formats/testdata/csaf-mandatory`).
+fn csaf_case(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../formats/testdata/csaf-mandatory")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&path).expect("case")).expect("JSON")
+}
+
+/// Issue 18: a document failing a CSAF 2.0 mandatory test is refused
+/// naming the test, the place and the value, and stores nothing; a valid
+/// document whose exploit status is free text imports, keeps the text,
+/// and the text is exploitability data (withheld before the 24-hour
+/// window, like the index).
+async fn csaf_imports_hold_to_the_mandatory_tests(backend: Backend) {
+    let s = setup(backend).await;
+    let app = &s.app;
+    let op = &app.operator.token;
+    let before = app
+        .store
+        .advisories(Some(s.release))
+        .await
+        .expect("list")
+        .len();
+    let res = app
+        .post_json(
+            &format!("/api/v1/releases/{}/advisories", s.release),
+            op,
+            &csaf_case("6.1.1-fail-01.json"),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p: Value = res.json().await.expect("problem");
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("6.1.1 missing product definition at /vulnerabilities/0/product_status/known_affected/1: CSAFPID-9080700"),
+        "{p}"
+    );
+    assert_eq!(
+        app.store
+            .advisories(Some(s.release))
+            .await
+            .expect("list")
+            .len(),
+        before,
+        "nothing stored"
+    );
+
+    let mut doc = csaf_case("base.json");
+    doc["vulnerabilities"][0]["threats"]
+        .as_array_mut()
+        .expect("threats")
+        .push(json!({"category": "exploit_status", "details": "Reliable exploits integrated in Metasploit."}));
+    let res = app
+        .post_json(
+            &format!("/api/v1/releases/{}/advisories", s.release),
+            op,
+            &doc,
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let seen: Value = app.get_json("/api/v1/advisories/CVE-2026-0001", op).await;
+    assert_eq!(
+        seen["advisory"]["exploit_statement"], "Reliable exploits integrated in Metasploit.",
+        "{seen}"
+    );
+    // Three days before release: the 5-day tier sees the advisory, not
+    // how it is exploited.
+    app.clock.set(s.t.add_secs(-3 * DAY));
+    let key5 = &s
+        .keys
+        .iter()
+        .find(|(t, _)| *t == Tier::Advance5d)
+        .expect("5d")
+        .1;
+    let early: Value = app.get_json("/api/v1/advisories/CVE-2026-0001", key5).await;
+    assert_eq!(early["advisory"]["cve"], "CVE-2026-0001", "{early}");
+    assert!(
+        early["advisory"]
+            .get("exploit_statement")
+            .is_none_or(Value::is_null),
+        "{early}"
+    );
+    let csaf: Value = app
+        .get_json("/api/v1/advisories/CVE-2026-0001/csaf", key5)
+        .await;
+    assert!(!csaf.to_string().contains("Metasploit"), "{csaf}");
+    let csaf: Value = app
+        .get_json("/api/v1/advisories/CVE-2026-0001/csaf", op)
+        .await;
+    assert!(csaf.to_string().contains("Metasploit"), "{csaf}");
+    assert_eq!(
+        isx_formats::csaf::mandatory::run(&csaf),
+        Vec::new(),
+        "{csaf}"
+    );
+}
+
 crate::on_both_backends!(
+    csaf_imports_hold_to_the_mandatory_tests,
     embargo_matrix_on_every_rest_channel,
     drafts_moves_withdrawals_and_revisions,
     notifications_and_signed_webhooks

@@ -21,6 +21,46 @@ pub(crate) fn python() -> PathBuf {
     p
 }
 
+/// Judges CSAF documents with the official validator library (BSI's
+/// `@secvisogram/csaf-validator-lib`, installed by scripts/test into
+/// .ci-node): each must pass the schema and every mandatory test.
+pub(crate) fn csaf_validator(files: &[PathBuf]) {
+    let lib = std::env::var_os("CSAF_VALIDATOR_LIB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../.ci-node/node_modules/@secvisogram/csaf-validator-lib"
+            ))
+        });
+    assert!(
+        lib.join("package.json").exists(),
+        "{} is missing: run `bash scripts/test`, which installs the CSAF validator library from npm",
+        lib.display()
+    );
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/csaf-validator.mjs"
+    );
+    let out = Command::new("node")
+        .arg(script)
+        .arg("valid")
+        .args(files)
+        .env("CSAF_VALIDATOR_LIB", &lib)
+        .output()
+        .expect("node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the CSAF validator library disagrees:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("{} documents, 0 disagreements", files.len())),
+        "{text}"
+    );
+}
+
 pub(crate) fn run_python(script: &str, input: &str) -> String {
     run_python_env(script, input, &[])
 }
@@ -233,6 +273,11 @@ print("checked", len(list(pathlib.Path(sys.argv[2]).glob("*.json"))), "invalid",
         text.trim_end().ends_with(&format!("checked {n} invalid 0")),
         "{text}"
     );
+    // And the official validator library: schema and mandatory tests.
+    let files: Vec<PathBuf> = (0..n)
+        .map(|i| out.path().join(format!("{i}.json")))
+        .collect();
+    csaf_validator(&files);
 }
 
 /// URL feed files read by independent tools: every STIX bundle passes the

@@ -279,6 +279,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Advisory, Vec<String>), FormatError> {
         cvss_v31,
         cvss_v40,
         exploitability: None,
+        exploit_statement: None,
         known_exploited: None,
         affected,
         remediations,

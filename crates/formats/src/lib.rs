@@ -44,6 +44,17 @@ pub enum FormatError {
     /// The document is schema-valid but isx cannot use a value in it.
     #[error("{pointer}: {message}")]
     Value { pointer: String, message: String },
+    /// The document fails mandatory tests of CSAF 2.0 (§6.1): every
+    /// finding, each with its test number and pointer.
+    #[error("not a valid CSAF 2.0 document: {}", findings(.0))]
+    Csaf(Vec<csaf::Finding>),
+}
+
+fn findings(f: &[csaf::Finding]) -> String {
+    f.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl FormatError {
@@ -53,6 +64,7 @@ impl FormatError {
             FormatError::Schema { pointer, .. } | FormatError::Value { pointer, .. } => {
                 Some(pointer)
             }
+            FormatError::Csaf(f) => f.first().map(|f| f.pointer.as_str()),
         }
     }
 

@@ -31,6 +31,7 @@ fn advisory(i: usize) -> Advisory {
             publicly_disclosed: false,
             exploited: false,
         }),
+        exploit_statement: None,
         known_exploited: None,
         affected: (0..4)
             .map(|p| AffectedProduct {

@@ -70,6 +70,7 @@ fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
         ),
         cvss_v40: None,
         exploitability: Some(isx_advisories::Exploitability::default()),
+        exploit_statement: None,
         known_exploited: None,
         affected: vec![],
         remediations: vec![],
@@ -203,6 +204,7 @@ async fn releases_and_advisories(store: &dyn Store) {
         date: T0,
         summary: "moved".into(),
         exploitability_only: false,
+        label: None,
     });
     let saved = store.update_release(&r).await.expect("update");
     assert_eq!(saved, r);

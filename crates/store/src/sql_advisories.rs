@@ -98,6 +98,7 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                             date: now,
                             summary: summary.to_owned(),
                             exploitability_only: false,
+                            label: None,
                         });
                     }
                     sqlx::query("INSERT INTO advisories (cve, release_id, body, revision, updated_at) VALUES ($1, $2, $3, $4, $5)")
@@ -137,6 +138,7 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                         date: now,
                         summary: summary.to_owned(),
                         exploitability_only,
+                        label: None,
                     });
                     sqlx::query("UPDATE advisories SET body = $1, revision = $2, updated_at = $3 WHERE cve = $4")
                                 .arg(crate::rows::json(&stored))

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use super::version::Version;
 use isx_advisories::{Advisory, AffectedProduct, ProductStatus, RemediationCategory, Severity};
 use isx_domain::{Timestamp, Tlp};
 use serde_json::{json, Map, Value};
@@ -62,6 +63,16 @@ fn product_json(p: &AffectedProduct) -> Value {
     Value::Object(prod)
 }
 
+/// A version that names a range (`<=1.14.0`, `vers:…`) is a
+/// `product_version_range`, never a `product_version` (6.1.31).
+fn version_category(v: &str) -> &'static str {
+    if v.starts_with("vers:") || super::mandatory::is_version_range(v) {
+        "product_version_range"
+    } else {
+        "product_version"
+    }
+}
+
 /// vendor → product_name → product_version → architecture → product.
 fn product_tree(affected: &[AffectedProduct]) -> Value {
     type Versions<'a> =
@@ -104,13 +115,13 @@ fn product_tree(affected: &[AffectedProduct]) -> Value {
                             .into_iter()
                             .map(|b| match b.get("category") {
                                 Some(_) => b,
-                                None => json!({"category": "product_version", "name": v, "product": b.get("product")}),
+                                None => json!({"category": version_category(v), "name": v, "product": b.get("product")}),
                             })
                             .collect();
-                        let (versioned, plain): (Vec<Value>, Vec<Value>) = branches.into_iter().partition(|b| b["category"] == "product_version");
+                        let (versioned, plain): (Vec<Value>, Vec<Value>) = branches.into_iter().partition(|b| b["category"] == version_category(v));
                         vbranches.extend(versioned);
                         if !plain.is_empty() {
-                            vbranches.push(leaf("product_version", v, plain));
+                            vbranches.push(leaf(version_category(v), v, plain));
                         }
                     }
                     None => direct.extend(inner.into_iter().map(|b| match b.get("category") {
@@ -133,20 +144,52 @@ fn product_tree(affected: &[AffectedProduct]) -> Value {
     json!({ "branches": vendors })
 }
 
+/// The number each revision is exported with: the one its source document
+/// wrote when there is one, else isx's own. Where any is a semantic
+/// version, isx's own numbers are written as `N.0.0`, so one scheme runs
+/// through the history (6.1.30).
+fn revision_labels(revisions: &[isx_advisories::Revision]) -> Vec<String> {
+    let semantic = revisions
+        .iter()
+        .filter_map(|r| r.label.as_deref())
+        .any(|l| Version::parse(l).is_some_and(|v| v.is_semantic()));
+    // An isx revision after semantic ones takes the next major version,
+    // so no gap shows (6.1.21) even where a masked view left one out.
+    let mut major = 0;
+    revisions
+        .iter()
+        .map(|r| {
+            let label = match (&r.label, semantic) {
+                (Some(l), _) if Version::parse(l).is_some_and(|v| v.is_semantic() == semantic) => {
+                    l.clone()
+                }
+                (_, true) => format!("{}.0.0", major + 1),
+                (_, false) => r.number.to_string(),
+            };
+            major = Version::parse(&label).map_or(major, |v| v.major().max(major));
+            label
+        })
+        .collect()
+}
+
 /// One advisory as a CSAF 2.0 `csaf_security_advisory` document.
 pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
+    let labels = revision_labels(&a.revisions);
     let mut revisions: Vec<Value> = a
         .revisions
         .iter()
-        .map(|r| json!({"number": r.number.to_string(), "date": csaf_time(r.date), "summary": if r.summary.is_empty() { "Revision".to_owned() } else { r.summary.clone() }}))
+        .zip(&labels)
+        .map(|(r, label)| json!({"number": label, "date": csaf_time(r.date), "summary": if r.summary.is_empty() { "Revision".to_owned() } else { r.summary.clone() }}))
         .collect();
     if revisions.is_empty() {
         revisions.push(json!({"number": "1", "date": csaf_time(ctx.initial_release), "summary": "Initial version"}));
     }
-    let version = a
-        .revisions
-        .last()
-        .map_or_else(|| "1".to_owned(), |r| r.number.to_string());
+    // The newest revision's number (6.1.16).
+    let version = labels
+        .iter()
+        .filter_map(|l| Version::parse(l).map(|v| (v, l)))
+        .max_by(|a, b| a.0.precedence(&b.0))
+        .map_or_else(|| "1".to_owned(), |(_, l)| l.clone());
     let mut notes = vec![
         json!({"category": "description", "title": "Description", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}),
     ];
@@ -164,8 +207,12 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
     let mut vuln = Map::new();
     vuln.insert("cve".into(), json!(a.cve.as_str()));
     vuln.insert("title".into(), json!(a.title));
+    // The CWE's name as the catalogue has it (6.1.11); an id the
+    // catalogue does not know is left out rather than exported invalid.
     if let Some(c) = &a.cwe {
-        vuln.insert("cwe".into(), json!({"id": c.id, "name": if c.name.is_empty() { c.id.clone() } else { c.name.clone() }}));
+        if let Some(name) = super::mandatory::cwe_name(&c.id) {
+            vuln.insert("cwe".into(), json!({"id": c.id, "name": name}));
+        }
     }
     vuln.insert("notes".into(), Value::Array(notes));
     let mut status: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -239,11 +286,15 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
             json!([{"products": all_ids, "cvss_v3": {"version": version, "vectorString": v3.vector(), "baseScore": v3.score(), "baseSeverity": sev}}]),
         );
     }
+    let mut threats = Vec::new();
     if let Some(e) = &a.exploitability {
-        vuln.insert(
-            "threats".into(),
-            json!([{"category": "exploit_status", "details": e.to_ms()}]),
-        );
+        threats.push(json!({"category": "exploit_status", "details": e.to_ms()}));
+    }
+    if let Some(text) = &a.exploit_statement {
+        threats.push(json!({"category": "exploit_status", "details": text}));
+    }
+    if !threats.is_empty() {
+        vuln.insert("threats".into(), Value::Array(threats));
     }
     json!({
         "document": {

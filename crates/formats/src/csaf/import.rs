@@ -162,7 +162,18 @@ fn remediation_category(c: &str) -> Option<RemediationCategory> {
 /// Parses and validates a CSAF 2.0 document.
 pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))?;
+    // A CVSS object that breaks FIRST's schema breaks the CSAF schema too:
+    // say so as test 6.1.8 rather than as a schema error.
+    let mut cvss = Vec::new();
+    super::mandatory::invalid_cvss(&doc, &mut cvss);
+    if !cvss.is_empty() {
+        return Err(FormatError::Csaf(cvss));
+    }
     super::validate(&doc)?;
+    let failed = super::mandatory::run(&doc);
+    if !failed.is_empty() {
+        return Err(FormatError::Csaf(failed));
+    }
     let d = doc.get("document").unwrap_or(&Value::Null);
     let tracking = &d["tracking"];
     let publisher = s(&d["publisher"], "name").unwrap_or("").to_owned();
@@ -188,6 +199,10 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
                 date,
                 summary: s(r, "summary").unwrap_or("").to_owned(),
                 exploitability_only: false,
+                // Kept when isx's number does not say it all.
+                label: s(r, "number")
+                    .filter(|n| *n != number.to_string())
+                    .map(str::to_owned),
             })
         })
         .collect::<Result<Vec<_>, FormatError>>()?;
@@ -250,16 +265,20 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
                 }
             }
         }
+        // Microsoft's convention is read into the index; any other
+        // exploit status (valid CSAF: free text) is kept as written.
         let mut exploitability = None;
-        for (ti, t) in arr(v, "threats") {
+        let mut statements: Vec<&str> = Vec::new();
+        for (_, t) in arr(v, "threats") {
             if s(t, "category") == Some("exploit_status") {
                 let details = s(t, "details").unwrap_or("");
-                exploitability =
-                    Some(Exploitability::parse_ms(details).map_err(|e| {
-                        FormatError::value(format!("{vp}/threats/{ti}/details"), e)
-                    })?);
+                match Exploitability::parse_ms(details) {
+                    Ok(e) => exploitability = Some(e),
+                    Err(_) => statements.push(details),
+                }
             }
         }
+        let exploit_statement = (!statements.is_empty()).then(|| statements.join("\n"));
         let mut affected: Vec<AffectedProduct> = Vec::new();
         if let Some(ps) = v.get("product_status") {
             for (group, status) in STATUS_GROUPS.iter().filter(|(g, _)| !g.is_empty()) {
@@ -348,6 +367,7 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
             cvss_v31,
             cvss_v40,
             exploitability,
+            exploit_statement,
             known_exploited,
             affected,
             remediations,

@@ -1,7 +1,8 @@
 //! CSAF 2.0 (OASIS Common Security Advisory Framework).
 //!
 //! Import validates a document against the CSAF 2.0 JSON schema (embedded,
-//! with FIRST's CVSS schemas) and maps each vulnerability with a CVE to an
+//! with FIRST's CVSS schemas) and runs every mandatory test of §6.1
+//! ([`mandatory`]), refusing a document that fails any, then maps each vulnerability with a CVE to an
 //! isx [`Advisory`](isx_advisories::Advisory). Export writes one advisory as
 //! a schema-valid `csaf_security_advisory`.
 //!
@@ -22,10 +23,13 @@
 
 mod export;
 mod import;
+pub mod mandatory;
 mod schema;
+mod version;
 
 pub use export::{to_csaf, ExportContext};
 pub use import::{parse, CsafDocument};
+pub use mandatory::Finding;
 pub use schema::validate;
 
 #[cfg(test)]

@@ -62,3 +62,28 @@ pub fn validate(doc: &Value) -> Result<(), FormatError> {
         }
     }
 }
+
+/// Validates a CVSS object (`key`: `cvss_v2` or `cvss_v3`) against FIRST's
+/// schema of its version; the first problem is reported.
+pub(crate) fn validate_cvss(key: &str, object: &Value) -> Result<(), String> {
+    static V: OnceLock<Result<[jsonschema::Validator; 3], String>> = OnceLock::new();
+    let validators = V
+        .get_or_init(|| {
+            let compile = |s: &str| -> Result<jsonschema::Validator, String> {
+                let schema: Value = serde_json::from_str(s).map_err(|e| e.to_string())?;
+                jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+            };
+            Ok([compile(CVSS_V2)?, compile(CVSS_V30)?, compile(CVSS_V31)?])
+        })
+        .as_ref()?;
+    let v = match (key, object.get("version").and_then(Value::as_str)) {
+        ("cvss_v2", _) => &validators[0],
+        (_, Some("3.0")) => &validators[1],
+        (_, Some("3.1")) => &validators[2],
+        (_, other) => return Err(format!("no CVSS v3 schema for version {other:?}")),
+    };
+    match v.iter_errors(object).next() {
+        None => Ok(()),
+        Some(e) => Err(format!("{} {e}", e.instance_path())),
+    }
+}

@@ -77,16 +77,13 @@ fn bad_documents_name_the_json_path() {
 
     let mut doc: Value = serde_json::from_slice(&sample("bsi-2022-0001.json")).unwrap();
     doc["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseScore"] = 1.0.into();
-    let ok = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-    assert!(
-        ok.warnings.iter().any(|w| w.contains("states 1")),
-        "a disagreeing score is reported: {:?}",
-        ok.warnings
-    );
-    assert_ne!(
-        ok.advisories[0].cvss_v31.as_ref().unwrap().score(),
-        1.0,
-        "and never trusted"
+    // A stated score its vector does not compute fails CSAF 2.0 test 6.1.9.
+    let e = parse(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("6.1.9 base score"), "{e}");
+    assert_eq!(
+        e.pointer(),
+        Some("/vulnerabilities/0/scores/0/cvss_v3/baseScore"),
+        "{e}"
     );
 
     assert!(matches!(parse(b"{not json"), Err(FormatError::Json(_))));
@@ -140,6 +137,7 @@ pub(crate) fn rich_advisory() -> Advisory {
             publicly_disclosed: false,
             exploited: false,
         }),
+        exploit_statement: None,
         known_exploited: Some(KnownExploited {
             date_added: "2026-11-20".into(),
             due_date: Some("2026-12-11".into()),
@@ -183,12 +181,14 @@ pub(crate) fn rich_advisory() -> Advisory {
                 date: Timestamp::from_secs(1_800_000_000),
                 summary: "Initial release".into(),
                 exploitability_only: false,
+                label: None,
             },
             Revision {
                 number: 2,
                 date: Timestamp::from_secs(1_800_086_400),
                 summary: "Fix version corrected".into(),
                 exploitability_only: false,
+                label: None,
             },
         ],
     }
@@ -200,6 +200,7 @@ fn exports_validate_and_round_trip_losslessly() {
     for is_final in [false, true] {
         let doc = to_csaf(&a, &ctx(is_final));
         validate(&doc).unwrap_or_else(|e| panic!("export is schema-valid: {e}\n{doc:#}"));
+        assert_eq!(super::mandatory::run(&doc), Vec::new(), "{doc:#}");
         assert_eq!(
             doc["document"]["tracking"]["status"],
             if is_final { "final" } else { "interim" }
@@ -244,4 +245,53 @@ fn kev_catalogue_parses() {
     assert!(entries.len() > 1000, "{}", entries.len());
     assert!(entries.iter().any(|e| e.known.ransomware));
     assert!(entries.iter().all(|e| !e.known.date_added.is_empty()));
+}
+
+/// Issue 18's export defects: a CWE name that is not the catalogue's
+/// (6.1.11), semantic revision numbers cut to their major (6.1.22), a
+/// version range written as `product_version` (6.1.31).
+#[test]
+fn exports_keep_semantic_versions_ranges_and_catalogue_cwe_names() {
+    let mut a = rich_advisory();
+    a.cwe = Some(isx_advisories::Cwe::new("CWE-787", "Buffer overflow").unwrap());
+    a.affected[2].version = Some("<=1.14.0".into());
+    a.revisions[0].label = Some("1.0.0".into());
+    a.revisions[1].label = Some("1.1.0".into());
+    a.revisions[1].number = 1;
+    // A revision isx made after the import.
+    a.revisions.push(Revision {
+        number: 2,
+        date: Timestamp::from_secs(1_800_172_800),
+        summary: "Exploitability updated".into(),
+        exploitability_only: false,
+        label: None,
+    });
+    let doc = to_csaf(&a, &ctx(true));
+    validate(&doc).unwrap();
+    assert_eq!(super::mandatory::run(&doc), Vec::new(), "{doc:#}");
+    let numbers: Vec<&str> = doc["document"]["tracking"]["revision_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["1.0.0", "1.1.0", "2.0.0"]);
+    assert_eq!(doc["document"]["tracking"]["version"], "2.0.0");
+    assert_eq!(
+        doc["vulnerabilities"][0]["cwe"]["name"],
+        "Out-of-bounds Write"
+    );
+    let text = doc["product_tree"].to_string();
+    assert!(
+        text.contains(r#""category":"product_version_range","name":"<=1.14.0""#),
+        "{text}"
+    );
+    // And back: the numbers as written.
+    let back = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    let labels: Vec<String> = back.advisories[0]
+        .revisions
+        .iter()
+        .map(|r| r.label.clone().unwrap_or_else(|| r.number.to_string()))
+        .collect();
+    assert_eq!(labels, ["1.0.0", "1.1.0", "2.0.0"]);
 }
