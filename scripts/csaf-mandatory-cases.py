@@ -173,9 +173,16 @@ CASES = {
         "fail": [
             lambda d: v(d)["scores"][0]["cvss_v3"].update({"baseScore": 9.8}),
             lambda d: v(d)["scores"][0]["cvss_v3"].update({"baseSeverity": "HIGH"}),
+            lambda d: v(d)["scores"][0]["cvss_v3"].update({"vectorString": V31 + "/E:P/RL:O/RC:C", "temporalScore": 6.1}),
+            lambda d: v(d)["scores"][0]["cvss_v3"].update({"vectorString": V31 + "/CR:H/MAV:L", "environmentalScore": 6.1,
+                                                             "environmentalSeverity": "MEDIUM"}),
         ],
         "pass": [lambda d: v(d)["scores"][0]["cvss_v3"].update({"vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-                                                                  "baseScore": 9.8, "baseSeverity": "CRITICAL"})],
+                                                                  "baseScore": 9.8, "baseSeverity": "CRITICAL"}),
+                 lambda d: v(d)["scores"][0]["cvss_v3"].update({"vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P/RL:O/RC:C/CR:H/IR:H/AR:H/MAV:L/MS:C",
+                                                                  "baseScore": 9.8, "baseSeverity": "CRITICAL",
+                                                                  "temporalScore": 8.8, "temporalSeverity": "HIGH",
+                                                                  "environmentalScore": 8.4, "environmentalSeverity": "HIGH"})],
     },
     "6.1.10": {
         "fail": [

@@ -6,12 +6,14 @@
 // every `6.1.N-pass-K.json` (and base.json) must pass the schema and every
 // mandatory test. `valid`: each file must pass the schema and every
 // mandatory test. Prints each disagreement; exits 1 if there is any.
-// The library is CSAF_VALIDATOR_LIB (its directory), else a node_modules
-// above this script (scripts/test installs it in .ci-node).
+// The library is CSAF_VALIDATOR_LIB (its directory), else the copy
+// scripts/test installs in .ci-node.
 import { readFileSync, readdirSync } from 'node:fs'
 import { join, basename } from 'node:path'
 
-const lib = process.env.CSAF_VALIDATOR_LIB ?? '@secvisogram/csaf-validator-lib'
+const lib =
+  process.env.CSAF_VALIDATOR_LIB ??
+  new URL('../.ci-node/node_modules/@secvisogram/csaf-validator-lib', import.meta.url).pathname
 const schema = await import(`${lib}/schemaTests.js`)
 const mandatory = await import(`${lib}/mandatoryTests.js`)
 

@@ -486,9 +486,8 @@ pub fn invalid_cvss(doc: &Value, out: &mut Vec<Finding>) {
 }
 
 /// 6.1.9 Invalid CVSS computation: the scores and severities a CVSS v3
-/// object states must be those its vector computes. isx computes the
-/// base score and base severity (its CVSS library scores base metrics
-/// only); temporal and environmental scores are not yet checked.
+/// object states (base, temporal, environmental) must be those its
+/// vector computes (`cvss3`, FIRST's formulas).
 pub fn invalid_cvss_computation(doc: &Value, out: &mut Vec<Finding>) {
     for (at, key, c) in cvss_objects(doc) {
         if key != "cvss_v3" {
@@ -497,32 +496,39 @@ pub fn invalid_cvss_computation(doc: &Value, out: &mut Vec<Finding>) {
         let Some(vector) = text(c, "vectorString") else {
             continue;
         };
-        let Ok(parsed) = isx_advisories::CvssV3::parse(vector) else {
-            // 6.1.8 reports a vector that does not parse.
+        // 6.1.8 reports a vector that does not parse.
+        let Some(computed) = super::cvss3::scores(vector) else {
             continue;
         };
-        if let Some(base) = c.get("baseScore").and_then(Value::as_f64) {
-            if !parsed.agrees_with(base) {
-                finding(
-                    out,
-                    "6.1.9",
-                    format!("{at}/baseScore"),
-                    format!(
-                        "base score {base} is not the {} the vector computes",
-                        parsed.score()
-                    ),
-                );
+        for (score, sev, value) in [
+            ("baseScore", "baseSeverity", computed.base),
+            ("temporalScore", "temporalSeverity", computed.temporal),
+            (
+                "environmentalScore",
+                "environmentalSeverity",
+                computed.environmental,
+            ),
+        ] {
+            if let Some(stated) = c.get(score).and_then(Value::as_f64) {
+                if (stated - value).abs() > 0.000_1 {
+                    finding(
+                        out,
+                        "6.1.9",
+                        format!("{at}/{score}"),
+                        format!("{score} {stated} is not the {value} the vector computes"),
+                    );
+                }
             }
-        }
-        if let Some(sev) = text(c, "baseSeverity") {
-            let computed = parsed.severity().as_str().to_ascii_uppercase();
-            if sev != computed {
-                finding(
-                    out,
-                    "6.1.9",
-                    format!("{at}/baseSeverity"),
-                    format!("base severity {sev} is not the {computed} the vector computes"),
-                );
+            if let Some(stated) = text(c, sev) {
+                let expected = super::cvss3::severity(value);
+                if stated != expected {
+                    finding(
+                        out,
+                        "6.1.9",
+                        format!("{at}/{sev}"),
+                        format!("{sev} {stated} is not the {expected} the vector computes"),
+                    );
+                }
             }
         }
     }

@@ -79,7 +79,7 @@ fn bad_documents_name_the_json_path() {
     doc["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseScore"] = 1.0.into();
     // A stated score its vector does not compute fails CSAF 2.0 test 6.1.9.
     let e = parse(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
-    assert!(e.to_string().contains("6.1.9 base score"), "{e}");
+    assert!(e.to_string().contains("6.1.9 baseScore 1 is not the 6.1"), "{e}");
     assert_eq!(
         e.pointer(),
         Some("/vulnerabilities/0/scores/0/cvss_v3/baseScore"),
