@@ -279,7 +279,24 @@ pub async fn events_for(
     query: BotnetQuery,
     now: Timestamp,
 ) -> Result<Vec<StoredBotnetEvent>, AppError> {
-    Ok(read_page(store, principal, query, now).await?.0)
+    // Reads until the page holds `limit` events the caller may see (or
+    // the events run out): a page cut short by rows the caller may not
+    // see would count them, and an empty one would end its paging.
+    let limit = query.limit;
+    let mut query = query;
+    let mut out = Vec::new();
+    loop {
+        let (shown, last) = read_page(store, principal, query.clone(), now).await?;
+        out.extend(shown);
+        match last {
+            Some(last) if limit != 0 && out.len() < limit as usize => query.after_id = Some(last),
+            _ => break,
+        }
+    }
+    if limit != 0 {
+        out.truncate(limit as usize);
+    }
+    Ok(out)
 }
 
 /// One read for `principal`: the events it may see, as it receives them,

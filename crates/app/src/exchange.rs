@@ -344,10 +344,7 @@ async fn read_product(
     // Botnet events are read by id from that import's first event
     // (arrival ascends with the id).
     let mut botnet_after = match source {
-        Source::Botnet => match app.store.botnet_arrival_at_or_before(cursor).await? {
-            Some(at) => app.store.botnet_id_before(at).await?,
-            None => 0,
-        },
+        Source::Botnet => app.store.botnet_import_start(cursor).await?,
         _ => 0,
     };
     // URL records by (instant, place in the import), from the first place
@@ -388,8 +385,14 @@ async fn read_product(
                         continue;
                     }
                     let first = spread.first_of_next(e.received_at, BOTNET_OBJECTS);
+                    // Object ids derive from the event's opaque id: the
+                    // stored one would count the events others received.
+                    let shown = app
+                        .wire_ids()
+                        .await?
+                        .encode(crate::wire_ids::IdKind::BotnetEvent, e.id);
                     for (offset, object) in
-                        isx_formats::botnet::out::stix_event(&e.event, e.id, &identity_id)
+                        isx_formats::botnet::out::stix_event(&e.event, shown, &identity_id)
                     {
                         let added = isx_domain::Timestamp::from_micros(first + offset);
                         if added > start {

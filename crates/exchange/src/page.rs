@@ -149,7 +149,9 @@ impl Filter {
 
     fn resume_point(&self, token: &str) -> Result<Timestamp, ExchangeError> {
         let bad = || ExchangeError::bad("next", "not a token this server gave for these filters");
-        let (micros, print) = token.split_once('-').ok_or_else(bad)?;
+        // The fingerprint is hex, so the last '-' ends the instant (which
+        // may be negative).
+        let (micros, print) = token.rsplit_once('-').ok_or_else(bad)?;
         if print != self.fingerprint() {
             return Err(bad());
         }

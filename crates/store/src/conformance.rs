@@ -1075,6 +1075,22 @@ pub async fn botnet(store: &dyn Store) {
         s2
     );
 
+    // The newest import is never pruned (the next instant counts from it).
+    assert_eq!(
+        store
+            .prune_botnet_events(at.add_secs(1))
+            .await
+            .expect("prune"),
+        0
+    );
+    // Once a newer import exists, the stale one goes, whole.
+    let mut later = batch[0].clone();
+    later.0.seen_at = at.add_secs(7200);
+    later.0.last_seen = at.add_secs(7200);
+    store
+        .insert_botnet_events(&[later], T0.add_secs(7200))
+        .await
+        .expect("later import");
     assert_eq!(
         store
             .prune_botnet_events(at.add_secs(1))
@@ -1082,11 +1098,14 @@ pub async fn botnet(store: &dyn Store) {
             .expect("prune"),
         3
     );
-    assert!(store
-        .botnet_events(&crate::BotnetQuery::default())
-        .await
-        .expect("empty")
-        .is_empty());
+    assert_eq!(
+        store
+            .botnet_events(&crate::BotnetQuery::default())
+            .await
+            .expect("rest")
+            .len(),
+        1
+    );
 }
 
 /// Clean files: idempotent import with a change log, lookups by each

@@ -422,16 +422,21 @@ pub trait BotnetStore: Send + Sync {
     /// The highest id received before `before` (all lower ids have
     /// committed: taken under the write lock).
     async fn botnet_id_before(&self, before: Timestamp) -> Result<i64>;
-    /// The arrival instant of the newest import at or before `at`: every
-    /// event one import stores shares it (`received_at`).
-    async fn botnet_arrival_at_or_before(&self, at: Timestamp) -> Result<Option<Timestamp>>;
+    /// Where a reader resuming at `at` starts: the highest id before the
+    /// first event of the newest import at or before `at` (every event of
+    /// one import shares its `received_at`); 0 when there is none. Read
+    /// without the write lock (that import has committed, and so has
+    /// every event before it), so a reader never waits on, or times, an
+    /// import it cannot see.
+    async fn botnet_import_start(&self, at: Timestamp) -> Result<i64>;
     /// The serial of zone `name` for content with this SHA-256 produced for
     /// `slot`: unchanged content keeps its serial, changed content gets a
     /// higher one; a slot older than the last one that set it leaves it.
     async fn zone_serial(&self, name: &str, sha256: &str, slot: Timestamp) -> Result<i64>;
     /// Deletes the events of every import whose events were all last
     /// seen before `before` (whole imports, so the places of the events a
-    /// member may see in an import never shift); returns how many.
+    /// member may see in an import never shift), except the newest import
+    /// (the next import's instant is counted from it); returns how many.
     async fn prune_botnet_events(&self, before: Timestamp) -> Result<u64>;
 }
 

@@ -220,17 +220,18 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
         Ok(id)
     }
 
-    async fn botnet_arrival_at_or_before(
-        &self,
-        at: isx_domain::Timestamp,
-    ) -> Result<Option<isx_domain::Timestamp>> {
-        let t: Option<i64> = scalar(
-            sqlx::query("SELECT MAX(received_at) FROM botnet_events WHERE received_at <= $1")
-                .arg(at.as_micros()),
+    async fn botnet_import_start(&self, at: isx_domain::Timestamp) -> Result<i64> {
+        let id: i64 = scalar(
+            sqlx::query(
+                "SELECT COALESCE((SELECT id FROM botnet_events
+                   WHERE received_at < (SELECT MAX(received_at) FROM botnet_events WHERE received_at <= $1)
+                   ORDER BY received_at DESC, id DESC LIMIT 1), 0)",
+            )
+            .arg(at.as_micros()),
             &self.pool,
         )
         .await?;
-        Ok(t.map(isx_domain::Timestamp::from_micros))
+        Ok(id)
     }
 
     async fn botnet_events(
@@ -330,8 +331,9 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
         let mut tx = self.begin_write().await?;
         // Whole imports only: the imports (arrival instants) all of whose
         // events are stale.
-        const STALE: &str =
-            "SELECT received_at FROM botnet_events GROUP BY received_at HAVING MAX(last_seen) < $1";
+        // The newest import stays: the next one's instant is counted from it.
+        const STALE: &str = "SELECT received_at FROM botnet_events GROUP BY received_at
+             HAVING MAX(last_seen) < $1 AND received_at < (SELECT MAX(received_at) FROM botnet_events)";
         sqlx::query(&format!("DELETE FROM botnet_recipients WHERE event_id IN (SELECT id FROM botnet_events WHERE received_at IN ({STALE}))"))
                 .arg(before.as_micros())
                 .run(&mut tx)

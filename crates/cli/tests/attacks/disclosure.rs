@@ -242,12 +242,26 @@ async fn arrival_times_count_nothing_a_member_cannot_see(backend: Backend) {
             .expect("send");
         assert_eq!(res.status(), StatusCode::OK);
     }
-    let seen = date_added(&app, &app.a.token, "botnet").await;
+    let objects = manifest(&app, &app.a.token, "botnet").await;
+    let seen: Vec<i64> = objects.iter().map(|(_, t)| *t).collect();
     assert_eq!(
         seen.len(),
         12,
         "A's 6 victims, an indicator and a sighting each"
     );
+    // The objects' ids do not derive from the stored event ids either
+    // (red-team pass 2026-12-02: the stored id, and so the count of
+    // others' events, could be found by trying every number).
+    let ids: std::collections::BTreeSet<&str> = objects.iter().map(|(id, _)| id.as_str()).collect();
+    for n in 1..=2_000 {
+        for kind in ["indicator", "sighting"] {
+            let guess = isx_formats::stix::object_id(kind, &format!("isx-botnet-event:{n}"));
+            assert!(
+                !ids.contains(guess.as_str()),
+                "{guess} gives away event {n}"
+            );
+        }
+    }
     let steps: Vec<i64> = seen.windows(2).map(|w| w[1] - w[0]).collect();
     // Within an import, one microsecond per object; between the imports
     // the least room there is, not a count of B's 15 or 150 events.
@@ -331,7 +345,70 @@ async fn arrival_times_count_nothing_a_member_cannot_see(backend: Backend) {
     }
 }
 
+fn c2_line(ip: &str, tlp: &str, at: isx_domain::Timestamp) -> String {
+    format!(
+        "{{\"product\":\"c2\",\"time\":\"{}\",\"ip\":\"{ip}\",\"port\":443,\"family\":\"qakbot\",\"tlp\":\"{tlp}\"}}\n",
+        at.to_rfc3339()
+    )
+}
+
+/// Red-team pass 2026-12-02: REST pages of botnet events were cut short
+/// by the rows a member may not see (TLP:RED C2 servers), so the size of
+/// a page counted them, and a page of only hidden rows came back empty,
+/// which ended the member's paging early.
+async fn botnet_pages_are_full_whatever_is_hidden_between(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let now = app.clock.now();
+    let mut body = String::new();
+    for i in 0..3 {
+        body.push_str(&c2_line(&format!("203.0.113.{}", 10 + i), "green", now));
+    }
+    for i in 0..20 {
+        body.push_str(&c2_line(&format!("203.0.113.{}", 100 + i), "red", now));
+    }
+    for i in 0..3 {
+        body.push_str(&c2_line(&format!("203.0.113.{}", 20 + i), "green", now));
+    }
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/botnet/events",
+            &app.operator.token,
+        )
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut sizes = Vec::new();
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let page: Value = app
+            .get_json(
+                &format!("/api/v1/botnet/events?limit=5{after}"),
+                &app.a.token,
+            )
+            .await;
+        let page = page.as_array().expect("array").clone();
+        if page.is_empty() {
+            break;
+        }
+        sizes.push(page.len());
+        total += page.len();
+        after = format!(
+            "&after={}",
+            page.last().and_then(|e| e["id"].as_i64()).expect("id")
+        );
+        assert!(sizes.len() < 10, "{sizes:?}");
+    }
+    assert_eq!(total, 6, "every visible C2 server arrives: {sizes:?}");
+    assert_eq!(sizes, vec![5, 1], "pages are full whatever lies between");
+}
+
 crate::on_both_backends!(
+    botnet_pages_are_full_whatever_is_hidden_between,
     arrival_times_count_nothing_a_member_cannot_see,
     owners_learn_nothing_about_members_they_cannot_admit,
     a_share_from_a_hidden_roster_names_no_author,

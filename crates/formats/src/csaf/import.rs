@@ -380,6 +380,15 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
             .map_err(|e| FormatError::value(vp.clone(), e))?;
         advisories.push(advisory);
     }
+    // Never silently: a valid document that yields no advisory (an
+    // informational advisory, vulnerabilities without CVE ids) says so.
+    if advisories.is_empty() {
+        let category = s(d, "category").unwrap_or("");
+        warnings.push(format!(
+            "{}: a valid {category} document with no vulnerability that has a CVE id; isx stores advisories per CVE, so nothing was stored",
+            s(tracking, "id").unwrap_or("")
+        ));
+    }
     Ok(CsafDocument {
         tracking_id: s(tracking, "id").unwrap_or("").to_owned(),
         title,

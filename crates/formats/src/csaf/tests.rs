@@ -79,7 +79,10 @@ fn bad_documents_name_the_json_path() {
     doc["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseScore"] = 1.0.into();
     // A stated score its vector does not compute fails CSAF 2.0 test 6.1.9.
     let e = parse(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
-    assert!(e.to_string().contains("6.1.9 baseScore 1 is not the 6.1"), "{e}");
+    assert!(
+        e.to_string().contains("6.1.9 baseScore 1 is not the 6.1"),
+        "{e}"
+    );
     assert_eq!(
         e.pointer(),
         Some("/vulnerabilities/0/scores/0/cvss_v3/baseScore"),
@@ -294,4 +297,23 @@ fn exports_keep_semantic_versions_ranges_and_catalogue_cwe_names() {
         .map(|r| r.label.clone().unwrap_or_else(|| r.number.to_string()))
         .collect();
     assert_eq!(labels, ["1.0.0", "1.1.0", "2.0.0"]);
+}
+
+/// Issue 18: a valid document that yields no advisory says so.
+#[test]
+fn an_informational_advisory_is_reported_not_dropped_silently() {
+    let base = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/csaf-mandatory/6.1.27.3-pass-01.json"
+    ))
+    .unwrap();
+    let doc = parse(&base).unwrap();
+    assert!(doc.advisories.is_empty());
+    assert!(
+        doc.warnings
+            .iter()
+            .any(|w| w.contains("csaf_informational_advisory") && w.contains("nothing was stored")),
+        "{:?}",
+        doc.warnings
+    );
 }
