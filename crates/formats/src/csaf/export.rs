@@ -155,7 +155,7 @@ fn revision_labels(revisions: &[isx_advisories::Revision]) -> Vec<String> {
         .any(|l| Version::parse(l).is_some_and(|v| v.is_semantic()));
     // An isx revision after semantic ones takes the next major version,
     // so no gap shows (6.1.21) even where a masked view left one out.
-    let mut major = 0;
+    let mut major: u64 = 0;
     revisions
         .iter()
         .map(|r| {
@@ -163,7 +163,7 @@ fn revision_labels(revisions: &[isx_advisories::Revision]) -> Vec<String> {
                 (Some(l), _) if Version::parse(l).is_some_and(|v| v.is_semantic() == semantic) => {
                     l.clone()
                 }
-                (_, true) => format!("{}.0.0", major + 1),
+                (_, true) => format!("{}.0.0", major.saturating_add(1)),
                 (_, false) => r.number.to_string(),
             };
             major = Version::parse(&label).map_or(major, |v| v.major().max(major));

@@ -317,3 +317,22 @@ fn an_informational_advisory_is_reported_not_dropped_silently() {
         doc.warnings
     );
 }
+
+/// A revision number at the top of u64 exports without overflowing.
+#[test]
+fn the_largest_semantic_version_exports() {
+    let mut a = rich_advisory();
+    a.revisions[1].label = Some("18446744073709551615.0.0".into());
+    a.revisions.push(Revision {
+        number: 3,
+        date: Timestamp::from_secs(1_800_172_800),
+        summary: "After".into(),
+        exploitability_only: false,
+        label: None,
+    });
+    let doc = to_csaf(&a, &ctx(true));
+    assert_eq!(
+        doc["document"]["tracking"]["revision_history"][2]["number"],
+        "18446744073709551615.0.0"
+    );
+}
