@@ -208,7 +208,20 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         None => now.as_micros(),
     };
     let mut placer = crate::arrival::Placer::default();
-    for chunk in batch.candidates.chunks(crate::sql_urls::URL_CHUNK) {
+    // A URL the import names again in a later chunk takes its place there
+    // only: placed twice, its first place would stay counted in the
+    // records between (a hole in a reader's spread).
+    let last_chunk: std::collections::HashMap<&str, usize> = batch
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.canon.url.as_str(), i / crate::sql_urls::URL_CHUNK))
+        .collect();
+    for (chunk_no, chunk) in batch
+        .candidates
+        .chunks(crate::sql_urls::URL_CHUNK)
+        .enumerate()
+    {
         // The records of the chunk's URLs and which of its sightings are known.
         let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
         urls.sort_unstable();
@@ -249,7 +262,15 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         let mut places = Vec::with_capacity(records.len());
         for r in &mut records {
             r.changed_at = isx_domain::Timestamp::from_micros(stamp);
-            places.push(placer.place(r.tlp));
+            let again_later = last_chunk
+                .get(r.url.as_str())
+                .is_some_and(|last| *last > chunk_no);
+            // Overwritten by the later chunk's upsert, in this transaction.
+            places.push(if again_later {
+                crate::UrlArrival::default()
+            } else {
+                placer.place(r.tlp)
+            });
         }
         // One upsert for new and changed records; ids come back by URL.
         let values: Vec<String> = (0..records.len())

@@ -169,10 +169,20 @@ async fn date_added(app: &TestApp, token: &str, collection: &str) -> Vec<i64> {
 /// The (id, `date_added`) entries of a TAXII collection's manifest, in
 /// order, paged with `next`.
 async fn manifest(app: &TestApp, token: &str, collection: &str) -> Vec<(String, i64)> {
+    manifest_paged(app, token, collection, 7).await
+}
+
+/// The same, `limit` entries a page.
+async fn manifest_paged(
+    app: &TestApp,
+    token: &str,
+    collection: &str,
+    limit: usize,
+) -> Vec<(String, i64)> {
     let mut out = Vec::new();
     let mut next: Option<String> = None;
     loop {
-        let mut path = format!("/taxii2/isx/collections/{collection}/manifest/?limit=7");
+        let mut path = format!("/taxii2/isx/collections/{collection}/manifest/?limit={limit}");
         if let Some(n) = &next {
             path.push_str(&format!("&next={n}"));
         }
@@ -407,7 +417,54 @@ async fn botnet_pages_are_full_whatever_is_hidden_between(backend: Backend) {
     assert_eq!(sizes, vec![5, 1], "pages are full whatever lies between");
 }
 
+/// Red-team pass 2026-12-02 (F5): a URL named twice in one import, in two
+/// of its 500-row chunks, was placed twice; its first place stayed
+/// counted in the records between, a hole in a member's spread (and, as
+/// the stricter marking wins, a sign of a record turned TLP:RED).
+async fn a_url_named_twice_in_an_import_leaves_no_hole(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut csv = String::from("url,threat,first_seen,tlp\n");
+    for i in 0..10 {
+        csv.push_str(&format!(
+            "http://before-{i}.example/x,phishing,2026-11-22T00:00:00Z,green\n"
+        ));
+    }
+    csv.push_str("http://twice.example/x,phishing,2026-11-22T00:00:00Z,green\n");
+    for i in 0..650 {
+        csv.push_str(&format!(
+            "http://row-{i}.example/x,phishing,2026-11-22T00:00:00Z,green\n"
+        ));
+    }
+    csv.push_str("http://twice.example/x,phishing,2026-11-23T00:00:00Z,red\n");
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &app.operator.token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let seen: Vec<i64> = manifest_paged(&app, &app.a.token, "urls", 500)
+        .await
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(
+        seen.len(),
+        660 * 3,
+        "the 660 GREEN records, three objects each"
+    );
+    let steps: std::collections::BTreeSet<i64> = seen.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(steps, [1].into_iter().collect(), "no hole: {steps:?}");
+}
+
 crate::on_both_backends!(
+    a_url_named_twice_in_an_import_leaves_no_hole,
     botnet_pages_are_full_whatever_is_hidden_between,
     arrival_times_count_nothing_a_member_cannot_see,
     owners_learn_nothing_about_members_they_cannot_admit,
