@@ -362,6 +362,8 @@ async fn read_product(
         _ => (cursor, 0),
     };
     let mut spread = Spread::default();
+    // Botnet objects' ids derive from the opaque event id.
+    let wire = app.wire_ids().await?;
     let start = cursor;
     loop {
         let mut got = 0usize;
@@ -387,10 +389,7 @@ async fn read_product(
                     let first = spread.first_of_next(e.received_at, BOTNET_OBJECTS);
                     // Object ids derive from the event's opaque id: the
                     // stored one would count the events others received.
-                    let shown = app
-                        .wire_ids()
-                        .await?
-                        .encode(crate::wire_ids::IdKind::BotnetEvent, e.id);
+                    let shown = wire.encode(crate::wire_ids::IdKind::BotnetEvent, e.id);
                     for (offset, object) in
                         isx_formats::botnet::out::stix_event(&e.event, shown, &identity_id)
                     {

@@ -170,7 +170,7 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
         return Err(FormatError::Csaf(cvss));
     }
     super::validate(&doc)?;
-    let failed = super::mandatory::run(&doc);
+    let failed = super::mandatory::run_except(&doc, "6.1.8");
     if !failed.is_empty() {
         return Err(FormatError::Csaf(failed));
     }

@@ -80,9 +80,17 @@ pub const TESTS: &[(&str, Test)] = &[
 
 /// Runs every mandatory test; an empty list means the document passes.
 pub fn run(doc: &Value) -> Vec<Finding> {
+    run_except(doc, "")
+}
+
+/// Every mandatory test but `skip` (import has run 6.1.8 already, before
+/// the schema, to name it).
+pub(crate) fn run_except(doc: &Value, skip: &str) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (_, test) in TESTS {
-        test(doc, &mut out);
+    for (name, test) in TESTS {
+        if *name != skip {
+            test(doc, &mut out);
+        }
     }
     out
 }
@@ -321,6 +329,7 @@ pub fn circular_product_definition(doc: &Value, out: &mut Vec<Finding>) {
             );
         }
     }
+    let circular = on_cycles(&parts);
     for (i, r) in items(tree, "relationships") {
         let Some(id) = r
             .get("full_product_name")
@@ -328,25 +337,83 @@ pub fn circular_product_definition(doc: &Value, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        // Depth-first from the relationship's parts: reaching `id` again
-        // is a circle.
-        let mut stack: Vec<&str> = parts.get(id).cloned().unwrap_or_default();
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        while let Some(p) = stack.pop() {
-            if p == id {
-                finding(
-                    out,
-                    "6.1.3",
-                    format!("/product_tree/relationships/{i}/full_product_name/product_id"),
-                    format!("product id defined in terms of itself: {id}"),
-                );
-                break;
-            }
-            if seen.insert(p) {
-                stack.extend(parts.get(p).into_iter().flatten().copied());
+        if circular.contains(id) {
+            finding(
+                out,
+                "6.1.3",
+                format!("/product_tree/relationships/{i}/full_product_name/product_id"),
+                format!("product id defined in terms of itself: {id}"),
+            );
+        }
+    }
+}
+
+/// The ids on a cycle of `edges` (Tarjan's strongly connected components,
+/// iterative): linear in the graph however a document shapes it, where a
+/// search from every relationship would be quadratic in a long chain.
+fn on_cycles<'a>(edges: &HashMap<&'a str, Vec<&'a str>>) -> BTreeSet<&'a str> {
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
+    let mut low: HashMap<&'a str, usize> = HashMap::new();
+    let mut on_stack: BTreeSet<&'a str> = BTreeSet::new();
+    let mut stack: Vec<&'a str> = Vec::new();
+    let mut out = BTreeSet::new();
+    let mut next = 0usize;
+    let at = |m: &HashMap<&'a str, usize>, k: &str| m.get(k).copied().unwrap_or(usize::MAX);
+    for &root in edges.keys() {
+        if index.contains_key(root) {
+            continue;
+        }
+        index.insert(root, next);
+        low.insert(root, next);
+        next += 1;
+        stack.push(root);
+        on_stack.insert(root);
+        // (node, the next of its edges to follow)
+        let mut work: Vec<(&'a str, usize)> = vec![(root, 0)];
+        while let Some(top) = work.last_mut() {
+            let (v, i) = *top;
+            top.1 += 1;
+            match edges.get(v).and_then(|e| e.get(i)).copied() {
+                Some(w) if !index.contains_key(w) => {
+                    index.insert(w, next);
+                    low.insert(w, next);
+                    next += 1;
+                    stack.push(w);
+                    on_stack.insert(w);
+                    work.push((w, 0));
+                }
+                Some(w) => {
+                    if on_stack.contains(w) {
+                        let l = at(&low, v).min(at(&index, w));
+                        low.insert(v, l);
+                    }
+                }
+                None => {
+                    work.pop();
+                    let lv = at(&low, v);
+                    if let Some(&(u, _)) = work.last() {
+                        let l = at(&low, u).min(lv);
+                        low.insert(u, l);
+                    }
+                    if lv == at(&index, v) {
+                        let mut component = Vec::new();
+                        while let Some(w) = stack.pop() {
+                            on_stack.remove(w);
+                            component.push(w);
+                            if w == v {
+                                break;
+                            }
+                        }
+                        let self_loop = edges.get(v).is_some_and(|e| e.contains(&v));
+                        if component.len() > 1 || self_loop {
+                            out.extend(component);
+                        }
+                    }
+                }
             }
         }
     }
+    out
 }
 
 /// 6.1.4 Missing Definition of Product Group ID: every referenced group

@@ -153,3 +153,29 @@ fn the_cwe_catalogue_is_shipped() {
     assert_eq!(cwe_name("CWE-787"), Some("Out-of-bounds Write"));
     assert!(cwe_names().len() > 900);
 }
+
+/// A long chain of relationships is judged in linear time (a search from
+/// every relationship took quadratic time), and a cycle at its end is
+/// still found.
+#[test]
+fn a_long_relationship_chain_is_judged_quickly() {
+    let n = 20_000;
+    let mut rels: Vec<Value> = (1..n)
+        .map(|i| {
+            serde_json::json!({"category": "installed_on",
+                "product_reference": format!("P{}", i - 1), "relates_to_product_reference": "P0",
+                "full_product_name": {"name": format!("p{i}"), "product_id": format!("P{i}")}})
+        })
+        .collect();
+    let doc = serde_json::json!({"product_tree": {"relationships": rels.clone()}});
+    let mut out = Vec::new();
+    circular_product_definition(&doc, &mut out);
+    assert!(out.is_empty(), "{:?}", out.first());
+    // Close it: P0 is made of the last one.
+    rels.push(serde_json::json!({"category": "installed_on",
+        "product_reference": format!("P{}", n - 1), "relates_to_product_reference": "P1",
+        "full_product_name": {"name": "p0", "product_id": "P0"}}));
+    let doc = serde_json::json!({"product_tree": {"relationships": rels}});
+    circular_product_definition(&doc, &mut out);
+    assert_eq!(out.len(), n, "every id on the circle");
+}
