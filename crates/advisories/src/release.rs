@@ -82,6 +82,18 @@ pub struct ReleaseChange {
 }
 
 impl Release {
+    /// The TLP label its documents carry at `now`: before the release
+    /// time at least TLP:AMBER (an advance notice may not go beyond the
+    /// recipient's organisation, whatever the release's own marking is),
+    /// after it the release's marking.
+    pub fn label_at(&self, now: Timestamp) -> Tlp {
+        if now < self.release_at {
+            self.marking.max(Tlp::Amber)
+        } else {
+            self.marking
+        }
+    }
+
     /// Applies `change` and records it as the next revision, dated `now`,
     /// with `summary` saying what changed (which it must). The one rule of
     /// release revisions, for every channel (API, web, CLI).
@@ -202,6 +214,26 @@ mod tests {
     use super::*;
     use isx_domain::{Clearance, MemberId, Tier};
     use isx_policy::{decide, FieldMask, Principal};
+
+    #[test]
+    fn advance_notices_are_labelled_amber_at_least_until_release() {
+        let t = Timestamp::from_secs(1_900_000_000);
+        let mut r = Release {
+            id: 1,
+            title: "November".into(),
+            release_at: t,
+            notes: String::new(),
+            status: ReleaseStatus::Scheduled,
+            marking: Tlp::Clear,
+            revisions: vec![],
+            created_at: t.add_secs(-30 * 86_400),
+        };
+        assert_eq!(r.label_at(t.add_secs(-1)), Tlp::Amber);
+        assert_eq!(r.label_at(t), Tlp::Clear);
+        r.marking = Tlp::Red;
+        assert_eq!(r.label_at(t.add_secs(-1)), Tlp::Red);
+        assert_eq!(r.label_at(t), Tlp::Red);
+    }
 
     #[test]
     fn drafts_are_the_operators_and_scheduled_releases_follow_the_windows() {

@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 
 use isx_advisories::{Advisory, ExploitIndex, Release, Severity};
-use isx_policy::{Decision, FieldMask};
+use isx_policy::{decide, Decision, FieldMask, Principal};
 
-use crate::identity::Caller;
 use crate::records;
 use crate::App;
 use crate::AppError;
@@ -15,13 +14,13 @@ use crate::AppError;
 /// Releases the caller may see now, with the mask for their content.
 pub async fn visible_releases(
     app: &App,
-    caller: &Caller,
+    reader: &Principal,
 ) -> Result<Vec<(Release, FieldMask)>, AppError> {
     let releases = app.store.releases().await?;
     Ok(releases
         .into_iter()
         .filter_map(
-            |r| match records::decide_for(app, caller, &records::release(&r)) {
+            |r| match decide(reader, &records::release(&r), app.clock.now()) {
                 Decision::Allow(mask) => Some((r, mask)),
                 Decision::Deny(_) => None,
             },
@@ -32,7 +31,7 @@ pub async fn visible_releases(
 /// One release, or 404 when it does not exist or is not visible.
 pub async fn visible_release(
     app: &App,
-    caller: &Caller,
+    reader: &Principal,
     id: i64,
 ) -> Result<(Release, FieldMask), AppError> {
     let r = app
@@ -40,7 +39,7 @@ pub async fn visible_release(
         .release(id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("release {id}")))?;
-    match records::decide_for(app, caller, &records::release(&r)) {
+    match decide(reader, &records::release(&r), app.clock.now()) {
         Decision::Allow(mask) => Ok((r, mask)),
         Decision::Deny(_) => Err(AppError::not_found(format!("release {id}"))),
     }
@@ -49,10 +48,10 @@ pub async fn visible_release(
 /// A visible release with its advisories, masked for the caller, or 404.
 pub async fn release_contents(
     app: &App,
-    caller: &Caller,
+    reader: &Principal,
     id: i64,
 ) -> Result<(Release, FieldMask, Vec<Advisory>), AppError> {
-    let (r, mask) = visible_release(app, caller, id).await?;
+    let (r, mask) = visible_release(app, reader, id).await?;
     let advisories = app
         .store
         .advisories(Some(id))
@@ -136,11 +135,11 @@ impl AdvisoryFilter {
 /// Advisories the caller may see, masked, filtered, with their release.
 pub async fn search(
     app: &App,
-    caller: &Caller,
+    reader: &Principal,
     f: &AdvisoryFilter,
 ) -> Result<Vec<(Release, Advisory)>, AppError> {
     let min = f.parse_severity()?;
-    let releases: HashMap<i64, (Release, FieldMask)> = visible_releases(app, caller)
+    let releases: HashMap<i64, (Release, FieldMask)> = visible_releases(app, reader)
         .await?
         .into_iter()
         .map(|(r, m)| (r.id, (r, m)))
@@ -159,7 +158,7 @@ pub async fn search(
 /// One advisory by CVE, masked (with the mask), or 404.
 pub async fn advisory(
     app: &App,
-    caller: &Caller,
+    reader: &Principal,
     cve: &str,
 ) -> Result<(Release, Advisory, FieldMask), AppError> {
     let missing = || AppError::not_found(format!("advisory {cve}"));
@@ -168,31 +167,43 @@ pub async fn advisory(
     // makes the same reads as a hidden one (its release is looked up), so
     // that "no such CVE" and "not for you" take about as long.
     let Some(rid) = app.store.advisory_release(&id).await? else {
-        let _ = visible_release(app, caller, 0).await;
+        let _ = visible_release(app, reader, 0).await;
         return Err(missing());
     };
-    let (r, mask) = visible_release(app, caller, rid)
+    let (r, mask) = visible_release(app, reader, rid)
         .await
         .map_err(|_| missing())?;
     let (_, a) = app.store.advisory(&id).await?.ok_or_else(missing)?;
     Ok((r, a.masked(mask), mask))
 }
 
-/// The CSAF 2.0 document of an advisory as the caller may see it.
+/// The CSAF `tracking.id` of an advisory isx publishes.
+pub fn tracking_id(a: &Advisory) -> String {
+    format!("ISX-{}", a.cve)
+}
+
+/// The CSAF 2.0 document of an advisory as the caller may see it: labelled
+/// TLP:AMBER at least while it is an advance notice
+/// ([`Release::label_at`]), published under the instance's name and URL.
 pub fn csaf(app: &App, r: &Release, a: &Advisory) -> serde_json::Value {
     let now = app.clock.now();
     let ctx = isx_formats::csaf::ExportContext {
-        publisher_name: "isx".into(),
-        publisher_namespace: "https://isx.invalid".into(),
-        tracking_id: format!("ISX-{}", a.cve),
+        publisher_name: app.settings.instance_name.clone(),
+        publisher_namespace: app.public_url().to_owned(),
+        tracking_id: tracking_id(a),
         title: a.title.clone(),
-        tlp: r.marking,
+        tlp: r.label_at(now),
         is_final: now >= r.release_at,
         initial_release: r.release_at,
-        current_release: a
-            .revisions
-            .last()
-            .map_or(r.release_at, |x| x.date.max(r.release_at)),
+        current_release: current_release(r, a),
     };
     isx_formats::csaf::to_csaf(a, &ctx)
+}
+
+/// When an advisory's document last changed: its latest revision, never
+/// before the release time.
+pub fn current_release(r: &Release, a: &Advisory) -> isx_domain::Timestamp {
+    a.revisions
+        .last()
+        .map_or(r.release_at, |x| x.date.max(r.release_at))
 }

@@ -283,7 +283,13 @@ async fn advisory_items(app: &App, caller: &Caller) -> Result<Vec<(Entry, Value)
     let identity_id = app.stix_identity_id();
     let mut rows = Vec::new();
     // The advisories the caller may see, masked (the notices read path).
-    for (r, a) in advisories::search(app, caller, &advisories::AdvisoryFilter::default()).await? {
+    for (r, a) in advisories::search(
+        app,
+        &caller.principal,
+        &advisories::AdvisoryFilter::default(),
+    )
+    .await?
+    {
         let since = decided_since(&caller.principal, &records::release(&r), now);
         let revised = r
             .revisions

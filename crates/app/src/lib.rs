@@ -31,6 +31,7 @@ pub mod botnet;
 pub mod botnet_files;
 pub mod cleanfile_files;
 pub mod cleanfiles;
+pub mod csaf_provider;
 mod error;
 pub mod exchange;
 pub mod feed_files;
@@ -65,6 +66,10 @@ pub struct Settings {
     /// The absolute URL partners reach this instance at, without a
     /// trailing slash (never taken from a request).
     pub public_url: String,
+    /// The security contact `security.txt` and `provider-metadata.json`
+    /// name (a `mailto:` or `https:` URI); by default
+    /// `mailto:security@<host of public_url>`.
+    pub security_contact: Option<String>,
     /// MaxMind-format City or Country database.
     pub geoip_location: Option<PathBuf>,
     /// MaxMind-format ASN database.
@@ -91,6 +96,7 @@ impl Settings {
             data_dir,
             instance_name: "isx".to_owned(),
             public_url: "https://localhost".to_owned(),
+            security_contact: None,
             geoip_location: None,
             geoip_asn: None,
             feed_interval_secs: 3 * 3600,
@@ -119,6 +125,8 @@ pub struct App {
     pub botnet: Arc<botnet::BotnetHub>,
     /// The clean-file hash sets of this node.
     pub clean: Arc<cleanfiles::CleanIndex>,
+    /// The OpenPGP key CSAF documents are signed with.
+    pub openpgp: Arc<csaf_provider::OpenPgpSigner>,
     /// The opaque-id permutation, keyed by the instance's secret (read
     /// from the store on first use).
     ids: Arc<tokio::sync::OnceCell<wire_ids::WireIds>>,
@@ -140,6 +148,10 @@ impl App {
         let feeds = feeds::FeedContext::new(&settings, store.clone(), clock.clone())?;
         let mut clean = cleanfiles::CleanIndex::new(&settings.data_dir.join("cleanfiles"));
         clean.merge_threshold = settings.clean_merge_threshold.max(1);
+        let openpgp = csaf_provider::OpenPgpSigner::load_or_create(
+            &settings.data_dir,
+            &format!("{} CSAF signing key", settings.instance_name),
+        )?;
         Ok(App {
             settings: Arc::new(settings),
             store,
@@ -148,6 +160,7 @@ impl App {
             feeds: Arc::new(feeds),
             botnet: Arc::new(botnet::BotnetHub::default()),
             clean: Arc::new(clean),
+            openpgp: Arc::new(openpgp),
             ids: Arc::default(),
         })
     }

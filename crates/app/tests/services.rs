@@ -177,21 +177,24 @@ mod advisories {
 
         // Three days ahead: the 5-day tier sees it, the others do not (404,
         // the same answer as for a release that does not exist).
-        assert!(isx_app::advisories::visible_releases(&w.app, &standard)
-            .await
-            .expect("list")
-            .is_empty());
+        assert!(
+            isx_app::advisories::visible_releases(&w.app, &standard.principal)
+                .await
+                .expect("list")
+                .is_empty()
+        );
         assert!(matches!(
-            isx_app::advisories::visible_release(&w.app, &standard, rid).await,
+            isx_app::advisories::visible_release(&w.app, &standard.principal, rid).await,
             Err(AppError::NotFound(_))
         ));
         assert!(matches!(
-            isx_app::advisories::visible_release(&w.app, &day, rid).await,
+            isx_app::advisories::visible_release(&w.app, &day.principal, rid).await,
             Err(AppError::NotFound(_))
         ));
-        let (_, _, advisories) = isx_app::advisories::release_contents(&w.app, &five, rid)
-            .await
-            .expect("the 5-day tier sees it");
+        let (_, _, advisories) =
+            isx_app::advisories::release_contents(&w.app, &five.principal, rid)
+                .await
+                .expect("the 5-day tier sees it");
         assert_eq!(advisories.len(), 1);
         assert_eq!(
             advisories[0].exploitability, None,
@@ -200,19 +203,19 @@ mod advisories {
 
         // Within 24 hours the 24-hour tier sees it, with the index.
         w.clock.advance_secs(2 * DAY + 3600);
-        let (_, _, advisories) = isx_app::advisories::release_contents(&w.app, &day, rid)
+        let (_, _, advisories) = isx_app::advisories::release_contents(&w.app, &day.principal, rid)
             .await
             .expect("the 24-hour tier sees it");
         assert!(advisories[0].exploitability.is_some());
         assert!(matches!(
-            isx_app::advisories::visible_release(&w.app, &standard, rid).await,
+            isx_app::advisories::visible_release(&w.app, &standard.principal, rid).await,
             Err(AppError::NotFound(_))
         ));
 
         // After the release time everyone does.
         w.clock.advance_secs(DAY);
         assert_eq!(
-            isx_app::advisories::visible_releases(&w.app, &standard)
+            isx_app::advisories::visible_releases(&w.app, &standard.principal)
                 .await
                 .expect("list")
                 .len(),

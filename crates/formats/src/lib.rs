@@ -17,6 +17,7 @@ pub mod csaf;
 pub mod cve5;
 pub mod feed;
 pub mod kev;
+pub mod openpgp;
 pub mod partnership;
 pub mod rows;
 pub mod stix;

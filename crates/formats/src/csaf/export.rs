@@ -296,11 +296,19 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
     if !threats.is_empty() {
         vuln.insert("threats".into(), Value::Array(threats));
     }
+    let mut distribution =
+        json!({"tlp": {"label": tlp1(ctx.tlp), "url": "https://www.first.org/tlp/"}});
+    if !ctx.is_final {
+        distribution["text"] = json!(format!(
+            "Advance notice, embargoed until {}: share it only within your organisation until then.",
+            csaf_time(ctx.initial_release)
+        ));
+    }
     json!({
         "document": {
             "category": "csaf_security_advisory",
             "csaf_version": "2.0",
-            "distribution": {"tlp": {"label": tlp1(ctx.tlp), "url": "https://www.first.org/tlp/"}},
+            "distribution": distribution,
             "lang": "en-US",
             "notes": [{"category": "summary", "title": "Summary", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}],
             "publisher": {"category": "coordinator", "name": ctx.publisher_name, "namespace": ctx.publisher_namespace},

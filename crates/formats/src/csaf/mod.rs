@@ -25,6 +25,7 @@ mod cvss3;
 mod export;
 mod import;
 pub mod mandatory;
+pub mod provider;
 mod schema;
 mod version;
 

@@ -84,7 +84,7 @@ pub(crate) async fn list_releases(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<ReleaseDto>>, ApiError> {
-    let list = advisories::visible_releases(&state, &caller).await?;
+    let list = advisories::visible_releases(&state, &caller.principal).await?;
     Ok(Json(
         list.iter()
             .map(|(r, m)| release_dto(&state, r, *m))
@@ -101,7 +101,7 @@ pub(crate) async fn get_release(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Json<ReleaseDetailDto>, ApiError> {
-    let (r, mask, advisories) = advisories::release_contents(&state, &caller, id).await?;
+    let (r, mask, advisories) = advisories::release_contents(&state, &caller.principal, id).await?;
     Ok(Json(ReleaseDetailDto {
         release: release_dto(&state, &r, mask),
         advisories,
@@ -127,7 +127,7 @@ pub(crate) async fn release_table(
     Path(id): Path<i64>,
     Query(p): Query<TableParams>,
 ) -> Result<Response, ApiError> {
-    let (_, mask, advisories) = advisories::release_contents(&state, &caller, id).await?;
+    let (_, mask, advisories) = advisories::release_contents(&state, &caller.principal, id).await?;
     let withheld = mask.hides(isx_policy::FieldMask::EXPLOITABILITY);
     let csv = isx_formats::table::to_csv(&advisories, withheld);
     match p.format.as_deref().unwrap_or("json") {
@@ -167,7 +167,7 @@ pub(crate) async fn search_advisories(
     >,
 ) -> Result<Json<Vec<AdvisoryDto>>, ApiError> {
     let Query(f) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let found = advisories::search(&state, &caller, &f.into()).await?;
+    let found = advisories::search(&state, &caller.principal, &f.into()).await?;
     Ok(Json(
         found
             .into_iter()
@@ -185,7 +185,7 @@ pub(crate) async fn get_advisory(
     Extension(caller): Extension<Caller>,
     Path(cve): Path<String>,
 ) -> Result<Json<AdvisoryDto>, ApiError> {
-    let (r, a, _) = advisories::advisory(&state, &caller, &cve).await?;
+    let (r, a, _) = advisories::advisory(&state, &caller.principal, &cve).await?;
     Ok(Json(advisory_dto(&r, a)))
 }
 
@@ -199,7 +199,7 @@ pub(crate) async fn advisory_csaf(
     Extension(caller): Extension<Caller>,
     Path(cve): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (r, a, _) = advisories::advisory(&state, &caller, &cve).await?;
+    let (r, a, _) = advisories::advisory(&state, &caller.principal, &cve).await?;
     let doc = advisories::csaf(&state, &r, &a);
     Ok(([(header::CONTENT_TYPE, "application/json")], Json(doc)).into_response())
 }
@@ -279,7 +279,7 @@ pub(crate) async fn change_release(
 ) -> Result<Response, ApiError> {
     caller.require_staff()?;
     let now = state.clock.now();
-    let (mut r, _) = advisories::visible_release(&state, &caller, id).await?;
+    let (mut r, _) = advisories::visible_release(&state, &caller.principal, id).await?;
     let change = isx_advisories::ReleaseChange {
         status: req
             .status
@@ -327,7 +327,7 @@ pub(crate) async fn import_advisories(
     ApiJson(doc): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     caller.require_staff()?;
-    let (release, _) = advisories::visible_release(&state, &caller, id).await?;
+    let (release, _) = advisories::visible_release(&state, &caller.principal, id).await?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.to_string()))?;
     let located = |e: isx_formats::FormatError| ApiError::Validation {
         detail: e.to_string(),
@@ -382,11 +382,12 @@ pub(crate) async fn list_notifications(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<NotificationDto>>, ApiError> {
-    let visible: std::collections::HashSet<i64> = advisories::visible_releases(&state, &caller)
-        .await?
-        .into_iter()
-        .map(|(r, _)| r.id)
-        .collect();
+    let visible: std::collections::HashSet<i64> =
+        advisories::visible_releases(&state, &caller.principal)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r.id)
+            .collect();
     let list = state.store.notifications(caller.member.id, 200).await?;
     let ids = state.wire_ids().await?;
     Ok(Json(
@@ -518,7 +519,7 @@ pub(crate) async fn rolie_feed(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let base = state.public_url().to_owned();
-    let found = advisories::search(&state, &caller, &AdvisoryFilter::default()).await?;
+    let found = advisories::search(&state, &caller.principal, &AdvisoryFilter::default()).await?;
     let entries: Vec<serde_json::Value> = found
         .iter()
         .map(|(r, a)| {

@@ -42,7 +42,7 @@ async fn releases_page(
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let mut rows = Vec::new();
-    for (r, mask) in advisories::visible_releases(state, caller).await? {
+    for (r, mask) in advisories::visible_releases(state, &caller.principal).await? {
         rows.push(ReleaseRow {
             count: state.store.advisories(Some(r.id)).await?.len(),
             id: r.id,
@@ -208,10 +208,10 @@ async fn release_page(
     pf: &PageFilter,
     flash: Option<Flash>,
 ) -> Result<Response, ApiError> {
-    let (release, mask) = advisories::visible_release(state, caller, id)
+    let (release, mask) = advisories::visible_release(state, &caller.principal, id)
         .await
         .map_err(|_| not_found())?;
-    let found = advisories::search(state, caller, &pf.to_filter(id)?).await?;
+    let found = advisories::search(state, &caller.principal, &pf.to_filter(id)?).await?;
     let (l, status) = apply(layout(caller, "Release", "releases"), flash.as_ref());
     let page = ReleasePage {
         layout: l,
@@ -257,7 +257,7 @@ pub(crate) async fn change_release(
     check_csrf(&caller, &f.csrf)?;
     caller.require_staff().map_err(|_| not_found())?;
     let result = async {
-        let (mut r, _) = advisories::visible_release(&state, &caller, id).await?;
+        let (mut r, _) = advisories::visible_release(&state, &caller.principal, id).await?;
         let given = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
         let change = ReleaseChange {
             status: given(&f.status)
@@ -299,7 +299,7 @@ pub(crate) async fn import(
     caller.require_staff().map_err(|_| not_found())?;
     let result = async {
         let doc = isx_formats::csaf::parse(f.document.as_bytes()).map_err(ApiError::invalid)?;
-        let (release, _) = advisories::visible_release(&state, &caller, id).await?;
+        let (release, _) = advisories::visible_release(&state, &caller.principal, id).await?;
         release.admits(doc.tlp).map_err(ApiError::invalid)?;
         Ok::<_, ApiError>(
             state
@@ -339,7 +339,7 @@ pub(crate) async fn advisory(
     Extension(caller): Extension<Caller>,
     Path(cve): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (release, a, mask) = advisories::advisory(&state, &caller, &cve)
+    let (release, a, mask) = advisories::advisory(&state, &caller.principal, &cve)
         .await
         .map_err(|_| not_found())?;
     let page = AdvisoryPage {

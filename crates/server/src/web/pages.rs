@@ -164,7 +164,7 @@ pub(crate) async fn dashboard(
         (0, Vec::new())
     };
     let visible: std::collections::HashSet<i64> =
-        isx_app::advisories::visible_releases(&state, &caller)
+        isx_app::advisories::visible_releases(&state, &caller.principal)
             .await?
             .into_iter()
             .map(|(r, _)| r.id)
