@@ -14,6 +14,8 @@ use crate::args::{Global, LogFormat};
 /// data_dir = "/var/lib/isx"
 /// database_url = "postgres://isx@db/isx"
 /// listen = "0.0.0.0:8443"
+/// public_url = "https://isx.example.org"
+/// security_contact = "mailto:security@example.org"
 /// log_format = "json"
 /// [tls]
 /// cert = "/etc/isx/cert.pem"
@@ -44,6 +46,9 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// The URL partners reach this instance at.
     pub public_url: Option<String>,
+    /// The security contact of `security.txt` and the CSAF provider
+    /// metadata (`mailto:`, `https:` or `tel:` URI).
+    pub security_contact: Option<String>,
     pub log_format: Option<LogFormat>,
     #[serde(default)]
     pub tls: TlsSection,

@@ -155,13 +155,7 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
         .json()
         .await
         .expect("json");
-    assert!(
-        meta["distributions"][0]["rolie"]["feeds"][0]["url"]
-            .as_str()
-            .is_some_and(|u| u.ends_with("/csaf/feed.json")),
-        "{meta}"
-    );
-    assert_eq!(meta["role"], "csaf_provider");
+    assert_eq!(meta["role"], "csaf_trusted_provider");
     // Every CSAF export as each tier sees it, for the official validator.
     let exports = tempfile::tempdir().expect("tempdir");
     let mut exported: Vec<std::path::PathBuf> = Vec::new();
@@ -362,6 +356,29 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                 .as_array()
                 .is_some_and(|e| e.iter().any(|x| x["id"] == format!("ISX-{cve}")));
             assert_eq!(listed, visible, "ROLIE feed, {at}");
+            // The CSAF provider's AMBER folder: the same document, the same
+            // embargo (an AMBER release, so in amber before and after T).
+            let folder = "/.well-known/csaf/amber";
+            let index = app.get_text(&format!("{folder}/index.txt"), key).await;
+            let file = format!("{}/isx-{}.json", &s.t.to_rfc3339()[..4], cve.to_lowercase());
+            assert_eq!(
+                index.lines().any(|l| l == file),
+                visible,
+                "provider index, {at}: {index}"
+            );
+            let provided = get(format!("{folder}/{file}")).await.expect("send");
+            assert_eq!(
+                provided.status() == StatusCode::OK,
+                visible,
+                "provider document, {at}"
+            );
+            if visible {
+                let provided: Value = provided.json().await.expect("json");
+                let exported = app
+                    .get_json(&format!("/api/v1/advisories/{cve}/csaf"), key)
+                    .await;
+                assert_eq!(provided, exported, "provider document = CSAF export, {at}");
+            }
 
             // The web pages: the list, the release with its table, the advisory.
             let page = |path: String| {

@@ -16,6 +16,7 @@ mod botnet;
 mod browser;
 mod cleanfiles;
 mod cli;
+mod csaf_provider;
 mod durability;
 mod exchange;
 mod feed_files;

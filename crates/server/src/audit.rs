@@ -194,6 +194,34 @@ pub async fn api_gate(State(state): State<AppState>, mut req: Request, next: Nex
     run_audited(state, caller, &mut req, next).await
 }
 
+/// Gate for what anyone may read but a key may read more of (the CSAF
+/// provider's folders): with an `Authorization` header, exactly as
+/// [`api_gate`] (a bad key is refused, never read as anonymous); without
+/// one, the request goes on with no `Caller`, rate-limited by source
+/// address.
+pub async fn reader_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let now = state.clock.now();
+    match auth::token_from_headers(req.headers()) {
+        Ok(Some(token)) => match auth::caller_from_token(&state, &token, now).await {
+            Ok(caller) => {
+                if let Err(retry_after_secs) = state.limiter.check(&caller.actor()) {
+                    return ApiError::TooManyRequests { retry_after_secs }.into_response();
+                }
+                run_audited(state, caller, &mut req, next).await
+            }
+            Err(e) => e.into_response(),
+        },
+        Ok(None) => {
+            let key = format!("anonymous:{}", source_ip(&req).unwrap_or_default());
+            if let Err(retry_after_secs) = state.limiter.check(&key) {
+                return ApiError::TooManyRequests { retry_after_secs }.into_response();
+            }
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Gate for the web application: a session cookie, or a redirect to the
 /// login page. State-changing requests must carry the session's CSRF token
 /// (checked by the form extractors in `web`).

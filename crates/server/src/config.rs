@@ -68,6 +68,9 @@ pub struct ServerConfig {
     /// `https://isx.example.org`), used in provider metadata and feeds;
     /// default: the listen address. Never taken from a request's `Host`.
     pub public_url: Option<String>,
+    /// The security contact of `security.txt` and the CSAF provider
+    /// metadata; default `mailto:security@<host of public_url>`.
+    pub security_contact: Option<String>,
     /// The name of this instance in feed files (the STIX identity).
     pub instance_name: String,
     /// MaxMind-format City or Country database (GeoLite2, DB-IP, …).
@@ -106,6 +109,7 @@ impl ServerConfig {
                 .unwrap_or("https://localhost")
                 .trim_end_matches('/')
                 .to_owned(),
+            security_contact: self.security_contact.clone(),
             geoip_location: self.geoip_location.clone(),
             geoip_asn: self.geoip_asn.clone(),
             feed_interval_secs: self.feed_interval_secs,
@@ -143,6 +147,7 @@ impl ServerConfig {
             webhook_ca: None,
             webhook_allow_private: false,
             public_url: None,
+            security_contact: None,
             instance_name: "isx".to_owned(),
             geoip_location: None,
             geoip_asn: None,

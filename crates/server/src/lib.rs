@@ -21,6 +21,7 @@ mod api;
 mod audit;
 pub mod auth;
 mod config;
+mod csaf;
 mod error;
 mod extract;
 pub mod feed_files;
@@ -222,6 +223,7 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(web::routes(state.clone()))
         .merge(api)
+        .merge(csaf::routes(state.clone()))
         .route("/api/openapi.json", openapi::handler(spec))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

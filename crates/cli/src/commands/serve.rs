@@ -156,6 +156,15 @@ pub fn server_config(
             );
         }
     }
+    cfg.security_contact =
+        env_parse::<String>("ISX_SECURITY_CONTACT")?.or_else(|| this.file.security_contact.clone());
+    if let Some(c) = &cfg.security_contact {
+        if !(c.starts_with("mailto:") || c.starts_with("https://") || c.starts_with("tel:")) {
+            anyhow::bail!(
+                "security_contact {c:?}: must be a mailto:, https: or tel: URI (RFC 9116), e.g. mailto:security@example.org"
+            );
+        }
+    }
     cfg.webhook_allow_private =
         env_parse("ISX_WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(this.file.webhooks.allow_private);
     cfg.geoip_location = this.geoip_location.clone();

@@ -491,26 +491,6 @@ pub(crate) async fn list_deliveries(
     ))
 }
 
-/// CSAF provider metadata (public): tells CSAF tooling where the ROLIE feed
-/// is. The feed itself needs an API key and lists what that key may see.
-pub(crate) async fn provider_metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let base = state.public_url().to_owned();
-    Json(serde_json::json!({
-        "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
-        "distributions": [{"rolie": {"feeds": [{
-            "summary": "Advisories visible to the authenticated member (API key required)",
-            "tlp_label": "AMBER",
-            "url": format!("{base}/csaf/feed.json")
-        }]}}],
-        "last_updated": state.clock.now().to_rfc3339(),
-        "list_on_CSAF_aggregators": false,
-        "metadata_version": "2.0",
-        "mirror_on_CSAF_aggregators": false,
-        "publisher": {"category": "coordinator", "name": "isx", "namespace": base},
-        "role": "csaf_provider"
-    }))
-}
-
 /// The ROLIE feed of CSAF documents the caller may see now.
 #[utoipa::path(get, path = "/csaf/feed.json", tag = "advisories", security(("api_key" = [])),
     responses((status = 200, description = "ROLIE feed (JSON)"), (status = 401, body = Problem)))]

@@ -37,8 +37,8 @@ pub(crate) use urls::*;
 /// made from the same list, so neither can miss a route the other has.
 /// Plain `route` marks what is deliberately left out of the description:
 /// the CIRCL hashlookup-compatible API (its own published contract), the
-/// SHA-256 shortcut of the generic lookup, the CSAF provider metadata, and
-/// `/metrics`.
+/// SHA-256 shortcut of the generic lookup and `/metrics`. The CSAF
+/// provider's files are [`crate::csaf`]'s, described by its own standard.
 pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
     let state_for_exchange = state.clone();
     let attachment_limit = DefaultBodyLimit::max(isx_partnership::governance::MAX_ATTACHMENT + 1);
@@ -128,10 +128,6 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(signing_key))
-        .route(
-            "/.well-known/csaf/provider-metadata.json",
-            get(provider_metadata),
-        )
         .merge(v1)
         .merge(OpenApiRouter::from(exchange::routes(state_for_exchange)))
         .fallback(|| async { ApiError::not_found("endpoint") })
