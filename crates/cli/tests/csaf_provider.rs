@@ -554,7 +554,7 @@ async fn provider_files_follow_the_embargo_and_the_folders() {
             p.standard.as_str(),
         ),
         (
-            format!("/.well-known/csaf/green/1999/isx-cve-2026-30002.json"),
+            "/.well-known/csaf/green/1999/isx-cve-2026-30002.json".to_owned(),
             p.standard.as_str(),
         ),
         // Names that are not ours, or reach elsewhere.

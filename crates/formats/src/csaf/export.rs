@@ -296,13 +296,19 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
     if !threats.is_empty() {
         vuln.insert("threats".into(), Value::Array(threats));
     }
-    let mut distribution =
-        json!({"tlp": {"label": tlp1(ctx.tlp), "url": "https://www.first.org/tlp/"}});
+    let mut distribution = Map::new();
+    distribution.insert(
+        "tlp".into(),
+        json!({"label": tlp1(ctx.tlp), "url": "https://www.first.org/tlp/"}),
+    );
     if !ctx.is_final {
-        distribution["text"] = json!(format!(
-            "Advance notice, embargoed until {}: share it only within your organisation until then.",
-            csaf_time(ctx.initial_release)
-        ));
+        distribution.insert(
+            "text".into(),
+            json!(format!(
+                "Advance notice, embargoed until {}: share it only within your organisation until then.",
+                csaf_time(ctx.initial_release)
+            )),
+        );
     }
     json!({
         "document": {
