@@ -703,6 +703,16 @@ async fn the_demo_serves_every_product() {
     );
     let cols = json(get("/taxii2/isx/collections/").await.expect("taxii")).await;
     assert!(count(&cols["collections"]) >= 5, "{cols}");
+    // The CSAF provider: the released TLP:CLEAR advisories are public.
+    let index = client
+        .get(format!("{base}/.well-known/csaf/white/index.txt"))
+        .send()
+        .await
+        .expect("csaf index")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(index.lines().count(), 3, "the public CSAF folder: {index}");
     let _ = child.kill();
     let _ = child.wait();
 }

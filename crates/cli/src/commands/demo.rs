@@ -104,6 +104,9 @@ fn banner(world: &World, base: &str, ca: Option<&str>) -> String {
         )),
     }
     text.push_str(&format!(
+        "  CSAF trusted provider: {base}/.well-known/csaf/provider-metadata.json (signed; white/ needs no key)\n"
+    ));
+    text.push_str(&format!(
         "  OpenAPI: {base}/api/openapi.json   Metrics: {base}/metrics\n\nPress Ctrl-C to stop.\n"
     ));
     text

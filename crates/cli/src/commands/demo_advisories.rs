@@ -171,34 +171,40 @@ struct ReleaseSpec {
     title: &'static str,
     offset_secs: i64,
     status: ReleaseStatus,
+    marking: Tlp,
     advisories: &'static [usize],
 }
 
-/// One released a fortnight ago, one in the 5-day window, one in the
-/// 24-hour window, one draft.
+/// One released a fortnight ago (public: TLP:CLEAR, so the CSAF
+/// provider's `white` folder has it for anyone), one in the 5-day window,
+/// one in the 24-hour window, one draft.
 const RELEASES: &[ReleaseSpec] = &[
     ReleaseSpec {
         title: "2026-11 security release",
         offset_secs: -14 * DAY,
         status: ReleaseStatus::Scheduled,
+        marking: Tlp::Clear,
         advisories: &[0, 1, 2],
     },
     ReleaseSpec {
         title: "2026-12 security release",
         offset_secs: 3 * DAY,
         status: ReleaseStatus::Scheduled,
+        marking: Tlp::Green,
         advisories: &[3, 4, 5],
     },
     ReleaseSpec {
         title: "Out-of-band: Contoso VPN Client",
         offset_secs: 20 * 3600,
         status: ReleaseStatus::Scheduled,
+        marking: Tlp::Green,
         advisories: &[6],
     },
     ReleaseSpec {
         title: "2027-01 security release (draft)",
         offset_secs: 45 * DAY,
         status: ReleaseStatus::Draft,
+        marking: Tlp::Green,
         advisories: &[],
     },
 ];
@@ -222,7 +228,7 @@ async fn add_release(ctx: &Ctx, spec: &ReleaseSpec, now: Timestamp) -> anyhow::R
         release_at,
         notes: format!("{} advisories.", spec.advisories.len()),
         status: spec.status,
-        marking: Tlp::Green,
+        marking: spec.marking,
     };
     let r = ctx.store.insert_release(&new, now).await?;
     let advisories = spec
