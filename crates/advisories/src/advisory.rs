@@ -260,6 +260,14 @@ pub struct Advisory {
     pub exploit_statement: Option<String>,
     #[serde(default)]
     pub known_exploited: Option<KnownExploited>,
+    /// The latest EPSS score (FIRST), attached from the store on read.
+    /// Exploitability data: withheld with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epss: Option<crate::EpssScore>,
+    /// CISA's SSVC decision points, attached from the store on read.
+    /// Exploitability data: withheld with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssvc: Option<crate::Ssvc>,
     #[serde(default)]
     pub affected: Vec<AffectedProduct>,
     #[serde(default)]
@@ -325,11 +333,14 @@ impl Advisory {
     pub fn masked(mut self, mask: isx_policy::FieldMask) -> Self {
         if mask.hides(isx_policy::FieldMask::EXPLOITABILITY) {
             // Everything that says whether or how it is exploited: the
-            // index and flags, the KEV listing (and ransomware use), and the
+            // index and flags, the KEV listing (and ransomware use), EPSS
+            // and SSVC, and the
             // exploit-maturity metric of the CVSS vectors.
             self.exploitability = None;
             self.exploit_statement = None;
             self.known_exploited = None;
+            self.epss = None;
+            self.ssvc = None;
             self.cvss_v31 = self.cvss_v31.and_then(|v| v.without_exploit_maturity());
             self.cvss_v40 = self.cvss_v40.and_then(|v| v.without_exploit_maturity());
             // Revisions of exploitability data alone go with it; the rest are
@@ -416,6 +427,8 @@ mod tests {
             cvss_v40: None,
             exploitability: None,
             exploit_statement: None,
+            epss: None,
+            ssvc: None,
             known_exploited: None,
             affected: vec![],
             remediations: vec![],

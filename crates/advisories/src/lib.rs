@@ -8,6 +8,7 @@
 //! only compared.
 
 mod advisory;
+mod context;
 mod cvss_score;
 mod exploit;
 mod release;
@@ -16,6 +17,7 @@ pub use advisory::{
     Advisory, AffectedProduct, CveId, Cwe, Faq, KevRecord, KnownExploited, ProductStatus,
     Reference, Remediation, RemediationCategory, Revision,
 };
+pub use context::{EpssScore, Ssvc, SsvcExploitation, SsvcTechnicalImpact};
 pub use cvss_score::{CvssV3, CvssV4, Severity};
 pub use exploit::{ExploitIndex, Exploitability};
 pub use release::{

@@ -79,9 +79,53 @@ pub struct AdvisoryFilter {
     pub known_exploited: Option<bool>,
     /// CVE id, title or description contains this text.
     pub q: Option<String>,
+    /// Latest EPSS score at least this (0–1).
+    pub epss_min: Option<f64>,
+    /// CISA SSVC Exploitation at least this: none, poc, active.
+    pub ssvc_exploitation: Option<String>,
+    /// Order: `cve` (default), `epss` (highest first), `score` (CVSS,
+    /// highest first), `ssvc` (active first).
+    pub sort: Option<String>,
+}
+
+/// How search results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    Cve,
+    Epss,
+    Score,
+    Ssvc,
 }
 
 impl AdvisoryFilter {
+    fn parse_sort(&self) -> Result<Sort, AppError> {
+        match self.sort.as_deref().unwrap_or("cve") {
+            "cve" => Ok(Sort::Cve),
+            "epss" => Ok(Sort::Epss),
+            "score" => Ok(Sort::Score),
+            "ssvc" => Ok(Sort::Ssvc),
+            other => Err(AppError::invalid(format!(
+                "sort {other:?}: expected cve, epss, score or ssvc"
+            ))),
+        }
+    }
+
+    fn parse_ssvc(&self) -> Result<Option<isx_advisories::SsvcExploitation>, AppError> {
+        self.ssvc_exploitation
+            .as_deref()
+            .map(|s| s.parse().map_err(AppError::invalid))
+            .transpose()
+    }
+
+    fn check_epss(&self) -> Result<(), AppError> {
+        match self.epss_min {
+            Some(v) if !(0.0..=1.0).contains(&v) => Err(AppError::invalid(format!(
+                "epss_min {v}: must be between 0 and 1"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn parse_severity(&self) -> Result<Option<Severity>, AppError> {
         self.severity
             .as_deref()
@@ -89,7 +133,23 @@ impl AdvisoryFilter {
             .transpose()
     }
 
-    fn matches(&self, a: &Advisory, min_severity: Option<Severity>) -> bool {
+    fn matches(
+        &self,
+        a: &Advisory,
+        min_severity: Option<Severity>,
+        min_ssvc: Option<isx_advisories::SsvcExploitation>,
+    ) -> bool {
+        // EPSS and SSVC are exploitability data: withheld, they never match.
+        if let Some(min) = self.epss_min {
+            if a.epss.as_ref().is_none_or(|e| e.epss < min) {
+                return false;
+            }
+        }
+        if let Some(min) = min_ssvc {
+            if a.ssvc.as_ref().is_none_or(|s| s.exploitation < min) {
+                return false;
+            }
+        }
         let contains =
             |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
         if let Some(p) = &self.product {
@@ -139,20 +199,48 @@ pub async fn search(
     f: &AdvisoryFilter,
 ) -> Result<Vec<(Release, Advisory)>, AppError> {
     let min = f.parse_severity()?;
+    let min_ssvc = f.parse_ssvc()?;
+    let sort = f.parse_sort()?;
+    f.check_epss()?;
     let releases: HashMap<i64, (Release, FieldMask)> = visible_releases(app, reader)
         .await?
         .into_iter()
         .map(|(r, m)| (r.id, (r, m)))
         .collect();
     let all = app.store.advisories(f.release).await?;
-    Ok(all
+    let mut found: Vec<(Release, Advisory)> = all
         .into_iter()
         .filter_map(|(rid, a)| {
             let (r, mask) = releases.get(&rid)?;
             let a = a.masked(*mask);
-            f.matches(&a, min).then(|| (r.clone(), a))
+            f.matches(&a, min, min_ssvc).then(|| (r.clone(), a))
         })
-        .collect())
+        .collect();
+    // The store gives CVE order; the others are stable sorts on the masked
+    // view, so withheld data sorts as absent (last).
+    let desc = |x: Option<f64>, y: Option<f64>| {
+        y.unwrap_or(-1.0)
+            .partial_cmp(&x.unwrap_or(-1.0))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    match sort {
+        Sort::Cve => {}
+        Sort::Epss => found.sort_by(|(_, x), (_, y)| {
+            desc(
+                x.epss.as_ref().map(|e| e.epss),
+                y.epss.as_ref().map(|e| e.epss),
+            )
+        }),
+        Sort::Score => found.sort_by(|(_, x), (_, y)| desc(x.score(), y.score())),
+        Sort::Ssvc => found.sort_by_key(|(_, a)| {
+            std::cmp::Reverse(
+                a.ssvc
+                    .as_ref()
+                    .map(|s| (s.exploitation, s.automatable, s.technical_impact)),
+            )
+        }),
+    }
+    Ok(found)
 }
 
 /// One advisory by CVE, masked (with the mask), or 404.
@@ -206,4 +294,88 @@ pub fn current_release(r: &Release, a: &Advisory) -> isx_domain::Timestamp {
     a.revisions
         .last()
         .map_or(r.release_at, |x| x.date.max(r.release_at))
+}
+
+/// The most an EPSS file may hold once decompressed (FIRST's daily file is
+/// about 12 MB): a gzip bomb stops here.
+pub const MAX_EPSS_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads one of FIRST's daily EPSS files, gzipped (as published) or not.
+/// `file_name` (`epss_scores-2026-12-01.csv.gz`) gives the date when the
+/// file has no comment line.
+pub fn read_epss(
+    bytes: &[u8],
+    file_name: Option<&str>,
+) -> Result<isx_formats::epss::EpssFile, AppError> {
+    use std::io::Read;
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .take(MAX_EPSS_BYTES + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| AppError::invalid(format!("not a gzip file: {e}")))?;
+        if out.len() as u64 > MAX_EPSS_BYTES {
+            return Err(AppError::PayloadTooLarge(format!(
+                "an EPSS file larger than {MAX_EPSS_BYTES} bytes decompressed"
+            )));
+        }
+        String::from_utf8(out).map_err(|_| AppError::invalid("the EPSS file is not UTF-8"))?
+    } else {
+        std::str::from_utf8(bytes)
+            .map_err(|_| AppError::invalid("the EPSS file is not UTF-8"))?
+            .to_owned()
+    };
+    if !isx_formats::epss::is_epss(&text) {
+        return Err(AppError::invalid(
+            "not an EPSS file: expected #model_version:…,score_date:… then cve,epss,percentile",
+        ));
+    }
+    let date = file_name.and_then(|n| {
+        let i = n.find("epss_scores-")? + "epss_scores-".len();
+        n.get(i..i + 10)
+    });
+    isx_formats::epss::parse(&text, date).map_err(|e| AppError::Validation {
+        detail: e.to_string(),
+        pointer: None,
+    })
+}
+
+/// What an EPSS import did.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct EpssOutcome {
+    /// Scores in the file.
+    pub scores: usize,
+    /// Rows new or changed (scores of CVEs isx has advisories for).
+    pub stored: usize,
+    /// Scores of CVEs without an advisory here, not kept.
+    pub other_cves: usize,
+}
+
+/// Stores one day's EPSS scores (in one transaction; importing the same
+/// file again changes nothing).
+pub async fn import_epss(
+    store: &dyn isx_store::Store,
+    file: &isx_formats::epss::EpssFile,
+) -> Result<EpssOutcome, AppError> {
+    let (stored, other_cves) = store.put_epss(&file.scores).await?;
+    Ok(EpssOutcome {
+        scores: file.scores.len(),
+        stored,
+        other_cves,
+    })
+}
+
+/// The EPSS history of an advisory the reader may see, oldest first;
+/// `None` while exploitability data is withheld from the reader (404 as
+/// [`advisory`] for one it may not see).
+pub async fn epss_history(
+    app: &App,
+    reader: &Principal,
+    cve: &str,
+) -> Result<Option<Vec<isx_advisories::EpssScore>>, AppError> {
+    let (_, a, mask) = advisory(app, reader, cve).await?;
+    if mask.hides(FieldMask::EXPLOITABILITY) {
+        return Ok(None);
+    }
+    Ok(Some(app.store.epss_history(&a.cve).await?))
 }

@@ -204,7 +204,7 @@ pub async fn document(
         return Err(missing());
     }
     let doc = advisories::csaf(app, &r, &a);
-    let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| AppError::Signing(e.to_string()))?;
+    let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(Published {
         folder,
         listed,

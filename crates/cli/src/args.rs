@@ -391,14 +391,21 @@ pub enum ReleaseCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AdvisoriesCommand {
-    /// Import CSAF 2.0 documents (validated against the CSAF 2.0 schema) and
-    /// CVE JSON 5 records into a release, and/or the CISA KEV catalogue (which marks CVEs as known
-    /// exploited). Directories are searched for *.json. The advisories of a
-    /// batch are stored all-or-nothing; re-importing the same documents
-    /// changes nothing, and a changed document becomes a new revision.
+    /// Import CSAF 2.0 documents (validated against the CSAF 2.0 schema and
+    /// mandatory tests) and CVE JSON 5 records into a release, and/or the
+    /// CISA KEV catalogue (which marks CVEs as known exploited), and/or
+    /// FIRST's daily EPSS files (`epss_scores-YYYY-MM-DD.csv.gz`, as
+    /// downloaded). Directories are searched for *.json; name EPSS files
+    /// directly. CISA's SSVC decision points are read from the ADP
+    /// container of CVE JSON 5 records. The advisories of a batch are
+    /// stored all-or-nothing; re-importing the same documents changes
+    /// nothing, and a changed document becomes a new revision. EPSS scores
+    /// are kept per CVE and day for the CVEs isx has advisories for.
     ///
     /// Example: isx advisories import --release ID advisories/ known_exploited_vulnerabilities.json
     /// (ID as `isx release create` or `isx release list` shows it)
+    ///
+    /// Example: isx advisories import epss_scores-2026-12-01.csv.gz
     Import {
         /// The release the advisories belong to (required for CSAF documents).
         #[arg(long)]

@@ -27,6 +27,8 @@ fn advisory(cve: &str) -> Advisory {
             exploited: false,
         }),
         exploit_statement: None,
+        epss: None,
+        ssvc: None,
         known_exploited: None,
         affected: vec![isx_advisories::AffectedProduct {
             product_id: "CGW-1".into(),
@@ -666,8 +668,262 @@ async fn csaf_imports_hold_to_the_mandatory_tests(backend: Backend) {
     );
 }
 
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// FIRST's EPSS and CISA's SSVC: imported from the files they publish,
+/// shown, filtered and sorted by, exported — and withheld with the
+/// exploitability index until the 24-hour window, everywhere (a 5-day
+/// member cannot even sort by them).
+async fn exploitation_context_epss_and_ssvc(backend: Backend) {
+    let s = setup(backend).await;
+    let app = &s.app;
+    let op = &app.operator.token;
+    let record = std::fs::read(fixture("cve-2026-20002-with-ssvc.json")).expect("record");
+    let res = app
+        .post_json(
+            &format!("/api/v1/releases/{}/advisories", s.release),
+            op,
+            &serde_json::from_slice(&record).expect("json"),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let epss = |body: Vec<u8>, key: &str| {
+        app.req(reqwest::Method::POST, "/api/v1/advisories/epss", key)
+            .header("content-type", "application/gzip")
+            .body(body)
+            .send()
+    };
+    // Day one as FIRST publishes it: gzipped.
+    let gz = std::process::Command::new("gzip")
+        .arg("-c")
+        .arg(fixture("epss_scores-2026-11-30.csv"))
+        .output()
+        .expect("gzip")
+        .stdout;
+    let out: Value = epss(gz.clone(), op)
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(out["date"], "2026-11-30", "{out}");
+    assert_eq!(
+        (
+            out["scores"].as_u64(),
+            out["stored"].as_u64(),
+            out["other_cves"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1)),
+        "{out}"
+    );
+    let again: Value = epss(gz, op)
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        again["stored"], 0,
+        "the same file again changes nothing: {again}"
+    );
+    let day2 = std::fs::read(fixture("epss_scores-2026-12-01.csv")).expect("day 2");
+    let out: Value = epss(day2.clone(), op)
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(out["stored"], 2, "{out}");
+    // A bad file changes nothing and says where.
+    let bad = String::from_utf8(day2.clone())
+        .expect("utf-8")
+        .replace("0.94012", "1.7");
+    let res = epss(bad.into_bytes(), op).await.expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await.expect("problem");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("line 5:")),
+        "{problem}"
+    );
+    let res = epss(b"\x1f\x8bnot gzip".to_vec(), op).await.expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Members do not import.
+    let res = epss(day2, &s.keys[2].1).await.expect("send");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let (five, day) = (&s.keys[1].1, &s.keys[2].1);
+    let cves = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["advisory"]["cve"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let search = |q: &str, key: &str| {
+        let (path, key) = (
+            format!("/api/v1/advisories?release={}&{q}", s.release),
+            key.to_owned(),
+        );
+        async move { app.get_json(&path, &key).await }
+    };
+
+    // T−2 days: the 5-day member sees the advisories, not the context.
+    app.clock.set(s.t.add_secs(-2 * DAY));
+    let a = app
+        .get_json("/api/v1/advisories/CVE-2026-20002", five)
+        .await;
+    assert!(
+        a["advisory"].get("epss").is_none() && a["advisory"].get("ssvc").is_none(),
+        "{a}"
+    );
+    let h = app
+        .get_json("/api/v1/advisories/CVE-2026-20002/epss", five)
+        .await;
+    assert_eq!(
+        (h["withheld"].clone(), h["scores"].clone()),
+        (json!(true), json!([])),
+        "{h}"
+    );
+    assert_eq!(
+        cves(&search("epss_min=0.5", five).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        cves(&search("ssvc_exploitation=poc", five).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        cves(&search("sort=epss", five).await),
+        vec!["CVE-2026-20001", "CVE-2026-20002"],
+        "a withheld score sorts nothing"
+    );
+    let csaf = app
+        .get_json("/api/v1/advisories/CVE-2026-20002/csaf", five)
+        .await;
+    assert!(
+        !csaf.to_string().contains("EPSS") && !csaf.to_string().contains("SSVC"),
+        "{csaf}"
+    );
+    let page = app
+        .client
+        .get(app.url("/advisories/CVE-2026-20002"))
+        .header("cookie", s.cookies[1].as_str())
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains(r#"<div id="epss"><span class="muted">withheld"#),
+        "{page}"
+    );
+    assert!(!page.contains("94.0%"));
+
+    // T−12 h: the 24-hour member sees, filters and sorts by both.
+    app.clock.set(s.t.add_secs(-12 * 3600));
+    let a = app.get_json("/api/v1/advisories/CVE-2026-20002", day).await;
+    assert_eq!(a["advisory"]["epss"]["epss"], 0.94012, "{a}");
+    assert_eq!(a["advisory"]["epss"]["date"], "2026-12-01");
+    assert_eq!(a["advisory"]["ssvc"]["exploitation"], "active");
+    assert_eq!(a["advisory"]["ssvc"]["automatable"], true);
+    assert_eq!(a["advisory"]["ssvc"]["technical_impact"], "total");
+    let h = app
+        .get_json("/api/v1/advisories/CVE-2026-20002/epss", day)
+        .await;
+    let dates: Vec<&str> = h["scores"]
+        .as_array()
+        .expect("scores")
+        .iter()
+        .filter_map(|x| x["date"].as_str())
+        .collect();
+    assert_eq!(dates, vec!["2026-11-30", "2026-12-01"], "{h}");
+    assert_eq!(h["scores"][0]["epss"], 0.8177);
+    assert_eq!(
+        cves(&search("epss_min=0.5", day).await),
+        vec!["CVE-2026-20002"]
+    );
+    assert_eq!(
+        cves(&search("ssvc_exploitation=active", day).await),
+        vec!["CVE-2026-20002"]
+    );
+    assert_eq!(
+        cves(&search("sort=epss", day).await),
+        vec!["CVE-2026-20002", "CVE-2026-20001"]
+    );
+    assert_eq!(
+        cves(&search("sort=ssvc", day).await),
+        vec!["CVE-2026-20002", "CVE-2026-20001"]
+    );
+    for bad in ["sort=newest", "epss_min=2", "ssvc_exploitation=rumoured"] {
+        let res = app
+            .get(&format!("/api/v1/advisories?{bad}"), day)
+            .send()
+            .await
+            .expect("send");
+        assert!(res.status().is_client_error(), "{bad}: {}", res.status());
+    }
+    let csaf = app
+        .get_json("/api/v1/advisories/CVE-2026-20002/csaf", day)
+        .await;
+    let notes = csaf["vulnerabilities"][0]["notes"].to_string();
+    assert!(
+        notes.contains("EPSS 0.94012 (percentile 0.99921) on 2026-12-01"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("Exploitation: active; Automatable: yes; Technical Impact: total"),
+        "{notes}"
+    );
+    assert_eq!(isx_formats::csaf::mandatory::run(&csaf), Vec::new());
+    let page = app
+        .client
+        .get(app.url("/advisories/CVE-2026-20002"))
+        .header("cookie", s.cookies[2].as_str())
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("94.0% (99.9th percentile, 2026-12-01)"),
+        "{page}"
+    );
+    assert!(
+        page.contains("2 daily scores") && page.contains("<polyline"),
+        "{page}"
+    );
+    assert!(page.contains("Exploitation: active · Automatable: yes · Technical impact: total"));
+    let table = app
+        .client
+        .get(app.url(&format!("/releases/{}?sort=epss&epss_min=50", s.release)))
+        .header("cookie", s.cookies[2].as_str())
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        table.contains("CVE-2026-20002") && !table.contains(">CVE-2026-20001<"),
+        "{table}"
+    );
+}
+
 crate::on_both_backends!(
     csaf_imports_hold_to_the_mandatory_tests,
+    exploitation_context_epss_and_ssvc,
     embargo_matrix_on_every_rest_channel,
     drafts_moves_withdrawals_and_revisions,
     notifications_and_signed_webhooks

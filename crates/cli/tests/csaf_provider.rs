@@ -46,6 +46,8 @@ fn advisory(cve: &str) -> isx_advisories::Advisory {
         cvss_v40: None,
         exploitability: None,
         exploit_statement: None,
+        epss: None,
+        ssvc: None,
         known_exploited: None,
         affected: vec![isx_advisories::AffectedProduct {
             product_id: "CGW-1".into(),

@@ -33,6 +33,10 @@ struct Metadata {
 #[derive(Deserialize)]
 struct Containers {
     cna: Cna,
+    /// Authorized data publishers' containers (CISA's "Vulnrichment"
+    /// holds SSVC decision points); read leniently, as [`ssvc`] says.
+    #[serde(default)]
+    adp: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -150,6 +154,82 @@ fn english(texts: &[LangText]) -> Option<&str> {
         .map(|t| t.value.as_str())
 }
 
+/// CISA's SSVC decision points from the ADP containers: the first
+/// `metrics[].other` of type `ssvc` with the three decision points
+/// (`Exploitation`: none/poc/active, `Automatable`: yes/no, `Technical
+/// Impact`: partial/total). A malformed one is a warning, not a refusal:
+/// the record's own (CNA) data stays importable.
+fn ssvc(adp: &[serde_json::Value], warnings: &mut Vec<String>) -> Option<isx_advisories::Ssvc> {
+    let found = adp.iter().enumerate().find_map(|(ai, c)| {
+        c.get("metrics")?
+            .as_array()?
+            .iter()
+            .enumerate()
+            .find_map(|(mi, m)| {
+                let other = m.get("other")?;
+                (other.get("type")?.as_str()? == "ssvc").then(|| {
+                    (
+                        format!("/containers/adp/{ai}/metrics/{mi}/other/content"),
+                        other.get("content"),
+                    )
+                })
+            })
+    })?;
+    let (pointer, content) = found;
+    let read = || -> Result<isx_advisories::Ssvc, String> {
+        let content = content.ok_or("no content")?;
+        let option = |name: &str| -> Result<String, String> {
+            content
+                .get("options")
+                .and_then(|o| o.as_array())
+                .and_then(|o| o.iter().find_map(|x| x.get(name)?.as_str()))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no {name:?} decision point"))
+        };
+        let exploitation = option("Exploitation")?
+            .parse()
+            .map_err(|e: isx_advisories::AdvisoryError| e.to_string())?;
+        let automatable = match option("Automatable")?.to_ascii_lowercase().as_str() {
+            "yes" => true,
+            "no" => false,
+            other => return Err(format!("Automatable {other:?}: expected yes or no")),
+        };
+        let technical_impact = match option("Technical Impact")?.to_ascii_lowercase().as_str() {
+            "partial" => isx_advisories::SsvcTechnicalImpact::Partial,
+            "total" => isx_advisories::SsvcTechnicalImpact::Total,
+            other => {
+                return Err(format!(
+                    "Technical Impact {other:?}: expected partial or total"
+                ))
+            }
+        };
+        let text = |k: &str| {
+            content
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let timestamp = isx_domain::Timestamp::parse(&text("timestamp"))
+            .map_err(|e| format!("timestamp: {e}"))?;
+        Ok(isx_advisories::Ssvc {
+            exploitation,
+            automatable,
+            technical_impact,
+            role: text("role"),
+            version: text("version"),
+            timestamp,
+        })
+    };
+    match read() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            warnings.push(format!("{pointer}: SSVC decision points not read: {e}"));
+            None
+        }
+    }
+}
+
 /// Parses a CVE JSON 5.x record into an advisory (plus warnings).
 pub fn parse(bytes: &[u8]) -> Result<(Advisory, Vec<String>), FormatError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -171,7 +251,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Advisory, Vec<String>), FormatError> {
             format!("{cve} is {}, not PUBLISHED", rec.cve_metadata.state),
         ));
     }
-    let cna = rec.containers.cna;
+    let cna = &rec.containers.cna;
     let mut warnings = Vec::new();
     let mut cvss_v31 = None;
     let mut cvss_v40 = None;
@@ -280,6 +360,8 @@ pub fn parse(bytes: &[u8]) -> Result<(Advisory, Vec<String>), FormatError> {
         cvss_v40,
         exploitability: None,
         exploit_statement: None,
+        epss: None,
+        ssvc: ssvc(&rec.containers.adp, &mut warnings),
         known_exploited: None,
         affected,
         remediations,
@@ -319,6 +401,53 @@ mod tests {
         "solutions": [{"lang": "en", "value": "Update to 2.4.1."}],
         "references": [{"url": "https://example.com/sa-1", "name": "SA-1"}]
       }}}"#;
+
+    /// A record with CISA's Vulnrichment ADP container, as cve.org serves it.
+    fn with_adp(options: &str) -> String {
+        RECORD.replacen(
+            "}}}",
+            &format!(
+                r#"}}, "adp": [{{"title": "CISA ADP Vulnrichment", "providerMetadata": {{"orgId": "134c704f-9b21-4f2e-91b3-4a467353bcc0", "shortName": "CISA-ADP"}},
+                  "metrics": [{{"other": {{"type": "ssvc", "content": {{"timestamp": "2026-11-20T14:03:51.774391Z", "id": "CVE-2026-30001",
+                    "options": {options}, "role": "CISA Coordinator", "version": "2.0.3"}}}}}}]}}]}}}}"#
+            ),
+            1,
+        )
+    }
+
+    #[test]
+    fn cisa_ssvc_decision_points_are_read_from_the_adp_container() {
+        let rec = with_adp(
+            r#"[{"Exploitation": "poc"}, {"Automatable": "yes"}, {"Technical Impact": "total"}]"#,
+        );
+        let (a, warnings) = parse(rec.as_bytes()).unwrap();
+        let s = a.ssvc.expect("SSVC read");
+        assert_eq!(s.exploitation, isx_advisories::SsvcExploitation::Poc);
+        assert!(s.automatable);
+        assert_eq!(
+            s.technical_impact,
+            isx_advisories::SsvcTechnicalImpact::Total
+        );
+        assert_eq!(s.role, "CISA Coordinator");
+        assert_eq!(s.version, "2.0.3");
+        assert_eq!(s.timestamp.to_rfc3339()[..19], *"2026-11-20T14:03:51");
+        assert!(warnings.iter().all(|w| !w.contains("SSVC")), "{warnings:?}");
+        // A malformed decision is a warning naming where; the rest imports.
+        let rec = with_adp(
+            r#"[{"Exploitation": "rumoured"}, {"Automatable": "yes"}, {"Technical Impact": "total"}]"#,
+        );
+        let (a, warnings) = parse(rec.as_bytes()).unwrap();
+        assert!(a.ssvc.is_none());
+        assert!(
+            warnings.iter().any(|w| w
+                .starts_with("/containers/adp/0/metrics/0/other/content: SSVC")
+                && w.contains("rumoured")),
+            "{warnings:?}"
+        );
+        // No ADP container: no SSVC, no warning.
+        let (a, _) = parse(RECORD.as_bytes()).unwrap();
+        assert!(a.ssvc.is_none());
+    }
 
     #[test]
     fn a_record_maps_to_an_advisory() {

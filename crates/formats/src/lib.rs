@@ -15,6 +15,7 @@ pub mod botnet;
 pub mod cleanfiles;
 pub mod csaf;
 pub mod cve5;
+pub mod epss;
 pub mod feed;
 pub mod kev;
 pub mod openpgp;

@@ -32,6 +32,8 @@ fn advisory(i: usize) -> Advisory {
             exploited: false,
         }),
         exploit_statement: None,
+        epss: None,
+        ssvc: None,
         known_exploited: None,
         affected: (0..4)
             .map(|p| AffectedProduct {

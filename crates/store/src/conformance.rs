@@ -71,6 +71,8 @@ fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
         cvss_v40: None,
         exploitability: Some(isx_advisories::Exploitability::default()),
         exploit_statement: None,
+        epss: None,
+        ssvc: None,
         known_exploited: None,
         affected: vec![],
         remediations: vec![],

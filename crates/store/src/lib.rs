@@ -295,6 +295,19 @@ pub trait AdvisoryStore: Send + Sync {
     async fn advisory_release(&self, cve: &CveId) -> Result<Option<i64>>;
     /// Replaces catalogue entries by CVE, in one transaction; returns how many changed.
     async fn put_known_exploited(&self, records: &[KevRecord]) -> Result<usize>;
+    /// Stores EPSS scores of the CVEs isx has advisories for (one day's
+    /// scores of others are of no use here and would be most of a file),
+    /// in one transaction; a score already stored for that CVE and day is
+    /// replaced. Returns how many rows were new or changed and how many
+    /// scores were of CVEs without an advisory.
+    async fn put_epss(
+        &self,
+        scores: &[(CveId, isx_advisories::EpssScore)],
+    ) -> Result<(usize, usize)>;
+    /// Every stored EPSS score of `cve`, oldest first.
+    async fn epss_history(&self, cve: &CveId) -> Result<Vec<isx_advisories::EpssScore>>;
+    /// Replaces SSVC decisions by CVE, in one transaction; returns how many changed.
+    async fn put_ssvc(&self, decisions: &[(CveId, isx_advisories::Ssvc)]) -> Result<usize>;
     // Notifications and webhooks.
     /// Records a notification unless the same (member, release, kind,
     /// version) exists; when new and the member has a webhook, queues a

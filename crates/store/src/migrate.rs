@@ -80,6 +80,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "arrival_ranks",
         sql: include_str!("../migrations/sqlite/0013_arrival_ranks.sql"),
     },
+    Migration {
+        version: 14,
+        name: "exploitation_context",
+        sql: include_str!("../migrations/sqlite/0014_exploitation_context.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -147,6 +152,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 13,
         name: "arrival_ranks",
         sql: include_str!("../migrations/postgres/0013_arrival_ranks.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "exploitation_context",
+        sql: include_str!("../migrations/postgres/0014_exploitation_context.sql"),
     },
 ];
 

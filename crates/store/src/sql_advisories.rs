@@ -90,6 +90,19 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                 .maybe_row(&mut tx)
                 .await?;
             let mut stored = a.clone();
+            // EPSS and SSVC live in their own tables (attached on read); an
+            // imported SSVC decision is stored in the same transaction.
+            stored.epss = None;
+            if let Some(d) = stored.ssvc.take() {
+                sqlx::query(
+                    "INSERT INTO ssvc_decisions (cve, body) VALUES ($1, $2)
+                     ON CONFLICT (cve) DO UPDATE SET body = excluded.body WHERE ssvc_decisions.body <> excluded.body",
+                )
+                .arg(cve)
+                .arg(crate::rows::json(&d))
+                .run(&mut tx)
+                .await?;
+            }
             match existing {
                 None => {
                     if stored.revisions.is_empty() {
@@ -160,7 +173,10 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         release: Option<i64>,
     ) -> crate::Result<Vec<(i64, isx_advisories::Advisory)>> {
         let rows = sqlx::query(
-                    "SELECT a.release_id, a.body, k.body AS kev FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve
+                    "SELECT a.release_id, a.body, k.body AS kev, s.body AS ssvc, e.scored_on, e.epss, e.percentile, e.model_version
+                     FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve
+                     LEFT JOIN ssvc_decisions s ON s.cve = a.cve
+                     LEFT JOIN epss_scores e ON e.cve = a.cve AND e.scored_on = (SELECT MAX(x.scored_on) FROM epss_scores x WHERE x.cve = a.cve)
                      WHERE ($1 IS NULL OR a.release_id = $1) ORDER BY a.cve",
                 )
                 .arg(release)
@@ -168,11 +184,7 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                 .await?;
         rows.into_iter()
             .map(|r| -> crate::Result<(i64, isx_advisories::Advisory)> {
-                let kev = r.col::<Option<String>>("kev")?;
-                Ok((
-                    r.col::<i64>("release_id")?,
-                    crate::rows::advisory(&r.col::<String>("body")?, kev.as_deref())?,
-                ))
+                Ok((r.col::<i64>("release_id")?, advisory_row(&r)?))
             })
             .collect()
     }
@@ -182,17 +194,16 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         cve: &isx_advisories::CveId,
     ) -> crate::Result<Option<(i64, isx_advisories::Advisory)>> {
         let row = sqlx::query(
-                    "SELECT a.release_id, a.body, k.body AS kev FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve WHERE a.cve = $1",
+                    "SELECT a.release_id, a.body, k.body AS kev, s.body AS ssvc, e.scored_on, e.epss, e.percentile, e.model_version
+                     FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve
+                     LEFT JOIN ssvc_decisions s ON s.cve = a.cve
+                     LEFT JOIN epss_scores e ON e.cve = a.cve AND e.scored_on = (SELECT MAX(x.scored_on) FROM epss_scores x WHERE x.cve = a.cve) WHERE a.cve = $1",
                 )
                 .arg(cve.as_str())
                 .maybe_row(&self.pool)
                 .await?;
         row.map(|r| -> crate::Result<(i64, isx_advisories::Advisory)> {
-            let kev = r.col::<Option<String>>("kev")?;
-            Ok((
-                r.col::<i64>("release_id")?,
-                crate::rows::advisory(&r.col::<String>("body")?, kev.as_deref())?,
-            ))
+            Ok((r.col::<i64>("release_id")?, advisory_row(&r)?))
         })
         .transpose()
     }
@@ -226,6 +237,84 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                     .arg(&body)
                     .run(&mut tx)
                     .await?;
+            changed += done as usize;
+        }
+        commit(tx).await?;
+        Ok(changed)
+    }
+
+    async fn put_epss(
+        &self,
+        scores: &[(isx_advisories::CveId, isx_advisories::EpssScore)],
+    ) -> crate::Result<(usize, usize)> {
+        let mut tx = self.begin_write().await?;
+        let known: std::collections::HashSet<String> = sqlx::query("SELECT cve FROM advisories")
+            .rows(&mut tx)
+            .await?
+            .iter()
+            .map(|r| r.col::<String>("cve"))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let (mut changed, mut skipped) = (0, 0);
+        for (cve, e) in scores {
+            if !known.contains(cve.as_str()) {
+                skipped += 1;
+                continue;
+            }
+            let done = sqlx::query(
+                "INSERT INTO epss_scores (cve, scored_on, epss, percentile, model_version) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (cve, scored_on) DO UPDATE SET epss = excluded.epss, percentile = excluded.percentile, model_version = excluded.model_version
+                 WHERE epss_scores.epss <> excluded.epss OR epss_scores.percentile <> excluded.percentile OR epss_scores.model_version <> excluded.model_version",
+            )
+            .arg(cve.as_str())
+            .arg(&e.date)
+            .arg(e.epss.to_string())
+            .arg(e.percentile.to_string())
+            .arg(&e.model_version)
+            .run(&mut tx)
+            .await?;
+            changed += done as usize;
+        }
+        commit(tx).await?;
+        Ok((changed, skipped))
+    }
+
+    async fn epss_history(
+        &self,
+        cve: &isx_advisories::CveId,
+    ) -> crate::Result<Vec<isx_advisories::EpssScore>> {
+        let rows = sqlx::query(
+            "SELECT scored_on, epss, percentile, model_version FROM epss_scores WHERE cve = $1 ORDER BY scored_on",
+        )
+        .arg(cve.as_str())
+        .rows(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                epss_score(
+                    &r.col::<String>("scored_on")?,
+                    &r.col::<String>("epss")?,
+                    &r.col::<String>("percentile")?,
+                    &r.col::<String>("model_version")?,
+                )
+            })
+            .collect()
+    }
+
+    async fn put_ssvc(
+        &self,
+        decisions: &[(isx_advisories::CveId, isx_advisories::Ssvc)],
+    ) -> crate::Result<usize> {
+        let mut changed = 0;
+        let mut tx = self.begin_write().await?;
+        for (cve, d) in decisions {
+            let done = sqlx::query(
+                "INSERT INTO ssvc_decisions (cve, body) VALUES ($1, $2)
+                 ON CONFLICT (cve) DO UPDATE SET body = excluded.body WHERE ssvc_decisions.body <> excluded.body",
+            )
+            .arg(cve.as_str())
+            .arg(crate::rows::json(d))
+            .run(&mut tx)
+            .await?;
             changed += done as usize;
         }
         commit(tx).await?;
@@ -411,4 +500,41 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
             .map(|r| crate::rows::delivery_row(&r))
             .collect()
     }
+}
+
+fn epss_score(
+    date: &str,
+    epss: &str,
+    percentile: &str,
+    model: &str,
+) -> crate::Result<isx_advisories::EpssScore> {
+    let num = |v: &str| {
+        v.parse::<f64>()
+            .map_err(|e| crate::StoreError::Corrupt(format!("EPSS value {v:?}: {e}")))
+    };
+    isx_advisories::EpssScore::new(date, num(epss)?, num(percentile)?, model)
+        .map_err(|e| crate::StoreError::Corrupt(format!("EPSS score: {e}")))
+}
+
+/// An advisory row with its KEV entry, SSVC decision and latest EPSS score.
+fn advisory_row<R: Get>(r: &R) -> crate::Result<isx_advisories::Advisory> {
+    let kev = r.col::<Option<String>>("kev")?;
+    let mut a = crate::rows::advisory(&r.col::<String>("body")?, kev.as_deref())?;
+    a.ssvc = r
+        .col::<Option<String>>("ssvc")?
+        .map(|b| {
+            serde_json::from_str(&b)
+                .map_err(|e| crate::StoreError::Corrupt(format!("SSVC decision: {e}")))
+        })
+        .transpose()?;
+    a.epss = match r.col::<Option<String>>("scored_on")? {
+        Some(date) => Some(epss_score(
+            &date,
+            &r.col::<String>("epss")?,
+            &r.col::<String>("percentile")?,
+            &r.col::<String>("model_version")?,
+        )?),
+        None => None,
+    };
+    Ok(a)
 }

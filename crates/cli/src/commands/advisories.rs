@@ -41,10 +41,18 @@ enum Parsed {
     /// Advisories, warnings, and the document's own marking.
     Csaf(Vec<Advisory>, Vec<String>, Option<isx_domain::Tlp>),
     Kev(Vec<KevRecord>),
+    Epss(isx_formats::epss::EpssFile),
 }
 
 fn parse_file(path: &Path) -> Result<Parsed, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    if !bytes.trim_ascii_start().starts_with(b"{") {
+        // FIRST's daily EPSS file, gzipped as published or plain CSV.
+        let name = path.file_name().and_then(|n| n.to_str());
+        return isx_app::advisories::read_epss(&bytes, name)
+            .map(Parsed::Epss)
+            .map_err(|e| e.to_string());
+    }
     let doc: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
     if isx_formats::kev::is_kev(&doc) {
@@ -64,7 +72,10 @@ fn parse_file(path: &Path) -> Result<Parsed, String> {
         let d = isx_formats::csaf::parse(&bytes).map_err(|e| e.to_string())?;
         return Ok(Parsed::Csaf(d.advisories, d.warnings, d.tlp));
     }
-    Err("neither a CSAF 2.0 document, a CVE JSON 5 record nor the CISA KEV catalogue".into())
+    Err(
+        "neither a CSAF 2.0 document, a CVE JSON 5 record, the CISA KEV catalogue nor an EPSS file"
+            .into(),
+    )
 }
 
 #[derive(Serialize)]
@@ -72,6 +83,7 @@ struct Report {
     files: usize,
     advisories: isx_store::PutOutcome,
     known_exploited_changed: usize,
+    epss: isx_app::advisories::EpssOutcome,
     skipped: Vec<String>,
     warnings: Vec<String>,
 }
@@ -95,6 +107,7 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
             );
             let (mut advisories, mut kev, mut skipped, mut warnings, mut errors) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut epss_files = Vec::new();
             let mut markings = Vec::new();
             for f in &files {
                 bar.set_message(f.display().to_string());
@@ -107,6 +120,7 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
                         warnings.extend(w.into_iter().map(|w| format!("{}: {w}", f.display())));
                     }
                     Ok(Parsed::Kev(k)) => kev.extend(k),
+                    Ok(Parsed::Epss(e)) => epss_files.push(e),
                     Err(e) if skip_invalid => skipped.push(format!("{}: {e}", f.display())),
                     Err(e) => errors.push(format!("{}: {e}", f.display())),
                 }
@@ -149,10 +163,20 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
             } else {
                 ctx.store.put_known_exploited(&kev).await?
             };
+            // After the advisories, so that scores of the CVEs just
+            // imported are kept.
+            let mut epss = isx_app::advisories::EpssOutcome::default();
+            for f in &epss_files {
+                let o = isx_app::advisories::import_epss(ctx.store.as_ref(), f).await?;
+                epss.scores += o.scores;
+                epss.stored += o.stored;
+                epss.other_cves += o.other_cves;
+            }
             let report = Report {
                 files: files.len(),
                 advisories: outcome,
                 known_exploited_changed: kev_changed,
+                epss,
                 skipped,
                 warnings,
             };
@@ -163,6 +187,12 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
                 "{} file(s): {} advisories created, {} revised, {} unchanged; {} KEV entries changed",
                 report.files, outcome.created, outcome.revised, outcome.unchanged, kev_changed
             );
+            if !epss_files.is_empty() {
+                text.push_str(&format!(
+                    "; EPSS: {} scores read, {} stored or changed, {} of CVEs without an advisory here not kept",
+                    epss.scores, epss.stored, epss.other_cves
+                ));
+            }
             for s in &report.skipped {
                 text.push_str(&format!("\nskipped {s}"));
             }

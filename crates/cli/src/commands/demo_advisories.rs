@@ -151,6 +151,8 @@ fn build(s: &Spec) -> anyhow::Result<Advisory> {
         cvss_v40: s.v40.map(CvssV4::parse).transpose()?,
         exploitability: Some(Exploitability { latest: s.latest, older: ExploitIndex::LessLikely, publicly_disclosed: s.exploited, exploited: s.exploited }),
         exploit_statement: None,
+        epss: None,
+        ssvc: None,
         known_exploited: None,
         affected,
         remediations: vec![Remediation {

@@ -204,6 +204,24 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
             json!({"category": "other", "title": "CISA KEV", "text": super::import::kev_note(k)}),
         );
     }
+    // CSAF 2.0 has no field for EPSS or SSVC (2.1 has): `other` notes.
+    if let Some(e) = &a.epss {
+        notes.push(json!({"category": "other", "title": "EPSS (FIRST)", "text": format!(
+            "EPSS {} (percentile {}) on {}, model {}: the probability of exploitation activity in the next 30 days.",
+            e.epss, e.percentile, e.date, e.model_version
+        )}));
+    }
+    if let Some(d) = &a.ssvc {
+        notes.push(json!({"category": "other", "title": "SSVC (CISA)", "text": format!(
+            "Exploitation: {}; Automatable: {}; Technical Impact: {} ({} decision, SSVC {}, {}).",
+            d.exploitation.as_str(),
+            if d.automatable { "yes" } else { "no" },
+            d.technical_impact.as_str(),
+            d.role,
+            d.version,
+            csaf_time(d.timestamp)
+        )}));
+    }
     let mut vuln = Map::new();
     vuln.insert("cve".into(), json!(a.cve.as_str()));
     vuln.insert("title".into(), json!(a.title));

@@ -369,6 +369,8 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
             exploitability,
             exploit_statement,
             known_exploited,
+            epss: None,
+            ssvc: None,
             affected,
             remediations,
             faqs,

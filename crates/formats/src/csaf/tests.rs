@@ -141,6 +141,8 @@ pub(crate) fn rich_advisory() -> Advisory {
             exploited: false,
         }),
         exploit_statement: None,
+        epss: None,
+        ssvc: None,
         known_exploited: Some(KnownExploited {
             date_added: "2026-11-20".into(),
             due_date: Some("2026-12-11".into()),

@@ -362,6 +362,97 @@ pub(crate) async fn import_advisories(
     ))
 }
 
+/// The most an EPSS upload may be (FIRST's gzipped daily file is about 2 MB).
+pub(crate) const MAX_EPSS_UPLOAD: usize = 64 * 1024 * 1024;
+
+/// What an EPSS import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EpssImportDto {
+    /// The file's score date and model.
+    pub date: String,
+    pub model_version: String,
+    /// Scores in the file.
+    pub scores: usize,
+    /// Scores of CVEs isx has advisories for, new or changed.
+    pub stored: usize,
+    /// Scores of other CVEs, not kept.
+    pub other_cves: usize,
+}
+
+/// Imports one of FIRST's daily EPSS files (operator administrators): the
+/// body is `epss_scores-YYYY-MM-DD.csv.gz` as downloaded, or the CSV
+/// inside it. Scores are kept per CVE and day for the CVEs isx has
+/// advisories for, in one transaction; the same file again changes nothing.
+#[utoipa::path(post, path = "/api/v1/advisories/epss", tag = "advisories", security(("api_key" = [])),
+    request_body(content = String, content_type = "text/csv", description = "FIRST's EPSS CSV (gzipped or not)"),
+    responses((status = 200, body = EpssImportDto), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn import_epss(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_staff()?;
+    let file = advisories::read_epss(&body, None)?;
+    let out = advisories::import_epss(state.store.as_ref(), &file).await?;
+    Ok(noted(
+        AuditNote::new("advisories.epss", format!("epss/{}", file.date)),
+        Json(EpssImportDto {
+            date: file.date,
+            model_version: file.model_version,
+            scores: out.scores,
+            stored: out.stored,
+            other_cves: out.other_cves,
+        }),
+    ))
+}
+
+/// One day's EPSS score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EpssDto {
+    pub date: String,
+    pub epss: f64,
+    pub percentile: f64,
+    pub model_version: String,
+}
+
+/// An advisory's EPSS history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EpssHistoryDto {
+    pub cve: String,
+    /// True while exploitability data is withheld from you (before the
+    /// 24-hour window): `scores` is then empty whatever is stored.
+    pub withheld: bool,
+    /// Oldest first.
+    pub scores: Vec<EpssDto>,
+}
+
+/// The EPSS history of an advisory you may see (exploitability data:
+/// withheld until the 24-hour window).
+#[utoipa::path(get, path = "/api/v1/advisories/{cve}/epss", tag = "advisories", security(("api_key" = [])),
+    params(("cve" = String, Path, description = "CVE id")),
+    responses((status = 200, body = EpssHistoryDto), (status = 404, body = Problem)))]
+pub(crate) async fn advisory_epss(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(cve): Path<String>,
+) -> Result<Json<EpssHistoryDto>, ApiError> {
+    let history = advisories::epss_history(&state, &caller.principal, &cve).await?;
+    Ok(Json(EpssHistoryDto {
+        cve: cve.to_ascii_uppercase(),
+        withheld: history.is_none(),
+        scores: history
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| EpssDto {
+                date: e.date,
+                epss: e.epss,
+                percentile: e.percentile,
+                model_version: e.model_version,
+            })
+            .collect(),
+    }))
+}
+
 /// A notification as the member sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationDto {

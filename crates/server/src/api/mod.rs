@@ -83,6 +83,11 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(get_release, change_release))
         .routes(routes!(release_table))
         .routes(routes!(import_advisories))
+        .routes(
+            routes!(advisories::import_epss)
+                .layer(DefaultBodyLimit::max(advisories::MAX_EPSS_UPLOAD)),
+        )
+        .routes(routes!(advisories::advisory_epss))
         .routes(routes!(search_advisories))
         .routes(routes!(get_advisory))
         .routes(routes!(advisory_csaf))

@@ -125,6 +125,13 @@ pub struct AdvisoryFilterParams {
     pub known_exploited: Option<bool>,
     /// CVE id, title or description contains this text.
     pub q: Option<String>,
+    /// Latest EPSS score (FIRST) at least this, 0–1.
+    pub epss_min: Option<f64>,
+    /// CISA SSVC Exploitation at least this: none, poc, active.
+    pub ssvc_exploitation: Option<String>,
+    /// Order: cve (default), epss (highest first), score (CVSS, highest
+    /// first), ssvc (active and automatable first). Withheld data sorts last.
+    pub sort: Option<String>,
 }
 
 impl From<AdvisoryFilterParams> for AdvisoryFilter {
@@ -136,6 +143,9 @@ impl From<AdvisoryFilterParams> for AdvisoryFilter {
             exploitability,
             known_exploited,
             q,
+            epss_min,
+            ssvc_exploitation,
+            sort,
         } = p;
         AdvisoryFilter {
             release,
@@ -144,6 +154,9 @@ impl From<AdvisoryFilterParams> for AdvisoryFilter {
             exploitability,
             known_exploited,
             q,
+            epss_min,
+            ssvc_exploitation,
+            sort,
         }
     }
 }

@@ -124,6 +124,8 @@ struct TableRow {
     cvss: String,
     exploitability: String,
     kev: &'static str,
+    epss: String,
+    ssvc: String,
     products: String,
     fixes: String,
 }
@@ -149,6 +151,16 @@ fn table_row(a: &Advisory, withheld: bool) -> TableRow {
             (None, true) => "withheld",
             (None, false) => "",
         },
+        epss: match (&a.epss, withheld) {
+            (Some(e), _) => epss_text(e),
+            (None, true) => "withheld".into(),
+            (None, false) => String::new(),
+        },
+        ssvc: match (&a.ssvc, withheld) {
+            (Some(s), _) => ssvc_text(s),
+            (None, true) => "withheld".into(),
+            (None, false) => String::new(),
+        },
         products: a
             .affected
             .iter()
@@ -157,6 +169,26 @@ fn table_row(a: &Advisory, withheld: bool) -> TableRow {
             .join("; "),
         fixes: fixes.join(", "),
     }
+}
+
+/// `94.0% (99.9th percentile, 2026-12-01)`.
+pub(crate) fn epss_text(e: &isx_advisories::EpssScore) -> String {
+    format!(
+        "{:.1}% ({:.1}th percentile, {})",
+        e.epss * 100.0,
+        e.percentile * 100.0,
+        e.date
+    )
+}
+
+/// `Exploitation: active · Automatable: yes · Technical impact: total`.
+pub(crate) fn ssvc_text(s: &isx_advisories::Ssvc) -> String {
+    format!(
+        "Exploitation: {} · Automatable: {} · Technical impact: {}",
+        s.exploitation.as_str(),
+        if s.automatable { "yes" } else { "no" },
+        s.technical_impact.as_str()
+    )
 }
 
 #[derive(askama::Template)]
@@ -182,6 +214,12 @@ pub(crate) struct PageFilter {
     exploitability: String,
     #[serde(default)]
     known_exploited: String,
+    #[serde(default)]
+    epss_min: String,
+    #[serde(default)]
+    ssvc_exploitation: String,
+    #[serde(default)]
+    sort: String,
 }
 
 impl PageFilter {
@@ -197,6 +235,23 @@ impl PageFilter {
                 .map_err(ApiError::invalid)?,
             known_exploited: opt(&self.known_exploited).map(|s| s == "true"),
             q: None,
+            // Entered as a percentage on the page.
+            epss_min: opt(&self.epss_min)
+                .map(|s| {
+                    s.trim_end_matches('%')
+                        .trim()
+                        .parse::<f64>()
+                        .map(|p| p / 100.0)
+                })
+                .transpose()
+                .map_err(|_| {
+                    ApiError::invalid(format!(
+                        "EPSS at least {:?}: a percentage, e.g. 10",
+                        self.epss_min
+                    ))
+                })?,
+            ssvc_exploitation: opt(&self.ssvc_exploitation),
+            sort: opt(&self.sort),
         })
     }
 }
@@ -328,6 +383,11 @@ pub(crate) async fn import(
 struct AdvisoryPage {
     layout: Layout,
     withheld: bool,
+    epss: String,
+    ssvc: String,
+    /// The EPSS history as SVG polyline points (day by day, 0–100 %).
+    epss_points: String,
+    epss_days: usize,
     a: Advisory,
     release: Release,
     state: &'static str,
@@ -342,8 +402,30 @@ pub(crate) async fn advisory(
     let (release, a, mask) = advisories::advisory(&state, &caller.principal, &cve)
         .await
         .map_err(|_| not_found())?;
+    let history = advisories::epss_history(&state, &caller.principal, &cve)
+        .await
+        .map_err(|_| not_found())?
+        .unwrap_or_default();
+    let n = history.len();
+    let epss_points = history
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let x = if n > 1 {
+                i as f64 * 300.0 / (n - 1) as f64
+            } else {
+                150.0
+            };
+            format!("{x:.1},{:.1}", 60.0 - e.epss * 60.0)
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     let page = AdvisoryPage {
         withheld: mask.hides(isx_policy::FieldMask::EXPLOITABILITY),
+        epss: a.epss.as_ref().map(epss_text).unwrap_or_default(),
+        ssvc: a.ssvc.as_ref().map(ssvc_text).unwrap_or_default(),
+        epss_points,
+        epss_days: n,
         layout: layout(&caller, "Advisory", "releases"),
         severity: a
             .severity()
