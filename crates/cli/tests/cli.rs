@@ -703,6 +703,22 @@ async fn the_demo_serves_every_product() {
     );
     let cols = json(get("/taxii2/isx/collections/").await.expect("taxii")).await;
     assert!(count(&cols["collections"]) >= 5, "{cols}");
+    // Exploitation context: EPSS history and SSVC on a released advisory.
+    let a = json(
+        get("/api/v1/advisories/CVE-2026-41001")
+            .await
+            .expect("advisory"),
+    )
+    .await;
+    assert!(a["advisory"]["epss"]["epss"].as_f64().is_some(), "{a}");
+    assert!(a["advisory"]["ssvc"]["exploitation"].is_string(), "{a}");
+    let h = json(
+        get("/api/v1/advisories/CVE-2026-41001/epss")
+            .await
+            .expect("epss"),
+    )
+    .await;
+    assert_eq!(count(&h["scores"]), 14, "{h}");
     // The CSAF provider: the released TLP:CLEAR advisories are public.
     let index = client
         .get(format!("{base}/.well-known/csaf/white/index.txt"))

@@ -219,6 +219,60 @@ pub async fn seed(ctx: &Ctx) -> anyhow::Result<()> {
     ctx.store
         .put_known_exploited(&[known_exploited(now)?])
         .await?;
+    seed_context(ctx, now).await
+}
+
+/// A fortnight of EPSS scores for every demo CVE (rising for the exploited
+/// ones) and CISA SSVC decisions for the released ones, as the daily EPSS
+/// file and CVE JSON 5 records would bring them.
+async fn seed_context(ctx: &Ctx, now: Timestamp) -> anyhow::Result<()> {
+    let mut scores = Vec::new();
+    for (i, spec) in SPECS.iter().enumerate() {
+        let cve: isx_advisories::CveId = spec.cve.parse()?;
+        for d in 0..14i64 {
+            let day = now.add_secs((d - 14) * DAY).to_rfc3339();
+            let base = 0.002 + 0.013 * i as f64;
+            let trend = if spec.exploited {
+                0.06 * d as f64
+            } else {
+                0.001 * d as f64
+            };
+            let epss = ((base + trend) * 100_000.0).round() / 100_000.0;
+            let percentile = (0.5 + epss / 2.0).min(0.99999);
+            scores.push((
+                cve.clone(),
+                isx_advisories::EpssScore::new(
+                    day.get(..10).unwrap_or_default(),
+                    epss.min(1.0),
+                    (percentile * 100_000.0).round() / 100_000.0,
+                    "v2025.03.14",
+                )?,
+            ));
+        }
+    }
+    ctx.store.put_epss(&scores).await?;
+    let decisions: Vec<_> = SPECS
+        .iter()
+        .take(3)
+        .map(|spec| -> anyhow::Result<_> {
+            Ok((
+                spec.cve.parse()?,
+                isx_advisories::Ssvc {
+                    exploitation: if spec.exploited {
+                        isx_advisories::SsvcExploitation::Active
+                    } else {
+                        isx_advisories::SsvcExploitation::None
+                    },
+                    automatable: spec.exploited,
+                    technical_impact: isx_advisories::SsvcTechnicalImpact::Total,
+                    role: "CISA Coordinator".into(),
+                    version: "2.0.3".into(),
+                    timestamp: now.add_secs(-3 * DAY),
+                },
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    ctx.store.put_ssvc(&decisions).await?;
     Ok(())
 }
 
