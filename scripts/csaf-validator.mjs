@@ -2,6 +2,8 @@
 // (@secvisogram/csaf-validator-lib, BSI): run as
 //   node scripts/csaf-validator.mjs cases DIR      the mandatory-test cases
 //   node scripts/csaf-validator.mjs valid FILE...  documents that must pass
+//   node scripts/csaf-validator.mjs optional FILE... the optional (6.2) and
+//     informative (6.3) findings, one `file test message` line each (exit 0)
 // `cases`: every `6.1.N-fail-K.json` must fail the library's test 6.1.N,
 // every `6.1.N-pass-K.json` (and base.json) must pass the schema and every
 // mandatory test. `valid`: each file must pass the schema and every
@@ -18,6 +20,8 @@ const schema = await import(`${lib}/schemaTests.js`)
 const mandatory = await import(`${lib}/mandatoryTests.js`)
 
 const all = Object.entries(mandatory)
+const optional = await import(`${lib}/optionalTests.js`)
+const informative = await import(`${lib}/informativeTests.js`)
 const name = (t) => t.replace('mandatoryTest_', '').replaceAll('_', '.')
 
 async function failures(doc) {
@@ -67,8 +71,22 @@ if (mode === 'cases') {
     checked++
     if (failed.length) say(file, `fails ${JSON.stringify(failed)}`)
   }
+} else if (mode === 'optional') {
+  const tests = [...Object.entries(optional), ...Object.entries(informative)]
+  for (const file of args) {
+    const doc = JSON.parse(readFileSync(file, 'utf8'))
+    for (const [key, test] of tests) {
+      // 6.3.6/6.3.7 fetch URLs and 6.3.8 needs hunspell: not offline tests.
+      if (/6_3_(6|7|8)$/.test(key)) continue
+      const r = await test(doc)
+      const id = key.replace(/^(optional|informative)Test_/, '').replaceAll('_', '.')
+      for (const w of [...(r.warnings ?? []), ...(r.infos ?? [])])
+        console.log(`${basename(file)} ${id} ${w.instancePath}: ${w.message}`)
+    }
+  }
+  process.exit(0)
 } else {
-  console.error('usage: csaf-validator.mjs cases DIR | valid FILE...')
+  console.error('usage: csaf-validator.mjs cases DIR | valid FILE... | optional FILE...')
   process.exit(2)
 }
 console.log(`csaf-validator: ${checked} documents, ${problems} disagreements`)

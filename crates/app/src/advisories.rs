@@ -285,7 +285,18 @@ pub fn csaf(app: &App, r: &Release, a: &Advisory) -> serde_json::Value {
         initial_release: r.release_at,
         current_release: current_release(r, a),
     };
-    isx_formats::csaf::to_csaf(a, &ctx)
+    let mut doc = isx_formats::csaf::to_csaf(a, &ctx);
+    // Where the trusted provider publishes this view (its folder follows
+    // the label, so an advance notice's URL is in `amber` until release).
+    use isx_formats::csaf::provider;
+    let url = format!(
+        "{}/{}/{}",
+        provider::folder_url(app.public_url(), provider::Folder::of(ctx.tlp)),
+        provider::year_of(ctx.initial_release),
+        provider::file_name(&ctx.tracking_id)
+    );
+    isx_formats::csaf::add_canonical_url(&mut doc, &url);
+    doc
 }
 
 /// When an advisory's document last changed: its latest revision, never

@@ -21,6 +21,46 @@ pub(crate) fn python() -> PathBuf {
     p
 }
 
+/// The optional (§6.2) and informative (§6.3) findings of the official
+/// validator library on `files`: `(file, test, message)` each.
+pub(crate) fn csaf_validator_optional(files: &[PathBuf]) -> Vec<(String, String, String)> {
+    let lib = std::env::var_os("CSAF_VALIDATOR_LIB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../.ci-node/node_modules/@secvisogram/csaf-validator-lib"
+            ))
+        });
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/csaf-validator.mjs"
+    );
+    let out = Command::new("node")
+        .arg(script)
+        .arg("optional")
+        .args(files)
+        .env("CSAF_VALIDATOR_LIB", &lib)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "the CSAF validator library failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            Some((
+                parts.next()?.to_owned(),
+                parts.next()?.to_owned(),
+                parts.next().unwrap_or("").to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// Judges CSAF documents with the official validator library (BSI's
 /// `@secvisogram/csaf-validator-lib`, installed by scripts/test into
 /// .ci-node): each must pass the schema and every mandatory test.

@@ -351,3 +351,22 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
         "vulnerabilities": [Value::Object(vuln)],
     })
 }
+
+/// Adds the document's canonical URL as its `self` reference (optional
+/// test 6.2.11: where the document is published, ending in its §5.1 file
+/// name).
+pub fn add_canonical_url(doc: &mut Value, url: &str) {
+    let Some(document) = doc.get_mut("document").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let refs = document
+        .entry("references")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Some(list) = refs.as_array_mut() {
+        list.retain(|r| r.get("category").and_then(Value::as_str) != Some("self"));
+        list.insert(
+            0,
+            json!({"category": "self", "summary": "Canonical URL", "url": url}),
+        );
+    }
+}

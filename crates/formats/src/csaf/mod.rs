@@ -29,7 +29,7 @@ pub mod provider;
 mod schema;
 mod version;
 
-pub use export::{to_csaf, ExportContext};
+pub use export::{add_canonical_url, to_csaf, ExportContext};
 pub use import::{parse, CsafDocument};
 pub use mandatory::Finding;
 pub use schema::validate;
