@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the CSAF 2.0 mandatory-test documents isx ships
-(crates/formats/testdata/csaf-mandatory): for each test of §6.1, documents
+"""Writes the CSAF 2.0 test documents isx ships: the mandatory tests'
+(crates/formats/testdata/csaf-mandatory), and the optional and informative
+tests' (crates/formats/testdata/csaf-optional, each a change to a base that
+passes every test): for each test of §6.1, documents
 that fail it (`6.1.N-fail-K.json`) and documents that pass it
 (`6.1.N-pass-K.json`), each a small change to one valid base document,
 written from the specification's wording. The Rust tests
@@ -327,7 +329,185 @@ CASES = {
 }
 
 
+OPT_OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "formats", "testdata", "csaf-optional")
+PIH = {"purl": "pkg:generic/example-widget@1.1"}
+MD5 = "0cc175b9c0f1b6a831c399e269772661"
+SHA1 = "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8"
+SHA256 = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+
+
+def opt_base(d):
+    """The optional tests' base: BASE with what a good document also has."""
+    d["product_tree"]["branches"][0]["branches"][0]["branches"][1]["product"]["product_identification_helper"] = PIH
+    return d
+
+
+def product3(d, pih=True):
+    p = {"name": "Example Widget 2.0", "product_id": "CSAFPID-0003"}
+    if pih:
+        p["product_identification_helper"] = {"purl": "pkg:generic/example-widget@2.0"}
+    tree(d).setdefault("full_product_names", []).append(p)
+    return d
+
+
+def hashes(d, *algs):
+    values = {"md5": MD5, "sha1": SHA1, "sha256": SHA256}
+    p = d["product_tree"]["branches"][0]["branches"][0]["branches"][0]["product"]
+    p["product_identification_helper"]["hashes"] = [
+        {"filename": "widget-1.0.zip", "file_hashes": [{"algorithm": a, "value": values[a]} for a in algs]}]
+    return d
+
+
+def version_range(d, name):
+    d["product_tree"]["branches"][0]["branches"][0]["branches"].append(
+        {"category": "product_version_range", "name": name,
+         "product": {"name": f"Example Widget {name}", "product_id": "CSAFPID-0003",
+                     "product_identification_helper": {"purl": "pkg:generic/example-widget"}}})
+    v(d)["product_status"]["known_affected"].append("CSAFPID-0003")
+    v(d)["remediations"][0]["product_ids"].append("CSAFPID-0003")
+    v(d)["scores"][0]["products"].append("CSAFPID-0003")
+    return d
+
+
+def setv(d, key, value):
+    v(d)[key] = value
+    return d
+
+
+def seti(d, path, value):
+    o = d
+    for k in path[:-1]:
+        o = o[k]
+    if value is None:
+        del o[path[-1]]
+    else:
+        o[path[-1]] = value
+    return d
+
+
+OPTIONAL_CASES = {
+    "6.2.1": {
+        "fail": [lambda d: product3(d)],
+        "pass": [lambda d: (product3(d), v(d)["product_status"]["fixed"].append("CSAFPID-0003"))],
+    },
+    "6.2.2": {
+        "fail": [lambda d: (product3(d), v(d)["product_status"].setdefault("under_investigation", []).append("CSAFPID-0003"))],
+        "pass": [lambda d: (product3(d), v(d)["product_status"].setdefault("under_investigation", []).append("CSAFPID-0003"),
+                            v(d)["remediations"].append({"category": "mitigation", "details": "Disable the widget.", "product_ids": ["CSAFPID-0003"]}))],
+    },
+    "6.2.3": {
+        "fail": [lambda d: (product3(d), v(d)["product_status"]["known_affected"].append("CSAFPID-0003"),
+                            v(d)["remediations"][0]["product_ids"].append("CSAFPID-0003"))],
+        "pass": [lambda d: (product3(d), v(d)["product_status"]["known_affected"].append("CSAFPID-0003"),
+                            v(d)["remediations"][0]["product_ids"].append("CSAFPID-0003"),
+                            v(d)["scores"][0]["products"].append("CSAFPID-0003"))],
+    },
+    "6.2.4": {
+        "fail": [lambda d: revs(d, ["1.0.0", "1.0.1+build.7"], "1.0.1+build.7")],
+        "pass": [lambda d: revs(d, ["1.0.0", "1.0.1"], "1.0.1")],
+    },
+    "6.2.5": {
+        "fail": [lambda d: seti(d, ["document", "tracking", "initial_release_date"], "2026-10-30T10:00:00.000Z")],
+        "pass": [lambda d: seti(d, ["document", "tracking", "initial_release_date"], "2026-11-01T10:00:00.000Z")],
+    },
+    "6.2.6": {
+        "fail": [lambda d: seti(d, ["document", "tracking", "current_release_date"], "2026-11-01T12:00:00.000Z")],
+        "pass": [lambda d: seti(d, ["document", "tracking", "current_release_date"], "2026-11-03T10:00:00.000Z")],
+    },
+    "6.2.7": {
+        "fail": [lambda d: setv(d, "involvements", [{"party": "vendor", "status": "completed"}])],
+        "pass": [lambda d: setv(d, "involvements", [{"party": "vendor", "status": "completed", "date": "2026-11-01T09:00:00.000Z"}])],
+    },
+    "6.2.8": {"fail": [lambda d: hashes(d, "md5")], "pass": [lambda d: hashes(d, "md5", "sha256")]},
+    "6.2.9": {"fail": [lambda d: hashes(d, "sha1")], "pass": [lambda d: hashes(d, "sha1", "sha256")]},
+    "6.2.10": {
+        "fail": [lambda d: seti(d, ["document", "distribution"], {"text": "Share freely."})],
+        "pass": [lambda d: seti(d, ["document", "distribution"], {"text": "Share freely.", "tlp": {"label": "WHITE"}})],
+    },
+    "6.2.11": {
+        "fail": [lambda d: d["document"].__setitem__("x-no-canonical", True)],
+        "pass": [lambda d: d],
+    },
+    "6.2.12": {"fail": [lambda d: seti(d, ["document", "lang"], None)], "pass": [lambda d: d]},
+    "6.2.14": {
+        "fail": [lambda d: seti(d, ["document", "lang"], "qaa"), lambda d: seti(d, ["document", "lang"], "en-QM")],
+        "pass": [lambda d: seti(d, ["document", "lang"], "en-GB"), lambda d: seti(d, ["document", "lang"], "en-x-isx")],
+    },
+    "6.2.15": {"fail": [lambda d: seti(d, ["document", "lang"], "i-default")], "pass": [lambda d: d]},
+    "6.2.16": {
+        "fail": [lambda d: seti(d, ["product_tree", "branches", 0, "branches", 0, "branches", 0, "product", "product_identification_helper"], None)],
+        "pass": [lambda d: d],
+    },
+    "6.2.17": {
+        "fail": [lambda d: setv(d, "ids", [{"system_name": "CVE", "text": "CVE-2026-0001"}])],
+        "pass": [lambda d: setv(d, "ids", [{"system_name": "GitHub", "text": "GHSA-2x4f-8m3q-9v7c"}])],
+    },
+    "6.2.18": {"fail": [lambda d: version_range(d, "<=1.1")], "pass": [lambda d: version_range(d, "vers:generic/<=1.1")]},
+    "6.2.19": {
+        "fail": [lambda d: v(d)["scores"][0]["products"].append("CSAFPID-0002")],
+        "pass": [lambda d: d],
+    },
+    "6.3.1": {
+        "fail": [lambda d: setv(d, "scores", [{"cvss_v2": {"version": "2.0", "vectorString": "AV:N/AC:L/Au:N/C:P/I:P/A:N", "baseScore": 6.4},
+                                              "products": ["CSAFPID-0001"]}])],
+        "pass": [lambda d: d],
+    },
+    "6.3.2": {
+        "fail": [lambda d: setv(d, "scores", [{"cvss_v3": {"version": "3.0", "vectorString": V30, "baseScore": 6.1, "baseSeverity": "MEDIUM"},
+                                              "products": ["CSAFPID-0001"]}])],
+        "pass": [lambda d: d],
+    },
+    "6.3.3": {
+        "fail": [lambda d: (v(d).pop("cve"), setv(d, "ids", [{"system_name": "Example Vendor", "text": "EXV-VULN-1"}]))],
+        "pass": [lambda d: d],
+    },
+    "6.3.4": {"fail": [lambda d: v(d).pop("cwe")], "pass": [lambda d: d]},
+    "6.3.5": {
+        "fail": [lambda d: (hashes(d, "sha256"), d["product_tree"]["branches"][0]["branches"][0]["branches"][0]["product"]
+                            ["product_identification_helper"]["hashes"][0]["file_hashes"][0].__setitem__("value", SHA1))],
+        "pass": [lambda d: hashes(d, "sha256")],
+    },
+    "6.3.10": {"fail": [lambda d: version_range(d, "vers:generic/<=1.1")], "pass": [lambda d: d]},
+    "6.3.11": {
+        "fail": [lambda d: seti(d, ["product_tree", "branches", 0, "branches", 0, "branches", 0, "name"], "v1.0")],
+        "pass": [lambda d: d],
+    },
+}
+
+
+def file_name(tracking_id):
+    import re
+    return re.sub(r"[^+\-a-z0-9]+", "_", tracking_id.lower()) + ".json"
+
+
+def write_optional():
+    shutil.rmtree(OPT_OUT, ignore_errors=True)
+    os.makedirs(OPT_OUT)
+    n = 0
+    docs = [("base", None, None, lambda d: d)]
+    for test, cases in OPTIONAL_CASES.items():
+        for kind in ("fail", "pass"):
+            for k, change in enumerate(cases[kind], 1):
+                docs.append((test, kind, k, change))
+    for test, kind, k, change in docs:
+        d = opt_base(copy.deepcopy(BASE))
+        change(d)
+        name = "base" if kind is None else f"{test}-{kind}-{k:02d}"
+        t = d["document"]["tracking"]
+        t["id"] = "ISX-TEST-OPTIONAL" if kind is None else f"ISX-TEST-{test}-{kind}-{k:02d}"
+        d["document"]["title"] = "CSAF 2.0 optional tests: base" if kind is None else f"CSAF 2.0 test {test}: {'fails' if kind == 'fail' else 'passes'} ({k})"
+        if d["document"].pop("x-no-canonical", None) is None:
+            d["document"]["references"].insert(0, {"category": "self", "summary": "Canonical URL",
+                                                   "url": f"https://vendor.example/.well-known/csaf/white/2026/{file_name(t['id'])}"})
+        with open(os.path.join(OPT_OUT, f"{name}.json"), "w") as f:
+            json.dump(d, f, indent=2)
+            f.write("\n")
+        n += 1
+    print(f"{n} documents in {os.path.normpath(OPT_OUT)}")
+
+
 def main():
+    write_optional()
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     with open(os.path.join(OUT, "base.json"), "w") as f:

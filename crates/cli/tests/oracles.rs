@@ -518,3 +518,47 @@ crate::on_both_backends!(
     url_feed_files_pass_independent_checks,
     botnet_files_pass_independent_checks
 );
+
+/// The optional (§6.2) and informative (§6.3) tests: on every case
+/// document isx ships, isx and the official validator library find the
+/// same tests failing (the tests isx does not run — 6.2.13, 6.2.20,
+/// 6.3.6–6.3.9 — are left out of the comparison).
+#[test]
+fn optional_csaf_tests_agree_with_the_validator_library() {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../formats/testdata/csaf-optional"
+    ));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("cases")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let skipped = ["6.2.13", "6.2.20", "6.3.6", "6.3.7", "6.3.8", "6.3.9"];
+    let theirs: std::collections::BTreeSet<(String, String)> = csaf_validator_optional(&files)
+        .into_iter()
+        .filter(|(_, t, _)| !skipped.contains(&t.as_str()))
+        .map(|(f, t, _)| (f, t))
+        .collect();
+    let mut ours = std::collections::BTreeSet::new();
+    for f in &files {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(f).expect("read")).expect("json");
+        let name = f.file_name().expect("name").to_string_lossy().into_owned();
+        for finding in isx_formats::csaf::optional::run(&doc) {
+            ours.insert((name.clone(), finding.test.to_owned()));
+        }
+    }
+    assert!(
+        files.len() >= 50 && theirs.len() >= 25,
+        "{} files, {} findings",
+        files.len(),
+        theirs.len()
+    );
+    let only_ours: Vec<_> = ours.difference(&theirs).collect();
+    let only_theirs: Vec<_> = theirs.difference(&ours).collect();
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "isx only: {only_ours:?}\nthe library only: {only_theirs:?}"
+    );
+}

@@ -286,7 +286,26 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
             .collect();
         vuln.insert("references".into(), Value::Array(refs));
     }
-    if let (Some(v3), false) = (&a.cvss_v31, all_ids.is_empty()) {
+    // Scores cover the products that are (or may be) affected, not the
+    // fixed or unaffected ones (optional test 6.2.19); only when there is
+    // none do they name every product, so the score is not lost.
+    let scored: Vec<&str> = a
+        .affected
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.status,
+                ProductStatus::Affected | ProductStatus::UnderInvestigation
+            )
+        })
+        .map(|p| p.product_id.as_str())
+        .collect();
+    let scored = if scored.is_empty() {
+        all_ids.clone()
+    } else {
+        scored
+    };
+    if let (Some(v3), false) = (&a.cvss_v31, scored.is_empty()) {
         let version = if v3.vector().starts_with("CVSS:3.0") {
             "3.0"
         } else {
@@ -301,7 +320,7 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
         };
         vuln.insert(
             "scores".into(),
-            json!([{"products": all_ids, "cvss_v3": {"version": version, "vectorString": v3.vector(), "baseScore": v3.score(), "baseSeverity": sev}}]),
+            json!([{"products": scored, "cvss_v3": {"version": version, "vectorString": v3.vector(), "baseScore": v3.score(), "baseSeverity": sev}}]),
         );
     }
     let mut threats = Vec::new();

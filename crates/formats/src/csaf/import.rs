@@ -207,7 +207,12 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
         })
         .collect::<Result<Vec<_>, FormatError>>()?;
     let products = products(&doc, &publisher);
-    let mut warnings = Vec::new();
+    // The optional (§6.2) and informative (§6.3) tests: warnings, never a
+    // refusal, each with its test number and pointer.
+    let mut warnings: Vec<String> = super::optional::run(&doc)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let mut advisories = Vec::new();
     for (vi, v) in arr(&doc, "vulnerabilities") {
         let vp = format!("/vulnerabilities/{vi}");

@@ -95,7 +95,7 @@ pub(crate) fn run_except(doc: &Value, skip: &str) -> Vec<Finding> {
     out
 }
 
-fn finding(
+pub(super) fn finding(
     out: &mut Vec<Finding>,
     test: &'static str,
     pointer: impl Into<String>,
@@ -108,7 +108,7 @@ fn finding(
     });
 }
 
-fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
+pub(super) fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)> {
     v.get(key)
         .and_then(Value::as_array)
         .into_iter()
@@ -116,16 +116,16 @@ fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Value)
         .enumerate()
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-fn vulnerabilities(doc: &Value) -> impl Iterator<Item = (usize, &Value)> {
+pub(super) fn vulnerabilities(doc: &Value) -> impl Iterator<Item = (usize, &Value)> {
     items(doc, "vulnerabilities")
 }
 
 /// Every full product name the document defines: (pointer, object).
-fn product_definitions(doc: &Value) -> Vec<(String, &Value)> {
+pub(super) fn product_definitions(doc: &Value) -> Vec<(String, &Value)> {
     fn walk<'a>(branch: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
         if let Some(p) = branch.get("product") {
             out.push((format!("{at}/product"), p));
@@ -155,7 +155,7 @@ fn product_definitions(doc: &Value) -> Vec<(String, &Value)> {
     out
 }
 
-const STATUS_KEYS: [&str; 8] = [
+pub(super) const STATUS_KEYS: [&str; 8] = [
     "first_affected",
     "first_fixed",
     "fixed",
@@ -167,7 +167,7 @@ const STATUS_KEYS: [&str; 8] = [
 ];
 
 /// Every place a product id is referenced: (pointer, id).
-fn product_references(doc: &Value) -> Vec<(String, &str)> {
+pub(super) fn product_references(doc: &Value) -> Vec<(String, &str)> {
     let mut out = Vec::new();
     fn ids<'a>(v: &'a Value, key: &str, at: &str, out: &mut Vec<(String, &'a str)>) {
         for (i, id) in items(v, key) {
@@ -239,7 +239,7 @@ fn group_references(doc: &Value) -> Vec<(String, &str)> {
 }
 
 /// The product ids of each product group.
-fn groups(doc: &Value) -> HashMap<&str, Vec<&str>> {
+pub(super) fn groups(doc: &Value) -> HashMap<&str, Vec<&str>> {
     let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
     if let Some(tree) = doc.get("product_tree") {
         for (_, g) in items(tree, "product_groups") {
@@ -255,7 +255,10 @@ fn groups(doc: &Value) -> HashMap<&str, Vec<&str>> {
 
 /// The products an element (flag, remediation, threat) names, directly
 /// or through its groups.
-fn named_products<'a>(x: &'a Value, groups: &HashMap<&'a str, Vec<&'a str>>) -> BTreeSet<&'a str> {
+pub(super) fn named_products<'a>(
+    x: &'a Value,
+    groups: &HashMap<&'a str, Vec<&'a str>>,
+) -> BTreeSet<&'a str> {
     let mut out: BTreeSet<&str> = items(x, "product_ids")
         .filter_map(|(_, p)| p.as_str())
         .collect();
@@ -1244,7 +1247,7 @@ pub fn purl(doc: &Value, out: &mut Vec<Finding>) {
 }
 
 /// The revision history: (index, number as given, parsed number, date).
-fn revisions(doc: &Value) -> Vec<(usize, &str, Option<Version>, Option<&str>)> {
+pub(super) fn revisions(doc: &Value) -> Vec<(usize, &str, Option<Version>, Option<&str>)> {
     let Some(t) = doc.get("document").and_then(|d| d.get("tracking")) else {
         return Vec::new();
     };
@@ -1256,13 +1259,13 @@ fn revisions(doc: &Value) -> Vec<(usize, &str, Option<Version>, Option<&str>)> {
         .collect()
 }
 
-fn tracking<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn tracking<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
     doc.get("document")?
         .get("tracking")
         .and_then(|t| text(t, key))
 }
 
-fn micros(date: &str) -> Option<i64> {
+pub(super) fn micros(date: &str) -> Option<i64> {
     isx_domain::Timestamp::parse(date)
         .ok()
         .map(isx_domain::Timestamp::as_micros)
@@ -1560,7 +1563,7 @@ pub fn prohibited_category_name(doc: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn category(doc: &Value) -> &str {
+pub(super) fn category(doc: &Value) -> &str {
     doc.get("document")
         .and_then(|d| text(d, "category"))
         .unwrap_or("")

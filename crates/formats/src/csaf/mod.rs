@@ -25,6 +25,7 @@ mod cvss3;
 mod export;
 mod import;
 pub mod mandatory;
+pub mod optional;
 pub mod provider;
 mod schema;
 mod version;
