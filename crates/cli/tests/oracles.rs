@@ -562,3 +562,94 @@ fn optional_csaf_tests_agree_with_the_validator_library() {
         "isx only: {only_ours:?}\nthe library only: {only_theirs:?}"
     );
 }
+
+/// CSAF test 6.1.9 on CVSS v2: for every base vector (729) and 1,500
+/// vectors with temporal and environmental metrics, the scores PyPI's
+/// `cvss` computes are accepted, and a stated score 0.1 off is refused.
+#[test]
+fn cvss_v2_computation_agrees_with_pythons_cvss_package() {
+    let pick = |seed: &mut u64, options: &[&'static str]| -> &'static str {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        options[(*seed >> 33) as usize % options.len()]
+    };
+    let mut vectors = Vec::new();
+    for av in ["L", "A", "N"] {
+        for ac in ["H", "M", "L"] {
+            for au in ["M", "S", "N"] {
+                for c in ["N", "P", "C"] {
+                    for i in ["N", "P", "C"] {
+                        for a in ["N", "P", "C"] {
+                            vectors.push(format!("AV:{av}/AC:{ac}/Au:{au}/C:{c}/I:{i}/A:{a}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut seed = 7u64;
+    for _ in 0..1500 {
+        let base = vectors[(seed >> 20) as usize % 729].clone();
+        let mut v = base;
+        for (k, opts) in [
+            ("E", &["U", "POC", "F", "H", "ND"][..]),
+            ("RL", &["OF", "TF", "W", "U", "ND"][..]),
+            ("RC", &["UC", "UR", "C", "ND"][..]),
+            ("CDP", &["N", "L", "LM", "MH", "H", "ND"][..]),
+            ("TD", &["N", "L", "M", "H", "ND"][..]),
+            ("CR", &["L", "M", "H", "ND"][..]),
+            ("IR", &["L", "M", "H", "ND"][..]),
+            ("AR", &["L", "M", "H", "ND"][..]),
+        ] {
+            v.push_str(&format!("/{k}:{}", pick(&mut seed, opts)));
+        }
+        vectors.push(v);
+    }
+    let script = "import sys\nfrom cvss import CVSS2\nfor line in sys.stdin:\n    b, t, e = CVSS2(line.strip()).scores()\n    print(b, t, e)\n";
+    let out = run_python(script, &vectors.join("\n"));
+    let mut mismatches = Vec::new();
+    for (v, line) in vectors.iter().zip(out.lines()) {
+        // Python gives None for the temporal and environmental scores of a
+        // vector without those metrics: not stated then.
+        let s: Vec<Option<f64>> = line
+            .split_whitespace()
+            .map(|x| (x != "None").then(|| x.parse().expect("score")))
+            .collect();
+        let base = s[0].expect("base score");
+        let doc = |base: f64| {
+            let mut c = serde_json::json!({"version": "2.0", "vectorString": v, "baseScore": base});
+            if let Some(t) = s[1] {
+                c["temporalScore"] = t.into();
+            }
+            if let Some(e) = s[2] {
+                c["environmentalScore"] = e.into();
+            }
+            serde_json::json!({"vulnerabilities": [{"scores": [{"products": ["P"], "cvss_v2": c}]}]})
+        };
+        let mut found = Vec::new();
+        isx_formats::csaf::mandatory::invalid_cvss_computation(&doc(base), &mut found);
+        if !found.is_empty() {
+            mismatches.push(format!("{v}: python {line}, isx {found:?}"));
+        }
+        let mut off = Vec::new();
+        isx_formats::csaf::mandatory::invalid_cvss_computation(&doc(base + 0.1), &mut off);
+        assert!(
+            off.iter().any(|f| f.pointer.ends_with("/baseScore")),
+            "{v}: a wrong base score must be found"
+        );
+    }
+    assert_eq!(out.lines().count(), vectors.len());
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        vectors.len(),
+        mismatches
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -555,11 +555,33 @@ pub fn invalid_cvss(doc: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-/// 6.1.9 Invalid CVSS computation: the scores and severities a CVSS v3
-/// object states (base, temporal, environmental) must be those its
-/// vector computes (`cvss3`, FIRST's formulas).
+/// 6.1.9 Invalid CVSS computation: the scores and severities a CVSS v2 or
+/// v3 object states (base, temporal, environmental) must be those its
+/// vector computes (`cvss2`, `cvss3`, FIRST's formulas).
 pub fn invalid_cvss_computation(doc: &Value, out: &mut Vec<Finding>) {
     for (at, key, c) in cvss_objects(doc) {
+        if key == "cvss_v2" {
+            let Some(computed) = text(c, "vectorString").and_then(super::cvss2::scores) else {
+                continue;
+            };
+            for (score, value) in [
+                ("baseScore", computed.base),
+                ("temporalScore", computed.temporal),
+                ("environmentalScore", computed.environmental),
+            ] {
+                if let Some(stated) = c.get(score).and_then(Value::as_f64) {
+                    if (stated - value).abs() > 0.000_1 {
+                        finding(
+                            out,
+                            "6.1.9",
+                            format!("{at}/{score}"),
+                            format!("{score} {stated} is not the {value} the vector computes"),
+                        );
+                    }
+                }
+            }
+            continue;
+        }
         if key != "cvss_v3" {
             continue;
         }

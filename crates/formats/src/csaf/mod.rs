@@ -21,6 +21,7 @@
 //! * TLP 1.0 labels map to TLP 2.0 (WHITE is CLEAR) and back (AMBER+STRICT
 //!   is written as AMBER, the nearest TLP 1.0 label).
 
+mod cvss2;
 mod cvss3;
 mod export;
 mod import;
