@@ -130,6 +130,18 @@ pub struct AffectedProduct {
     /// The fix: a fixed version or an update id (KB…, RHSA…).
     #[serde(default)]
     pub fix: Option<String>,
+    /// The CSAF product status group when it says more than `status`:
+    /// `first_affected`, `last_affected`, `first_fixed` or `recommended`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csaf_status: Option<String>,
+    /// Why a product is not affected (VEX): the CSAF flag label, e.g.
+    /// `vulnerable_code_not_present`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// The VEX impact statement of a product not affected (a CSAF
+    /// `impact` threat), e.g. "The vulnerable function is never called."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_statement: Option<String>,
 }
 
 impl AffectedProduct {

@@ -330,6 +330,9 @@ pub fn parse(bytes: &[u8]) -> Result<(Advisory, Vec<String>), FormatError> {
                 purl: a.package_url.clone(),
                 status,
                 fix: None,
+                csaf_status: None,
+                justification: None,
+                impact_statement: None,
             });
         }
     }

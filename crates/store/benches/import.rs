@@ -46,6 +46,9 @@ fn advisory(i: usize) -> Advisory {
                 purl: None,
                 status: ProductStatus::Affected,
                 fix: Some(format!("{p}.1")),
+                csaf_status: None,
+                justification: None,
+                impact_statement: None,
             })
             .collect(),
         remediations: vec![],

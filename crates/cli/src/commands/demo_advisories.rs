@@ -140,6 +140,9 @@ fn build(s: &Spec) -> anyhow::Result<Advisory> {
             purl: None,
             status: ProductStatus::Affected,
             fix: Some(s.fix.into()),
+            csaf_status: None,
+            justification: None,
+            impact_statement: None,
         })
         .collect();
     Ok(Advisory {

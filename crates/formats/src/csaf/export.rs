@@ -20,6 +20,15 @@ pub struct ExportContext {
     pub current_release: Timestamp,
 }
 
+/// The CSAF 2.0 flag labels (VEX justifications).
+const VEX_JUSTIFICATIONS: [&str; 5] = [
+    "component_not_present",
+    "inline_mitigations_already_exist",
+    "vulnerable_code_cannot_be_controlled_by_adversary",
+    "vulnerable_code_not_in_execute_path",
+    "vulnerable_code_not_present",
+];
+
 fn tlp1(t: Tlp) -> &'static str {
     match t {
         Tlp::Clear => "WHITE",
@@ -235,16 +244,38 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
     vuln.insert("notes".into(), Value::Array(notes));
     let mut status: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for p in &a.affected {
-        let group = match p.status {
+        let canonical = match p.status {
             ProductStatus::Affected => "known_affected",
             ProductStatus::Fixed => "fixed",
             ProductStatus::NotAffected => "known_not_affected",
             ProductStatus::UnderInvestigation => "under_investigation",
         };
+        // The finer CSAF group an import kept, when it agrees with the status.
+        let group = match (p.csaf_status.as_deref(), p.status) {
+            (Some(g @ ("first_affected" | "last_affected")), ProductStatus::Affected) => g,
+            (Some(g @ ("first_fixed" | "recommended")), ProductStatus::Fixed) => g,
+            _ => canonical,
+        };
         status.entry(group).or_default().push(&p.product_id);
     }
     if !status.is_empty() {
         vuln.insert("product_status".into(), json!(status));
+    }
+    // VEX: the justification of each product not affected, as flags.
+    let mut flags: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &a.affected {
+        if let (Some(label), ProductStatus::NotAffected) = (p.justification.as_deref(), p.status) {
+            if VEX_JUSTIFICATIONS.contains(&label) {
+                flags.entry(label).or_default().push(&p.product_id);
+            }
+        }
+    }
+    if !flags.is_empty() {
+        let list: Vec<Value> = flags
+            .into_iter()
+            .map(|(label, ids)| json!({"label": label, "product_ids": ids}))
+            .collect();
+        vuln.insert("flags".into(), Value::Array(list));
     }
     let all_ids: Vec<&str> = a.affected.iter().map(|p| p.product_id.as_str()).collect();
     let mut remediations = Vec::new();
@@ -329,6 +360,17 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
     }
     if let Some(text) = &a.exploit_statement {
         threats.push(json!({"category": "exploit_status", "details": text}));
+    }
+    // VEX impact statements of products not affected, one per statement.
+    let mut impacts: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &a.affected {
+        if let (Some(text), ProductStatus::NotAffected) = (p.impact_statement.as_deref(), p.status)
+        {
+            impacts.entry(text).or_default().push(&p.product_id);
+        }
+    }
+    for (text, ids) in impacts {
+        threats.push(json!({"category": "impact", "details": text, "product_ids": ids}));
     }
     if !threats.is_empty() {
         vuln.insert("threats".into(), Value::Array(threats));

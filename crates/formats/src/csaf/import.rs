@@ -306,7 +306,39 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
                         purl: info.purl,
                         status: *status,
                         fix: None,
+                        csaf_status: matches!(
+                            *group,
+                            "first_affected" | "last_affected" | "first_fixed" | "recommended"
+                        )
+                        .then(|| (*group).to_owned()),
+                        justification: None,
+                        impact_statement: None,
                     });
+                }
+            }
+        }
+        // VEX: why a product is not affected (flags) and what that means
+        // (impact threats), kept per product.
+        let groups = super::mandatory::groups(&doc);
+        for (_, f) in arr(v, "flags") {
+            let Some(label) = s(f, "label") else { continue };
+            for id in super::mandatory::named_products(f, &groups) {
+                if let Some(p) = affected.iter_mut().find(|p| p.product_id == id) {
+                    p.justification.get_or_insert_with(|| label.to_owned());
+                }
+            }
+        }
+        for (_, t) in arr(v, "threats") {
+            if s(t, "category") != Some("impact") {
+                continue;
+            }
+            let details = s(t, "details").unwrap_or("");
+            for id in super::mandatory::named_products(t, &groups) {
+                if let Some(p) = affected
+                    .iter_mut()
+                    .find(|p| p.product_id == id && p.status == ProductStatus::NotAffected)
+                {
+                    p.impact_statement.get_or_insert_with(|| details.to_owned());
                 }
             }
         }

@@ -122,6 +122,9 @@ pub(crate) fn rich_advisory() -> Advisory {
                 purl: None,
                 status,
                 fix: fix.map(Into::into),
+                csaf_status: None,
+                justification: None,
+                impact_statement: None,
             }
         };
     Advisory {
@@ -379,4 +382,72 @@ fn optional_test_cases_are_judged_as_named() {
     if let Ok(out) = std::env::var("ISX_OPTIONAL_REPORT") {
         std::fs::write(out, report).unwrap();
     }
+}
+
+/// A VEX document's product status is kept: the finer status groups
+/// (`last_affected`, `first_fixed`), each not-affected product's
+/// justification (flag) and impact statement — and exported back.
+#[test]
+fn vex_product_status_is_kept_and_exported() {
+    use serde_json::json;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/csaf-mandatory/base.json"
+    );
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    doc["document"]["category"] = json!("csaf_vex");
+    doc["product_tree"]["full_product_names"] = json!([
+        {"name": "Example Widget 0.9", "product_id": "CSAFPID-0003"},
+        {"name": "Example Widget Lite 1.0", "product_id": "CSAFPID-0004"}
+    ]);
+    let v = &mut doc["vulnerabilities"][0];
+    v["product_status"] = json!({
+        "last_affected": ["CSAFPID-0001"],
+        "first_fixed": ["CSAFPID-0002"],
+        "known_not_affected": ["CSAFPID-0003", "CSAFPID-0004"]
+    });
+    v["flags"] = json!([{"label": "vulnerable_code_not_present", "product_ids": ["CSAFPID-0003"]}]);
+    v["threats"] = json!([
+        {"category": "impact", "details": "The widget's renderer escapes all input in Lite.", "product_ids": ["CSAFPID-0004"]}
+    ]);
+    v["scores"][0]["products"] = json!(["CSAFPID-0001"]);
+    assert_eq!(
+        super::mandatory::run(&doc),
+        Vec::new(),
+        "the test document is valid VEX"
+    );
+    let parsed = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    let a = &parsed.advisories[0];
+    let p = |id: &str| a.affected.iter().find(|p| p.product_id == id).unwrap();
+    assert_eq!(
+        p("CSAFPID-0001").csaf_status.as_deref(),
+        Some("last_affected")
+    );
+    assert_eq!(
+        p("CSAFPID-0002").csaf_status.as_deref(),
+        Some("first_fixed")
+    );
+    assert_eq!(
+        p("CSAFPID-0003").justification.as_deref(),
+        Some("vulnerable_code_not_present")
+    );
+    assert_eq!(
+        p("CSAFPID-0004").impact_statement.as_deref(),
+        Some("The widget's renderer escapes all input in Lite.")
+    );
+    let out = to_csaf(a, &ctx(true));
+    validate(&out).unwrap();
+    assert_eq!(super::mandatory::run(&out), Vec::new(), "{out:#}");
+    let ps = &out["vulnerabilities"][0]["product_status"];
+    assert_eq!(ps["last_affected"], json!(["CSAFPID-0001"]));
+    assert_eq!(ps["first_fixed"], json!(["CSAFPID-0002"]));
+    assert_eq!(
+        out["vulnerabilities"][0]["flags"],
+        json!([{"label": "vulnerable_code_not_present", "product_ids": ["CSAFPID-0003"]}])
+    );
+    let back = parse(&serde_json::to_vec(&out).unwrap()).unwrap();
+    assert_eq!(
+        &back.advisories[0], a,
+        "import → export → import keeps the VEX status"
+    );
 }
