@@ -1,4 +1,6 @@
-//! One advisory: a CVE, what it affects, how bad it is, what to do.
+//! One advisory: a vulnerability (a CVE, or one known by another id) or,
+//! for an informational advisory, a piece of guidance; what it affects, how
+//! bad it is, what to do.
 
 use std::fmt;
 use std::str::FromStr;
@@ -45,6 +47,119 @@ impl fmt::Display for CveId {
     }
 }
 
+/// What an advisory is known by: a CVE id (`CVE-2026-41001`, upper case)
+/// or, for a vulnerability without one, another identifier (a GHSA id, a
+/// vendor's id, the CSAF document's tracking id), kept as written.
+///
+/// Any other id is 1–128 characters of letters, digits and `-_.:+`,
+/// beginning with a letter or digit, so it is safe in a URL path, a file
+/// name and a log line. Something that starts with `CVE-` must be a valid
+/// CVE id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AdvisoryId(String);
+
+impl AdvisoryId {
+    /// The longest id that is not a CVE id.
+    pub const MAX_LEN: usize = 128;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The CVE id, when the advisory is known by one.
+    pub fn cve(&self) -> Option<CveId> {
+        self.0.parse().ok()
+    }
+
+    pub fn is_cve(&self) -> bool {
+        self.cve().is_some()
+    }
+
+    /// An id made from `text`: the characters an id may not hold become
+    /// `-` (a tracking id such as `ACME SA 2026/01` becomes `ACME-SA-2026-01`),
+    /// cut to [`MAX_LEN`](Self::MAX_LEN). `None` when nothing usable is left.
+    pub fn sanitized(text: &str) -> Option<Self> {
+        let mut out = String::new();
+        for c in text.trim().chars() {
+            if out.len() >= Self::MAX_LEN {
+                break;
+            }
+            out.push(if allowed(c) { c } else { '-' });
+        }
+        let out = out.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        out.parse().ok()
+    }
+}
+
+fn allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '+')
+}
+
+impl From<CveId> for AdvisoryId {
+    fn from(c: CveId) -> Self {
+        AdvisoryId(c.0)
+    }
+}
+
+impl FromStr for AdvisoryId {
+    type Err = AdvisoryError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        if t.len() >= 4 && t.as_bytes()[..4].eq_ignore_ascii_case(b"CVE-") {
+            return t.parse::<CveId>().map(AdvisoryId::from);
+        }
+        let ok = !t.is_empty()
+            && t.len() <= Self::MAX_LEN
+            && t.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && t.chars().all(allowed);
+        if ok {
+            Ok(AdvisoryId(t.to_owned()))
+        } else {
+            Err(AdvisoryError::InvalidId(s.chars().take(200).collect()))
+        }
+    }
+}
+
+impl fmt::Display for AdvisoryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Another identifier of the same vulnerability (a CSAF `ids` entry), e.g.
+/// `GHSA` → `GHSA-jfh8-c2jp-5v3q`, or Red Hat's Bugzilla id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherId {
+    pub system_name: String,
+    pub text: String,
+}
+
+/// What an advisory is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdvisoryKind {
+    /// A vulnerability (a CSAF security advisory or VEX).
+    #[default]
+    Vulnerability,
+    /// Guidance without a vulnerability (a CSAF informational advisory):
+    /// a description and references, no affected products or scores.
+    Informational,
+}
+
+impl AdvisoryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdvisoryKind::Vulnerability => "vulnerability",
+            AdvisoryKind::Informational => "informational",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == AdvisoryKind::Vulnerability
+    }
+}
+
 macro_rules! serde_str {
     ($t:ty) => {
         impl Serialize for $t {
@@ -62,6 +177,7 @@ macro_rules! serde_str {
     };
 }
 serde_str!(CveId);
+serde_str!(AdvisoryId);
 
 /// A CWE weakness, e.g. `CWE-79` with its name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,7 +368,15 @@ pub struct Revision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Advisory {
-    pub cve: CveId,
+    /// The CVE id, or another id when the vulnerability has no CVE id
+    /// (and, for an informational advisory, its document's tracking id).
+    #[serde(alias = "cve")]
+    pub id: AdvisoryId,
+    #[serde(default, skip_serializing_if = "AdvisoryKind::is_default")]
+    pub kind: AdvisoryKind,
+    /// The vulnerability's other ids (CSAF `ids`), exported again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_ids: Vec<OtherId>,
     pub title: String,
     pub description: String,
     #[serde(default)]
@@ -316,7 +440,7 @@ impl Advisory {
         if self.title.trim().is_empty() {
             return Err(AdvisoryError::Invalid(format!(
                 "{}: title must not be empty",
-                self.cve
+                self.id
             )));
         }
         let ids: std::collections::HashSet<&str> = self
@@ -327,14 +451,34 @@ impl Advisory {
         if ids.len() != self.affected.len() {
             return Err(AdvisoryError::Invalid(format!(
                 "{}: product ids must be unique",
-                self.cve
+                self.id
             )));
+        }
+        if self.kind == AdvisoryKind::Informational {
+            let has = [
+                !self.affected.is_empty(),
+                !self.remediations.is_empty(),
+                self.cvss_v31.is_some() || self.cvss_v40.is_some(),
+                self.exploitability.is_some() || self.exploit_statement.is_some(),
+            ];
+            if has.contains(&true) {
+                return Err(AdvisoryError::Invalid(format!(
+                    "{}: an informational advisory has no affected products, remediations, scores or exploitability",
+                    self.id
+                )));
+            }
+            if self.description.trim().is_empty() || self.references.is_empty() {
+                return Err(AdvisoryError::Invalid(format!(
+                    "{}: an informational advisory needs a description and at least one reference",
+                    self.id
+                )));
+            }
         }
         for r in &self.remediations {
             if let Some(bad) = r.product_ids.iter().find(|p| !ids.contains(p.as_str())) {
                 return Err(AdvisoryError::Invalid(format!(
                     "{}: remediation refers to unknown product {bad:?}",
-                    self.cve
+                    self.id
                 )));
             }
         }
@@ -418,6 +562,26 @@ mod tests {
             assert!(bad.parse::<CveId>().is_err(), "{bad}");
         }
         assert!(Cwe::new("cwe-79", "XSS").is_ok());
+    }
+
+    #[test]
+    fn advisory_ids() {
+        let id = |s: &str| s.parse::<AdvisoryId>();
+        assert_eq!(id("cve-2024-12345").unwrap().as_str(), "CVE-2024-12345");
+        assert!(id("cve-2024-12345").unwrap().is_cve());
+        assert_eq!(id("GHSA-jfh8-c2jp-5v3q").unwrap().as_str(), "GHSA-jfh8-c2jp-5v3q");
+        assert!(!id("RHSA-2024:1234").unwrap().is_cve());
+        // Something calling itself a CVE must be one.
+        assert!(id("CVE-24-1").is_err());
+        for bad in ["", "-x", "a/b", "a b", "../etc", "x\ny", "é", &"a".repeat(129)] {
+            assert!(id(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            AdvisoryId::sanitized(" ACME SA 2026/01 ").unwrap().as_str(),
+            "ACME-SA-2026-01"
+        );
+        assert_eq!(AdvisoryId::sanitized("../..").map(|i| i.0), None);
+        assert!(AdvisoryId::sanitized(&"b".repeat(500)).unwrap().as_str().len() <= 128);
         assert!(Cwe::new("79", "").is_err());
     }
 
@@ -431,7 +595,9 @@ mod tests {
             label: None,
         };
         let a = Advisory {
-            cve: "CVE-2026-1234".parse().unwrap(),
+            id: "CVE-2026-1234".parse().unwrap(),
+            kind: AdvisoryKind::Vulnerability,
+            other_ids: vec![],
             title: "t".into(),
             description: String::new(),
             cwe: None,

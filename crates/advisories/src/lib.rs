@@ -1,6 +1,7 @@
 //! Advance vulnerability notices.
 //!
-//! A *release* is a package of *advisories* (one per CVE) published at a
+//! A *release* is a package of *advisories* (one per CVE, or per other
+//! vulnerability id, or an informational advisory) published at a
 //! public release time T. Before T, members of the right tier see it early
 //! (the advance windows of [`isx_policy::Embargo::advance_notice`]); the
 //! decision is the policy function's, reached through [`release_record`].
@@ -14,7 +15,7 @@ mod exploit;
 mod release;
 
 pub use advisory::{
-    Advisory, AffectedProduct, CveId, Cwe, Faq, KevRecord, KnownExploited, ProductStatus,
+    Advisory, AdvisoryId, AdvisoryKind, AffectedProduct, CveId, Cwe, Faq, KevRecord, KnownExploited, OtherId, ProductStatus,
     Reference, Remediation, RemediationCategory, Revision,
 };
 pub use context::{EpssScore, Ssvc, SsvcExploitation, SsvcTechnicalImpact};
@@ -30,6 +31,8 @@ use thiserror::Error;
 pub enum AdvisoryError {
     #[error("invalid CVE id {0:?}: expected CVE-YYYY-NNNN (four or more digits)")]
     InvalidCve(String),
+    #[error("invalid advisory id {0:?}: expected a CVE id or 1-128 letters, digits and -_.:+")]
+    InvalidId(String),
     #[error("invalid CWE id {0:?}: expected CWE-<number>")]
     InvalidCwe(String),
     #[error("invalid CVSS vector {vector:?}: {reason}")]

@@ -181,7 +181,7 @@ impl AdvisoryFilter {
             }
         }
         if let Some(q) = &self.q {
-            if !(contains(a.cve.as_str(), q)
+            if !(contains(a.id.as_str(), q)
                 || contains(&a.title, q)
                 || contains(&a.description, q))
             {
@@ -243,14 +243,16 @@ pub async fn search(
     Ok(found)
 }
 
-/// One advisory by CVE, masked (with the mask), or 404.
+/// One advisory by its id (a CVE id or another), masked (with the mask),
+/// or 404.
 pub async fn advisory(
     app: &App,
     reader: &Principal,
-    cve: &str,
+    id: &str,
 ) -> Result<(Release, Advisory, FieldMask), AppError> {
-    let missing = || AppError::not_found(format!("advisory {cve}"));
-    let id: isx_advisories::CveId = cve.parse().map_err(|_| missing())?;
+    // The id as asked is not repeated: it is the caller's text.
+    let missing = || AppError::not_found("no such advisory");
+    let id: isx_advisories::AdvisoryId = id.parse().map_err(|_| missing())?;
     // Visibility is judged before the advisory is read, and a missing CVE
     // makes the same reads as a hidden one (its release is looked up), so
     // that "no such CVE" and "not for you" take about as long.
@@ -267,7 +269,7 @@ pub async fn advisory(
 
 /// The CSAF `tracking.id` of an advisory isx publishes.
 pub fn tracking_id(a: &Advisory) -> String {
-    format!("ISX-{}", a.cve)
+    format!("ISX-{}", a.id)
 }
 
 /// The CSAF 2.0 document of an advisory as the caller may see it: labelled
@@ -388,5 +390,9 @@ pub async fn epss_history(
     if mask.hides(FieldMask::EXPLOITABILITY) {
         return Ok(None);
     }
-    Ok(Some(app.store.epss_history(&a.cve).await?))
+    // EPSS scores CVEs only.
+    match a.id.cve() {
+        Some(cve) => Ok(Some(app.store.epss_history(&cve).await?)),
+        None => Ok(Some(Vec::new())),
+    }
 }

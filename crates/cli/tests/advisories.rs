@@ -12,7 +12,9 @@ const DAY: i64 = 86_400;
 
 fn advisory(cve: &str) -> Advisory {
     Advisory {
-        cve: cve.parse().expect("cve"),
+        id: cve.parse().expect("cve"),
+        kind: isx_advisories::AdvisoryKind::Vulnerability,
+        other_ids: vec![],
         title: format!("{cve} in Contoso Gateway"),
         description: "Remote code execution.".into(),
         cwe: None,
@@ -649,7 +651,7 @@ async fn csaf_imports_hold_to_the_mandatory_tests(backend: Backend) {
         .expect("5d")
         .1;
     let early: Value = app.get_json("/api/v1/advisories/CVE-2026-0001", key5).await;
-    assert_eq!(early["advisory"]["cve"], "CVE-2026-0001", "{early}");
+    assert_eq!(early["advisory"]["id"], "CVE-2026-0001", "{early}");
     assert!(
         early["advisory"]
             .get("exploit_statement")
@@ -767,7 +769,7 @@ async fn exploitation_context_epss_and_ssvc(backend: Backend) {
         v.as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|x| x["advisory"]["cve"].as_str().map(str::to_owned))
+                    .filter_map(|x| x["advisory"]["id"].as_str().map(str::to_owned))
                     .collect()
             })
             .unwrap_or_default()
@@ -924,7 +926,174 @@ async fn exploitation_context_epss_and_ssvc(backend: Backend) {
     );
 }
 
+/// Issue 18: what the field publishes without CVE ids — an informational
+/// advisory, a vulnerability known by a GHSA id, one known by nothing but
+/// its document — is stored, named in the import answer, embargoed like
+/// every advisory, shown on the web, exported valid and published by the
+/// provider.
+async fn advisories_without_cve_ids(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let reader = tier_member(&app, "standard reader", Tier::Standard).await;
+    let t = app.clock.now().add_secs(2 * DAY);
+    let r: Value = app
+        .post_json("/api/v1/releases", &app.operator.token, &json!({"title": "no CVE", "release_at": t.to_rfc3339(), "status": "scheduled", "marking": "clear"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let release = r["id"].as_i64().expect("id");
+    let informational: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../formats/testdata/csaf-mandatory/6.1.27.3-pass-01.json"
+        ))
+        .expect("read"),
+    )
+    .expect("json");
+    let mut ghsa: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/csaf/bsi-2022-0001.json"
+        ))
+        .expect("read"),
+    )
+    .expect("json");
+    let mut bare = ghsa["vulnerabilities"][0].clone();
+    let v = ghsa["vulnerabilities"][0].as_object_mut().expect("vuln");
+    v.remove("cve");
+    v.insert("ids".into(), json!([{"system_name": "GitHub Security Advisory", "text": "GHSA-jfh8-c2jp-5v3q"}]));
+    let b = bare.as_object_mut().expect("vuln");
+    b.remove("cve");
+    b.remove("ids");
+    ghsa["vulnerabilities"] = json!([ghsa["vulnerabilities"][0].clone(), bare]);
+    let mut stored = Vec::new();
+    for doc in [&informational, &ghsa] {
+        let res = app
+            .post_json(&format!("/api/v1/releases/{release}/advisories"), &app.operator.token, doc)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::OK);
+        let out: Value = res.json().await.expect("json");
+        assert!(out["warnings"].to_string().contains("stored as"), "{out}");
+        stored.extend(
+            out["stored"]
+                .as_array()
+                .expect("stored")
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned)),
+        );
+    }
+    assert_eq!(
+        stored,
+        ["ISX-TEST-6.1.27.3-pass-01", "GHSA-jfh8-c2jp-5v3q", "BSI-2022-0001"],
+        "the import answer names what was stored"
+    );
+
+    // Embargoed like any advisory: the standard tier sees nothing before T.
+    for id in &stored {
+        let res = app
+            .get(&format!("/api/v1/advisories/{id}"), &reader)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{id} before T");
+    }
+    let white = app
+        .client
+        .get(app.url("/.well-known/csaf/white/index.txt"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(!white.contains("ghsa"), "nothing published before T: {white}");
+
+    app.clock.set(t.add_secs(60));
+    let mut exported = Vec::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for id in &stored {
+        let a: Value = app
+            .get_json(&format!("/api/v1/advisories/{id}"), &reader)
+            .await;
+        assert_eq!(a["advisory"]["id"], id.as_str(), "{a}");
+        let csaf: Value = app
+            .get_json(&format!("/api/v1/advisories/{id}/csaf"), &reader)
+            .await;
+        let path = dir.path().join(format!("{}.json", exported.len()));
+        std::fs::write(&path, serde_json::to_vec(&csaf).expect("ser")).expect("write");
+        exported.push(path);
+    }
+    let informational_export: Value =
+        serde_json::from_slice(&std::fs::read(&exported[0]).expect("read")).expect("json");
+    assert_eq!(
+        informational_export["document"]["category"],
+        "csaf_informational_advisory"
+    );
+    let ghsa_export: Value =
+        serde_json::from_slice(&std::fs::read(&exported[1]).expect("read")).expect("json");
+    assert!(ghsa_export["vulnerabilities"][0].get("cve").is_none());
+    assert!(ghsa_export["vulnerabilities"][0]["ids"]
+        .to_string()
+        .contains("GHSA-jfh8-c2jp-5v3q"));
+    crate::oracles::csaf_validator(&exported);
+
+    // Searchable by its id, and published in the white folder.
+    let found: Value = app
+        .get_json("/api/v1/advisories?q=GHSA-jfh8", &reader)
+        .await;
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    let white = app
+        .client
+        .get(app.url("/.well-known/csaf/white/index.txt"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "isx-isx-test-6_1_27_3-pass-01.json",
+        "isx-ghsa-jfh8-c2jp-5v3q.json",
+        "isx-bsi-2022-0001.json",
+    ] {
+        assert!(white.contains(name), "{name} in {white}");
+    }
+
+    // The web page says what it is.
+    let cookie = app
+        .session_cookie(app.operator.member.id, "op-web", isx_domain::UserRole::Admin)
+        .await;
+    let page = app
+        .client
+        .get(app.url("/advisories/ISX-TEST-6.1.27.3-pass-01"))
+        .header("cookie", cookie.as_str())
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("informational advisory"), "{page}");
+    assert!(!page.contains("Affected software"), "{page}");
+    let page = app
+        .client
+        .get(app.url("/advisories/GHSA-jfh8-c2jp-5v3q"))
+        .header("cookie", cookie.as_str())
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("GitHub Security Advisory GHSA-jfh8-c2jp-5v3q"), "{page}");
+}
+
 crate::on_both_backends!(
+    advisories_without_cve_ids,
     csaf_imports_hold_to_the_mandatory_tests,
     exploitation_context_epss_and_ssvc,
     embargo_matrix_on_every_rest_channel,

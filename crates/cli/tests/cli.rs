@@ -605,7 +605,7 @@ fn cve_json5_records_import() {
     ));
     assert_eq!(out["advisories"]["created"], 1);
     let list = json(&isx(d, &["advisories", "list", "--json"]));
-    assert_eq!(list[0]["advisory"]["cve"], "CVE-2026-30002");
+    assert_eq!(list[0]["advisory"]["id"], "CVE-2026-30002");
     assert_eq!(list[0]["advisory"]["affected"][0]["vendor"], "V");
 }
 

@@ -35,7 +35,9 @@ struct Provider {
 
 fn advisory(cve: &str) -> isx_advisories::Advisory {
     isx_advisories::Advisory {
-        cve: cve.parse().expect("cve"),
+        id: cve.parse().expect("cve"),
+        kind: isx_advisories::AdvisoryKind::Vulnerability,
+        other_ids: vec![],
         title: format!("{cve} in Contoso Gateway"),
         description: "Remote code execution.".into(),
         cwe: None,

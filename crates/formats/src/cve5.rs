@@ -4,7 +4,7 @@
 //! reported with their JSON pointer.
 
 use isx_advisories::{
-    Advisory, AffectedProduct, CveId, CvssV3, CvssV4, Cwe, ProductStatus, Reference, Remediation,
+    Advisory, AdvisoryKind, AffectedProduct, CveId, CvssV3, CvssV4, Cwe, ProductStatus, Reference, Remediation,
     RemediationCategory,
 };
 use serde::Deserialize;
@@ -356,7 +356,9 @@ pub fn parse(bytes: &[u8]) -> Result<(Advisory, Vec<String>), FormatError> {
             .title
             .clone()
             .unwrap_or_else(|| description.chars().take(120).collect()),
-        cve,
+        id: cve.into(),
+        kind: AdvisoryKind::Vulnerability,
+        other_ids: vec![],
         description,
         cwe,
         cvss_v31,
@@ -457,7 +459,7 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(RECORD).unwrap();
         assert!(is_cve_record(&doc));
         let (a, warnings) = parse(RECORD.as_bytes()).unwrap();
-        assert_eq!(a.cve.as_str(), "CVE-2026-30001");
+        assert_eq!(a.id.as_str(), "CVE-2026-30001");
         assert_eq!(a.cwe.as_ref().unwrap().id, "CWE-78");
         assert_eq!(a.cwe.as_ref().unwrap().name, "OS Command Injection");
         assert_eq!(a.cvss_v31.as_ref().unwrap().score(), 8.8);

@@ -88,7 +88,7 @@ pub fn rows(advisories: &[Advisory], withheld: bool) -> Vec<Vec<String>> {
         };
         for (vendor, product, version, fix) in rows {
             let cells = [
-                a.cve.as_str(),
+                a.id.as_str(),
                 &a.title,
                 sev,
                 &v3,

@@ -17,7 +17,9 @@ const BATCH: usize = 500;
 
 fn advisory(i: usize) -> Advisory {
     Advisory {
-        cve: format!("CVE-2026-{:05}", 10_000 + i).parse().expect("cve"),
+        id: format!("CVE-2026-{:05}", 10_000 + i).parse().expect("cve"),
+        kind: isx_advisories::AdvisoryKind::Vulnerability,
+        other_ids: vec![],
         title: format!("Generated advisory {i}"),
         description: "A generated advisory for the import benchmark.".into(),
         cwe: None,

@@ -60,7 +60,9 @@ pub async fn run(store: &dyn Store) {
 
 fn advisory(cve: &str, title: &str) -> isx_advisories::Advisory {
     isx_advisories::Advisory {
-        cve: cve.parse().expect("cve"),
+        id: cve.parse().expect("cve"),
+        kind: isx_advisories::AdvisoryKind::Vulnerability,
+        other_ids: vec![],
         title: title.into(),
         description: "d".into(),
         cwe: None,
@@ -235,7 +237,7 @@ async fn releases_and_advisories(store: &dyn Store) {
         .await
         .expect("revise");
     assert_eq!(rev.revised, 1);
-    let (rid, got) = store.advisory(&a1.cve).await.expect("get").expect("exists");
+    let (rid, got) = store.advisory(&a1.id).await.expect("get").expect("exists");
     assert_eq!(rid, r.id);
     assert_eq!(got.title, "one, corrected");
     assert_eq!(
@@ -261,7 +263,7 @@ async fn releases_and_advisories(store: &dyn Store) {
         .await;
     assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
     assert!(
-        store.advisory(&a3.cve).await.expect("get").is_none(),
+        store.advisory(&a3.id).await.expect("get").is_none(),
         "all or nothing"
     );
     assert_eq!(store.advisories(Some(r.id)).await.expect("list").len(), 2);
@@ -272,7 +274,7 @@ async fn releases_and_advisories(store: &dyn Store) {
         .is_empty());
 
     let kev = isx_advisories::KevRecord {
-        cve: a2.cve.clone(),
+        cve: a2.id.cve().expect("a CVE"),
         vendor: "v".into(),
         product: "p".into(),
         name: "n".into(),
@@ -297,7 +299,7 @@ async fn releases_and_advisories(store: &dyn Store) {
         0,
         "unchanged entries are not rewritten"
     );
-    let (_, marked) = store.advisory(&a2.cve).await.expect("get").expect("exists");
+    let (_, marked) = store.advisory(&a2.id).await.expect("get").expect("exists");
     assert!(marked.known_exploited.is_some_and(|k| k.ransomware));
 }
 

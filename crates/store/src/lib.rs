@@ -50,7 +50,7 @@ pub mod conformance;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use isx_advisories::{Advisory, CveId, KevRecord, NewRelease, Release};
+use isx_advisories::{Advisory, AdvisoryId, CveId, KevRecord, NewRelease, Release};
 use isx_domain::{
     ApiKey, AuditEvent, GroupId, GroupMembership, GroupRole, KeyId, Login, Member, MemberId,
     NewApiKey, NewAuditEvent, NewMember, NewTrustGroup, NewUser, Timestamp, TrustGroup, User,
@@ -289,10 +289,10 @@ pub trait AdvisoryStore: Send + Sync {
     /// Advisories (of one release, or all) with their release id, by CVE;
     /// KEV status is attached from the catalogue.
     async fn advisories(&self, release: Option<i64>) -> Result<Vec<(i64, Advisory)>>;
-    async fn advisory(&self, cve: &CveId) -> Result<Option<(i64, Advisory)>>;
+    async fn advisory(&self, id: &AdvisoryId) -> Result<Option<(i64, Advisory)>>;
     /// The release an advisory belongs to, without reading the advisory
     /// (so that visibility is judged before its body is read).
-    async fn advisory_release(&self, cve: &CveId) -> Result<Option<i64>>;
+    async fn advisory_release(&self, id: &AdvisoryId) -> Result<Option<i64>>;
     /// Replaces catalogue entries by CVE, in one transaction; returns how many changed.
     async fn put_known_exploited(&self, records: &[KevRecord]) -> Result<usize>;
     /// Stores EPSS scores of the CVEs isx has advisories for (one day's

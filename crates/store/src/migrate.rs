@@ -85,6 +85,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "exploitation_context",
         sql: include_str!("../migrations/sqlite/0014_exploitation_context.sql"),
     },
+    Migration {
+        version: 15,
+        name: "advisory_ids",
+        sql: include_str!("../migrations/sqlite/0015_advisory_ids.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -157,6 +162,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 14,
         name: "exploitation_context",
         sql: include_str!("../migrations/postgres/0014_exploitation_context.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "advisory_ids",
+        sql: include_str!("../migrations/postgres/0015_advisory_ids.sql"),
     },
 ];
 

@@ -84,8 +84,8 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         let mut out = crate::PutOutcome::default();
         let mut tx = self.begin_write().await?;
         for a in advisories {
-            let cve = a.cve.as_str();
-            let existing = sqlx::query("SELECT release_id, body FROM advisories WHERE cve = $1")
+            let cve = a.id.as_str();
+            let existing = sqlx::query("SELECT release_id, body FROM advisories WHERE advisory_id = $1")
                 .arg(cve)
                 .maybe_row(&mut tx)
                 .await?;
@@ -114,7 +114,7 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                             label: None,
                         });
                     }
-                    sqlx::query("INSERT INTO advisories (cve, release_id, body, revision, updated_at) VALUES ($1, $2, $3, $4, $5)")
+                    sqlx::query("INSERT INTO advisories (advisory_id, release_id, body, revision, updated_at) VALUES ($1, $2, $3, $4, $5)")
                                 .arg(cve)
                                 .arg(release)
                                 .arg(crate::rows::json(&stored))
@@ -153,7 +153,7 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                         exploitability_only,
                         label: None,
                     });
-                    sqlx::query("UPDATE advisories SET body = $1, revision = $2, updated_at = $3 WHERE cve = $4")
+                    sqlx::query("UPDATE advisories SET body = $1, revision = $2, updated_at = $3 WHERE advisory_id = $4")
                                 .arg(crate::rows::json(&stored))
                                 .arg(i64::from(next))
                                 .arg(now.as_micros())
@@ -174,10 +174,10 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
     ) -> crate::Result<Vec<(i64, isx_advisories::Advisory)>> {
         let rows = sqlx::query(
                     "SELECT a.release_id, a.body, k.body AS kev, s.body AS ssvc, e.scored_on, e.epss, e.percentile, e.model_version
-                     FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve
-                     LEFT JOIN ssvc_decisions s ON s.cve = a.cve
-                     LEFT JOIN epss_scores e ON e.cve = a.cve AND e.scored_on = (SELECT MAX(x.scored_on) FROM epss_scores x WHERE x.cve = a.cve)
-                     WHERE ($1 IS NULL OR a.release_id = $1) ORDER BY a.cve",
+                     FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.advisory_id
+                     LEFT JOIN ssvc_decisions s ON s.cve = a.advisory_id
+                     LEFT JOIN epss_scores e ON e.cve = a.advisory_id AND e.scored_on = (SELECT MAX(x.scored_on) FROM epss_scores x WHERE x.cve = a.advisory_id)
+                     WHERE ($1 IS NULL OR a.release_id = $1) ORDER BY a.advisory_id",
                 )
                 .arg(release)
                 .rows(&self.pool)
@@ -191,15 +191,15 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
 
     async fn advisory(
         &self,
-        cve: &isx_advisories::CveId,
+        id: &isx_advisories::AdvisoryId,
     ) -> crate::Result<Option<(i64, isx_advisories::Advisory)>> {
         let row = sqlx::query(
                     "SELECT a.release_id, a.body, k.body AS kev, s.body AS ssvc, e.scored_on, e.epss, e.percentile, e.model_version
-                     FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.cve
-                     LEFT JOIN ssvc_decisions s ON s.cve = a.cve
-                     LEFT JOIN epss_scores e ON e.cve = a.cve AND e.scored_on = (SELECT MAX(x.scored_on) FROM epss_scores x WHERE x.cve = a.cve) WHERE a.cve = $1",
+                     FROM advisories a LEFT JOIN known_exploited k ON k.cve = a.advisory_id
+                     LEFT JOIN ssvc_decisions s ON s.cve = a.advisory_id
+                     LEFT JOIN epss_scores e ON e.cve = a.advisory_id AND e.scored_on = (SELECT MAX(x.scored_on) FROM epss_scores x WHERE x.cve = a.advisory_id) WHERE a.advisory_id = $1",
                 )
-                .arg(cve.as_str())
+                .arg(id.as_str())
                 .maybe_row(&self.pool)
                 .await?;
         row.map(|r| -> crate::Result<(i64, isx_advisories::Advisory)> {
@@ -208,9 +208,9 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         .transpose()
     }
 
-    async fn advisory_release(&self, cve: &isx_advisories::CveId) -> crate::Result<Option<i64>> {
+    async fn advisory_release(&self, id: &isx_advisories::AdvisoryId) -> crate::Result<Option<i64>> {
         maybe_scalar(
-            sqlx::query("SELECT release_id FROM advisories WHERE cve = $1").arg(cve.as_str()),
+            sqlx::query("SELECT release_id FROM advisories WHERE advisory_id = $1").arg(id.as_str()),
             &self.pool,
         )
         .await
@@ -248,11 +248,11 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         scores: &[(isx_advisories::CveId, isx_advisories::EpssScore)],
     ) -> crate::Result<(usize, usize)> {
         let mut tx = self.begin_write().await?;
-        let known: std::collections::HashSet<String> = sqlx::query("SELECT cve FROM advisories")
+        let known: std::collections::HashSet<String> = sqlx::query("SELECT advisory_id FROM advisories")
             .rows(&mut tx)
             .await?
             .iter()
-            .map(|r| r.col::<String>("cve"))
+            .map(|r| r.col::<String>("advisory_id"))
             .collect::<Result<_, sqlx::Error>>()?;
         let (mut changed, mut skipped) = (0, 0);
         for (cve, e) in scores {

@@ -82,6 +82,8 @@ fn parse_file(path: &Path) -> Result<Parsed, String> {
 struct Report {
     files: usize,
     advisories: isx_store::PutOutcome,
+    /// The ids of the advisories the documents gave.
+    stored: Vec<String>,
     known_exploited_changed: usize,
     epss: isx_app::advisories::EpssOutcome,
     skipped: Vec<String>,
@@ -175,6 +177,7 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
             let report = Report {
                 files: files.len(),
                 advisories: outcome,
+                stored: advisories.iter().map(|a| a.id.to_string()).collect(),
                 known_exploited_changed: kev_changed,
                 epss,
                 skipped,
@@ -192,6 +195,9 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
                     "; EPSS: {} scores read, {} stored or changed, {} of CVEs without an advisory here not kept",
                     epss.scores, epss.stored, epss.other_cves
                 ));
+            }
+            if !report.stored.is_empty() {
+                text.push_str(&format!("\nadvisories: {}", report.stored.join(", ")));
             }
             for s in &report.skipped {
                 text.push_str(&format!("\nskipped {s}"));
@@ -214,7 +220,7 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|(r, a)| {
                     vec![
-                        a.cve.to_string(),
+                        a.id.to_string(),
                         r.to_string(),
                         a.severity()
                             .map(|s| s.as_str().to_owned())
@@ -231,7 +237,7 @@ pub async fn run(ctx: &Ctx, command: AdvisoriesCommand) -> anyhow::Result<()> {
                 })
                 .collect();
             output::table(
-                &["CVE", "RELEASE", "SEVERITY", "SCORE", "KEV", "REV", "TITLE"],
+                &["ID", "RELEASE", "SEVERITY", "SCORE", "KEV", "REV", "TITLE"],
                 &rows,
             )
         }

@@ -146,7 +146,9 @@ fn build(s: &Spec) -> anyhow::Result<Advisory> {
         })
         .collect();
     Ok(Advisory {
-        cve: s.cve.parse()?,
+        id: s.cve.parse()?,
+        kind: isx_advisories::AdvisoryKind::Vulnerability,
+        other_ids: vec![],
         title: s.title.into(),
         description: format!("{}. An attacker who exploits this vulnerability can compromise the affected {} installation.", s.title, s.product),
         cwe: Some(Cwe::new(s.cwe.0, s.cwe.1)?),

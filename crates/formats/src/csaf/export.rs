@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::version::Version;
-use isx_advisories::{Advisory, AffectedProduct, ProductStatus, RemediationCategory, Severity};
+use isx_advisories::{Advisory, AdvisoryKind, AffectedProduct, ProductStatus, RemediationCategory, Severity};
 use isx_domain::{Timestamp, Tlp};
 use serde_json::{json, Map, Value};
 
@@ -181,24 +181,14 @@ fn revision_labels(revisions: &[isx_advisories::Revision]) -> Vec<String> {
         .collect()
 }
 
-/// One advisory as a CSAF 2.0 `csaf_security_advisory` document.
+/// One advisory as a CSAF 2.0 `csaf_security_advisory` document, or, for
+/// an informational advisory, a `csaf_informational_advisory`.
 pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
-    let labels = revision_labels(&a.revisions);
-    let mut revisions: Vec<Value> = a
-        .revisions
-        .iter()
-        .zip(&labels)
-        .map(|(r, label)| json!({"number": label, "date": csaf_time(r.date), "summary": if r.summary.is_empty() { "Revision".to_owned() } else { r.summary.clone() }}))
-        .collect();
-    if revisions.is_empty() {
-        revisions.push(json!({"number": "1", "date": csaf_time(ctx.initial_release), "summary": "Initial version"}));
+    if a.kind == AdvisoryKind::Informational {
+        return informational(a, ctx);
     }
-    // The newest revision's number (6.1.16).
-    let version = labels
-        .iter()
-        .filter_map(|l| Version::parse(l).map(|v| (v, l)))
-        .max_by(|a, b| a.0.precedence(&b.0))
-        .map_or_else(|| "1".to_owned(), |(_, l)| l.clone());
+    // The version is the newest revision's number (6.1.16).
+    let (revisions, version) = history(a, ctx);
     let mut notes = vec![
         json!({"category": "description", "title": "Description", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}),
     ];
@@ -232,7 +222,25 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
         )}));
     }
     let mut vuln = Map::new();
-    vuln.insert("cve".into(), json!(a.cve.as_str()));
+    // A CVE id goes in `cve`; any other id in `ids`, with the other ids
+    // the vulnerability is known by.
+    let mut ids: Vec<Value> = a
+        .other_ids
+        .iter()
+        .map(|o| json!({"system_name": o.system_name, "text": o.text}))
+        .collect();
+    match a.id.cve() {
+        Some(cve) => {
+            vuln.insert("cve".into(), json!(cve.as_str()));
+        }
+        None if !a.other_ids.iter().any(|o| o.text == a.id.as_str()) => {
+            ids.insert(0, json!({"system_name": ctx.publisher_name, "text": a.id.as_str()}));
+        }
+        None => {}
+    }
+    if !ids.is_empty() {
+        vuln.insert("ids".into(), Value::Array(ids));
+    }
     vuln.insert("title".into(), json!(a.title));
     // The CWE's name as the catalogue has it (6.1.11); an id the
     // catalogue does not know is left out rather than exported invalid.
@@ -375,25 +383,11 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
     if !threats.is_empty() {
         vuln.insert("threats".into(), Value::Array(threats));
     }
-    let mut distribution = Map::new();
-    distribution.insert(
-        "tlp".into(),
-        json!({"label": tlp1(ctx.tlp), "url": "https://www.first.org/tlp/"}),
-    );
-    if !ctx.is_final {
-        distribution.insert(
-            "text".into(),
-            json!(format!(
-                "Advance notice, embargoed until {}: share it only within your organisation until then.",
-                csaf_time(ctx.initial_release)
-            )),
-        );
-    }
     json!({
         "document": {
             "category": "csaf_security_advisory",
             "csaf_version": "2.0",
-            "distribution": distribution,
+            "distribution": distribution(ctx),
             "lang": "en-US",
             "notes": [{"category": "summary", "title": "Summary", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}],
             "publisher": {"category": "coordinator", "name": ctx.publisher_name, "namespace": ctx.publisher_namespace},
@@ -410,6 +404,78 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
         },
         "product_tree": product_tree(&a.affected),
         "vulnerabilities": [Value::Object(vuln)],
+    })
+}
+
+/// The revision history and version an export writes.
+fn history(a: &Advisory, ctx: &ExportContext) -> (Vec<Value>, String) {
+    let labels = revision_labels(&a.revisions);
+    let mut revisions: Vec<Value> = a
+        .revisions
+        .iter()
+        .zip(&labels)
+        .map(|(r, label)| json!({"number": label, "date": csaf_time(r.date), "summary": if r.summary.is_empty() { "Revision".to_owned() } else { r.summary.clone() }}))
+        .collect();
+    if revisions.is_empty() {
+        revisions.push(json!({"number": "1", "date": csaf_time(ctx.initial_release), "summary": "Initial version"}));
+    }
+    let version = labels
+        .iter()
+        .filter_map(|l| Version::parse(l).map(|v| (v, l)))
+        .max_by(|a, b| a.0.precedence(&b.0))
+        .map_or_else(|| "1".to_owned(), |(_, l)| l.clone());
+    (revisions, version)
+}
+
+/// `distribution`: the TLP label and, before release, the embargo.
+fn distribution(ctx: &ExportContext) -> Value {
+    let mut distribution = Map::new();
+    distribution.insert(
+        "tlp".into(),
+        json!({"label": tlp1(ctx.tlp), "url": "https://www.first.org/tlp/"}),
+    );
+    if !ctx.is_final {
+        distribution.insert(
+            "text".into(),
+            json!(format!(
+                "Advance notice, embargoed until {}: share it only within your organisation until then.",
+                csaf_time(ctx.initial_release)
+            )),
+        );
+    }
+    Value::Object(distribution)
+}
+
+/// An informational advisory: its description as the document's notes,
+/// its references as the document's (external) references, no
+/// vulnerabilities (6.1.27.1–3).
+fn informational(a: &Advisory, ctx: &ExportContext) -> Value {
+    let (revisions, version) = history(a, ctx);
+    let refs: Vec<Value> = a
+        .references
+        .iter()
+        .map(|r| json!({"category": "external", "summary": if r.summary.is_empty() { r.url.clone() } else { r.summary.clone() }, "url": r.url}))
+        .collect();
+    json!({
+        "document": {
+            "category": "csaf_informational_advisory",
+            "csaf_version": "2.0",
+            "distribution": distribution(ctx),
+            "lang": "en-US",
+            "notes": [{"category": "description", "title": "Description", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}],
+            "publisher": {"category": "coordinator", "name": ctx.publisher_name, "namespace": ctx.publisher_namespace},
+            "references": refs,
+            "title": ctx.title,
+            "tracking": {
+                "current_release_date": csaf_time(ctx.current_release),
+                "generator": {"engine": {"name": "isx", "version": env!("CARGO_PKG_VERSION")}},
+                "id": ctx.tracking_id,
+                "initial_release_date": csaf_time(ctx.initial_release),
+                "revision_history": revisions,
+                "status": if ctx.is_final { "final" } else { "interim" },
+                "version": version,
+            }
+        }
     })
 }
 

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use isx_advisories::{
-    Advisory, AffectedProduct, CveId, CvssV3, CvssV4, Cwe, Exploitability, Faq, KnownExploited,
+    Advisory, AdvisoryId, AdvisoryKind, AffectedProduct, CveId, OtherId, CvssV3, CvssV4, Cwe, Exploitability, Faq, KnownExploited,
     ProductStatus, Reference, Remediation, RemediationCategory, Revision,
 };
 use isx_domain::{Timestamp, Tlp};
@@ -17,7 +17,9 @@ pub struct CsafDocument {
     pub publisher: String,
     pub tlp: Option<Tlp>,
     pub initial_release: Option<Timestamp>,
-    /// One advisory per vulnerability that has a CVE id.
+    /// One advisory per vulnerability (known by its CVE id, else by another
+    /// id), or one informational advisory for a document without
+    /// vulnerabilities.
     pub advisories: Vec<Advisory>,
     /// Things isx noticed but did not reject, e.g. a supplied score that
     /// disagrees with the one computed from its vector.
@@ -214,15 +216,53 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
         .map(ToString::to_string)
         .collect();
     let mut advisories = Vec::new();
+    let tracking_id = s(tracking, "id").unwrap_or("");
+    // Vulnerabilities with neither a CVE id nor another id take the
+    // document's tracking id (numbered when there are several).
+    let unnamed = arr(&doc, "vulnerabilities")
+        .filter(|(_, v)| s(v, "cve").is_none() && other_ids(v).is_empty())
+        .count();
     for (vi, v) in arr(&doc, "vulnerabilities") {
         let vp = format!("/vulnerabilities/{vi}");
-        let Some(cve) = s(v, "cve") else {
-            warnings.push(format!("{vp}: no CVE id; skipped"));
-            continue;
+        let other_ids = other_ids(v);
+        let id: AdvisoryId = match s(v, "cve") {
+            Some(cve) => cve
+                .parse::<CveId>()
+                .map_err(|e| FormatError::value(format!("{vp}/cve"), e))?
+                .into(),
+            None => {
+                let id = match other_ids.first() {
+                    Some(o) => id_of(o),
+                    None if unnamed == 1 => AdvisoryId::sanitized(tracking_id),
+                    None => AdvisoryId::sanitized(&format!("{tracking_id}:{}", vi + 1)),
+                }
+                .ok_or_else(|| {
+                    FormatError::value(format!("{vp}/ids"), "no usable id for this vulnerability")
+                })?;
+                // Two vulnerabilities of one document known by the same id
+                // stay two advisories.
+                let id = if advisories.iter().any(|a: &Advisory| a.id == id) {
+                    AdvisoryId::sanitized(&format!("{id}:{}", vi + 1)).unwrap_or(id)
+                } else {
+                    id
+                };
+                warnings.push(format!("{vp}: no CVE id; stored as {id}"));
+                id
+            }
         };
-        let cve: CveId = cve
-            .parse()
-            .map_err(|e| FormatError::value(format!("{vp}/cve"), e))?;
+        // The id is among the ids an export writes, so that a re-import
+        // finds the same one.
+        let mut other_ids = other_ids;
+        if !id.is_cve() && !other_ids.iter().any(|o| o.text == id.as_str()) {
+            other_ids.insert(
+                0,
+                OtherId {
+                    system_name: publisher.clone(),
+                    text: id.to_string(),
+                },
+            );
+        }
+        let cve = &id;
         let mut description = String::new();
         let mut faqs = Vec::new();
         let mut cvss_v40 = None;
@@ -398,7 +438,9 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
             title: s(v, "title")
                 .map(str::to_owned)
                 .unwrap_or_else(|| title.clone()),
-            cve,
+            id,
+            kind: AdvisoryKind::Vulnerability,
+            other_ids,
             description,
             cwe,
             cvss_v31,
@@ -419,17 +461,26 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
             .map_err(|e| FormatError::value(vp.clone(), e))?;
         advisories.push(advisory);
     }
-    // Never silently: a valid document that yields no advisory (an
-    // informational advisory, vulnerabilities without CVE ids) says so.
-    if advisories.is_empty() {
+    // A document without vulnerabilities (an informational advisory) is
+    // one informational advisory: its notes and references. Never silently:
+    // when it cannot be one, the report says so.
+    if arr(&doc, "vulnerabilities").next().is_none() {
         let category = s(d, "category").unwrap_or("");
-        warnings.push(format!(
-            "{}: a valid {category} document with no vulnerability that has a CVE id; isx stores advisories per CVE, so nothing was stored",
-            s(tracking, "id").unwrap_or("")
-        ));
+        match informational(d, title.clone(), revisions.clone()) {
+            Ok(a) => {
+                warnings.push(format!(
+                    "{tracking_id}: a {category} document without vulnerabilities; stored as the informational advisory {}",
+                    a.id
+                ));
+                advisories.push(a);
+            }
+            Err(why) => warnings.push(format!(
+                "{tracking_id}: a valid {category} document without vulnerabilities, and {why}; nothing was stored"
+            )),
+        }
     }
     Ok(CsafDocument {
-        tracking_id: s(tracking, "id").unwrap_or("").to_owned(),
+        tracking_id: tracking_id.to_owned(),
         title,
         publisher,
         tlp: d
@@ -444,6 +495,76 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
         advisories,
         warnings,
     })
+}
+
+/// A vulnerability's `ids` (system name and text).
+fn other_ids(v: &Value) -> Vec<OtherId> {
+    arr(v, "ids")
+        .filter_map(|(_, i)| {
+            Some(OtherId {
+                system_name: s(i, "system_name")?.to_owned(),
+                text: s(i, "text")?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The advisory id an `ids` entry gives: its text when that is a usable id
+/// with a letter in it (`GHSA-…`, `RHSA-2024:1234`); a bare number (a
+/// Bugzilla id) is prefixed with its system's name so it cannot collide.
+fn id_of(o: &OtherId) -> Option<AdvisoryId> {
+    match o.text.parse::<AdvisoryId>() {
+        Ok(id) if o.text.chars().any(|c| c.is_ascii_alphabetic()) => Some(id),
+        _ => AdvisoryId::sanitized(&format!("{}-{}", o.system_name, o.text)),
+    }
+}
+
+/// The informational advisory of a document without vulnerabilities:
+/// titled as the document, described by its notes, with its references.
+fn informational(d: &Value, title: String, revisions: Vec<Revision>) -> Result<Advisory, String> {
+    let id = AdvisoryId::sanitized(s(&d["tracking"], "id").unwrap_or(""))
+        .ok_or("its tracking id gives no usable id")?;
+    let description = arr(d, "notes")
+        .filter(|(_, n)| {
+            matches!(
+                s(n, "category"),
+                Some("description" | "summary" | "general" | "details")
+            )
+        })
+        .filter_map(|(_, n)| s(n, "text"))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let references = arr(d, "references")
+        .filter(|(_, r)| s(r, "category") != Some("self"))
+        .filter_map(|(_, r)| {
+            Some(Reference {
+                url: s(r, "url")?.to_owned(),
+                summary: s(r, "summary").unwrap_or("").to_owned(),
+            })
+        })
+        .collect();
+    let a = Advisory {
+        id,
+        kind: AdvisoryKind::Informational,
+        other_ids: vec![],
+        title,
+        description,
+        cwe: None,
+        cvss_v31: None,
+        cvss_v40: None,
+        exploitability: None,
+        exploit_statement: None,
+        known_exploited: None,
+        epss: None,
+        ssvc: None,
+        affected: vec![],
+        remediations: vec![],
+        faqs: vec![],
+        references,
+        revisions,
+    };
+    a.validate().map_err(|e| e.to_string())?;
+    Ok(a)
 }
 
 fn parse_kev_note(text: &str) -> KnownExploited {

@@ -3,7 +3,7 @@ use isx_advisories::{
     KnownExploited, ProductStatus, Reference, Remediation, RemediationCategory, Revision,
 };
 use isx_domain::{Timestamp, Tlp};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::FormatError;
@@ -22,7 +22,7 @@ fn the_oasis_samples_import() {
     assert_eq!(bsi.tracking_id, "BSI-2022-0001");
     assert_eq!(bsi.tlp, Some(Tlp::Clear), "TLP 1.0 WHITE is TLP 2.0 CLEAR");
     let a = &bsi.advisories[0];
-    assert_eq!(a.cve.as_str(), "CVE-2022-27193");
+    assert_eq!(a.id.as_str(), "CVE-2022-27193");
     assert_eq!(a.cwe.as_ref().unwrap().id, "CWE-611");
     assert!(a.description.contains("XML External Entities"));
     let p = a
@@ -128,7 +128,9 @@ pub(crate) fn rich_advisory() -> Advisory {
             }
         };
     Advisory {
-        cve: "CVE-2026-10001".parse().unwrap(),
+        id: "CVE-2026-10001".parse().unwrap(),
+        kind: isx_advisories::AdvisoryKind::Vulnerability,
+        other_ids: vec![],
         title: "Contoso Gateway remote code execution".into(),
         description: "A crafted request lets an unauthenticated attacker run code.".into(),
         cwe: Some(Cwe::new("CWE-787", "Out-of-bounds Write").unwrap()),
@@ -241,9 +243,9 @@ fn samples_survive_export_and_reimport() {
     ] {
         for a in parse(&sample(name)).unwrap().advisories {
             let doc = to_csaf(&a, &ctx(true));
-            validate(&doc).unwrap_or_else(|e| panic!("{name} {}: {e}", a.cve));
+            validate(&doc).unwrap_or_else(|e| panic!("{name} {}: {e}", a.id));
             let back = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
-            assert_eq!(back.advisories[0], a, "{name} {}", a.cve);
+            assert_eq!(back.advisories[0], a, "{name} {}", a.id);
         }
     }
 }
@@ -312,23 +314,122 @@ fn exports_keep_semantic_versions_ranges_and_catalogue_cwe_names() {
     assert_eq!(labels, ["1.0.0", "1.1.0", "2.0.0"]);
 }
 
-/// Issue 18: a valid document that yields no advisory says so.
+/// Issue 18: an informational advisory is stored as one, said so, and
+/// exported again as a valid `csaf_informational_advisory`.
 #[test]
-fn an_informational_advisory_is_reported_not_dropped_silently() {
+fn an_informational_advisory_is_stored_and_exported() {
     let base = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/testdata/csaf-mandatory/6.1.27.3-pass-01.json"
     ))
     .unwrap();
     let doc = parse(&base).unwrap();
-    assert!(doc.advisories.is_empty());
+    let [a] = doc.advisories.as_slice() else {
+        panic!("one advisory: {:?}", doc.advisories)
+    };
+    assert_eq!(a.kind, isx_advisories::AdvisoryKind::Informational);
+    assert_eq!(a.id.as_str(), "ISX-TEST-6.1.27.3-pass-01");
+    assert!(!a.id.is_cve());
+    assert_eq!(a.description, "A cross-site scripting flaw in Example Widget 1.0.");
+    assert_eq!(a.references.len(), 1);
     assert!(
         doc.warnings
             .iter()
-            .any(|w| w.contains("csaf_informational_advisory") && w.contains("nothing was stored")),
+            .any(|w| w.contains("stored as the informational advisory ISX-TEST-6.1.27.3-pass-01")),
         "{:?}",
         doc.warnings
     );
+    // (Exported under its own title and id, so that the round trip can
+    // compare; isx publishes it as `ISX-<id>`.)
+    let mut c = ctx(true);
+    c.title = a.title.clone();
+    c.tracking_id = a.id.to_string();
+    let out = to_csaf(a, &c);
+    assert_eq!(out["document"]["category"], "csaf_informational_advisory");
+    assert!(out.get("vulnerabilities").is_none());
+    validate(&out).unwrap();
+    let failed = super::mandatory::run(&out);
+    assert!(failed.is_empty(), "{failed:?}");
+    let back = parse(&serde_json::to_vec(&out).unwrap()).unwrap();
+    assert_eq!(&back.advisories[0], a, "the round trip keeps it");
+}
+
+/// An informational advisory that cannot be one (no reference to point
+/// to) is reported, never dropped silently.
+#[test]
+fn a_document_that_yields_nothing_says_so() {
+    let mut doc: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/csaf-mandatory/6.1.27.3-pass-01.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    doc["document"]["category"] = json!("generic_csaf");
+    doc["document"].as_object_mut().unwrap().remove("references");
+    let parsed = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    assert!(parsed.advisories.is_empty());
+    assert!(
+        parsed
+            .warnings
+            .iter()
+            .any(|w| w.contains("generic_csaf") && w.contains("nothing was stored")),
+        "{:?}",
+        parsed.warnings
+    );
+}
+
+/// Issue 18: vulnerabilities without a CVE id are stored under their
+/// other id (a GHSA id), a Bugzilla number under its system's name, and
+/// one with no id at all under the document's tracking id; each is said,
+/// and exports and re-imports to the same advisory.
+#[test]
+fn vulnerabilities_without_cve_ids_are_stored_under_other_ids() {
+    let mut doc: Value = serde_json::from_slice(&sample("bsi-2022-0001.json")).unwrap();
+    let template = doc["vulnerabilities"][0].clone();
+    let mut ghsa = template.clone();
+    ghsa.as_object_mut().unwrap().remove("cve");
+    ghsa["ids"] = json!([{"system_name": "GitHub Security Advisory", "text": "GHSA-jfh8-c2jp-5v3q"}]);
+    let mut bugzilla = template.clone();
+    bugzilla.as_object_mut().unwrap().remove("cve");
+    bugzilla["ids"] = json!([{"system_name": "Red Hat Bugzilla ID", "text": "2035769"}]);
+    let mut bare = template.clone();
+    bare.as_object_mut().unwrap().remove("cve");
+    bare.as_object_mut().unwrap().remove("ids");
+    doc["vulnerabilities"] = json!([ghsa, bugzilla, bare]);
+    let parsed = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    let ids: Vec<&str> = parsed.advisories.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["GHSA-jfh8-c2jp-5v3q", "Red-Hat-Bugzilla-ID-2035769", "BSI-2022-0001"]
+    );
+    for id in &ids {
+        assert!(
+            parsed.warnings.iter().any(|w| w.contains(&format!("no CVE id; stored as {id}"))),
+            "{id}: {:?}",
+            parsed.warnings
+        );
+    }
+    for a in &parsed.advisories {
+        assert!(!a.id.is_cve());
+        let out = to_csaf(a, &ctx(true));
+        let v = &out["vulnerabilities"][0];
+        assert!(v.get("cve").is_none(), "{v}");
+        assert!(
+            v["ids"].as_array().unwrap().iter().any(|i| i["text"] == a.id.as_str()),
+            "{v}"
+        );
+        validate(&out).unwrap();
+        let failed = super::mandatory::run(&out);
+        assert!(failed.is_empty(), "{failed:?}");
+        let back = parse(&serde_json::to_vec(&out).unwrap()).unwrap();
+        assert_eq!(&back.advisories[0], a);
+    }
+    // A CVE id that is not one is still refused.
+    let mut bad = doc.clone();
+    bad["vulnerabilities"][0]["cve"] = json!("CVE-22-1");
+    assert!(parse(&serde_json::to_vec(&bad).unwrap()).is_err());
 }
 
 /// A revision number at the top of u64 exports without overflowing.

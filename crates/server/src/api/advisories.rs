@@ -177,8 +177,8 @@ pub(crate) async fn search_advisories(
 }
 
 /// One advisory.
-#[utoipa::path(get, path = "/api/v1/advisories/{cve}", tag = "advisories", security(("api_key" = [])),
-    params(("cve" = String, Path, description = "CVE id")),
+#[utoipa::path(get, path = "/api/v1/advisories/{id}", tag = "advisories", security(("api_key" = [])),
+    params(("id" = String, Path, description = "advisory id: a CVE id, or another id (GHSA-…, a vendor id) for a vulnerability without one")),
     responses((status = 200, body = AdvisoryDto), (status = 404, body = Problem)))]
 pub(crate) async fn get_advisory(
     State(state): State<AppState>,
@@ -191,8 +191,8 @@ pub(crate) async fn get_advisory(
 
 /// One advisory as a CSAF 2.0 document (`tracking.status` interim before
 /// release, final after; exploitability omitted when withheld from you).
-#[utoipa::path(get, path = "/api/v1/advisories/{cve}/csaf", tag = "advisories", security(("api_key" = [])),
-    params(("cve" = String, Path, description = "CVE id")),
+#[utoipa::path(get, path = "/api/v1/advisories/{id}/csaf", tag = "advisories", security(("api_key" = [])),
+    params(("id" = String, Path, description = "advisory id: a CVE id, or another id (GHSA-…, a vendor id) for a vulnerability without one")),
     responses((status = 200, description = "CSAF 2.0 JSON"), (status = 404, body = Problem)))]
 pub(crate) async fn advisory_csaf(
     State(state): State<AppState>,
@@ -309,7 +309,11 @@ pub struct ImportOutcomeDto {
     pub created: usize,
     pub revised: usize,
     pub unchanged: usize,
-    /// E.g. a supplied CVSS score that disagrees with its vector.
+    /// The ids of the advisories the document gave (CVE ids, other ids,
+    /// an informational advisory's tracking id), in document order.
+    pub stored: Vec<String>,
+    /// E.g. a supplied CVSS score that disagrees with its vector, a
+    /// vulnerability stored under another id than a CVE id.
     pub warnings: Vec<String>,
 }
 
@@ -354,6 +358,7 @@ pub(crate) async fn import_advisories(
         created: out.created,
         revised: out.revised,
         unchanged: out.unchanged,
+        stored: advisories.iter().map(|a| a.id.to_string()).collect(),
         warnings,
     };
     Ok(noted(
@@ -428,8 +433,8 @@ pub struct EpssHistoryDto {
 
 /// The EPSS history of an advisory you may see (exploitability data:
 /// withheld until the 24-hour window).
-#[utoipa::path(get, path = "/api/v1/advisories/{cve}/epss", tag = "advisories", security(("api_key" = [])),
-    params(("cve" = String, Path, description = "CVE id")),
+#[utoipa::path(get, path = "/api/v1/advisories/{id}/epss", tag = "advisories", security(("api_key" = [])),
+    params(("id" = String, Path, description = "advisory id: a CVE id, or another id (GHSA-…, a vendor id) for a vulnerability without one")),
     responses((status = 200, body = EpssHistoryDto), (status = 404, body = Problem)))]
 pub(crate) async fn advisory_epss(
     State(state): State<AppState>,
@@ -594,10 +599,10 @@ pub(crate) async fn rolie_feed(
     let entries: Vec<serde_json::Value> = found
         .iter()
         .map(|(r, a)| {
-            let url = format!("{base}/api/v1/advisories/{}/csaf", a.cve);
+            let url = format!("{base}/api/v1/advisories/{}/csaf", a.id);
             let updated = a.revisions.last().map_or(r.release_at, |x| x.date.max(r.release_at));
             serde_json::json!({
-                "id": format!("ISX-{}", a.cve),
+                "id": advisories::tracking_id(a),
                 "title": a.title,
                 "link": [{"rel": "self", "href": url}],
                 "published": r.release_at.to_rfc3339(),

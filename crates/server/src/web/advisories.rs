@@ -134,7 +134,7 @@ fn table_row(a: &Advisory, withheld: bool) -> TableRow {
     let mut fixes: Vec<&str> = a.affected.iter().filter_map(|p| p.fix.as_deref()).collect();
     fixes.dedup();
     TableRow {
-        cve: a.cve.to_string(),
+        cve: a.id.to_string(),
         title: a.title.clone(),
         severity: a
             .severity()
@@ -356,21 +356,26 @@ pub(crate) async fn import(
         let doc = isx_formats::csaf::parse(f.document.as_bytes()).map_err(ApiError::invalid)?;
         let (release, _) = advisories::visible_release(&state, &caller.principal, id).await?;
         release.admits(doc.tlp).map_err(ApiError::invalid)?;
-        Ok::<_, ApiError>(
-            state
-                .store
-                .put_advisories(id, &doc.advisories, "Imported (web)", state.clock.now())
-                .await?,
-        )
+        let ids: Vec<String> = doc.advisories.iter().map(|a| a.id.to_string()).collect();
+        let out = state
+            .store
+            .put_advisories(id, &doc.advisories, "Imported (web)", state.clock.now())
+            .await?;
+        Ok::<_, ApiError>((out, ids))
     }
     .await;
     let note = result
         .as_ref()
         .ok()
         .map(|_| AuditNote::new("advisories.import", format!("release/{id}")));
-    let flash = result.map(|o| {
+    let flash = result.map(|(o, ids)| {
+        let stored = if ids.is_empty() {
+            "nothing stored".to_owned()
+        } else {
+            ids.join(", ")
+        };
         format!(
-            "{} created, {} revised, {} unchanged.",
+            "{} created, {} revised, {} unchanged ({stored}).",
             o.created, o.revised, o.unchanged
         )
     });
@@ -389,6 +394,7 @@ struct AdvisoryPage {
     epss_points: String,
     epss_days: usize,
     a: Advisory,
+    informational: bool,
     release: Release,
     state: &'static str,
     severity: String,
@@ -432,6 +438,7 @@ pub(crate) async fn advisory(
             .map(|s| s.as_str().to_owned())
             .unwrap_or_else(|| "—".into()),
         state: release.state(state.clock.now()).as_str(),
+        informational: a.kind == isx_advisories::AdvisoryKind::Informational,
         a,
         release,
     };

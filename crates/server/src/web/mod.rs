@@ -81,7 +81,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/releases/{id}", get(advisories::release))
         .route("/releases/{id}/change", post(advisories::change_release))
         .route("/releases/{id}/import", post(advisories::import))
-        .route("/advisories/{cve}", get(advisories::advisory))
+        .route("/advisories/{id}", get(advisories::advisory))
         .route("/admin/deliveries", get(advisories::deliveries))
         .route("/botnet", get(botnet::page))
         .route("/cleanfiles", get(cleanfiles::page))
