@@ -175,6 +175,9 @@ fn source_ip(req: &Request) -> Option<String> {
 
 /// Gate for `/api/v1/*`: API keys only.
 pub async fn api_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(res) = spent(&state, &req) {
+        return res;
+    }
     let now = state.clock.now();
     let caller = match auth::token_from_headers(req.headers()) {
         Ok(Some(token)) => auth::caller_from_token(&state, &token, now).await,
@@ -186,12 +189,88 @@ pub async fn api_gate(State(state): State<AppState>, mut req: Request, next: Nex
     };
     let caller = match caller {
         Ok(c) => c,
-        Err(e) => return e.into_response(),
+        Err(e) => return refused(&state, &req, e).await,
     };
     if let Err(retry_after_secs) = state.limiter.check(&caller.actor()) {
         return ApiError::TooManyRequests { retry_after_secs }.into_response();
     }
     run_audited(state, caller, &mut req, next).await
+}
+
+/// The client a failed authentication is counted against: its address
+/// (its /64 for IPv6).
+fn client(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| crate::ratelimit::client_key(c.0.ip()))
+        .unwrap_or_default()
+}
+
+/// A client that spent its failed-authentication budget is answered 429
+/// before its key is even looked at.
+fn spent(state: &AppState, req: &Request) -> Option<Response> {
+    let retry_after_secs = state.limiter.blocked(&client(req))?;
+    Some(ApiError::TooManyRequests { retry_after_secs }.into_response())
+}
+
+/// A refused authentication (a bad, expired or revoked key, a malformed
+/// header): counted against the client's budget, so keys cannot be tried
+/// without limit, and written to the audit log as `auth.failed` with its
+/// outcome. Once the budget is spent the answer is 429, counted in the
+/// metrics but not audited one by one (a flood would fill the log).
+fn refused(state: &AppState, req: &Request, e: ApiError) -> impl std::future::Future<Output = Response> + Send {
+    // (What the event needs, taken now: the request is not `Sync`.)
+    let (client, target, ip) = (client(req), audit_target(req), source_ip(req));
+    let state = state.clone();
+    async move { refuse(&state, &client, target, ip, e).await }
+}
+
+async fn refuse(
+    state: &AppState,
+    client: &str,
+    target: String,
+    source_ip: Option<String>,
+    e: ApiError,
+) -> Response {
+    if let Err(retry_after_secs) = state.limiter.failed(client) {
+        state.metrics.auth_refused();
+        return ApiError::TooManyRequests { retry_after_secs }.into_response();
+    }
+    state.metrics.auth_refused();
+    let res = e.into_response();
+    let event = NewAuditEvent {
+        at: state.clock.now(),
+        actor: "unauthenticated".into(),
+        member: None,
+        action: "auth.failed".into(),
+        target,
+        source_ip,
+        outcome: res.status().as_u16().to_string(),
+    };
+    if let Err(e) = state.audit.record(event, false).await {
+        return ApiError::Internal(format!("audit log: {e}")).into_response();
+    }
+    res
+}
+
+/// The most of a query string an audit target keeps.
+const MAX_AUDITED_QUERY: usize = 256;
+
+/// What an audit event names as its target: the path and, cut to
+/// [`MAX_AUDITED_QUERY`] bytes, the query (a search says what was looked
+/// for).
+fn audit_target(req: &Request) -> String {
+    let uri = req.uri();
+    match uri.query() {
+        Some(q) if !q.is_empty() => {
+            let mut end = q.len().min(MAX_AUDITED_QUERY);
+            while !q.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}?{}", uri.path(), q.get(..end).unwrap_or_default())
+        }
+        _ => uri.path().to_owned(),
+    }
 }
 
 /// Gate for what anyone may read but a key may read more of (the CSAF
@@ -200,6 +279,9 @@ pub async fn api_gate(State(state): State<AppState>, mut req: Request, next: Nex
 /// one, the request goes on with no `Caller`, rate-limited by source
 /// address.
 pub async fn reader_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(res) = spent(&state, &req) {
+        return res;
+    }
     let now = state.clock.now();
     match auth::token_from_headers(req.headers()) {
         Ok(Some(token)) => match auth::caller_from_token(&state, &token, now).await {
@@ -209,7 +291,7 @@ pub async fn reader_gate(State(state): State<AppState>, mut req: Request, next: 
                 }
                 run_audited(state, caller, &mut req, next).await
             }
-            Err(e) => e.into_response(),
+            Err(e) => refused(&state, &req, e).await,
         },
         Ok(None) => {
             let key = format!("anonymous:{}", source_ip(&req).unwrap_or_default());
@@ -218,7 +300,7 @@ pub async fn reader_gate(State(state): State<AppState>, mut req: Request, next: 
             }
             next.run(req).await
         }
-        Err(e) => e.into_response(),
+        Err(e) => refused(&state, &req, e).await,
     }
 }
 
@@ -241,7 +323,7 @@ pub async fn web_gate(State(state): State<AppState>, mut req: Request, next: Nex
 async fn run_audited(state: AppState, caller: Caller, req: &mut Request, next: Next) -> Response {
     let ip = source_ip(req);
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path = audit_target(req);
     let actor = caller.actor();
     let member = caller.member.id;
     req.extensions_mut().insert(caller);

@@ -61,6 +61,8 @@ pub struct Metrics {
     url_rows: Family<OutcomeLabels, Counter>,
     /// Hashes looked up in bulk.
     pub clean_lookups: Counter,
+    /// Requests refused for a bad, expired or revoked key.
+    auth_refused: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,14 +105,26 @@ impl Metrics {
             "Hashes looked up in bulk on this node",
             clean_lookups.clone(),
         );
+        let auth_refused = Counter::default();
+        registry.register(
+            "auth_refused",
+            "Requests refused on this node for a bad, expired or revoked API key (429s of spent clients included)",
+            auth_refused.clone(),
+        );
         registry.register_collector(Box::new(ProductCollector { app: app.clone() }));
         Metrics {
+            auth_refused,
             registry,
             requests,
             latency,
             url_rows,
             clean_lookups,
         }
+    }
+
+    /// Counts one refused authentication.
+    pub fn auth_refused(&self) {
+        self.auth_refused.inc();
     }
 
     /// Counts the rows of a URL import by what happened to them.

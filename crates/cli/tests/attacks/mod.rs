@@ -951,7 +951,85 @@ fn cleanfiles_import_does_not_panic() {
     a_clean_file_list_with_a_multibyte_character_is_an_error_not_a_panic();
 }
 
+/// Red-team finding (2026-12): a bad key was refused before the rate limit
+/// and the audit log saw it, so keys could be tried without limit and
+/// unseen. Now each refusal counts against the client address's budget and
+/// is audited; a spent address is answered 429 before any key it sends is
+/// looked at, while other addresses go on. Audit targets keep the query.
+async fn bad_keys_are_throttled_and_audited(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.rate_limit = isx_server::RateLimit {
+            per_minute: 6,
+            burst: 6,
+        };
+    })
+    .await;
+    let bad = format!("{}0", &app.a.token[..app.a.token.len() - 1]);
+    let attacker = app.client_from(std::net::IpAddr::from([127, 0, 0, 2]));
+    let mut codes = Vec::new();
+    for path in ["/api/v1/me", "/.well-known/csaf/amber/index.txt"] {
+        for _ in 0..4 {
+            let res = attacker
+                .get(app.url(path))
+                .bearer_auth(&bad)
+                .send()
+                .await
+                .expect("send");
+            codes.push(res.status().as_u16());
+        }
+    }
+    assert_eq!(codes, [401, 401, 401, 401, 401, 401, 429, 429], "{codes:?}");
+    // Spent: even a good key from that address waits, unverified.
+    let res = attacker
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let problem: Value = res.json().await.expect("problem body");
+    assert_eq!(problem["status"], 429);
+    // Another address is not affected.
+    let res = app
+        .client_from(std::net::IpAddr::from([127, 0, 0, 3]))
+        .get(app.url("/api/v1/advisories?q=CVE-2026-7777&severity=high"))
+        .bearer_auth(&app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let events: Vec<Value> = app
+        .get("/api/v1/audit?limit=100", &app.operator.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["action"] == "auth.failed")
+        .collect();
+    assert_eq!(failed.len(), 6, "one event per refused key: {events:?}");
+    assert!(failed
+        .iter()
+        .all(|e| e["source_ip"] == "127.0.0.2" && e["outcome"] == "401"));
+    assert!(failed
+        .iter()
+        .any(|e| e["target"] == "/.well-known/csaf/amber/index.txt"));
+    let text = serde_json::to_string(&events).expect("json");
+    assert!(!text.contains(&bad[21..]), "no presented secret in the log");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["target"] == "/api/v1/advisories?q=CVE-2026-7777&severity=high"),
+        "the search is in the log: {text}"
+    );
+}
+
 crate::on_both_backends!(
+    bad_keys_are_throttled_and_audited,
     a_key_never_carries_more_authority_than_its_maker,
     poison_times_and_coordinates_are_refused_and_reads_keep_working,
     victims_do_not_leak_through_their_c2_domain,
