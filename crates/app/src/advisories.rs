@@ -207,17 +207,31 @@ pub async fn search(
         .into_iter()
         .map(|(r, m)| (r.id, (r, m)))
         .collect();
-    let all = app.store.advisories(f.release).await?;
-    let mut found: Vec<(Release, Advisory)> = all
-        .into_iter()
-        .filter_map(|(rid, a)| {
-            let (r, mask) = releases.get(&rid)?;
+    // Only the visible releases' advisories are read, so that what a
+    // search (or a provider listing) costs follows what the caller may
+    // see, never what is hidden from it: a timed listing must not tell
+    // when an embargoed batch arrived or how large it is.
+    let mut ids: Vec<i64> = match f.release {
+        Some(id) => releases.contains_key(&id).then_some(id).into_iter().collect(),
+        None => releases.keys().copied().collect(),
+    };
+    ids.sort_unstable();
+    let mut found: Vec<(Release, Advisory)> = Vec::new();
+    for rid in ids {
+        let Some((r, mask)) = releases.get(&rid) else {
+            continue;
+        };
+        for (_, a) in app.store.advisories(Some(rid)).await? {
             let a = a.masked(*mask);
-            f.matches(&a, min, min_ssvc).then(|| (r.clone(), a))
-        })
-        .collect();
-    // The store gives CVE order; the others are stable sorts on the masked
-    // view, so withheld data sorts as absent (last).
+            if f.matches(&a, min, min_ssvc) {
+                found.push((r.clone(), a));
+            }
+        }
+    }
+    // Id order (as the store gives it within a release); the others are
+    // stable sorts on the masked view, so withheld data sorts as absent
+    // (last).
+    found.sort_by(|(_, x), (_, y)| x.id.cmp(&y.id));
     let desc = |x: Option<f64>, y: Option<f64>| {
         y.unwrap_or(-1.0)
             .partial_cmp(&x.unwrap_or(-1.0))

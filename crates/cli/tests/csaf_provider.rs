@@ -626,3 +626,41 @@ async fn provider_files_follow_the_embargo_and_the_folders() {
     let (status, _) = p.fetch(&format!("{white}/index.txt"), "isx_bad_key").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Red-team finding (2026-12): a listing read every advisory and filtered
+/// afterwards, so its time grew with what the reader may not see, and
+/// polling `white/index.txt` told anyone when an embargoed batch arrived
+/// and how large it was. Now only visible releases' advisories are read.
+/// The proof without a stopwatch: hidden advisories whose stored bodies
+/// are corrupt break no one's listing but the operator's, who sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_never_read_what_is_hidden() {
+    let p = setup(Backend::Sqlite).await;
+    let db = p.app.data_dir.path().join("isx.sqlite");
+    let corrupt = Command::new(crate::oracles::python())
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             n = c.execute(\"UPDATE advisories SET body = '{not json' WHERE advisory_id IN ('CVE-2026-30003', 'CVE-2026-30004')\").rowcount\n\
+             c.commit()\n\
+             print(n)",
+        ])
+        .arg(&db)
+        .output()
+        .expect("python");
+    assert_eq!(String::from_utf8_lossy(&corrupt.stdout).trim(), "2", "{corrupt:?}");
+    let white = p.text("/.well-known/csaf/white/index.txt", "").await;
+    assert!(white.contains("isx-cve-2026-30001.json"), "{white}");
+    for path in [
+        "/.well-known/csaf/green/index.txt",
+        "/.well-known/csaf/green/changes.csv",
+        "/.well-known/csaf/green/csaf-feed-tlp-green.json",
+        "/api/v1/advisories",
+    ] {
+        p.ok(path, &p.standard).await;
+    }
+    // The operator sees the draft: its listing reads the corrupt body.
+    let (status, _) = p.fetch("/api/v1/advisories", &p.app.operator.token).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
