@@ -82,6 +82,13 @@ pub struct ReleaseChange {
 }
 
 impl Release {
+    /// Whether its advisories go out on the distribution channels (the CSAF
+    /// provider, TAXII, notifications): a scheduled release only. A draft
+    /// or a withdrawn one stays in the operator's own views (API, web).
+    pub fn is_published(&self) -> bool {
+        self.status == ReleaseStatus::Scheduled
+    }
+
     /// The TLP label its documents carry at `now`: before the release
     /// time at least TLP:AMBER (an advance notice may not go beyond the
     /// recipient's organisation, whatever the release's own marking is),

@@ -14,7 +14,6 @@ use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
-use isx_advisories::ReleaseStatus;
 use isx_formats::csaf::provider::{self, Folder, Listed};
 use isx_formats::openpgp::PublicKey;
 use isx_policy::Principal;
@@ -159,7 +158,7 @@ pub async fn listing(
     let found = advisories::search(app, reader, &AdvisoryFilter::default()).await?;
     Ok(found
         .into_iter()
-        .filter(|(r, _)| r.status == ReleaseStatus::Scheduled)
+        .filter(|(r, _)| r.is_published())
         .filter(|(r, _)| Folder::of(r.label_at(now)) == folder)
         .map(|(r, a)| listed(&r, &a))
         .collect())
@@ -196,7 +195,7 @@ pub async fn document(
         .map_err(|_| missing())?;
     let now = app.clock.now();
     let listed = listed(&r, &a);
-    if r.status != ReleaseStatus::Scheduled
+    if !r.is_published()
         || Folder::of(r.label_at(now)) != folder
         || listed.year() != year
         || listed.file() != file

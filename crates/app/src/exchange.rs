@@ -290,6 +290,11 @@ async fn advisory_items(app: &App, caller: &Caller) -> Result<Vec<(Entry, Value)
     )
     .await?
     {
+        // A draft or withdrawn release is not published, not even to the
+        // operator's TAXII clients (a sync would re-publish it).
+        if !r.is_published() {
+            continue;
+        }
         let since = decided_since(&caller.principal, &records::release(&r), now);
         let revised = r
             .revisions

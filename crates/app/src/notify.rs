@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use isx_advisories::{Release, ReleaseStatus};
+use isx_advisories::Release;
 use isx_domain::{MemberId, Timestamp};
 use isx_policy::decide;
 use isx_store::{Delivery, Notification};
@@ -46,7 +46,7 @@ pub async fn tick(app: &App) -> Result<usize, AppError> {
     let members = app.store.members().await?;
     let mut created = 0;
     for r in app.store.releases().await? {
-        if r.status != ReleaseStatus::Scheduled {
+        if !r.is_published() {
             continue;
         }
         let meta = records::release(&r);

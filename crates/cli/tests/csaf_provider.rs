@@ -664,3 +664,32 @@ async fn listings_never_read_what_is_hidden() {
     let (status, _) = p.fetch("/api/v1/advisories", &p.app.operator.token).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// Red-team finding (2026-12): the operator's TAXII advisories collection
+/// served draft and withdrawn releases' advisories as ordinary ones, so a
+/// staff-key sync re-published them. Every distribution channel (the
+/// provider, TAXII, notifications) now publishes scheduled releases only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taxii_publishes_no_draft_even_to_the_operator() {
+    let p = setup(Backend::Sqlite).await;
+    let res = p
+        .app
+        .get(
+            "/taxii2/isx/collections/advisories/objects/",
+            &p.app.operator.token,
+        )
+        .header("accept", "application/taxii+json;version=2.1")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.expect("text");
+    assert!(text.contains("CVE-2026-30001"), "{text}");
+    assert!(!text.contains("CVE-2026-30004"), "the draft: {text}");
+    // The operator's own API still shows the draft.
+    let api = p
+        .app
+        .get_json("/api/v1/advisories/CVE-2026-30004", &p.app.operator.token)
+        .await;
+    assert_eq!(api["advisory"]["id"], "CVE-2026-30004");
+}
