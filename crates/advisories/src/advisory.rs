@@ -569,11 +569,23 @@ mod tests {
         let id = |s: &str| s.parse::<AdvisoryId>();
         assert_eq!(id("cve-2024-12345").unwrap().as_str(), "CVE-2024-12345");
         assert!(id("cve-2024-12345").unwrap().is_cve());
-        assert_eq!(id("GHSA-jfh8-c2jp-5v3q").unwrap().as_str(), "GHSA-jfh8-c2jp-5v3q");
+        assert_eq!(
+            id("GHSA-jfh8-c2jp-5v3q").unwrap().as_str(),
+            "GHSA-jfh8-c2jp-5v3q"
+        );
         assert!(!id("RHSA-2024:1234").unwrap().is_cve());
         // Something calling itself a CVE must be one.
         assert!(id("CVE-24-1").is_err());
-        for bad in ["", "-x", "a/b", "a b", "../etc", "x\ny", "é", &"a".repeat(129)] {
+        for bad in [
+            "",
+            "-x",
+            "a/b",
+            "a b",
+            "../etc",
+            "x\ny",
+            "é",
+            &"a".repeat(129),
+        ] {
             assert!(id(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
@@ -581,7 +593,13 @@ mod tests {
             "ACME-SA-2026-01"
         );
         assert_eq!(AdvisoryId::sanitized("../..").map(|i| i.0), None);
-        assert!(AdvisoryId::sanitized(&"b".repeat(500)).unwrap().as_str().len() <= 128);
+        assert!(
+            AdvisoryId::sanitized(&"b".repeat(500))
+                .unwrap()
+                .as_str()
+                .len()
+                <= 128
+        );
         assert!(Cwe::new("79", "").is_err());
     }
 

@@ -181,9 +181,7 @@ impl AdvisoryFilter {
             }
         }
         if let Some(q) = &self.q {
-            if !(contains(a.id.as_str(), q)
-                || contains(&a.title, q)
-                || contains(&a.description, q))
+            if !(contains(a.id.as_str(), q) || contains(&a.title, q) || contains(&a.description, q))
             {
                 return false;
             }
@@ -212,7 +210,11 @@ pub async fn search(
     // see, never what is hidden from it: a timed listing must not tell
     // when an embargoed batch arrived or how large it is.
     let mut ids: Vec<i64> = match f.release {
-        Some(id) => releases.contains_key(&id).then_some(id).into_iter().collect(),
+        Some(id) => releases
+            .contains_key(&id)
+            .then_some(id)
+            .into_iter()
+            .collect(),
         None => releases.keys().copied().collect(),
     };
     ids.sort_unstable();

@@ -183,17 +183,34 @@ pub async fn document(
     year: &str,
     file: &str,
 ) -> Result<Published, AppError> {
-    let missing = || AppError::not_found(format!("{}/{year}/{file}", folder.name()));
-    // `isx-cve-2026-41001.json` names CVE-2026-41001; nothing else is ours.
-    let cve = file
+    // The same answer whatever was asked (the caller's text is not
+    // repeated, however long).
+    let missing = || AppError::not_found("no such document in this folder");
+    let stem = file
         .strip_suffix(".json")
         .and_then(|s| s.strip_prefix("isx-"))
-        .map(str::to_ascii_uppercase)
         .ok_or_else(missing)?;
-    let (r, a, _) = advisories::advisory(app, reader, &cve)
-        .await
-        .map_err(|_| missing())?;
     let now = app.clock.now();
+    let found = if stem.starts_with("cve-") {
+        // `isx-cve-2026-41001.json` names CVE-2026-41001.
+        advisories::advisory(app, reader, stem)
+            .await
+            .ok()
+            .map(|(r, a, _)| (r, a))
+    } else {
+        // Another id's file name cannot be read back (§5.1 lowers its case
+        // and replaces characters): the document is looked for among those
+        // the reader finds in the folder.
+        advisories::search(app, reader, &AdvisoryFilter::default())
+            .await?
+            .into_iter()
+            .find(|(r, a)| {
+                r.is_published()
+                    && Folder::of(r.label_at(now)) == folder
+                    && listed(r, a).file() == file
+            })
+    };
+    let (r, a) = found.ok_or_else(missing)?;
     let listed = listed(&r, &a);
     if !r.is_published()
         || Folder::of(r.label_at(now)) != folder

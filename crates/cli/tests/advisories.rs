@@ -963,7 +963,10 @@ async fn advisories_without_cve_ids(backend: Backend) {
     let mut bare = ghsa["vulnerabilities"][0].clone();
     let v = ghsa["vulnerabilities"][0].as_object_mut().expect("vuln");
     v.remove("cve");
-    v.insert("ids".into(), json!([{"system_name": "GitHub Security Advisory", "text": "GHSA-jfh8-c2jp-5v3q"}]));
+    v.insert(
+        "ids".into(),
+        json!([{"system_name": "GitHub Security Advisory", "text": "GHSA-jfh8-c2jp-5v3q"}]),
+    );
     let b = bare.as_object_mut().expect("vuln");
     b.remove("cve");
     b.remove("ids");
@@ -971,7 +974,11 @@ async fn advisories_without_cve_ids(backend: Backend) {
     let mut stored = Vec::new();
     for doc in [&informational, &ghsa] {
         let res = app
-            .post_json(&format!("/api/v1/releases/{release}/advisories"), &app.operator.token, doc)
+            .post_json(
+                &format!("/api/v1/releases/{release}/advisories"),
+                &app.operator.token,
+                doc,
+            )
             .send()
             .await
             .expect("send");
@@ -988,7 +995,11 @@ async fn advisories_without_cve_ids(backend: Backend) {
     }
     assert_eq!(
         stored,
-        ["ISX-TEST-6.1.27.3-pass-01", "GHSA-jfh8-c2jp-5v3q", "BSI-2022-0001"],
+        [
+            "ISX-TEST-6.1.27.3-pass-01",
+            "GHSA-jfh8-c2jp-5v3q",
+            "BSI-2022-0001"
+        ],
         "the import answer names what was stored"
     );
 
@@ -1010,7 +1021,10 @@ async fn advisories_without_cve_ids(backend: Backend) {
         .text()
         .await
         .expect("text");
-    assert!(!white.contains("ghsa"), "nothing published before T: {white}");
+    assert!(
+        !white.contains("ghsa"),
+        "nothing published before T: {white}"
+    );
 
     app.clock.set(t.add_secs(60));
     let mut exported = Vec::new();
@@ -1055,17 +1069,44 @@ async fn advisories_without_cve_ids(backend: Backend) {
         .text()
         .await
         .expect("text");
-    for name in [
+    for (name, path) in [
         "isx-isx-test-6_1_27_3-pass-01.json",
         "isx-ghsa-jfh8-c2jp-5v3q.json",
         "isx-bsi-2022-0001.json",
-    ] {
-        assert!(white.contains(name), "{name} in {white}");
+    ]
+    .iter()
+    .zip(&exported)
+    {
+        let line = white
+            .lines()
+            .find(|l| l.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} in {white}"));
+        // The document is there too, as its reader's export.
+        let doc: Value = app
+            .get_json(&format!("/.well-known/csaf/white/{line}"), &reader)
+            .await;
+        let export: Value =
+            serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
+        assert_eq!(doc, export, "{name}");
+        // Its file name in another case is not it.
+        let res = app
+            .get(
+                &format!("/.well-known/csaf/white/{}", line.to_ascii_uppercase()),
+                "",
+            )
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
 
     // The web page says what it is.
     let cookie = app
-        .session_cookie(app.operator.member.id, "op-web", isx_domain::UserRole::Admin)
+        .session_cookie(
+            app.operator.member.id,
+            "op-web",
+            isx_domain::UserRole::Admin,
+        )
         .await;
     let page = app
         .client
@@ -1089,7 +1130,10 @@ async fn advisories_without_cve_ids(backend: Backend) {
         .text()
         .await
         .expect("text");
-    assert!(page.contains("GitHub Security Advisory GHSA-jfh8-c2jp-5v3q"), "{page}");
+    assert!(
+        page.contains("GitHub Security Advisory GHSA-jfh8-c2jp-5v3q"),
+        "{page}"
+    );
 }
 
 crate::on_both_backends!(

@@ -649,7 +649,11 @@ async fn listings_never_read_what_is_hidden() {
         .arg(&db)
         .output()
         .expect("python");
-    assert_eq!(String::from_utf8_lossy(&corrupt.stdout).trim(), "2", "{corrupt:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&corrupt.stdout).trim(),
+        "2",
+        "{corrupt:?}"
+    );
     let white = p.text("/.well-known/csaf/white/index.txt", "").await;
     assert!(white.contains("isx-cve-2026-30001.json"), "{white}");
     for path in [

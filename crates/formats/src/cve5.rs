@@ -4,8 +4,8 @@
 //! reported with their JSON pointer.
 
 use isx_advisories::{
-    Advisory, AdvisoryKind, AffectedProduct, CveId, CvssV3, CvssV4, Cwe, ProductStatus, Reference, Remediation,
-    RemediationCategory,
+    Advisory, AdvisoryKind, AffectedProduct, CveId, CvssV3, CvssV4, Cwe, ProductStatus, Reference,
+    Remediation, RemediationCategory,
 };
 use serde::Deserialize;
 

@@ -218,7 +218,11 @@ fn spent(state: &AppState, req: &Request) -> Option<Response> {
 /// without limit, and written to the audit log as `auth.failed` with its
 /// outcome. Once the budget is spent the answer is 429, counted in the
 /// metrics but not audited one by one (a flood would fill the log).
-fn refused(state: &AppState, req: &Request, e: ApiError) -> impl std::future::Future<Output = Response> + Send {
+fn refused(
+    state: &AppState,
+    req: &Request,
+    e: ApiError,
+) -> impl std::future::Future<Output = Response> + Send {
     // (What the event needs, taken now: the request is not `Sync`.)
     let (client, target, ip) = (client(req), audit_target(req), source_ip(req));
     let state = state.clone();

@@ -225,6 +225,7 @@ fn routes(state: AppState) -> Router {
         .merge(api)
         .merge(csaf::routes(state.clone()))
         .route("/api/openapi.json", openapi::handler(spec))
+        .layer(axum::middleware::from_fn(problem::refuse_long_targets))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -214,6 +214,27 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The longest request target (path and query) isx reads, in bytes.
+pub const MAX_TARGET: usize = 8 * 1024;
+
+/// Middleware: a request target longer than [`MAX_TARGET`] is answered
+/// 414 (a problem, by [`plain_errors_as_problems`]) before any route sees
+/// it, so no handler parses, logs or echoes it.
+pub async fn refuse_long_targets(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if len > MAX_TARGET {
+        return (
+            StatusCode::URI_TOO_LONG,
+            format!("the request target is {len} bytes; isx reads at most {MAX_TARGET}"),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// Middleware: an error answered without a body of its own — a path or
 /// query the router's extractors refused (plain text), a method the path
 /// does not take (405, empty), a path that does not exist — becomes a
@@ -257,6 +278,7 @@ pub async fn plain_errors_as_problems(res: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large".to_owned(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type".to_owned(),
         StatusCode::UNPROCESSABLE_ENTITY => "validation".to_owned(),
+        StatusCode::URI_TOO_LONG => "uri-too-long".to_owned(),
         other => format!("http-{}", other.as_u16()),
     };
     let problem = Problem {

@@ -410,7 +410,11 @@ pub(crate) async fn serve_connection<T>(
     builder
         .http2()
         .timer(hyper_util::rt::TokioTimer::new())
-        .max_concurrent_streams(100);
+        .max_concurrent_streams(100)
+        // Room for a request target past isx's own limit, so that it is
+        // answered 414 with a problem body rather than by the transport
+        // (beyond this, HTTP/2 itself answers 431).
+        .max_header_list_size(64 * 1024);
     let io = Watched {
         io,
         activity: activity.clone(),

@@ -85,10 +85,11 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         let mut tx = self.begin_write().await?;
         for a in advisories {
             let cve = a.id.as_str();
-            let existing = sqlx::query("SELECT release_id, body FROM advisories WHERE advisory_id = $1")
-                .arg(cve)
-                .maybe_row(&mut tx)
-                .await?;
+            let existing =
+                sqlx::query("SELECT release_id, body FROM advisories WHERE advisory_id = $1")
+                    .arg(cve)
+                    .maybe_row(&mut tx)
+                    .await?;
             let mut stored = a.clone();
             // EPSS and SSVC live in their own tables (attached on read); an
             // imported SSVC decision is stored in the same transaction.
@@ -208,9 +209,13 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         .transpose()
     }
 
-    async fn advisory_release(&self, id: &isx_advisories::AdvisoryId) -> crate::Result<Option<i64>> {
+    async fn advisory_release(
+        &self,
+        id: &isx_advisories::AdvisoryId,
+    ) -> crate::Result<Option<i64>> {
         maybe_scalar(
-            sqlx::query("SELECT release_id FROM advisories WHERE advisory_id = $1").arg(id.as_str()),
+            sqlx::query("SELECT release_id FROM advisories WHERE advisory_id = $1")
+                .arg(id.as_str()),
             &self.pool,
         )
         .await
@@ -248,12 +253,13 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         scores: &[(isx_advisories::CveId, isx_advisories::EpssScore)],
     ) -> crate::Result<(usize, usize)> {
         let mut tx = self.begin_write().await?;
-        let known: std::collections::HashSet<String> = sqlx::query("SELECT advisory_id FROM advisories")
-            .rows(&mut tx)
-            .await?
-            .iter()
-            .map(|r| r.col::<String>("advisory_id"))
-            .collect::<Result<_, sqlx::Error>>()?;
+        let known: std::collections::HashSet<String> =
+            sqlx::query("SELECT advisory_id FROM advisories")
+                .rows(&mut tx)
+                .await?
+                .iter()
+                .map(|r| r.col::<String>("advisory_id"))
+                .collect::<Result<_, sqlx::Error>>()?;
         let (mut changed, mut skipped) = (0, 0);
         for (cve, e) in scores {
             if !known.contains(cve.as_str()) {

@@ -1028,7 +1028,53 @@ async fn bad_keys_are_throttled_and_audited(backend: Backend) {
     );
 }
 
+/// Red-team finding (2026-12): a 20 KB path was answered over HTTP/2 by
+/// the transport (431, no body) and over HTTP/1.1 by a 404 that echoed the
+/// whole path. A target past 8 KiB is now a 414 problem on both, and a
+/// provider 404 never repeats the caller's text.
+async fn long_targets_get_a_short_problem(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let long = format!("/.well-known/csaf/white/2026/{}.json", "a".repeat(20_000));
+    for client in [
+        app.client.clone(),
+        reqwest::Client::builder()
+            .http1_only()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(
+                    &std::fs::read(app.data_dir.path().join("tls/ca.pem")).expect("CA"),
+                )
+                .expect("pem"),
+            )
+            .build()
+            .expect("client"),
+    ] {
+        let res = client.get(app.url(&long)).send().await.expect("send");
+        assert_eq!(res.status(), StatusCode::URI_TOO_LONG);
+        assert_eq!(
+            res.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        let body = res.text().await.expect("body");
+        assert!(body.len() < 1024 && !body.contains("aaaa"), "{body}");
+    }
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/.well-known/csaf/white/2026/isx-{}.json",
+            "b".repeat(4000)
+        )))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let body = res.text().await.expect("body");
+    assert!(!body.contains("bbbb"), "the name is not echoed: {body}");
+}
+
 crate::on_both_backends!(
+    long_targets_get_a_short_problem,
     bad_keys_are_throttled_and_audited,
     a_key_never_carries_more_authority_than_its_maker,
     poison_times_and_coordinates_are_refused_and_reads_keep_working,

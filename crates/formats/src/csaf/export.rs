@@ -1,7 +1,9 @@
 use std::collections::BTreeMap;
 
 use super::version::Version;
-use isx_advisories::{Advisory, AdvisoryKind, AffectedProduct, ProductStatus, RemediationCategory, Severity};
+use isx_advisories::{
+    Advisory, AdvisoryKind, AffectedProduct, ProductStatus, RemediationCategory, Severity,
+};
 use isx_domain::{Timestamp, Tlp};
 use serde_json::{json, Map, Value};
 
@@ -234,7 +236,10 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
             vuln.insert("cve".into(), json!(cve.as_str()));
         }
         None if !a.other_ids.iter().any(|o| o.text == a.id.as_str()) => {
-            ids.insert(0, json!({"system_name": ctx.publisher_name, "text": a.id.as_str()}));
+            ids.insert(
+                0,
+                json!({"system_name": ctx.publisher_name, "text": a.id.as_str()}),
+            );
         }
         None => {}
     }

@@ -1,8 +1,9 @@
 use std::collections::HashMap;
 
 use isx_advisories::{
-    Advisory, AdvisoryId, AdvisoryKind, AffectedProduct, CveId, OtherId, CvssV3, CvssV4, Cwe, Exploitability, Faq, KnownExploited,
-    ProductStatus, Reference, Remediation, RemediationCategory, Revision,
+    Advisory, AdvisoryId, AdvisoryKind, AffectedProduct, CveId, CvssV3, CvssV4, Cwe,
+    Exploitability, Faq, KnownExploited, OtherId, ProductStatus, Reference, Remediation,
+    RemediationCategory, Revision,
 };
 use isx_domain::{Timestamp, Tlp};
 use serde_json::Value;

@@ -330,7 +330,10 @@ fn an_informational_advisory_is_stored_and_exported() {
     assert_eq!(a.kind, isx_advisories::AdvisoryKind::Informational);
     assert_eq!(a.id.as_str(), "ISX-TEST-6.1.27.3-pass-01");
     assert!(!a.id.is_cve());
-    assert_eq!(a.description, "A cross-site scripting flaw in Example Widget 1.0.");
+    assert_eq!(
+        a.description,
+        "A cross-site scripting flaw in Example Widget 1.0."
+    );
     assert_eq!(a.references.len(), 1);
     assert!(
         doc.warnings
@@ -367,7 +370,10 @@ fn a_document_that_yields_nothing_says_so() {
     )
     .unwrap();
     doc["document"]["category"] = json!("generic_csaf");
-    doc["document"].as_object_mut().unwrap().remove("references");
+    doc["document"]
+        .as_object_mut()
+        .unwrap()
+        .remove("references");
     let parsed = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
     assert!(parsed.advisories.is_empty());
     assert!(
@@ -390,7 +396,8 @@ fn vulnerabilities_without_cve_ids_are_stored_under_other_ids() {
     let template = doc["vulnerabilities"][0].clone();
     let mut ghsa = template.clone();
     ghsa.as_object_mut().unwrap().remove("cve");
-    ghsa["ids"] = json!([{"system_name": "GitHub Security Advisory", "text": "GHSA-jfh8-c2jp-5v3q"}]);
+    ghsa["ids"] =
+        json!([{"system_name": "GitHub Security Advisory", "text": "GHSA-jfh8-c2jp-5v3q"}]);
     let mut bugzilla = template.clone();
     bugzilla.as_object_mut().unwrap().remove("cve");
     bugzilla["ids"] = json!([{"system_name": "Red Hat Bugzilla ID", "text": "2035769"}]);
@@ -402,11 +409,18 @@ fn vulnerabilities_without_cve_ids_are_stored_under_other_ids() {
     let ids: Vec<&str> = parsed.advisories.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["GHSA-jfh8-c2jp-5v3q", "Red-Hat-Bugzilla-ID-2035769", "BSI-2022-0001"]
+        [
+            "GHSA-jfh8-c2jp-5v3q",
+            "Red-Hat-Bugzilla-ID-2035769",
+            "BSI-2022-0001"
+        ]
     );
     for id in &ids {
         assert!(
-            parsed.warnings.iter().any(|w| w.contains(&format!("no CVE id; stored as {id}"))),
+            parsed
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("no CVE id; stored as {id}"))),
             "{id}: {:?}",
             parsed.warnings
         );
@@ -417,7 +431,11 @@ fn vulnerabilities_without_cve_ids_are_stored_under_other_ids() {
         let v = &out["vulnerabilities"][0];
         assert!(v.get("cve").is_none(), "{v}");
         assert!(
-            v["ids"].as_array().unwrap().iter().any(|i| i["text"] == a.id.as_str()),
+            v["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["text"] == a.id.as_str()),
             "{v}"
         );
         validate(&out).unwrap();
