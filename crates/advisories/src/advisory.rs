@@ -75,6 +75,25 @@ impl AdvisoryId {
         self.cve().is_some()
     }
 
+    /// What two ids must not share: the id as a CSAF file name writes it
+    /// (§5.1: lower case, every run of characters other than `+`, `-`,
+    /// `a-z` and `0-9` one `_`), so `GHSA-Abc` and `ghsa-abc`, or `A.1` and
+    /// `A:1`, are one id to the store and never two documents at one URL.
+    pub fn key(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        let mut in_run = false;
+        for c in self.0.chars().map(|c| c.to_ascii_lowercase()) {
+            if c == '+' || c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit() {
+                out.push(c);
+                in_run = false;
+            } else if !in_run {
+                out.push('_');
+                in_run = true;
+            }
+        }
+        out
+    }
+
     /// An id made from `text`: the characters an id may not hold become
     /// `-` (a tracking id such as `ACME SA 2026/01` becomes `ACME-SA-2026-01`),
     /// cut to [`MAX_LEN`](Self::MAX_LEN). `None` when nothing usable is left.
@@ -593,6 +612,12 @@ mod tests {
             "ACME-SA-2026-01"
         );
         assert_eq!(AdvisoryId::sanitized("../..").map(|i| i.0), None);
+        let key = |s: &str| id(s).unwrap().key();
+        assert_eq!(key("GHSA-Abc"), key("ghsa-abc"));
+        assert_eq!(key("A.1"), key("A:1"));
+        assert_eq!(key("A.:1"), key("A_1"));
+        assert_ne!(key("A+1"), key("A-1"));
+        assert_eq!(key("CVE-2026-1234"), "cve-2026-1234");
         assert!(
             AdvisoryId::sanitized(&"b".repeat(500))
                 .unwrap()

@@ -267,7 +267,7 @@ pub async fn advisory(
     id: &str,
 ) -> Result<(Release, Advisory, FieldMask), AppError> {
     // The id as asked is not repeated: it is the caller's text.
-    let missing = || AppError::not_found("no such advisory");
+    let missing = || AppError::not_found("advisory");
     let id: isx_advisories::AdvisoryId = id.parse().map_err(|_| missing())?;
     // Visibility is judged before the advisory is read, and a missing CVE
     // makes the same reads as a hidden one (its release is looked up), so

@@ -185,7 +185,7 @@ pub async fn document(
 ) -> Result<Published, AppError> {
     // The same answer whatever was asked (the caller's text is not
     // repeated, however long).
-    let missing = || AppError::not_found("no such document in this folder");
+    let missing = || AppError::not_found("document");
     let stem = file
         .strip_suffix(".json")
         .and_then(|s| s.strip_prefix("isx-"))

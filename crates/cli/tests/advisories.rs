@@ -1002,6 +1002,74 @@ async fn advisories_without_cve_ids(backend: Backend) {
         ],
         "the import answer names what was stored"
     );
+    let import = |doc: Value| {
+        let app = &app;
+        async move {
+            let res = app
+                .post_json(
+                    &format!("/api/v1/releases/{release}/advisories"),
+                    &app.operator.token,
+                    &doc,
+                )
+                .send()
+                .await
+                .expect("send");
+            let status = res.status();
+            (status, res.json::<Value>().await.expect("json"))
+        }
+    };
+    // Again: nothing changes.
+    let (status, again) = import(ghsa.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            again["created"].as_u64(),
+            again["revised"].as_u64(),
+            again["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(2)),
+        "{again}"
+    );
+    // Red-team findings (2026-12): an id that a file name writes like
+    // another's would share its provider URL, and a vulnerability could
+    // replace an informational advisory (or back). Both are refused, and
+    // the refused document stores nothing.
+    let mut case = ghsa.clone();
+    case["document"]["tracking"]["id"] = json!("RT-CASE-1");
+    case["vulnerabilities"][0]["ids"][0]["text"] = json!("ghsa-JFH8-c2jp-5v3q");
+    case["vulnerabilities"][1]["ids"] = json!([{"system_name": "X", "text": "GHSA-new-0001"}]);
+    let (status, problem) = import(case).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("GHSA-jfh8-c2jp-5v3q"),
+        "{problem}"
+    );
+    let mut kind = ghsa.clone();
+    kind["vulnerabilities"] = json!([ghsa["vulnerabilities"][0].clone()]);
+    kind["vulnerabilities"][0]["ids"] =
+        json!([{"system_name": "X", "text": "ISX-TEST-6.1.27.3-pass-01"}]);
+    let (status, problem) = import(kind).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let none = app
+        .get("/api/v1/advisories/GHSA-new-0001", &app.operator.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        none.status(),
+        StatusCode::NOT_FOUND,
+        "nothing of a refused document"
+    );
+    let info: Value = app
+        .get_json(
+            "/api/v1/advisories/ISX-TEST-6.1.27.3-pass-01",
+            &app.operator.token,
+        )
+        .await;
+    assert_eq!(info["advisory"]["kind"], "informational");
 
     // Embargoed like any advisory: the standard tier sees nothing before T.
     for id in &stored {

@@ -209,13 +209,14 @@ fn client(req: &Request) -> String {
 /// A client that spent its failed-authentication budget is answered 429
 /// before its key is even looked at.
 fn spent(state: &AppState, req: &Request) -> Option<Response> {
-    let retry_after_secs = state.limiter.blocked(&client(req))?;
+    let retry_after_secs = state.login_limiter.blocked(&client(req))?;
     Some(ApiError::TooManyRequests { retry_after_secs }.into_response())
 }
 
 /// A refused authentication (a bad, expired or revoked key, a malformed
-/// header): counted against the client's budget, so keys cannot be tried
-/// without limit, and written to the audit log as `auth.failed` with its
+/// header): counted against the client's budget of failed
+/// authentications (the sign-in budget, 10 a minute by default), so keys
+/// cannot be tried without limit nor the audit log flooded, and written to the audit log as `auth.failed` with its
 /// outcome. Once the budget is spent the answer is 429, counted in the
 /// metrics but not audited one by one (a flood would fill the log).
 fn refused(
@@ -236,7 +237,7 @@ async fn refuse(
     source_ip: Option<String>,
     e: ApiError,
 ) -> Response {
-    if let Err(retry_after_secs) = state.limiter.failed(client) {
+    if let Err(retry_after_secs) = state.login_limiter.failed(client) {
         state.metrics.auth_refused();
         return ApiError::TooManyRequests { retry_after_secs }.into_response();
     }

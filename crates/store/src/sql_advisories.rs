@@ -82,14 +82,27 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
         now: isx_domain::Timestamp,
     ) -> crate::Result<crate::PutOutcome> {
         let mut out = crate::PutOutcome::default();
+        // One batch names each advisory once (two ids a file name writes
+        // alike are one id).
+        let mut keys = std::collections::HashSet::new();
+        for a in advisories {
+            if !keys.insert(a.id.key()) {
+                return Err(crate::StoreError::Conflict(format!(
+                    "{} is given twice (ids that differ only in case or punctuation are one id)",
+                    a.id
+                )));
+            }
+        }
         let mut tx = self.begin_write().await?;
         for a in advisories {
             let cve = a.id.as_str();
-            let existing =
-                sqlx::query("SELECT release_id, body FROM advisories WHERE advisory_id = $1")
-                    .arg(cve)
-                    .maybe_row(&mut tx)
-                    .await?;
+            let key = a.id.key();
+            let existing = sqlx::query(
+                "SELECT advisory_id, release_id, body FROM advisories WHERE advisory_key = $1",
+            )
+            .arg(key.as_str())
+            .maybe_row(&mut tx)
+            .await?;
             let mut stored = a.clone();
             // EPSS and SSVC live in their own tables (attached on read); an
             // imported SSVC decision is stored in the same transaction.
@@ -115,8 +128,9 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                             label: None,
                         });
                     }
-                    sqlx::query("INSERT INTO advisories (advisory_id, release_id, body, revision, updated_at) VALUES ($1, $2, $3, $4, $5)")
+                    sqlx::query("INSERT INTO advisories (advisory_id, advisory_key, release_id, body, revision, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
                                 .arg(cve)
+                                .arg(key.as_str())
                                 .arg(release)
                                 .arg(crate::rows::json(&stored))
                                 .arg(i64::from(stored.revision()))
@@ -128,12 +142,33 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                 }
                 Some(row) => {
                     let owner: i64 = row.col::<i64>("release_id")?;
+                    let held: String = row.col::<String>("advisory_id")?;
+                    if held != cve {
+                        return Err(crate::StoreError::Conflict(format!(
+                            "{cve}: the advisory {held} has that id (ids that differ only in case or punctuation are one id)"
+                        )));
+                    }
                     if owner != release {
                         return Err(crate::StoreError::Conflict(format!(
                             "{cve} in release {owner}"
                         )));
                     }
                     let old = crate::rows::advisory(&row.col::<String>("body")?, None)?;
+                    if old.kind != stored.kind {
+                        return Err(crate::StoreError::Conflict(format!(
+                            "{cve} is a{} advisory; a{} one cannot replace it",
+                            if old.kind == isx_advisories::AdvisoryKind::Informational {
+                                "n informational"
+                            } else {
+                                " vulnerability"
+                            },
+                            if stored.kind == isx_advisories::AdvisoryKind::Informational {
+                                "n informational"
+                            } else {
+                                " vulnerability"
+                            },
+                        )));
+                    }
                     let incoming = isx_advisories::Advisory {
                         revisions: old.revisions.clone(),
                         ..stored.clone()

@@ -958,7 +958,7 @@ fn cleanfiles_import_does_not_panic() {
 /// looked at, while other addresses go on. Audit targets keep the query.
 async fn bad_keys_are_throttled_and_audited(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
-        c.rate_limit = isx_server::RateLimit {
+        c.login_rate_limit = isx_server::RateLimit {
             per_minute: 6,
             burst: 6,
         };

@@ -241,9 +241,25 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
                     FormatError::value(format!("{vp}/ids"), "no usable id for this vulnerability")
                 })?;
                 // Two vulnerabilities of one document known by the same id
-                // stay two advisories.
-                let id = if advisories.iter().any(|a: &Advisory| a.id == id) {
-                    AdvisoryId::sanitized(&format!("{id}:{}", vi + 1)).unwrap_or(id)
+                // (or by ids a file name writes alike) stay two advisories:
+                // the later one is numbered by its place.
+                let taken =
+                    |id: &AdvisoryId| advisories.iter().any(|a: &Advisory| a.id.key() == id.key());
+                let id = if taken(&id) {
+                    let suffix = format!(":{}", vi + 1);
+                    let base: String = id
+                        .as_str()
+                        .chars()
+                        .take(AdvisoryId::MAX_LEN.saturating_sub(suffix.len()))
+                        .collect();
+                    AdvisoryId::sanitized(&format!("{base}{suffix}"))
+                        .filter(|n| !taken(n))
+                        .ok_or_else(|| {
+                            FormatError::value(
+                                format!("{vp}/ids"),
+                                format!("{id} is the id of another vulnerability of this document"),
+                            )
+                        })?
                 } else {
                     id
                 };
@@ -251,6 +267,14 @@ pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
                 id
             }
         };
+        // A CVE id is one vulnerability's (6.1.23 checks the `cve` fields;
+        // this, what other ids became).
+        if advisories.iter().any(|a: &Advisory| a.id.key() == id.key()) {
+            return Err(FormatError::value(
+                vp.clone(),
+                format!("{id} is the id of another vulnerability of this document"),
+            ));
+        }
         // The id is among the ids an export writes, so that a re-import
         // finds the same one.
         let mut other_ids = other_ids;
@@ -513,10 +537,13 @@ fn other_ids(v: &Value) -> Vec<OtherId> {
 /// The advisory id an `ids` entry gives: its text when that is a usable id
 /// with a letter in it (`GHSA-…`, `RHSA-2024:1234`); a bare number (a
 /// Bugzilla id) is prefixed with its system's name so it cannot collide.
+/// A CVE id in `ids` is not taken for one (the `cve` field says which
+/// CVE a vulnerability is): it is prefixed too.
 fn id_of(o: &OtherId) -> Option<AdvisoryId> {
     match o.text.parse::<AdvisoryId>() {
-        Ok(id) if o.text.chars().any(|c| c.is_ascii_alphabetic()) => Some(id),
-        _ => AdvisoryId::sanitized(&format!("{}-{}", o.system_name, o.text)),
+        Ok(id) if !id.is_cve() && o.text.chars().any(|c| c.is_ascii_alphabetic()) => Some(id),
+        _ => AdvisoryId::sanitized(&format!("{}-{}", o.system_name, o.text))
+            .filter(|id| !id.is_cve()),
     }
 }
 
@@ -525,6 +552,13 @@ fn id_of(o: &OtherId) -> Option<AdvisoryId> {
 fn informational(d: &Value, title: String, revisions: Vec<Revision>) -> Result<Advisory, String> {
     let id = AdvisoryId::sanitized(s(&d["tracking"], "id").unwrap_or(""))
         .ok_or("its tracking id gives no usable id")?;
+    // An informational advisory is no CVE's: a tracking id that reads as
+    // one is prefixed, so it can never stand in for that CVE's advisory.
+    let id = if id.is_cve() {
+        AdvisoryId::sanitized(&format!("INFO-{id}")).ok_or("its tracking id gives no usable id")?
+    } else {
+        id
+    };
     let description = arr(d, "notes")
         .filter(|(_, n)| {
             matches!(

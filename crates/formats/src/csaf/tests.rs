@@ -357,6 +357,45 @@ fn an_informational_advisory_is_stored_and_exported() {
     assert_eq!(&back.advisories[0], a, "the round trip keeps it");
 }
 
+/// An informational document whose tracking id reads as a CVE id never
+/// becomes that CVE's advisory.
+#[test]
+fn an_informational_advisory_is_no_cves() {
+    let mut doc: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/csaf-mandatory/6.1.27.3-pass-01.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    doc["document"]["tracking"]["id"] = json!("CVE-2099-7001");
+    let parsed = parse(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    assert_eq!(parsed.advisories[0].id.as_str(), "INFO-CVE-2099-7001");
+    assert!(!parsed.advisories[0].id.is_cve());
+}
+
+/// The store's id key is the provider's file name: two ids with one key
+/// are one document URL, two keys are two.
+#[test]
+fn the_id_key_is_the_file_name() {
+    for id in [
+        "CVE-2026-41001",
+        "GHSA-jfh8-c2jp-5v3q",
+        "RHSA-2024:1234",
+        "A.:1",
+        "pkg+1.0:a",
+        "x__y",
+    ] {
+        let id: isx_advisories::AdvisoryId = id.parse().unwrap();
+        assert_eq!(
+            super::provider::file_name(&format!("ISX-{id}")),
+            format!("isx-{}.json", id.key()),
+            "{id}"
+        );
+    }
+}
+
 /// An informational advisory that cannot be one (no reference to point
 /// to) is reported, never dropped silently.
 #[test]
@@ -444,6 +483,46 @@ fn vulnerabilities_without_cve_ids_are_stored_under_other_ids() {
         let back = parse(&serde_json::to_vec(&out).unwrap()).unwrap();
         assert_eq!(&back.advisories[0], a);
     }
+    // Ids that a file name writes alike, a CVE id in `ids`, a numbered
+    // id that collides again: never two advisories under one id.
+    let with_ids = |ids: &[&str]| {
+        let mut d = doc.clone();
+        d["vulnerabilities"] = Value::Array(
+            ids.iter()
+                .map(|t| {
+                    let mut v = template.clone();
+                    v.as_object_mut().unwrap().remove("cve");
+                    v["ids"] = json!([{"system_name": "X", "text": t}]);
+                    v
+                })
+                .collect(),
+        );
+        parse(&serde_json::to_vec(&d).unwrap())
+    };
+    let got = |r: Result<CsafDocument, FormatError>| -> Vec<String> {
+        r.unwrap()
+            .advisories
+            .iter()
+            .map(|a| a.id.to_string())
+            .collect()
+    };
+    assert_eq!(
+        got(with_ids(&["GHSA-Case", "ghsa-case"])),
+        ["GHSA-Case", "ghsa-case:2"]
+    );
+    assert_eq!(got(with_ids(&["A.1", "A:1"])), ["A.1", "A:1:2"]);
+    assert_eq!(got(with_ids(&["CVE-2099-7001"])), ["X-CVE-2099-7001"]);
+    let long = format!("L{}", "a".repeat(127));
+    let two = got(with_ids(&[&long, &long]));
+    assert_eq!(two[1], format!("{}:2", &long[..126]));
+    // `DUPA:3` taken by the first, `DUPA` twice: the third cannot be `DUPA:3`.
+    let err = with_ids(&["DUPA:3", "DUPA", "DUPA"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/vulnerabilities/2") && err.contains("another vulnerability"),
+        "{err}"
+    );
     // A CVE id that is not one is still refused.
     let mut bad = doc.clone();
     bad["vulnerabilities"][0]["cve"] = json!("CVE-22-1");
