@@ -165,6 +165,16 @@ fn remediation_category(c: &str) -> Option<RemediationCategory> {
 /// Parses and validates a CSAF 2.0 document.
 pub fn parse(bytes: &[u8]) -> Result<CsafDocument, FormatError> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))?;
+    let expansion = super::mandatory::group_expansion(&doc);
+    if expansion > super::mandatory::MAX_GROUP_EXPANSION {
+        return Err(FormatError::value(
+            "/product_tree/product_groups",
+            format!(
+                "the document names products through groups {expansion} times; isx reads at most {}",
+                super::mandatory::MAX_GROUP_EXPANSION
+            ),
+        ));
+    }
     // A CVSS object that breaks FIRST's schema breaks the CSAF schema too:
     // say so as test 6.1.8 rather than as a schema error.
     let mut cvss = Vec::new();

@@ -254,7 +254,7 @@ pub(super) fn groups(doc: &Value) -> HashMap<&str, Vec<&str>> {
 }
 
 /// The products an element (flag, remediation, threat) names, directly
-/// or through its groups.
+/// or through its groups (each group once, however often it is named).
 pub(super) fn named_products<'a>(
     x: &'a Value,
     groups: &HashMap<&'a str, Vec<&'a str>>,
@@ -262,12 +262,55 @@ pub(super) fn named_products<'a>(
     let mut out: BTreeSet<&str> = items(x, "product_ids")
         .filter_map(|(_, p)| p.as_str())
         .collect();
-    for (_, g) in items(x, "group_ids") {
-        if let Some(ids) = g.as_str().and_then(|g| groups.get(g)) {
+    let named: BTreeSet<&str> = items(x, "group_ids")
+        .filter_map(|(_, g)| g.as_str())
+        .collect();
+    for g in named {
+        if let Some(ids) = groups.get(g) {
             out.extend(ids.iter().copied());
         }
     }
     out
+}
+
+/// The most product references the group expansions of one document may
+/// add up to (see [`group_expansion`]).
+pub const MAX_GROUP_EXPANSION: usize = 2_000_000;
+
+/// How many product references the tests and the import make by
+/// expanding the product groups that flags, remediations and threats
+/// name: for each such element, the sizes of the distinct groups it
+/// names. A small document can name one large group from many elements
+/// (a megabyte gives billions of references); past
+/// [`MAX_GROUP_EXPANSION`] isx refuses the document before any test runs.
+pub fn group_expansion(doc: &Value) -> usize {
+    let mut sizes: HashMap<&str, usize> = HashMap::new();
+    if let Some(tree) = doc.get("product_tree") {
+        for (_, g) in items(tree, "product_groups") {
+            if let Some(id) = text(g, "group_id") {
+                let n = g
+                    .get("product_ids")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                let e = sizes.entry(id).or_default();
+                *e = e.saturating_add(n);
+            }
+        }
+    }
+    let mut total: usize = 0;
+    for (_, v) in vulnerabilities(doc) {
+        for key in ["flags", "remediations", "threats"] {
+            for (_, x) in items(v, key) {
+                let named: BTreeSet<&str> = items(x, "group_ids")
+                    .filter_map(|(_, g)| g.as_str())
+                    .collect();
+                for g in named {
+                    total = total.saturating_add(sizes.get(g).copied().unwrap_or(0));
+                }
+            }
+        }
+    }
+    total
 }
 
 /// 6.1.1 Missing Definition of Product ID: for each element of type

@@ -649,3 +649,25 @@ fn vex_product_status_is_kept_and_exported() {
         "import → export → import keeps the VEX status"
     );
 }
+
+/// A small document that names one large product group from many flags
+/// would make the group tests and the import expand it billions of
+/// times: refused at once, saying why.
+#[test]
+fn group_expansion_is_bounded() {
+    let mut doc: Value = serde_json::from_slice(&sample("bsi-2022-0001.json")).unwrap();
+    let ids: Vec<String> = (0..5_000).map(|i| format!("P{i}")).collect();
+    doc["product_tree"]["product_groups"] = json!([{"group_id": "G", "product_ids": ids}]);
+    let flags: Vec<Value> = (0..500)
+        .map(|_| json!({"label": "component_not_present", "group_ids": ["G", "G", "G"]}))
+        .collect();
+    doc["vulnerabilities"][0]["flags"] = Value::Array(flags);
+    assert_eq!(super::mandatory::group_expansion(&doc), 2_500_000);
+    let err = parse(&serde_json::to_vec(&doc).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("2500000 times") && err.contains("product_groups"),
+        "{err}"
+    );
+}
