@@ -489,7 +489,48 @@ async fn client_walks_every_collection(backend: Backend) {
     }
 }
 
-crate::on_both_backends!(client_walks_every_collection);
+/// Issue 19: `taxii2-client`'s `TokenAuth` (`Authorization: Token <key>`)
+/// reads as a Bearer key does; a bad token is refused, never anonymous.
+async fn taxii2_client_token_auth(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ca = app.data_dir.path().join("tls/ca.pem");
+    let script = r#"
+import json, sys
+from taxii2client.v21 import Server
+from taxii2client.common import TokenAuth
+import requests
+doc = json.load(sys.stdin)
+out = {}
+srv = Server(doc["discovery"], auth=TokenAuth(doc["key"]), verify=doc["ca"])
+out["titles"] = sorted(c.title for c in srv.api_roots[0].collections)
+try:
+    Server(doc["discovery"], auth=TokenAuth(doc["key"][:-1] + "0"), verify=doc["ca"]).api_roots
+    out["bad"] = 200
+except requests.exceptions.HTTPError as e:
+    out["bad"] = e.response.status_code
+print(json.dumps(out))
+"#;
+    let input = json!({
+        "discovery": app.url("/taxii2/"),
+        "key": app.a.token,
+        "ca": ca.display().to_string(),
+    });
+    let out = crate::oracles::run_python_env(
+        script,
+        &input.to_string(),
+        &[("REQUESTS_CA_BUNDLE", ca.to_str().expect("path"))],
+    );
+    let out: Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        out["titles"]
+            .to_string()
+            .contains("Advance vulnerability notices"),
+        "{out}"
+    );
+    assert_eq!(out["bad"], 401, "{out}");
+}
+
+crate::on_both_backends!(client_walks_every_collection, taxii2_client_token_auth);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_frame_follows_the_specification() {

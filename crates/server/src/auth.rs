@@ -27,7 +27,9 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<Option<ApiToken>, ApiEr
         .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let malformed = || unauthorized("malformed API key: expected isx_<key id>_<secret>");
-    if scheme.eq_ignore_ascii_case("bearer") {
+    // `Token` is what taxii2-client's `TokenAuth` (and Django-style
+    // clients) send: the same key as Bearer.
+    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
         ApiToken::parse(rest).map(Some).map_err(|_| malformed())
     } else if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD
@@ -43,7 +45,7 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<Option<ApiToken>, ApiEr
             .map_err(|_| malformed())
     } else {
         Err(unauthorized(
-            "unsupported Authorization scheme: use Bearer or Basic",
+            "unsupported Authorization scheme: use Bearer (or Token) or Basic",
         ))
     }
 }
