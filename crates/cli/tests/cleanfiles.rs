@@ -443,8 +443,8 @@ async fn pyhashlookup_works_unchanged() {
     let input = serde_json::json!({
         "url": url,
         "sha256": g.sha256, "sha1": g.sha1, "md5": g.md5,
-        "md5s": [generated(1).md5, "f".repeat(32), generated(2).md5],
-        "sha1s": [generated(4).sha1, "e".repeat(40)],
+        "md5s": [generated(1).md5, "f".repeat(32), "not-a-hash", generated(2).md5],
+        "sha1s": [generated(4).sha1, "e".repeat(40), "xyz"],
     });
     let ca = app.data_dir.path().join("tls").join("ca.pem");
     let out = crate::oracles::run_python_env(
@@ -463,7 +463,9 @@ async fn pyhashlookup_works_unchanged() {
     assert_eq!(bulk_md5.len(), 2, "unknown MD5s are left out: {out}");
     assert_eq!(bulk_md5[1]["FileName"], "file-2.dll");
     let bulk_sha1 = out["bulk_sha1"].as_array().expect("list");
-    assert_eq!(bulk_sha1.len(), 2);
+    // A malformed hash answers as an unknown one does (issue 19).
+    assert_eq!(bulk_sha1.len(), 3);
+    assert_eq!(bulk_sha1[2], serde_json::json!({}), "{out}");
     assert_eq!(bulk_sha1[0]["FileName"], "file-4.dll");
     assert_eq!(
         bulk_sha1[1],
@@ -474,7 +476,54 @@ async fn pyhashlookup_works_unchanged() {
     assert_eq!(out["info"]["isx-files"], "50");
 }
 
-crate::on_both_backends!(bulk_lookup_is_exact);
+/// Issue 19: a CSV list whose header names no SHA-256 column, and a
+/// hashlookup bulk body without a `hashes` array, are refused with a
+/// problem (before: 200 `{"added":0}` and `[]`), and change nothing.
+async fn bad_clean_inputs_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let res = import(&app, &app.operator.token, "garbage,header\n1,2\n".into()).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await.expect("problem");
+    assert!(
+        problem.to_string().contains("no SHA-256 column")
+            && problem.to_string().contains("/line/1"),
+        "{problem}"
+    );
+    let stats: Value = app
+        .get_json("/api/v1/cleanfiles/stats", &app.operator.token)
+        .await;
+    assert!(
+        !stats.to_string().contains("\"test\""),
+        "nothing imported: {stats}"
+    );
+    // A header with the column in another spelling is fine.
+    let ok = import(
+        &app,
+        &app.operator.token,
+        format!("SHA-256,file_name\n{},a.dll\n", "a".repeat(64)),
+    )
+    .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    for body in ["{}", r#"{"hashes": "abc"}"#, "[1,2]", "not json"] {
+        let res = app
+            .req(reqwest::Method::POST, "/bulk/md5", &app.a.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        let answer: Value = res.json().await.expect("json");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("'hashes'")),
+            "{answer}"
+        );
+    }
+}
+
+crate::on_both_backends!(bulk_lookup_is_exact, bad_clean_inputs_are_refused);
 
 fn run(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = crate::cli::isx(data_dir, args);

@@ -103,7 +103,25 @@ impl CleanListParser {
             }
             hash_line(t, &self.source)
         } else {
-            let fields = self.fields.line(text)?;
+            let had_header = self.fields.columns().is_some();
+            let Some(fields) = self.fields.line(text) else {
+                // The header just read must name the hash: a list without
+                // one would import nothing and say nothing.
+                let cols = self.fields.columns().filter(|_| !had_header)?;
+                if cols
+                    .iter()
+                    .any(|c| c.replace(['_', '-', ' '], "") == "sha256")
+                {
+                    return None;
+                }
+                return Some(Err(RowError {
+                    line,
+                    message: format!(
+                        "the header has no SHA-256 column (sha256, SHA-256 or sha_256): it has {}",
+                        cols.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                }));
+            };
             fields.and_then(|f| record(&f, &self.source))
         };
         Some(record.map_err(|message| RowError { line, message }))

@@ -30,6 +30,11 @@ impl FieldReader {
         self.line
     }
 
+    /// The CSV header's column names, once it has been read.
+    pub fn columns(&self) -> Option<&[String]> {
+        self.columns.as_deref()
+    }
+
     /// The next line's fields. `None` for blank lines, `#` comments in CSV
     /// and the CSV header; `Err` with a message for a line that cannot be
     /// read.

@@ -591,13 +591,17 @@ pub(crate) async fn hashlookup_bulk(
         ));
     };
     let hashes: Vec<String> = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(mut o)) => match o.remove("hashes") {
-            Some(Value::Array(a)) => a
-                .into_iter()
-                .map(|v| v.as_str().map(str::to_owned).unwrap_or_default())
-                .collect(),
-            _ => Vec::new(),
-        },
+        Ok(Value::Object(mut o)) if matches!(o.get("hashes"), Some(Value::Array(_))) => {
+            match o.remove("hashes") {
+                Some(Value::Array(a)) => a
+                    .into_iter()
+                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_default())
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }
+        // No `hashes` array (a missing key, a string, not an object):
+        // hashlookup's own 400 message.
         _ => {
             return Ok(hashlookup_error(
                 StatusCode::BAD_REQUEST,
