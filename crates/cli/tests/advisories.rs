@@ -432,6 +432,32 @@ async fn embargo_matrix_on_every_rest_channel(backend: Backend) {
                     "advisory page exploitability, {at}"
                 );
             }
+            // The downloads the pages link to work with the session (issue
+            // 19: they answered 401), through the same policy.
+            let csv = page(format!("/releases/{}/table?format=csv", s.release))
+                .await
+                .expect("send");
+            assert_eq!(csv.status() == StatusCode::OK, visible, "web table, {at}");
+            if visible {
+                assert!(csv
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|t| t.starts_with("text/csv")));
+                let text = csv.text().await.expect("text");
+                assert!(text.contains(cve), "{at}");
+                assert_eq!(
+                    text.contains("more-likely"),
+                    expl,
+                    "web table exploitability, {at}"
+                );
+            }
+            let doc = page(format!("/advisories/{cve}/csaf")).await.expect("send");
+            assert_eq!(doc.status() == StatusCode::OK, visible, "web CSAF, {at}");
+            if visible {
+                let doc: Value = doc.json().await.expect("json");
+                assert_eq!(doc["vulnerabilities"][0]["cve"], cve, "{at}");
+            }
         }
         // The operator sees everything, always.
         let op: Value = app

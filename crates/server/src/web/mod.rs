@@ -82,6 +82,16 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/releases/{id}/change", post(advisories::change_release))
         .route("/releases/{id}/import", post(advisories::import))
         .route("/advisories/{id}", get(advisories::advisory))
+        // The downloads the pages link to, with the session (the same
+        // handlers, and so the same read path, as the API's).
+        .route(
+            "/releases/{id}/table",
+            get(crate::api::advisories::release_table),
+        )
+        .route(
+            "/advisories/{id}/csaf",
+            get(crate::api::advisories::advisory_csaf),
+        )
         .route("/admin/deliveries", get(advisories::deliveries))
         .route("/botnet", get(botnet::page))
         .route("/cleanfiles", get(cleanfiles::page))
