@@ -1213,6 +1213,26 @@ async fn advisories_without_cve_ids(backend: Backend) {
         .await
         .expect("text");
     assert!(page.contains("informational advisory"), "{page}");
+    // Issue 19: the TLP label in its colour, and an icon.
+    assert!(
+        page.contains(r#"class="tlp" data-tlp="TLP:CLEAR""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"rel="icon" href="/favicon.svg""#));
+    let icon = app
+        .client
+        .get(app.url("/favicon.ico"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(
+        icon.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/svg+xml")
+    );
+    assert!(icon.text().await.expect("svg").starts_with("<svg"));
     assert!(!page.contains("Affected software"), "{page}");
     let page = app
         .client

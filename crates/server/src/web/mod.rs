@@ -109,6 +109,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/static/app.css", get(stylesheet))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/static/cleanfiles.js", get(cleanfiles_script))
         .route("/static/attach.js", get(attach_script))
         .merge(signed_in)
@@ -141,6 +143,17 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/app.css"),
+    )
+}
+
+/// isx's icon (SVG; browsers asking for `/favicon.ico` get it too).
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
     )
 }
 
