@@ -504,7 +504,8 @@ out = {}
 srv = Server(doc["discovery"], auth=TokenAuth(doc["key"]), verify=doc["ca"])
 out["titles"] = sorted(c.title for c in srv.api_roots[0].collections)
 try:
-    Server(doc["discovery"], auth=TokenAuth(doc["key"][:-1] + "0"), verify=doc["ca"]).api_roots
+    bad = doc["key"][:-1] + ("1" if doc["key"].endswith("0") else "0")
+    Server(doc["discovery"], auth=TokenAuth(bad), verify=doc["ca"]).api_roots
     out["bad"] = 200
 except requests.exceptions.HTTPError as e:
     out["bad"] = e.response.status_code

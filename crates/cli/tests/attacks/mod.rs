@@ -964,7 +964,11 @@ async fn bad_keys_are_throttled_and_audited(backend: Backend) {
         };
     })
     .await;
-    let bad = format!("{}0", &app.a.token[..app.a.token.len() - 1]);
+    // The key with its last digit changed (to another digit, whatever it
+    // was: a key ending in 0 must not stay itself).
+    let (head, last) = app.a.token.split_at(app.a.token.len() - 1);
+    let bad = format!("{head}{}", if last == "0" { "1" } else { "0" });
+    assert_ne!(bad, app.a.token);
     let attacker = app.client_from(std::net::IpAddr::from([127, 0, 0, 2]));
     let mut codes = Vec::new();
     for path in ["/api/v1/me", "/.well-known/csaf/amber/index.txt"] {
