@@ -565,7 +565,11 @@ mod tests {
             CleanListFormat::Csv,
             "s",
         );
+        // The header says it first (issue 19), then each row.
         let e = rows[0].as_ref().unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("no SHA-256 column"), "{}", e.message);
+        let e = rows[1].as_ref().unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("SHA-256"), "{}", e.message);
         let rows = parse_clean_files(
