@@ -479,6 +479,63 @@ impl http_body::Body for DeadlineBody {
 #[error("the request body did not arrive within the body timeout")]
 struct BodyTimedOut;
 
+/// The most of a refused (too large) body isx reads and discards before it
+/// answers 413.
+const MAX_DRAIN: usize = 16 * 1024 * 1024;
+
+/// A request body the handler reads and, once it has answered, the
+/// middleware still holds: what a handler refused unread can be drained.
+#[derive(Clone)]
+struct SharedBody(Arc<std::sync::Mutex<DeadlineBody>>);
+
+impl http_body::Body for SharedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let mut body = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Pin::new(&mut *body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .size_hint()
+    }
+}
+
+/// Reads and discards the rest of a body refused as too large (at most
+/// [`MAX_DRAIN`] bytes, within the body deadline), so that the client
+/// finishes sending and reads the 413: an HTTP/2 client still uploading
+/// when the stream is reset (curl) drops the answer and reports nothing.
+async fn drain(mut body: SharedBody) {
+    use http_body::Body as _;
+    let mut left = MAX_DRAIN;
+    loop {
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        let Some(Ok(frame)) = frame else { return };
+        let n = frame.data_ref().map_or(0, |d| d.len());
+        if n > left {
+            return;
+        }
+        left -= n;
+    }
+}
+
 /// Middleware: the request body must arrive within `body_timeout_ms`
 /// (a slow body holds a connection and a request slot; the header timeout
 /// only covers the headers). A request whose body missed it gets 408 and
@@ -496,14 +553,17 @@ pub(crate) async fn body_deadline(
     }
     let hit = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deadline = Duration::from_millis(state.config.body_timeout_ms.max(1));
-    let req = req.map(|inner| {
-        axum::body::Body::new(DeadlineBody {
-            inner,
-            sleep: Box::pin(tokio::time::sleep(deadline)),
-            hit: hit.clone(),
-        })
-    });
+    let (parts, inner) = req.into_parts();
+    let body = SharedBody(Arc::new(std::sync::Mutex::new(DeadlineBody {
+        inner,
+        sleep: Box::pin(tokio::time::sleep(deadline)),
+        hit: hit.clone(),
+    })));
+    let req = axum::extract::Request::from_parts(parts, axum::body::Body::new(body.clone()));
     let res = next.run(req).await;
+    if res.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        drain(body).await;
+    }
     if hit.load(Ordering::SeqCst) {
         let mut res = crate::problem::ApiError::RequestTimeout(format!(
             "the request body did not arrive within {} s; send it at once",
