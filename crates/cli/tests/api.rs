@@ -873,6 +873,44 @@ print(" ".join(names))
             "{r} is not defined"
         );
     }
+    // Issue 19: the stats answer objects, as their schemas say (they
+    // were arrays of tuples under an `Object` schema).
+    for (schema, field) in [("UrlStatsDto", "by_threat"), ("CleanStatsDto", "sources")] {
+        let items = &spec["components"]["schemas"][schema]["properties"][field]["items"];
+        assert!(
+            items["$ref"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("CountDto")),
+            "{schema}.{field}: {items}"
+        );
+    }
+    let body = "id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n1,2026-11-01 10:00:00 UTC,http://stats.example/a,online,,malware_download,,https://urlhaus.abuse.ch/url/1/,r\n".to_owned();
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &app.operator.token)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let stats = app
+        .get_json("/api/v1/urls/stats", &app.operator.token)
+        .await;
+    let first = &stats["by_threat"][0];
+    assert!(
+        first["threat"].is_string() && first["count"].as_i64() >= Some(1),
+        "{stats}"
+    );
+    assert!(stats["per_day"][0]["day"].is_string(), "{stats}");
+    let clean = app
+        .get_json("/api/v1/cleanfiles/stats", &app.operator.token)
+        .await;
+    assert!(clean["sources"].is_array(), "{clean}");
     let paths = spec["paths"].as_object().expect("paths");
     assert!(paths.len() > 50, "{} paths", paths.len());
     for (path, item) in paths {

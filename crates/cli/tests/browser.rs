@@ -241,8 +241,8 @@ async fn url_map_and_chart_draw_the_data() {
         .iter()
         .map(|t| {
             (
-                t[0].as_str().unwrap_or("").to_owned(),
-                t[1].as_i64().unwrap_or(0),
+                t["threat"].as_str().unwrap_or("").to_owned(),
+                t["count"].as_i64().unwrap_or(0),
             )
         })
         .collect();

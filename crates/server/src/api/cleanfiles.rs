@@ -472,16 +472,34 @@ pub(crate) async fn remove(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CleanStatsDto {
     pub files: u64,
-    #[schema(value_type = Vec<Object>)]
+    /// Files by source, most first.
+    #[serde(serialize_with = "name_counts")]
+    #[schema(value_type = Vec<NameCountDto>)]
     pub sources: Vec<(String, u64)>,
-    #[schema(value_type = Vec<Object>)]
+    #[serde(serialize_with = "name_counts")]
+    #[schema(value_type = Vec<NameCountDto>)]
     pub vendors: Vec<(String, u64)>,
-    #[schema(value_type = Vec<Object>)]
+    #[serde(serialize_with = "name_counts")]
+    #[schema(value_type = Vec<NameCountDto>)]
     pub products: Vec<(String, u64)>,
     /// The store change this node's hash sets reflect.
     pub index_seq: i64,
     /// Bytes per SHA-256 in this node's set file.
     pub bytes_per_sha256: f64,
+}
+
+/// Files of one source, vendor or product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NameCountDto {
+    pub name: String,
+    pub count: u64,
+}
+
+fn name_counts<S: serde::Serializer>(v: &[(String, u64)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|(name, count)| NameCountDto {
+        name: name.clone(),
+        count: *count,
+    }))
 }
 
 /// Files by source, top vendors and products, and this node's index.

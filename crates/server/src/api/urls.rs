@@ -225,25 +225,109 @@ pub(crate) async fn get_url(
     )))
 }
 
-/// Aggregates over the records a filter selects.
+/// Aggregates over the records a filter selects. (The lists are tuples
+/// here, for the web's charts, and objects on the wire.)
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UrlStatsDto {
     pub total: i64,
-    /// `[threat, count]`, most frequent first.
-    #[schema(value_type = Vec<Object>)]
+    /// Most frequent first.
+    #[serde(serialize_with = "threat_counts")]
+    #[schema(value_type = Vec<ThreatCountDto>)]
     pub by_threat: Vec<(ThreatType, i64)>,
-    /// `[day (YYYY-MM-DD), threat, new URLs]`.
-    #[schema(value_type = Vec<Object>)]
+    /// New URLs per day and threat.
+    #[serde(serialize_with = "day_counts")]
+    #[schema(value_type = Vec<DayCountDto>)]
     pub per_day: Vec<(String, ThreatType, i64)>,
-    /// `[asn, organisation, count]`.
-    #[schema(value_type = Vec<Object>)]
+    #[serde(serialize_with = "asn_counts")]
+    #[schema(value_type = Vec<AsnCountDto>)]
     pub top_asns: Vec<(u32, Option<String>, i64)>,
-    #[schema(value_type = Vec<Object>)]
+    #[serde(serialize_with = "country_counts")]
+    #[schema(value_type = Vec<CountryCountDto>)]
     pub top_countries: Vec<(String, i64)>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<MapPointDto>)]
     pub points: Vec<isx_store::MapPoint>,
     /// Which geo databases enrich imports (none: only source-given fields).
     pub geo_databases: Vec<String>,
+}
+
+/// URLs of one threat type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreatCountDto {
+    #[schema(example = "phishing")]
+    pub threat: String,
+    pub count: i64,
+}
+
+/// New URLs of one threat type on one day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayCountDto {
+    /// YYYY-MM-DD (UTC).
+    pub day: String,
+    pub threat: String,
+    pub count: i64,
+}
+
+/// URLs hosted in one autonomous system.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AsnCountDto {
+    pub asn: u32,
+    pub organisation: Option<String>,
+    pub count: i64,
+}
+
+/// URLs hosted in one country.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountryCountDto {
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub count: i64,
+}
+
+/// A located address for the map.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MapPointDto {
+    pub ip: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub country: Option<String>,
+    /// URLs at this address.
+    pub urls: i64,
+}
+
+fn threat_counts<S: serde::Serializer>(v: &[(ThreatType, i64)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|(t, n)| ThreatCountDto {
+        threat: t.as_str().to_owned(),
+        count: *n,
+    }))
+}
+
+fn day_counts<S: serde::Serializer>(
+    v: &[(String, ThreatType, i64)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|(d, t, n)| DayCountDto {
+        day: d.clone(),
+        threat: t.as_str().to_owned(),
+        count: *n,
+    }))
+}
+
+fn asn_counts<S: serde::Serializer>(
+    v: &[(u32, Option<String>, i64)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|(a, o, n)| AsnCountDto {
+        asn: *a,
+        organisation: o.clone(),
+        count: *n,
+    }))
+}
+
+fn country_counts<S: serde::Serializer>(v: &[(String, i64)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|(c, n)| CountryCountDto {
+        country: c.clone(),
+        count: *n,
+    }))
 }
 
 pub fn day_label(day: i64) -> String {
