@@ -80,18 +80,7 @@ impl AdvisoryId {
     /// `a-z` and `0-9` one `_`), so `GHSA-Abc` and `ghsa-abc`, or `A.1` and
     /// `A:1`, are one id to the store and never two documents at one URL.
     pub fn key(&self) -> String {
-        let mut out = String::with_capacity(self.0.len());
-        let mut in_run = false;
-        for c in self.0.chars().map(|c| c.to_ascii_lowercase()) {
-            if c == '+' || c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit() {
-                out.push(c);
-                in_run = false;
-            } else if !in_run {
-                out.push('_');
-                in_run = true;
-            }
-        }
-        out
+        csaf_file_stem(&self.0)
     }
 
     /// An id made from `text`: the characters an id may not hold become
@@ -108,6 +97,25 @@ impl AdvisoryId {
         let out = out.trim_matches(|c: char| !c.is_ascii_alphanumeric());
         out.parse().ok()
     }
+}
+
+/// `text` as a CSAF file name writes it, without `.json` (§5.1): in lower
+/// case, every run of characters other than `+`, `-`, `a-z` and `0-9`
+/// replaced by one `_`. The provider's file names and [`AdvisoryId::key`]
+/// are both this.
+pub fn csaf_file_stem(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c == '+' || c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('_');
+            in_run = true;
+        }
+    }
+    out
 }
 
 fn allowed(c: char) -> bool {

@@ -15,8 +15,9 @@ mod exploit;
 mod release;
 
 pub use advisory::{
-    Advisory, AdvisoryId, AdvisoryKind, AffectedProduct, CveId, Cwe, Faq, KevRecord,
-    KnownExploited, OtherId, ProductStatus, Reference, Remediation, RemediationCategory, Revision,
+    csaf_file_stem, Advisory, AdvisoryId, AdvisoryKind, AffectedProduct, CveId, Cwe, Faq,
+    KevRecord, KnownExploited, OtherId, ProductStatus, Reference, Remediation, RemediationCategory,
+    Revision,
 };
 pub use context::{EpssScore, Ssvc, SsvcExploitation, SsvcTechnicalImpact};
 pub use cvss_score::{CvssV3, CvssV4, Severity};

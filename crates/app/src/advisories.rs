@@ -2,8 +2,6 @@
 //! release or advisory (REST, web, search, tables, CSAF export) goes through
 //! these functions, which ask the policy function and apply its mask.
 
-use std::collections::HashMap;
-
 use isx_advisories::{Advisory, ExploitIndex, Release, Severity};
 use isx_policy::{decide, Decision, FieldMask, Principal};
 
@@ -200,39 +198,24 @@ pub async fn search(
     let min_ssvc = f.parse_ssvc()?;
     let sort = f.parse_sort()?;
     f.check_epss()?;
-    let releases: HashMap<i64, (Release, FieldMask)> = visible_releases(app, reader)
-        .await?
-        .into_iter()
-        .map(|(r, m)| (r.id, (r, m)))
-        .collect();
     // Only the visible releases' advisories are read, so that what a
     // search (or a provider listing) costs follows what the caller may
     // see, never what is hidden from it: a timed listing must not tell
     // when an embargoed batch arrived or how large it is.
-    let mut ids: Vec<i64> = match f.release {
-        Some(id) => releases
-            .contains_key(&id)
-            .then_some(id)
-            .into_iter()
-            .collect(),
-        None => releases.keys().copied().collect(),
-    };
-    ids.sort_unstable();
     let mut found: Vec<(Release, Advisory)> = Vec::new();
-    for rid in ids {
-        let Some((r, mask)) = releases.get(&rid) else {
+    for (r, mask) in visible_releases(app, reader).await? {
+        if f.release.is_some_and(|id| id != r.id) {
             continue;
-        };
-        for (_, a) in app.store.advisories(Some(rid)).await? {
-            let a = a.masked(*mask);
+        }
+        for (_, a) in app.store.advisories(Some(r.id)).await? {
+            let a = a.masked(mask);
             if f.matches(&a, min, min_ssvc) {
                 found.push((r.clone(), a));
             }
         }
     }
-    // Id order (as the store gives it within a release); the others are
-    // stable sorts on the masked view, so withheld data sorts as absent
-    // (last).
+    // Id order; the others are stable sorts on the masked view, so
+    // withheld data sorts as absent (last).
     found.sort_by(|(_, x), (_, y)| x.id.cmp(&y.id));
     let desc = |x: Option<f64>, y: Option<f64>| {
         y.unwrap_or(-1.0)

@@ -216,9 +216,10 @@ fn spent(state: &AppState, req: &Request) -> Option<Response> {
 /// A refused authentication (a bad, expired or revoked key, a malformed
 /// header): counted against the client's budget of failed
 /// authentications (the sign-in budget, 10 a minute by default), so keys
-/// cannot be tried without limit nor the audit log flooded, and written to the audit log as `auth.failed` with its
-/// outcome. Once the budget is spent the answer is 429, counted in the
-/// metrics but not audited one by one (a flood would fill the log).
+/// cannot be tried without limit nor the audit log flooded, and written
+/// to the audit log as `auth.failed` with its outcome. Once the budget is
+/// spent the answer is 429, counted in the metrics but not audited one by
+/// one (a flood would fill the log).
 fn refused(
     state: &AppState,
     req: &Request,
@@ -237,11 +238,10 @@ async fn refuse(
     source_ip: Option<String>,
     e: ApiError,
 ) -> Response {
+    state.metrics.auth_refused();
     if let Err(retry_after_secs) = state.login_limiter.failed(client) {
-        state.metrics.auth_refused();
         return ApiError::TooManyRequests { retry_after_secs }.into_response();
     }
-    state.metrics.auth_refused();
     let res = e.into_response();
     let event = NewAuditEvent {
         at: state.clock.now(),

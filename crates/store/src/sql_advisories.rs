@@ -156,17 +156,9 @@ impl<DB: Engine> crate::AdvisoryStore for SqlStore<DB> {
                     let old = crate::rows::advisory(&row.col::<String>("body")?, None)?;
                     if old.kind != stored.kind {
                         return Err(crate::StoreError::Conflict(format!(
-                            "{cve} is a{} advisory; a{} one cannot replace it",
-                            if old.kind == isx_advisories::AdvisoryKind::Informational {
-                                "n informational"
-                            } else {
-                                " vulnerability"
-                            },
-                            if stored.kind == isx_advisories::AdvisoryKind::Informational {
-                                "n informational"
-                            } else {
-                                " vulnerability"
-                            },
+                            "{cve} is an advisory of kind {}; one of kind {} cannot replace it",
+                            old.kind.as_str(),
+                            stored.kind.as_str(),
                         )));
                     }
                     let incoming = isx_advisories::Advisory {

@@ -189,8 +189,6 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
     if a.kind == AdvisoryKind::Informational {
         return informational(a, ctx);
     }
-    // The version is the newest revision's number (6.1.16).
-    let (revisions, version) = history(a, ctx);
     let mut notes = vec![
         json!({"category": "description", "title": "Description", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}),
     ];
@@ -323,12 +321,10 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
         vuln.insert("remediations".into(), Value::Array(remediations));
     }
     if !a.references.is_empty() {
-        let refs: Vec<Value> = a
-            .references
-            .iter()
-            .map(|r| json!({"category": "external", "summary": if r.summary.is_empty() { r.url.clone() } else { r.summary.clone() }, "url": r.url}))
-            .collect();
-        vuln.insert("references".into(), Value::Array(refs));
+        vuln.insert(
+            "references".into(),
+            Value::Array(external_references(&a.references)),
+        );
     }
     // Scores cover the products that are (or may be) affected, not the
     // fixed or unaffected ones (optional test 6.2.19); only when there is
@@ -389,30 +385,47 @@ pub fn to_csaf(a: &Advisory, ctx: &ExportContext) -> Value {
         vuln.insert("threats".into(), Value::Array(threats));
     }
     json!({
-        "document": {
-            "category": "csaf_security_advisory",
-            "csaf_version": "2.0",
-            "distribution": distribution(ctx),
-            "lang": "en-US",
-            "notes": [{"category": "summary", "title": "Summary", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}],
-            "publisher": {"category": "coordinator", "name": ctx.publisher_name, "namespace": ctx.publisher_namespace},
-            "title": ctx.title,
-            "tracking": {
-                "current_release_date": csaf_time(ctx.current_release),
-                "generator": {"engine": {"name": "isx", "version": env!("CARGO_PKG_VERSION")}},
-                "id": ctx.tracking_id,
-                "initial_release_date": csaf_time(ctx.initial_release),
-                "revision_history": revisions,
-                "status": if ctx.is_final { "final" } else { "interim" },
-                "version": version,
-            }
-        },
+        "document": document(a, ctx, "csaf_security_advisory", ("summary", "Summary")),
         "product_tree": product_tree(&a.affected),
         "vulnerabilities": [Value::Object(vuln)],
     })
 }
 
-/// The revision history and version an export writes.
+/// The `document` element both kinds share: its category, one note with
+/// the advisory's description (`note` is its category and title), the
+/// publisher, the distribution and the tracking.
+fn document(a: &Advisory, ctx: &ExportContext, category: &str, note: (&str, &str)) -> Value {
+    let (revisions, version) = history(a, ctx);
+    json!({
+        "category": category,
+        "csaf_version": "2.0",
+        "distribution": distribution(ctx),
+        "lang": "en-US",
+        "notes": [{"category": note.0, "title": note.1, "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}],
+        "publisher": {"category": "coordinator", "name": ctx.publisher_name, "namespace": ctx.publisher_namespace},
+        "title": ctx.title,
+        "tracking": {
+            "current_release_date": csaf_time(ctx.current_release),
+            "generator": {"engine": {"name": "isx", "version": env!("CARGO_PKG_VERSION")}},
+            "id": ctx.tracking_id,
+            "initial_release_date": csaf_time(ctx.initial_release),
+            "revision_history": revisions,
+            "status": if ctx.is_final { "final" } else { "interim" },
+            "version": version,
+        }
+    })
+}
+
+/// References as CSAF writes them: external, summarised by their URL
+/// when they have no summary.
+fn external_references(refs: &[isx_advisories::Reference]) -> Vec<Value> {
+    refs.iter()
+        .map(|r| json!({"category": "external", "summary": if r.summary.is_empty() { r.url.clone() } else { r.summary.clone() }, "url": r.url}))
+        .collect()
+}
+
+/// The revision history and version an export writes (the version is the
+/// newest revision's number, 6.1.16).
 fn history(a: &Advisory, ctx: &ExportContext) -> (Vec<Value>, String) {
     let labels = revision_labels(&a.revisions);
     let mut revisions: Vec<Value> = a
@@ -455,33 +468,19 @@ fn distribution(ctx: &ExportContext) -> Value {
 /// its references as the document's (external) references, no
 /// vulnerabilities (6.1.27.1–3).
 fn informational(a: &Advisory, ctx: &ExportContext) -> Value {
-    let (revisions, version) = history(a, ctx);
-    let refs: Vec<Value> = a
-        .references
-        .iter()
-        .map(|r| json!({"category": "external", "summary": if r.summary.is_empty() { r.url.clone() } else { r.summary.clone() }, "url": r.url}))
-        .collect();
-    json!({
-        "document": {
-            "category": "csaf_informational_advisory",
-            "csaf_version": "2.0",
-            "distribution": distribution(ctx),
-            "lang": "en-US",
-            "notes": [{"category": "description", "title": "Description", "text": if a.description.is_empty() { a.title.clone() } else { a.description.clone() }}],
-            "publisher": {"category": "coordinator", "name": ctx.publisher_name, "namespace": ctx.publisher_namespace},
-            "references": refs,
-            "title": ctx.title,
-            "tracking": {
-                "current_release_date": csaf_time(ctx.current_release),
-                "generator": {"engine": {"name": "isx", "version": env!("CARGO_PKG_VERSION")}},
-                "id": ctx.tracking_id,
-                "initial_release_date": csaf_time(ctx.initial_release),
-                "revision_history": revisions,
-                "status": if ctx.is_final { "final" } else { "interim" },
-                "version": version,
-            }
-        }
-    })
+    let mut document = document(
+        a,
+        ctx,
+        "csaf_informational_advisory",
+        ("description", "Description"),
+    );
+    if let Some(d) = document.as_object_mut() {
+        d.insert(
+            "references".into(),
+            Value::Array(external_references(&a.references)),
+        );
+    }
+    json!({ "document": document })
 }
 
 /// Adds the document's canonical URL as its `self` reference (optional

@@ -80,19 +80,7 @@ impl Folder {
 /// run of characters other than `+`, `-`, `a-z` and `0-9` replaced by one
 /// `_`, then `.json`.
 pub fn file_name(tracking_id: &str) -> String {
-    let mut out = String::with_capacity(tracking_id.len() + 5);
-    let mut in_run = false;
-    for c in tracking_id.chars().flat_map(char::to_lowercase) {
-        if c == '+' || c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-            in_run = false;
-        } else if !in_run {
-            out.push('_');
-            in_run = true;
-        }
-    }
-    out.push_str(".json");
-    out
+    format!("{}.json", isx_advisories::csaf_file_stem(tracking_id))
 }
 
 /// The year folder of a document (§7.1.11): the year of its

@@ -608,26 +608,26 @@ pub(crate) async fn hashlookup_bulk(
             None,
         ));
     };
-    let hashes: Vec<String> = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(mut o)) if matches!(o.get("hashes"), Some(Value::Array(_))) => {
-            match o.remove("hashes") {
-                Some(Value::Array(a)) => a
-                    .into_iter()
-                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_default())
-                    .collect(),
-                _ => Vec::new(),
-            }
-        }
-        // No `hashes` array (a missing key, a string, not an object):
-        // hashlookup's own 400 message.
-        _ => {
-            return Ok(hashlookup_error(
-                StatusCode::BAD_REQUEST,
-                "JSON format incorrect. An array of hashes in the key 'hashes' is expected.".into(),
-                None,
-            ))
-        }
+    // No `hashes` array (a missing key, a string, not an object): 400 with
+    // hashlookup's own message.
+    let array = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut o)) => match o.remove("hashes") {
+            Some(Value::Array(a)) => Some(a),
+            _ => None,
+        },
+        _ => None,
     };
+    let Some(array) = array else {
+        return Ok(hashlookup_error(
+            StatusCode::BAD_REQUEST,
+            "JSON format incorrect. An array of hashes in the key 'hashes' is expected.".into(),
+            None,
+        ));
+    };
+    let hashes: Vec<String> = array
+        .into_iter()
+        .map(|v| v.as_str().map(str::to_owned).unwrap_or_default())
+        .collect();
     if hashes.len() > MAX_BULK {
         return Err(ApiError::PayloadTooLarge(format!(
             "{} hashes: at most {MAX_BULK} per request",
