@@ -295,17 +295,7 @@ async fn advisory_items(app: &App, caller: &Caller) -> Result<Vec<(Entry, Value)
         if !r.is_published() {
             continue;
         }
-        let since = decided_since(&caller.principal, &records::release(&r), now);
-        let revised = r
-            .revisions
-            .iter()
-            .map(|v| v.date)
-            .chain(a.revisions.iter().map(|v| v.date))
-            .chain(std::iter::once(r.created_at))
-            .filter(|t| *t <= now)
-            .max()
-            .unwrap_or(r.created_at);
-        let at = since.map_or(revised, |s| s.max(revised));
+        let at = view_changed_at(caller, &r, &a, now);
         let object = isx_formats::vulnerability::stix_vulnerability(&r, &a, &identity_id, at);
         rows.push((at, object));
     }
@@ -324,6 +314,29 @@ async fn advisory_items(app: &App, caller: &Caller) -> Result<Vec<(Entry, Value)
             )
         })
         .collect())
+}
+
+/// When the caller's view of an advisory last changed: the later of the
+/// release's (and the advisory's) last revision and the instant `decide`
+/// last changed its answer (a window opening, the release). TAXII dates
+/// an advisory into its collection at it, and MISP feeds stamp it.
+pub(crate) fn view_changed_at(
+    caller: &Caller,
+    r: &isx_advisories::Release,
+    a: &isx_advisories::Advisory,
+    now: isx_domain::Timestamp,
+) -> isx_domain::Timestamp {
+    let since = decided_since(&caller.principal, &records::release(r), now);
+    let revised = r
+        .revisions
+        .iter()
+        .map(|v| v.date)
+        .chain(a.revisions.iter().map(|v| v.date))
+        .chain(std::iter::once(r.created_at))
+        .filter(|t| *t <= now)
+        .max()
+        .unwrap_or(r.created_at);
+    since.map_or(revised, |s| s.max(revised))
 }
 
 /// Product collections with one version per object, read from their

@@ -39,6 +39,7 @@ pub mod feeds;
 pub mod files;
 pub mod identity;
 pub mod jobs;
+pub mod misp;
 pub mod notify;
 pub mod outbound;
 pub mod partnership;

@@ -10,7 +10,7 @@ use crate::support::app::{Backend, TestApp};
 
 const DAY: i64 = 86_400;
 
-fn advisory(cve: &str) -> Advisory {
+pub(crate) fn advisory(cve: &str) -> Advisory {
     Advisory {
         id: cve.parse().expect("cve"),
         kind: isx_advisories::AdvisoryKind::Vulnerability,

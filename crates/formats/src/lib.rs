@@ -18,6 +18,7 @@ pub mod cve5;
 pub mod epss;
 pub mod feed;
 pub mod kev;
+pub mod misp;
 pub mod openpgp;
 pub mod partnership;
 pub mod rows;

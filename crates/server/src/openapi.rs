@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "urls", description = "Malicious URLs: import, search, statistics, signed 3-hourly feed files"),
         (name = "cleanfiles", description = "Clean file metadata: known-good hashes, single and bulk lookups (also CIRCL hashlookup-compatible at /lookup, /bulk, /info), deltas, full set and Bloom filter"),
         (name = "botnet", description = "Botnet feeds tailored to each constituency: streaming ingest, events, live stream (SSE), hourly/daily batches, firewall lists, RPZ"),
+        (name = "misp", description = "The member's MISP feed: the products it may see as MISP events (manifest.json, hashes.csv, {uuid}.json)"),
         (name = "operations", description = "Health, audit log"),
     )
 )]

@@ -9,6 +9,7 @@ pub(crate) mod exchange;
 mod groups;
 mod keys;
 mod members;
+pub(crate) mod misp;
 pub(crate) mod partnership;
 pub(crate) mod urls;
 pub(crate) mod wire;
@@ -105,6 +106,9 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(botnet::summary))
         .routes(routes!(botnet::manifest))
         .routes(routes!(botnet::download))
+        .routes(routes!(misp::manifest))
+        .routes(routes!(misp::hashes))
+        .routes(routes!(misp::event))
         .routes(routes!(cleanfiles::import))
         .routes(routes!(cleanfiles::lookup_bulk).layer(bulk_limit))
         .routes(routes!(cleanfiles::stats))

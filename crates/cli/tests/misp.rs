@@ -1,0 +1,363 @@
+//! Issue 19 part 1: each member's MISP feed, read the way a MISP instance
+//! reads it and judged with PyPI's `pymisp`: every event loads, validates
+//! against PyMISP's schema, uses MISP's attribute types and categories and
+//! its object templates; `manifest.json` and `hashes.csv` equal what
+//! PyMISP's feed generator computes from the events; a member's feed
+//! holds its own victims and nobody else's; timestamps move only when an
+//! event changes.
+
+use isx_domain::{Clock, Timestamp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::app::{Backend, TestApp};
+
+const DAY: i64 = 86_400;
+
+/// Reads a member's feed with pymisp and checks it; answers a summary.
+const PYMISP_CHECK: &str = r#"
+import json, os, sys, tempfile, hashlib, pathlib
+import requests, jsonschema, pymisp
+from pymisp import MISPEvent
+from pymisp.tools import feed_meta_generator
+
+doc = json.load(sys.stdin)
+data = os.path.join(os.path.dirname(pymisp.__file__), "data")
+schema = json.load(open(os.path.join(data, "schema-lax.json")))
+types = json.load(open(os.path.join(data, "describeTypes.json")))["result"]
+s = requests.Session()
+s.headers["Authorization"] = "Bearer " + doc["key"]
+s.verify = doc["ca"]
+base = doc["base"]
+errors = []
+r = s.get(base + "manifest.json")
+r.raise_for_status()
+manifest = r.json()
+hashes = s.get(base + "hashes.csv").text
+out = {"events": {}, "victims": [], "objects": set(), "types": set(), "tags": set()}
+tmp = pathlib.Path(tempfile.mkdtemp())
+for uuid in manifest:
+    r = s.get(base + uuid + ".json")
+    if r.status_code != 200:
+        errors.append(f"{uuid}: HTTP {r.status_code}")
+        continue
+    body = r.json()
+    try:
+        jsonschema.validate(body, schema)
+    except jsonschema.ValidationError as e:
+        errors.append(f"{uuid}: schema: {e.message}")
+    (tmp / f"{uuid}.json").write_text(json.dumps(body))
+    ev = MISPEvent(strict_validation=True)
+    ev.load(json.dumps(body))
+    if ev.uuid != uuid:
+        errors.append(f"{uuid}: loads as {ev.uuid}")
+    attrs = list(ev.attributes) + [a for o in ev.objects for a in o.attributes]
+    for a in attrs:
+        out["types"].add(a.type)
+        if a.type not in types["types"]:
+            errors.append(f"{uuid}: unknown type {a.type}")
+        elif a.type not in types["category_type_mappings"].get(a.category, []):
+            errors.append(f"{uuid}: type {a.type} not in category {a.category}")
+    for o in ev.objects:
+        out["objects"].add(o.name)
+        t = json.load(open(os.path.join(data, "misp-objects", "objects", o.name, "definition.json")))
+        if o.template_uuid != t["uuid"] or str(o.template_version) != str(t["version"]):
+            errors.append(f"{uuid}: object {o.name} template {o.template_uuid} v{o.template_version}")
+        rels = [a.object_relation for a in o.attributes]
+        for a in o.attributes:
+            spec = t["attributes"].get(a.object_relation)
+            if spec is None:
+                errors.append(f"{uuid}: {o.name} has no relation {a.object_relation}")
+            elif spec["misp-attribute"] != a.type:
+                errors.append(f"{uuid}: {o.name}.{a.object_relation} is {a.type}, template says {spec['misp-attribute']}")
+            elif not spec.get("multiple") and rels.count(a.object_relation) > 1:
+                errors.append(f"{uuid}: {o.name}.{a.object_relation} repeated")
+        for req in t.get("required", []):
+            if req not in rels:
+                errors.append(f"{uuid}: {o.name} lacks required {req}")
+        if t.get("requiredOneOf") and not set(rels) & set(t["requiredOneOf"]):
+            errors.append(f"{uuid}: {o.name} has none of {t['requiredOneOf']}")
+        if o.name == "ip-port":
+            out["victims"] += [a.value for a in o.attributes if a.object_relation == "ip-src"]
+    tlp = [t.name for t in ev.tags if t.name.startswith("tlp:")]
+    out["tags"].update(t.name for t in ev.tags)
+    if len(tlp) != 1:
+        errors.append(f"{uuid}: TLP tags {tlp}")
+    out["events"][uuid] = {"info": ev.info, "timestamp": manifest[uuid]["timestamp"],
+                           "attributes": len(attrs), "tlp": tlp,
+                           "values": sorted(str(a.value) for a in attrs)}
+# What PyMISP's feed generator computes from these events.
+feed_meta_generator(tmp)
+computed = json.loads((tmp / "manifest.json").read_text())
+if computed != manifest:
+    diff = [u for u in set(computed) | set(manifest) if computed.get(u) != manifest.get(u)]
+    errors.append(f"manifest differs at {diff[:3]}: {[computed.get(u) for u in diff[:1]]} vs {[manifest.get(u) for u in diff[:1]]}")
+if sorted((tmp / "hashes.csv").read_text().splitlines()) != sorted(hashes.splitlines()):
+    errors.append("hashes.csv differs from the feed generator's")
+out["hash_lines"] = len(hashes.splitlines())
+bad = s.get(base + "00000000-0000-4000-8000-000000000000.json")
+out["unknown_event"] = bad.status_code
+out["errors"] = errors
+for k in ("objects", "types", "tags"):
+    out[k] = sorted(out[k])
+print(json.dumps(out))
+"#;
+
+fn pymisp_feed(app: &TestApp, key: &str) -> Value {
+    let ca = app.data_dir.path().join("tls/ca.pem");
+    let input = json!({
+        "base": app.url("/api/v1/feeds/misp/"),
+        "key": key,
+        "ca": ca.display().to_string(),
+    });
+    // requests lets the environment's CA bundle override a session's.
+    let out = crate::oracles::run_python_env(
+        PYMISP_CHECK,
+        &input.to_string(),
+        &[("REQUESTS_CA_BUNDLE", ca.to_str().expect("path"))],
+    );
+    serde_json::from_str(&out).expect("summary JSON")
+}
+
+async fn post(app: &TestApp, path: &str, content_type: &str, body: String) -> Value {
+    let res = app
+        .req(reqwest::Method::POST, path, &app.operator.token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK, "POST {path}");
+    let text = res.text().await.expect("body");
+    serde_json::from_str(text.lines().next().unwrap_or("{}")).unwrap_or(Value::Null)
+}
+
+fn urls(now: Timestamp, from: usize, n: usize) -> String {
+    let rows: Vec<Value> = (from..from + n)
+        .map(|i| {
+            json!({
+                "url": format!("http://phish-{i}.example/login/{i}"),
+                "threat": if i % 2 == 0 { "phishing" } else { "malware_download" },
+                "first_seen": now.add_secs(-(i as i64 % 4) * 4 * 3600 - 600).to_rfc3339(),
+                "last_seen": now.add_secs(-300).to_rfc3339(),
+                "tlp": if i % 4 == 3 { "amber" } else { "green" },
+                "source": "crawler",
+            })
+        })
+        .collect();
+    Value::Array(rows).to_string()
+}
+
+fn botnet(now: Timestamp) -> String {
+    let t = now.add_secs(-600).to_rfc3339();
+    format!(
+        "{{\"product\":\"infected\",\"time\":\"{t}\",\"ip\":\"192.0.2.10\",\"port\":51000,\"family\":\"emotet\"}}\n\
+         {{\"product\":\"infected\",\"time\":\"{t}\",\"ip\":\"198.51.100.7\",\"port\":4444,\"family\":\"qakbot\"}}\n\
+         {{\"product\":\"iot\",\"time\":\"{t}\",\"ip\":\"192.0.2.77\",\"family\":\"mirai\",\"device_type\":\"camera\"}}\n\
+         {{\"product\":\"c2\",\"time\":\"{t}\",\"ip\":\"203.0.113.66\",\"port\":443,\"domain\":\"panel.evil.test\",\"family\":\"emotet\",\"status\":\"online\",\"tlp\":\"amber\"}}\n\
+         {{\"product\":\"c2\",\"time\":\"{t}\",\"ip\":\"203.0.113.67\",\"port\":8080,\"family\":\"qakbot\",\"status\":\"offline\"}}\n\
+         {{\"product\":\"domains\",\"time\":\"{t}\",\"domain\":\"dga-xyz.test\",\"family\":\"necurs\",\"purpose\":\"dga\",\"tlp\":\"green\"}}\n"
+    )
+}
+
+async fn feeds_for_misp(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let now = app.clock.now();
+    post(
+        &app,
+        "/api/v1/urls?source=crawler",
+        "application/json",
+        urls(now, 0, 12),
+    )
+    .await;
+    post(
+        &app,
+        "/api/v1/botnet/events",
+        "application/x-ndjson",
+        botnet(now),
+    )
+    .await;
+    // A published release (released: every member sees it) and one still
+    // under embargo beyond every member's window.
+    for (title, at) in [
+        ("released", now.add_secs(-DAY)),
+        ("embargoed", now.add_secs(30 * DAY)),
+    ] {
+        let r: Value = app
+            .post_json(
+                "/api/v1/releases",
+                &app.operator.token,
+                &json!({"title": title, "release_at": at.to_rfc3339(), "status": "scheduled", "marking": "clear"}),
+            )
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        let cve = if title == "released" {
+            "CVE-2026-30001"
+        } else {
+            "CVE-2026-30002"
+        };
+        let doc = isx_formats::csaf::to_csaf(
+            &crate::advisories::advisory(cve),
+            &isx_formats::csaf::ExportContext {
+                publisher_name: "Contoso".into(),
+                publisher_namespace: "https://contoso.example".into(),
+                tracking_id: format!("CONTOSO-{cve}"),
+                title: "Contoso".into(),
+                tlp: isx_domain::Tlp::Clear,
+                is_final: true,
+                initial_release: at,
+                current_release: at,
+            },
+        );
+        let res = app
+            .post_json(
+                &format!("/api/v1/releases/{}/advisories", r["id"]),
+                &app.operator.token,
+                &doc,
+            )
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // A trust group of A's, with an indicator and a sighting.
+    let g: Value = app
+        .post_json(
+            "/api/v1/groups",
+            &app.operator.token,
+            &json!({"name": "MISP exchange", "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    for details in [
+        json!({"kind": "indicator", "indicator_type": "domain", "value": "c2.shared.example"}),
+        json!({"kind": "sighting", "indicator_type": "ipv4", "value": "203.0.113.99", "count": 2,
+               "first_seen": now.add_secs(-DAY).to_rfc3339(), "last_seen": now.to_rfc3339()}),
+    ] {
+        let res = app
+            .post_json(
+                &format!("/api/v1/groups/{}/contributions", g["id"]),
+                &app.a.token,
+                &json!({"title": "shared", "marking": "amber", "details": details}),
+            )
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+
+    let a = pymisp_feed(&app, &app.a.token);
+    assert_eq!(a["errors"], json!([]), "{a:#}");
+    assert_eq!(a["unknown_event"], 404);
+    for o in ["url", "ip-port", "domain-ip", "vulnerability"] {
+        assert!(
+            a["objects"].to_string().contains(&format!("\"{o}\"")),
+            "{o}: {a}"
+        );
+    }
+    for t in ["tlp:green", "tlp:amber", "tlp:clear"] {
+        assert!(a["tags"].to_string().contains(t), "{t}: {a}");
+    }
+    let values = a["events"].to_string();
+    // A's own victims, nobody else's; C2 that is online, not offline.
+    let victims: Vec<&str> = a["victims"]
+        .as_array()
+        .expect("victims")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(victims, ["192.0.2.10", "192.0.2.77"], "{a}");
+    assert!(!values.contains("198.51.100.7"));
+    assert!(values.contains("203.0.113.66") && values.contains("dga-xyz.test"));
+    assert!(
+        !values.contains("203.0.113.67"),
+        "an offline C2 is not current"
+    );
+    assert!(values.contains("CVE-2026-30001") && !values.contains("CVE-2026-30002"));
+    assert!(values.contains("c2.shared.example") && values.contains("203.0.113.99"));
+    assert!(values.contains("http://phish-11.example/login/11"));
+
+    let b = pymisp_feed(&app, &app.b.token);
+    assert_eq!(b["errors"], json!([]), "{b:#}");
+    let victims: Vec<&str> = b["victims"]
+        .as_array()
+        .expect("victims")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(victims, ["198.51.100.7"], "{b}");
+    let values = b["events"].to_string();
+    assert!(!values.contains("192.0.2.10") && !values.contains("192.0.2.77"));
+    assert!(
+        !values.contains("c2.shared.example"),
+        "B is not in A's group"
+    );
+
+    // Without a key: 401; with a forged event id: 404 (above).
+    let res = app
+        .client
+        .get(app.url("/api/v1/feeds/misp/manifest.json"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Time passing changes nothing; one new URL moves exactly the events
+    // that now hold it (the rolling set and its slot).
+    let stamps = |v: &Value| -> std::collections::BTreeMap<String, i64> {
+        v["events"]
+            .as_object()
+            .expect("events")
+            .iter()
+            .map(|(k, e)| (k.clone(), e["timestamp"].as_i64().expect("ts")))
+            .collect()
+    };
+    let before = stamps(&a);
+    app.clock.advance_secs(60);
+    let later = pymisp_feed(&app, &app.a.token);
+    assert_eq!(stamps(&later), before, "nothing changed");
+    let now = app.clock.now();
+    let one = json!([{"url": "http://new-one.example/x", "threat": "phishing",
+        "first_seen": now.add_secs(-30).to_rfc3339(), "last_seen": now.add_secs(-30).to_rfc3339(),
+        "tlp": "green", "source": "crawler"}]);
+    post(
+        &app,
+        "/api/v1/urls?source=crawler",
+        "application/json",
+        one.to_string(),
+    )
+    .await;
+    let after = pymisp_feed(&app, &app.a.token);
+    let after_stamps = stamps(&after);
+    let moved: Vec<&String> = after_stamps
+        .iter()
+        .filter(|(k, t)| before.get(*k) != Some(*t))
+        .map(|(k, _)| k)
+        .collect();
+    let holding: Vec<&String> = after["events"]
+        .as_object()
+        .expect("events")
+        .iter()
+        .filter(|(_, e)| e["values"].to_string().contains("http://new-one.example/x"))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        holding.len(),
+        2,
+        "the rolling event and one slot event: {after}"
+    );
+    let moved: std::collections::BTreeSet<&String> = moved.into_iter().collect();
+    let holding: std::collections::BTreeSet<&String> = holding.into_iter().collect();
+    assert_eq!(moved, holding, "only the events holding the new URL moved");
+    assert!(after["hash_lines"].as_u64() > a["hash_lines"].as_u64());
+}
+
+crate::on_both_backends!(feeds_for_misp);
