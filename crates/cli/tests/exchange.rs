@@ -531,7 +531,11 @@ print(json.dumps(out))
     assert_eq!(out["bad"], 401, "{out}");
 }
 
-crate::on_both_backends!(client_walks_every_collection, taxii2_client_token_auth);
+crate::on_both_backends!(
+    client_walks_every_collection,
+    taxii2_client_token_auth,
+    unmarked_is_amber_and_red_is_refused
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_frame_follows_the_specification() {
@@ -795,4 +799,68 @@ async fn same_answers_as_medallion() {
             a[k], b[k]
         );
     }
+}
+
+/// Issue 19 part 3: an object posted without a marking is judged and
+/// served as TLP:AMBER (the body carries the marking, so the reader's
+/// tool knows it); a TLP:RED one is refused with its own reason while the
+/// rest of the envelope is stored.
+async fn unmarked_is_amber_and_red_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let gid = group(&app, "Markings").await;
+    let identity = isx_formats::partnership::member_identity(app.a.member.id);
+    let red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+    let amber = isx_formats::stix::tlp_marking_id(isx_domain::Tlp::Amber);
+    let indicator = |id: &str, marking: Option<&str>| {
+        let mut o = json!({"type": "indicator", "spec_version": "2.1", "id": id, "created_by_ref": identity,
+            "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-01T10:00:00.000Z",
+            "indicator_types": ["malicious-activity"], "pattern": "[domain-name:value = 'x.evil.test']",
+            "pattern_type": "stix", "valid_from": "2026-11-01T10:00:00Z"});
+        if let Some(m) = marking {
+            o["object_marking_refs"] = json!([m]);
+        }
+        o
+    };
+    let unmarked = "indicator--1f0c1b8e-6a4c-4b5e-9d1e-0a1b2c3d4e5f";
+    let redone = "indicator--2f0c1b8e-6a4c-4b5e-9d1e-0a1b2c3d4e5f";
+    let col = format!("/taxii2/isx/collections/group-{gid}/objects/");
+    let res = post(
+        &app,
+        &col,
+        &app.a.token,
+        TAXII,
+        json!({"objects": [indicator(unmarked, None), indicator(redone, Some(red))]}).to_string(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let status: Value = res.json().await.expect("status");
+    assert_eq!(status["success_count"], 1, "{status}");
+    assert_eq!(status["failure_count"], 1, "{status}");
+    let failure = &status["failures"][0];
+    assert_eq!(failure["id"], redone);
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("TLP:RED"),
+        "{status}"
+    );
+    let got = app
+        .get_json(&format!("{col}{unmarked}/"), &app.a.token)
+        .await;
+    assert_eq!(
+        got["objects"][0]["object_marking_refs"],
+        json!([amber]),
+        "{got}"
+    );
+    let res = app
+        .get(&format!("{col}{redone}/"), &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "nothing of the refused object is stored"
+    );
 }

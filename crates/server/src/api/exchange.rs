@@ -546,6 +546,20 @@ async fn add_objects(
                 ));
             }
             let mut body = o.clone();
+            // Unmarked group content is TLP:AMBER, like the group, and is
+            // served marked so: a reader's tool sees the marking it is
+            // judged by.
+            if head.marking.is_none() && head.object_type != "marking-definition" {
+                if let Some(map) = body.as_object_mut() {
+                    let amber = isx_formats::stix::tlp_marking_id(isx_domain::Tlp::Amber);
+                    match map.get_mut("object_marking_refs").and_then(|v| v.as_array_mut()) {
+                        Some(refs) => refs.push(serde_json::json!(amber)),
+                        None => {
+                            map.insert("object_marking_refs".into(), serde_json::json!([amber]));
+                        }
+                    }
+                }
+            }
             isx_exchange::ingest::check_authorship(&mut body, &head, &poster)?;
             review_pii(&mut body, &head.id)?;
             Ok((head, body))
