@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use isx_botnet::{BotnetEvent, DedupRow};
-use isx_domain::{BotnetProduct, Tlp};
+use isx_domain::{BotnetProduct, Timestamp, Tlp};
 use serde_json::{json, Value};
 
 use crate::feed::FeedFormat;
@@ -106,6 +106,17 @@ fn ip_sco(ip: IpAddr) -> Value {
 /// The STIX objects of one row: C2 servers and malicious domains are
 /// indicators (IP or domain-name patterns); infected machines and IoT
 /// devices are observed-data over the address and its network traffic.
+/// How long a botnet indicator stays valid after its last sighting: a
+/// day, the period of the daily batch (a SIEM drops it then unless a
+/// later sighting renews it).
+pub const VALID_FOR_SECS: i64 = 86_400;
+
+/// `valid_until` of an indicator first seen at `first`, last at `last`:
+/// a day after the last sighting, and always after `valid_from`.
+fn valid_until(first: Timestamp, last: Timestamp) -> Timestamp {
+    last.max(first).add_secs(VALID_FOR_SECS)
+}
+
 pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
     let k = &r.key;
     let created = stix::timestamp(r.first_seen);
@@ -167,6 +178,11 @@ pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
             if let Some(c) = r.confidence {
                 stix::set(&mut o, "confidence", json!(c));
             }
+            stix::set(
+                &mut o,
+                "valid_until",
+                json!(stix::timestamp(valid_until(r.first_seen, r.last_seen))),
+            );
             vec![o]
         }
         BotnetProduct::Infected | BotnetProduct::Iot => {
@@ -275,7 +291,7 @@ pub fn stix_event(e: &BotnetEvent, event_id: i64, identity: &str) -> Vec<(i64, V
                     stix::pattern_string(&ip.to_string())
                 );
             }
-            let indicator = json!({
+            let mut indicator = json!({
                 "type": "indicator",
                 "spec_version": "2.1",
                 "id": indicator_id,
@@ -289,9 +305,13 @@ pub fn stix_event(e: &BotnetEvent, event_id: i64, identity: &str) -> Vec<(i64, V
                 "pattern_type": "stix",
                 "pattern_version": "2.1",
                 "valid_from": created,
+                "valid_until": stix::timestamp(valid_until(e.first_seen.min(e.seen_at), e.seen_at.max(e.last_seen))),
                 "labels": [e.product.as_str(), e.family.as_str()],
                 "object_marking_refs": marking,
             });
+            if let Some(c) = e.confidence {
+                stix::set(&mut indicator, "confidence", json!(c));
+            }
             let mut ext = serde_json::Map::new();
             ext.insert("extension_type".into(), json!("property-extension"));
             ext.insert("product".into(), json!(e.product.as_str()));

@@ -151,3 +151,50 @@ proptest::proptest! {
         }
     }
 }
+
+/// Issue 19 part 3: botnet indicators (C2, domains, victims) expire a day
+/// after their last sighting and carry the source's confidence.
+#[test]
+fn botnet_indicators_say_until_when_they_are_valid() {
+    let seen = isx_domain::Timestamp::parse("2026-11-22T10:00:00Z").unwrap();
+    for product in [BotnetProduct::C2, BotnetProduct::Infected] {
+        let e = isx_botnet::BotnetEvent {
+            product,
+            seen_at: seen,
+            ip: Some("203.0.113.66".parse().unwrap()),
+            port: Some(443),
+            dst_ip: None,
+            dst_port: None,
+            domain: None,
+            family: "emotet".into(),
+            threat_code: None,
+            confidence: Some(70),
+            protocol: None,
+            sensor: None,
+            device_type: None,
+            status: Some("online".into()),
+            purpose: None,
+            asn: None,
+            country: None,
+            latitude: None,
+            longitude: None,
+            count: 1,
+            first_seen: seen.add_secs(-3600),
+            last_seen: seen,
+            source: "test".into(),
+            marking: isx_domain::Tlp::Amber,
+        };
+        let objects = out::stix_event(&e, 7, "identity--x");
+        let indicator = objects
+            .iter()
+            .map(|(_, o)| o)
+            .find(|o| o["type"] == "indicator")
+            .expect("indicator");
+        assert_eq!(
+            indicator["valid_until"],
+            crate::stix::timestamp(seen.add_secs(86_400)),
+            "{product:?}"
+        );
+        assert_eq!(indicator["confidence"], 70, "{product:?}");
+    }
+}

@@ -571,6 +571,12 @@ pub fn stix_indicator(r: &UrlRecord, identity: &str) -> Value {
         "pattern_type": "stix",
         "pattern_version": "2.1",
         "valid_from": created,
+        // It leaves the rolling feed a window after its last sighting.
+        "valid_until": stix::timestamp(
+            r.last_seen
+                .max(r.first_seen)
+                .add_secs(isx_urls::FeedSchedule::default().window_secs)
+        ),
         "confidence": r.confidence,
         "labels": labels,
         "object_marking_refs": [stix::tlp_marking_id(r.tlp)],

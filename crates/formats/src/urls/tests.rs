@@ -204,3 +204,16 @@ proptest::proptest! {
         }
     }
 }
+
+/// Issue 19 part 3: a SIEM expires a URL indicator when the URL leaves
+/// the rolling feed (a window after its last sighting) and reads the
+/// record's confidence.
+#[test]
+fn url_indicators_say_until_when_they_are_valid() {
+    let r = record("http://phish.example/login", Tlp::Green);
+    let o = stix_indicator(&r, "identity--x");
+    let until = Timestamp::parse(o["valid_until"].as_str().unwrap()).unwrap();
+    assert_eq!(until, r.last_seen.add_secs(5 * 86_400));
+    assert!(until > Timestamp::parse(o["valid_from"].as_str().unwrap()).unwrap());
+    assert_eq!(o["confidence"], 80);
+}
