@@ -36,6 +36,17 @@ pub async fn role_in(
     if caller.is_admin() {
         return Ok(Some(GroupRole::Owner));
     }
+    membership(app, caller, g).await
+}
+
+/// The role the caller's member holds in `g` as a member of it (`None`
+/// when it is not one — also for the operator's administrators, who act
+/// as owners of every group without being in it).
+pub async fn membership(
+    app: &App,
+    caller: &Caller,
+    g: &TrustGroup,
+) -> Result<Option<GroupRole>, AppError> {
     Ok(app
         .store
         .group_members(g.id)

@@ -654,7 +654,24 @@ async fn partnership_end_to_end(backend: Backend) {
             "the hidden roster leaks on {path}"
         );
     }
+    // The operator's administrator administers G1 without being in it:
+    // the page does not call it the owner (issue 19 part 6).
+    let op_web = app
+        .session_cookie(
+            app.operator.member.id,
+            "op-admin",
+            isx_domain::UserRole::Admin,
+        )
+        .await;
+    let (s, op_page) = page(op_web, format!("/groups/{g1}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        op_page.contains("your role: operator administrator (not a member)")
+            && !op_page.contains("your role: owner"),
+        "{op_page}"
+    );
     let (_, g1_page) = page(a_web.clone(), format!("/groups/{g1}")).await;
+    assert!(g1_page.contains("your role: "), "A's page names A's role");
     let row = g1_page
         .split(&format!("data-id=\"{sig_id}\""))
         .nth(1)

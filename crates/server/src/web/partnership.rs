@@ -295,10 +295,13 @@ async fn group_page(
             isx_domain::TrustGroupKind::Formal { .. } => "formal",
             isx_domain::TrustGroupKind::AdHoc { .. } => "ad hoc",
         },
-        role: access
-            .role
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "—".into()),
+        // The operator administers every group but is a member of none it
+        // has not joined: it is not shown as their "owner".
+        role: match ops::membership(state, caller, &access.group).await? {
+            Some(r) => r.to_string(),
+            None if caller.is_admin() => "operator administrator (not a member)".into(),
+            None => "—".into(),
+        },
         writer: access.require_writer(now).is_ok(),
         owner: access.is_owner(),
         closed: access.group.is_closed(now),
