@@ -131,6 +131,8 @@ pub struct App {
     /// The opaque-id permutation, keyed by the instance's secret (read
     /// from the store on first use).
     ids: Arc<tokio::sync::OnceCell<wire_ids::WireIds>>,
+    /// The MISP feeds built in the current minute, per principal.
+    pub misp: Arc<misp::FeedCache>,
 }
 
 impl App {
@@ -163,6 +165,7 @@ impl App {
             clean: Arc::new(clean),
             openpgp: Arc::new(openpgp),
             ids: Arc::default(),
+            misp: Arc::default(),
         })
     }
 

@@ -27,6 +27,7 @@
 //! fetches an event again exactly when it changed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use isx_domain::{BotnetProduct, Timestamp, Tlp};
 use isx_formats::misp::{self, AttrType, Attribute, Event, Object, Org, Template};
@@ -42,9 +43,52 @@ pub const VICTIM_DAYS: i64 = 7;
 /// many seconds before the current hour.
 pub const CURRENT_SECS: i64 = 86_400;
 
-/// Every event of the caller's feed, in a stable order.
-pub async fn events(app: &App, caller: &Caller) -> Result<Vec<Event>, AppError> {
+/// How long a built feed is served again to the same principal: a MISP
+/// fetch (the manifest, then every event) reads one build instead of
+/// building the whole feed per event. New data shows within this time;
+/// a change of what the caller may see (a group left, a tier changed)
+/// shows at once, for it changes the principal the build is kept under.
+pub const CACHE_SECS: i64 = 60;
+
+/// Builds kept per principal (at most [`CACHE_ENTRIES`]).
+#[derive(Default)]
+pub struct FeedCache {
+    builds: std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<Vec<Event>>)>>,
+}
+
+impl std::fmt::Debug for FeedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedCache").finish_non_exhaustive()
+    }
+}
+
+const CACHE_ENTRIES: usize = 1_000;
+
+/// Every event of the caller's feed, in a stable order (from the cache
+/// when the same principal had it built in the current minute).
+pub async fn events(app: &App, caller: &Caller) -> Result<Arc<Vec<Event>>, AppError> {
     let now = app.clock.now();
+    let key = format!("{:?}/{}", caller.principal, caller.member.id.0);
+    let bucket = now.as_secs().div_euclid(CACHE_SECS);
+    let cached = app.misp.builds.lock().ok().and_then(|m| {
+        m.get(&key)
+            .filter(|(b, _)| *b == bucket)
+            .map(|(_, e)| e.clone())
+    });
+    if let Some(events) = cached {
+        return Ok(events);
+    }
+    let events = Arc::new(build(app, caller, now).await?);
+    if let Ok(mut m) = app.misp.builds.lock() {
+        m.retain(|_, (b, _)| *b == bucket);
+        if m.len() < CACHE_ENTRIES {
+            m.insert(key, (bucket, events.clone()));
+        }
+    }
+    Ok(events)
+}
+
+async fn build(app: &App, caller: &Caller, now: Timestamp) -> Result<Vec<Event>, AppError> {
     let org = Org {
         name: app.settings.instance_name.clone(),
         uuid: misp::uuid(&format!("org:{}", app.settings.instance_name)),
@@ -63,8 +107,9 @@ pub async fn events(app: &App, caller: &Caller) -> Result<Vec<Event>, AppError> 
 pub async fn event(app: &App, caller: &Caller, uuid: &str) -> Result<Event, AppError> {
     events(app, caller)
         .await?
-        .into_iter()
+        .iter()
         .find(|e| e.uuid == uuid)
+        .cloned()
         .ok_or_else(|| AppError::not_found("MISP event"))
 }
 

@@ -70,6 +70,10 @@ for uuid in manifest:
                 errors.append(f"{uuid}: {o.name} has no relation {a.object_relation}")
             elif spec["misp-attribute"] != a.type:
                 errors.append(f"{uuid}: {o.name}.{a.object_relation} is {a.type}, template says {spec['misp-attribute']}")
+            elif bool(spec.get("disable_correlation", False)) != bool(a.disable_correlation):
+                errors.append(f"{uuid}: {o.name}.{a.object_relation} disable_correlation {a.disable_correlation}, template says {spec.get('disable_correlation', False)}")
+            elif spec.get("categories") and a.category not in spec["categories"]:
+                errors.append(f"{uuid}: {o.name}.{a.object_relation} category {a.category} not in {spec['categories']}")
             elif not spec.get("multiple") and rels.count(a.object_relation) > 1:
                 errors.append(f"{uuid}: {o.name}.{a.object_relation} repeated")
         for req in t.get("required", []):
@@ -335,6 +339,10 @@ async fn feeds_for_misp(backend: Backend) {
         one.to_string(),
     )
     .await;
+    // A feed is built at most once a minute per principal.
+    let cached = pymisp_feed(&app, &app.a.token);
+    assert_eq!(stamps(&cached), before, "served from the minute's build");
+    app.clock.advance_secs(isx_app::misp::CACHE_SECS);
     let after = pymisp_feed(&app, &app.a.token);
     let after_stamps = stamps(&after);
     let moved: Vec<&String> = after_stamps

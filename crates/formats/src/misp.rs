@@ -194,6 +194,36 @@ impl Template {
         }
     }
 
+    /// Whether the template switches correlation off for `relation`.
+    fn uncorrelated(self, relation: &str) -> bool {
+        matches!(relation, "first-seen" | "last-seen")
+            || match self {
+                Template::IpPort => {
+                    matches!(relation, "src-port" | "dst-port" | "AS" | "country-code")
+                }
+                Template::Vulnerability => matches!(
+                    relation,
+                    "cvss-score"
+                        | "cvss-string"
+                        | "published"
+                        | "modified"
+                        | "state"
+                        | "created"
+                        | "credit"
+                ),
+                Template::Url | Template::DomainIp | Template::File => false,
+            }
+    }
+
+    /// The category the template gives `relation`, where it is not the
+    /// type's default.
+    fn category(self, relation: &str) -> Option<&'static str> {
+        match (self, relation) {
+            (Template::IpPort, "country-code") => Some("Network activity"),
+            _ => None,
+        }
+    }
+
     fn meta_category(self) -> &'static str {
         match self {
             Template::Url | Template::DomainIp | Template::IpPort => "network",
@@ -229,6 +259,12 @@ pub struct Attribute {
     pub last_seen: Option<Timestamp>,
     /// Tags of the attribute alone (a marking stricter than the event's).
     pub tags: Vec<String>,
+    /// MISP does not correlate it (times, ports, scores: values many
+    /// unrelated events share).
+    pub disable_correlation: bool,
+    /// The category, where the object template asks for another than the
+    /// type's default.
+    pub category: Option<&'static str>,
 }
 
 impl Attribute {
@@ -246,6 +282,8 @@ impl Attribute {
             first_seen: None,
             last_seen: None,
             tags: Vec::new(),
+            disable_correlation: false,
+            category: None,
         }
     }
 
@@ -263,12 +301,18 @@ impl Attribute {
         let mut o = Map::new();
         o.insert("uuid".into(), json!(self.uuid));
         o.insert("type".into(), json!(self.kind.as_str()));
-        o.insert("category".into(), json!(self.kind.category()));
+        o.insert(
+            "category".into(),
+            json!(self.category.unwrap_or(self.kind.category())),
+        );
         o.insert("value".into(), json!(self.value));
         o.insert("to_ids".into(), json!(self.to_ids));
         o.insert("comment".into(), json!(self.comment));
         o.insert("deleted".into(), json!(false));
-        o.insert("disable_correlation".into(), json!(false));
+        o.insert(
+            "disable_correlation".into(),
+            json!(self.disable_correlation),
+        );
         o.insert(
             "timestamp".into(),
             json!(self.timestamp.as_secs().to_string()),
@@ -339,6 +383,8 @@ impl Object {
         )
         .ids(to_ids);
         a.relation = Some(relation);
+        a.disable_correlation = self.template.uncorrelated(relation);
+        a.category = self.template.category(relation);
         self.attributes.push(a);
         let last = self.attributes.len() - 1;
         // Just pushed: the index exists.
