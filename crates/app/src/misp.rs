@@ -50,10 +50,13 @@ pub const CURRENT_SECS: i64 = 86_400;
 /// shows at once, for it changes the principal the build is kept under.
 pub const CACHE_SECS: i64 = 60;
 
+/// A feed built in a minute (`now / CACHE_SECS`).
+type Build = (i64, Arc<Vec<Event>>);
+
 /// Builds kept per principal (at most [`CACHE_ENTRIES`]).
 #[derive(Default)]
 pub struct FeedCache {
-    builds: std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<Vec<Event>>)>>,
+    builds: std::sync::Mutex<std::collections::HashMap<String, Build>>,
 }
 
 impl std::fmt::Debug for FeedCache {
