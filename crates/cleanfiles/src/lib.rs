@@ -33,7 +33,7 @@ pub mod record;
 pub mod set;
 
 pub use hash::{HashAlgo, HashError, HashValue, Md5, Sha1, Sha256};
-pub use record::{cleanfile_record, CleanFile, RecordError};
+pub use record::{cleanfile_record, CleanFile, Evidence, RecordError};
 
 use thiserror::Error;
 

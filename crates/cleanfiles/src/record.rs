@@ -42,6 +42,51 @@ pub struct CleanFile {
     /// When the source published the file (or the list), if it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<Timestamp>,
+    /// The file's CRC32, where the source gives it (NSRL does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<u32>,
+    /// The operating system the file ships for (`Windows`), and its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    /// NSRL's special code (`M` malicious-looking, `S` special), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_code: Option<String>,
+    /// On import: the files (packages, archives, installers) this row says
+    /// contain the file, by SHA-256. The store keeps them as parent/child
+    /// relations (`CleanFileStore::clean_related`); records read back from
+    /// the store leave this empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<Sha256>,
+}
+
+/// What the store knows about a file beyond its record: every source that
+/// named it, and how many files contain it and it contains.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// The distinct sources (lists, NSRL releases, vendors) that named the
+    /// file, sorted.
+    pub sources: Vec<String>,
+    /// Files known to contain it (packages, archives).
+    pub parents: u64,
+    /// Files it is known to contain.
+    pub children: u64,
+}
+
+impl Evidence {
+    /// hashlookup's `hashlookup:trust`, 0–100: 50 says nothing either way
+    /// (the hash is merely listed); each independent source that names the
+    /// file known-good adds 20, and being found inside other known files
+    /// (shipped in packages) adds 5 per parent up to 15; at most 100. One
+    /// source gives 70, two 90, three 100.
+    pub fn trust(&self) -> u8 {
+        let sources = u64::try_from(self.sources.len()).unwrap_or(u64::MAX);
+        let score = 50u64
+            .saturating_add(sources.saturating_mul(20))
+            .saturating_add(self.parents.min(3) * 5);
+        u8::try_from(score.min(100)).unwrap_or(100)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -54,6 +99,8 @@ pub enum RecordError {
 }
 
 const MAX_TEXT: usize = 1024;
+/// Parents one import row may name.
+const MAX_PARENTS: usize = 64;
 
 impl CleanFile {
     /// A record with only its SHA-256 (the other fields empty).
@@ -69,6 +116,11 @@ impl CleanFile {
             vendor: None,
             source: source.to_owned(),
             published: None,
+            crc32: None,
+            os_name: None,
+            os_version: None,
+            special_code: None,
+            parents: Vec::new(),
         }
     }
 
@@ -124,6 +176,24 @@ impl CleanFile {
         self.product = opt("product", self.product)?;
         self.version = opt("version", self.version)?;
         self.vendor = opt("vendor", self.vendor)?;
+        self.os_name = opt("os_name", self.os_name)?;
+        self.os_version = opt("os_version", self.os_version)?;
+        self.special_code = opt("special_code", self.special_code)?;
+        if self.special_code.as_ref().is_some_and(|c| c.len() > 8) {
+            return Err(RecordError::Field {
+                field: "special_code",
+                message: "longer than 8 bytes".into(),
+            });
+        }
+        if self.parents.len() > MAX_PARENTS {
+            return Err(RecordError::Field {
+                field: "parents",
+                message: format!("more than {MAX_PARENTS}"),
+            });
+        }
+        self.parents.sort_unstable();
+        self.parents.dedup();
+        self.parents.retain(|p| *p != self.sha256);
         Ok(self)
     }
 }
@@ -150,6 +220,32 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn trust_grows_with_sources_and_parents() {
+        let mut e = Evidence {
+            sources: vec!["NSRL".into()],
+            ..Evidence::default()
+        };
+        assert_eq!(e.trust(), 70);
+        e.sources.push("vendor".into());
+        assert_eq!(e.trust(), 90);
+        e.parents = 1;
+        assert_eq!(e.trust(), 95);
+        e.parents = u64::MAX;
+        assert_eq!(e.trust(), 100);
+        assert_eq!(Evidence::default().trust(), 50);
+    }
+
+    #[test]
+    fn normalise_drops_self_and_repeated_parents() {
+        let mut f = CleanFile::bare(Sha256([1; 32]), "x");
+        f.parents = vec![Sha256([2; 32]), Sha256([1; 32]), Sha256([2; 32])];
+        assert_eq!(f.normalise().unwrap().parents, vec![Sha256([2; 32])]);
+        let mut many = CleanFile::bare(Sha256([1; 32]), "x");
+        many.parents = vec![Sha256([2; 32]); 65];
+        assert!(many.normalise().is_err());
     }
 
     #[test]

@@ -406,11 +406,17 @@ async fn feed_files_delta_full_and_bloom_sqlite() {
     feed_files_delta_full_and_bloom().await;
 }
 
-/// CIRCL's own Python client, unchanged: single lookups by each algorithm,
-/// bulk MD5 and SHA-1, and the info call — authenticated with the key id
-/// and secret in the URL (HTTP Basic), verifying isx's certificate.
+/// CIRCL's own Python client, unchanged, every method it has but the two
+/// that ask CIRCL's DNS servers (`*_over_dns`, `info_over_dns`: they name
+/// `dns.hashlookup.circl.lu` and take no server address) — single lookups
+/// by each algorithm, bulk MD5 and SHA-1, `lookup` of one hash and of a
+/// list, parents and children with paging, `top` and `info` —
+/// authenticated with the key id and secret in the URL (HTTP Basic),
+/// verifying isx's certificate; then hashlookup's sessions (which
+/// pyhashlookup does not wrap) with `requests` and the session header.
 const PYHASHLOOKUP: &str = r#"
-import json, sys
+import json, sys, requests
+from urllib.parse import quote
 from pyhashlookup import Hashlookup
 doc = json.load(sys.stdin)
 h = Hashlookup(root_url=doc["url"])
@@ -422,58 +428,265 @@ out["unknown"] = h.md5_lookup("0" * 32)
 out["bulk_md5"] = h.md5_bulk_lookup(doc["md5s"])
 out["bulk_sha1"] = h.sha1_bulk_lookup(doc["sha1s"])
 out["lookup"] = h.lookup(doc["sha1"])
+out["lookup_list"] = h.lookup(doc["md5s"][:1])
+out["package"] = h.sha1_lookup(doc["package"])
+out["extra"] = h.sha1_lookup(doc["extra"])
+out["children_1"] = h.sha1_children(doc["package"], count=2)
+out["children_2"] = h.sha1_children(doc["package"], count=2, cursor=out["children_1"]["cursor"])
+out["parents"] = h.sha1_parents(doc["sha1"])
+out["no_children"] = h.sha1_children(doc["sha1"])
 out["info"] = h.info()
+out["top"] = h.top()
+b = Hashlookup(root_url=doc["url_b"])
+out["top_b"] = b.top()
+
+# Sessions: created by A, used with the header, read back; B's view.
+def get(url, path, **kw):
+    r = requests.get(url + path, **kw)
+    return {"status": r.status_code, "body": r.json()}
+out["created"] = get(doc["url"], "session/create/case-1")
+s = requests.Session()
+s.headers["hashlookup_session"] = "case-1"
+s.get(doc["url"] + "lookup/md5/" + doc["session_md5"])
+s.get(doc["url"] + "lookup/md5/" + "0" * 32)
+out["session"] = get(doc["url"], "session/get/case-1")
+out["matches"] = get(doc["url"], "session/matches/case-1")
+out["session_b"] = get(doc["url_b"], "session/get/case-1")
+out["bad_name"] = get(doc["url"], "session/create/" + quote("a b"))
+out["bad_count"] = get(doc["url"], "children/" + doc["package"] + "/0/0")
+out["bad_sha1"] = get(doc["url"], "parents/xyz")
 print(json.dumps(out))
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pyhashlookup_works_unchanged() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    assert_eq!(
-        import(&app, &app.operator.token, csv_of(0..50))
-            .await
-            .status(),
-        StatusCode::OK
+/// The files of the hashlookup test beyond `csv_of(0..50)` ("test"): a
+/// Debian package (file 100) holding files 3, 5 and 60, file 3 also in a
+/// package isx does not list (file 101, named only by its SHA-256), and
+/// file 60 with NSRL's CRC32, operating system and special code.
+fn debian_csv() -> String {
+    let (pkg, other) = (generated(100), generated(101));
+    let mut csv = String::from(
+        "sha256,sha1,md5,file_name,crc32,os_name,os_version,special_code,parent_sha256,source\n",
     );
-    let (key_id, secret) = app.a.token[4..].split_once('_').expect("token shape");
-    let url = app
-        .url("/")
-        .replacen("https://", &format!("https://{key_id}:{secret}@"), 1);
+    csv.push_str(&format!(
+        "{},{},{},pkg-100.deb,,,,,,Debian\n",
+        pkg.sha256, pkg.sha1, pkg.md5
+    ));
+    for (i, parents) in [
+        (3, format!("{} {}", pkg.sha256, other.sha256)),
+        (5, pkg.sha256.clone()),
+        (60, pkg.sha256.clone()),
+    ] {
+        let g = generated(i);
+        // crc32, os_name, os_version, special_code
+        let extra = if i == 60 {
+            "1a2b3c4d,Debian,12,S"
+        } else {
+            ",,,"
+        };
+        csv.push_str(&format!(
+            "{},{},{},{},{extra},{parents},Debian\n",
+            g.sha256, g.sha1, g.md5, g.name
+        ));
+    }
+    csv
+}
+
+fn basic_url(app: &TestApp, token: &str) -> String {
+    let (key_id, secret) = token[4..].split_once('_').expect("token shape");
+    app.url("/")
+        .replacen("https://", &format!("https://{key_id}:{secret}@"), 1)
+}
+
+async fn pyhashlookup_every_method(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for csv in [csv_of(0..50), debian_csv()] {
+        assert_eq!(
+            import(&app, &app.operator.token, csv).await.status(),
+            StatusCode::OK
+        );
+    }
     let g = generated(3);
+    let (pkg, other) = (generated(100), generated(101));
     let input = serde_json::json!({
-        "url": url,
+        "url": basic_url(&app, &app.a.token),
+        "url_b": basic_url(&app, &app.b.token),
         "sha256": g.sha256, "sha1": g.sha1, "md5": g.md5,
         "md5s": [generated(1).md5, "f".repeat(32), "not-a-hash", generated(2).md5],
         "sha1s": [generated(4).sha1, "e".repeat(40), "xyz"],
+        "package": pkg.sha1, "extra": generated(60).sha1,
+        "session_md5": generated(4).md5,
     });
     let ca = app.data_dir.path().join("tls").join("ca.pem");
-    let out = crate::oracles::run_python_env(
-        PYHASHLOOKUP,
-        &input.to_string(),
-        &[("REQUESTS_CA_BUNDLE", ca.to_str().expect("path"))],
-    );
-    let out: Value = serde_json::from_str(&out).expect("python json");
+    let run = |input: &Value| {
+        let out = crate::oracles::run_python_env(
+            PYHASHLOOKUP,
+            &input.to_string(),
+            &[("REQUESTS_CA_BUNDLE", ca.to_str().expect("path"))],
+        );
+        serde_json::from_str::<Value>(&out).expect("python json")
+    };
+    let out = run(&input);
+    // Lookups by each algorithm, in CIRCL's field names.
     assert_eq!(out["sha256"]["SHA-256"], g.sha256.to_uppercase(), "{out}");
     assert_eq!(out["sha256"]["FileName"], "file-3.dll");
     assert_eq!(out["sha1"]["MD5"], g.md5.to_uppercase());
     assert_eq!(out["md5"]["SHA-1"], g.sha1.to_uppercase());
     assert_eq!(out["md5"]["ProductCode"]["ProductName"], "Product 3");
     assert_eq!(out["unknown"]["message"], "Non existing MD5");
-    let bulk_md5 = out["bulk_md5"].as_array().expect("list");
-    assert_eq!(bulk_md5.len(), 2, "unknown MD5s are left out: {out}");
-    assert_eq!(bulk_md5[1]["FileName"], "file-2.dll");
+    // Trust from the evidence: file 3 is named by two sources and found
+    // in two packages (50 + 2×20 + 2×5); file 4 by one source (70).
+    assert_eq!(
+        out["sha1"]["sources"],
+        serde_json::json!(["Debian", "test"])
+    );
+    assert_eq!(out["sha1"]["hashlookup:trust"], 100, "{out}");
+    assert_eq!(out["sha1"]["hashlookup:parent-total"], 2);
+    let parents = out["sha1"]["parents"].as_array().expect("parents");
+    assert_eq!(parents.len(), 2, "{out}");
+    assert!(parents.iter().any(|p| p["FileName"] == "pkg-100.deb"));
+    assert!(parents
+        .iter()
+        .any(|p| p["SHA-256"] == other.sha256.to_uppercase() && p.get("FileName").is_none()));
     let bulk_sha1 = out["bulk_sha1"].as_array().expect("list");
-    // A malformed hash answers as an unknown one does (issue 19).
     assert_eq!(bulk_sha1.len(), 3);
-    assert_eq!(bulk_sha1[2], serde_json::json!({}), "{out}");
     assert_eq!(bulk_sha1[0]["FileName"], "file-4.dll");
+    assert_eq!(bulk_sha1[0]["hashlookup:trust"], 70);
     assert_eq!(
         bulk_sha1[1],
         serde_json::json!({}),
         "an unknown SHA-1 is {{}}"
     );
+    // A malformed hash answers as an unknown one does.
+    assert_eq!(bulk_sha1[2], serde_json::json!({}), "{out}");
+    let bulk_md5 = out["bulk_md5"].as_array().expect("list");
+    assert_eq!(bulk_md5.len(), 2, "unknown MD5s are left out: {out}");
+    assert_eq!(bulk_md5[1]["FileName"], "file-2.dll");
     assert_eq!(out["lookup"]["FileName"], "file-3.dll");
-    assert_eq!(out["info"]["isx-files"], "50");
+    assert_eq!(out["lookup_list"][0]["FileName"], "file-1.dll");
+    // CRC32, operating system and special code, where the source gave them.
+    assert_eq!(out["extra"]["CRC32"], "1A2B3C4D", "{out}");
+    assert_eq!(out["extra"]["OpSystemCode"]["OpSystemName"], "Debian");
+    assert_eq!(out["extra"]["OpSystemCode"]["OpSystemVersion"], "12");
+    assert_eq!(out["extra"]["SpecialCode"], "S");
+    assert_eq!(out["extra"]["hashlookup:trust"], 75);
+    assert!(out["sha1"].get("CRC32").is_none(), "not given: not made up");
+    // The package's children, in pages of two.
+    assert_eq!(out["package"]["hashlookup:children-total"], 3);
+    assert_eq!(out["package"]["children"].as_array().map(Vec::len), Some(3));
+    let mut children: Vec<String> = [3, 5, 60]
+        .iter()
+        .map(|i| generated(*i).sha1.to_uppercase())
+        .collect();
+    let mut paged = Vec::new();
+    for page in ["children_1", "children_2"] {
+        assert_eq!(out[page]["total"], 3, "{out}");
+        for c in out[page]["children"].as_array().expect("children") {
+            paged.push(c.as_str().expect("sha1").to_owned());
+        }
+    }
+    assert_eq!(
+        out["children_1"]["children"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(out["children_1"]["cursor"], "2");
+    assert_eq!(
+        out["children_2"]["cursor"], "0",
+        "the last page ends the list"
+    );
+    let mut sorted = paged.clone();
+    sorted.sort();
+    children.sort();
+    assert_eq!(sorted, children, "every child once: {paged:?}");
+    assert_eq!(out["parents"]["total"], 2);
+    assert_eq!(
+        out["no_children"]["message"],
+        "The SHA1 value has no known child."
+    );
+    // /info in CIRCL's shape.
+    assert!(out["info"]["hashlookup-version"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("isx")));
+    assert_eq!(out["info"]["isx-files"], "52");
+    assert_eq!(out["info"]["nsrl-NSRLMfg"], "5");
+    assert_eq!(out["info"]["nsrl-NSRLProd"], "7");
+    assert_eq!(out["info"]["nsrl-NSRLOS"], "1");
+    // /stats/top: A's own single lookups, most first; B looked up nothing.
+    let top = &out["top"];
+    assert_eq!(
+        top["exist"][0]["SHA-1"],
+        serde_json::json!([g.sha1.to_uppercase(), 2]),
+        "{top}"
+    );
+    assert_eq!(top["exist"][0]["FileName"], "file-3.dll");
+    assert!(top["nx"]
+        .as_array()
+        .expect("nx")
+        .iter()
+        .any(|e| e[0] == "0".repeat(32)));
+    assert_eq!(
+        out["top_b"],
+        serde_json::json!({"nx": [], "exist": []}),
+        "{out}"
+    );
+    // Sessions: A's session noted both lookups; B has no session "case-1".
+    assert_eq!(out["created"]["status"], 200, "{out}");
+    assert_eq!(out["session"]["status"], 200);
+    assert_eq!(
+        out["session"]["body"]["exist"],
+        serde_json::json!([generated(4).md5.to_uppercase()])
+    );
+    assert_eq!(
+        out["session"]["body"]["nx"],
+        serde_json::json!(["0".repeat(32)])
+    );
+    assert_eq!(out["matches"]["body"]["total"], 1);
+    assert_eq!(
+        out["matches"]["body"]["matches"][0]["FileName"],
+        "file-4.dll"
+    );
+    assert_eq!(out["session_b"]["status"], 404, "another member's session");
+    for bad in ["bad_name", "bad_count", "bad_sha1"] {
+        assert_eq!(out[bad]["status"], 400, "{bad}: {out}");
+        assert!(out[bad]["body"]["message"].is_string());
+    }
+    // Removing the package removes its relations: file 3 keeps the parent
+    // isx does not list, and the package has no children left.
+    let res = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/cleanfiles/sha256/{}", pkg.sha256),
+            &app.operator.token,
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let parents: Value = app
+        .get_json(&format!("/parents/{}", g.sha1), &app.a.token)
+        .await;
+    assert_eq!(parents["total"], 1, "{parents}");
+    assert_eq!(
+        parents["parents"],
+        serde_json::json!([other.sha256.to_uppercase()])
+    );
+    let gone = app
+        .get(&format!("/children/{}", pkg.sha1), &app.a.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    // Re-importing changes nothing: the same sources and parents.
+    assert_eq!(
+        import(&app, &app.operator.token, debian_csv())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let again: Value = app
+        .get_json(&format!("/lookup/sha1/{}", g.sha1), &app.a.token)
+        .await;
+    assert_eq!(again["sources"], serde_json::json!(["Debian", "test"]));
+    assert_eq!(again["hashlookup:parent-total"], 2, "{again}");
 }
 
 /// Issue 19: a CSV list whose header names no SHA-256 column, and a
@@ -523,7 +736,11 @@ async fn bad_clean_inputs_are_refused(backend: Backend) {
     }
 }
 
-crate::on_both_backends!(bulk_lookup_is_exact, bad_clean_inputs_are_refused);
+crate::on_both_backends!(
+    bulk_lookup_is_exact,
+    bad_clean_inputs_are_refused,
+    pyhashlookup_every_method
+);
 
 fn run(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = crate::cli::isx(data_dir, args);
@@ -563,10 +780,11 @@ async fn rds(path: &std::path::Path, range: std::ops::Range<usize>, bad: Option<
         } else {
             g.sha256.to_uppercase()
         };
-        sqlx::query("INSERT INTO FILE VALUES ($1, $2, $3, '00000000', $4, $5, $6)")
+        sqlx::query("INSERT INTO FILE VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(sha)
             .bind(g.sha1.to_uppercase())
             .bind(g.md5.to_uppercase())
+            .bind(format!("{:08X}", i * 7919))
             .bind(&g.name)
             .bind(i as i64)
             .bind(100 + (i % 2) as i64)
@@ -624,6 +842,10 @@ async fn cli_imports_nsrl_looks_up_and_scans() {
     assert_eq!(v[0]["file"]["vendor"], "Microsoft Corporation");
     assert_eq!(v[0]["file"]["source"], "NSRL RDS 2025.03.1");
     assert_eq!(v[1]["file"]["product"], "Ubuntu");
+    // NSRL's CRC32 and operating system (through the package) are kept.
+    assert_eq!(v[1]["file"]["crc32"], 7919);
+    assert_eq!(v[1]["file"]["os_name"], "Windows");
+    assert_eq!(v[1]["file"]["os_version"], "11");
     assert_eq!(v[2]["known"], false);
     assert!(v[3]["error"].is_string());
 

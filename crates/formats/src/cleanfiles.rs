@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use isx_cleanfiles::{CleanFile, HashAlgo, Md5, Sha1, Sha256};
+use isx_cleanfiles::{CleanFile, Evidence, HashAlgo, Md5, Sha1, Sha256};
 use serde_json::{json, Map, Value};
 
 use crate::rows::FieldReader;
@@ -189,13 +189,37 @@ fn record(raw: &HashMap<String, String>, source: &str) -> Result<CleanFile, Stri
     out.published = get(&["published", "releasedate", "date"])
         .map(|v| parse_time(v).ok_or_else(|| format!("published: {v:?} is not a time")))
         .transpose()?;
+    out.crc32 = get(&["crc32", "crc"])
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| parse_crc32(v).ok_or_else(|| format!("crc32: {v:?} is not 8 hex digits")))
+        .transpose()?;
+    out.os_name = get(&["os", "osname", "opsystemname", "operatingsystem"]).map(str::to_owned);
+    out.os_version = get(&["osversion", "opsystemversion"]).map(str::to_owned);
+    out.special_code = get(&["specialcode"]).map(str::to_owned);
+    if let Some(v) = get(&["parentsha256", "parents", "parent"]) {
+        for p in v.split([' ', ';', '|']).filter(|p| !p.is_empty()) {
+            out.parents
+                .push(Sha256::parse(p).map_err(|e| format!("parent SHA-256: {e}"))?);
+        }
+    }
     out.normalise().map_err(|e| e.to_string())
 }
 
+/// A CRC32 as NSRL writes it: 8 hex digits, either case.
+fn parse_crc32(v: &str) -> Option<u32> {
+    let t = v.trim();
+    (t.len() == 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| u32::from_str_radix(t, 16).ok())
+        .flatten()
+}
+
 /// A record in CIRCL hashlookup's JSON shape (upper-case hex, sizes as
-/// text, product details under `ProductCode`), as hashlookup clients
-/// expect it.
-pub fn hashlookup_json(f: &CleanFile) -> Value {
+/// text, product details under `ProductCode`, the operating system under
+/// `OpSystemCode`), as hashlookup clients expect it, with the trust the
+/// evidence gives (`hashlookup:trust`), every source, and the number of
+/// parents and children (`hashlookup:parent-total`,
+/// `hashlookup:children-total`).
+pub fn hashlookup_json(f: &CleanFile, evidence: &Evidence) -> Value {
     let mut o = Map::new();
     o.insert("SHA-256".into(), json!(f.sha256.to_upper()));
     if let Some(h) = f.sha1 {
@@ -221,10 +245,35 @@ pub fn hashlookup_json(f: &CleanFile) -> Value {
     if !product.is_empty() {
         o.insert("ProductCode".into(), Value::Object(product));
     }
+    if let Some(c) = f.crc32 {
+        o.insert("CRC32".into(), json!(format!("{c:08X}")));
+    }
+    let mut os = Map::new();
+    if let Some(n) = &f.os_name {
+        os.insert("OpSystemName".into(), json!(n));
+    }
+    if let Some(v) = &f.os_version {
+        os.insert("OpSystemVersion".into(), json!(v));
+    }
+    if !os.is_empty() {
+        o.insert("OpSystemCode".into(), Value::Object(os));
+    }
+    if let Some(c) = &f.special_code {
+        o.insert("SpecialCode".into(), json!(c));
+    }
     o.insert("source".into(), json!(f.source));
+    if !evidence.sources.is_empty() {
+        o.insert("sources".into(), json!(evidence.sources));
+    }
     o.insert("db".into(), json!("isx"));
     o.insert("KnownGood".into(), json!(true));
-    o.insert("hashlookup:trust".into(), json!(100));
+    o.insert("hashlookup:trust".into(), json!(evidence.trust()));
+    if evidence.parents > 0 {
+        o.insert("hashlookup:parent-total".into(), json!(evidence.parents));
+    }
+    if evidence.children > 0 {
+        o.insert("hashlookup:children-total".into(), json!(evidence.children));
+    }
     Value::Object(o)
 }
 
@@ -518,7 +567,8 @@ mod tests {
         assert_eq!(f.version.as_deref(), Some("2019"));
         assert_eq!(f.size, Some(12));
         assert_eq!(f.source, "NSRL");
-        let back = hashlookup_json(f);
+        let back = hashlookup_json(f, &Evidence::default());
+        assert_eq!(back["hashlookup:trust"], 50);
         assert_eq!(back["SHA-256"], A.to_uppercase());
         assert_eq!(back["FileSize"], "12");
     }

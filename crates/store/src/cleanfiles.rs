@@ -14,6 +14,27 @@ pub struct CleanImportOutcome {
     pub seq: i64,
 }
 
+/// A member's hashlookup session (`/session/create/{name}`): the hashes
+/// looked up with its header while it lived, known or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LookupSession {
+    pub created: isx_domain::Timestamp,
+    pub expires: isx_domain::Timestamp,
+    /// (hash as asked, upper-case hex; known), in hash order.
+    pub hashes: Vec<(String, bool)>,
+}
+
+/// Hashes one session keeps (more lookups are answered, not noted).
+pub const SESSION_MAX_HASHES: i64 = 100_000;
+
+/// A file related to another (a parent or a child), with its record when
+/// it is a clean file itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub sha256: isx_cleanfiles::Sha256,
+    pub file: Option<isx_cleanfiles::CleanFile>,
+}
+
 /// One change to the set: a file added or removed, in sequence order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CleanChange {
@@ -46,5 +67,9 @@ pub struct CleanStats {
     pub vendors: Vec<(String, u64)>,
     /// (product, files), most first, at most 10.
     pub products: Vec<(String, u64)>,
+    /// Distinct vendors, products and operating systems over every file.
+    pub distinct_vendors: u64,
+    pub distinct_products: u64,
+    pub distinct_os: u64,
     pub seq: i64,
 }

@@ -60,7 +60,9 @@ use serde::Serialize;
 
 pub use arrival::{UrlArrival, MIN_ROOM as ARRIVAL_ROOM};
 pub use botnet::{BotnetInsertOutcome, BotnetQuery, StoredBotnetEvent};
-pub use cleanfiles::{CleanChange, CleanImportOutcome, CleanStats};
+pub use cleanfiles::{
+    CleanChange, CleanImportOutcome, CleanStats, LookupSession, Related, SESSION_MAX_HASHES,
+};
 
 pub use error::StoreError;
 pub use exchange::{ExchangeAdded, ExchangeEntry, NewExchangeObject};
@@ -495,6 +497,64 @@ pub trait CleanFileStore: Send + Sync {
     /// database: the TAXII collection's full pass reads a page as one value
     /// instead of one row per file.
     async fn clean_page_json(&self, after: Timestamp, limit: u32) -> Result<String>;
+    /// Per SHA-256 asked: every source that named the file, and how many
+    /// files contain it and it contains (absent: none of these).
+    async fn clean_evidence(
+        &self,
+        sha256: &[isx_cleanfiles::Sha256],
+    ) -> Result<std::collections::HashMap<isx_cleanfiles::Sha256, isx_cleanfiles::Evidence>>;
+    /// The files that contain `sha256` (`parents`) or that it contains, in
+    /// SHA-256 order from `offset`, at most `limit`; and how many in all.
+    async fn clean_related(
+        &self,
+        sha256: &isx_cleanfiles::Sha256,
+        parents: bool,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Related>, u64)>;
+    // hashlookup sessions and lookup counts, each a member's own.
+    /// Starts (or restarts, emptied) `member`'s session `name`, living
+    /// `ttl_secs`; sessions that have expired are dropped.
+    async fn lookup_session_create(
+        &self,
+        member: i64,
+        name: &str,
+        now: Timestamp,
+        ttl_secs: i64,
+    ) -> Result<()>;
+    /// Notes a lookup in `member`'s live session `name`; false when there
+    /// is none (expired, never created, another member's).
+    async fn lookup_session_note(
+        &self,
+        member: i64,
+        name: &str,
+        hash: &str,
+        known: bool,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// `member`'s live session `name`.
+    async fn lookup_session(
+        &self,
+        member: i64,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<LookupSession>>;
+    /// Counts one single lookup of `hash` by `member` today.
+    async fn count_lookup(
+        &self,
+        member: i64,
+        hash: &str,
+        known: bool,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// `member`'s most looked-up hashes since `since` (hash, known,
+    /// lookups), most first; counts older than `since` are dropped.
+    async fn top_lookups(
+        &self,
+        member: i64,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, bool, u64)>>;
 }
 
 /// TAXII collections of trust groups, and status resources.

@@ -90,6 +90,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "advisory_ids",
         sql: include_str!("../migrations/sqlite/0015_advisory_ids.sql"),
     },
+    Migration {
+        version: 16,
+        name: "hashlookup",
+        sql: include_str!("../migrations/sqlite/0016_hashlookup.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -167,6 +172,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 15,
         name: "advisory_ids",
         sql: include_str!("../migrations/postgres/0015_advisory_ids.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "hashlookup",
+        sql: include_str!("../migrations/postgres/0016_hashlookup.sql"),
     },
 ];
 

@@ -23,6 +23,9 @@ pub fn looks_like_sqlite(bytes: &[u8]) -> bool {
 pub struct NsrlReader {
     pool: SqlitePool,
     source: String,
+    /// Whether the database has an `OS` table and a `FILE.crc32` column.
+    has_os: bool,
+    has_crc32: bool,
 }
 
 impl NsrlReader {
@@ -65,7 +68,20 @@ impl NsrlReader {
                 }
             }
         }
-        Ok(NsrlReader { pool, source })
+        let has_os = tables.iter().any(|t| t == "OS");
+        let has_crc32 = sqlx::query("SELECT name FROM pragma_table_info('FILE')")
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| bad(e.to_string()))?
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>(0).ok())
+            .any(|c| c.eq_ignore_ascii_case("crc32"));
+        Ok(NsrlReader {
+            pool,
+            source,
+            has_os,
+            has_crc32,
+        })
     }
 
     /// The source name records get (`NSRL RDS <version>`).
@@ -90,17 +106,28 @@ impl NsrlReader {
         after: i64,
         limit: u32,
     ) -> Result<Vec<(i64, std::result::Result<CleanFile, String>)>> {
-        let rows = sqlx::query(
-            "SELECT f.sha256, f.sha1, f.md5, f.file_name, f.file_size, p.name, p.version, m.name, f.rowid
+        let crc = if self.has_crc32 { "f.crc32" } else { "NULL" };
+        let (os_cols, os_join) = if self.has_os {
+            (
+                "o.name, o.version",
+                "LEFT JOIN OS o ON o.operating_system_id = p.operating_system_id",
+            )
+        } else {
+            ("NULL, NULL", "")
+        };
+        let sql = format!(
+            "SELECT f.sha256, f.sha1, f.md5, f.file_name, f.file_size, p.name, p.version, m.name, f.rowid, {crc}, {os_cols}
              FROM FILE f
              LEFT JOIN PKG p ON p.package_id = f.package_id
              LEFT JOIN MFG m ON m.manufacturer_id = p.manufacturer_id
-             WHERE f.rowid > $1 ORDER BY f.rowid LIMIT $2",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+             {os_join}
+             WHERE f.rowid > $1 ORDER BY f.rowid LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .map(|r| (r.try_get::<i64, _>(8).unwrap_or(after), self.record(r)))
@@ -131,6 +158,14 @@ impl NsrlReader {
         f.product = text(5);
         f.version = text(6);
         f.vendor = text(7);
+        f.crc32 = text(9)
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| {
+                u32::from_str_radix(c.trim(), 16).map_err(|_| format!("crc32: {c:?} is not hex"))
+            })
+            .transpose()?;
+        f.os_name = text(10);
+        f.os_version = text(11);
         f.normalise().map_err(|e| e.to_string())
     }
 }

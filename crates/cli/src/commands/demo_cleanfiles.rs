@@ -138,12 +138,64 @@ pub fn generate(count: usize, now: Timestamp) -> Vec<CleanFile> {
             vendor: Some((*vendor).to_owned()),
             source: source.to_owned(),
             published: Some(now.add_secs(-(rng.below(400) as i64) * 86_400)),
+            // The CRC32 and OS NSRL gives (synthetic, like the hashes).
+            crc32: (i % 4 != 0).then(|| {
+                let d = digest(&format!("crc32:{described}"));
+                u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+            }),
+            os_name: Some(os_of(product).to_owned()),
+            os_version: None,
+            special_code: None,
+            // Each file ships in its product's installer package.
+            parents: vec![package_of(vendor, product, version).sha256],
         });
     }
+    // The installer packages themselves: known-good files whose children
+    // are the files above (hashlookup's `/children`).
+    let mut packages: Vec<CleanFile> = CATALOGUE
+        .iter()
+        .flat_map(|(vendor, product, versions, _)| {
+            versions.iter().map(move |v| {
+                let mut p = package_of(vendor, product, v);
+                p.published = Some(now.add_secs(-30 * 86_400));
+                p
+            })
+        })
+        .collect();
+    out.append(&mut packages);
     if let Some(me) = this_binary(now) {
         out.push(me);
     }
     out
+}
+
+/// The operating system a demo product ships for.
+fn os_of(product: &str) -> &'static str {
+    match product {
+        "macOS" => "macOS",
+        "Java SE Runtime" => "Windows",
+        _ if product.contains("Ubuntu") || product.contains("Linux") => "Linux",
+        _ => "Windows",
+    }
+}
+
+/// The installer package of a demo product version.
+fn package_of(vendor: &str, product: &str, version: &str) -> CleanFile {
+    let described = format!("package:{vendor}/{product}/{version}");
+    let sha1 = digest(&format!("sha1:{described}"));
+    let md5 = digest(&format!("md5:{described}"));
+    let mut p = CleanFile::bare(
+        isx_cleanfiles::Sha256(digest(&described)),
+        "Vendor catalogue (demo)",
+    );
+    p.sha1 = Sha1::from_slice(&sha1[..20]);
+    p.md5 = Md5::from_slice(&md5[..16]);
+    p.file_name = format!("{}-{version}-installer.pkg", product.replace(' ', "-"));
+    p.product = Some(product.to_owned());
+    p.version = Some(version.to_owned());
+    p.vendor = Some(vendor.to_owned());
+    p.size = Some(64 << 20);
+    p
 }
 
 /// The running `isx` executable as a known-good file.

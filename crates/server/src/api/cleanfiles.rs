@@ -549,6 +549,106 @@ fn circl_name(algo: HashAlgo) -> &'static str {
     }
 }
 
+/// The scope of a caller's hashlookup sessions and lookup counts: its
+/// member. No member reads another's.
+fn scope(caller: &Caller) -> i64 {
+    caller.member.id.0
+}
+
+/// How long a hashlookup session lives, and the longest session name.
+pub const SESSION_TTL_SECS: i64 = 86_400;
+const SESSION_NAME_MAX: usize = 120;
+/// hashlookup's `/stats/top`: the last 30 days, 100 hashes.
+const TOP_DAYS: i64 = 30;
+const TOP_LIMIT: u32 = 100;
+/// Parents shown inside a record (all of them when at most 15, as CIRCL).
+const PARENTS_INLINE: u32 = 15;
+/// Children listed inside a record.
+const CHILDREN_INLINE: u32 = 100;
+
+/// A related file as hashlookup lists it: its SHA-1 (upper case), or its
+/// SHA-256 when it has no SHA-1 or is not a clean file itself.
+fn related_key(r: &isx_store::Related) -> String {
+    match r.file.as_ref().and_then(|f| f.sha1) {
+        Some(h) => h.to_upper(),
+        None => r.sha256.to_upper(),
+    }
+}
+
+/// A clean file as hashlookup answers it: the record, its trust from the
+/// sources, its parents (records, at most 15) and children (keys), with
+/// their totals.
+async fn circl_record(state: &AppState, f: &CleanFile) -> Result<Value, ApiError> {
+    let evidence = state
+        .store
+        .clean_evidence(std::slice::from_ref(&f.sha256))
+        .await?
+        .remove(&f.sha256)
+        .unwrap_or_default();
+    let mut record = hashlookup_json(f, &evidence);
+    if let Some(o) = record.as_object_mut() {
+        if evidence.parents > 0 {
+            let (parents, _) = state
+                .store
+                .clean_related(&f.sha256, true, 0, PARENTS_INLINE)
+                .await?;
+            let list: Vec<Value> = parents
+                .iter()
+                .map(|p| match &p.file {
+                    Some(pf) => hashlookup_json(pf, &isx_cleanfiles::Evidence::default()),
+                    None => json!({ "SHA-256": p.sha256.to_upper() }),
+                })
+                .map(|mut v| {
+                    // A parent entry is its identity, not a verdict.
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("hashlookup:trust");
+                    }
+                    v
+                })
+                .collect();
+            o.insert("parents".into(), Value::Array(list));
+        }
+        if evidence.children > 0 {
+            let (children, _) = state
+                .store
+                .clean_related(&f.sha256, false, 0, CHILDREN_INLINE)
+                .await?;
+            o.insert(
+                "children".into(),
+                json!(children.iter().map(related_key).collect::<Vec<_>>()),
+            );
+        }
+    }
+    Ok(record)
+}
+
+/// Notes a single lookup: in the member's counts (its `/stats/top`) and in
+/// its session when the request names one (`hashlookup_session`).
+async fn note_lookup(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    hash: &str,
+    known: bool,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    state
+        .store
+        .count_lookup(scope(caller), hash, known, now)
+        .await?;
+    if let Some(name) = headers
+        .get("hashlookup_session")
+        .and_then(|v| v.to_str().ok())
+        .filter(|n| !n.is_empty() && n.len() <= SESSION_NAME_MAX)
+    {
+        state
+            .store
+            .lookup_session_note(scope(caller), name, hash, known, now)
+            .await?;
+    }
+    Ok(())
+}
+
 /// hashlookup `GET /lookup/{md5|sha1|sha256}/{hash}`: the record in
 /// hashlookup's shape, 404 `{"message": "Non existing …"}` when unknown,
 /// 400 for a malformed hash.
@@ -556,6 +656,7 @@ pub(crate) async fn hashlookup_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((algo, hash)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     allowed(&state, &caller)?;
     let Some(algo) = HashAlgo::from_name(&algo) else {
@@ -566,29 +667,37 @@ pub(crate) async fn hashlookup_one(
         ));
     };
     let name = circl_name(algo);
-    if hash.trim().len() != algo.bytes() * 2 {
+    let Some(value) = circl_hash(algo, &hash) else {
         return Ok(hashlookup_error(
             StatusCode::BAD_REQUEST,
-            format!("Expecting a {name} hex value"),
-            Some(echo(&hash)),
-        ));
-    }
-    let Ok(value) = HashValue::parse_as(algo, &hash) else {
-        return Ok(hashlookup_error(
-            StatusCode::BAD_REQUEST,
-            format!("{name} is not in hex format"),
+            format!("{name} value incorrect, expecting a {name} value in hex format"),
             Some(echo(&hash)),
         ));
     };
     let found = files_of(&state, value).await?.into_iter().next();
+    note_lookup(
+        &state,
+        &caller,
+        &headers,
+        &value.to_string().to_uppercase(),
+        found.is_some(),
+    )
+    .await?;
     Ok(match found {
-        Some(f) => Json(hashlookup_json(&f)).into_response(),
+        Some(f) => Json(circl_record(&state, &f).await?).into_response(),
         None => hashlookup_error(
             StatusCode::NOT_FOUND,
             format!("Non existing {name}"),
             Some(echo(&hash)),
         ),
     })
+}
+
+/// A hash in hashlookup's path form: exactly the algorithm's hex length.
+fn circl_hash(algo: HashAlgo, hash: &str) -> Option<HashValue> {
+    (hash.len() == algo.bytes() * 2)
+        .then(|| HashValue::parse_as(algo, hash).ok())
+        .flatten()
 }
 
 /// hashlookup `POST /bulk/{md5|sha1|sha256}` with `{"hashes": […]}`: the
@@ -640,12 +749,20 @@ pub(crate) async fn hashlookup_bulk(
         .collect();
     let view = state.clean.view();
     let answers = isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
+    let firsts: Vec<Option<&CleanFile>> = answers
+        .iter()
+        .map(|a| a.as_ref().and_then(|k| k.files.first()))
+        .collect();
+    let keys: Vec<isx_cleanfiles::Sha256> = firsts.iter().flatten().map(|f| f.sha256).collect();
+    let mut evidence = state.store.clean_evidence(&keys).await?;
     let mut out = Vec::new();
-    for a in &answers {
-        let record = a
-            .as_ref()
-            .and_then(|k| k.files.first())
-            .map(hashlookup_json);
+    for first in firsts {
+        let record = first.map(|f| {
+            let e = evidence.remove(&f.sha256).unwrap_or_default();
+            let r = hashlookup_json(f, &e);
+            evidence.insert(f.sha256, e);
+            r
+        });
         match (record, algo) {
             (Some(r), _) => out.push(r),
             (None, HashAlgo::Sha1) => out.push(json!({})),
@@ -655,15 +772,289 @@ pub(crate) async fn hashlookup_bulk(
     Ok(Json(Value::Array(out)).into_response())
 }
 
-/// hashlookup `GET /info`.
+/// hashlookup `GET /parents/{sha1}/{count}/{cursor}` and
+/// `GET /children/{sha1}/{count}/{cursor}`: `{"parents"|"children": [keys],
+/// "cursor": next, "total": n}`, the cursor `"0"` once the list is done; 404
+/// for a hash with none (or unknown), 400 for a malformed hash or count.
+async fn related(
+    state: &AppState,
+    caller: &Caller,
+    parents: bool,
+    sha1: &str,
+    count: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<Response, ApiError> {
+    allowed(state, caller)?;
+    let what = if parents { "parents" } else { "children" };
+    let Some(value) = circl_hash(HashAlgo::Sha1, sha1) else {
+        return Ok(hashlookup_error(
+            StatusCode::BAD_REQUEST,
+            "SHA1 value incorrect, expecting a SHA1 value in hex format".into(),
+            Some(echo(sha1)),
+        ));
+    };
+    let count = match count.map(str::parse::<u32>) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return Ok(hashlookup_error(
+                StatusCode::BAD_REQUEST,
+                "count must be a whole number from 1 to 1000".into(),
+                None,
+            ))
+        }
+    };
+    let Ok(offset) = cursor.unwrap_or("0").parse::<u64>() else {
+        return Ok(hashlookup_error(
+            StatusCode::BAD_REQUEST,
+            "cursor must be a cursor this API returned (0 to start)".into(),
+            None,
+        ));
+    };
+    let none = || {
+        let single = if parents { "parent" } else { "child" };
+        hashlookup_error(
+            StatusCode::NOT_FOUND,
+            format!("The SHA1 value has no known {single}."),
+            Some(echo(sha1)),
+        )
+    };
+    let Some(file) = files_of(state, value).await?.into_iter().next() else {
+        return Ok(none());
+    };
+    let (list, total) = state
+        .store
+        .clean_related(&file.sha256, parents, offset, count)
+        .await?;
+    if total == 0 {
+        return Ok(none());
+    }
+    let next = offset.saturating_add(list.len() as u64);
+    let cursor = if next >= total || list.is_empty() {
+        "0".to_owned()
+    } else {
+        next.to_string()
+    };
+    Ok(Json(json!({
+        what: list.iter().map(related_key).collect::<Vec<_>>(),
+        "cursor": cursor,
+        "total": total,
+    }))
+    .into_response())
+}
+
+pub(crate) async fn hashlookup_parents(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(p): Path<Vec<String>>,
+) -> Result<Response, ApiError> {
+    let mut p = p.into_iter();
+    let (sha1, count, cursor) = (p.next().unwrap_or_default(), p.next(), p.next());
+    related(
+        &state,
+        &caller,
+        true,
+        &sha1,
+        count.as_deref(),
+        cursor.as_deref(),
+    )
+    .await
+}
+
+pub(crate) async fn hashlookup_children(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(p): Path<Vec<String>>,
+) -> Result<Response, ApiError> {
+    let mut p = p.into_iter();
+    let (sha1, count, cursor) = (p.next().unwrap_or_default(), p.next(), p.next());
+    related(
+        &state,
+        &caller,
+        false,
+        &sha1,
+        count.as_deref(),
+        cursor.as_deref(),
+    )
+    .await
+}
+
+/// hashlookup `GET /stats/top`: the hashes the caller's own member looked up
+/// most in the last 30 days (single lookups), as `{"nx": [[hash, n], …],
+/// "exist": [{"FileName", "SHA-1": [hash, n]}, …]}`. Another member's
+/// lookups are never counted in: what a partner investigates is its own.
+pub(crate) async fn hashlookup_top(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let since = state.clock.now().add_secs(-TOP_DAYS * 86_400);
+    let top = state
+        .store
+        .top_lookups(scope(&caller), since, TOP_LIMIT)
+        .await?;
+    let mut nx = Vec::new();
+    let mut exist = Vec::new();
+    for (hash, known, n) in top {
+        if !known {
+            nx.push(json!([hash, n]));
+            continue;
+        }
+        let name = HashValue::parse(&hash).ok().map(|v| files_of(&state, v));
+        let file_name = match name {
+            Some(f) => f.await?.into_iter().next().map(|f| f.file_name),
+            None => None,
+        };
+        exist.push(json!({ "FileName": file_name, "SHA-1": [hash, n] }));
+    }
+    Ok(Json(json!({ "nx": nx, "exist": exist })).into_response())
+}
+
+fn session_name(name: &str) -> Option<&str> {
+    (!name.is_empty()
+        && name.len() <= SESSION_NAME_MAX
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+    .then_some(name)
+}
+
+fn bad_session_name() -> Response {
+    hashlookup_error(
+        StatusCode::BAD_REQUEST,
+        format!("Expecting a name for the session: 1 to {SESSION_NAME_MAX} letters, digits, '-', '_', '.' or ':'"),
+        None,
+    )
+}
+
+/// hashlookup `GET /session/create/{name}`: a session of the caller's
+/// member (another member's session of the same name is another session);
+/// lookups sent with the header `hashlookup_session: name` are noted in it
+/// for a day.
+pub(crate) async fn hashlookup_session_create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Some(name) = session_name(&name) else {
+        return Ok(bad_session_name());
+    };
+    state
+        .store
+        .lookup_session_create(scope(&caller), name, state.clock.now(), SESSION_TTL_SECS)
+        .await?;
+    Ok(Json(json!({
+        "message": format!("Session {name} created and session will expire in {SESSION_TTL_SECS} seconds"),
+        "session": name,
+        "ttl": SESSION_TTL_SECS,
+    }))
+    .into_response())
+}
+
+async fn session_of(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<Result<isx_store::LookupSession, Response>, ApiError> {
+    allowed(state, caller)?;
+    let Some(name) = session_name(name) else {
+        return Ok(Err(bad_session_name()));
+    };
+    Ok(
+        match state
+            .store
+            .lookup_session(scope(caller), name, state.clock.now())
+            .await?
+        {
+            Some(s) => Ok(s),
+            None => Err(hashlookup_error(
+                StatusCode::NOT_FOUND,
+                "Non-existing session".into(),
+                None,
+            )),
+        },
+    )
+}
+
+/// hashlookup `GET /session/get/{name}`: the hashes looked up in the
+/// session, `{"nx": [...], "exist": [...], "info": {...}}`.
+pub(crate) async fn hashlookup_session_get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = match session_of(&state, &caller, &name).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let (exist, nx): (Vec<_>, Vec<_>) = s.hashes.into_iter().partition(|(_, k)| *k);
+    Ok(Json(json!({
+        "nx": nx.into_iter().map(|(h, _)| h).collect::<Vec<_>>(),
+        "exist": exist.into_iter().map(|(h, _)| h).collect::<Vec<_>>(),
+        "info": { "created": s.created.to_rfc3339(), "expires": s.expires.to_rfc3339() },
+    }))
+    .into_response())
+}
+
+/// `GET /session/matches/{name}`: the known files the session's lookups
+/// found, as hashlookup records (`{"matches": [...], "total": n}`).
+pub(crate) async fn hashlookup_session_matches(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = match session_of(&state, &caller, &name).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let parsed: Vec<Result<HashValue, String>> = s
+        .hashes
+        .iter()
+        .filter(|(_, known)| *known)
+        .map(|(h, _)| HashValue::parse(h).map_err(|e| e.to_string()))
+        .collect();
+    let view = state.clean.view();
+    let answers = isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
+    let files: Vec<&CleanFile> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().and_then(|k| k.files.first()))
+        .collect();
+    let keys: Vec<isx_cleanfiles::Sha256> = files.iter().map(|f| f.sha256).collect();
+    let evidence = state.store.clean_evidence(&keys).await?;
+    let matches: Vec<Value> = files
+        .iter()
+        .map(|f| hashlookup_json(f, evidence.get(&f.sha256).unwrap_or(&Default::default())))
+        .collect();
+    Ok(Json(json!({ "total": matches.len(), "matches": matches })).into_response())
+}
+
+/// hashlookup `GET /info`, in CIRCL's shape (counts as text): the NSRL
+/// release and its records when one was imported, the vendors, operating
+/// systems and products, and isx's own totals.
 pub(crate) async fn hashlookup_info(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
     allowed(&state, &caller)?;
     let s = state.store.clean_stats().await?;
+    let nsrl: Vec<&(String, u64)> = s
+        .sources
+        .iter()
+        .filter(|(n, _)| n.starts_with("NSRL"))
+        .collect();
+    let nsrl_version = nsrl
+        .iter()
+        .map(|(n, _)| n.trim_start_matches("NSRL RDS").trim().to_owned())
+        .max();
+    let nsrl_items: u64 = nsrl.iter().map(|(_, c)| c).sum();
     Ok(Json(json!({
-        "hashlookup-version": "isx",
+        "nsrl-version": nsrl_version,
+        "nsrl-NSRL-items": nsrl_items.to_string(),
+        "nsrl-NSRLMfg": s.distinct_vendors.to_string(),
+        "nsrl-NSRLOS": s.distinct_os.to_string(),
+        "nsrl-NSRLProd": s.distinct_products.to_string(),
+        "hashlookup-version": concat!("isx ", env!("CARGO_PKG_VERSION")),
         "isx-version": env!("CARGO_PKG_VERSION"),
         "isx-files": s.files.to_string(),
         "isx-sources": s.sources.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),

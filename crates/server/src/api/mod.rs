@@ -129,6 +129,29 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
             axum::routing::post(cleanfiles::hashlookup_bulk).layer(bulk_limit),
         )
         .route("/info", get(cleanfiles::hashlookup_info))
+        .route("/parents/{sha1}", get(cleanfiles::hashlookup_parents))
+        .route(
+            "/parents/{sha1}/{count}/{cursor}",
+            get(cleanfiles::hashlookup_parents),
+        )
+        .route("/children/{sha1}", get(cleanfiles::hashlookup_children))
+        .route(
+            "/children/{sha1}/{count}/{cursor}",
+            get(cleanfiles::hashlookup_children),
+        )
+        .route("/stats/top", get(cleanfiles::hashlookup_top))
+        .route(
+            "/session/create/{name}",
+            get(cleanfiles::hashlookup_session_create),
+        )
+        .route(
+            "/session/get/{name}",
+            get(cleanfiles::hashlookup_session_get),
+        )
+        .route(
+            "/session/matches/{name}",
+            get(cleanfiles::hashlookup_session_matches),
+        )
         .route("/metrics", get(crate::metrics::handler))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
