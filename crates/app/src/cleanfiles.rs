@@ -423,7 +423,12 @@ pub async fn metadata(
     if keys.is_empty() {
         return Ok(by_key);
     }
-    for f in store.clean_files_by(algo, keys).await? {
+    // Each key once: a key repeated in a bulk request (a disk holds the same
+    // DLL many times) is read once, not once per chunk it falls in.
+    let mut unique: Vec<Vec<u8>> = keys.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    for f in store.clean_files_by(algo, &unique).await? {
         if let Some(k) = f.hash(algo).map(<[u8]>::to_vec) {
             by_key.entry(k).or_default().push(f);
         }

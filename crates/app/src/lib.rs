@@ -40,6 +40,7 @@ pub mod files;
 pub mod identity;
 pub mod jobs;
 pub mod misp;
+pub mod misp_import;
 pub mod notify;
 pub mod outbound;
 pub mod partnership;

@@ -239,6 +239,39 @@ pub async fn store_new(
     store.insert_contribution(&row, &stix, now).await
 }
 
+/// Stores checked (and PII-reviewed) contributions, each with the STIX id
+/// it was given, in one transaction: all or none. The write path of
+/// imports (MISP events).
+pub async fn store_all(
+    store: &dyn isx_store::Store,
+    instance: &str,
+    g: &TrustGroup,
+    author: MemberId,
+    items: Vec<(NewContribution, String)>,
+    now: Timestamp,
+) -> Result<Vec<ContributionId>, isx_store::StoreError> {
+    let unsaved: Vec<Contribution> = items
+        .into_iter()
+        .map(|(content, stix_id)| unsaved(g, author, content, stix_id, None, now))
+        .collect();
+    let rows: Vec<(NewContributionRow<'_>, Vec<NewExchangeObject>)> = unsaved
+        .iter()
+        .map(|c| {
+            (
+                NewContributionRow {
+                    group: g.id,
+                    author,
+                    content: &c.content,
+                    stix_id: &c.stix_id,
+                    origin: None,
+                },
+                contribution_stix(instance, g, c, &[]),
+            )
+        })
+        .collect();
+    store.insert_contributions(&rows, now).await
+}
+
 /// Stores a checked comment with its STIX note.
 pub async fn store_comment(
     store: &dyn isx_store::Store,

@@ -448,6 +448,7 @@ out["created"] = get(doc["url"], "session/create/case-1")
 s = requests.Session()
 s.headers["hashlookup_session"] = "case-1"
 s.get(doc["url"] + "lookup/md5/" + doc["session_md5"])
+s.get(doc["url"] + "lookup/sha1/" + doc["session_sha1"])
 s.get(doc["url"] + "lookup/md5/" + "0" * 32)
 out["session"] = get(doc["url"], "session/get/case-1")
 out["matches"] = get(doc["url"], "session/matches/case-1")
@@ -455,6 +456,10 @@ out["session_b"] = get(doc["url_b"], "session/get/case-1")
 out["bad_name"] = get(doc["url"], "session/create/" + quote("a b"))
 out["bad_count"] = get(doc["url"], "children/" + doc["package"] + "/0/0")
 out["bad_sha1"] = get(doc["url"], "parents/xyz")
+out["bad_utf8"] = get(doc["url"], "lookup/sha1/" + "a" * 38 + "%FF")
+# The same hash 2,500 times (a disk holds one DLL many times): each answer
+# is the file's record with its evidence counted once.
+out["repeated"] = h.sha1_bulk_lookup([doc["sha1"]] * 2500)
 print(json.dumps(out))
 "#;
 
@@ -515,6 +520,7 @@ async fn pyhashlookup_every_method(backend: Backend) {
         "sha1s": [generated(4).sha1, "e".repeat(40), "xyz"],
         "package": pkg.sha1, "extra": generated(60).sha1,
         "session_md5": generated(4).md5,
+        "session_sha1": generated(4).sha1,
     });
     let ca = app.data_dir.path().join("tls").join("ca.pem");
     let run = |input: &Value| {
@@ -631,21 +637,40 @@ async fn pyhashlookup_every_method(backend: Backend) {
     // Sessions: A's session noted both lookups; B has no session "case-1".
     assert_eq!(out["created"]["status"], 200, "{out}");
     assert_eq!(out["session"]["status"], 200);
-    assert_eq!(
-        out["session"]["body"]["exist"],
-        serde_json::json!([generated(4).md5.to_uppercase()])
-    );
+    let mut exist = vec![
+        generated(4).md5.to_uppercase(),
+        generated(4).sha1.to_uppercase(),
+    ];
+    exist.sort();
+    assert_eq!(out["session"]["body"]["exist"], serde_json::json!(exist));
     assert_eq!(
         out["session"]["body"]["nx"],
         serde_json::json!(["0".repeat(32)])
     );
-    assert_eq!(out["matches"]["body"]["total"], 1);
+    assert_eq!(
+        out["matches"]["body"]["total"], 1,
+        "one file looked up by two hashes is one match"
+    );
     assert_eq!(
         out["matches"]["body"]["matches"][0]["FileName"],
         "file-4.dll"
     );
     assert_eq!(out["session_b"]["status"], 404, "another member's session");
-    for bad in ["bad_name", "bad_count", "bad_sha1"] {
+    let repeated = out["repeated"].as_array().expect("list");
+    assert_eq!(repeated.len(), 2500);
+    assert!(
+        repeated.iter().all(|r| r["hashlookup:trust"] == 100
+            && r["sources"] == serde_json::json!(["Debian", "test"])),
+        "evidence counted once: {}",
+        repeated[2499]
+    );
+    // Pairs are named after their hash's algorithm.
+    assert!(top["exist"]
+        .as_array()
+        .expect("exist")
+        .iter()
+        .any(|e| e["MD5"] == serde_json::json!([g.md5.to_uppercase(), 1])));
+    for bad in ["bad_name", "bad_count", "bad_sha1", "bad_utf8"] {
         assert_eq!(out[bad]["status"], 400, "{bad}: {out}");
         assert!(out[bad]["body"]["message"].is_string());
     }

@@ -19,6 +19,7 @@ pub mod epss;
 pub mod feed;
 pub mod kev;
 pub mod misp;
+pub mod misp_read;
 pub mod openpgp;
 pub mod partnership;
 pub mod rows;

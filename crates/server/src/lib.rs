@@ -202,8 +202,8 @@ fn listen_url(addr: SocketAddr, secure: bool) -> String {
     format!("{scheme}://{host}:{}", addr.port())
 }
 
-/// Deletes expired web sessions every ten minutes (idempotent, so several
-/// nodes may all do it).
+/// Deletes expired web sessions, and prunes hashlookup lookup counts and
+/// sessions, every ten minutes (idempotent, so several nodes may all do it).
 async fn expire_sessions(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -212,6 +212,13 @@ async fn expire_sessions(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(sessions = n, "expired web sessions deleted"),
             Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
+        }
+        let now = state.clock.now();
+        let since = now.add_secs(-crate::api::cleanfiles::TOP_DAYS * 86_400);
+        match state.store.prune_lookups(since, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "hashlookup counts and sessions pruned"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune hashlookup counts"),
         }
     }
 }

@@ -26,6 +26,12 @@ pub struct LookupSession {
 
 /// Hashes one session keeps (more lookups are answered, not noted).
 pub const SESSION_MAX_HASHES: i64 = 100_000;
+/// Live sessions one member may have.
+pub const SESSIONS_PER_MEMBER: i64 = 100;
+/// Hashes whose lookups are kept per member and day once pruned (the most
+/// looked-up); `/stats/top` shows at most 100, so its counts stay exact
+/// for every hash it can show while the table stays bounded.
+pub const TOP_KEPT_PER_DAY: i64 = 1_000;
 
 /// A file related to another (a parent or a child), with its record when
 /// it is a clean file itself.

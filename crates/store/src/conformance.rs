@@ -1219,6 +1219,94 @@ pub async fn cleanfiles(store: &dyn Store) {
         vec![("Vendor".to_owned(), 3), ("NSRL".to_owned(), 1)]
     );
     assert_eq!(stats.vendors, vec![("Contoso".to_owned(), 4)]);
+
+    // Evidence: a key asked many times (in several chunks) counts once.
+    let many = vec![Sha256([1; 32]); 2_500];
+    let ev = store.clean_evidence(&many).await.expect("evidence");
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[&Sha256([1; 32])].sources, vec!["Vendor".to_owned()]);
+
+    // hashlookup lookup counts: pruned to the most looked-up per member and
+    // day, older days dropped; another member's counts untouched.
+    let day = 86_400;
+    store
+        .count_lookup(1, "OLD", true, t.add_secs(-40 * day))
+        .await
+        .expect("count");
+    for _ in 0..3 {
+        store.count_lookup(1, "HOT", true, t).await.expect("count");
+    }
+    for i in 0..(crate::TOP_KEPT_PER_DAY + 5) {
+        store
+            .count_lookup(1, &format!("H{i:05}"), false, t)
+            .await
+            .expect("count");
+    }
+    store
+        .count_lookup(2, "B-ONLY", true, t)
+        .await
+        .expect("count");
+    let pruned = store
+        .prune_lookups(t.add_secs(-30 * day), t)
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 1 + 6, "the old day and the 6 least looked-up");
+    let top = store
+        .top_lookups(1, t.add_secs(-30 * day), 5_000)
+        .await
+        .expect("top");
+    assert_eq!(top.len() as i64, crate::TOP_KEPT_PER_DAY);
+    assert_eq!(top[0], ("HOT".to_owned(), true, 3));
+    assert!(top.iter().all(|(h, _, _)| h != "OLD" && h != "B-ONLY"));
+    let top_b = store.top_lookups(2, t, 10).await.expect("top");
+    assert_eq!(top_b, vec![("B-ONLY".to_owned(), true, 1)]);
+
+    // Sessions: each member's own, noted while they live, capped per member.
+    store
+        .lookup_session_create(1, "case", t, 60)
+        .await
+        .expect("session");
+    assert!(store
+        .lookup_session_note(1, "case", "AA", true, t)
+        .await
+        .expect("note"));
+    assert!(store
+        .lookup_session_note(1, "case", "AA", true, t)
+        .await
+        .expect("again: the session lives"));
+    assert!(!store
+        .lookup_session_note(2, "case", "BB", true, t)
+        .await
+        .expect("note"));
+    let s = store.lookup_session(1, "case", t).await.expect("get");
+    assert_eq!(s.map(|s| s.hashes), Some(vec![("AA".to_owned(), true)]));
+    assert!(store
+        .lookup_session(1, "case", t.add_secs(61))
+        .await
+        .expect("get")
+        .is_none());
+    for i in 1..crate::SESSIONS_PER_MEMBER {
+        store
+            .lookup_session_create(1, &format!("s{i}"), t, 60)
+            .await
+            .expect("session");
+    }
+    assert!(matches!(
+        store.lookup_session_create(1, "one-too-many", t, 60).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .lookup_session_create(2, "b's", t, 60)
+        .await
+        .expect("another member has its own allowance");
+    store
+        .prune_lookups(t.add_secs(-30 * day), t.add_secs(61))
+        .await
+        .expect("prune");
+    store
+        .lookup_session_create(1, "after-expiry", t.add_secs(61), 60)
+        .await
+        .expect("expired sessions no longer count");
 }
 
 /// Contributions, history, comments, attachments, share requests, rules

@@ -61,7 +61,8 @@ use serde::Serialize;
 pub use arrival::{UrlArrival, MIN_ROOM as ARRIVAL_ROOM};
 pub use botnet::{BotnetInsertOutcome, BotnetQuery, StoredBotnetEvent};
 pub use cleanfiles::{
-    CleanChange, CleanImportOutcome, CleanStats, LookupSession, Related, SESSION_MAX_HASHES,
+    CleanChange, CleanImportOutcome, CleanStats, LookupSession, Related, SESSIONS_PER_MEMBER,
+    SESSION_MAX_HASHES, TOP_KEPT_PER_DAY,
 };
 
 pub use error::StoreError;
@@ -547,6 +548,10 @@ pub trait CleanFileStore: Send + Sync {
         known: bool,
         now: Timestamp,
     ) -> Result<()>;
+    /// Drops lookup counts older than `since`, all but the
+    /// `TOP_KEPT_PER_DAY` most looked-up hashes of each member and day, and
+    /// expired sessions; how many rows went. Idempotent (every node may).
+    async fn prune_lookups(&self, since: Timestamp, now: Timestamp) -> Result<u64>;
     /// `member`'s most looked-up hashes since `since` (hash, known,
     /// lookups), most first; counts older than `since` are dropped.
     async fn top_lookups(
@@ -637,6 +642,19 @@ pub trait PartnershipStore: Send + Sync {
         stix: &[NewExchangeObject],
         now: Timestamp,
     ) -> Result<isx_partnership::Contribution>;
+    /// Stores several contributions (each version 1, with its TAXII objects)
+    /// in one transaction: all of them or, on any error, none. Returns their
+    /// ids in order.
+    async fn insert_contributions(
+        &self,
+        rows: &[(NewContributionRow<'_>, Vec<NewExchangeObject>)],
+        now: Timestamp,
+    ) -> Result<Vec<isx_partnership::ContributionId>>;
+    /// The contribution whose STIX object has this id, in whichever group.
+    async fn contribution_by_stix_id(
+        &self,
+        stix_id: &str,
+    ) -> Result<Option<isx_partnership::Contribution>>;
     /// Stores an edit as the next version, if the contribution is still at
     /// `expected_version` (otherwise `Conflict`: someone edited it meanwhile).
     async fn update_contribution(

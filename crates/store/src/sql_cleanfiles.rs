@@ -419,7 +419,11 @@ impl<DB: Engine> crate::CleanFileStore for SqlStore<DB> {
     ) -> crate::Result<std::collections::HashMap<Sha256, isx_cleanfiles::Evidence>> {
         let mut out: std::collections::HashMap<Sha256, isx_cleanfiles::Evidence> =
             std::collections::HashMap::new();
-        for chunk in sha256.chunks(1000) {
+        // Each key once: a key in two chunks would count its sources twice.
+        let mut keys = sha256.to_vec();
+        keys.sort_unstable();
+        keys.dedup();
+        for chunk in keys.chunks(1000) {
             let list = DB::params(1, chunk.len());
             for (sql, what) in [
                 (format!("SELECT sha256, source FROM clean_file_sources WHERE sha256 IN ({list}) ORDER BY sha256, source"), 0),
@@ -519,6 +523,18 @@ impl<DB: Engine> crate::CleanFileStore for SqlStore<DB> {
             .arg(name)
             .run(&mut tx)
             .await?;
+        let live: i64 = scalar(
+            sqlx::query("SELECT COUNT(*) FROM hashlookup_sessions WHERE member_id = $1")
+                .arg(member),
+            &mut tx,
+        )
+        .await?;
+        if live >= crate::SESSIONS_PER_MEMBER {
+            return Err(StoreError::Conflict(format!(
+                "{live} live hashlookup sessions: at most {} per member (they expire after a day)",
+                crate::SESSIONS_PER_MEMBER
+            )));
+        }
         sqlx::query(
             "INSERT INTO hashlookup_sessions (member_id, name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -560,7 +576,19 @@ impl<DB: Engine> crate::CleanFileStore for SqlStore<DB> {
         if n > 0 {
             return Ok(true);
         }
-        Ok(self.lookup_session(member, name, now).await?.is_some())
+        // Not noted (already there, or the session is full or gone): say
+        // whether the session lives, without reading its hashes.
+        let live: i64 = scalar(
+            sqlx::query(
+                "SELECT COUNT(*) FROM hashlookup_sessions WHERE member_id = $1 AND name = $2 AND expires_at > $3",
+            )
+            .arg(member)
+            .arg(name)
+            .arg(now.as_micros()),
+            &self.pool,
+        )
+        .await?;
+        Ok(live > 0)
     }
 
     async fn lookup_session(
@@ -618,6 +646,39 @@ impl<DB: Engine> crate::CleanFileStore for SqlStore<DB> {
         .run(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn prune_lookups(&self, since: Timestamp, now: Timestamp) -> crate::Result<u64> {
+        let mut gone = 0u64;
+        let mut tx = self.begin_write().await?;
+        gone += sqlx::query("DELETE FROM clean_lookup_counts WHERE day < $1")
+            .arg(day_of(since))
+            .run(&mut tx)
+            .await?;
+        gone += sqlx::query(
+            "DELETE FROM clean_lookup_counts WHERE (member_id, day, hash) IN (
+               SELECT member_id, day, hash FROM (
+                 SELECT member_id, day, hash, ROW_NUMBER() OVER (
+                   PARTITION BY member_id, day ORDER BY hits DESC, hash) AS rank
+                 FROM clean_lookup_counts) ranked
+               WHERE ranked.rank > $1)",
+        )
+        .arg(crate::TOP_KEPT_PER_DAY)
+        .run(&mut tx)
+        .await?;
+        gone += sqlx::query(
+            "DELETE FROM hashlookup_session_hashes WHERE (member_id, name) IN
+               (SELECT member_id, name FROM hashlookup_sessions WHERE expires_at <= $1)",
+        )
+        .arg(now.as_micros())
+        .run(&mut tx)
+        .await?;
+        gone += sqlx::query("DELETE FROM hashlookup_sessions WHERE expires_at <= $1")
+            .arg(now.as_micros())
+            .run(&mut tx)
+            .await?;
+        commit(tx).await?;
+        Ok(gone)
     }
 
     async fn top_lookups(

@@ -210,6 +210,35 @@ impl<DB: Engine> crate::PartnershipStore for SqlStore<DB> {
             .ok_or_else(|| crate::StoreError::NotFound(format!("contribution {id}")))
     }
 
+    async fn insert_contributions(
+        &self,
+        rows: &[(crate::NewContributionRow<'_>, Vec<crate::NewExchangeObject>)],
+        now: isx_domain::Timestamp,
+    ) -> crate::Result<Vec<isx_partnership::ContributionId>> {
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for (row, stix) in rows {
+            ids.push(isx_partnership::ContributionId(
+                contribution_insert(&mut tx, row, stix, now).await?,
+            ));
+        }
+        commit(tx).await?;
+        Ok(ids)
+    }
+
+    async fn contribution_by_stix_id(
+        &self,
+        stix_id: &str,
+    ) -> crate::Result<Option<isx_partnership::Contribution>> {
+        let row = sqlx::query(&crate::sql_partnership::contribution_select(
+            "WHERE stix_id = $1",
+        ))
+        .arg(stix_id)
+        .maybe_row(&self.pool)
+        .await?;
+        row.map(|r| contribution_row(&r)).transpose()
+    }
+
     async fn update_contribution(
         &self,
         id: isx_partnership::ContributionId,

@@ -5,6 +5,7 @@
 //! that existing hashlookup clients call unchanged.
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -541,6 +542,15 @@ fn hashlookup_error(status: StatusCode, message: String, query: Option<&str>) ->
     (status, Json(body)).into_response()
 }
 
+/// A path hashlookup cannot read (not UTF-8): its 400, in its shape.
+fn unreadable_path() -> Response {
+    hashlookup_error(
+        StatusCode::BAD_REQUEST,
+        "the path is not valid UTF-8 text".into(),
+        None,
+    )
+}
+
 fn circl_name(algo: HashAlgo) -> &'static str {
     match algo {
         HashAlgo::Md5 => "MD5",
@@ -559,7 +569,7 @@ fn scope(caller: &Caller) -> i64 {
 pub const SESSION_TTL_SECS: i64 = 86_400;
 const SESSION_NAME_MAX: usize = 120;
 /// hashlookup's `/stats/top`: the last 30 days, 100 hashes.
-const TOP_DAYS: i64 = 30;
+pub(crate) const TOP_DAYS: i64 = 30;
 const TOP_LIMIT: u32 = 100;
 /// Parents shown inside a record (all of them when at most 15, as CIRCL).
 const PARENTS_INLINE: u32 = 15;
@@ -655,10 +665,13 @@ async fn note_lookup(
 pub(crate) async fn hashlookup_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((algo, hash)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     allowed(&state, &caller)?;
+    let Ok(Path((algo, hash))) = path else {
+        return Ok(unreadable_path());
+    };
     let Some(algo) = HashAlgo::from_name(&algo) else {
         return Ok(hashlookup_error(
             StatusCode::NOT_FOUND,
@@ -807,7 +820,8 @@ async fn related(
     let Ok(offset) = cursor.unwrap_or("0").parse::<u64>() else {
         return Ok(hashlookup_error(
             StatusCode::BAD_REQUEST,
-            "cursor must be a cursor this API returned (0 to start)".into(),
+            "cursor must be a whole number: 0 to start, then the cursor the previous page returned"
+                .into(),
             None,
         ));
     };
@@ -846,8 +860,12 @@ async fn related(
 pub(crate) async fn hashlookup_parents(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(p): Path<Vec<String>>,
+    path: Result<Path<Vec<String>>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Ok(Path(p)) = path else {
+        return Ok(unreadable_path());
+    };
     let mut p = p.into_iter();
     let (sha1, count, cursor) = (p.next().unwrap_or_default(), p.next(), p.next());
     related(
@@ -864,8 +882,12 @@ pub(crate) async fn hashlookup_parents(
 pub(crate) async fn hashlookup_children(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(p): Path<Vec<String>>,
+    path: Result<Path<Vec<String>>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Ok(Path(p)) = path else {
+        return Ok(unreadable_path());
+    };
     let mut p = p.into_iter();
     let (sha1, count, cursor) = (p.next().unwrap_or_default(), p.next(), p.next());
     related(
@@ -881,7 +903,7 @@ pub(crate) async fn hashlookup_children(
 
 /// hashlookup `GET /stats/top`: the hashes the caller's own member looked up
 /// most in the last 30 days (single lookups), as `{"nx": [[hash, n], …],
-/// "exist": [{"FileName", "SHA-1": [hash, n]}, …]}`. Another member's
+/// "exist": [{"FileName", "SHA-1"|"MD5"|"SHA-256": [hash, n]}, …]}`. Another member's
 /// lookups are never counted in: what a partner investigates is its own.
 pub(crate) async fn hashlookup_top(
     State(state): State<AppState>,
@@ -900,12 +922,17 @@ pub(crate) async fn hashlookup_top(
             nx.push(json!([hash, n]));
             continue;
         }
-        let name = HashValue::parse(&hash).ok().map(|v| files_of(&state, v));
-        let file_name = match name {
-            Some(f) => f.await?.into_iter().next().map(|f| f.file_name),
-            None => None,
+        // CIRCL names the pair "SHA-1" (it counts SHA-1 lookups); isx counts
+        // every algorithm and names each pair after its hash's.
+        let Ok(value) = HashValue::parse(&hash) else {
+            continue;
         };
-        exist.push(json!({ "FileName": file_name, "SHA-1": [hash, n] }));
+        let file_name = files_of(&state, value)
+            .await?
+            .into_iter()
+            .next()
+            .map(|f| f.file_name);
+        exist.push(json!({ "FileName": file_name, circl_name(value.algo()): [hash, n] }));
     }
     Ok(Json(json!({ "nx": nx, "exist": exist })).into_response())
 }
@@ -934,8 +961,12 @@ fn bad_session_name() -> Response {
 pub(crate) async fn hashlookup_session_create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Ok(Path(name)) = path else {
+        return Ok(unreadable_path());
+    };
     allowed(&state, &caller)?;
     let Some(name) = session_name(&name) else {
         return Ok(bad_session_name());
@@ -982,8 +1013,12 @@ async fn session_of(
 pub(crate) async fn hashlookup_session_get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Ok(Path(name)) = path else {
+        return Ok(unreadable_path());
+    };
     let s = match session_of(&state, &caller, &name).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
@@ -1002,8 +1037,12 @@ pub(crate) async fn hashlookup_session_get(
 pub(crate) async fn hashlookup_session_matches(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    allowed(&state, &caller)?;
+    let Ok(Path(name)) = path else {
+        return Ok(unreadable_path());
+    };
     let s = match session_of(&state, &caller, &name).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
@@ -1016,10 +1055,13 @@ pub(crate) async fn hashlookup_session_matches(
         .collect();
     let view = state.clean.view();
     let answers = isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
-    let files: Vec<&CleanFile> = answers
+    let mut files: Vec<&CleanFile> = answers
         .iter()
         .filter_map(|a| a.as_ref().and_then(|k| k.files.first()))
         .collect();
+    // One file looked up by two of its hashes is one match.
+    files.sort_by_key(|f| f.sha256);
+    files.dedup_by_key(|f| f.sha256);
     let keys: Vec<isx_cleanfiles::Sha256> = files.iter().map(|f| f.sha256).collect();
     let evidence = state.store.clean_evidence(&keys).await?;
     let matches: Vec<Value> = files

@@ -73,6 +73,10 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(partnership::contribution_versions))
         .routes(routes!(partnership::create_comment))
         .routes(routes!(partnership::attach).layer(attachment_limit))
+        .routes(
+            routes!(partnership::import_misp)
+                .layer(DefaultBodyLimit::max(partnership::MAX_MISP_IMPORT)),
+        )
         .routes(routes!(partnership::download_attachment))
         .routes(routes!(partnership::request_share))
         .routes(routes!(partnership::list_shares))

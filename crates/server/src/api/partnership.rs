@@ -731,3 +731,104 @@ pub(crate) async fn pii_check(ApiJson(req): ApiJson<PiiCheckRequest>) -> Json<Ve
         req.texts.iter().map(String::as_str),
     ))
 }
+
+/// The largest MISP document one import takes.
+pub const MAX_MISP_IMPORT: usize = 32 << 20;
+
+/// How to import MISP events. The body is the MISP JSON as MISP exports it
+/// (`{"Event": …}`, a list of events, or a REST search answer), or
+/// `{"misp": <that>, "pii": {"redact": [...], "keep": [...]}}` to answer
+/// the personal-data detector finding by finding.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MispImportParams {
+    /// `redact-all`: replace every personal-data finding by a placeholder
+    /// (otherwise each must be answered, as for a contribution by hand).
+    pub pii: Option<String>,
+    /// Publish the contributions without the member's name.
+    pub anonymous: Option<bool>,
+}
+
+/// Imports MISP events into a trust group as the caller's contributions:
+/// indicators from attributes meant for detection (`to_ids`), sightings
+/// from MISP sightings, an incident from an event naming ATT&CK techniques
+/// or tagged as an incident. MISP UUIDs become the STIX ids, tags are kept,
+/// TLP tags give the markings (unmarked: TLP:AMBER; TLP:RED refuses the
+/// import). All or nothing; importing the same events again adds nothing.
+#[utoipa::path(post, path = "/api/v1/groups/{id}/import/misp", tag = "partnership", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "group id"), MispImportParams),
+    request_body(content = Object, content_type = "application/json", description = "MISP event JSON"),
+    responses((status = 200, body = Object, description = "{events, added, unchanged, skipped, redacted, kept}"),
+        (status = 400, body = Problem, description = "not JSON, or not MISP events"),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem, description = "an attribute isx refuses (with its pointer), TLP:RED, or personal data not yet redacted or kept")))]
+pub(crate) async fn import_misp(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    Query(params): Query<MispImportParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let media = crate::extract::media_type(&headers);
+    if media != "application/json" {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the MISP JSON as application/json, not {media:?}"
+        )));
+    }
+    let mut answer = isx_app::misp_import::PiiAnswer::default();
+    match params.pii.as_deref() {
+        None => {}
+        Some("redact-all") => answer.redact_all = true,
+        Some(other) => {
+            return Err(ApiError::Validation {
+                detail: format!("pii: {other:?} is not an answer; use redact-all, or send pii.redact / pii.keep in the body"),
+                pointer: None,
+            })
+        }
+    }
+    // The wrapped form carries the answers finding by finding.
+    #[derive(Deserialize)]
+    struct Wrapped {
+        misp: serde_json::Value,
+        #[serde(default)]
+        pii: PiiChoices,
+    }
+    let wrapped = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .filter(|v| v.get("misp").is_some())
+        .map(serde_json::from_value::<Wrapped>)
+        .transpose()
+        .map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the wrapped form is {{\"misp\": …, \"pii\": …}}: {e}"
+            ))
+        })?;
+    let doc = match wrapped {
+        Some(w) => {
+            answer.choices = w.pii;
+            serde_json::to_vec(&w.misp).map_err(|e| ApiError::BadRequest(e.to_string()))?
+        }
+        None => body.to_vec(),
+    };
+    let outcome = isx_app::misp_import::import(
+        &state,
+        &caller,
+        GroupId(id),
+        &doc,
+        params.anonymous.unwrap_or(false),
+        &answer,
+    )
+    .await?;
+    Ok(noted(
+        AuditNote::new(
+            "contribution.import",
+            format!(
+                "group/{id}/misp/{}-events/{}-added",
+                outcome.events, outcome.added
+            ),
+        ),
+        Json(outcome),
+    ))
+}
