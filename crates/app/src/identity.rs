@@ -140,6 +140,22 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A member acting through the operator's command line (`isx partnership
+/// import --as MEMBER`): a member user of that member, with its trust
+/// groups — no more than its own people could do.
+pub async fn member_caller(store: &dyn Store, member: Member) -> Result<Caller, StoreError> {
+    let principal = principal_for(store, &member, false).await?;
+    Ok(Caller {
+        principal,
+        member,
+        user: None,
+        key_id: None,
+        session: None,
+        role: Role::MemberUser,
+        key_expires_at: None,
+    })
+}
+
 /// The policy principal of a member (with its trust groups).
 pub async fn principal_for(
     store: &dyn Store,

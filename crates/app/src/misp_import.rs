@@ -115,10 +115,15 @@ fn provenance(e: &MispEvent, a: Option<&MispAttribute>) -> String {
         s.push(')');
     }
     s.push('.');
-    let tags: Vec<&str> = match a {
-        Some(a) => other_tags(&a.tags),
-        None => other_tags(&e.tags),
-    };
+    // The event's tags, then the attribute's own.
+    let mut tags = other_tags(&e.tags);
+    if let Some(a) = a {
+        tags.extend(
+            other_tags(&a.tags)
+                .into_iter()
+                .filter(|t| !e.tags.iter().any(|x| x == t)),
+        );
+    }
     if !tags.is_empty() {
         s.push_str(&format!(" MISP tags: {}.", tags.join(", ")));
     }
@@ -199,7 +204,9 @@ pub fn plan(
             if !a.comment.trim().is_empty() {
                 description = format!("{}\n\n{description}", a.comment.trim());
             }
-            let title = clipped(&format!("{} {}", a.kind, value), 200);
+            // The value is in the details; repeated in the title it would be
+            // free text the personal-data review reads (an IP address).
+            let title = clipped(&format!("{} from MISP: {}", a.kind, e.info), 200);
             if let (Some(first), Some(last)) = (a.sightings.iter().min(), a.sightings.iter().max())
             {
                 out.push(Planned {

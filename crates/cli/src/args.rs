@@ -85,6 +85,9 @@ pub enum Command {
     /// Trust groups.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Partnership content: import MISP events into a trust group.
+    #[command(subcommand)]
+    Partnership(PartnershipCommand),
     /// Release packages of advance vulnerability notices.
     #[command(subcommand)]
     Release(ReleaseCommand),
@@ -587,6 +590,46 @@ pub enum UserCommand {
     SignOut {
         /// Login name.
         login: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartnershipCommand {
+    /// Import MISP events (as MISP exports them, a MISP feed serves them,
+    /// or its REST search answers) into a trust group as a member's
+    /// contributions: indicators from attributes meant for detection
+    /// (to_ids), sightings from MISP sightings, an incident from an event
+    /// that names ATT&CK techniques or is tagged as an incident. MISP UUIDs
+    /// become the STIX ids, tags are kept, TLP tags give the markings
+    /// (unmarked: TLP:AMBER; TLP:RED refuses the import). The same checks,
+    /// personal-data review and group rules as a contribution by hand; all
+    /// or nothing; importing the same file again adds nothing.
+    ///
+    /// Example: isx partnership import --group "Energy sector exchange"
+    ///   --as "Northgrid Energy" --pii redact-all misp-event.json
+    Import {
+        /// Trust group id or name.
+        #[arg(long)]
+        group: String,
+        /// The member contributing (id or name); it must be able to write
+        /// to the group.
+        #[arg(long = "as", value_name = "MEMBER")]
+        member: String,
+        /// `redact-all` replaces every personal-data finding by a
+        /// placeholder; without it, findings are listed and nothing is
+        /// imported.
+        #[arg(long)]
+        pii: Option<String>,
+        /// Keep these personal-data findings (exact text), knowingly.
+        #[arg(long = "keep", value_name = "TEXT")]
+        keep: Vec<String>,
+        /// Publish without the member's name.
+        #[arg(long)]
+        anonymous: bool,
+        /// The MISP JSON file.
+        file: std::path::PathBuf,
         #[command(flatten)]
         json: JsonFlag,
     },

@@ -20,6 +20,21 @@ pub(crate) fn isx(data_dir: &Path, args: &[&str]) -> Output {
         .expect("run isx")
 }
 
+/// `isx` on a running test app's data directory and store (either engine).
+pub(crate) fn isx_with(app: &crate::support::app::TestApp, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_isx"))
+        .arg("--data-dir")
+        .arg(app.data_dir.path())
+        .arg("--database-url")
+        .arg(&app.db_url)
+        .args(args)
+        .env_remove("ISX_DATA_DIR")
+        .env_remove("ISX_DATABASE_URL")
+        .env_remove("ISX_CONFIG")
+        .output()
+        .expect("run isx")
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),

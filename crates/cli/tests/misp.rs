@@ -368,4 +368,290 @@ async fn feeds_for_misp(backend: Backend) {
     assert!(after["hash_lines"].as_u64() > a["hash_lines"].as_u64());
 }
 
-crate::on_both_backends!(feeds_for_misp);
+crate::on_both_backends!(feeds_for_misp, misp_events_into_a_group);
+
+/// A MISP event as MISP's own library writes it: an event marked
+/// TLP:GREEN naming an ATT&CK technique (a galaxy tag), a domain and an
+/// `ip-dst|port` meant for detection (the latter sighted twice), a `url`
+/// object whose attribute is TLP:AMBER+STRICT, a SHA-256 whose comment
+/// names a person's e-mail address, and attributes isx has no use for (a
+/// text, an e-mail address not meant for detection).
+const PYMISP_EVENT: &str = r#"
+import json, sys
+from pymisp import MISPEvent, MISPObject
+doc = json.load(sys.stdin)
+e = MISPEvent()
+e.uuid = doc["event"]
+e.info = "Phishing wave against energy companies"
+e.threat_level_id = 2
+e.analysis = 1
+e.add_tag("tlp:green")
+e.add_tag('misp-galaxy:mitre-attack-pattern="Spearphishing Link - T1566.002"')
+e.add_tag("sector:energy")
+d = e.add_attribute("domain", "login-portal.example", to_ids=True, uuid=doc["domain"])
+ip = e.add_attribute("ip-dst|port", "203.0.113.9|443", to_ids=True, uuid=doc["ip"])
+for t in doc["sighted"]:
+    ip.add_sighting({"date_sighting": t, "type": "0"})
+ip.add_sighting({"date_sighting": doc["sighted"][0], "type": "1"})
+o = MISPObject("url")
+u = o.add_attribute("url", value="https://login-portal.example/owa", to_ids=True, uuid=doc["url"])
+u.add_tag("tlp:amber+strict")
+e.add_object(o)
+e.add_attribute("sha256", "ab" * 32, to_ids=True, comment="reported by bob.jones@example.org")
+e.add_attribute("text", "campaign notes")
+e.add_attribute("email-src", "hr@login-portal.example", to_ids=False)
+if doc.get("red"):
+    e.add_attribute("ip-dst", "198.51.100.200", to_ids=True).add_tag("tlp:red")
+print(e.to_json())
+"#;
+
+async fn import_misp(
+    app: &TestApp,
+    token: &str,
+    group: i64,
+    query: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/v1/groups/{group}/import/misp{query}"),
+            token,
+        )
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("send");
+    let status = res.status();
+    let text = res.text().await.expect("text");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn count_in(app: &TestApp, g: i64) -> usize {
+    app.get_json(&format!("/api/v1/groups/{g}/contributions"), &app.a.token)
+        .await
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0)
+}
+
+async fn new_group(app: &TestApp, name: &str) -> i64 {
+    let g: Value = app
+        .post_json(
+            "/api/v1/groups",
+            &app.operator.token,
+            &json!({"name": name, "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    g["id"].as_i64().expect("group id")
+}
+
+/// Issue 19 part 2: MISP events into a trust group — through the same
+/// checks, PII review and access as a contribution by hand, keeping UUIDs,
+/// tags and TLP, all or nothing, idempotent; and an event from isx's own
+/// MISP feed imported into a second group.
+async fn misp_events_into_a_group(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let g = new_group(&app, "Energy exchange").await;
+    let ids = json!({
+        "event": "5c0a4a9e-0000-4000-8000-00000000e001",
+        "domain": "5c0a4a9e-0000-4000-8000-00000000a001",
+        "ip": "5c0a4a9e-0000-4000-8000-00000000a002",
+        "url": "5c0a4a9e-0000-4000-8000-00000000a003",
+        "sighted": [1_795_000_000, 1_795_003_600],
+    });
+    let event = crate::oracles::run_python(PYMISP_EVENT, &ids.to_string());
+    // Personal data in a comment: listed, nothing imported.
+    let (s, p) = import_misp(&app, &app.a.token, g, "", &event).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p.to_string().contains("bob.jones@example.org"), "{p}");
+    assert_eq!(count_in(&app, g).await, 0, "nothing imported");
+    // Someone outside the group cannot import into it (nor learn of it).
+    let (s, _) = import_misp(&app, &app.b.token, g, "?pii=redact-all", &event).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Not MISP, not JSON, not JSON's media type.
+    let (s, _) = import_misp(&app, &app.a.token, g, "", "{\"Event\": {\"info\": \"x\"}}").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = import_misp(&app, &app.a.token, g, "", "not json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/v1/groups/{g}/import/misp"),
+            &app.a.token,
+        )
+        .header("content-type", "text/plain")
+        .body(event.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (s, out) = import_misp(&app, &app.a.token, g, "?pii=redact-all", &event).await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out["events"], 1);
+    // An incident, indicators for the domain, IP, URL and SHA-256, and a
+    // sighting of the IP; the text and the non-detection e-mail skipped.
+    assert_eq!(out["added"], 6, "{out}");
+    assert_eq!(
+        out["skipped"],
+        json!({"to_ids off": 1, "type text": 1}),
+        "{out}"
+    );
+    assert_eq!(out["redacted"], 1);
+    let list = app
+        .get_json(&format!("/api/v1/groups/{g}/contributions"), &app.a.token)
+        .await;
+    let by_stix = |id: &str| {
+        list.as_array()
+            .expect("list")
+            .iter()
+            .find(|c| c["stix_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not in {list}"))
+    };
+    let domain = by_stix("indicator--5c0a4a9e-0000-4000-8000-00000000a001");
+    assert_eq!(domain["marking"], "green", "the event's TLP");
+    assert_eq!(domain["details"]["value"], "login-portal.example");
+    assert!(domain["description"].as_str().is_some_and(|d| d
+        .contains("5c0a4a9e-0000-4000-8000-00000000e001")
+        && d.contains("sector:energy")));
+    let url = by_stix("indicator--5c0a4a9e-0000-4000-8000-00000000a003");
+    assert_eq!(url["marking"], "amber+strict", "the attribute's own TLP");
+    let ip = by_stix("indicator--5c0a4a9e-0000-4000-8000-00000000a002");
+    assert_eq!(ip["details"]["indicator_type"], "ipv4");
+    assert_eq!(ip["details"]["value"], "203.0.113.9");
+    let incident = by_stix("incident--5c0a4a9e-0000-4000-8000-00000000e001");
+    assert_eq!(incident["details"]["techniques"], json!(["T1566.002"]));
+    assert_eq!(incident["details"]["impact"], "moderate");
+    let sighting = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["kind"] == "sighting")
+        .expect("sighting");
+    assert_eq!(
+        sighting["details"]["count"], 2,
+        "a false positive is not a sighting"
+    );
+    assert_eq!(
+        sighting["details"]["first_seen"],
+        Timestamp::from_secs(1_795_000_000).to_rfc3339()
+    );
+    let hash = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["details"]["indicator_type"] == "sha256")
+        .expect("sha256");
+    assert!(
+        !hash.to_string().contains("bob.jones@example.org"),
+        "redacted: {hash}"
+    );
+    assert_eq!(domain["author"]["id"], app.a.member.id.0);
+
+    // Again: nothing new. With a TLP:RED attribute: refused, nothing changes.
+    let (s, again) = import_misp(&app, &app.a.token, g, "?pii=redact-all", &event).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (again["added"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(6))
+    );
+    let mut red_ids = ids.clone();
+    red_ids["red"] = json!(true);
+    red_ids["event"] = json!("5c0a4a9e-0000-4000-8000-00000000e002");
+    let red = crate::oracles::run_python(PYMISP_EVENT, &red_ids.to_string());
+    let (s, p) = import_misp(&app, &app.a.token, g, "?pii=redact-all", &red).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        p.to_string().contains("TLP:RED") && p.to_string().contains("/Attribute/"),
+        "{p}"
+    );
+    assert_eq!(count_in(&app, g).await, 6, "all or nothing");
+
+    // isx's own MISP feed serves the group's event; imported into a second
+    // group it adds the same contributions there under ids of their own.
+    let g2 = new_group(&app, "Second exchange").await;
+    let manifest = app
+        .get_json("/api/v1/feeds/misp/manifest.json", &app.a.token)
+        .await;
+    let group_event = manifest
+        .as_object()
+        .expect("manifest")
+        .iter()
+        .find(|(_, e)| {
+            e["info"]
+                .as_str()
+                .is_some_and(|i| i.contains("Energy exchange"))
+        })
+        .map(|(uuid, _)| uuid.clone())
+        .unwrap_or_else(|| panic!("no group event in {manifest}"));
+    let feed_event = app
+        .get(
+            &format!("/api/v1/feeds/misp/{group_event}.json"),
+            &app.a.token,
+        )
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    let (s, out) = import_misp(&app, &app.a.token, g2, "?pii=redact-all", &feed_event).await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert!(out["added"].as_u64() >= Some(4), "{out}");
+    assert_eq!(count_in(&app, g).await, 6, "the first group is unchanged");
+
+    // The command line does the same, as a member of the group.
+    let file = app.data_dir.path().join("event.json");
+    std::fs::write(&file, &event).expect("write");
+    let g3 = new_group(&app, "Third exchange").await;
+    let out = crate::cli::isx_with(
+        &app,
+        &[
+            "partnership",
+            "import",
+            "--group",
+            "Third exchange",
+            "--as",
+            &app.a.member.name.to_string(),
+            "--pii",
+            "redact-all",
+            "--json",
+            file.to_str().expect("path"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["added"], 6, "{report}");
+    assert_eq!(count_in(&app, g3).await, 6);
+    let out = crate::cli::isx_with(
+        &app,
+        &[
+            "partnership",
+            "import",
+            "--group",
+            "Third exchange",
+            "--as",
+            &app.b.member.name.to_string(),
+            "--pii",
+            "redact-all",
+            file.to_str().expect("path"),
+        ],
+    );
+    assert!(!out.status.success(), "B is not in the group");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was imported"));
+}

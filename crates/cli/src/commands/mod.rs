@@ -13,6 +13,7 @@ mod demo_world;
 mod group;
 mod key;
 mod member;
+mod partnership;
 mod release;
 mod scan;
 mod serve;
@@ -43,6 +44,9 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Key(c) => key::run(&Ctx::open(&settings).await?, c).await,
         Command::User(c) => user::run(&Ctx::open(&settings).await?, c).await,
         Command::Group(c) => group::run(&Ctx::open(&settings).await?, c).await,
+        Command::Partnership(c) => {
+            partnership::run(&Ctx::open(&settings).await?, &settings, c).await
+        }
         Command::Release(c) => release::run(&Ctx::open(&settings).await?, c).await,
         Command::Advisories(c) => advisories::run(&Ctx::open(&settings).await?, c).await,
         Command::Urls(c) => urls::run(&Ctx::open(&settings).await?, &settings, c).await,
