@@ -19,6 +19,34 @@ use serde::Serialize;
 use crate::identity::Caller;
 use crate::{App, AppError};
 
+/// The instance secret that keys imported contributions' STIX ids.
+const IDS_SECRET: &str = "misp-import-ids";
+
+/// `kind--uuid` (from the MISP UUID) made into the id this member's import
+/// into this group gets: an HMAC-SHA-256 of the three under `key`, shaped
+/// as a version 4 UUID.
+fn keyed_id(key: &[u8], group: GroupId, member: isx_domain::MemberId, misp_id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let (kind, uuid) = misp_id.split_once("--").unwrap_or(("indicator", misp_id));
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    mac.update(format!("{}|{}|{kind}|{uuid}", group.0, member.0).as_bytes());
+    let d = mac.finalize().into_bytes();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(d.get(..16).unwrap_or(&[0; 16]));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{kind}--{}-{}-{}-{}-{}",
+        h.get(0..8).unwrap_or_default(),
+        h.get(8..12).unwrap_or_default(),
+        h.get(12..16).unwrap_or_default(),
+        h.get(16..20).unwrap_or_default(),
+        h.get(20..32).unwrap_or_default()
+    )
+}
+
 /// What the member says about personal data the detector finds: the
 /// choices of a hand-made contribution, or "redact every finding".
 #[derive(Debug, Clone, Default)]
@@ -58,10 +86,11 @@ pub fn indicator_of(a: &MispAttribute) -> Option<(IndicatorType, String)> {
         Some((x, y)) => (x.trim(), Some(y.trim())),
         None => (a.value.trim(), None),
     };
+    // A value that is no address stays an IPv4 candidate, so the check
+    // refuses it (with its pointer) like any other bad value.
     let ip = |v: &str| match v.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(_)) => Some((IndicatorType::Ipv4, v.to_owned())),
         Ok(std::net::IpAddr::V6(_)) => Some((IndicatorType::Ipv6, v.to_owned())),
-        Err(_) => None,
+        _ => Some((IndicatorType::Ipv4, v.to_owned())),
     };
     let hash = |t: &str| match t {
         "md5" => Some(IndicatorType::Md5),
@@ -90,7 +119,8 @@ fn clipped(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
     }
-    let mut end = max.saturating_sub(1);
+    // The ellipsis takes three bytes of the room.
+    let mut end = max.saturating_sub(3);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
@@ -130,6 +160,45 @@ fn provenance(e: &MispEvent, a: Option<&MispAttribute>) -> String {
     s
 }
 
+/// Contributions one import may make (one transaction: more would hold
+/// the store's write lock for seconds).
+pub const MAX_CONTRIBUTIONS: usize = 5_000;
+
+/// The marking `tags` give, refusing what isx must not guess: TLP:RED, and
+/// a `tlp:` tag it cannot read (`tlp:ex:chr`, `tlp:amber strict`).
+fn marking_of(tags: &[String], pointer: &str) -> Result<Option<Tlp>, AppError> {
+    for t in tags {
+        let lower = t.trim().to_ascii_lowercase();
+        if lower.starts_with("tlp:") && isx_formats::misp::tlp_of_tag(t).is_none() {
+            return Err(AppError::Validation {
+                detail: format!(
+                    "{pointer}: the tag {t:?} names no TLP 2.0 marking isx knows (tlp:clear, tlp:green, tlp:amber, tlp:amber+strict, tlp:red); nothing was imported"
+                ),
+                pointer: Some(pointer.to_owned()),
+            });
+        }
+    }
+    let m = tags
+        .iter()
+        .filter_map(|t| isx_formats::misp::tlp_of_tag(t))
+        .max();
+    if m == Some(Tlp::Red) {
+        return Err(refused_red(pointer));
+    }
+    Ok(m)
+}
+
+/// Whether an event's tags classify it as an incident (the incident
+/// taxonomies MISP ships: eCSIRT, RSIT, CIRCL's classification).
+fn incident_tagged(tags: &[String]) -> bool {
+    tags.iter().any(|t| {
+        let l = t.trim().to_ascii_lowercase();
+        l.starts_with("ecsirt:")
+            || l.starts_with("rsit:")
+            || l.starts_with("circl:incident-classification")
+    })
+}
+
 fn refused_red(pointer: &str) -> AppError {
     AppError::Validation {
         detail: format!(
@@ -145,19 +214,22 @@ fn refused_red(pointer: &str) -> AppError {
 /// the import.
 pub fn plan(
     events: &[MispEvent],
+    now: Timestamp,
     skipped: &mut BTreeMap<String, u64>,
 ) -> Result<Vec<Planned>, AppError> {
     let mut out = Vec::new();
+    let mut skip = |why: &str| *skipped.entry(why.to_owned()).or_default() += 1;
     for e in events {
-        let event_marking = e.marking().unwrap_or(Tlp::Amber);
-        if event_marking == Tlp::Red {
-            return Err(refused_red(&e.pointer));
+        let event_marking = marking_of(&e.tags, &e.pointer)?.unwrap_or(Tlp::Amber);
+        // Every marking first: a TLP:RED attribute refuses the import even
+        // when isx would not import the attribute itself.
+        for a in &e.attributes {
+            marking_of(&a.tags, &a.pointer)?;
         }
-        let incident = !e.techniques.is_empty()
-            || e.tags
-                .iter()
-                .any(|t| t.to_ascii_lowercase().contains("incident"));
-        if incident {
+        let incident = !e.techniques.is_empty() || incident_tagged(&e.tags);
+        if incident && e.distribution == 0 {
+            skip("distribution: your organisation only");
+        } else if incident {
             let mut description = provenance(e, None);
             if let Some(d) = e.date {
                 description.push_str(&format!(" Event date {}.", d.to_rfc3339()));
@@ -192,13 +264,30 @@ pub fn plan(
             });
         }
         for a in &e.attributes {
+            if a.deleted {
+                skip("deleted in MISP");
+                continue;
+            }
+            // Shared beyond the organisation only where MISP allows it.
+            if a.distribution == 0 {
+                skip("distribution: your organisation only");
+                continue;
+            }
             let Some((indicator_type, value)) = indicator_of(a) else {
-                *skipped.entry(format!("type {}", a.kind)).or_default() += 1;
+                skip(&format!("type {}", a.kind));
                 continue;
             };
-            let marking = a.marking().unwrap_or(event_marking);
-            if marking == Tlp::Red {
-                return Err(refused_red(&a.pointer));
+            let marking = marking_of(&a.tags, &a.pointer)?.unwrap_or(event_marking);
+            // A sighting is a past observation: one dated ahead is dropped.
+            let horizon = now.add_secs(3_600);
+            let sightings: Vec<Timestamp> = a
+                .sightings
+                .iter()
+                .copied()
+                .filter(|t| *t <= horizon)
+                .collect();
+            if sightings.len() < a.sightings.len() {
+                skip("sighting dated in the future");
             }
             let mut description = provenance(e, Some(a));
             if !a.comment.trim().is_empty() {
@@ -207,8 +296,7 @@ pub fn plan(
             // The value is in the details; repeated in the title it would be
             // free text the personal-data review reads (an IP address).
             let title = clipped(&format!("{} from MISP: {}", a.kind, e.info), 200);
-            if let (Some(first), Some(last)) = (a.sightings.iter().min(), a.sightings.iter().max())
-            {
+            if let (Some(first), Some(last)) = (sightings.iter().min(), sightings.iter().max()) {
                 out.push(Planned {
                     content: NewContribution {
                         title: title.clone(),
@@ -218,7 +306,7 @@ pub fn plan(
                         details: Details::Sighting {
                             indicator_type,
                             value: value.clone(),
-                            count: u32::try_from(a.sightings.len()).unwrap_or(u32::MAX),
+                            count: u32::try_from(sightings.len()).unwrap_or(u32::MAX),
                             first_seen: *first,
                             last_seen: *last,
                             location: String::new(),
@@ -232,8 +320,8 @@ pub fn plan(
                 });
             }
             if !a.to_ids {
-                if a.sightings.is_empty() {
-                    *skipped.entry("to_ids off".to_owned()).or_default() += 1;
+                if sightings.is_empty() {
+                    skip("to_ids off");
                 }
                 continue;
             }
@@ -297,7 +385,13 @@ pub async fn import(
         events: events.len() as u64,
         ..ImportOutcome::default()
     };
-    let planned = plan(&events, &mut outcome.skipped)?;
+    let planned = plan(&events, now, &mut outcome.skipped)?;
+    if planned.len() > MAX_CONTRIBUTIONS {
+        return Err(AppError::PayloadTooLarge(format!(
+            "{} contributions: at most {MAX_CONTRIBUTIONS} per import (split the export); nothing was imported",
+            planned.len()
+        )));
+    }
     let mut checked = Vec::with_capacity(planned.len());
     for mut p in planned {
         p.content.anonymous = anonymous;
@@ -322,40 +416,36 @@ pub async fn import(
         outcome.kept += kept.len() as u64;
         outcome.redacted += found - kept.len() as u64;
     }
-    // Idempotence: what this group already has from an earlier import stays.
-    // A UUID already used in another group gets an id of its own here,
-    // derived from the group, so importing one event into two groups works.
+    // The STIX id of each contribution derives from the MISP UUID, the
+    // group and the importing member, keyed by an instance secret: the
+    // same export imported again by the same member into the same group
+    // finds what it made (idempotent), while nobody can compute — or
+    // pre-empt, or probe for — the id another member's import gets.
+    let key = app
+        .store
+        .instance_secret(IDS_SECRET, &crate::identity::random_hex32())
+        .await?;
     let mut items = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for p in checked {
-        let mut stix_id = p.stix_id.clone();
-        for attempt in 0..2 {
-            match app.store.contribution_by_stix_id(&stix_id).await? {
-                None => break,
-                Some(c) if c.group == group => {
-                    stix_id.clear();
-                    break;
-                }
-                Some(_) if attempt == 0 => {
-                    let (kind, uuid) = p.stix_id.split_once("--").unwrap_or(("indicator", ""));
-                    stix_id = format!(
-                        "{kind}--{}",
-                        isx_formats::misp::uuid(&format!("group {}:{uuid}", group.0))
-                    );
-                }
-                Some(_) => {
-                    return Err(AppError::Conflict(format!(
-                        "{}: the id {stix_id} is taken",
-                        p.pointer
-                    )))
-                }
-            }
-        }
-        if stix_id.is_empty() || !seen.insert(stix_id.clone()) {
+        let stix_id = keyed_id(key.as_bytes(), group, caller.member.id, &p.stix_id);
+        if !seen.insert(stix_id.clone()) {
             outcome.unchanged += 1;
             continue;
         }
-        items.push((p.content, stix_id));
+        match app.store.contribution_by_stix_id(&stix_id).await? {
+            Some(c) if c.group == group && c.author == caller.member.id => {
+                outcome.unchanged += 1;
+            }
+            Some(_) => {
+                // Not reachable without the secret; refuse rather than mix.
+                return Err(AppError::Conflict(format!(
+                    "{}: cannot import this attribute; nothing was imported",
+                    p.pointer
+                )));
+            }
+            None => items.push((p.content, stix_id)),
+        }
     }
     outcome.added = items.len() as u64;
     if !items.is_empty() {
@@ -391,6 +481,8 @@ mod tests {
             timestamp: None,
             sightings: Vec::new(),
             object: None,
+            deleted: false,
+            distribution: 1,
             pointer: "/Event/Attribute/0".into(),
         }
     }
@@ -429,7 +521,11 @@ mod tests {
                 Some((IndicatorType::Email, "x@evil.example")),
             ),
             ("text", "hello", None),
-            ("ip-dst", "not an ip", None),
+            (
+                "ip-dst",
+                "not an ip",
+                Some((IndicatorType::Ipv4, "not an ip")),
+            ),
             ("filename|mutex", "a|b", None),
         ] {
             let got = indicator_of(&attr(kind, value));

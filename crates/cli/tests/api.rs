@@ -936,6 +936,27 @@ print(" ".join(names))
                 status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
                 "{method} {path} is documented but answers {status}"
             );
+            // What it answers without a key is among what it documents
+            // (issue 19: the 401s, 429s and body errors are described).
+            let responses = item[method]["responses"].as_object().expect("responses");
+            assert!(
+                responses.contains_key(status.as_str()),
+                "{method} {path} answers {status} without a key, documented: {:?}",
+                responses.keys().collect::<Vec<_>>()
+            );
+            for (code, r) in responses {
+                assert!(
+                    !r["content"]["application/json"]["schema"]["$ref"]
+                        .as_str()
+                        .is_some_and(|s| s.ends_with("/Problem")),
+                    "{method} {path} {code}: problems are application/problem+json"
+                );
+            }
+            if item[method]["requestBody"].is_object() {
+                for code in ["400", "413", "415", "422", "429"] {
+                    assert!(responses.contains_key(code), "{method} {path}: no {code}");
+                }
+            }
         }
     }
     let p = problem(

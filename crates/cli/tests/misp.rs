@@ -511,26 +511,42 @@ async fn misp_events_into_a_group(backend: Backend) {
     let list = app
         .get_json(&format!("/api/v1/groups/{g}/contributions"), &app.a.token)
         .await;
-    let by_stix = |id: &str| {
+    // Each contribution names the MISP UUID it came from; its STIX id is
+    // keyed to this group and member (nobody else can compute it).
+    let by_uuid = |uuid: &str, kind: &str| {
         list.as_array()
             .expect("list")
             .iter()
-            .find(|c| c["stix_id"] == id)
+            .find(|c| {
+                c["kind"] == kind && c["description"].as_str().is_some_and(|d| d.contains(uuid))
+            })
             .cloned()
-            .unwrap_or_else(|| panic!("{id} not in {list}"))
+            .unwrap_or_else(|| panic!("{uuid} not in {list}"))
     };
-    let domain = by_stix("indicator--5c0a4a9e-0000-4000-8000-00000000a001");
+    let domain = by_uuid(
+        "attribute 5c0a4a9e-0000-4000-8000-00000000a001",
+        "indicator",
+    );
+    assert!(domain["stix_id"]
+        .as_str()
+        .is_some_and(|i| i.starts_with("indicator--") && !i.contains("5c0a4a9e")));
     assert_eq!(domain["marking"], "green", "the event's TLP");
     assert_eq!(domain["details"]["value"], "login-portal.example");
     assert!(domain["description"].as_str().is_some_and(|d| d
         .contains("5c0a4a9e-0000-4000-8000-00000000e001")
         && d.contains("sector:energy")));
-    let url = by_stix("indicator--5c0a4a9e-0000-4000-8000-00000000a003");
+    let url = by_uuid(
+        "attribute 5c0a4a9e-0000-4000-8000-00000000a003",
+        "indicator",
+    );
     assert_eq!(url["marking"], "amber+strict", "the attribute's own TLP");
-    let ip = by_stix("indicator--5c0a4a9e-0000-4000-8000-00000000a002");
+    let ip = by_uuid(
+        "attribute 5c0a4a9e-0000-4000-8000-00000000a002",
+        "indicator",
+    );
     assert_eq!(ip["details"]["indicator_type"], "ipv4");
     assert_eq!(ip["details"]["value"], "203.0.113.9");
-    let incident = by_stix("incident--5c0a4a9e-0000-4000-8000-00000000e001");
+    let incident = by_uuid("5c0a4a9e-0000-4000-8000-00000000e001", "incident");
     assert_eq!(incident["details"]["techniques"], json!(["T1566.002"]));
     assert_eq!(incident["details"]["impact"], "moderate");
     let sighting = list
@@ -578,6 +594,131 @@ async fn misp_events_into_a_group(backend: Backend) {
     );
     assert_eq!(count_in(&app, g).await, 6, "all or nothing");
 
+    // Red team: another member of the group importing the same UUIDs gets
+    // contributions of its own (it neither takes over A's nor is told they
+    // are "already there"), and A's are untouched.
+    let res = app
+        .post_json(
+            &format!("/api/v1/groups/{g}/members"),
+            &app.operator.token,
+            &json!({"member": app.b.member.id.0, "role": "contributor"}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let (s, out) = import_misp(&app, &app.b.token, g, "?pii=redact-all", &event).await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out["added"], 6, "B's own: {out}");
+    let after = app
+        .get_json(&format!("/api/v1/groups/{g}/contributions"), &app.a.token)
+        .await;
+    assert_eq!(after.as_array().map(Vec::len), Some(12));
+    let stix_ids: std::collections::BTreeSet<&str> = after
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["stix_id"].as_str())
+        .collect();
+    assert_eq!(stix_ids.len(), 12, "no id shared between the two imports");
+    assert!(after
+        .to_string()
+        .contains(domain["stix_id"].as_str().expect("id")));
+
+    // Markings isx must not guess, in every shape MISP writes tags, refuse
+    // the import; so does a TLP:RED attribute isx would not import itself.
+    let raw = |tags: &str, attr_tags: &str, kind: &str, extra: &str| {
+        format!(
+            r#"{{"Event": {{"uuid": "5c0a4a9e-0000-4000-8000-00000000e003", "info": "{long}", {tags}
+                "Attribute": [{{"uuid": "5c0a4a9e-0000-4000-8000-00000000a009", "type": "{kind}",
+                  "value": "edge.example", "to_ids": true, {attr_tags} {extra} "category": "Network activity"}}]}}}}"#,
+            long = "x".repeat(190)
+        )
+    };
+    for (tags, attr_tags, kind, want) in [
+        (r#""Tag": [{"name": "tlp: red"}],"#, "", "domain", "TLP:RED"),
+        (
+            r#""EventTag": [{"Tag": {"name": "tlp:red"}}],"#,
+            "",
+            "domain",
+            "TLP:RED",
+        ),
+        (
+            "",
+            r#""Tag": [{"Tag": {"name": "tlp:red"}}],"#,
+            "text",
+            "TLP:RED",
+        ),
+        (
+            r#""Tag": [{"name": "tlp:ex:chr"}],"#,
+            "",
+            "domain",
+            "no TLP 2.0 marking",
+        ),
+    ] {
+        let (s, p) = import_misp(
+            &app,
+            &app.a.token,
+            g,
+            "?pii=redact-all",
+            &raw(tags, attr_tags, kind, ""),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{tags}{attr_tags}: {p}"
+        );
+        assert!(p.to_string().contains(want), "{p}");
+    }
+    assert_eq!(count_in(&app, g).await, 12, "nothing imported");
+    // A long title is clipped, not refused; retracted and organisation-only
+    // attributes are not shared.
+    let (s, out) = import_misp(
+        &app,
+        &app.a.token,
+        g,
+        "",
+        &raw(r#""Tag": [{"name": "tlp:green"}],"#, "", "domain", ""),
+    )
+    .await;
+    assert_eq!(
+        (s, out["added"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{out}"
+    );
+    for (extra, why) in [
+        (r#""deleted": true,"#, "deleted in MISP"),
+        (
+            r#""distribution": "0","#,
+            "distribution: your organisation only",
+        ),
+    ] {
+        let doc = raw("", "", "domain", extra)
+            .replace("e003", "e004")
+            .replace("a009", "a010");
+        let (s, out) = import_misp(&app, &app.a.token, g, "", &doc).await;
+        assert_eq!(s, StatusCode::OK, "{out}");
+        assert_eq!(
+            (out["added"].as_u64(), out["skipped"][why].as_u64()),
+            (Some(0), Some(1)),
+            "{out}"
+        );
+    }
+    let (s, p) = import_misp(
+        &app,
+        &app.a.token,
+        g,
+        "",
+        &format!(r#"{{"misp": {event}, "pii": {{"redact_all": true}}}}"#),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "unknown keys of the wrapped form: {p}"
+    );
+
     // isx's own MISP feed serves the group's event; imported into a second
     // group it adds the same contributions there under ids of their own.
     let g2 = new_group(&app, "Second exchange").await;
@@ -609,7 +750,7 @@ async fn misp_events_into_a_group(backend: Backend) {
     let (s, out) = import_misp(&app, &app.a.token, g2, "?pii=redact-all", &feed_event).await;
     assert_eq!(s, StatusCode::OK, "{out}");
     assert!(out["added"].as_u64() >= Some(4), "{out}");
-    assert_eq!(count_in(&app, g).await, 6, "the first group is unchanged");
+    assert_eq!(count_in(&app, g).await, 13, "the first group is unchanged");
 
     // The command line does the same, as a member of the group.
     let file = app.data_dir.path().join("event.json");

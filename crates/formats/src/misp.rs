@@ -45,7 +45,7 @@ fn tlp_colour(t: Tlp) -> &'static str {
 pub fn tlp_of_tag(tag: &str) -> Option<Tlp> {
     let rest = tag.trim().to_ascii_lowercase();
     let rest = rest.strip_prefix("tlp:")?;
-    match rest.trim_matches('"') {
+    match rest.trim().trim_matches('"').trim() {
         "clear" | "white" => Some(Tlp::Clear),
         "green" => Some(Tlp::Green),
         "amber" => Some(Tlp::Amber),

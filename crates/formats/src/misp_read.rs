@@ -11,7 +11,7 @@ use crate::FormatError;
 
 /// Events one document may hold, and attributes over all of them.
 pub const MAX_EVENTS: usize = 1_000;
-pub const MAX_ATTRIBUTES: usize = 50_000;
+pub const MAX_ATTRIBUTES: usize = 10_000;
 
 /// A MISP event as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct MispEvent {
     /// ATT&CK technique ids named by the event's tags and galaxy clusters.
     pub techniques: Vec<String>,
     pub attributes: Vec<MispAttribute>,
+    /// MISP's distribution of the event (0 your organisation only … 4).
+    pub distribution: u8,
     /// Where in the document the event is (a JSON pointer).
     pub pointer: String,
 }
@@ -49,6 +51,12 @@ pub struct MispAttribute {
     pub sightings: Vec<Timestamp>,
     /// The object it belongs to (`url`, `domain-ip`, `file`…), if any.
     pub object: Option<String>,
+    /// Retracted in MISP (the attribute or its object is `deleted`).
+    pub deleted: bool,
+    /// MISP's distribution: 0 your organisation only, 1 this community,
+    /// 2 connected communities, 3 all, 4 a sharing group, 5 inherit the
+    /// event's (resolved here: never 5).
+    pub distribution: u8,
     /// Where in the document the attribute is.
     pub pointer: String,
 }
@@ -113,22 +121,38 @@ fn instant(v: Option<&Value>) -> Option<Timestamp> {
     if t.is_empty() {
         return None;
     }
+    // MISP writes instants as epoch seconds, never milliseconds.
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return epoch(v);
+    }
     crate::urls::parse_time(t)
 }
 
+/// The tags of an event, object or attribute, in every shape MISP writes
+/// them: `Tag: [{"name"}]`, `Tag: ["name"]`, `Tag: [{"Tag": {"name"}}]`,
+/// and the `EventTag` / `AttributeTag` link lists of MISP's database export.
 fn tags_of(o: &serde_json::Map<String, Value>) -> Vec<String> {
-    o.get("Tag")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| match t {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Object(o) => text(o.get("name")),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    fn name_of(t: &Value) -> Option<String> {
+        match t {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => match o.get("Tag") {
+                Some(inner) => name_of(inner),
+                None => text(o.get("name")),
+            },
+            _ => None,
+        }
+    }
+    ["Tag", "EventTag", "AttributeTag", "ObjectTag"]
+        .iter()
+        .filter_map(|k| o.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(name_of)
+        .collect()
+}
+
+/// Whether MISP marked it deleted (soft deletion: retracted data).
+fn deleted(o: &serde_json::Map<String, Value>) -> bool {
+    flag(o.get("deleted"))
 }
 
 /// ATT&CK ids (`T1566`, `T1566.001`) in a text.
@@ -278,6 +302,9 @@ fn read_event(v: &Value, pointer: &str) -> Result<MispEvent, FormatError> {
         tags,
         techniques,
         attributes: Vec::new(),
+        distribution: distribution(o.get("distribution"))
+            .filter(|d| *d != 5)
+            .unwrap_or(1),
         pointer: pointer.to_owned(),
     };
     let list = |key: &str| -> Vec<Value> {
@@ -286,23 +313,38 @@ fn read_event(v: &Value, pointer: &str) -> Result<MispEvent, FormatError> {
             .cloned()
             .unwrap_or_default()
     };
+    let inherit = Inherited {
+        object: None,
+        tags: Vec::new(),
+        deleted: false,
+        distribution: event.distribution,
+    };
     for (i, a) in list("Attribute").iter().enumerate() {
         let p = format!("{pointer}/Attribute/{i}");
-        event.attributes.push(read_attribute(a, &p, None)?);
+        event.attributes.push(read_attribute(a, &p, &inherit)?);
     }
     for (i, ob) in list("Object").iter().enumerate() {
         let p = format!("{pointer}/Object/{i}");
-        let name = text(ob.get("name")).unwrap_or_default();
-        let attrs = ob
+        let Some(obj) = ob.as_object() else {
+            return Err(bad(&p, "not a MISP object: expected an object"));
+        };
+        // An object's tags, deletion and distribution hold for its attributes.
+        let inherit = Inherited {
+            object: Some(text(obj.get("name")).unwrap_or_default()),
+            tags: tags_of(obj),
+            deleted: deleted(obj),
+            distribution: distribution(obj.get("distribution"))
+                .filter(|d| *d != 5)
+                .unwrap_or(event.distribution),
+        };
+        let attrs = obj
             .get("Attribute")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
         for (j, a) in attrs.iter().enumerate() {
             let ap = format!("{p}/Attribute/{j}");
-            event
-                .attributes
-                .push(read_attribute(a, &ap, Some(name.clone()))?);
+            event.attributes.push(read_attribute(a, &ap, &inherit)?);
         }
         if event.attributes.len() > MAX_ATTRIBUTES {
             return Err(bad(
@@ -314,10 +356,22 @@ fn read_event(v: &Value, pointer: &str) -> Result<MispEvent, FormatError> {
     Ok(event)
 }
 
+/// What an attribute takes from the object (or event) it is in.
+struct Inherited {
+    object: Option<String>,
+    tags: Vec<String>,
+    deleted: bool,
+    distribution: u8,
+}
+
+fn distribution(v: Option<&Value>) -> Option<u8> {
+    text(v)?.trim().parse().ok().filter(|d| *d <= 5)
+}
+
 fn read_attribute(
     v: &Value,
     pointer: &str,
-    object: Option<String>,
+    inherit: &Inherited,
 ) -> Result<MispAttribute, FormatError> {
     let o = v
         .as_object()
@@ -342,12 +396,20 @@ fn read_attribute(
         value,
         to_ids: flag(o.get("to_ids")),
         comment: text(o.get("comment")).unwrap_or_default(),
-        tags: tags_of(o),
+        tags: {
+            let mut t = inherit.tags.clone();
+            t.extend(tags_of(o));
+            t
+        },
         first_seen: instant(o.get("first_seen")),
         last_seen: instant(o.get("last_seen")),
         timestamp: epoch(o.get("timestamp")),
         sightings,
-        object,
+        object: inherit.object.clone(),
+        deleted: inherit.deleted || deleted(o),
+        distribution: distribution(o.get("distribution"))
+            .filter(|d| *d != 5)
+            .unwrap_or(inherit.distribution),
         pointer: pointer.to_owned(),
     })
 }
@@ -411,6 +473,28 @@ mod tests {
             let e = read_events(doc.as_bytes()).unwrap_err().to_string();
             assert!(e.contains(want), "{doc}: {e}");
         }
+    }
+
+    #[test]
+    fn tags_in_every_shape_and_inherited_from_objects() {
+        let doc = r#"{"Event": {"uuid": "5f1e1a2b-0000-4000-8000-000000000001", "info": "x", "distribution": "0",
+          "EventTag": [{"Tag": {"name": "tlp: red"}}],
+          "Object": [{"name": "url", "deleted": true, "distribution": "5", "Tag": [{"name": "tlp:amber"}],
+            "Attribute": [{"uuid": "5f1e1a2b-0000-4000-8000-000000000003", "type": "url", "value": "https://a.example/",
+              "Tag": [{"Tag": {"name": "osint"}}], "distribution": "3"}]}]}}"#;
+        let e = &read_events(doc.as_bytes()).unwrap()[0];
+        assert_eq!(e.marking(), Some(Tlp::Red), "a space after the colon");
+        assert_eq!(e.distribution, 0);
+        let a = &e.attributes[0];
+        assert_eq!(a.tags, vec!["tlp:amber", "osint"]);
+        assert!(a.deleted, "its object is deleted");
+        assert_eq!(a.distribution, 3);
+        let late = r#"{"uuid": "5f1e1a2b-0000-4000-8000-000000000001", "info": "x", "date": "253402300800"}"#;
+        assert_eq!(
+            read_events(late.as_bytes()).unwrap()[0].date,
+            None,
+            "seconds, out of range"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub const MAX_ATTACHMENT: usize = 5 * 1024 * 1024;
 /// The contributor's answer to the PII detector: which findings (by their
 /// text) to redact and which to keep knowingly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PiiChoices {
     #[serde(default)]
     pub redact: Vec<String>,

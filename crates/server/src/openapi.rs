@@ -47,12 +47,97 @@ impl Modify for Security {
     }
 }
 
+/// Every error is an RFC 9457 problem (`application/problem+json`), and
+/// every operation can answer some of them whatever it does: 401 when it
+/// needs a key, 429 when the caller's budget is spent, 400/413/415/422
+/// when it reads a body, 400 when it reads parameters. This says so in
+/// each operation, once, instead of in every handler's annotation.
+struct Problems;
+
+fn is_problem(c: &utoipa::openapi::Content) -> bool {
+    matches!(&c.schema, Some(utoipa::openapi::RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+}
+
+impl Modify for Problems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+        const PROBLEM: &str = "application/problem+json";
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for r in op.responses.responses.values_mut() {
+                    if let RefOr::T(resp) = r {
+                        let problem = resp.content.get("application/json").is_some_and(is_problem);
+                        if problem {
+                            if let Some(c) = resp.content.shift_remove("application/json") {
+                                resp.content.insert(PROBLEM.to_owned(), c);
+                            }
+                        }
+                    }
+                }
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_body = op.request_body.is_some();
+                let mut add = |code: &str, why: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(why)
+                                    .content(
+                                        PROBLEM,
+                                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                                    )
+                                    .build(),
+                            )
+                        });
+                };
+                if secured {
+                    add(
+                        "401",
+                        "no credentials, or ones that name nobody (`WWW-Authenticate` says how)",
+                    );
+                }
+                add(
+                    "429",
+                    "the caller's request budget is spent (`Retry-After` says when)",
+                );
+                if has_params || has_body {
+                    add("400", "a parameter or the body cannot be read");
+                }
+                if has_body {
+                    add("413", "the body is larger than this operation takes");
+                    add(
+                        "415",
+                        "the body's media type is not one this operation reads",
+                    );
+                    add(
+                        "422",
+                        "a value in the body is wrong (the problem's `pointer` says where)",
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The whole document as JSON text: the router's paths and schemas under
 /// this module's title, tags and security schemes.
 pub fn document(from_routes: utoipa::openapi::OpenApi) -> String {
     let mut doc = ApiDoc::openapi();
     doc.merge(from_routes);
     Security.modify(&mut doc);
+    Problems.modify(&mut doc);
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }
 

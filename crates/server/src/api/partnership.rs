@@ -790,6 +790,7 @@ pub(crate) async fn import_misp(
     }
     // The wrapped form carries the answers finding by finding.
     #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct Wrapped {
         misp: serde_json::Value,
         #[serde(default)]
