@@ -87,10 +87,6 @@ pub struct RateLimiter {
     /// When the last sweep ran, in the clock's seconds.
     last_sweep: AtomicU64,
     sweeps: AtomicU64,
-    /// Clients whose failed-authentication budget is spent, with when (in
-    /// the clock's seconds) they may try again: checked *before* a
-    /// presented key is verified, so a spent client learns nothing more.
-    blocked: DashMap<String, u64>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -119,7 +115,6 @@ impl RateLimiter {
             max_keys,
             last_sweep: AtomicU64::new(0),
             sweeps: AtomicU64::new(0),
-            blocked: DashMap::new(),
         }
     }
 
@@ -141,38 +136,12 @@ impl RateLimiter {
             })
     }
 
-    /// Whether `client` spent its failed-authentication budget: the
-    /// seconds until it may try again.
-    pub fn blocked(&self, client: &str) -> Option<u64> {
-        let now = self.seconds();
-        let until = *self.blocked.get(client)?;
-        if until > now {
-            Some(until - now)
-        } else {
-            self.blocked.remove(client);
-            None
-        }
-    }
-
     /// Counts one failed authentication of `client` (a bad, expired or
-    /// revoked key) against the same budget as requests; when it is
-    /// spent, [`blocked`](Self::blocked) answers until the bucket refills.
+    /// revoked key) against its own budget: `Err` (seconds to wait) once it
+    /// is spent. Only failures are refused so: a valid key from the same
+    /// address is served.
     pub fn failed(&self, client: &str) -> Result<(), u64> {
-        let key = format!("authfail:{client}");
-        self.check(&key).inspect_err(|&wait| {
-            if self.blocked.len() >= self.max_keys {
-                let now = self.seconds();
-                self.blocked.retain(|_, until| *until > now);
-            }
-            if self.blocked.len() < self.max_keys {
-                self.blocked
-                    .insert(client.to_owned(), self.seconds().saturating_add(wait));
-            }
-        })
-    }
-
-    fn seconds(&self) -> u64 {
-        self.clock.now().as_u64() / 1_000_000_000
+        self.check(&format!("authfail:{client}"))
     }
 
     /// Forgets refilled buckets, at most once per [`SWEEP_EVERY_SECS`]

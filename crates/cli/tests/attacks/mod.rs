@@ -983,16 +983,32 @@ async fn bad_keys_are_throttled_and_audited(backend: Backend) {
         }
     }
     assert_eq!(codes, [401, 401, 401, 401, 401, 401, 429, 429], "{codes:?}");
-    // Spent: even a good key from that address waits, unverified.
+    // Spent: the bad key keeps getting 429, but a good key from the same
+    // address (another client behind the same NAT or proxy) is served — a
+    // stranger's failures must not lock a member out (red-team finding).
     let res = attacker
         .get(app.url("/api/v1/me"))
-        .bearer_auth(&app.a.token)
+        .bearer_auth(&bad)
         .send()
         .await
         .expect("send");
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let problem: Value = res.json().await.expect("problem body");
     assert_eq!(problem["status"], 429);
+    for path in ["/api/v1/me", "/.well-known/csaf/amber/index.txt"] {
+        let res = attacker
+            .get(app.url(path))
+            .bearer_auth(&app.a.token)
+            .send()
+            .await
+            .expect("send");
+        assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{path}");
+        assert!(
+            res.status().is_success() || res.status() == StatusCode::NOT_FOUND,
+            "{path}: {}",
+            res.status()
+        );
+    }
     // Another address is not affected.
     let res = app
         .client_from(std::net::IpAddr::from([127, 0, 0, 3]))
