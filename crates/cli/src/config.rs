@@ -24,6 +24,7 @@ use crate::args::{Global, LogFormat};
 /// body_bytes = 1048576
 /// rate_per_minute = 1200
 /// rate_burst = 200
+/// login_per_minute = 10
 /// session_ttl_secs = 28800
 /// [geoip]
 /// location = "/var/lib/GeoIP/GeoLite2-City.mmdb"
@@ -120,6 +121,8 @@ pub struct Limits {
     pub body_bytes: Option<usize>,
     pub rate_per_minute: Option<u32>,
     pub rate_burst: Option<u32>,
+    /// Failed sign-ins and refused API keys per address and minute.
+    pub login_per_minute: Option<u32>,
     pub session_ttl_secs: Option<i64>,
     pub connections: Option<usize>,
     pub connections_per_address: Option<usize>,

@@ -849,6 +849,16 @@ print(" ".join(names))
         "/api/v1/urls/stats",
         "/api/v1/feeds/urls/{name}",
         "/api/v1/feeds/signing-key",
+        "/api/v1/groups/{id}/import/misp",
+        "/lookup/{algorithm}/{hash}",
+        "/bulk/{algorithm}",
+        "/parents/{sha1}/{count}/{cursor}",
+        "/children/{sha1}/{count}/{cursor}",
+        "/stats/top",
+        "/session/create/{name}",
+        "/session/get/{name}",
+        "/session/matches/{name}",
+        "/info",
     ] {
         assert!(
             spec["paths"].get(path).is_some(),

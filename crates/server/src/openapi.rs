@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "urls", description = "Malicious URLs: import, search, statistics, signed 3-hourly feed files"),
         (name = "cleanfiles", description = "Clean file metadata: known-good hashes, single and bulk lookups (also CIRCL hashlookup-compatible at /lookup, /bulk, /info), deltas, full set and Bloom filter"),
         (name = "botnet", description = "Botnet feeds tailored to each constituency: streaming ingest, events, live stream (SSE), hourly/daily batches, firewall lists, RPZ"),
+        (name = "hashlookup", description = "CIRCL hashlookup-compatible routes (what pyhashlookup and other hashlookup clients call): lookups, bulk, parents and children, /info, and your member's own /stats/top and sessions. Errors here are hashlookup's `{\"message\": …}`; authentication is HTTP Basic (key id, secret) or Bearer"),
         (name = "misp", description = "The member's MISP feed: the products it may see as MISP events (manifest.json, hashes.csv, {uuid}.json)"),
         (name = "operations", description = "Health, audit log"),
     )
@@ -112,6 +113,16 @@ impl Modify for Problems {
                     "429",
                     "the caller's request budget is spent (`Retry-After` says when)",
                 );
+                let has_path_params = op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter()
+                        .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
+                });
+                if has_path_params {
+                    add(
+                        "404",
+                        "no such resource, or one hidden from you (which reads the same)",
+                    );
+                }
                 if has_params || has_body {
                     add("400", "a parameter or the body cannot be read");
                 }

@@ -132,6 +132,16 @@ pub fn server_config(
             .or(l.rate_burst)
             .unwrap_or(cfg.rate_limit.burst),
     };
+    let login = env_parse("ISX_LOGIN_PER_MINUTE")?
+        .or(l.login_per_minute)
+        .unwrap_or(cfg.login_rate_limit.per_minute);
+    if login == 0 {
+        anyhow::bail!("login_per_minute 0: at least 1 failed sign-in a minute must be allowed");
+    }
+    cfg.login_rate_limit = RateLimit {
+        per_minute: login,
+        burst: login,
+    };
     cfg.max_connections = env_parse("ISX_CONNECTIONS")?
         .or(l.connections)
         .unwrap_or(cfg.max_connections);

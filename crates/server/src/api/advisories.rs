@@ -323,7 +323,7 @@ pub struct ImportOutcomeDto {
 #[utoipa::path(post, path = "/api/v1/releases/{id}/advisories", tag = "advisories", security(("api_key" = [])),
     params(("id" = i64, Path, description = "release id")),
     request_body(content = Object, description = "a CSAF 2.0 document"),
-    responses((status = 200, body = ImportOutcomeDto), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ImportOutcomeDto), (status = 403, body = Problem), (status = 404, body = Problem, description = "no such release"), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn import_advisories(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

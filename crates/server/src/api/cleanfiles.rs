@@ -444,7 +444,8 @@ pub(crate) async fn import(
 /// Removes a file from the known-good set. Operator administrators only.
 #[utoipa::path(delete, path = "/api/v1/cleanfiles/sha256/{hash}", tag = "cleanfiles", security(("api_key" = [])),
     params(("hash" = String, Path, description = "SHA-256, hex")),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "not a SHA-256")))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -662,6 +663,11 @@ async fn note_lookup(
 /// hashlookup `GET /lookup/{md5|sha1|sha256}/{hash}`: the record in
 /// hashlookup's shape, 404 `{"message": "Non existing …"}` when unknown,
 /// 400 for a malformed hash.
+#[utoipa::path(get, path = "/lookup/{algorithm}/{hash}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    params(("algorithm" = String, Path, description = "md5, sha1 or sha256"), ("hash" = String, Path, description = "hex, either case"),
+        ("hashlookup_session" = Option<String>, Header, description = "a session of yours (`/session/create/{name}`) to note the lookup in")),
+    responses((status = 200, body = Object, description = "the record in CIRCL's shape (`SHA-256`, `FileName`, `ProductCode`, `OpSystemCode`, `CRC32`, `parents`, `children`, `hashlookup:trust` …)"),
+        (status = 400, body = Object, description = "`{\"message\": …}`: a malformed hash, count or cursor"), (status = 404, body = Object, description = "`{\"message\": \"Non existing …\", \"query\": …}`")))]
 pub(crate) async fn hashlookup_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -716,6 +722,12 @@ fn circl_hash(algo: HashAlgo, hash: &str) -> Option<HashValue> {
 /// hashlookup `POST /bulk/{md5|sha1|sha256}` with `{"hashes": […]}`: the
 /// known records (for SHA-1, hashlookup's convention: one entry per hash,
 /// `{}` for an unknown one).
+#[utoipa::path(post, path = "/bulk/{algorithm}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    params(("algorithm" = String, Path, description = "md5 or sha1 (sha256 too)")),
+    request_body(content = Object, content_type = "application/json", description = "`{\"hashes\": [\"…\", …]}`, at most 1,000,000"),
+    responses((status = 200, body = [Object], description = "the known records (SHA-1: one entry per hash, `{}` for an unknown or malformed one)"),
+        (status = 400, body = Object, description = "no `hashes` array"),
+        (status = 404, body = Object, description = "not a hash algorithm")))]
 pub(crate) async fn hashlookup_bulk(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -857,6 +869,10 @@ async fn related(
     .into_response())
 }
 
+#[utoipa::path(get, path = "/parents/{sha1}/{count}/{cursor}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    params(("sha1" = String, Path), ("count" = u32, Path, description = "1 to 1,000 (`/parents/{sha1}` alone: 100)"), ("cursor" = String, Path, description = "0 to start, then the cursor returned")),
+    responses((status = 200, body = Object, description = "`{\"parents\": [SHA-1…], \"cursor\", \"total\"}`; the cursor is `0` on the last page"),
+        (status = 400, body = Object, description = "`{\"message\": …}`: a malformed hash, count or cursor"), (status = 404, body = Object, description = "no known parent")))]
 pub(crate) async fn hashlookup_parents(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -879,6 +895,10 @@ pub(crate) async fn hashlookup_parents(
     .await
 }
 
+#[utoipa::path(get, path = "/children/{sha1}/{count}/{cursor}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    params(("sha1" = String, Path), ("count" = u32, Path, description = "1 to 1,000 (`/children/{sha1}` alone: 100)"), ("cursor" = String, Path, description = "0 to start, then the cursor returned")),
+    responses((status = 200, body = Object, description = "`{\"children\": [SHA-1…], \"cursor\", \"total\"}`; the cursor is `0` on the last page"),
+        (status = 400, body = Object, description = "`{\"message\": …}`: a malformed hash, count or cursor"), (status = 404, body = Object, description = "no known child")))]
 pub(crate) async fn hashlookup_children(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -905,6 +925,8 @@ pub(crate) async fn hashlookup_children(
 /// most in the last 30 days (single lookups), as `{"nx": [[hash, n], …],
 /// "exist": [{"FileName", "SHA-1"|"MD5"|"SHA-256": [hash, n]}, …]}`. Another member's
 /// lookups are never counted in: what a partner investigates is its own.
+#[utoipa::path(get, path = "/stats/top", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = Object, description = "your own member's most looked-up hashes over 30 days: `{\"nx\": [[hash, n]…], \"exist\": [{\"FileName\", \"SHA-1\"|\"MD5\"|\"SHA-256\": [hash, n]}…]}`")))]
 pub(crate) async fn hashlookup_top(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -958,6 +980,10 @@ fn bad_session_name() -> Response {
 /// member (another member's session of the same name is another session);
 /// lookups sent with the header `hashlookup_session: name` are noted in it
 /// for a day.
+#[utoipa::path(get, path = "/session/create/{name}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    params(("name" = String, Path, description = "1 to 120 letters, digits, '-', '_', '.' or ':'")),
+    responses((status = 200, body = Object, description = "`{\"message\", \"session\", \"ttl\"}`: lives a day"),
+        (status = 400, body = Object, description = "a name isx does not take"), (status = 409, body = Problem, description = "100 live sessions already")))]
 pub(crate) async fn hashlookup_session_create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -1010,6 +1036,10 @@ async fn session_of(
 
 /// hashlookup `GET /session/get/{name}`: the hashes looked up in the
 /// session, `{"nx": [...], "exist": [...], "info": {...}}`.
+#[utoipa::path(get, path = "/session/get/{name}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    params(("name" = String, Path)),
+    responses((status = 200, body = Object, description = "`{\"nx\": […], \"exist\": […], \"info\": {\"created\", \"expires\"}}`"),
+        (status = 400, body = Object), (status = 404, body = Object, description = "no live session of yours by that name")))]
 pub(crate) async fn hashlookup_session_get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -1034,6 +1064,10 @@ pub(crate) async fn hashlookup_session_get(
 
 /// `GET /session/matches/{name}`: the known files the session's lookups
 /// found, as hashlookup records (`{"matches": [...], "total": n}`).
+#[utoipa::path(get, path = "/session/matches/{name}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    params(("name" = String, Path)),
+    responses((status = 200, body = Object, description = "`{\"matches\": [records…], \"total\"}`: one per known file"),
+        (status = 400, body = Object), (status = 404, body = Object, description = "no live session of yours by that name")))]
 pub(crate) async fn hashlookup_session_matches(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -1074,6 +1108,8 @@ pub(crate) async fn hashlookup_session_matches(
 /// hashlookup `GET /info`, in CIRCL's shape (counts as text): the NSRL
 /// release and its records when one was imported, the vendors, operating
 /// systems and products, and isx's own totals.
+#[utoipa::path(get, path = "/info", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = Object, description = "CIRCL's shape: `nsrl-version`, `nsrl-NSRL-items`, `nsrl-NSRLMfg`, `nsrl-NSRLOS`, `nsrl-NSRLProd`, `hashlookup-version`, and isx's totals")))]
 pub(crate) async fn hashlookup_info(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -1136,6 +1172,9 @@ pub(crate) async fn download(
 }
 
 /// `GET /api/v1/cleanfiles/sha256/{hash}` (the path is shared with DELETE).
+#[utoipa::path(get, path = "/api/v1/cleanfiles/sha256/{hash}", tag = "cleanfiles", security(("api_key" = [])),
+    params(("hash" = String, Path, description = "SHA-256, hex, either case")),
+    responses((status = 200, body = LookupAnswer), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn lookup_sha256(
     state: State<AppState>,
     caller: Extension<Caller>,

@@ -59,7 +59,7 @@ pub(crate) async fn get_group(
 
 /// Creates a trust group with its owner (operator administrators only).
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("api_key" = [])), request_body = NewGroupRequest,
-    responses((status = 201, body = GroupDto), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = GroupDto), (status = 403, body = Problem), (status = 404, body = Problem, description = "no such owner"), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn create_group(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

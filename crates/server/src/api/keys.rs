@@ -32,7 +32,7 @@ pub(crate) async fn list_keys(
 /// Creates an API key. The response carries the token once; isx keeps only
 /// a hash of its secret.
 #[utoipa::path(post, path = "/api/v1/keys", tag = "keys", security(("api_key" = [])), request_body = NewKeyRequest,
-    responses((status = 201, body = CreatedKeyDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CreatedKeyDto), (status = 403, body = Problem), (status = 404, body = Problem, description = "no such member"), (status = 422, body = Problem)))]
 pub(crate) async fn create_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -98,7 +98,7 @@ pub(crate) async fn list_users(
 /// Creates a web user (operator administrators only). The password is
 /// stored as an Argon2id hash.
 #[utoipa::path(post, path = "/api/v1/users", tag = "members", security(("api_key" = [])), request_body = NewUserRequest,
-    responses((status = 201, body = UserDto), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = UserDto), (status = 403, body = Problem), (status = 404, body = Problem, description = "no such member"), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -116,46 +116,21 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(cleanfiles::import))
         .routes(routes!(cleanfiles::lookup_bulk).layer(bulk_limit))
         .routes(routes!(cleanfiles::stats))
-        .routes(routes!(cleanfiles::remove))
-        .route(
-            "/api/v1/cleanfiles/sha256/{hash}",
-            get(cleanfiles::lookup_sha256),
-        )
+        .routes(routes!(cleanfiles::lookup_sha256, cleanfiles::remove))
         .routes(routes!(cleanfiles::lookup_one))
         .routes(routes!(cleanfiles::manifest))
         .routes(routes!(cleanfiles::download))
-        .route(
-            "/lookup/{algorithm}/{hash}",
-            get(cleanfiles::hashlookup_one),
-        )
-        .route(
-            "/bulk/{algorithm}",
-            axum::routing::post(cleanfiles::hashlookup_bulk).layer(bulk_limit),
-        )
-        .route("/info", get(cleanfiles::hashlookup_info))
+        .routes(routes!(cleanfiles::hashlookup_one))
+        .routes(routes!(cleanfiles::hashlookup_bulk).layer(bulk_limit))
+        .routes(routes!(cleanfiles::hashlookup_info))
         .route("/parents/{sha1}", get(cleanfiles::hashlookup_parents))
-        .route(
-            "/parents/{sha1}/{count}/{cursor}",
-            get(cleanfiles::hashlookup_parents),
-        )
+        .routes(routes!(cleanfiles::hashlookup_parents))
         .route("/children/{sha1}", get(cleanfiles::hashlookup_children))
-        .route(
-            "/children/{sha1}/{count}/{cursor}",
-            get(cleanfiles::hashlookup_children),
-        )
-        .route("/stats/top", get(cleanfiles::hashlookup_top))
-        .route(
-            "/session/create/{name}",
-            get(cleanfiles::hashlookup_session_create),
-        )
-        .route(
-            "/session/get/{name}",
-            get(cleanfiles::hashlookup_session_get),
-        )
-        .route(
-            "/session/matches/{name}",
-            get(cleanfiles::hashlookup_session_matches),
-        )
+        .routes(routes!(cleanfiles::hashlookup_children))
+        .routes(routes!(cleanfiles::hashlookup_top))
+        .routes(routes!(cleanfiles::hashlookup_session_create))
+        .routes(routes!(cleanfiles::hashlookup_session_get))
+        .routes(routes!(cleanfiles::hashlookup_session_matches))
         .route("/metrics", get(crate::metrics::handler))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
