@@ -125,6 +125,10 @@ impl Modify for Problems {
                 }
                 if has_params || has_body {
                     add("400", "a parameter or the body cannot be read");
+                    add(
+                        "422",
+                        "a value is wrong (the problem's `pointer` says which, where it can)",
+                    );
                 }
                 if has_body {
                     add("413", "the body is larger than this operation takes");

@@ -204,21 +204,33 @@ pub(crate) async fn advisory_csaf(
     Ok(([(header::CONTENT_TYPE, "application/json")], Json(doc)).into_response())
 }
 
+/// The status a new release may start in.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum ReleaseStatusName {
+    Draft,
+    Scheduled,
+    Withdrawn,
+}
+
 /// Creates a release package (operator administrators).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReleaseRequest {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
-    #[schema(value_type = String, example = "2026-12-08T17:00:00Z")]
+    #[schema(value_type = String, format = DateTime, example = "2026-12-08T17:00:00Z")]
     pub release_at: Timestamp,
     #[serde(default)]
     pub notes: String,
     /// draft (default) or scheduled.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<ReleaseStatusName>)]
     pub status: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "green")]
+    #[schema(value_type = Option<crate::api::dto::TlpName>, example = "green")]
     pub marking: Option<Tlp>,
 }
 

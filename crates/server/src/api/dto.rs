@@ -88,18 +88,18 @@ impl From<&Member> for MemberDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMemberRequest {
-    #[schema(value_type = String, example = "CERT Example")]
+    #[schema(value_type = String, example = "CERT Example", min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: MemberName,
-    #[schema(value_type = String, example = "national-cert")]
+    #[schema(value_type = MemberKindName, example = "national-cert")]
     pub kind: MemberKind,
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "JP")]
     pub country: Option<CountryCode>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "advance-24h")]
+    #[schema(value_type = Option<TierName>, example = "advance-24h")]
     pub tier: Option<Tier>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "restricted")]
+    #[schema(value_type = Option<ClearanceName>, example = "restricted")]
     pub clearance: Option<Clearance>,
     #[serde(default)]
     pub constituency: Option<ConstituencyDto>,
@@ -160,10 +160,11 @@ impl From<&ApiKey> for ApiKeyDto {
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
     /// What the key is for, e.g. `siem-import`.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// RFC 3339 instant after which the key stops working.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
     /// The member the key acts for (administrators only; default: your own).
     #[serde(default)]
@@ -171,7 +172,7 @@ pub struct NewKeyRequest {
     /// The authority the key carries (default `member`): at most your own.
     /// A key that expires can only make keys that expire no later.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<UserRoleName>)]
     pub role: Option<isx_domain::UserRole>,
 }
 
@@ -229,12 +230,12 @@ impl From<&User> for UserDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^[A-Za-z0-9._@-]{2,64}$")]
     pub login: Login,
     /// At least 12 characters.
     pub password: String,
     pub member: i64,
-    #[schema(value_type = String, example = "member")]
+    #[schema(value_type = UserRoleName, example = "member")]
     pub role: UserRole,
 }
 
@@ -276,6 +277,7 @@ impl From<&TrustGroup> for GroupDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroupRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -293,7 +295,7 @@ pub struct NewGroupRequest {
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     pub member: i64,
-    #[schema(value_type = String, example = "reader")]
+    #[schema(value_type = GroupRoleName, example = "reader")]
     pub role: GroupRole,
 }
 
@@ -359,4 +361,163 @@ pub struct HealthDto {
     /// sqlite or postgres
     pub backend: String,
     pub version: String,
+}
+
+// The vocabularies of request fields as the OpenAPI document lists them
+// (schema only: the domain types parse and check the values; a test holds
+// each list equal to what the domain type accepts).
+
+/// A member's kind.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum MemberKindName {
+    Operator,
+    Government,
+    NationalCert,
+    CriticalInfrastructure,
+    Enterprise,
+    SecurityCompany,
+    Researcher,
+}
+
+/// How far ahead of release a member sees advance notices.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum TierName {
+    #[serde(rename = "standard")]
+    Standard,
+    #[serde(rename = "advance-5d")]
+    Advance5d,
+    #[serde(rename = "advance-24h")]
+    Advance24h,
+}
+
+/// A member's clearance.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum ClearanceName {
+    None,
+    Restricted,
+    Confidential,
+    Secret,
+}
+
+/// The authority of a user or a key.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum UserRoleName {
+    Admin,
+    Staff,
+    MemberAdmin,
+    Member,
+}
+
+/// A member's role in a trust group.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum GroupRoleName {
+    Owner,
+    Contributor,
+    Reader,
+}
+
+/// A TLP 2.0 marking.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum TlpName {
+    #[serde(rename = "clear")]
+    Clear,
+    #[serde(rename = "green")]
+    Green,
+    #[serde(rename = "amber")]
+    Amber,
+    #[serde(rename = "amber+strict")]
+    AmberStrict,
+    #[serde(rename = "red")]
+    Red,
+}
+
+#[cfg(test)]
+mod vocabulary_tests {
+    use super::*;
+
+    fn names<T: Serialize>(all: &[T]) -> Vec<String> {
+        all.iter()
+            .map(|v| {
+                serde_json::to_value(v)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Each schema list is exactly the domain type's vocabulary.
+    #[test]
+    fn schema_vocabularies_match_the_domain() {
+        use std::str::FromStr;
+        fn domain<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
+            all.iter().map(|v| name(*v).to_owned()).collect()
+        }
+        assert_eq!(
+            names(&[
+                MemberKindName::Operator,
+                MemberKindName::Government,
+                MemberKindName::NationalCert,
+                MemberKindName::CriticalInfrastructure,
+                MemberKindName::Enterprise,
+                MemberKindName::SecurityCompany,
+                MemberKindName::Researcher,
+            ]),
+            domain(MemberKind::ALL, MemberKind::as_str)
+        );
+        assert_eq!(
+            names(&[
+                TierName::Standard,
+                TierName::Advance5d,
+                TierName::Advance24h
+            ]),
+            domain(Tier::ALL, Tier::as_str)
+        );
+        assert_eq!(
+            names(&[
+                ClearanceName::None,
+                ClearanceName::Restricted,
+                ClearanceName::Confidential,
+                ClearanceName::Secret,
+            ]),
+            domain(Clearance::ALL, Clearance::as_str)
+        );
+        assert_eq!(
+            names(&[
+                UserRoleName::Admin,
+                UserRoleName::Staff,
+                UserRoleName::MemberAdmin,
+                UserRoleName::Member,
+            ]),
+            domain(UserRole::ALL, UserRole::as_str)
+        );
+        assert_eq!(
+            names(&[
+                GroupRoleName::Owner,
+                GroupRoleName::Contributor,
+                GroupRoleName::Reader,
+            ]),
+            domain(GroupRole::ALL, GroupRole::as_str)
+        );
+        for n in names(&[
+            TlpName::Clear,
+            TlpName::Green,
+            TlpName::Amber,
+            TlpName::AmberStrict,
+            TlpName::Red,
+        ]) {
+            assert!(isx_domain::Tlp::from_str(&n).is_ok(), "{n}");
+        }
+    }
 }
