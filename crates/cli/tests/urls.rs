@@ -479,7 +479,11 @@ async fn feed_files_follow_the_slots(backend: Backend) {
     );
 }
 
-crate::on_both_backends!(api_import_search_and_policy, feed_files_follow_the_slots);
+crate::on_both_backends!(
+    api_import_search_and_policy,
+    feed_files_follow_the_slots,
+    web_list_is_paged
+);
 
 #[test]
 fn cli_imports_lists_exports_and_produces_feeds() {
@@ -566,4 +570,89 @@ fn cli_imports_lists_exports_and_produces_feeds() {
     let again = isx(d, &["urls", "feed"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("no feed slot is due"));
     assert!(d.join("feeds/urls").read_dir().expect("files").count() >= 8);
+}
+
+/// Issue 19 part 6: the web page's record table is paged (100 a page),
+/// every filter kept in the links, with where the page stands in the list.
+async fn web_list_is_paged(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut body = String::new();
+    for i in 0..230 {
+        let threat = if i % 2 == 0 { "phishing" } else { "scam" };
+        body.push_str(&format!(
+            "{{\"url\":\"http://paged-{i}.example/x\",\"threat\":\"{threat}\",\"tlp\":\"green\",\"first_seen\":\"2026-11-22T00:00:00Z\"}}\n"
+        ));
+    }
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &app.operator.token)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = app
+        .session_cookie(app.a.member.id, "pager", isx_domain::UserRole::Member)
+        .await;
+    let page = |path: String| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            let res = app
+                .get(&path, "")
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            res.text().await.expect("page")
+        }
+    };
+    let link = |html: &str, id: &str| -> Option<String> {
+        let at = html.find(&format!("id=\"{id}\""))?;
+        let tag_start = html.get(..at)?.rfind("<a href=\"")? + 9;
+        let end = tag_start + html.get(tag_start..)?.find('"')?;
+        Some(
+            html.get(tag_start..end)?
+                .replace("&amp;", "&")
+                .replace("&#38;", "&"),
+        )
+    };
+    let rows = |html: &str| html.matches("paged-").count();
+    let first = page("/urls?threat=phishing".into()).await;
+    assert!(first.contains("1–100 of 115"), "115 phishing records");
+    assert_eq!(rows(&first), 100);
+    assert!(link(&first, "url-prev").is_none());
+    let next = link(&first, "url-next").expect("a next page");
+    assert!(
+        next.contains("threat=phishing") && next.contains("offset=100"),
+        "{next}"
+    );
+    let second = page(next).await;
+    assert!(
+        second.contains("101–115 of 115"),
+        "{}",
+        &second[second.find("url-pager").unwrap_or(0)..]
+            [..300.min(second.len() - second.find("url-pager").unwrap_or(0))]
+    );
+    assert_eq!(rows(&second), 15);
+    assert!(link(&second, "url-next").is_none(), "the last page");
+    let back = link(&second, "url-prev").expect("a previous page");
+    assert_eq!(rows(&page(back).await), 100);
+    // No record twice across the pages.
+    let names = |html: &str| -> Vec<String> {
+        html.match_indices("http://paged-")
+            .filter_map(|(i, _)| {
+                let rest = html.get(i..)?;
+                Some(rest.get(..rest.find('<')?)?.to_owned())
+            })
+            .collect()
+    };
+    let mut all = names(&first);
+    all.extend(names(&second));
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "no record on two pages");
+    assert_eq!(n, 115);
 }

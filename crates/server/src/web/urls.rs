@@ -51,6 +51,55 @@ struct UrlsPage {
     files: Vec<FileRow>,
     geo: String,
     public_key: String,
+    pager: Pager,
+}
+
+/// Where the records table stands in the whole list, with links to the
+/// pages around it (every filter kept).
+struct Pager {
+    first: i64,
+    last: i64,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+/// Records per page of the table.
+const PAGE: u32 = 100;
+
+/// `/urls?…` with the filters of `f` and `offset`.
+fn page_link(f: &UrlFilter, offset: u32) -> String {
+    let mut u = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("q", &f.q),
+        ("host", &f.host),
+        ("domain", &f.domain),
+        ("ip", &f.ip),
+        ("asn", &f.asn),
+        ("country", &f.country),
+        ("threat", &f.threat),
+        ("since", &f.since),
+        ("until", &f.until),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            u.append_pair(k, v);
+        }
+    }
+    if offset > 0 {
+        u.append_pair("offset", &offset.to_string());
+    }
+    format!("/urls?{}", u.finish())
+}
+
+fn pager(f: &UrlFilter, total: i64, shown: usize) -> Pager {
+    let offset = f.offset.unwrap_or(0);
+    let first = if shown == 0 { 0 } else { i64::from(offset) + 1 };
+    let last = i64::from(offset) + shown as i64;
+    Pager {
+        first,
+        last,
+        prev: (offset > 0).then(|| page_link(f, offset.saturating_sub(PAGE))),
+        next: (last < total).then(|| page_link(f, offset.saturating_add(PAGE))),
+    }
 }
 
 fn bars(items: Vec<(String, i64)>) -> Vec<Bar> {
@@ -77,8 +126,9 @@ async fn urls_page(
     };
     let stats = urls::stats(state, caller, query.clone()).await?;
     let mut q = query;
-    q.limit = 100;
+    q.limit = PAGE;
     let records = urls::search(state, caller, q).await?;
+    let records_len = records.len();
     let ids = state.wire_ids().await?;
     let files = isx_app::feed_files::list(state, caller, &isx_app::feed_files::URLS, 16).await?;
     let stats = stats_dto(state, stats);
@@ -125,6 +175,7 @@ async fn urls_page(
             .collect(),
         geo,
         public_key: state.feeds.signer.public_key(),
+        pager: pager(&f, stats.total, records_len),
         f,
     };
     Ok((code, render(&page)?).into_response())
