@@ -175,6 +175,29 @@ async fn url_map_and_chart_draw_the_data() {
     b.wait_text("#notice", |t| t.contains("3 new")).await;
     b.goto(&app.url("/urls")).await;
     b.wait_text("#url-total", |t| t == "7").await;
+    // Issue 19: times read as people read them — local, with how long ago —
+    // and the exact instant on hover.
+    let times = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#url-records time')).map(t => ({
+                text: t.textContent, title: t.title, exact: t.getAttribute('datetime') }));",
+        )
+        .await;
+    let times = times.as_array().expect("times");
+    assert_eq!(times.len(), 7, "one per record: {times:?}");
+    for t in times {
+        let (text, title, exact) = (
+            t["text"].as_str().unwrap_or(""),
+            t["title"].as_str().unwrap_or(""),
+            t["exact"].as_str().unwrap_or(""),
+        );
+        assert!(exact.starts_with("2026-") && exact.contains('T'), "{t}");
+        assert_eq!(title, exact, "the exact instant on hover");
+        assert!(
+            text != exact && !text.contains('T') && text.contains('(') && text.contains("2026"),
+            "readable: {t}"
+        );
+    }
 
     let stats: Value = app
         .get_json("/api/v1/urls/stats", &app.operator.token)

@@ -113,6 +113,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/favicon.ico", get(favicon))
         .route("/static/cleanfiles.js", get(cleanfiles_script))
         .route("/static/attach.js", get(attach_script))
+        .route("/static/time.js", get(time_script))
         .merge(signed_in)
 }
 
@@ -123,6 +124,16 @@ async fn cleanfiles_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/cleanfiles.js"),
+    )
+}
+
+async fn time_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/time.js"),
     )
 }
 
