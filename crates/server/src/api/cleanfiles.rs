@@ -576,6 +576,8 @@ const TOP_LIMIT: u32 = 100;
 const PARENTS_INLINE: u32 = 15;
 /// Children listed inside a record.
 const CHILDREN_INLINE: u32 = 100;
+/// How long a single lookup waits to count itself.
+const COUNT_WAIT_MS: u64 = 250;
 
 /// A related file as hashlookup lists it: its SHA-1 (upper case), or its
 /// SHA-256 when it has no SHA-1 or is not a clean file itself.
@@ -643,10 +645,19 @@ async fn note_lookup(
     known: bool,
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
-    state
-        .store
-        .count_lookup(scope(caller), hash, known, now)
-        .await?;
+    // Counting is for the member's own statistics: it must not hold up the
+    // answer, e.g. while an import holds the store's write lock. A count
+    // that cannot be written at once is skipped (and said in the log).
+    match tokio::time::timeout(
+        std::time::Duration::from_millis(COUNT_WAIT_MS),
+        state.store.count_lookup(scope(caller), hash, known, now),
+    )
+    .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "hashlookup lookup not counted"),
+        Err(_) => tracing::debug!("hashlookup lookup not counted: the store is busy"),
+    }
     if let Some(name) = headers
         .get("hashlookup_session")
         .and_then(|v| v.to_str().ok())
