@@ -112,6 +112,7 @@ pub(crate) async fn get_release(
 #[serde(deny_unknown_fields)]
 pub(crate) struct TableParams {
     /// json (default) or csv.
+    #[param(pattern = r"^(json|csv)$")]
     format: Option<String>,
 }
 

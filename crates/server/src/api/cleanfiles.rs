@@ -75,7 +75,7 @@ pub struct LookupAnswer {
 /// Looks up one hash: 200 with the known-good file(s), 404 when the hash is
 /// not in the set.
 #[utoipa::path(get, path = "/api/v1/cleanfiles/{algorithm}/{hash}", tag = "cleanfiles", security(("api_key" = [])),
-    params(("algorithm" = String, Path, description = "md5, sha1 or sha256"), ("hash" = String, Path, description = "hex, either case")),
+    params(("algorithm" = String, Path, description = "md5, sha1 or sha256", pattern = r"^(md5|sha1|sha256)$"), ("hash" = String, Path, description = "hex, either case: 32, 40 or 64 digits by the algorithm", pattern = r"^([0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$")),
     responses((status = 200, body = LookupAnswer), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn lookup_one(
     State(state): State<AppState>,
@@ -109,6 +109,7 @@ pub struct BulkParams {
     /// `false`: known/unknown only (faster; no store reads). Default `true`.
     pub metadata: Option<bool>,
     /// `ndjson` (default), `json` or `csv`; the `Accept` header also chooses.
+    #[param(pattern = r"^(ndjson|json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -443,7 +444,7 @@ pub(crate) async fn import(
 
 /// Removes a file from the known-good set. Operator administrators only.
 #[utoipa::path(delete, path = "/api/v1/cleanfiles/sha256/{hash}", tag = "cleanfiles", security(("api_key" = [])),
-    params(("hash" = String, Path, description = "SHA-256, hex")),
+    params(("hash" = String, Path, description = "SHA-256, hex", pattern = r"^[0-9A-Fa-f]{64}$")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem, description = "not a SHA-256")))]
 pub(crate) async fn remove(
@@ -675,7 +676,7 @@ async fn note_lookup(
 /// hashlookup's shape, 404 `{"message": "Non existing …"}` when unknown,
 /// 400 for a malformed hash.
 #[utoipa::path(get, path = "/lookup/{algorithm}/{hash}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
-    params(("algorithm" = String, Path, description = "md5, sha1 or sha256"), ("hash" = String, Path, description = "hex, either case"),
+    params(("algorithm" = String, Path, description = "md5, sha1 or sha256", pattern = r"^(md5|sha1|sha256)$"), ("hash" = String, Path, description = "hex, either case: 32, 40 or 64 digits by the algorithm", pattern = r"^([0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$"),
         ("hashlookup_session" = Option<String>, Header, description = "a session of yours (`/session/create/{name}`) to note the lookup in")),
     responses((status = 200, body = Object, description = "the record in CIRCL's shape (`SHA-256`, `FileName`, `ProductCode`, `OpSystemCode`, `CRC32`, `parents`, `children`, `hashlookup:trust` …)"),
         (status = 400, body = Object, description = "`{\"message\": …}`: a malformed hash, count or cursor"), (status = 404, body = Object, description = "`{\"message\": \"Non existing …\", \"query\": …}`")))]
@@ -734,7 +735,7 @@ fn circl_hash(algo: HashAlgo, hash: &str) -> Option<HashValue> {
 /// known records (for SHA-1, hashlookup's convention: one entry per hash,
 /// `{}` for an unknown one).
 #[utoipa::path(post, path = "/bulk/{algorithm}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
-    params(("algorithm" = String, Path, description = "md5 or sha1 (sha256 too)")),
+    params(("algorithm" = String, Path, description = "md5 or sha1 (sha256 too)", pattern = r"^(md5|sha1|sha256)$")),
     request_body(content = Object, content_type = "application/json", description = "`{\"hashes\": [\"…\", …]}`, at most 1,000,000"),
     responses((status = 200, body = [Object], description = "the known records (SHA-1: one entry per hash, `{}` for an unknown or malformed one)"),
         (status = 400, body = Object, description = "no `hashes` array"),
@@ -881,7 +882,7 @@ async fn related(
 }
 
 #[utoipa::path(get, path = "/parents/{sha1}/{count}/{cursor}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
-    params(("sha1" = String, Path), ("count" = u32, Path, description = "1 to 1,000 (`/parents/{sha1}` alone: 100)"), ("cursor" = String, Path, description = "0 to start, then the cursor returned")),
+    params(("sha1" = String, Path, pattern = r"^[0-9A-Fa-f]{40}$"), ("count" = u32, Path, description = "1 to 1,000 (`/parents/{sha1}` alone: 100)", minimum = 1, maximum = 1000), ("cursor" = String, Path, description = "0 to start, then the cursor returned", pattern = r"^[0-9]{1,19}$")),
     responses((status = 200, body = Object, description = "`{\"parents\": [SHA-1…], \"cursor\", \"total\"}`; the cursor is `0` on the last page"),
         (status = 400, body = Object, description = "`{\"message\": …}`: a malformed hash, count or cursor"), (status = 404, body = Object, description = "no known parent")))]
 pub(crate) async fn hashlookup_parents(
@@ -907,7 +908,7 @@ pub(crate) async fn hashlookup_parents(
 }
 
 #[utoipa::path(get, path = "/children/{sha1}/{count}/{cursor}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
-    params(("sha1" = String, Path), ("count" = u32, Path, description = "1 to 1,000 (`/children/{sha1}` alone: 100)"), ("cursor" = String, Path, description = "0 to start, then the cursor returned")),
+    params(("sha1" = String, Path, pattern = r"^[0-9A-Fa-f]{40}$"), ("count" = u32, Path, description = "1 to 1,000 (`/children/{sha1}` alone: 100)", minimum = 1, maximum = 1000), ("cursor" = String, Path, description = "0 to start, then the cursor returned", pattern = r"^[0-9]{1,19}$")),
     responses((status = 200, body = Object, description = "`{\"children\": [SHA-1…], \"cursor\", \"total\"}`; the cursor is `0` on the last page"),
         (status = 400, body = Object, description = "`{\"message\": …}`: a malformed hash, count or cursor"), (status = 404, body = Object, description = "no known child")))]
 pub(crate) async fn hashlookup_children(
@@ -992,7 +993,7 @@ fn bad_session_name() -> Response {
 /// lookups sent with the header `hashlookup_session: name` are noted in it
 /// for a day.
 #[utoipa::path(get, path = "/session/create/{name}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
-    params(("name" = String, Path, description = "1 to 120 letters, digits, '-', '_', '.' or ':'")),
+    params(("name" = String, Path, description = "1 to 120 letters, digits, '-', '_', '.' or ':'", pattern = r"^[A-Za-z0-9._:-]{1,120}$")),
     responses((status = 200, body = Object, description = "`{\"message\", \"session\", \"ttl\"}`: lives a day"),
         (status = 400, body = Object, description = "a name isx does not take"), (status = 409, body = Problem, description = "100 live sessions already")))]
 pub(crate) async fn hashlookup_session_create(
@@ -1048,7 +1049,7 @@ async fn session_of(
 /// hashlookup `GET /session/get/{name}`: the hashes looked up in the
 /// session, `{"nx": [...], "exist": [...], "info": {...}}`.
 #[utoipa::path(get, path = "/session/get/{name}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
-    params(("name" = String, Path)),
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9._:-]{1,120}$")),
     responses((status = 200, body = Object, description = "`{\"nx\": […], \"exist\": […], \"info\": {\"created\", \"expires\"}}`"),
         (status = 400, body = Object), (status = 404, body = Object, description = "no live session of yours by that name")))]
 pub(crate) async fn hashlookup_session_get(
@@ -1076,7 +1077,7 @@ pub(crate) async fn hashlookup_session_get(
 /// `GET /session/matches/{name}`: the known files the session's lookups
 /// found, as hashlookup records (`{"matches": [...], "total": n}`).
 #[utoipa::path(get, path = "/session/matches/{name}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
-    params(("name" = String, Path)),
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9._:-]{1,120}$")),
     responses((status = 200, body = Object, description = "`{\"matches\": [records…], \"total\"}`: one per known file"),
         (status = 400, body = Object), (status = 404, body = Object, description = "no live session of yours by that name")))]
 pub(crate) async fn hashlookup_session_matches(
@@ -1184,7 +1185,7 @@ pub(crate) async fn download(
 
 /// `GET /api/v1/cleanfiles/sha256/{hash}` (the path is shared with DELETE).
 #[utoipa::path(get, path = "/api/v1/cleanfiles/sha256/{hash}", tag = "cleanfiles", security(("api_key" = [])),
-    params(("hash" = String, Path, description = "SHA-256, hex, either case")),
+    params(("hash" = String, Path, description = "SHA-256, hex, either case", pattern = r"^[0-9A-Fa-f]{64}$")),
     responses((status = 200, body = LookupAnswer), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn lookup_sha256(
     state: State<AppState>,

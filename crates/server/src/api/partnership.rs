@@ -25,6 +25,18 @@ use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use isx_app::partnership::{self as ops, CommentDraft, Draft, Seen};
 
+/// The answer to the personal-data detector: the findings (their exact
+/// text) to replace by a placeholder, and those to keep knowingly.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // schema only: `isx_partnership::PiiChoices` is read
+pub struct PiiChoicesDto {
+    #[serde(default)]
+    pub redact: Vec<String>,
+    #[serde(default)]
+    pub keep: Vec<String>,
+}
+
 /// A member as contributions name it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthorDto {
@@ -151,7 +163,7 @@ pub struct DraftRequest {
     pub details: isx_partnership::Details,
     /// `{"redact":["jane@corp.example"],"keep":["203.0.113.9"]}`
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = PiiChoicesDto)]
     pub pii: PiiChoices,
     /// For edits: the version being edited (a stale one is refused with 409).
     #[serde(default)]
@@ -335,7 +347,7 @@ pub struct CommentRequest {
     #[serde(default)]
     pub anonymous: bool,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = PiiChoicesDto)]
     pub pii: PiiChoices,
 }
 
@@ -495,7 +507,7 @@ pub struct ShareRequestBody {
     pub reason: String,
     /// Answers to the PII detector for the reason (`redact` / `keep`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = PiiChoicesDto)]
     pub pii: isx_partnership::PiiChoices,
 }
 
@@ -596,7 +608,7 @@ pub(crate) async fn list_shares(
 pub struct DecisionBody {
     /// For approval: each PII finding redacted or kept for the wider audience.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = PiiChoicesDto)]
     pub pii: PiiChoices,
 }
 
@@ -744,6 +756,7 @@ pub const MAX_MISP_IMPORT: usize = 32 << 20;
 pub struct MispImportParams {
     /// `redact-all`: replace every personal-data finding by a placeholder
     /// (otherwise each must be answered, as for a contribution by hand).
+    #[param(pattern = r"^redact-all$")]
     pub pii: Option<String>,
     /// Publish the contributions without the member's name.
     pub anonymous: Option<bool>,

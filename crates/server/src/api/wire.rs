@@ -35,6 +35,7 @@ pub struct UrlFilterParams {
     pub limit: Option<u32>,
     pub offset: Option<u32>,
     /// `json` (default), `ndjson`, `csv` or `stix`.
+    #[param(pattern = r"^(json|ndjson|csv|stix)$")]
     pub format: Option<String>,
 }
 
