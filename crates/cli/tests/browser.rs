@@ -270,6 +270,24 @@ async fn url_map_and_chart_draw_the_data() {
         })
         .collect();
     assert_eq!(drawn_totals, api_totals, "the chart adds up to the data");
+    // Issue 19: no day label runs past the chart's edges (the last one was
+    // clipped).
+    let ticks = b
+        .execute(
+            "const svg = document.querySelector('#threat-chart');
+             const w = svg.viewBox.baseVal.width;
+             return Array.from(svg.querySelectorAll('text.tick')).map(t => {
+                 const b = t.getBBox(); return { text: t.textContent, x: b.x, right: b.x + b.width, w: w }; });",
+        )
+        .await;
+    let ticks = ticks.as_array().expect("ticks");
+    assert!(ticks.len() >= 2, "{ticks:?}");
+    for t in ticks {
+        assert!(
+            t["x"].as_f64() >= Some(0.0) && t["right"].as_f64() <= t["w"].as_f64(),
+            "label inside the chart: {t}"
+        );
+    }
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     b.screenshot(&shots.join("urls.png")).await;
 

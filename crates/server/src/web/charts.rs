@@ -192,6 +192,18 @@ pub fn threat_colour(t: ThreatType) -> &'static str {
 
 /// New URLs per day, stacked by threat type. `per_day` holds
 /// (day label, threat, count), days ascending.
+/// Where a day label under a bar goes: centred under it, unless that
+/// would run past the chart's right edge (a label is about 34 units wide),
+/// then ending at the edge — the last label is never clipped.
+fn tick_x(centre: f64, width: f64) -> (f64, &'static str) {
+    const HALF_LABEL: f64 = 17.0;
+    if centre + HALF_LABEL > width {
+        (width - 1.0, "end")
+    } else {
+        (centre, "middle")
+    }
+}
+
 pub fn threats_over_time(per_day: &[(String, ThreatType, i64)]) -> String {
     let mut days: Vec<&str> = per_day.iter().map(|(d, _, _)| d.as_str()).collect();
     days.dedup();
@@ -232,9 +244,10 @@ pub fn threats_over_time(per_day: &[(String, ThreatType, i64)]) -> String {
         if days.len() <= 14 || i % (days.len() / 7).max(1) == 0 {
             let _ = write!(
                 svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
-                x + bar_w / 2.0,
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"{}\">{}</text>",
+                tick_x(x + bar_w / 2.0, w).0,
                 h - bottom + 16.0,
+                tick_x(x + bar_w / 2.0, w).1,
                 day.get(5..).unwrap_or(day)
             );
         }
@@ -309,9 +322,10 @@ pub fn stacked_per_day(
         if (days.len() - 1 - i).is_multiple_of(step) {
             let _ = write!(
                 svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
-                x + bar_w / 2.0,
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"{}\">{}</text>",
+                tick_x(x + bar_w / 2.0, w).0,
                 h - bottom + 16.0,
+                tick_x(x + bar_w / 2.0, w).1,
                 day.get(5..).unwrap_or(day)
             );
         }
@@ -323,6 +337,52 @@ pub fn stacked_per_day(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (x, anchor) of every day label of a chart.
+    fn ticks(svg: &str) -> Vec<(f64, String)> {
+        svg.split("<text ")
+            .skip(1)
+            .filter(|t| t.contains("class=\"tick\"") && !t.contains("y=\"18\""))
+            .map(|t| {
+                let attr = |name: &str| {
+                    let at = t.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                    t[at..at + t[at..].find('"').unwrap()].to_owned()
+                };
+                (attr("x").parse().unwrap(), attr("text-anchor"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_last_day_label_stays_inside_the_chart() {
+        // 29 days: the URL chart labels every 4th, the last included, under
+        // a bar 19 units wide — centred there, "11-28" ran past the edge.
+        let days: Vec<String> = (1..=29).map(|d| format!("2026-11-{d:02}")).collect();
+        let per_day: Vec<(String, ThreatType, i64)> = days
+            .iter()
+            .map(|d| (d.clone(), ThreatType::Phishing, 3))
+            .collect();
+        let series = vec!["Mirai".to_owned()];
+        let stacked: Vec<(String, String, u64)> = days
+            .iter()
+            .map(|d| (d.clone(), "Mirai".to_owned(), 2))
+            .collect();
+        for svg in [
+            threats_over_time(&per_day),
+            stacked_per_day("c", "events", &series, &stacked),
+        ] {
+            let t = ticks(&svg);
+            assert!(t.len() >= 5, "{svg}");
+            for (x, anchor) in &t {
+                match anchor.as_str() {
+                    "middle" => assert!(x + 17.0 <= 720.0 && x - 17.0 >= 0.0, "{x}"),
+                    "end" => assert!(*x <= 720.0 && x - 34.0 >= 0.0, "{x}"),
+                    other => panic!("{other}"),
+                }
+            }
+            assert_eq!(t.last().map(|(_, a)| a.as_str()), Some("end"), "{t:?}");
+        }
+    }
 
     #[test]
     fn projection_puts_known_places_where_they_belong() {
