@@ -9,24 +9,20 @@ use serde_json::Value;
 
 /// Runs the `isx` binary on `data_dir`, untouched by the caller's ISX_* settings.
 pub(crate) fn isx(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_isx"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("ISX_DATA_DIR")
-        .env_remove("ISX_DATABASE_URL")
-        .env_remove("ISX_CONFIG")
-        .output()
-        .expect("run isx")
+    isx_command(data_dir, args)
 }
 
 /// `isx` on a running test app's data directory and store (either engine).
 pub(crate) fn isx_with(app: &crate::support::app::TestApp, args: &[&str]) -> Output {
+    let mut all = vec!["--database-url", app.db_url.as_str()];
+    all.extend_from_slice(args);
+    isx_command(app.data_dir.path(), &all)
+}
+
+fn isx_command(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_isx"))
         .arg("--data-dir")
-        .arg(app.data_dir.path())
-        .arg("--database-url")
-        .arg(&app.db_url)
+        .arg(data_dir)
         .args(args)
         .env_remove("ISX_DATA_DIR")
         .env_remove("ISX_DATABASE_URL")

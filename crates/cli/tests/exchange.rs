@@ -178,7 +178,7 @@ async fn post(app: &TestApp, path: &str, token: &str, ct: &str, body: String) ->
         .expect("send")
 }
 
-async fn group(app: &TestApp, name: &str) -> i64 {
+pub(crate) async fn group(app: &TestApp, name: &str) -> i64 {
     let res = app
         .post_json(
             "/api/v1/groups",

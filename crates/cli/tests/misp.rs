@@ -439,29 +439,13 @@ async fn count_in(app: &TestApp, g: i64) -> usize {
         .unwrap_or(0)
 }
 
-async fn new_group(app: &TestApp, name: &str) -> i64 {
-    let g: Value = app
-        .post_json(
-            "/api/v1/groups",
-            &app.operator.token,
-            &json!({"name": name, "kind": {"kind": "ad-hoc"}, "owner": app.a.member.id.0}),
-        )
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    g["id"].as_i64().expect("group id")
-}
-
 /// Issue 19 part 2: MISP events into a trust group — through the same
 /// checks, PII review and access as a contribution by hand, keeping UUIDs,
 /// tags and TLP, all or nothing, idempotent; and an event from isx's own
 /// MISP feed imported into a second group.
 async fn misp_events_into_a_group(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let g = new_group(&app, "Energy exchange").await;
+    let g = crate::exchange::group(&app, "Energy exchange").await;
     let ids = json!({
         "event": "5c0a4a9e-0000-4000-8000-00000000e001",
         "domain": "5c0a4a9e-0000-4000-8000-00000000a001",
@@ -721,7 +705,7 @@ async fn misp_events_into_a_group(backend: Backend) {
 
     // isx's own MISP feed serves the group's event; imported into a second
     // group it adds the same contributions there under ids of their own.
-    let g2 = new_group(&app, "Second exchange").await;
+    let g2 = crate::exchange::group(&app, "Second exchange").await;
     let manifest = app
         .get_json("/api/v1/feeds/misp/manifest.json", &app.a.token)
         .await;
@@ -755,7 +739,7 @@ async fn misp_events_into_a_group(backend: Backend) {
     // The command line does the same, as a member of the group.
     let file = app.data_dir.path().join("event.json");
     std::fs::write(&file, &event).expect("write");
-    let g3 = new_group(&app, "Third exchange").await;
+    let g3 = crate::exchange::group(&app, "Third exchange").await;
     let out = crate::cli::isx_with(
         &app,
         &[

@@ -307,11 +307,10 @@ fn read_event(v: &Value, pointer: &str) -> Result<MispEvent, FormatError> {
             .unwrap_or(1),
         pointer: pointer.to_owned(),
     };
-    let list = |key: &str| -> Vec<Value> {
+    let list = |key: &str| -> &[Value] {
         o.get(key)
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+            .map_or(&[][..], Vec::as_slice)
     };
     let inherit = Inherited {
         object: None,
@@ -340,8 +339,7 @@ fn read_event(v: &Value, pointer: &str) -> Result<MispEvent, FormatError> {
         let attrs = obj
             .get("Attribute")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         for (j, a) in attrs.iter().enumerate() {
             let ap = format!("{p}/Attribute/{j}");
             event.attributes.push(read_attribute(a, &ap, &inherit)?);

@@ -553,7 +553,7 @@ pub trait CleanFileStore: Send + Sync {
     /// expired sessions; how many rows went. Idempotent (every node may).
     async fn prune_lookups(&self, since: Timestamp, now: Timestamp) -> Result<u64>;
     /// `member`'s most looked-up hashes since `since` (hash, known,
-    /// lookups), most first; counts older than `since` are dropped.
+    /// lookups), most first (a read: `prune_lookups` drops old counts).
     async fn top_lookups(
         &self,
         member: i64,

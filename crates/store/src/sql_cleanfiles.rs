@@ -688,10 +688,6 @@ impl<DB: Engine> crate::CleanFileStore for SqlStore<DB> {
         limit: u32,
     ) -> crate::Result<Vec<(String, bool, u64)>> {
         let first = day_of(since);
-        sqlx::query("DELETE FROM clean_lookup_counts WHERE day < $1")
-            .arg(first)
-            .run(&self.pool)
-            .await?;
         let rows = sqlx::query(
             "SELECT hash, MAX(known), CAST(SUM(hits) AS BIGINT) AS n FROM clean_lookup_counts
              WHERE member_id = $1 AND day >= $2

@@ -791,15 +791,11 @@ pub(crate) async fn hashlookup_bulk(
         .map(|a| a.as_ref().and_then(|k| k.files.first()))
         .collect();
     let keys: Vec<isx_cleanfiles::Sha256> = firsts.iter().flatten().map(|f| f.sha256).collect();
-    let mut evidence = state.store.clean_evidence(&keys).await?;
+    let evidence = state.store.clean_evidence(&keys).await?;
+    let none = isx_cleanfiles::Evidence::default();
     let mut out = Vec::new();
     for first in firsts {
-        let record = first.map(|f| {
-            let e = evidence.remove(&f.sha256).unwrap_or_default();
-            let r = hashlookup_json(f, &e);
-            evidence.insert(f.sha256, e);
-            r
-        });
+        let record = first.map(|f| hashlookup_json(f, evidence.get(&f.sha256).unwrap_or(&none)));
         match (record, algo) {
             (Some(r), _) => out.push(r),
             (None, HashAlgo::Sha1) => out.push(json!({})),
@@ -817,11 +813,15 @@ async fn related(
     state: &AppState,
     caller: &Caller,
     parents: bool,
-    sha1: &str,
-    count: Option<&str>,
-    cursor: Option<&str>,
+    path: Result<Path<Vec<String>>, PathRejection>,
 ) -> Result<Response, ApiError> {
     allowed(state, caller)?;
+    let Ok(Path(p)) = path else {
+        return Ok(unreadable_path());
+    };
+    let mut p = p.into_iter();
+    let (sha1, count, cursor) = (p.next().unwrap_or_default(), p.next(), p.next());
+    let (sha1, count, cursor) = (sha1.as_str(), count.as_deref(), cursor.as_deref());
     let what = if parents { "parents" } else { "children" };
     let Some(value) = circl_hash(HashAlgo::Sha1, sha1) else {
         return Ok(hashlookup_error(
@@ -890,21 +890,7 @@ pub(crate) async fn hashlookup_parents(
     Extension(caller): Extension<Caller>,
     path: Result<Path<Vec<String>>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    allowed(&state, &caller)?;
-    let Ok(Path(p)) = path else {
-        return Ok(unreadable_path());
-    };
-    let mut p = p.into_iter();
-    let (sha1, count, cursor) = (p.next().unwrap_or_default(), p.next(), p.next());
-    related(
-        &state,
-        &caller,
-        true,
-        &sha1,
-        count.as_deref(),
-        cursor.as_deref(),
-    )
-    .await
+    related(&state, &caller, true, path).await
 }
 
 #[utoipa::path(get, path = "/children/{sha1}/{count}/{cursor}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
@@ -916,21 +902,7 @@ pub(crate) async fn hashlookup_children(
     Extension(caller): Extension<Caller>,
     path: Result<Path<Vec<String>>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    allowed(&state, &caller)?;
-    let Ok(Path(p)) = path else {
-        return Ok(unreadable_path());
-    };
-    let mut p = p.into_iter();
-    let (sha1, count, cursor) = (p.next().unwrap_or_default(), p.next(), p.next());
-    related(
-        &state,
-        &caller,
-        false,
-        &sha1,
-        count.as_deref(),
-        cursor.as_deref(),
-    )
-    .await
+    related(&state, &caller, false, path).await
 }
 
 /// hashlookup `GET /stats/top`: the hashes the caller's own member looked up
@@ -949,25 +921,29 @@ pub(crate) async fn hashlookup_top(
         .store
         .top_lookups(scope(&caller), since, TOP_LIMIT)
         .await?;
-    let mut nx = Vec::new();
-    let mut exist = Vec::new();
-    for (hash, known, n) in top {
-        if !known {
-            nx.push(json!([hash, n]));
-            continue;
-        }
-        // CIRCL names the pair "SHA-1" (it counts SHA-1 lookups); isx counts
-        // every algorithm and names each pair after its hash's.
-        let Ok(value) = HashValue::parse(&hash) else {
-            continue;
-        };
-        let file_name = files_of(&state, value)
-            .await?
-            .into_iter()
-            .next()
-            .map(|f| f.file_name);
-        exist.push(json!({ "FileName": file_name, circl_name(value.algo()): [hash, n] }));
-    }
+    let (known, unknown): (Vec<_>, Vec<_>) = top.into_iter().partition(|(_, known, _)| *known);
+    let nx: Vec<Value> = unknown.iter().map(|(h, _, n)| json!([h, n])).collect();
+    // The file names of the known ones, in one lookup.
+    let known: Vec<(String, u64, HashValue)> = known
+        .into_iter()
+        .filter_map(|(h, _, n)| HashValue::parse(&h).ok().map(|v| (h, n, v)))
+        .collect();
+    let parsed: Vec<Result<HashValue, String>> = known.iter().map(|(_, _, v)| Ok(*v)).collect();
+    let view = state.clean.view();
+    let answers = isx_app::cleanfiles::look_up(state.store.as_ref(), &view, &parsed, true).await?;
+    // CIRCL names the pair "SHA-1" (it counts SHA-1 lookups); isx counts
+    // every algorithm and names each pair after its hash's.
+    let exist: Vec<Value> = known
+        .iter()
+        .zip(&answers)
+        .map(|((h, n, v), a)| {
+            let file_name = a
+                .as_ref()
+                .and_then(|k| k.files.first())
+                .map(|f| f.file_name.clone());
+            json!({ "FileName": file_name, circl_name(v.algo()): [h, n] })
+        })
+        .collect();
     Ok(Json(json!({ "nx": nx, "exist": exist })).into_response())
 }
 
@@ -1005,7 +981,6 @@ pub(crate) async fn hashlookup_session_create(
     let Ok(Path(name)) = path else {
         return Ok(unreadable_path());
     };
-    allowed(&state, &caller)?;
     let Some(name) = session_name(&name) else {
         return Ok(bad_session_name());
     };
@@ -1021,13 +996,18 @@ pub(crate) async fn hashlookup_session_create(
     .into_response())
 }
 
+/// The caller's live session the path names, or the hashlookup answer why
+/// not (a path that is not UTF-8, a name isx does not take, no such session).
 async fn session_of(
     state: &AppState,
     caller: &Caller,
-    name: &str,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Result<isx_store::LookupSession, Response>, ApiError> {
     allowed(state, caller)?;
-    let Some(name) = session_name(name) else {
+    let Ok(Path(name)) = path else {
+        return Ok(Err(unreadable_path()));
+    };
+    let Some(name) = session_name(&name) else {
         return Ok(Err(bad_session_name()));
     };
     Ok(
@@ -1057,11 +1037,7 @@ pub(crate) async fn hashlookup_session_get(
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    allowed(&state, &caller)?;
-    let Ok(Path(name)) = path else {
-        return Ok(unreadable_path());
-    };
-    let s = match session_of(&state, &caller, &name).await? {
+    let s = match session_of(&state, &caller, path).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
@@ -1085,11 +1061,7 @@ pub(crate) async fn hashlookup_session_matches(
     Extension(caller): Extension<Caller>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    allowed(&state, &caller)?;
-    let Ok(Path(name)) = path else {
-        return Ok(unreadable_path());
-    };
-    let s = match session_of(&state, &caller, &name).await? {
+    let s = match session_of(&state, &caller, path).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };

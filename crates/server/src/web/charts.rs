@@ -242,12 +242,11 @@ pub fn threats_over_time(per_day: &[(String, ThreatType, i64)]) -> String {
             );
         }
         if days.len() <= 14 || i % (days.len() / 7).max(1) == 0 {
+            let (tx, anchor) = tick_x(x + bar_w / 2.0, w);
             let _ = write!(
                 svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"{}\">{}</text>",
-                tick_x(x + bar_w / 2.0, w).0,
+                "<text x=\"{tx:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"{anchor}\">{}</text>",
                 h - bottom + 16.0,
-                tick_x(x + bar_w / 2.0, w).1,
                 day.get(5..).unwrap_or(day)
             );
         }
@@ -320,12 +319,11 @@ pub fn stacked_per_day(
         // At most about ten day labels, the last day always labelled.
         let step = days.len().div_ceil(10).max(1);
         if (days.len() - 1 - i).is_multiple_of(step) {
+            let (tx, anchor) = tick_x(x + bar_w / 2.0, w);
             let _ = write!(
                 svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"{}\">{}</text>",
-                tick_x(x + bar_w / 2.0, w).0,
+                "<text x=\"{tx:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"{anchor}\">{}</text>",
                 h - bottom + 16.0,
-                tick_x(x + bar_w / 2.0, w).1,
                 day.get(5..).unwrap_or(day)
             );
         }
