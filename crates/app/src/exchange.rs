@@ -208,6 +208,21 @@ pub struct ItemsPage {
     pub items: Vec<(Entry, Option<String>)>,
     pub more: bool,
     pub next: Option<String>,
+    /// No later entry shares the last one's millisecond
+    /// ([`isx_exchange::page::Page::sealed`]).
+    pub sealed: bool,
+}
+
+impl ItemsPage {
+    /// `X-TAXII-Date-Added-Last` (see [`isx_exchange::page::Page::date_added_last`]).
+    pub fn date_added_last(&self) -> Option<isx_domain::Timestamp> {
+        let last = self.items.last()?.0.date_added;
+        Some(if self.sealed {
+            isx_exchange::page::millisecond_end(last)
+        } else {
+            last
+        })
+    }
 }
 
 /// Reads the page `filter` selects from `c` (of one object when
@@ -233,7 +248,18 @@ pub async fn read(
                 .map(|(e, o)| (e, o.to_string()))
                 .unzip();
             let page = select(&entries, &filter);
-            Ok(take_page(&entries, &mut objects, page))
+            let mut items = take_page(&entries, &mut objects, page);
+            // Advisories enter the collection when a caller's view changes
+            // (a window opening), not in imports of their own: the last
+            // millisecond is complete only once it has passed.
+            if !items.more {
+                let now = app.clock.now();
+                items.sealed &= items
+                    .items
+                    .last()
+                    .is_none_or(|(e, _)| isx_exchange::page::millisecond_end(e.date_added) < now);
+            }
+            Ok(items)
         }
         Source::Urls | Source::CleanFiles | Source::Botnet => {
             read_product(app, caller, &c.source, &filter).await
@@ -258,6 +284,7 @@ fn take_page(entries: &[Entry], objects: &mut [String], page: Page<'_>) -> Items
         items,
         more: page.more,
         next: page.next,
+        sealed: page.sealed,
     }
 }
 
@@ -540,7 +567,7 @@ async fn read_group(
             .filter(|e| {
                 isx_policy::decide(
                     &caller.principal,
-                    &records::exchange_object(g, e.marking, e.author),
+                    &records::exchange_object(g, e.marking, e.author, &e.recipients),
                     now,
                 )
                 .is_allowed()
@@ -564,7 +591,7 @@ async fn read_group(
         u32::try_from(filter.limit.saturating_add(1).min(1_000_000)).unwrap_or(1_000_000);
     // Stored as checked JSON text at ingest: served as it is.
     let mut bodies: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
-    let (chosen, more, next) = loop {
+    let (chosen, more, next, sealed) = loop {
         if filter.ids.is_empty() && with_objects {
             // The window, its objects' versions and their bodies in one read.
             let (rows, end) = app
@@ -579,7 +606,7 @@ async fn read_group(
             let versions = visible(entries);
             if let Some(p) = select_window(&versions, filter, end) {
                 let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
-                break (chosen, p.more, p.next);
+                break (chosen, p.more, p.next, p.sealed);
             }
             window = window.saturating_mul(2).min(1_000_000);
             continue;
@@ -615,7 +642,7 @@ async fn read_group(
         };
         if let Some(p) = select_window(&versions, filter, end) {
             let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
-            break (chosen, p.more, p.next);
+            break (chosen, p.more, p.next, p.sealed);
         }
         window = window.saturating_mul(2).min(1_000_000);
     };
@@ -629,5 +656,6 @@ async fn read_group(
             .collect(),
         more,
         next,
+        sealed,
     })
 }

@@ -534,7 +534,8 @@ print(json.dumps(out))
 crate::on_both_backends!(
     client_walks_every_collection,
     taxii2_client_token_auth,
-    unmarked_is_amber_and_red_is_refused
+    unmarked_is_amber_and_red_is_refused,
+    siem_polling_loops
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -804,7 +805,9 @@ async fn same_answers_as_medallion() {
 /// Issue 19 part 3: an object posted without a marking is judged and
 /// served as TLP:AMBER (the body carries the marking, so the reader's
 /// tool knows it); a TLP:RED one is refused with its own reason while the
-/// rest of the envelope is stored.
+/// rest of the envelope is stored — unless it names its recipients
+/// (`x_isx_recipients`: group members' STIX identities), whom alone it
+/// reaches, while they belong to the group.
 async fn unmarked_is_amber_and_red_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let gid = group(&app, "Markings").await;
@@ -862,5 +865,331 @@ async fn unmarked_is_amber_and_red_is_refused(backend: Backend) {
         res.status(),
         StatusCode::NOT_FOUND,
         "nothing of the refused object is stored"
+    );
+
+    // TLP:RED naming its recipients: B joins the group; one object for B,
+    // one for A alone. Identities come from the roster.
+    let joined = app
+        .post_json(
+            &format!("/api/v1/groups/{gid}/members"),
+            &app.a.token,
+            &json!({"member": app.b.member.id.0, "role": "reader"}),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(joined.status(), StatusCode::OK);
+    let roster: Vec<Value> = app
+        .get(&format!("/api/v1/groups/{gid}/members"), &app.a.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("roster");
+    let identity_of = |m: isx_domain::MemberId| {
+        roster
+            .iter()
+            .find(|r| r["member"] == m.0)
+            .and_then(|r| r["stix_identity"].as_str())
+            .expect("stix_identity")
+            .to_owned()
+    };
+    let b_identity = identity_of(app.b.member.id);
+    assert_eq!(
+        b_identity,
+        isx_formats::partnership::member_identity(app.b.member.id)
+    );
+    let for_b = "indicator--3f0c1b8e-6a4c-4b5e-9d1e-0a1b2c3d4e5f";
+    let for_a = "indicator--4f0c1b8e-6a4c-4b5e-9d1e-0a1b2c3d4e5f";
+    let stranger = "indicator--5f0c1b8e-6a4c-4b5e-9d1e-0a1b2c3d4e5f";
+    let named = |id: &str, who: Vec<String>| {
+        let mut o = indicator(id, Some(red));
+        o["x_isx_recipients"] = json!(who);
+        o
+    };
+    let body = json!({"objects": [
+        named(for_b, vec![b_identity.clone()]),
+        named(for_a, vec![identity.clone()]),
+        named(stranger, vec![isx_formats::partnership::member_identity(isx_domain::MemberId(987_654))]),
+    ]});
+    let res = post(&app, &col, &app.a.token, TAXII, body.to_string()).await;
+    let status: Value = res.json().await.expect("status");
+    assert_eq!(status["success_count"], 2, "{status}");
+    let failure = &status["failures"][0];
+    assert_eq!(failure["id"], stranger);
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not a member"),
+        "{status}"
+    );
+    let visible = |token: String| {
+        let app = &app;
+        let col = col.clone();
+        async move {
+            let env = app.get_json(&col, &token).await;
+            env["objects"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|o| o["id"].as_str().map(str::to_owned))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    let seen_by_b = visible(app.b.token.clone()).await;
+    assert!(seen_by_b.contains(&for_b.to_owned()), "{seen_by_b:?}");
+    assert!(
+        !seen_by_b.contains(&for_a.to_owned()),
+        "B is not named on A's own"
+    );
+    let seen_by_a = visible(app.a.token.clone()).await;
+    assert!(seen_by_a.contains(&for_b.to_owned()) && seen_by_a.contains(&for_a.to_owned()));
+    let got = app.get_json(&format!("{col}{for_b}/"), &app.b.token).await;
+    assert_eq!(got["objects"][0]["x_isx_recipients"], json!([b_identity]));
+    // Named, but no longer in the group: nothing.
+    let left = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/groups/{gid}/members/{}", app.b.member.id.0),
+            &app.a.token,
+        )
+        .send()
+        .await
+        .expect("send");
+    assert!(left.status().is_success(), "{}", left.status());
+    let res = app
+        .get(&format!("{col}{for_b}/"), &app.b.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// How a SIEM or TI platform polls a collection (their loops, replayed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Poller {
+    /// OpenCTI's TAXII feed: `next` while there is more, repeating its
+    /// `added_after`; then `added_after` from `X-TAXII-Date-Added-Last`
+    /// through a JavaScript `Date` (milliseconds).
+    OpenCti,
+    /// Elastic's TAXII input: `next` alone with `limit`; its cursor is the
+    /// last `X-TAXII-Date-Added-Last` as sent (none: it starts over).
+    Elastic,
+    /// Older clients that ignore `next`: `added_after` from the header,
+    /// truncated to milliseconds, while there is more.
+    HeaderOnly,
+}
+
+/// A poller's state between polls.
+#[derive(Default)]
+struct PollState {
+    added_after: Option<String>,
+    cursor: Option<String>,
+    requests: usize,
+}
+
+/// Milliseconds, as `new Date(header).toISOString()` keeps them.
+fn to_millis(header: &str) -> String {
+    let t = isx_domain::Timestamp::parse(header).expect("header timestamp");
+    isx_exchange::taxii_timestamp(isx_domain::Timestamp::from_micros(
+        t.as_micros().div_euclid(1000) * 1000,
+    ))
+}
+
+/// One poll (a run of requests until the client stops): the ids received.
+async fn poll_once(
+    app: &TestApp,
+    col: &str,
+    kind: Poller,
+    limit: usize,
+    filter: &[(&str, &str)],
+    state: &mut PollState,
+) -> Vec<String> {
+    let mut got = Vec::new();
+    loop {
+        state.requests += 1;
+        assert!(state.requests < 400, "{kind:?}: endless polling");
+        let mut params: Vec<(String, String)> = vec![("limit".into(), limit.to_string())];
+        let with_filters = !(kind == Poller::Elastic && state.cursor.is_some());
+        if with_filters {
+            params.extend(
+                filter
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+        }
+        match (kind, &state.cursor, &state.added_after) {
+            (Poller::Elastic, Some(n), _) => params.push(("next".into(), n.clone())),
+            (Poller::OpenCti, Some(n), a) => {
+                params.push(("next".into(), n.clone()));
+                if let Some(a) = a {
+                    params.push(("added_after".into(), a.clone()));
+                }
+            }
+            (_, _, Some(a)) => params.push(("added_after".into(), a.clone())),
+            _ => {}
+        }
+        let res = app
+            .get(col, &app.a.token)
+            .header("accept", TAXII)
+            .query(&params)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::OK, "{kind:?} {params:?}");
+        let last = res
+            .headers()
+            .get("x-taxii-date-added-last")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: Value = res.json().await.expect("envelope");
+        let objects = body["objects"].as_array().cloned().unwrap_or_default();
+        let more = body["more"].as_bool().unwrap_or(false);
+        let next = body["next"].as_str().map(str::to_owned);
+        got.extend(
+            objects
+                .iter()
+                .map(|o| o["id"].as_str().expect("id").to_owned()),
+        );
+        match kind {
+            Poller::OpenCti => {
+                if objects.is_empty() {
+                    state.cursor = None;
+                    return got;
+                }
+                if more && next.is_some() {
+                    state.cursor = next;
+                } else {
+                    state.cursor = None;
+                    state.added_after = last.as_deref().map(to_millis);
+                    return got;
+                }
+            }
+            Poller::Elastic => {
+                // The cursor is replaced by each answer's header: without
+                // one, Elastic would start over from its initial interval.
+                state.added_after = last;
+                assert!(
+                    state.added_after.is_some() || state.requests == 1,
+                    "an answer without X-TAXII-Date-Added-Last loses Elastic's place"
+                );
+                state.cursor = next;
+                if state.cursor.is_none() {
+                    return got;
+                }
+            }
+            Poller::HeaderOnly => {
+                if let Some(l) = &last {
+                    state.added_after = Some(to_millis(l));
+                }
+                if !more {
+                    return got;
+                }
+            }
+        }
+    }
+}
+
+/// An envelope of `n` indicators, ids numbered from `from`.
+fn indicators(app: &TestApp, from: usize, n: usize) -> Value {
+    let identity = isx_formats::partnership::member_identity(app.a.member.id);
+    let green = isx_formats::stix::tlp_marking_id(isx_domain::Tlp::Green);
+    let objects: Vec<Value> = (from..from + n)
+        .map(|i| {
+            json!({"type": "indicator", "spec_version": "2.1",
+                "id": format!("indicator--{:08x}-0000-4000-8000-{:012x}", i, i),
+                "created_by_ref": identity,
+                "created": "2026-11-01T10:00:00.000Z", "modified": "2026-11-01T10:00:00.000Z",
+                "indicator_types": ["malicious-activity"],
+                "pattern": format!("[ipv4-addr:value = '198.51.{}.{}']", (i / 250) % 250, i % 250),
+                "pattern_type": "stix", "valid_from": "2026-11-01T10:00:00Z",
+                "object_marking_refs": [green]})
+        })
+        .collect();
+    json!({ "objects": objects })
+}
+
+/// Issue 19 part 3: the polling loops of OpenCTI's TAXII feed, Elastic's
+/// TAXII input and clients that ignore `next`, against a collection where
+/// 10,000 objects arrive in one post (one instant) and more in later
+/// ones: every object once, nothing missed, no endless loop, and a poll
+/// after the end gets nothing — with `added_after` truncated to
+/// milliseconds, `next` with and without the filters repeated.
+async fn siem_polling_loops(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let gid = group(&app, "Polling").await;
+    let col = format!("/taxii2/isx/collections/group-{gid}/objects/");
+    let send = |body: Value| {
+        let app = &app;
+        let col = col.clone();
+        async move {
+            let res = post(app, &col, &app.a.token, TAXII, body.to_string()).await;
+            assert_eq!(res.status(), StatusCode::ACCEPTED);
+            let status: Value = res.json().await.expect("status");
+            assert_eq!(status["failure_count"], 0, "{status}");
+        }
+    };
+    send(indicators(&app, 0, 10_000)).await;
+    // (client, page size, filters): a page smaller than a millisecond's
+    // objects, a page of exactly one (1,000 objects: the header-only
+    // client needs a page to hold a millisecond), and a filter.
+    type Filters = Vec<(&'static str, &'static str)>;
+    let clients: Vec<(Poller, usize, Filters)> = vec![
+        (Poller::OpenCti, 700, vec![]),
+        (Poller::OpenCti, 700, vec![("match[type]", "indicator")]),
+        (Poller::OpenCti, 10_000, vec![]),
+        (Poller::Elastic, 700, vec![]),
+        (Poller::HeaderOnly, 1_000, vec![]),
+    ];
+    let mut states: Vec<PollState> = clients.iter().map(|_| PollState::default()).collect();
+    let want = |range: std::ops::Range<usize>| -> Vec<String> {
+        range
+            .map(|i| format!("indicator--{:08x}-0000-4000-8000-{:012x}", i, i))
+            .collect()
+    };
+    for ((kind, limit, filter), state) in clients.iter().zip(states.iter_mut()) {
+        let got = poll_once(&app, &col, *kind, *limit, filter, state).await;
+        assert_eq!(got.len(), 10_000, "{kind:?}/{limit}: {} objects", got.len());
+        assert_eq!(
+            got,
+            want(0..10_000),
+            "{kind:?}/{limit}: in order, once each"
+        );
+    }
+    // Two later posts; each client's next poll gets just those.
+    send(indicators(&app, 10_000, 1_500)).await;
+    send(indicators(&app, 11_500, 1_500)).await;
+    for ((kind, limit, filter), state) in clients.iter().zip(states.iter_mut()) {
+        let got = poll_once(&app, &col, *kind, *limit, filter, state).await;
+        assert_eq!(
+            got,
+            want(10_000..13_000),
+            "{kind:?}/{limit}: the new objects once"
+        );
+        let again = poll_once(&app, &col, *kind, *limit, filter, state).await;
+        assert!(
+            again.is_empty(),
+            "{kind:?}/{limit}: {} repeated",
+            again.len()
+        );
+    }
+    // An empty page reports where it was asked to start, so a client that
+    // takes its cursor from the header keeps its place.
+    let after = "2030-01-01T00:00:00.000000Z";
+    let res = app
+        .get(&format!("{col}?added_after={after}"), &app.a.token)
+        .header("accept", TAXII)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.headers()
+            .get("x-taxii-date-added-last")
+            .and_then(|v| v.to_str().ok()),
+        Some(after)
     );
 }

@@ -5,12 +5,27 @@
 //!
 //! Entries are ordered by their `date_added` in the collection, which the
 //! server keeps distinct (microseconds apart), so a page ends at a
-//! `date_added` and the next one starts strictly after it — the opaque
-//! `next` token carries that point and a fingerprint of the filters, and a
-//! token sent with other filters is refused (clients must repeat them).
+//! `date_added` and the next one starts strictly after it. The opaque
+//! `next` token carries that point and the filters it was given for: a
+//! client may send it alone (Elastic's TAXII input does) or with the same
+//! filters (OpenCTI repeats `added_after`); with other filters it is
+//! refused.
+//!
+//! Clients that keep `X-TAXII-Date-Added-Last` at millisecond precision
+//! (OpenCTI parses it into a JavaScript `Date`) page by whole
+//! milliseconds. So a page that cannot hold every entry of its last
+//! millisecond ends before that millisecond when it holds an earlier one
+//! ([`Page::sealed`]), and the server then reports the end of that
+//! millisecond as the page's last `date_added`
+//! ([`Page::date_added_last`]): `added_after` at it, truncated or not,
+//! resumes exactly after the page. (The store starts each import in a
+//! millisecond of its own, so no later import joins a millisecond a
+//! client has read to its end.)
 
 use std::collections::{BTreeSet, HashMap};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use isx_domain::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -77,7 +92,13 @@ impl Filter {
             spec_versions: Vec::new(),
         };
         let mut next = None;
+        // Whether the request names any selection of its own (`limit`
+        // excluded): a `next` token alone brings its own.
+        let mut selected = false;
         for (k, v) in pairs {
+            if k.starts_with("match[") || k == "added_after" {
+                selected = true;
+            }
             match k.as_str() {
                 "added_after" => {
                     f.added_after = Some(crate::parse_timestamp(v).ok_or_else(|| {
@@ -99,17 +120,12 @@ impl Filter {
                 "match[spec_version]" => f.spec_versions.extend(list(v)),
                 "match[version]" => {
                     for s in list(v) {
-                        f.versions.push(match s.as_str() {
-                            "last" => VersionSel::Last,
-                            "first" => VersionSel::First,
-                            "all" => VersionSel::All,
-                            t => VersionSel::At(crate::parse_timestamp(t).ok_or_else(|| {
-                                ExchangeError::bad(
-                                    "match[version]",
-                                    format!("{t:?}: expected last, first, all or a timestamp"),
-                                )
-                            })?),
-                        });
+                        f.versions.push(VersionSel::parse(&s).ok_or_else(|| {
+                            ExchangeError::bad(
+                                "match[version]",
+                                format!("{s:?}: expected last, first, all or a timestamp"),
+                            )
+                        })?);
                     }
                 }
                 // Unknown parameters are ignored, as the specification asks.
@@ -120,7 +136,7 @@ impl Filter {
             f.versions.push(VersionSel::Last);
         }
         if let Some(token) = next {
-            f.after = Some(f.resume_point(&token)?);
+            f.resume(&token, selected)?;
         }
         Ok(f)
     }
@@ -142,24 +158,124 @@ impl Filter {
         print
     }
 
-    /// The token that resumes after `date_added`.
+    /// The token that resumes after `date_added`: the instant and this
+    /// filter's selection, so the token alone continues the same query.
     pub fn next_token(&self, date_added: Timestamp) -> String {
-        format!("{}-{}", date_added.as_micros(), self.fingerprint())
+        let saved = SavedSelection {
+            added_after: self.added_after.map(Timestamp::as_micros),
+            ids: self.ids.clone(),
+            types: self.types.clone(),
+            versions: self.versions.iter().map(VersionSel::text).collect(),
+            spec_versions: self.spec_versions.clone(),
+        };
+        // Serialising plain strings and numbers cannot fail; were it to,
+        // the token would carry no selection and be refused on return.
+        let json = serde_json::to_vec(&saved).unwrap_or_default();
+        format!(
+            "{}~{}",
+            date_added.as_micros(),
+            URL_SAFE_NO_PAD.encode(json)
+        )
     }
 
-    fn resume_point(&self, token: &str) -> Result<Timestamp, ExchangeError> {
+    /// Continues after the point `token` carries. A request without a
+    /// selection of its own takes the token's; one with a selection must
+    /// name the same one. Tokens of the earlier form (instant and filter
+    /// fingerprint) are still read, with their filters repeated.
+    fn resume(&mut self, token: &str, selected: bool) -> Result<(), ExchangeError> {
         let bad = || ExchangeError::bad("next", "not a token this server gave for these filters");
-        // The fingerprint is hex, so the last '-' ends the instant (which
-        // may be negative).
+        if let Some((micros, saved)) = token.split_once('~') {
+            let at = micros.parse::<i64>().map_err(|_| bad())?;
+            let saved: SavedSelection = URL_SAFE_NO_PAD
+                .decode(saved)
+                .ok()
+                .and_then(|json| serde_json::from_slice(&json).ok())
+                .ok_or_else(bad)?;
+            let mut versions = Vec::with_capacity(saved.versions.len());
+            for v in &saved.versions {
+                versions.push(VersionSel::parse(v).ok_or_else(bad)?);
+            }
+            let theirs = Filter {
+                added_after: saved.added_after.map(Timestamp::from_micros),
+                limit: self.limit,
+                after: None,
+                ids: saved.ids,
+                types: saved.types,
+                versions,
+                spec_versions: saved.spec_versions,
+            };
+            if selected && theirs.fingerprint() != self.fingerprint() {
+                return Err(bad());
+            }
+            *self = Filter {
+                after: Some(Timestamp::from_micros(at)),
+                ..theirs
+            };
+            return Ok(());
+        }
+        // The earlier form: `{instant}-{fingerprint}`. The fingerprint is
+        // hex, so the last '-' ends the instant (which may be negative).
         let (micros, print) = token.rsplit_once('-').ok_or_else(bad)?;
         if print != self.fingerprint() {
             return Err(bad());
         }
-        micros
-            .parse::<i64>()
-            .map(Timestamp::from_micros)
-            .map_err(|_| bad())
+        self.after = Some(
+            micros
+                .parse::<i64>()
+                .map(Timestamp::from_micros)
+                .map_err(|_| bad())?,
+        );
+        Ok(())
     }
+}
+
+/// The selection a `next` token carries.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedSelection {
+    #[serde(rename = "a")]
+    added_after: Option<i64>,
+    #[serde(rename = "i", default, skip_serializing_if = "Vec::is_empty")]
+    ids: Vec<String>,
+    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
+    types: Vec<String>,
+    #[serde(rename = "v")]
+    versions: Vec<String>,
+    #[serde(rename = "s", default, skip_serializing_if = "Vec::is_empty")]
+    spec_versions: Vec<String>,
+}
+
+impl VersionSel {
+    /// As `match[version]` names it.
+    fn text(&self) -> String {
+        match self {
+            VersionSel::Last => "last".to_owned(),
+            VersionSel::First => "first".to_owned(),
+            VersionSel::All => "all".to_owned(),
+            VersionSel::At(t) => crate::taxii_timestamp(*t),
+        }
+    }
+
+    fn parse(text: &str) -> Option<VersionSel> {
+        Some(match text {
+            "last" => VersionSel::Last,
+            "first" => VersionSel::First,
+            "all" => VersionSel::All,
+            t => VersionSel::At(crate::parse_timestamp(t)?),
+        })
+    }
+}
+
+/// The millisecond a `date_added` falls in, named by its end: `(m − 1 ms,
+/// m]` is millisecond `m`, so a client that truncates the end of a
+/// millisecond to milliseconds changes nothing.
+fn millisecond_of(t: Timestamp) -> i64 {
+    t.as_micros().saturating_add(999).div_euclid(1000)
+}
+
+/// The end of the millisecond `t` falls in (`t` itself when it is one).
+pub fn millisecond_end(t: Timestamp) -> Timestamp {
+    Timestamp::from_micros(millisecond_of(t).saturating_mul(1000))
 }
 
 /// One page of entries.
@@ -168,15 +284,22 @@ pub struct Page<'a> {
     pub entries: Vec<&'a Entry>,
     pub more: bool,
     pub next: Option<String>,
+    /// No entry the filters select after the page shares the millisecond
+    /// of its last entry.
+    pub sealed: bool,
 }
 
 impl Page<'_> {
-    /// `X-TAXII-Date-Added-First` and `-Last`.
-    pub fn date_added_range(&self) -> Option<(Timestamp, Timestamp)> {
-        Some((
-            self.entries.first()?.date_added,
-            self.entries.last()?.date_added,
-        ))
+    /// `X-TAXII-Date-Added-Last`: the last entry's `date_added`, or the
+    /// end of its millisecond when the page holds all of that millisecond
+    /// (see the module's notes).
+    pub fn date_added_last(&self) -> Option<Timestamp> {
+        let last = self.entries.last()?.date_added;
+        Some(if self.sealed {
+            millisecond_end(last)
+        } else {
+            last
+        })
     }
 }
 
@@ -260,8 +383,30 @@ fn select_upto<'a>(entries: &'a [Entry], filter: &Filter, upto: Option<Timestamp
         .filter(|e| start.is_none_or(|s| e.date_added > s))
         .filter(|e| upto.is_none_or(|u| e.date_added <= u))
         .filter(|e| candidate(e) && spec_ok(e) && version_ok(e));
-    let page: Vec<&Entry> = matching.by_ref().take(filter.limit).collect();
-    let more = matching.next().is_some();
+    let mut page: Vec<&Entry> = matching.by_ref().take(filter.limit).collect();
+    let following = matching.next();
+    let more = following.is_some();
+    // A page that would end inside a millisecond ends before it when it
+    // holds an earlier one; one millisecond holding more than a page is
+    // paged by `next` alone.
+    let sealed = match (following, page.last()) {
+        (Some(f), Some(last))
+            if millisecond_of(f.date_added) == millisecond_of(last.date_added) =>
+        {
+            let ms = millisecond_of(last.date_added);
+            match page
+                .iter()
+                .rposition(|e| millisecond_of(e.date_added) != ms)
+            {
+                Some(i) => {
+                    page.truncate(i + 1);
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => true,
+    };
     let next = match (more, page.last()) {
         (true, Some(last)) => Some(filter.next_token(last.date_added)),
         _ => None,
@@ -270,6 +415,7 @@ fn select_upto<'a>(entries: &'a [Entry], filter: &Filter, upto: Option<Timestamp
         entries: page,
         more,
         next,
+        sealed,
     }
 }
 

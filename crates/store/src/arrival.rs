@@ -9,6 +9,11 @@
 //! of two, at least [`MIN_ROOM`] µs, so even two imports committed
 //! back to back tell a reader only the order of magnitude of the first
 //! one's size.
+//!
+//! Every import also starts in a millisecond of its own (its first row one
+//! microsecond into it, [`own_millisecond`]): TAXII clients that keep
+//! `date_added` to milliseconds page by whole milliseconds, and a
+//! millisecond a client has read to its end never gains rows.
 
 use isx_domain::Tlp;
 
@@ -24,7 +29,19 @@ pub(crate) fn next_instant(now: i64, last: i64, span: i64) -> i64 {
         .and_then(|r| i64::try_from(r).ok())
         .unwrap_or(i64::MAX / 4)
         .max(MIN_ROOM);
-    now.max(last.saturating_add(room))
+    own_millisecond(now.max(last.saturating_add(room)))
+}
+
+/// The first instant at or after `at` that is one microsecond into a
+/// millisecond: a row there shares its millisecond — `(m − 1 ms, m]`, as
+/// TAXII pages count them — with no row before `at`.
+pub(crate) fn own_millisecond(at: i64) -> i64 {
+    let into = at.rem_euclid(1000);
+    match into {
+        1 => at,
+        0 => at.saturating_add(1),
+        _ => at.saturating_add(1001 - into),
+    }
 }
 
 /// Where a URL record sits in the import that last changed it: its place,
@@ -105,12 +122,39 @@ mod tests {
 
     #[test]
     fn room_is_a_power_of_two_and_never_less_than_the_minimum() {
-        assert_eq!(next_instant(0, 10_000, 2), 10_000 + MIN_ROOM);
-        assert_eq!(next_instant(0, 10_000, 3_000), 10_000 + 4096);
-        assert_eq!(next_instant(0, 10_000, 4096), 10_000 + 4096);
+        // 10,000 + 1,024 = 11,024, into its own millisecond: 12,001.
+        assert_eq!(next_instant(0, 10_000, 2), 12_001);
+        assert_eq!(next_instant(0, 10_001, 3_000), 10_001 + 4096 + 904);
+        assert_eq!(next_instant(0, 9_001, 4096), 9_001 + 4096 + 904);
         // Imports further apart than their room take the clock.
-        assert_eq!(next_instant(99_999, 10_000, 2), 99_999);
-        assert_eq!(next_instant(0, i64::MAX - 5, 2), i64::MAX);
+        assert_eq!(next_instant(99_999, 10_000, 2), 100_001);
+        assert_eq!(next_instant(100_001, 10_000, 2), 100_001);
+        assert!(next_instant(0, i64::MAX - 5, 2) >= i64::MAX - 5);
+    }
+
+    #[test]
+    fn an_import_starts_in_a_millisecond_of_its_own() {
+        // TAXII's milliseconds: (m − 1 ms, m] is millisecond m.
+        let ms = |t: i64| (t + 999).div_euclid(1000);
+        for at in [
+            -2_001,
+            -1_000,
+            -1,
+            0,
+            1,
+            2,
+            999,
+            1_000,
+            1_001,
+            1_999,
+            123_456_789,
+        ] {
+            let own = own_millisecond(at);
+            assert!(own >= at && own - at < 1_000, "{at} -> {own}");
+            assert_eq!(own.rem_euclid(1_000), 1, "{at} -> {own}");
+            // No instant before `at` shares the new import's millisecond.
+            assert!(ms(at - 1) < ms(own), "{at} -> {own}");
+        }
     }
 
     #[test]

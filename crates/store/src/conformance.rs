@@ -1354,6 +1354,7 @@ pub async fn partnership(store: &dyn Store) {
         version: at,
         spec_version: "2.1".into(),
         marking: isx_domain::Tlp::Amber,
+        recipients: Vec::new(),
         body: format!("{{\"id\":\"{id}\"}}"),
     };
     let sid = "indicator--00000000-0000-4000-8000-000000000001";
@@ -1385,6 +1386,45 @@ pub async fn partnership(store: &dyn Store) {
             .len(),
         1
     );
+    // TLP:RED versions keep the members they are for; every read gives them.
+    let red = "indicator--00000000-0000-4000-8000-0000000000ed";
+    let named = vec![author.id, isx_domain::MemberId(author.id.0 + 40)];
+    let added = store
+        .exchange_add(
+            "conformance-red",
+            author.id,
+            &[crate::NewExchangeObject {
+                marking: isx_domain::Tlp::Red,
+                recipients: named.clone(),
+                ..stix(red, T0)
+            }],
+            T0,
+            false,
+        )
+        .await
+        .expect("red");
+    assert_eq!(added, vec![crate::ExchangeAdded::New]);
+    let window = store
+        .exchange_window("conformance-red", Timestamp::from_micros(0), 10)
+        .await
+        .expect("window");
+    let (with_body, _) = store
+        .exchange_window_with_bodies("conformance-red", Timestamp::from_micros(0), 10)
+        .await
+        .expect("window");
+    let versions = store
+        .exchange_versions_with_bodies("conformance-red", &[red.to_owned()])
+        .await
+        .expect("versions");
+    let of = store
+        .exchange_versions_of("conformance-red", &[red.to_owned()])
+        .await
+        .expect("versions");
+    for got in [&window[0], &with_body[0].0, &versions[0].0, &of[0]] {
+        assert_eq!(got.recipients, named);
+        assert_eq!(got.marking, isx_domain::Tlp::Red);
+    }
+    assert_eq!(with_body[0].1, format!("{{\"id\":\"{red}\"}}"));
 
     let mut edited = content.clone();
     edited.description = "beacons every 30 s".into();

@@ -144,7 +144,7 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
                 .await?;
                 crate::arrival::next_instant(now.as_micros(), last, n.saturating_mul(2))
             }
-            None => now.as_micros(),
+            None => crate::arrival::own_millisecond(now.as_micros()),
         };
         for (c, chunk) in events.chunks(crate::sql_botnet::BOTNET_CHUNK).enumerate() {
             let base = c * crate::sql_botnet::BOTNET_CHUNK;

@@ -161,13 +161,14 @@ impl<DB: Engine> crate::CleanFileStore for SqlStore<DB> {
         take_lock(&mut tx, WriteLock::CleanFiles).await?;
         let mut out = crate::CleanImportOutcome::default();
         // Each file gets its own microsecond (its TAXII date_added),
-        // after every earlier one: distinct and ascending.
+        // after every earlier one: distinct and ascending, the import
+        // starting in a millisecond of its own.
         let last: i64 = scalar(
             sqlx::query("SELECT COALESCE(MAX(added_at), 0) FROM clean_files"),
             &mut tx,
         )
         .await?;
-        let mut stamp = now.as_micros().max(last + 1);
+        let mut stamp = crate::arrival::own_millisecond(now.as_micros().max(last + 1));
         for chunk in files.chunks(crate::sql_cleanfiles::CLEAN_CHUNK) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| format!("({})", DB::params(i * 15 + 1, 15)))

@@ -15,38 +15,42 @@ use sqlx::Transaction;
 
 use crate::{ExchangeEntry, NewExchangeObject, Result, StoreError};
 
-pub(crate) fn entry(
-    added: i64,
-    id: String,
-    object_type: String,
-    version: i64,
-    spec_version: String,
-    marking: &str,
-    author: i64,
-) -> Result<ExchangeEntry> {
+fn exchange_entry<R: Get>(r: &R) -> Result<ExchangeEntry> {
     Ok(ExchangeEntry {
-        added: Timestamp::from_micros(added),
-        id,
-        object_type,
-        version: Timestamp::from_micros(version),
-        spec_version,
-        marking: marking
+        added: Timestamp::from_micros(r.at::<i64>(0)?),
+        id: r.at::<String>(1)?,
+        object_type: r.at::<String>(2)?,
+        version: Timestamp::from_micros(r.at::<i64>(3)?),
+        spec_version: r.at::<String>(4)?,
+        marking: r
+            .at::<String>(5)?
             .parse::<Tlp>()
             .map_err(|e| StoreError::Corrupt(format!("exchange object marking: {e}")))?,
-        author: MemberId(author),
+        author: MemberId(r.at::<i64>(6)?),
+        recipients: recipients_of(&r.at::<String>(7)?)?,
     })
 }
 
-fn exchange_entry<R: Get>(r: &R) -> Result<ExchangeEntry> {
-    entry(
-        r.at::<i64>(0)?,
-        r.at::<String>(1)?,
-        r.at::<String>(2)?,
-        r.at::<i64>(3)?,
-        r.at::<String>(4)?,
-        &r.at::<String>(5)?,
-        r.at::<i64>(6)?,
-    )
+/// The stored form of a recipient list: member ids, comma-separated.
+fn recipients_text(members: &[MemberId]) -> String {
+    members
+        .iter()
+        .map(|m| m.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn recipients_of(text: &str) -> Result<Vec<MemberId>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|p| {
+            p.parse::<i64>()
+                .map(MemberId)
+                .map_err(|_| StoreError::Corrupt(format!("exchange object recipients {text:?}")))
+        })
+        .collect()
 }
 
 /// Adds object versions to a collection inside the caller's write
@@ -66,12 +70,14 @@ pub(crate) async fn exchange_insert<DB: Engine>(
         &mut *tx,
     )
     .await?;
-    let mut stamp = now.as_micros().max(last + 1);
+    // Distinct and ascending, each post starting in a millisecond of its
+    // own (`arrival::own_millisecond`).
+    let mut stamp = crate::arrival::own_millisecond(now.as_micros().max(last + 1));
     let mut out = Vec::with_capacity(objects.len());
     for o in objects {
         let done = sqlx::query(
-                    "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body, recipients)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                      ON CONFLICT (collection, object_id, version) DO NOTHING",
                 )
                 .arg(collection)
@@ -83,6 +89,7 @@ pub(crate) async fn exchange_insert<DB: Engine>(
                 .arg(o.marking.as_str())
                 .arg(author.0)
                 .arg(&o.body)
+                .arg(recipients_text(&o.recipients))
                 .run(&mut *tx)
                 .await?;
         let added = done == 1;
@@ -168,7 +175,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         limit: u32,
     ) -> crate::Result<Vec<crate::ExchangeEntry>> {
         let rows = sqlx::query(
-                "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
+                "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients FROM exchange_objects
                  WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3",
             )
             .arg(collection)
@@ -187,7 +194,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         let mut out = Vec::new();
         for chunk in ids.chunks(1000) {
             let sql = format!(
-                    "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
+                    "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients FROM exchange_objects
                      WHERE collection = {} AND object_id IN ({})",
                     DB::params(1, 1),
                     DB::params(2, chunk.len())
@@ -220,7 +227,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
                 "WITH w AS (SELECT object_id, added FROM exchange_objects
                             WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3),
                       ids AS (SELECT DISTINCT object_id FROM w)
-                 SELECT e.added, e.object_id, e.object_type, e.version, e.spec_version, e.marking, e.author, e.body,
+                 SELECT e.added, e.object_id, e.object_type, e.version, e.spec_version, e.marking, e.author, e.recipients, e.body,
                         (SELECT COUNT(*) FROM w), (SELECT MAX(added) FROM w)
                  FROM ids JOIN exchange_objects e ON e.collection = $1 AND e.object_id = ids.object_id
                  ORDER BY e.added",
@@ -233,10 +240,10 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         let mut end = None;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if end.is_none() && r.at::<i64>(8)? == limit {
-                end = Some(isx_domain::Timestamp::from_micros(r.at::<i64>(9)?));
+            if end.is_none() && r.at::<i64>(9)? == limit {
+                end = Some(isx_domain::Timestamp::from_micros(r.at::<i64>(10)?));
             }
-            let body = r.at::<String>(7)?;
+            let body = r.at::<String>(8)?;
             out.push((exchange_entry(&r)?, body));
         }
         Ok((out, end))
@@ -250,7 +257,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         let mut out = Vec::new();
         for chunk in ids.chunks(1000) {
             let sql = format!(
-                    "SELECT added, object_id, object_type, version, spec_version, marking, author, body FROM exchange_objects
+                    "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients, body FROM exchange_objects
                      WHERE collection = {} AND object_id IN ({})",
                     DB::params(1, 1),
                     DB::params(2, chunk.len())
@@ -260,7 +267,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
                 q = q.arg(id);
             }
             for r in q.rows(&self.pool).await? {
-                let body = r.at::<String>(7)?;
+                let body = r.at::<String>(8)?;
                 out.push((exchange_entry(&r)?, body));
             }
         }

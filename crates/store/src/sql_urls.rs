@@ -205,7 +205,7 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             .await?;
             crate::arrival::next_instant(now.as_micros(), last, places.saturating_mul(3))
         }
-        None => now.as_micros(),
+        None => crate::arrival::own_millisecond(now.as_micros()),
     };
     let mut placer = crate::arrival::Placer::default();
     // A URL the import names again in a later chunk takes its place there

@@ -221,3 +221,225 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_token_alone_continues_its_query() {
+    let e = sample();
+    let f = Filter::from_query(&q(&[("limit", "1"), ("match[type]", "indicator")]), 100).unwrap();
+    let first = select(&e, &f);
+    let token = first.next.clone().unwrap();
+    // Elastic's TAXII input sends `next` (and `limit`) only.
+    let alone = Filter::from_query(&q(&[("next", &token), ("limit", "10")]), 100).unwrap();
+    assert_eq!(alone.types, vec!["indicator".to_owned()]);
+    let rest = select(&e, &alone);
+    assert_eq!(ids(&rest), vec![("indicator--a".into(), 300)]);
+    // OpenCTI repeats the filters: the same ones are accepted…
+    let repeated =
+        Filter::from_query(&q(&[("next", &token), ("match[type]", "indicator")]), 100).unwrap();
+    assert_eq!(ids(&select(&e, &repeated)), ids(&rest));
+    // …other ones are refused, and so is a forged token.
+    assert!(Filter::from_query(&q(&[("next", &token), ("match[type]", "malware")]), 100).is_err());
+    let forged = format!("{}x", token);
+    assert!(Filter::from_query(&q(&[("next", &forged)]), 100).is_err());
+    // The earlier token form, `{instant}-{fingerprint}`, still resumes.
+    let legacy = format!("{}-{}", 2, f.fingerprint());
+    let g =
+        Filter::from_query(&q(&[("next", &legacy), ("match[type]", "indicator")]), 100).unwrap();
+    assert_eq!(g.after, Some(Timestamp::from_micros(2)));
+}
+
+#[test]
+fn a_page_ends_with_a_whole_millisecond_when_it_can() {
+    // Three entries in millisecond 1 (0.2, 0.5, 0.9 ms), two in 2.
+    let e: Vec<Entry> = [200, 500, 900, 1_100, 1_400]
+        .iter()
+        .enumerate()
+        .map(|(i, us)| entry(&format!("indicator--{i}"), 1, "2.1", *us))
+        .collect();
+    let p = select(&e, &Filter::from_query(&q(&[("limit", "4")]), 100).unwrap());
+    assert_eq!(p.entries.len(), 3, "the fourth would split millisecond 2");
+    assert!(p.more && p.sealed);
+    assert_eq!(p.date_added_last(), Some(Timestamp::from_micros(1_000)));
+    // A millisecond longer than the page: `next` pages it, the header is exact.
+    let p = select(&e, &Filter::from_query(&q(&[("limit", "2")]), 100).unwrap());
+    assert_eq!(p.entries.len(), 2);
+    assert!(!p.sealed);
+    assert_eq!(p.date_added_last(), Some(Timestamp::from_micros(500)));
+    // The end of the collection is sealed.
+    let p = select(&e, &Filter::from_query(&q(&[("limit", "9")]), 100).unwrap());
+    assert!(!p.more && p.sealed);
+    assert_eq!(p.date_added_last(), Some(Timestamp::from_micros(2_000)));
+}
+
+/// Entries whose `date_added` values cluster: each gap is 1–3 µs (the same
+/// millisecond) or 1–3 ms.
+fn clustered(gaps: &[(u8, bool)]) -> Vec<Entry> {
+    let mut at = 1_000_000i64;
+    gaps.iter()
+        .enumerate()
+        .map(|(i, (obj, far))| {
+            at += if *far {
+                1_000 * (i64::from(*obj % 3) + 1)
+            } else {
+                i64::from(*obj % 3) + 1
+            };
+            let t = ["indicator", "malware", "sighting"][(*obj % 3) as usize];
+            entry(&format!("{t}--{i}"), 1, "2.1", at)
+        })
+        .collect()
+}
+
+/// The first entry at or after `split` that starts a later millisecond
+/// than the one before it (where a later import may begin).
+fn import_at(gaps: &[(u8, bool)], split: usize) -> usize {
+    (split..gaps.len())
+        .find(|i| gaps[*i].1)
+        .unwrap_or(gaps.len())
+}
+
+/// Millisecond truncation, as `new Date(header).toISOString()` does.
+fn truncated(t: Timestamp) -> String {
+    crate::taxii_timestamp(Timestamp::from_micros(
+        t.as_micros().div_euclid(1000) * 1000,
+    ))
+}
+
+/// The page the header and body of `select` give.
+fn poll<'a>(entries: &'a [Entry], params: &[(&str, &str)]) -> Page<'a> {
+    select(entries, &Filter::from_query(&q(params), 10_000).unwrap())
+}
+
+proptest! {
+    /// OpenCTI's TAXII feed: `next` while there is more (repeating
+    /// `added_after`), then `added_after` from the last header truncated
+    /// to milliseconds. Every entry once, and a poll after the end gets
+    /// nothing — whatever the clustering and the page size.
+    #[test]
+    fn opencti_polling_gets_each_entry_once(
+        gaps in proptest::collection::vec((0u8..9, any::<bool>()), 0..120),
+        limit in 1usize..9,
+        kind in prop::sample::select(vec!["", "indicator", "malware,sighting"]),
+        split in 0usize..120,
+    ) {
+        let all = clustered(&gaps);
+        let l = limit.to_string();
+        let mut got: Vec<String> = Vec::new();
+        let mut added_after: Option<String> = None;
+        let mut cursor: Option<String> = None;
+        let mut requests = 0;
+        // The collection grows between polls: the entries before a later
+        // import (which starts in a millisecond of its own, as the store
+        // starts every import), then all of them.
+        for visible in [import_at(&gaps, split), all.len(), all.len()] {
+            let entries = &all[..visible];
+            loop {
+                requests += 1;
+                prop_assert!(requests < 1_000, "endless polling");
+                let mut params = vec![("limit", l.as_str())];
+                if !kind.is_empty() { params.push(("match[type]", kind)); }
+                if let Some(a) = &added_after { params.push(("added_after", a)); }
+                if let Some(c) = &cursor { params.push(("next", c)); }
+                let p = poll(entries, &params);
+                if p.entries.is_empty() {
+                    cursor = None;
+                    break;
+                }
+                got.extend(p.entries.iter().map(|e| e.id.clone()));
+                if p.more && p.next.is_some() {
+                    cursor = p.next.clone();
+                } else {
+                    cursor = None;
+                    added_after = p.date_added_last().map(truncated);
+                    break;
+                }
+            }
+        }
+        let want: Vec<String> = poll(&all, &[("match[type]", kind)])
+            .entries
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        let want = if kind.is_empty() {
+            all.iter().map(|e| e.id.clone()).collect()
+        } else {
+            want
+        };
+        prop_assert_eq!(got, want);
+    }
+
+    /// Elastic's TAXII input: `next` alone (with `limit`) while there is
+    /// more; the cursor is the last header, kept as sent (an empty page
+    /// keeps it).
+    #[test]
+    fn elastic_polling_gets_each_entry_once(
+        gaps in proptest::collection::vec((0u8..9, any::<bool>()), 0..120),
+        limit in 1usize..9,
+        split in 0usize..120,
+    ) {
+        let all = clustered(&gaps);
+        let l = limit.to_string();
+        let mut got: Vec<String> = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut next: Option<String> = None;
+        let mut requests = 0;
+        for visible in [import_at(&gaps, split), all.len(), all.len()] {
+            let entries = &all[..visible];
+            loop {
+                requests += 1;
+                prop_assert!(requests < 1_000, "endless polling");
+                let mut params = vec![("limit", l.as_str())];
+                match (&next, &cursor) {
+                    (Some(n), _) => params.push(("next", n)),
+                    (None, Some(c)) => params.push(("added_after", c)),
+                    (None, None) => {}
+                }
+                let p = poll(entries, &params);
+                got.extend(p.entries.iter().map(|e| e.id.clone()));
+                if let Some(last) = p.date_added_last() {
+                    cursor = Some(crate::taxii_timestamp(last));
+                }
+                next = p.next.clone();
+                if next.is_none() {
+                    break;
+                }
+            }
+        }
+        prop_assert_eq!(got, all.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
+    }
+
+    /// A client that ignores `next` and pages by `added_after` from the
+    /// header, truncated to milliseconds: exact whenever no millisecond
+    /// holds more entries than a page.
+    #[test]
+    fn paging_by_truncated_headers_alone_is_exact(
+        gaps in proptest::collection::vec((0u8..9, any::<bool>()), 0..120),
+        limit in 3usize..9,
+    ) {
+        let all = clustered(&gaps);
+        // The most entries one millisecond holds: a run of near gaps.
+        let mut run = 0;
+        let mut widest = 0;
+        for (_, far) in &gaps {
+            run = if *far { 1 } else { run + 1 };
+            widest = widest.max(run);
+        }
+        prop_assume!(widest <= limit);
+        let l = limit.to_string();
+        let mut got: Vec<String> = Vec::new();
+        let mut added_after: Option<String> = None;
+        let mut requests = 0;
+        loop {
+            requests += 1;
+            prop_assert!(requests < 1_000, "endless polling");
+            let mut params = vec![("limit", l.as_str())];
+            if let Some(a) = &added_after { params.push(("added_after", a)); }
+            let p = poll(&all, &params);
+            got.extend(p.entries.iter().map(|e| e.id.clone()));
+            if !p.more {
+                break;
+            }
+            added_after = p.date_added_last().map(truncated);
+        }
+        prop_assert_eq!(got, all.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
+    }
+}

@@ -303,6 +303,11 @@ pub struct JoinRequest {
 pub struct MembershipDto {
     pub group: i64,
     pub member: i64,
+    /// The STIX identity that stands for the member: its objects'
+    /// `created_by_ref`, and what a TLP:RED object names in
+    /// `x_isx_recipients`.
+    #[schema(example = "identity--5b9e4a3c-6f0e-5c1d-8a2b-0c1d2e3f4a5b")]
+    pub stix_identity: String,
     pub role: String,
     pub joined_at: String,
 }
@@ -312,6 +317,7 @@ impl From<&GroupMembership> for MembershipDto {
         MembershipDto {
             group: m.group.0,
             member: m.member.0,
+            stix_identity: isx_formats::partnership::member_identity(m.member),
             role: m.role.to_string(),
             joined_at: m.joined_at.to_rfc3339(),
         }

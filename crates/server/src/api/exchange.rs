@@ -238,31 +238,48 @@ fn filter_of(query: Option<&str>) -> Result<Filter, ApiError> {
     Filter::from_query(&query_pairs(query), MAX_PAGE).map_err(bad_request)
 }
 
-/// Adds `X-TAXII-Date-Added-First` and `-Last` for a page.
-fn with_range(mut res: Response, page: &ItemsPage) -> Response {
-    if let (Some(first), Some(last)) = (page.items.first(), page.items.last()) {
-        for (name, t) in [
-            ("x-taxii-date-added-first", first.0.date_added),
-            ("x-taxii-date-added-last", last.0.date_added),
-        ] {
-            if let Ok(v) = HeaderValue::from_str(&taxii_timestamp(t)) {
-                res.headers_mut().insert(name, v);
-            }
+/// What `X-TAXII-Date-Added-First` and `-Last` report for a page.
+#[derive(Clone, Copy)]
+struct Range {
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+impl Range {
+    /// The page's first `date_added` and its last (the end of the last
+    /// entry's millisecond when the page holds all of it, so clients that
+    /// keep the header to milliseconds resume exactly after the page). An
+    /// empty page reports the point it was asked to start after, so a
+    /// client that takes its next `added_after` from the header (Elastic's
+    /// TAXII input) keeps its place instead of starting over.
+    fn of(page: &ItemsPage, resume: Option<Timestamp>) -> Range {
+        match page.items.first() {
+            Some((first, _)) => Range {
+                first: Some(first.date_added),
+                last: page.date_added_last(),
+            },
+            None => Range {
+                first: resume,
+                last: resume,
+            },
+        }
+    }
+}
+
+/// Adds `X-TAXII-Date-Added-First` and `-Last`.
+fn with_range(mut res: Response, range: Range) -> Response {
+    for (name, t) in [
+        ("x-taxii-date-added-first", range.first),
+        ("x-taxii-date-added-last", range.last),
+    ] {
+        if let Some(v) = t.and_then(|t| HeaderValue::from_str(&taxii_timestamp(t)).ok()) {
+            res.headers_mut().insert(name, v);
         }
     }
     res
 }
 
-fn envelope(page: ItemsPage) -> Response {
-    let range = ItemsPage {
-        items: [page.items.first(), page.items.last()]
-            .into_iter()
-            .flatten()
-            .map(|(e, _)| (e.clone(), None))
-            .collect(),
-        more: page.more,
-        next: None,
-    };
+fn envelope((page, range): (ItemsPage, Range)) -> Response {
     // The envelope is written around the objects' JSON text (the members
     // `Envelope` would write, in its order), so stored objects are not
     // parsed and written again.
@@ -306,7 +323,7 @@ fn envelope(page: ItemsPage) -> Response {
         body,
     )
         .into_response();
-    with_range(res, &range)
+    with_range(res, range)
 }
 
 /// What the GET handlers share: the collection (404 when the caller may
@@ -320,7 +337,7 @@ async fn read_page(
     object: Option<&str>,
     with_objects: bool,
     all_versions: bool,
-) -> Result<ItemsPage, ApiError> {
+) -> Result<(ItemsPage, Range), ApiError> {
     let c = exchange::collection(state, caller, cid, false).await?;
     let mut filter = filter_of(query)?;
     if all_versions {
@@ -332,7 +349,12 @@ async fn read_page(
             return Err(ApiError::not_found(format!("object {oid}")));
         }
     }
-    Ok(page)
+    let resume = match (filter.added_after, filter.after) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let range = Range::of(&page, resume);
+    Ok((page, range))
 }
 
 async fn get_objects(
@@ -361,7 +383,7 @@ async fn manifest(
     Path(cid): Path<String>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let page = read_page(&state, &caller, &cid, uri.query(), None, false, false).await?;
+    let (page, range) = read_page(&state, &caller, &cid, uri.query(), None, false, false).await?;
     let body = Manifest {
         more: page.more,
         next: page.next.clone(),
@@ -376,7 +398,7 @@ async fn manifest(
             })
             .collect(),
     };
-    Ok(with_range(taxii(StatusCode::OK, &body), &page))
+    Ok(with_range(taxii(StatusCode::OK, &body), range))
 }
 
 async fn object_versions(
@@ -385,7 +407,8 @@ async fn object_versions(
     Path((cid, oid)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let page = read_page(&state, &caller, &cid, uri.query(), Some(&oid), false, true).await?;
+    let (page, range) =
+        read_page(&state, &caller, &cid, uri.query(), Some(&oid), false, true).await?;
     let body = Versions {
         more: page.more,
         next: page.next.clone(),
@@ -395,7 +418,7 @@ async fn object_versions(
             .map(|(e, _)| taxii_timestamp(e.version))
             .collect(),
     };
-    Ok(with_range(taxii(StatusCode::OK, &body), &page))
+    Ok(with_range(taxii(StatusCode::OK, &body), range))
 }
 
 fn writable_group(c: &CollectionInfo) -> Result<&isx_domain::TrustGroup, ApiError> {
@@ -523,20 +546,23 @@ async fn add_objects(
             .to_owned(),
         message: Some(message),
     };
+    // The group's members by STIX identity, for TLP:RED recipients.
+    let members: Vec<(String, isx_domain::MemberId)> = state
+        .store
+        .group_members(g.id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                isx_formats::partnership::member_identity(m.member),
+                m.member,
+            )
+        })
+        .collect();
     let mut failures = Vec::new();
     let mut valid = Vec::new();
     for o in objects {
         let checked = isx_exchange::ingest::check_object(o).and_then(|head| {
-            // Every object of a group's collection is one every member may
-            // read: a TLP:RED one only its poster could, and refusing a
-            // later post of its id would tell others it exists.
-            if head.marking == Some(isx_domain::Tlp::Red) {
-                return Err(format!(
-                    "{}: TLP:RED is for named recipients and a trust group's collection names none; \
-                     mark it TLP:AMBER+STRICT to keep it within the group",
-                    head.id
-                ));
-            }
             // A version from the future would stay the latest whatever its
             // owner posts later: five minutes of clock skew, no more.
             if head.version.is_some_and(|v| v > now.add_secs(300)) {
@@ -560,18 +586,27 @@ async fn add_objects(
                     }
                 }
             }
+            // TLP:RED goes to the group members it names (and its poster).
+            let recipients = isx_exchange::ingest::recipients(
+                &body,
+                &head,
+                &members,
+                caller.member.id,
+                g.hide_members,
+            )?;
             isx_exchange::ingest::check_authorship(&mut body, &head, &poster)?;
             review_pii(&mut body, &head.id)?;
-            Ok((head, body))
+            Ok((head, body, recipients))
         });
         match checked {
-            Ok((head, body)) => valid.push(isx_store::NewExchangeObject {
+            Ok((head, body, recipients)) => valid.push(isx_store::NewExchangeObject {
                 id: head.id,
                 object_type: head.object_type,
                 version: head.version.unwrap_or(now),
                 spec_version: head.spec_version,
                 // Unmarked group content is TLP:AMBER, like the group.
                 marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
+                recipients,
                 body: body.to_string(),
             }),
             Err(message) => failures.push(refused(o, message)),
