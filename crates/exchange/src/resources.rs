@@ -6,6 +6,7 @@ use serde_json::Value;
 
 /// `GET /taxii2/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Discovery {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -21,6 +22,7 @@ pub struct Discovery {
 
 /// `GET {root}/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiRoot {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,6 +33,7 @@ pub struct ApiRoot {
 
 /// One collection (`GET {root}/collections/{id}/`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Collection {
     pub id: String,
     pub title: String,
@@ -46,6 +49,7 @@ pub struct Collection {
 
 /// `GET {root}/collections/`: an empty list is `{}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Collections {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collections: Vec<Collection>,
@@ -53,17 +57,21 @@ pub struct Collections {
 
 /// Objects with paging: an empty page is `{}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub more: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// STIX 2.1 objects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub objects: Vec<Value>,
 }
 
 /// One manifest record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ManifestRecord {
     pub id: String,
     pub date_added: String,
@@ -73,6 +81,7 @@ pub struct ManifestRecord {
 
 /// `GET …/manifest/`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Manifest {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub more: bool,
@@ -84,6 +93,7 @@ pub struct Manifest {
 
 /// `GET …/objects/{id}/versions/`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Versions {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub more: bool,
@@ -95,6 +105,7 @@ pub struct Versions {
 
 /// One object's outcome in a status resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusDetail {
     pub id: String,
     pub version: String,
@@ -104,6 +115,7 @@ pub struct StatusDetail {
 
 /// `GET {root}/status/{id}/` (and the 202 answer to a POST).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Status {
     pub id: String,
     /// `complete` or `pending`.
@@ -124,6 +136,7 @@ pub struct Status {
 
 /// The body of every TAXII error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaxiiError {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -27,6 +27,20 @@ use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::AppState;
 
+/// The provider's routes in the OpenAPI document (tag `csaf`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    provider_metadata,
+    service,
+    security_txt,
+    public_key,
+    folder_listing,
+    folder_file,
+    year_listing,
+    document_file
+))]
+pub struct CsafDoc;
+
 /// The provider's routes, behind [`crate::audit::reader_gate`].
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -75,14 +89,24 @@ fn typed(content_type: &'static str, body: impl Into<axum::body::Body>) -> Respo
     ([(header::CONTENT_TYPE, content_type)], body.into()).into_response()
 }
 
+/// CSAF 2.0 `provider-metadata.json` (§7.1.1): the provider, its
+/// OpenPGP key, its distributions (folders and ROLIE feeds). Public.
+#[utoipa::path(get, path = "/.well-known/csaf/provider-metadata.json", tag = "csaf",
+    responses((status = 200, description = "The provider metadata", body = Object)))]
 async fn provider_metadata(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(csaf_provider::metadata(&state))
 }
 
+/// The ROLIE service document listing the provider's feeds. Public.
+#[utoipa::path(get, path = "/.well-known/csaf/service.json", tag = "csaf",
+    responses((status = 200, description = "A ROLIE service document", body = Object)))]
 async fn service(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(provider::rolie_service(state.public_url()))
 }
 
+/// RFC 9116 `security.txt` with its `CSAF:` field (§7.1.8). Public.
+#[utoipa::path(get, path = "/.well-known/security.txt", tag = "csaf",
+    responses((status = 200, description = "security.txt", content_type = "text/plain", body = String)))]
 async fn security_txt(State(state): State<AppState>) -> Response {
     let expires = state.clock.now().add_secs(365 * 86_400);
     typed(
@@ -95,6 +119,10 @@ async fn security_txt(State(state): State<AppState>) -> Response {
     )
 }
 
+/// The provider's OpenPGP public key (signs every document's `.asc`).
+#[utoipa::path(get, path = "/.well-known/csaf/openpgp/{file}", tag = "csaf",
+    params(("file" = String, Path, description = "`<FINGERPRINT>.asc`, as provider-metadata.json names it")),
+    responses((status = 200, description = "The armoured public key", content_type = "application/pgp-keys", body = String)))]
 async fn public_key(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     if file != format!("{}.asc", state.openpgp.fingerprint()) {
         return ApiError::NotFound(format!("OpenPGP key {file}")).into_response();
@@ -102,6 +130,12 @@ async fn public_key(State(state): State<AppState>, Path(file): Path<String>) -> 
     typed("application/pgp-keys", state.openpgp.certificate())
 }
 
+/// A folder's directory listing (§7.1.14): `index.txt`, `changes.csv`,
+/// the ROLIE feed and the years.
+#[utoipa::path(get, path = "/.well-known/csaf/{folder}/", tag = "csaf",
+    security((), ("api_key" = []), ("basic" = [])),
+    params(("folder" = String, Path, pattern = "^(white|green|amber|red)$", description = "The TLP folder: `white` is public, the others need an API key and list what it may see")),
+    responses((status = 200, description = "An HTML listing", content_type = "text/html", body = String)))]
 async fn folder_listing(
     State(state): State<AppState>,
     reader: Reader,
@@ -122,6 +156,14 @@ async fn folder_listing(
     Ok(listing_page(&format!("TLP:{}", f.label()), &dir, &links))
 }
 
+/// A folder's `index.txt`, `changes.csv` or ROLIE feed
+/// (`csaf-feed-tlp-<label>.json`), as the caller may see it.
+#[utoipa::path(get, path = "/.well-known/csaf/{folder}/{name}", tag = "csaf",
+    security((), ("api_key" = []), ("basic" = [])),
+    params(("folder" = String, Path, pattern = "^(white|green|amber|red)$", description = "The TLP folder: `white` is public, the others need an API key and list what it may see"),
+        ("name" = String, Path, description = "`index.txt`, `changes.csv` or `csaf-feed-tlp-<label>.json` (a year, `2026`, gives its listing)")),
+    responses((status = 200, description = "The file",
+        content((String = "text/plain"), (String = "text/csv"), (Object = "application/json"), (String = "text/html")))))]
 async fn folder_file(
     State(state): State<AppState>,
     reader: Reader,
@@ -151,6 +193,12 @@ async fn folder_file(
     }
 }
 
+/// A year's listing: each document with its `.asc`, `.sha256`, `.sha512`.
+#[utoipa::path(get, path = "/.well-known/csaf/{folder}/{year}/", tag = "csaf",
+    security((), ("api_key" = []), ("basic" = [])),
+    params(("folder" = String, Path, pattern = "^(white|green|amber|red)$", description = "The TLP folder: `white` is public, the others need an API key and list what it may see"),
+        ("year" = String, Path, pattern = "^[0-9]{4}$", description = "The year of the documents' initial release")),
+    responses((status = 200, description = "An HTML listing", content_type = "text/html", body = String)))]
 async fn year_listing(
     State(state): State<AppState>,
     reader: Reader,
@@ -179,6 +227,15 @@ async fn year_listing(
     ))
 }
 
+/// A CSAF document (`<tracking id>.json`), or its `.asc` signature,
+/// `.sha256` or `.sha512`, as the caller may see it.
+#[utoipa::path(get, path = "/.well-known/csaf/{folder}/{year}/{file}", tag = "csaf",
+    security((), ("api_key" = []), ("basic" = [])),
+    params(("folder" = String, Path, pattern = "^(white|green|amber|red)$", description = "The TLP folder: `white` is public, the others need an API key and list what it may see"),
+        ("year" = String, Path, pattern = "^[0-9]{4}$", description = "The year of the document's initial release"),
+        ("file" = String, Path, description = "`<tracking id>.json`, with `.asc`, `.sha256` or `.sha512` for its signature and hashes")),
+    responses((status = 200, description = "The document, its signature or a hash file",
+        content((Object = "application/json"), (String = "application/pgp-signature"), (String = "text/plain")))))]
 async fn document_file(
     State(state): State<AppState>,
     reader: Reader,

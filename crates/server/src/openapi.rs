@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         (name = "botnet", description = "Botnet feeds tailored to each constituency: streaming ingest, events, live stream (SSE), hourly/daily batches, firewall lists, RPZ"),
         (name = "hashlookup", description = "CIRCL hashlookup-compatible routes (what pyhashlookup and other hashlookup clients call): lookups, bulk, parents and children, /info, and your member's own /stats/top and sessions. Errors here are hashlookup's `{\"message\": …}`; authentication is HTTP Basic (key id, secret) or Bearer"),
         (name = "misp", description = "The member's MISP feed: the products it may see as MISP events (manifest.json, hashes.csv, {uuid}.json)"),
+        (name = "csaf", description = "The CSAF 2.0 trusted provider under `/.well-known/csaf/` (provider metadata, ROLIE feeds, TLP folders with signed documents) and `/.well-known/security.txt`. The `white` folder and the metadata are public; the other folders need an API key and list what it may see"),
+        (name = "taxii", description = "TAXII 2.1 (OASIS): discovery, the API root `/taxii2/isx/`, collections (the four products and your trust groups), objects with paging and filters, manifest, versions, posting to a group's collection and its status. Send `Accept: application/taxii+json;version=2.1`; every answer, errors included, is that media type, and errors are TAXII error bodies. Authentication: HTTP Basic (key id, secret), Bearer or `Token`"),
         (name = "operations", description = "Health, audit log"),
     )
 )]
@@ -62,7 +64,6 @@ fn is_problem(c: &utoipa::openapi::Content) -> bool {
 impl Modify for Problems {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
-        const PROBLEM: &str = "application/problem+json";
         for item in openapi.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -74,12 +75,23 @@ impl Modify for Problems {
             .into_iter()
             .flatten()
             {
+                // TAXII answers its errors as TAXII error bodies, in its
+                // own media type (and 406 without it in `Accept`).
+                let taxii = op
+                    .tags
+                    .as_ref()
+                    .is_some_and(|t| t.iter().any(|t| t == "taxii"));
+                let (media, schema) = if taxii {
+                    (isx_exchange::media::TAXII, "TaxiiError")
+                } else {
+                    ("application/problem+json", "Problem")
+                };
                 for r in op.responses.responses.values_mut() {
                     if let RefOr::T(resp) = r {
                         let problem = resp.content.get("application/json").is_some_and(is_problem);
                         if problem {
                             if let Some(c) = resp.content.shift_remove("application/json") {
-                                resp.content.insert(PROBLEM.to_owned(), c);
+                                resp.content.insert(media.to_owned(), c);
                             }
                         }
                     }
@@ -96,13 +108,16 @@ impl Modify for Problems {
                                 ResponseBuilder::new()
                                     .description(why)
                                     .content(
-                                        PROBLEM,
-                                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                                        media,
+                                        Content::new(Some(Ref::from_schema_name(schema))),
                                     )
                                     .build(),
                             )
                         });
                 };
+                if taxii {
+                    add("406", "`Accept` names no TAXII 2.1 media type");
+                }
                 if secured {
                     add(
                         "401",
@@ -151,6 +166,8 @@ impl Modify for Problems {
 pub fn document(from_routes: utoipa::openapi::OpenApi) -> String {
     let mut doc = ApiDoc::openapi();
     doc.merge(from_routes);
+    doc.merge(crate::api::exchange::TaxiiDoc::openapi());
+    doc.merge(crate::csaf::CsafDoc::openapi());
     Security.modify(&mut doc);
     Problems.modify(&mut doc);
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())

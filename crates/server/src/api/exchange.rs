@@ -18,8 +18,8 @@ use axum::{Extension, Router};
 use isx_domain::Timestamp;
 use isx_exchange::page::{Filter, VersionSel};
 use isx_exchange::resources::{
-    ApiRoot, Collection, Collections, Discovery, Manifest, ManifestRecord, Status, StatusDetail,
-    TaxiiError, Versions,
+    ApiRoot, Collection, Collections, Discovery, Envelope, Manifest, ManifestRecord, Status,
+    StatusDetail, TaxiiError, Versions,
 };
 use isx_exchange::{media, taxii_timestamp};
 use serde::Serialize;
@@ -36,6 +36,39 @@ pub const ROOT: &str = "/taxii2/isx";
 pub const MAX_CONTENT_LENGTH: usize = 10 * 1024 * 1024;
 /// The most objects one page holds.
 pub const MAX_PAGE: usize = 10_000;
+
+/// The TAXII 2.1 routes in the OpenAPI document (tag `taxii`; errors are
+/// TAXII error bodies, see `openapi::Problems`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        discovery,
+        api_root,
+        list_collections,
+        get_collection,
+        get_objects,
+        add_objects,
+        get_object,
+        delete_object,
+        manifest,
+        object_versions,
+        status
+    ),
+    components(schemas(
+        Discovery,
+        ApiRoot,
+        Collections,
+        Collection,
+        Envelope,
+        Manifest,
+        ManifestRecord,
+        Versions,
+        Status,
+        StatusDetail,
+        TaxiiError
+    ))
+)]
+pub struct TaxiiDoc;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     let mut r = Router::new();
@@ -170,6 +203,9 @@ fn bad_request(e: isx_exchange::ExchangeError) -> ApiError {
     ApiError::BadRequest(e.to_string())
 }
 
+/// TAXII discovery: the API roots.
+#[utoipa::path(get, path = "/taxii2/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    responses((status = 200, description = "The discovery resource", content_type = "application/taxii+json;version=2.1", body = Discovery)))]
 async fn discovery(State(state): State<AppState>) -> Result<Response, ApiError> {
     let body = Discovery {
         title: format!("{} TAXII 2.1", state.config.instance_name),
@@ -185,6 +221,9 @@ async fn discovery(State(state): State<AppState>) -> Result<Response, ApiError> 
     Ok(taxii(StatusCode::OK, &body))
 }
 
+/// The API root: TAXII versions and the most a POST may carry.
+#[utoipa::path(get, path = "/taxii2/isx/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    responses((status = 200, description = "The API root", content_type = "application/taxii+json;version=2.1", body = ApiRoot)))]
 async fn api_root(State(state): State<AppState>) -> Result<Response, ApiError> {
     let body = ApiRoot {
         title: state.config.instance_name.clone(),
@@ -207,6 +246,10 @@ fn collection_body(c: &CollectionInfo) -> Collection {
     }
 }
 
+/// The collections the caller may read: the four products and the
+/// trust groups it belongs to.
+#[utoipa::path(get, path = "/taxii2/isx/collections/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    responses((status = 200, description = "The collections (`{}` when none)", content_type = "application/taxii+json;version=2.1", body = Collections)))]
 async fn list_collections(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -218,6 +261,10 @@ async fn list_collections(
     Ok(taxii(StatusCode::OK, &body))
 }
 
+/// One collection: whether the caller may read and write it.
+#[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(("cid" = String, Path, description = "The collection's id or alias")),
+    responses((status = 200, description = "The collection", content_type = "application/taxii+json;version=2.1", body = Collection)))]
 async fn get_collection(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -357,6 +404,23 @@ async fn read_page(
     Ok((page, range))
 }
 
+/// A page of the collection's objects, as the caller may see them.
+#[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/objects/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(
+        ("cid" = String, Path, description = "The collection's id or alias (`urls`, `botnet`, `advisories`, `cleanfiles`, `group-N`)"),
+        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
+        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
+        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
+        ("match[id]" = Option<String>, Query, description = "Object ids, comma-separated"),
+        ("match[type]" = Option<String>, Query, description = "STIX types, comma-separated"),
+        ("match[version]" = Option<String>, Query, description = "`last` (default), `first`, `all` or version timestamps, comma-separated"),
+        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+    ),
+    responses((status = 200, description = "An envelope (`{}` when empty)", content_type = "application/taxii+json;version=2.1", body = Envelope,
+        headers(
+            ("X-TAXII-Date-Added-First" = String, description = "The first object's `date_added` (an empty page: the point it started after)"),
+            ("X-TAXII-Date-Added-Last" = String, description = "The last object's `date_added`, or the end of its millisecond when the page holds that millisecond whole: `added_after` at it resumes exactly after the page"),
+        ))))]
 async fn get_objects(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -367,6 +431,22 @@ async fn get_objects(
     Ok(envelope(page))
 }
 
+/// One object's versions (the last by default).
+#[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/objects/{oid}/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(
+        ("cid" = String, Path, description = "The collection's id or alias"),
+        ("oid" = String, Path, description = "The STIX object id"),
+        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
+        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
+        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
+        ("match[version]" = Option<String>, Query, description = "`last` (default), `first`, `all` or version timestamps, comma-separated"),
+        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+    ),
+    responses((status = 200, description = "An envelope of the object's selected versions", content_type = "application/taxii+json;version=2.1", body = Envelope,
+        headers(
+            ("X-TAXII-Date-Added-First" = String, description = "The first object's `date_added` (an empty page: the point it started after)"),
+            ("X-TAXII-Date-Added-Last" = String, description = "The last object's `date_added`, or the end of its millisecond when the page holds that millisecond whole: `added_after` at it resumes exactly after the page"),
+        ))))]
 async fn get_object(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -377,6 +457,24 @@ async fn get_object(
     Ok(envelope(page))
 }
 
+/// The collection's manifest: id, `date_added`, version and media type
+/// of each object version the filters select.
+#[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/manifest/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(
+        ("cid" = String, Path, description = "The collection's id or alias (`urls`, `botnet`, `advisories`, `cleanfiles`, `group-N`)"),
+        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
+        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
+        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
+        ("match[id]" = Option<String>, Query, description = "Object ids, comma-separated"),
+        ("match[type]" = Option<String>, Query, description = "STIX types, comma-separated"),
+        ("match[version]" = Option<String>, Query, description = "`last` (default), `first`, `all` or version timestamps, comma-separated"),
+        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+    ),
+    responses((status = 200, description = "A manifest page (`{}` when empty)", content_type = "application/taxii+json;version=2.1", body = Manifest,
+        headers(
+            ("X-TAXII-Date-Added-First" = String, description = "The first object's `date_added` (an empty page: the point it started after)"),
+            ("X-TAXII-Date-Added-Last" = String, description = "The last object's `date_added`, or the end of its millisecond when the page holds that millisecond whole: `added_after` at it resumes exactly after the page"),
+        ))))]
 async fn manifest(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -401,6 +499,21 @@ async fn manifest(
     Ok(with_range(taxii(StatusCode::OK, &body), range))
 }
 
+/// The versions of one object.
+#[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/objects/{oid}/versions/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(
+        ("cid" = String, Path, description = "The collection's id or alias"),
+        ("oid" = String, Path, description = "The STIX object id"),
+        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
+        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
+        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
+        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+    ),
+    responses((status = 200, description = "A page of version timestamps", content_type = "application/taxii+json;version=2.1", body = Versions,
+        headers(
+            ("X-TAXII-Date-Added-First" = String, description = "The first object's `date_added` (an empty page: the point it started after)"),
+            ("X-TAXII-Date-Added-Last" = String, description = "The last object's `date_added`, or the end of its millisecond when the page holds that millisecond whole: `added_after` at it resumes exactly after the page"),
+        ))))]
 async fn object_versions(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -480,6 +593,13 @@ fn review_pii(object: &mut serde_json::Value, id: &str) -> Result<(), String> {
 /// POST an envelope: each object is checked on its own; valid ones are
 /// kept (a version already held changes nothing), invalid ones are listed
 /// in the status with the reason. Answered 202 with the (complete) status.
+#[utoipa::path(post, path = "/taxii2/isx/collections/{cid}/objects/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(("cid" = String, Path, description = "A trust group's collection (`group-N`)")),
+    request_body(content = Envelope, content_type = "application/taxii+json;version=2.1", description = "`{\"objects\": [STIX 2.1 objects]}`, at most 10,000 objects and 10 MiB"),
+    responses(
+        (status = 202, description = "The status of the post: each object kept or refused with its reason", content_type = "application/taxii+json;version=2.1", body = Status),
+        (status = 403, description = "The collection is not writable for this key", content_type = "application/taxii+json;version=2.1", body = TaxiiError),
+    ))]
 async fn add_objects(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -668,6 +788,10 @@ async fn add_objects(
     ))
 }
 
+/// The status of an earlier post (readable by its poster).
+#[utoipa::path(get, path = "/taxii2/isx/status/{sid}/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(("sid" = String, Path, description = "The status id a POST answered")),
+    responses((status = 200, description = "The status resource", content_type = "application/taxii+json;version=2.1", body = Status)))]
 async fn status(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -691,6 +815,17 @@ async fn status(
 /// DELETE an object (the versions `match[version]` selects, every version
 /// by default) from a trust group's collection: its owners may delete any
 /// object, contributors their own.
+#[utoipa::path(delete, path = "/taxii2/isx/collections/{cid}/objects/{oid}/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+    params(
+        ("cid" = String, Path, description = "A trust group's collection (`group-N`)"),
+        ("oid" = String, Path, description = "The STIX object id"),
+        ("match[version]" = Option<String>, Query, description = "`all` (default), `first`, `last` or version timestamps"),
+        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated"),
+    ),
+    responses(
+        (status = 200, description = "Deleted (an empty body)"),
+        (status = 403, description = "Not yours to delete, or the collection is not writable", content_type = "application/taxii+json;version=2.1", body = TaxiiError),
+    ))]
 async fn delete_object(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
