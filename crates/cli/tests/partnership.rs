@@ -871,7 +871,18 @@ async fn redaction_and_approval_in_the_browser() {
         .execute("return [...document.querySelectorAll('#activity rect.bar')].reduce((n, r) => n + Number(r.dataset.count), 0);")
         .await;
     assert_eq!(drawn, api["total"], "bars add up to the API's total");
-    assert!(web.text("#top-techniques").await.contains("T1566.001"));
+    // ATT&CK ids with their names (issue 19 part 6), from ATT&CK's data.
+    let top = web.text("#top-techniques").await;
+    assert!(
+        top.contains("T1566.001 Phishing: Spearphishing Attachment"),
+        "{top}"
+    );
+    web.goto(&app.url(&format!("/contributions/{id}"))).await;
+    let page = web.text("body").await;
+    assert!(
+        page.contains("T1566.001 Phishing: Spearphishing Attachment"),
+        "{page}"
+    );
 
     // Approval: B asks to share it with G2; A's analyst approves on the approvals page, redacting the phone too.
     let (s, req) = send(app.post_json(

@@ -475,6 +475,15 @@ struct ContributionPage {
     edit_findings: Vec<(String, String)>,
 }
 
+/// ATT&CK ids with their names (`T1486 Data Encrypted for Impact`).
+fn labelled(techniques: &[String]) -> String {
+    techniques
+        .iter()
+        .map(|t| isx_partnership::attack::labelled(t))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn details_rows(d: &Details) -> Vec<(&'static str, String)> {
     match d {
         Details::Incident {
@@ -490,7 +499,7 @@ fn details_rows(d: &Details) -> Vec<(&'static str, String)> {
                 ("Status", status.as_str().to_owned()),
                 ("Impact", impact.as_str().to_owned()),
                 ("Sector", sector.clone()),
-                ("Techniques (ATT&CK)", techniques.join(", ")),
+                ("Techniques (ATT&CK)", labelled(techniques)),
                 ("Information lost", information_lost.clone()),
                 ("Intent", intent.clone()),
             ];
@@ -524,7 +533,7 @@ fn details_rows(d: &Details) -> Vec<(&'static str, String)> {
                 valid_until.map(|t| t.to_string()).unwrap_or_default(),
             ),
         ],
-        Details::Mitigation { techniques } => vec![("Counters (ATT&CK)", techniques.join(", "))],
+        Details::Mitigation { techniques } => vec![("Counters (ATT&CK)", labelled(techniques))],
         Details::Analysis {} => vec![],
     }
 }
