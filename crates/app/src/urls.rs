@@ -238,8 +238,53 @@ pub struct UrlFilter {
     /// At most this many records (default 100, at most 10,000).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+    /// Sorted by `last_seen` (default), `first_seen`, `url`, `host`,
+    /// `threat`, `country`, `asn` or `times_seen`.
+    pub sort: Option<String>,
+    /// `desc` (default for `last_seen`, `first_seen` and `times_seen`) or
+    /// `asc` (default for the others).
+    pub dir: Option<String>,
     /// `json` (default), `ndjson`, `csv` or `stix`.
     pub format: Option<String>,
+}
+
+impl UrlFilter {
+    /// The order `sort` and `dir` ask for (newest first when unsaid).
+    pub fn order(&self) -> Result<isx_store::UrlOrder, AppError> {
+        let bad = |what: &str, detail: String| AppError::Validation {
+            detail,
+            pointer: Some(format!("/{what}")),
+        };
+        let key = match self
+            .sort
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => isx_store::UrlSort::LastSeen,
+            Some(s) => isx_store::UrlSort::parse(s).ok_or_else(|| {
+                bad(
+                    "sort",
+                    format!(
+                        "sort {s:?}: one of {}",
+                        isx_store::UrlSort::ALL.map(|k| k.as_str()).join(", ")
+                    ),
+                )
+            })?,
+        };
+        let descending = match self.dir.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => matches!(
+                key,
+                isx_store::UrlSort::LastSeen
+                    | isx_store::UrlSort::FirstSeen
+                    | isx_store::UrlSort::TimesSeen
+            ),
+            Some("asc") => false,
+            Some("desc") => true,
+            Some(d) => return Err(bad("dir", format!("dir {d:?}: asc or desc"))),
+        };
+        Ok(isx_store::UrlOrder { key, descending })
+    }
 }
 
 impl UrlFilter {
@@ -274,7 +319,7 @@ impl UrlFilter {
             threat: parse_opt(self.threat.as_deref(), "threat")?,
             since: parse_opt::<Timestamp>(self.since.as_deref(), "since")?,
             until: parse_opt::<Timestamp>(self.until.as_deref(), "until")?,
-            newest_first: true,
+            sort: Some(self.order()?),
             offset: self.offset.unwrap_or(0),
             limit: self.limit.unwrap_or(100).clamp(1, 10_000),
             ..UrlQuery::default()

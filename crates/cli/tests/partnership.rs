@@ -956,3 +956,78 @@ async fn redaction_and_approval_in_the_browser() {
     web.goto(&app.url(&format!("/groups/{g1}"))).await;
     web.screenshot(&shots.join("group.png")).await;
 }
+
+/// Issue 19 part 6: the long lists of the web application are paged — a
+/// trust group's contributions and the release packages, 50 a page, with
+/// links to the pages around, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_lists_are_paged() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let gid = crate::exchange::group(&app, "Paged").await;
+    for i in 0..53 {
+        let (s, body) = send(app.post_json(
+            &format!("/api/v1/groups/{gid}/contributions"),
+            &app.a.token,
+            &json!({"title": format!("Paged note {i:02}"), "description": "x", "marking": "green",
+                    "details": {"kind": "analysis"}}),
+        ))
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let t = app.clock.now().add_secs(86_400 * (i + 1));
+        let (s, body) = send(app.post_json(
+            "/api/v1/releases",
+            &app.operator.token,
+            &json!({"title": format!("Paged release {i:02}"), "release_at": t.to_rfc3339(),
+                    "status": "scheduled", "marking": "amber"}),
+        ))
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let cookie = app
+        .session_cookie(app.operator.member.id, "pager", isx_domain::UserRole::Admin)
+        .await;
+    let page = |path: String| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            let res = app
+                .get(&path, "")
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            res.text().await.expect("page")
+        }
+    };
+    let next_link = |html: &str| -> Option<String> {
+        let at = html.find("class=\"list-next\"")?;
+        let start = html[..at].rfind("href=\"")? + 6;
+        let end = start + html[start..].find('"')?;
+        Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+    };
+    for (path, marker) in [
+        (format!("/groups/{gid}"), "Paged note "),
+        ("/releases".to_owned(), "Paged release "),
+    ] {
+        let first = page(path.clone()).await;
+        assert!(first.contains("1–50 of 53"), "{path}");
+        assert_eq!(first.matches(marker).count(), 50, "{path}");
+        let next = next_link(&first).expect("a next page");
+        let second = page(next).await;
+        assert!(second.contains("51–53 of 53"), "{path}");
+        assert_eq!(second.matches(marker).count(), 3, "{path}");
+        assert!(next_link(&second).is_none(), "{path}: the last page");
+        let names = |html: &str| -> Vec<String> {
+            html.match_indices(marker)
+                .filter_map(|(i, _)| html.get(i..i + marker.len() + 2).map(str::to_owned))
+                .collect()
+        };
+        let mut all = names(&first);
+        all.extend(names(&second));
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((n, all.len()), (53, 53), "{path}: each once");
+    }
+}

@@ -68,7 +68,9 @@ pub use cleanfiles::{
 pub use error::StoreError;
 pub use exchange::{ExchangeAdded, ExchangeEntry, NewExchangeObject};
 pub use sql_partnership::{group_collection, NewContributionRow, ShareDecision};
-pub use urls::{FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlQuery, UrlStats};
+pub use urls::{
+    FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlOrder, UrlQuery, UrlSort, UrlStats,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

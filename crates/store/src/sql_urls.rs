@@ -360,10 +360,14 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         if q.markings.is_empty() {
             return Ok(Vec::new());
         }
-        let order = if q.newest_first {
-            "ORDER BY last_seen DESC, id DESC"
-        } else {
-            "ORDER BY id"
+        let order = match q.sort {
+            Some(o) => {
+                let dir = if o.descending { "DESC" } else { "ASC" };
+                // NULLs (no country, no ASN) last in either direction.
+                let nulls = format!("CASE WHEN {} IS NULL THEN 1 ELSE 0 END", o.key.column());
+                format!("ORDER BY {nulls}, {} {dir}, id {dir}", o.key.column())
+            }
+            None => "ORDER BY id".to_owned(),
         };
         let sql = format!(
             "SELECT {} FROM url_records {} {order} LIMIT $13 OFFSET $14",

@@ -52,10 +52,76 @@ pub struct UrlQuery {
     pub markings: Vec<Tlp>,
     /// Keyset paging in id order (feed files, exports).
     pub after_id: Option<i64>,
-    /// Newest (by last seen) first, with `offset` paging (search pages).
-    pub newest_first: bool,
+    /// A sorted list with `offset` paging (search pages); `None`: id order.
+    pub sort: Option<UrlOrder>,
     pub offset: u32,
     pub limit: u32,
+}
+
+/// What a sorted list of URL records is sorted by (ties: the record id,
+/// in the same direction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UrlSort {
+    #[default]
+    LastSeen,
+    FirstSeen,
+    Url,
+    Host,
+    Threat,
+    Country,
+    Asn,
+    TimesSeen,
+}
+
+impl UrlSort {
+    pub const ALL: [UrlSort; 8] = [
+        UrlSort::LastSeen,
+        UrlSort::FirstSeen,
+        UrlSort::Url,
+        UrlSort::Host,
+        UrlSort::Threat,
+        UrlSort::Country,
+        UrlSort::Asn,
+        UrlSort::TimesSeen,
+    ];
+
+    /// Its name in query strings (`sort=first_seen`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UrlSort::LastSeen => "last_seen",
+            UrlSort::FirstSeen => "first_seen",
+            UrlSort::Url => "url",
+            UrlSort::Host => "host",
+            UrlSort::Threat => "threat",
+            UrlSort::Country => "country",
+            UrlSort::Asn => "asn",
+            UrlSort::TimesSeen => "times_seen",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<UrlSort> {
+        UrlSort::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The column (a fixed name, never caller text).
+    pub(crate) fn column(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// A sort key and its direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UrlOrder {
+    pub key: UrlSort,
+    pub descending: bool,
+}
+
+impl UrlOrder {
+    /// Newest (by last seen) first: the search pages' default.
+    pub const NEWEST: UrlOrder = UrlOrder {
+        key: UrlSort::LastSeen,
+        descending: true,
+    };
 }
 
 /// A point of the map: an address with a location and its URL count.

@@ -34,6 +34,14 @@ pub struct UrlFilterParams {
     /// At most this many records (default 100, at most 10,000).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+    /// Sorted by `last_seen` (default), `first_seen`, `url`, `host`,
+    /// `threat`, `country`, `asn` or `times_seen` (ties by record id).
+    #[param(pattern = r"^(last_seen|first_seen|url|host|threat|country|asn|times_seen)$")]
+    pub sort: Option<String>,
+    /// `desc` (default for times and counts) or `asc` (default for the
+    /// others).
+    #[param(pattern = r"^(asc|desc)$")]
+    pub dir: Option<String>,
     /// `json` (default), `ndjson`, `csv` or `stix`.
     #[param(pattern = r"^(json|ndjson|csv|stix)$")]
     pub format: Option<String>,
@@ -53,6 +61,8 @@ impl From<UrlFilterParams> for UrlFilter {
             until,
             limit,
             offset,
+            sort,
+            dir,
             format,
         } = p;
         UrlFilter {
@@ -67,6 +77,8 @@ impl From<UrlFilterParams> for UrlFilter {
             until,
             limit,
             offset,
+            sort,
+            dir,
             format,
         }
     }

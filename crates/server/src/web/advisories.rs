@@ -33,16 +33,27 @@ struct ReleaseRow {
 struct ReleasesPage {
     layout: Layout,
     releases: Vec<ReleaseRow>,
+    pager: super::ListPager,
 }
+
+/// Releases a page of the list shows.
+const RELEASES_PAGE: usize = 50;
 
 async fn releases_page(
     state: &AppState,
     caller: &Caller,
     flash: Option<Flash>,
+    offset: usize,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let mut rows = Vec::new();
-    for (r, mask) in advisories::visible_releases(state, &caller.principal).await? {
+    let (visible, pager) = super::page_of(
+        advisories::visible_releases(state, &caller.principal).await?,
+        offset,
+        RELEASES_PAGE,
+        |o| format!("/releases?offset={o}"),
+    );
+    for (r, mask) in visible {
         rows.push(ReleaseRow {
             count: state.store.advisories(Some(r.id)).await?.len(),
             id: r.id,
@@ -62,6 +73,7 @@ async fn releases_page(
         render(&ReleasesPage {
             layout: l,
             releases: rows,
+            pager,
         })?,
     )
         .into_response())
@@ -70,8 +82,9 @@ async fn releases_page(
 pub(crate) async fn releases(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    axum::extract::Query(p): axum::extract::Query<super::PageParams>,
 ) -> Result<Response, ApiError> {
-    releases_page(&state, &caller, None).await
+    releases_page(&state, &caller, None, p.offset.unwrap_or(0)).await
 }
 
 #[derive(Deserialize)]
@@ -112,6 +125,7 @@ pub(crate) async fn create_release(
         &state,
         &caller,
         Some(result.map(|r| format!("Release {} created.", r.title))),
+        0,
     )
     .await?;
     Ok(with_note(note, page))

@@ -168,6 +168,44 @@ async fn favicon() -> impl IntoResponse {
     )
 }
 
+/// Where a page of a long list stands in it, with links to the pages
+/// around it (`templates/pager.html` draws it).
+pub(crate) struct ListPager {
+    pub first: usize,
+    pub last: usize,
+    pub total: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+/// `?offset=` of a paged list.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PageParams {
+    pub offset: Option<usize>,
+}
+
+/// The page of `items` at `offset` (`per` a page), and its pager; `link`
+/// makes the address of the page at an offset.
+pub(crate) fn page_of<T>(
+    items: Vec<T>,
+    offset: usize,
+    per: usize,
+    link: impl Fn(usize) -> String,
+) -> (Vec<T>, ListPager) {
+    let total = items.len();
+    let offset = offset.min(total.saturating_sub(1) / per.max(1) * per.max(1));
+    let page: Vec<T> = items.into_iter().skip(offset).take(per).collect();
+    let last = offset + page.len();
+    let pager = ListPager {
+        first: if page.is_empty() { 0 } else { offset + 1 },
+        last,
+        total,
+        prev: (offset > 0).then(|| link(offset.saturating_sub(per))),
+        next: (last < total).then(|| link(last)),
+    };
+    (page, pager)
+}
+
 pub(crate) fn render(t: &impl askama::Template) -> Result<Html<String>, ApiError> {
     t.render()
         .map(Html)

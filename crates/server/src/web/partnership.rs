@@ -162,6 +162,7 @@ struct ReportRow {
 #[template(path = "group.html")]
 struct GroupPage {
     layout: Layout,
+    pager: super::ListPager,
     group: TrustGroup,
     kind: &'static str,
     role: String,
@@ -244,6 +245,9 @@ async fn names(state: &AppState) -> Result<HashMap<MemberId, String>, ApiError> 
     crate::api::partnership::names(state).await
 }
 
+/// Contributions a page of a group's list shows.
+const CONTRIBUTIONS_PAGE: usize = 50;
+
 async fn group_page(
     state: &AppState,
     caller: &Caller,
@@ -251,12 +255,18 @@ async fn group_page(
     flash: Option<Flash>,
     form: Form,
     findings: Vec<(String, String)>,
+    offset: usize,
 ) -> Result<Response, ApiError> {
     let access = ops::group_for(state, caller, GroupId(id)).await?;
     let now = state.clock.now();
     let names = names(state).await?;
-    let rows = ops::list(state, caller, &access.group)
-        .await?
+    let (listed, pager) = super::page_of(
+        ops::list(state, caller, &access.group).await?,
+        offset,
+        CONTRIBUTIONS_PAGE,
+        |o| format!("/groups/{id}?offset={o}"),
+    );
+    let rows = listed
         .into_iter()
         .map(|s| Row {
             id: s.c.id.0,
@@ -290,6 +300,7 @@ async fn group_page(
     };
     let (l, status) = apply(layout(caller, "Trust group", "groups"), flash.as_ref());
     let page = GroupPage {
+        pager,
         layout: l,
         kind: match access.group.kind {
             isx_domain::TrustGroupKind::Formal { .. } => "formal",
@@ -341,8 +352,18 @@ pub(crate) async fn group(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
+    axum::extract::Query(p): axum::extract::Query<super::PageParams>,
 ) -> Result<Response, ApiError> {
-    group_page(&state, &caller, id, None, Form::new(), Vec::new()).await
+    group_page(
+        &state,
+        &caller,
+        id,
+        None,
+        Form::new(),
+        Vec::new(),
+        p.offset.unwrap_or(0),
+    )
+    .await
 }
 
 /// Posts a contribution from the group page. When the PII detector finds
@@ -383,7 +404,7 @@ pub(crate) async fn post_contribution(
                     pointer: None,
                 })
             };
-            group_page(&state, &caller, id, Some(flash), f, findings).await
+            group_page(&state, &caller, id, Some(flash), f, findings, 0).await
         }
     }
 }
@@ -424,6 +445,7 @@ pub(crate) async fn post_rules(
         Some(result.map(|_| "Rules saved.".to_owned())),
         Form::new(),
         Vec::new(),
+        0,
     )
     .await?;
     Ok(with_note(note, page))

@@ -52,6 +52,17 @@ struct UrlsPage {
     geo: String,
     public_key: String,
     pager: Pager,
+    columns: Vec<Column>,
+}
+
+/// A header of the records table: sortable ones link to the list sorted
+/// by them (the other way round when already sorted so).
+struct Column {
+    label: &'static str,
+    href: Option<String>,
+    /// `▲`/`▼` on the column the list is sorted by.
+    arrow: &'static str,
+    sort: &'static str,
 }
 
 /// Where the records table stands in the whole list, with links to the
@@ -84,10 +95,57 @@ fn page_link(f: &UrlFilter, offset: u32) -> String {
             u.append_pair(k, v);
         }
     }
+    for (k, v) in [("sort", &f.sort), ("dir", &f.dir)] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            u.append_pair(k, v);
+        }
+    }
     if offset > 0 {
         u.append_pair("offset", &offset.to_string());
     }
     format!("/urls?{}", u.finish())
+}
+
+/// The table's headers for the list `f` selects, sorted as `order` says.
+fn columns(f: &UrlFilter, order: isx_store::UrlOrder) -> Vec<Column> {
+    use isx_store::UrlSort as S;
+    [
+        ("Last seen", Some(S::LastSeen)),
+        ("Threat", Some(S::Threat)),
+        ("URL", Some(S::Url)),
+        ("IP", None),
+        ("Country", Some(S::Country)),
+        ("ASN", Some(S::Asn)),
+        ("Seen", Some(S::TimesSeen)),
+        ("TLP", None),
+    ]
+    .into_iter()
+    .map(|(label, key)| {
+        let Some(key) = key else {
+            return Column {
+                label,
+                href: None,
+                arrow: "",
+                sort: "",
+            };
+        };
+        let current = order.key == key;
+        let mut g = f.clone();
+        g.sort = Some(key.as_str().to_owned());
+        // The other direction on the sorted column; its default elsewhere.
+        g.dir = current.then(|| if order.descending { "asc" } else { "desc" }.to_owned());
+        Column {
+            label,
+            href: Some(page_link(&g, 0)),
+            arrow: match (current, order.descending) {
+                (false, _) => "",
+                (true, true) => " ▼",
+                (true, false) => " ▲",
+            },
+            sort: key.as_str(),
+        }
+    })
+    .collect()
 }
 
 fn pager(f: &UrlFilter, total: i64, shown: usize) -> Pager {
@@ -138,7 +196,9 @@ async fn urls_page(
         format!("Enriched from {}.", stats.geo_databases.join(" and "))
     };
     let (l, code) = apply(layout(caller, "Malicious URLs", "urls"), flash.as_ref());
+    let order = f.order().unwrap_or(isx_store::UrlOrder::NEWEST);
     let page = UrlsPage {
+        columns: columns(&f, order),
         layout: l,
         threats: ThreatType::ALL.iter().map(|t| t.as_str()).collect(),
         total: stats.total,
