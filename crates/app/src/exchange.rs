@@ -9,7 +9,7 @@
 //! caller may not read is not listed and answers 404, like a missing one.
 
 use isx_domain::{GroupRole, TrustGroup};
-use isx_exchange::page::{select, select_window, Entry, Filter, Page};
+use isx_exchange::page::{partial_page, select, select_window, Entry, Filter, Page};
 use isx_formats::stix;
 use isx_policy::decided_since;
 use serde_json::Value;
@@ -115,6 +115,33 @@ async fn visible_groups(app: &App, caller: &Caller) -> Result<Vec<TrustGroup>, A
         .into_iter()
         .filter(|g| records::may_see(app, caller, &records::group(g)))
         .collect())
+}
+
+/// The instance secret that keys the ids of TLP:RED objects.
+const RED_IDS_SECRET: &str = "taxii-red-ids";
+
+/// The ids TLP:RED objects a member posts to a group are stored under:
+/// `kind--uuid` keyed (HMAC) by the group, the member and the id it
+/// posted, under an instance secret. Nobody else's post can meet such an
+/// id, so a post's answer never depends on a TLP:RED object the poster
+/// may not see (red-team pass 2026-12-07: "this object id belongs to the
+/// member that first posted it" told a member which value a hidden RED
+/// observable held); the same member posting the same id again reaches
+/// the same object (its next version).
+pub struct RedIds(String);
+
+impl RedIds {
+    pub async fn load(app: &App) -> Result<RedIds, AppError> {
+        Ok(RedIds(
+            app.store
+                .instance_secret(RED_IDS_SECRET, &crate::identity::random_hex32())
+                .await?,
+        ))
+    }
+
+    pub fn id(&self, g: &TrustGroup, member: isx_domain::MemberId, posted: &str) -> String {
+        crate::misp_import::keyed_id(self.0.as_bytes(), g.id, member, posted)
+    }
 }
 
 /// A trust group's collection as the caller sees it: writable for its
@@ -413,6 +440,7 @@ async fn read_product(
         _ => (cursor, 0),
     };
     let mut spread = Spread::default();
+    let mut scanned = 0usize;
     // Botnet objects' ids derive from the opaque event id.
     let wire = app.wire_ids().await?;
     let start = cursor;
@@ -505,13 +533,25 @@ async fn read_product(
             _ => {}
         }
         let exhausted = got < window as usize;
+        scanned = scanned.saturating_add(got);
         let page = select(&entries, filter);
         if exhausted || page.more {
             return Ok(take_page(&entries, &mut objects, page));
         }
+        // A filter that matches little: page on after what was read.
+        if scanned >= SCAN_ROWS {
+            if let Some(upto) = entries.last().map(|e| e.date_added) {
+                let page = partial_page(&entries, filter, upto);
+                return Ok(take_page(&entries, &mut objects, page));
+            }
+        }
         window = window.saturating_mul(2).min(100_000);
     }
 }
+
+/// The most rows one request reads from a collection before it answers
+/// with what it has and a `next` (see [`partial_page`]).
+const SCAN_ROWS: usize = 100_000;
 
 /// The microseconds after its import's arrival instant each TAXII object
 /// of a botnet event (indicator, sighting) or URL record (indicator,
@@ -587,8 +627,13 @@ async fn read_group(
             .or(b)
             .unwrap_or(isx_domain::Timestamp::from_micros(i64::MIN)),
     };
-    let mut window =
-        u32::try_from(filter.limit.saturating_add(1).min(1_000_000)).unwrap_or(1_000_000);
+    // TLP:RED versions that do not name the caller are left out in the
+    // store's query (the operator reads everything).
+    let reader = (!caller.principal.operator).then_some(caller.member.id);
+    let cap = u32::try_from(SCAN_ROWS).unwrap_or(100_000);
+    let mut window = u32::try_from(filter.limit.saturating_add(1))
+        .unwrap_or(cap)
+        .min(cap);
     // Stored as checked JSON text at ingest: served as it is.
     let mut bodies: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     let (chosen, more, next, sealed) = loop {
@@ -596,7 +641,7 @@ async fn read_group(
             // The window, its objects' versions and their bodies in one read.
             let (rows, end) = app
                 .store
-                .exchange_window_with_bodies(&alias, start, window)
+                .exchange_window_with_bodies(&alias, start, window, reader)
                 .await?;
             let mut entries = Vec::with_capacity(rows.len());
             for (e, body) in rows {
@@ -608,11 +653,19 @@ async fn read_group(
                 let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
                 break (chosen, p.more, p.next, p.sealed);
             }
-            window = window.saturating_mul(2).min(1_000_000);
+            if let (true, Some(upto)) = (window >= cap, end) {
+                let p = partial_page(&versions, filter, upto);
+                let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
+                break (chosen, p.more, p.next, p.sealed);
+            }
+            window = window.saturating_mul(2).min(cap);
             continue;
         }
         let (ids, end) = if filter.ids.is_empty() {
-            let rows = app.store.exchange_window(&alias, start, window).await?;
+            let rows = app
+                .store
+                .exchange_window(&alias, start, window, reader)
+                .await?;
             let end = rows
                 .last()
                 .filter(|_| rows.len() == window as usize)
@@ -644,7 +697,12 @@ async fn read_group(
             let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
             break (chosen, p.more, p.next, p.sealed);
         }
-        window = window.saturating_mul(2).min(1_000_000);
+        if let (true, Some(upto)) = (window >= cap, end) {
+            let p = partial_page(&versions, filter, upto);
+            let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
+            break (chosen, p.more, p.next, p.sealed);
+        }
+        window = window.saturating_mul(2).min(cap);
     };
     Ok(ItemsPage {
         items: chosen

@@ -316,6 +316,27 @@ pub fn check_object(object: &Value) -> Result<ObjectHead, String> {
             }
         }
     }
+    // A TLP marking on part of the object marks the object: isx serves
+    // objects whole, so a granular TLP:RED makes it TLP:RED (red-team
+    // pass 2026-12-07: granular RED was stored and served as AMBER).
+    if let Some(granular) = map.get("granular_markings") {
+        let list = granular
+            .as_array()
+            .ok_or_else(|| format!("{id}: granular_markings must be a list"))?;
+        for g in list {
+            // A language marking (`lang`) has no marking_ref.
+            if g.get("lang").is_some() && g.get("marking_ref").is_none() {
+                continue;
+            }
+            let r = g
+                .get("marking_ref")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("{id}: each granular marking has a marking_ref or lang"))?;
+            if let Some(t) = tlp_of_marking(r) {
+                marking = Some(marking.map_or(t, |m: Tlp| m.max(t)));
+            }
+        }
+    }
     Ok(ObjectHead {
         id: id.to_owned(),
         object_type: object_type.to_owned(),
@@ -401,6 +422,25 @@ mod tests {
                 "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
             ]
         })
+    }
+
+    #[test]
+    fn a_granular_tlp_marking_marks_the_object() {
+        let red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+        let mut o = indicator();
+        o.as_object_mut().unwrap().remove("object_marking_refs");
+        o["granular_markings"] = json!([{"marking_ref": red, "selectors": ["description"]}]);
+        assert_eq!(check_object(&o).unwrap().marking, Some(Tlp::Red));
+        // With a lesser object marking, the stricter one counts.
+        o["object_marking_refs"] =
+            json!(["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]);
+        assert_eq!(check_object(&o).unwrap().marking, Some(Tlp::Red));
+        o["granular_markings"] = json!([{"selectors": ["description"]}]);
+        assert!(check_object(&o).is_err());
+        o["granular_markings"] = json!([{"lang": "de", "selectors": ["description"]}]);
+        assert_eq!(check_object(&o).unwrap().marking, Some(Tlp::Green));
+        o["granular_markings"] = json!("red");
+        assert!(check_object(&o).is_err());
     }
 
     #[test]

@@ -184,13 +184,28 @@ impl Filter {
     /// fingerprint) are still read, with their filters repeated.
     fn resume(&mut self, token: &str, selected: bool) -> Result<(), ExchangeError> {
         let bad = || ExchangeError::bad("next", "not a token this server gave for these filters");
+        // An instant a client could have sent as a timestamp, no other
+        // (red-team pass 2026-12-07: a forged token took any i64).
+        let instant = |micros: i64| {
+            let t = Timestamp::from_micros(micros);
+            crate::parse_timestamp(&crate::taxii_timestamp(t))
+                .filter(|back| *back == t)
+                .ok_or_else(bad)
+        };
         if let Some((micros, saved)) = token.split_once('~') {
             let at = micros.parse::<i64>().map_err(|_| bad())?;
+            instant(at)?;
             let saved: SavedSelection = URL_SAFE_NO_PAD
                 .decode(saved)
                 .ok()
                 .and_then(|json| serde_json::from_slice(&json).ok())
                 .ok_or_else(bad)?;
+            if let Some(a) = saved.added_after {
+                instant(a)?;
+            }
+            if saved.versions.is_empty() {
+                return Err(bad());
+            }
             let mut versions = Vec::with_capacity(saved.versions.len());
             for v in &saved.versions {
                 versions.push(VersionSel::parse(v).ok_or_else(bad)?);
@@ -219,12 +234,7 @@ impl Filter {
         if print != self.fingerprint() {
             return Err(bad());
         }
-        self.after = Some(
-            micros
-                .parse::<i64>()
-                .map(Timestamp::from_micros)
-                .map_err(|_| bad())?,
-        );
+        self.after = Some(instant(micros.parse::<i64>().map_err(|_| bad())?)?);
         Ok(())
     }
 }
@@ -325,6 +335,25 @@ pub fn select_window<'a>(
 ) -> Option<Page<'a>> {
     let page = select_upto(versions, filter, window_end);
     (page.more || window_end.is_none()).then_some(page)
+}
+
+/// The page a reader gives when it has read as far as it will for one
+/// request (`upto`, the `date_added` of the last row read) and that is not
+/// enough to fill or end the page: what matched so far, `more`, and a
+/// `next` that resumes after `upto` — so a filter that matches little
+/// among many rows costs a bounded read per request instead of the whole
+/// collection, and the client pages on.
+pub fn partial_page<'a>(versions: &'a [Entry], filter: &Filter, upto: Timestamp) -> Page<'a> {
+    let page = select_upto(versions, filter, Some(upto));
+    if page.more {
+        return page;
+    }
+    Page {
+        more: true,
+        next: Some(filter.next_token(upto)),
+        sealed: false,
+        entries: page.entries,
+    }
 }
 
 /// `select`, giving only entries added up to `upto`; every entry still

@@ -1380,7 +1380,7 @@ pub async fn partnership(store: &dyn Store) {
     let coll = crate::group_collection(g1.id);
     assert_eq!(
         store
-            .exchange_window(&coll, Timestamp::from_micros(0), 10)
+            .exchange_window(&coll, Timestamp::from_micros(0), 10, None)
             .await
             .expect("window")
             .len(),
@@ -1405,11 +1405,11 @@ pub async fn partnership(store: &dyn Store) {
         .expect("red");
     assert_eq!(added, vec![crate::ExchangeAdded::New]);
     let window = store
-        .exchange_window("conformance-red", Timestamp::from_micros(0), 10)
+        .exchange_window("conformance-red", Timestamp::from_micros(0), 10, None)
         .await
         .expect("window");
     let (with_body, _) = store
-        .exchange_window_with_bodies("conformance-red", Timestamp::from_micros(0), 10)
+        .exchange_window_with_bodies("conformance-red", Timestamp::from_micros(0), 10, None)
         .await
         .expect("window");
     let versions = store
@@ -1425,6 +1425,30 @@ pub async fn partnership(store: &dyn Store) {
         assert_eq!(got.marking, isx_domain::Tlp::Red);
     }
     assert_eq!(with_body[0].1, format!("{{\"id\":\"{red}\"}}"));
+    // A reader the version does not name does not get it from a window;
+    // one it names does.
+    let stranger = isx_domain::MemberId(author.id.0 + 41);
+    for (reader, n) in [(stranger, 0), (named[1], 1), (author.id, 1)] {
+        let w = store
+            .exchange_window(
+                "conformance-red",
+                Timestamp::from_micros(0),
+                10,
+                Some(reader),
+            )
+            .await
+            .expect("window");
+        let (b, _) = store
+            .exchange_window_with_bodies(
+                "conformance-red",
+                Timestamp::from_micros(0),
+                10,
+                Some(reader),
+            )
+            .await
+            .expect("window");
+        assert_eq!((w.len(), b.len()), (n, n), "{reader:?}");
+    }
 
     let mut edited = content.clone();
     edited.description = "beacons every 30 s".into();
@@ -1448,7 +1472,7 @@ pub async fn partnership(store: &dyn Store) {
     assert_eq!(versions[0].content.description, "beacons every 60 s");
     assert_eq!(
         store
-            .exchange_window(&coll, Timestamp::from_micros(0), 10)
+            .exchange_window(&coll, Timestamp::from_micros(0), 10, None)
             .await
             .expect("window")
             .len(),
@@ -1630,7 +1654,7 @@ pub async fn partnership(store: &dyn Store) {
     );
     assert!(store.contribution(c.id).await.expect("read").is_none());
     assert!(store
-        .exchange_window(&coll, Timestamp::from_micros(0), 10)
+        .exchange_window(&coll, Timestamp::from_micros(0), 10, None)
         .await
         .expect("window")
         .is_empty());

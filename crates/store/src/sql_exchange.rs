@@ -31,6 +31,18 @@ fn exchange_entry<R: Get>(r: &R) -> Result<ExchangeEntry> {
     })
 }
 
+/// The condition of a window query on `$4` ([`reader_pattern`]): every
+/// version without recipients, and those that name the reader.
+const NAMES_READER: &str = "(recipients = '' OR $4 = '%' OR (',' || recipients || ',') LIKE $4)";
+
+/// `$4` of [`NAMES_READER`]: `%` (everything) without a reader.
+fn reader_pattern(reader: Option<MemberId>) -> String {
+    match reader {
+        Some(m) => format!("%,{},%", m.0),
+        None => "%".to_owned(),
+    }
+}
+
 /// The stored form of a recipient list: member ids, comma-separated.
 fn recipients_text(members: &[MemberId]) -> String {
     members
@@ -74,7 +86,15 @@ pub(crate) async fn exchange_insert<DB: Engine>(
     // own (`arrival::own_millisecond`).
     let mut stamp = crate::arrival::own_millisecond(now.as_micros().max(last + 1));
     let mut out = Vec::with_capacity(objects.len());
+    let mut previous: Option<&[MemberId]> = None;
     for o in objects {
+        // Each run of one recipient set starts in a millisecond of its own:
+        // a reader sees a run whole or not at all, so the gaps between its
+        // `date_added` values count nothing it cannot see.
+        if previous.is_some_and(|p| p != o.recipients.as_slice()) {
+            stamp = crate::arrival::own_millisecond(stamp);
+        }
+        previous = Some(&o.recipients);
         let done = sqlx::query(
                     "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body, recipients)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -173,16 +193,18 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         collection: &str,
         after: isx_domain::Timestamp,
         limit: u32,
+        reader: Option<MemberId>,
     ) -> crate::Result<Vec<crate::ExchangeEntry>> {
-        let rows = sqlx::query(
-                "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients FROM exchange_objects
-                 WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3",
-            )
-            .arg(collection)
-            .arg(after.as_micros())
-            .arg(i64::from(limit.clamp(1, 1_000_000)))
-            .rows(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients FROM exchange_objects
+             WHERE collection = $1 AND added > $2 AND {NAMES_READER} ORDER BY added LIMIT $3"
+        ))
+        .arg(collection)
+        .arg(after.as_micros())
+        .arg(i64::from(limit.clamp(1, 1_000_000)))
+        .arg(reader_pattern(reader))
+        .rows(&self.pool)
+        .await?;
         rows.into_iter().map(|r| exchange_entry(&r)).collect()
     }
 
@@ -216,6 +238,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         collection: &str,
         after: isx_domain::Timestamp,
         limit: u32,
+        reader: Option<MemberId>,
     ) -> crate::Result<(
         Vec<(crate::ExchangeEntry, String)>,
         Option<isx_domain::Timestamp>,
@@ -224,17 +247,18 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         let rows = sqlx::query(
                 // Driven from the window's distinct ids, each looked up by
                 // the (collection, object_id, version) index.
-                "WITH w AS (SELECT object_id, added FROM exchange_objects
-                            WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3),
+                &format!("WITH w AS (SELECT object_id, added FROM exchange_objects
+                            WHERE collection = $1 AND added > $2 AND {NAMES_READER} ORDER BY added LIMIT $3),
                       ids AS (SELECT DISTINCT object_id FROM w)
                  SELECT e.added, e.object_id, e.object_type, e.version, e.spec_version, e.marking, e.author, e.recipients, e.body,
                         (SELECT COUNT(*) FROM w), (SELECT MAX(added) FROM w)
                  FROM ids JOIN exchange_objects e ON e.collection = $1 AND e.object_id = ids.object_id
-                 ORDER BY e.added",
+                 ORDER BY e.added"),
             )
             .arg(collection)
             .arg(after.as_micros())
             .arg(limit)
+            .arg(reader_pattern(reader))
             .rows(&self.pool)
             .await?;
         let mut end = None;

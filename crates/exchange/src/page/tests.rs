@@ -241,6 +241,22 @@ fn a_token_alone_continues_its_query() {
     assert!(Filter::from_query(&q(&[("next", &token), ("match[type]", "malware")]), 100).is_err());
     let forged = format!("{}x", token);
     assert!(Filter::from_query(&q(&[("next", &forged)]), 100).is_err());
+    // Instants no timestamp gives, and a token selecting no versions.
+    use base64::Engine as _;
+    let enc = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    for bad in [
+        format!("9223372036854775807~{}", enc(r#"{"a":null,"v":["last"]}"#)),
+        format!("-9223372036854775807~{}", enc(r#"{"a":null,"v":["last"]}"#)),
+        format!("5~{}", enc(r#"{"a":9223372036854775807,"v":["last"]}"#)),
+        format!("5~{}", enc(r#"{"a":null,"v":[]}"#)),
+        format!("5~{}", enc(r#"{"a":null,"v":["newest"]}"#)),
+        format!("5~{}", enc(r#"{"a":null,"v":["last"],"z":1}"#)),
+    ] {
+        assert!(
+            Filter::from_query(&q(&[("next", &bad)]), 100).is_err(),
+            "{bad}"
+        );
+    }
     // The earlier token form, `{instant}-{fingerprint}`, still resumes.
     let legacy = format!("{}-{}", 2, f.fingerprint());
     let g =
@@ -442,4 +458,17 @@ proptest! {
         }
         prop_assert_eq!(got, all.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
     }
+}
+
+#[test]
+fn a_partial_page_pages_on_after_what_was_read() {
+    let e = sample();
+    // Read up to the fourth entry: two objects' last versions so far.
+    let f = Filter::from_query(&q(&[("match[type]", "malware")]), 100).unwrap();
+    let p = partial_page(&e, &f, Timestamp::from_micros(3));
+    assert!(p.entries.is_empty() && p.more);
+    let token = p.next.clone().unwrap();
+    let rest = Filter::from_query(&q(&[("next", &token)]), 100).unwrap();
+    assert_eq!(rest.after, Some(Timestamp::from_micros(3)));
+    assert_eq!(ids(&select(&e, &rest)), vec![("malware--m".into(), 50)]);
 }

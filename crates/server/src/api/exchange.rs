@@ -15,6 +15,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use std::collections::HashMap;
+
 use isx_domain::Timestamp;
 use isx_exchange::page::{Filter, VersionSel};
 use isx_exchange::resources::{
@@ -544,6 +546,29 @@ fn writable_group(c: &CollectionInfo) -> Result<&isx_domain::TrustGroup, ApiErro
     }
 }
 
+/// Replaces, in an object's `*_ref` and `*_refs` properties, the ids
+/// `renamed` maps.
+fn rename_refs(object: &mut serde_json::Value, renamed: &HashMap<String, String>) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    for (k, v) in map.iter_mut() {
+        if k.ends_with("_ref") {
+            if let Some(new) = v.as_str().and_then(|id| renamed.get(id)) {
+                *v = serde_json::json!(new);
+            }
+        } else if k.ends_with("_refs") {
+            if let Some(list) = v.as_array_mut() {
+                for item in list {
+                    if let Some(new) = item.as_str().and_then(|id| renamed.get(id)) {
+                        *item = serde_json::json!(new);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The free-text properties of a STIX object that people write.
 const FREE_TEXT: [&str; 5] = ["name", "description", "content", "abstract", "explanation"];
 
@@ -680,7 +705,7 @@ async fn add_objects(
         })
         .collect();
     let mut failures = Vec::new();
-    let mut valid = Vec::new();
+    let mut checked_ok = Vec::new();
     for o in objects {
         let checked = isx_exchange::ingest::check_object(o).and_then(|head| {
             // A version from the future would stay the latest whatever its
@@ -719,19 +744,50 @@ async fn add_objects(
             Ok((head, body, recipients))
         });
         match checked {
-            Ok((head, body, recipients)) => valid.push(isx_store::NewExchangeObject {
-                id: head.id,
-                object_type: head.object_type,
-                version: head.version.unwrap_or(now),
-                spec_version: head.spec_version,
-                // Unmarked group content is TLP:AMBER, like the group.
-                marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
-                recipients,
-                body: body.to_string(),
-            }),
+            Ok(c) => checked_ok.push(c),
             Err(message) => failures.push(refused(o, message)),
         }
     }
+    // TLP:RED objects are stored under ids of their own (see
+    // `exchange::RedIds`); references to them in the same post follow.
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    if checked_ok.iter().any(|(_, _, r)| !r.is_empty()) {
+        let red_ids = exchange::RedIds::load(&state).await?;
+        for (head, body, recipients) in &mut checked_ok {
+            if recipients.is_empty() {
+                continue;
+            }
+            let stored = red_ids.id(g, caller.member.id, &head.id);
+            renamed.insert(head.id.clone(), stored.clone());
+            body["id"] = serde_json::json!(stored);
+            head.id = stored;
+        }
+        for (_, body, _) in &mut checked_ok {
+            rename_refs(body, &renamed);
+        }
+    }
+    // Each recipient set's objects after the others, each set in a
+    // millisecond of its own (the store starts one at every change), so the
+    // gaps between the `date_added` values a reader sees count nothing it
+    // cannot see.
+    checked_ok.sort_by(|a, b| a.2.cmp(&b.2));
+    let posted_as: HashMap<String, String> = renamed
+        .iter()
+        .map(|(posted, stored)| (stored.clone(), posted.clone()))
+        .collect();
+    let valid: Vec<isx_store::NewExchangeObject> = checked_ok
+        .into_iter()
+        .map(|(head, body, recipients)| isx_store::NewExchangeObject {
+            id: head.id,
+            object_type: head.object_type,
+            version: head.version.unwrap_or(now),
+            spec_version: head.spec_version,
+            // Unmarked group content is TLP:AMBER, like the group.
+            marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
+            recipients,
+            body: body.to_string(),
+        })
+        .collect();
     let alias = exchange::group_alias(g);
     let added = state
         .store
@@ -754,7 +810,12 @@ async fn add_objects(
             successes.push(StatusDetail {
                 id: o.id.clone(),
                 version,
-                message: None,
+                message: posted_as.get(&o.id).map(|posted| {
+                    format!(
+                        "posted as {posted}: TLP:RED objects are kept under an id of their own \
+                         (post {posted} again to add a version)"
+                    )
+                }),
             });
         }
     }
