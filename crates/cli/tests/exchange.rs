@@ -559,6 +559,38 @@ async fn the_frame_follows_the_specification() {
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["http_status"], "401");
     assert!(body["title"].is_string());
+    // Answers made outside the TAXII routes are TAXII errors too: an
+    // unknown path, a method no path takes, a target too long.
+    let long = format!("/taxii2/isx/collections/?x={}", "a".repeat(9_000));
+    for (method, path, status) in [
+        (
+            reqwest::Method::GET,
+            format!("/taxii2/isx/collections/group-{gid}/nope/"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            reqwest::Method::PATCH,
+            col.clone(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (reqwest::Method::GET, long, StatusCode::URI_TOO_LONG),
+    ] {
+        let res = app
+            .req(method.clone(), &path, &app.a.token)
+            .header("accept", TAXII)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            res.status(),
+            status,
+            "{method} {}",
+            &path[..60.min(path.len())]
+        );
+        assert_eq!(res.headers()["content-type"], TAXII, "{method}");
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["http_status"], status.as_u16().to_string(), "{body}");
+    }
     // Basic with key id and secret works like Bearer.
     let (user, password, _) = basic(&app, &app.a.token);
     let res = app
@@ -1042,6 +1074,23 @@ async fn unmarked_is_amber_and_red_is_refused(backend: Backend) {
         .collect();
     assert_eq!(added.len(), 2, "{manifest}");
     assert_eq!(added[1] - added[0], 1, "{manifest}");
+    // Red team 2026-12-07, 9: a status repeats at most a few hundred
+    // characters of what was posted.
+    let huge = json!({"objects": [{"id": "x".repeat(100_000), "modified": "y".repeat(100_000)}]});
+    let res = post(&app, &col, &app.a.token, TAXII, huge.to_string()).await;
+    let echoed: Value = res.json().await.expect("status");
+    let f = &echoed["failures"][0];
+    assert!(
+        f["id"].as_str().is_some_and(|s| s.chars().count() <= 201)
+            && f["version"]
+                .as_str()
+                .is_some_and(|s| s.chars().count() <= 201)
+            && f["message"]
+                .as_str()
+                .is_some_and(|s| s.chars().count() <= 801),
+        "{}",
+        &echoed.to_string()[..600]
+    );
     // Red team 2026-12-07, 5: a granular TLP:RED marking makes the object
     // RED (here without recipients: refused), not AMBER for everyone.
     let mut granular = indicator("indicator--9f0c1b8e-6a4c-4b5e-9d1e-0a1b2c3d4e5f", None);

@@ -202,8 +202,10 @@ fn listen_url(addr: SocketAddr, secure: bool) -> String {
     format!("{scheme}://{host}:{}", addr.port())
 }
 
-/// Deletes expired web sessions, and prunes hashlookup lookup counts and
-/// sessions, every ten minutes (idempotent, so several nodes may all do it).
+/// Deletes expired web sessions, prunes hashlookup lookup counts and
+/// sessions, and drops TAXII status resources older than
+/// `api::exchange::STATUS_DAYS`, every ten minutes (idempotent, so several
+/// nodes may all do it).
 async fn expire_sessions(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
@@ -219,6 +221,12 @@ async fn expire_sessions(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "hashlookup counts and sessions pruned"),
             Err(e) => tracing::warn!(error = %e, "cannot prune hashlookup counts"),
+        }
+        let before = now.add_secs(-crate::api::exchange::STATUS_DAYS * 86_400);
+        match state.store.prune_exchange_status(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "TAXII status resources pruned"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune TAXII status resources"),
         }
     }
 }
@@ -245,6 +253,7 @@ fn routes(state: AppState) -> Router {
         .layer(axum::middleware::map_response(
             problem::plain_errors_as_problems,
         ))
+        .layer(axum::middleware::from_fn(api::exchange::unrouted_frame))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             security_headers,

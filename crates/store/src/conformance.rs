@@ -1425,6 +1425,32 @@ pub async fn partnership(store: &dyn Store) {
         assert_eq!(got.marking, isx_domain::Tlp::Red);
     }
     assert_eq!(with_body[0].1, format!("{{\"id\":\"{red}\"}}"));
+    // Status resources: kept, read back with their maker, pruned by age.
+    store
+        .put_exchange_status("st-old", author.id, T0, "{}")
+        .await
+        .expect("status");
+    store
+        .put_exchange_status("st-new", author.id, T0.add_secs(3_600), "{\"n\":1}")
+        .await
+        .expect("status");
+    assert_eq!(
+        store.exchange_status("st-new").await.expect("read"),
+        Some((author.id, "{\"n\":1}".to_owned()))
+    );
+    assert_eq!(
+        store
+            .prune_exchange_status(T0.add_secs(60))
+            .await
+            .expect("prune"),
+        1
+    );
+    assert_eq!(store.exchange_status("st-old").await.expect("read"), None);
+    assert!(store
+        .exchange_status("st-new")
+        .await
+        .expect("read")
+        .is_some());
     // A reader the version does not name does not get it from a window;
     // one it names does.
     let stranger = isx_domain::MemberId(author.id.0 + 41);

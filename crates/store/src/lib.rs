@@ -635,6 +635,8 @@ pub trait ExchangeStore: Send + Sync {
     ) -> Result<()>;
     /// A status resource and the member that made it.
     async fn exchange_status(&self, id: &str) -> Result<Option<(MemberId, String)>>;
+    /// Drops status resources made before `before`; how many went.
+    async fn prune_exchange_status(&self, before: Timestamp) -> Result<u64>;
 }
 
 /// Partnership: contributions to trust groups, their versions, comments,

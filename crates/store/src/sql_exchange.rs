@@ -336,6 +336,14 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         Ok(removed)
     }
 
+    async fn prune_exchange_status(&self, before: isx_domain::Timestamp) -> crate::Result<u64> {
+        let n = sqlx::query("DELETE FROM exchange_status WHERE at < $1")
+            .arg(before.as_micros())
+            .run(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     async fn put_exchange_status(
         &self,
         id: &str,

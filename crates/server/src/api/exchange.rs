@@ -38,6 +38,19 @@ pub const ROOT: &str = "/taxii2/isx";
 pub const MAX_CONTENT_LENGTH: usize = 10 * 1024 * 1024;
 /// The most objects one page holds.
 pub const MAX_PAGE: usize = 10_000;
+/// Days a POST's status resource is kept.
+pub const STATUS_DAYS: i64 = 7;
+/// The most characters of a posted value a status repeats.
+const ECHO_CHARS: usize = 200;
+
+/// `text`, cut to `ECHO_CHARS` characters (with `…` when cut): a status
+/// resource repeats what was posted, not megabytes of it.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(ECHO_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
 
 /// The TAXII 2.1 routes in the OpenAPI document (tag `taxii`; errors are
 /// TAXII error bodies, see `openapi::Problems`).
@@ -165,6 +178,18 @@ async fn frame(req: Request, next: Next) -> Response {
         out.extensions_mut().insert(note.clone());
     }
     out
+}
+
+/// The TAXII frame for `/taxii2/…` answers made outside the TAXII
+/// router (a target too long, an unknown path, a method a path does not
+/// take): TAXII error bodies there too (red-team pass 2026-12-07: those
+/// were `application/problem+json`).
+pub async fn unrouted_frame(req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/taxii2") {
+        frame(req, next).await
+    } else {
+        next.run(req).await
+    }
 }
 
 fn too_large() -> Response {
@@ -678,18 +703,18 @@ async fn add_objects(
         named: !g.hide_members,
     };
     let refused = |o: &serde_json::Value, message: String| StatusDetail {
-        id: o
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned(),
-        version: o
-            .get("modified")
-            .or_else(|| o.get("created"))
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned(),
-        message: Some(message),
+        id: clip(o.get("id").and_then(|v| v.as_str()).unwrap_or("")),
+        version: clip(
+            o.get("modified")
+                .or_else(|| o.get("created"))
+                .and_then(|v| v.as_str())
+                .unwrap_or(""),
+        ),
+        // A reason quotes what it refuses: a few lines of it at most.
+        message: Some(match message.char_indices().nth(4 * ECHO_CHARS) {
+            Some((at, _)) => format!("{}…", &message[..at]),
+            None => message,
+        }),
     };
     // The group's members by STIX identity, for TLP:RED recipients.
     let members: Vec<(String, isx_domain::MemberId)> = state
