@@ -117,33 +117,6 @@ async fn visible_groups(app: &App, caller: &Caller) -> Result<Vec<TrustGroup>, A
         .collect())
 }
 
-/// The instance secret that keys the ids of TLP:RED objects.
-const RED_IDS_SECRET: &str = "taxii-red-ids";
-
-/// The ids TLP:RED objects a member posts to a group are stored under:
-/// `kind--uuid` keyed (HMAC) by the group, the member and the id it
-/// posted, under an instance secret. Nobody else's post can meet such an
-/// id, so a post's answer never depends on a TLP:RED object the poster
-/// may not see (red-team pass 2026-12-07: "this object id belongs to the
-/// member that first posted it" told a member which value a hidden RED
-/// observable held); the same member posting the same id again reaches
-/// the same object (its next version).
-pub struct RedIds(String);
-
-impl RedIds {
-    pub async fn load(app: &App) -> Result<RedIds, AppError> {
-        Ok(RedIds(
-            app.store
-                .instance_secret(RED_IDS_SECRET, &crate::identity::random_hex32())
-                .await?,
-        ))
-    }
-
-    pub fn id(&self, g: &TrustGroup, member: isx_domain::MemberId, posted: &str) -> String {
-        crate::misp_import::keyed_id(self.0.as_bytes(), g.id, member, posted)
-    }
-}
-
 /// A trust group's collection as the caller sees it: writable for its
 /// owners and contributors (the operator's administrators count as
 /// owners) until an ad hoc group's end date.
@@ -607,7 +580,7 @@ async fn read_group(
             .filter(|e| {
                 isx_policy::decide(
                     &caller.principal,
-                    &records::exchange_object(g, e.marking, e.author, &e.recipients),
+                    &records::exchange_object(g, e.marking, e.author),
                     now,
                 )
                 .is_allowed()
@@ -627,9 +600,6 @@ async fn read_group(
             .or(b)
             .unwrap_or(isx_domain::Timestamp::from_micros(i64::MIN)),
     };
-    // TLP:RED versions that do not name the caller are left out in the
-    // store's query (the operator reads everything).
-    let reader = (!caller.principal.operator).then_some(caller.member.id);
     let cap = u32::try_from(SCAN_ROWS).unwrap_or(100_000);
     let mut window = u32::try_from(filter.limit.saturating_add(1))
         .unwrap_or(cap)
@@ -641,7 +611,7 @@ async fn read_group(
             // The window, its objects' versions and their bodies in one read.
             let (rows, end) = app
                 .store
-                .exchange_window_with_bodies(&alias, start, window, reader)
+                .exchange_window_with_bodies(&alias, start, window)
                 .await?;
             let mut entries = Vec::with_capacity(rows.len());
             for (e, body) in rows {
@@ -662,10 +632,7 @@ async fn read_group(
             continue;
         }
         let (ids, end) = if filter.ids.is_empty() {
-            let rows = app
-                .store
-                .exchange_window(&alias, start, window, reader)
-                .await?;
+            let rows = app.store.exchange_window(&alias, start, window).await?;
             let end = rows
                 .last()
                 .filter(|_| rows.len() == window as usize)

@@ -25,12 +25,7 @@ const IDS_SECRET: &str = "misp-import-ids";
 /// `kind--uuid` (from the MISP UUID) made into the id this member's import
 /// into this group gets: an HMAC-SHA-256 of the three under `key`, shaped
 /// as a version 4 UUID.
-pub(crate) fn keyed_id(
-    key: &[u8],
-    group: GroupId,
-    member: isx_domain::MemberId,
-    misp_id: &str,
-) -> String {
+fn keyed_id(key: &[u8], group: GroupId, member: isx_domain::MemberId, misp_id: &str) -> String {
     use hmac::{Hmac, Mac};
     let (kind, uuid) = misp_id.split_once("--").unwrap_or(("indicator", misp_id));
     let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)

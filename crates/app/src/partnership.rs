@@ -194,7 +194,6 @@ fn exchange_objects(
                 version,
                 spec_version: "2.1".into(),
                 marking,
-                recipients: Vec::new(),
                 body: o.to_string(),
             })
         })

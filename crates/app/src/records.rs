@@ -79,30 +79,12 @@ pub fn clean_file() -> RecordMeta {
 }
 
 /// A STIX object posted to a trust group's TAXII collection: the group's
-/// members at its clearance, per the object's marking (a TLP:RED one only
-/// the members it names, while they belong); its author always.
-pub fn exchange_object(
-    g: &TrustGroup,
-    marking: Tlp,
-    author: MemberId,
-    recipients: &[MemberId],
-) -> RecordMeta {
-    let base = RecordMeta {
+/// members at its clearance, per the object's marking; its author always.
+pub fn exchange_object(g: &TrustGroup, marking: Tlp, author: MemberId) -> RecordMeta {
+    RecordMeta {
         marking,
         author: Some(author),
         ..group(g)
-    };
-    if recipients.is_empty() {
-        base
-    } else {
-        // TLP:RED: the members it names, while they belong to the group.
-        RecordMeta {
-            audience: Audience::GroupRecipients {
-                group: g.id,
-                members: recipients.to_vec(),
-            },
-            ..base
-        }
     }
 }
 

@@ -20,74 +20,6 @@ pub struct ObjectHead {
     pub marking: Option<Tlp>,
 }
 
-/// The property of a TLP:RED object that names its recipients: STIX
-/// identity ids of members of the trust group it is posted to.
-pub const RECIPIENTS: &str = "x_isx_recipients";
-
-/// The most recipients one object names.
-pub const MAX_RECIPIENTS: usize = 100;
-
-/// The recipients a posted object names (`x_isx_recipients`), resolved
-/// against the trust group's members (`(identity id, member)` pairs): TLP:RED
-/// needs at least one, every one a member of the group; the poster is
-/// always among them. Other markings name none (`Ok(empty)`); naming
-/// recipients on them is refused, and so is TLP:RED in a group that hides
-/// its members (naming would confirm who belongs).
-pub fn recipients<M: Copy + PartialEq>(
-    object: &Value,
-    head: &ObjectHead,
-    members: &[(String, M)],
-    poster: M,
-    group_hides_members: bool,
-) -> Result<Vec<M>, String> {
-    let id = &head.id;
-    let named = object.get(RECIPIENTS);
-    if head.marking != Some(Tlp::Red) {
-        return match named {
-            None => Ok(Vec::new()),
-            Some(_) => Err(format!(
-                "{id}: {RECIPIENTS} names the recipients of TLP:RED objects only"
-            )),
-        };
-    }
-    if group_hides_members {
-        return Err(format!(
-            "{id}: TLP:RED is for named recipients, and this trust group hides its members;              mark it TLP:AMBER+STRICT to keep it within the group"
-        ));
-    }
-    let Some(named) = named else {
-        return Err(format!(
-            "{id}: TLP:RED is for named recipients: list the STIX identity ids of the group              members it is for in {RECIPIENTS}, or mark it TLP:AMBER+STRICT to keep it within              the group"
-        ));
-    };
-    let list = named
-        .as_array()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| format!("{id}: {RECIPIENTS} is a non-empty list of identity ids"))?;
-    if list.len() > MAX_RECIPIENTS {
-        return Err(format!(
-            "{id}: {RECIPIENTS} names at most {MAX_RECIPIENTS} recipients"
-        ));
-    }
-    let mut out = vec![poster];
-    for r in list {
-        let r = r
-            .as_str()
-            .ok_or_else(|| format!("{id}: {RECIPIENTS} is a list of identity ids"))?;
-        let member = members
-            .iter()
-            .find(|(identity, _)| identity == r)
-            .map(|(_, m)| *m)
-            .ok_or_else(|| {
-                format!("{id}: {RECIPIENTS} names {r:?}, which is not a member of this trust group")
-            })?;
-        if !out.contains(&member) {
-            out.push(member);
-        }
-    }
-    Ok(out)
-}
-
 /// The TLP marking a marking-definition id stands for (TLP 2.0 ids, and
 /// TLP 1.0's, WHITE read as CLEAR).
 pub fn tlp_of_marking(id: &str) -> Option<Tlp> {
@@ -441,44 +373,6 @@ mod tests {
         assert_eq!(check_object(&o).unwrap().marking, Some(Tlp::Green));
         o["granular_markings"] = json!("red");
         assert!(check_object(&o).is_err());
-    }
-
-    #[test]
-    fn red_names_members_of_the_group() {
-        let red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
-        let members = vec![("identity--a".to_owned(), 1), ("identity--b".to_owned(), 2)];
-        let with = |marking: &str, named: Option<Value>| {
-            let mut o = indicator();
-            o["object_marking_refs"] = json!([marking]);
-            if let Some(n) = named {
-                o[RECIPIENTS] = n;
-            }
-            let head = check_object(&o).expect("valid");
-            (o, head)
-        };
-        let (o, h) = with(red, Some(json!(["identity--b", "identity--b"])));
-        assert_eq!(recipients(&o, &h, &members, 1, false), Ok(vec![1, 2]));
-        let refused = |o: &Value, h: &ObjectHead, hides: bool, says: &str| {
-            let e = recipients(o, h, &members, 1, hides).expect_err("refused");
-            assert!(e.contains(says), "{e}");
-        };
-        refused(&o, &h, true, "hides its members");
-        let (o, h) = with(red, None);
-        refused(&o, &h, false, "named recipients");
-        for bad in [json!([]), json!("identity--b"), json!([7])] {
-            let (o, h) = with(red, Some(bad));
-            refused(&o, &h, false, RECIPIENTS);
-        }
-        let (o, h) = with(red, Some(json!(["identity--stranger"])));
-        refused(&o, &h, false, "not a member");
-        let many: Vec<String> = (0..=MAX_RECIPIENTS).map(|_| "identity--a".into()).collect();
-        let (o, h) = with(red, Some(json!(many)));
-        refused(&o, &h, false, "at most");
-        let amber = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
-        let (o, h) = with(amber, None);
-        assert_eq!(recipients(&o, &h, &members, 1, false), Ok(vec![]));
-        let (o, h) = with(amber, Some(json!(["identity--b"])));
-        refused(&o, &h, false, "TLP:RED objects only");
     }
 
     #[test]

@@ -76,8 +76,7 @@ impl Decision {
 ///    open advance window see it, with that window's mask.
 /// 4. The audience: `Everyone` needs a signed-in member unless the marking
 ///    is TLP:CLEAR; `Group` needs membership; `Recipients` needs the
-///    principal to be named; `GroupRecipients` both; `Operator` admits no
-///    one else.
+///    principal to be named; `Operator` admits no one else.
 /// 5. The principal's clearance must reach the record's minimum.
 /// 6. TLP:RED goes only to named recipients.
 /// 7. TLP:AMBER+STRICT is for the recipient organisation only: it goes to
@@ -126,15 +125,6 @@ pub fn decide(principal: &Principal, record: &RecordMeta, now: Timestamp) -> Dec
         }
         Audience::Recipients(list) => {
             if !list.contains(&me) {
-                return Decision::Deny(DenyReason::NotRecipient);
-            }
-            true
-        }
-        Audience::GroupRecipients { group, members } => {
-            if !principal.in_group(*group) {
-                return Decision::Deny(DenyReason::NotInGroup);
-            }
-            if !members.contains(&me) {
                 return Decision::Deny(DenyReason::NotRecipient);
             }
             true

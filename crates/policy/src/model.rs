@@ -80,12 +80,6 @@ pub enum Audience {
     /// concerns, the recipients of a TLP:RED contribution, or a member's own
     /// private data.
     Recipients(Vec<MemberId>),
-    /// Named members of one trust group, while they belong to it: TLP:RED
-    /// posted to a group's collection for the members it names.
-    GroupRecipients {
-        group: GroupId,
-        members: Vec<MemberId>,
-    },
     /// The operator's internal data.
     Operator,
 }

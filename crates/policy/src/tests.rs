@@ -167,60 +167,8 @@ fn audiences() {
         ),
         (
             "another member's private data",
-            outside.clone(),
-            RecordMeta::private_to(MemberId(1)),
-            T,
-            Decision::Deny(DenyReason::NotRecipient),
-        ),
-    ]);
-    // TLP:RED in a trust group, for the members it names while they belong.
-    let red = |members: Vec<i64>| RecordMeta {
-        audience: Audience::GroupRecipients {
-            group: g7,
-            members: members.into_iter().map(MemberId).collect(),
-        },
-        ..RecordMeta::everyone(Tlp::Red)
-    };
-    let in_g7 = Principal::member(
-        MemberId(1),
-        false,
-        Tier::Standard,
-        Clearance::None,
-        vec![g7],
-    );
-    let other_in_g7 = Principal::member(
-        MemberId(4),
-        false,
-        Tier::Standard,
-        Clearance::None,
-        vec![g7],
-    );
-    check(&[
-        (
-            "named group member",
-            in_g7.clone(),
-            red(vec![1, 2]),
-            T,
-            allow,
-        ),
-        (
-            "group member not named",
-            other_in_g7,
-            red(vec![1, 2]),
-            T,
-            Decision::Deny(DenyReason::NotRecipient),
-        ),
-        (
-            "named, but left the group",
             outside,
-            red(vec![1, 2]),
-            T,
-            Decision::Deny(DenyReason::NotInGroup),
-        ),
-        (
-            "nobody named",
-            in_g7,
-            red(vec![]),
+            RecordMeta::private_to(MemberId(1)),
             T,
             Decision::Deny(DenyReason::NotRecipient),
         ),
@@ -424,14 +372,12 @@ fn reference(p: &Principal, r: &RecordMeta, now: Timestamp) -> Option<u32> {
     }
     let named = match (&r.audience, p.member) {
         (Audience::Recipients(list), Some(me)) => list.contains(&me),
-        (Audience::GroupRecipients { members, .. }, Some(me)) => members.contains(&me),
         _ => false,
     };
     let audience_ok = match &r.audience {
         Audience::Everyone => signed_in || r.marking == Tlp::Clear,
         Audience::Group(g) => signed_in && p.groups().contains(g),
         Audience::Recipients(_) => named,
-        Audience::GroupRecipients { group, .. } => named && p.groups().contains(group),
         Audience::Operator => false,
     };
     let clearance_ok = p.clearance >= r.min_clearance;
@@ -480,12 +426,6 @@ fn record() -> impl Strategy<Value = RecordMeta> {
         (0i64..5).prop_map(|g| Audience::Group(GroupId(g))),
         prop::collection::vec(0i64..5, 0..3)
             .prop_map(|v| Audience::Recipients(v.into_iter().map(MemberId).collect())),
-        (0i64..5, prop::collection::vec(0i64..5, 0..3)).prop_map(|(g, v)| {
-            Audience::GroupRecipients {
-                group: GroupId(g),
-                members: v.into_iter().map(MemberId).collect(),
-            }
-        }),
         Just(Audience::Operator),
     ];
     let window =

@@ -12,9 +12,6 @@ pub struct NewExchangeObject {
     pub spec_version: String,
     /// The strictest TLP marking the object carries.
     pub marking: Tlp,
-    /// The members a TLP:RED version is for (its author among them);
-    /// empty for every other marking.
-    pub recipients: Vec<MemberId>,
     /// The object as posted (JSON text).
     pub body: String,
 }
@@ -42,6 +39,4 @@ pub struct ExchangeEntry {
     pub spec_version: String,
     pub marking: Tlp,
     pub author: MemberId,
-    /// The members a TLP:RED version is for (see [`NewExchangeObject`]).
-    pub recipients: Vec<MemberId>,
 }

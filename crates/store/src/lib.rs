@@ -582,16 +582,12 @@ pub trait ExchangeStore: Send + Sync {
         any_owner: bool,
     ) -> Result<Vec<ExchangeAdded>>;
     /// The versions added to a collection after `after`, oldest first, at
-    /// most `limit`, without bodies. With a `reader`, TLP:RED versions that
-    /// do not name it are left out in the query (a pre-selection: the
-    /// policy function still judges every row), so they cost the reader's
-    /// request next to nothing.
+    /// most `limit`, without bodies.
     async fn exchange_window(
         &self,
         collection: &str,
         after: Timestamp,
         limit: u32,
-        reader: Option<MemberId>,
     ) -> Result<Vec<ExchangeEntry>>;
     /// Every version of these objects in a collection, by ascending
     /// `added`, without bodies.
@@ -603,14 +599,12 @@ pub trait ExchangeStore: Send + Sync {
     /// A window and its objects in one read: every version (with its body)
     /// of the objects among the first `limit` versions added after `after`,
     /// by ascending `added`, and the window's last `added` when the window
-    /// is full (`None`: the collection ends inside it); `reader` as for
-    /// `exchange_window`.
+    /// is full (`None`: the collection ends inside it).
     async fn exchange_window_with_bodies(
         &self,
         collection: &str,
         after: Timestamp,
         limit: u32,
-        reader: Option<MemberId>,
     ) -> Result<(Vec<(ExchangeEntry, String)>, Option<Timestamp>)>;
     /// Every version of these objects with its body, by ascending `added`
     /// (a page's versions and objects in one read).

@@ -95,11 +95,6 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "hashlookup",
         sql: include_str!("../migrations/sqlite/0016_hashlookup.sql"),
     },
-    Migration {
-        version: 17,
-        name: "exchange_recipients",
-        sql: include_str!("../migrations/sqlite/0017_exchange_recipients.sql"),
-    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -182,11 +177,6 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 16,
         name: "hashlookup",
         sql: include_str!("../migrations/postgres/0016_hashlookup.sql"),
-    },
-    Migration {
-        version: 17,
-        name: "exchange_recipients",
-        sql: include_str!("../migrations/postgres/0017_exchange_recipients.sql"),
     },
 ];
 

@@ -15,54 +15,38 @@ use sqlx::Transaction;
 
 use crate::{ExchangeEntry, NewExchangeObject, Result, StoreError};
 
-fn exchange_entry<R: Get>(r: &R) -> Result<ExchangeEntry> {
+pub(crate) fn entry(
+    added: i64,
+    id: String,
+    object_type: String,
+    version: i64,
+    spec_version: String,
+    marking: &str,
+    author: i64,
+) -> Result<ExchangeEntry> {
     Ok(ExchangeEntry {
-        added: Timestamp::from_micros(r.at::<i64>(0)?),
-        id: r.at::<String>(1)?,
-        object_type: r.at::<String>(2)?,
-        version: Timestamp::from_micros(r.at::<i64>(3)?),
-        spec_version: r.at::<String>(4)?,
-        marking: r
-            .at::<String>(5)?
+        added: Timestamp::from_micros(added),
+        id,
+        object_type,
+        version: Timestamp::from_micros(version),
+        spec_version,
+        marking: marking
             .parse::<Tlp>()
             .map_err(|e| StoreError::Corrupt(format!("exchange object marking: {e}")))?,
-        author: MemberId(r.at::<i64>(6)?),
-        recipients: recipients_of(&r.at::<String>(7)?)?,
+        author: MemberId(author),
     })
 }
 
-/// The condition of a window query on `$4` ([`reader_pattern`]): every
-/// version without recipients, and those that name the reader.
-const NAMES_READER: &str = "(recipients = '' OR $4 = '%' OR (',' || recipients || ',') LIKE $4)";
-
-/// `$4` of [`NAMES_READER`]: `%` (everything) without a reader.
-fn reader_pattern(reader: Option<MemberId>) -> String {
-    match reader {
-        Some(m) => format!("%,{},%", m.0),
-        None => "%".to_owned(),
-    }
-}
-
-/// The stored form of a recipient list: member ids, comma-separated.
-fn recipients_text(members: &[MemberId]) -> String {
-    members
-        .iter()
-        .map(|m| m.0.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn recipients_of(text: &str) -> Result<Vec<MemberId>> {
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    text.split(',')
-        .map(|p| {
-            p.parse::<i64>()
-                .map(MemberId)
-                .map_err(|_| StoreError::Corrupt(format!("exchange object recipients {text:?}")))
-        })
-        .collect()
+fn exchange_entry<R: Get>(r: &R) -> Result<ExchangeEntry> {
+    entry(
+        r.at::<i64>(0)?,
+        r.at::<String>(1)?,
+        r.at::<String>(2)?,
+        r.at::<i64>(3)?,
+        r.at::<String>(4)?,
+        &r.at::<String>(5)?,
+        r.at::<i64>(6)?,
+    )
 }
 
 /// Adds object versions to a collection inside the caller's write
@@ -86,18 +70,10 @@ pub(crate) async fn exchange_insert<DB: Engine>(
     // own (`arrival::own_millisecond`).
     let mut stamp = crate::arrival::own_millisecond(now.as_micros().max(last + 1));
     let mut out = Vec::with_capacity(objects.len());
-    let mut previous: Option<&[MemberId]> = None;
     for o in objects {
-        // Each run of one recipient set starts in a millisecond of its own:
-        // a reader sees a run whole or not at all, so the gaps between its
-        // `date_added` values count nothing it cannot see.
-        if previous.is_some_and(|p| p != o.recipients.as_slice()) {
-            stamp = crate::arrival::own_millisecond(stamp);
-        }
-        previous = Some(&o.recipients);
         let done = sqlx::query(
-                    "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body, recipients)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                    "INSERT INTO exchange_objects (collection, added, object_id, version, spec_version, object_type, marking, author, body)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT (collection, object_id, version) DO NOTHING",
                 )
                 .arg(collection)
@@ -109,7 +85,6 @@ pub(crate) async fn exchange_insert<DB: Engine>(
                 .arg(o.marking.as_str())
                 .arg(author.0)
                 .arg(&o.body)
-                .arg(recipients_text(&o.recipients))
                 .run(&mut *tx)
                 .await?;
         let added = done == 1;
@@ -193,18 +168,16 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         collection: &str,
         after: isx_domain::Timestamp,
         limit: u32,
-        reader: Option<MemberId>,
     ) -> crate::Result<Vec<crate::ExchangeEntry>> {
-        let rows = sqlx::query(&format!(
-            "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients FROM exchange_objects
-             WHERE collection = $1 AND added > $2 AND {NAMES_READER} ORDER BY added LIMIT $3"
-        ))
-        .arg(collection)
-        .arg(after.as_micros())
-        .arg(i64::from(limit.clamp(1, 1_000_000)))
-        .arg(reader_pattern(reader))
-        .rows(&self.pool)
-        .await?;
+        let rows = sqlx::query(
+                "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
+                 WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3",
+            )
+            .arg(collection)
+            .arg(after.as_micros())
+            .arg(i64::from(limit.clamp(1, 1_000_000)))
+            .rows(&self.pool)
+            .await?;
         rows.into_iter().map(|r| exchange_entry(&r)).collect()
     }
 
@@ -216,7 +189,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         let mut out = Vec::new();
         for chunk in ids.chunks(1000) {
             let sql = format!(
-                    "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients FROM exchange_objects
+                    "SELECT added, object_id, object_type, version, spec_version, marking, author FROM exchange_objects
                      WHERE collection = {} AND object_id IN ({})",
                     DB::params(1, 1),
                     DB::params(2, chunk.len())
@@ -238,7 +211,6 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         collection: &str,
         after: isx_domain::Timestamp,
         limit: u32,
-        reader: Option<MemberId>,
     ) -> crate::Result<(
         Vec<(crate::ExchangeEntry, String)>,
         Option<isx_domain::Timestamp>,
@@ -247,27 +219,26 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         let rows = sqlx::query(
                 // Driven from the window's distinct ids, each looked up by
                 // the (collection, object_id, version) index.
-                &format!("WITH w AS (SELECT object_id, added FROM exchange_objects
-                            WHERE collection = $1 AND added > $2 AND {NAMES_READER} ORDER BY added LIMIT $3),
+                "WITH w AS (SELECT object_id, added FROM exchange_objects
+                            WHERE collection = $1 AND added > $2 ORDER BY added LIMIT $3),
                       ids AS (SELECT DISTINCT object_id FROM w)
-                 SELECT e.added, e.object_id, e.object_type, e.version, e.spec_version, e.marking, e.author, e.recipients, e.body,
+                 SELECT e.added, e.object_id, e.object_type, e.version, e.spec_version, e.marking, e.author, e.body,
                         (SELECT COUNT(*) FROM w), (SELECT MAX(added) FROM w)
                  FROM ids JOIN exchange_objects e ON e.collection = $1 AND e.object_id = ids.object_id
-                 ORDER BY e.added"),
+                 ORDER BY e.added",
             )
             .arg(collection)
             .arg(after.as_micros())
             .arg(limit)
-            .arg(reader_pattern(reader))
             .rows(&self.pool)
             .await?;
         let mut end = None;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if end.is_none() && r.at::<i64>(9)? == limit {
-                end = Some(isx_domain::Timestamp::from_micros(r.at::<i64>(10)?));
+            if end.is_none() && r.at::<i64>(8)? == limit {
+                end = Some(isx_domain::Timestamp::from_micros(r.at::<i64>(9)?));
             }
-            let body = r.at::<String>(8)?;
+            let body = r.at::<String>(7)?;
             out.push((exchange_entry(&r)?, body));
         }
         Ok((out, end))
@@ -281,7 +252,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         let mut out = Vec::new();
         for chunk in ids.chunks(1000) {
             let sql = format!(
-                    "SELECT added, object_id, object_type, version, spec_version, marking, author, recipients, body FROM exchange_objects
+                    "SELECT added, object_id, object_type, version, spec_version, marking, author, body FROM exchange_objects
                      WHERE collection = {} AND object_id IN ({})",
                     DB::params(1, 1),
                     DB::params(2, chunk.len())
@@ -291,7 +262,7 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
                 q = q.arg(id);
             }
             for r in q.rows(&self.pool).await? {
-                let body = r.at::<String>(8)?;
+                let body = r.at::<String>(7)?;
                 out.push((exchange_entry(&r)?, body));
             }
         }

@@ -304,8 +304,7 @@ pub struct MembershipDto {
     pub group: i64,
     pub member: i64,
     /// The STIX identity that stands for the member: its objects'
-    /// `created_by_ref`, and what a TLP:RED object names in
-    /// `x_isx_recipients`.
+    /// `created_by_ref` in TAXII collections.
     #[schema(example = "identity--5b9e4a3c-6f0e-5c1d-8a2b-0c1d2e3f4a5b")]
     pub stix_identity: String,
     pub role: String,

@@ -15,8 +15,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use std::collections::HashMap;
-
 use isx_domain::Timestamp;
 use isx_exchange::page::{Filter, VersionSel};
 use isx_exchange::resources::{
@@ -571,29 +569,6 @@ fn writable_group(c: &CollectionInfo) -> Result<&isx_domain::TrustGroup, ApiErro
     }
 }
 
-/// Replaces, in an object's `*_ref` and `*_refs` properties, the ids
-/// `renamed` maps.
-fn rename_refs(object: &mut serde_json::Value, renamed: &HashMap<String, String>) {
-    let Some(map) = object.as_object_mut() else {
-        return;
-    };
-    for (k, v) in map.iter_mut() {
-        if k.ends_with("_ref") {
-            if let Some(new) = v.as_str().and_then(|id| renamed.get(id)) {
-                *v = serde_json::json!(new);
-            }
-        } else if k.ends_with("_refs") {
-            if let Some(list) = v.as_array_mut() {
-                for item in list {
-                    if let Some(new) = item.as_str().and_then(|id| renamed.get(id)) {
-                        *item = serde_json::json!(new);
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// The free-text properties of a STIX object that people write.
 const FREE_TEXT: [&str; 5] = ["name", "description", "content", "abstract", "explanation"];
 
@@ -716,23 +691,20 @@ async fn add_objects(
             None => message,
         }),
     };
-    // The group's members by STIX identity, for TLP:RED recipients.
-    let members: Vec<(String, isx_domain::MemberId)> = state
-        .store
-        .group_members(g.id)
-        .await?
-        .into_iter()
-        .map(|m| {
-            (
-                isx_formats::partnership::member_identity(m.member),
-                m.member,
-            )
-        })
-        .collect();
     let mut failures = Vec::new();
     let mut checked_ok = Vec::new();
     for o in objects {
         let checked = isx_exchange::ingest::check_object(o).and_then(|head| {
+            // Everything in a group's collection is readable by every
+            // member: TLP:RED, for named people only, cannot go in (and
+            // refusing a later post of its id would tell others it exists).
+            if head.marking == Some(isx_domain::Tlp::Red) {
+                return Err(format!(
+                    "{}: TLP:RED is for named recipients and a trust group's collection is read \
+                     by all its members; mark it TLP:AMBER+STRICT to keep it within the group",
+                    head.id
+                ));
+            }
             // A version from the future would stay the latest whatever its
             // owner posts later: five minutes of clock skew, no more.
             if head.version.is_some_and(|v| v > now.add_secs(300)) {
@@ -756,60 +728,24 @@ async fn add_objects(
                     }
                 }
             }
-            // TLP:RED goes to the group members it names (and its poster).
-            let recipients = isx_exchange::ingest::recipients(
-                &body,
-                &head,
-                &members,
-                caller.member.id,
-                g.hide_members,
-            )?;
             isx_exchange::ingest::check_authorship(&mut body, &head, &poster)?;
             review_pii(&mut body, &head.id)?;
-            Ok((head, body, recipients))
+            Ok((head, body))
         });
         match checked {
             Ok(c) => checked_ok.push(c),
             Err(message) => failures.push(refused(o, message)),
         }
     }
-    // TLP:RED objects are stored under ids of their own (see
-    // `exchange::RedIds`); references to them in the same post follow.
-    let mut renamed: HashMap<String, String> = HashMap::new();
-    if checked_ok.iter().any(|(_, _, r)| !r.is_empty()) {
-        let red_ids = exchange::RedIds::load(&state).await?;
-        for (head, body, recipients) in &mut checked_ok {
-            if recipients.is_empty() {
-                continue;
-            }
-            let stored = red_ids.id(g, caller.member.id, &head.id);
-            renamed.insert(head.id.clone(), stored.clone());
-            body["id"] = serde_json::json!(stored);
-            head.id = stored;
-        }
-        for (_, body, _) in &mut checked_ok {
-            rename_refs(body, &renamed);
-        }
-    }
-    // Each recipient set's objects after the others, each set in a
-    // millisecond of its own (the store starts one at every change), so the
-    // gaps between the `date_added` values a reader sees count nothing it
-    // cannot see.
-    checked_ok.sort_by(|a, b| a.2.cmp(&b.2));
-    let posted_as: HashMap<String, String> = renamed
-        .iter()
-        .map(|(posted, stored)| (stored.clone(), posted.clone()))
-        .collect();
     let valid: Vec<isx_store::NewExchangeObject> = checked_ok
         .into_iter()
-        .map(|(head, body, recipients)| isx_store::NewExchangeObject {
+        .map(|(head, body)| isx_store::NewExchangeObject {
             id: head.id,
             object_type: head.object_type,
             version: head.version.unwrap_or(now),
             spec_version: head.spec_version,
             // Unmarked group content is TLP:AMBER, like the group.
             marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
-            recipients,
             body: body.to_string(),
         })
         .collect();
@@ -835,12 +771,7 @@ async fn add_objects(
             successes.push(StatusDetail {
                 id: o.id.clone(),
                 version,
-                message: posted_as.get(&o.id).map(|posted| {
-                    format!(
-                        "posted as {posted}: TLP:RED objects are kept under an id of their own \
-                         (post {posted} again to add a version)"
-                    )
-                }),
+                message: None,
             });
         }
     }
