@@ -877,6 +877,26 @@ print(" ".join(names))
         .get("api_key")
         .is_some());
     assert!(spec["components"]["schemas"].get("Problem").is_some());
+    // Tagged bodies are described variant by variant, `kind` required
+    // (they were an open `Object`).
+    for (schema, variants) in [
+        ("DetailsDto", 5),
+        ("GroupKindDto", 2),
+        ("ShareTargetDto", 2),
+    ] {
+        let one_of = spec["components"]["schemas"][schema]["oneOf"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} is a oneOf"));
+        assert_eq!(one_of.len(), variants, "{schema}");
+        for v in one_of {
+            assert!(
+                v["required"]
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!("kind"))),
+                "{schema}: {v}"
+            );
+        }
+    }
     // The document is made from the router: every schema it refers to is
     // defined, and every operation it describes answers (401 without a
     // key, or 200 for the open ones) rather than falling through to 404

@@ -282,7 +282,7 @@ pub struct NewGroupRequest {
     #[serde(default)]
     pub description: String,
     /// `{"kind":"formal","agreement":"MoU-1","min_clearance":"restricted"}` or `{"kind":"ad-hoc","ends_at":"2026-12-31T00:00:00Z"}`
-    #[schema(value_type = Object)]
+    #[schema(value_type = GroupKindDto)]
     pub kind: TrustGroupKind,
     #[serde(default)]
     pub hide_members: bool,
@@ -446,6 +446,142 @@ pub enum TlpName {
     Red,
 }
 
+/// How badly an incident hurt (schema only).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum ImpactName {
+    None,
+    Low,
+    Moderate,
+    High,
+    Severe,
+}
+
+/// Where an incident stands (schema only).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum IncidentStatusName {
+    Open,
+    Contained,
+    Resolved,
+}
+
+/// What an indicator or a sighting is about (schema only).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum IndicatorTypeName {
+    Ipv4,
+    Ipv6,
+    Domain,
+    Url,
+    Email,
+    Sha256,
+    Sha1,
+    Md5,
+}
+
+/// A trust group's kind, as a request names it (schema of
+/// `isx_domain::TrustGroupKind`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[allow(dead_code)] // schema only
+pub enum GroupKindDto {
+    /// Rests on an agreement; reading its content needs the clearance.
+    Formal {
+        #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+        agreement: String,
+        #[schema(value_type = ClearanceName)]
+        min_clearance: String,
+    },
+    /// Rests on trust alone; closes at its end date, if it has one.
+    AdHoc {
+        #[serde(default)]
+        #[schema(format = DateTime)]
+        ends_at: Option<String>,
+    },
+}
+
+/// One entry of an incident's timeline (schema only).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // schema only
+pub struct TimelineEntryDto {
+    #[schema(format = DateTime)]
+    at: String,
+    text: String,
+}
+
+/// What each kind of contribution says beyond its title and description
+/// (schema of `isx_partnership::Details`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[allow(dead_code)] // schema only
+pub enum DetailsDto {
+    Incident {
+        /// What information was lost or exposed.
+        #[serde(default)]
+        information_lost: String,
+        /// MITRE ATT&CK technique ids (`T1486`, `T1566.001`).
+        #[serde(default)]
+        techniques: Vec<String>,
+        /// What the adversary seems to want.
+        #[serde(default)]
+        intent: String,
+        #[schema(value_type = ImpactName)]
+        impact: String,
+        /// The victim's sector (energy, finance, health…).
+        #[serde(default)]
+        sector: String,
+        #[schema(value_type = IncidentStatusName)]
+        status: String,
+        #[serde(default)]
+        timeline: Vec<TimelineEntryDto>,
+    },
+    Sighting {
+        #[schema(value_type = IndicatorTypeName)]
+        indicator_type: String,
+        value: String,
+        count: u32,
+        #[schema(format = DateTime)]
+        first_seen: String,
+        #[schema(format = DateTime)]
+        last_seen: String,
+        /// Where it was seen (network, sector, region).
+        #[serde(default)]
+        location: String,
+    },
+    Indicator {
+        #[schema(value_type = IndicatorTypeName)]
+        indicator_type: String,
+        value: String,
+        #[serde(default)]
+        #[schema(format = DateTime)]
+        valid_until: Option<String>,
+    },
+    Mitigation {
+        /// The techniques it counters.
+        #[serde(default)]
+        techniques: Vec<String>,
+    },
+    /// A strategic analysis: the description is the text; files are attached.
+    Analysis {},
+}
+
+/// Where a contribution is to be shared beyond its group (schema of
+/// `isx_partnership::ShareTarget`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[allow(dead_code)] // schema only
+pub enum ShareTargetDto {
+    /// Another trust group (a redacted copy is posted there).
+    Group { group: i64 },
+    /// The malicious-URL product feed (URL indicators only).
+    UrlFeed,
+}
+
 #[cfg(test)]
 mod vocabulary_tests {
     use super::*;
@@ -514,6 +650,38 @@ mod vocabulary_tests {
                 GroupRoleName::Reader,
             ]),
             domain(GroupRole::ALL, GroupRole::as_str)
+        );
+        use isx_partnership::{Impact, IncidentStatus, IndicatorType};
+        assert_eq!(
+            names(&[
+                ImpactName::None,
+                ImpactName::Low,
+                ImpactName::Moderate,
+                ImpactName::High,
+                ImpactName::Severe,
+            ]),
+            domain(Impact::ALL, Impact::as_str)
+        );
+        assert_eq!(
+            names(&[
+                IncidentStatusName::Open,
+                IncidentStatusName::Contained,
+                IncidentStatusName::Resolved,
+            ]),
+            domain(IncidentStatus::ALL, IncidentStatus::as_str)
+        );
+        assert_eq!(
+            names(&[
+                IndicatorTypeName::Ipv4,
+                IndicatorTypeName::Ipv6,
+                IndicatorTypeName::Domain,
+                IndicatorTypeName::Url,
+                IndicatorTypeName::Email,
+                IndicatorTypeName::Sha256,
+                IndicatorTypeName::Sha1,
+                IndicatorTypeName::Md5,
+            ]),
+            domain(IndicatorType::ALL, IndicatorType::as_str)
         );
         for n in names(&[
             TlpName::Clear,

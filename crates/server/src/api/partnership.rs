@@ -159,7 +159,7 @@ pub struct DraftRequest {
     /// `{"kind":"sighting","indicator_type":"ipv4","value":"…","count":3,"first_seen":"…","last_seen":"…"}`,
     /// `{"kind":"indicator","indicator_type":"url","value":"…"}`, `{"kind":"mitigation","techniques":[…]}`
     /// or `{"kind":"analysis"}`
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::dto::DetailsDto)]
     pub details: isx_partnership::Details,
     /// `{"redact":["jane@corp.example"],"keep":["203.0.113.9"]}`
     #[serde(default)]
@@ -501,7 +501,7 @@ pub(crate) fn attachment_response(a: &Attachment, bytes: Vec<u8>) -> Response {
 #[serde(deny_unknown_fields)]
 pub struct ShareRequestBody {
     /// `{"kind":"group","group":7}` or `{"kind":"url-feed"}`
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::dto::ShareTargetDto)]
     pub target: ShareTarget,
     #[serde(default)]
     pub reason: String,
@@ -517,7 +517,7 @@ pub struct ShareRequestBody {
 pub struct ShareDto {
     pub id: i64,
     pub contribution: i64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::dto::ShareTargetDto)]
     pub target: ShareTarget,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<i64>,

@@ -162,7 +162,9 @@ impl UrlRecordDto {
 /// Searches the URL records you may see, newest first; `format` exports
 /// the page as NDJSON, CSV or a STIX 2.1 bundle instead of JSON.
 #[utoipa::path(get, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(crate::api::wire::UrlFilterParams),
-    responses((status = 200, body = [UrlRecordDto]), (status = 400, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "The records: JSON by default; with `format=`, NDJSON, CSV or a STIX 2.1 bundle",
+        content(([UrlRecordDto] = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"), (Object = "application/stix+json"))),
+        (status = 400, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn search_urls(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
