@@ -522,6 +522,21 @@ async fn read_product(
     }
 }
 
+/// The page a window of a group's collection decides, or — once the
+/// window is as large as a request reads (`at_cap`) — what it holds, with
+/// a `next` after it.
+fn window_page<'a>(
+    versions: &'a [Entry],
+    filter: &Filter,
+    end: Option<isx_domain::Timestamp>,
+    at_cap: bool,
+) -> Option<Page<'a>> {
+    select_window(versions, filter, end).or_else(|| match (at_cap, end) {
+        (true, Some(upto)) => Some(partial_page(versions, filter, upto)),
+        _ => None,
+    })
+}
+
 /// The most rows one request reads from a collection before it answers
 /// with what it has and a `next` (see [`partial_page`]).
 const SCAN_ROWS: usize = 100_000;
@@ -619,12 +634,7 @@ async fn read_group(
                 entries.push(e);
             }
             let versions = visible(entries);
-            if let Some(p) = select_window(&versions, filter, end) {
-                let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
-                break (chosen, p.more, p.next, p.sealed);
-            }
-            if let (true, Some(upto)) = (window >= cap, end) {
-                let p = partial_page(&versions, filter, upto);
+            if let Some(p) = window_page(&versions, filter, end, window >= cap) {
                 let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
                 break (chosen, p.more, p.next, p.sealed);
             }
@@ -660,12 +670,7 @@ async fn read_group(
         } else {
             visible(app.store.exchange_versions_of(&alias, &ids).await?)
         };
-        if let Some(p) = select_window(&versions, filter, end) {
-            let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
-            break (chosen, p.more, p.next, p.sealed);
-        }
-        if let (true, Some(upto)) = (window >= cap, end) {
-            let p = partial_page(&versions, filter, upto);
+        if let Some(p) = window_page(&versions, filter, end, window >= cap) {
             let chosen: Vec<Entry> = p.entries.into_iter().cloned().collect();
             break (chosen, p.more, p.next, p.sealed);
         }

@@ -692,7 +692,7 @@ async fn add_objects(
         }),
     };
     let mut failures = Vec::new();
-    let mut checked_ok = Vec::new();
+    let mut valid = Vec::new();
     for o in objects {
         let checked = isx_exchange::ingest::check_object(o).and_then(|head| {
             // Everything in a group's collection is readable by every
@@ -733,22 +733,18 @@ async fn add_objects(
             Ok((head, body))
         });
         match checked {
-            Ok(c) => checked_ok.push(c),
+            Ok((head, body)) => valid.push(isx_store::NewExchangeObject {
+                id: head.id,
+                object_type: head.object_type,
+                version: head.version.unwrap_or(now),
+                spec_version: head.spec_version,
+                // Unmarked group content is TLP:AMBER, like the group.
+                marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
+                body: body.to_string(),
+            }),
             Err(message) => failures.push(refused(o, message)),
         }
     }
-    let valid: Vec<isx_store::NewExchangeObject> = checked_ok
-        .into_iter()
-        .map(|(head, body)| isx_store::NewExchangeObject {
-            id: head.id,
-            object_type: head.object_type,
-            version: head.version.unwrap_or(now),
-            spec_version: head.spec_version,
-            // Unmarked group content is TLP:AMBER, like the group.
-            marking: head.marking.unwrap_or(isx_domain::Tlp::Amber),
-            body: body.to_string(),
-        })
-        .collect();
     let alias = exchange::group_alias(g);
     let added = state
         .store
