@@ -511,8 +511,9 @@ async fn read_product(
         if exhausted || page.more {
             return Ok(take_page(&entries, &mut objects, page));
         }
-        // A filter that matches little: page on after what was read.
-        if scanned >= SCAN_ROWS {
+        // A filter that matches little: page on after what was read,
+        // before the next window would read past the bound.
+        if scanned.saturating_add(window as usize * 2) > SCAN_ROWS {
             if let Some(upto) = entries.last().map(|e| e.date_added) {
                 let page = partial_page(&entries, filter, upto);
                 return Ok(take_page(&entries, &mut objects, page));

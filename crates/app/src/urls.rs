@@ -255,12 +255,8 @@ impl UrlFilter {
             detail,
             pointer: Some(format!("/{what}")),
         };
-        let key = match self
-            .sort
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        // Exactly the names (an empty value, as a form sends, is none).
+        let key = match self.sort.as_deref().filter(|s| !s.is_empty()) {
             None => isx_store::UrlSort::LastSeen,
             Some(s) => isx_store::UrlSort::parse(s).ok_or_else(|| {
                 bad(
@@ -272,7 +268,7 @@ impl UrlFilter {
                 )
             })?,
         };
-        let descending = match self.dir.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let descending = match self.dir.as_deref().filter(|s| !s.is_empty()) {
             None => matches!(
                 key,
                 isx_store::UrlSort::LastSeen

@@ -943,6 +943,48 @@ async fn unmarked_is_amber_and_red_is_refused(backend: Backend) {
         "{}",
         &echoed.to_string()[..600]
     );
+    // Red team 2026-12-07 (third pass): an object keeps at most
+    // MAX_VERSIONS versions — ten thousand of one id made every member's
+    // reads a hundred times slower.
+    let id = "indicator--af0c1b8e-6a4c-4b5e-9d1e-0a1b2c3d4e5f";
+    let versions: Vec<Value> = (0..=isx_store::MAX_VERSIONS)
+        .map(|i| {
+            let mut o = indicator(
+                id,
+                Some(isx_formats::stix::tlp_marking_id(isx_domain::Tlp::Green)),
+            );
+            let t = isx_domain::Timestamp::parse("2026-11-01T10:00:00Z")
+                .expect("time")
+                .add_secs(i);
+            o["modified"] = json!(isx_formats::stix::timestamp(t));
+            o
+        })
+        .collect();
+    let res = post(
+        &app,
+        &col,
+        &app.a.token,
+        TAXII,
+        json!({"objects": versions}).to_string(),
+    )
+    .await;
+    let capped: Value = res.json().await.expect("status");
+    assert_eq!(
+        (
+            capped["success_count"].as_i64(),
+            capped["failure_count"].as_i64()
+        ),
+        (Some(isx_store::MAX_VERSIONS), Some(1)),
+        "{}",
+        capped["failures"]
+    );
+    assert!(
+        capped["failures"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 1000 versions")),
+        "{}",
+        capped["failures"]
+    );
     // The roster names each member's STIX identity (its created_by_ref).
     let roster: Vec<Value> = app
         .get(&format!("/api/v1/groups/{gid}/members"), &app.a.token)

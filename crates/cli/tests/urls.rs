@@ -703,7 +703,13 @@ async fn web_list_is_paged(backend: Backend) {
         urls,
         want[..5].iter().map(String::as_str).collect::<Vec<_>>()
     );
-    for bad in ["sort=ip", "sort=url;drop", "dir=up"] {
+    for bad in [
+        "sort=ip",
+        "sort=url;drop",
+        "dir=up",
+        "sort=%20url%20",
+        "dir=%0Adesc",
+    ] {
         let res = app
             .get(&format!("/api/v1/urls?{bad}"), &app.a.token)
             .send()

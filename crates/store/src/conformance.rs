@@ -1385,6 +1385,54 @@ pub async fn partnership(store: &dyn Store) {
             .len(),
         1
     );
+    // An object keeps at most MAX_VERSIONS versions: the rest of a post
+    // is refused as too many, other objects of the post are kept.
+    let many: Vec<crate::NewExchangeObject> = (0..crate::MAX_VERSIONS + 1)
+        .map(|i| {
+            stix(
+                "indicator--00000000-0000-4000-8000-0000000000aa",
+                T0.add_secs(i),
+            )
+        })
+        .chain(std::iter::once(stix(
+            "indicator--00000000-0000-4000-8000-0000000000bb",
+            T0,
+        )))
+        .collect();
+    let added = store
+        .exchange_add("conformance-versions", author.id, &many, T0, false)
+        .await
+        .expect("versions");
+    let count = |what: crate::ExchangeAdded| added.iter().filter(|a| **a == what).count();
+    assert_eq!(
+        (
+            count(crate::ExchangeAdded::New),
+            count(crate::ExchangeAdded::TooManyVersions)
+        ),
+        (crate::MAX_VERSIONS as usize + 1, 1)
+    );
+    assert_eq!(
+        added[crate::MAX_VERSIONS as usize],
+        crate::ExchangeAdded::TooManyVersions
+    );
+    let again = store
+        .exchange_add(
+            "conformance-versions",
+            author.id,
+            &[stix(
+                "indicator--00000000-0000-4000-8000-0000000000aa",
+                T0.add_secs(-5),
+            )],
+            T0,
+            true,
+        )
+        .await
+        .expect("versions");
+    assert_eq!(
+        again,
+        vec![crate::ExchangeAdded::TooManyVersions],
+        "the operator too"
+    );
     // Status resources: kept, read back with their maker, pruned by age.
     store
         .put_exchange_status("st-old", author.id, T0, "{}")

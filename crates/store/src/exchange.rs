@@ -26,7 +26,16 @@ pub enum ExchangeAdded {
     /// The object id belongs to another member (the one that first posted
     /// it in this collection): only it, or the operator, adds versions.
     NotYours,
+    /// The object already has [`MAX_VERSIONS`] versions in the collection.
+    TooManyVersions,
 }
+
+/// The most versions one object keeps in a collection: a read chooses an
+/// object's first or last version among all of them, so without a bound
+/// one member posting ten thousand versions of one id made every other
+/// member's reads of the collection a hundred times slower (red-team pass
+/// 2026-12-07).
+pub const MAX_VERSIONS: i64 = 1_000;
 
 /// A version in a collection, without its body.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -66,7 +66,7 @@ pub use cleanfiles::{
 };
 
 pub use error::StoreError;
-pub use exchange::{ExchangeAdded, ExchangeEntry, NewExchangeObject};
+pub use exchange::{ExchangeAdded, ExchangeEntry, NewExchangeObject, MAX_VERSIONS};
 pub use sql_partnership::{group_collection, NewContributionRow, ShareDecision};
 pub use urls::{
     FeedFile, FeedRun, MapPoint, UrlBatch, UrlImportOutcome, UrlOrder, UrlQuery, UrlSort, UrlStats,

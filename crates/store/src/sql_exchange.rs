@@ -139,26 +139,50 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
                 }
             }
         }
+        // How many versions each posted id holds already.
+        let mut versions: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        let ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
+        for chunk in ids.chunks(1000) {
+            let sql = format!(
+                "SELECT object_id, COUNT(*) FROM exchange_objects WHERE collection = {} AND object_id IN ({}) GROUP BY object_id",
+                DB::params(1, 1),
+                DB::params(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).arg(collection);
+            for id in chunk {
+                q = q.arg(*id);
+            }
+            for r in q.rows(&mut tx).await? {
+                versions.insert(r.at::<String>(0)?, r.at::<i64>(1)?);
+            }
+        }
         let mut mine = Vec::with_capacity(objects.len());
-        let mut owned: Vec<bool> = Vec::with_capacity(objects.len());
+        // Per object: refused, or `None` when it goes to the insert.
+        let mut verdicts: Vec<Option<crate::ExchangeAdded>> = Vec::with_capacity(objects.len());
         for o in objects {
             // (Two versions of one new id in one envelope: neither is
             // stored yet, both are the poster's.)
             let ok = any_owner || owners.get(&o.id).is_none_or(|a| *a == author.0);
-            if ok {
+            let held = versions.entry(o.id.clone()).or_insert(0);
+            if !ok {
+                verdicts.push(Some(crate::ExchangeAdded::NotYours));
+            } else if *held >= crate::exchange::MAX_VERSIONS {
+                verdicts.push(Some(crate::ExchangeAdded::TooManyVersions));
+            } else {
+                *held += 1;
                 mine.push(o.clone());
+                verdicts.push(None);
             }
-            owned.push(ok);
         }
         let added = exchange_insert(&mut tx, collection, author, &mine, now).await?;
         commit(tx).await?;
         let mut added = added.into_iter();
-        Ok(owned
+        Ok(verdicts
             .into_iter()
-            .map(|ok| match (ok, ok.then(|| added.next()).flatten()) {
-                (false, _) => crate::ExchangeAdded::NotYours,
-                (true, Some(true)) => crate::ExchangeAdded::New,
-                (true, _) => crate::ExchangeAdded::Held,
+            .map(|v| match v {
+                Some(refused) => refused,
+                None if added.next() == Some(true) => crate::ExchangeAdded::New,
+                None => crate::ExchangeAdded::Held,
             })
             .collect())
     }

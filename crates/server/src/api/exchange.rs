@@ -417,7 +417,13 @@ async fn read_page(
     }
     let page = exchange::read(state, caller, &c, &filter, object, with_objects).await?;
     if let Some(oid) = object {
-        if page.items.is_empty() && filter.after.is_none() && filter.added_after.is_none() {
+        // (A page that read as far as a request reads and found nothing
+        // yet says `more`: not a 404, the client pages on.)
+        if page.items.is_empty()
+            && !page.more
+            && filter.after.is_none()
+            && filter.added_after.is_none()
+        {
             return Err(ApiError::not_found(format!("object {oid}")));
         }
     }
@@ -753,22 +759,32 @@ async fn add_objects(
     let mut successes = Vec::with_capacity(valid.len());
     for (o, added) in valid.iter().zip(added) {
         let version = taxii_timestamp(o.version);
-        if added == isx_store::ExchangeAdded::NotYours {
-            failures.push(StatusDetail {
+        let refusal = match added {
+            isx_store::ExchangeAdded::NotYours => Some(format!(
+                "{}: this object id belongs to the member that first posted it; only it \
+                 adds versions (post your own object with a new id)",
+                o.id
+            )),
+            isx_store::ExchangeAdded::TooManyVersions => Some(format!(
+                "{}: an object keeps at most {} versions in a collection; delete old ones \
+                 (DELETE …/objects/{}/?match[version]=first) before adding more",
+                o.id,
+                isx_store::MAX_VERSIONS,
+                o.id
+            )),
+            isx_store::ExchangeAdded::New | isx_store::ExchangeAdded::Held => None,
+        };
+        match refusal {
+            Some(message) => failures.push(StatusDetail {
                 id: o.id.clone(),
                 version,
-                message: Some(format!(
-                    "{}: this object id belongs to the member that first posted it; only it \
-                     adds versions (post your own object with a new id)",
-                    o.id
-                )),
-            });
-        } else {
-            successes.push(StatusDetail {
+                message: Some(message),
+            }),
+            None => successes.push(StatusDetail {
                 id: o.id.clone(),
                 version,
                 message: None,
-            });
+            }),
         }
     }
     let status = Status {

@@ -36,11 +36,11 @@ pub struct UrlFilterParams {
     pub offset: Option<u32>,
     /// Sorted by `last_seen` (default), `first_seen`, `url`, `host`,
     /// `threat`, `country`, `asn` or `times_seen` (ties by record id).
-    #[param(pattern = r"^(last_seen|first_seen|url|host|threat|country|asn|times_seen)$")]
+    #[param(pattern = r"^(|last_seen|first_seen|url|host|threat|country|asn|times_seen)$")]
     pub sort: Option<String>,
     /// `desc` (default for times and counts) or `asc` (default for the
     /// others).
-    #[param(pattern = r"^(asc|desc)$")]
+    #[param(pattern = r"^(|asc|desc)$")]
     pub dir: Option<String>,
     /// `json` (default), `ndjson`, `csv` or `stix`.
     #[param(pattern = r"^(json|ndjson|csv|stix)$")]
