@@ -271,13 +271,14 @@ pub(crate) async fn create_release(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseChange {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<ReleaseStatusName>)]
     pub status: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub release_at: Option<Timestamp>,
     pub title: Option<String>,
     pub notes: Option<String>,
     /// What changed, for the revision history.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub summary: String,
 }
 
@@ -518,8 +519,10 @@ pub(crate) async fn list_notifications(
 #[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
     /// An https URL.
+    #[schema(max_length = 2000, pattern = r"^https://[^\s]+$")]
     pub url: String,
     /// Shared secret for the `X-Isx-Signature: sha256=<hex HMAC-SHA256>` header (16+ characters).
+    #[schema(min_length = 16)]
     pub secret: String,
 }
 

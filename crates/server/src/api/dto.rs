@@ -430,6 +430,51 @@ pub enum GroupRoleName {
     Reader,
 }
 
+/// A group's rules (schema of `isx_partnership::GroupRules`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // schema only
+pub struct GroupRulesDto {
+    /// Contributions older than this many days (by last change) are deleted.
+    #[schema(minimum = 1, maximum = 36500)]
+    retention_days: Option<u32>,
+    /// Categories every member must report in each period.
+    #[serde(default)]
+    #[schema(value_type = Vec<ContributionKindName>)]
+    mandatory: Vec<String>,
+    /// The reporting period, in days (30 by default).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
+    report_period_days: u32,
+}
+
+/// A kind of contribution (schema only).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum ContributionKindName {
+    Incident,
+    Sighting,
+    Indicator,
+    Mitigation,
+    Analysis,
+}
+
+/// A marking a contribution may carry: TLP 2.0 but TLP:RED, which is for
+/// named people, not groups.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // schema only: never built, its variants name the values
+pub enum GroupTlpName {
+    #[serde(rename = "clear")]
+    Clear,
+    #[serde(rename = "green")]
+    Green,
+    #[serde(rename = "amber")]
+    Amber,
+    #[serde(rename = "amber+strict")]
+    AmberStrict,
+}
+
 /// A TLP 2.0 marking.
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)] // schema only: never built, its variants name the values
@@ -651,7 +696,25 @@ mod vocabulary_tests {
             ]),
             domain(GroupRole::ALL, GroupRole::as_str)
         );
-        use isx_partnership::{Impact, IncidentStatus, IndicatorType};
+        use isx_partnership::{ContributionKind, Impact, IncidentStatus, IndicatorType};
+        assert_eq!(
+            names(&[
+                ContributionKindName::Incident,
+                ContributionKindName::Sighting,
+                ContributionKindName::Indicator,
+                ContributionKindName::Mitigation,
+                ContributionKindName::Analysis,
+            ]),
+            domain(ContributionKind::ALL, ContributionKind::as_str)
+        );
+        for n in names(&[
+            GroupTlpName::Clear,
+            GroupTlpName::Green,
+            GroupTlpName::Amber,
+            GroupTlpName::AmberStrict,
+        ]) {
+            assert!(isx_domain::Tlp::from_str(&n).is_ok(), "{n}");
+        }
         assert_eq!(
             names(&[
                 ImpactName::None,

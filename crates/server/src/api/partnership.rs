@@ -146,12 +146,13 @@ pub struct ContributionDetailDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftRequest {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub title: String,
     #[serde(default)]
     pub description: String,
     /// clear, green, amber or amber+strict (TLP:RED is refused: it is for
     /// named individuals, not groups)
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::api::dto::GroupTlpName)]
     pub marking: isx_domain::Tlp,
     #[serde(default)]
     pub anonymous: bool,
@@ -664,8 +665,8 @@ pub(crate) async fn get_rules(
 /// Sets the group's rules (owners and operator administrators):
 /// `{"retention_days":365,"mandatory":["incident"],"report_period_days":30}`.
 #[utoipa::path(put, path = "/api/v1/groups/{id}/rules", tag = "partnership", security(("api_key" = [])),
-    params(("id" = i64, Path, description = "group id")), request_body = Object,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    params(("id" = i64, Path, description = "group id")), request_body = crate::api::dto::GroupRulesDto,
+    responses((status = 200, body = crate::api::dto::GroupRulesDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn put_rules(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
