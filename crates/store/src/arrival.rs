@@ -6,9 +6,9 @@
 //! reader spreads the rows *it may see* over the microseconds after that
 //! instant (TAXII needs distinct `date_added` values); the next import's
 //! instant leaves room for that spread. The room is rounded up to a power
-//! of two, at least [`MIN_ROOM`] µs, so even two imports committed
-//! back to back tell a reader only the order of magnitude of the first
-//! one's size.
+//! of two milliseconds, at least one ([`MIN_ROOM`] µs), so even two
+//! imports committed back to back tell a reader only the order of
+//! magnitude of the first one's size.
 //!
 //! Every import also starts in a millisecond of its own (its first row one
 //! microsecond into it, [`own_millisecond`]): TAXII clients that keep
@@ -17,18 +17,25 @@
 
 use isx_domain::Tlp;
 
-/// The least room an import leaves after its instant, in µs.
-pub const MIN_ROOM: i64 = 1024;
+/// The least room an import leaves after its instant, in µs: one
+/// millisecond (imports start in milliseconds of their own).
+pub const MIN_ROOM: i64 = 1000;
 
 /// The instant of an import committed at `now`, after an import at
-/// `last` whose readers may spread `span` microseconds after it.
+/// `last` whose readers may spread `span` microseconds after it: at least
+/// `last` plus the spread's milliseconds rounded up to a power of two
+/// (1, 2, 4 … ms), one microsecond into a millisecond. Imports committed
+/// back to back are a whole number of milliseconds apart (`last` is one
+/// microsecond into its own), so a busy stream of small imports does not
+/// run ahead of the clock faster than one millisecond an import.
 pub(crate) fn next_instant(now: i64, last: i64, span: i64) -> i64 {
-    let room = u64::try_from(span.max(1))
+    let ms = span.max(1).saturating_add(999) / 1000;
+    let room = u64::try_from(ms)
         .unwrap_or(1)
         .checked_next_power_of_two()
         .and_then(|r| i64::try_from(r).ok())
-        .unwrap_or(i64::MAX / 4)
-        .max(MIN_ROOM);
+        .unwrap_or(i64::MAX / 4_000)
+        .saturating_mul(MIN_ROOM);
     own_millisecond(now.max(last.saturating_add(room)))
 }
 
@@ -121,14 +128,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn room_is_a_power_of_two_and_never_less_than_the_minimum() {
-        // 10,000 + 1,024 = 11,024, into its own millisecond: 12,001.
-        assert_eq!(next_instant(0, 10_000, 2), 12_001);
-        assert_eq!(next_instant(0, 10_001, 3_000), 10_001 + 4096 + 904);
-        assert_eq!(next_instant(0, 9_001, 4096), 9_001 + 4096 + 904);
+    fn room_is_a_power_of_two_milliseconds_and_never_less_than_one() {
+        // After an import one microsecond into its millisecond, the next
+        // starts whole milliseconds later: 1, 2, 4, 8 ms by the spread.
+        assert_eq!(next_instant(0, 10_001, 2), 11_001);
+        assert_eq!(next_instant(0, 10_001, 1_000), 11_001);
+        assert_eq!(next_instant(0, 10_001, 1_001), 12_001);
+        assert_eq!(next_instant(0, 10_001, 3_000), 14_001);
+        assert_eq!(next_instant(0, 10_001, 4_096), 18_001);
+        // After an instant of an earlier release (not 1 µs into its
+        // millisecond), the room and then the next millisecond.
+        assert_eq!(next_instant(0, 10_000, 2), 11_001);
         // Imports further apart than their room take the clock.
-        assert_eq!(next_instant(99_999, 10_000, 2), 100_001);
-        assert_eq!(next_instant(100_001, 10_000, 2), 100_001);
+        assert_eq!(next_instant(99_999, 10_001, 2), 100_001);
+        assert_eq!(next_instant(100_001, 10_001, 2), 100_001);
         assert!(next_instant(0, i64::MAX - 5, 2) >= i64::MAX - 5);
     }
 

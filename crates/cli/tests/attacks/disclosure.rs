@@ -274,9 +274,9 @@ async fn arrival_times_count_nothing_a_member_cannot_see(backend: Backend) {
     }
     let steps: Vec<i64> = seen.windows(2).map(|w| w[1] - w[0]).collect();
     // Within an import, one microsecond per object; between the imports
-    // the least room there is, rounded up to the millisecond an import
-    // starts in (one microsecond into it), not a count of B's 15 or 150
-    // events.
+    // the least room there is (one millisecond: an import starts one
+    // microsecond into a millisecond of its own), not a count of B's 15
+    // or 150 events.
     assert_eq!(&steps[..5], &[1, 1, 1, 1, 1], "{steps:?}");
     assert_eq!(&steps[6..], &[1, 1, 1, 1, 1], "{steps:?}");
     let room = (isx_store::ARRIVAL_ROOM + 999) / 1000 * 1000;
