@@ -1148,7 +1148,7 @@ fn indicators(app: &TestApp, from: usize, n: usize) -> Value {
 /// Issue 19 part 3: the polling loops of OpenCTI's TAXII feed, Elastic's
 /// TAXII input and clients that ignore `next`, against a collection where
 /// 10,000 objects arrive in one post (one instant) and more in later
-/// ones: every object once, nothing missed, no endless loop, and a poll
+/// ones, and against the botnet collection's per-reader spread: every object once, nothing missed, no endless loop, and a poll
 /// after the end gets nothing — with `added_after` truncated to
 /// milliseconds, `next` with and without the filters repeated.
 async fn siem_polling_loops(backend: Backend) {
@@ -1206,6 +1206,92 @@ async fn siem_polling_loops(backend: Backend) {
         assert!(
             again.is_empty(),
             "{kind:?}/{limit}: {} repeated",
+            again.len()
+        );
+    }
+    // The same loops on a product collection, where each reader's objects
+    // are spread over the microseconds after their import's instant: A's
+    // botnet victims, imported with as many of B's, 6,000 of A's objects
+    // in one import, then another import.
+    let botnet = "/taxii2/isx/collections/botnet/objects/";
+    let now = isx_domain::Clock::now(app.clock.as_ref());
+    let import = |from: u32| {
+        let mut body = String::new();
+        for i in from..from + 3_000 {
+            for ip in ["192.0.2.10", "198.51.100.7"] {
+                body.push_str(&format!(
+                    "{{\"product\":\"infected\",\"time\":\"{}\",\"ip\":\"{ip}\",\"port\":{},\"family\":\"necurs\"}}\n",
+                    now.to_rfc3339(),
+                    1_024 + i
+                ));
+            }
+        }
+        body
+    };
+    let ingest = |body: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .req(
+                    reqwest::Method::POST,
+                    "/api/v1/botnet/events",
+                    &app.operator.token,
+                )
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            // The answer streams one acknowledgement per stored batch:
+            // read to its end, when every batch is stored.
+            let status = res.status();
+            let acks = res.text().await.unwrap_or_default();
+            assert_eq!(status, StatusCode::OK, "{acks}");
+            assert!(!acks.contains("\"error\""), "{acks}");
+        }
+    };
+    // What A may see, read whole (the reference).
+    let whole = || {
+        let app = &app;
+        async move {
+            let mut state = PollState::default();
+            poll_once(app, botnet, Poller::OpenCti, 10_000, &[], &mut state).await
+        }
+    };
+    ingest(import(0)).await;
+    let first = whole().await;
+    assert_eq!(
+        first.len(),
+        6_000,
+        "A's 3,000 victims: an indicator and a sighting each"
+    );
+    let clients: Vec<(Poller, usize)> = vec![
+        (Poller::OpenCti, 700),
+        (Poller::Elastic, 700),
+        (Poller::HeaderOnly, 1_000),
+    ];
+    let mut states: Vec<PollState> = clients.iter().map(|_| PollState::default()).collect();
+    for ((kind, limit), state) in clients.iter().zip(states.iter_mut()) {
+        let got = poll_once(&app, botnet, *kind, *limit, &[], state).await;
+        assert_eq!(
+            got, first,
+            "{kind:?}/{limit} on botnet: every object once, in order"
+        );
+    }
+    ingest(import(3_000)).await;
+    let all = whole().await;
+    assert_eq!(all.len(), 12_000);
+    for ((kind, limit), state) in clients.iter().zip(states.iter_mut()) {
+        let got = poll_once(&app, botnet, *kind, *limit, &[], state).await;
+        assert_eq!(
+            got,
+            all[6_000..].to_vec(),
+            "{kind:?}/{limit} on botnet: the new objects once"
+        );
+        let again = poll_once(&app, botnet, *kind, *limit, &[], state).await;
+        assert!(
+            again.is_empty(),
+            "{kind:?}/{limit} on botnet: {} repeated",
             again.len()
         );
     }
