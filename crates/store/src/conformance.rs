@@ -1433,6 +1433,22 @@ pub async fn partnership(store: &dyn Store) {
         vec![crate::ExchangeAdded::TooManyVersions],
         "the operator too"
     );
+    // A version already held is answered as held at the bound as below it
+    // (a client retrying its post is not told it failed).
+    let retried = store
+        .exchange_add(
+            "conformance-versions",
+            author.id,
+            &[stix(
+                "indicator--00000000-0000-4000-8000-0000000000aa",
+                T0.add_secs(7),
+            )],
+            T0,
+            false,
+        )
+        .await
+        .expect("versions");
+    assert_eq!(retried, vec![crate::ExchangeAdded::Held]);
     // Status resources: kept, read back with their maker, pruned by age.
     store
         .put_exchange_status("st-old", author.id, T0, "{}")

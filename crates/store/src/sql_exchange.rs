@@ -49,6 +49,32 @@ fn exchange_entry<R: Get>(r: &R) -> Result<ExchangeEntry> {
     )
 }
 
+/// The rows `select … WHERE collection = $1 AND object_id IN (…) tail`
+/// gives for `ids`, a thousand ids a query (not a query per object:
+/// envelopes hold thousands).
+async fn rows_of_ids<DB: Engine>(
+    tx: &mut Transaction<'_, DB>,
+    select: &str,
+    tail: &str,
+    collection: &str,
+    ids: &[&str],
+) -> Result<Vec<DB::Row>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let sql = format!(
+            "{select} WHERE collection = {} AND object_id IN ({}) {tail}",
+            DB::params(1, 1),
+            DB::params(2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).arg(collection);
+        for id in chunk {
+            q = q.arg(*id);
+        }
+        out.extend(q.rows(&mut *tx).await?);
+    }
+    Ok(out)
+}
+
 /// Adds object versions to a collection inside the caller's write
 /// transaction, under the exchange lock (see `exchange_add`); which
 /// versions were new.
@@ -119,41 +145,59 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
         // Under the exchange lock, so that two members posting the same
         // new id cannot both become its owner.
         take_lock(&mut tx, WriteLock::Exchange).await?;
-        // The owners of the posted ids, a thousand ids a query (not a
-        // query per object: envelopes hold thousands).
+        let ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
+        // The owners of the posted ids.
         let mut owners: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         if !any_owner {
-            let ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
-            for chunk in ids.chunks(1000) {
-                let sql = format!(
-                        "SELECT object_id, author FROM exchange_owners WHERE collection = {} AND object_id IN ({})",
-                        DB::params(1, 1),
-                        DB::params(2, chunk.len())
-                    );
-                let mut q = sqlx::query(&sql).arg(collection);
-                for id in chunk {
-                    q = q.arg(*id);
-                }
-                for r in q.rows(&mut tx).await? {
-                    owners.insert(r.at::<String>(0)?, r.at::<i64>(1)?);
-                }
+            for r in rows_of_ids::<DB>(
+                &mut tx,
+                "SELECT object_id, author FROM exchange_owners",
+                "",
+                collection,
+                &ids,
+            )
+            .await?
+            {
+                owners.insert(r.at::<String>(0)?, r.at::<i64>(1)?);
             }
         }
-        // How many versions each posted id holds already.
+        // How many versions each posted id holds already, and — for the
+        // ids at the bound — which: posting one of those again changes
+        // nothing and is answered as held, as below the bound.
         let mut versions: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-        let ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
-        for chunk in ids.chunks(1000) {
-            let sql = format!(
-                "SELECT object_id, COUNT(*) FROM exchange_objects WHERE collection = {} AND object_id IN ({}) GROUP BY object_id",
-                DB::params(1, 1),
-                DB::params(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).arg(collection);
-            for id in chunk {
-                q = q.arg(*id);
-            }
-            for r in q.rows(&mut tx).await? {
-                versions.insert(r.at::<String>(0)?, r.at::<i64>(1)?);
+        for r in rows_of_ids::<DB>(
+            &mut tx,
+            "SELECT object_id, COUNT(*) FROM exchange_objects",
+            "GROUP BY object_id",
+            collection,
+            &ids,
+        )
+        .await?
+        {
+            versions.insert(r.at::<String>(0)?, r.at::<i64>(1)?);
+        }
+        let full: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                versions
+                    .get(*id)
+                    .is_some_and(|n| *n >= crate::exchange::MAX_VERSIONS)
+            })
+            .collect();
+        let mut held_versions: std::collections::HashSet<(String, i64)> =
+            std::collections::HashSet::new();
+        if !full.is_empty() {
+            for r in rows_of_ids::<DB>(
+                &mut tx,
+                "SELECT object_id, version FROM exchange_objects",
+                "",
+                collection,
+                &full,
+            )
+            .await?
+            {
+                held_versions.insert((r.at::<String>(0)?, r.at::<i64>(1)?));
             }
         }
         let mut mine = Vec::with_capacity(objects.len());
@@ -164,12 +208,15 @@ impl<DB: Engine> crate::ExchangeStore for SqlStore<DB> {
             // stored yet, both are the poster's.)
             let ok = any_owner || owners.get(&o.id).is_none_or(|a| *a == author.0);
             let held = versions.entry(o.id.clone()).or_insert(0);
+            let already = held_versions.contains(&(o.id.clone(), o.version.as_micros()));
             if !ok {
                 verdicts.push(Some(crate::ExchangeAdded::NotYours));
-            } else if *held >= crate::exchange::MAX_VERSIONS {
+            } else if *held >= crate::exchange::MAX_VERSIONS && !already {
                 verdicts.push(Some(crate::ExchangeAdded::TooManyVersions));
             } else {
-                *held += 1;
+                if !already {
+                    *held += 1;
+                }
                 mine.push(o.clone());
                 verdicts.push(None);
             }
