@@ -989,23 +989,9 @@ async fn long_lists_are_paged() {
     let page = |path: String| {
         let app = &app;
         let cookie = cookie.clone();
-        async move {
-            let res = app
-                .get(&path, "")
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .expect("send");
-            assert_eq!(res.status(), StatusCode::OK, "{path}");
-            res.text().await.expect("page")
-        }
+        async move { app.page(&cookie, &path).await }
     };
-    let next_link = |html: &str| -> Option<String> {
-        let at = html.find("class=\"list-next\"")?;
-        let start = html[..at].rfind("href=\"")? + 6;
-        let end = start + html[start..].find('"')?;
-        Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
-    };
+    let next_link = |html: &str| crate::support::app::href_at(html, "class=\"list-next\"");
     for (path, marker) in [
         (format!("/groups/{gid}"), "Paged note "),
         ("/releases".to_owned(), "Paged release "),

@@ -597,27 +597,9 @@ async fn web_list_is_paged(backend: Backend) {
     let page = |path: String| {
         let app = &app;
         let cookie = cookie.clone();
-        async move {
-            let res = app
-                .get(&path, "")
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .expect("send");
-            assert_eq!(res.status(), StatusCode::OK, "{path}");
-            res.text().await.expect("page")
-        }
+        async move { app.page(&cookie, &path).await }
     };
-    let link = |html: &str, id: &str| -> Option<String> {
-        let at = html.find(&format!("id=\"{id}\""))?;
-        let tag_start = html.get(..at)?.rfind("<a href=\"")? + 9;
-        let end = tag_start + html.get(tag_start..)?.find('"')?;
-        Some(
-            html.get(tag_start..end)?
-                .replace("&amp;", "&")
-                .replace("&#38;", "&"),
-        )
-    };
+    let link = |html: &str, id: &str| crate::support::app::href_at(html, &format!("id=\"{id}\""));
     let rows = |html: &str| html.matches("paged-").count();
     let first = page("/urls?threat=phishing".into()).await;
     assert!(first.contains("1–100 of 115"), "115 phishing records");
@@ -658,11 +640,8 @@ async fn web_list_is_paged(backend: Backend) {
 
     // Sorting: the URL column's header sorts by URL (ascending), its link
     // then turns it round; pages keep the order; the API sorts the same.
-    let url_header = |html: &str| -> String {
-        let at = html.find("data-sort=\"url\"").expect("a URL header link");
-        let start = html[..at].rfind("href=\"").expect("href") + 6;
-        let end = start + html[start..].find('"').expect("end");
-        html[start..end].replace("&#38;", "&").replace("&amp;", "&")
+    let url_header = |html: &str| {
+        crate::support::app::href_at(html, "data-sort=\"url\"").expect("a URL header link")
     };
     let sorted = url_header(&first);
     assert!(

@@ -280,6 +280,18 @@ impl TestApp {
             .expect("send")
     }
 
+    /// A web page `path` read with the session `cookie` (200 required).
+    pub async fn page(&self, cookie: &str, path: &str) -> String {
+        let res = self
+            .get(path, "")
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{path}");
+        res.text().await.expect("page")
+    }
+
     /// A web session for a new user of `member`, as a `Cookie` header value.
     pub async fn session_cookie(
         &self,
@@ -345,4 +357,17 @@ impl TestApp {
     pub fn post_json(&self, path: &str, token: &str, body: &serde_json::Value) -> RequestBuilder {
         self.req(Method::POST, path, token).json(body)
     }
+}
+
+/// The `href` of the link whose tag holds `marker` (an `id="…"`, a
+/// `class="…"`, a `data-…`), unescaped: the page's own link to follow.
+pub fn href_at(html: &str, marker: &str) -> Option<String> {
+    let at = html.find(marker)?;
+    let start = html.get(..at)?.rfind("href=\"")? + 6;
+    let end = start + html.get(start..)?.find('"')?;
+    Some(
+        html.get(start..end)?
+            .replace("&#38;", "&")
+            .replace("&amp;", "&"),
+    )
 }

@@ -435,17 +435,76 @@ async fn read_page(
     Ok((page, range))
 }
 
+/// The filters and paging of a collection's objects and manifest, as the
+/// OpenAPI document names them (the handlers read the query as sent:
+/// `Filter::from_query`).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // schema only
+struct CollectionQuery {
+    /// Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)
+    added_after: Option<String>,
+    /// Objects a page holds at most (10,000 and the default)
+    #[param(minimum = 1)]
+    limit: Option<u32>,
+    /// The `next` of the previous page: alone, or with the same filters
+    next: Option<String>,
+    /// Object ids, comma-separated
+    #[serde(rename = "match[id]")]
+    match_id: Option<String>,
+    /// STIX types, comma-separated
+    #[serde(rename = "match[type]")]
+    match_type: Option<String>,
+    /// `last` (default), `first`, `all` or version timestamps, comma-separated
+    #[serde(rename = "match[version]")]
+    match_version: Option<String>,
+    /// STIX spec versions, comma-separated (default: each object's latest)
+    #[serde(rename = "match[spec_version]")]
+    match_spec_version: Option<String>,
+}
+
+/// `CollectionQuery` for one object: no `match[id]` or `match[type]`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // schema only
+struct ObjectQuery {
+    /// Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)
+    added_after: Option<String>,
+    /// Objects a page holds at most (10,000 and the default)
+    #[param(minimum = 1)]
+    limit: Option<u32>,
+    /// The `next` of the previous page: alone, or with the same filters
+    next: Option<String>,
+    /// `last` (default), `first`, `all` or version timestamps, comma-separated
+    #[serde(rename = "match[version]")]
+    match_version: Option<String>,
+    /// STIX spec versions, comma-separated (default: each object's latest)
+    #[serde(rename = "match[spec_version]")]
+    match_spec_version: Option<String>,
+}
+
+/// `ObjectQuery` for an object's versions: every version, always.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // schema only
+struct VersionsQuery {
+    /// Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)
+    added_after: Option<String>,
+    /// Objects a page holds at most (10,000 and the default)
+    #[param(minimum = 1)]
+    limit: Option<u32>,
+    /// The `next` of the previous page: alone, or with the same filters
+    next: Option<String>,
+    /// STIX spec versions, comma-separated (default: each object's latest)
+    #[serde(rename = "match[spec_version]")]
+    match_spec_version: Option<String>,
+}
+
 /// A page of the collection's objects, as the caller may see them.
 #[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/objects/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
     params(
         ("cid" = String, Path, description = "The collection's id or alias (`urls`, `botnet`, `advisories`, `cleanfiles`, `group-N`)"),
-        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
-        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
-        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
-        ("match[id]" = Option<String>, Query, description = "Object ids, comma-separated"),
-        ("match[type]" = Option<String>, Query, description = "STIX types, comma-separated"),
-        ("match[version]" = Option<String>, Query, description = "`last` (default), `first`, `all` or version timestamps, comma-separated"),
-        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+        CollectionQuery,
     ),
     responses((status = 200, description = "An envelope (`{}` when empty)", content_type = "application/taxii+json;version=2.1", body = Envelope,
         headers(
@@ -467,11 +526,7 @@ async fn get_objects(
     params(
         ("cid" = String, Path, description = "The collection's id or alias"),
         ("oid" = String, Path, description = "The STIX object id"),
-        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
-        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
-        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
-        ("match[version]" = Option<String>, Query, description = "`last` (default), `first`, `all` or version timestamps, comma-separated"),
-        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+        ObjectQuery,
     ),
     responses((status = 200, description = "An envelope of the object's selected versions", content_type = "application/taxii+json;version=2.1", body = Envelope,
         headers(
@@ -493,13 +548,7 @@ async fn get_object(
 #[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/manifest/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
     params(
         ("cid" = String, Path, description = "The collection's id or alias (`urls`, `botnet`, `advisories`, `cleanfiles`, `group-N`)"),
-        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
-        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
-        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
-        ("match[id]" = Option<String>, Query, description = "Object ids, comma-separated"),
-        ("match[type]" = Option<String>, Query, description = "STIX types, comma-separated"),
-        ("match[version]" = Option<String>, Query, description = "`last` (default), `first`, `all` or version timestamps, comma-separated"),
-        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+        CollectionQuery,
     ),
     responses((status = 200, description = "A manifest page (`{}` when empty)", content_type = "application/taxii+json;version=2.1", body = Manifest,
         headers(
@@ -535,10 +584,7 @@ async fn manifest(
     params(
         ("cid" = String, Path, description = "The collection's id or alias"),
         ("oid" = String, Path, description = "The STIX object id"),
-        ("added_after" = Option<String>, Query, description = "Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)"),
-        ("limit" = Option<u32>, Query, minimum = 1, description = "Objects a page holds at most (10,000 and the default)"),
-        ("next" = Option<String>, Query, description = "The `next` of the previous page: alone, or with the same filters"),
-        ("match[spec_version]" = Option<String>, Query, description = "STIX spec versions, comma-separated (default: each object's latest)"),
+        VersionsQuery,
     ),
     responses((status = 200, description = "A page of version timestamps", content_type = "application/taxii+json;version=2.1", body = Versions,
         headers(
