@@ -95,9 +95,15 @@ enum Sort {
     Ssvc,
 }
 
+/// A filter's value, when it has one (an empty value is no filter, as the
+/// web form sends it).
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
 impl AdvisoryFilter {
     fn parse_sort(&self) -> Result<Sort, AppError> {
-        match self.sort.as_deref().unwrap_or("cve") {
+        match given(&self.sort).unwrap_or("cve") {
             "cve" => Ok(Sort::Cve),
             "epss" => Ok(Sort::Epss),
             "score" => Ok(Sort::Score),
@@ -109,8 +115,7 @@ impl AdvisoryFilter {
     }
 
     fn parse_ssvc(&self) -> Result<Option<isx_advisories::SsvcExploitation>, AppError> {
-        self.ssvc_exploitation
-            .as_deref()
+        given(&self.ssvc_exploitation)
             .map(|s| s.parse().map_err(AppError::invalid))
             .transpose()
     }
@@ -125,8 +130,7 @@ impl AdvisoryFilter {
     }
 
     pub fn parse_severity(&self) -> Result<Option<Severity>, AppError> {
-        self.severity
-            .as_deref()
+        given(&self.severity)
             .map(|s| s.parse::<Severity>().map_err(AppError::invalid))
             .transpose()
     }

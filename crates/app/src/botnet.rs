@@ -367,6 +367,12 @@ pub struct EventFilter {
     pub limit: Option<u32>,
 }
 
+/// A filter's value, when it has one (an empty value is no filter, as
+/// the web form sends it).
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|t| !t.trim().is_empty())
+}
+
 impl EventFilter {
     pub fn query(&self) -> Result<BotnetQuery, AppError> {
         let products = match &self.products {
@@ -378,15 +384,11 @@ impl EventFilter {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| AppError::invalid(format!("products: {e}")))?,
         };
-        let since = self
-            .since
-            .as_deref()
+        let since = given(&self.since)
             .map(Timestamp::parse)
             .transpose()
             .map_err(|e| AppError::invalid(format!("since: {e}")))?;
-        let ip = self
-            .ip
-            .as_deref()
+        let ip = given(&self.ip)
             .map(|t| t.trim().parse::<std::net::IpAddr>())
             .transpose()
             .map_err(|_| AppError::invalid("ip: not an IP address"))?

@@ -850,8 +850,8 @@ print(" ".join(names))
         "/api/v1/feeds/urls/{name}",
         "/api/v1/feeds/signing-key",
         "/api/v1/groups/{id}/import/misp",
-        "/lookup/{algorithm}/{hash}",
-        "/bulk/{algorithm}",
+        "/lookup/sha1/{hash}",
+        "/bulk/md5",
         "/parents/{sha1}/{count}/{cursor}",
         "/children/{sha1}/{count}/{cursor}",
         "/stats/top",
@@ -951,6 +951,75 @@ print(" ".join(names))
     assert!(clean["sources"].is_array(), "{clean}");
     let paths = spec["paths"].as_object().expect("paths");
     assert!(paths.len() > 50, "{} paths", paths.len());
+    // Issue 19 part 5: the document is as strict as the server.
+    // - A path parameter is in its path (query filters were documented
+    //   as required path parameters).
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("item") {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap_or_default();
+                assert!(
+                    p["in"] != "path" || path.contains(&format!("{{{name}}}")),
+                    "{method} {path}: {name} is no path parameter"
+                );
+            }
+        }
+    }
+    // - A route per hash algorithm, its digest's length in the pattern.
+    assert!(paths.keys().all(|p| !p.contains("{algorithm}")));
+    for (algorithm, hex) in [("md5", 32), ("sha1", 40), ("sha256", 64)] {
+        let hash = &spec["paths"][format!("/lookup/{algorithm}/{{hash}}")]["get"]["parameters"][0];
+        assert_eq!(
+            hash["schema"]["pattern"],
+            format!("^[0-9A-Fa-f]{{{hex}}}$"),
+            "{hash}"
+        );
+    }
+    // - Integers carry their Rust type's range; AS numbers exclude the
+    //   reserved 0 and 2³²−1.
+    let limit = spec["paths"]["/api/v1/audit"]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "limit"))
+        .expect("audit limit");
+    assert_eq!(limit["in"], "query");
+    assert_eq!(limit["schema"]["maximum"], json!(u32::MAX), "{limit}");
+    assert_eq!(limit["schema"]["minimum"], 0, "{limit}");
+    assert!(
+        !spec.to_string().contains("\"u-int"),
+        "unsigned formats left"
+    );
+    let asn = &spec["components"]["schemas"]["AsnNumber"];
+    assert_eq!(
+        (&asn["minimum"], &asn["maximum"]),
+        (&json!(1), &json!(u32::MAX - 1))
+    );
+    // - An optional instant is "an RFC 3339 instant in the years isx
+    //   holds, or null"; editing a contribution names its version.
+    let expires = &spec["components"]["schemas"]["NewKeyRequest"]["properties"]["expires_at"];
+    assert_eq!(expires["oneOf"][0]["format"], "date-time", "{expires}");
+    assert_eq!(expires["oneOf"][1]["type"], "null", "{expires}");
+    assert!(expires["oneOf"][0]["pattern"].is_string(), "{expires}");
+    let edit = &spec["paths"]["/api/v1/contributions/{id}"]["put"]["requestBody"]["content"]
+        ["application/json"]["schema"]["allOf"][1];
+    assert_eq!(edit["required"], json!(["version"]), "{edit}");
+    // - The closed request enums take no other field.
+    for v in spec["components"]["schemas"]["ShareTargetDto"]["oneOf"]
+        .as_array()
+        .expect("variants")
+    {
+        assert_eq!(v["additionalProperties"], false, "{v}");
+    }
+    // A bulk lookup without a body is refused (it answered 200, empty).
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/cleanfiles/lookup",
+            &app.a.token,
+        )
+        .send()
+        .await
+        .expect("send");
+    problem(res, StatusCode::BAD_REQUEST).await;
     let fallback = app
         .client
         .get(format!("{}/no/such/route", app.base))

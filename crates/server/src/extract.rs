@@ -55,20 +55,58 @@ where
 /// 422 with the JSON pointer of the offending value.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let pointer = pointer_of(e.path());
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => ApiError::Validation {
-                detail: inner.to_string(),
-                pointer: Some(pointer),
-            },
-            _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => {
+            de.end()
+                .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+            Ok(value)
         }
-    })?;
-    de.end()
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-    Ok(value)
+        Err(e) => {
+            // JSON has one number type: `3.0` is the integer 3 (JSON
+            // Schema's `integer` says so too), which serde reads as a
+            // float only. Read again with such floats as integers.
+            if e.inner().classify() == serde_json::error::Category::Data {
+                if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+                    if integral(&mut v) {
+                        // The error, if any, is then the one past the floats.
+                        return serde_path_to_error::deserialize(v).map_err(problem_of);
+                    }
+                }
+            }
+            Err(problem_of(e))
+        }
+    }
+}
+
+fn problem_of(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let pointer = pointer_of(e.path());
+    let inner = e.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => ApiError::Validation {
+            detail: inner.to_string(),
+            pointer: Some(pointer),
+        },
+        _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
+    }
+}
+
+/// Turns the floats of `v` that hold an integer exactly (`3.0`, within
+/// ±2⁵³) into integers; whether it changed any.
+fn integral(v: &mut serde_json::Value) -> bool {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => {
+                // In range by the test above: the cast is exact.
+                *v = serde_json::Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, x| integral(x) | c),
+        serde_json::Value::Object(o) => o.values_mut().fold(false, |c, x| integral(x) | c),
+        _ => false,
+    }
 }
 
 fn pointer_of(path: &serde_path_to_error::Path) -> String {
@@ -146,6 +184,30 @@ mod tests {
         assert_eq!(p.status, 422);
         assert_eq!(p.errors[0].pointer, "/cidrs/1");
         assert!(p.detail.contains("host bits"), "{}", p.detail);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Counts {
+        n: u32,
+        ids: Vec<i64>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn integral_floats_are_integers() {
+        let c = parse_json::<Counts>(br#"{"n": 3.0, "ids": [-7.0, 2], "ratio": 0.5}"#).unwrap();
+        assert_eq!((c.n, c.ids, c.ratio), (3, vec![-7, 2], 0.5));
+        // A fraction, a value past exactness or out of the type's range is
+        // still refused, with the pointer of the first culprit.
+        for body in [
+            &br#"{"n": 3.5, "ids": [], "ratio": 0}"#[..],
+            br#"{"n": 1e300, "ids": [], "ratio": 0}"#,
+            br#"{"n": -1.0, "ids": [], "ratio": 0}"#,
+        ] {
+            let e = parse_json::<Counts>(body).unwrap_err();
+            assert_eq!(e.status().as_u16(), 422);
+            assert_eq!(e.problem().errors[0].pointer, "/n");
+        }
     }
 
     #[test]

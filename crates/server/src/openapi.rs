@@ -170,7 +170,182 @@ pub fn document(from_routes: utoipa::openapi::OpenApi) -> String {
     doc.merge(crate::csaf::CsafDoc::openapi());
     Security.modify(&mut doc);
     Problems.modify(&mut doc);
-    doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
+    let Ok(mut json) = serde_json::to_value(&doc) else {
+        return "{}".to_owned();
+    };
+    exact(&mut json);
+    serde_json::to_string_pretty(&json).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Request enums whose variants take no other field (serde's
+/// `deny_unknown_fields`, which `utoipa` states for structs only).
+const CLOSED_ENUMS: [&str; 3] = ["GroupKindDto", "DetailsDto", "ShareTargetDto"];
+
+/// Fields of a body an operation needs although the body's schema, which
+/// it shares with another operation, leaves them optional: editing a
+/// contribution names the version edited.
+const REQUIRED_IN: [(&str, &str, &str); 1] = [("/api/v1/contributions/{id}", "put", "version")];
+
+/// The hash algorithms of the routes that take one in their path, with
+/// the length of their hex digests.
+const ALGORITHMS: [(&str, usize); 3] = [("md5", 32), ("sha1", 40), ("sha256", 64)];
+
+/// Says in the document exactly what the server takes, where `utoipa`'s
+/// rendering is looser:
+/// - integers carry the range of their Rust type (`u32` is 0 … 2³²−1, not
+///   any `int32`), so a client is told the bounds the server checks;
+/// - an optional string with a format (`date-time`) is "that format, or
+///   null" (`oneOf`), which generators and validators read the same way;
+/// - the closed request enums take no other field;
+/// - a route with `{algorithm}` in its path is described once per
+///   algorithm, its `{hash}` with that algorithm's digest length.
+fn exact(doc: &mut serde_json::Value) {
+    walk(doc);
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for name in CLOSED_ENUMS {
+            let variants = schemas
+                .get_mut(name)
+                .and_then(|s| s.get_mut("oneOf"))
+                .and_then(serde_json::Value::as_array_mut);
+            for v in variants.into_iter().flatten() {
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("additionalProperties".into(), false.into());
+                }
+            }
+        }
+    }
+    for (path, method, field) in REQUIRED_IN {
+        let pointer = format!(
+            "/paths/{}/{method}/requestBody/content",
+            path.replace('/', "~1")
+        );
+        for (_, content) in doc
+            .pointer_mut(&pointer)
+            .and_then(serde_json::Value::as_object_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(schema) = content.get_mut("schema") {
+                *schema = serde_json::json!({"allOf": [
+                    schema.take(),
+                    {"required": [field], "properties": {field: {"type": "integer"}}},
+                ]});
+            }
+        }
+    }
+    if let Some(paths) = doc
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let by_algorithm: Vec<String> = paths
+            .keys()
+            .filter(|p| p.contains("{algorithm}"))
+            .cloned()
+            .collect();
+        for path in by_algorithm {
+            let Some(item) = paths.remove(&path) else {
+                continue;
+            };
+            for (algorithm, hex) in ALGORITHMS {
+                let mut item = item.clone();
+                for (_, op) in item.as_object_mut().into_iter().flatten() {
+                    per_algorithm(op, algorithm, hex);
+                }
+                // A route of its own for one algorithm keeps its description.
+                let concrete = paths
+                    .entry(path.replace("{algorithm}", algorithm))
+                    .or_insert_with(|| serde_json::json!({}));
+                if let (Some(to), Some(from)) = (concrete.as_object_mut(), item.as_object()) {
+                    for (method, op) in from {
+                        to.entry(method.clone()).or_insert_with(|| op.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One operation of a `{algorithm}` route, for one algorithm.
+fn per_algorithm(op: &mut serde_json::Value, algorithm: &str, hex: usize) {
+    if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+        let id = format!("{id}_{algorithm}");
+        op["operationId"] = id.into();
+    }
+    if let Some(params) = op
+        .get_mut("parameters")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        params.retain(|p| p.get("name").and_then(|n| n.as_str()) != Some("algorithm"));
+        for p in params {
+            if p.get("name").and_then(|n| n.as_str()) == Some("hash") {
+                p["schema"] = serde_json::json!({
+                    "type": "string",
+                    "pattern": format!("^[0-9A-Fa-f]{{{hex}}}$"),
+                });
+            }
+        }
+    }
+}
+
+/// The exact bounds of `utoipa`'s unsigned integer formats.
+fn unsigned_max(format: &str) -> Option<u64> {
+    Some(match format {
+        "uint8" | "u-int8" => u8::MAX.into(),
+        "uint16" | "u-int16" => u16::MAX.into(),
+        "uint32" | "u-int32" => u32::MAX.into(),
+        "uint64" | "u-int64" => u64::MAX,
+        _ => return None,
+    })
+}
+
+fn walk(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+        serde_json::Value::Object(o) => {
+            let format = o.get("format").and_then(|f| f.as_str()).map(str::to_owned);
+            if format.as_deref() == Some("date-time") && !o.contains_key("pattern") {
+                // The years `isx_domain::Timestamp` holds.
+                o.insert("pattern".into(), "^(19[7-9][0-9]|[2-9][0-9]{3})-".into());
+            }
+            if let Some(max) = format.as_deref().and_then(unsigned_max) {
+                // JSON Schema has no unsigned formats: the range says it.
+                o.remove("format");
+                let max = o
+                    .get("maximum")
+                    .and_then(serde_json::Value::as_u64)
+                    .map_or(max, |m| m.min(max));
+                o.insert("maximum".into(), max.into());
+                let min = o
+                    .get("minimum")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0);
+                o.insert("minimum".into(), min.into());
+            }
+            let nullable_string = o.get("type") == Some(&serde_json::json!(["string", "null"]))
+                && ["format", "pattern", "minLength", "maxLength"]
+                    .iter()
+                    .any(|k| o.contains_key(*k));
+            if nullable_string {
+                let mut string = serde_json::Map::new();
+                string.insert("type".into(), "string".into());
+                for k in ["format", "pattern", "minLength", "maxLength"] {
+                    if let Some(x) = o.remove(k) {
+                        string.insert(k.into(), x);
+                    }
+                }
+                o.remove("type");
+                o.insert(
+                    "oneOf".into(),
+                    serde_json::json!([string, {"type": "null"}]),
+                );
+            }
+            o.values_mut().for_each(walk);
+        }
+        _ => {}
+    }
 }
 
 /// `GET /api/openapi.json`: the document rendered once at start-up.

@@ -110,6 +110,7 @@ pub(crate) async fn get_release(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TableParams {
     /// json (default) or csv.
     #[param(pattern = r"^(json|csv)$")]
@@ -331,12 +332,25 @@ pub struct ImportOutcomeDto {
     pub warnings: Vec<String>,
 }
 
+/// A CSAF 2.0 document (schema only: the server checks it against CSAF's
+/// schema and its mandatory tests).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // schema only
+pub(crate) struct CsafBody {
+    #[schema(value_type = Object)]
+    document: serde_json::Value,
+    #[schema(value_type = Option<Object>)]
+    product_tree: Option<serde_json::Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    vulnerabilities: Option<Vec<serde_json::Value>>,
+}
+
 /// Imports one CSAF 2.0 document or CVE JSON 5 record into a release (operator administrators):
 /// validated against the schema (422 with the JSON pointer of the problem),
 /// stored all-or-nothing, idempotent, changed advisories revised.
 #[utoipa::path(post, path = "/api/v1/releases/{id}/advisories", tag = "advisories", security(("api_key" = [])),
     params(("id" = i64, Path, description = "release id")),
-    request_body(content = Object, description = "a CSAF 2.0 document"),
+    request_body(content = CsafBody, description = "a CSAF 2.0 document"),
     responses((status = 200, body = ImportOutcomeDto), (status = 403, body = Problem), (status = 404, body = Problem, description = "no such release"), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn import_advisories(
     State(state): State<AppState>,

@@ -120,11 +120,50 @@ enum BulkFormat {
     Csv,
 }
 
+/// The JSON body of a bulk lookup (schema only): the hashes, or an
+/// object holding them. An item that is no string is answered as a
+/// malformed hash.
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)] // schema only
+pub(crate) enum LookupBody {
+    List(Vec<serde_json::Value>),
+    Object(HashesBody),
+}
+
+/// Hashes one per line (schema only): at least one.
+pub(crate) struct HashLines;
+
+impl utoipa::PartialSchema for HashLines {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"\S"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for HashLines {}
+
+/// `{"hashes": […]}` (schema only).
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // schema only
+pub(crate) struct HashesBody {
+    #[schema(max_items = 1_000_000)]
+    hashes: Vec<serde_json::Value>,
+}
+
 /// The hashes of a bulk request: a JSON array of strings, an object with
 /// `hashes`, or text with one hash per line.
 fn bulk_inputs(headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, ApiError> {
     let media = crate::extract::media_type(headers);
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first.is_none() {
+        return Err(ApiError::BadRequest(
+            "the body is empty: send a JSON array of hashes or one hash per line".into(),
+        ));
+    }
     let json = media == "application/json" || matches!(first, Some(b'[') | Some(b'{'));
     let list: Vec<String> = if json {
         let v: Value = serde_json::from_slice(body)
@@ -203,7 +242,7 @@ struct BulkAnswer<'a> {
 /// by default, a JSON array or CSV on request. A malformed hash is answered
 /// with an `error` at its `index` and does not fail the others.
 #[utoipa::path(post, path = "/api/v1/cleanfiles/lookup", tag = "cleanfiles", security(("api_key" = [])), params(BulkParams),
-    request_body(content = Vec<String>, description = "a JSON array of hashes, {\"hashes\": […]}, or text with one hash per line"),
+    request_body(content((LookupBody = "application/json"), (HashLines = "text/plain")), description = "a JSON array of hashes, {\"hashes\": […]}, or text with one hash per line (not empty)"),
     responses((status = 200, description = "one answer per hash: {index, hash, algorithm, known, file} or {index, hash, error}"),
         (status = 400, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
 pub(crate) async fn lookup_bulk(
@@ -731,12 +770,21 @@ fn circl_hash(algo: HashAlgo, hash: &str) -> Option<HashValue> {
         .flatten()
 }
 
+/// hashlookup's bulk body (schema only): other keys are ignored, and an
+/// item that is no string is answered as a malformed hash.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // schema only
+pub(crate) struct HashlookupBulk {
+    #[schema(max_items = 1_000_000)]
+    hashes: Vec<serde_json::Value>,
+}
+
 /// hashlookup `POST /bulk/{md5|sha1|sha256}` with `{"hashes": […]}`: the
 /// known records (for SHA-1, hashlookup's convention: one entry per hash,
 /// `{}` for an unknown one).
 #[utoipa::path(post, path = "/bulk/{algorithm}", tag = "hashlookup", security(("api_key" = []), ("basic" = [])),
     params(("algorithm" = String, Path, description = "md5 or sha1 (sha256 too)", pattern = r"^(md5|sha1|sha256)$")),
-    request_body(content = Object, content_type = "application/json", description = "`{\"hashes\": [\"…\", …]}`, at most 1,000,000"),
+    request_body(content = HashlookupBulk, content_type = "application/json", description = "`{\"hashes\": [\"…\", …]}`, at most 1,000,000"),
     responses((status = 200, body = [Object], description = "the known records (SHA-1: one entry per hash, `{}` for an unknown or malformed one)"),
         (status = 400, body = Object, description = "no `hashes` array"),
         (status = 404, body = Object, description = "not a hash algorithm")))]

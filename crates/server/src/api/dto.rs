@@ -18,17 +18,50 @@ pub struct ConstituencyDto {
     pub cidrs: Vec<Cidr>,
     /// AS numbers, e.g. `64500`.
     #[serde(default)]
-    #[schema(value_type = Vec<u32>)]
+    #[schema(value_type = Vec<AsnNumber>)]
     pub asns: Vec<Asn>,
     /// DNS names and suffixes, e.g. `example.org`.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<DomainNameText>)]
     pub domains: Vec<DomainName>,
     /// ISO 3166-1 alpha-2 country of a national CERT.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2}$")]
     pub country: Option<CountryCode>,
 }
+
+/// A DNS name (schema only): letters, digits, `-` and `_` in labels of
+/// 1 to 63 characters, at most 253 in all, a trailing dot allowed.
+pub struct DomainNameText;
+
+impl utoipa::PartialSchema for DomainNameText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(253))
+            .pattern(Some(
+                r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for DomainNameText {}
+
+/// An AS number (schema only): 0 and 4294967295 are reserved.
+pub struct AsnNumber;
+
+impl utoipa::PartialSchema for AsnNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(4_294_967_294_u32))
+            .into()
+    }
+}
+
+impl ToSchema for AsnNumber {}
 
 impl From<ConstituencyDto> for Constituency {
     fn from(d: ConstituencyDto) -> Self {
@@ -88,12 +121,12 @@ impl From<&Member> for MemberDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMemberRequest {
-    #[schema(value_type = String, example = "CERT Example", min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(value_type = String, example = "CERT Example", min_length = 1, max_length = 200, pattern = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]*$")]
     pub name: MemberName,
     #[schema(value_type = MemberKindName, example = "national-cert")]
     pub kind: MemberKind,
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "JP")]
+    #[schema(value_type = Option<String>, example = "JP", pattern = "^[A-Za-z]{2}$")]
     pub country: Option<CountryCode>,
     #[serde(default)]
     #[schema(value_type = Option<TierName>, example = "advance-24h")]
@@ -277,7 +310,11 @@ impl From<&TrustGroup> for GroupDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroupRequest {
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]*$"
+    )]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -536,7 +573,11 @@ pub enum IndicatorTypeName {
 pub enum GroupKindDto {
     /// Rests on an agreement; reading its content needs the clearance.
     Formal {
-        #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]*$"
+        )]
         agreement: String,
         #[schema(value_type = ClearanceName)]
         min_clearance: String,

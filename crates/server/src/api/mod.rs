@@ -11,6 +11,7 @@ mod keys;
 mod members;
 pub(crate) mod misp;
 pub(crate) mod partnership;
+mod schema;
 pub(crate) mod urls;
 pub(crate) mod wire;
 
@@ -181,6 +182,7 @@ pub(crate) async fn me(Extension(caller): Extension<Caller>) -> Json<MeDto> {
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditParams {
     /// Only events of this member.
     member: Option<i64>,

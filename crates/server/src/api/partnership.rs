@@ -386,6 +386,7 @@ pub(crate) async fn create_comment(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AttachParams {
     /// The file name.
     name: String,
@@ -694,6 +695,7 @@ pub(crate) async fn reporting(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DaysParams {
     /// The period, in days up to now (1–366; 30 by default).
     days: Option<u32>,

@@ -38,13 +38,28 @@ pub struct ImportParams {
     pub skip_invalid: Option<bool>,
 }
 
+/// The JSON form of a URL import (schema only): an array of URL objects
+/// (`url` required; `threat`, `tags`, `source`, `confidence`, `tlp`,
+/// `first_seen`, `last_seen`, `ip`…), or URLhaus's JSON export (an
+/// object of arrays keyed by id). Each row is checked on its own.
+#[derive(utoipa::ToSchema, Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)] // schema only
+pub(crate) enum UrlRows {
+    /// Rows that are no object are refused, or skipped and reported with
+    /// `skip_invalid=true`.
+    Rows(Vec<serde_json::Value>),
+    #[schema(value_type = Object)]
+    Urlhaus(serde_json::Value),
+}
+
 /// Imports a batch of malicious URLs: a JSON array (or URLhaus JSON),
 /// NDJSON (`application/x-ndjson`) or CSV with a header row (`text/csv`;
 /// URLhaus CSV exports work as they are). All-or-nothing unless
 /// `skip_invalid=true`; a sighting already known changes nothing, so
 /// sending the same batch again is harmless. Operator administrators only.
 #[utoipa::path(post, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(ImportParams),
-    request_body(content = String, description = "JSON, NDJSON or CSV", content_type = "application/json"),
+    request_body(content((UrlRows = "application/json"), (String = "application/x-ndjson"), (String = "text/csv")), description = "JSON, NDJSON or CSV"),
     responses((status = 200, body = crate::api::wire::ImportReportDto), (status = 403, body = Problem), (status = 415, body = Problem),
         (status = 422, body = Problem, description = "invalid rows, each with its `/line/N` pointer")))]
 pub(crate) async fn import_urls(
@@ -159,6 +174,20 @@ impl UrlRecordDto {
     }
 }
 
+/// The answer format a URL filter asks for (`None`: JSON), checked
+/// where the filter is read, the statistics included.
+fn requested_format(f: &isx_app::urls::UrlFilter) -> Result<Option<FeedFormat>, ApiError> {
+    match f.format.as_deref() {
+        None | Some("json") => Ok(None),
+        Some(other) => FeedFormat::parse(other)
+            .map(Some)
+            .ok_or_else(|| ApiError::Validation {
+                detail: format!("format {other:?}: expected json, ndjson, csv or stix"),
+                pointer: Some("/format".into()),
+            }),
+    }
+}
+
 /// Searches the URL records you may see, newest first; `format` exports
 /// the page as NDJSON, CSV or a STIX 2.1 bundle instead of JSON.
 #[utoipa::path(get, path = "/api/v1/urls", tag = "urls", security(("api_key" = [])), params(crate::api::wire::UrlFilterParams),
@@ -171,15 +200,7 @@ pub(crate) async fn search_urls(
     q: Result<Query<crate::api::wire::UrlFilterParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let f: isx_app::urls::UrlFilter = q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
-    let format = match f.format.as_deref() {
-        None | Some("json") => None,
-        Some(other) => Some(
-            FeedFormat::parse(other).ok_or_else(|| ApiError::Validation {
-                detail: format!("format {other:?}: expected json, ndjson, csv or stix"),
-                pointer: Some("/format".into()),
-            })?,
-        ),
-    };
+    let format = requested_format(&f)?;
     let found = urls::search(&state, &caller, f.query()?).await?;
     let ids = state.wire_ids().await?;
     match format {
@@ -372,6 +393,8 @@ pub(crate) async fn url_stats(
     q: Result<Query<crate::api::wire::UrlFilterParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<UrlStatsDto>, ApiError> {
     let f: isx_app::urls::UrlFilter = q.map_err(|e| ApiError::BadRequest(e.body_text()))?.0.into();
+    // Statistics are JSON; another format asked for is still checked.
+    requested_format(&f)?;
     let s = urls::stats(&state, &caller, f.query()?).await?;
     Ok(Json(stats_dto(&state, s)))
 }

@@ -19,17 +19,26 @@ pub struct UrlFilterParams {
     pub host: Option<String>,
     /// Registrable domain, e.g. `example.co.uk`.
     pub domain: Option<String>,
+    /// An IPv4 or IPv6 address.
+    #[param(schema_with = crate::api::schema::ip_filter)]
     pub ip: Option<String>,
     /// `AS64500` or `64500`.
+    #[param(pattern = r"^((AS|as)?0*[1-9][0-9]{0,8})?$")]
     pub asn: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[param(pattern = "^([A-Za-z]{2})?$")]
     pub country: Option<String>,
     /// phishing, malware-distribution, command-and-control, scam,
     /// exploit-kit, cryptojacking, spam, other.
+    #[param(
+        pattern = "^(|phishing|malware-distribution|command-and-control|scam|exploit-kit|cryptojacking|spam|other)$"
+    )]
     pub threat: Option<String>,
     /// Last seen at or after (RFC 3339).
+    #[param(schema_with = crate::api::schema::instant_filter)]
     pub since: Option<String>,
     /// Last seen before (RFC 3339).
+    #[param(schema_with = crate::api::schema::instant_filter)]
     pub until: Option<String>,
     /// At most this many records (default 100, at most 10,000).
     pub limit: Option<u32>,
@@ -89,11 +98,17 @@ impl From<UrlFilterParams> for UrlFilter {
 #[into_params(parameter_in = Query)]
 pub struct EventFilterParams {
     /// Comma-separated products (`infected,iot,c2,domains`); default all.
+    #[param(
+        pattern = "^(|(botnet-)?(infected|iot|c2|domains)(,(botnet-)?(infected|iot|c2|domains))*)$"
+    )]
     pub products: Option<String>,
     /// Events after this id.
     pub after: Option<i64>,
     /// Events last seen at or after (RFC 3339).
+    #[param(schema_with = crate::api::schema::instant_filter)]
     pub since: Option<String>,
+    /// The event's (victim's or server's) IPv4 or IPv6 address.
+    #[param(schema_with = crate::api::schema::ip_filter)]
     pub ip: Option<String>,
     pub family: Option<String>,
     /// At most (default 1,000, at most 10,000).
@@ -125,12 +140,14 @@ impl From<EventFilterParams> for EventFilter {
 /// what the caller may see (a withheld field never matches).
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AdvisoryFilterParams {
     /// Only this release.
     pub release: Option<i64>,
     /// Vendor or product name contains this text (case-insensitive).
     pub product: Option<String>,
     /// Minimum severity: low, medium, high, critical.
+    #[param(pattern = "^(|none|low|medium|high|critical)$")]
     pub severity: Option<String>,
     /// Exploitability index of the latest release at most this (0 detected … 3 unlikely).
     pub exploitability: Option<u8>,
@@ -139,11 +156,14 @@ pub struct AdvisoryFilterParams {
     /// CVE id, title or description contains this text.
     pub q: Option<String>,
     /// Latest EPSS score (FIRST) at least this, 0–1.
+    #[param(minimum = 0, maximum = 1)]
     pub epss_min: Option<f64>,
     /// CISA SSVC Exploitation at least this: none, poc, active.
+    #[param(pattern = "^(|none|poc|active)$")]
     pub ssvc_exploitation: Option<String>,
     /// Order: cve (default), epss (highest first), score (CVSS, highest
     /// first), ssvc (active and automatable first). Withheld data sorts last.
+    #[param(pattern = "^(|cve|epss|score|ssvc)$")]
     pub sort: Option<String>,
 }
 
