@@ -1,5 +1,6 @@
 //! The periodic jobs of a node: every product's feed production (each a
-//! [`FeedProducer`]) and the retention of trust-group contributions.
+//! [`FeedProducer`]), the revocation of URL indicators that left the feed
+//! and the retention of trust-group contributions.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,6 +32,9 @@ pub async fn run(ctx: Arc<FeedContext>, tick_ms: u64) {
                     tracing::warn!(error = %e, "retention of contributions failed; will retry")
                 }
             }
+        }
+        if let Err(e) = crate::urls::revoke_stale(ctx.store.as_ref(), now).await {
+            tracing::warn!(error = %e, "revoking URL indicators failed; will retry");
         }
         for p in PRODUCERS {
             if let Err(e) = p.produce_due(&ctx).await {

@@ -109,6 +109,10 @@ fn record(i: usize, now: Timestamp) -> UrlRecord {
         times_seen: 1 + (i % 5) as i64,
         changed_seq: 1,
         changed_at: now,
+        generation: 0,
+        live: true,
+        revoked_at: None,
+        live_since: None,
     }
 }
 

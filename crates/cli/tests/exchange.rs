@@ -535,7 +535,8 @@ crate::on_both_backends!(
     client_walks_every_collection,
     taxii2_client_token_auth,
     unmarked_is_amber_and_red_is_refused,
-    siem_polling_loops
+    siem_polling_loops,
+    urls_leaving_the_feed_are_revoked
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1310,4 +1311,222 @@ async fn siem_polling_loops(backend: Backend) {
             .and_then(|v| v.to_str().ok()),
         Some(after)
     );
+}
+
+/// A SIEM's poll of the URL collection from where the last one ended
+/// (`added_after` from `X-TAXII-Date-Added-Last`, `next` while there is
+/// more): the objects received, in order.
+async fn poll_urls(app: &TestApp, added_after: &mut Option<String>) -> Vec<Value> {
+    let mut got = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..100 {
+        let mut params = vec![("limit".to_owned(), "5".to_owned())];
+        match (&next, added_after.as_ref()) {
+            (Some(n), _) => params.push(("next".into(), n.clone())),
+            (None, Some(a)) => params.push(("added_after".into(), a.clone())),
+            (None, None) => {}
+        }
+        let res = app
+            .get("/taxii2/isx/collections/urls/objects/", &app.a.token)
+            .header("accept", TAXII)
+            .query(&params)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::OK);
+        let last = res
+            .headers()
+            .get("x-taxii-date-added-last")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: Value = res.json().await.expect("envelope");
+        got.extend(body["objects"].as_array().cloned().unwrap_or_default());
+        next = body["next"].as_str().map(str::to_owned);
+        if last.is_some() {
+            *added_after = last;
+        }
+        if !body["more"].as_bool().unwrap_or(false) || next.is_none() {
+            return got;
+        }
+    }
+    panic!("endless polling");
+}
+
+/// Issue 19 part 3: a URL that leaves the feed (five days after its last
+/// sighting) gets a final `revoked: true` version of its indicator,
+/// infrastructure and relationship, which a polling SIEM receives after
+/// what it already had; a URL seen again afterwards is a new indicator (a
+/// revoked one is never valid again); old news for a revoked URL adds no
+/// version after the revoked one; the revocation is no change for the
+/// 3-hourly files; and every object passes `stix2-validator`.
+async fn urls_leaving_the_feed_are_revoked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = app.store.as_ref();
+    let now = || isx_domain::Clock::now(app.clock.as_ref());
+    let import = |rows: Value| {
+        let app = &app;
+        async move {
+            let res = app
+                .req(reqwest::Method::POST, "/api/v1/urls", &app.operator.token)
+                .header("content-type", "application/json")
+                .body(rows.to_string())
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(
+                res.status(),
+                StatusCode::OK,
+                "{}",
+                res.text().await.unwrap_or_default()
+            );
+        }
+    };
+    let row = |url: &str, first: isx_domain::Timestamp, last: isx_domain::Timestamp| {
+        json!({"url": url, "threat": "phishing", "tlp": "green",
+               "first_seen": first.to_rfc3339(), "last_seen": last.to_rfc3339()})
+    };
+    let day = 86_400;
+    let t0 = now();
+    import(json!([
+        row("http://live-a.example/login", t0.add_secs(-3_600), t0),
+        row(
+            "http://old-b.example/login",
+            t0.add_secs(-9 * day),
+            t0.add_secs(-6 * day)
+        ),
+        row("http://live-c.example/login", t0.add_secs(-60), t0),
+    ]))
+    .await;
+    let indicators = |objects: &[Value]| -> Vec<Value> {
+        objects
+            .iter()
+            .filter(|o| o["type"] == "indicator")
+            .cloned()
+            .collect()
+    };
+    let of = |objects: &[Value], host: &str| -> Vec<Value> {
+        indicators(objects)
+            .into_iter()
+            .filter(|o| o["pattern"].as_str().unwrap_or("").contains(host))
+            .collect()
+    };
+    let mut cursor = None;
+    let first = poll_urls(&app, &mut cursor).await;
+    // Phishing URLs: indicator, infrastructure, relationship each.
+    assert_eq!(first.len(), 9, "{first:#?}");
+    let a0 = of(&first, "live-a")[0].clone();
+    assert!(a0.get("revoked").is_none(), "{a0}");
+    // Old news enters revoked, with its infrastructure and relationship.
+    let b = of(&first, "old-b")[0].clone();
+    assert_eq!(b["revoked"], true, "{b}");
+    assert!(first.iter().filter(|o| o["revoked"] == true).count() == 3);
+    let seq_before = store
+        .url_seq_before(t0.add_secs(30 * day))
+        .await
+        .expect("seq");
+
+    // Six days on: A and C have left the feed; D is new.
+    app.clock.advance_secs(6 * day);
+    let t1 = now();
+    assert_eq!(
+        isx_app::urls::revoke_stale(store, t1)
+            .await
+            .expect("revoke"),
+        2
+    );
+    assert_eq!(
+        isx_app::urls::revoke_stale(store, t1).await.expect("again"),
+        0,
+        "idempotent"
+    );
+    assert_eq!(
+        store
+            .url_seq_before(t0.add_secs(30 * day))
+            .await
+            .expect("seq"),
+        seq_before,
+        "a revocation is no batch: the 3-hourly files see no change"
+    );
+    import(json!([row("http://new-d.example/x", t1.add_secs(-60), t1)])).await;
+    let second = poll_urls(&app, &mut cursor).await;
+    let ids: Vec<&str> = second.iter().filter_map(|o| o["id"].as_str()).collect();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(ids.len(), unique.len(), "no duplicates: {ids:?}");
+    assert_eq!(
+        second.len(),
+        9,
+        "A and C revoked (3 objects each), D new: {second:#?}"
+    );
+    let a1 = of(&second, "live-a")[0].clone();
+    assert_eq!(a1["id"], a0["id"], "the same indicator");
+    assert_eq!(a1["revoked"], true);
+    assert!(
+        isx_domain::Timestamp::parse(a1["modified"].as_str().unwrap()).unwrap()
+            > isx_domain::Timestamp::parse(a0["modified"].as_str().unwrap()).unwrap(),
+        "a later version: {a0} then {a1}"
+    );
+    assert!(of(&second, "new-d")[0].get("revoked").is_none());
+    assert!(of(&second, "old-b").is_empty(), "nothing new for B");
+
+    // A is seen again: a new indicator, valid from the new activity. C's
+    // old news leaves it revoked, and nothing follows its final version.
+    let t2 = now();
+    import(json!([
+        row("http://live-a.example/login", t2.add_secs(-120), t2),
+        row(
+            "http://live-c.example/login",
+            t0.add_secs(-2 * day),
+            t0.add_secs(-day)
+        ),
+    ]))
+    .await;
+    let third = poll_urls(&app, &mut cursor).await;
+    assert_eq!(third.len(), 3, "only A's new objects: {third:#?}");
+    let a2 = of(&third, "live-a")[0].clone();
+    assert_ne!(
+        a2["id"], a0["id"],
+        "a revoked indicator is never valid again"
+    );
+    assert!(a2.get("revoked").is_none(), "{a2}");
+    // (STIX timestamps here carry milliseconds.)
+    assert_eq!(
+        isx_domain::Timestamp::parse(a2["valid_from"].as_str().unwrap())
+            .unwrap()
+            .as_micros(),
+        t2.add_secs(-120).as_micros() / 1000 * 1000
+    );
+    assert!(of(&third, "live-c").is_empty());
+    let c = store
+        .url_records(&isx_store::UrlQuery {
+            text: Some("live-c".into()),
+            markings: isx_domain::Tlp::ALL.to_vec(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("records");
+    assert_eq!(
+        (c[0].times_seen, c[0].live),
+        (2, false),
+        "the sighting is kept"
+    );
+
+    // Every object, revoked or not, is valid STIX 2.1 (strict).
+    let all: Vec<Value> = first.into_iter().chain(second).chain(third).collect();
+    let out = crate::oracles::run_python(
+        r#"
+import json, sys
+from stix2validator import validate_string, ValidationOptions
+bad = []
+for o in json.load(sys.stdin):
+    r = validate_string(json.dumps(o), ValidationOptions(strict=True, version="2.1"))
+    if not r.is_valid:
+        bad.append([o["id"], [str(e) for e in r.errors]])
+print(json.dumps(bad))
+"#,
+        &Value::Array(all).to_string(),
+    );
+    assert_eq!(out.trim(), "[]", "{out}");
 }

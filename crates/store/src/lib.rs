@@ -369,6 +369,13 @@ pub trait UrlStore: Send + Sync {
     /// The last batch imported before `before`. Taken under the URL write
     /// lock, so every batch up to it has committed: batches are a prefix.
     async fn url_seq_before(&self, before: Timestamp) -> Result<i64>;
+    /// Revokes up to `limit` live records whose indicator expired before
+    /// `now` (last sighting before `stale_before`): under the URL write
+    /// lock, as one arrival after the newest import (so TAXII readers get
+    /// the revoked versions in order), without a new batch (the 3-hourly
+    /// files see no change). Returns how many it revoked.
+    async fn revoke_urls(&self, stale_before: Timestamp, now: Timestamp, limit: u32)
+        -> Result<u64>;
     // TAXII paging of the URL collection.
     /// The arrival instant (`changed_at`) of the newest import at or
     /// before `at`, if any: where a reader resuming at `at` starts.

@@ -95,6 +95,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "hashlookup",
         sql: include_str!("../migrations/sqlite/0016_hashlookup.sql"),
     },
+    Migration {
+        version: 17,
+        name: "url_revocation",
+        sql: include_str!("../migrations/sqlite/0017_url_revocation.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -177,6 +182,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 16,
         name: "hashlookup",
         sql: include_str!("../migrations/postgres/0016_hashlookup.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "url_revocation",
+        sql: include_str!("../migrations/postgres/0017_url_revocation.sql"),
     },
 ];
 

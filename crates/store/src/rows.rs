@@ -249,6 +249,10 @@ pub(crate) struct UrlColumns {
     pub times_seen: i64,
     pub changed_seq: i64,
     pub changed_at: i64,
+    pub generation: i64,
+    pub live: i64,
+    pub revoked_at: Option<i64>,
+    pub live_since: Option<i64>,
 }
 
 pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
@@ -282,6 +286,10 @@ pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
         times_seen: c.times_seen,
         changed_seq: c.changed_seq,
         changed_at: Timestamp::from_micros(c.changed_at),
+        generation: c.generation,
+        live: c.live != 0,
+        revoked_at: c.revoked_at.map(Timestamp::from_micros),
+        live_since: c.live_since.map(Timestamp::from_micros),
         url: c.url,
         host: c.host,
         domain: c.domain,

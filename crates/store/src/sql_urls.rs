@@ -13,7 +13,7 @@ use crate::engine::{commit, scalar, scalars, Engine, Get, Run, Sql, SqlStore, Wr
 use crate::{Result, UrlQuery};
 
 /// Columns of `url_records`, as `url_row` reads them.
-pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at";
+pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since";
 
 pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
     crate::rows::url_record(crate::rows::UrlColumns {
@@ -38,10 +38,15 @@ pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
         times_seen: r.col::<i64>("times_seen")?,
         changed_seq: r.col::<i64>("changed_seq")?,
         changed_at: r.col::<i64>("changed_at")?,
+        generation: r.col::<i64>("generation")?,
+        live: r.col::<i64>("live")?,
+        revoked_at: r.col::<Option<i64>>("revoked_at")?,
+        live_since: r.col::<Option<i64>>("live_since")?,
     })
 }
 
-/// Binds a record's data columns ($1 … $19: url … changed_at, no id).
+/// Binds a record's data columns ($1 … $23: url … changed_at, generation
+/// … live_since; no id).
 fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
     q.arg(&m.url)
         .arg(&m.host)
@@ -63,6 +68,10 @@ fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
         .arg(m.times_seen)
         .arg(m.changed_seq)
         .arg(m.changed_at.as_micros())
+        .arg(m.generation)
+        .arg(i64::from(m.live))
+        .arg(m.revoked_at.map(isx_domain::Timestamp::as_micros))
+        .arg(m.live_since.map(isx_domain::Timestamp::as_micros))
 }
 
 /// `$from, $from+1, …` for `n` values (PostgreSQL).
@@ -170,6 +179,37 @@ fn bind_url_query<'q, DB: Engine>(sql: Sql<'q, DB>, q: &'q UrlQuery) -> Sql<'q, 
     .arg(q.after_id.unwrap_or(i64::MIN))
 }
 
+/// The arrival instant of the next change to the URL collection (an
+/// import, a revocation), inside `tx`, which must hold the URL write lock.
+/// Every record one change touches shares it, with room left after the
+/// previous change's for its readers to spread the records they may see
+/// (three TAXII objects each): an instant counts nothing a member cannot
+/// see (`crate::arrival`).
+async fn next_url_arrival<DB: Engine>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    now: isx_domain::Timestamp,
+) -> Result<i64> {
+    let last: Option<i64> = scalar(
+        sqlx::query("SELECT MAX(changed_at) FROM url_records"),
+        &mut *tx,
+    )
+    .await?;
+    Ok(match last {
+        Some(last) => {
+            let places: i64 = scalar(
+                sqlx::query(
+                    "SELECT COALESCE(MAX(added_pos), 0) + 1 FROM url_records WHERE changed_at = $1",
+                )
+                .arg(last),
+                &mut *tx,
+            )
+            .await?;
+            crate::arrival::next_instant(now.as_micros(), last, places.saturating_mul(3))
+        }
+        None => crate::arrival::own_millisecond(now.as_micros()),
+    })
+}
+
 /// Merges a batch of URLs into the records inside `tx`, which must hold
 /// the URL write lock (batch numbers and change stamps are allocated from
 /// the newest ones).
@@ -184,29 +224,7 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         &mut *tx,
     )
     .await?;
-    // Every record this import changes shares one arrival instant, leaving
-    // room after the previous import's for its readers to spread the
-    // records they may see (three TAXII objects each): an instant counts
-    // nothing a member cannot see (`crate::arrival`).
-    let last: Option<i64> = scalar(
-        sqlx::query("SELECT MAX(changed_at) FROM url_records"),
-        &mut *tx,
-    )
-    .await?;
-    let stamp = match last {
-        Some(last) => {
-            let places: i64 = scalar(
-                sqlx::query(
-                    "SELECT COALESCE(MAX(added_pos), 0) + 1 FROM url_records WHERE changed_at = $1",
-                )
-                .arg(last),
-                &mut *tx,
-            )
-            .await?;
-            crate::arrival::next_instant(now.as_micros(), last, places.saturating_mul(3))
-        }
-        None => crate::arrival::own_millisecond(now.as_micros()),
-    };
+    let stamp = next_url_arrival(tx, now).await?;
     let mut placer = crate::arrival::Placer::default();
     // A URL the import names again in a later chunk takes its place there
     // only: placed twice, its first place would stay counted in the
@@ -254,6 +272,13 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             .await?
             .into_iter()
             .collect();
+        // A revoked record that stays revoked keeps its arrival (its
+        // revoked version is final: STIX allows no version after it).
+        let revoked_before: std::collections::HashSet<String> = existing
+            .iter()
+            .filter(|r| !r.live)
+            .map(|r| r.url.clone())
+            .collect();
         let (mut records, sightings) =
             crate::sql_urls::merge_chunk(chunk, existing, &mut known, seq, now, &mut out);
         if records.is_empty() {
@@ -265,8 +290,10 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             let again_later = last_chunk
                 .get(r.url.as_str())
                 .is_some_and(|last| *last > chunk_no);
-            // Overwritten by the later chunk's upsert, in this transaction.
-            places.push(if again_later {
+            // Overwritten by the later chunk's upsert, in this transaction,
+            // or kept as it was (the upsert keeps a final revoked version).
+            let stays_revoked = !r.live && revoked_before.contains(&r.url);
+            places.push(if again_later || stays_revoked {
                 crate::UrlArrival::default()
             } else {
                 placer.place(r.tlp)
@@ -274,19 +301,23 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         }
         // One upsert for new and changed records; ids come back by URL.
         let values: Vec<String> = (0..records.len())
-            .map(|i| format!("({})", DB::params(i * 22 + 1, 22)))
+            .map(|i| format!("({})", DB::params(i * 26 + 1, 26)))
             .collect();
         let sql = format!(
             "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
-             tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, added_pos, added_ranks)
+             tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at,
+             generation, live, revoked_at, live_since, added_pos, added_ranks)
              VALUES {}
              ON CONFLICT (url) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
              asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
              latitude = excluded.latitude, longitude = excluded.longitude, threat = excluded.threat,
              tags = excluded.tags, source = excluded.source, confidence = excluded.confidence, tlp = excluded.tlp,
              first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
-             changed_seq = excluded.changed_seq, changed_at = excluded.changed_at,
-             added_pos = excluded.added_pos, added_ranks = excluded.added_ranks
+             changed_seq = excluded.changed_seq, generation = excluded.generation, live = excluded.live,
+             revoked_at = excluded.revoked_at, live_since = excluded.live_since,
+             changed_at = CASE WHEN url_records.live = 0 AND excluded.live = 0 THEN url_records.changed_at ELSE excluded.changed_at END,
+             added_pos = CASE WHEN url_records.live = 0 AND excluded.live = 0 THEN url_records.added_pos ELSE excluded.added_pos END,
+             added_ranks = CASE WHEN url_records.live = 0 AND excluded.live = 0 THEN url_records.added_ranks ELSE excluded.added_ranks END
              RETURNING id, url",
             values.join(", ")
         );
@@ -342,6 +373,50 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         let out = import_urls_in(&mut tx, batch, now).await?;
         commit(tx).await?;
         Ok(out)
+    }
+
+    async fn revoke_urls(
+        &self,
+        stale_before: isx_domain::Timestamp,
+        now: isx_domain::Timestamp,
+        limit: u32,
+    ) -> Result<u64> {
+        let mut tx = self.begin_locked(WriteLock::Url).await?;
+        let cut = stale_before.as_micros();
+        let sql = format!(
+            "SELECT {URL_COLS} FROM url_records WHERE live = 1 AND last_seen < $1 AND first_seen < $2
+             ORDER BY last_seen, id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .arg(cut)
+            .arg(cut)
+            .arg(i64::from(limit.clamp(1, 100_000)))
+            .rows(&mut tx)
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let stamp = next_url_arrival(&mut tx, now).await?;
+        let mut placer = crate::arrival::Placer::default();
+        let mut n = 0u64;
+        for row in &rows {
+            let r = url_row(row)?;
+            let place = placer.place(r.tlp);
+            sqlx::query(
+                "UPDATE url_records SET live = 0, revoked_at = $1, changed_at = $2, added_pos = $3,
+                 added_ranks = $4 WHERE id = $5",
+            )
+            .arg(stamp)
+            .arg(stamp)
+            .arg(place.pos)
+            .arg(place.text())
+            .arg(r.id)
+            .run(&mut tx)
+            .await?;
+            n += 1;
+        }
+        commit(tx).await?;
+        Ok(n)
     }
 
     async fn url_seq_before(&self, before: isx_domain::Timestamp) -> Result<i64> {
@@ -407,10 +482,8 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
     }
 
     async fn url_record(&self, id: i64) -> crate::Result<Option<isx_urls::UrlRecord>> {
-        let row = sqlx::query("SELECT id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at FROM url_records WHERE id = $1")
-                .arg(id)
-                .maybe_row(&self.pool)
-                .await?;
+        let sql = format!("SELECT {URL_COLS} FROM url_records WHERE id = $1");
+        let row = sqlx::query(&sql).arg(id).maybe_row(&self.pool).await?;
         row.map(|r| url_row(&r)).transpose()
     }
 

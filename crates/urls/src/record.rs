@@ -98,6 +98,40 @@ pub struct UrlRecord {
     #[serde(skip)]
     pub changed_seq: i64,
     pub changed_at: Timestamp,
+    /// Which indicator of the URL this is: 0 until the URL first leaves
+    /// the feed, one more each time it comes back (a revoked STIX
+    /// indicator is never valid again: a return is a new one).
+    #[serde(skip)]
+    pub generation: i64,
+    /// Whether the URL is in the feed (false once revoked, until a
+    /// sighting brings it back).
+    #[serde(skip, default = "live")]
+    pub live: bool,
+    /// When the URL last left the feed.
+    #[serde(skip)]
+    pub revoked_at: Option<Timestamp>,
+    /// When the current generation began (`first_seen` for the first).
+    #[serde(skip)]
+    pub live_since: Option<Timestamp>,
+}
+
+fn live() -> bool {
+    true
+}
+
+impl UrlRecord {
+    /// When the URL leaves the rolling feed: a window after its last
+    /// sighting (the indicator's `valid_until`).
+    pub fn leaves_feed_at(&self) -> Timestamp {
+        self.last_seen
+            .max(self.first_seen)
+            .add_secs(crate::FeedSchedule::default().window_secs)
+    }
+
+    /// When the current generation's indicator became valid.
+    pub fn valid_from(&self) -> Timestamp {
+        self.live_since.unwrap_or(self.first_seen)
+    }
 }
 
 /// Checks and canonicalises one observation.
@@ -249,9 +283,19 @@ pub fn merge(
         times_seen: 1,
         changed_seq: seq,
         changed_at: now,
+        generation: 0,
+        live: true,
+        revoked_at: None,
+        live_since: None,
     };
     let Some(old) = existing else {
-        return fresh;
+        // Old news: a URL already out of the feed enters it revoked.
+        let live = fresh.leaves_feed_at() >= now;
+        return UrlRecord {
+            live,
+            revoked_at: (!live).then_some(now),
+            ..fresh
+        };
     };
     let (newer, older) = if c.last_seen >= old.last_seen {
         (fresh, old.clone())
@@ -274,7 +318,7 @@ pub fn merge(
     tags.sort();
     tags.dedup();
     tags.truncate(MAX_TAGS);
-    UrlRecord {
+    let mut merged = UrlRecord {
         id: old.id,
         url: old.url.clone(),
         host: old.host.clone(),
@@ -291,7 +335,20 @@ pub fn merge(
         times_seen: old.times_seen + 1,
         changed_seq: seq,
         changed_at: now,
+        generation: old.generation,
+        live: old.live,
+        revoked_at: old.revoked_at,
+        live_since: old.live_since,
+    };
+    // A revoked URL seen again within the window comes back as a new
+    // indicator, valid from the activity after the one that ended; a
+    // sighting that is old news leaves it revoked.
+    if !merged.live && merged.leaves_feed_at() >= now {
+        merged.generation += 1;
+        merged.live = true;
+        merged.live_since = Some(c.first_seen.max(old.last_seen).min(c.last_seen));
     }
+    merged
 }
 
 #[cfg(test)]
@@ -353,6 +410,32 @@ mod tests {
         let later = prepare(&obs("http://a.example/", 1, 3), &defaults()).unwrap();
         assert_eq!(a.sighting, b.sighting);
         assert_ne!(a.sighting, later.sighting);
+    }
+
+    #[test]
+    fn a_revoked_url_comes_back_as_a_new_generation_only_when_seen_in_the_window() {
+        let d = defaults();
+        let day = 86_400;
+        let now = Timestamp::from_secs(100 * day);
+        let c = prepare(&obs("http://a.example/", 90 * day, 91 * day), &d).unwrap();
+        // Old news enters revoked: it left the feed at day 96.
+        let r = merge(None, &c, 1, now);
+        assert!(!r.live && r.revoked_at == Some(now) && r.generation == 0);
+        assert_eq!(r.leaves_feed_at(), Timestamp::from_secs(96 * day));
+        // Older news keeps it revoked.
+        let c = prepare(&obs("http://a.example/", 92 * day, 94 * day), &d).unwrap();
+        let r = merge(Some(&r), &c, 2, now);
+        assert!(!r.live && r.generation == 0 && r.times_seen == 2);
+        // Activity in the window brings it back, as the next indicator,
+        // valid from the new activity.
+        let c = prepare(&obs("http://a.example/", 98 * day, 99 * day), &d).unwrap();
+        let back = merge(Some(&r), &c, 3, now);
+        assert!(back.live && back.generation == 1);
+        assert_eq!(back.valid_from(), Timestamp::from_secs(98 * day));
+        assert_eq!(back.revoked_at, Some(now), "the last revocation is kept");
+        // A live record merges without changing generation.
+        let again = merge(Some(&back), &c, 4, now);
+        assert!(again.live && again.generation == 1);
     }
 
     #[test]

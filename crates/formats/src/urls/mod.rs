@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use isx_domain::{Asn, CountryCode, GeoInfo, Timestamp, Tlp};
 use isx_urls::{UrlObservation, UrlRecord};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::feed::FeedFormat;
 use crate::{stix, FormatError};
@@ -547,40 +547,86 @@ impl<W: Write> UrlFeedWriter<W> {
     }
 }
 
+/// The key of a URL record's STIX ids: the URL for its first indicator,
+/// `url#n` for the one after its n-th return to the feed (a revoked
+/// indicator is never valid again, so a return is a new indicator).
+fn id_key(r: &UrlRecord) -> String {
+    generation_key("url", r)
+}
+
+fn generation_key(prefix: &str, r: &UrlRecord) -> String {
+    if r.generation == 0 {
+        format!("{prefix}:{}", r.url)
+    } else {
+        format!("{prefix}:{}#{}", r.url, r.generation)
+    }
+}
+
 /// A URL record as a STIX 2.1 indicator with a URL pattern. The id is
-/// derived from the URL, so later files update the same indicator.
+/// derived from the URL (and its generation), so later files update the
+/// same indicator. A record out of the feed is the indicator's final,
+/// revoked version: `revoked: true`, modified when the revocation arrived,
+/// valid until then.
 pub fn stix_indicator(r: &UrlRecord, identity: &str) -> Value {
-    let created = stix::timestamp(r.first_seen);
-    let modified = stix::timestamp(r.changed_at.max(r.last_seen).max(r.first_seen));
+    let created = stix::timestamp(r.valid_from());
     let mut labels = vec![r.threat.as_str().to_owned()];
     labels.extend(r.tags.iter().cloned());
-    serde_json::json!({
+    let mut o = serde_json::json!({
         "type": "indicator",
         "spec_version": "2.1",
-        "id": stix::object_id("indicator", &format!("url:{}", r.url)),
+        "id": stix::object_id("indicator", &id_key(r)),
         "created_by_ref": identity,
         "created": created,
-        "modified": modified,
         "name": format!("Malicious URL ({}) on {}", r.threat, r.host),
-        "description": format!(
-            "Reported by {}; seen {} time(s) between {} and {}.",
-            r.source, r.times_seen, r.first_seen, r.last_seen
-        ),
         "indicator_types": ["malicious-activity"],
         "pattern": format!("[url:value = {}]", stix::pattern_string(&r.url)),
         "pattern_type": "stix",
         "pattern_version": "2.1",
         "valid_from": created,
-        // It leaves the rolling feed a window after its last sighting.
-        "valid_until": stix::timestamp(
-            r.last_seen
-                .max(r.first_seen)
-                .add_secs(isx_urls::FeedSchedule::default().window_secs)
-        ),
         "confidence": r.confidence,
         "labels": labels,
         "object_marking_refs": [stix::tlp_marking_id(r.tlp)],
-    })
+    });
+    match r.revoked_at.filter(|_| !r.live) {
+        Some(revoked) => {
+            let at = stix::timestamp(r.changed_at.max(revoked).max(r.valid_from()));
+            stix::set(&mut o, "modified", json!(at));
+            stix::set(&mut o, "revoked", json!(true));
+            stix::set(
+                &mut o,
+                "valid_until",
+                json!(stix::timestamp(revoked.max(r.valid_from().add_secs(1)))),
+            );
+            stix::set(
+                &mut o,
+                "description",
+                json!(format!(
+                    "Left the feed: not seen in the {} days before {}.",
+                    isx_urls::FeedSchedule::default().window_secs / 86_400,
+                    revoked
+                )),
+            );
+        }
+        None => {
+            let modified = r.changed_at.max(r.last_seen).max(r.valid_from());
+            stix::set(&mut o, "modified", json!(stix::timestamp(modified)));
+            stix::set(
+                &mut o,
+                "description",
+                json!(format!(
+                    "Reported by {}; seen {} time(s) between {} and {}.",
+                    r.source, r.times_seen, r.first_seen, r.last_seen
+                )),
+            );
+            // It leaves the rolling feed a window after its last sighting.
+            stix::set(
+                &mut o,
+                "valid_until",
+                json!(stix::timestamp(r.leaves_feed_at())),
+            );
+        }
+    }
+    o
 }
 
 /// The STIX infrastructure type a threat type implies, when it implies one.
@@ -610,7 +656,7 @@ pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
     let created = field("created");
     let modified = field("modified");
     let marking = field("object_marking_refs");
-    let infra_id = stix::object_id("infrastructure", &format!("url:{}", r.url));
+    let infra_id = stix::object_id("infrastructure", &id_key(r));
     let infrastructure = serde_json::json!({
         "type": "infrastructure",
         "spec_version": "2.1",
@@ -628,7 +674,7 @@ pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
     let relationship = serde_json::json!({
         "type": "relationship",
         "spec_version": "2.1",
-        "id": stix::object_id("relationship", &format!("url-indicates:{}", r.url)),
+        "id": stix::object_id("relationship", &generation_key("url-indicates", r)),
         "created_by_ref": identity,
         "created": created,
         "modified": modified,
@@ -637,6 +683,13 @@ pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
         "target_ref": infra_id,
         "object_marking_refs": marking,
     });
+    let (mut infrastructure, mut relationship) = (infrastructure, relationship);
+    if indicator.get("revoked").is_some() {
+        // What the URL was part of is withdrawn with it.
+        for o in [&mut infrastructure, &mut relationship] {
+            stix::set(o, "revoked", json!(true));
+        }
+    }
     vec![(0, indicator), (1, infrastructure), (2, relationship)]
 }
 

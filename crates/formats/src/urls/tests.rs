@@ -107,6 +107,10 @@ fn record(url: &str, tlp: Tlp) -> UrlRecord {
         times_seen: 3,
         changed_seq: 1,
         changed_at: Timestamp::parse("2026-11-22T10:00:01Z").unwrap(),
+        generation: 0,
+        live: true,
+        revoked_at: None,
+        live_since: None,
     }
 }
 
