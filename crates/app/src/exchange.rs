@@ -442,9 +442,12 @@ async fn read_product(
                     // Object ids derive from the event's opaque id: the
                     // stored one would count the events others received.
                     let shown = wire.encode(crate::wire_ids::IdKind::BotnetEvent, e.id);
-                    for (offset, object) in
-                        isx_formats::botnet::out::stix_event(&e.event, shown, &identity_id)
-                    {
+                    for (offset, object) in isx_formats::botnet::out::stix_event(
+                        &e.event,
+                        &e.indicator,
+                        shown,
+                        &identity_id,
+                    ) {
                         let added = isx_domain::Timestamp::from_micros(first + offset);
                         if added > start {
                             entries.push(entry_of(&object, added));

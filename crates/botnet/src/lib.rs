@@ -26,6 +26,7 @@
 
 mod dedup;
 mod event;
+pub mod indicator;
 mod matcher;
 
 pub use dedup::{DedupKey, DedupRow, Deduplicator};

@@ -536,7 +536,8 @@ crate::on_both_backends!(
     taxii2_client_token_auth,
     unmarked_is_amber_and_red_is_refused,
     siem_polling_loops,
-    urls_leaving_the_feed_are_revoked
+    urls_leaving_the_feed_are_revoked,
+    c2_offline_is_revoked
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1527,6 +1528,121 @@ for o in json.load(sys.stdin):
 print(json.dumps(bad))
 "#,
         &Value::Array(all).to_string(),
+    );
+    assert_eq!(out.trim(), "[]", "{out}");
+}
+
+/// Issue 19 part 3: a C2 server in the botnet collection is one indicator
+/// per generation, each report that tells something new a later version
+/// of it; a source reporting it offline adds the final `revoked: true`
+/// version, and nothing follows (old news and repeated offline reports
+/// add no version); back online, it is a new indicator. Versions come in
+/// the order the sources saw, a polling client gets each once, and every
+/// object passes `stix2-validator`.
+async fn c2_offline_is_revoked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = isx_domain::Clock::now(app.clock.as_ref());
+    let at = |secs: i64| t.add_secs(secs).to_rfc3339();
+    let line = |time: String, status: &str| {
+        format!(
+            "{{\"product\":\"c2\",\"time\":\"{time}\",\"ip\":\"203.0.113.66\",\"port\":443,\"family\":\"emotet\",\"status\":\"{status}\",\"tlp\":\"green\"}}\n"
+        )
+    };
+    let ingest = |body: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .req(
+                    reqwest::Method::POST,
+                    "/api/v1/botnet/events",
+                    &app.operator.token,
+                )
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            let status = res.status();
+            let acks = res.text().await.unwrap_or_default();
+            assert_eq!(status, StatusCode::OK, "{acks}");
+            assert!(!acks.contains("\"error\""), "{acks}");
+        }
+    };
+    let col = "/taxii2/isx/collections/botnet/objects/";
+    async fn versions(app: &TestApp, col: &str, id: &str) -> Vec<Value> {
+        let res = app
+            .get(&format!("{col}{id}/versions/"), &app.a.token)
+            .header("accept", TAXII)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.expect("versions");
+        let mut out = Vec::new();
+        for v in body["versions"].as_array().cloned().unwrap_or_default() {
+            let res = app
+                .get(&format!("{col}{id}/"), &app.a.token)
+                .header("accept", TAXII)
+                .query(&[("match[version]", v.as_str().unwrap_or_default())])
+                .send()
+                .await
+                .expect("send");
+            let body: Value = res.json().await.expect("object");
+            out.extend(body["objects"].as_array().cloned().unwrap_or_default());
+        }
+        out
+    }
+    let mut state = PollState::default();
+    ingest([line(at(-300), "online"), line(at(-200), "online")].concat()).await;
+    // Old news (seen before the last version), arriving later: nothing new.
+    ingest(line(at(-250), "online")).await;
+    let first = poll_once(&app, col, Poller::OpenCti, 2, &[], &mut state).await;
+    // One indicator (its latest version, as TAXII serves by default).
+    assert_eq!(first.len(), 1, "{first:?}");
+    let id = first[0].clone();
+    assert_eq!(
+        versions(&app, col, &id).await.len(),
+        2,
+        "two versions so far"
+    );
+    ingest([line(at(-100), "offline"), line(at(-50), "offline")].concat()).await;
+    let second = poll_once(&app, col, Poller::OpenCti, 2, &[], &mut state).await;
+    assert_eq!(second, vec![id.clone()], "the revoked version, once");
+    let all = versions(&app, col, &id).await;
+    assert_eq!(all.len(), 3, "{all:#?}");
+    let last = &all[2];
+    assert_eq!(last["revoked"], true, "{last}");
+    let modified: Vec<&str> = all.iter().filter_map(|o| o["modified"].as_str()).collect();
+    assert!(modified.windows(2).all(|w| w[0] < w[1]), "{modified:?}");
+    assert!(all.iter().all(|o| o["created"] == all[0]["created"]));
+    // Back online: a new indicator; a report from before it went
+    // offline still adds nothing.
+    ingest([line(at(-150), "online"), line(at(-10), "online")].concat()).await;
+    let third = poll_once(&app, col, Poller::OpenCti, 2, &[], &mut state).await;
+    assert_eq!(third.len(), 1, "{third:?}");
+    assert_ne!(third[0], id, "a revoked indicator is never valid again");
+    let back = versions(&app, col, &third[0]).await;
+    assert!(back[0].get("revoked").is_none(), "{back:#?}");
+    assert!(
+        poll_once(&app, col, Poller::OpenCti, 2, &[], &mut state)
+            .await
+            .is_empty(),
+        "nothing after the end"
+    );
+    // Every version is valid STIX 2.1 (strict).
+    let every: Vec<Value> = all.into_iter().chain(back).collect();
+    let out = crate::oracles::run_python(
+        r#"
+import json, sys
+from stix2validator import validate_string, ValidationOptions
+bad = []
+for o in json.load(sys.stdin):
+    r = validate_string(json.dumps(o), ValidationOptions(strict=True, version="2.1"))
+    if not r.is_valid:
+        bad.append([o["id"], [str(e) for e in r.errors]])
+print(json.dumps(bad))
+"#,
+        &Value::Array(every).to_string(),
     );
     assert_eq!(out.trim(), "[]", "{out}");
 }

@@ -13,6 +13,9 @@ pub struct StoredBotnetEvent {
     pub event: BotnetEvent,
     pub recipients: Vec<MemberId>,
     pub received_at: Timestamp,
+    /// What the event is in TAXII (C2 servers and malicious domains).
+    #[serde(skip)]
+    pub indicator: isx_botnet::indicator::IndicatorLink,
 }
 
 /// Which events to read. Every filter is optional; `member` narrows to the

@@ -100,6 +100,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "url_revocation",
         sql: include_str!("../migrations/sqlite/0017_url_revocation.sql"),
     },
+    Migration {
+        version: 18,
+        name: "botnet_indicators",
+        sql: include_str!("../migrations/sqlite/0018_botnet_indicators.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -187,6 +192,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 17,
         name: "url_revocation",
         sql: include_str!("../migrations/postgres/0017_url_revocation.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "botnet_indicators",
+        sql: include_str!("../migrations/postgres/0018_botnet_indicators.sql"),
     },
 ];
 

@@ -5,6 +5,7 @@
 //! IMMEDIATE`; PostgreSQL: an advisory transaction lock), so that ids
 //! commit in ascending order.
 
+use isx_botnet::indicator::IndicatorLink;
 use isx_botnet::BotnetEvent;
 use isx_domain::{MemberId, Timestamp};
 use sha2::{Digest, Sha256};
@@ -20,7 +21,7 @@ use crate::{BotnetQuery, Result, StoreError, StoredBotnetEvent};
 pub(crate) const BOTNET_CHUNK: usize = 1000;
 
 /// The columns `botnet_row` reads, in order.
-const BOTNET_COLS: &str = "id, received_at, body, recipients";
+const BOTNET_COLS: &str = "id, received_at, body, recipients, indicator";
 
 /// Reads by position (the order of `BOTNET_COLS`).
 fn botnet_row<R: Get>(r: &R) -> Result<StoredBotnetEvent> {
@@ -29,7 +30,28 @@ fn botnet_row<R: Get>(r: &R) -> Result<StoredBotnetEvent> {
         r.at::<i64>(1)?,
         &r.at::<String>(2)?,
         &r.at::<String>(3)?,
+        r.at::<Option<String>>(4)?.as_deref(),
     )
+}
+
+/// An event's indicator link as stored (`NULL`, `-` or the version).
+fn link_text(link: &IndicatorLink) -> Option<String> {
+    match link {
+        IndicatorLink::PerEvent => None,
+        IndicatorLink::Silent => Some("-".to_owned()),
+        IndicatorLink::Version(v) => serde_json::to_string(v).ok(),
+    }
+}
+
+fn link_of(id: i64, text: Option<&str>) -> Result<IndicatorLink> {
+    Ok(match text {
+        None => IndicatorLink::PerEvent,
+        Some("-") => IndicatorLink::Silent,
+        Some(v) => IndicatorLink::Version(
+            serde_json::from_str(v)
+                .map_err(|e| StoreError::Corrupt(format!("botnet event {id} indicator: {e}")))?,
+        ),
+    })
 }
 
 pub(crate) fn stored_event(
@@ -37,6 +59,7 @@ pub(crate) fn stored_event(
     received_at: i64,
     body: &str,
     recipients: &str,
+    indicator: Option<&str>,
 ) -> Result<StoredBotnetEvent> {
     let event: BotnetEvent = serde_json::from_str(body)
         .map_err(|e| StoreError::Corrupt(format!("botnet event {id}: {e}")))?;
@@ -50,6 +73,7 @@ pub(crate) fn stored_event(
         event,
         recipients,
         received_at: Timestamp::from_micros(received_at),
+        indicator: link_of(id, indicator)?,
     })
 }
 
@@ -111,6 +135,81 @@ fn bind_botnet_query<'q, DB: Engine>(sql: Sql<'q, DB>, q: &'q BotnetQuery) -> Sq
         .arg(q.ip.clone())
         .arg(q.family.as_ref().map(|f| f.to_lowercase()))
         .arg(q.member.map(|m| m.0))
+}
+
+/// Links each stored C2 and malicious-domain event of an import to its
+/// key's indicator (`isx_botnet::indicator`), in the order of the import,
+/// inside its transaction (which holds the botnet write lock, so keys
+/// advance one import at a time). Duplicates (not stored) change nothing.
+async fn follow_indicators<DB: Engine>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    events: &[(isx_botnet::BotnetEvent, Vec<isx_domain::MemberId>)],
+    ids: &[Option<i64>],
+) -> Result<()> {
+    use isx_botnet::indicator;
+    let followed: Vec<(i64, &isx_botnet::BotnetEvent, String)> = events
+        .iter()
+        .zip(ids)
+        .filter_map(|((e, _), id)| {
+            id.filter(|_| indicator::is_followed(e.product))
+                .map(|id| (id, e, indicator::key(e)))
+        })
+        .collect();
+    if followed.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<&str> = followed.iter().map(|(_, _, k)| k.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut states: std::collections::HashMap<String, indicator::IndicatorState> =
+        std::collections::HashMap::new();
+    for part in keys.chunks(500) {
+        let sql = format!(
+            "SELECT key, state FROM botnet_indicators WHERE key IN ({})",
+            DB::params(1, part.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for k in part {
+            q = q.arg(*k);
+        }
+        for row in q.rows(&mut *tx).await? {
+            let key = row.col::<String>("key")?;
+            let state = serde_json::from_str(&row.col::<String>("state")?)
+                .map_err(|e| StoreError::Corrupt(format!("botnet indicator {key}: {e}")))?;
+            states.insert(key, state);
+        }
+    }
+    let mut changed = std::collections::BTreeSet::new();
+    for (id, e, key) in &followed {
+        let (link, after) = indicator::next(states.get(key).copied(), e);
+        if let Some(s) = after {
+            if states.get(key) != Some(&s) {
+                changed.insert(key.clone());
+            }
+            states.insert(key.clone(), s);
+        }
+        sqlx::query("UPDATE botnet_events SET indicator = $1 WHERE id = $2")
+            .arg(link_text(&link))
+            .arg(*id)
+            .run(&mut *tx)
+            .await?;
+    }
+    for key in changed {
+        let Some(state) = states.get(&key) else {
+            continue;
+        };
+        let text = serde_json::to_string(state)
+            .map_err(|e| StoreError::Corrupt(format!("botnet indicator {key}: {e}")))?;
+        sqlx::query(
+            "INSERT INTO botnet_indicators (key, state) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+        )
+        .arg(&key)
+        .arg(text)
+        .run(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -201,6 +300,7 @@ impl<DB: Engine> crate::BotnetStore for SqlStore<DB> {
                 q.run(&mut tx).await?;
             }
         }
+        follow_indicators(&mut tx, events, &out.ids).await?;
         commit(tx).await?;
         Ok(out)
     }

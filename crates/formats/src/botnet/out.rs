@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use isx_botnet::indicator::{self, IndicatorLink, IndicatorState};
 use isx_botnet::{BotnetEvent, DedupRow};
 use isx_domain::{BotnetProduct, Timestamp, Tlp};
 use serde_json::{json, Value};
@@ -245,6 +246,40 @@ pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
     }
 }
 
+/// Makes `o` (a C2 or domain indicator of one event) the version `v` of
+/// its key's followed indicator (`isx_botnet::indicator`): the key's id
+/// for the generation, created when the generation began, modified at
+/// the event's sighting; the final version revoked, valid until then.
+fn followed_version(o: &mut Value, e: &BotnetEvent, v: &IndicatorState) {
+    let key = format!(
+        "isx-botnet-indicator:{}#{}",
+        indicator::key(e),
+        v.generation
+    );
+    stix::set(o, "id", json!(stix::object_id("indicator", &key)));
+    stix::set(o, "created", json!(stix::timestamp(v.created)));
+    stix::set(
+        o,
+        "modified",
+        json!(stix::timestamp(v.modified.max(v.created))),
+    );
+    stix::set(o, "valid_from", json!(stix::timestamp(v.created)));
+    if v.revoked {
+        stix::set(o, "revoked", json!(true));
+        stix::set(
+            o,
+            "valid_until",
+            json!(stix::timestamp(v.modified.max(v.created.add_secs(1)))),
+        );
+    } else {
+        stix::set(
+            o,
+            "valid_until",
+            json!(stix::timestamp(v.modified.add_secs(VALID_FOR_SECS))),
+        );
+    }
+}
+
 /// The STIX objects of one stored event for TAXII, each with its offset
 /// in microseconds from the event's arrival (its `date_added`): C2 servers
 /// and malicious domains are one indicator (as in the batches); an infected
@@ -252,22 +287,39 @@ pub fn stix_objects(r: &DedupRow, identity: &str) -> Vec<Value> {
 /// (`indicator_types: ["compromised"]`, offset 0) and a sighting of it with
 /// the count, first and last seen (offset 1). Ids derive from the event id,
 /// so each object has one version.
-pub fn stix_event(e: &BotnetEvent, event_id: i64, identity: &str) -> Vec<(i64, Value)> {
+pub fn stix_event(
+    e: &BotnetEvent,
+    link: &IndicatorLink,
+    event_id: i64,
+    identity: &str,
+) -> Vec<(i64, Value)> {
     let mut d = isx_botnet::Deduplicator::default();
     d.add(e);
     let Some(row) = d.finish().into_iter().next() else {
         return Vec::new();
     };
     let key = format!("isx-botnet-event:{event_id}");
-    match e.product {
-        BotnetProduct::C2 | BotnetProduct::Domains => stix_objects(&row, identity)
-            .into_iter()
-            .map(|mut o| {
-                stix::set(&mut o, "id", json!(stix::object_id("indicator", &key)));
-                (0, o)
-            })
-            .collect(),
-        BotnetProduct::Infected | BotnetProduct::Iot => {
+    match (e.product, link) {
+        (BotnetProduct::C2 | BotnetProduct::Domains, IndicatorLink::Silent) => Vec::new(),
+        (BotnetProduct::C2 | BotnetProduct::Domains, IndicatorLink::Version(v)) => {
+            stix_objects(&row, identity)
+                .into_iter()
+                .map(|mut o| {
+                    followed_version(&mut o, e, v);
+                    (0, o)
+                })
+                .collect()
+        }
+        (BotnetProduct::C2 | BotnetProduct::Domains, IndicatorLink::PerEvent) => {
+            stix_objects(&row, identity)
+                .into_iter()
+                .map(|mut o| {
+                    stix::set(&mut o, "id", json!(stix::object_id("indicator", &key)));
+                    (0, o)
+                })
+                .collect()
+        }
+        (BotnetProduct::Infected | BotnetProduct::Iot, _) => {
             let Some(ip) = e.ip else {
                 return Vec::new();
             };

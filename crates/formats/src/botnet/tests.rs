@@ -184,7 +184,12 @@ fn botnet_indicators_say_until_when_they_are_valid() {
             source: "test".into(),
             marking: isx_domain::Tlp::Amber,
         };
-        let objects = out::stix_event(&e, 7, "identity--x");
+        let objects = out::stix_event(
+            &e,
+            &isx_botnet::indicator::IndicatorLink::PerEvent,
+            7,
+            "identity--x",
+        );
         let indicator = objects
             .iter()
             .map(|(_, o)| o)
