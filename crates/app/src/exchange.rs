@@ -550,7 +550,7 @@ const SCAN_ROWS: usize = 100_000;
 /// infrastructure, relationship) takes, from its offset in
 /// `isx_formats::botnet::out::stix_event` and `isx_formats::urls::stix_objects`.
 const BOTNET_OBJECTS: i64 = 2;
-const URL_OBJECTS: i64 = 3;
+const URL_OBJECTS: i64 = isx_store::URL_OBJECTS_PER_RECORD;
 
 /// Spreads the rows a caller may see over the microseconds after their
 /// import's arrival instant, in the order read: the caller's k-th row of

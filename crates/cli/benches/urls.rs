@@ -113,6 +113,7 @@ fn record(i: usize, now: Timestamp) -> UrlRecord {
         live: true,
         revoked_at: None,
         live_since: None,
+        ended: None,
     }
 }
 

@@ -965,6 +965,16 @@ print(" ".join(names))
             }
         }
     }
+    // - Operation ids are unique (OpenAPI requires it; tools select by them).
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().expect("item").values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "duplicate operationIds");
     // - A route per hash algorithm, its digest's length in the pattern.
     assert!(paths.keys().all(|p| !p.contains("{algorithm}")));
     for (algorithm, hex) in [("md5", 32), ("sha1", 40), ("sha256", 64)] {

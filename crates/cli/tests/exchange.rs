@@ -1413,6 +1413,8 @@ async fn urls_leaving_the_feed_are_revoked(backend: Backend) {
     };
     let mut cursor = None;
     let first = poll_urls(&app, &mut cursor).await;
+    // A second reader polls now and next only after A comes back.
+    let mut late = cursor.clone();
     // Phishing URLs: indicator, infrastructure, relationship each.
     assert_eq!(first.len(), 9, "{first:#?}");
     let a0 = of(&first, "live-a")[0].clone();
@@ -1484,8 +1486,26 @@ async fn urls_leaving_the_feed_are_revoked(backend: Backend) {
     ]))
     .await;
     let third = poll_urls(&app, &mut cursor).await;
-    assert_eq!(third.len(), 3, "only A's new objects: {third:#?}");
-    let a2 = of(&third, "live-a")[0].clone();
+    // A's ended generation comes first, the very versions already sent,
+    // then its new one.
+    assert_eq!(third.len(), 6, "A's objects only: {third:#?}");
+    let revoked_again: Vec<&Value> = third.iter().filter(|o| o["revoked"] == true).collect();
+    assert_eq!(revoked_again.len(), 3);
+    for o in &revoked_again {
+        assert!(second.contains(o), "the same final version: {o}");
+    }
+    // A reader that did not poll while A was out still gets its revocation
+    // (A's record was overwritten by its return).
+    let caught_up = poll_urls(&app, &mut late).await;
+    let a_revoked = of(&caught_up, "live-a")
+        .into_iter()
+        .find(|o| o["revoked"] == true)
+        .expect("the revoked version of A's first indicator");
+    assert_eq!(a_revoked["id"], a0["id"]);
+    let a2 = of(&third, "live-a")
+        .into_iter()
+        .find(|o| o.get("revoked").is_none())
+        .expect("A's new indicator");
     assert_ne!(
         a2["id"], a0["id"],
         "a revoked indicator is never valid again"
@@ -1514,8 +1534,61 @@ async fn urls_leaving_the_feed_are_revoked(backend: Backend) {
         "the sighting is kept"
     );
 
+    // D's threat changes from phishing (infrastructure: phishing) to spam
+    // (none): its indicator, infrastructure and relationship end revoked,
+    // and a new indicator says what it is now. An earlier sighting does
+    // not move `created` (fixed per generation).
+    let d0 = of(&second, "new-d")[0].clone();
+    let t3 = now();
+    import(json!([
+        {"url": "http://new-d.example/x", "threat": "spam", "tlp": "green", "source": "trap",
+         "first_seen": t3.add_secs(-30).to_rfc3339(), "last_seen": t3.to_rfc3339()},
+    ]))
+    .await;
+    let fourth = poll_urls(&app, &mut cursor).await;
+    let ended: Vec<&Value> = fourth.iter().filter(|o| o["revoked"] == true).collect();
+    assert_eq!(
+        ended.len(),
+        3,
+        "indicator, infrastructure, relationship: {fourth:#?}"
+    );
+    assert!(ended.iter().any(|o| o["id"] == d0["id"]));
+    let d1 = of(&fourth, "new-d")
+        .into_iter()
+        .find(|o| o.get("revoked").is_none())
+        .expect("D's new indicator");
+    assert_ne!(d1["id"], d0["id"]);
+    import(json!([row(
+        "http://new-d.example/x",
+        t3.add_secs(-3 * day),
+        t3.add_secs(-day)
+    )]))
+    .await;
+    let fifth = poll_urls(&app, &mut cursor).await;
+    let d2 = of(&fifth, "new-d")
+        .into_iter()
+        .find(|o| o["id"] == d1["id"])
+        .expect("a later version of D's indicator");
+    assert_eq!(d2["created"], d1["created"], "created never changes");
+    // A sighting from the future is refused.
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &app.operator.token)
+        .header("content-type", "application/json")
+        .body(json!([row("http://future.example/", t3, t3.add_secs(400 * day))]).to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
     // Every object, revoked or not, is valid STIX 2.1 (strict).
-    let all: Vec<Value> = first.into_iter().chain(second).chain(third).collect();
+    let all: Vec<Value> = first
+        .into_iter()
+        .chain(second)
+        .chain(third)
+        .chain(caught_up)
+        .chain(fourth)
+        .chain(fifth)
+        .collect();
     let out = crate::oracles::run_python(
         r#"
 import json, sys

@@ -16,6 +16,19 @@ choice_enum! {
 }
 
 impl ThreatType {
+    /// The kind of infrastructure (STIX `infrastructure_types`) a URL of
+    /// this threat type is part of, when the type says.
+    pub fn infrastructure(self) -> Option<&'static str> {
+        match self {
+            ThreatType::CommandAndControl => Some("command-and-control"),
+            ThreatType::Phishing => Some("phishing"),
+            ThreatType::MalwareDistribution | ThreatType::ExploitKit => Some("hosting-malware"),
+            ThreatType::Scam | ThreatType::Cryptojacking | ThreatType::Spam | ThreatType::Other => {
+                None
+            }
+        }
+    }
+
     /// Maps a term of a source's vocabulary onto the taxonomy: URLhaus
     /// (`malware_download`), PhishTank/OpenPhish (`phish`), abuse.ch and
     /// MISP (`botnet_cc`, `c2`), STIX indicator/infrastructure vocabularies

@@ -41,6 +41,7 @@ mod sql_feeds;
 mod sql_members;
 pub(crate) mod sql_partnership;
 mod sql_urls;
+pub use sql_urls::URL_OBJECTS_PER_RECORD;
 pub mod sqlite;
 mod urls;
 

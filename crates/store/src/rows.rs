@@ -253,6 +253,7 @@ pub(crate) struct UrlColumns {
     pub live: i64,
     pub revoked_at: Option<i64>,
     pub live_since: Option<i64>,
+    pub ended: Option<String>,
 }
 
 pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
@@ -290,6 +291,12 @@ pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
         live: c.live != 0,
         revoked_at: c.revoked_at.map(Timestamp::from_micros),
         live_since: c.live_since.map(Timestamp::from_micros),
+        ended: c
+            .ended
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", what("ended"))))?,
         url: c.url,
         host: c.host,
         domain: c.domain,

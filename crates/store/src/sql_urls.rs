@@ -13,7 +13,7 @@ use crate::engine::{commit, scalar, scalars, Engine, Get, Run, Sql, SqlStore, Wr
 use crate::{Result, UrlQuery};
 
 /// Columns of `url_records`, as `url_row` reads them.
-pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since";
+pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since, ended";
 
 pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
     crate::rows::url_record(crate::rows::UrlColumns {
@@ -42,11 +42,12 @@ pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
         live: r.col::<i64>("live")?,
         revoked_at: r.col::<Option<i64>>("revoked_at")?,
         live_since: r.col::<Option<i64>>("live_since")?,
+        ended: r.col::<Option<String>>("ended")?,
     })
 }
 
-/// Binds a record's data columns ($1 … $23: url … changed_at, generation
-/// … live_since; no id).
+/// Binds a record's data columns ($1 … $24: url … changed_at, generation
+/// … ended; no id).
 fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
     q.arg(&m.url)
         .arg(&m.host)
@@ -72,6 +73,7 @@ fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
         .arg(i64::from(m.live))
         .arg(m.revoked_at.map(isx_domain::Timestamp::as_micros))
         .arg(m.live_since.map(isx_domain::Timestamp::as_micros))
+        .arg(m.ended.as_ref().and_then(|e| serde_json::to_string(e).ok()))
 }
 
 /// `$from, $from+1, …` for `n` values (PostgreSQL).
@@ -179,6 +181,10 @@ fn bind_url_query<'q, DB: Engine>(sql: Sql<'q, DB>, q: &'q UrlQuery) -> Sql<'q, 
     .arg(q.after_id.unwrap_or(i64::MIN))
 }
 
+/// The TAXII objects one URL record can be at most (an ended generation's
+/// three and the current three): the room each takes after its arrival.
+pub const URL_OBJECTS_PER_RECORD: i64 = 6;
+
 /// The arrival instant of the next change to the URL collection (an
 /// import, a revocation), inside `tx`, which must hold the URL write lock.
 /// Every record one change touches shares it, with room left after the
@@ -204,7 +210,11 @@ async fn next_url_arrival<DB: Engine>(
                 &mut *tx,
             )
             .await?;
-            crate::arrival::next_instant(now.as_micros(), last, places.saturating_mul(3))
+            crate::arrival::next_instant(
+                now.as_micros(),
+                last,
+                places.saturating_mul(URL_OBJECTS_PER_RECORD),
+            )
         }
         None => crate::arrival::own_millisecond(now.as_micros()),
     })
@@ -274,9 +284,11 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             .collect();
         // A revoked record that stays revoked keeps its arrival (its
         // revoked version is final: STIX allows no version after it).
+        // (Revoked by an earlier change: this import's own rows, named again
+        // in a later chunk, take their place there.)
         let revoked_before: std::collections::HashSet<String> = existing
             .iter()
-            .filter(|r| !r.live)
+            .filter(|r| !r.live && r.changed_at.as_micros() != stamp)
             .map(|r| r.url.clone())
             .collect();
         let (mut records, sightings) =
@@ -293,6 +305,10 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             // Overwritten by the later chunk's upsert, in this transaction,
             // or kept as it was (the upsert keeps a final revoked version).
             let stays_revoked = !r.live && revoked_before.contains(&r.url);
+            if !r.live && !stays_revoked {
+                // Entering revoked: its final version is dated by this arrival.
+                r.revoked_at = Some(r.changed_at);
+            }
             places.push(if again_later || stays_revoked {
                 crate::UrlArrival::default()
             } else {
@@ -301,12 +317,12 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         }
         // One upsert for new and changed records; ids come back by URL.
         let values: Vec<String> = (0..records.len())
-            .map(|i| format!("({})", DB::params(i * 26 + 1, 26)))
+            .map(|i| format!("({})", DB::params(i * 27 + 1, 27)))
             .collect();
         let sql = format!(
             "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
              tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at,
-             generation, live, revoked_at, live_since, added_pos, added_ranks)
+             generation, live, revoked_at, live_since, ended, added_pos, added_ranks)
              VALUES {}
              ON CONFLICT (url) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
              asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
@@ -314,10 +330,10 @@ pub(crate) async fn import_urls_in<DB: Engine>(
              tags = excluded.tags, source = excluded.source, confidence = excluded.confidence, tlp = excluded.tlp,
              first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
              changed_seq = excluded.changed_seq, generation = excluded.generation, live = excluded.live,
-             revoked_at = excluded.revoked_at, live_since = excluded.live_since,
-             changed_at = CASE WHEN url_records.live = 0 AND excluded.live = 0 THEN url_records.changed_at ELSE excluded.changed_at END,
-             added_pos = CASE WHEN url_records.live = 0 AND excluded.live = 0 THEN url_records.added_pos ELSE excluded.added_pos END,
-             added_ranks = CASE WHEN url_records.live = 0 AND excluded.live = 0 THEN url_records.added_ranks ELSE excluded.added_ranks END
+             revoked_at = excluded.revoked_at, live_since = excluded.live_since, ended = excluded.ended,
+             changed_at = CASE WHEN url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at THEN url_records.changed_at ELSE excluded.changed_at END,
+             added_pos = CASE WHEN url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at THEN url_records.added_pos ELSE excluded.added_pos END,
+             added_ranks = CASE WHEN url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at THEN url_records.added_ranks ELSE excluded.added_ranks END
              RETURNING id, url",
             values.join(", ")
         );

@@ -110,7 +110,13 @@ pub struct UrlRecord {
     /// When the URL last left the feed.
     #[serde(skip)]
     pub revoked_at: Option<Timestamp>,
-    /// When the current generation began (`first_seen` for the first).
+    /// The generation before this one, as it ended (kept until the next
+    /// one ends, so its final STIX version reaches every reader).
+    #[serde(skip)]
+    pub ended: Option<Ended>,
+    /// When the current generation began: its indicator's `created` and
+    /// `valid_from`, fixed for the generation (`first_seen` when the
+    /// record entered; `None` only for a record built by hand).
     #[serde(skip)]
     pub live_since: Option<Timestamp>,
 }
@@ -119,13 +125,68 @@ fn live() -> bool {
     true
 }
 
+/// A generation of a URL's indicator as it ended: what its final,
+/// revoked STIX version says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ended {
+    pub generation: i64,
+    pub valid_from: Timestamp,
+    pub revoked_at: Timestamp,
+    /// The last sighting of the generation.
+    pub last_seen: Timestamp,
+    pub threat: ThreatType,
+    pub tags: Vec<String>,
+    pub tlp: Tlp,
+    pub confidence: u8,
+}
+
+impl Ended {
+    /// How `r`'s current generation ends at `at`.
+    fn of(r: &UrlRecord, at: Timestamp) -> Ended {
+        Ended {
+            generation: r.generation,
+            valid_from: r.valid_from(),
+            revoked_at: at,
+            last_seen: r.last_seen.max(r.first_seen),
+            threat: r.threat,
+            tags: r.tags.clone(),
+            tlp: r.tlp,
+            confidence: r.confidence,
+        }
+    }
+}
+
+/// The rolling feed's window.
+fn window() -> i64 {
+    crate::FeedSchedule::default().window_secs
+}
+
 impl UrlRecord {
     /// When the URL leaves the rolling feed: a window after its last
     /// sighting (the indicator's `valid_until`).
     pub fn leaves_feed_at(&self) -> Timestamp {
-        self.last_seen
-            .max(self.first_seen)
-            .add_secs(crate::FeedSchedule::default().window_secs)
+        self.last_seen.max(self.first_seen).add_secs(window())
+    }
+
+    /// The previous generation as a revoked record, to write its final
+    /// objects again.
+    pub fn ended_record(&self) -> Option<UrlRecord> {
+        let e = self.ended.as_ref()?;
+        Some(UrlRecord {
+            threat: e.threat,
+            tags: e.tags.clone(),
+            tlp: e.tlp,
+            confidence: e.confidence,
+            last_seen: e.last_seen,
+            first_seen: self.first_seen.min(e.last_seen),
+            generation: e.generation,
+            live: false,
+            revoked_at: Some(e.revoked_at),
+            live_since: Some(e.valid_from),
+            changed_at: e.revoked_at,
+            ended: None,
+            ..self.clone()
+        })
     }
 
     /// When the current generation's indicator became valid.
@@ -133,6 +194,9 @@ impl UrlRecord {
         self.live_since.unwrap_or(self.first_seen)
     }
 }
+
+/// How far after the import's time a sighting may be (clock skew).
+pub const MAX_AHEAD_SECS: i64 = 300;
 
 /// Checks and canonicalises one observation.
 pub fn prepare(obs: &UrlObservation, d: &ImportDefaults) -> Result<UrlCandidate, UrlError> {
@@ -202,6 +266,14 @@ pub fn prepare(obs: &UrlObservation, d: &ImportDefaults) -> Result<UrlCandidate,
                 "last_seen {l} is before first_seen {f}"
             )));
         }
+    }
+    // A clock a little fast is tolerated; a sighting from the future is not
+    // (it would date the record, and its STIX versions, ahead of every
+    // later real one).
+    if last_seen > d.now.add_secs(MAX_AHEAD_SECS) {
+        return Err(UrlError::Invalid(format!(
+            "last_seen {last_seen} is in the future (more than {MAX_AHEAD_SECS} s after now)"
+        )));
     }
     let ip = obs.ip.or(canon.ip);
     let sighting = sighting_key(&canon.url, &source, obs.first_seen, obs.last_seen);
@@ -286,7 +358,8 @@ pub fn merge(
         generation: 0,
         live: true,
         revoked_at: None,
-        live_since: None,
+        live_since: Some(c.first_seen),
+        ended: None,
     };
     let Some(old) = existing else {
         // Old news: a URL already out of the feed enters it revoked.
@@ -297,6 +370,27 @@ pub fn merge(
             ..fresh
         };
     };
+    // Within one import (the same batch) the record has not been served:
+    // it merges plainly.
+    let same_import = old.changed_seq == seq;
+    if !same_import
+        && !old.live
+        && old
+            .last_seen
+            .max(c.last_seen)
+            .max(old.first_seen)
+            .add_secs(window())
+            < now
+    {
+        // Old news for a revoked URL: the sighting is counted, the record
+        // (and so its final, revoked STIX version) stays as it was.
+        return UrlRecord {
+            times_seen: old.times_seen + 1,
+            changed_seq: seq,
+            changed_at: now,
+            ..old.clone()
+        };
+    }
     let (newer, older) = if c.last_seen >= old.last_seen {
         (fresh, old.clone())
     } else {
@@ -338,15 +432,35 @@ pub fn merge(
         generation: old.generation,
         live: old.live,
         revoked_at: old.revoked_at,
-        live_since: old.live_since,
+        live_since: old.live_since.or(Some(old.first_seen)),
+        ended: old.ended.clone(),
     };
     // A revoked URL seen again within the window comes back as a new
     // indicator, valid from the activity after the one that ended; a
     // sighting that is old news leaves it revoked.
-    if !merged.live && merged.leaves_feed_at() >= now {
+    if same_import {
+        // Nothing of it was served yet: no generation to end.
+        if !merged.live && merged.leaves_feed_at() >= now {
+            merged.live = true;
+            merged.revoked_at = old.ended.as_ref().map(|e| e.revoked_at);
+        }
+    } else if !merged.live && merged.leaves_feed_at() >= now {
+        merged.ended = Some(Ended::of(old, old.revoked_at.unwrap_or(old.changed_at)));
         merged.generation += 1;
         merged.live = true;
         merged.live_since = Some(c.first_seen.max(old.last_seen).min(c.last_seen));
+    } else if merged.live && merged.threat.infrastructure() != old.threat.infrastructure() {
+        // What the URL is part of changed: the indicator, infrastructure
+        // and relationship of the old reading end (revoked, after their
+        // last version), and a new generation says the new one.
+        // After every version of the old reading (a sighting may be a
+        // little ahead of the clock).
+        let last = old.changed_at.max(old.last_seen).max(old.valid_from());
+        let at = now.max(Timestamp::from_micros(last.as_micros().saturating_add(1)));
+        merged.ended = Some(Ended::of(old, at));
+        merged.revoked_at = Some(at);
+        merged.generation += 1;
+        merged.live_since = Some(c.first_seen.max(old.valid_from()).min(c.last_seen));
     }
     merged
 }
@@ -433,25 +547,71 @@ mod tests {
         assert!(back.live && back.generation == 1);
         assert_eq!(back.valid_from(), Timestamp::from_secs(98 * day));
         assert_eq!(back.revoked_at, Some(now), "the last revocation is kept");
-        // A live record merges without changing generation.
+        // A live record merges without changing generation, nor its start.
         let again = merge(Some(&back), &c, 4, now);
         assert!(again.live && again.generation == 1);
+        let earlier = prepare(&obs("http://a.example/", 97 * day, 99 * day), &d).unwrap();
+        let wider = merge(Some(&again), &earlier, 5, now);
+        assert_eq!(wider.first_seen, Timestamp::from_secs(90 * day));
+        assert_eq!(
+            wider.valid_from(),
+            back.valid_from(),
+            "created is fixed per generation"
+        );
+    }
+
+    #[test]
+    fn old_news_leaves_a_revoked_record_as_it_was() {
+        let d = defaults();
+        let day = 86_400;
+        let now = Timestamp::from_secs(100 * day);
+        let c = prepare(&obs("http://a.example/", 80 * day, 81 * day), &d).unwrap();
+        let r = merge(None, &c, 1, now);
+        let mut news = obs("http://a.example/", 82 * day, 90 * day);
+        news.threat = Some("spam".into());
+        news.tlp = Some(Tlp::Red);
+        news.source = Some("secret".into());
+        let after = merge(Some(&r), &prepare(&news, &d).unwrap(), 2, now);
+        assert_eq!(after.times_seen, 2);
+        assert_eq!(after.changed_seq, 2);
+        assert_eq!(
+            (
+                after.threat,
+                after.tlp,
+                &after.source,
+                after.last_seen,
+                after.live
+            ),
+            (r.threat, r.tlp, &r.source, r.last_seen, false),
+            "its final version shows nothing of the later sighting"
+        );
+    }
+
+    #[test]
+    fn sightings_from_the_future_are_refused() {
+        let d = defaults();
+        let now = d.now.as_secs();
+        assert!(prepare(&obs("http://a.example/", now, now + MAX_AHEAD_SECS), &d).is_ok());
+        let e = prepare(&obs("http://a.example/", now, now + MAX_AHEAD_SECS + 1), &d).unwrap_err();
+        assert!(e.to_string().contains("future"), "{e}");
     }
 
     #[test]
     fn merging_widens_times_unions_tags_and_keeps_the_strictest_marking() {
         let d = defaults();
+        // Merged while the sightings are in the feed's window.
+        let soon = Timestamp::from_secs(400);
         let mut first = obs("http://a.example/", 100, 200);
         first.tags = vec!["emotet".into()];
         first.ip = Some("192.0.2.1".parse().unwrap());
         first.geo.latitude = Some(1.0);
-        let rec = merge(None, &prepare(&first, &d).unwrap(), 1, d.now);
+        let rec = merge(None, &prepare(&first, &d).unwrap(), 1, soon);
         assert_eq!(rec.times_seen, 1);
         let mut second = obs("http://a.example/", 50, 300);
         second.threat = Some("phishing".into());
         second.tags = vec!["kit".into()];
         second.tlp = Some(Tlp::Amber);
-        let merged = merge(Some(&rec), &prepare(&second, &d).unwrap(), 2, d.now);
+        let merged = merge(Some(&rec), &prepare(&second, &d).unwrap(), 2, soon);
         assert_eq!(merged.first_seen, Timestamp::from_secs(50));
         assert_eq!(merged.last_seen, Timestamp::from_secs(300));
         assert_eq!(merged.times_seen, 2);
@@ -468,7 +628,7 @@ mod tests {
         // An older sighting arriving late does not overwrite newer fields.
         let mut old = obs("http://a.example/", 10, 20);
         old.threat = Some("spam".into());
-        let merged2 = merge(Some(&merged), &prepare(&old, &d).unwrap(), 3, d.now);
+        let merged2 = merge(Some(&merged), &prepare(&old, &d).unwrap(), 3, soon);
         assert_eq!(merged2.threat, ThreatType::Phishing);
         assert_eq!(merged2.first_seen, Timestamp::from_secs(10));
         assert_eq!(merged2.tlp, Tlp::Amber, "marking never loosens");

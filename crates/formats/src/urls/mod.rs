@@ -318,15 +318,18 @@ fn field_name<'a>(names: &[&'a str]) -> &'a str {
 
 /// Reads a time as sources write it: RFC 3339, `YYYY-MM-DD HH:MM:SS`
 /// (UTC, optionally followed by `UTC`), `YYYY-MM-DD`, or Unix seconds
-/// (milliseconds when the number is that large).
+/// (milliseconds when the number is past the seconds of 9999-12-31, the
+/// last instant isx holds).
 pub fn parse_time(s: &str) -> Option<Timestamp> {
+    /// 9999-12-31T23:59:59Z in Unix seconds.
+    const LAST_SECOND: i64 = 253_402_300_799;
     let t = s.trim().trim_end_matches(" UTC").trim_end_matches(" +0000");
     if t.is_empty() {
         return None;
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
         let n: i64 = t.parse().ok()?;
-        return if n > 100_000_000_000 {
+        return if n > LAST_SECOND {
             Timestamp::checked_from_micros(n.checked_mul(1000)?).ok()
         } else {
             Timestamp::checked_from_secs(n).ok()
@@ -631,13 +634,7 @@ pub fn stix_indicator(r: &UrlRecord, identity: &str) -> Value {
 
 /// The STIX infrastructure type a threat type implies, when it implies one.
 pub fn infrastructure_type(t: isx_domain::ThreatType) -> Option<&'static str> {
-    use isx_domain::ThreatType as T;
-    match t {
-        T::CommandAndControl => Some("command-and-control"),
-        T::Phishing => Some("phishing"),
-        T::MalwareDistribution | T::ExploitKit => Some("hosting-malware"),
-        T::Scam | T::Cryptojacking | T::Spam | T::Other => None,
-    }
+    t.infrastructure()
 }
 
 /// The STIX objects of a URL record for TAXII, each with its offset in
@@ -647,7 +644,25 @@ pub fn infrastructure_type(t: isx_domain::ThreatType) -> Option<&'static str> {
 /// and the relationship `indicator indicates infrastructure`. Ids derive
 /// from the URL, so a changed record gives new versions of the same
 /// objects.
+///
+/// A record whose previous generation ended (it left the feed, or what
+/// the URL is part of changed) carries that generation's final, revoked
+/// objects first (offsets 0–2, the same versions as when it ended), so a
+/// reader that did not poll in between still gets them; its current
+/// objects follow (offsets 3–5).
 pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
+    let current = generation_objects(r, identity);
+    match r.ended_record() {
+        Some(ended) if r.live => generation_objects(&ended, identity)
+            .into_iter()
+            .chain(current.into_iter().map(|(o, v)| (o + 3, v)))
+            .collect(),
+        _ => current,
+    }
+}
+
+/// The objects of the record's current generation (offsets 0–2).
+fn generation_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
     let indicator = stix_indicator(r, identity);
     let Some(kind) = infrastructure_type(r.threat) else {
         return vec![(0, indicator)];

@@ -111,6 +111,7 @@ fn record(url: &str, tlp: Tlp) -> UrlRecord {
         live: true,
         revoked_at: None,
         live_since: None,
+        ended: None,
     }
 }
 
@@ -220,4 +221,20 @@ fn url_indicators_say_until_when_they_are_valid() {
     assert_eq!(until, r.last_seen.add_secs(5 * 86_400));
     assert!(until > Timestamp::parse(o["valid_from"].as_str().unwrap()).unwrap());
     assert_eq!(o["confidence"], 80);
+}
+
+#[test]
+fn unix_times_are_seconds_up_to_the_year_9999_then_milliseconds() {
+    let at = |s: &str| parse_time(s).map(Timestamp::to_rfc3339);
+    assert_eq!(at("253402300799").as_deref(), Some("9999-12-31T23:59:59Z"));
+    assert_eq!(at("20000000000").as_deref(), Some("2603-10-11T11:33:20Z"));
+    assert_eq!(
+        at("1764000000000").as_deref(),
+        parse_time("1764000000")
+            .map(Timestamp::to_rfc3339)
+            .as_deref(),
+        "milliseconds"
+    );
+    // Past the last millisecond isx holds: no time.
+    assert_eq!(at("253402300800000"), None);
 }

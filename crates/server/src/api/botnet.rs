@@ -509,7 +509,7 @@ impl SseFeed {
 
 /// Botnet files, newest first, each with its SHA-256 and Ed25519 signature
 /// (the same manifest scheme as the URL feed).
-#[utoipa::path(get, path = "/api/v1/feeds/botnet", tag = "botnet", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/feeds/botnet", operation_id = "botnet_feed_manifest", tag = "botnet", security(("api_key" = [])),
     responses((status = 200, body = crate::api::urls::ManifestDto)))]
 pub(crate) async fn manifest(
     State(state): State<AppState>,
@@ -527,7 +527,7 @@ pub(crate) async fn manifest(
 /// Downloads a botnet file (a batch of yours, or a shared file). Also
 /// `latest-c2.nft`, `latest-c2.ipset`, `latest-c2.ips.txt`,
 /// `latest-c2.cidr.txt` and `latest.rpz` for the newest export.
-#[utoipa::path(get, path = "/api/v1/feeds/botnet/{name}", tag = "botnet", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/feeds/botnet/{name}", operation_id = "botnet_feed_download", tag = "botnet", security(("api_key" = [])),
     params(("name" = String, Path, description = "file name from the manifest, or latest-…")),
     responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
 pub(crate) async fn download(

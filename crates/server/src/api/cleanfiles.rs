@@ -1175,7 +1175,7 @@ pub(crate) async fn hashlookup_info(
 /// Clean-file files, newest first: every 3 hours a delta (hashes added and
 /// removed) and, when the set changed, the full set and a DCSO Bloom filter
 /// of it — each with its SHA-256 and Ed25519 signature.
-#[utoipa::path(get, path = "/api/v1/feeds/cleanfiles", tag = "cleanfiles", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/feeds/cleanfiles", operation_id = "cleanfile_feed_manifest", tag = "cleanfiles", security(("api_key" = [])),
     responses((status = 200, body = crate::api::urls::ManifestDto)))]
 pub(crate) async fn manifest(
     State(state): State<AppState>,
@@ -1192,7 +1192,7 @@ pub(crate) async fn manifest(
 
 /// Downloads a clean-file file by name, or the newest of a kind:
 /// `latest.bloom`, `latest-full.ndjson`, `latest-full.csv`.
-#[utoipa::path(get, path = "/api/v1/feeds/cleanfiles/{name}", tag = "cleanfiles", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/feeds/cleanfiles/{name}", operation_id = "cleanfile_feed_download", tag = "cleanfiles", security(("api_key" = [])),
     params(("name" = String, Path, description = "file name from the manifest, or latest-…")),
     responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
 pub(crate) async fn download(

@@ -443,10 +443,11 @@ async fn read_page(
 #[allow(dead_code)] // schema only
 struct CollectionQuery {
     /// Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)
+    #[param(format = DateTime)]
     added_after: Option<String>,
-    /// Objects a page holds at most (10,000 and the default)
+    /// Objects a page holds at most (10,000 and the default; more is read as 10,000)
     #[param(minimum = 1)]
-    limit: Option<u32>,
+    limit: Option<u64>,
     /// The `next` of the previous page: alone, or with the same filters
     next: Option<String>,
     /// Object ids, comma-separated
@@ -469,10 +470,11 @@ struct CollectionQuery {
 #[allow(dead_code)] // schema only
 struct ObjectQuery {
     /// Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)
+    #[param(format = DateTime)]
     added_after: Option<String>,
-    /// Objects a page holds at most (10,000 and the default)
+    /// Objects a page holds at most (10,000 and the default; more is read as 10,000)
     #[param(minimum = 1)]
-    limit: Option<u32>,
+    limit: Option<u64>,
     /// The `next` of the previous page: alone, or with the same filters
     next: Option<String>,
     /// `last` (default), `first`, `all` or version timestamps, comma-separated
@@ -489,10 +491,11 @@ struct ObjectQuery {
 #[allow(dead_code)] // schema only
 struct VersionsQuery {
     /// Only objects added to the collection after this instant (RFC 3339; `X-TAXII-Date-Added-Last` of the last page)
+    #[param(format = DateTime)]
     added_after: Option<String>,
-    /// Objects a page holds at most (10,000 and the default)
+    /// Objects a page holds at most (10,000 and the default; more is read as 10,000)
     #[param(minimum = 1)]
-    limit: Option<u32>,
+    limit: Option<u64>,
     /// The `next` of the previous page: alone, or with the same filters
     next: Option<String>,
     /// STIX spec versions, comma-separated (default: each object's latest)
@@ -545,7 +548,7 @@ async fn get_object(
 
 /// The collection's manifest: id, `date_added`, version and media type
 /// of each object version the filters select.
-#[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/manifest/", tag = "taxii", security(("basic" = []), ("api_key" = [])),
+#[utoipa::path(get, path = "/taxii2/isx/collections/{cid}/manifest/", operation_id = "taxii_manifest", tag = "taxii", security(("basic" = []), ("api_key" = [])),
     params(
         ("cid" = String, Path, description = "The collection's id or alias (`urls`, `botnet`, `advisories`, `cleanfiles`, `group-N`)"),
         CollectionQuery,

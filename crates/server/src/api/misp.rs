@@ -14,7 +14,7 @@ use crate::AppState;
 /// The feed's manifest: every event the caller may see under its UUID,
 /// with its organisation, tags, info, date and `timestamp` (which moves
 /// only when the event changes), as MISP's feed generator writes it.
-#[utoipa::path(get, path = "/api/v1/feeds/misp/manifest.json", tag = "misp", security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/feeds/misp/manifest.json", operation_id = "misp_manifest", tag = "misp", security(("api_key" = [])),
     responses((status = 200, description = "MISP feed manifest", content_type = "application/json"),
         (status = 401, body = Problem), (status = 429, body = Problem)))]
 pub(crate) async fn manifest(

@@ -23,7 +23,9 @@ pub struct UrlFilterParams {
     #[param(schema_with = crate::api::schema::ip_filter)]
     pub ip: Option<String>,
     /// `AS64500` or `64500`.
-    #[param(pattern = r"^((AS|as)?0*[1-9][0-9]{0,8})?$")]
+    #[param(
+        pattern = r"^((AS|as)?0*([1-9][0-9]{0,8}|[1-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}|42949672[0-8][0-9]|429496729[0-4]))?$"
+    )]
     pub asn: Option<String>,
     /// ISO 3166-1 alpha-2.
     #[param(pattern = "^([A-Za-z]{2})?$")]
