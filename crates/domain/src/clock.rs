@@ -125,6 +125,11 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// Where "now" comes from. The server and the policy function never read the
 /// system time directly, so a test can stand at T−6d, T−24h or T.
+/// How far ahead of the receiving node's clock a sighting's time may be
+/// (a source's clock a little fast); later ones are refused, as they would
+/// date records and STIX versions ahead of every real one.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }

@@ -21,7 +21,7 @@ mod user;
 
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use choice::{check_display_name, is_deceptive, label_problem};
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp, MAX_CLOCK_SKEW_SECS};
 pub use error::DomainError;
 pub use geo::GeoInfo;
 pub use group::{GroupId, GroupMembership, GroupRole, NewTrustGroup, TrustGroup, TrustGroupKind};

@@ -196,7 +196,7 @@ impl UrlRecord {
 }
 
 /// How far after the import's time a sighting may be (clock skew).
-pub const MAX_AHEAD_SECS: i64 = 300;
+pub const MAX_AHEAD_SECS: i64 = isx_domain::MAX_CLOCK_SKEW_SECS;
 
 /// Checks and canonicalises one observation.
 pub fn prepare(obs: &UrlObservation, d: &ImportDefaults) -> Result<UrlCandidate, UrlError> {

@@ -296,5 +296,17 @@ fn event(f: &HashMap<String, String>, defaults: &BotnetDefaults) -> Result<Botne
             .parse()
             .map_err(|e: isx_domain::DomainError| e.to_string())?;
     }
-    e.validate().map_err(|e| e.to_string())
+    let e = e.validate().map_err(|e| e.to_string())?;
+    let latest = e.last_seen.max(e.seen_at);
+    if latest
+        > defaults
+            .received_at
+            .add_secs(isx_domain::MAX_CLOCK_SKEW_SECS)
+    {
+        return Err(format!(
+            "seen at {latest}: in the future (more than {} s after now)",
+            isx_domain::MAX_CLOCK_SKEW_SECS
+        ));
+    }
+    Ok(e)
 }

@@ -6,7 +6,7 @@ fn defaults() -> BotnetDefaults {
         product: None,
         source: "test".to_owned(),
         marking: Tlp::Amber,
-        received_at: Timestamp::from_secs(1_790_000_000),
+        received_at: Timestamp::from_secs(1_800_000_000),
     }
 }
 
@@ -202,4 +202,22 @@ fn botnet_indicators_say_until_when_they_are_valid() {
         );
         assert_eq!(indicator["confidence"], 70, "{product:?}");
     }
+}
+
+#[test]
+fn reports_from_the_future_are_refused() {
+    let d = defaults();
+    let line = |at: Timestamp| {
+        format!(
+            "{{\"product\":\"c2\",\"time\":\"{}\",\"ip\":\"203.0.113.66\",\"status\":\"online\"}}\n",
+            at.to_rfc3339()
+        )
+    };
+    let skew = isx_domain::MAX_CLOCK_SKEW_SECS;
+    let now = d.received_at;
+    let text = line(now.add_secs(skew)) + &line(now.add_secs(skew + 1));
+    let rows = parse_events(text.as_bytes(), BotnetInputFormat::Ndjson, d);
+    assert!(rows[0].is_ok(), "{:?}", rows[0]);
+    let e = rows[1].clone().expect_err("refused");
+    assert!(e.message.contains("future"), "{e:?}");
 }
