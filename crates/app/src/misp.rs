@@ -381,11 +381,11 @@ async fn c2_event(
     }
     let current: Vec<(&String, &&StoredBotnetEvent)> = latest
         .iter()
-        .filter(|(_, e)| e.event.status.as_deref() != Some("offline"))
+        .filter(|(_, e)| !isx_botnet::indicator::reports_offline(&e.event))
         .collect();
     let offline_since = latest
         .values()
-        .filter(|e| e.event.status.as_deref() == Some("offline"))
+        .filter(|e| isx_botnet::indicator::reports_offline(&e.event))
         .map(|e| e.received_at)
         .max();
     if current.is_empty() && offline_since.is_none() {

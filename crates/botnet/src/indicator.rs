@@ -61,11 +61,20 @@ pub fn key(e: &BotnetEvent) -> String {
     )
 }
 
-/// Whether a source reports the C2 offline.
+/// Whether a source reports the C2 offline (`offline`, `down`,
+/// `sinkholed`: the words the firewall lists and MISP go by too).
 pub fn reports_offline(e: &BotnetEvent) -> bool {
     e.status
         .as_deref()
-        .is_some_and(|s| s.trim().eq_ignore_ascii_case("offline"))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .is_some_and(|s| matches!(s.as_str(), "offline" | "down" | "sinkholed"))
+}
+
+/// An instant to the millisecond, as STIX timestamps carry it: versions
+/// are told apart at that precision, so reports within one millisecond
+/// are one version.
+fn to_millis(t: Timestamp) -> Timestamp {
+    Timestamp::from_micros(t.as_micros().div_euclid(1000) * 1000)
 }
 
 /// The event's link given its key's state, and the state after it.
@@ -73,7 +82,7 @@ pub fn next(
     state: Option<IndicatorState>,
     e: &BotnetEvent,
 ) -> (IndicatorLink, Option<IndicatorState>) {
-    let at = e.last_seen.max(e.seen_at);
+    let at = to_millis(e.last_seen.max(e.seen_at));
     let offline = reports_offline(e);
     let version = |s: IndicatorState| (IndicatorLink::Version(s), Some(s));
     match state {
@@ -98,6 +107,13 @@ pub fn next(
                 revoked: false,
             })
         }
+        // Offline in the millisecond of the last version: the revocation
+        // takes the next millisecond (versions need a later `modified`).
+        Some(s) if offline && at == s.modified => version(IndicatorState {
+            modified: Timestamp::from_micros(at.as_micros().saturating_add(1000)),
+            revoked: true,
+            ..s
+        }),
         Some(s) if at <= s.modified => (IndicatorLink::Silent, Some(s)),
         Some(s) => version(IndicatorState {
             modified: at,
@@ -169,6 +185,28 @@ mod tests {
             panic!("a version")
         };
         assert_eq!(revoked.created.as_secs(), 100);
+    }
+
+    #[test]
+    fn reports_within_a_millisecond_are_one_version() {
+        let mut a = event(100, None);
+        let mut b = a.clone();
+        a.seen_at = Timestamp::from_micros(100_000_000 + 100);
+        a.last_seen = a.seen_at;
+        b.seen_at = Timestamp::from_micros(100_000_000 + 900);
+        b.last_seen = b.seen_at;
+        let mut c = b.clone();
+        c.status = Some("down".into());
+        let links = run(&[a, b, c]);
+        assert!(matches!(links[0], IndicatorLink::Version(_)));
+        assert_eq!(links[1], IndicatorLink::Silent, "the same millisecond");
+        // An offline report in the same millisecond as the last version
+        // still revokes it, one millisecond on.
+        let IndicatorLink::Version(v) = links[2] else {
+            panic!("the revocation: {:?}", links[2])
+        };
+        assert!(v.revoked);
+        assert_eq!(v.modified.as_micros(), 100_001_000);
     }
 
     #[test]

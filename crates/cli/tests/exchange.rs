@@ -1530,8 +1530,8 @@ async fn urls_leaving_the_feed_are_revoked(backend: Backend) {
         .expect("records");
     assert_eq!(
         (c[0].times_seen, c[0].live),
-        (2, false),
-        "the sighting is kept"
+        (1, false),
+        "old news changes nothing of a revoked URL, not even its count"
     );
 
     // D's threat changes from phishing (infrastructure: phishing) to spam

@@ -382,14 +382,11 @@ pub fn merge(
             .add_secs(window())
             < now
     {
-        // Old news for a revoked URL: the sighting is counted, the record
-        // (and so its final, revoked STIX version) stays as it was.
-        return UrlRecord {
-            times_seen: old.times_seen + 1,
-            changed_seq: seq,
-            changed_at: now,
-            ..old.clone()
-        };
+        // Old news for a revoked URL changes nothing of it: not its final,
+        // revoked STIX version, not its count, not its batch (a hidden
+        // sighting must show nowhere). Its sighting key is kept, so a
+        // re-import stays idempotent.
+        return old.clone();
     }
     let (newer, older) = if c.last_seen >= old.last_seen {
         (fresh, old.clone())
@@ -539,7 +536,7 @@ mod tests {
         // Older news keeps it revoked.
         let c = prepare(&obs("http://a.example/", 92 * day, 94 * day), &d).unwrap();
         let r = merge(Some(&r), &c, 2, now);
-        assert!(!r.live && r.generation == 0 && r.times_seen == 2);
+        assert!(!r.live && r.generation == 0 && r.times_seen == 1);
         // Activity in the window brings it back, as the next indicator,
         // valid from the new activity.
         let c = prepare(&obs("http://a.example/", 98 * day, 99 * day), &d).unwrap();
@@ -572,18 +569,9 @@ mod tests {
         news.tlp = Some(Tlp::Red);
         news.source = Some("secret".into());
         let after = merge(Some(&r), &prepare(&news, &d).unwrap(), 2, now);
-        assert_eq!(after.times_seen, 2);
-        assert_eq!(after.changed_seq, 2);
         assert_eq!(
-            (
-                after.threat,
-                after.tlp,
-                &after.source,
-                after.last_seen,
-                after.live
-            ),
-            (r.threat, r.tlp, &r.source, r.last_seen, false),
-            "its final version shows nothing of the later sighting"
+            after, r,
+            "a hidden sighting shows nowhere, not even as a count"
         );
     }
 
