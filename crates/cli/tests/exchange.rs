@@ -1589,20 +1589,7 @@ async fn urls_leaving_the_feed_are_revoked(backend: Backend) {
         .chain(fourth)
         .chain(fifth)
         .collect();
-    let out = crate::oracles::run_python(
-        r#"
-import json, sys
-from stix2validator import validate_string, ValidationOptions
-bad = []
-for o in json.load(sys.stdin):
-    r = validate_string(json.dumps(o), ValidationOptions(strict=True, version="2.1"))
-    if not r.is_valid:
-        bad.append([o["id"], [str(e) for e in r.errors]])
-print(json.dumps(bad))
-"#,
-        &Value::Array(all).to_string(),
-    );
-    assert_eq!(out.trim(), "[]", "{out}");
+    assert_valid_stix(all);
 }
 
 /// Issue 19 part 3: a C2 server in the botnet collection is one indicator
@@ -1704,8 +1691,12 @@ async fn c2_offline_is_revoked(backend: Backend) {
     );
     // Every version is valid STIX 2.1 (strict).
     let every: Vec<Value> = all.into_iter().chain(back).collect();
-    let out = crate::oracles::run_python(
-        r#"
+    assert_valid_stix(every);
+}
+
+/// Every object passes `stix2-validator` (strict, STIX 2.1).
+fn assert_valid_stix(objects: Vec<Value>) {
+    const VALIDATE: &str = r#"
 import json, sys
 from stix2validator import validate_string, ValidationOptions
 bad = []
@@ -1714,8 +1705,7 @@ for o in json.load(sys.stdin):
     if not r.is_valid:
         bad.append([o["id"], [str(e) for e in r.errors]])
 print(json.dumps(bad))
-"#,
-        &Value::Array(every).to_string(),
-    );
+"#;
+    let out = crate::oracles::run_python(VALIDATE, &Value::Array(objects).to_string());
     assert_eq!(out.trim(), "[]", "{out}");
 }

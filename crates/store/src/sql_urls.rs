@@ -181,6 +181,12 @@ fn bind_url_query<'q, DB: Engine>(sql: Sql<'q, DB>, q: &'q UrlQuery) -> Sql<'q, 
     .arg(q.after_id.unwrap_or(i64::MIN))
 }
 
+/// When an upsert keeps a record's arrival (instant and place): it was
+/// revoked by an earlier change and stays revoked, so its final STIX
+/// version stays where readers got it, and nothing follows it.
+const KEEPS_FINAL: &str =
+    "url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at";
+
 /// The TAXII objects one URL record can be at most (an ended generation's
 /// three and the current three): the room each takes after its arrival.
 pub const URL_OBJECTS_PER_RECORD: i64 = 6;
@@ -331,9 +337,9 @@ pub(crate) async fn import_urls_in<DB: Engine>(
              first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
              changed_seq = excluded.changed_seq, generation = excluded.generation, live = excluded.live,
              revoked_at = excluded.revoked_at, live_since = excluded.live_since, ended = excluded.ended,
-             changed_at = CASE WHEN url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at THEN url_records.changed_at ELSE excluded.changed_at END,
-             added_pos = CASE WHEN url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at THEN url_records.added_pos ELSE excluded.added_pos END,
-             added_ranks = CASE WHEN url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at THEN url_records.added_ranks ELSE excluded.added_ranks END
+             changed_at = CASE WHEN {KEEPS_FINAL} THEN url_records.changed_at ELSE excluded.changed_at END,
+             added_pos = CASE WHEN {KEEPS_FINAL} THEN url_records.added_pos ELSE excluded.added_pos END,
+             added_ranks = CASE WHEN {KEEPS_FINAL} THEN url_records.added_ranks ELSE excluded.added_ranks END
              RETURNING id, url",
             values.join(", ")
         );
