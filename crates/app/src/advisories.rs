@@ -95,15 +95,9 @@ enum Sort {
     Ssvc,
 }
 
-/// A filter's value, when it has one (an empty value is no filter, as the
-/// web form sends it).
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
-}
-
 impl AdvisoryFilter {
     fn parse_sort(&self) -> Result<Sort, AppError> {
-        match given(&self.sort).unwrap_or("cve") {
+        match crate::urls::given(&self.sort).unwrap_or("cve") {
             "cve" => Ok(Sort::Cve),
             "epss" => Ok(Sort::Epss),
             "score" => Ok(Sort::Score),
@@ -115,7 +109,7 @@ impl AdvisoryFilter {
     }
 
     fn parse_ssvc(&self) -> Result<Option<isx_advisories::SsvcExploitation>, AppError> {
-        given(&self.ssvc_exploitation)
+        crate::urls::given(&self.ssvc_exploitation)
             .map(|s| s.parse().map_err(AppError::invalid))
             .transpose()
     }
@@ -130,7 +124,7 @@ impl AdvisoryFilter {
     }
 
     pub fn parse_severity(&self) -> Result<Option<Severity>, AppError> {
-        given(&self.severity)
+        crate::urls::given(&self.severity)
             .map(|s| s.parse::<Severity>().map_err(AppError::invalid))
             .transpose()
     }

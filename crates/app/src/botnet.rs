@@ -367,12 +367,6 @@ pub struct EventFilter {
     pub limit: Option<u32>,
 }
 
-/// A filter's value, when it has one (an empty value is no filter, as
-/// the web form sends it).
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|t| !t.trim().is_empty())
-}
-
 impl EventFilter {
     pub fn query(&self) -> Result<BotnetQuery, AppError> {
         let products = match &self.products {
@@ -384,11 +378,11 @@ impl EventFilter {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| AppError::invalid(format!("products: {e}")))?,
         };
-        let since = given(&self.since)
+        let since = crate::urls::given(&self.since)
             .map(Timestamp::parse)
             .transpose()
             .map_err(|e| AppError::invalid(format!("since: {e}")))?;
-        let ip = given(&self.ip)
+        let ip = crate::urls::given(&self.ip)
             .map(|t| t.trim().parse::<std::net::IpAddr>())
             .transpose()
             .map_err(|_| AppError::invalid("ip: not an IP address"))?

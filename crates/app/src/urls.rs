@@ -225,6 +225,12 @@ pub async fn revoke_stale(store: &dyn isx_store::Store, now: Timestamp) -> Resul
     Ok(total)
 }
 
+/// A filter's value, trimmed, when it has one: an empty value is no
+/// filter, as the web forms send it (URL, botnet and advisory filters).
+pub(crate) fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
 pub fn parse_opt<T: std::str::FromStr>(v: Option<&str>, what: &str) -> Result<Option<T>, AppError>
 where
     T::Err: std::fmt::Display,

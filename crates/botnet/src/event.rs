@@ -179,12 +179,16 @@ impl BotnetEvent {
 
     /// Whether the C2 server is known to be down.
     pub fn is_offline(&self) -> bool {
-        matches!(
-            self.status.as_deref(),
-            Some("offline" | "down" | "sinkholed")
-        )
+        self.status
+            .as_deref()
+            .is_some_and(|s| OFFLINE_STATUSES.contains(&s))
     }
 }
+
+/// The statuses (as `validate` leaves them: trimmed, lower case) that
+/// say a C2 server is down: the firewall lists, the MISP feed and the
+/// TAXII indicators all go by them.
+pub const OFFLINE_STATUSES: [&str; 3] = ["offline", "down", "sinkholed"];
 
 fn text(field: &'static str, value: &str) -> Result<Option<String>, BotnetError> {
     let t = value.trim();

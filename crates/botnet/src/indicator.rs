@@ -61,13 +61,13 @@ pub fn key(e: &BotnetEvent) -> String {
     )
 }
 
-/// Whether a source reports the C2 offline (`offline`, `down`,
-/// `sinkholed`: the words the firewall lists and MISP go by too).
+/// Whether a source reports the C2 offline ([`crate::OFFLINE_STATUSES`],
+/// in any case and spacing).
 pub fn reports_offline(e: &BotnetEvent) -> bool {
     e.status
         .as_deref()
         .map(|s| s.trim().to_ascii_lowercase())
-        .is_some_and(|s| matches!(s.as_str(), "offline" | "down" | "sinkholed"))
+        .is_some_and(|s| crate::OFFLINE_STATUSES.contains(&s.as_str()))
 }
 
 /// An instant to the millisecond, as STIX timestamps carry it: versions

@@ -30,7 +30,7 @@ pub mod indicator;
 mod matcher;
 
 pub use dedup::{DedupKey, DedupRow, Deduplicator};
-pub use event::{BotnetEvent, MAX_TEXT_LEN};
+pub use event::{BotnetEvent, MAX_TEXT_LEN, OFFLINE_STATUSES};
 pub use matcher::{MatchKey, Matcher, MatcherStats};
 
 use isx_domain::{BotnetProduct, MemberId, Tlp};

@@ -1128,6 +1128,27 @@ async fn poll_once(
     }
 }
 
+/// Botnet events ingested as the operator (NDJSON), every one stored.
+async fn ingest_botnet(app: &TestApp, body: String) {
+    let res = app
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/botnet/events",
+            &app.operator.token,
+        )
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    // The answer streams one acknowledgement per stored batch: read to
+    // its end, when every batch is stored.
+    let status = res.status();
+    let acks = res.text().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::OK, "{acks}");
+    assert!(!acks.contains("\"error\""), "{acks}");
+}
+
 /// An envelope of `n` indicators, ids numbered from `from`.
 fn indicators(app: &TestApp, from: usize, n: usize) -> Value {
     let identity = isx_formats::partnership::member_identity(app.a.member.id);
@@ -1230,28 +1251,7 @@ async fn siem_polling_loops(backend: Backend) {
         }
         body
     };
-    let ingest = |body: String| {
-        let app = &app;
-        async move {
-            let res = app
-                .req(
-                    reqwest::Method::POST,
-                    "/api/v1/botnet/events",
-                    &app.operator.token,
-                )
-                .header("content-type", "application/x-ndjson")
-                .body(body)
-                .send()
-                .await
-                .expect("send");
-            // The answer streams one acknowledgement per stored batch:
-            // read to its end, when every batch is stored.
-            let status = res.status();
-            let acks = res.text().await.unwrap_or_default();
-            assert_eq!(status, StatusCode::OK, "{acks}");
-            assert!(!acks.contains("\"error\""), "{acks}");
-        }
-    };
+    let ingest = |body: String| ingest_botnet(&app, body);
     // What A may see, read whole (the reference).
     let whole = || {
         let app = &app;
@@ -1608,26 +1608,7 @@ async fn c2_offline_is_revoked(backend: Backend) {
             "{{\"product\":\"c2\",\"time\":\"{time}\",\"ip\":\"203.0.113.66\",\"port\":443,\"family\":\"emotet\",\"status\":\"{status}\",\"tlp\":\"green\"}}\n"
         )
     };
-    let ingest = |body: String| {
-        let app = &app;
-        async move {
-            let res = app
-                .req(
-                    reqwest::Method::POST,
-                    "/api/v1/botnet/events",
-                    &app.operator.token,
-                )
-                .header("content-type", "application/x-ndjson")
-                .body(body)
-                .send()
-                .await
-                .expect("send");
-            let status = res.status();
-            let acks = res.text().await.unwrap_or_default();
-            assert_eq!(status, StatusCode::OK, "{acks}");
-            assert!(!acks.contains("\"error\""), "{acks}");
-        }
-    };
+    let ingest = |body: String| ingest_botnet(&app, body);
     let col = "/taxii2/isx/collections/botnet/objects/";
     async fn versions(app: &TestApp, col: &str, id: &str) -> Vec<Value> {
         let res = app

@@ -131,20 +131,6 @@ pub(crate) enum LookupBody {
     Object(HashesBody),
 }
 
-/// Hashes one per line (schema only): at least one.
-pub(crate) struct HashLines;
-
-impl utoipa::PartialSchema for HashLines {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(r"\S"))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for HashLines {}
-
 /// `{"hashes": […]}` (schema only).
 #[derive(utoipa::ToSchema, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -242,7 +228,7 @@ struct BulkAnswer<'a> {
 /// by default, a JSON array or CSV on request. A malformed hash is answered
 /// with an `error` at its `index` and does not fail the others.
 #[utoipa::path(post, path = "/api/v1/cleanfiles/lookup", tag = "cleanfiles", security(("api_key" = [])), params(BulkParams),
-    request_body(content((LookupBody = "application/json"), (HashLines = "text/plain")), description = "a JSON array of hashes, {\"hashes\": […]}, or text with one hash per line (not empty)"),
+    request_body(content((LookupBody = "application/json"), (crate::api::schema::HashLines = "text/plain")), description = "a JSON array of hashes, {\"hashes\": […]}, or text with one hash per line (not empty)"),
     responses((status = 200, description = "one answer per hash: {index, hash, algorithm, known, file} or {index, hash, error}"),
         (status = 400, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
 pub(crate) async fn lookup_bulk(

@@ -18,50 +18,17 @@ pub struct ConstituencyDto {
     pub cidrs: Vec<Cidr>,
     /// AS numbers, e.g. `64500`.
     #[serde(default)]
-    #[schema(value_type = Vec<AsnNumber>)]
+    #[schema(value_type = Vec<crate::api::schema::AsnNumber>)]
     pub asns: Vec<Asn>,
     /// DNS names and suffixes, e.g. `example.org`.
     #[serde(default)]
-    #[schema(value_type = Vec<DomainNameText>)]
+    #[schema(value_type = Vec<crate::api::schema::DomainNameText>)]
     pub domains: Vec<DomainName>,
     /// ISO 3166-1 alpha-2 country of a national CERT.
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2}$")]
     pub country: Option<CountryCode>,
 }
-
-/// A DNS name (schema only): letters, digits, `-` and `_` in labels of
-/// 1 to 63 characters, at most 253 in all, a trailing dot allowed.
-pub struct DomainNameText;
-
-impl utoipa::PartialSchema for DomainNameText {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .max_length(Some(253))
-            .pattern(Some(
-                r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for DomainNameText {}
-
-/// An AS number (schema only): 0 and 4294967295 are reserved.
-pub struct AsnNumber;
-
-impl utoipa::PartialSchema for AsnNumber {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::Integer)
-            .minimum(Some(1))
-            .maximum(Some(4_294_967_294_u32))
-            .into()
-    }
-}
-
-impl ToSchema for AsnNumber {}
 
 impl From<ConstituencyDto> for Constituency {
     fn from(d: ConstituencyDto) -> Self {
