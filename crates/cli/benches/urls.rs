@@ -114,6 +114,7 @@ fn record(i: usize, now: Timestamp) -> UrlRecord {
         revoked_at: None,
         live_since: None,
         ended: None,
+        above: None,
     }
 }
 

@@ -1689,3 +1689,104 @@ pub async fn partnership(store: &dyn Store) {
         "the copy in G2 stays"
     );
 }
+
+/// Version 19 gave a URL one record per marking (on SQLite by building the
+/// URL tables again): a version-18 database holding a record and its
+/// sighting upgrades with both intact, and the URL can then gain a
+/// stricter record beside its first.
+pub async fn url_levels_upgrade(url: &str) {
+    use isx_domain::Tlp;
+    let green = url_candidate("http://old.example/x", "phishing", 100, 200, Tlp::Green);
+    let store: std::sync::Arc<dyn Store> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let s = crate::postgres::PostgresStore::connect(url)
+                .await
+                .expect("connect");
+            at_version_18(&s, &green).await;
+            std::sync::Arc::new(s)
+        } else {
+            let s = crate::sqlite::SqliteStore::open(std::path::Path::new(url))
+                .await
+                .expect("open");
+            at_version_18(&s, &green).await;
+            std::sync::Arc::new(s)
+        };
+    assert_eq!(store.migrate().await.expect("upgrade"), 1);
+    let q = crate::UrlQuery {
+        markings: Tlp::ALL.to_vec(),
+        limit: 10,
+        ..Default::default()
+    };
+    let before = store.url_records(&q).await.expect("records");
+    assert_eq!(before.len(), 1);
+    assert_eq!((before[0].tlp, before[0].above), (Tlp::Green, None));
+    let red = url_candidate("http://old.example/x", "phishing", 150, 250, Tlp::Red);
+    let candidates = [green, red];
+    let out = store
+        .import_urls(
+            &crate::UrlBatch {
+                candidates: &candidates,
+                source: "test",
+                actor: "cli",
+            },
+            Timestamp::from_secs(300),
+        )
+        .await
+        .expect("import after the upgrade");
+    assert_eq!(
+        (out.unchanged, out.updated),
+        (1, 1),
+        "the old sighting is still known"
+    );
+    let green_only = crate::UrlQuery {
+        markings: vec![Tlp::Clear, Tlp::Green],
+        ..q.clone()
+    };
+    let green_view = store.url_records(&green_only).await.expect("green");
+    assert_eq!(green_view.len(), 1);
+    assert_eq!(green_view[0].id, before[0].id, "the old record, kept");
+    assert_eq!(green_view[0].times_seen, 1);
+    let red_view = store.url_records(&q).await.expect("all");
+    assert_eq!(red_view.len(), 1);
+    assert_eq!((red_view[0].tlp, red_view[0].times_seen), (Tlp::Red, 2));
+}
+
+/// Migrates `store` to version 18 and writes one URL record and its
+/// sighting as that schema held them.
+async fn at_version_18<DB: crate::engine::Engine>(
+    store: &crate::engine::SqlStore<DB>,
+    c: &isx_urls::UrlCandidate,
+) {
+    use crate::engine::{scalar, Run};
+    crate::migrate::run_through(&store.pool, 18)
+        .await
+        .expect("version 18");
+    sqlx::query(
+        "INSERT INTO url_batches (seq, imported_at, source, actor, created, updated, unchanged)
+         VALUES (1, 0, 'test', 'cli', 1, 0, 0)",
+    )
+    .run(&store.pool)
+    .await
+    .expect("batch");
+    let id: i64 = scalar(
+        sqlx::query(
+            "INSERT INTO url_records (url, host, threat, tags, source, confidence, tlp, first_seen,
+             last_seen, times_seen, changed_seq, changed_at, live_since)
+             VALUES ($1, $2, 'phishing', '[]', 'test', 50, 'green', $3, $4, 1, 1, $5, $3) RETURNING id",
+        )
+        .arg(c.canon.url.clone())
+        .arg(c.canon.host.clone())
+        .arg(c.first_seen.as_micros())
+        .arg(c.last_seen.as_micros())
+        .arg(Timestamp::from_secs(250).as_micros()),
+        &store.pool,
+    )
+    .await
+    .expect("record");
+    sqlx::query("INSERT INTO url_sightings (url_id, sighting) VALUES ($1, $2)")
+        .arg(id)
+        .arg(c.sighting.clone())
+        .run(&store.pool)
+        .await
+        .expect("sighting");
+}

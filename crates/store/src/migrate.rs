@@ -105,6 +105,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "botnet_indicators",
         sql: include_str!("../migrations/sqlite/0018_botnet_indicators.sql"),
     },
+    Migration {
+        version: 19,
+        name: "url_levels",
+        sql: include_str!("../migrations/sqlite/0019_url_levels.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -198,6 +203,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "botnet_indicators",
         sql: include_str!("../migrations/postgres/0018_botnet_indicators.sql"),
     },
+    Migration {
+        version: 19,
+        name: "url_levels",
+        sql: include_str!("../migrations/postgres/0019_url_levels.sql"),
+    },
 ];
 
 /// The bookkeeping table, identical on both engines.
@@ -224,8 +234,14 @@ pub(crate) fn statements(sql: &str) -> impl Iterator<Item = &str> {
 /// ([`WriteLock::Migration`]; PostgreSQL: an advisory lock), before the
 /// bookkeeping table is made.
 pub(crate) async fn run<DB: Engine>(pool: &Pool<DB>) -> Result<usize> {
+    run_through(pool, i64::MAX).await
+}
+
+/// [`run`] for the migrations up to version `last` (an upgrade test starts
+/// from an older schema).
+pub(crate) async fn run_through<DB: Engine>(pool: &Pool<DB>, last: i64) -> Result<usize> {
     let mut applied = 0usize;
-    for m in DB::MIGRATIONS {
+    for m in DB::MIGRATIONS.iter().filter(|m| m.version <= last) {
         let mut tx = DB::begin_write(pool).await?;
         take_lock(&mut tx, WriteLock::Migration).await?;
         sqlx::query(CREATE_TABLE).run(&mut tx).await?;

@@ -254,6 +254,7 @@ pub(crate) struct UrlColumns {
     pub revoked_at: Option<i64>,
     pub live_since: Option<i64>,
     pub ended: Option<String>,
+    pub above: Option<String>,
 }
 
 pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
@@ -297,6 +298,11 @@ pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", what("ended"))))?,
+        above: c
+            .above
+            .as_deref()
+            .map(|t| parse(&what("above"), t))
+            .transpose()?,
         url: c.url,
         host: c.host,
         domain: c.domain,

@@ -13,7 +13,7 @@ use crate::engine::{commit, scalar, scalars, Engine, Get, Run, Sql, SqlStore, Wr
 use crate::{Result, UrlQuery};
 
 /// Columns of `url_records`, as `url_row` reads them.
-pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since, ended";
+pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since, ended, above";
 
 pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
     crate::rows::url_record(crate::rows::UrlColumns {
@@ -43,11 +43,12 @@ pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
         revoked_at: r.col::<Option<i64>>("revoked_at")?,
         live_since: r.col::<Option<i64>>("live_since")?,
         ended: r.col::<Option<String>>("ended")?,
+        above: r.col::<Option<String>>("above")?,
     })
 }
 
-/// Binds a record's data columns ($1 … $24: url … changed_at, generation
-/// … ended; no id).
+/// Binds a record's data columns ($1 … $26: url … changed_at, generation
+/// … above; no id).
 fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
     q.arg(&m.url)
         .arg(&m.host)
@@ -74,7 +75,11 @@ fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
         .arg(m.revoked_at.map(isx_domain::Timestamp::as_micros))
         .arg(m.live_since.map(isx_domain::Timestamp::as_micros))
         .arg(m.ended.as_ref().and_then(|e| serde_json::to_string(e).ok()))
+        .arg(m.above.map(isx_domain::Tlp::as_str))
 }
+
+/// Columns a record's upsert binds: [`bind_url`]'s and its place.
+const URL_UPSERT_COLS: usize = 28;
 
 /// `$from, $from+1, …` for `n` values (PostgreSQL).
 pub(crate) fn numbered(from: usize, n: usize) -> String {
@@ -92,68 +97,108 @@ pub(crate) fn anonymous(_from: usize, n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Rows per round trip of an import: 22 parameters per record stays under
-/// SQLite's (32,766) and PostgreSQL's (65,535) limits.
+/// URLs per chunk of an import (each a round trip for its records), and
+/// rows per statement: 28 parameters per record stays under SQLite's
+/// (32,766) and PostgreSQL's (65,535) limits.
 pub(crate) const URL_CHUNK: usize = 500;
 
-/// The merge of one chunk of candidates into their records: which records
-/// to write and which sightings are new, counted into `out`. Pure.
+/// What one chunk of an import writes.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkMerge {
+    /// The records that changed (new ones with id 0).
+    pub records: Vec<UrlRecord>,
+    /// Records that did not change but whose URL gained a stricter
+    /// record: their new [`UrlRecord::above`] only (by id), leaving what
+    /// their readers see, and when they saw it, as it was.
+    pub above_only: Vec<(i64, Option<isx_domain::Tlp>)>,
+    /// The new sightings: URL, the marking of the record they belong to,
+    /// and key.
+    pub sightings: Vec<(String, isx_domain::Tlp, String)>,
+}
+
+/// The merge of one chunk of candidates (every candidate of each of its
+/// URLs, in the import's order) into the records of their URLs (every
+/// marking's): which records to write and which sightings are new,
+/// counted into `out`. Pure.
 pub(crate) fn merge_chunk(
-    chunk: &[isx_urls::UrlCandidate],
-    existing: Vec<isx_urls::UrlRecord>,
+    chunk: &[&isx_urls::UrlCandidate],
+    existing: Vec<UrlRecord>,
     known: &mut std::collections::HashSet<String>,
     seq: i64,
     now: isx_domain::Timestamp,
     out: &mut crate::UrlImportOutcome,
-) -> (Vec<isx_urls::UrlRecord>, Vec<(String, String)>) {
-    let mut state: std::collections::HashMap<String, (isx_urls::UrlRecord, bool)> = existing
-        .into_iter()
-        .map(|r| (r.url.clone(), (r, false)))
-        .collect();
+) -> ChunkMerge {
+    use std::collections::{HashMap, HashSet};
+    let stored_above: HashMap<i64, Option<isx_domain::Tlp>> =
+        existing.iter().map(|r| (r.id, r.above)).collect();
+    let mut state: HashMap<String, Vec<UrlRecord>> = HashMap::new();
+    for r in existing {
+        state.entry(r.url.clone()).or_default().push(r);
+    }
     let mut order: Vec<String> = Vec::new();
-    let mut sightings = Vec::new();
+    let mut listed: HashSet<String> = HashSet::new();
+    let mut dirty: HashSet<(String, isx_domain::Tlp)> = HashSet::new();
+    let mut merged = ChunkMerge::default();
     for c in chunk {
         if !known.insert(c.sighting.clone()) {
             out.unchanged += 1;
             continue;
         }
-        match state.get_mut(&c.canon.url) {
-            Some((rec, dirty)) => {
-                *rec = isx_urls::merge(Some(rec), c, seq, now);
-                if !*dirty {
-                    order.push(c.canon.url.clone());
-                }
-                *dirty = true;
-                out.updated += 1;
-            }
-            None => {
-                state.insert(
-                    c.canon.url.clone(),
-                    (isx_urls::merge(None, c, seq, now), true),
-                );
-                order.push(c.canon.url.clone());
-                out.created += 1;
+        let rows = state.entry(c.canon.url.clone()).or_default();
+        if rows.is_empty() {
+            out.created += 1;
+        } else {
+            out.updated += 1;
+        }
+        if listed.insert(c.canon.url.clone()) {
+            order.push(c.canon.url.clone());
+        }
+        for t in isx_urls::merge_levels(rows, c, seq, now) {
+            dirty.insert((c.canon.url.clone(), t));
+        }
+        // A sighting belongs to the record of its marking, or (old news
+        // that started none) to the URL's loosest one.
+        let level = if rows.iter().any(|r| r.tlp == c.tlp) {
+            c.tlp
+        } else {
+            rows.first().map_or(c.tlp, |r| r.tlp)
+        };
+        merged
+            .sightings
+            .push((c.canon.url.clone(), level, c.sighting.clone()));
+    }
+    for url in order {
+        for r in state.remove(&url).unwrap_or_default() {
+            if dirty.contains(&(url.clone(), r.tlp)) {
+                merged.records.push(r);
+            } else if stored_above.get(&r.id).is_some_and(|a| *a != r.above) {
+                merged.above_only.push((r.id, r.above));
             }
         }
-        sightings.push((c.canon.url.clone(), c.sighting.clone()));
     }
-    let records = order
-        .into_iter()
-        .filter_map(|u| state.remove(&u).map(|(r, _)| r))
-        .collect();
-    (records, sightings)
+    merged
+}
+
+/// The markings as an SQL list (only the fixed spellings of `Tlp`).
+fn marking_list(markings: &[isx_domain::Tlp]) -> String {
+    markings
+        .iter()
+        .map(|t| format!("'{}'", t.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The WHERE clause of a [`crate::UrlQuery`] ($1 … $12) plus the marking
-/// list, which holds only the fixed spellings of `Tlp`.
+/// list: of a URL's records, the strictest one the reader may see (see
+/// [`isx_urls::merge_levels`]).
 pub(crate) fn url_where(q: &UrlQuery) -> String {
     format!(
             "WHERE ($1 IS NULL OR lower(url) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR host = $2) AND ($3 IS NULL OR domain = $3)
              AND ($4 IS NULL OR ip = $4) AND ($5 IS NULL OR asn = $5) AND ($6 IS NULL OR country = $6)
              AND ($7 IS NULL OR threat = $7) AND ($8 IS NULL OR last_seen >= $8) AND ($9 IS NULL OR last_seen < $9)
              AND ($10 IS NULL OR changed_seq > $10) AND ($11 IS NULL OR changed_seq <= $11) AND id > $12
-             AND tlp IN ({})",
-            q.markings.iter().map(|t| format!("'{}'", t.as_str())).collect::<Vec<_>>().join(", ")
+             AND tlp IN ({list}) AND (above IS NULL OR above NOT IN ({list}))",
+            list = marking_list(&q.markings)
         )
 }
 
@@ -226,6 +271,22 @@ async fn next_url_arrival<DB: Engine>(
     })
 }
 
+/// The id of a URL's record of `marking`, inside `tx`.
+async fn url_id<DB: Engine>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    url: &str,
+    marking: isx_domain::Tlp,
+) -> Result<i64> {
+    crate::engine::maybe_scalar(
+        sqlx::query("SELECT id FROM url_records WHERE url = $1 AND tlp = $2")
+            .arg(url)
+            .arg(marking.as_str()),
+        &mut *tx,
+    )
+    .await?
+    .ok_or_else(|| crate::StoreError::Corrupt(format!("no {} record of {url}", marking.as_str())))
+}
+
 /// Merges a batch of URLs into the records inside `tx`, which must hold
 /// the URL write lock (batch numbers and change stamps are allocated from
 /// the newest ones).
@@ -242,24 +303,28 @@ pub(crate) async fn import_urls_in<DB: Engine>(
     .await?;
     let stamp = next_url_arrival(tx, now).await?;
     let mut placer = crate::arrival::Placer::default();
-    // A URL the import names again in a later chunk takes its place there
-    // only: placed twice, its first place would stay counted in the
-    // records between (a hole in a reader's spread).
-    let last_chunk: std::collections::HashMap<&str, usize> = batch
-        .candidates
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.canon.url.as_str(), i / crate::sql_urls::URL_CHUNK))
-        .collect();
-    for (chunk_no, chunk) in batch
-        .candidates
-        .chunks(crate::sql_urls::URL_CHUNK)
-        .enumerate()
-    {
-        // The records of the chunk's URLs and which of its sightings are known.
-        let mut urls: Vec<&str> = chunk.iter().map(|c| c.canon.url.as_str()).collect();
-        urls.sort_unstable();
-        urls.dedup();
+    // Every candidate of a URL goes into one chunk, in the import's order:
+    // the records of a URL are merged and placed once per import (placed
+    // twice, a record's first place would stay counted in the records
+    // between, a hole in a reader's spread).
+    let mut groups: Vec<Vec<&isx_urls::UrlCandidate>> = Vec::new();
+    let mut group_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for c in batch.candidates {
+        let g = *group_of.entry(c.canon.url.as_str()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(c);
+    }
+    drop(group_of);
+    for urls_chunk in groups.chunks(URL_CHUNK) {
+        let chunk: Vec<&isx_urls::UrlCandidate> = urls_chunk.iter().flatten().copied().collect();
+        // The records of the chunk's URLs (every marking's) and which of
+        // its sightings are known.
+        let urls: Vec<&str> = urls_chunk
+            .iter()
+            .filter_map(|g| g.first().map(|c| c.canon.url.as_str()))
+            .collect();
         let sql = format!(
             "SELECT {} FROM url_records WHERE url IN ({})",
             URL_COLS,
@@ -276,97 +341,102 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         let mut keys: Vec<&str> = chunk.iter().map(|c| c.sighting.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
-        let sql = format!(
-            "SELECT sighting FROM url_sightings WHERE sighting IN ({})",
-            DB::params(1, keys.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for k in &keys {
-            q = q.arg(*k);
+        let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for part in keys.chunks(URL_CHUNK) {
+            let sql = format!(
+                "SELECT sighting FROM url_sightings WHERE sighting IN ({})",
+                DB::params(1, part.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for k in part {
+                q = q.arg(*k);
+            }
+            known.extend(scalars::<_, String>(q, &mut *tx).await?);
         }
-        let mut known: std::collections::HashSet<String> = scalars::<_, String>(q, &mut *tx)
-            .await?
-            .into_iter()
-            .collect();
         // A revoked record that stays revoked keeps its arrival (its
         // revoked version is final: STIX allows no version after it).
-        // (Revoked by an earlier change: this import's own rows, named again
-        // in a later chunk, take their place there.)
-        let revoked_before: std::collections::HashSet<String> = existing
-            .iter()
-            .filter(|r| !r.live && r.changed_at.as_micros() != stamp)
-            .map(|r| r.url.clone())
-            .collect();
-        let (mut records, sightings) =
-            crate::sql_urls::merge_chunk(chunk, existing, &mut known, seq, now, &mut out);
-        if records.is_empty() {
-            continue;
+        let revoked_before: std::collections::HashSet<i64> =
+            existing.iter().filter(|r| !r.live).map(|r| r.id).collect();
+        let merged = crate::sql_urls::merge_chunk(&chunk, existing, &mut known, seq, now, &mut out);
+        for (id, above) in &merged.above_only {
+            sqlx::query("UPDATE url_records SET above = $1 WHERE id = $2")
+                .arg(above.map(isx_domain::Tlp::as_str))
+                .arg(*id)
+                .run(&mut *tx)
+                .await?;
         }
+        let mut records = merged.records;
         let mut places = Vec::with_capacity(records.len());
         for r in &mut records {
             r.changed_at = isx_domain::Timestamp::from_micros(stamp);
-            let again_later = last_chunk
-                .get(r.url.as_str())
-                .is_some_and(|last| *last > chunk_no);
-            // Overwritten by the later chunk's upsert, in this transaction,
-            // or kept as it was (the upsert keeps a final revoked version).
-            let stays_revoked = !r.live && revoked_before.contains(&r.url);
+            // Kept as it was by the upsert (a final revoked version).
+            let stays_revoked = !r.live && r.id != 0 && revoked_before.contains(&r.id);
             if !r.live && !stays_revoked {
                 // Entering revoked: its final version is dated by this arrival.
                 r.revoked_at = Some(r.changed_at);
             }
-            places.push(if again_later || stays_revoked {
+            places.push(if stays_revoked {
                 crate::UrlArrival::default()
             } else {
                 placer.place(r.tlp)
             });
         }
-        // One upsert for new and changed records; ids come back by URL.
-        let values: Vec<String> = (0..records.len())
-            .map(|i| format!("({})", DB::params(i * 27 + 1, 27)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
-             tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at,
-             generation, live, revoked_at, live_since, ended, added_pos, added_ranks)
-             VALUES {}
-             ON CONFLICT (url) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
-             asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
-             latitude = excluded.latitude, longitude = excluded.longitude, threat = excluded.threat,
-             tags = excluded.tags, source = excluded.source, confidence = excluded.confidence, tlp = excluded.tlp,
-             first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
-             changed_seq = excluded.changed_seq, generation = excluded.generation, live = excluded.live,
-             revoked_at = excluded.revoked_at, live_since = excluded.live_since, ended = excluded.ended,
-             changed_at = CASE WHEN {KEEPS_FINAL} THEN url_records.changed_at ELSE excluded.changed_at END,
-             added_pos = CASE WHEN {KEEPS_FINAL} THEN url_records.added_pos ELSE excluded.added_pos END,
-             added_ranks = CASE WHEN {KEEPS_FINAL} THEN url_records.added_ranks ELSE excluded.added_ranks END
-             RETURNING id, url",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (m, place) in records.iter().zip(&places) {
-            q = bind_url(q, m).arg(place.pos).arg(place.text());
-        }
+        // Upserts for new and changed records; ids come back by URL and
+        // marking.
         let mut ids = std::collections::HashMap::new();
-        for r in q.rows(&mut *tx).await? {
-            ids.insert(r.col::<String>("url")?, r.col::<i64>("id")?);
+        for (part, part_places) in records.chunks(URL_CHUNK).zip(places.chunks(URL_CHUNK)) {
+            let values: Vec<String> = (0..part.len())
+                .map(|i| format!("({})", DB::params(i * URL_UPSERT_COLS + 1, URL_UPSERT_COLS)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
+                 tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at,
+                 generation, live, revoked_at, live_since, ended, above, added_pos, added_ranks)
+                 VALUES {}
+                 ON CONFLICT (url, tlp) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
+                 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
+                 latitude = excluded.latitude, longitude = excluded.longitude, threat = excluded.threat,
+                 tags = excluded.tags, source = excluded.source, confidence = excluded.confidence,
+                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
+                 changed_seq = excluded.changed_seq, generation = excluded.generation, live = excluded.live,
+                 revoked_at = excluded.revoked_at, live_since = excluded.live_since, ended = excluded.ended,
+                 above = excluded.above,
+                 changed_at = CASE WHEN {KEEPS_FINAL} THEN url_records.changed_at ELSE excluded.changed_at END,
+                 added_pos = CASE WHEN {KEEPS_FINAL} THEN url_records.added_pos ELSE excluded.added_pos END,
+                 added_ranks = CASE WHEN {KEEPS_FINAL} THEN url_records.added_ranks ELSE excluded.added_ranks END
+                 RETURNING id, url, tlp",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (m, place) in part.iter().zip(part_places) {
+                q = bind_url(q, m).arg(place.pos).arg(place.text());
+            }
+            for r in q.rows(&mut *tx).await? {
+                ids.insert(
+                    (r.col::<String>("url")?, r.col::<String>("tlp")?),
+                    r.col::<i64>("id")?,
+                );
+            }
         }
-        let values: Vec<String> = (0..sightings.len())
-            .map(|i| format!("({})", DB::params(i * 2 + 1, 2)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO url_sightings (url_id, sighting) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (url, key) in &sightings {
-            let id = ids
-                .get(url)
-                .copied()
-                .ok_or_else(|| crate::StoreError::Corrupt(format!("no id returned for {url}")))?;
-            q = q.arg(id).arg(key);
+        for part in merged.sightings.chunks(URL_CHUNK) {
+            let values: Vec<String> = (0..part.len())
+                .map(|i| format!("({})", DB::params(i * 2 + 1, 2)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO url_sightings (url_id, sighting) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (url, level, key) in part {
+                // Written now, or (old news) a record left as it was.
+                let id = match ids.get(&(url.clone(), level.as_str().to_owned())) {
+                    Some(id) => *id,
+                    None => url_id(&mut *tx, url, *level).await?,
+                };
+                q = q.arg(id).arg(key);
+            }
+            q.run(&mut *tx).await?;
         }
-        q.run(&mut *tx).await?;
     }
     if out.created + out.updated > 0 {
         sqlx::query("INSERT INTO url_batches (seq, imported_at, source, actor, created, updated, unchanged) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -599,23 +669,20 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         // The range on changed_at walks the (changed_at, added_pos) index.
         let sql = format!(
             "SELECT {}, added_pos, added_ranks FROM url_records
-                 WHERE changed_at >= {} AND (changed_at > {} OR added_pos > {}) AND tlp IN ({})
+                 WHERE changed_at >= {} AND (changed_at > {} OR added_pos > {})
+                 AND tlp IN ({list}) AND (above IS NULL OR above NOT IN ({list}))
                  ORDER BY changed_at, added_pos LIMIT {}",
             URL_COLS,
             DB::params(1, 1),
             DB::params(2, 1),
             DB::params(3, 1),
-            DB::params(4, markings.len()),
-            DB::params(4 + markings.len(), 1),
+            DB::params(4, 1),
+            list = marking_list(markings),
         );
-        let mut q = sqlx::query(&sql)
+        let rows = sqlx::query(&sql)
             .arg(after.0.as_micros())
             .arg(after.0.as_micros())
-            .arg(after.1);
-        for m in markings {
-            q = q.arg(m.as_str());
-        }
-        let rows = q
+            .arg(after.1)
             .arg(i64::from(limit.clamp(1, 100_000)))
             .rows(&self.pool)
             .await?;

@@ -119,6 +119,11 @@ pub struct UrlRecord {
     /// record entered; `None` only for a record built by hand).
     #[serde(skip)]
     pub live_since: Option<Timestamp>,
+    /// The marking of the URL's next stricter record, if it has one (see
+    /// [`merge_levels`]): a reader who may see that marking reads that
+    /// record instead of this one.
+    #[serde(skip)]
+    pub above: Option<Tlp>,
 }
 
 fn live() -> bool {
@@ -185,6 +190,7 @@ impl UrlRecord {
             live_since: Some(e.valid_from),
             changed_at: e.revoked_at,
             ended: None,
+            above: self.above,
             ..self.clone()
         })
     }
@@ -360,6 +366,7 @@ pub fn merge(
         revoked_at: None,
         live_since: Some(c.first_seen),
         ended: None,
+        above: None,
     };
     let Some(old) = existing else {
         // Old news: a URL already out of the feed enters it revoked.
@@ -431,6 +438,7 @@ pub fn merge(
         revoked_at: old.revoked_at,
         live_since: old.live_since.or(Some(old.first_seen)),
         ended: old.ended.clone(),
+        above: old.above,
     };
     // A revoked URL seen again within the window comes back as a new
     // indicator, valid from the activity after the one that ended; a
@@ -460,6 +468,83 @@ pub fn merge(
         merged.live_since = Some(c.first_seen.max(old.valid_from()).min(c.last_seen));
     }
     merged
+}
+
+/// Merges a new sighting into the records of its URL, one record per
+/// marking its sightings had, sorted from the loosest marking to the
+/// strictest (`rows`, changed in place). Returns the markings of the
+/// records that changed.
+///
+/// A record holds every sighting of its marking *or a looser one*, and is
+/// marked with its own marking. A reader who may see several markings
+/// reads the strictest record it may see (the one whose [`UrlRecord::above`]
+/// it may not see), so it sees everything it may see of the URL, once,
+/// and a sighting a reader may not see changes nothing it reads: not the
+/// records it reads, not their versions, not their places. (One record
+/// per URL with the strictest marking of all its sightings took the URL
+/// away from every reader of the looser markings, with no revocation.)
+///
+/// * a sighting changes the records of its marking and of every stricter
+///   one; the record of its marking, when there was none, starts as the
+///   URL's next looser record (the same indicator, as that reader saw it,
+///   now stricter) with the sighting merged;
+/// * generations are numbered per URL, so no two records' indicators of
+///   different histories share a STIX id.
+pub fn merge_levels(
+    rows: &mut Vec<UrlRecord>,
+    c: &UrlCandidate,
+    seq: i64,
+    now: Timestamp,
+) -> Vec<Tlp> {
+    rows.sort_by_key(|r| r.tlp);
+    let mut next_generation = rows.iter().map(|r| r.generation + 1).max().unwrap_or(0);
+    let mut renumbered = |before: Option<i64>, mut r: UrlRecord| {
+        if before != Some(r.generation) && (before.is_some() || next_generation > 0) {
+            r.generation = next_generation;
+            next_generation += 1;
+        }
+        r
+    };
+    let mut changed = Vec::new();
+    let started = !rows.iter().any(|r| r.tlp == c.tlp);
+    if started {
+        let below = rows.iter().rev().find(|r| r.tlp < c.tlp);
+        let start = match below {
+            None => Some(renumbered(None, merge(None, c, seq, now))),
+            Some(b) => {
+                let m = merge(Some(b), c, seq, now);
+                // Old news for a revoked URL changes nothing, for any reader.
+                (m != *b).then(|| {
+                    let r = renumbered(Some(b.generation), m);
+                    UrlRecord {
+                        id: 0,
+                        tlp: c.tlp,
+                        ..r
+                    }
+                })
+            }
+        };
+        if let Some(r) = start {
+            rows.push(r);
+            rows.sort_by_key(|r| r.tlp);
+            changed.push(c.tlp);
+        }
+    }
+    for row in rows.iter_mut() {
+        if row.tlp < c.tlp || (started && row.tlp == c.tlp) {
+            continue;
+        }
+        let m = renumbered(Some(row.generation), merge(Some(row), c, seq, now));
+        if m != *row {
+            *row = m;
+            changed.push(row.tlp);
+        }
+    }
+    let markings: Vec<Tlp> = rows.iter().map(|r| r.tlp).collect();
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.above = markings.get(i + 1).copied();
+    }
+    changed
 }
 
 #[cfg(test)]
@@ -620,5 +705,98 @@ mod tests {
         assert_eq!(merged2.threat, ThreatType::Phishing);
         assert_eq!(merged2.first_seen, Timestamp::from_secs(10));
         assert_eq!(merged2.tlp, Tlp::Amber, "marking never loosens");
+    }
+
+    fn sighting(url: &str, first: i64, last: i64, tlp: Tlp, source: &str) -> UrlCandidate {
+        let mut o = obs(url, first, last);
+        o.tlp = Some(tlp);
+        o.source = Some(source.into());
+        prepare(&o, &defaults()).unwrap()
+    }
+
+    #[test]
+    fn a_stricter_sighting_changes_nothing_a_looser_reader_reads() {
+        let soon = Timestamp::from_secs(1_000);
+        let mut rows = Vec::new();
+        let clear = sighting("http://a.example/", 100, 200, Tlp::Clear, "public");
+        assert_eq!(merge_levels(&mut rows, &clear, 1, soon), vec![Tlp::Clear]);
+        let before = rows[0].clone();
+        // A TLP:RED sighting: a record of its own, started from the
+        // CLEAR one (the same indicator for a reader who may see both).
+        let red = sighting("http://a.example/", 150, 300, Tlp::Red, "secret");
+        assert_eq!(merge_levels(&mut rows, &red, 2, soon), vec![Tlp::Red]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            UrlRecord {
+                above: None,
+                ..rows[0].clone()
+            },
+            before,
+            "the CLEAR record is as its readers saw it"
+        );
+        assert_eq!(rows[0].above, Some(Tlp::Red));
+        let r = &rows[1];
+        assert_eq!((r.tlp, r.id, r.times_seen, r.above), (Tlp::Red, 0, 2, None));
+        assert_eq!(r.source, "secret");
+        assert_eq!(r.last_seen, Timestamp::from_secs(300));
+        assert_eq!(r.generation, before.generation, "the same indicator");
+        // A CLEAR sighting reaches both; a GREEN one starts a GREEN record
+        // between them, from the CLEAR one.
+        let clear2 = sighting("http://a.example/", 400, 500, Tlp::Clear, "public");
+        let mut changed = merge_levels(&mut rows, &clear2, 3, soon);
+        changed.sort();
+        assert_eq!(changed, vec![Tlp::Clear, Tlp::Red]);
+        assert_eq!((rows[0].times_seen, rows[1].times_seen), (2, 3));
+        let green = sighting("http://a.example/", 450, 460, Tlp::Green, "partner");
+        let mut changed = merge_levels(&mut rows, &green, 4, soon);
+        changed.sort();
+        assert_eq!(changed, vec![Tlp::Green, Tlp::Red]);
+        let marks: Vec<(Tlp, Option<Tlp>, i64)> = rows
+            .iter()
+            .map(|r| (r.tlp, r.above, r.times_seen))
+            .collect();
+        assert_eq!(
+            marks,
+            vec![
+                (Tlp::Clear, Some(Tlp::Green), 2),
+                (Tlp::Green, Some(Tlp::Red), 3),
+                (Tlp::Red, None, 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn records_of_different_histories_never_share_a_generation() {
+        let day = 86_400;
+        let mut rows = Vec::new();
+        // A RED record first, then a CLEAR one with no looser record to
+        // start from: a new indicator, not the RED one's id.
+        let red = sighting("http://a.example/", 10 * day, 10 * day, Tlp::Red, "s");
+        merge_levels(&mut rows, &red, 1, Timestamp::from_secs(11 * day));
+        let clear = sighting("http://a.example/", 11 * day, 11 * day, Tlp::Clear, "p");
+        merge_levels(&mut rows, &clear, 2, Timestamp::from_secs(12 * day));
+        assert_eq!(rows[0].tlp, Tlp::Clear);
+        assert_ne!(rows[0].generation, rows[1].generation);
+        // Both leave the feed, and come back: each a new generation, all
+        // distinct.
+        let mut seen: Vec<i64> = rows.iter().map(|r| r.generation).collect();
+        for r in &mut rows {
+            r.live = false;
+            r.revoked_at = Some(Timestamp::from_secs(20 * day));
+        }
+        let back = sighting("http://a.example/", 30 * day, 30 * day, Tlp::Clear, "p");
+        let changed = merge_levels(&mut rows, &back, 3, Timestamp::from_secs(31 * day));
+        assert_eq!(changed.len(), 2);
+        for r in &rows {
+            assert!(r.live);
+            assert!(!seen.contains(&r.generation), "{seen:?} {}", r.generation);
+            seen.push(r.generation);
+        }
+        // Old news for a revoked URL starts no record.
+        let mut gone = vec![rows[0].clone()];
+        gone[0].live = false;
+        let old = sighting("http://a.example/", day, day, Tlp::Amber, "x");
+        assert!(merge_levels(&mut gone, &old, 4, Timestamp::from_secs(40 * day)).is_empty());
+        assert_eq!(gone.len(), 1);
     }
 }

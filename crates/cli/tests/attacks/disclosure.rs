@@ -464,8 +464,9 @@ async fn a_url_named_twice_in_an_import_leaves_no_hole(backend: Backend) {
         .collect();
     assert_eq!(
         seen.len(),
-        660 * 3,
-        "the 660 GREEN records, three objects each"
+        661 * 3,
+        "the 661 GREEN records (twice.example's RED sighting takes nothing \
+         from a member), three objects each"
     );
     assert!(url_places_are_consecutive(&seen), "no hole: {seen:?}");
 }
@@ -486,7 +487,134 @@ fn url_places_are_consecutive(seen: &[i64]) -> bool {
     })
 }
 
+/// Every object of a collection `token` reads, in one page.
+async fn taxii_objects(app: &TestApp, token: &str, collection: &str) -> Vec<Value> {
+    let res = app
+        .get(
+            &format!("/taxii2/isx/collections/{collection}/objects/?limit=1000"),
+            token,
+        )
+        .header("Accept", "application/taxii+json;version=2.1")
+        .send()
+        .await
+        .expect("objects");
+    assert_eq!(res.status(), StatusCode::OK);
+    let env: Value = res.json().await.expect("envelope");
+    env["objects"].as_array().cloned().unwrap_or_default()
+}
+
+async fn import_csv(app: &TestApp, csv: &str) {
+    let res = app
+        .req(reqwest::Method::POST, "/api/v1/urls", &app.operator.token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
+/// Red-team pass 2026-12-05 (F1): a URL record took the strictest
+/// marking of its sightings, so one TLP:RED sighting of a GREEN URL took
+/// the URL away from every member (no revocation: its indicator just
+/// stopped), left a hole at its place in their TAXII spread, and showed
+/// the hidden sighting as a count. A member now reads what it read
+/// before, unchanged, and the operator the RED record.
+async fn a_stricter_sighting_takes_nothing_from_a_looser_reader(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ago = |hours: i64| app.clock.now().add_secs(-hours * 3600).to_rfc3339();
+    let mut csv = String::from("url,threat,first_seen,tlp,source\n");
+    for i in 0..3 {
+        csv.push_str(&format!(
+            "http://shared-{i}.example/x,phishing,{},green,crawler\n",
+            ago(48)
+        ));
+    }
+    import_csv(&app, &csv).await;
+    let a = app.a.token.clone();
+    let objects = taxii_objects(&app, &a, "urls").await;
+    let places = manifest(&app, &a, "urls").await;
+    let rest: Value = app.get_json("/api/v1/urls", &a).await;
+    assert_eq!(places.len(), 9, "three records, three objects each");
+
+    import_csv(
+        &app,
+        &format!(
+            "url,threat,first_seen,last_seen,tlp,source\nhttp://shared-1.example/x,malware_download,{},{},red,secret-source\n",
+            ago(36),
+            ago(24)
+        ),
+    )
+    .await;
+    assert_eq!(
+        taxii_objects(&app, &a, "urls").await,
+        objects,
+        "a member's objects are as they were"
+    );
+    assert_eq!(manifest(&app, &a, "urls").await, places, "and their places");
+    assert_eq!(app.get_json("/api/v1/urls", &a).await, rest);
+    let all: Value = app.get_json("/api/v1/urls", &app.operator.token).await;
+    let rows = all.as_array().expect("list");
+    assert_eq!(rows.len(), 3, "the operator reads one record per URL");
+    let red: Vec<&Value> = rows.iter().filter(|r| r["tlp"] == "red").collect();
+    assert_eq!(red.len(), 1, "{all}");
+    assert_eq!(red[0]["times_seen"], 2);
+    assert_eq!(red[0]["source"], "secret-source");
+
+    // A later GREEN sighting is news for the member: a new version of the
+    // same indicator, counting the GREEN sightings only.
+    import_csv(
+        &app,
+        &format!(
+            "url,threat,first_seen,tlp,source\nhttp://shared-1.example/x,phishing,{},green,crawler\n",
+            ago(12)
+        ),
+    )
+    .await;
+    let after = taxii_objects(&app, &a, "urls").await;
+    let indicator = |objs: &[Value]| {
+        objs.iter()
+            .find(|o| {
+                o["type"] == "indicator"
+                    && o["pattern"]
+                        .as_str()
+                        .is_some_and(|p| p.contains("shared-1.example"))
+            })
+            .cloned()
+            .expect("shared-1's indicator")
+    };
+    let (old, new) = (indicator(&objects), indicator(&after));
+    assert_eq!(old["id"], new["id"], "the same indicator");
+    assert!(new["modified"].as_str() > old["modified"].as_str());
+    let text = serde_json::to_string(&after).expect("json");
+    let red_last = ago(24);
+    assert!(
+        !text.contains("secret-source") && !text.contains(&red_last[..19]),
+        "{text}"
+    );
+    let mine: Value = app.get_json("/api/v1/urls?host=shared-1.example", &a).await;
+    assert_eq!(mine[0]["times_seen"], 2, "{mine}");
+    assert_eq!(mine[0]["tlp"], "green");
+    let seen: Vec<i64> = manifest(&app, &a, "urls")
+        .await
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(seen.len(), 9);
+    let theirs: Value = app
+        .get_json("/api/v1/urls?host=shared-1.example", &app.operator.token)
+        .await;
+    assert_eq!(theirs.as_array().map(Vec::len), Some(1));
+    assert_eq!(theirs[0]["times_seen"], 3, "{theirs}");
+}
+
 crate::on_both_backends!(
+    a_stricter_sighting_takes_nothing_from_a_looser_reader,
     a_url_named_twice_in_an_import_leaves_no_hole,
     botnet_pages_are_full_whatever_is_hidden_between,
     arrival_times_count_nothing_a_member_cannot_see,

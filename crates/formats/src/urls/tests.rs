@@ -112,6 +112,7 @@ fn record(url: &str, tlp: Tlp) -> UrlRecord {
         revoked_at: None,
         live_since: None,
         ended: None,
+        above: None,
     }
 }
 
