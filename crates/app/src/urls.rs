@@ -389,11 +389,20 @@ pub async fn stats(app: &App, caller: &Caller, query: UrlQuery) -> Result<UrlSta
 }
 
 /// One record, or 404 when it does not exist or is not visible — the same
-/// 404, naming no id (the stored id behind an opaque one is not said).
+/// 404, naming no id (the stored id behind an opaque one is not said). A
+/// record under a stricter one the caller may see is not the caller's
+/// record of the URL (it reads that one, as lists do).
 pub async fn record(app: &App, caller: &Caller, id: i64) -> Result<UrlRecord, AppError> {
     let r = app.store.url_record(id).await?;
     match r {
-        Some(r) if records::may_see(app, caller, &records::url(r.tlp)) => Ok(r),
+        Some(r)
+            if records::may_see(app, caller, &records::url(r.tlp))
+                && !r
+                    .above
+                    .is_some_and(|a| records::may_see(app, caller, &records::url(a))) =>
+        {
+            Ok(r)
+        }
         _ => Err(AppError::not_found("URL record")),
     }
 }

@@ -115,6 +115,7 @@ fn record(i: usize, now: Timestamp) -> UrlRecord {
         live_since: None,
         ended: None,
         above: None,
+        legacy_ids: false,
     }
 }
 

@@ -103,6 +103,12 @@ impl UrlArrival {
 }
 
 /// Counts records per marking as an import places them.
+///
+/// A record of marking `m` under a stricter record of marking `a` (see
+/// `isx_urls::merge_levels`) is read by the readers who may see `m` but
+/// not `a`: it counts one for `m` and minus one for `a`. A reader's
+/// markings are every marking up to its clearance (TLP's order), so its
+/// sum counts the record exactly when it reads it.
 #[derive(Debug, Default)]
 pub(crate) struct Placer {
     pos: i64,
@@ -110,7 +116,7 @@ pub(crate) struct Placer {
 }
 
 impl Placer {
-    pub(crate) fn place(&mut self, marking: Tlp) -> UrlArrival {
+    pub(crate) fn place(&mut self, marking: Tlp, above: Option<Tlp>) -> UrlArrival {
         let here = UrlArrival {
             pos: self.pos,
             before: self.before,
@@ -118,6 +124,9 @@ impl Placer {
         self.pos += 1;
         if let Some(i) = Tlp::ALL.iter().position(|t| *t == marking) {
             self.before[i] += 1;
+        }
+        if let Some(i) = above.and_then(|a| Tlp::ALL.iter().position(|t| *t == a)) {
+            self.before[i] -= 1;
         }
         here
     }
@@ -174,7 +183,7 @@ mod tests {
     fn places_count_only_the_markings_a_reader_sees() {
         let mut p = Placer::default();
         let marks = [Tlp::Clear, Tlp::Red, Tlp::Red, Tlp::Green, Tlp::Clear];
-        let placed: Vec<UrlArrival> = marks.iter().map(|m| p.place(*m)).collect();
+        let placed: Vec<UrlArrival> = marks.iter().map(|m| p.place(*m, None)).collect();
         let seen = [Tlp::Clear, Tlp::Green];
         let shown: Vec<i64> = placed
             .iter()
@@ -195,5 +204,33 @@ mod tests {
             0
         );
         assert!(UrlArrival::parse(0, "1,2").is_err());
+    }
+
+    #[test]
+    fn a_record_under_a_stricter_one_counts_only_for_its_readers() {
+        // A URL's GREEN record under its RED one, then its RED one, then
+        // another URL's GREEN record.
+        let mut p = Placer::default();
+        let placed = [
+            p.place(Tlp::Green, Some(Tlp::Red)),
+            p.place(Tlp::Red, None),
+            p.place(Tlp::Green, None),
+        ];
+        let up_to = |top: Tlp| -> Vec<Tlp> { Tlp::ALL.into_iter().filter(|t| *t <= top).collect() };
+        // A GREEN reader reads the first and the last: places 0 and 1.
+        let green = up_to(Tlp::Green);
+        assert_eq!(
+            (placed[0].index_among(&green), placed[2].index_among(&green)),
+            (0, 1)
+        );
+        // A RED reader reads the second and the last: 0 and 1, no hole
+        // where the record it does not read sits.
+        let red = up_to(Tlp::Red);
+        assert_eq!(
+            (placed[1].index_among(&red), placed[2].index_among(&red)),
+            (0, 1)
+        );
+        let back = UrlArrival::parse(placed[2].pos, &placed[2].text()).expect("parse");
+        assert_eq!(back, placed[2]);
     }
 }

@@ -1697,31 +1697,39 @@ pub async fn partnership(store: &dyn Store) {
 pub async fn url_levels_upgrade(url: &str) {
     use isx_domain::Tlp;
     let green = url_candidate("http://old.example/x", "phishing", 100, 200, Tlp::Green);
+    // A URL whose one record a RED sighting raised (its GREEN sighting's
+    // readers lost it, F1): re-importing the GREEN sighting gives it back.
+    let raised = url_candidate("http://raised.example/x", "phishing", 100, 200, Tlp::Green);
     let store: std::sync::Arc<dyn Store> =
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let s = crate::postgres::PostgresStore::connect(url)
                 .await
                 .expect("connect");
-            at_version_18(&s, &green).await;
+            at_version_18(&s, &[(&green, Tlp::Green), (&raised, Tlp::Red)]).await;
             std::sync::Arc::new(s)
         } else {
             let s = crate::sqlite::SqliteStore::open(std::path::Path::new(url))
                 .await
                 .expect("open");
-            at_version_18(&s, &green).await;
+            at_version_18(&s, &[(&green, Tlp::Green), (&raised, Tlp::Red)]).await;
             std::sync::Arc::new(s)
         };
-    assert_eq!(store.migrate().await.expect("upgrade"), 1);
+    assert_eq!(store.migrate().await.expect("upgrade"), 2);
     let q = crate::UrlQuery {
         markings: Tlp::ALL.to_vec(),
         limit: 10,
         ..Default::default()
     };
-    let before = store.url_records(&q).await.expect("records");
+    let old_only = crate::UrlQuery {
+        host: Some("old.example".into()),
+        ..q.clone()
+    };
+    let before = store.url_records(&old_only).await.expect("records");
     assert_eq!(before.len(), 1);
     assert_eq!((before[0].tlp, before[0].above), (Tlp::Green, None));
+    assert!(before[0].legacy_ids, "a stored record keeps its STIX ids");
     let red = url_candidate("http://old.example/x", "phishing", 150, 250, Tlp::Red);
-    let candidates = [green, red];
+    let candidates = [green, red, raised];
     let out = store
         .import_urls(
             &crate::UrlBatch {
@@ -1735,27 +1743,55 @@ pub async fn url_levels_upgrade(url: &str) {
         .expect("import after the upgrade");
     assert_eq!(
         (out.unchanged, out.updated),
-        (1, 1),
-        "the old sighting is still known"
+        (1, 2),
+        "the old GREEN sighting is still known; the raised one is news for GREEN readers"
     );
     let green_only = crate::UrlQuery {
         markings: vec![Tlp::Clear, Tlp::Green],
         ..q.clone()
     };
-    let green_view = store.url_records(&green_only).await.expect("green");
+    let green_view = store
+        .url_records(&crate::UrlQuery {
+            host: Some("old.example".into()),
+            ..green_only.clone()
+        })
+        .await
+        .expect("green");
     assert_eq!(green_view.len(), 1);
     assert_eq!(green_view[0].id, before[0].id, "the old record, kept");
     assert_eq!(green_view[0].times_seen, 1);
-    let red_view = store.url_records(&q).await.expect("all");
+    let red_view = store.url_records(&old_only).await.expect("all");
     assert_eq!(red_view.len(), 1);
     assert_eq!((red_view[0].tlp, red_view[0].times_seen), (Tlp::Red, 2));
+    assert!(!red_view[0].legacy_ids, "a new record keys its own");
+    let raised_only = |markings: Vec<Tlp>| crate::UrlQuery {
+        host: Some("raised.example".into()),
+        markings,
+        ..q.clone()
+    };
+    let back = store
+        .url_records(&raised_only(vec![Tlp::Clear, Tlp::Green]))
+        .await
+        .expect("raised, for GREEN");
+    assert_eq!(back.len(), 1, "a GREEN reader has the URL back");
+    assert_eq!((back[0].tlp, back[0].times_seen), (Tlp::Green, 1));
+    let kept = store
+        .url_records(&raised_only(Tlp::ALL.to_vec()))
+        .await
+        .expect("raised, for RED");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].tlp, kept[0].times_seen, kept[0].legacy_ids),
+        (Tlp::Red, 1, true),
+        "the RED record held the sighting already"
+    );
 }
 
-/// Migrates `store` to version 18 and writes one URL record and its
-/// sighting as that schema held them.
+/// Migrates `store` to version 18 and writes URL records, each with one
+/// sighting and the marking given, as that schema held them.
 async fn at_version_18<DB: crate::engine::Engine>(
     store: &crate::engine::SqlStore<DB>,
-    c: &isx_urls::UrlCandidate,
+    records: &[(&isx_urls::UrlCandidate, isx_domain::Tlp)],
 ) {
     use crate::engine::{scalar, Run};
     crate::migrate::run_through(&store.pool, 18)
@@ -1768,25 +1804,28 @@ async fn at_version_18<DB: crate::engine::Engine>(
     .run(&store.pool)
     .await
     .expect("batch");
-    let id: i64 = scalar(
-        sqlx::query(
-            "INSERT INTO url_records (url, host, threat, tags, source, confidence, tlp, first_seen,
-             last_seen, times_seen, changed_seq, changed_at, live_since)
-             VALUES ($1, $2, 'phishing', '[]', 'test', 50, 'green', $3, $4, 1, 1, $5, $3) RETURNING id",
+    for (c, tlp) in records {
+        let id: i64 = scalar(
+            sqlx::query(
+                "INSERT INTO url_records (url, host, threat, tags, source, confidence, tlp, first_seen,
+                 last_seen, times_seen, changed_seq, changed_at, live_since)
+                 VALUES ($1, $2, 'phishing', '[]', 'test', 50, $6, $3, $4, 1, 1, $5, $3) RETURNING id",
+            )
+            .arg(c.canon.url.clone())
+            .arg(c.canon.host.clone())
+            .arg(c.first_seen.as_micros())
+            .arg(c.last_seen.as_micros())
+            .arg(Timestamp::from_secs(250).as_micros())
+            .arg(tlp.as_str()),
+            &store.pool,
         )
-        .arg(c.canon.url.clone())
-        .arg(c.canon.host.clone())
-        .arg(c.first_seen.as_micros())
-        .arg(c.last_seen.as_micros())
-        .arg(Timestamp::from_secs(250).as_micros()),
-        &store.pool,
-    )
-    .await
-    .expect("record");
-    sqlx::query("INSERT INTO url_sightings (url_id, sighting) VALUES ($1, $2)")
-        .arg(id)
-        .arg(c.sighting.clone())
-        .run(&store.pool)
         .await
-        .expect("sighting");
+        .expect("record");
+        sqlx::query("INSERT INTO url_sightings (url_id, sighting) VALUES ($1, $2)")
+            .arg(id)
+            .arg(c.sighting.clone())
+            .run(&store.pool)
+            .await
+            .expect("sighting");
+    }
 }

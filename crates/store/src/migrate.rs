@@ -110,6 +110,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "url_levels",
         sql: include_str!("../migrations/sqlite/0019_url_levels.sql"),
     },
+    Migration {
+        version: 20,
+        name: "url_lineages",
+        sql: include_str!("../migrations/sqlite/0020_url_lineages.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -207,6 +212,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 19,
         name: "url_levels",
         sql: include_str!("../migrations/postgres/0019_url_levels.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "url_lineages",
+        sql: include_str!("../migrations/postgres/0020_url_lineages.sql"),
     },
 ];
 

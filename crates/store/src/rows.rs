@@ -255,6 +255,7 @@ pub(crate) struct UrlColumns {
     pub live_since: Option<i64>,
     pub ended: Option<String>,
     pub above: Option<String>,
+    pub legacy_ids: i64,
 }
 
 pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
@@ -303,6 +304,7 @@ pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
             .as_deref()
             .map(|t| parse(&what("above"), t))
             .transpose()?,
+        legacy_ids: c.legacy_ids != 0,
         url: c.url,
         host: c.host,
         domain: c.domain,

@@ -9,11 +9,11 @@ use isx_urls::UrlRecord;
 
 use async_trait::async_trait;
 
-use crate::engine::{commit, scalar, scalars, Engine, Get, Run, Sql, SqlStore, WriteLock};
+use crate::engine::{commit, scalar, Engine, Get, Run, Sql, SqlStore, WriteLock};
 use crate::{Result, UrlQuery};
 
 /// Columns of `url_records`, as `url_row` reads them.
-pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since, ended, above";
+pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since, ended, above, legacy_ids";
 
 pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
     crate::rows::url_record(crate::rows::UrlColumns {
@@ -44,11 +44,12 @@ pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
         live_since: r.col::<Option<i64>>("live_since")?,
         ended: r.col::<Option<String>>("ended")?,
         above: r.col::<Option<String>>("above")?,
+        legacy_ids: r.col::<i64>("legacy_ids")?,
     })
 }
 
-/// Binds a record's data columns ($1 … $26: url … changed_at, generation
-/// … above; no id).
+/// Binds a record's data columns ($1 … $27: url … changed_at, generation
+/// … legacy_ids; no id).
 fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
     q.arg(&m.url)
         .arg(&m.host)
@@ -76,10 +77,11 @@ fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
         .arg(m.live_since.map(isx_domain::Timestamp::as_micros))
         .arg(m.ended.as_ref().and_then(|e| serde_json::to_string(e).ok()))
         .arg(m.above.map(isx_domain::Tlp::as_str))
+        .arg(i64::from(m.legacy_ids))
 }
 
 /// Columns a record's upsert binds: [`bind_url`]'s and its place.
-const URL_UPSERT_COLS: usize = 28;
+const URL_UPSERT_COLS: usize = 29;
 
 /// `$from, $from+1, …` for `n` values (PostgreSQL).
 pub(crate) fn numbered(from: usize, n: usize) -> String {
@@ -111,19 +113,22 @@ pub(crate) struct ChunkMerge {
     /// record: their new [`UrlRecord::above`] only (by id), leaving what
     /// their readers see, and when they saw it, as it was.
     pub above_only: Vec<(i64, Option<isx_domain::Tlp>)>,
-    /// The new sightings: URL, the marking of the record they belong to,
-    /// and key.
+    /// The new sightings, one per key: URL, the marking of the record they
+    /// belong to (the loosest that holds them), and key.
     pub sightings: Vec<(String, isx_domain::Tlp, String)>,
 }
 
 /// The merge of one chunk of candidates (every candidate of each of its
 /// URLs, in the import's order) into the records of their URLs (every
 /// marking's): which records to write and which sightings are new,
-/// counted into `out`. Pure.
+/// counted into `out`. `known` holds the sightings already stored, each
+/// with the marking of the loosest record holding it: a sighting seen
+/// again with that marking or a stricter one changes nothing; seen with
+/// a looser one it reaches the records a looser reader reads. Pure.
 pub(crate) fn merge_chunk(
     chunk: &[&isx_urls::UrlCandidate],
     existing: Vec<UrlRecord>,
-    known: &mut std::collections::HashSet<String>,
+    known: &mut std::collections::HashMap<String, isx_domain::Tlp>,
     seq: i64,
     now: isx_domain::Timestamp,
     out: &mut crate::UrlImportOutcome,
@@ -139,8 +144,10 @@ pub(crate) fn merge_chunk(
     let mut listed: HashSet<String> = HashSet::new();
     let mut dirty: HashSet<(String, isx_domain::Tlp)> = HashSet::new();
     let mut merged = ChunkMerge::default();
+    let mut sighting_at: HashMap<String, usize> = HashMap::new();
     for c in chunk {
-        if !known.insert(c.sighting.clone()) {
+        let held_from = known.get(&c.sighting).copied();
+        if held_from.is_some_and(|h| h <= c.tlp) {
             out.unchanged += 1;
             continue;
         }
@@ -153,19 +160,26 @@ pub(crate) fn merge_chunk(
         if listed.insert(c.canon.url.clone()) {
             order.push(c.canon.url.clone());
         }
-        for t in isx_urls::merge_levels(rows, c, seq, now) {
+        for t in isx_urls::merge_levels(rows, c, held_from, seq, now) {
             dirty.insert((c.canon.url.clone(), t));
         }
         // A sighting belongs to the record of its marking, or (old news
-        // that started none) to the URL's loosest one.
-        let level = if rows.iter().any(|r| r.tlp == c.tlp) {
-            c.tlp
-        } else {
-            rows.first().map_or(c.tlp, |r| r.tlp)
-        };
-        merged
-            .sightings
-            .push((c.canon.url.clone(), level, c.sighting.clone()));
+        // that started none) to the URL's next looser one.
+        let level = rows
+            .iter()
+            .rev()
+            .find(|r| r.tlp <= c.tlp)
+            .or(rows.first())
+            .map_or(c.tlp, |r| r.tlp);
+        known.insert(c.sighting.clone(), level);
+        let entry = (c.canon.url.clone(), level, c.sighting.clone());
+        match sighting_at.get(&c.sighting) {
+            Some(&i) => merged.sightings[i] = entry,
+            None => {
+                sighting_at.insert(c.sighting.clone(), merged.sightings.len());
+                merged.sightings.push(entry);
+            }
+        }
     }
     for url in order {
         for r in state.remove(&url).unwrap_or_default() {
@@ -341,18 +355,31 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         let mut keys: Vec<&str> = chunk.iter().map(|c| c.sighting.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
-        let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Which sightings are stored, each with the marking of the loosest
+        // record holding it (the record it belongs to).
+        let mut known: std::collections::HashMap<String, isx_domain::Tlp> =
+            std::collections::HashMap::new();
         for part in keys.chunks(URL_CHUNK) {
             let sql = format!(
-                "SELECT sighting FROM url_sightings WHERE sighting IN ({})",
+                "SELECT s.sighting, r.tlp FROM url_sightings s JOIN url_records r ON r.id = s.url_id
+                 WHERE s.sighting IN ({})",
                 DB::params(1, part.len())
             );
             let mut q = sqlx::query(&sql);
             for k in part {
                 q = q.arg(*k);
             }
-            known.extend(scalars::<_, String>(q, &mut *tx).await?);
+            for r in q.rows(&mut *tx).await? {
+                let level = crate::rows::parse("url sighting marking", &r.col::<String>("tlp")?)?;
+                known.insert(r.col::<String>("sighting")?, level);
+            }
         }
+        // The ids of the records as stored, for sightings of records this
+        // chunk leaves as they were.
+        let mut ids: std::collections::HashMap<(String, String), i64> = existing
+            .iter()
+            .map(|r| ((r.url.clone(), r.tlp.as_str().to_owned()), r.id))
+            .collect();
         // A revoked record that stays revoked keeps its arrival (its
         // revoked version is final: STIX allows no version after it).
         let revoked_before: std::collections::HashSet<i64> =
@@ -378,12 +405,11 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             places.push(if stays_revoked {
                 crate::UrlArrival::default()
             } else {
-                placer.place(r.tlp)
+                placer.place(r.tlp, r.above)
             });
         }
         // Upserts for new and changed records; ids come back by URL and
         // marking.
-        let mut ids = std::collections::HashMap::new();
         for (part, part_places) in records.chunks(URL_CHUNK).zip(places.chunks(URL_CHUNK)) {
             let values: Vec<String> = (0..part.len())
                 .map(|i| format!("({})", DB::params(i * URL_UPSERT_COLS + 1, URL_UPSERT_COLS)))
@@ -391,7 +417,7 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             let sql = format!(
                 "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
                  tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at,
-                 generation, live, revoked_at, live_since, ended, above, added_pos, added_ranks)
+                 generation, live, revoked_at, live_since, ended, above, legacy_ids, added_pos, added_ranks)
                  VALUES {}
                  ON CONFLICT (url, tlp) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
                  asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
@@ -400,7 +426,7 @@ pub(crate) async fn import_urls_in<DB: Engine>(
                  first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
                  changed_seq = excluded.changed_seq, generation = excluded.generation, live = excluded.live,
                  revoked_at = excluded.revoked_at, live_since = excluded.live_since, ended = excluded.ended,
-                 above = excluded.above,
+                 above = excluded.above, legacy_ids = excluded.legacy_ids,
                  changed_at = CASE WHEN {KEEPS_FINAL} THEN url_records.changed_at ELSE excluded.changed_at END,
                  added_pos = CASE WHEN {KEEPS_FINAL} THEN url_records.added_pos ELSE excluded.added_pos END,
                  added_ranks = CASE WHEN {KEEPS_FINAL} THEN url_records.added_ranks ELSE excluded.added_ranks END
@@ -422,8 +448,11 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             let values: Vec<String> = (0..part.len())
                 .map(|i| format!("({})", DB::params(i * 2 + 1, 2)))
                 .collect();
+            // A sighting seen again with a looser marking moves to the
+            // looser record (the stricter ones hold it too).
             let sql = format!(
-                "INSERT INTO url_sightings (url_id, sighting) VALUES {}",
+                "INSERT INTO url_sightings (url_id, sighting) VALUES {}
+                 ON CONFLICT (sighting) DO UPDATE SET url_id = excluded.url_id",
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -493,7 +522,7 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         let mut n = 0u64;
         for row in &rows {
             let r = url_row(row)?;
-            let place = placer.place(r.tlp);
+            let place = placer.place(r.tlp, r.above);
             sqlx::query(
                 "UPDATE url_records SET live = 0, revoked_at = $1, changed_at = $2, added_pos = $3,
                  added_ranks = $4 WHERE id = $5",

@@ -124,6 +124,11 @@ pub struct UrlRecord {
     /// record instead of this one.
     #[serde(skip)]
     pub above: Option<Tlp>,
+    /// Whether the record's STIX ids are keyed by its URL alone, as they
+    /// were before a URL had a record per marking (records stored then
+    /// keep their ids); later records key them by URL and marking.
+    #[serde(skip)]
+    pub legacy_ids: bool,
 }
 
 fn live() -> bool {
@@ -367,6 +372,7 @@ pub fn merge(
         live_since: Some(c.first_seen),
         ended: None,
         above: None,
+        legacy_ids: false,
     };
     let Some(old) = existing else {
         // Old news: a URL already out of the feed enters it revoked.
@@ -439,6 +445,7 @@ pub fn merge(
         live_since: old.live_since.or(Some(old.first_seen)),
         ended: old.ended.clone(),
         above: old.above,
+        legacy_ids: old.legacy_ids,
     };
     // A revoked URL seen again within the window comes back as a new
     // indicator, valid from the activity after the one that ended; a
@@ -480,47 +487,47 @@ pub fn merge(
 /// reads the strictest record it may see (the one whose [`UrlRecord::above`]
 /// it may not see), so it sees everything it may see of the URL, once,
 /// and a sighting a reader may not see changes nothing it reads: not the
-/// records it reads, not their versions, not their places. (One record
-/// per URL with the strictest marking of all its sightings took the URL
-/// away from every reader of the looser markings, with no revocation.)
+/// records it reads, not their ids, versions or places. (One record per
+/// URL with the strictest marking of all its sightings took the URL away
+/// from every reader of the looser markings, with no revocation.)
 ///
 /// * a sighting changes the records of its marking and of every stricter
-///   one; the record of its marking, when there was none, starts as the
-///   URL's next looser record (the same indicator, as that reader saw it,
-///   now stricter) with the sighting merged;
-/// * generations are numbered per URL, so no two records' indicators of
-///   different histories share a STIX id.
+///   one below `held_from` (the loosest record that already holds it: the
+///   same sighting seen before with a stricter marking); the record of its
+///   marking, when there was none, starts with the content of the URL's
+///   next looser record and the sighting merged;
+/// * each record is a lineage of STIX indicators of its own (its marking
+///   is in their ids, its generations count its own returns), so nothing
+///   in the ids a reader sees depends on a record it may not see, and no
+///   two contents share an id and version.
 pub fn merge_levels(
     rows: &mut Vec<UrlRecord>,
     c: &UrlCandidate,
+    held_from: Option<Tlp>,
     seq: i64,
     now: Timestamp,
 ) -> Vec<Tlp> {
     rows.sort_by_key(|r| r.tlp);
-    let mut next_generation = rows.iter().map(|r| r.generation + 1).max().unwrap_or(0);
-    let mut renumbered = |before: Option<i64>, mut r: UrlRecord| {
-        if before != Some(r.generation) && (before.is_some() || next_generation > 0) {
-            r.generation = next_generation;
-            next_generation += 1;
-        }
-        r
-    };
+    let reaches = |t: Tlp| t >= c.tlp && held_from.is_none_or(|h| t < h);
     let mut changed = Vec::new();
     let started = !rows.iter().any(|r| r.tlp == c.tlp);
     if started {
         let below = rows.iter().rev().find(|r| r.tlp < c.tlp);
         let start = match below {
-            None => Some(renumbered(None, merge(None, c, seq, now))),
+            None => Some(merge(None, c, seq, now)),
             Some(b) => {
                 let m = merge(Some(b), c, seq, now);
                 // Old news for a revoked URL changes nothing, for any reader.
-                (m != *b).then(|| {
-                    let r = renumbered(Some(b.generation), m);
-                    UrlRecord {
-                        id: 0,
-                        tlp: c.tlp,
-                        ..r
-                    }
+                (m != *b).then_some(UrlRecord {
+                    id: 0,
+                    tlp: c.tlp,
+                    // A lineage of its own: the looser record's ended
+                    // generation and ids stay the looser record's.
+                    generation: 0,
+                    ended: None,
+                    legacy_ids: false,
+                    revoked_at: if m.live { None } else { m.revoked_at },
+                    ..m.clone()
                 })
             }
         };
@@ -531,10 +538,10 @@ pub fn merge_levels(
         }
     }
     for row in rows.iter_mut() {
-        if row.tlp < c.tlp || (started && row.tlp == c.tlp) {
+        if !reaches(row.tlp) || (started && row.tlp == c.tlp) {
             continue;
         }
-        let m = renumbered(Some(row.generation), merge(Some(row), c, seq, now));
+        let m = merge(Some(row), c, seq, now);
         if m != *row {
             *row = m;
             changed.push(row.tlp);
@@ -719,12 +726,15 @@ mod tests {
         let soon = Timestamp::from_secs(1_000);
         let mut rows = Vec::new();
         let clear = sighting("http://a.example/", 100, 200, Tlp::Clear, "public");
-        assert_eq!(merge_levels(&mut rows, &clear, 1, soon), vec![Tlp::Clear]);
+        assert_eq!(
+            merge_levels(&mut rows, &clear, None, 1, soon),
+            vec![Tlp::Clear]
+        );
         let before = rows[0].clone();
         // A TLP:RED sighting: a record of its own, started from the
         // CLEAR one (the same indicator for a reader who may see both).
         let red = sighting("http://a.example/", 150, 300, Tlp::Red, "secret");
-        assert_eq!(merge_levels(&mut rows, &red, 2, soon), vec![Tlp::Red]);
+        assert_eq!(merge_levels(&mut rows, &red, None, 2, soon), vec![Tlp::Red]);
         assert_eq!(rows.len(), 2);
         assert_eq!(
             UrlRecord {
@@ -739,16 +749,20 @@ mod tests {
         assert_eq!((r.tlp, r.id, r.times_seen, r.above), (Tlp::Red, 0, 2, None));
         assert_eq!(r.source, "secret");
         assert_eq!(r.last_seen, Timestamp::from_secs(300));
-        assert_eq!(r.generation, before.generation, "the same indicator");
+        assert_eq!(
+            (r.generation, r.legacy_ids, r.ended.is_none()),
+            (0, false, true),
+            "an indicator lineage of its own"
+        );
         // A CLEAR sighting reaches both; a GREEN one starts a GREEN record
         // between them, from the CLEAR one.
         let clear2 = sighting("http://a.example/", 400, 500, Tlp::Clear, "public");
-        let mut changed = merge_levels(&mut rows, &clear2, 3, soon);
+        let mut changed = merge_levels(&mut rows, &clear2, None, 3, soon);
         changed.sort();
         assert_eq!(changed, vec![Tlp::Clear, Tlp::Red]);
         assert_eq!((rows[0].times_seen, rows[1].times_seen), (2, 3));
         let green = sighting("http://a.example/", 450, 460, Tlp::Green, "partner");
-        let mut changed = merge_levels(&mut rows, &green, 4, soon);
+        let mut changed = merge_levels(&mut rows, &green, None, 4, soon);
         changed.sort();
         assert_eq!(changed, vec![Tlp::Green, Tlp::Red]);
         let marks: Vec<(Tlp, Option<Tlp>, i64)> = rows
@@ -766,37 +780,56 @@ mod tests {
     }
 
     #[test]
-    fn records_of_different_histories_never_share_a_generation() {
+    fn each_record_is_a_lineage_of_its_own() {
         let day = 86_400;
         let mut rows = Vec::new();
         // A RED record first, then a CLEAR one with no looser record to
-        // start from: a new indicator, not the RED one's id.
+        // start from: both first indicators of their lineages (their ids
+        // differ by marking), nothing of one in the other's numbers.
         let red = sighting("http://a.example/", 10 * day, 10 * day, Tlp::Red, "s");
-        merge_levels(&mut rows, &red, 1, Timestamp::from_secs(11 * day));
+        merge_levels(&mut rows, &red, None, 1, Timestamp::from_secs(11 * day));
         let clear = sighting("http://a.example/", 11 * day, 11 * day, Tlp::Clear, "p");
-        merge_levels(&mut rows, &clear, 2, Timestamp::from_secs(12 * day));
-        assert_eq!(rows[0].tlp, Tlp::Clear);
-        assert_ne!(rows[0].generation, rows[1].generation);
-        // Both leave the feed, and come back: each a new generation, all
-        // distinct.
-        let mut seen: Vec<i64> = rows.iter().map(|r| r.generation).collect();
+        merge_levels(&mut rows, &clear, None, 2, Timestamp::from_secs(12 * day));
+        let lineage: Vec<(Tlp, i64)> = rows.iter().map(|r| (r.tlp, r.generation)).collect();
+        assert_eq!(lineage, vec![(Tlp::Clear, 0), (Tlp::Red, 0)]);
+        // Both leave the feed, and come back: each its own next generation.
         for r in &mut rows {
             r.live = false;
             r.revoked_at = Some(Timestamp::from_secs(20 * day));
         }
         let back = sighting("http://a.example/", 30 * day, 30 * day, Tlp::Clear, "p");
-        let changed = merge_levels(&mut rows, &back, 3, Timestamp::from_secs(31 * day));
+        let changed = merge_levels(&mut rows, &back, None, 3, Timestamp::from_secs(31 * day));
         assert_eq!(changed.len(), 2);
-        for r in &rows {
-            assert!(r.live);
-            assert!(!seen.contains(&r.generation), "{seen:?} {}", r.generation);
-            seen.push(r.generation);
-        }
+        assert!(rows.iter().all(|r| r.live && r.generation == 1), "{rows:?}");
         // Old news for a revoked URL starts no record.
         let mut gone = vec![rows[0].clone()];
         gone[0].live = false;
         let old = sighting("http://a.example/", day, day, Tlp::Amber, "x");
-        assert!(merge_levels(&mut gone, &old, 4, Timestamp::from_secs(40 * day)).is_empty());
+        assert!(merge_levels(&mut gone, &old, None, 4, Timestamp::from_secs(40 * day)).is_empty());
         assert_eq!(gone.len(), 1);
+    }
+
+    #[test]
+    fn a_sighting_seen_again_looser_reaches_only_the_looser_records() {
+        let soon = Timestamp::from_secs(1_000);
+        let mut rows = Vec::new();
+        let red = sighting("http://a.example/", 100, 200, Tlp::Red, "feed");
+        merge_levels(&mut rows, &red, None, 1, soon);
+        let before = rows[0].clone();
+        // The same sighting, marked GREEN by a later import: the RED
+        // record holds it already.
+        let green = sighting("http://a.example/", 100, 200, Tlp::Green, "feed");
+        assert_eq!(green.sighting, red.sighting);
+        let changed = merge_levels(&mut rows, &green, Some(Tlp::Red), 2, soon);
+        assert_eq!(changed, vec![Tlp::Green]);
+        assert_eq!((rows[0].tlp, rows[0].times_seen), (Tlp::Green, 1));
+        assert_eq!(
+            UrlRecord {
+                above: None,
+                ..rows[1].clone()
+            },
+            before,
+            "the RED record as it was"
+        );
     }
 }

@@ -613,7 +613,181 @@ async fn a_stricter_sighting_takes_nothing_from_a_looser_reader(backend: Backend
     assert_eq!(theirs[0]["times_seen"], 3, "{theirs}");
 }
 
+/// The ids of the STIX objects a reader reads, sorted.
+async fn taxii_ids(app: &TestApp, token: &str) -> Vec<String> {
+    let mut ids: Vec<String> = taxii_objects(app, token, "urls")
+        .await
+        .iter()
+        .filter_map(|o| o["id"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Red-team pass 2026-12-07 (1): a URL's generations were numbered across
+/// its records, so a member whose first indicator of a URL was its second
+/// generation learnt that a stricter record came first. A member's ids
+/// are now what they would be had the stricter sightings never been.
+async fn a_member_s_ids_say_nothing_of_a_stricter_record(backend: Backend) {
+    let with = TestApp::spawn(backend).await;
+    let without = TestApp::spawn(backend).await;
+    let ago = |hours: i64| with.clock.now().add_secs(-hours * 3600).to_rfc3339();
+    let red = format!(
+        "url,threat,first_seen,tlp,source\n\
+         http://red-first.example/x,phishing,{},red,secret\n\
+         http://both.example/x,phishing,{},red,secret\n",
+        ago(40),
+        ago(40)
+    );
+    let green = format!(
+        "url,threat,first_seen,tlp,source\n\
+         http://red-first.example/x,phishing,{},green,crawler\n\
+         http://both.example/x,phishing,{},green,crawler\n",
+        ago(30),
+        ago(30)
+    );
+    // The RED sightings first, and again (changing threat: a new
+    // generation of the RED record) after the GREEN ones.
+    let red_again = red.replace("phishing", "malware_download");
+    import_csv(&with, &red).await;
+    import_csv(&with, &green).await;
+    import_csv(&with, &red_again).await;
+    import_csv(&without, &green).await;
+    let mine = taxii_ids(&with, &with.a.token).await;
+    assert_eq!(mine.len(), 6, "{mine:?}");
+    assert_eq!(mine, taxii_ids(&without, &without.a.token).await);
+    // The operator reads the RED records: other ids.
+    let theirs = taxii_ids(&with, &with.operator.token).await;
+    assert!(theirs.iter().all(|id| !mine.contains(id)), "{theirs:?}");
+}
+
+/// Red-team pass 2026-12-07 (2): a RED record started from a GREEN one
+/// kept its STIX id, so one (id, modified) carried the member's content
+/// and the operator's. One version has one content.
+async fn one_stix_version_has_one_content(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ago = |hours: i64| app.clock.now().add_secs(-hours * 3600).to_rfc3339();
+    let row = |first: String, tlp: &str, src: &str| {
+        format!("url,threat,first_seen,tlp,source\nhttp://shared.example/x,phishing,{first},{tlp},{src}\n")
+    };
+    import_csv(&app, &row(ago(48), "green", "crawler")).await;
+    import_csv(&app, &row(ago(36), "red", "secret-source")).await;
+    import_csv(&app, &row(ago(12), "green", "crawler")).await;
+    let mine = taxii_objects(&app, &app.a.token, "urls").await;
+    let theirs = taxii_objects(&app, &app.operator.token, "urls").await;
+    assert_eq!((mine.len(), theirs.len()), (3, 3));
+    for m in &mine {
+        for t in &theirs {
+            if m["id"] == t["id"] && m["modified"] == t["modified"] {
+                assert_eq!(m, t, "one (id, modified), one content");
+            }
+        }
+    }
+}
+
+/// Red-team pass 2026-12-07 (3): a URL's CLEAR and GREEN records placed
+/// in one import both counted for a member, who reads only the GREEN
+/// one: a hole in its spread.
+async fn a_url_with_two_records_a_member_may_see_leaves_no_hole(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.clock.now().add_secs(-10 * 3600).to_rfc3339();
+    import_csv(
+        &app,
+        &format!(
+            "url,threat,first_seen,tlp\nhttp://before.example/x,phishing,{t},green\n\
+             http://both.example/x,phishing,{t},clear\nhttp://both.example/x,phishing,{t},green\n\
+             http://after.example/x,phishing,{t},green\n"
+        ),
+    )
+    .await;
+    for token in [app.a.token.clone(), app.operator.token.clone()] {
+        let seen: Vec<i64> = manifest(&app, &token, "urls")
+            .await
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert_eq!(seen.len(), 9);
+        assert!(url_places_are_consecutive(&seen), "no hole: {seen:?}");
+    }
+}
+
+/// Red-team pass 2026-12-07 (4): a sighting's key does not hold its
+/// marking, so a sighting first imported RED and then, the same, GREEN
+/// was "already known" and never reached a member. It does now, once.
+async fn a_sighting_re_marked_looser_reaches_the_looser_reader(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.clock.now().add_secs(-10 * 3600).to_rfc3339();
+    let row = |tlp: &str| {
+        format!(
+            "url,threat,first_seen,tlp,source\nhttp://remarked.example/x,phishing,{t},{tlp},feed\n"
+        )
+    };
+    for tlp in ["red", "green", "green", "red"] {
+        import_csv(&app, &row(tlp)).await;
+    }
+    let mine: Value = app
+        .get_json("/api/v1/urls?host=remarked.example", &app.a.token)
+        .await;
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(
+        (mine[0]["tlp"].clone(), mine[0]["times_seen"].clone()),
+        (json!("green"), json!(1))
+    );
+    let theirs: Value = app
+        .get_json("/api/v1/urls?host=remarked.example", &app.operator.token)
+        .await;
+    assert_eq!(theirs[0]["tlp"], "red");
+    assert_eq!(theirs[0]["times_seen"], 1, "one sighting, counted once");
+}
+
+/// Red-team pass 2026-12-07 (5): a record read by id skipped the
+/// stricter-record rule, so a member still read a URL's superseded
+/// CLEAR record beside the GREEN one it lists.
+async fn a_superseded_record_is_not_read_by_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ago = |hours: i64| app.clock.now().add_secs(-hours * 3600).to_rfc3339();
+    let a = app.a.token.clone();
+    let import = |tlp: &str, at: String| {
+        format!("url,threat,first_seen,tlp\nhttp://byid.example/x,phishing,{at},{tlp}\n")
+    };
+    import_csv(&app, &import("clear", ago(20))).await;
+    let before: Value = app.get_json("/api/v1/urls?host=byid.example", &a).await;
+    let old = before[0]["id"].clone();
+    import_csv(&app, &import("green", ago(10))).await;
+    let now: Value = app.get_json("/api/v1/urls?host=byid.example", &a).await;
+    assert_eq!(now.as_array().map(Vec::len), Some(1));
+    assert_eq!(now[0]["tlp"], "green");
+    assert_ne!(now[0]["id"], old, "the GREEN record is another record");
+    let id = |v: &Value| {
+        v.as_i64()
+            .map(|i| i.to_string())
+            .or_else(|| v.as_str().map(str::to_owned))
+            .expect("id")
+    };
+    let res = app
+        .get(&format!("/api/v1/urls/{}", id(&old)), &a)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "one record per URL, by id too"
+    );
+    let res = app
+        .get(&format!("/api/v1/urls/{}", id(&now[0]["id"])), &a)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 crate::on_both_backends!(
+    a_member_s_ids_say_nothing_of_a_stricter_record,
+    one_stix_version_has_one_content,
+    a_url_with_two_records_a_member_may_see_leaves_no_hole,
+    a_sighting_re_marked_looser_reaches_the_looser_reader,
+    a_superseded_record_is_not_read_by_id,
     a_stricter_sighting_takes_nothing_from_a_looser_reader,
     a_url_named_twice_in_an_import_leaves_no_hole,
     botnet_pages_are_full_whatever_is_hidden_between,

@@ -113,6 +113,7 @@ fn record(url: &str, tlp: Tlp) -> UrlRecord {
         live_since: None,
         ended: None,
         above: None,
+        legacy_ids: false,
     }
 }
 
@@ -222,6 +223,49 @@ fn url_indicators_say_until_when_they_are_valid() {
     assert_eq!(until, r.last_seen.add_secs(5 * 86_400));
     assert!(until > Timestamp::parse(o["valid_from"].as_str().unwrap()).unwrap());
     assert_eq!(o["confidence"], 80);
+}
+
+/// A URL's records of different markings are lineages of their own: no
+/// id of one is an id of another (a reader reads one of them, and two
+/// contents under one id and version would contradict each other);
+/// records stored before keep the ids they had.
+#[test]
+fn each_marking_of_a_url_has_its_own_indicator_ids() {
+    let ids = |r: &UrlRecord| -> Vec<String> {
+        stix_objects(r, "identity--x")
+            .into_iter()
+            .filter_map(|(_, o)| o["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut green = record("http://c2.example/gate", Tlp::Green);
+    green.threat = ThreatType::CommandAndControl;
+    let red = UrlRecord {
+        tlp: Tlp::Red,
+        ..green.clone()
+    };
+    let (g, r) = (ids(&green), ids(&red));
+    assert_eq!(g.len(), 3, "indicator, infrastructure, relationship");
+    assert!(g.iter().all(|id| !r.contains(id)), "{g:?} {r:?}");
+    let legacy = UrlRecord {
+        legacy_ids: true,
+        ..green.clone()
+    };
+    assert_eq!(
+        ids(&legacy)[0],
+        stix::object_id("indicator", "url:http://c2.example/gate")
+    );
+    assert_eq!(
+        g[0],
+        stix::object_id("indicator", "url:http://c2.example/gate@green")
+    );
+    let back = UrlRecord {
+        generation: 2,
+        ..green
+    };
+    assert_eq!(
+        ids(&back)[0],
+        stix::object_id("indicator", "url:http://c2.example/gate@green#2")
+    );
 }
 
 #[test]
