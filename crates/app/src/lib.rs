@@ -45,6 +45,7 @@ pub mod notify;
 pub mod outbound;
 pub mod partnership;
 pub mod records;
+pub mod second_factor;
 pub mod url_files;
 pub mod urls;
 pub mod wire_ids;
