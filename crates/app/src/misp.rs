@@ -126,7 +126,9 @@ fn isx_tag(product: &str) -> String {
 
 fn url_object(scope: &str, r: &isx_urls::UrlRecord) -> Object {
     let at = r.changed_at.max(r.last_seen);
-    let mut o = Object::new(&format!("{scope}:{}", r.url), Template::Url, at);
+    // One object per record lineage, as STIX ids: two records of a URL
+    // are two contents.
+    let mut o = Object::new(&r.lineage_key(scope), Template::Url, at);
     o.comment = format!("{} reported by {}", r.threat, r.source);
     o.add("url", AttrType::Url, r.url.clone(), true);
     o.add("host", AttrType::Hostname, r.host.clone(), false);
@@ -642,4 +644,48 @@ async fn group_events(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isx_domain::{Timestamp, Tlp};
+
+    fn record(tlp: Tlp, legacy_ids: bool) -> isx_urls::UrlRecord {
+        let obs = isx_urls::UrlObservation {
+            url: "http://shared.example/x".into(),
+            threat: Some("phishing".into()),
+            first_seen: Some(Timestamp::from_secs(100)),
+            last_seen: Some(Timestamp::from_secs(200)),
+            tlp: Some(tlp),
+            ..Default::default()
+        };
+        let defaults = isx_urls::ImportDefaults {
+            source: "s".into(),
+            tlp,
+            confidence: 50,
+            threat: isx_domain::ThreatType::Other,
+            now: Timestamp::from_secs(300),
+        };
+        let c = isx_urls::prepare(&obs, &defaults).expect("candidate");
+        isx_urls::UrlRecord {
+            legacy_ids,
+            ..isx_urls::merge(None, &c, 1, Timestamp::from_secs(300))
+        }
+    }
+
+    /// Red-team pass 2026-12-07 (F6): two records of one URL are two
+    /// contents, so two MISP objects; a record stored before keeps its
+    /// object's uuid.
+    #[test]
+    fn each_record_of_a_url_is_its_own_misp_object() {
+        let clear = url_object("urls:rolling", &record(Tlp::Clear, false));
+        let amber = url_object("urls:rolling", &record(Tlp::Amber, false));
+        assert_ne!(clear.uuid, amber.uuid);
+        let legacy = url_object("urls:rolling", &record(Tlp::Amber, true));
+        assert_eq!(
+            legacy.uuid,
+            isx_formats::misp::uuid("urls:rolling:http://shared.example/x")
+        );
+    }
 }

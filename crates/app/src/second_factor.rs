@@ -33,6 +33,7 @@ pub fn new_secret() -> String {
 /// RFC 4648 base32 without padding.
 pub fn base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let letter = |v: u32| char::from(ALPHABET.get(v as usize).copied().unwrap_or(b'A'));
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
     let (mut buffer, mut bits) = (0u32, 0u32);
     for b in bytes {
@@ -40,11 +41,11 @@ pub fn base32(bytes: &[u8]) -> String {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+            out.push(letter((buffer >> bits) & 31));
         }
     }
     if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+        out.push(letter((buffer << (5 - bits)) & 31));
     }
     out
 }
@@ -78,7 +79,8 @@ pub fn hotp(key: &[u8], counter: u64, digits: u32) -> u32 {
     let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
     let word = mac
         .get(offset..offset + 4)
-        .map_or(0, |w| u32::from_be_bytes([w[0] & 0x7f, w[1], w[2], w[3]]));
+        .and_then(|w| <[u8; 4]>::try_from(w).ok())
+        .map_or(0, |w| u32::from_be_bytes(w) & 0x7fff_ffff);
     word % 10u32.pow(digits.min(9))
 }
 

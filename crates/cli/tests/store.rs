@@ -83,7 +83,17 @@ async fn url_records_upgrade_to_one_per_marking(backend: Backend) {
     isx_store::conformance::url_levels_upgrade(&url).await;
 }
 
+async fn url_records_of_one_url_never_share_ids_after_upgrade(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = match backend {
+        Backend::Sqlite => dir.path().join("isx.sqlite").display().to_string(),
+        Backend::Postgres => crate::support::pg::fresh_database().await,
+    };
+    isx_store::conformance::url_lineage_upgrade(&url).await;
+}
+
 crate::on_both_backends!(
+    url_records_of_one_url_never_share_ids_after_upgrade,
     url_records_upgrade_to_one_per_marking,
     conformance,
     concurrent_migrations_apply_once,

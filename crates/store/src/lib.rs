@@ -37,6 +37,7 @@ mod sql_audit;
 mod sql_botnet;
 mod sql_cleanfiles;
 mod sql_exchange;
+mod sql_factors;
 mod sql_feeds;
 mod sql_members;
 pub(crate) mod sql_partnership;
@@ -158,6 +159,7 @@ pub enum Backend {
 pub trait Store:
     CoreStore
     + MemberStore
+    + FactorStore
     + AdvisoryStore
     + AuditStore
     + UrlStore
@@ -175,6 +177,7 @@ pub trait Store:
 impl<T> Store for T where
     T: CoreStore
         + MemberStore
+        + FactorStore
         + AdvisoryStore
         + AuditStore
         + UrlStore
@@ -267,6 +270,75 @@ pub trait MemberStore: Send + Sync {
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
+}
+
+/// A user's TOTP factor: its secret (base32) and the last step whose
+/// code signed in (each step's code is accepted once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub secret: String,
+    pub last_step: i64,
+    pub created_at: Timestamp,
+}
+
+/// The step of a web sign-in between a right password and a second
+/// factor: a random token (only its SHA-256 stored) that grants nothing
+/// but the second-factor page. `pending_secret` is the TOTP secret being
+/// enrolled when the user's member requires a factor it has not got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInChallenge {
+    pub token_hash: String,
+    pub user: UserId,
+    pub pending_secret: Option<String>,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Second factors of web sign-in: TOTP secrets, recovery codes (hashed),
+/// which members require a factor, and sign-in challenges.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    async fn totp(&self, user: UserId) -> Result<Option<TotpFactor>>;
+    /// Stores `user`'s confirmed TOTP secret (replacing any) with `step`
+    /// as its last used step, and a new set of recovery codes (their
+    /// hashes; earlier codes end), in one transaction.
+    async fn put_totp(
+        &self,
+        user: UserId,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Records `step` as used if it is later than the last used one;
+    /// `false` for a replay (checked and set in one statement, so two
+    /// nodes cannot both accept one code).
+    async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool>;
+    /// Removes `user`'s TOTP factor and recovery codes; `false` if it had
+    /// none.
+    async fn delete_totp(&self, user: UserId) -> Result<bool>;
+    /// Uses one of `user`'s unused recovery codes; `false` when no unused
+    /// code has that hash.
+    async fn use_recovery_code(&self, user: UserId, hash: &str, now: Timestamp) -> Result<bool>;
+    /// Replaces `user`'s recovery codes with a new set.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        hashes: &[String],
+        now: Timestamp,
+    ) -> Result<()>;
+    async fn recovery_codes_left(&self, user: UserId) -> Result<u64>;
+    /// Whether `member`'s users must sign in with a second factor.
+    async fn second_factor_required(&self, member: MemberId) -> Result<bool>;
+    async fn set_second_factor_required(&self, member: MemberId, required: bool) -> Result<()>;
+    async fn insert_challenge(&self, c: &SignInChallenge) -> Result<()>;
+    async fn challenge(&self, token_hash: &str) -> Result<Option<SignInChallenge>>;
+    /// Counts one attempt at a challenge; the attempts so far.
+    async fn challenge_attempt(&self, token_hash: &str) -> Result<i64>;
+    async fn delete_challenge(&self, token_hash: &str) -> Result<()>;
+    /// Deletes expired challenges; how many.
+    async fn delete_expired_challenges(&self, now: Timestamp) -> Result<u64>;
 }
 
 /// Advance vulnerability notices: releases, their advisories, the KEV

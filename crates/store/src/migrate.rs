@@ -115,6 +115,16 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "url_lineages",
         sql: include_str!("../migrations/sqlite/0020_url_lineages.sql"),
     },
+    Migration {
+        version: 21,
+        name: "url_lineage_fix",
+        sql: include_str!("../migrations/sqlite/0021_url_lineage_fix.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "second_factors",
+        sql: include_str!("../migrations/sqlite/0022_second_factors.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -217,6 +227,16 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 20,
         name: "url_lineages",
         sql: include_str!("../migrations/postgres/0020_url_lineages.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "url_lineage_fix",
+        sql: include_str!("../migrations/postgres/0021_url_lineage_fix.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "second_factors",
+        sql: include_str!("../migrations/postgres/0022_second_factors.sql"),
     },
 ];
 

@@ -113,18 +113,19 @@ pub(crate) struct ChunkMerge {
     /// record: their new [`UrlRecord::above`] only (by id), leaving what
     /// their readers see, and when they saw it, as it was.
     pub above_only: Vec<(i64, Option<isx_domain::Tlp>)>,
-    /// The new sightings, one per key: URL, the marking of the record they
-    /// belong to (the loosest that holds them), and key.
-    pub sightings: Vec<(String, isx_domain::Tlp, String)>,
+    /// The new sightings, one per key: URL, the marking of the record
+    /// they are filed under, key, and the loosest marking they were seen
+    /// with.
+    pub sightings: Vec<(String, isx_domain::Tlp, String, isx_domain::Tlp)>,
 }
 
 /// The merge of one chunk of candidates (every candidate of each of its
 /// URLs, in the import's order) into the records of their URLs (every
 /// marking's): which records to write and which sightings are new,
 /// counted into `out`. `known` holds the sightings already stored, each
-/// with the marking of the loosest record holding it: a sighting seen
-/// again with that marking or a stricter one changes nothing; seen with
-/// a looser one it reaches the records a looser reader reads. Pure.
+/// with the loosest marking it was seen with: a sighting seen again with
+/// that marking or a stricter one changes nothing; seen with a looser one
+/// it reaches the records a looser reader reads. Pure.
 pub(crate) fn merge_chunk(
     chunk: &[&isx_urls::UrlCandidate],
     existing: Vec<UrlRecord>,
@@ -163,16 +164,17 @@ pub(crate) fn merge_chunk(
         for t in isx_urls::merge_levels(rows, c, held_from, seq, now) {
             dirty.insert((c.canon.url.clone(), t));
         }
-        // A sighting belongs to the record of its marking, or (old news
-        // that started none) to the URL's next looser one.
+        // A sighting is filed under the record of its marking, or (old
+        // news that started none) the URL's next looser one, with its own
+        // marking.
         let level = rows
             .iter()
             .rev()
             .find(|r| r.tlp <= c.tlp)
             .or(rows.first())
             .map_or(c.tlp, |r| r.tlp);
-        known.insert(c.sighting.clone(), level);
-        let entry = (c.canon.url.clone(), level, c.sighting.clone());
+        known.insert(c.sighting.clone(), c.tlp);
+        let entry = (c.canon.url.clone(), level, c.sighting.clone(), c.tlp);
         match sighting_at.get(&c.sighting) {
             Some(&i) => merged.sightings[i] = entry,
             None => {
@@ -355,13 +357,14 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         let mut keys: Vec<&str> = chunk.iter().map(|c| c.sighting.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
-        // Which sightings are stored, each with the marking of the loosest
-        // record holding it (the record it belongs to).
+        // Which sightings are stored, each with the loosest marking it was
+        // seen with.
         let mut known: std::collections::HashMap<String, isx_domain::Tlp> =
             std::collections::HashMap::new();
         for part in keys.chunks(URL_CHUNK) {
             let sql = format!(
-                "SELECT s.sighting, r.tlp FROM url_sightings s JOIN url_records r ON r.id = s.url_id
+                "SELECT s.sighting, COALESCE(s.marking, r.tlp) AS tlp
+                 FROM url_sightings s JOIN url_records r ON r.id = s.url_id
                  WHERE s.sighting IN ({})",
                 DB::params(1, part.len())
             );
@@ -396,6 +399,7 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         let mut places = Vec::with_capacity(records.len());
         for r in &mut records {
             r.changed_at = isx_domain::Timestamp::from_micros(stamp);
+            isx_urls::date_superseded(r, now, r.changed_at);
             // Kept as it was by the upsert (a final revoked version).
             let stays_revoked = !r.live && r.id != 0 && revoked_before.contains(&r.id);
             if !r.live && !stays_revoked {
@@ -446,23 +450,24 @@ pub(crate) async fn import_urls_in<DB: Engine>(
         }
         for part in merged.sightings.chunks(URL_CHUNK) {
             let values: Vec<String> = (0..part.len())
-                .map(|i| format!("({})", DB::params(i * 2 + 1, 2)))
+                .map(|i| format!("({})", DB::params(i * 3 + 1, 3)))
                 .collect();
             // A sighting seen again with a looser marking moves to the
             // looser record (the stricter ones hold it too).
             let sql = format!(
-                "INSERT INTO url_sightings (url_id, sighting) VALUES {}
-                 ON CONFLICT (sighting) DO UPDATE SET url_id = excluded.url_id",
+                "INSERT INTO url_sightings (url_id, sighting, marking) VALUES {}
+                 ON CONFLICT (sighting) DO UPDATE SET url_id = excluded.url_id,
+                 marking = excluded.marking",
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
-            for (url, level, key) in part {
+            for (url, level, key, marking) in part {
                 // Written now, or (old news) a record left as it was.
                 let id = match ids.get(&(url.clone(), level.as_str().to_owned())) {
                     Some(id) => *id,
                     None => url_id(&mut *tx, url, *level).await?,
                 };
-                q = q.arg(id).arg(key);
+                q = q.arg(id).arg(key).arg(marking.as_str());
             }
             q.run(&mut *tx).await?;
         }

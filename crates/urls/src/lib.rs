@@ -27,8 +27,8 @@ mod schedule;
 
 pub use canon::{canonicalize, CanonicalUrl, MAX_URL_LEN};
 pub use record::{
-    merge, merge_levels, prepare, sighting_key, ImportDefaults, UrlCandidate, UrlObservation,
-    UrlRecord, MAX_TAGS, MAX_TAG_LEN,
+    date_superseded, merge, merge_levels, prepare, sighting_key, ImportDefaults, UrlCandidate,
+    UrlObservation, UrlRecord, MAX_TAGS, MAX_TAG_LEN,
 };
 pub use schedule::{slot_label, FeedSchedule};
 

@@ -148,12 +148,18 @@ pub struct Ended {
     pub tags: Vec<String>,
     pub tlp: Tlp,
     pub confidence: u8,
+    /// Set when the ended indicator is of another lineage than the record
+    /// holding it (a looser record's, whose readers now read this one):
+    /// that lineage's id form. `None`: the holder's own lineage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_ids: Option<bool>,
 }
 
 impl Ended {
     /// How `r`'s current generation ends at `at`.
     fn of(r: &UrlRecord, at: Timestamp) -> Ended {
         Ended {
+            legacy_ids: None,
             generation: r.generation,
             valid_from: r.valid_from(),
             revoked_at: at,
@@ -196,8 +202,23 @@ impl UrlRecord {
             changed_at: e.revoked_at,
             ended: None,
             above: self.above,
+            legacy_ids: e.legacy_ids.unwrap_or(self.legacy_ids),
             ..self.clone()
         })
+    }
+
+    /// The key of the record's lineage of ids under `prefix` (STIX ids,
+    /// MISP object ids): `prefix@marking:url` — each of a URL's records a
+    /// lineage of its own, no id of one an id of another — or, for a
+    /// record stored before URLs had a record per marking, `prefix:url`
+    /// as it was (the `@` before the `:` keeps the two forms apart, as a
+    /// URL's path may hold an `@`).
+    pub fn lineage_key(&self, prefix: &str) -> String {
+        if self.legacy_ids {
+            format!("{prefix}:{}", self.url)
+        } else {
+            format!("{prefix}@{}:{}", self.tlp.as_str(), self.url)
+        }
     }
 
     /// When the current generation's indicator became valid.
@@ -477,6 +498,28 @@ pub fn merge(
     merged
 }
 
+/// Dates the end of a looser record that a new stricter one superseded
+/// in this import (see [`merge_levels`]; `now` is the import's clock time,
+/// `arrival` its instant, which `r` is stamped with): at the import's
+/// arrival, and in a millisecond after every version of the looser record
+/// (STIX times are milliseconds). The looser record did not change in
+/// this import, so its own next version is at a later import's instant.
+/// One STIX version, one content.
+pub fn date_superseded(r: &mut UrlRecord, now: Timestamp, arrival: Timestamp) {
+    let Some(e) = r.ended.as_mut() else {
+        return;
+    };
+    if e.legacy_ids.is_none() || e.revoked_at != now {
+        return;
+    }
+    let next_ms = |t: Timestamp| (t.as_micros().div_euclid(1000) + 1) * 1000 + 1;
+    let at = arrival
+        .as_micros()
+        .max(next_ms(e.last_seen))
+        .max(next_ms(e.valid_from));
+    e.revoked_at = Timestamp::from_micros(at);
+}
+
 /// Merges a new sighting into the records of its URL, one record per
 /// marking its sightings had, sorted from the loosest marking to the
 /// strictest (`rows`, changed in place). Returns the markings of the
@@ -517,14 +560,25 @@ pub fn merge_levels(
             None => Some(merge(None, c, seq, now)),
             Some(b) => {
                 let m = merge(Some(b), c, seq, now);
+                // The readers of the new record read `b` until now: a live,
+                // stored `b` ends for them (its final, revoked version comes
+                // with the new record's objects, dated by the store with
+                // [`date_superseded`]; `b`'s own readers keep it). Not when
+                // `b` changed in this import too: its new version takes
+                // the import's instant, and one version has one content
+                // (that indicator lapses at its `valid_until`).
+                let ended = (b.live && b.id != 0 && b.changed_seq != seq).then(|| Ended {
+                    legacy_ids: Some(b.legacy_ids),
+                    ..Ended::of(b, now)
+                });
                 // Old news for a revoked URL changes nothing, for any reader.
                 (m != *b).then_some(UrlRecord {
                     id: 0,
                     tlp: c.tlp,
-                    // A lineage of its own: the looser record's ended
-                    // generation and ids stay the looser record's.
+                    // A lineage of its own: the looser record's ids stay
+                    // the looser record's.
                     generation: 0,
-                    ended: None,
+                    ended,
                     legacy_ids: false,
                     revoked_at: if m.live { None } else { m.revoked_at },
                     ..m.clone()

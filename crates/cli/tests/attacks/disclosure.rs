@@ -675,7 +675,9 @@ async fn one_stix_version_has_one_content(backend: Backend) {
     import_csv(&app, &row(ago(12), "green", "crawler")).await;
     let mine = taxii_objects(&app, &app.a.token, "urls").await;
     let theirs = taxii_objects(&app, &app.operator.token, "urls").await;
-    assert_eq!((mine.len(), theirs.len()), (3, 3));
+    // The operator's: the GREEN indicator's final version (it read it
+    // until the RED record began), then the RED record's.
+    assert_eq!((mine.len(), theirs.len()), (3, 6));
     for m in &mine {
         for t in &theirs {
             if m["id"] == t["id"] && m["modified"] == t["modified"] {
@@ -782,7 +784,86 @@ async fn a_superseded_record_is_not_read_by_id(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// Red-team pass 2026-12-07 (second, F1): old news marked RED that started
+/// no record was filed as seen GREEN, so the same sighting declassified
+/// later counted nothing for GREEN readers: their count depended on a RED
+/// import. It is what it would be without it.
+async fn hidden_old_news_does_not_swallow_the_same_sighting_declassified(backend: Backend) {
+    let with = TestApp::spawn(backend).await;
+    let without = TestApp::spawn(backend).await;
+    let ago = |h: i64| with.clock.now().add_secs(-h * 3600).to_rfc3339();
+    let row = |at: String, tlp: &str, src: &str| {
+        format!("url,threat,first_seen,tlp,source\nhttp://declassified.example/x,phishing,{at},{tlp},{src}\n")
+    };
+    for app in [&with, &without] {
+        import_csv(app, &row(ago(8 * 24), "green", "public")).await;
+    }
+    import_csv(&with, &row(ago(7 * 24), "red", "partner")).await;
+    for app in [&with, &without] {
+        import_csv(app, &row(ago(2), "green", "public")).await;
+        import_csv(app, &row(ago(7 * 24), "green", "partner")).await;
+    }
+    let q = "/api/v1/urls?host=declassified.example";
+    let mine: Value = with.get_json(q, &with.a.token).await;
+    let control: Value = without.get_json(q, &without.a.token).await;
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(control[0]["times_seen"], 3, "{control}");
+    for field in ["times_seen", "first_seen", "last_seen", "tlp"] {
+        assert_eq!(
+            mine[0][field], control[0][field],
+            "{field}: {mine} / {control}"
+        );
+    }
+    assert_eq!(
+        taxii_ids(&with, &with.a.token).await,
+        taxii_ids(&without, &without.a.token).await
+    );
+}
+
+/// Red-team pass 2026-12-07 (second, F2): when a URL gains a record a
+/// reader may see, the reader stops reading the looser one; its indicator
+/// of it got no final version and stayed valid in its tools beside the
+/// new one. It is revoked for that reader, and only for it.
+async fn a_reader_moved_to_a_stricter_record_gets_the_looser_one_revoked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ago = |h: i64| app.clock.now().add_secs(-h * 3600).to_rfc3339();
+    let row = |tlp: &str, at: String| {
+        format!("url,threat,first_seen,tlp\nhttp://moved.example/x,phishing,{at},{tlp}\n")
+    };
+    import_csv(&app, &row("green", ago(20))).await;
+    let indicator = |objs: &[Value]| -> Vec<Value> {
+        objs.iter()
+            .filter(|o| o["type"] == "indicator")
+            .cloned()
+            .collect()
+    };
+    let op = app.operator.token.clone();
+    let had = indicator(&taxii_objects(&app, &op, "urls").await);
+    assert_eq!(had.len(), 1);
+    import_csv(&app, &row("red", ago(10))).await;
+    let now = indicator(&taxii_objects(&app, &op, "urls").await);
+    assert_eq!(now.len(), 2, "the old one's end, the new one: {now:?}");
+    let end = now
+        .iter()
+        .find(|o| o["id"] == had[0]["id"])
+        .expect("the GREEN indicator's final version");
+    assert_eq!(end["revoked"], true);
+    assert!(end["modified"].as_str() > had[0]["modified"].as_str());
+    assert_eq!(end["object_marking_refs"], had[0]["object_marking_refs"]);
+    let new = now.iter().find(|o| o["id"] != had[0]["id"]).expect("new");
+    assert!(new.get("revoked").is_none());
+    // The GREEN readers still read the GREEN indicator, live, as it was.
+    let member = indicator(&taxii_objects(&app, &app.a.token, "urls").await);
+    assert_eq!(member, had);
+    assert_ne!(
+        member[0]["modified"], end["modified"],
+        "one version, one content"
+    );
+}
+
 crate::on_both_backends!(
+    hidden_old_news_does_not_swallow_the_same_sighting_declassified,
+    a_reader_moved_to_a_stricter_record_gets_the_looser_one_revoked,
     a_member_s_ids_say_nothing_of_a_stricter_record,
     one_stix_version_has_one_content,
     a_url_with_two_records_a_member_may_see_leaves_no_hole,

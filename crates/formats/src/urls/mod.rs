@@ -550,23 +550,17 @@ impl<W: Write> UrlFeedWriter<W> {
     }
 }
 
-/// The key of a URL record's STIX ids: the URL and the record's marking
-/// for its first indicator (`url@green`), `url@green#n` for the one after
-/// its n-th return to the feed (a revoked indicator is never valid again,
-/// so a return is a new indicator). Each of a URL's records is a lineage
-/// of its own, so no id a reader sees depends on a record of another
-/// marking. Records stored before a URL had a record per marking keep
-/// the ids they had, keyed by the URL alone.
+/// The key of a URL record's STIX ids: its lineage
+/// ([`UrlRecord::lineage_key`], `url@green:<url>`) for its first
+/// indicator, `…#n` for the one after its n-th return to the feed (a
+/// revoked indicator is never valid again, so a return is a new
+/// indicator).
 fn id_key(r: &UrlRecord) -> String {
     generation_key("url", r)
 }
 
 fn generation_key(prefix: &str, r: &UrlRecord) -> String {
-    let lineage = if r.legacy_ids {
-        format!("{prefix}:{}", r.url)
-    } else {
-        format!("{prefix}:{}@{}", r.url, r.tlp.as_str())
-    };
+    let lineage = r.lineage_key(prefix);
     if r.generation == 0 {
         lineage
     } else {

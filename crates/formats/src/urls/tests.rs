@@ -256,7 +256,7 @@ fn each_marking_of_a_url_has_its_own_indicator_ids() {
     );
     assert_eq!(
         g[0],
-        stix::object_id("indicator", "url:http://c2.example/gate@green")
+        stix::object_id("indicator", "url@green:http://c2.example/gate")
     );
     let back = UrlRecord {
         generation: 2,
@@ -264,8 +264,15 @@ fn each_marking_of_a_url_has_its_own_indicator_ids() {
     };
     assert_eq!(
         ids(&back)[0],
-        stix::object_id("indicator", "url:http://c2.example/gate@green#2")
+        stix::object_id("indicator", "url@green:http://c2.example/gate#2")
     );
+    // A stored record of a URL whose path holds what a new record's key
+    // adds: still two ids.
+    let mut odd = record("http://c2.example/gate@red", Tlp::Red);
+    odd.legacy_ids = true;
+    let mut new = record("http://c2.example/gate", Tlp::Red);
+    new.legacy_ids = false;
+    assert_ne!(ids(&odd)[0], ids(&new)[0]);
 }
 
 #[test]

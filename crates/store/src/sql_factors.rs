@@ -1,0 +1,240 @@
+//! Second factors of web sign-in (TOTP secrets, recovery codes, members
+//! that require a factor, sign-in challenges), written once for both
+//! engines.
+
+use async_trait::async_trait;
+
+use crate::engine::{commit, maybe_scalar, scalar, Engine, Get, Run, SqlStore};
+use crate::{SignInChallenge, TotpFactor};
+use isx_domain::{MemberId, Timestamp, UserId};
+
+/// Writes a set of recovery code hashes for `user` inside `tx`, ending the
+/// earlier set.
+async fn write_codes<DB: Engine>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    user: UserId,
+    hashes: &[String],
+    now: Timestamp,
+) -> crate::Result<()> {
+    sqlx::query("DELETE FROM user_recovery_codes WHERE user_id = $1")
+        .arg(user.0)
+        .run(&mut *tx)
+        .await?;
+    for h in hashes {
+        sqlx::query(
+            "INSERT INTO user_recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, code_hash) DO NOTHING",
+        )
+        .arg(user.0)
+        .arg(h)
+        .arg(now.as_micros())
+        .run(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
+    async fn totp(&self, user: UserId) -> crate::Result<Option<TotpFactor>> {
+        let row =
+            sqlx::query("SELECT secret, last_step, created_at FROM user_totp WHERE user_id = $1")
+                .arg(user.0)
+                .maybe_row(&self.pool)
+                .await?;
+        row.map(|r| -> crate::Result<TotpFactor> {
+            Ok(TotpFactor {
+                secret: r.col::<String>("secret")?,
+                last_step: r.col::<i64>("last_step")?,
+                created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_totp(
+        &self,
+        user: UserId,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+        now: Timestamp,
+    ) -> crate::Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO user_totp (user_id, secret, last_step, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret,
+             last_step = excluded.last_step, created_at = excluded.created_at",
+        )
+        .arg(user.0)
+        .arg(secret)
+        .arg(step)
+        .arg(now.as_micros())
+        .run(&mut tx)
+        .await?;
+        write_codes(&mut tx, user, recovery_hashes, now).await?;
+        commit(tx).await
+    }
+
+    async fn use_totp_step(&self, user: UserId, step: i64) -> crate::Result<bool> {
+        let n = sqlx::query(
+            "UPDATE user_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2",
+        )
+        .arg(user.0)
+        .arg(step)
+        .run(&self.pool)
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_totp(&self, user: UserId) -> crate::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM user_recovery_codes WHERE user_id = $1")
+            .arg(user.0)
+            .run(&mut tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM user_totp WHERE user_id = $1")
+            .arg(user.0)
+            .run(&mut tx)
+            .await?;
+        commit(tx).await?;
+        Ok(n == 1)
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        hash: &str,
+        now: Timestamp,
+    ) -> crate::Result<bool> {
+        let n = sqlx::query(
+            "UPDATE user_recovery_codes SET used_at = $3
+             WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        )
+        .arg(user.0)
+        .arg(hash)
+        .arg(now.as_micros())
+        .run(&self.pool)
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        hashes: &[String],
+        now: Timestamp,
+    ) -> crate::Result<()> {
+        let mut tx = self.begin_write().await?;
+        write_codes(&mut tx, user, hashes, now).await?;
+        commit(tx).await
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> crate::Result<u64> {
+        let n: i64 = scalar(
+            sqlx::query(
+                "SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+            )
+            .arg(user.0),
+            &self.pool,
+        )
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn second_factor_required(&self, member: MemberId) -> crate::Result<bool> {
+        let v: Option<i64> = maybe_scalar(
+            sqlx::query("SELECT required FROM member_second_factor WHERE member_id = $1")
+                .arg(member.0),
+            &self.pool,
+        )
+        .await?;
+        Ok(v.unwrap_or(0) != 0)
+    }
+
+    async fn set_second_factor_required(
+        &self,
+        member: MemberId,
+        required: bool,
+    ) -> crate::Result<()> {
+        sqlx::query(
+            "INSERT INTO member_second_factor (member_id, required) VALUES ($1, $2)
+             ON CONFLICT (member_id) DO UPDATE SET required = excluded.required",
+        )
+        .arg(member.0)
+        .arg(i64::from(required))
+        .run(&self.pool)
+        .await
+        .map_err(|e| crate::StoreError::from_sqlx("member second factor", e))?;
+        Ok(())
+    }
+
+    async fn insert_challenge(&self, c: &SignInChallenge) -> crate::Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_challenges (token_hash, user_id, pending_secret, attempts, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .arg(&c.token_hash)
+        .arg(c.user.0)
+        .arg(c.pending_secret.clone())
+        .arg(c.attempts)
+        .arg(c.created_at.as_micros())
+        .arg(c.expires_at.as_micros())
+        .run(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn challenge(&self, token_hash: &str) -> crate::Result<Option<SignInChallenge>> {
+        let row = sqlx::query(
+            "SELECT token_hash, user_id, pending_secret, attempts, created_at, expires_at
+             FROM sign_in_challenges WHERE token_hash = $1",
+        )
+        .arg(token_hash)
+        .maybe_row(&self.pool)
+        .await?;
+        row.map(|r| -> crate::Result<SignInChallenge> {
+            Ok(SignInChallenge {
+                token_hash: r.col::<String>("token_hash")?,
+                user: UserId(r.col::<i64>("user_id")?),
+                pending_secret: r.col::<Option<String>>("pending_secret")?,
+                attempts: r.col::<i64>("attempts")?,
+                created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
+                expires_at: Timestamp::from_micros(r.col::<i64>("expires_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn challenge_attempt(&self, token_hash: &str) -> crate::Result<i64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE sign_in_challenges SET attempts = attempts + 1 WHERE token_hash = $1")
+            .arg(token_hash)
+            .run(&mut tx)
+            .await?;
+        let n: Option<i64> = maybe_scalar(
+            sqlx::query("SELECT attempts FROM sign_in_challenges WHERE token_hash = $1")
+                .arg(token_hash),
+            &mut tx,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(n.unwrap_or(i64::MAX))
+    }
+
+    async fn delete_challenge(&self, token_hash: &str) -> crate::Result<()> {
+        sqlx::query("DELETE FROM sign_in_challenges WHERE token_hash = $1")
+            .arg(token_hash)
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_challenges(&self, now: Timestamp) -> crate::Result<u64> {
+        let n = sqlx::query("DELETE FROM sign_in_challenges WHERE expires_at <= $1")
+            .arg(now.as_micros())
+            .run(&self.pool)
+            .await?;
+        Ok(n)
+    }
+}
