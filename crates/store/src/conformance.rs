@@ -53,6 +53,7 @@ pub async fn run(store: &dyn Store) {
     releases_and_advisories(store).await;
     notifications_and_webhooks(store).await;
     urls(store).await;
+    url_revocation_is_one_arrival(store).await;
     botnet(store).await;
     cleanfiles(store).await;
     partnership(store).await;
@@ -1876,4 +1877,64 @@ pub async fn url_lineage_upgrade(url: &str) {
     let flags: Vec<(Tlp, bool)> = records.iter().map(|r| (r.tlp, r.legacy_ids)).collect();
     assert!(flags.contains(&(Tlp::Clear, true)), "{flags:?}");
     assert!(!flags.contains(&(Tlp::Red, true)), "{flags:?}");
+}
+
+/// Red-team pass 2026-12-07 (second, F5): revocation read in rounds took
+/// one arrival per round, across markings, so where a CLEAR reader's
+/// records split told it how many hidden ones the first round revoked.
+/// Every record a revocation run ends shares one arrival.
+async fn url_revocation_is_one_arrival(store: &dyn Store) {
+    use isx_domain::Tlp;
+    let day = 86_400;
+    let t = 1_800_000_000 - 1_000;
+    let candidates = [
+        url_candidate(
+            "http://rev-hidden.example/x",
+            "phishing",
+            t - 100,
+            t - 100,
+            Tlp::Red,
+        ),
+        url_candidate(
+            "http://rev-a.example/x",
+            "phishing",
+            t - 50,
+            t - 50,
+            Tlp::Clear,
+        ),
+        url_candidate(
+            "http://rev-b.example/x",
+            "phishing",
+            t - 40,
+            t - 40,
+            Tlp::Clear,
+        ),
+    ];
+    store
+        .import_urls(
+            &crate::UrlBatch {
+                candidates: &candidates,
+                source: "test",
+                actor: "cli",
+            },
+            Timestamp::from_secs(t),
+        )
+        .await
+        .expect("import");
+    let now = Timestamp::from_secs(t + 10 * day);
+    let n = store
+        .revoke_urls(now.add_secs(-5 * day), now, 2)
+        .await
+        .expect("revoke");
+    assert!(n >= 3, "{n}");
+    let q = crate::UrlQuery {
+        markings: vec![Tlp::Clear],
+        text: Some("rev-".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let clear = store.url_records(&q).await.expect("records");
+    assert_eq!(clear.len(), 2);
+    assert!(clear.iter().all(|r| !r.live));
+    assert_eq!(clear[0].changed_at, clear[1].changed_at, "one arrival");
 }

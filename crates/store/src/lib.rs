@@ -442,12 +442,14 @@ pub trait UrlStore: Send + Sync {
     /// The last batch imported before `before`. Taken under the URL write
     /// lock, so every batch up to it has committed: batches are a prefix.
     async fn url_seq_before(&self, before: Timestamp) -> Result<i64>;
-    /// Revokes up to `limit` live records whose indicator expired before
-    /// `now` (last sighting before `stale_before`): under the URL write
-    /// lock, as one arrival after the newest import (so TAXII readers get
-    /// the revoked versions in order), without a new batch (the 3-hourly
-    /// files see no change). Returns how many it revoked.
-    async fn revoke_urls(&self, stale_before: Timestamp, now: Timestamp, limit: u32)
+    /// Revokes every live record whose indicator expired before `now`
+    /// (last sighting before `stale_before`), reading `round` at a time:
+    /// under the URL write lock, as one arrival after the newest import
+    /// (so TAXII readers get the revoked versions in order, and where a
+    /// reader's records fall tells nothing of the others'), without a new
+    /// batch (the 3-hourly files see no change). Returns how many it
+    /// revoked.
+    async fn revoke_urls(&self, stale_before: Timestamp, now: Timestamp, round: u32)
         -> Result<u64>;
     // TAXII paging of the URL collection.
     /// The arrival instant (`changed_at`) of the newest import at or

@@ -505,7 +505,7 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         &self,
         stale_before: isx_domain::Timestamp,
         now: isx_domain::Timestamp,
-        limit: u32,
+        round: u32,
     ) -> Result<u64> {
         let mut tx = self.begin_locked(WriteLock::Url).await?;
         let cut = stale_before.as_micros();
@@ -513,33 +513,46 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
             "SELECT {URL_COLS} FROM url_records WHERE live = 1 AND last_seen < $1 AND first_seen < $2
              ORDER BY last_seen, id LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
-            .arg(cut)
-            .arg(cut)
-            .arg(i64::from(limit.clamp(1, 100_000)))
-            .rows(&mut tx)
-            .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let stamp = next_url_arrival(&mut tx, now).await?;
+        // Every stale record in one arrival, placed by one placer: rounds
+        // of their own would tell a reader, by where its records split,
+        // how many it cannot see were revoked in the first.
+        let mut stamp = None;
         let mut placer = crate::arrival::Placer::default();
         let mut n = 0u64;
-        for row in &rows {
-            let r = url_row(row)?;
-            let place = placer.place(r.tlp, r.above);
-            sqlx::query(
-                "UPDATE url_records SET live = 0, revoked_at = $1, changed_at = $2, added_pos = $3,
-                 added_ranks = $4 WHERE id = $5",
-            )
-            .arg(stamp)
-            .arg(stamp)
-            .arg(place.pos)
-            .arg(place.text())
-            .arg(r.id)
-            .run(&mut tx)
-            .await?;
-            n += 1;
+        loop {
+            let rows = sqlx::query(&sql)
+                .arg(cut)
+                .arg(cut)
+                .arg(i64::from(round.clamp(1, 100_000)))
+                .rows(&mut tx)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let at = match stamp {
+                Some(at) => at,
+                None => {
+                    let at = next_url_arrival(&mut tx, now).await?;
+                    stamp = Some(at);
+                    at
+                }
+            };
+            for row in &rows {
+                let r = url_row(row)?;
+                let place = placer.place(r.tlp, r.above);
+                sqlx::query(
+                    "UPDATE url_records SET live = 0, revoked_at = $1, changed_at = $2, added_pos = $3,
+                     added_ranks = $4 WHERE id = $5",
+                )
+                .arg(at)
+                .arg(at)
+                .arg(place.pos)
+                .arg(place.text())
+                .arg(r.id)
+                .run(&mut tx)
+                .await?;
+                n += 1;
+            }
         }
         commit(tx).await?;
         Ok(n)
