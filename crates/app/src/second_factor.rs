@@ -173,6 +173,116 @@ pub fn normalise_recovery_code(typed: &str) -> Option<String> {
     .then_some(t)
 }
 
+/// How a second factor was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// A TOTP code (its step is now used).
+    Totp,
+    /// A recovery code (now used up).
+    RecoveryCode,
+}
+
+impl Proof {
+    /// The audit log's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proof::Totp => "totp",
+            Proof::RecoveryCode => "recovery-code",
+        }
+    }
+}
+
+/// Whether `user` has a second factor, and whether its member requires one.
+pub async fn status(
+    store: &dyn isx_store::Store,
+    user: &isx_domain::User,
+) -> Result<(bool, bool, u64), crate::AppError> {
+    let enrolled = store.totp(user.id).await?.is_some();
+    let required = store.second_factor_required(user.member).await?;
+    let left = if enrolled {
+        store.recovery_codes_left(user.id).await?
+    } else {
+        0
+    };
+    Ok((enrolled, required, left))
+}
+
+/// Checks a code `user` typed: a TOTP code of its factor (each step once,
+/// checked and recorded in one statement, so no two nodes accept one
+/// code) or one of its unused recovery codes. `None`: neither.
+pub async fn check(
+    store: &dyn isx_store::Store,
+    user: isx_domain::UserId,
+    typed: &str,
+    now: isx_domain::Timestamp,
+) -> Result<Option<Proof>, crate::AppError> {
+    let Some(factor) = store.totp(user).await? else {
+        return Ok(None);
+    };
+    if let Some(key) = unbase32(&factor.secret) {
+        if let Some(step) = verify(&key, typed, now.as_secs(), Some(factor.last_step)) {
+            return Ok(store
+                .use_totp_step(user, step)
+                .await?
+                .then_some(Proof::Totp));
+        }
+    }
+    if let Some(code) = normalise_recovery_code(typed) {
+        let hash = crate::identity::hash_secret(&code);
+        if store.use_recovery_code(user, &hash, now).await? {
+            return Ok(Some(Proof::RecoveryCode));
+        }
+    }
+    Ok(None)
+}
+
+/// Enrols `secret` as `user`'s TOTP factor when `typed` is its current
+/// code (proving the authenticator holds it), replacing any factor: the
+/// new recovery codes, to show once. `None`: the code was wrong.
+pub async fn enrol(
+    store: &dyn isx_store::Store,
+    user: isx_domain::UserId,
+    secret: &str,
+    typed: &str,
+    now: isx_domain::Timestamp,
+) -> Result<Option<Vec<String>>, crate::AppError> {
+    let key = match unbase32(secret) {
+        Some(k) if k.len() == SECRET_BYTES => k,
+        _ => {
+            return Err(crate::AppError::BadRequest(
+                "not a TOTP secret of isx".into(),
+            ))
+        }
+    };
+    let Some(step) = verify(&key, typed, now.as_secs(), None) else {
+        return Ok(None);
+    };
+    let codes = new_recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .filter_map(|c| normalise_recovery_code(c))
+        .map(|c| crate::identity::hash_secret(&c))
+        .collect();
+    store.put_totp(user, secret, step, &hashes, now).await?;
+    Ok(Some(codes))
+}
+
+/// A new set of recovery codes for `user` (the old ones end), to show once.
+pub async fn renew_recovery_codes(
+    store: &dyn isx_store::Store,
+    user: isx_domain::UserId,
+    now: isx_domain::Timestamp,
+) -> Result<Vec<String>, crate::AppError> {
+    let codes = new_recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .filter_map(|c| normalise_recovery_code(c))
+        .map(|c| crate::identity::hash_secret(&c))
+        .collect();
+    store.replace_recovery_codes(user, &hashes, now).await?;
+    Ok(codes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,7 +202,8 @@ pub async fn store_checked(
 }
 
 /// Revokes the URL indicators that left the rolling feed (a window after
-/// their last sighting), all in one arrival (read 10,000 at a time): TAXII
+/// their last sighting), in one arrival (read 10,000 at a time, at most
+/// 200,000 a run; a larger backlog goes on at the next tick): TAXII
 /// readers get each one's final `revoked: true` version. Run by the
 /// scheduler on every tick; returns how many it revoked.
 pub async fn revoke_stale(store: &dyn isx_store::Store, now: Timestamp) -> Result<u64, AppError> {

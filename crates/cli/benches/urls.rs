@@ -116,6 +116,7 @@ fn record(i: usize, now: Timestamp) -> UrlRecord {
         ended: None,
         above: None,
         legacy_ids: false,
+        superseded: Vec::new(),
     }
 }
 

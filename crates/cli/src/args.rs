@@ -467,6 +467,26 @@ pub enum MemberCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Require (or stop requiring) a second factor at web sign-in for a
+    /// member's users. A user without one sets up an authenticator app
+    /// at its next sign-in, before it gets a session. API keys are not
+    /// affected.
+    ///
+    /// Example: isx member second-factor "Example CERT" --require
+    SecondFactor {
+        /// Member id or exact name.
+        member: String,
+        /// Require a second factor.
+        #[arg(
+            long,
+            conflicts_with = "optional",
+            required_unless_present = "optional"
+        )]
+        require: bool,
+        /// Leave it to each user.
+        #[arg(long)]
+        optional: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -592,6 +612,15 @@ pub enum UserCommand {
         login: String,
         #[command(flatten)]
         json: JsonFlag,
+    },
+    /// Remove a user's second factor and recovery codes (it lost its
+    /// authenticator and its codes), ending its sessions. If its member
+    /// requires a factor, it sets up a new one at its next sign-in.
+    ///
+    /// Example: isx user reset-second-factor alice
+    ResetSecondFactor {
+        /// Login name.
+        login: String,
     },
 }
 

@@ -20,6 +20,7 @@ mod csaf_provider;
 mod durability;
 mod exchange;
 mod feed_files;
+mod identity;
 mod misp;
 mod oracles;
 mod partnership;

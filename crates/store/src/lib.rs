@@ -442,8 +442,9 @@ pub trait UrlStore: Send + Sync {
     /// The last batch imported before `before`. Taken under the URL write
     /// lock, so every batch up to it has committed: batches are a prefix.
     async fn url_seq_before(&self, before: Timestamp) -> Result<i64>;
-    /// Revokes every live record whose indicator expired before `now`
-    /// (last sighting before `stale_before`), reading `round` at a time:
+    /// Revokes the live records whose indicator expired before `now`
+    /// (last sighting before `stale_before`), reading `round` at a time,
+    /// up to 200,000 a run:
     /// under the URL write lock, as one arrival after the newest import
     /// (so TAXII readers get the revoked versions in order, and where a
     /// reader's records fall tells nothing of the others'), without a new

@@ -125,6 +125,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "second_factors",
         sql: include_str!("../migrations/sqlite/0022_second_factors.sql"),
     },
+    Migration {
+        version: 23,
+        name: "url_superseded",
+        sql: include_str!("../migrations/sqlite/0023_url_superseded.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -237,6 +242,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 22,
         name: "second_factors",
         sql: include_str!("../migrations/postgres/0022_second_factors.sql"),
+    },
+    Migration {
+        version: 23,
+        name: "url_superseded",
+        sql: include_str!("../migrations/postgres/0023_url_superseded.sql"),
     },
 ];
 

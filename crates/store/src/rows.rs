@@ -256,6 +256,7 @@ pub(crate) struct UrlColumns {
     pub ended: Option<String>,
     pub above: Option<String>,
     pub legacy_ids: i64,
+    pub superseded: Option<String>,
 }
 
 pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
@@ -305,6 +306,13 @@ pub(crate) fn url_record(c: UrlColumns) -> Result<isx_urls::UrlRecord> {
             .map(|t| parse(&what("above"), t))
             .transpose()?,
         legacy_ids: c.legacy_ids != 0,
+        superseded: c
+            .superseded
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", what("superseded"))))?
+            .unwrap_or_default(),
         url: c.url,
         host: c.host,
         domain: c.domain,

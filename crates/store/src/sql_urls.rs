@@ -13,7 +13,7 @@ use crate::engine::{commit, scalar, Engine, Get, Run, Sql, SqlStore, WriteLock};
 use crate::{Result, UrlQuery};
 
 /// Columns of `url_records`, as `url_row` reads them.
-pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since, ended, above, legacy_ids";
+pub(crate) const URL_COLS: &str = "id, url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat, tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at, generation, live, revoked_at, live_since, ended, above, legacy_ids, superseded";
 
 pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
     crate::rows::url_record(crate::rows::UrlColumns {
@@ -45,11 +45,12 @@ pub(crate) fn url_row<R: Get>(r: &R) -> Result<UrlRecord> {
         ended: r.col::<Option<String>>("ended")?,
         above: r.col::<Option<String>>("above")?,
         legacy_ids: r.col::<i64>("legacy_ids")?,
+        superseded: r.col::<Option<String>>("superseded")?,
     })
 }
 
-/// Binds a record's data columns ($1 … $27: url … changed_at, generation
-/// … legacy_ids; no id).
+/// Binds a record's data columns ($1 … $28: url … changed_at, generation
+/// … superseded; no id).
 fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
     q.arg(&m.url)
         .arg(&m.host)
@@ -78,10 +79,15 @@ fn bind_url<'q, DB: Engine>(q: Sql<'q, DB>, m: &'q UrlRecord) -> Sql<'q, DB> {
         .arg(m.ended.as_ref().and_then(|e| serde_json::to_string(e).ok()))
         .arg(m.above.map(isx_domain::Tlp::as_str))
         .arg(i64::from(m.legacy_ids))
+        .arg(
+            (!m.superseded.is_empty())
+                .then(|| serde_json::to_string(&m.superseded).ok())
+                .flatten(),
+        )
 }
 
 /// Columns a record's upsert binds: [`bind_url`]'s and its place.
-const URL_UPSERT_COLS: usize = 29;
+const URL_UPSERT_COLS: usize = 30;
 
 /// `$from, $from+1, …` for `n` values (PostgreSQL).
 pub(crate) fn numbered(from: usize, n: usize) -> String {
@@ -248,9 +254,13 @@ fn bind_url_query<'q, DB: Engine>(sql: Sql<'q, DB>, q: &'q UrlQuery) -> Sql<'q, 
 const KEEPS_FINAL: &str =
     "url_records.live = 0 AND excluded.live = 0 AND url_records.changed_at < excluded.changed_at";
 
-/// The TAXII objects one URL record can be at most (an ended generation's
-/// three and the current three): the room each takes after its arrival.
-pub const URL_OBJECTS_PER_RECORD: i64 = 6;
+/// Records one revocation run revokes at most, in one arrival.
+const REVOCATION_RUN: u64 = 200_000;
+
+/// The TAXII objects one URL record can be at most (three for each looser
+/// record it superseded — at most four —, three for its ended generation,
+/// three for its current one): the room each takes after its arrival.
+pub const URL_OBJECTS_PER_RECORD: i64 = 18;
 
 /// The arrival instant of the next change to the URL collection (an
 /// import, a revocation), inside `tx`, which must hold the URL write lock.
@@ -421,7 +431,7 @@ pub(crate) async fn import_urls_in<DB: Engine>(
             let sql = format!(
                 "INSERT INTO url_records (url, host, domain, ip, asn, as_org, country, city, latitude, longitude, threat,
                  tags, source, confidence, tlp, first_seen, last_seen, times_seen, changed_seq, changed_at,
-                 generation, live, revoked_at, live_since, ended, above, legacy_ids, added_pos, added_ranks)
+                 generation, live, revoked_at, live_since, ended, above, legacy_ids, superseded, added_pos, added_ranks)
                  VALUES {}
                  ON CONFLICT (url, tlp) DO UPDATE SET host = excluded.host, domain = excluded.domain, ip = excluded.ip,
                  asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, city = excluded.city,
@@ -430,7 +440,7 @@ pub(crate) async fn import_urls_in<DB: Engine>(
                  first_seen = excluded.first_seen, last_seen = excluded.last_seen, times_seen = excluded.times_seen,
                  changed_seq = excluded.changed_seq, generation = excluded.generation, live = excluded.live,
                  revoked_at = excluded.revoked_at, live_since = excluded.live_since, ended = excluded.ended,
-                 above = excluded.above, legacy_ids = excluded.legacy_ids,
+                 above = excluded.above, legacy_ids = excluded.legacy_ids, superseded = excluded.superseded,
                  changed_at = CASE WHEN {KEEPS_FINAL} THEN url_records.changed_at ELSE excluded.changed_at END,
                  added_pos = CASE WHEN {KEEPS_FINAL} THEN url_records.added_pos ELSE excluded.added_pos END,
                  added_ranks = CASE WHEN {KEEPS_FINAL} THEN url_records.added_ranks ELSE excluded.added_ranks END
@@ -515,11 +525,13 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         );
         // Every stale record in one arrival, placed by one placer: rounds
         // of their own would tell a reader, by where its records split,
-        // how many it cannot see were revoked in the first.
+        // how many it cannot see were revoked in the first. At most
+        // REVOCATION_RUN per run (the write lock is held throughout; a
+        // larger backlog, after a long stop, goes on at the next tick).
         let mut stamp = None;
         let mut placer = crate::arrival::Placer::default();
         let mut n = 0u64;
-        loop {
+        while n < REVOCATION_RUN {
             let rows = sqlx::query(&sql)
                 .arg(cut)
                 .arg(cut)

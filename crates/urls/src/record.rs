@@ -129,6 +129,12 @@ pub struct UrlRecord {
     /// keep their ids); later records key them by URL and marking.
     #[serde(skip)]
     pub legacy_ids: bool,
+    /// The final versions of the looser records whose readers now read
+    /// this one (at most one per looser marking): each ended for them
+    /// when this record started, and they get it with this record's
+    /// objects, however many records they moved over between two reads.
+    #[serde(skip)]
+    pub superseded: Vec<Ended>,
 }
 
 fn live() -> bool {
@@ -203,8 +209,25 @@ impl UrlRecord {
             ended: None,
             above: self.above,
             legacy_ids: e.legacy_ids.unwrap_or(self.legacy_ids),
+            superseded: Vec::new(),
             ..self.clone()
         })
+    }
+
+    /// The superseded looser records' final versions as revoked records,
+    /// to write their objects with this record's.
+    pub fn superseded_records(&self) -> Vec<UrlRecord> {
+        self.superseded
+            .iter()
+            .filter_map(|e| {
+                UrlRecord {
+                    ended: Some(e.clone()),
+                    superseded: Vec::new(),
+                    ..self.clone()
+                }
+                .ended_record()
+            })
+            .collect()
     }
 
     /// The key of the record's lineage of ids under `prefix` (STIX ids,
@@ -394,6 +417,7 @@ pub fn merge(
         ended: None,
         above: None,
         legacy_ids: false,
+        superseded: Vec::new(),
     };
     let Some(old) = existing else {
         // Old news: a URL already out of the feed enters it revoked.
@@ -467,6 +491,7 @@ pub fn merge(
         ended: old.ended.clone(),
         above: old.above,
         legacy_ids: old.legacy_ids,
+        superseded: old.superseded.clone(),
     };
     // A revoked URL seen again within the window comes back as a new
     // indicator, valid from the activity after the one that ended; a
@@ -488,8 +513,10 @@ pub fn merge(
         // last version), and a new generation says the new one.
         // After every version of the old reading (a sighting may be a
         // little ahead of the clock).
+        // In a millisecond of its own (STIX times are milliseconds): one
+        // version, one content.
         let last = old.changed_at.max(old.last_seen).max(old.valid_from());
-        let at = now.max(Timestamp::from_micros(last.as_micros().saturating_add(1)));
+        let at = now.max(next_millisecond(last));
         merged.ended = Some(Ended::of(old, at));
         merged.revoked_at = Some(at);
         merged.generation += 1;
@@ -498,7 +525,17 @@ pub fn merge(
     merged
 }
 
-/// Dates the end of a looser record that a new stricter one superseded
+/// An instant in the millisecond after `t`'s, two microseconds in (never
+/// an import's instant, which is one microsecond into its millisecond).
+fn next_millisecond(t: Timestamp) -> Timestamp {
+    Timestamp::from_micros(
+        (t.as_micros().div_euclid(1000).saturating_add(1))
+            .saturating_mul(1000)
+            .saturating_add(2),
+    )
+}
+
+/// Dates the ends of looser records that a new stricter one superseded
 /// in this import (see [`merge_levels`]; `now` is the import's clock time,
 /// `arrival` its instant, which `r` is stamped with): at the import's
 /// arrival, and in a millisecond after every version of the looser record
@@ -506,18 +543,11 @@ pub fn merge(
 /// this import, so its own next version is at a later import's instant.
 /// One STIX version, one content.
 pub fn date_superseded(r: &mut UrlRecord, now: Timestamp, arrival: Timestamp) {
-    let Some(e) = r.ended.as_mut() else {
-        return;
-    };
-    if e.legacy_ids.is_none() || e.revoked_at != now {
-        return;
+    for e in r.superseded.iter_mut().filter(|e| e.revoked_at == now) {
+        e.revoked_at = arrival
+            .max(next_millisecond(e.last_seen))
+            .max(next_millisecond(e.valid_from));
     }
-    let next_ms = |t: Timestamp| (t.as_micros().div_euclid(1000) + 1) * 1000 + 1;
-    let at = arrival
-        .as_micros()
-        .max(next_ms(e.last_seen))
-        .max(next_ms(e.valid_from));
-    e.revoked_at = Timestamp::from_micros(at);
 }
 
 /// Merges a new sighting into the records of its URL, one record per
@@ -567,10 +597,16 @@ pub fn merge_levels(
                 // `b` changed in this import too: its new version takes
                 // the import's instant, and one version has one content
                 // (that indicator lapses at its `valid_until`).
-                let ended = (b.live && b.id != 0 && b.changed_seq != seq).then(|| Ended {
-                    legacy_ids: Some(b.legacy_ids),
-                    ..Ended::of(b, now)
-                });
+                // And the looser records `b`'s readers moved from before:
+                // they may not have read `b` in between.
+                let mut superseded = b.superseded.clone();
+                if b.live && b.id != 0 && b.changed_seq != seq {
+                    superseded.retain(|e| e.tlp != b.tlp);
+                    superseded.push(Ended {
+                        legacy_ids: Some(b.legacy_ids),
+                        ..Ended::of(b, now)
+                    });
+                }
                 // Old news for a revoked URL changes nothing, for any reader.
                 (m != *b).then_some(UrlRecord {
                     id: 0,
@@ -578,7 +614,8 @@ pub fn merge_levels(
                     // A lineage of its own: the looser record's ids stay
                     // the looser record's.
                     generation: 0,
-                    ended,
+                    ended: None,
+                    superseded,
                     legacy_ids: false,
                     revoked_at: if m.live { None } else { m.revoked_at },
                     ..m.clone()
@@ -804,7 +841,7 @@ mod tests {
         assert_eq!(r.source, "secret");
         assert_eq!(r.last_seen, Timestamp::from_secs(300));
         assert_eq!(
-            (r.generation, r.legacy_ids, r.ended.is_none()),
+            (r.generation, r.legacy_ids, r.superseded.is_empty()),
             (0, false, true),
             "an indicator lineage of its own"
         );

@@ -27,6 +27,20 @@ pub async fn run(ctx: &Ctx, command: MemberCommand) -> anyhow::Result<()> {
                 &rows,
             )
         }
+        MemberCommand::SecondFactor {
+            member, require, ..
+        } => {
+            let m = ctx.member(&member).await?;
+            ctx.store.set_second_factor_required(m.id, require).await?;
+            let word = if require { "required" } else { "optional" };
+            ctx.audit(
+                Some(m.id),
+                "member.second-factor",
+                &format!("member/{} {word}", m.id),
+            )
+            .await?;
+            output::print(&format!("second factor {word} for the users of {}", m.name))
+        }
         MemberCommand::Show { member, json } => {
             let m = ctx.member(&member).await?;
             ctx.audit(Some(m.id), "member.read", &format!("member/{}", m.id))

@@ -123,6 +123,25 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
                 output::print(&format!("{n} session(s) of {} ended", u.login))
             }
         }
+        UserCommand::ResetSecondFactor { login } => {
+            let u = user(ctx, &login).await?;
+            let had = ctx.store.delete_totp(u.id).await?;
+            let n = isx_app::admin::end_sessions(ctx.store.as_ref(), u.id, None).await?;
+            ctx.audit(
+                Some(u.member),
+                "factor.reset",
+                &format!("user/{} ({n} sessions ended)", u.login),
+            )
+            .await?;
+            if had {
+                output::print(&format!(
+                    "second factor of {} removed; {n} session(s) ended",
+                    u.login
+                ))
+            } else {
+                output::print(&format!("{} had no second factor", u.login))
+            }
+        }
     }
 }
 

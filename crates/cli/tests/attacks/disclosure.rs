@@ -861,7 +861,89 @@ async fn a_reader_moved_to_a_stricter_record_gets_the_looser_one_revoked(backend
     );
 }
 
+/// Red-team pass 2026-12-07 (third, F1): a record held one end of a
+/// looser lineage, so a reader moved over two new records — in one import
+/// or in two between its reads — never got the indicator it held revoked.
+async fn a_reader_moved_over_two_records_gets_the_one_it_had_revoked(backend: Backend) {
+    for split in [false, true] {
+        let app = TestApp::spawn(backend).await;
+        let ago = |h: i64| app.clock.now().add_secs(-h * 3600).to_rfc3339();
+        let row = |tlp: &str, h: i64| format!("http://twice.example/x,phishing,{},{tlp}\n", ago(h));
+        let head = "url,threat,first_seen,tlp\n";
+        import_csv(&app, &format!("{head}{}", row("green", 20))).await;
+        let op = app.operator.token.clone();
+        let indicators = |o: Vec<Value>| -> Vec<Value> {
+            o.into_iter().filter(|o| o["type"] == "indicator").collect()
+        };
+        let had = indicators(taxii_objects(&app, &op, "urls").await);
+        assert_eq!(had.len(), 1);
+        if split {
+            import_csv(&app, &format!("{head}{}", row("amber", 12))).await;
+            import_csv(&app, &format!("{head}{}", row("red", 10))).await;
+        } else {
+            import_csv(
+                &app,
+                &format!("{head}{}{}", row("amber", 12), row("red", 10)),
+            )
+            .await;
+        }
+        let now = indicators(taxii_objects(&app, &op, "urls").await);
+        let end = now
+            .iter()
+            .find(|o| o["id"] == had[0]["id"])
+            .unwrap_or_else(|| panic!("split {split}: the GREEN indicator's end: {now:?}"));
+        assert_eq!(end["revoked"], true);
+        // Every indicator but the current one is revoked, each once.
+        let live: Vec<&Value> = now.iter().filter(|o| o.get("revoked").is_none()).collect();
+        assert_eq!(live.len(), 1, "{now:?}");
+        let mut ids: Vec<&Value> = now.iter().map(|o| &o["id"]).collect();
+        ids.sort_by_key(|v| v.to_string());
+        ids.dedup();
+        assert_eq!(ids.len(), now.len(), "{now:?}");
+        // The operator's places stay consecutive with the wider records.
+        let seen: Vec<i64> = manifest(&app, &op, "urls")
+            .await
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert!(!seen.is_empty());
+    }
+}
+
+/// Red-team pass 2026-12-07 (third, F2): a threat change ended the old
+/// indicator one microsecond after its last version, in the same STIX
+/// millisecond: one (id, modified), two contents.
+async fn a_threat_change_ends_the_indicator_in_a_later_millisecond(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ago = |h: i64| app.clock.now().add_secs(-h * 3600).to_rfc3339();
+    let ahead = app.clock.now().add_secs(120).to_rfc3339();
+    let a = app.a.token.clone();
+    let row = |threat: &str| {
+        format!("url,threat,first_seen,last_seen,tlp\nhttp://turn.example/x,{threat},{},{ahead},green\n", ago(1))
+    };
+    import_csv(&app, &row("phishing")).await;
+    let before = taxii_objects(&app, &a, "urls")
+        .await
+        .into_iter()
+        .find(|o| o["type"] == "indicator")
+        .expect("indicator");
+    app.clock.advance_secs(1);
+    import_csv(&app, &row("malware_download")).await;
+    let after = taxii_objects(&app, &a, "urls").await;
+    let end = after
+        .iter()
+        .find(|o| o["id"] == before["id"])
+        .expect("final version");
+    assert_eq!(end["revoked"], true);
+    assert_ne!(
+        end["modified"], before["modified"],
+        "one (id, modified), one content"
+    );
+}
+
 crate::on_both_backends!(
+    a_reader_moved_over_two_records_gets_the_one_it_had_revoked,
+    a_threat_change_ends_the_indicator_in_a_later_millisecond,
     hidden_old_news_does_not_swallow_the_same_sighting_declassified,
     a_reader_moved_to_a_stricter_record_gets_the_looser_one_revoked,
     a_member_s_ids_say_nothing_of_a_stricter_record,

@@ -228,6 +228,18 @@ impl Browser {
         .await
     }
 
+    /// [`execute`](Self::execute), but an error (the page is between two
+    /// documents) is `None`.
+    pub async fn try_execute(&self, script: &str) -> Option<Value> {
+        self.try_cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+        .ok()
+    }
+
     pub async fn source(&self) -> String {
         self.cmd(reqwest::Method::GET, "/source", None)
             .await

@@ -653,15 +653,26 @@ pub fn infrastructure_type(t: isx_domain::ThreatType) -> Option<&'static str> {
 /// objects first (offsets 0–2, the same versions as when it ended), so a
 /// reader that did not poll in between still gets them; its current
 /// objects follow (offsets 3–5).
+///
+/// Before them come the final versions of the looser records whose
+/// readers now read this one ([`UrlRecord::superseded`], three offsets
+/// each, whether the record is live or not): a reader moved to a stricter
+/// record gets every indicator it held revoked.
 pub fn stix_objects(r: &UrlRecord, identity: &str) -> Vec<(i64, Value)> {
-    let current = generation_objects(r, identity);
-    match r.ended_record() {
-        Some(ended) if r.live => generation_objects(&ended, identity)
-            .into_iter()
-            .chain(current.into_iter().map(|(o, v)| (o + 3, v)))
-            .collect(),
-        _ => current,
+    let mut blocks = r.superseded_records();
+    if let Some(ended) = r.ended_record().filter(|_| r.live) {
+        blocks.push(ended);
     }
+    blocks.push(r.clone());
+    let mut out = Vec::new();
+    for (k, b) in (0i64..).zip(&blocks) {
+        out.extend(
+            generation_objects(b, identity)
+                .into_iter()
+                .map(|(o, v)| (o + 3 * k, v)),
+        );
+    }
+    out
 }
 
 /// The objects of the record's current generation (offsets 0–2).

@@ -114,6 +114,7 @@ fn record(url: &str, tlp: Tlp) -> UrlRecord {
         ended: None,
         above: None,
         legacy_ids: false,
+        superseded: Vec::new(),
     }
 }
 

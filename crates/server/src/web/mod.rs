@@ -3,6 +3,7 @@
 //! carries the session's CSRF token; cookies are HttpOnly, SameSite=Strict
 //! and, over TLS, Secure. Nothing is loaded from outside the binary.
 
+mod account;
 mod advisories;
 mod botnet;
 mod charts;
@@ -101,6 +102,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/urls", get(urls::page))
         .route("/urls/import", post(urls::import))
         .route("/urls/files/{name}", get(urls::download))
+        .route("/account", get(account::account))
+        .route("/account/totp/setup", post(account::setup))
+        .route("/account/totp/confirm", post(account::confirm))
+        .route("/account/totp/remove", post(account::remove))
+        .route("/account/recovery-codes", post(account::renew_codes))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
@@ -108,6 +114,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         ));
     Router::new()
         .route("/login", get(login_page).post(login))
+        .route(
+            "/login/second-factor",
+            get(account::second_factor_page).post(account::second_factor_submit),
+        )
         .route("/static/app.css", get(stylesheet))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
@@ -336,7 +346,15 @@ async fn login(
     // hash), so the page tells nobody which accounts exist or are disabled.
     let disabled = user.as_ref().is_some_and(isx_domain::User::is_disabled);
     let verified = matched && user.is_some() && !disabled;
+    // A right password of a user with a second factor (or whose member
+    // requires one) is only the first step.
+    let factor = match user.as_ref().filter(|_| verified) {
+        Some(u) => Some(isx_app::second_factor::status(state.store.as_ref(), u).await?),
+        None => None,
+    };
+    let second_step = factor.is_some_and(|(enrolled, required, _)| enrolled || required);
     let outcome = match (verified, disabled && matched) {
+        (true, _) if second_step => "password-ok",
         (true, _) => "ok",
         (false, true) => "disabled",
         (false, false) => "401",
@@ -360,6 +378,23 @@ async fn login(
         };
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
+    if second_step {
+        let enrol = factor.is_some_and(|(enrolled, _, _)| !enrolled);
+        return account::challenge(&state, &user, enrol, now).await;
+    }
+    let mut res = Redirect::to("/").into_response();
+    start_session(&state, &user, now, &mut res).await?;
+    Ok(res)
+}
+
+/// Starts a web session for `user` on `res`: its cookie set, the sign-in
+/// form's cookie cleared.
+async fn start_session(
+    state: &AppState,
+    user: &isx_domain::User,
+    now: Timestamp,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let token = auth::random_hex32();
     let ttl = state.config.session_ttl_secs;
     state
@@ -372,16 +407,15 @@ async fn login(
             expires_at: Timestamp::from_micros(now.as_micros() + ttl * 1_000_000),
         })
         .await?;
-    let mut res = Redirect::to("/").into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        cookie_header(&state, SESSION_COOKIE, &token, "/", ttl),
+        cookie_header(state, SESSION_COOKIE, &token, "/", ttl),
     );
     res.headers_mut().append(
         header::SET_COOKIE,
-        cookie_header(&state, LOGIN_CSRF_COOKIE, "", "/login", 0),
+        cookie_header(state, LOGIN_CSRF_COOKIE, "", "/login", 0),
     );
-    Ok(res)
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,347 @@
+//! Identity (issue 20): second factors at web sign-in, in headless
+//! Chromium, with codes from pyotp (an independent RFC 6238
+//! implementation from PyPI) read off the enrolment page's otpauth URI.
+
+use std::process::Command;
+
+use isx_domain::{Clock, MemberId};
+use reqwest::StatusCode;
+
+use crate::support::app::{Backend, TestApp};
+use crate::support::browser::{signed_in, Browser};
+
+const PASSWORD: &str = "a long enough passphrase";
+
+/// pyotp's code of the otpauth `uri` at Unix time `t`, and the issuer and
+/// account it read from the URI.
+fn pyotp(uri: &str, t: i64) -> (String, String, String) {
+    let out = Command::new(crate::oracles::python())
+        .args([
+            "-c",
+            "import pyotp, sys; p = pyotp.parse_uri(sys.argv[1]); print(p.at(int(sys.argv[2]))); print(p.issuer); print(p.name)",
+            uri,
+            &t.to_string(),
+        ])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut lines = text.lines().map(str::to_owned);
+    let mut next = || lines.next().unwrap_or_default();
+    (next(), next(), next())
+}
+
+async fn sign_in(b: &Browser, app: &TestApp, login: &str) {
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login", login).await;
+    b.type_into("#password", PASSWORD).await;
+    submit(b, "#sign-in").await;
+}
+
+async fn second_step(b: &Browser, code: &str) {
+    b.type_into("#code", code).await;
+    submit(b, "#verify").await;
+}
+
+/// Clicks `css` and waits for the next page (a page that answers with
+/// the same elements as the last must not be read before it arrives).
+async fn submit(b: &Browser, css: &str) {
+    b.execute("window.__isxOld = true; return true").await;
+    b.click(css).await;
+    for _ in 0..200 {
+        let gone = b
+            .try_execute(
+                "return document.readyState === 'complete' && window.__isxOld === undefined",
+            )
+            .await;
+        if gone.and_then(|v| v.as_bool()) == Some(true) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no new page after clicking {css}");
+}
+
+async fn sign_out(b: &Browser, app: &TestApp) {
+    b.goto(&app.url("/")).await;
+    b.execute("document.querySelector('form[action=\"/logout\"]').submit(); return true")
+        .await;
+    b.wait_text("h1", |t| t == "isx").await;
+}
+
+async fn audit_outcomes(app: &TestApp, action: &str) -> Vec<String> {
+    app.store
+        .audit_events(&isx_store::AuditQuery {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.event.action == action)
+        .map(|e| e.event.outcome)
+        .collect()
+}
+
+async fn totp_enrolment_sign_in_replay_and_recovery(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let now = || app.clock.now().as_secs();
+    let b = signed_in(&app, app.a.member.id, "alice", PASSWORD).await;
+    b.goto(&app.url("/account")).await;
+    assert!(b.text("#factor-status").await.contains("No second factor"));
+    b.click("#setup-totp").await;
+    let uri = b
+        .wait_text("#otpauth-uri", |t| t.starts_with("otpauth://"))
+        .await;
+    assert!(
+        b.execute("return document.querySelector('#qr svg') !== null")
+            .await
+            .as_bool()
+            .unwrap_or(false),
+        "the page shows the QR code"
+    );
+    let (code, issuer, account) = pyotp(&uri, now());
+    assert_eq!((issuer.as_str(), account.as_str()), ("isx", "alice"));
+    // A wrong code enrols nothing.
+    b.type_into("#confirm-code", "000000").await;
+    submit(&b, "#confirm-totp").await;
+    b.wait_text(".flash.error", |t| t.contains("not the authenticator"))
+        .await;
+    assert!(app
+        .store
+        .totp(alice(&app).await)
+        .await
+        .expect("totp")
+        .is_none());
+    b.type_into("#confirm-code", &code).await;
+    submit(&b, "#confirm-totp").await;
+    let codes_text = b.wait_text("#recovery-codes", |t| !t.is_empty()).await;
+    let codes: Vec<String> = codes_text.lines().map(|l| l.trim().to_owned()).collect();
+    assert_eq!(codes.len(), 10, "{codes_text}");
+    assert!(b
+        .text("#factor-status")
+        .await
+        .contains("10 recovery code(s) left"));
+
+    // Signing in now takes the password, then the code.
+    sign_out(&b, &app).await;
+    sign_in(&b, &app, "alice").await;
+    b.wait_text("p", |t| t.contains("six-digit code")).await;
+    // The code that enrolled has been used: the same step's code again is
+    // a replay, refused.
+    second_step(&b, &code).await;
+    b.wait_text("#error", |t| t.contains("Wrong code")).await;
+    app.clock.advance_secs(30);
+    let (next, _, _) = pyotp(&uri, now());
+    second_step(&b, &next).await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+
+    // Seen over a shoulder: the same code cannot sign in again.
+    sign_out(&b, &app).await;
+    sign_in(&b, &app, "alice").await;
+    second_step(&b, &next).await;
+    b.wait_text("#error", |t| t.contains("Wrong code")).await;
+    // A recovery code signs in once (typed in capitals, without dashes).
+    let typed = codes[0].to_uppercase().replace('-', "");
+    second_step(&b, &typed).await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    sign_out(&b, &app).await;
+    sign_in(&b, &app, "alice").await;
+    second_step(&b, &codes[0]).await;
+    b.wait_text("#error", |t| t.contains("Wrong code")).await;
+    assert_eq!(
+        app.store
+            .recovery_codes_left(alice(&app).await)
+            .await
+            .expect("left"),
+        9
+    );
+
+    // Five tries per sign-in (one was the used recovery code): the sixth
+    // starts over at the password. (Two minutes on, so the per-address
+    // and per-account rate limits, which this test has spent, refill.)
+    app.clock.advance_secs(120);
+    for _ in 0..4 {
+        second_step(&b, "123456").await;
+        b.wait_text("#error", |t| t.contains("Wrong code")).await;
+    }
+    second_step(&b, "123456").await;
+    b.find("#password").await;
+    assert!(
+        b.current_url().await.ends_with("/login"),
+        "{}",
+        b.current_url().await
+    );
+
+    let outcomes = audit_outcomes(&app, "session.second_factor").await;
+    for want in ["totp", "recovery-code", "401", "too-many"] {
+        assert!(outcomes.iter().any(|o| o == want), "{want}: {outcomes:?}");
+    }
+    assert!(audit_outcomes(&app, "factor.totp.enrol")
+        .await
+        .contains(&"ok".to_owned()));
+    assert!(audit_outcomes(&app, "session.login")
+        .await
+        .contains(&"password-ok".to_owned()));
+}
+
+async fn alice(app: &TestApp) -> isx_domain::UserId {
+    app.store
+        .user_by_login(&isx_domain::Login::new("alice").expect("login"))
+        .await
+        .expect("user")
+        .expect("alice")
+        .id
+}
+
+/// The cookie of the step between password and code opens nothing: no
+/// page, no API.
+async fn a_half_signed_in_visitor_reaches_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    add_user(&app, app.a.member.id, "bob").await;
+    app.store
+        .set_second_factor_required(app.a.member.id, true)
+        .await
+        .expect("require");
+    let page = app.client.get(app.url("/login")).send().await.expect("get");
+    let csrf = cookie_value(&page, "isx_login_csrf").expect("csrf cookie");
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", format!("isx_login_csrf={csrf}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", "bob"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/login/second-factor")
+    );
+    assert!(
+        cookie_value(&res, "isx_session").is_none(),
+        "no session yet"
+    );
+    let challenge = cookie_value(&res, "isx_challenge").expect("challenge cookie");
+    let cookies =
+        format!("isx_login_csrf={csrf}; isx_challenge={challenge}; isx_session={challenge}");
+    for path in ["/", "/account", "/keys", "/urls"] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .header("cookie", &cookies)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            r.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/login"),
+            "{path}"
+        );
+    }
+    let api = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("cookie", &cookies)
+        .bearer_auth(&challenge)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    // The second-factor page asks the member's required enrolment.
+    let step = app
+        .client
+        .get(app.url("/login/second-factor"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .expect("step");
+    assert_eq!(step.status(), StatusCode::OK);
+    let body = step.text().await.expect("body");
+    assert!(body.contains("requires a second factor") && body.contains("otpauth://totp/"));
+    // Without the challenge cookie: back to the password.
+    let bare = app
+        .client
+        .get(app.url("/login/second-factor"))
+        .send()
+        .await
+        .expect("bare");
+    assert_eq!(bare.status(), StatusCode::SEE_OTHER);
+}
+
+/// A member that requires a second factor: its users set one up at their
+/// next sign-in, before they get a session, and cannot remove it.
+async fn a_member_that_requires_a_factor_gets_it_set_up_at_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    add_user(&app, app.a.member.id, "carol").await;
+    app.store
+        .set_second_factor_required(app.a.member.id, true)
+        .await
+        .expect("require");
+    let b = Browser::start().await;
+    sign_in(&b, &app, "carol").await;
+    let uri = b
+        .wait_text("#otpauth-uri", |t| t.starts_with("otpauth://"))
+        .await;
+    second_step(&b, "999999").await;
+    b.wait_text("#error", |t| t.contains("Wrong code")).await;
+    let uri_again = b.text("#otpauth-uri").await;
+    assert_eq!(uri, uri_again, "the same secret until it is confirmed");
+    let (code, _, _) = pyotp(&uri, app.clock.now().as_secs());
+    second_step(&b, &code).await;
+    let codes = b.wait_text("#recovery-codes", |t| !t.is_empty()).await;
+    assert_eq!(codes.lines().count(), 10);
+    b.click("#continue").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    b.goto(&app.url("/account")).await;
+    assert!(b
+        .text("#factor-status")
+        .await
+        .contains("authenticator app is set up"));
+    assert_eq!(
+        b.execute("return document.querySelector('#remove-totp') === null")
+            .await
+            .as_bool(),
+        Some(true),
+        "no removal while required"
+    );
+}
+
+async fn add_user(app: &TestApp, member: MemberId, login: &str) {
+    isx_app::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &isx_domain::Login::new(login).expect("login"),
+        PASSWORD,
+        member,
+        isx_domain::UserRole::Member,
+    )
+    .await
+    .expect("user");
+}
+
+fn cookie_value(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
+
+crate::on_both_backends!(
+    totp_enrolment_sign_in_replay_and_recovery,
+    a_half_signed_in_visitor_reaches_nothing,
+    a_member_that_requires_a_factor_gets_it_set_up_at_sign_in,
+);

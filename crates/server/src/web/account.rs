@@ -1,0 +1,485 @@
+//! A user's own account security: its second factor (TOTP with an
+//! authenticator app, enrolled from a QR code) and recovery codes, and the
+//! sign-in step that asks for them.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use isx_app::second_factor;
+use isx_domain::{NewAuditEvent, Timestamp, User};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::{check_csrf, cookie_header, render, LOGIN_CSRF_COOKIE};
+use crate::auth::{self, Caller};
+use crate::extract::WebForm;
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// The cookie of a sign-in between the password and the second factor.
+pub(super) const CHALLENGE_COOKIE: &str = "isx_challenge";
+/// How long that step lasts.
+pub(super) const CHALLENGE_SECS: i64 = 300;
+/// Codes a sign-in step may try before it ends.
+const ATTEMPTS: i64 = 5;
+
+/// The QR code of an `otpauth://` URI, as inline SVG.
+fn qr_svg(uri: &str) -> Result<String, ApiError> {
+    let code = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML: the element only, not the XML declaration.
+    Ok(svg
+        .find("<svg")
+        .map_or(svg.clone(), |i| svg[i..].to_owned()))
+}
+
+/// What enrolling a secret shows: the QR code, the URI and the secret.
+struct Enrolment {
+    secret: String,
+    uri: String,
+    qr: String,
+}
+
+fn enrolment(state: &AppState, login: &str, secret: String) -> Result<Enrolment, ApiError> {
+    let uri = second_factor::otpauth_uri(&state.config.instance_name, login, &secret);
+    Ok(Enrolment {
+        qr: qr_svg(&uri)?,
+        uri,
+        secret,
+    })
+}
+
+async fn audit(
+    state: &AppState,
+    user: &User,
+    action: &str,
+    peer: Option<SocketAddr>,
+    outcome: &str,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .append_audit(&NewAuditEvent {
+            at: state.clock.now(),
+            actor: format!("user:{}", user.login),
+            member: Some(user.member),
+            action: action.into(),
+            target: format!("user:{}", user.login),
+            source_ip: peer.map(|p| p.ip().to_string()),
+            outcome: outcome.into(),
+        })
+        .await?;
+    Ok(())
+}
+
+#[derive(askama::Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    layout: super::pages::Layout,
+    enrolled: bool,
+    required: bool,
+    codes_left: u64,
+    setup: Option<Enrolment>,
+    new_codes: Vec<String>,
+}
+
+async fn account_page(
+    state: &AppState,
+    caller: &Caller,
+    setup: Option<Enrolment>,
+    new_codes: Vec<String>,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
+    let user = own_user(caller)?;
+    let (enrolled, required, codes_left) =
+        second_factor::status(state.store.as_ref(), user).await?;
+    let mut layout = super::pages::layout(caller, "Account security", "account");
+    layout.error = error;
+    layout.notice = notice;
+    let status = if layout.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        render(&AccountPage {
+            layout,
+            enrolled,
+            required,
+            codes_left,
+            setup,
+            new_codes,
+        })?,
+    )
+        .into_response())
+}
+
+fn own_user(caller: &Caller) -> Result<&User, ApiError> {
+    caller
+        .user
+        .as_ref()
+        .ok_or_else(|| ApiError::Forbidden("account pages are for signed-in users".into()))
+}
+
+pub(crate) async fn account(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    account_page(&state, &caller, None, Vec::new(), None, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CodeForm {
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    /// The secret being enrolled (set-up form only).
+    #[serde(default)]
+    secret: String,
+}
+
+/// Starts setting up an authenticator: a fresh secret, shown as a QR code.
+pub(crate) async fn setup(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    WebForm(form): WebForm<CodeForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &form.csrf)?;
+    let user = own_user(&caller)?;
+    let e = enrolment(&state, user.login.as_str(), second_factor::new_secret())?;
+    account_page(&state, &caller, Some(e), Vec::new(), None, None).await
+}
+
+/// Confirms the set-up with the authenticator's current code; shows the
+/// recovery codes once.
+pub(crate) async fn confirm(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(caller): Extension<Caller>,
+    WebForm(form): WebForm<CodeForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &form.csrf)?;
+    let user = own_user(&caller)?.clone();
+    limit(&state, &user)?;
+    let now = state.clock.now();
+    match second_factor::enrol(state.store.as_ref(), user.id, &form.secret, &form.code, now).await?
+    {
+        Some(codes) => {
+            audit(&state, &user, "factor.totp.enrol", Some(peer), "ok").await?;
+            account_page(
+                &state,
+                &caller,
+                None,
+                codes,
+                None,
+                Some("Authenticator set up: sign-in now asks for its code.".into()),
+            )
+            .await
+        }
+        None => {
+            audit(&state, &user, "factor.totp.enrol", Some(peer), "401").await?;
+            let e = enrolment(&state, user.login.as_str(), form.secret)?;
+            account_page(
+                &state,
+                &caller,
+                Some(e),
+                Vec::new(),
+                Some("That code is not the authenticator's current one; try the next.".into()),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+/// Removes the factor (with a current code or a recovery code), unless
+/// the user's member requires one.
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(caller): Extension<Caller>,
+    WebForm(form): WebForm<CodeForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &form.csrf)?;
+    let user = own_user(&caller)?.clone();
+    limit(&state, &user)?;
+    if state.store.second_factor_required(user.member).await? {
+        return account_page(
+            &state,
+            &caller,
+            None,
+            Vec::new(),
+            Some("Your organisation requires a second factor: set up another instead.".into()),
+            None,
+        )
+        .await;
+    }
+    let now = state.clock.now();
+    if second_factor::check(state.store.as_ref(), user.id, &form.code, now)
+        .await?
+        .is_none()
+    {
+        audit(&state, &user, "factor.totp.remove", Some(peer), "401").await?;
+        return account_page(
+            &state,
+            &caller,
+            None,
+            Vec::new(),
+            Some("Wrong code.".into()),
+            None,
+        )
+        .await;
+    }
+    state.store.delete_totp(user.id).await?;
+    audit(&state, &user, "factor.totp.remove", Some(peer), "ok").await?;
+    account_page(
+        &state,
+        &caller,
+        None,
+        Vec::new(),
+        None,
+        Some("Authenticator removed.".into()),
+    )
+    .await
+}
+
+/// A new set of recovery codes (with a current code), shown once.
+pub(crate) async fn renew_codes(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(caller): Extension<Caller>,
+    WebForm(form): WebForm<CodeForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &form.csrf)?;
+    let user = own_user(&caller)?.clone();
+    limit(&state, &user)?;
+    let now = state.clock.now();
+    if second_factor::check(state.store.as_ref(), user.id, &form.code, now)
+        .await?
+        .is_none()
+    {
+        audit(&state, &user, "factor.recovery.renew", Some(peer), "401").await?;
+        return account_page(
+            &state,
+            &caller,
+            None,
+            Vec::new(),
+            Some("Wrong code.".into()),
+            None,
+        )
+        .await;
+    }
+    let codes = second_factor::renew_recovery_codes(state.store.as_ref(), user.id, now).await?;
+    audit(&state, &user, "factor.recovery.renew", Some(peer), "ok").await?;
+    account_page(&state, &caller, None, codes, None, None).await
+}
+
+/// Codes tried per user are bounded like passwords.
+fn limit(state: &AppState, user: &User) -> Result<(), ApiError> {
+    state
+        .account_limiter
+        .check(&format!("factor:{}", user.id.0))
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })
+}
+
+#[derive(askama::Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorPage {
+    csrf: String,
+    enrol: Option<Enrolment>,
+    error: Option<String>,
+    new_codes: Vec<String>,
+}
+
+/// The challenge a sign-in cookie names, if live.
+async fn live_challenge(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(isx_store::SignInChallenge, User)>, ApiError> {
+    let Some(token) = auth::cookie(headers, CHALLENGE_COOKIE).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let hash = auth::hash_secret(token);
+    let Some(c) = state.store.challenge(&hash).await? else {
+        return Ok(None);
+    };
+    if c.expires_at <= state.clock.now() {
+        state.store.delete_challenge(&hash).await?;
+        return Ok(None);
+    }
+    match state.store.user(c.user).await? {
+        Some(u) if !u.is_disabled() => Ok(Some((c, u))),
+        _ => Ok(None),
+    }
+}
+
+fn login_csrf(headers: &HeaderMap) -> String {
+    auth::cookie(headers, LOGIN_CSRF_COOKIE)
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+fn back_to_login() -> Response {
+    Redirect::to("/login").into_response()
+}
+
+pub(super) async fn second_factor_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some((c, user)) = live_challenge(&state, &headers).await? else {
+        return Ok(back_to_login());
+    };
+    let enrol = match c.pending_secret {
+        Some(secret) => Some(enrolment(&state, user.login.as_str(), secret)?),
+        None => None,
+    };
+    Ok(render(&SecondFactorPage {
+        csrf: login_csrf(&headers),
+        enrol,
+        error: None,
+        new_codes: Vec::new(),
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChallengeForm {
+    csrf: String,
+    code: String,
+}
+
+/// The sign-in's second step: a code (enrolling the pending secret when
+/// the member requires a factor the user has not got), then the session.
+pub(super) async fn second_factor_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    WebForm(form): WebForm<ChallengeForm>,
+) -> Result<Response, ApiError> {
+    let cookie_csrf = login_csrf(&headers);
+    if cookie_csrf.is_empty() || !bool::from(cookie_csrf.as_bytes().ct_eq(form.csrf.as_bytes())) {
+        return Err(ApiError::Forbidden(
+            "the sign-in form expired; reload the page and try again".into(),
+        ));
+    }
+    let Some((c, user)) = live_challenge(&state, &headers).await? else {
+        return Ok(back_to_login());
+    };
+    if let Err(retry_after_secs) = state
+        .login_limiter
+        .check(&crate::ratelimit::client_key(peer.ip()))
+    {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    limit(&state, &user)?;
+    let now = state.clock.now();
+    // Each try counts first, so parallel tries cannot share one budget.
+    if state.store.challenge_attempt(&c.token_hash).await? > ATTEMPTS {
+        state.store.delete_challenge(&c.token_hash).await?;
+        audit(
+            &state,
+            &user,
+            "session.second_factor",
+            Some(peer),
+            "too-many",
+        )
+        .await?;
+        return Ok(back_to_login());
+    }
+    let (proof, new_codes) = match &c.pending_secret {
+        Some(secret) => {
+            match second_factor::enrol(state.store.as_ref(), user.id, secret, &form.code, now)
+                .await?
+            {
+                Some(codes) => {
+                    audit(&state, &user, "factor.totp.enrol", Some(peer), "ok").await?;
+                    (Some(second_factor::Proof::Totp), codes)
+                }
+                None => (None, Vec::new()),
+            }
+        }
+        None => (
+            second_factor::check(state.store.as_ref(), user.id, &form.code, now).await?,
+            Vec::new(),
+        ),
+    };
+    let Some(proof) = proof else {
+        audit(&state, &user, "session.second_factor", Some(peer), "401").await?;
+        let enrol = match c.pending_secret {
+            Some(secret) => Some(enrolment(&state, user.login.as_str(), secret)?),
+            None => None,
+        };
+        let page = SecondFactorPage {
+            csrf: form.csrf,
+            enrol,
+            error: Some("Wrong code.".into()),
+            new_codes: Vec::new(),
+        };
+        return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+    };
+    state.store.delete_challenge(&c.token_hash).await?;
+    audit(
+        &state,
+        &user,
+        "session.second_factor",
+        Some(peer),
+        proof.as_str(),
+    )
+    .await?;
+    let mut res = if new_codes.is_empty() {
+        Redirect::to("/").into_response()
+    } else {
+        // Enrolled on the way in: the recovery codes, once, then on.
+        render(&SecondFactorPage {
+            csrf: String::new(),
+            enrol: None,
+            error: None,
+            new_codes,
+        })?
+        .into_response()
+    };
+    super::start_session(&state, &user, now, &mut res).await?;
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, CHALLENGE_COOKIE, "", "/login", 0),
+    );
+    Ok(res)
+}
+
+/// Starts the second step of a sign-in for `user` (its password was
+/// right): a challenge only the second-factor page accepts.
+pub(super) async fn challenge(
+    state: &AppState,
+    user: &User,
+    enrol: bool,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
+    let token = auth::random_hex32();
+    state
+        .store
+        .insert_challenge(&isx_store::SignInChallenge {
+            token_hash: auth::hash_secret(&token),
+            user: user.id,
+            pending_secret: enrol.then(second_factor::new_secret),
+            attempts: 0,
+            created_at: now,
+            expires_at: now.add_secs(CHALLENGE_SECS),
+        })
+        .await?;
+    let mut res = Redirect::to("/login/second-factor").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(state, CHALLENGE_COOKIE, &token, "/login", CHALLENGE_SECS),
+    );
+    Ok(res)
+}
