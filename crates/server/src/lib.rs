@@ -202,7 +202,7 @@ fn listen_url(addr: SocketAddr, secure: bool) -> String {
     format!("{scheme}://{host}:{}", addr.port())
 }
 
-/// Deletes expired web sessions, prunes hashlookup lookup counts and
+/// Deletes expired web sessions and sign-in steps, prunes hashlookup lookup counts and
 /// sessions, and drops TAXII status resources older than
 /// `api::exchange::STATUS_DAYS`, every ten minutes (idempotent, so several
 /// nodes may all do it).
@@ -214,6 +214,15 @@ async fn expire_sessions(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(sessions = n, "expired web sessions deleted"),
             Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
+        }
+        match state
+            .store
+            .delete_expired_challenges(state.clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(challenges = n, "expired sign-in steps deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot delete expired sign-in steps"),
         }
         let now = state.clock.now();
         let since = now.add_secs(-crate::api::cleanfiles::TOP_DAYS * 86_400);

@@ -53,6 +53,7 @@ pub async fn run(store: &dyn Store) {
     releases_and_advisories(store).await;
     notifications_and_webhooks(store).await;
     urls(store).await;
+    second_factors(store).await;
     url_revocation_is_one_arrival(store).await;
     botnet(store).await;
     cleanfiles(store).await;
@@ -1937,4 +1938,119 @@ async fn url_revocation_is_one_arrival(store: &dyn Store) {
     assert_eq!(clear.len(), 2);
     assert!(clear.iter().all(|r| !r.live));
     assert_eq!(clear[0].changed_at, clear[1].changed_at, "one arrival");
+}
+
+/// Second factors: a TOTP step is used once, a recovery code once, a new
+/// set ends the old one, a challenge counts its tries, requirements are
+/// per member, and removal takes the codes with it.
+async fn second_factors(store: &dyn Store) {
+    let m = store
+        .insert_member(&new_member("Factor Agency", MemberKind::Government), T0)
+        .await
+        .expect("member");
+    let u = store
+        .insert_user(
+            &NewUser {
+                login: Login::new("factor-user").expect("login"),
+                member: m.id,
+                role: UserRole::Member,
+                password_hash: "$argon2id$x".into(),
+            },
+            T0,
+        )
+        .await
+        .expect("user");
+    assert!(store.totp(u.id).await.expect("totp").is_none());
+    let codes = vec!["h1".to_owned(), "h2".to_owned()];
+    store
+        .put_totp(u.id, "SECRET", 100, &codes, T0)
+        .await
+        .expect("put");
+    assert_eq!(
+        store.totp(u.id).await.expect("totp").map(|f| f.last_step),
+        Some(100)
+    );
+    assert!(
+        !store.use_totp_step(u.id, 100).await.expect("replay"),
+        "a used step"
+    );
+    assert!(
+        !store.use_totp_step(u.id, 99).await.expect("older"),
+        "an older step"
+    );
+    assert!(store.use_totp_step(u.id, 101).await.expect("next"));
+    assert!(!store.use_totp_step(u.id, 101).await.expect("again"));
+    assert_eq!(store.recovery_codes_left(u.id).await.expect("left"), 2);
+    assert!(store.use_recovery_code(u.id, "h1", T0).await.expect("use"));
+    assert!(!store
+        .use_recovery_code(u.id, "h1", T0)
+        .await
+        .expect("reuse"));
+    assert!(!store
+        .use_recovery_code(u.id, "nope", T0)
+        .await
+        .expect("wrong"));
+    assert_eq!(store.recovery_codes_left(u.id).await.expect("left"), 1);
+    store
+        .replace_recovery_codes(u.id, &["h3".to_owned()], T0)
+        .await
+        .expect("renew");
+    assert!(!store
+        .use_recovery_code(u.id, "h2", T0)
+        .await
+        .expect("old set"));
+    assert_eq!(store.recovery_codes_left(u.id).await.expect("left"), 1);
+    assert!(!store.second_factor_required(m.id).await.expect("required"));
+    store
+        .set_second_factor_required(m.id, true)
+        .await
+        .expect("require");
+    assert!(store.second_factor_required(m.id).await.expect("required"));
+    let c = crate::SignInChallenge {
+        token_hash: "challenge-hash".into(),
+        user: u.id,
+        pending_secret: None,
+        attempts: 0,
+        created_at: T0,
+        expires_at: T0.add_secs(300),
+    };
+    store.insert_challenge(&c).await.expect("challenge");
+    assert_eq!(
+        store.challenge_attempt(&c.token_hash).await.expect("try"),
+        1
+    );
+    assert_eq!(
+        store.challenge_attempt(&c.token_hash).await.expect("try"),
+        2
+    );
+    assert_eq!(
+        store
+            .challenge(&c.token_hash)
+            .await
+            .expect("read")
+            .map(|c| c.attempts),
+        Some(2)
+    );
+    assert_eq!(
+        store
+            .delete_expired_challenges(T0.add_secs(299))
+            .await
+            .expect("not yet"),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_expired_challenges(T0.add_secs(300))
+            .await
+            .expect("expired"),
+        1
+    );
+    assert!(store
+        .challenge(&c.token_hash)
+        .await
+        .expect("gone")
+        .is_none());
+    assert!(store.delete_totp(u.id).await.expect("remove"));
+    assert!(!store.delete_totp(u.id).await.expect("again"));
+    assert_eq!(store.recovery_codes_left(u.id).await.expect("left"), 0);
 }
