@@ -207,47 +207,101 @@ pub async fn status(
     Ok((enrolled, required, left))
 }
 
+/// Wrong codes in a row after which a user's second step is locked until
+/// an administrator resets its factor (NIST SP 800-63B §5.2.2 allows at
+/// most 100): with the password, a hundred guesses win once in about
+/// 3,300 — where rate limits alone, per node, would let guessing go on.
+pub const MAX_FAILURES: i64 = 100;
+
+/// What a typed code proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Proven(Proof),
+    Wrong,
+    /// Too many wrong codes in a row: nothing is checked any more.
+    Locked,
+}
+
+/// A recovery code's stored form: SHA-256 of the code bound to its user,
+/// so one table of guesses does not serve every user at once.
+fn recovery_hash(user: isx_domain::UserId, code: &str) -> String {
+    crate::identity::hash_secret(&format!("isx-recovery:{}:{code}", user.0))
+}
+
 /// Checks a code `user` typed: a TOTP code of its factor (each step once,
 /// checked and recorded in one statement, so no two nodes accept one
-/// code) or one of its unused recovery codes. `None`: neither.
+/// code) or one of its unused recovery codes. Wrong codes in a row are
+/// counted in the store (every node alike) up to [`MAX_FAILURES`].
 pub async fn check(
     store: &dyn isx_store::Store,
     user: isx_domain::UserId,
     typed: &str,
     now: isx_domain::Timestamp,
-) -> Result<Option<Proof>, crate::AppError> {
+) -> Result<Checked, crate::AppError> {
     let Some(factor) = store.totp(user).await? else {
-        return Ok(None);
+        return Ok(Checked::Wrong);
     };
+    if factor.failures >= MAX_FAILURES {
+        return Ok(Checked::Locked);
+    }
+    let mut proof = None;
     if let Some(key) = unbase32(&factor.secret) {
         if let Some(step) = verify(&key, typed, now.as_secs(), Some(factor.last_step)) {
-            return Ok(store
-                .use_totp_step(user, step)
+            if store.use_totp_step(user, step).await? {
+                proof = Some(Proof::Totp);
+            }
+        }
+    }
+    if proof.is_none() {
+        if let Some(code) = normalise_recovery_code(typed) {
+            if store
+                .use_recovery_code(user, &recovery_hash(user, &code), now)
                 .await?
-                .then_some(Proof::Totp));
+            {
+                proof = Some(Proof::RecoveryCode);
+            }
         }
     }
-    if let Some(code) = normalise_recovery_code(typed) {
-        let hash = crate::identity::hash_secret(&code);
-        if store.use_recovery_code(user, &hash, now).await? {
-            return Ok(Some(Proof::RecoveryCode));
+    match proof {
+        Some(p) => {
+            store.clear_factor_failures(user).await?;
+            Ok(Checked::Proven(p))
+        }
+        None => {
+            let n = store.note_factor_failure(user).await?;
+            Ok(if n >= MAX_FAILURES {
+                Checked::Locked
+            } else {
+                Checked::Wrong
+            })
         }
     }
-    Ok(None)
+}
+
+/// The outcome of an enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrolled {
+    /// Enrolled: the new recovery codes, to show once.
+    Codes(Vec<String>),
+    /// The code was not the secret's current one.
+    WrongCode,
+    /// The user has a factor already (and none was to be replaced).
+    AlreadyEnrolled,
 }
 
 /// Enrols `secret` as `user`'s TOTP factor when `typed` is its current
-/// code (proving the authenticator holds it), replacing any factor: the
-/// new recovery codes, to show once. `None`: the code was wrong.
+/// code (proving the authenticator holds it) — replacing an existing
+/// factor only if `replace` (the caller checked the current one).
 pub async fn enrol(
     store: &dyn isx_store::Store,
     user: isx_domain::UserId,
     secret: &str,
     typed: &str,
+    replace: bool,
     now: isx_domain::Timestamp,
-) -> Result<Option<Vec<String>>, crate::AppError> {
+) -> Result<Enrolled, crate::AppError> {
     let key = match unbase32(secret) {
-        Some(k) if k.len() == SECRET_BYTES => k,
+        Some(k) if k.len() == SECRET_BYTES && secret.len() <= 64 => k,
         _ => {
             return Err(crate::AppError::BadRequest(
                 "not a TOTP secret of isx".into(),
@@ -255,16 +309,23 @@ pub async fn enrol(
         }
     };
     let Some(step) = verify(&key, typed, now.as_secs(), None) else {
-        return Ok(None);
+        return Ok(Enrolled::WrongCode);
     };
     let codes = new_recovery_codes();
     let hashes: Vec<String> = codes
         .iter()
         .filter_map(|c| normalise_recovery_code(c))
-        .map(|c| crate::identity::hash_secret(&c))
+        .map(|c| recovery_hash(user, &c))
         .collect();
-    store.put_totp(user, secret, step, &hashes, now).await?;
-    Ok(Some(codes))
+    // Stored in its one spelling, whatever spacing or case it came in.
+    if store
+        .put_totp(user, &base32(&key), step, &hashes, replace, now)
+        .await?
+    {
+        Ok(Enrolled::Codes(codes))
+    } else {
+        Ok(Enrolled::AlreadyEnrolled)
+    }
 }
 
 /// A new set of recovery codes for `user` (the old ones end), to show once.
@@ -277,7 +338,7 @@ pub async fn renew_recovery_codes(
     let hashes: Vec<String> = codes
         .iter()
         .filter_map(|c| normalise_recovery_code(c))
-        .map(|c| crate::identity::hash_secret(&c))
+        .map(|c| recovery_hash(user, &c))
         .collect();
     store.replace_recovery_codes(user, &hashes, now).await?;
     Ok(codes)

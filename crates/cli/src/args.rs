@@ -469,8 +469,8 @@ pub enum MemberCommand {
     },
     /// Require (or stop requiring) a second factor at web sign-in for a
     /// member's users. A user without one sets up an authenticator app
-    /// at its next sign-in, before it gets a session. API keys are not
-    /// affected.
+    /// at its next sign-in, before it gets a session; the sessions of
+    /// such users end now. API keys are not affected.
     ///
     /// Example: isx member second-factor "Example CERT" --require
     SecondFactor {
@@ -614,8 +614,11 @@ pub enum UserCommand {
         json: JsonFlag,
     },
     /// Remove a user's second factor and recovery codes (it lost its
-    /// authenticator and its codes), ending its sessions. If its member
-    /// requires a factor, it sets up a new one at its next sign-in.
+    /// authenticator and its codes, or hit the limit of wrong codes),
+    /// ending its sessions and sign-ins in progress. If its member
+    /// requires a factor, it sets up a new one at its next sign-in — with
+    /// its password alone: if the password may be known to someone else,
+    /// disable the user instead (`isx user disable`).
     ///
     /// Example: isx user reset-second-factor alice
     ResetSecondFactor {

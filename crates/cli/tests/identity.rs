@@ -106,10 +106,17 @@ async fn totp_enrolment_sign_in_replay_and_recovery(backend: Backend) {
     );
     let (code, issuer, account) = pyotp(&uri, now());
     assert_eq!((issuer.as_str(), account.as_str()), ("isx", "alice"));
-    // A wrong code enrols nothing.
+    // A wrong code enrols nothing; nor does a right one without the
+    // password (a stolen session alone cannot lock the owner out).
+    b.type_into("#current-proof", PASSWORD).await;
     b.type_into("#confirm-code", "000000").await;
     submit(&b, "#confirm-totp").await;
-    b.wait_text(".flash.error", |t| t.contains("not the authenticator"))
+    b.wait_text(".flash.error", |t| t.contains("current one"))
+        .await;
+    b.type_into("#current-proof", "not the password").await;
+    b.type_into("#confirm-code", &code).await;
+    submit(&b, "#confirm-totp").await;
+    b.wait_text(".flash.error", |t| t.contains("Wrong password"))
         .await;
     assert!(app
         .store
@@ -117,6 +124,7 @@ async fn totp_enrolment_sign_in_replay_and_recovery(backend: Backend) {
         .await
         .expect("totp")
         .is_none());
+    b.type_into("#current-proof", PASSWORD).await;
     b.type_into("#confirm-code", &code).await;
     submit(&b, "#confirm-totp").await;
     let codes_text = b.wait_text("#recovery-codes", |t| !t.is_empty()).await;
@@ -340,7 +348,113 @@ fn cookie_value(res: &reqwest::Response, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// Red-team pass 2026-12-07 (TOTP, F1): "Replace authenticator" swapped
+/// the factor with nothing but the session. It takes a current code of
+/// the factor it replaces.
+async fn replacing_the_factor_takes_a_current_code(backend: Backend) {
+    use isx_app::second_factor::{new_secret, otpauth_uri};
+    let app = TestApp::spawn(backend).await;
+    let b = signed_in(&app, app.a.member.id, "dave", PASSWORD).await;
+    let dave = user_id(&app, "dave").await;
+    let now = app.clock.now();
+    let old = new_secret();
+    let old_uri = otpauth_uri("isx", "dave", &old);
+    let step = now.as_secs().div_euclid(30);
+    app.store
+        .put_totp(dave, &old, step - 5, &[], true, now)
+        .await
+        .expect("factor");
+    b.goto(&app.url("/account")).await;
+    b.click("#setup-totp").await;
+    let new_uri = b
+        .wait_text("#otpauth-uri", |t| t.starts_with("otpauth://"))
+        .await;
+    let (new_code, _, _) = pyotp(&new_uri, now.as_secs());
+    b.type_into("#current-proof", "123456").await;
+    b.type_into("#confirm-code", &new_code).await;
+    submit(&b, "#confirm-totp").await;
+    b.wait_text(".flash.error", |t| t.contains("authenticator you replace"))
+        .await;
+    let stored = app.store.totp(dave).await.expect("totp").expect("factor");
+    assert_eq!(stored.secret, old, "not replaced");
+    let (old_code, _, _) = pyotp(&old_uri, now.as_secs());
+    b.type_into("#current-proof", &old_code).await;
+    b.type_into("#confirm-code", &new_code).await;
+    submit(&b, "#confirm-totp").await;
+    b.wait_text("#recovery-codes", |t| !t.is_empty()).await;
+    let stored = app.store.totp(dave).await.expect("totp").expect("factor");
+    assert_ne!(stored.secret, old, "replaced");
+    let outcomes = audit_outcomes(&app, "factor.totp.replace").await;
+    assert!(
+        outcomes.contains(&"401".to_owned()) && outcomes.contains(&"ok".to_owned()),
+        "{outcomes:?}"
+    );
+}
+
+/// Red-team pass 2026-12-07 (TOTP, F2): the second step was bounded by
+/// per-node rates only, so a holder of the password could guess for days.
+/// A hundred wrong codes in a row lock it, on every node (the count is in
+/// the store), until an administrator resets the factor; and two
+/// enrolments racing with one code make one factor (F4).
+async fn wrong_codes_lock_the_second_step_and_enrolments_do_not_race(backend: Backend) {
+    use isx_app::second_factor::{
+        check, code_at, enrol, new_secret, step_of, unbase32, Checked, Enrolled, MAX_FAILURES,
+    };
+    let app = TestApp::spawn(backend).await;
+    add_user(&app, app.a.member.id, "erin").await;
+    let erin = user_id(&app, "erin").await;
+    let store = app.store.as_ref();
+    let now = app.clock.now();
+    let secret = new_secret();
+    let key = unbase32(&secret).expect("base32");
+    let code = code_at(&key, step_of(now.as_secs()));
+    let (a, b) = tokio::join!(
+        enrol(store, erin, &secret, &code, false, now),
+        enrol(store, erin, &secret, &code, false, now)
+    );
+    let won = [a.expect("a"), b.expect("b")]
+        .into_iter()
+        .filter(|e| matches!(e, Enrolled::Codes(_)))
+        .count();
+    assert_eq!(won, 1, "one enrolment, one set of recovery codes");
+    let later = now.add_secs(60);
+    let right = code_at(&key, step_of(later.as_secs()));
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for i in 1..MAX_FAILURES {
+        assert_eq!(
+            check(store, erin, wrong, later).await.expect("check"),
+            Checked::Wrong,
+            "{i}"
+        );
+    }
+    assert_eq!(
+        check(store, erin, wrong, later).await.expect("check"),
+        Checked::Locked
+    );
+    assert_eq!(
+        check(store, erin, &right, later).await.expect("check"),
+        Checked::Locked,
+        "locked: even the right code"
+    );
+    assert!(store.delete_totp(erin).await.expect("reset"));
+}
+
+async fn user_id(app: &TestApp, login: &str) -> isx_domain::UserId {
+    app.store
+        .user_by_login(&isx_domain::Login::new(login).expect("login"))
+        .await
+        .expect("user")
+        .expect("exists")
+        .id
+}
+
 crate::on_both_backends!(
+    replacing_the_factor_takes_a_current_code,
+    wrong_codes_lock_the_second_step_and_enrolments_do_not_race,
     totp_enrolment_sign_in_replay_and_recovery,
     a_half_signed_in_visitor_reaches_nothing,
     a_member_that_requires_a_factor_gets_it_set_up_at_sign_in,

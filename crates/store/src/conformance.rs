@@ -1716,7 +1716,7 @@ pub async fn url_levels_upgrade(url: &str) {
             at_version_18(&s, &[(&green, Tlp::Green), (&raised, Tlp::Red)]).await;
             std::sync::Arc::new(s)
         };
-    assert_eq!(store.migrate().await.expect("upgrade"), 5);
+    assert_eq!(store.migrate().await.expect("upgrade"), 6);
     let q = crate::UrlQuery {
         markings: Tlp::ALL.to_vec(),
         limit: 10,
@@ -1962,10 +1962,28 @@ async fn second_factors(store: &dyn Store) {
         .expect("user");
     assert!(store.totp(u.id).await.expect("totp").is_none());
     let codes = vec!["h1".to_owned(), "h2".to_owned()];
-    store
-        .put_totp(u.id, "SECRET", 100, &codes, T0)
+    assert!(store
+        .put_totp(u.id, "SECRET", 100, &codes, false, T0)
         .await
-        .expect("put");
+        .expect("put"));
+    assert!(
+        !store
+            .put_totp(u.id, "OTHER", 100, &codes, false, T0)
+            .await
+            .expect("second"),
+        "a first enrolment does not replace one"
+    );
+    assert_eq!(
+        store.totp(u.id).await.expect("totp").map(|f| f.secret),
+        Some("SECRET".into())
+    );
+    assert_eq!(store.note_factor_failure(u.id).await.expect("fail"), 1);
+    assert_eq!(store.note_factor_failure(u.id).await.expect("fail"), 2);
+    store.clear_factor_failures(u.id).await.expect("clear");
+    assert_eq!(
+        store.totp(u.id).await.expect("totp").map(|f| f.failures),
+        Some(0)
+    );
     assert_eq!(
         store.totp(u.id).await.expect("totp").map(|f| f.last_step),
         Some(100)

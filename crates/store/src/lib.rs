@@ -279,6 +279,8 @@ pub struct TotpFactor {
     pub secret: String,
     pub last_step: i64,
     pub created_at: Timestamp,
+    /// Wrong codes in a row since the last right one.
+    pub failures: i64,
 }
 
 /// The step of a web sign-in between a right password and a second
@@ -300,17 +302,26 @@ pub struct SignInChallenge {
 #[async_trait]
 pub trait FactorStore: Send + Sync {
     async fn totp(&self, user: UserId) -> Result<Option<TotpFactor>>;
-    /// Stores `user`'s confirmed TOTP secret (replacing any) with `step`
-    /// as its last used step, and a new set of recovery codes (their
-    /// hashes; earlier codes end), in one transaction.
+    /// Stores `user`'s confirmed TOTP secret with `step` as its last used
+    /// step, and a new set of recovery codes (their hashes; earlier codes
+    /// end), in one transaction — replacing a factor only if `replace`:
+    /// `false` when one exists and `replace` is not set (two enrolments
+    /// at once: one wins).
     async fn put_totp(
         &self,
         user: UserId,
         secret: &str,
         step: i64,
         recovery_hashes: &[String],
+        replace: bool,
         now: Timestamp,
-    ) -> Result<()>;
+    ) -> Result<bool>;
+    /// Counts a wrong code; the wrong codes in a row so far.
+    async fn note_factor_failure(&self, user: UserId) -> Result<i64>;
+    /// A right code: the count starts again.
+    async fn clear_factor_failures(&self, user: UserId) -> Result<()>;
+    /// Ends `user`'s sign-in steps in progress; how many.
+    async fn delete_challenges_of(&self, user: UserId) -> Result<u64>;
     /// Records `step` as used if it is later than the last used one;
     /// `false` for a replay (checked and set in one statement, so two
     /// nodes cannot both accept one code).

@@ -130,6 +130,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "url_superseded",
         sql: include_str!("../migrations/sqlite/0023_url_superseded.sql"),
     },
+    Migration {
+        version: 24,
+        name: "factor_failures",
+        sql: include_str!("../migrations/sqlite/0024_factor_failures.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -247,6 +252,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 23,
         name: "url_superseded",
         sql: include_str!("../migrations/postgres/0023_url_superseded.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "factor_failures",
+        sql: include_str!("../migrations/postgres/0024_factor_failures.sql"),
     },
 ];
 

@@ -37,16 +37,18 @@ async fn write_codes<DB: Engine>(
 #[async_trait]
 impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
     async fn totp(&self, user: UserId) -> crate::Result<Option<TotpFactor>> {
-        let row =
-            sqlx::query("SELECT secret, last_step, created_at FROM user_totp WHERE user_id = $1")
-                .arg(user.0)
-                .maybe_row(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT secret, last_step, created_at, failures FROM user_totp WHERE user_id = $1",
+        )
+        .arg(user.0)
+        .maybe_row(&self.pool)
+        .await?;
         row.map(|r| -> crate::Result<TotpFactor> {
             Ok(TotpFactor {
                 secret: r.col::<String>("secret")?,
                 last_step: r.col::<i64>("last_step")?,
                 created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
+                failures: r.col::<i64>("failures")?,
             })
         })
         .transpose()
@@ -58,22 +60,64 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
         secret: &str,
         step: i64,
         recovery_hashes: &[String],
+        replace: bool,
         now: Timestamp,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<bool> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO user_totp (user_id, secret, last_step, created_at) VALUES ($1, $2, $3, $4)
+        let sql = if replace {
+            "INSERT INTO user_totp (user_id, secret, last_step, created_at, failures)
+             VALUES ($1, $2, $3, $4, 0)
              ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret,
-             last_step = excluded.last_step, created_at = excluded.created_at",
-        )
-        .arg(user.0)
-        .arg(secret)
-        .arg(step)
-        .arg(now.as_micros())
-        .run(&mut tx)
-        .await?;
+             last_step = excluded.last_step, created_at = excluded.created_at, failures = 0"
+        } else {
+            "INSERT INTO user_totp (user_id, secret, last_step, created_at, failures)
+             VALUES ($1, $2, $3, $4, 0) ON CONFLICT (user_id) DO NOTHING"
+        };
+        let n = sqlx::query(sql)
+            .arg(user.0)
+            .arg(secret)
+            .arg(step)
+            .arg(now.as_micros())
+            .run(&mut tx)
+            .await?;
+        if n == 0 {
+            crate::engine::rollback(tx).await?;
+            return Ok(false);
+        }
         write_codes(&mut tx, user, recovery_hashes, now).await?;
-        commit(tx).await
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn note_factor_failure(&self, user: UserId) -> crate::Result<i64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE user_totp SET failures = failures + 1 WHERE user_id = $1")
+            .arg(user.0)
+            .run(&mut tx)
+            .await?;
+        let n: Option<i64> = maybe_scalar(
+            sqlx::query("SELECT failures FROM user_totp WHERE user_id = $1").arg(user.0),
+            &mut tx,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn clear_factor_failures(&self, user: UserId) -> crate::Result<()> {
+        sqlx::query("UPDATE user_totp SET failures = 0 WHERE user_id = $1 AND failures <> 0")
+            .arg(user.0)
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_challenges_of(&self, user: UserId) -> crate::Result<u64> {
+        let n = sqlx::query("DELETE FROM sign_in_challenges WHERE user_id = $1")
+            .arg(user.0)
+            .run(&self.pool)
+            .await?;
+        Ok(n)
     }
 
     async fn use_totp_step(&self, user: UserId, step: i64) -> crate::Result<bool> {

@@ -154,6 +154,11 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
                 .arg(id.0)
                 .run(&mut tx)
                 .await?;
+            // A sign-in half done before must not finish after an enable.
+            sqlx::query("DELETE FROM sign_in_challenges WHERE user_id = $1")
+                .arg(id.0)
+                .run(&mut tx)
+                .await?;
         }
         commit(tx).await?;
         Ok(ended)

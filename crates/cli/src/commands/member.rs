@@ -32,14 +32,28 @@ pub async fn run(ctx: &Ctx, command: MemberCommand) -> anyhow::Result<()> {
         } => {
             let m = ctx.member(&member).await?;
             ctx.store.set_second_factor_required(m.id, require).await?;
+            // Sessions begun without a factor end: their users sign in
+            // again, setting one up.
+            let mut ended = 0;
+            if require {
+                for u in ctx.store.users().await?.iter().filter(|u| u.member == m.id) {
+                    if ctx.store.totp(u.id).await?.is_none() {
+                        ended += ctx.store.delete_sessions_of(u.id).await?;
+                        ctx.store.delete_challenges_of(u.id).await?;
+                    }
+                }
+            }
             let word = if require { "required" } else { "optional" };
             ctx.audit(
                 Some(m.id),
                 "member.second-factor",
-                &format!("member/{} {word}", m.id),
+                &format!("member/{} {word} ({ended} sessions ended)", m.id),
             )
             .await?;
-            output::print(&format!("second factor {word} for the users of {}", m.name))
+            output::print(&format!(
+                "second factor {word} for the users of {}; {ended} session(s) without one ended",
+                m.name
+            ))
         }
         MemberCommand::Show { member, json } => {
             let m = ctx.member(&member).await?;

@@ -126,6 +126,7 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::ResetSecondFactor { login } => {
             let u = user(ctx, &login).await?;
             let had = ctx.store.delete_totp(u.id).await?;
+            ctx.store.delete_challenges_of(u.id).await?;
             let n = isx_app::admin::end_sessions(ctx.store.as_ref(), u.id, None).await?;
             ctx.audit(
                 Some(u.member),

@@ -145,7 +145,34 @@ pub(crate) struct CodeForm {
     /// The secret being enrolled (set-up form only).
     #[serde(default)]
     secret: String,
+    /// Proof that the one setting up is the account's owner (set-up form
+    /// only): a current code of the factor it replaces, or, without one,
+    /// the password — a stolen session alone cannot lock the owner out.
+    #[serde(default)]
+    current: String,
 }
+
+/// Whether `password` is `user`'s, checked as sign-in checks it (Argon2id,
+/// at most `password_slots` at once).
+async fn password_ok(state: &AppState, user: &User, password: String) -> Result<bool, ApiError> {
+    let hash = user.password_hash.clone();
+    let slot = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.password_slots.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| ApiError::Unavailable("too many sign-ins at once; try again shortly".into()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let ok = auth::verify_password(&password, &hash);
+        drop(slot);
+        ok
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+const LOCKED: &str = "Too many wrong codes: ask your administrator to reset your second factor.";
 
 /// Starts setting up an authenticator: a fresh secret, shown as a QR code.
 pub(crate) async fn setup(
@@ -159,7 +186,8 @@ pub(crate) async fn setup(
     account_page(&state, &caller, Some(e), Vec::new(), None, None).await
 }
 
-/// Confirms the set-up with the authenticator's current code; shows the
+/// Confirms the set-up with the authenticator's current code, after the
+/// owner's proof (the current factor's code, or the password); shows the
 /// recovery codes once.
 pub(crate) async fn confirm(
     State(state): State<AppState>,
@@ -171,34 +199,62 @@ pub(crate) async fn confirm(
     let user = own_user(&caller)?.clone();
     limit(&state, &user)?;
     let now = state.clock.now();
-    match second_factor::enrol(state.store.as_ref(), user.id, &form.secret, &form.code, now).await?
-    {
-        Some(codes) => {
-            audit(&state, &user, "factor.totp.enrol", Some(peer), "ok").await?;
-            account_page(
-                &state,
-                &caller,
-                None,
-                codes,
-                None,
-                Some("Authenticator set up: sign-in now asks for its code.".into()),
-            )
-            .await
+    let store = state.store.as_ref();
+    let replacing = store.totp(user.id).await?.is_some();
+    let action = if replacing {
+        "factor.totp.replace"
+    } else {
+        "factor.totp.enrol"
+    };
+    let owner = if replacing {
+        match second_factor::check(store, user.id, &form.current, now).await? {
+            second_factor::Checked::Proven(_) => Ok(()),
+            second_factor::Checked::Wrong => Err((
+                "401",
+                "Enter a current code of the authenticator you replace (or a recovery code).",
+            )),
+            second_factor::Checked::Locked => Err(("locked", LOCKED)),
         }
-        None => {
-            audit(&state, &user, "factor.totp.enrol", Some(peer), "401").await?;
-            let e = enrolment(&state, user.login.as_str(), form.secret)?;
-            account_page(
-                &state,
-                &caller,
-                Some(e),
-                Vec::new(),
-                Some("That code is not the authenticator's current one; try the next.".into()),
-                None,
-            )
-            .await
+    } else if password_ok(&state, &user, form.current.clone()).await? {
+        Ok(())
+    } else {
+        Err(("401", "Wrong password."))
+    };
+    let error = match owner {
+        Err(e) => Some(e),
+        Ok(()) => {
+            match second_factor::enrol(store, user.id, &form.secret, &form.code, true, now).await? {
+                second_factor::Enrolled::Codes(codes) => {
+                    audit(&state, &user, action, Some(peer), "ok").await?;
+                    return account_page(
+                        &state,
+                        &caller,
+                        None,
+                        codes,
+                        None,
+                        Some("Authenticator set up: sign-in now asks for its code.".into()),
+                    )
+                    .await;
+                }
+                _ => Some((
+                    "401",
+                    "That code is not the new authenticator's current one; try the next.",
+                )),
+            }
         }
-    }
+    };
+    let (outcome, message) = error.unwrap_or(("401", "Wrong code."));
+    audit(&state, &user, action, Some(peer), outcome).await?;
+    let e = enrolment(&state, user.login.as_str(), form.secret)?;
+    account_page(
+        &state,
+        &caller,
+        Some(e),
+        Vec::new(),
+        Some(message.into()),
+        None,
+    )
+    .await
 }
 
 /// Removes the factor (with a current code or a recovery code), unless
@@ -224,20 +280,11 @@ pub(crate) async fn remove(
         .await;
     }
     let now = state.clock.now();
-    if second_factor::check(state.store.as_ref(), user.id, &form.code, now)
-        .await?
-        .is_none()
+    if let Some((outcome, error)) =
+        refused(second_factor::check(state.store.as_ref(), user.id, &form.code, now).await?)
     {
-        audit(&state, &user, "factor.totp.remove", Some(peer), "401").await?;
-        return account_page(
-            &state,
-            &caller,
-            None,
-            Vec::new(),
-            Some("Wrong code.".into()),
-            None,
-        )
-        .await;
+        audit(&state, &user, "factor.totp.remove", Some(peer), outcome).await?;
+        return account_page(&state, &caller, None, Vec::new(), Some(error.into()), None).await;
     }
     state.store.delete_totp(user.id).await?;
     audit(&state, &user, "factor.totp.remove", Some(peer), "ok").await?;
@@ -263,24 +310,24 @@ pub(crate) async fn renew_codes(
     let user = own_user(&caller)?.clone();
     limit(&state, &user)?;
     let now = state.clock.now();
-    if second_factor::check(state.store.as_ref(), user.id, &form.code, now)
-        .await?
-        .is_none()
+    if let Some((outcome, error)) =
+        refused(second_factor::check(state.store.as_ref(), user.id, &form.code, now).await?)
     {
-        audit(&state, &user, "factor.recovery.renew", Some(peer), "401").await?;
-        return account_page(
-            &state,
-            &caller,
-            None,
-            Vec::new(),
-            Some("Wrong code.".into()),
-            None,
-        )
-        .await;
+        audit(&state, &user, "factor.recovery.renew", Some(peer), outcome).await?;
+        return account_page(&state, &caller, None, Vec::new(), Some(error.into()), None).await;
     }
     let codes = second_factor::renew_recovery_codes(state.store.as_ref(), user.id, now).await?;
     audit(&state, &user, "factor.recovery.renew", Some(peer), "ok").await?;
     account_page(&state, &caller, None, codes, None, None).await
+}
+
+/// A check that did not prove the factor: its audit outcome and message.
+fn refused(c: second_factor::Checked) -> Option<(&'static str, &'static str)> {
+    match c {
+        second_factor::Checked::Proven(_) => None,
+        second_factor::Checked::Wrong => Some(("401", "Wrong code.")),
+        second_factor::Checked::Locked => Some(("locked", LOCKED)),
+    }
 }
 
 /// Codes tried per user are bounded like passwords.
@@ -298,6 +345,8 @@ struct SecondFactorPage {
     enrol: Option<Enrolment>,
     error: Option<String>,
     new_codes: Vec<String>,
+    /// Too many wrong codes: no form.
+    locked: bool,
 }
 
 /// The challenge a sign-in cookie names, if live.
@@ -348,6 +397,7 @@ pub(super) async fn second_factor_page(
         enrol,
         error: None,
         new_codes: Vec::new(),
+        locked: false,
     })?
     .into_response())
 }
@@ -396,16 +446,31 @@ pub(super) async fn second_factor_submit(
         .await?;
         return Ok(back_to_login());
     }
-    let (proof, new_codes) = match &c.pending_secret {
+    // A pending enrolment whose user meanwhile set a factor up (another
+    // sign-in) checks that factor instead: enrolling would replace it.
+    let enrolled = state.store.totp(user.id).await?.is_some();
+    let pending = c.pending_secret.clone().filter(|_| !enrolled);
+    let (checked, new_codes) = match &pending {
         Some(secret) => {
-            match second_factor::enrol(state.store.as_ref(), user.id, secret, &form.code, now)
-                .await?
+            match second_factor::enrol(
+                state.store.as_ref(),
+                user.id,
+                secret,
+                &form.code,
+                false,
+                now,
+            )
+            .await?
             {
-                Some(codes) => {
+                second_factor::Enrolled::Codes(codes) => {
                     audit(&state, &user, "factor.totp.enrol", Some(peer), "ok").await?;
-                    (Some(second_factor::Proof::Totp), codes)
+                    (
+                        second_factor::Checked::Proven(second_factor::Proof::Totp),
+                        codes,
+                    )
                 }
-                None => (None, Vec::new()),
+                // A wrong code, or another enrolment won a race.
+                _ => (second_factor::Checked::Wrong, Vec::new()),
             }
         }
         None => (
@@ -413,19 +478,35 @@ pub(super) async fn second_factor_submit(
             Vec::new(),
         ),
     };
-    let Some(proof) = proof else {
-        audit(&state, &user, "session.second_factor", Some(peer), "401").await?;
-        let enrol = match c.pending_secret {
-            Some(secret) => Some(enrolment(&state, user.login.as_str(), secret)?),
-            None => None,
-        };
-        let page = SecondFactorPage {
-            csrf: form.csrf,
-            enrol,
-            error: Some("Wrong code.".into()),
-            new_codes: Vec::new(),
-        };
-        return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+    let proof = match checked {
+        second_factor::Checked::Proven(p) => p,
+        second_factor::Checked::Locked => {
+            state.store.delete_challenge(&c.token_hash).await?;
+            audit(&state, &user, "session.second_factor", Some(peer), "locked").await?;
+            let page = SecondFactorPage {
+                csrf: String::new(),
+                enrol: None,
+                error: Some(LOCKED.into()),
+                new_codes: Vec::new(),
+                locked: true,
+            };
+            return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+        }
+        second_factor::Checked::Wrong => {
+            audit(&state, &user, "session.second_factor", Some(peer), "401").await?;
+            let enrol = match pending {
+                Some(secret) => Some(enrolment(&state, user.login.as_str(), secret)?),
+                None => None,
+            };
+            let page = SecondFactorPage {
+                csrf: form.csrf,
+                enrol,
+                error: Some("Wrong code.".into()),
+                new_codes: Vec::new(),
+                locked: false,
+            };
+            return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+        }
     };
     state.store.delete_challenge(&c.token_hash).await?;
     audit(
@@ -445,6 +526,7 @@ pub(super) async fn second_factor_submit(
             enrol: None,
             error: None,
             new_codes,
+            locked: false,
         })?
         .into_response()
     };
