@@ -398,6 +398,23 @@ pub async fn end_sessions(
     Ok(store.delete_sessions_of(user).await?)
 }
 
+/// Removes a user's second factor and recovery codes as `by` asks (`None`:
+/// the command line; else its organisation's administrators or the
+/// operator's), ending its sessions and sign-ins in progress: the user
+/// sets a factor up again at its next sign-in if its member requires one.
+/// Whether it had one, and the sessions ended.
+pub async fn reset_second_factor(
+    store: &dyn Store,
+    user: isx_domain::UserId,
+    by: Option<&Actor>,
+) -> Result<(bool, u64)> {
+    managed_user(store, user, by).await?;
+    let had = store.delete_totp(user).await?;
+    store.delete_challenges_of(user).await?;
+    let ended = store.delete_sessions_of(user).await?;
+    Ok((had, ended))
+}
+
 /// Removes `member` from `group` as `by` asks (`None`: the command line):
 /// the group's owners and operator administrators remove anyone, a member
 /// may leave; the last owner stays.

@@ -1329,9 +1329,16 @@ async fn notifications_and_signed_webhooks(backend: Backend) {
     .await;
     let k24 = tier_member(&app, "early", Tier::Advance24h).await;
     let kstd = tier_member(&app, "late", Tier::Standard).await;
+    let early = app
+        .store
+        .member_by_name("early")
+        .await
+        .expect("member")
+        .expect("early");
+    let k24_admin = app.member_admin_key(&early).await;
     let secret = "a shared secret for hooks";
     let bad = app
-        .req(reqwest::Method::PUT, "/api/v1/webhook", &k24)
+        .req(reqwest::Method::PUT, "/api/v1/webhook", &k24_admin)
         .json(&json!({"url": "http://127.0.0.1/x", "secret": secret}))
         .send()
         .await
@@ -1342,7 +1349,7 @@ async fn notifications_and_signed_webhooks(backend: Backend) {
         "plain-HTTP webhooks are refused"
     );
     let ok = app
-        .req(reqwest::Method::PUT, "/api/v1/webhook", &k24)
+        .req(reqwest::Method::PUT, "/api/v1/webhook", &k24_admin)
         .json(&json!({"url": receiver.url, "secret": secret}))
         .send()
         .await

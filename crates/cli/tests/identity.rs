@@ -452,7 +452,181 @@ async fn user_id(app: &TestApp, login: &str) -> isx_domain::UserId {
         .id
 }
 
+/// Signs `login` in with its password over plain HTTP, as `agent`; the
+/// response (a session cookie when no second factor is asked).
+async fn http_sign_in(app: &TestApp, login: &str, agent: &str) -> reqwest::Response {
+    let page = app.client.get(app.url("/login")).send().await.expect("get");
+    let csrf = cookie_value(&page, "isx_login_csrf").expect("csrf cookie");
+    app.client
+        .post(app.url("/login"))
+        .header("cookie", format!("isx_login_csrf={csrf}"))
+        .header("user-agent", agent)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", login),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("login")
+}
+
+/// Issue 20 part 4: each user sees its own sessions (since when, from
+/// where, which browser) and ends the ones it does not know.
+async fn a_user_sees_and_ends_its_own_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let b = signed_in(&app, app.a.member.id, "gina", PASSWORD).await;
+    let other = http_sign_in(&app, "gina", "isx-test-agent/1.0").await;
+    let cookie = cookie_value(&other, "isx_session").expect("second session");
+    let get_home = |c: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/"))
+                .header("cookie", format!("isx_session={c}"))
+                .send()
+                .await
+                .expect("get")
+                .status()
+        }
+    };
+    assert_eq!(get_home(cookie.clone()).await, StatusCode::OK);
+    // Someone else's session is not among gina's: naming it ends nothing.
+    let stranger = http_sign_in(
+        &app,
+        &{
+            add_user(&app, app.b.member.id, "hank").await;
+            "hank".to_owned()
+        },
+        "elsewhere",
+    )
+    .await;
+    let hank = cookie_value(&stranger, "isx_session").expect("hank's session");
+    b.goto(&app.url("/account")).await;
+    let rows = b.text("#session-list").await;
+    assert!(
+        rows.contains("isx-test-agent/1.0") && rows.contains("this one"),
+        "{rows}"
+    );
+    assert_eq!(rows.matches("127.0.0.1").count(), 2, "{rows}");
+    let hank_id = isx_app::identity::hash_secret(&hank);
+    b.execute(&format!(
+        "document.querySelector('form[action=\"/account/sessions/end\"] input[name=session]').value = '{hank_id}'; return true"
+    ))
+    .await;
+    b.click(".end-session").await;
+    b.wait_text(".flash", |t| t.contains("0 session(s) ended"))
+        .await;
+    assert_eq!(
+        get_home(hank.clone()).await,
+        StatusCode::OK,
+        "hank still signed in"
+    );
+    b.click(".end-session").await;
+    b.wait_text(".flash", |t| t.contains("1 session(s) ended"))
+        .await;
+    assert_ne!(
+        get_home(cookie).await,
+        StatusCode::OK,
+        "the other session ended"
+    );
+    let rows = b.text("#session-list").await;
+    assert!(!rows.contains("isx-test-agent"), "{rows}");
+}
+
+/// Issue 20 part 4: a member's administrator manages its own
+/// organisation's users — creates them, resets their second factor —
+/// and nothing of another member's; its plain users manage nobody.
+async fn member_administrators_manage_their_own_users_only(backend: Backend) {
+    use serde_json::json;
+    let app = TestApp::spawn(backend).await;
+    let admin = app.member_admin_key(&app.a.member).await;
+    let create = |token: String, member: i64, role: &str, login: &str| {
+        let body = json!({"login": login, "password": PASSWORD, "member": member, "role": role});
+        let app = &app;
+        async move {
+            app.req(reqwest::Method::POST, "/api/v1/users", &token)
+                .json(&body)
+                .send()
+                .await
+                .expect("send")
+                .status()
+        }
+    };
+    let (a, b) = (app.a.member.id.0, app.b.member.id.0);
+    assert_eq!(
+        create(admin.clone(), a, "member", "ivy").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        create(admin.clone(), a, "member-admin", "ivy2").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        create(admin.clone(), a, "admin", "ivy3").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        create(admin.clone(), b, "member", "ivy4").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        create(app.a.token.clone(), a, "member", "ivy5").await,
+        StatusCode::FORBIDDEN,
+        "a plain member key"
+    );
+    let ivy = user_id(&app, "ivy").await;
+    add_user(&app, app.b.member.id, "jack").await;
+    let jack = user_id(&app, "jack").await;
+    for u in [ivy, jack] {
+        app.store
+            .put_totp(
+                u,
+                &isx_app::second_factor::new_secret(),
+                0,
+                &[],
+                true,
+                app.clock.now(),
+            )
+            .await
+            .expect("factor");
+    }
+    let reset = |token: String, u: isx_domain::UserId| {
+        let app = &app;
+        async move {
+            app.req(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/users/{}/second-factor", u.0),
+                &token,
+            )
+            .send()
+            .await
+            .expect("send")
+        }
+    };
+    let res = reset(admin.clone(), ivy).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["had_factor"], true);
+    assert!(app.store.totp(ivy).await.expect("totp").is_none());
+    assert_eq!(
+        reset(admin.clone(), jack).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        reset(app.a.token.clone(), ivy).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        app.store.totp(jack).await.expect("totp").is_some(),
+        "jack's untouched"
+    );
+    assert!(!audit_outcomes(&app, "factor.reset").await.is_empty());
+}
+
 crate::on_both_backends!(
+    a_user_sees_and_ends_its_own_sessions,
+    member_administrators_manage_their_own_users_only,
     replacing_the_factor_takes_a_current_code,
     wrong_codes_lock_the_second_step_and_enrolments_do_not_race,
     totp_enrolment_sign_in_replay_and_recovery,

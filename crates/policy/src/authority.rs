@@ -107,6 +107,9 @@ pub enum Action<'a> {
     /// Admit members to a trust group or remove them; `owner`: the actor's
     /// member owns the group.
     ManageGroupMembers { owner: bool },
+    /// Change `member`'s own settings: its webhook (where its release
+    /// notifications go).
+    ManageMemberSettings { member: MemberId },
 }
 
 /// Why an action was refused. `Hidden` must be answered as "not found":
@@ -174,6 +177,21 @@ pub fn authorize(actor: &Actor, action: &Action<'_>) -> Result<(), Refusal> {
                 )),
             }
         }
+        Action::ManageMemberSettings { member } => {
+            if actor.key.as_ref().is_some_and(|k| k.expires_at.is_some()) {
+                return Err(Refusal::Forbidden(
+                    "an expiring key does not change its organisation's settings",
+                ));
+            }
+            match actor.role {
+                Role::OperatorAdmin => Ok(()),
+                Role::MemberAdmin if *member == actor.member => Ok(()),
+                _ if *member != actor.member => Err(Refusal::Hidden),
+                _ => Err(Refusal::Forbidden(
+                    "this needs an administrator of your organisation",
+                )),
+            }
+        }
         Action::ManageGroupMembers { owner } => {
             if actor.role == Role::OperatorAdmin || *owner {
                 Ok(())
@@ -235,6 +253,28 @@ mod tests {
                 expires_at: expires.map(Timestamp::from_secs),
             }),
         }
+    }
+
+    #[test]
+    fn only_a_member_s_administrators_change_its_settings() {
+        let own = Action::ManageMemberSettings {
+            member: MemberId(1),
+        };
+        let other = Action::ManageMemberSettings {
+            member: MemberId(2),
+        };
+        assert!(authorize(&actor(Role::MemberAdmin, None), &own).is_ok());
+        assert!(matches!(
+            authorize(&actor(Role::MemberUser, None), &own),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert_eq!(
+            authorize(&actor(Role::MemberAdmin, None), &other),
+            Err(Refusal::Hidden)
+        );
+        assert!(authorize(&actor(Role::MemberAdmin, Some(100)), &own).is_err());
+        assert!(authorize(&actor(Role::OperatorAdmin, None), &other).is_ok());
+        assert!(authorize(&actor(Role::OperatorStaff, None), &own).is_err());
     }
 
     #[test]

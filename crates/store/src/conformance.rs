@@ -621,11 +621,17 @@ async fn sessions(store: &dyn Store) {
         csrf_token: "c".into(),
         created_at: T0,
         expires_at: T0.add_secs(60),
+        source_ip: Some("192.0.2.1".into()),
+        user_agent: Some("Firefox".into()),
     };
     store.insert_session(&s).await.expect("insert session");
     assert_eq!(
         store.session(&s.token_hash).await.expect("get"),
         Some(s.clone())
+    );
+    assert_eq!(
+        store.sessions_of(u.id).await.expect("list"),
+        vec![s.clone()]
     );
     assert_eq!(
         store
@@ -1716,7 +1722,7 @@ pub async fn url_levels_upgrade(url: &str) {
             at_version_18(&s, &[(&green, Tlp::Green), (&raised, Tlp::Red)]).await;
             std::sync::Arc::new(s)
         };
-    assert_eq!(store.migrate().await.expect("upgrade"), 6);
+    assert_eq!(store.migrate().await.expect("upgrade"), 7);
     let q = crate::UrlQuery {
         markings: Tlp::ALL.to_vec(),
         limit: 10,

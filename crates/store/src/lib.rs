@@ -84,6 +84,10 @@ pub struct Session {
     pub csrf_token: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The address the sign-in came from.
+    pub source_ip: Option<String>,
+    /// The browser's `User-Agent` at sign-in (at most 200 characters).
+    pub user_agent: Option<String>,
 }
 
 /// Which audit events to list, newest first.
@@ -268,6 +272,8 @@ pub trait MemberStore: Send + Sync {
     // Web sessions.
     async fn insert_session(&self, session: &Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    /// A user's live and expired sessions not yet deleted, newest first.
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64>;
 }

@@ -135,6 +135,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "factor_failures",
         sql: include_str!("../migrations/sqlite/0024_factor_failures.sql"),
     },
+    Migration {
+        version: 25,
+        name: "session_origin",
+        sql: include_str!("../migrations/sqlite/0025_session_origin.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -257,6 +262,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 24,
         name: "factor_failures",
         sql: include_str!("../migrations/postgres/0024_factor_failures.sql"),
+    },
+    Migration {
+        version: 25,
+        name: "session_origin",
+        sql: include_str!("../migrations/postgres/0025_session_origin.sql"),
     },
 ];
 

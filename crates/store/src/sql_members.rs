@@ -435,33 +435,43 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
     }
 
     async fn insert_session(&self, s: &crate::Session) -> crate::Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-                    .arg(&s.token_hash)
-                    .arg(s.user.0)
-                    .arg(&s.csrf_token)
-                    .arg(s.created_at.as_micros())
-                    .arg(s.expires_at.as_micros())
-                    .run(&self.pool)
-                    .await
-                    .map_err(|e| crate::StoreError::from_sqlx("session", e))?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, source_ip, user_agent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .arg(&s.token_hash)
+        .arg(s.user.0)
+        .arg(&s.csrf_token)
+        .arg(s.created_at.as_micros())
+        .arg(s.expires_at.as_micros())
+        .arg(s.source_ip.clone())
+        .arg(s.user_agent.clone())
+        .run(&self.pool)
+        .await
+        .map_err(|e| crate::StoreError::from_sqlx("session", e))?;
         Ok(())
     }
 
     async fn session(&self, token_hash: &str) -> crate::Result<Option<crate::Session>> {
-        let row = sqlx::query("SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = $1")
-                    .arg(token_hash)
-                    .maybe_row(&self.pool)
-                    .await?;
-        row.map(|r| -> crate::Result<crate::Session> {
-            Ok(crate::Session {
-                token_hash: r.col::<String>("token_hash")?,
-                user: isx_domain::UserId(r.col::<i64>("user_id")?),
-                csrf_token: r.col::<String>("csrf_token")?,
-                created_at: isx_domain::Timestamp::from_micros(r.col::<i64>("created_at")?),
-                expires_at: isx_domain::Timestamp::from_micros(r.col::<i64>("expires_at")?),
-            })
-        })
-        .transpose()
+        let row = sqlx::query(
+            "SELECT token_hash, user_id, csrf_token, created_at, expires_at, source_ip, user_agent
+             FROM sessions WHERE token_hash = $1",
+        )
+        .arg(token_hash)
+        .maybe_row(&self.pool)
+        .await?;
+        row.map(|r| session_row(&r)).transpose()
+    }
+
+    async fn sessions_of(&self, user: isx_domain::UserId) -> crate::Result<Vec<crate::Session>> {
+        let rows = sqlx::query(
+            "SELECT token_hash, user_id, csrf_token, created_at, expires_at, source_ip, user_agent
+             FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, token_hash",
+        )
+        .arg(user.0)
+        .rows(&self.pool)
+        .await?;
+        rows.iter().map(session_row).collect()
     }
 
     async fn delete_session(&self, token_hash: &str) -> crate::Result<()> {
@@ -479,4 +489,16 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
             .await?;
         Ok(done)
     }
+}
+
+fn session_row<R: Get>(r: &R) -> crate::Result<crate::Session> {
+    Ok(crate::Session {
+        token_hash: r.col::<String>("token_hash")?,
+        user: isx_domain::UserId(r.col::<i64>("user_id")?),
+        csrf_token: r.col::<String>("csrf_token")?,
+        created_at: isx_domain::Timestamp::from_micros(r.col::<i64>("created_at")?),
+        expires_at: isx_domain::Timestamp::from_micros(r.col::<i64>("expires_at")?),
+        source_ip: r.col::<Option<String>>("source_ip")?,
+        user_agent: r.col::<Option<String>>("user_agent")?,
+    })
 }

@@ -125,9 +125,8 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::ResetSecondFactor { login } => {
             let u = user(ctx, &login).await?;
-            let had = ctx.store.delete_totp(u.id).await?;
-            ctx.store.delete_challenges_of(u.id).await?;
-            let n = isx_app::admin::end_sessions(ctx.store.as_ref(), u.id, None).await?;
+            let (had, n) =
+                isx_app::admin::reset_second_factor(ctx.store.as_ref(), u.id, None).await?;
             ctx.audit(
                 Some(u.member),
                 "factor.reset",

@@ -887,6 +887,16 @@ async fn ids_count_nothing_a_member_cannot_see(backend: Backend) {
 
 async fn webhooks_reach_no_internal_address_and_urls_ignore_the_host_header(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // Where an organisation's notifications go is for its administrators:
+    // a plain member key may not point them elsewhere.
+    let res = app
+        .req(Method::PUT, "/api/v1/webhook", &app.a.token)
+        .json(&json!({"url": "https://hooks.example/x", "secret": "a long enough secret"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let admin = app.member_admin_key(&app.a.member).await;
     for url in [
         "https://127.0.0.1:8443/x",
         "https://169.254.169.254/latest/meta-data/",
@@ -896,7 +906,7 @@ async fn webhooks_reach_no_internal_address_and_urls_ignore_the_host_header(back
         "https://[::ffff:127.0.0.1]/x",
     ] {
         let res = app
-            .req(Method::PUT, "/api/v1/webhook", &app.a.token)
+            .req(Method::PUT, "/api/v1/webhook", &admin)
             .json(&json!({"url": url, "secret": "a long enough secret"}))
             .send()
             .await

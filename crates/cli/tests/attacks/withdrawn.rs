@@ -21,7 +21,11 @@ async fn deliveries_of_a_withdrawn_release_stop(backend: Backend) {
     .await;
     let early = app.tier_member("early", Tier::Advance24h).await;
     let res = app
-        .req(reqwest::Method::PUT, "/api/v1/webhook", &early.token)
+        .req(
+            reqwest::Method::PUT,
+            "/api/v1/webhook",
+            &app.member_admin_key(&early.member).await,
+        )
         .json(&json!({"url": receiver.url, "secret": "a shared secret for hooks"}))
         .send()
         .await

@@ -292,6 +292,26 @@ impl TestApp {
         res.text().await.expect("page")
     }
 
+    /// A new key of `member`'s administrators (role member-admin).
+    pub async fn member_admin_key(&self, member: &isx_domain::Member) -> String {
+        let c = self.clock.as_ref() as &dyn Clock;
+        admin::create_api_key(
+            self.store.as_ref(),
+            c,
+            None,
+            &admin::KeySpec {
+                member: member.id,
+                name: "administrators",
+                role: isx_domain::UserRole::MemberAdmin,
+                expires_at: None,
+            },
+        )
+        .await
+        .expect("key")
+        .1
+        .expose()
+    }
+
     /// A web session for a new user of `member`, as a `Cookie` header value.
     pub async fn session_cookie(
         &self,
@@ -318,6 +338,8 @@ impl TestApp {
             csrf_token: "csrf".into(),
             created_at: c.now(),
             expires_at: c.now().add_secs(1_000 * 86_400),
+            source_ip: None,
+            user_agent: None,
         };
         self.store.insert_session(&session).await.expect("session");
         format!("isx_session={cookie}")

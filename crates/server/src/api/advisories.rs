@@ -540,13 +540,19 @@ pub struct WebhookRequest {
     pub secret: String,
 }
 
+/// Sets the caller's organisation's webhook (its administrators: a
+/// member-admin key or user, or the operator's administrators).
 #[utoipa::path(put, path = "/api/v1/webhook", tag = "advisories", security(("api_key" = [])), request_body = WebhookRequest,
-    responses((status = 204), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn put_webhook(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> Result<Response, ApiError> {
+    // Where the organisation's notifications go is its administrators'.
+    caller.require(&isx_policy::Action::ManageMemberSettings {
+        member: caller.member.id,
+    })?;
     if let Err(detail) = crate::outbound::check_url(&req.url, state.config.webhook_allow_private) {
         return Err(ApiError::Validation {
             detail,

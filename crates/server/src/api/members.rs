@@ -95,8 +95,9 @@ pub(crate) async fn list_users(
     ))
 }
 
-/// Creates a web user (operator administrators only). The password is
-/// stored as an Argon2id hash.
+/// Creates a web user: operator administrators for any member, a member
+/// administrator for its own organisation (member or member-admin users).
+/// The password is stored as an Argon2id hash.
 #[utoipa::path(post, path = "/api/v1/users", tag = "members", security(("api_key" = [])), request_body = NewUserRequest,
     responses((status = 201, body = UserDto), (status = 403, body = Problem), (status = 404, body = Problem, description = "no such member"), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn create_user(
@@ -104,7 +105,10 @@ pub(crate) async fn create_user(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<NewUserRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
+    caller.require(&isx_policy::Action::ManageUser {
+        member: MemberId(req.member),
+        role: req.role,
+    })?;
     let u = admin::create_user(
         state.store.as_ref(),
         state.clock.as_ref(),
@@ -187,4 +191,39 @@ pub(crate) async fn end_sessions(
         AuditNote::new("user.sign-out", format!("user/{id} ({n} sessions ended)")),
         Json(SessionsEndedDto { sessions_ended: n }),
     ))
+}
+
+/// Removes a user's second factor and recovery codes (it lost its
+/// authenticator and its codes, or hit the limit of wrong codes), ending
+/// its sessions and sign-ins in progress: operator administrators, or
+/// the user's organisation's administrators. Audited.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/second-factor", tag = "members", security(("api_key" = [])),
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = FactorResetDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn reset_second_factor(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let (had, ended) =
+        admin::reset_second_factor(state.store.as_ref(), UserId(id), Some(&caller.authority()))
+            .await?;
+    Ok(noted(
+        AuditNote::new(
+            "factor.reset",
+            format!("user/{id} ({ended} sessions ended)"),
+        ),
+        Json(FactorResetDto {
+            had_factor: had,
+            sessions_ended: ended,
+        }),
+    ))
+}
+
+/// What resetting a second factor did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct FactorResetDto {
+    /// Whether the user had a second factor.
+    had_factor: bool,
+    sessions_ended: u64,
 }

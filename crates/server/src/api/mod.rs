@@ -55,6 +55,7 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
         .routes(routes!(end_sessions))
+        .routes(routes!(members::reset_second_factor))
         .routes(routes!(list_groups, create_group))
         .routes(routes!(get_group))
         .routes(routes!(list_group_members, join_group))

@@ -83,6 +83,7 @@ async fn audit(
 #[template(path = "account.html")]
 struct AccountPage {
     layout: super::pages::Layout,
+    sessions: Vec<SessionRow>,
     enrolled: bool,
     required: bool,
     codes_left: u64,
@@ -101,6 +102,7 @@ async fn account_page(
     let user = own_user(caller)?;
     let (enrolled, required, codes_left) =
         second_factor::status(state.store.as_ref(), user).await?;
+    let sessions = session_rows(state, caller, user).await?;
     let mut layout = super::pages::layout(caller, "Account security", "account");
     layout.error = error;
     layout.notice = notice;
@@ -113,6 +115,7 @@ async fn account_page(
         status,
         render(&AccountPage {
             layout,
+            sessions,
             enrolled,
             required,
             codes_left,
@@ -121,6 +124,100 @@ async fn account_page(
         })?,
     )
         .into_response())
+}
+
+/// One of the user's web sessions, as its account page lists it.
+struct SessionRow {
+    /// The stored hash of the session's cookie (not the cookie: it
+    /// names the session in the form that ends it, and signs nobody in).
+    id: String,
+    created_at: String,
+    expires_at: String,
+    from: String,
+    browser: String,
+    current: bool,
+}
+
+async fn session_rows(
+    state: &AppState,
+    caller: &Caller,
+    user: &User,
+) -> Result<Vec<SessionRow>, ApiError> {
+    let now = state.clock.now();
+    let current = caller.session.as_ref().map(|s| s.token_hash.as_str());
+    Ok(state
+        .store
+        .sessions_of(user.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.expires_at > now)
+        .map(|s| SessionRow {
+            current: current == Some(s.token_hash.as_str()),
+            id: s.token_hash,
+            created_at: s.created_at.to_rfc3339(),
+            expires_at: s.expires_at.to_rfc3339(),
+            from: s.source_ip.unwrap_or_default(),
+            browser: s.user_agent.unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EndSessionForm {
+    csrf: String,
+    /// One session (its id on the page); empty: every other one.
+    #[serde(default)]
+    session: String,
+}
+
+/// Ends one of the caller's own sessions, or every other one.
+pub(crate) async fn end_session(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(caller): Extension<Caller>,
+    WebForm(form): WebForm<EndSessionForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &form.csrf)?;
+    let user = own_user(&caller)?.clone();
+    let current = caller
+        .session
+        .as_ref()
+        .map(|s| s.token_hash.clone())
+        .unwrap_or_default();
+    let mut ended = 0u64;
+    // Only the caller's own sessions are candidates: another user's
+    // session id matches none of them.
+    for s in state.store.sessions_of(user.id).await? {
+        let chosen = if form.session.is_empty() {
+            s.token_hash != current
+        } else {
+            s.token_hash == form.session
+        };
+        if chosen {
+            state.store.delete_session(&s.token_hash).await?;
+            ended += 1;
+        }
+    }
+    audit(
+        &state,
+        &user,
+        "session.end",
+        Some(peer),
+        &format!("{ended} ended"),
+    )
+    .await?;
+    if form.session == current && !current.is_empty() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    account_page(
+        &state,
+        &caller,
+        None,
+        Vec::new(),
+        None,
+        Some(format!("{ended} session(s) ended.")),
+    )
+    .await
 }
 
 fn own_user(caller: &Caller) -> Result<&User, ApiError> {
@@ -530,7 +627,7 @@ pub(super) async fn second_factor_submit(
         })?
         .into_response()
     };
-    super::start_session(&state, &user, now, &mut res).await?;
+    super::start_session(&state, &user, now, (peer, &headers), &mut res).await?;
     res.headers_mut().append(
         header::SET_COOKIE,
         cookie_header(&state, CHALLENGE_COOKIE, "", "/login", 0),

@@ -107,6 +107,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/account/totp/confirm", post(account::confirm))
         .route("/account/totp/remove", post(account::remove))
         .route("/account/recovery-codes", post(account::renew_codes))
+        .route("/account/sessions/end", post(account::end_session))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
@@ -383,7 +384,7 @@ async fn login(
         return account::challenge(&state, &user, enrol, now).await;
     }
     let mut res = Redirect::to("/").into_response();
-    start_session(&state, &user, now, &mut res).await?;
+    start_session(&state, &user, now, (peer, &headers), &mut res).await?;
     Ok(res)
 }
 
@@ -393,8 +394,14 @@ async fn start_session(
     state: &AppState,
     user: &isx_domain::User,
     now: Timestamp,
+    origin: (SocketAddr, &HeaderMap),
     res: &mut Response,
 ) -> Result<(), ApiError> {
+    let (peer, headers) = origin;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect::<String>());
     let token = auth::random_hex32();
     let ttl = state.config.session_ttl_secs;
     state
@@ -405,6 +412,8 @@ async fn start_session(
             csrf_token: auth::random_hex32(),
             created_at: now,
             expires_at: Timestamp::from_micros(now.as_micros() + ttl * 1_000_000),
+            source_ip: Some(peer.ip().to_string()),
+            user_agent,
         })
         .await?;
     res.headers_mut().append(
