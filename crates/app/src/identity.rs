@@ -156,6 +156,27 @@ pub async fn member_caller(store: &dyn Store, member: Member) -> Result<Caller, 
     })
 }
 
+/// Authenticates a client certificate (mTLS) by its SHA-256 `fingerprint`
+/// (the server has checked that it chains to a trusted client CA and that
+/// the client holds its key): it must be registered, unrevoked and not
+/// past its end. It acts as a `member` of its member — machines read;
+/// administration takes a key or a user. Revocation takes effect on the
+/// next request, on every node (nothing is cached).
+pub async fn caller_from_client_cert(
+    store: &dyn Store,
+    fingerprint: &str,
+    now: Timestamp,
+) -> Result<Caller, AppError> {
+    let invalid =
+        || AppError::Unauthorized("unknown, expired or revoked client certificate".into());
+    let cert = store.client_cert(fingerprint).await?.ok_or_else(invalid)?;
+    if cert.revoked_at.is_some() || cert.not_after <= now {
+        return Err(invalid());
+    }
+    let member = store.member(cert.member).await?.ok_or_else(invalid)?;
+    Ok(member_caller(store, member).await?)
+}
+
 /// The policy principal of a member (with its trust groups).
 pub async fn principal_for(
     store: &dyn Store,

@@ -82,6 +82,10 @@ pub enum Command {
     /// People who sign in to the web application.
     #[command(subcommand)]
     User(UserCommand),
+    /// Client certificates (mTLS): machines of a member authenticate with
+    /// a certificate instead of an API key.
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Trust groups.
     #[command(subcommand)]
     Group(GroupCommand),
@@ -624,6 +628,44 @@ pub enum UserCommand {
     ResetSecondFactor {
         /// Login name.
         login: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Issue a client certificate for a member, signed by the instance's
+    /// client CA (made in the data directory on first use): writes
+    /// DIR/cert.pem and DIR/key.pem (0600). The certificate authenticates
+    /// as a `member` of that member on REST, TAXII, feed and hashlookup
+    /// routes, until it expires or is revoked.
+    ///
+    /// Example: isx cert issue --member "Example ISP" --out ./isp-cert --days 365
+    ///   curl --cacert isx-data/tls/ca.pem --cert ./isp-cert/cert.pem --key ./isp-cert/key.pem https://localhost:8443/api/v1/me
+    Issue {
+        /// Member id or exact name.
+        #[arg(long)]
+        member: String,
+        /// Directory to write cert.pem and key.pem into (created).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Days of validity (1 to 3650).
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+    },
+    /// List client certificates (fingerprint, member, until, status).
+    List {
+        /// Only this member's (id or exact name).
+        #[arg(long)]
+        member: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Revoke a client certificate: refused at once, on every node.
+    ///
+    /// Example: isx cert revoke 3f2a…
+    Revoke {
+        /// The certificate's SHA-256 fingerprint (as `isx cert list` shows).
+        fingerprint: String,
     },
 }
 

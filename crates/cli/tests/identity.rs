@@ -625,6 +625,7 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    client_certificates_authenticate_machines,
     a_user_sees_and_ends_its_own_sessions,
     member_administrators_manage_their_own_users_only,
     replacing_the_factor_takes_a_current_code,
@@ -633,3 +634,155 @@ crate::on_both_backends!(
     a_half_signed_in_visitor_reaches_nothing,
     a_member_that_requires_a_factor_gets_it_set_up_at_sign_in,
 );
+
+/// `curl` with a client certificate: the HTTP status and the body.
+fn curl_with(
+    app: &TestApp,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    path: &str,
+) -> (u16, String) {
+    let ca = app.data_dir.path().join("tls/ca.pem");
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", "--cacert"])
+        .arg(&ca)
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key)
+        .arg(app.url(path))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// Issue 20 part 3: a machine authenticates with a client certificate
+/// issued by the instance's client CA — on REST (curl) and TAXII
+/// (taxii2-client) — as its member; another CA's certificate, an expired
+/// one and a revoked one get 401, the revocation at once.
+async fn client_certificates_authenticate_machines(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let issued =
+        isx_server::client_certs::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
+            .expect("issue");
+    app.store
+        .insert_client_cert(&issued.record)
+        .await
+        .expect("register");
+    let (cert, key) = (
+        write("cert.pem", &issued.cert_pem),
+        write("key.pem", &issued.key_pem),
+    );
+    let (code, body) = curl_with(&app, &cert, &key, "/api/v1/me");
+    assert_eq!(code, 200, "{body}");
+    let me: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(me["member"]["name"], app.a.member.name.as_str());
+    assert_eq!(
+        me["admin"], false,
+        "a certificate reads, it does not administer"
+    );
+
+    // taxii2-client, as a TI platform would configure it.
+    let ca = app.data_dir.path().join("tls/ca.pem");
+    let script = "import sys\nfrom taxii2client.v21 import Server\ns = Server(sys.argv[1], cert=(sys.argv[2], sys.argv[3]), verify=sys.argv[4])\nprint(len(s.api_roots[0].collections))";
+    // (requests lets REQUESTS_CA_BUNDLE override a session's `verify`.)
+    let out = Command::new(crate::oracles::python())
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .args(["-c", script])
+        .arg(app.url("/taxii2/"))
+        .arg(&cert)
+        .arg(&key)
+        .arg(&ca)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: usize = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("count");
+    assert!(n >= 1, "collections through a client certificate");
+
+    // Another CA's certificate (openssl, self-signed): 401.
+    let (ocert, okey) = (
+        dir.path().join("other.pem"),
+        dir.path().join("other-key.pem"),
+    );
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=intruder",
+            "-keyout",
+        ])
+        .arg(&okey)
+        .arg("-out")
+        .arg(&ocert)
+        .output()
+        .expect("openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_eq!(curl_with(&app, &ocert, &okey, "/api/v1/me").0, 401);
+    // Unregistered (issued but never stored): 401.
+    let stray =
+        isx_server::client_certs::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
+            .expect("issue");
+    let (scert, skey) = (
+        write("stray.pem", &stray.cert_pem),
+        write("stray-key.pem", &stray.key_pem),
+    );
+    assert_eq!(curl_with(&app, &scert, &skey, "/api/v1/me").0, 401);
+    // Revoked: at once.
+    assert!(app
+        .store
+        .revoke_client_cert(&issued.record.fingerprint, app.clock.now())
+        .await
+        .expect("revoke"));
+    assert_eq!(curl_with(&app, &cert, &key, "/api/v1/me").0, 401);
+    // Expired: a fresh one works until its end, then 401.
+    let short =
+        isx_server::client_certs::issue(app.data_dir.path(), &app.b.member, 1, app.clock.now())
+            .expect("issue");
+    app.store
+        .insert_client_cert(&short.record)
+        .await
+        .expect("register");
+    let (tcert, tkey) = (
+        write("short.pem", &short.cert_pem),
+        write("short-key.pem", &short.key_pem),
+    );
+    let (code, body) = curl_with(&app, &tcert, &tkey, "/api/v1/me");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(app.b.member.name.as_str()));
+    app.clock.advance_secs(2 * 86_400);
+    assert_eq!(curl_with(&app, &tcert, &tkey, "/api/v1/me").0, 401);
+    // Without a certificate or key: 401 as before; a key still works.
+    let res = app
+        .get("/api/v1/me", &app.a.token)
+        .send()
+        .await
+        .expect("key");
+    assert_eq!(res.status(), StatusCode::OK);
+}

@@ -182,10 +182,13 @@ pub async fn api_gate(State(state): State<AppState>, mut req: Request, next: Nex
     let now = state.clock.now();
     let caller = match auth::token_from_headers(req.headers()) {
         Ok(Some(token)) => auth::caller_from_token(&state, &token, now).await,
-        Ok(None) => Err(ApiError::Unauthorized(
-            "this endpoint needs an API key: send Authorization: Bearer isx_<key id>_<secret>"
-                .into(),
-        )),
+        Ok(None) => match req.extensions().get::<crate::client_certs::PeerCert>() {
+            Some(cert) => auth::caller_from_cert(&state, cert, now).await,
+            None => Err(ApiError::Unauthorized(
+                "this endpoint needs an API key (send Authorization: Bearer isx_<key id>_<secret>) or a client certificate"
+                    .into(),
+            )),
+        },
         Err(e) => Err(e),
     };
     let caller = match caller {
@@ -280,8 +283,16 @@ fn audit_target(req: &Request) -> String {
 pub async fn reader_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     // As in `api_gate`: a valid key passes whatever the address's budget.
     let now = state.clock.now();
-    match auth::token_from_headers(req.headers()) {
-        Ok(Some(token)) => match auth::caller_from_token(&state, &token, now).await {
+    let presented = match auth::token_from_headers(req.headers()) {
+        Ok(Some(token)) => Ok(Some(auth::caller_from_token(&state, &token, now).await)),
+        Ok(None) => match req.extensions().get::<crate::client_certs::PeerCert>() {
+            Some(cert) => Ok(Some(auth::caller_from_cert(&state, cert, now).await)),
+            None => Ok(None),
+        },
+        Err(e) => Err(e),
+    };
+    match presented {
+        Ok(Some(caller)) => match caller {
             Ok(caller) => {
                 if let Err(retry_after_secs) = state.limiter.check(&caller.actor()) {
                     return ApiError::TooManyRequests { retry_after_secs }.into_response();

@@ -59,6 +59,26 @@ pub async fn caller_from_token(
     Ok(isx_app::identity::caller_from_token(state.store.as_ref(), token, now).await?)
 }
 
+/// Authenticates a client certificate: it must chain to the client CA,
+/// be valid now, and be registered and unrevoked (see `client_certs`).
+pub async fn caller_from_cert(
+    state: &AppState,
+    cert: &crate::client_certs::PeerCert,
+    now: Timestamp,
+) -> Result<Caller, ApiError> {
+    let chained = state
+        .client_roots
+        .as_ref()
+        .is_some_and(|roots| roots.accepts(&cert.0, now));
+    if !chained {
+        return Err(ApiError::Unauthorized(
+            "the client certificate is not one of this instance's, or not valid now".into(),
+        ));
+    }
+    let fingerprint = crate::client_certs::fingerprint(&cert.0);
+    Ok(isx_app::identity::caller_from_client_cert(state.store.as_ref(), &fingerprint, now).await?)
+}
+
 pub const SESSION_COOKIE: &str = "isx_session";
 
 /// The value of cookie `name`, if the request carries it.

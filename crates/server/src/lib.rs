@@ -20,6 +20,7 @@
 mod api;
 mod audit;
 pub mod auth;
+pub mod client_certs;
 mod config;
 mod csaf;
 mod error;
@@ -99,7 +100,12 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(listen_url(addr, secure));
         }
-        let state = AppState::new(config, store, clock, secure)?;
+        let mut state = AppState::new(config, store, clock, secure)?;
+        if secure {
+            state.client_roots = Some(Arc::new(client_certs::ClientRoots::load(
+                &state.config.data_dir,
+            )?));
+        }
         // Lookups answer from the hash set: open (or rebuild) it first.
         state.clean.sync(state.store.as_ref()).await?;
         let router = routes(state.clone());

@@ -173,10 +173,18 @@ pub(crate) async fn serve(
             let _permit = permit;
             let _share = share;
             match acceptor {
-                None => serve_connection(stream, peer, router, limits, watcher).await,
+                None => serve_connection(stream, peer, None, router, limits, watcher).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(limits.handshake, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => serve_connection(tls, peer, router, limits, watcher).await,
+                        Ok(Ok(tls)) => {
+                            let cert = tls
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|c| c.first())
+                                .map(|c| crate::client_certs::PeerCert(Arc::from(c.as_ref())));
+                            serve_connection(tls, peer, cert, router, limits, watcher).await
+                        }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -371,6 +379,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
 pub(crate) async fn serve_connection<T>(
     io: T,
     peer: SocketAddr,
+    cert: Option<crate::client_certs::PeerCert>,
     router: Router,
     limits: ConnLimits,
     watcher: hyper_util::server::graceful::Watcher,
@@ -382,6 +391,9 @@ pub(crate) async fn serve_connection<T>(
         let activity = activity.clone();
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
+            if let Some(c) = &cert {
+                req.extensions_mut().insert(c.clone());
+            }
             let in_flight = activity.begin();
             router
                 .clone()
@@ -611,7 +623,7 @@ mod tests {
         let watcher = graceful.watcher();
         let peer: SocketAddr = "127.0.0.1:1".parse().expect("addr");
         let task = tokio::spawn(async move {
-            serve_connection(server, peer, router, limits(idle_ms), watcher).await;
+            serve_connection(server, peer, None, router, limits(idle_ms), watcher).await;
             drop(graceful);
         });
         (client, task)

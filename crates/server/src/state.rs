@@ -34,6 +34,8 @@ pub struct AppState {
     pub(crate) secure: bool,
     /// The audit-log writer of this node.
     pub audit: crate::audit::AuditWriter,
+    /// The client CA that client certificates must chain to (TLS only).
+    pub(crate) client_roots: Option<Arc<crate::client_certs::ClientRoots>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,6 +76,7 @@ impl AppState {
             limiter,
             secure,
             audit: crate::audit::AuditWriter::start(store),
+            client_roots: None,
         })
     }
 }

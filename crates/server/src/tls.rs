@@ -196,7 +196,8 @@ pub async fn renew_daily(data_dir: PathBuf, live: Arc<LiveCert>) {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
+/// Writes a file only its owner reads (mode 0600), for private keys.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -240,7 +241,9 @@ pub fn server_config(
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(tls_err)?
-        .with_no_client_auth()
+        // Every client is asked for a certificate and may go on without:
+        // one that it presents authenticates as a member (client_certs).
+        .with_client_cert_verifier(Arc::new(crate::client_certs::AskForCertificate::new()))
         .with_cert_resolver(live.clone());
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(cfg), live))

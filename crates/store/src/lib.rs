@@ -303,6 +303,19 @@ pub struct SignInChallenge {
     pub expires_at: Timestamp,
 }
 
+/// A client certificate that authenticates a machine as a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientCert {
+    /// SHA-256 of the certificate (DER), lowercase hex.
+    pub fingerprint: String,
+    pub member: MemberId,
+    pub subject: String,
+    pub serial: String,
+    pub not_after: Timestamp,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// Second factors of web sign-in: TOTP secrets, recovery codes (hashed),
 /// which members require a factor, and sign-in challenges.
 #[async_trait]
@@ -356,6 +369,13 @@ pub trait FactorStore: Send + Sync {
     async fn delete_challenge(&self, token_hash: &str) -> Result<()>;
     /// Deletes expired challenges; how many.
     async fn delete_expired_challenges(&self, now: Timestamp) -> Result<u64>;
+    // Client certificates.
+    async fn insert_client_cert(&self, c: &ClientCert) -> Result<()>;
+    async fn client_cert(&self, fingerprint: &str) -> Result<Option<ClientCert>>;
+    /// All certificates, or one member's; newest first.
+    async fn client_certs(&self, member: Option<MemberId>) -> Result<Vec<ClientCert>>;
+    /// Revokes a certificate; `false` if unknown or already revoked.
+    async fn revoke_client_cert(&self, fingerprint: &str, now: Timestamp) -> Result<bool>;
 }
 
 /// Advance vulnerability notices: releases, their advisories, the KEV

@@ -140,6 +140,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "session_origin",
         sql: include_str!("../migrations/sqlite/0025_session_origin.sql"),
     },
+    Migration {
+        version: 26,
+        name: "client_certs",
+        sql: include_str!("../migrations/sqlite/0026_client_certs.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -267,6 +272,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 25,
         name: "session_origin",
         sql: include_str!("../migrations/postgres/0025_session_origin.sql"),
+    },
+    Migration {
+        version: 26,
+        name: "client_certs",
+        sql: include_str!("../migrations/postgres/0026_client_certs.sql"),
     },
 ];
 

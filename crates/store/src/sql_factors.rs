@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::engine::{commit, maybe_scalar, scalar, Engine, Get, Run, SqlStore};
-use crate::{SignInChallenge, TotpFactor};
+use crate::{ClientCert, SignInChallenge, TotpFactor};
 use isx_domain::{MemberId, Timestamp, UserId};
 
 /// Writes a set of recovery code hashes for `user` inside `tx`, ending the
@@ -274,6 +274,56 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
         Ok(())
     }
 
+    async fn insert_client_cert(&self, c: &ClientCert) -> crate::Result<()> {
+        sqlx::query(
+            "INSERT INTO client_certs (fingerprint, member_id, subject, serial, not_after, created_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .arg(&c.fingerprint)
+        .arg(c.member.0)
+        .arg(&c.subject)
+        .arg(&c.serial)
+        .arg(c.not_after.as_micros())
+        .arg(c.created_at.as_micros())
+        .arg(c.revoked_at.map(Timestamp::as_micros))
+        .run(&self.pool)
+        .await
+        .map_err(|e| crate::StoreError::from_sqlx("client certificate", e))?;
+        Ok(())
+    }
+
+    async fn client_cert(&self, fingerprint: &str) -> crate::Result<Option<ClientCert>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CERT_COLS} FROM client_certs WHERE fingerprint = $1"
+        ))
+        .arg(fingerprint)
+        .maybe_row(&self.pool)
+        .await?;
+        row.map(|r| cert_row(&r)).transpose()
+    }
+
+    async fn client_certs(&self, member: Option<MemberId>) -> crate::Result<Vec<ClientCert>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CERT_COLS} FROM client_certs WHERE ($1 IS NULL OR member_id = $1)
+             ORDER BY created_at DESC, fingerprint"
+        ))
+        .arg(member.map(|m| m.0))
+        .rows(&self.pool)
+        .await?;
+        rows.iter().map(cert_row).collect()
+    }
+
+    async fn revoke_client_cert(&self, fingerprint: &str, now: Timestamp) -> crate::Result<bool> {
+        let n = sqlx::query(
+            "UPDATE client_certs SET revoked_at = $2 WHERE fingerprint = $1 AND revoked_at IS NULL",
+        )
+        .arg(fingerprint)
+        .arg(now.as_micros())
+        .run(&self.pool)
+        .await?;
+        Ok(n == 1)
+    }
+
     async fn delete_expired_challenges(&self, now: Timestamp) -> crate::Result<u64> {
         let n = sqlx::query("DELETE FROM sign_in_challenges WHERE expires_at <= $1")
             .arg(now.as_micros())
@@ -281,4 +331,21 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
             .await?;
         Ok(n)
     }
+}
+
+const CERT_COLS: &str =
+    "fingerprint, member_id, subject, serial, not_after, created_at, revoked_at";
+
+fn cert_row<R: Get>(r: &R) -> crate::Result<ClientCert> {
+    Ok(ClientCert {
+        fingerprint: r.col::<String>("fingerprint")?,
+        member: MemberId(r.col::<i64>("member_id")?),
+        subject: r.col::<String>("subject")?,
+        serial: r.col::<String>("serial")?,
+        not_after: Timestamp::from_micros(r.col::<i64>("not_after")?),
+        created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
+        revoked_at: r
+            .col::<Option<i64>>("revoked_at")?
+            .map(Timestamp::from_micros),
+    })
 }

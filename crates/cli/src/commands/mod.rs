@@ -2,6 +2,7 @@
 
 mod advisories;
 mod botnet;
+mod cert;
 mod cleanfiles;
 mod demo;
 mod demo_advisories;
@@ -43,6 +44,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Member(c) => member::run(&Ctx::open(&settings).await?, c).await,
         Command::Key(c) => key::run(&Ctx::open(&settings).await?, c).await,
         Command::User(c) => user::run(&Ctx::open(&settings).await?, c).await,
+        Command::Cert(c) => cert::run(&Ctx::open(&settings).await?, &settings, c).await,
         Command::Group(c) => group::run(&Ctx::open(&settings).await?, c).await,
         Command::Partnership(c) => {
             partnership::run(&Ctx::open(&settings).await?, &settings, c).await

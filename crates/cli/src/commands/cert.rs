@@ -1,0 +1,94 @@
+//! `isx cert`: client certificates (mTLS) for members' machines.
+
+use anyhow::Context;
+
+use super::Ctx;
+use crate::args::CertCommand;
+use crate::config::Settings;
+use crate::output;
+
+pub async fn run(ctx: &Ctx, settings: &Settings, command: CertCommand) -> anyhow::Result<()> {
+    match command {
+        CertCommand::Issue { member, out, days } => {
+            let m = ctx.member(&member).await?;
+            if !(1..=3650).contains(&days) {
+                anyhow::bail!("--days must be between 1 and 3650");
+            }
+            let data_dir = settings.data_dir_or("isx-data");
+            let issued = isx_server::client_certs::issue(&data_dir, &m, days, ctx.clock.now())?;
+            isx_app::files::private_dir(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let key = out.join("key.pem");
+            isx_server::tls::write_private(&key, issued.key_pem.as_bytes())
+                .with_context(|| format!("cannot write {}", key.display()))?;
+            let cert = out.join("cert.pem");
+            std::fs::write(&cert, &issued.cert_pem)
+                .with_context(|| format!("cannot write {}", cert.display()))?;
+            ctx.store.insert_client_cert(&issued.record).await?;
+            ctx.audit(
+                Some(m.id),
+                "cert.issue",
+                &format!("cert/{} ({})", issued.record.fingerprint, m.name),
+            )
+            .await?;
+            output::print(&format!(
+                "issued a client certificate for {} until {}\n  {}\n  {}\nfingerprint {}",
+                m.name,
+                issued.record.not_after,
+                cert.display(),
+                key.display(),
+                issued.record.fingerprint
+            ))
+        }
+        CertCommand::List { member, json } => {
+            let m = match member {
+                Some(name) => Some(ctx.member(&name).await?.id),
+                None => None,
+            };
+            let certs = ctx.store.client_certs(m).await?;
+            if json.json {
+                return output::json(&certs);
+            }
+            let now = ctx.clock.now();
+            let rows: Vec<Vec<String>> = certs
+                .iter()
+                .map(|c| {
+                    let status = if c.revoked_at.is_some() {
+                        "revoked"
+                    } else if c.not_after <= now {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    vec![
+                        c.fingerprint.clone(),
+                        c.member.to_string(),
+                        c.subject.clone(),
+                        c.not_after.to_rfc3339(),
+                        status.to_owned(),
+                    ]
+                })
+                .collect();
+            output::table(
+                &["FINGERPRINT", "MEMBER", "SUBJECT", "UNTIL", "STATUS"],
+                &rows,
+            )
+        }
+        CertCommand::Revoke { fingerprint } => {
+            let fp = fingerprint.trim().to_ascii_lowercase();
+            let cert = ctx
+                .store
+                .client_cert(&fp)
+                .await?
+                .with_context(|| format!("no client certificate {fp}"))?;
+            let done = ctx.store.revoke_client_cert(&fp, ctx.clock.now()).await?;
+            ctx.audit(Some(cert.member), "cert.revoke", &format!("cert/{fp}"))
+                .await?;
+            if done {
+                output::print(&format!("revoked {fp}"))
+            } else {
+                output::print(&format!("{fp} was revoked already"))
+            }
+        }
+    }
+}
