@@ -714,6 +714,29 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         .expect("count");
     assert!(n >= 1, "collections through a client certificate");
 
+    // The botnet stream, which re-checks its credential while it runs.
+    let streamed = Command::new("curl")
+        .args([
+            "-s",
+            "-N",
+            "--max-time",
+            "2",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+        ])
+        .arg(&ca)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .arg(app.url("/api/v1/botnet/stream"))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&streamed.stdout), "200");
+
     // Another CA's certificate (openssl, self-signed): 401.
     let (ocert, okey) = (
         dir.path().join("other.pem"),

@@ -346,6 +346,7 @@ fn stored_event_id(ids: &isx_app::wire_ids::WireIds, shown: i64) -> Result<i64, 
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    cert: Option<Extension<crate::client_certs::PeerCert>>,
     headers: HeaderMap,
     q: Result<Query<crate::api::wire::EventFilterParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -373,13 +374,20 @@ pub(crate) async fn stream(
         }
     };
     query.limit = 1000;
-    // The stream re-authenticates with the key it was opened with: a key
-    // revoked (or expired) mid-stream ends it.
-    let token = crate::auth::token_from_headers(&headers)?
-        .ok_or_else(|| ApiError::Unauthorized("the stream needs an API key".into()))?;
+    // The stream re-authenticates with the key (or client certificate) it
+    // was opened with: one revoked (or expired) mid-stream ends it.
+    let credential = match (crate::auth::token_from_headers(&headers)?, cert) {
+        (Some(token), _) => Credential::Key(token),
+        (None, Some(Extension(c))) => Credential::Cert(c),
+        (None, None) => {
+            return Err(ApiError::Unauthorized(
+                "the stream needs an API key or a client certificate".into(),
+            ))
+        }
+    };
     let feed = SseFeed {
         state: state.clone(),
-        token,
+        credential,
         checked: std::time::Instant::now(),
         ids,
         principal: caller.principal.clone(),
@@ -408,12 +416,18 @@ pub(crate) async fn stream(
     Ok(res)
 }
 
+/// What a stream was opened with.
+enum Credential {
+    Key(isx_domain::ApiToken),
+    Cert(crate::client_certs::PeerCert),
+}
+
 /// One subscriber's position in the event stream.
 struct SseFeed {
     state: AppState,
-    /// The key the stream was opened with, checked again before events
-    /// go out and at least every [`SseFeed::RECHECK`].
-    token: isx_domain::ApiToken,
+    /// The key or certificate the stream was opened with, checked again
+    /// before events go out and at least every [`SseFeed::RECHECK`].
+    credential: Credential,
     checked: std::time::Instant,
     ids: isx_app::wire_ids::WireIds,
     principal: isx_policy::Principal,
@@ -433,7 +447,11 @@ impl SseFeed {
     /// when the key no longer works (revoked, expired, deleted).
     async fn reauthenticate(&mut self) -> bool {
         let now = self.state.clock.now();
-        match crate::auth::caller_from_token(&self.state, &self.token, now).await {
+        let caller = match &self.credential {
+            Credential::Key(token) => crate::auth::caller_from_token(&self.state, token, now).await,
+            Credential::Cert(cert) => crate::auth::caller_from_cert(&self.state, cert, now).await,
+        };
+        match caller {
             Ok(c) => {
                 self.principal = c.principal;
                 self.checked = std::time::Instant::now();
