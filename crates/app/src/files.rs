@@ -20,3 +20,21 @@ pub fn private_dir(dir: &Path) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// Writes a file only its owner reads (mode 0600): private keys.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    let io = |source| AppError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)
+}

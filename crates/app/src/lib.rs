@@ -31,6 +31,7 @@ pub mod botnet;
 pub mod botnet_files;
 pub mod cleanfile_files;
 pub mod cleanfiles;
+pub mod client_ca;
 pub mod csaf_provider;
 mod error;
 pub mod exchange;

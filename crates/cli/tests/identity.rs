@@ -670,9 +670,8 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         std::fs::write(&p, text).expect("write");
         p
     };
-    let issued =
-        isx_server::client_certs::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
-            .expect("issue");
+    let issued = isx_app::client_ca::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
+        .expect("issue");
     app.store
         .insert_client_cert(&issued.record)
         .await
@@ -769,9 +768,8 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
     );
     assert_eq!(curl_with(&app, &ocert, &okey, "/api/v1/me").0, 401);
     // Unregistered (issued but never stored): 401.
-    let stray =
-        isx_server::client_certs::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
-            .expect("issue");
+    let stray = isx_app::client_ca::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
+        .expect("issue");
     let (scert, skey) = (
         write("stray.pem", &stray.cert_pem),
         write("stray-key.pem", &stray.key_pem),
@@ -785,9 +783,8 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         .expect("revoke"));
     assert_eq!(curl_with(&app, &cert, &key, "/api/v1/me").0, 401);
     // Expired: a fresh one works until its end, then 401.
-    let short =
-        isx_server::client_certs::issue(app.data_dir.path(), &app.b.member, 1, app.clock.now())
-            .expect("issue");
+    let short = isx_app::client_ca::issue(app.data_dir.path(), &app.b.member, 1, app.clock.now())
+        .expect("issue");
     app.store
         .insert_client_cert(&short.record)
         .await

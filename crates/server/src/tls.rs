@@ -2,14 +2,10 @@
 //! operator's own.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose};
 
 use time::{Duration, OffsetDateTime};
 
@@ -33,7 +29,7 @@ pub struct TlsPaths {
 pub const SERVER_CERT_DAYS: i64 = 90;
 pub const RENEW_BEFORE_DAYS: i64 = 30;
 /// The local CA's lifetime.
-pub const CA_DAYS: i64 = 3650;
+pub const CA_DAYS: i64 = isx_app::client_ca::CA_DAYS;
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
     move |source| ServerError::Io {
@@ -57,22 +53,8 @@ fn paths_in(data_dir: &Path) -> TlsPaths {
     }
 }
 
-/// The CA's parameters: the same every time, so that a certificate signed
-/// by the re-created issuer verifies against the `ca.pem` clients trust
-/// (same subject, same key, so the same key identifier).
 fn ca_params(now: OffsetDateTime) -> Result<CertificateParams, ServerError> {
-    let mut p = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
-    p.distinguished_name
-        .push(DnType::CommonName, "isx local CA");
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    p.not_before = now - Duration::hours(1);
-    p.not_after = now + Duration::days(CA_DAYS);
-    Ok(p)
+    Ok(isx_app::client_ca::ca_params("isx local CA", now)?)
 }
 
 /// Days the server certificate has left, if its expiry was recorded.
@@ -196,17 +178,8 @@ pub async fn renew_daily(data_dir: PathBuf, live: Arc<LiveCert>) {
     }
 }
 
-/// Writes a file only its owner reads (mode 0600), for private keys.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(io_err(path))?;
-    f.write_all(bytes).map_err(io_err(path))
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
+    Ok(isx_app::files::write_private(path, bytes)?)
 }
 
 /// A certificate chain and its private key from PEM files.

@@ -15,11 +15,11 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CertCommand) -> anyhow
                 anyhow::bail!("--days must be between 1 and 3650");
             }
             let data_dir = settings.data_dir_or("isx-data");
-            let issued = isx_server::client_certs::issue(&data_dir, &m, days, ctx.clock.now())?;
+            let issued = isx_app::client_ca::issue(&data_dir, &m, days, ctx.clock.now())?;
             isx_app::files::private_dir(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let key = out.join("key.pem");
-            isx_server::tls::write_private(&key, issued.key_pem.as_bytes())
+            isx_app::files::write_private(&key, issued.key_pem.as_bytes())
                 .with_context(|| format!("cannot write {}", key.display()))?;
             let cert = out.join("cert.pem");
             std::fs::write(&cert, &issued.cert_pem)
