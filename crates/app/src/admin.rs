@@ -408,7 +408,17 @@ pub async fn reset_second_factor(
     user: isx_domain::UserId,
     by: Option<&Actor>,
 ) -> Result<(bool, u64)> {
-    managed_user(store, user, by).await?;
+    let target = managed_user(store, user, by).await?;
+    // A member administrator's factor is reset by the operator's
+    // administrators only: one leaked key of a member must not strip its
+    // peers' second factors.
+    if target.role == UserRole::MemberAdmin
+        && by.is_some_and(|a| a.role != isx_policy::Role::OperatorAdmin)
+    {
+        return Err(AdminError::Forbidden(
+            "a member administrator's second factor is reset by the operator".into(),
+        ));
+    }
     let had = store.delete_totp(user).await?;
     store.delete_challenges_of(user).await?;
     let ended = store.delete_sessions_of(user).await?;

@@ -56,27 +56,73 @@ pub fn ca_params(common_name: &str, now: OffsetDateTime) -> Result<CertificatePa
     Ok(p)
 }
 
-/// The client CA's key, made (with its certificate) on first use.
+/// The client CA's key, made (with its certificate) on first use. A key
+/// that exists but cannot be read is an error, never replaced: a new CA
+/// would silently invalidate every certificate issued. Two processes
+/// making it at once: one creates the key file, the other reads it.
 pub fn ensure_ca(data_dir: &Path) -> Result<KeyPair, AppError> {
     let (cert, key) = ca_paths(data_dir);
-    if let Some(k) = fs::read_to_string(&key)
-        .ok()
-        .filter(|_| cert.exists())
-        .and_then(|pem| KeyPair::from_pem(&pem).ok())
-    {
+    let read = || -> Result<KeyPair, AppError> {
+        let pem = fs::read_to_string(&key).map_err(|source| AppError::Io {
+            path: key.clone(),
+            source,
+        })?;
+        KeyPair::from_pem(&pem).map_err(|e| ca_err(format!("{}: {e}", key.display())))
+    };
+    if key.exists() {
+        let k = read()?;
+        if !cert.exists() {
+            write_ca_cert(&cert, &k)?;
+        }
         return Ok(k);
     }
     crate::files::private_dir(&data_dir.join("tls"))?;
     let k = KeyPair::generate().map_err(ca_err)?;
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(&key) {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(k.serialize_pem().as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|source| AppError::Io {
+                    path: key.clone(),
+                    source,
+                })?;
+            write_ca_cert(&cert, &k)?;
+            Ok(k)
+        }
+        // Made by another process meanwhile: that one is the CA.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let k = read()?;
+            if !cert.exists() {
+                write_ca_cert(&cert, &k)?;
+            }
+            Ok(k)
+        }
+        Err(source) => Err(AppError::Io { path: key, source }),
+    }
+}
+
+/// Writes the CA certificate of `k` (the same certificate for the same
+/// key: the subject and key identifier are fixed), through a temporary
+/// file renamed into place.
+fn write_ca_cert(cert: &Path, k: &KeyPair) -> Result<(), AppError> {
     let ca = ca_params(CLIENT_CA, OffsetDateTime::now_utc())?
-        .self_signed(&k)
+        .self_signed(k)
         .map_err(ca_err)?;
-    crate::files::write_private(&key, k.serialize_pem().as_bytes())?;
-    fs::write(&cert, ca.pem()).map_err(|source| AppError::Io {
-        path: cert.clone(),
+    let tmp = cert.with_extension("pem.tmp");
+    let io = |source| AppError::Io {
+        path: cert.to_owned(),
         source,
-    })?;
-    Ok(k)
+    };
+    fs::write(&tmp, ca.pem()).map_err(io)?;
+    fs::rename(&tmp, cert).map_err(io)
 }
 
 /// A certificate issued for a member.

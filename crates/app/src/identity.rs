@@ -30,6 +30,9 @@ pub struct Caller {
     /// When the calling key stops working (`None` for sessions and keys
     /// without an expiry).
     pub key_expires_at: Option<Timestamp>,
+    /// The SHA-256 of the client certificate the caller authenticated
+    /// with, if it did.
+    pub certificate: Option<String>,
 }
 
 impl Caller {
@@ -49,6 +52,7 @@ impl Caller {
                 id: id.clone(),
                 expires_at: self.key_expires_at,
             }),
+            certificate: self.certificate.is_some(),
         }
     }
 
@@ -68,10 +72,11 @@ impl Caller {
 
     /// How the audit log names this caller (never a secret).
     pub fn actor(&self) -> String {
-        match (&self.user, &self.key_id) {
-            (Some(u), _) => format!("user:{}", u.login),
-            (None, Some(k)) => format!("key:{k}"),
-            (None, None) => format!("member:{}", self.member.id),
+        match (&self.user, &self.key_id, &self.certificate) {
+            (Some(u), _, _) => format!("user:{}", u.login),
+            (None, Some(k), _) => format!("key:{k}"),
+            (None, None, Some(fp)) => format!("cert:{}", fp.get(..16).unwrap_or(fp)),
+            (None, None, None) => format!("member:{}", self.member.id),
         }
     }
 
@@ -153,6 +158,7 @@ pub async fn member_caller(store: &dyn Store, member: Member) -> Result<Caller, 
         session: None,
         role: Role::MemberUser,
         key_expires_at: None,
+        certificate: None,
     })
 }
 
@@ -174,7 +180,10 @@ pub async fn caller_from_client_cert(
         return Err(invalid());
     }
     let member = store.member(cert.member).await?.ok_or_else(invalid)?;
-    Ok(member_caller(store, member).await?)
+    Ok(Caller {
+        certificate: Some(cert.fingerprint),
+        ..member_caller(store, member).await?
+    })
 }
 
 /// The policy principal of a member (with its trust groups).
@@ -242,6 +251,7 @@ pub async fn caller_from_token(
         session: None,
         role,
         key_expires_at: key.expires_at,
+        certificate: None,
     })
 }
 
@@ -279,6 +289,7 @@ pub async fn caller_from_session_token(
         session: Some(session),
         role,
         key_expires_at: None,
+        certificate: None,
     }))
 }
 

@@ -578,18 +578,24 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
     let ivy = user_id(&app, "ivy").await;
     add_user(&app, app.b.member.id, "jack").await;
     let jack = user_id(&app, "jack").await;
+    let give_factor = |u: isx_domain::UserId| {
+        let app = &app;
+        async move {
+            app.store
+                .put_totp(
+                    u,
+                    &isx_app::second_factor::new_secret(),
+                    0,
+                    &[],
+                    true,
+                    app.clock.now(),
+                )
+                .await
+                .expect("factor");
+        }
+    };
     for u in [ivy, jack] {
-        app.store
-            .put_totp(
-                u,
-                &isx_app::second_factor::new_secret(),
-                0,
-                &[],
-                true,
-                app.clock.now(),
-            )
-            .await
-            .expect("factor");
+        give_factor(u).await;
     }
     let reset = |token: String, u: isx_domain::UserId| {
         let app = &app;
@@ -622,6 +628,19 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
         "jack's untouched"
     );
     assert!(!audit_outcomes(&app, "factor.reset").await.is_empty());
+    // (Red team B1) A member administrator's factor is the operator's to
+    // reset: one leaked member key must not strip its peers'.
+    let ivy2 = user_id(&app, "ivy2").await;
+    give_factor(ivy2).await;
+    assert_eq!(
+        reset(admin.clone(), ivy2).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert!(app.store.totp(ivy2).await.expect("totp").is_some());
+    assert_eq!(
+        reset(app.operator.token.clone(), ivy2).await.status(),
+        StatusCode::OK
+    );
 }
 
 crate::on_both_backends!(
@@ -635,16 +654,20 @@ crate::on_both_backends!(
     a_member_that_requires_a_factor_gets_it_set_up_at_sign_in,
 );
 
-/// `curl` with a client certificate: the HTTP status and the body.
+/// `curl` with a client certificate and `extra` arguments: the HTTP
+/// status and the body.
 fn curl_with(
     app: &TestApp,
     cert: &std::path::Path,
     key: &std::path::Path,
+    extra: &[&str],
     path: &str,
 ) -> (u16, String) {
     let ca = app.data_dir.path().join("tls/ca.pem");
     let out = Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}", "--cacert"])
+        .args(["-s", "-w", "\n%{http_code}"])
+        .args(extra)
+        .arg("--cacert")
         .arg(&ca)
         .arg("--cert")
         .arg(cert)
@@ -680,7 +703,7 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         write("cert.pem", &issued.cert_pem),
         write("key.pem", &issued.key_pem),
     );
-    let (code, body) = curl_with(&app, &cert, &key, "/api/v1/me");
+    let (code, body) = curl_with(&app, &cert, &key, &[], "/api/v1/me");
     assert_eq!(code, 200, "{body}");
     let me: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(me["member"]["name"], app.a.member.name.as_str());
@@ -713,28 +736,56 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         .expect("count");
     assert!(n >= 1, "collections through a client certificate");
 
+    // Red-team pass 2026-12-07 (mTLS, A1): a certificate reads and
+    // administers nothing — a key it minted would outlive its revocation.
+    let minted = curl_with(
+        &app,
+        &cert,
+        &key,
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"name":"from-cert"}"#,
+        ],
+        "/api/v1/keys",
+    );
+    assert_eq!(minted.0, 403, "{}", minted.1);
+    // (A6) A request another site made is not served on the certificate.
+    let cross = curl_with(
+        &app,
+        &cert,
+        &key,
+        &["-H", "Sec-Fetch-Site: cross-site"],
+        "/api/v1/me",
+    );
+    assert_eq!(cross.0, 403, "{}", cross.1);
+    // (A5) The audit log names the certificate.
+    let events = app
+        .store
+        .audit_events(&isx_store::AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    let fp16 = &issued.record.fingerprint[..16];
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.actor == format!("cert:{fp16}")),
+        "{events:?}"
+    );
+
     // The botnet stream, which re-checks its credential while it runs.
-    let streamed = Command::new("curl")
-        .args([
-            "-s",
-            "-N",
-            "--max-time",
-            "2",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--cacert",
-        ])
-        .arg(&ca)
-        .arg("--cert")
-        .arg(&cert)
-        .arg("--key")
-        .arg(&key)
-        .arg(app.url("/api/v1/botnet/stream"))
-        .output()
-        .expect("curl");
-    assert_eq!(String::from_utf8_lossy(&streamed.stdout), "200");
+    let streamed = curl_with(
+        &app,
+        &cert,
+        &key,
+        &["-N", "--max-time", "2", "-o", "/dev/null"],
+        "/api/v1/botnet/stream",
+    );
+    assert_eq!(streamed.0, 200);
 
     // Another CA's certificate (openssl, self-signed): 401.
     let (ocert, okey) = (
@@ -766,7 +817,16 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    assert_eq!(curl_with(&app, &ocert, &okey, "/api/v1/me").0, 401);
+    assert_eq!(curl_with(&app, &ocert, &okey, &[], "/api/v1/me").0, 401);
+    // (A4) Public folders stay public whatever certificate comes along.
+    let (code, _) = curl_with(
+        &app,
+        &ocert,
+        &okey,
+        &[],
+        "/.well-known/csaf/provider-metadata.json",
+    );
+    assert_eq!(code, 200);
     // Unregistered (issued but never stored): 401.
     let stray = isx_app::client_ca::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
         .expect("issue");
@@ -774,14 +834,14 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         write("stray.pem", &stray.cert_pem),
         write("stray-key.pem", &stray.key_pem),
     );
-    assert_eq!(curl_with(&app, &scert, &skey, "/api/v1/me").0, 401);
+    assert_eq!(curl_with(&app, &scert, &skey, &[], "/api/v1/me").0, 401);
     // Revoked: at once.
     assert!(app
         .store
         .revoke_client_cert(&issued.record.fingerprint, app.clock.now())
         .await
         .expect("revoke"));
-    assert_eq!(curl_with(&app, &cert, &key, "/api/v1/me").0, 401);
+    assert_eq!(curl_with(&app, &cert, &key, &[], "/api/v1/me").0, 401);
     // Expired: a fresh one works until its end, then 401.
     let short = isx_app::client_ca::issue(app.data_dir.path(), &app.b.member, 1, app.clock.now())
         .expect("issue");
@@ -793,11 +853,11 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         write("short.pem", &short.cert_pem),
         write("short-key.pem", &short.key_pem),
     );
-    let (code, body) = curl_with(&app, &tcert, &tkey, "/api/v1/me");
+    let (code, body) = curl_with(&app, &tcert, &tkey, &[], "/api/v1/me");
     assert_eq!(code, 200, "{body}");
     assert!(body.contains(app.b.member.name.as_str()));
     app.clock.advance_secs(2 * 86_400);
-    assert_eq!(curl_with(&app, &tcert, &tkey, "/api/v1/me").0, 401);
+    assert_eq!(curl_with(&app, &tcert, &tkey, &[], "/api/v1/me").0, 401);
     // Without a certificate or key: 401 as before; a key still works.
     let res = app
         .get("/api/v1/me", &app.a.token)

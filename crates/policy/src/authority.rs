@@ -74,6 +74,10 @@ pub struct Actor {
     pub user: Option<UserId>,
     /// Set when the actor is an API key.
     pub key: Option<KeyGrant>,
+    /// Set when the actor authenticated with a client certificate: it
+    /// reads, and administers nothing (a key or account it made would
+    /// outlive the certificate's revocation).
+    pub certificate: bool,
 }
 
 /// A key an action is about, as far as authority is concerned.
@@ -122,6 +126,11 @@ pub enum Refusal {
 
 /// May `actor` do `action`?
 pub fn authorize(actor: &Actor, action: &Action<'_>) -> Result<(), Refusal> {
+    if actor.certificate {
+        return Err(Refusal::Forbidden(
+            "a client certificate reads; administration takes an API key or a user",
+        ));
+    }
     match action {
         Action::Administer => match actor.role {
             Role::OperatorAdmin => Ok(()),
@@ -252,6 +261,35 @@ mod tests {
                 id: key("00000000000000aa"),
                 expires_at: expires.map(Timestamp::from_secs),
             }),
+            certificate: false,
+        }
+    }
+
+    #[test]
+    fn a_client_certificate_administers_nothing() {
+        let cert = Actor {
+            key: None,
+            user: None,
+            certificate: true,
+            ..actor(Role::MemberUser, None)
+        };
+        let mint = Action::MintKey {
+            member: MemberId(1),
+            role: UserRole::Member,
+            expires_at: None,
+        };
+        let settings = Action::ManageMemberSettings {
+            member: MemberId(1),
+        };
+        let user = Action::ManageUser {
+            member: MemberId(1),
+            role: UserRole::Member,
+        };
+        for a in [&mint, &settings, &user, &Action::Administer] {
+            assert!(
+                matches!(authorize(&cert, a), Err(Refusal::Forbidden(_))),
+                "{a:?}"
+            );
         }
     }
 

@@ -285,8 +285,10 @@ pub async fn reader_gate(State(state): State<AppState>, mut req: Request, next: 
     let now = state.clock.now();
     let presented = match auth::token_from_headers(req.headers()) {
         Ok(Some(token)) => Ok(Some(auth::caller_from_token(&state, &token, now).await)),
+        // A certificate that is not a valid one of this instance's reads
+        // as no credential here: the public folders stay public.
         Ok(None) => match req.extensions().get::<crate::client_certs::PeerCert>() {
-            Some(cert) => Ok(Some(auth::caller_from_cert(&state, cert, now).await)),
+            Some(cert) => Ok(auth::caller_from_cert(&state, cert, now).await.ok().map(Ok)),
             None => Ok(None),
         },
         Err(e) => Err(e),
@@ -329,6 +331,19 @@ pub async fn web_gate(State(state): State<AppState>, mut req: Request, next: Nex
 }
 
 async fn run_audited(state: AppState, caller: Caller, req: &mut Request, next: Next) -> Response {
+    // A certificate is sent by the browser that holds it whatever page
+    // asks: a request another site made is not the certificate holder's.
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"));
+    if caller.certificate.is_some() && cross_site {
+        return ApiError::Forbidden(
+            "a request another site made is not served on a client certificate".into(),
+        )
+        .into_response();
+    }
     let ip = source_ip(req);
     let method = req.method().clone();
     let path = audit_target(req);

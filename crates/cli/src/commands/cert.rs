@@ -16,9 +16,17 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CertCommand) -> anyhow
             }
             let data_dir = settings.data_dir_or("isx-data");
             let issued = isx_app::client_ca::issue(&data_dir, &m, days, ctx.clock.now())?;
-            isx_app::files::private_dir(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
             let key = out.join("key.pem");
+            if key.exists() || out.join("cert.pem").exists() {
+                anyhow::bail!(
+                    "{} already holds a certificate; choose another --out",
+                    out.display()
+                );
+            }
+            if !out.exists() {
+                isx_app::files::private_dir(&out)
+                    .with_context(|| format!("cannot create {}", out.display()))?;
+            }
             isx_app::files::write_private(&key, issued.key_pem.as_bytes())
                 .with_context(|| format!("cannot write {}", key.display()))?;
             let cert = out.join("cert.pem");
@@ -75,7 +83,8 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CertCommand) -> anyhow
             )
         }
         CertCommand::Revoke { fingerprint } => {
-            let fp = fingerprint.trim().to_ascii_lowercase();
+            // As `isx cert list` shows it, or as openssl does (AB:CD:…).
+            let fp = fingerprint.trim().replace(':', "").to_ascii_lowercase();
             let cert = ctx
                 .store
                 .client_cert(&fp)
