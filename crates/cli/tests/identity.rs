@@ -641,6 +641,26 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
         reset(app.operator.token.clone(), ivy2).await.status(),
         StatusCode::OK
     );
+    // The same from the web application's Users page.
+    give_factor(ivy).await;
+    let cookie = app
+        .session_cookie(app.operator.member.id, "root", isx_domain::UserRole::Admin)
+        .await;
+    let page = app
+        .client
+        .post(app.url(&format!("/admin/users/{}/reset-second-factor", ivy.0)))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "csrf")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page
+        .text()
+        .await
+        .expect("page")
+        .contains("Second factor removed"));
+    assert!(app.store.totp(ivy).await.expect("totp").is_none());
 }
 
 crate::on_both_backends!(

@@ -664,12 +664,26 @@ pub(crate) async fn user_action(
                 )
             })
             .map_err(ApiError::from),
+        "reset-second-factor" => admin::reset_second_factor(store, user, Some(&by))
+            .await
+            .map(|(had, n)| {
+                (
+                    format!("user/{id} ({n} sessions ended)"),
+                    if had {
+                        format!("Second factor removed; {n} session(s) ended.")
+                    } else {
+                        "That user had no second factor.".to_owned()
+                    },
+                )
+            })
+            .map_err(ApiError::from),
         _ => return Err(not_found()),
     };
     let note = result.as_ref().ok().map(|(target, _)| {
         let kind = match action.as_str() {
             "disable" => "user.disable",
             "enable" => "user.enable",
+            "reset-second-factor" => "factor.reset",
             _ => "user.sign-out",
         };
         AuditNote::new(kind, target.clone())
