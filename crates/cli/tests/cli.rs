@@ -697,6 +697,25 @@ async fn the_demo_serves_every_product() {
     assert!(clean["files"].as_u64().unwrap_or(0) > 20_000, "{clean}");
     let botnet = json(get("/api/v1/botnet/events?limit=5").await.expect("botnet")).await;
     assert!(!botnet.to_string().is_empty());
+    // The printed client-certificate command works as printed (mTLS).
+    let cert_line = text
+        .lines()
+        .find(|l| l.contains("--cert "))
+        .unwrap_or_else(|| panic!("no client certificate line in:\n{text}"));
+    let command = cert_line
+        .trim()
+        .split("   (")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} -s"))
+        .output()
+        .expect("sh");
+    let me: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{command}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert!(me["member"]["name"].is_string(), "{me}");
     let situation = json(
         get("/api/v1/partnership/dashboard")
             .await

@@ -34,11 +34,44 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
     };
     let instance = serve::server_config(settings, args, data_dir.clone())?.instance_name;
     let world = demo_world::seed(&ctx, &instance).await?;
+    let client = demo_client_cert(&ctx, &world, &data_dir).await?;
     let app = serve::build(settings, args, data_dir.clone(), store).await?;
     let ca = app.ca_path().map(|p| p.display().to_string());
-    let text = banner(&world, &app.base_url(), ca.as_deref());
+    let mut text = banner(&world, &app.base_url(), ca.as_deref());
+    if let (Some(ca), Some((who, dir))) = (ca.as_deref(), client) {
+        let tail = text.split_off(text.find("  CSAF trusted provider").unwrap_or(text.len()));
+        text.push_str(&format!(
+            "        curl --cacert {ca} --cert {d}/cert.pem --key {d}/key.pem {}/api/v1/me   (client certificate of {who})\n",
+            app.base_url(),
+            d = dir.display()
+        ));
+        text.push_str(&tail);
+    }
     crate::output::print(&text)?;
     serve::run(app).await
+}
+
+/// A client certificate (mTLS) for the second demo member with a key,
+/// written to `DATA_DIR/demo-client/`: who it is for, and where.
+async fn demo_client_cert(
+    ctx: &Ctx,
+    world: &World,
+    data_dir: &Path,
+) -> anyhow::Result<Option<(String, std::path::PathBuf)>> {
+    let Some((name, _)) = world.keys.get(1) else {
+        return Ok(None);
+    };
+    let Some(member) = ctx.store.member_by_name(name).await? else {
+        return Ok(None);
+    };
+    let issued = isx_app::client_ca::issue(data_dir, &member, 30, ctx.clock.now())?;
+    ctx.store.insert_client_cert(&issued.record).await?;
+    let dir = data_dir.join("demo-client");
+    isx_app::files::private_dir(&dir)?;
+    isx_app::files::write_private(&dir.join("key.pem"), issued.key_pem.as_bytes())?;
+    std::fs::write(dir.join("cert.pem"), &issued.cert_pem)
+        .with_context(|| format!("cannot write {}", dir.display()))?;
+    Ok(Some((name.clone(), dir)))
 }
 
 /// Empties the demo data directory (keeping the TLS certificate so that a
