@@ -348,6 +348,10 @@ pub async fn disable_user(
     }
     let now = clock.now();
     let sessions = store.set_user_disabled(u.id, Some(now)).await?;
+    // The command line and the operator's administrators lock out for the
+    // operator: only they lift it.
+    let by_operator = by.is_none_or(|a| a.role == isx_policy::Role::OperatorAdmin);
+    store.set_disabled_by_operator(u.id, by_operator).await?;
     let mut keys_revoked = 0;
     for k in store.api_keys(Some(u.member)).await? {
         if k.creator == Some(u.id)
@@ -377,6 +381,13 @@ pub async fn enable_user(
     by: Option<&Actor>,
 ) -> Result<User> {
     let u = managed_user(store, user, by).await?;
+    if by.is_some_and(|a| a.role != isx_policy::Role::OperatorAdmin)
+        && store.disabled_by_operator(u.id).await?
+    {
+        return Err(AdminError::Forbidden(
+            "the operator disabled this user: only the operator's administrators enable it".into(),
+        ));
+    }
     store.set_user_disabled(u.id, None).await?;
     store
         .user(u.id)

@@ -597,18 +597,18 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
     for u in [ivy, jack] {
         give_factor(u).await;
     }
+    let on_user =
+        |method: reqwest::Method, token: String, u: isx_domain::UserId, what: &'static str| {
+            let app = &app;
+            async move {
+                app.req(method, &format!("/api/v1/users/{}/{what}", u.0), &token)
+                    .send()
+                    .await
+                    .expect("send")
+            }
+        };
     let reset = |token: String, u: isx_domain::UserId| {
-        let app = &app;
-        async move {
-            app.req(
-                reqwest::Method::DELETE,
-                &format!("/api/v1/users/{}/second-factor", u.0),
-                &token,
-            )
-            .send()
-            .await
-            .expect("send")
-        }
+        on_user(reqwest::Method::DELETE, token, u, "second-factor")
     };
     let res = reset(admin.clone(), ivy).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -641,6 +641,21 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
         reset(app.operator.token.clone(), ivy2).await.status(),
         StatusCode::OK
     );
+    // (Red team B3) A user the operator disabled is enabled again by the
+    // operator only; one its organisation disabled, by either.
+    let act = |token: String, u: isx_domain::UserId, what: &'static str| {
+        let res = on_user(reqwest::Method::POST, token, u, what);
+        async move { res.await.status() }
+    };
+    let op = app.operator.token.clone();
+    assert_eq!(act(op.clone(), ivy, "disable").await, StatusCode::OK);
+    assert_eq!(
+        act(admin.clone(), ivy, "enable").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(act(op.clone(), ivy, "enable").await, StatusCode::OK);
+    assert_eq!(act(admin.clone(), ivy, "disable").await, StatusCode::OK);
+    assert_eq!(act(admin.clone(), ivy, "enable").await, StatusCode::OK);
     // The same from the web application's Users page.
     give_factor(ivy).await;
     let cookie = app

@@ -231,6 +231,11 @@ pub trait MemberStore: Send + Sync {
     /// transaction) or enables it again (`None`); the number of sessions
     /// ended.
     async fn set_user_disabled(&self, id: UserId, at: Option<Timestamp>) -> Result<u64>;
+    /// Marks whether the operator's administrators disabled `id` (then
+    /// only they enable it); [`MemberStore::set_user_disabled`] with
+    /// `None` clears the mark.
+    async fn set_disabled_by_operator(&self, id: UserId, by_operator: bool) -> Result<()>;
+    async fn disabled_by_operator(&self, id: UserId) -> Result<bool>;
     /// Ends every session of a user; the number ended.
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64>;
     // API keys.

@@ -145,6 +145,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "client_certs",
         sql: include_str!("../migrations/sqlite/0026_client_certs.sql"),
     },
+    Migration {
+        version: 27,
+        name: "disabled_by_operator",
+        sql: include_str!("../migrations/sqlite/0027_disabled_by_operator.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -277,6 +282,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 26,
         name: "client_certs",
         sql: include_str!("../migrations/postgres/0026_client_certs.sql"),
+    },
+    Migration {
+        version: 27,
+        name: "disabled_by_operator",
+        sql: include_str!("../migrations/postgres/0027_disabled_by_operator.sql"),
     },
 ];
 

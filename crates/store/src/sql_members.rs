@@ -143,7 +143,7 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         at: Option<isx_domain::Timestamp>,
     ) -> crate::Result<u64> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
+        sqlx::query("UPDATE users SET disabled_at = $2, disabled_by_operator = CASE WHEN $2 IS NULL THEN 0 ELSE disabled_by_operator END WHERE id = $1")
             .arg(id.0)
             .arg(at.map(|t| t.as_micros()))
             .run(&mut tx)
@@ -162,6 +162,28 @@ impl<DB: Engine> crate::MemberStore for SqlStore<DB> {
         }
         commit(tx).await?;
         Ok(ended)
+    }
+
+    async fn set_disabled_by_operator(
+        &self,
+        id: isx_domain::UserId,
+        by_operator: bool,
+    ) -> crate::Result<()> {
+        sqlx::query("UPDATE users SET disabled_by_operator = $2 WHERE id = $1")
+            .arg(id.0)
+            .arg(i64::from(by_operator))
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn disabled_by_operator(&self, id: isx_domain::UserId) -> crate::Result<bool> {
+        let v: Option<i64> = crate::engine::maybe_scalar(
+            sqlx::query("SELECT disabled_by_operator FROM users WHERE id = $1").arg(id.0),
+            &self.pool,
+        )
+        .await?;
+        Ok(v.unwrap_or(0) != 0)
     }
 
     async fn delete_sessions_of(&self, user: isx_domain::UserId) -> crate::Result<u64> {
