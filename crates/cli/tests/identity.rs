@@ -822,6 +822,20 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
     );
     assert_eq!(streamed.0, 200);
 
+    // The certificate request names the client CA (so a browser offers
+    // only certificates it issued), as openssl s_client reports it.
+    let host = app.url("").trim_start_matches("https://").to_owned();
+    let hello = Command::new("openssl")
+        .args(["s_client", "-connect", &host])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let said = String::from_utf8_lossy(&hello.stdout);
+    assert!(
+        said.contains("Acceptable client certificate CA names") && said.contains("isx client CA"),
+        "{said}"
+    );
+
     // Another CA's certificate (openssl, self-signed): 401.
     let (ocert, okey) = (
         dir.path().join("other.pem"),

@@ -40,6 +40,9 @@ fn tls_err(e: impl std::fmt::Display) -> ServerError {
 #[derive(Debug)]
 pub struct ClientRoots {
     verifier: Arc<dyn ClientCertVerifier>,
+    /// The client CA's name, as the listener's certificate request names
+    /// it (browsers then offer only certificates it issued).
+    hints: Vec<DistinguishedName>,
 }
 
 impl ClientRoots {
@@ -55,12 +58,18 @@ impl ClientRoots {
         for c in rustls_pemfile::certs(&mut pem.as_slice()) {
             roots.add(c.map_err(tls_err)?).map_err(tls_err)?;
         }
+        let hints = roots.subjects();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier =
             rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
                 .map_err(tls_err)?;
-        Ok(ClientRoots { verifier })
+        Ok(ClientRoots { verifier, hints })
+    }
+
+    /// The names a certificate request hints at.
+    pub fn hints(&self) -> Vec<DistinguishedName> {
+        self.hints.clone()
     }
 
     /// Whether `der` chains to the client CA and is valid at `now`.
@@ -84,17 +93,12 @@ pub struct AskForCertificate {
 }
 
 impl AskForCertificate {
-    pub fn new() -> Self {
+    /// Asks naming `hints` (the client CA's name).
+    pub fn new(hints: Vec<DistinguishedName>) -> Self {
         AskForCertificate {
             algorithms: rustls::crypto::ring::default_provider().signature_verification_algorithms,
-            hints: Vec::new(),
+            hints,
         }
-    }
-}
-
-impl Default for AskForCertificate {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -75,13 +75,20 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServerError> {
         isx_app::files::private_dir(&config.data_dir)?;
+        let client_roots = match &config.tls {
+            TlsMode::Disabled => None,
+            _ => Some(Arc::new(client_certs::ClientRoots::load(&config.data_dir)?)),
+        };
+        let hints = client_roots.as_ref().map(|r| r.hints()).unwrap_or_default();
         let (tls, ca_path, renewal) = match &config.tls {
             TlsMode::SelfSigned => {
                 let paths = tls::ensure_self_signed(&config.data_dir)?;
-                let (cfg, live) = tls::server_config(&paths.cert, &paths.key)?;
+                let (cfg, live) = tls::server_config(&paths.cert, &paths.key, hints)?;
                 (Some(cfg), Some(paths.ca), Some(live))
             }
-            TlsMode::Files { cert, key } => (Some(tls::server_config(cert, key)?.0), None, None),
+            TlsMode::Files { cert, key } => {
+                (Some(tls::server_config(cert, key, hints)?.0), None, None)
+            }
             TlsMode::Disabled => {
                 tracing::warn!(
                     "TLS is disabled: API keys, passwords and data cross the network in clear text"
@@ -101,11 +108,7 @@ impl Application {
             config.public_url = Some(listen_url(addr, secure));
         }
         let mut state = AppState::new(config, store, clock, secure)?;
-        if secure {
-            state.client_roots = Some(Arc::new(client_certs::ClientRoots::load(
-                &state.config.data_dir,
-            )?));
-        }
+        state.client_roots = client_roots;
         // Lookups answer from the hash set: open (or rebuild) it first.
         state.clean.sync(state.store.as_ref()).await?;
         let router = routes(state.clone());

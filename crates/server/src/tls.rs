@@ -208,6 +208,7 @@ fn certified_key(cert: &Path, key: &Path) -> Result<Arc<rustls::sign::CertifiedK
 pub fn server_config(
     cert: &Path,
     key: &Path,
+    client_hints: Vec<rustls::DistinguishedName>,
 ) -> Result<(Arc<rustls::ServerConfig>, Arc<LiveCert>), ServerError> {
     let live = Arc::new(LiveCert(std::sync::RwLock::new(certified_key(cert, key)?)));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -216,7 +217,9 @@ pub fn server_config(
         .map_err(tls_err)?
         // Every client is asked for a certificate and may go on without:
         // one that it presents authenticates as a member (client_certs).
-        .with_client_cert_verifier(Arc::new(crate::client_certs::AskForCertificate::new()))
+        .with_client_cert_verifier(Arc::new(crate::client_certs::AskForCertificate::new(
+            client_hints,
+        )))
         .with_cert_resolver(live.clone());
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(cfg), live))

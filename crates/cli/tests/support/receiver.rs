@@ -34,7 +34,7 @@ impl Receiver {
     pub async fn start(script: Vec<u16>) -> Receiver {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = isx_server::tls::ensure_self_signed(dir.path()).expect("receiver cert");
-        let mut cfg = (*isx_server::tls::server_config(&paths.cert, &paths.key)
+        let mut cfg = (*isx_server::tls::server_config(&paths.cert, &paths.key, Vec::new())
             .expect("tls config")
             .0)
             .clone();
