@@ -228,6 +228,17 @@ fn recovery_hash(user: isx_domain::UserId, code: &str) -> String {
     crate::identity::hash_secret(&format!("isx-recovery:{}:{code}", user.0))
 }
 
+/// A fresh set of recovery codes for `user`: as shown once, and as stored.
+fn recovery_set(user: isx_domain::UserId) -> (Vec<String>, Vec<String>) {
+    let codes = new_recovery_codes();
+    let hashes = codes
+        .iter()
+        .filter_map(|c| normalise_recovery_code(c))
+        .map(|c| recovery_hash(user, &c))
+        .collect();
+    (codes, hashes)
+}
+
 /// Checks a code `user` typed: a TOTP code of its factor (each step once,
 /// checked and recorded in one statement, so no two nodes accept one
 /// code) or one of its unused recovery codes. Wrong codes in a row are
@@ -311,12 +322,7 @@ pub async fn enrol(
     let Some(step) = verify(&key, typed, now.as_secs(), None) else {
         return Ok(Enrolled::WrongCode);
     };
-    let codes = new_recovery_codes();
-    let hashes: Vec<String> = codes
-        .iter()
-        .filter_map(|c| normalise_recovery_code(c))
-        .map(|c| recovery_hash(user, &c))
-        .collect();
+    let (codes, hashes) = recovery_set(user);
     // Stored in its one spelling, whatever spacing or case it came in.
     if store
         .put_totp(user, &base32(&key), step, &hashes, replace, now)
@@ -334,12 +340,7 @@ pub async fn renew_recovery_codes(
     user: isx_domain::UserId,
     now: isx_domain::Timestamp,
 ) -> Result<Vec<String>, crate::AppError> {
-    let codes = new_recovery_codes();
-    let hashes: Vec<String> = codes
-        .iter()
-        .filter_map(|c| normalise_recovery_code(c))
-        .map(|c| recovery_hash(user, &c))
-        .collect();
+    let (codes, hashes) = recovery_set(user);
     store.replace_recovery_codes(user, &hashes, now).await?;
     Ok(codes)
 }

@@ -201,26 +201,28 @@ pub(crate) fn merge_chunk(
     merged
 }
 
-/// The markings as an SQL list (only the fixed spellings of `Tlp`).
-fn marking_list(markings: &[isx_domain::Tlp]) -> String {
-    markings
+/// The records a reader who may see `markings` reads, as SQL: of a URL's
+/// records, the strictest one it may see (see [`isx_urls::merge_levels`]).
+/// The list holds only the fixed spellings of `Tlp`.
+fn readable(markings: &[isx_domain::Tlp]) -> String {
+    let list = markings
         .iter()
         .map(|t| format!("'{}'", t.as_str()))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    format!("tlp IN ({list}) AND (above IS NULL OR above NOT IN ({list}))")
 }
 
-/// The WHERE clause of a [`crate::UrlQuery`] ($1 … $12) plus the marking
-/// list: of a URL's records, the strictest one the reader may see (see
-/// [`isx_urls::merge_levels`]).
+/// The WHERE clause of a [`crate::UrlQuery`] ($1 … $12) plus the records
+/// its markings read ([`readable`]).
 pub(crate) fn url_where(q: &UrlQuery) -> String {
     format!(
             "WHERE ($1 IS NULL OR lower(url) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR host = $2) AND ($3 IS NULL OR domain = $3)
              AND ($4 IS NULL OR ip = $4) AND ($5 IS NULL OR asn = $5) AND ($6 IS NULL OR country = $6)
              AND ($7 IS NULL OR threat = $7) AND ($8 IS NULL OR last_seen >= $8) AND ($9 IS NULL OR last_seen < $9)
              AND ($10 IS NULL OR changed_seq > $10) AND ($11 IS NULL OR changed_seq <= $11) AND id > $12
-             AND tlp IN ({list}) AND (above IS NULL OR above NOT IN ({list}))",
-            list = marking_list(&q.markings)
+             AND {}",
+            readable(&q.markings)
         )
 }
 
@@ -729,14 +731,14 @@ impl<DB: Engine> crate::UrlStore for SqlStore<DB> {
         let sql = format!(
             "SELECT {}, added_pos, added_ranks FROM url_records
                  WHERE changed_at >= {} AND (changed_at > {} OR added_pos > {})
-                 AND tlp IN ({list}) AND (above IS NULL OR above NOT IN ({list}))
+                 AND {}
                  ORDER BY changed_at, added_pos LIMIT {}",
             URL_COLS,
             DB::params(1, 1),
             DB::params(2, 1),
             DB::params(3, 1),
+            readable(markings),
             DB::params(4, 1),
-            list = marking_list(markings),
         );
         let rows = sqlx::query(&sql)
             .arg(after.0.as_micros())

@@ -376,12 +376,17 @@ pub(crate) async fn remove(
         )
         .await;
     }
-    let now = state.clock.now();
-    if let Some((outcome, error)) =
-        refused(second_factor::check(state.store.as_ref(), user.id, &form.code, now).await?)
+    if let Some(page) = unproven(
+        &state,
+        &caller,
+        &user,
+        peer,
+        &form.code,
+        "factor.totp.remove",
+    )
+    .await?
     {
-        audit(&state, &user, "factor.totp.remove", Some(peer), outcome).await?;
-        return account_page(&state, &caller, None, Vec::new(), Some(error.into()), None).await;
+        return Ok(page);
     }
     state.store.delete_totp(user.id).await?;
     audit(&state, &user, "factor.totp.remove", Some(peer), "ok").await?;
@@ -407,24 +412,44 @@ pub(crate) async fn renew_codes(
     let user = own_user(&caller)?.clone();
     limit(&state, &user)?;
     let now = state.clock.now();
-    if let Some((outcome, error)) =
-        refused(second_factor::check(state.store.as_ref(), user.id, &form.code, now).await?)
+    if let Some(page) = unproven(
+        &state,
+        &caller,
+        &user,
+        peer,
+        &form.code,
+        "factor.recovery.renew",
+    )
+    .await?
     {
-        audit(&state, &user, "factor.recovery.renew", Some(peer), outcome).await?;
-        return account_page(&state, &caller, None, Vec::new(), Some(error.into()), None).await;
+        return Ok(page);
     }
     let codes = second_factor::renew_recovery_codes(state.store.as_ref(), user.id, now).await?;
     audit(&state, &user, "factor.recovery.renew", Some(peer), "ok").await?;
     account_page(&state, &caller, None, codes, None, None).await
 }
 
-/// A check that did not prove the factor: its audit outcome and message.
-fn refused(c: second_factor::Checked) -> Option<(&'static str, &'static str)> {
-    match c {
-        second_factor::Checked::Proven(_) => None,
-        second_factor::Checked::Wrong => Some(("401", "Wrong code.")),
-        second_factor::Checked::Locked => Some(("locked", LOCKED)),
-    }
+/// Checks `code` against `user`'s factor for `action`: `None` when it
+/// proves the factor, else the refusal (audited) as the account page.
+async fn unproven(
+    state: &AppState,
+    caller: &Caller,
+    user: &User,
+    peer: SocketAddr,
+    code: &str,
+    action: &str,
+) -> Result<Option<Response>, ApiError> {
+    let now = state.clock.now();
+    let (outcome, error) =
+        match second_factor::check(state.store.as_ref(), user.id, code, now).await? {
+            second_factor::Checked::Proven(_) => return Ok(None),
+            second_factor::Checked::Wrong => ("401", "Wrong code."),
+            second_factor::Checked::Locked => ("locked", LOCKED),
+        };
+    audit(state, user, action, Some(peer), outcome).await?;
+    Ok(Some(
+        account_page(state, caller, None, Vec::new(), Some(error.into()), None).await?,
+    ))
 }
 
 /// Codes tried per user are bounded like passwords.
