@@ -295,6 +295,14 @@ pub(crate) async fn confirm(
     check_csrf(&caller, &form.csrf)?;
     let user = own_user(&caller)?.clone();
     limit(&state, &user)?;
+    // The secret comes back from the form: anything else than one isx
+    // makes is refused before it is drawn again as a QR code.
+    let valid = form.secret.len() <= 64
+        && second_factor::unbase32(&form.secret)
+            .is_some_and(|k| k.len() == second_factor::SECRET_BYTES);
+    if !valid {
+        return Err(ApiError::BadRequest("not a TOTP secret of isx".into()));
+    }
     let now = state.clock.now();
     let store = state.store.as_ref();
     let replacing = store.totp(user.id).await?.is_some();
