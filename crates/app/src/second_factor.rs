@@ -30,6 +30,12 @@ pub fn new_secret() -> String {
     base32(&bytes)
 }
 
+/// Whether `text` could be a secret [`new_secret`] made (base32 of
+/// [`SECRET_BYTES`] bytes, at most 64 characters as typed).
+pub fn is_secret(text: &str) -> bool {
+    text.len() <= 64 && unbase32(text).is_some_and(|k| k.len() == SECRET_BYTES)
+}
+
 /// RFC 4648 base32 without padding.
 pub fn base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -312,7 +318,7 @@ pub async fn enrol(
     now: isx_domain::Timestamp,
 ) -> Result<Enrolled, crate::AppError> {
     let key = match unbase32(secret) {
-        Some(k) if k.len() == SECRET_BYTES && secret.len() <= 64 => k,
+        Some(k) if is_secret(secret) => k,
         _ => {
             return Err(crate::AppError::BadRequest(
                 "not a TOTP secret of isx".into(),

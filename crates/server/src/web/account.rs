@@ -297,10 +297,7 @@ pub(crate) async fn confirm(
     limit(&state, &user)?;
     // The secret comes back from the form: anything else than one isx
     // makes is refused before it is drawn again as a QR code.
-    let valid = form.secret.len() <= 64
-        && second_factor::unbase32(&form.secret)
-            .is_some_and(|k| k.len() == second_factor::SECRET_BYTES);
-    if !valid {
+    if !second_factor::is_secret(&form.secret) {
         return Err(ApiError::BadRequest("not a TOTP secret of isx".into()));
     }
     let now = state.clock.now();
