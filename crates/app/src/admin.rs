@@ -88,7 +88,7 @@ fn authorize(by: Option<&Actor>, action: &Action<'_>, what: &str) -> Result<()> 
 
 /// Refuses a role its member cannot hold: `admin` and `staff` are the
 /// operator's.
-fn check_role_fits(member: &Member, role: UserRole, what: &str) -> Result<()> {
+pub(crate) fn check_role_fits(member: &Member, role: UserRole, what: &str) -> Result<()> {
     if matches!(role, UserRole::Admin | UserRole::Staff) && !member.is_operator() {
         return Err(AdminError::Invalid(format!(
             "{role} {what} must belong to the operator"

@@ -47,6 +47,7 @@ pub mod outbound;
 pub mod partnership;
 pub mod records;
 pub mod second_factor;
+pub mod sso;
 pub mod url_files;
 pub mod urls;
 pub mod wire_ids;

@@ -135,7 +135,7 @@ struct Ref {
     name: Option<String>,
 }
 
-fn pointer(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     path.iter()
         .map(|seg| match seg {

@@ -20,6 +20,7 @@ pub mod feed;
 pub mod kev;
 pub mod misp;
 pub mod misp_read;
+pub mod oidc;
 pub mod openpgp;
 pub mod partnership;
 pub mod rows;

@@ -12,7 +12,8 @@
 //! and [`FeedStore`](crate::FeedStore); `botnet`: [`BotnetStore`](crate::BotnetStore);
 //! `cleanfiles`: [`CleanFileStore`](crate::CleanFileStore); `partnership`:
 //! [`PartnershipStore`](crate::PartnershipStore) and
-//! [`ExchangeStore`](crate::ExchangeStore) (a group's TAXII collection).
+//! [`ExchangeStore`](crate::ExchangeStore) (a group's TAXII collection);
+//! `single_sign_on`: [`SsoStore`](crate::SsoStore).
 
 use isx_domain::{
     Clearance, Constituency, GroupRole, KeyId, Login, MemberKind, MemberName, NewApiKey,
@@ -54,6 +55,7 @@ pub async fn run(store: &dyn Store) {
     notifications_and_webhooks(store).await;
     urls(store).await;
     second_factors(store).await;
+    single_sign_on(store).await;
     url_revocation_is_one_arrival(store).await;
     botnet(store).await;
     cleanfiles(store).await;
@@ -1722,7 +1724,7 @@ pub async fn url_levels_upgrade(url: &str) {
             at_version_18(&s, &[(&green, Tlp::Green), (&raised, Tlp::Red)]).await;
             std::sync::Arc::new(s)
         };
-    assert_eq!(store.migrate().await.expect("upgrade"), 9);
+    assert_eq!(store.migrate().await.expect("upgrade"), 10);
     let q = crate::UrlQuery {
         markings: Tlp::ALL.to_vec(),
         limit: 10,
@@ -2077,4 +2079,135 @@ async fn second_factors(store: &dyn Store) {
     assert!(store.delete_totp(u.id).await.expect("remove"));
     assert!(!store.delete_totp(u.id).await.expect("again"));
     assert_eq!(store.recovery_codes_left(u.id).await.expect("left"), 0);
+}
+
+async fn single_sign_on(store: &dyn Store) {
+    use crate::{SsoIdentity, SsoMapping, SsoPending, SsoProvider};
+    let m = store
+        .insert_member(&new_member("SSO Agency", MemberKind::Government), T0)
+        .await
+        .expect("member");
+    let u = store
+        .insert_user(
+            &NewUser {
+                login: Login::new("sso-user").expect("login"),
+                member: m.id,
+                role: UserRole::Member,
+                password_hash: "!sso".into(),
+            },
+            T0,
+        )
+        .await
+        .expect("user");
+    let mut p = SsoProvider {
+        name: "agency".into(),
+        display_name: "Agency sign-in".into(),
+        issuer: "https://idp.example".into(),
+        client_id: "isx".into(),
+        client_secret: "s3cret".into(),
+        scopes: vec!["profile".into(), "email".into()],
+        claim: "groups".into(),
+        login_claim: "preferred_username".into(),
+        mappings: vec![SsoMapping {
+            value: "cert-team".into(),
+            member: m.id,
+            role: UserRole::MemberAdmin,
+        }],
+        create_users: false,
+        ca_pem: None,
+        created_at: T0,
+    };
+    store.put_sso_provider(&p).await.expect("put");
+    assert_eq!(
+        store.sso_provider("agency").await.expect("get"),
+        Some(p.clone())
+    );
+    p.create_users = true;
+    p.scopes = vec![];
+    store.put_sso_provider(&p).await.expect("replace");
+    assert_eq!(store.sso_providers().await.expect("list"), vec![p.clone()]);
+
+    let pending = SsoPending {
+        token_hash: "th".into(),
+        provider: "agency".into(),
+        state: "st".into(),
+        nonce: "no".into(),
+        verifier: "ve".into(),
+        redirect_uri: "https://isx.example/login/sso/agency/callback".into(),
+        created_at: T0,
+        expires_at: T0.add_secs(600),
+    };
+    store.insert_sso_pending(&pending).await.expect("pending");
+    assert_eq!(
+        store.take_sso_pending("th", T0).await.expect("take"),
+        Some(pending.clone())
+    );
+    assert_eq!(
+        store.take_sso_pending("th", T0).await.expect("again"),
+        None,
+        "a sign-in in progress is taken once"
+    );
+    store.insert_sso_pending(&pending).await.expect("pending");
+    assert_eq!(
+        store
+            .take_sso_pending("th", T0.add_secs(600))
+            .await
+            .expect("late"),
+        None,
+        "an expired one is not given out"
+    );
+    store
+        .insert_sso_pending(&SsoPending {
+            token_hash: "old".into(),
+            ..pending.clone()
+        })
+        .await
+        .expect("pending");
+    assert_eq!(
+        store
+            .delete_expired_sso_pending(T0.add_secs(601))
+            .await
+            .expect("expire"),
+        1
+    );
+
+    let id = SsoIdentity {
+        issuer: p.issuer.clone(),
+        subject: "248289761001".into(),
+        provider: "agency".into(),
+        user: u.id,
+        linked_at: T0,
+    };
+    assert!(store.link_sso_identity(&id).await.expect("link"));
+    assert!(
+        !store
+            .link_sso_identity(&SsoIdentity {
+                user: crate::UserId(u.id.0 + 1000),
+                ..id.clone()
+            })
+            .await
+            .expect("relink"),
+        "an identity is bound to one user"
+    );
+    assert_eq!(
+        store
+            .sso_identity(&p.issuer, "248289761001")
+            .await
+            .expect("identity"),
+        Some(id.clone())
+    );
+    assert_eq!(store.sso_identities_of(u.id).await.expect("of"), vec![id]);
+    store.insert_sso_pending(&pending).await.expect("pending");
+    assert!(store.delete_sso_provider("agency").await.expect("delete"));
+    assert!(!store.delete_sso_provider("agency").await.expect("again"));
+    assert!(store
+        .sso_identity(&p.issuer, "248289761001")
+        .await
+        .expect("identity")
+        .is_none());
+    assert!(store
+        .take_sso_pending("th", T0)
+        .await
+        .expect("take")
+        .is_none());
 }

@@ -41,6 +41,7 @@ mod sql_factors;
 mod sql_feeds;
 mod sql_members;
 pub(crate) mod sql_partnership;
+mod sql_sso;
 mod sql_urls;
 pub use sql_urls::URL_OBJECTS_PER_RECORD;
 pub mod sqlite;
@@ -56,7 +57,7 @@ use isx_advisories::{Advisory, AdvisoryId, CveId, KevRecord, NewRelease, Release
 use isx_domain::{
     ApiKey, AuditEvent, GroupId, GroupMembership, GroupRole, KeyId, Login, Member, MemberId,
     NewApiKey, NewAuditEvent, NewMember, NewTrustGroup, NewUser, Timestamp, TrustGroup, User,
-    UserId,
+    UserId, UserRole,
 };
 use serde::Serialize;
 
@@ -164,6 +165,7 @@ pub trait Store:
     CoreStore
     + MemberStore
     + FactorStore
+    + SsoStore
     + AdvisoryStore
     + AuditStore
     + UrlStore
@@ -182,6 +184,7 @@ impl<T> Store for T where
     T: CoreStore
         + MemberStore
         + FactorStore
+        + SsoStore
         + AdvisoryStore
         + AuditStore
         + UrlStore
@@ -308,6 +311,70 @@ pub struct SignInChallenge {
     pub expires_at: Timestamp,
 }
 
+/// An OpenID provider the operator trusts for web sign-in, and how its
+/// ID tokens' claims map to members and roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SsoProvider {
+    /// The short name in the sign-in address (`/login/sso/<name>`).
+    pub name: String,
+    /// What the sign-in page's button says.
+    pub display_name: String,
+    /// The issuer identifier; discovery is read from
+    /// `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// Never serialised (lists and exports leave it out).
+    #[serde(skip_serializing)]
+    pub client_secret: String,
+    /// Scopes asked for besides `openid`.
+    pub scopes: Vec<String>,
+    /// The claim whose values map to a member and role (a dotted path
+    /// such as `realm_access.roles` reaches into an object).
+    pub claim: String,
+    /// The claim that names the isx login (e.g. `preferred_username`).
+    pub login_claim: String,
+    pub mappings: Vec<SsoMapping>,
+    /// Whether a sign-in whose login has no user yet creates one.
+    pub create_users: bool,
+    /// Extra CA certificate(s) (PEM) to trust for the provider's HTTPS.
+    pub ca_pem: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// One value of a provider's claim, and the member and role it grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SsoMapping {
+    pub value: String,
+    pub member: MemberId,
+    pub role: UserRole,
+}
+
+/// A sign-in in progress at a provider: what the callback must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoPending {
+    /// Hash of the token in the browser's cookie (the cookie binds the
+    /// sign-in to the browser that started it).
+    pub token_hash: String,
+    pub provider: String,
+    pub state: String,
+    pub nonce: String,
+    /// The PKCE code verifier (RFC 7636).
+    pub verifier: String,
+    pub redirect_uri: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A provider identity (`iss`, `sub`) bound to an isx user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SsoIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub provider: String,
+    pub user: UserId,
+    pub linked_at: Timestamp,
+}
+
 /// A client certificate that authenticates a machine as a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClientCert {
@@ -381,6 +448,34 @@ pub trait FactorStore: Send + Sync {
     async fn client_certs(&self, member: Option<MemberId>) -> Result<Vec<ClientCert>>;
     /// Revokes a certificate; `false` if unknown or already revoked.
     async fn revoke_client_cert(&self, fingerprint: &str, now: Timestamp) -> Result<bool>;
+}
+
+/// OpenID Connect single sign-on: providers, sign-ins in progress and
+/// the identities bound to users.
+#[async_trait]
+pub trait SsoStore: Send + Sync {
+    /// Adds a provider, or replaces the one of that name (its identities
+    /// stay bound).
+    async fn put_sso_provider(&self, p: &SsoProvider) -> Result<()>;
+    async fn sso_provider(&self, name: &str) -> Result<Option<SsoProvider>>;
+    async fn sso_providers(&self) -> Result<Vec<SsoProvider>>;
+    /// Removes a provider with its sign-ins in progress and identities;
+    /// `false` if there was none.
+    async fn delete_sso_provider(&self, name: &str) -> Result<bool>;
+    async fn insert_sso_pending(&self, p: &SsoPending) -> Result<()>;
+    /// Takes (reads and deletes, in one statement) the unexpired sign-in
+    /// of `token_hash`: a callback can be used once, on one node.
+    async fn take_sso_pending(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<SsoPending>>;
+    async fn delete_expired_sso_pending(&self, now: Timestamp) -> Result<u64>;
+    async fn sso_identity(&self, issuer: &str, subject: &str) -> Result<Option<SsoIdentity>>;
+    /// Binds an identity to a user; `false` if that identity is bound
+    /// already (to anyone).
+    async fn link_sso_identity(&self, id: &SsoIdentity) -> Result<bool>;
+    async fn sso_identities_of(&self, user: UserId) -> Result<Vec<SsoIdentity>>;
 }
 
 /// Advance vulnerability notices: releases, their advisories, the KEV

@@ -150,6 +150,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "disabled_by_operator",
         sql: include_str!("../migrations/sqlite/0027_disabled_by_operator.sql"),
     },
+    Migration {
+        version: 28,
+        name: "single_sign_on",
+        sql: include_str!("../migrations/sqlite/0028_single_sign_on.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -287,6 +292,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 27,
         name: "disabled_by_operator",
         sql: include_str!("../migrations/postgres/0027_disabled_by_operator.sql"),
+    },
+    Migration {
+        version: 28,
+        name: "single_sign_on",
+        sql: include_str!("../migrations/postgres/0028_single_sign_on.sql"),
     },
 ];
 

@@ -1,0 +1,38 @@
+-- OpenID Connect single sign-on: the providers the operator trusts (with
+-- the mapping of a claim's values to members and roles), the sign-ins in
+-- progress (state, nonce and PKCE verifier, keyed by the hash of a token
+-- only the browser holds), and which provider identity is which user.
+CREATE TABLE sso_providers (
+    name           TEXT    PRIMARY KEY,
+    display_name   TEXT    NOT NULL,
+    issuer         TEXT    NOT NULL,
+    client_id      TEXT    NOT NULL,
+    client_secret  TEXT    NOT NULL,
+    scopes         TEXT    NOT NULL,
+    claim          TEXT    NOT NULL,
+    login_claim    TEXT    NOT NULL,
+    mappings       TEXT    NOT NULL,
+    create_users   BIGINT NOT NULL,
+    ca_pem         TEXT,
+    created_at     BIGINT NOT NULL
+);
+CREATE TABLE sso_pending (
+    token_hash     TEXT    PRIMARY KEY,
+    provider       TEXT    NOT NULL REFERENCES sso_providers(name) ON DELETE CASCADE,
+    state          TEXT    NOT NULL,
+    nonce          TEXT    NOT NULL,
+    verifier       TEXT    NOT NULL,
+    redirect_uri   TEXT    NOT NULL,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL
+);
+CREATE INDEX sso_pending_expiry ON sso_pending(expires_at);
+CREATE TABLE sso_identities (
+    issuer         TEXT    NOT NULL,
+    subject        TEXT    NOT NULL,
+    provider       TEXT    NOT NULL REFERENCES sso_providers(name) ON DELETE CASCADE,
+    user_id        BIGINT NOT NULL REFERENCES users(id),
+    linked_at      BIGINT NOT NULL,
+    PRIMARY KEY (issuer, subject)
+);
+CREATE INDEX sso_identities_user ON sso_identities(user_id);
