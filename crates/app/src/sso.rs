@@ -832,6 +832,128 @@ pub async fn finish(
     }))
 }
 
+/// What an operator asks for when adding a provider (`isx sso add`).
+#[derive(Debug, Clone)]
+pub struct ProviderSpec {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+    pub claim: String,
+    pub login_claim: String,
+    /// `VALUE=MEMBER[:ROLE]`, the member already resolved.
+    pub mappings: Vec<SsoMapping>,
+    pub create_users: bool,
+    pub ca_pem: Option<String>,
+}
+
+fn claim_path_ok(p: &str) -> bool {
+    (1..=100).contains(&p.len())
+        && p.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'/'))
+        })
+}
+
+/// Checks a provider's settings and stores it (a provider of that name is
+/// replaced; its users stay linked).
+pub async fn configure(
+    store: &dyn Store,
+    now: Timestamp,
+    spec: ProviderSpec,
+) -> Result<SsoProvider> {
+    let name = spec.name.trim().to_ascii_lowercase();
+    if !(1..=32).contains(&name.len())
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(AppError::invalid(
+            "a provider's name is 1 to 32 letters, digits or '-' (it is part of the sign-in address)",
+        ));
+    }
+    let issuer = spec.issuer.trim().to_owned();
+    check_endpoint(&issuer).map_err(|e| AppError::invalid(format!("--issuer: {e}")))?;
+    let display_name = spec
+        .display_name
+        .unwrap_or_else(|| format!("Sign in with {name}"));
+    if display_name.trim().is_empty()
+        || display_name.chars().count() > 100
+        || isx_domain::label_problem(&display_name).is_some()
+    {
+        return Err(AppError::invalid(
+            "the display name is 1 to 100 printable characters",
+        ));
+    }
+    let printable = |t: &str| {
+        (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic())
+    };
+    if !printable(&spec.client_id) {
+        return Err(AppError::invalid(
+            "the client id is 1 to 255 printable ASCII characters",
+        ));
+    }
+    if !printable(&spec.client_secret) {
+        return Err(AppError::invalid(
+            "the client secret is 1 to 255 printable ASCII characters",
+        ));
+    }
+    for c in [&spec.claim, &spec.login_claim] {
+        if !claim_path_ok(c) {
+            return Err(AppError::invalid(format!(
+                "{c:?} is not a claim name (letters, digits, '_', '-', ':', '/', with '.' between the names of a path)"
+            )));
+        }
+    }
+    for s in &spec.scopes {
+        if !printable(s) || s.contains('"') || s.contains('\\') {
+            return Err(AppError::invalid(format!("{s:?} is not a scope")));
+        }
+    }
+    if spec.mappings.is_empty() {
+        return Err(AppError::invalid(
+            "map at least one claim value to a member (--map VALUE=MEMBER[:ROLE])",
+        ));
+    }
+    for m in &spec.mappings {
+        if m.value.is_empty() || m.value.len() > 255 {
+            return Err(AppError::invalid("a mapped claim value is 1 to 255 bytes"));
+        }
+        let member = store
+            .member(m.member)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("member {}", m.member)))?;
+        crate::admin::check_role_fits(&member, m.role, "users mapped by single sign-on")?;
+    }
+    if let Some(pem) = &spec.ca_pem {
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(AppError::invalid("--ca-file holds no PEM certificate"));
+        }
+    }
+    let created_at = store
+        .sso_provider(&name)
+        .await?
+        .map_or(now, |p| p.created_at);
+    let p = SsoProvider {
+        name,
+        display_name,
+        issuer,
+        client_id: spec.client_id,
+        client_secret: spec.client_secret,
+        scopes: spec.scopes,
+        claim: spec.claim,
+        login_claim: spec.login_claim,
+        mappings: spec.mappings,
+        create_users: spec.create_users,
+        ca_pem: spec.ca_pem,
+        created_at,
+    };
+    store.put_sso_provider(&p).await?;
+    Ok(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

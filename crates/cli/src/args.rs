@@ -86,6 +86,10 @@ pub enum Command {
     /// a certificate instead of an API key.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Single sign-on: OpenID Connect providers whose accounts sign in to
+    /// the web application, and how their claims map to members.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// Trust groups.
     #[command(subcommand)]
     Group(GroupCommand),
@@ -667,6 +671,75 @@ pub enum CertCommand {
         /// The certificate's SHA-256 fingerprint (as `isx cert list` shows).
         fingerprint: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Add an OpenID Connect provider (or replace the one of that name).
+    /// Register isx at the provider as a confidential web client with the
+    /// redirect URI <public URL>/login/sso/NAME/callback (printed below),
+    /// the authorization code flow and PKCE (S256). Each sign-in's ID
+    /// token is checked against the provider's published keys; the values
+    /// of --claim map the person to a member and role with --map. Without
+    /// --create-users, only users an administrator created sign in (the
+    /// login claim names them; the first sign-in links the provider
+    /// account to the user).
+    ///
+    /// Example (Keycloak realm "agency", a "groups" mapper on the client):
+    ///   ISX_SSO_CLIENT_SECRET=... isx sso add agency
+    ///     --issuer https://keycloak.agency.example/realms/agency
+    ///     --client-id isx --display "Agency account"
+    ///     --claim groups --map /cert-team="CERT Agency" --map /cert-admins="CERT Agency":member-admin
+    Add {
+        /// Short name, part of the sign-in address (letters, digits, '-').
+        name: String,
+        /// The issuer identifier, exactly as the provider's ID tokens
+        /// name it (discovery is read from ISSUER/.well-known/openid-configuration).
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// The client secret (kept out of the shell history: prefer
+        /// --client-secret-file or ISX_SSO_CLIENT_SECRET).
+        #[arg(long, env = "ISX_SSO_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// A file holding the client secret.
+        #[arg(long, conflicts_with = "client_secret")]
+        client_secret_file: Option<std::path::PathBuf>,
+        /// What the sign-in page's button says.
+        #[arg(long)]
+        display: Option<String>,
+        /// The claim whose values map to members: a name, or a dotted path
+        /// into an object (Keycloak's `realm_access.roles`).
+        #[arg(long, default_value = "groups")]
+        claim: String,
+        /// The claim naming the isx login (Entra ID: `preferred_username`
+        /// or `email`).
+        #[arg(long, default_value = "preferred_username")]
+        login_claim: String,
+        /// VALUE=MEMBER[:ROLE]: people whose claim holds VALUE sign in as
+        /// MEMBER (id or exact name) with ROLE (member, member-admin; admin
+        /// or staff for the operator). Repeatable.
+        #[arg(long = "map", value_name = "VALUE=MEMBER[:ROLE]", required = true)]
+        map: Vec<String>,
+        /// Scopes to ask for besides openid (default: profile email).
+        #[arg(long = "scope")]
+        scope: Vec<String>,
+        /// Create a user at its first sign-in (off by default).
+        #[arg(long)]
+        create_users: bool,
+        /// Extra CA certificate(s), PEM, for the provider's HTTPS.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+    },
+    /// List the providers (never their secrets).
+    List {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Remove a provider: its sign-ins stop; users it linked keep their
+    /// accounts (and any password or second factor they have).
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,7 @@ pub mod outbound;
 mod problem;
 mod ratelimit;
 mod serve;
+mod sso_http;
 mod state;
 pub mod tls;
 mod web;

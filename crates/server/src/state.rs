@@ -36,6 +36,9 @@ pub struct AppState {
     pub audit: crate::audit::AuditWriter,
     /// The client CA that client certificates must chain to (TLS only).
     pub(crate) client_roots: Option<Arc<crate::client_certs::ClientRoots>>,
+    /// HTTP to OpenID providers, and what was read of them.
+    pub(crate) sso_http: Arc<dyn isx_app::sso::SsoTransport>,
+    pub(crate) sso_cache: Arc<isx_app::sso::SsoCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,6 +80,8 @@ impl AppState {
             secure,
             audit: crate::audit::AuditWriter::start(store),
             client_roots: None,
+            sso_http: Arc::new(crate::sso_http::SsoClient::new()?),
+            sso_cache: Arc::default(),
         })
     }
 }

@@ -18,6 +18,7 @@ mod partnership;
 mod release;
 mod scan;
 mod serve;
+mod sso;
 mod urls;
 mod user;
 
@@ -45,6 +46,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Key(c) => key::run(&Ctx::open(&settings).await?, c).await,
         Command::User(c) => user::run(&Ctx::open(&settings).await?, c).await,
         Command::Cert(c) => cert::run(&Ctx::open(&settings).await?, &settings, c).await,
+        Command::Sso(c) => sso::run(&Ctx::open(&settings).await?, &settings, c).await,
         Command::Group(c) => group::run(&Ctx::open(&settings).await?, c).await,
         Command::Partnership(c) => {
             partnership::run(&Ctx::open(&settings).await?, &settings, c).await

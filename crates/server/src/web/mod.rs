@@ -10,6 +10,7 @@ mod charts;
 mod cleanfiles;
 mod pages;
 mod partnership;
+mod sso;
 mod urls;
 
 use std::net::SocketAddr;
@@ -115,6 +116,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         ));
     Router::new()
         .route("/login", get(login_page).post(login))
+        .route("/login/sso/{provider}", get(sso::start))
+        .route("/login/sso/{provider}/callback", get(sso::callback))
         .route(
             "/login/second-factor",
             get(account::second_factor_page).post(account::second_factor_submit),
@@ -257,6 +260,19 @@ pub(crate) fn check_csrf(caller: &Caller, presented: &str) -> Result<(), ApiErro
 struct LoginPage {
     csrf: String,
     error: Option<String>,
+    /// Single sign-on providers: (name, what the button says).
+    providers: Vec<(String, String)>,
+}
+
+/// The sign-in page's single sign-on buttons.
+async fn providers(state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(state
+        .store
+        .sso_providers()
+        .await?
+        .into_iter()
+        .map(|p| (p.name, p.display_name))
+        .collect())
 }
 
 async fn login_page(
@@ -269,6 +285,7 @@ async fn login_page(
     let mut res = render(&LoginPage {
         csrf: csrf.clone(),
         error: None,
+        providers: providers(&state).await?,
     })?
     .into_response();
     res.headers_mut().append(
@@ -376,6 +393,7 @@ async fn login(
         let page = LoginPage {
             csrf: form.csrf,
             error: Some("Wrong login or password.".into()),
+            providers: providers(&state).await?,
         };
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
