@@ -887,9 +887,8 @@ pub async fn configure(
             "the display name is 1 to 100 printable characters",
         ));
     }
-    let printable = |t: &str| {
-        (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic())
-    };
+    let printable =
+        |t: &str| (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic());
     if !printable(&spec.client_id) {
         return Err(AppError::invalid(
             "the client id is 1 to 255 printable ASCII characters",

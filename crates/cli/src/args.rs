@@ -673,6 +673,8 @@ pub enum CertCommand {
     },
 }
 
+// Parsed once per run: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum SsoCommand {
     /// Add an OpenID Connect provider (or replace the one of that name).

@@ -14,7 +14,7 @@ const PASSWORD: &str = "a long enough passphrase";
 
 /// pyotp's code of the otpauth `uri` at Unix time `t`, and the issuer and
 /// account it read from the URI.
-fn pyotp(uri: &str, t: i64) -> (String, String, String) {
+pub(crate) fn pyotp(uri: &str, t: i64) -> (String, String, String) {
     let out = Command::new(crate::oracles::python())
         .args([
             "-c",

@@ -5,6 +5,7 @@ mod support {
     pub mod app;
     pub mod browser;
     pub mod dns;
+    pub mod idp;
     pub mod pg;
     pub mod receiver;
 }
@@ -24,6 +25,7 @@ mod identity;
 mod misp;
 mod oracles;
 mod partnership;
+mod sso;
 mod store;
 mod urls;
 

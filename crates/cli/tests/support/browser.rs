@@ -240,6 +240,12 @@ impl Browser {
         .ok()
     }
 
+    /// Deletes the cookies of the page's site (WebDriver's "delete all
+    /// cookies"): another account can then sign in there.
+    pub async fn delete_cookies(&self) {
+        self.cmd(reqwest::Method::DELETE, "/cookie", None).await;
+    }
+
     pub async fn source(&self) -> String {
         self.cmd(reqwest::Method::GET, "/source", None)
             .await

@@ -109,12 +109,8 @@ pub(super) async fn callback(
     headers: HeaderMap,
     Query(cb): Query<Callback>,
 ) -> Result<Response, ApiError> {
-    if let Err(retry_after_secs) = state
-        .login_limiter
-        .check(&crate::ratelimit::client_key(peer.ip()))
-    {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    // Not rate-limited itself: it reaches the provider only for a sign-in
+    // started (and limited) at `start`, once.
     let now = state.clock.now();
     let token = auth::cookie(&headers, SSO_COOKIE).unwrap_or("");
     let done = sso::finish(
@@ -137,7 +133,12 @@ pub(super) async fn callback(
             format!(
                 "sso:{}:{}",
                 a.provider.as_deref().unwrap_or("?"),
-                a.login.as_deref().unwrap_or("?").chars().take(64).collect::<String>()
+                a.login
+                    .as_deref()
+                    .unwrap_or("?")
+                    .chars()
+                    .take(64)
+                    .collect::<String>()
             ),
             a.member,
             r.outcome().to_owned(),
