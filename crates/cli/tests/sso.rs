@@ -562,4 +562,163 @@ crate::on_both_backends!(
     forged_tokens_are_refused,
     a_second_factor_still_applies,
     the_callback_is_bound_to_its_browser_and_used_once,
+    the_cli_configures_providers,
 );
+
+/// `isx sso add|list|remove` on the servers' store: the provider the
+/// sign-in page then shows, refusals with a message and exit code 2, the
+/// secret never printed, and the audit entries.
+async fn the_cli_configures_providers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let isx = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["--database-url", app.db_url.as_str()];
+        all.extend_from_slice(args);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_isx"));
+        cmd.arg("--data-dir").arg(app.data_dir.path()).args(&all);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("isx");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let a = app.a.member.name.to_string();
+    let map = format!("cert-team={a}");
+    let admin_map = format!("cert-admins={a}:member-admin");
+    let secret = [("ISX_SSO_CLIENT_SECRET", "very-secret-value")];
+    let (code, out) = isx(
+        &[
+            "sso",
+            "add",
+            "agency",
+            "--issuer",
+            "https://idp.example/realms/agency",
+            "--client-id",
+            "isx",
+            "--display",
+            "Agency account",
+            "--map",
+            &map,
+            "--map",
+            &admin_map,
+        ],
+        &secret,
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("/login/sso/agency/callback") && !out.contains("very-secret-value"),
+        "{out}"
+    );
+    let p = app
+        .store
+        .sso_provider("agency")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(p.client_secret, "very-secret-value");
+    assert_eq!(p.mappings.len(), 2);
+    assert_eq!(p.mappings[1].role, UserRole::MemberAdmin);
+    assert_eq!(p.scopes, vec!["profile", "email"]);
+    for args in [vec!["sso", "list"], vec!["sso", "list", "--json"]] {
+        let (code, out) = isx(&args, &[]);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(
+            out.contains("agency") && !out.contains("very-secret-value"),
+            "{out}"
+        );
+    }
+    let page = app
+        .client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login");
+    assert!(page
+        .text()
+        .await
+        .expect("page")
+        .contains("href=\"/login/sso/agency\""));
+    // Refusals: each a message and no change.
+    for (args, says) in [
+        (
+            vec!["--issuer", "http://idp.example", "--map", map.as_str()],
+            "https://",
+        ),
+        (
+            vec![
+                "--issuer",
+                "https://idp.example",
+                "--map",
+                "x=No Such Member",
+            ],
+            "no member",
+        ),
+        (
+            vec![
+                "--issuer",
+                "https://idp.example",
+                "--map",
+                &format!("x={a}:admin"),
+            ],
+            "must belong to the operator",
+        ),
+        (
+            vec!["--issuer", "https://idp.example", "--map", "missing-equals"],
+            "VALUE=MEMBER",
+        ),
+        (
+            vec![
+                "--issuer",
+                "https://idp.example",
+                "--map",
+                map.as_str(),
+                "--claim",
+                "a..b",
+            ],
+            "not a claim name",
+        ),
+    ] {
+        let mut all = vec!["sso", "add", "bad", "--client-id", "isx"];
+        all.extend(args);
+        let (code, out) = isx(&all, &secret);
+        assert_ne!(code, Some(0), "{all:?}: {out}");
+        assert!(out.contains(says), "{all:?}: {out}");
+    }
+    let (code, out) = isx(
+        &[
+            "sso",
+            "add",
+            "nosecret",
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "isx",
+            "--map",
+            &map,
+        ],
+        &[],
+    );
+    assert_ne!(code, Some(0));
+    assert!(out.contains("client secret"), "{out}");
+    assert!(app.store.sso_provider("bad").await.expect("get").is_none());
+    let (code, out) = isx(&["sso", "remove", "agency"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, _) = isx(&["sso", "remove", "agency"], &[]);
+    assert_ne!(code, Some(0));
+    let actions: Vec<String> = app
+        .store
+        .audit_events(&isx_store::AuditQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.event.action)
+        .filter(|a| a.starts_with("sso."))
+        .collect();
+    assert_eq!(actions, vec!["sso.provider.remove", "sso.provider.put"]);
+}
