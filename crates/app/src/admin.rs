@@ -430,7 +430,8 @@ pub async fn reset_second_factor(
             "a member administrator's second factor is reset by the operator".into(),
         ));
     }
-    let had = store.delete_totp(user).await?;
+    let had_totp = store.delete_totp(user).await?;
+    let had = store.delete_passkeys_of(user).await? > 0 || had_totp;
     store.delete_challenges_of(user).await?;
     let ended = store.delete_sessions_of(user).await?;
     Ok((had, ended))

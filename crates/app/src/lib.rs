@@ -45,6 +45,7 @@ pub mod misp_import;
 pub mod notify;
 pub mod outbound;
 pub mod partnership;
+pub mod passkeys;
 pub mod records;
 pub mod second_factor;
 pub mod sso;

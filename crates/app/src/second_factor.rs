@@ -203,9 +203,10 @@ pub async fn status(
     store: &dyn isx_store::Store,
     user: &isx_domain::User,
 ) -> Result<(bool, bool, u64), crate::AppError> {
-    let enrolled = store.totp(user.id).await?.is_some();
+    let totp = store.totp(user.id).await?.is_some();
+    let enrolled = totp || !store.passkeys(user.id).await?.is_empty();
     let required = store.second_factor_required(user.member).await?;
-    let left = if enrolled {
+    let left = if totp {
         store.recovery_codes_left(user.id).await?
     } else {
         0

@@ -61,6 +61,10 @@ pub trait SsoTransport: Send + Sync {
     ) -> std::result::Result<(u16, Vec<u8>), String>;
 }
 
+/// What a person is told when its provider account cannot be used for
+/// the isx user it names (whatever the reason).
+const CANNOT: &str = "Your account at the identity provider cannot be used to sign in to isx. Ask your organisation's isx administrator (it may need to create or re-link your isx user).";
+
 /// Why a sign-in by a provider ended without a session. `Display` is what
 /// the person is told; [`Refusal::outcome`] what the audit log records.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +73,8 @@ pub enum Refusal {
     Expired,
     #[error("The identity provider refused the sign-in: {0}")]
     Provider(String),
-    #[error("The identity provider could not be reached or answered wrongly: {0}")]
+    /// The detail is for the log; the person is told less.
+    #[error("The identity provider could not be reached or answered wrongly. Try again later, or tell the isx operator.")]
     Unreachable(String),
     #[error("The identity provider's token was refused: {0}")]
     Token(#[from] TokenError),
@@ -79,16 +84,20 @@ pub enum Refusal {
     Ambiguous { values: String },
     #[error("The identity provider gave no usable login ({0}).")]
     NoLogin(String),
-    #[error("There is no isx user {0} yet. Ask your organisation's administrator to create it; your first sign-in then links it.")]
-    NoUser(String),
-    #[error(
-        "The isx user {0} belongs to another organisation than your identity provider maps you to."
-    )]
-    OtherMember(String),
-    #[error("The isx user {0} is already linked to another identity.")]
-    LinkedElsewhere(String),
-    #[error("This account is disabled.")]
+    // What follows tells the person one thing only, so the page reveals
+    // nothing of other users or members; the audit log says which.
+    #[error("{}", CANNOT)]
+    NoUser,
+    #[error("{}", CANNOT)]
+    OtherMember,
+    #[error("{}", CANNOT)]
+    LinkedElsewhere,
+    #[error("{}", CANNOT)]
     Disabled,
+    #[error("{}", CANNOT)]
+    RoleAbove,
+    #[error("Your organisation requires a second factor and this isx user has none yet: sign in once with your password to set one up, then use your identity provider.")]
+    FactorFirst,
 }
 
 impl Refusal {
@@ -102,10 +111,12 @@ impl Refusal {
             Refusal::Unmapped { .. } => "unmapped",
             Refusal::Ambiguous { .. } => "ambiguous",
             Refusal::NoLogin(_) => "no-login",
-            Refusal::NoUser(_) => "no-user",
-            Refusal::OtherMember(_) => "other-member",
-            Refusal::LinkedElsewhere(_) => "linked-elsewhere",
+            Refusal::NoUser => "no-user",
+            Refusal::OtherMember => "other-member",
+            Refusal::LinkedElsewhere => "linked-elsewhere",
             Refusal::Disabled => "disabled",
+            Refusal::RoleAbove => "role-above-mapping",
+            Refusal::FactorFirst => "factor-first",
         }
     }
 }
@@ -330,6 +341,16 @@ pub fn claim_values(claims: &Map<String, Value>, path: &str) -> Vec<String> {
     }
 }
 
+/// How much a role may do, to compare them.
+fn rank(r: UserRole) -> u8 {
+    match r {
+        UserRole::Admin => 3,
+        UserRole::Staff => 2,
+        UserRole::MemberAdmin => 1,
+        UserRole::Member => 0,
+    }
+}
+
 /// The member and role a provider's mapping grants for `values`: the
 /// mapped values must all name one member; of several roles the one with
 /// the most authority wins.
@@ -359,12 +380,6 @@ pub fn map_claims(
             values: shown.join(", "),
         });
     }
-    let rank = |r: UserRole| match r {
-        UserRole::Admin => 3,
-        UserRole::Staff => 2,
-        UserRole::MemberAdmin => 1,
-        UserRole::Member => 0,
-    };
     let role = hits
         .iter()
         .map(|m| m.role)
@@ -388,13 +403,22 @@ struct Known {
 pub struct SsoCache(Mutex<HashMap<String, Known>>);
 
 impl SsoCache {
-    fn get(&self, issuer: &str) -> Option<Known> {
-        self.0.lock().ok().and_then(|m| m.get(issuer).cloned())
+    /// Keyed by the provider's name and issuer (two providers of one
+    /// issuer may trust different CAs).
+    fn key(p: &SsoProvider) -> String {
+        format!("{}\n{}", p.name, p.issuer)
     }
 
-    fn put(&self, issuer: &str, k: Known) {
+    fn get(&self, p: &SsoProvider) -> Option<Known> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&Self::key(p)).cloned())
+    }
+
+    fn put(&self, p: &SsoProvider, k: Known) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(issuer.to_owned(), k);
+            m.insert(Self::key(p), k);
         }
     }
 }
@@ -422,7 +446,7 @@ async fn known(
     refresh_keys: bool,
 ) -> std::result::Result<Known, Refusal> {
     let ca = provider.ca_pem.as_deref();
-    if let Some(k) = cache.get(&provider.issuer) {
+    if let Some(k) = cache.get(provider) {
         let fresh = now - k.fetched_at < CACHE_SECS;
         if fresh && !refresh_keys {
             return Ok(k);
@@ -437,7 +461,7 @@ async fn known(
                 keys_fetched_at: now,
                 ..k
             };
-            cache.put(&provider.issuer, k.clone());
+            cache.put(provider, k.clone());
             return Ok(k);
         }
     }
@@ -476,7 +500,7 @@ async fn known(
         fetched_at: now,
         keys_fetched_at: now,
     };
-    cache.put(&provider.issuer, k.clone());
+    cache.put(provider, k.clone());
     Ok(k)
 }
 
@@ -534,6 +558,7 @@ pub async fn begin(
         Ok(k) => k,
         Err(r) => return Ok(Err(r)),
     };
+    store.delete_expired_sso_pending(now).await?;
     let browser_token = random_hex32();
     let state = random_hex32();
     let nonce = random_hex32();
@@ -601,8 +626,17 @@ pub struct SignedIn {
     pub subject: String,
     /// `created` (just-in-time), `linked` (first sign-in of an existing
     /// user) or `ok`. The mapping's role is the role of a user it creates;
-    /// an existing user keeps its own.
+    /// an existing user keeps its own, if the mapping grants at least that.
     pub how: &'static str,
+    /// The identity to bind (first sign-in): bound by [`bind`] once any
+    /// second factor is proven, not before.
+    pub link: Option<SsoIdentity>,
+}
+
+/// Binds a first sign-in's identity; `false` if meanwhile the identity
+/// or the user was bound otherwise (the sign-in is then refused).
+pub async fn bind(store: &dyn Store, link: &SsoIdentity) -> Result<bool> {
+    Ok(store.link_sso_identity(link).await?)
 }
 
 /// The provider and identity a refused sign-in was about, where known.
@@ -742,27 +776,29 @@ pub async fn finish(
     };
     attempt.member = Some(member);
     let linked = store.sso_identity(&provider.issuer, &subject).await?;
-    let (user, how) = if let Some(link) = linked {
+    let (user, how, link) = if let Some(link) = linked {
         let Some(user) = store.user(link.user).await? else {
             refuse!(Refusal::Disabled);
         };
-        (user, "ok")
+        (user, "ok", None)
     } else {
-        let shown = || {
-            login_text
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .take(64)
-                .collect::<String>()
-        };
-        let Some(login) = login_text.as_deref().and_then(|l| Login::new(l).ok()) else {
+        let raw = login_text.as_deref().unwrap_or("");
+        // Exactly a login as isx writes it: no trimming or case folding
+        // turns "Admin " into someone's "admin".
+        let Some(login) = Login::new(raw).ok().filter(|l| l.as_str() == raw) else {
             refuse!(Refusal::NoLogin(format!(
                 "the claim {} is {:?}",
                 provider.login_claim,
-                shown()
+                raw.chars().take(64).collect::<String>()
             )));
         };
+        if provider.login_claim == "email"
+            && claims.get("email_verified").and_then(Value::as_bool) != Some(true)
+        {
+            refuse!(Refusal::NoLogin(
+                "the provider has not verified the email address".into()
+            ));
+        }
         let (user, how) = match store.user_by_login(&login).await? {
             Some(u) => (u, "linked"),
             None if provider.create_users => {
@@ -791,44 +827,50 @@ pub async fn finish(
                     // Two first sign-ins at once: the other one created it.
                     Err(_) => match store.user_by_login(&login).await? {
                         Some(u) => (u, "linked"),
-                        None => refuse!(Refusal::NoUser(login.to_string())),
+                        None => refuse!(Refusal::NoUser),
                     },
                 }
             }
-            None => refuse!(Refusal::NoUser(login.to_string())),
+            None => refuse!(Refusal::NoUser),
         };
         if user.member != member {
-            refuse!(Refusal::OtherMember(user.login.to_string()));
+            refuse!(Refusal::OtherMember);
         }
-        let bound = store.sso_identities_of(user.id).await?;
-        if bound.iter().any(|b| b.issuer == provider.issuer) {
-            refuse!(Refusal::LinkedElsewhere(user.login.to_string()));
+        if user.is_disabled() {
+            refuse!(Refusal::Disabled);
         }
-        let fresh = store
-            .link_sso_identity(&SsoIdentity {
-                issuer: provider.issuer.clone(),
-                subject: subject.clone(),
-                provider: provider.name.clone(),
-                user: user.id,
-                linked_at: now,
-            })
-            .await?;
-        if !fresh {
-            refuse!(Refusal::LinkedElsewhere(user.login.to_string()));
+        // One identity per user: a second provider, or another account
+        // with a recycled login, binds only after an administrator
+        // unbinds the first (`isx sso unlink`).
+        if !store.sso_identities_of(user.id).await?.is_empty() {
+            refuse!(Refusal::LinkedElsewhere);
         }
-        (user, how)
+        let link = SsoIdentity {
+            issuer: provider.issuer.clone(),
+            subject: subject.clone(),
+            provider: provider.name.clone(),
+            user: user.id,
+            linked_at: now,
+        };
+        (user, how, Some(link))
     };
     if user.member != member {
-        refuse!(Refusal::OtherMember(user.login.to_string()));
+        refuse!(Refusal::OtherMember);
     }
     if user.is_disabled() {
         refuse!(Refusal::Disabled);
+    }
+    // The mapping bounds the role: an account the provider maps as a
+    // member does not sign in as a more powerful isx user.
+    if rank(user.role) > rank(role) {
+        refuse!(Refusal::RoleAbove);
     }
     Ok(Ok(SignedIn {
         user,
         provider: provider.name,
         subject,
         how,
+        link,
     }))
 }
 

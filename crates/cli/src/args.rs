@@ -742,6 +742,15 @@ pub enum SsoCommand {
     /// Remove a provider: its sign-ins stop; users it linked keep their
     /// accounts (and any password or second factor they have).
     Remove { name: String },
+    /// Unbind a user's provider identity: its next sign-in through a
+    /// provider binds again (another provider, or a new account after a
+    /// login was recycled). A user is bound to one identity at a time.
+    ///
+    /// Example: isx sso unlink alice
+    Unlink {
+        /// Login name.
+        login: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,6 +25,9 @@ fn accounts() -> serde_json::Value {
         "carol": {"groups": ["cert-team"]},
         "dave": {"groups": ["cert-team"]},
         "erin": {"groups": ["cert-team", "b-team"]},
+        "Frank": {"groups": ["cert-team"]},
+        "alice-new": {"groups": ["cert-team"], "preferred_username": "alice"},
+        "mallory": {"groups": ["cert-team"]},
     })
 }
 
@@ -64,7 +67,14 @@ async fn configure(app: &TestApp, idp: &Idp, create_users: bool) -> SsoProvider 
 }
 
 async fn setup(backend: Backend) -> (TestApp, Idp) {
-    let app = TestApp::spawn(backend).await;
+    // Many sign-ins from one address in a few seconds.
+    let app = TestApp::spawn_with(backend, |c| {
+        c.login_rate_limit = isx_server::RateLimit {
+            per_minute: 600,
+            burst: 100,
+        }
+    })
+    .await;
     let idp = Idp::start(
         &isx_app::sso::redirect_uri(&app.base, "test"),
         CLIENT,
@@ -206,11 +216,15 @@ async fn unmapped_unknown_and_foreign_accounts_get_a_clear_page(backend: Backend
     let (app, idp) = setup(backend).await;
     user(&app, "dave", app.b.member.id).await;
     let b = Browser::start().await;
+    // The person learns its own mapping's problem; of isx's users it
+    // learns nothing (the same page for each), the audit log says which.
+    let cannot = "cannot be used to sign in to isx";
     let cases = [
         ("bob", "not mapped to any organisation", "unmapped"),
-        ("carol", "There is no isx user carol", "no-user"),
-        ("dave", "belongs to another organisation", "other-member"),
+        ("carol", cannot, "no-user"),
+        ("dave", cannot, "other-member"),
         ("erin", "more than one organisation", "ambiguous"),
+        ("Frank", "no usable login", "no-login"),
     ];
     for (login, text, outcome) in cases {
         match sso_sign_in(&b, &app, &idp, login).await {
@@ -258,6 +272,117 @@ async fn unmapped_unknown_and_foreign_accounts_get_a_clear_page(backend: Backend
         sso_outcomes(&app).await.first().map(String::as_str),
         Some("user:carol created")
     );
+}
+
+/// The red team's account takeovers: a provider account may not reach a
+/// user more powerful than its mapping, a recycled login, a bound user or
+/// a disabled one; a user single sign-on made has no password.
+async fn provider_accounts_take_over_nobody(backend: Backend) {
+    let (app, idp) = setup(backend).await;
+    let b = Browser::start().await;
+    // Mapped as a member: not the member's administrator.
+    isx_app::admin::create_user(
+        app.store.as_ref(),
+        app.clock.as_ref() as &dyn Clock,
+        &Login::new("carol").expect("login"),
+        PASSWORD,
+        app.a.member.id,
+        UserRole::MemberAdmin,
+    )
+    .await
+    .expect("admin");
+    assert!(matches!(
+        sso_sign_in(&b, &app, &idp, "carol").await,
+        Landed::Refused(_)
+    ));
+    assert_eq!(
+        sso_outcomes(&app).await.first().map(String::as_str),
+        Some("sso:test:carol role-above-mapping")
+    );
+    // A disabled user is not bound (whoever came first would own it once
+    // it is enabled again).
+    let dave = user(&app, "dave", app.a.member.id).await;
+    app.store
+        .set_user_disabled(dave.id, Some(app.clock.now()))
+        .await
+        .expect("disable");
+    idp_forget(&b, &idp).await;
+    assert!(matches!(
+        sso_sign_in(&b, &app, &idp, "dave").await,
+        Landed::Refused(_)
+    ));
+    assert!(app
+        .store
+        .sso_identities_of(dave.id)
+        .await
+        .expect("ids")
+        .is_empty());
+    // Alice binds; another provider account with her login (recycled, or
+    // edited by its holder) is refused.
+    let alice = user(&app, "alice", app.a.member.id).await;
+    idp_forget(&b, &idp).await;
+    assert_eq!(
+        sso_sign_in(&b, &app, &idp, "alice").await,
+        Landed::Dashboard
+    );
+    sign_out_everywhere(&b, &app, &idp).await;
+    assert!(matches!(
+        sso_sign_in(&b, &app, &idp, "alice-new").await,
+        Landed::Refused(_)
+    ));
+    assert_eq!(
+        sso_outcomes(&app).await.first().map(String::as_str),
+        Some("sso:test:alice linked-elsewhere")
+    );
+    let bound = app.store.sso_identities_of(alice.id).await.expect("ids");
+    assert_eq!(bound.len(), 1);
+    assert_eq!(bound[0].subject, "alice");
+    // The operator unbinds her (`isx sso unlink`): the new account binds.
+    let out = crate::cli::isx_with(&app, &["sso", "unlink", "alice"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sign_out_everywhere(&b, &app, &idp).await;
+    assert_eq!(
+        sso_sign_in(&b, &app, &idp, "alice-new").await,
+        Landed::Dashboard
+    );
+    assert_eq!(
+        app.store.sso_identities_of(alice.id).await.expect("ids")[0].subject,
+        "alice-new"
+    );
+    // A user single sign-on created signs in with no password, not even
+    // an empty one or the marker it stores.
+    configure(&app, &idp, true).await;
+    sign_out_everywhere(&b, &app, &idp).await;
+    assert_eq!(
+        sso_sign_in(&b, &app, &idp, "mallory").await,
+        Landed::Dashboard
+    );
+    let (cookie, csrf) = app.login_csrf().await;
+    for password in ["", isx_app::sso::NO_PASSWORD, "x"] {
+        let res = app
+            .client
+            .post(app.url("/login"))
+            .header("cookie", cookie.clone())
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("login", "mallory"),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{password:?}");
+    }
+}
+
+async fn idp_forget(b: &Browser, idp: &Idp) {
+    b.goto(&format!("{}/.well-known/openid-configuration", idp.issuer))
+        .await;
+    b.delete_cookies().await;
 }
 
 async fn forged_tokens_are_refused(backend: Backend) {
@@ -320,12 +445,51 @@ async fn a_second_factor_still_applies(backend: Backend) {
         "the provider's sign-in is the first step only"
     );
     assert!(app.store.sessions_of(alice.id).await.expect("s").is_empty());
+    assert!(
+        app.store
+            .sso_identities_of(alice.id)
+            .await
+            .expect("ids")
+            .is_empty(),
+        "a first sign-in binds nothing before its second factor"
+    );
     let uri = format!("otpauth://totp/isx:alice?secret={secret}&issuer=isx");
     let (code, _, _) = crate::identity::pyotp(&uri, app.clock.now().as_secs());
     b.type_into("#code", &code).await;
     b.click("#verify").await;
     b.wait_text("h1", |t| t == "Dashboard").await;
     assert_eq!(app.store.sessions_of(alice.id).await.expect("s").len(), 1);
+    assert_eq!(
+        app.store
+            .sso_identities_of(alice.id)
+            .await
+            .expect("ids")
+            .len(),
+        1
+    );
+    // A member that requires a factor, and a user without one: the
+    // provider account may not set one up for it on the way in.
+    let ivy = user(&app, "mallory", app.a.member.id).await;
+    app.store
+        .set_second_factor_required(app.a.member.id, true)
+        .await
+        .expect("require");
+    sign_out_everywhere(&b, &app, &idp).await;
+    match sso_sign_in(&b, &app, &idp, "mallory").await {
+        Landed::Refused(m) => assert!(m.contains("sign in once with your password"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(app.store.totp(ivy.id).await.expect("totp").is_none());
+    assert!(app
+        .store
+        .sso_identities_of(ivy.id)
+        .await
+        .expect("ids")
+        .is_empty());
+    assert_eq!(
+        sso_outcomes(&app).await.first().map(String::as_str),
+        Some("sso:test:mallory factor-first")
+    );
 }
 
 /// A minimal cookie jar for driving the provider's pages without a
@@ -368,13 +532,16 @@ fn location(res: &reqwest::Response) -> String {
 /// Starts a sign-in at isx and walks the provider's pages as `login`:
 /// isx's browser cookie and the callback URL the provider sends back.
 async fn callback_url(app: &TestApp, idp: &Idp, login: &str) -> (String, String) {
+    let (login_cookie, csrf) = app.login_csrf().await;
     let res = app
         .client
-        .get(app.url("/login/sso/test"))
+        .post(app.url("/login/sso/test"))
+        .header("cookie", login_cookie)
+        .form(&[("csrf", csrf)])
         .send()
         .await
         .expect("start");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status(), StatusCode::OK);
     let isx_cookie = res
         .headers()
         .get_all(reqwest::header::SET_COOKIE)
@@ -394,7 +561,14 @@ async fn callback_url(app: &TestApp, idp: &Idp, login: &str) -> (String, String)
         .build()
         .expect("client");
     let mut jar = Jar::default();
-    let mut url = location(&res);
+    // The page that moves on to the provider by itself.
+    let page = res.text().await.expect("page");
+    let mut url = page
+        .split("url=")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the provider's address")
+        .replace("&#38;", "&");
     for _ in 0..12 {
         if url.starts_with(&app.base) {
             return (isx_cookie, url);
@@ -529,31 +703,47 @@ async fn the_callback_is_bound_to_its_browser_and_used_once(backend: Backend) {
         .await
         .expect("page")
         .contains("access_denied nope"));
-    // An unknown provider is a 404; a provider that cannot be reached a
-    // clear 502 page.
+    // Another site cannot start a sign-in in a visitor's browser (an
+    // <img> or a link to the start is a GET; a form without the sign-in
+    // page's token is refused).
     let res = app
         .client
-        .get(app.url("/login/sso/nobody"))
+        .get(app.url("/login/sso/test"))
         .send()
         .await
-        .expect("404");
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let res = app
+        .client
+        .post(app.url("/login/sso/test"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .expect("forged start");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // An unknown provider is a 404; a provider that cannot be reached a
+    // clear 502 page, which does not show its internal addresses.
+    let (login_cookie, csrf) = app.login_csrf().await;
+    let start = |name: &'static str| {
+        app.client
+            .post(app.url(&format!("/login/sso/{name}")))
+            .header("cookie", login_cookie.clone())
+            .form(&[("csrf", csrf.clone())])
+            .send()
+    };
+    let res = start("nobody").await.expect("404");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let mut gone = configure(&app, &idp, false).await;
     gone.issuer = "https://127.0.0.1:9".into();
     gone.name = "gone".into();
     app.store.put_sso_provider(&gone).await.expect("put");
-    let res = app
-        .client
-        .get(app.url("/login/sso/gone"))
-        .send()
-        .await
-        .expect("502");
+    let res = start("gone").await.expect("502");
     assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
-    assert!(res
-        .text()
-        .await
-        .expect("page")
-        .contains("could not be reached"));
+    let page = res.text().await.expect("page");
+    assert!(
+        page.contains("could not be reached") && !page.contains("127.0.0.1:9"),
+        "{page}"
+    );
 }
 
 crate::on_both_backends!(
@@ -563,6 +753,7 @@ crate::on_both_backends!(
     a_second_factor_still_applies,
     the_callback_is_bound_to_its_browser_and_used_once,
     the_cli_configures_providers,
+    provider_accounts_take_over_nobody,
 );
 
 /// `isx sso add|list|remove` on the servers' store: the provider the
@@ -640,7 +831,7 @@ async fn the_cli_configures_providers(backend: Backend) {
         .text()
         .await
         .expect("page")
-        .contains("href=\"/login/sso/agency\""));
+        .contains("action=\"/login/sso/agency\""));
     // Refusals: each a message and no change.
     for (args, says) in [
         (

@@ -56,6 +56,7 @@ pub async fn run(store: &dyn Store) {
     urls(store).await;
     second_factors(store).await;
     single_sign_on(store).await;
+    passkeys(store).await;
     url_revocation_is_one_arrival(store).await;
     botnet(store).await;
     cleanfiles(store).await;
@@ -1724,7 +1725,7 @@ pub async fn url_levels_upgrade(url: &str) {
             at_version_18(&s, &[(&green, Tlp::Green), (&raised, Tlp::Red)]).await;
             std::sync::Arc::new(s)
         };
-    assert_eq!(store.migrate().await.expect("upgrade"), 10);
+    assert_eq!(store.migrate().await.expect("upgrade"), 11);
     let q = crate::UrlQuery {
         markings: Tlp::ALL.to_vec(),
         limit: 10,
@@ -2036,6 +2037,7 @@ async fn second_factors(store: &dyn Store) {
         token_hash: "challenge-hash".into(),
         user: u.id,
         pending_secret: None,
+        pending_link: None,
         attempts: 0,
         created_at: T0,
         expires_at: T0.add_secs(300),
@@ -2196,7 +2198,34 @@ async fn single_sign_on(store: &dyn Store) {
             .expect("identity"),
         Some(id.clone())
     );
-    assert_eq!(store.sso_identities_of(u.id).await.expect("of"), vec![id]);
+    assert_eq!(
+        store.sso_identities_of(u.id).await.expect("of"),
+        vec![id.clone()]
+    );
+    assert!(
+        !store
+            .link_sso_identity(&SsoIdentity {
+                subject: "another-subject".into(),
+                ..id.clone()
+            })
+            .await
+            .expect("second"),
+        "a user is bound to one identity"
+    );
+    // A first sign-in's binding rides on its second-factor step.
+    let step = crate::SignInChallenge {
+        token_hash: "sso-step".into(),
+        user: u.id,
+        pending_secret: None,
+        pending_link: Some(id.clone()),
+        attempts: 0,
+        created_at: T0,
+        expires_at: T0.add_secs(300),
+    };
+    store.insert_challenge(&step).await.expect("step");
+    assert_eq!(store.challenge("sso-step").await.expect("get"), Some(step));
+    assert_eq!(store.unlink_sso_identities(u.id).await.expect("unlink"), 1);
+    assert!(store.link_sso_identity(&id).await.expect("bind again"));
     store.insert_sso_pending(&pending).await.expect("pending");
     assert!(store.delete_sso_provider("agency").await.expect("delete"));
     assert!(!store.delete_sso_provider("agency").await.expect("again"));
@@ -2210,4 +2239,96 @@ async fn single_sign_on(store: &dyn Store) {
         .await
         .expect("take")
         .is_none());
+}
+
+async fn passkeys(store: &dyn Store) {
+    use crate::{StoredPasskey, WebauthnCeremony};
+    let m = store
+        .insert_member(&new_member("Passkey Agency", MemberKind::Government), T0)
+        .await
+        .expect("member");
+    let mut users = Vec::new();
+    for login in ["pk-one", "pk-two"] {
+        users.push(
+            store
+                .insert_user(
+                    &NewUser {
+                        login: Login::new(login).expect("login"),
+                        member: m.id,
+                        role: UserRole::Member,
+                        password_hash: "$argon2id$x".into(),
+                    },
+                    T0,
+                )
+                .await
+                .expect("user"),
+        );
+    }
+    let (one, two) = (users[0].id, users[1].id);
+    let key = StoredPasskey {
+        credential_id: "Y3JlZA".into(),
+        user: one,
+        name: "laptop".into(),
+        passkey: "{}".into(),
+        created_at: T0,
+        last_used_at: None,
+    };
+    assert!(store.insert_passkey(&key).await.expect("insert"));
+    assert!(
+        !store
+            .insert_passkey(&StoredPasskey {
+                user: two,
+                ..key.clone()
+            })
+            .await
+            .expect("again"),
+        "a credential id belongs to one user"
+    );
+    assert_eq!(store.passkeys(one).await.expect("list"), vec![key.clone()]);
+    assert!(store.passkeys(two).await.expect("list").is_empty());
+    store
+        .update_passkey(two, "Y3JlZA", "{\"stolen\":1}", T0.add_secs(5))
+        .await
+        .expect("update other");
+    assert_eq!(
+        store.passkeys(one).await.expect("list")[0].passkey,
+        "{}",
+        "another user cannot write it"
+    );
+    store
+        .update_passkey(one, "Y3JlZA", "{\"c\":2}", T0.add_secs(5))
+        .await
+        .expect("update");
+    let got = &store.passkeys(one).await.expect("list")[0];
+    assert_eq!(
+        (got.passkey.as_str(), got.last_used_at),
+        ("{\"c\":2}", Some(T0.add_secs(5)))
+    );
+    assert!(!store.delete_passkey(two, "Y3JlZA").await.expect("other"));
+    assert!(store.delete_passkey(one, "Y3JlZA").await.expect("own"));
+    assert!(store.insert_passkey(&key).await.expect("insert"));
+    assert_eq!(store.delete_passkeys_of(one).await.expect("all"), 1);
+
+    let c = WebauthnCeremony {
+        token_hash: "cer".into(),
+        user: one,
+        kind: "register".into(),
+        state: "{}".into(),
+        created_at: T0,
+        expires_at: T0.add_secs(300),
+    };
+    store.insert_ceremony(&c).await.expect("ceremony");
+    assert_eq!(
+        store.take_ceremony("cer", T0).await.expect("take"),
+        Some(c.clone())
+    );
+    assert_eq!(store.take_ceremony("cer", T0).await.expect("twice"), None);
+    store.insert_ceremony(&c).await.expect("ceremony");
+    assert_eq!(
+        store
+            .take_ceremony("cer", T0.add_secs(300))
+            .await
+            .expect("late"),
+        None
+    );
 }

@@ -306,6 +306,9 @@ pub struct SignInChallenge {
     pub token_hash: String,
     pub user: UserId,
     pub pending_secret: Option<String>,
+    /// A single sign-on identity to bind to the user once this step
+    /// succeeds (its first sign-in through that provider).
+    pub pending_link: Option<SsoIdentity>,
     pub attempts: i64,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
@@ -366,13 +369,42 @@ pub struct SsoPending {
 }
 
 /// A provider identity (`iss`, `sub`) bound to an isx user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SsoIdentity {
     pub issuer: String,
     pub subject: String,
     pub provider: String,
     pub user: UserId,
     pub linked_at: Timestamp,
+}
+
+/// A WebAuthn credential (passkey) of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredPasskey {
+    /// The credential id, base64url.
+    pub credential_id: String,
+    pub user: UserId,
+    /// What the user called it.
+    pub name: String,
+    /// The credential as the WebAuthn library keeps it (JSON): public key,
+    /// signature counter. Not serialised.
+    #[serde(skip_serializing)]
+    pub passkey: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A WebAuthn ceremony in progress: the library's state (JSON) for one
+/// user, taken once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnCeremony {
+    pub token_hash: String,
+    pub user: UserId,
+    /// `register` or `authenticate`.
+    pub kind: String,
+    pub state: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// A client certificate that authenticates a machine as a member.
@@ -441,6 +473,30 @@ pub trait FactorStore: Send + Sync {
     async fn delete_challenge(&self, token_hash: &str) -> Result<()>;
     /// Deletes expired challenges; how many.
     async fn delete_expired_challenges(&self, now: Timestamp) -> Result<u64>;
+    // WebAuthn passkeys.
+    /// Stores a new passkey; `false` if that credential id is stored
+    /// already (for anyone).
+    async fn insert_passkey(&self, p: &StoredPasskey) -> Result<bool>;
+    async fn passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>>;
+    /// Writes a passkey's state back after a sign-in (its counter).
+    async fn update_passkey(
+        &self,
+        user: UserId,
+        credential_id: &str,
+        passkey: &str,
+        used_at: Timestamp,
+    ) -> Result<()>;
+    /// Removes one of `user`'s passkeys; `false` if it has none of that id.
+    async fn delete_passkey(&self, user: UserId, credential_id: &str) -> Result<bool>;
+    /// Removes all of `user`'s passkeys; how many.
+    async fn delete_passkeys_of(&self, user: UserId) -> Result<u64>;
+    async fn insert_ceremony(&self, c: &WebauthnCeremony) -> Result<()>;
+    /// Takes (reads and deletes in one statement) an unexpired ceremony.
+    async fn take_ceremony(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<WebauthnCeremony>>;
     // Client certificates.
     async fn insert_client_cert(&self, c: &ClientCert) -> Result<()>;
     async fn client_cert(&self, fingerprint: &str) -> Result<Option<ClientCert>>;
@@ -473,9 +529,11 @@ pub trait SsoStore: Send + Sync {
     async fn delete_expired_sso_pending(&self, now: Timestamp) -> Result<u64>;
     async fn sso_identity(&self, issuer: &str, subject: &str) -> Result<Option<SsoIdentity>>;
     /// Binds an identity to a user; `false` if that identity is bound
-    /// already (to anyone).
+    /// already (to anyone), or the user has one already.
     async fn link_sso_identity(&self, id: &SsoIdentity) -> Result<bool>;
     async fn sso_identities_of(&self, user: UserId) -> Result<Vec<SsoIdentity>>;
+    /// Unbinds `user`'s identities; how many.
+    async fn unlink_sso_identities(&self, user: UserId) -> Result<u64>;
 }
 
 /// Advance vulnerability notices: releases, their advisories, the KEV

@@ -155,6 +155,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "single_sign_on",
         sql: include_str!("../migrations/sqlite/0028_single_sign_on.sql"),
     },
+    Migration {
+        version: 29,
+        name: "passkeys",
+        sql: include_str!("../migrations/sqlite/0029_passkeys.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -297,6 +302,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 28,
         name: "single_sign_on",
         sql: include_str!("../migrations/postgres/0028_single_sign_on.sql"),
+    },
+    Migration {
+        version: 29,
+        name: "passkeys",
+        sql: include_str!("../migrations/postgres/0029_passkeys.sql"),
     },
 ];
 

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::engine::{commit, maybe_scalar, scalar, Engine, Get, Run, SqlStore};
-use crate::{ClientCert, SignInChallenge, TotpFactor};
+use crate::{ClientCert, SignInChallenge, StoredPasskey, TotpFactor, WebauthnCeremony};
 use isx_domain::{MemberId, Timestamp, UserId};
 
 /// Writes a set of recovery code hashes for `user` inside `tx`, ending the
@@ -214,9 +214,15 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
     }
 
     async fn insert_challenge(&self, c: &SignInChallenge) -> crate::Result<()> {
+        let link = c
+            .pending_link
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| crate::StoreError::Corrupt(format!("pending link: {e}")))?;
         sqlx::query(
-            "INSERT INTO sign_in_challenges (token_hash, user_id, pending_secret, attempts, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sign_in_challenges (token_hash, user_id, pending_secret, attempts, created_at, expires_at, pending_link)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .arg(&c.token_hash)
         .arg(c.user.0)
@@ -224,6 +230,7 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
         .arg(c.attempts)
         .arg(c.created_at.as_micros())
         .arg(c.expires_at.as_micros())
+        .arg(link)
         .run(&self.pool)
         .await?;
         Ok(())
@@ -231,7 +238,7 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
 
     async fn challenge(&self, token_hash: &str) -> crate::Result<Option<SignInChallenge>> {
         let row = sqlx::query(
-            "SELECT token_hash, user_id, pending_secret, attempts, created_at, expires_at
+            "SELECT token_hash, user_id, pending_secret, attempts, created_at, expires_at, pending_link
              FROM sign_in_challenges WHERE token_hash = $1",
         )
         .arg(token_hash)
@@ -242,6 +249,11 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
                 token_hash: r.col::<String>("token_hash")?,
                 user: UserId(r.col::<i64>("user_id")?),
                 pending_secret: r.col::<Option<String>>("pending_secret")?,
+                pending_link: r
+                    .col::<Option<String>>("pending_link")?
+                    .map(|t| serde_json::from_str(&t))
+                    .transpose()
+                    .map_err(|e| crate::StoreError::Corrupt(format!("pending link: {e}")))?,
                 attempts: r.col::<i64>("attempts")?,
                 created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
                 expires_at: Timestamp::from_micros(r.col::<i64>("expires_at")?),
@@ -272,6 +284,131 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
             .run(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn insert_passkey(&self, p: &StoredPasskey) -> crate::Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO user_passkeys (credential_id, user_id, name, passkey, created_at, last_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
+        )
+        .arg(&p.credential_id)
+        .arg(p.user.0)
+        .arg(&p.name)
+        .arg(&p.passkey)
+        .arg(p.created_at.as_micros())
+        .arg(p.last_used_at.map(Timestamp::as_micros))
+        .run(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn passkeys(&self, user: UserId) -> crate::Result<Vec<StoredPasskey>> {
+        sqlx::query(
+            "SELECT credential_id, user_id, name, passkey, created_at, last_used_at
+             FROM user_passkeys WHERE user_id = $1 ORDER BY created_at, credential_id",
+        )
+        .arg(user.0)
+        .rows(&self.pool)
+        .await?
+        .iter()
+        .map(|r| -> crate::Result<StoredPasskey> {
+            Ok(StoredPasskey {
+                credential_id: r.col::<String>("credential_id")?,
+                user: UserId(r.col::<i64>("user_id")?),
+                name: r.col::<String>("name")?,
+                passkey: r.col::<String>("passkey")?,
+                created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
+                last_used_at: r
+                    .col::<Option<i64>>("last_used_at")?
+                    .map(Timestamp::from_micros),
+            })
+        })
+        .collect()
+    }
+
+    async fn update_passkey(
+        &self,
+        user: UserId,
+        credential_id: &str,
+        passkey: &str,
+        used_at: Timestamp,
+    ) -> crate::Result<()> {
+        sqlx::query(
+            "UPDATE user_passkeys SET passkey = $1, last_used_at = $2
+             WHERE user_id = $3 AND credential_id = $4",
+        )
+        .arg(passkey)
+        .arg(used_at.as_micros())
+        .arg(user.0)
+        .arg(credential_id)
+        .run(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_passkey(&self, user: UserId, credential_id: &str) -> crate::Result<bool> {
+        let n = sqlx::query("DELETE FROM user_passkeys WHERE user_id = $1 AND credential_id = $2")
+            .arg(user.0)
+            .arg(credential_id)
+            .run(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn delete_passkeys_of(&self, user: UserId) -> crate::Result<u64> {
+        let n = sqlx::query("DELETE FROM user_passkeys WHERE user_id = $1")
+            .arg(user.0)
+            .run(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    async fn insert_ceremony(&self, c: &WebauthnCeremony) -> crate::Result<()> {
+        // Expired ones go on the way (a ceremony lasts minutes).
+        sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1")
+            .arg(c.created_at.as_micros())
+            .run(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (token_hash, user_id, kind, state, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .arg(&c.token_hash)
+        .arg(c.user.0)
+        .arg(&c.kind)
+        .arg(&c.state)
+        .arg(c.created_at.as_micros())
+        .arg(c.expires_at.as_micros())
+        .run(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_ceremony(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> crate::Result<Option<WebauthnCeremony>> {
+        let row = sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE token_hash = $1
+             RETURNING token_hash, user_id, kind, state, created_at, expires_at",
+        )
+        .arg(token_hash)
+        .maybe_row(&self.pool)
+        .await?;
+        let c = row
+            .map(|r| -> crate::Result<WebauthnCeremony> {
+                Ok(WebauthnCeremony {
+                    token_hash: r.col::<String>("token_hash")?,
+                    user: UserId(r.col::<i64>("user_id")?),
+                    kind: r.col::<String>("kind")?,
+                    state: r.col::<String>("state")?,
+                    created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
+                    expires_at: Timestamp::from_micros(r.col::<i64>("expires_at")?),
+                })
+            })
+            .transpose()?;
+        Ok(c.filter(|c| c.expires_at > now))
     }
 
     async fn insert_client_cert(&self, c: &ClientCert) -> crate::Result<()> {

@@ -192,7 +192,7 @@ impl<DB: Engine> crate::SsoStore for SqlStore<DB> {
     async fn link_sso_identity(&self, id: &SsoIdentity) -> crate::Result<bool> {
         let n = sqlx::query(
             "INSERT INTO sso_identities (issuer, subject, provider, user_id, linked_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issuer, subject) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .arg(&id.issuer)
         .arg(&id.subject)
@@ -202,6 +202,14 @@ impl<DB: Engine> crate::SsoStore for SqlStore<DB> {
         .run(&self.pool)
         .await?;
         Ok(n > 0)
+    }
+
+    async fn unlink_sso_identities(&self, user: UserId) -> crate::Result<u64> {
+        let n = sqlx::query("DELETE FROM sso_identities WHERE user_id = $1")
+            .arg(user.0)
+            .run(&self.pool)
+            .await?;
+        Ok(n)
     }
 
     async fn sso_identities_of(&self, user: UserId) -> crate::Result<Vec<SsoIdentity>> {

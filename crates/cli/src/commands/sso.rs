@@ -135,6 +135,21 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: SsoCommand) -> anyhow:
                 &rows,
             )
         }
+        SsoCommand::Unlink { login } => {
+            let login = isx_domain::Login::new(&login)?;
+            let user = ctx
+                .store
+                .user_by_login(&login)
+                .await?
+                .with_context(|| format!("no user {login}"))?;
+            let n = ctx.store.unlink_sso_identities(user.id).await?;
+            ctx.audit(Some(user.member), "sso.unlink", &format!("user/{login}"))
+                .await?;
+            output::print(&format!(
+                "{login}: {n} provider identit{} unbound",
+                if n == 1 { "y" } else { "ies" }
+            ))
+        }
         SsoCommand::Remove { name } => {
             if !ctx.store.delete_sso_provider(&name).await? {
                 anyhow::bail!("no single sign-on provider {name:?} (see `isx sso list`)");

@@ -24,7 +24,7 @@ pub(super) const CHALLENGE_COOKIE: &str = "isx_challenge";
 /// How long that step lasts.
 pub(super) const CHALLENGE_SECS: i64 = 300;
 /// Codes a sign-in step may try before it ends.
-const ATTEMPTS: i64 = 5;
+pub(super) const ATTEMPTS: i64 = 5;
 
 /// The QR code of an `otpauth://` URI, as inline SVG.
 fn qr_svg(uri: &str) -> Result<String, ApiError> {
@@ -42,7 +42,7 @@ fn qr_svg(uri: &str) -> Result<String, ApiError> {
 }
 
 /// What enrolling a secret shows: the QR code, the URI and the secret.
-struct Enrolment {
+pub(super) struct Enrolment {
     secret: String,
     uri: String,
     qr: String,
@@ -57,7 +57,7 @@ fn enrolment(state: &AppState, login: &str, secret: String) -> Result<Enrolment,
     })
 }
 
-async fn audit(
+pub(super) async fn audit(
     state: &AppState,
     user: &User,
     action: &str,
@@ -89,9 +89,14 @@ struct AccountPage {
     codes_left: u64,
     setup: Option<Enrolment>,
     new_codes: Vec<String>,
+    passkeys: Vec<super::passkeys::PasskeyRow>,
+    /// Why passkeys cannot be used here (the public URL is an IP address).
+    passkey_problem: Option<String>,
+    /// Users that single sign-on created have none.
+    has_password: bool,
 }
 
-async fn account_page(
+pub(super) async fn account_page(
     state: &AppState,
     caller: &Caller,
     setup: Option<Enrolment>,
@@ -100,9 +105,12 @@ async fn account_page(
     notice: Option<String>,
 ) -> Result<Response, ApiError> {
     let user = own_user(caller)?;
-    let (enrolled, required, codes_left) =
-        second_factor::status(state.store.as_ref(), user).await?;
+    let (_, required, codes_left) = second_factor::status(state.store.as_ref(), user).await?;
+    let enrolled = state.store.totp(user.id).await?.is_some();
     let sessions = session_rows(state, caller, user).await?;
+    let passkeys = super::passkeys::rows(state, user).await?;
+    let passkey_problem = isx_app::passkeys::RelyingParty::new(state.public_url()).err();
+    let has_password = user.password_hash != isx_app::sso::NO_PASSWORD;
     let mut layout = super::pages::layout(caller, "Account security", "account");
     layout.error = error;
     layout.notice = notice;
@@ -121,6 +129,9 @@ async fn account_page(
             codes_left,
             setup,
             new_codes,
+            passkeys,
+            passkey_problem,
+            has_password,
         })?,
     )
         .into_response())
@@ -220,7 +231,7 @@ pub(crate) async fn end_session(
     .await
 }
 
-fn own_user(caller: &Caller) -> Result<&User, ApiError> {
+pub(super) fn own_user(caller: &Caller) -> Result<&User, ApiError> {
     caller
         .user
         .as_ref()
@@ -251,7 +262,11 @@ pub(crate) struct CodeForm {
 
 /// Whether `password` is `user`'s, checked as sign-in checks it (Argon2id,
 /// at most `password_slots` at once).
-async fn password_ok(state: &AppState, user: &User, password: String) -> Result<bool, ApiError> {
+pub(super) async fn password_ok(
+    state: &AppState,
+    user: &User,
+    password: String,
+) -> Result<bool, ApiError> {
     let hash = user.password_hash.clone();
     let slot = tokio::time::timeout(
         std::time::Duration::from_secs(10),
@@ -458,7 +473,7 @@ async fn unproven(
 }
 
 /// Codes tried per user are bounded like passwords.
-fn limit(state: &AppState, user: &User) -> Result<(), ApiError> {
+pub(super) fn limit(state: &AppState, user: &User) -> Result<(), ApiError> {
     state
         .account_limiter
         .check(&format!("factor:{}", user.id.0))
@@ -474,10 +489,12 @@ struct SecondFactorPage {
     new_codes: Vec<String>,
     /// Too many wrong codes: no form.
     locked: bool,
+    /// The user has passkeys: offer them.
+    passkey: bool,
 }
 
 /// The challenge a sign-in cookie names, if live.
-async fn live_challenge(
+pub(super) async fn live_challenge(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(isx_store::SignInChallenge, User)>, ApiError> {
@@ -498,7 +515,7 @@ async fn live_challenge(
     }
 }
 
-fn login_csrf(headers: &HeaderMap) -> String {
+pub(super) fn login_csrf(headers: &HeaderMap) -> String {
     auth::cookie(headers, LOGIN_CSRF_COOKIE)
         .map(str::to_owned)
         .unwrap_or_default()
@@ -525,6 +542,7 @@ pub(super) async fn second_factor_page(
         error: None,
         new_codes: Vec::new(),
         locked: false,
+        passkey: !state.store.passkeys(user.id).await?.is_empty(),
     })?
     .into_response())
 }
@@ -616,6 +634,7 @@ pub(super) async fn second_factor_submit(
                 error: Some(LOCKED.into()),
                 new_codes: Vec::new(),
                 locked: true,
+                passkey: false,
             };
             return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
         }
@@ -631,11 +650,16 @@ pub(super) async fn second_factor_submit(
                 error: Some("Wrong code.".into()),
                 new_codes: Vec::new(),
                 locked: false,
+                passkey: !state.store.passkeys(user.id).await?.is_empty(),
             };
             return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
         }
     };
     state.store.delete_challenge(&c.token_hash).await?;
+    if !bind_pending(&state, &c).await? {
+        audit(&state, &user, "session.sso", Some(peer), "linked-elsewhere").await?;
+        return Ok(back_to_login());
+    }
     audit(
         &state,
         &user,
@@ -654,6 +678,7 @@ pub(super) async fn second_factor_submit(
             error: None,
             new_codes,
             locked: false,
+            passkey: false,
         })?
         .into_response()
     };
@@ -665,12 +690,26 @@ pub(super) async fn second_factor_submit(
     Ok(res)
 }
 
+/// Binds the single sign-on identity a first sign-in's step carries, now
+/// that its second factor is proven; `false` if it can no longer be bound
+/// (the sign-in is then refused).
+pub(super) async fn bind_pending(
+    state: &AppState,
+    c: &isx_store::SignInChallenge,
+) -> Result<bool, ApiError> {
+    match &c.pending_link {
+        Some(link) => Ok(isx_app::sso::bind(state.store.as_ref(), link).await?),
+        None => Ok(true),
+    }
+}
+
 /// Starts the second step of a sign-in for `user` (its password was
 /// right): a challenge only the second-factor page accepts.
 pub(super) async fn challenge(
     state: &AppState,
     user: &User,
     enrol: bool,
+    link: Option<isx_store::SsoIdentity>,
     now: Timestamp,
 ) -> Result<Response, ApiError> {
     let token = auth::random_hex32();
@@ -680,6 +719,7 @@ pub(super) async fn challenge(
             token_hash: auth::hash_secret(&token),
             user: user.id,
             pending_secret: enrol.then(second_factor::new_secret),
+            pending_link: link,
             attempts: 0,
             created_at: now,
             expires_at: now.add_secs(CHALLENGE_SECS),

@@ -10,6 +10,7 @@ mod charts;
 mod cleanfiles;
 mod pages;
 mod partnership;
+mod passkeys;
 mod sso;
 mod urls;
 
@@ -109,6 +110,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/account/totp/remove", post(account::remove))
         .route("/account/recovery-codes", post(account::renew_codes))
         .route("/account/sessions/end", post(account::end_session))
+        .route(
+            "/account/passkeys/options",
+            post(passkeys::register_options),
+        )
+        .route("/account/passkeys", post(passkeys::register))
+        .route("/account/passkeys/remove", post(passkeys::remove))
         .route("/logout", post(logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
@@ -116,7 +123,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         ));
     Router::new()
         .route("/login", get(login_page).post(login))
-        .route("/login/sso/{provider}", get(sso::start))
+        .route("/login/sso/{provider}", post(sso::start))
+        .route(
+            "/login/second-factor/passkey/options",
+            post(passkeys::sign_in_options),
+        )
+        .route("/login/second-factor/passkey", post(passkeys::sign_in))
         .route("/login/sso/{provider}/callback", get(sso::callback))
         .route(
             "/login/second-factor",
@@ -127,6 +139,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/favicon.ico", get(favicon))
         .route("/static/cleanfiles.js", get(cleanfiles_script))
         .route("/static/attach.js", get(attach_script))
+        .route("/static/passkey.js", get(passkey_script))
         .route("/static/time.js", get(time_script))
         .merge(signed_in)
 }
@@ -148,6 +161,16 @@ async fn time_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/time.js"),
+    )
+}
+
+async fn passkey_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/passkey.js"),
     )
 }
 
@@ -341,10 +364,15 @@ async fn login(
     };
     // An unknown login is checked against a dummy hash, so that both take
     // the same time; at most `password_slots` hashes run at once.
-    let hash = user.as_ref().map_or_else(
-        || auth::dummy_password_hash().to_owned(),
-        |u| u.password_hash.clone(),
-    );
+    // A user single sign-on created has no password: checked against the
+    // dummy hash too, so its answer takes a password check's time.
+    let hash = user
+        .as_ref()
+        .filter(|u| u.password_hash != isx_app::sso::NO_PASSWORD)
+        .map_or_else(
+            || auth::dummy_password_hash().to_owned(),
+            |u| u.password_hash.clone(),
+        );
     let password = form.password;
     let slot = tokio::time::timeout(
         std::time::Duration::from_secs(10),
@@ -363,7 +391,10 @@ async fn login(
     // A disabled user is answered like a wrong password (after the same
     // hash), so the page tells nobody which accounts exist or are disabled.
     let disabled = user.as_ref().is_some_and(isx_domain::User::is_disabled);
-    let verified = matched && user.is_some() && !disabled;
+    let has_password = user
+        .as_ref()
+        .is_some_and(|u| u.password_hash != isx_app::sso::NO_PASSWORD);
+    let verified = matched && has_password && !disabled;
     // A right password of a user with a second factor (or whose member
     // requires one) is only the first step.
     let factor = match user.as_ref().filter(|_| verified) {
@@ -399,7 +430,7 @@ async fn login(
     };
     if second_step {
         let enrol = factor.is_some_and(|(enrolled, _, _)| !enrolled);
-        return account::challenge(&state, &user, enrol, now).await;
+        return account::challenge(&state, &user, enrol, None, now).await;
     }
     let mut res = Redirect::to("/").into_response();
     start_session(&state, &user, now, (peer, &headers), &mut res).await?;

@@ -17,8 +17,10 @@ use isx_domain::NewAuditEvent;
 
 use super::{account, render, start_session, LOGIN_CSRF_COOKIE};
 use crate::auth;
+use crate::extract::WebForm;
 use crate::problem::ApiError;
 use crate::AppState;
+use subtle::ConstantTimeEq;
 
 const SSO_COOKIE: &str = "isx_sso";
 
@@ -46,12 +48,27 @@ fn refused(status: StatusCode, message: String) -> Result<Response, ApiError> {
     Ok((status, render(&RefusedPage { message })?).into_response())
 }
 
-/// `GET /login/sso/{provider}`: to the provider.
+#[derive(serde::Deserialize)]
+pub(super) struct StartForm {
+    csrf: String,
+}
+
+/// `POST /login/sso/{provider}` (the sign-in page's button, with the
+/// sign-in form's CSRF token, so another site cannot start sign-ins in a
+/// visitor's browser): to the provider.
 pub(super) async fn start(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(provider): Path<String>,
+    headers: HeaderMap,
+    WebForm(form): WebForm<StartForm>,
 ) -> Result<Response, ApiError> {
+    let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if cookie_csrf.is_empty() || !bool::from(cookie_csrf.as_bytes().ct_eq(form.csrf.as_bytes())) {
+        return Err(ApiError::Forbidden(
+            "the sign-in page expired; reload it and try again".into(),
+        ));
+    }
     if let Err(retry_after_secs) = state
         .login_limiter
         .check(&crate::ratelimit::client_key(peer.ip()))
@@ -70,7 +87,13 @@ pub(super) async fn start(
     .await?;
     match started {
         Ok(s) => {
-            let mut res = Redirect::to(&s.authorize_url).into_response();
+            // A page that moves on by itself, not a redirect: the sign-in
+            // page's `form-action 'self'` would stop a form's redirect to
+            // another site.
+            let mut res = render(&ContinuePage {
+                to: s.authorize_url,
+            })?
+            .into_response();
             res.headers_mut().append(
                 header::SET_COOKIE,
                 sso_cookie(&state, &s.browser_token, sso::PENDING_SECS),
@@ -78,10 +101,18 @@ pub(super) async fn start(
             Ok(res)
         }
         Err(r) => {
-            tracing::warn!(provider = %provider.chars().take(64).collect::<String>(), reason = %r, "single sign-on cannot start");
+            tracing::warn!(provider = %shown(&provider), reason = ?r, "single sign-on cannot start");
             refused(StatusCode::BAD_GATEWAY, r.to_string())
         }
     }
+}
+
+/// A provider name from a path, as logs and the audit log may show it.
+fn shown(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(32)
+        .collect()
 }
 
 /// A page that moves on to `to` by itself: the navigation it starts is
@@ -91,7 +122,7 @@ fn hop(res: Response) -> Result<Response, ApiError> {
         .headers()
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+        .filter(|l| l.starts_with('/') && !l.starts_with("//") && !l.starts_with("/\\"))
         .unwrap_or("/")
         .to_owned();
     let mut page = render(&ContinuePage { to })?.into_response();
@@ -123,22 +154,44 @@ pub(super) async fn callback(
         now,
     )
     .await?;
-    let (actor, member, outcome) = match &done {
-        Ok(s) => (
+    if let Err((Refusal::Expired, _)) = &done {
+        // Anyone can send this; past the per-address budget it is not
+        // even written down.
+        if let Err(retry_after_secs) = state
+            .login_limiter
+            .check(&crate::ratelimit::client_key(peer.ip()))
+        {
+            return Err(ApiError::TooManyRequests { retry_after_secs });
+        }
+    }
+    let clear = sso_cookie(&state, "", 0);
+    let outcome = match done {
+        Ok(s) => second_step(&state, s, now).await?,
+        Err((r, a)) => Err((r, a)),
+    };
+    let (actor, member, word) = match &outcome {
+        Ok((s, next)) => (
             format!("user:{}", s.user.login),
             Some(s.user.member),
-            s.how.to_owned(),
+            if matches!(next, Next::Session) {
+                s.how
+            } else {
+                "provider-ok"
+            }
+            .to_owned(),
         ),
         Err((r, a)) => (
             format!(
                 "sso:{}:{}",
-                a.provider.as_deref().unwrap_or("?"),
+                shown(a.provider.as_deref().unwrap_or("?")),
                 a.login
                     .as_deref()
-                    .unwrap_or("?")
-                    .chars()
-                    .take(64)
-                    .collect::<String>()
+                    .map(|l| l
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(64)
+                        .collect::<String>())
+                    .unwrap_or_else(|| "?".into())
             ),
             a.member,
             r.outcome().to_owned(),
@@ -151,16 +204,15 @@ pub(super) async fn callback(
             actor,
             member,
             action: "session.sso".into(),
-            target: format!("sso/{}", provider.chars().take(64).collect::<String>()),
+            target: format!("sso/{}", shown(&provider)),
             source_ip: Some(peer.ip().to_string()),
-            outcome,
+            outcome: word,
         })
         .await?;
-    let clear = sso_cookie(&state, "", 0);
-    let signed_in = match done {
-        Ok(s) => s,
+    let (signed_in, next) = match outcome {
+        Ok(x) => x,
         Err((r, _)) => {
-            tracing::info!(provider = %provider.chars().take(64).collect::<String>(), outcome = r.outcome(), "single sign-on refused");
+            tracing::info!(provider = %shown(&provider), outcome = r.outcome(), reason = ?r, "single sign-on refused");
             let status = match r {
                 Refusal::Unreachable(_) => StatusCode::BAD_GATEWAY,
                 Refusal::Expired => StatusCode::BAD_REQUEST,
@@ -172,28 +224,69 @@ pub(super) async fn callback(
         }
     };
     let user = signed_in.user;
-    let (enrolled, required, _) =
-        isx_app::second_factor::status(state.store.as_ref(), &user).await?;
-    let mut res = if enrolled || required {
-        let mut res = account::challenge(&state, &user, !enrolled, now).await?;
-        // The sign-in form's cookie was not sent on the provider's
-        // cross-site redirect: the second-factor form gets a fresh one.
-        res.headers_mut().append(
-            header::SET_COOKIE,
-            super::cookie_header(
-                &state,
-                LOGIN_CSRF_COOKIE,
-                &auth::random_hex32(),
-                "/login",
-                3600,
-            ),
-        );
-        res
-    } else {
-        let mut res = Redirect::to("/").into_response();
-        start_session(&state, &user, now, (peer, &headers), &mut res).await?;
-        res
+    let mut res = match next {
+        Next::Factor { enrol } => {
+            let mut res = account::challenge(&state, &user, enrol, signed_in.link, now).await?;
+            // The sign-in form's cookie was not sent on the provider's
+            // cross-site redirect: the second-factor form gets a fresh one.
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                super::cookie_header(
+                    &state,
+                    LOGIN_CSRF_COOKIE,
+                    &auth::random_hex32(),
+                    "/login",
+                    3600,
+                ),
+            );
+            res
+        }
+        Next::Session => {
+            let mut res = Redirect::to("/").into_response();
+            start_session(&state, &user, now, (peer, &headers), &mut res).await?;
+            res
+        }
     };
     res.headers_mut().append(header::SET_COOKIE, clear);
     hop(res)
+}
+
+/// What follows a provider's sign-in.
+enum Next {
+    /// The second factor (`enrol`: set one up first).
+    Factor {
+        enrol: bool,
+    },
+    Session,
+}
+
+/// Decides the step after the provider: the second factor where the user
+/// has one or its member requires one (a first sign-in's binding waits
+/// for it), else the binding now and a session.
+async fn second_step(
+    state: &AppState,
+    s: sso::SignedIn,
+    _now: isx_domain::Timestamp,
+) -> Result<Result<(sso::SignedIn, Next), (Refusal, sso::Attempt)>, ApiError> {
+    let attempt = || sso::Attempt {
+        provider: Some(s.provider.clone()),
+        login: Some(s.user.login.to_string()),
+        member: Some(s.user.member),
+    };
+    let (enrolled, required, _) =
+        isx_app::second_factor::status(state.store.as_ref(), &s.user).await?;
+    if required && !enrolled && s.how == "linked" {
+        // Setting a factor up on the way in would let whoever holds the
+        // provider account choose the factor of an existing user.
+        return Ok(Err((Refusal::FactorFirst, attempt())));
+    }
+    if enrolled || required {
+        return Ok(Ok((s, Next::Factor { enrol: !enrolled })));
+    }
+    if let Some(link) = &s.link {
+        if !sso::bind(state.store.as_ref(), link).await? {
+            return Ok(Err((Refusal::LinkedElsewhere, attempt())));
+        }
+    }
+    Ok(Ok((s, Next::Session)))
 }

@@ -35,4 +35,10 @@ CREATE TABLE sso_identities (
     linked_at      BIGINT NOT NULL,
     PRIMARY KEY (issuer, subject)
 );
-CREATE INDEX sso_identities_user ON sso_identities(user_id);
+-- One provider identity per user: binding another takes an administrator
+-- (`isx sso unlink`), so a second provider, or a recycled login at the
+-- same one, cannot claim a user already bound.
+CREATE UNIQUE INDEX sso_identities_user ON sso_identities(user_id);
+-- A first sign-in's binding waits for the second factor: it is kept with
+-- the sign-in step and made only when the step succeeds.
+ALTER TABLE sign_in_challenges ADD COLUMN pending_link TEXT;

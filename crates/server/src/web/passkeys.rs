@@ -1,0 +1,322 @@
+//! Passkeys in the web application: registering and removing them on the
+//! account page, and using one at the sign-in's second step
+//! (`static/passkey.js` talks to these as JSON; `isx_app::passkeys` does
+//! WebAuthn). Adding or removing a passkey takes the password (or, for a
+//! user single sign-on created, a session signed in within the last ten
+//! minutes), so a stolen session alone cannot change the account's
+//! factors.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use isx_app::passkeys::{self, RelyingParty};
+use isx_domain::User;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use super::account::{self, audit, own_user};
+use super::{check_csrf, cookie_header};
+use crate::auth::Caller;
+use crate::extract::{ApiJson, WebForm};
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// How recent a session of a user without a password must be to change
+/// its passkeys.
+const FRESH_SECS: i64 = 600;
+
+/// One passkey, as the account page lists it.
+pub(crate) struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: String,
+}
+
+pub(super) async fn rows(state: &AppState, user: &User) -> Result<Vec<PasskeyRow>, ApiError> {
+    Ok(state
+        .store
+        .passkeys(user.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.credential_id,
+            name: p.name,
+            created_at: p.created_at.to_rfc3339(),
+            last_used_at: p
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
+        })
+        .collect())
+}
+
+fn relying_party(state: &AppState) -> Result<RelyingParty, ApiError> {
+    RelyingParty::new(state.public_url()).map_err(ApiError::Conflict)
+}
+
+/// The owner's proof for changing passkeys: its password, or, without
+/// one, a fresh session.
+async fn proven(
+    state: &AppState,
+    caller: &Caller,
+    user: &User,
+    password: &str,
+) -> Result<bool, ApiError> {
+    if user.password_hash == isx_app::sso::NO_PASSWORD {
+        let now = state.clock.now().as_secs();
+        return Ok(caller
+            .session
+            .as_ref()
+            .is_some_and(|s| now - s.created_at.as_secs() <= FRESH_SECS));
+    }
+    account::password_ok(state, user, password.to_owned()).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct OptionsIn {
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /account/passkeys/options`: a registration ceremony.
+pub(super) async fn register_options(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<OptionsIn>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &body.csrf)?;
+    let user = own_user(&caller)?;
+    let rp = relying_party(&state)?;
+    account::limit(&state, user)?;
+    if !proven(&state, &caller, user, &body.password).await? {
+        audit(&state, user, "factor.passkey.add", Some(peer), "401").await?;
+        return Err(ApiError::Forbidden(
+            if user.password_hash == isx_app::sso::NO_PASSWORD {
+                "sign in again, then add the passkey within ten minutes"
+            } else {
+                "wrong password"
+            }
+            .into(),
+        ));
+    }
+    let (options, token) =
+        passkeys::start_registration(state.store.as_ref(), &rp, user, state.clock.now()).await?;
+    Ok(Json(json!({"token": token, "options": options})).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct RegisterIn {
+    csrf: String,
+    token: String,
+    name: String,
+    credential: Value,
+}
+
+/// `POST /account/passkeys`: the authenticator's answer.
+pub(super) async fn register(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<RegisterIn>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &body.csrf)?;
+    let user = own_user(&caller)?;
+    let rp = relying_party(&state)?;
+    let done = passkeys::finish_registration(
+        state.store.as_ref(),
+        &rp,
+        user,
+        &body.token,
+        &body.credential,
+        &body.name,
+        state.clock.now(),
+    )
+    .await;
+    let outcome = if done.is_ok() { "ok" } else { "refused" };
+    audit(&state, user, "factor.passkey.add", Some(peer), outcome).await?;
+    let key = done?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": key.credential_id, "name": key.name})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct RemoveForm {
+    csrf: String,
+    id: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /account/passkeys/remove`.
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    WebForm(form): WebForm<RemoveForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &form.csrf)?;
+    let user = own_user(&caller)?;
+    account::limit(&state, user)?;
+    if !proven(&state, &caller, user, &form.password).await? {
+        audit(&state, user, "factor.passkey.remove", Some(peer), "401").await?;
+        return account::account_page(
+            &state,
+            &caller,
+            None,
+            Vec::new(),
+            Some("Wrong password: the passkey stays.".into()),
+            None,
+        )
+        .await;
+    }
+    let removed = state.store.delete_passkey(user.id, &form.id).await?;
+    audit(
+        &state,
+        user,
+        "factor.passkey.remove",
+        Some(peer),
+        if removed { "ok" } else { "404" },
+    )
+    .await?;
+    account::account_page(
+        &state,
+        &caller,
+        None,
+        Vec::new(),
+        (!removed).then(|| "No such passkey.".to_owned()),
+        removed.then(|| "Passkey removed.".to_owned()),
+    )
+    .await
+}
+
+fn login_csrf_ok(headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
+    let cookie = account::login_csrf(headers);
+    if cookie.is_empty() || !bool::from(cookie.as_bytes().ct_eq(presented.as_bytes())) {
+        return Err(ApiError::Forbidden(
+            "the sign-in form expired; reload the page and try again".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInOptionsIn {
+    csrf: String,
+}
+
+/// `POST /login/second-factor/passkey/options`: an authentication
+/// ceremony for the user of this browser's sign-in step.
+pub(super) async fn sign_in_options(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignInOptionsIn>,
+) -> Result<Response, ApiError> {
+    login_csrf_ok(&headers, &body.csrf)?;
+    let Some((_, user)) = account::live_challenge(&state, &headers).await? else {
+        return Err(ApiError::Unauthorized(
+            "this sign-in step expired; sign in again".into(),
+        ));
+    };
+    if let Err(retry_after_secs) = state
+        .login_limiter
+        .check(&crate::ratelimit::client_key(peer.ip()))
+    {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let rp = relying_party(&state)?;
+    match passkeys::start_authentication(state.store.as_ref(), &rp, &user, state.clock.now())
+        .await?
+    {
+        Some((options, token)) => {
+            Ok(Json(json!({"token": token, "options": options})).into_response())
+        }
+        None => Err(ApiError::Conflict("this account has no passkey".into())),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInIn {
+    csrf: String,
+    token: String,
+    credential: Value,
+}
+
+/// `POST /login/second-factor/passkey`: the assertion; a session if it
+/// verifies.
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignInIn>,
+) -> Result<Response, ApiError> {
+    login_csrf_ok(&headers, &body.csrf)?;
+    let Some((c, user)) = account::live_challenge(&state, &headers).await? else {
+        return Err(ApiError::Unauthorized(
+            "this sign-in step expired; sign in again".into(),
+        ));
+    };
+    account::limit(&state, &user)?;
+    if state.store.challenge_attempt(&c.token_hash).await? > account::ATTEMPTS {
+        state.store.delete_challenge(&c.token_hash).await?;
+        audit(
+            &state,
+            &user,
+            "session.second_factor",
+            Some(peer),
+            "too-many",
+        )
+        .await?;
+        return Err(ApiError::Unauthorized(
+            "too many tries; sign in again".into(),
+        ));
+    }
+    let rp = relying_party(&state)?;
+    let now = state.clock.now();
+    let ok = passkeys::finish_authentication(
+        state.store.as_ref(),
+        &rp,
+        &user,
+        &body.token,
+        &body.credential,
+        now,
+    )
+    .await?;
+    if !ok {
+        audit(&state, &user, "session.second_factor", Some(peer), "401").await?;
+        return Err(ApiError::Unauthorized(
+            "the passkey's answer was not accepted".into(),
+        ));
+    }
+    state.store.delete_challenge(&c.token_hash).await?;
+    if !account::bind_pending(&state, &c).await? {
+        audit(&state, &user, "session.sso", Some(peer), "linked-elsewhere").await?;
+        return Err(ApiError::Forbidden(
+            "this sign-in can no longer be completed; sign in again".into(),
+        ));
+    }
+    audit(
+        &state,
+        &user,
+        "session.second_factor",
+        Some(peer),
+        "passkey",
+    )
+    .await?;
+    let mut res = Json(json!({"redirect": "/"})).into_response();
+    super::start_session(&state, &user, now, (peer, &headers), &mut res).await?;
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, account::CHALLENGE_COOKIE, "", "/login", 0),
+    );
+    Ok(res)
+}
