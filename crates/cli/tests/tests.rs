@@ -25,6 +25,7 @@ mod identity;
 mod misp;
 mod oracles;
 mod partnership;
+mod passkeys;
 mod sso;
 mod store;
 mod urls;

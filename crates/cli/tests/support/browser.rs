@@ -36,6 +36,11 @@ fn free_port() -> u16 {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Self::start_with(&[]).await
+    }
+
+    /// A browser with extra Chromium arguments.
+    pub async fn start_with(extra: &[String]) -> Browser {
         require("/usr/bin/chromium", "chromium");
         require("/usr/bin/chromedriver", "chromium-driver");
         let port = free_port();
@@ -66,15 +71,29 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().expect("profile dir");
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(extra.iter().cloned());
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "acceptInsecureCerts": true,
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--disable-dev-shm-usage", "--window-size=1280,900",
-                         format!("--user-data-dir={}", profile.path().display())]
+                "args": args
             }
         }}});
         let res: Value = http
@@ -238,6 +257,40 @@ impl Browser {
         )
         .await
         .ok()
+    }
+
+    /// Adds a WebDriver virtual authenticator (CTAP2, built in, with user
+    /// verification that always succeeds): WebAuthn ceremonies in this
+    /// browser use it. Its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/webauthn/authenticator",
+                Some(json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserVerified": true,
+                    "automaticPresenceSimulation": true
+                })),
+            )
+            .await;
+        v.as_str().expect("authenticator id").to_owned()
+    }
+
+    /// The credentials the virtual authenticator holds.
+    pub async fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/webauthn/authenticator/{id}/credentials"),
+            None,
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
     }
 
     /// Deletes the cookies of the page's site (WebDriver's "delete all
