@@ -498,3 +498,78 @@ pub async fn record(
         .await?;
     Ok(())
 }
+
+/// Issues a client certificate for `member` as `by` asks (`None`: the
+/// command line): operator administrators for any member, a member's
+/// administrator for its own (never a certificate, nor an expiring key:
+/// `Action::ManageMemberSettings`). The key is in the answer only.
+pub async fn issue_certificate(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    data_dir: &std::path::Path,
+    by: Option<&Actor>,
+    member: MemberId,
+    days: i64,
+) -> std::result::Result<crate::client_ca::Issued, AppError> {
+    authorize(
+        by,
+        &Action::ManageMemberSettings { member },
+        &format!("member {member}"),
+    )?;
+    if !(1..=3650).contains(&days) {
+        return Err(AppError::invalid("days must be between 1 and 3650"));
+    }
+    let m = store
+        .member(member)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
+    let issued = crate::client_ca::issue(data_dir, &m, days, clock.now())?;
+    store.insert_client_cert(&issued.record).await?;
+    Ok(issued)
+}
+
+/// The client certificates `by` may see: every one for the operator's
+/// administrators, its own member's for a member administrator.
+pub async fn certificates(
+    store: &dyn Store,
+    by: Option<&Actor>,
+    member: Option<MemberId>,
+) -> Result<Vec<isx_store::ClientCert>> {
+    let own = by.filter(|a| a.role != isx_policy::Role::OperatorAdmin);
+    if let Some(a) = own {
+        authorize(
+            Some(a),
+            &Action::ManageMemberSettings { member: a.member },
+            "certificates",
+        )?;
+        if member.is_some_and(|m| m != a.member) {
+            return Ok(Vec::new());
+        }
+        return Ok(store.client_certs(Some(a.member)).await?);
+    }
+    Ok(store.client_certs(member).await?)
+}
+
+/// Revokes a client certificate as `by` asks: another member's answers
+/// as a missing one. `false` if it was revoked already.
+pub async fn revoke_certificate(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    by: Option<&Actor>,
+    fingerprint: &str,
+) -> Result<(isx_store::ClientCert, bool)> {
+    let what = format!("certificate {fingerprint}");
+    let cert = store
+        .client_cert(fingerprint)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(what.clone()))?;
+    authorize(
+        by,
+        &Action::ManageMemberSettings {
+            member: cert.member,
+        },
+        &what,
+    )?;
+    let done = store.revoke_client_cert(fingerprint, clock.now()).await?;
+    Ok((cert, done))
+}

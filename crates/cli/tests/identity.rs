@@ -720,6 +720,7 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    member_administrators_issue_certificates_over_the_api,
     a_forged_setup_secret_is_refused,
     client_certificates_authenticate_machines,
     a_user_sees_and_ends_its_own_sessions,
@@ -956,4 +957,163 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         .await
         .expect("key");
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Issue 20 part 3, over the API: a member's administrator issues, lists
+/// and revokes its own organisation's certificates (the key once, in the
+/// answer), and nothing of another member's; a plain key, an expiring key
+/// and a certificate issue nothing; the operator's administrators serve
+/// any member.
+async fn member_administrators_issue_certificates_over_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let admin_a = app.member_admin_key(&app.a.member).await;
+    let res = app
+        .post_json(
+            "/api/v1/certificates",
+            &admin_a,
+            &serde_json::json!({"days": 30}),
+        )
+        .send()
+        .await
+        .expect("issue");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        res.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let issued: serde_json::Value = res.json().await.expect("json");
+    let fp = issued["fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_owned();
+    assert_eq!(issued["member"], app.a.member.id.0);
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, issued["cert_pem"].as_str().expect("cert")).expect("write");
+    std::fs::write(&key, issued["key_pem"].as_str().expect("key")).expect("write");
+    let (code, body) = curl_with(&app, &cert, &key, &[], "/api/v1/me");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(app.a.member.name.as_str()));
+    // The list shows it, without a key; B's administrator sees none of A's.
+    let listed = app.get_json("/api/v1/certificates", &admin_a).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert!(listed[0].get("key_pem").is_none());
+    let admin_b = app.member_admin_key(&app.b.member).await;
+    let theirs = app.get_json("/api/v1/certificates", &admin_b).await;
+    assert_eq!(theirs, serde_json::json!([]));
+    let filtered = app
+        .get_json(
+            &format!("/api/v1/certificates?member={}", app.a.member.id.0),
+            &admin_b,
+        )
+        .await;
+    assert_eq!(filtered, serde_json::json!([]));
+    // B's administrator cannot issue for A, nor revoke A's: 404.
+    let res = app
+        .post_json(
+            "/api/v1/certificates",
+            &admin_b,
+            &serde_json::json!({"member": app.a.member.id.0}),
+        )
+        .send()
+        .await
+        .expect("other");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/certificates/{fp}"),
+            &admin_b,
+        )
+        .send()
+        .await
+        .expect("revoke other");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // A plain member key, and the certificate itself, issue nothing.
+    let res = app
+        .post_json("/api/v1/certificates", &app.a.token, &serde_json::json!({}))
+        .send()
+        .await
+        .expect("member key");
+    assert!(
+        [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&res.status()),
+        "{}",
+        res.status()
+    );
+    let (code, _) = curl_with(
+        &app,
+        &cert,
+        &key,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            "{}",
+        ],
+        "/api/v1/certificates",
+    );
+    assert_eq!(code, 403, "a certificate mints nothing");
+    // Out-of-range days: 422, nothing issued.
+    let res = app
+        .post_json(
+            "/api/v1/certificates",
+            &admin_a,
+            &serde_json::json!({"days": 0}),
+        )
+        .send()
+        .await
+        .expect("days");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.store.client_certs(None).await.expect("certs").len(), 1);
+    // A's administrator revokes it: refused at once.
+    let res = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/certificates/{fp}"),
+            &admin_a,
+        )
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(curl_with(&app, &cert, &key, &[], "/api/v1/me").0, 401);
+    // The operator's administrators issue for any member.
+    let res = app
+        .post_json(
+            "/api/v1/certificates",
+            &app.operator.token,
+            &serde_json::json!({"member": app.b.member.id.0, "days": 1}),
+        )
+        .send()
+        .await
+        .expect("operator");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let actions: Vec<String> = app
+        .store
+        .audit_events(&isx_store::AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.event.action.starts_with("cert."))
+        .map(|e| format!("{} {}", e.event.action, e.event.outcome))
+        .collect();
+    assert!(
+        actions.contains(&"cert.revoke 200".to_owned()),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.as_str() == "cert.issue 201")
+            .count(),
+        2,
+        "{actions:?}"
+    );
 }

@@ -112,7 +112,8 @@ pub enum Action<'a> {
     /// member owns the group.
     ManageGroupMembers { owner: bool },
     /// Change `member`'s own settings: its webhook (where its release
-    /// notifications go).
+    /// notifications go) and its client certificates (issue, list,
+    /// revoke).
     ManageMemberSettings { member: MemberId },
 }
 

@@ -15,9 +15,9 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CertCommand) -> anyhow
                 anyhow::bail!("--days must be between 1 and 3650");
             }
             let data_dir = settings.data_dir_or("isx-data");
-            let issued = isx_app::client_ca::issue(&data_dir, &m, days, ctx.clock.now())?;
             let key = out.join("key.pem");
-            if key.exists() || out.join("cert.pem").exists() {
+            let cert = out.join("cert.pem");
+            if key.exists() || cert.exists() {
                 anyhow::bail!(
                     "{} already holds a certificate; choose another --out",
                     out.display()
@@ -27,12 +27,19 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CertCommand) -> anyhow
                 isx_app::files::private_dir(&out)
                     .with_context(|| format!("cannot create {}", out.display()))?;
             }
+            let issued = isx_app::admin::issue_certificate(
+                ctx.store.as_ref(),
+                ctx.clock.as_ref(),
+                &data_dir,
+                None,
+                m.id,
+                days,
+            )
+            .await?;
             isx_app::files::write_private(&key, issued.key_pem.as_bytes())
                 .with_context(|| format!("cannot write {}", key.display()))?;
-            let cert = out.join("cert.pem");
             std::fs::write(&cert, &issued.cert_pem)
                 .with_context(|| format!("cannot write {}", cert.display()))?;
-            ctx.store.insert_client_cert(&issued.record).await?;
             ctx.audit(
                 Some(m.id),
                 "cert.issue",

@@ -3,6 +3,7 @@
 
 pub(crate) mod advisories;
 pub(crate) mod botnet;
+mod certs;
 pub(crate) mod cleanfiles;
 pub mod dto;
 pub(crate) mod exchange;
@@ -51,6 +52,8 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(get_member))
         .routes(routes!(list_keys, create_key))
         .routes(routes!(revoke_key))
+        .routes(routes!(certs::list_certificates, certs::issue_certificate))
+        .routes(routes!(certs::revoke_certificate))
         .routes(routes!(list_users, create_user))
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
