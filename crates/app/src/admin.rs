@@ -523,7 +523,7 @@ pub async fn issue_certificate(
         .member(member)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("member {member}")))?;
-    let issued = crate::client_ca::issue(data_dir, &m, days, clock.now())?;
+    let issued = crate::client_ca::issue(store, data_dir, &m, days, clock.now()).await?;
     store.insert_client_cert(&issued.record).await?;
     Ok(issued)
 }

@@ -664,6 +664,38 @@ pub enum CertCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Trust a CA of your own (its certificate, PEM) for client
+    /// certificates: each certificate it issues authenticates once it is
+    /// registered for a member (`isx cert register`). Every node counts it
+    /// within 30 seconds (browsers are offered its certificates after a
+    /// restart: the listener names the CAs it read at start).
+    ///
+    /// Example: isx cert trust agency-ca.pem
+    Trust {
+        /// The CA certificate (PEM).
+        file: std::path::PathBuf,
+    },
+    /// Stop trusting one of your CAs (by fingerprint, as `isx cert cas`
+    /// shows): its certificates are refused on every node within 30
+    /// seconds. isx's own CA stays.
+    Untrust { fingerprint: String },
+    /// List the trusted CAs (isx's own and yours).
+    Cas {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Register a certificate your own CA issued (PEM) for a member: it
+    /// then authenticates as a `member` of that member, like one isx
+    /// issued, until it expires or is revoked.
+    ///
+    /// Example: isx cert register --member "Example ISP" isp-gateway.pem
+    Register {
+        /// Member id or exact name.
+        #[arg(long)]
+        member: String,
+        /// The certificate (PEM; its key stays with its holder).
+        file: std::path::PathBuf,
+    },
     /// Revoke a client certificate: refused at once, on every node.
     ///
     /// Example: isx cert revoke 3f2a…

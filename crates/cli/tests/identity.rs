@@ -720,6 +720,9 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    a_client_ca_in_files_is_imported,
+    nodes_on_one_database_share_the_client_ca,
+    certificates_of_the_operators_own_ca,
     member_administrators_issue_certificates_over_the_api,
     a_forged_setup_secret_is_refused,
     client_certificates_authenticate_machines,
@@ -771,8 +774,15 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         std::fs::write(&p, text).expect("write");
         p
     };
-    let issued = isx_app::client_ca::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
-        .expect("issue");
+    let issued = isx_app::client_ca::issue(
+        app.store.as_ref(),
+        app.data_dir.path(),
+        &app.a.member,
+        30,
+        app.clock.now(),
+    )
+    .await
+    .expect("issue");
     app.store
         .insert_client_cert(&issued.record)
         .await
@@ -920,8 +930,15 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
     );
     assert_eq!(code, 200);
     // Unregistered (issued but never stored): 401.
-    let stray = isx_app::client_ca::issue(app.data_dir.path(), &app.a.member, 30, app.clock.now())
-        .expect("issue");
+    let stray = isx_app::client_ca::issue(
+        app.store.as_ref(),
+        app.data_dir.path(),
+        &app.a.member,
+        30,
+        app.clock.now(),
+    )
+    .await
+    .expect("issue");
     let (scert, skey) = (
         write("stray.pem", &stray.cert_pem),
         write("stray-key.pem", &stray.key_pem),
@@ -935,8 +952,15 @@ async fn client_certificates_authenticate_machines(backend: Backend) {
         .expect("revoke"));
     assert_eq!(curl_with(&app, &cert, &key, &[], "/api/v1/me").0, 401);
     // Expired: a fresh one works until its end, then 401.
-    let short = isx_app::client_ca::issue(app.data_dir.path(), &app.b.member, 1, app.clock.now())
-        .expect("issue");
+    let short = isx_app::client_ca::issue(
+        app.store.as_ref(),
+        app.data_dir.path(),
+        &app.b.member,
+        1,
+        app.clock.now(),
+    )
+    .await
+    .expect("issue");
     app.store
         .insert_client_cert(&short.record)
         .await
@@ -1116,4 +1140,304 @@ async fn member_administrators_issue_certificates_over_the_api(backend: Backend)
         2,
         "{actions:?}"
     );
+}
+
+/// Issue 20 part 3: certificates from the operator's own CA. `isx cert
+/// trust` adds the CA (every node counts it within 30 seconds), `isx
+/// cert register` a certificate it issued for a member; unregistered,
+/// revoked and untrusted ones get 401. The CA is made with openssl, as an
+/// agency's would be.
+async fn certificates_of_the_operators_own_ca(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n);
+    let sh = |script: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir.path())
+            .output()
+            .expect("sh");
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca-key.pem -out ca.pem -days 30 -subj '/CN=Agency Machine CA' 2>/dev/null");
+    std::fs::write(
+        p("client.cnf"),
+        "extendedKeyUsage=clientAuth\nbasicConstraints=critical,CA:FALSE\n",
+    )
+    .expect("cnf");
+    for name in ["gw", "other"] {
+        sh(&format!("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {name}-key.pem -out {name}.csr -subj '/CN={name}.agency.example' 2>/dev/null && openssl x509 -req -in {name}.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 10 -extfile client.cnf -out {name}.pem 2>/dev/null"));
+    }
+    let a = app.a.member.name.to_string();
+    let cli = |args: &[&str]| {
+        let out = crate::cli::isx_with(&app, args);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let ca = p("ca.pem");
+    let (gw, gw_key) = (p("gw.pem"), p("gw-key.pem"));
+    // Not yet trusted, not registered: 401.
+    assert_eq!(curl_with(&app, &gw, &gw_key, &[], "/api/v1/me").0, 401);
+    // A client certificate is not a CA; a CA is not a client certificate.
+    let (ok, out) = cli(&["cert", "trust", gw.to_str().expect("path")]);
+    assert!(!ok && out.contains("not a CA"), "{out}");
+    let (ok, out) = cli(&[
+        "cert",
+        "register",
+        "--member",
+        &a,
+        ca.to_str().expect("path"),
+    ]);
+    assert!(!ok && out.contains("CA certificate"), "{out}");
+    let (ok, out) = cli(&["cert", "trust", ca.to_str().expect("path")]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["cert", "cas"]);
+    assert!(
+        ok && out.contains("Agency Machine CA") && out.contains("operator"),
+        "{out}"
+    );
+    // Trusted but not registered: still 401, then registered: it works.
+    app.clock.advance_secs(31);
+    assert_eq!(curl_with(&app, &gw, &gw_key, &[], "/api/v1/me").0, 401);
+    let (ok, out) = cli(&[
+        "cert",
+        "register",
+        "--member",
+        &a,
+        gw.to_str().expect("path"),
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&[
+        "cert",
+        "register",
+        "--member",
+        &a,
+        p("other.pem").to_str().expect("path"),
+    ]);
+    assert!(ok, "{out}");
+    let (code, body) = curl_with(&app, &gw, &gw_key, &[], "/api/v1/me");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(&a), "{body}");
+    // Registered twice: refused.
+    let (ok, _) = cli(&[
+        "cert",
+        "register",
+        "--member",
+        &a,
+        gw.to_str().expect("path"),
+    ]);
+    assert!(!ok);
+    // Revoked: at once.
+    let fp = isx_app::client_ca::fingerprint(
+        &isx_app::client_ca::read_cert(&std::fs::read_to_string(&gw).expect("pem"))
+            .expect("read")
+            .der,
+    );
+    let (ok, out) = cli(&["cert", "revoke", &fp]);
+    assert!(ok, "{out}");
+    assert_eq!(curl_with(&app, &gw, &gw_key, &[], "/api/v1/me").0, 401);
+    // Untrusting the CA refuses the rest of its certificates (within 30 s).
+    let (other, other_key) = (p("other.pem"), p("other-key.pem"));
+    assert_eq!(
+        curl_with(&app, &other, &other_key, &[], "/api/v1/me").0,
+        200
+    );
+    let ca_fp = app
+        .store
+        .client_cas()
+        .await
+        .expect("cas")
+        .into_iter()
+        .find(|c| c.origin == "operator")
+        .expect("operator CA")
+        .fingerprint;
+    let (ok, out) = cli(&["cert", "untrust", &ca_fp]);
+    assert!(ok, "{out}");
+    app.clock.advance_secs(31);
+    assert_eq!(
+        curl_with(&app, &other, &other_key, &[], "/api/v1/me").0,
+        401
+    );
+    // isx's own CA is never untrusted.
+    let own = app.store.client_cas().await.expect("cas")[0]
+        .fingerprint
+        .clone();
+    let (ok, _) = cli(&["cert", "untrust", &own]);
+    assert!(!ok);
+    let actions: Vec<String> = app
+        .store
+        .audit_events(&isx_store::AuditQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.event.action)
+        .filter(|a| a.starts_with("cert."))
+        .collect();
+    for want in [
+        "cert.ca.trust",
+        "cert.register",
+        "cert.revoke",
+        "cert.ca.untrust",
+    ] {
+        assert!(actions.iter().any(|a| a == want), "{want}: {actions:?}");
+    }
+}
+
+/// Issue 20 part 3 with several nodes: the client CA is in the database,
+/// so a second node with an empty data directory trusts the certificates
+/// the first issued (it does not make a CA of its own), and a revocation
+/// on one is refused on the other at once.
+async fn nodes_on_one_database_share_the_client_ca(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let admin_a = app.member_admin_key(&app.a.member).await;
+    let issued: serde_json::Value = app
+        .post_json(
+            "/api/v1/certificates",
+            &admin_a,
+            &serde_json::json!({"days": 5}),
+        )
+        .send()
+        .await
+        .expect("issue")
+        .json()
+        .await
+        .expect("json");
+    let fp = issued["fingerprint"].as_str().expect("fp").to_owned();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, issued["cert_pem"].as_str().expect("cert")).expect("write");
+    std::fs::write(&key, issued["key_pem"].as_str().expect("key")).expect("write");
+    // Node 2: the same store, a data directory of its own.
+    let data2 = tempfile::tempdir().expect("data dir");
+    let mut config = isx_server::ServerConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        data2.path().to_owned(),
+    );
+    config.feed_scheduler = false;
+    let node2 = isx_server::Application::build(config, app.store.clone(), app.clock.clone())
+        .await
+        .expect("node 2");
+    let base2 = node2.base_url();
+    let ca2 = node2.ca_path().expect("ca").to_owned();
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(node2.run(async move {
+        let _ = rx.await;
+    }));
+    let curl2 = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(&ca2)
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .arg(format!("{base2}{path}"))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u16>()
+            .unwrap_or(0)
+    };
+    assert_eq!(curl2("/api/v1/me"), 200, "node 2 trusts node 1's CA");
+    assert!(
+        !data2.path().join("tls/client-ca-key.pem").exists(),
+        "node 2 made no CA of its own"
+    );
+    assert_eq!(
+        app.store
+            .client_cas()
+            .await
+            .expect("cas")
+            .iter()
+            .filter(|c| c.origin == "isx")
+            .count(),
+        1
+    );
+    let res = app
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/certificates/{fp}"),
+            &admin_a,
+        )
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        curl2("/api/v1/me"),
+        401,
+        "revoked on node 1, refused on node 2"
+    );
+}
+
+/// An instance whose client CA an earlier version kept in files: the
+/// store takes that CA (its certificates stay valid), and does not make
+/// another.
+async fn a_client_ca_in_files_is_imported(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = crate::support::app::open_store(backend, dir.path()).await;
+    std::fs::create_dir_all(dir.path().join("tls")).expect("tls");
+    let key = dir.path().join("tls/client-ca-key.pem");
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&key)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success());
+    let public = |pem: &str| {
+        let mut child = Command::new("openssl")
+            .args(["pkey", "-pubout"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("openssl");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(pem.as_bytes())
+            .expect("write");
+        String::from_utf8_lossy(&child.wait_with_output().expect("out").stdout).to_string()
+    };
+    let from_file = public(&std::fs::read_to_string(&key).expect("key"));
+    assert!(from_file.contains("PUBLIC KEY"));
+    let now = isx_domain::SystemClock.now();
+    let k = isx_app::client_ca::ensure_ca(store.as_ref(), dir.path(), now)
+        .await
+        .expect("import");
+    assert_eq!(
+        public(&k.serialize_pem()),
+        from_file,
+        "the file's CA is the store's"
+    );
+    std::fs::remove_file(&key).expect("rm");
+    let again = isx_app::client_ca::ensure_ca(store.as_ref(), dir.path(), now)
+        .await
+        .expect("again");
+    assert_eq!(
+        public(&again.serialize_pem()),
+        from_file,
+        "kept in the store"
+    );
+    assert_eq!(store.client_cas().await.expect("cas").len(), 1);
 }

@@ -66,6 +66,9 @@ pub async fn caller_from_cert(
     cert: &crate::client_certs::PeerCert,
     now: Timestamp,
 ) -> Result<Caller, ApiError> {
+    if let Some(roots) = &state.client_roots {
+        roots.refresh(state.store.as_ref(), now).await;
+    }
     let chained = state
         .client_roots
         .as_ref()

@@ -35,36 +35,59 @@ fn tls_err(e: impl std::fmt::Display) -> ServerError {
     ServerError::Tls(e.to_string())
 }
 
+/// How long a node trusts its last read of the CAs: a CA trusted or
+/// untrusted with `isx cert trust|untrust` counts on every node within
+/// this time.
+pub const REFRESH_SECS: i64 = 30;
+
 /// Checks a presented certificate's chain and validity against the
-/// client CA, at `now`.
-#[derive(Debug)]
+/// trusted CAs (isx's own and the operator's, read from the store), at
+/// `now`.
 pub struct ClientRoots {
-    verifier: Arc<dyn ClientCertVerifier>,
-    /// The client CA's name, as the listener's certificate request names
-    /// it (browsers then offer only certificates it issued).
+    current: std::sync::RwLock<(Arc<dyn ClientCertVerifier>, i64)>,
+    /// The CAs' names, as the listener's certificate request names them
+    /// (browsers then offer only certificates they issued); read once, at
+    /// start.
     hints: Vec<DistinguishedName>,
 }
 
-impl ClientRoots {
-    /// The client CA of `data_dir` (made on first use).
-    pub fn load(data_dir: &Path) -> Result<ClientRoots, ServerError> {
-        isx_app::client_ca::ensure_ca(data_dir)?;
-        let (cert, _) = isx_app::client_ca::ca_paths(data_dir);
-        let pem = std::fs::read(&cert).map_err(|source| ServerError::Io {
-            path: cert.clone(),
-            source,
-        })?;
-        let mut roots = rustls::RootCertStore::empty();
-        for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+impl std::fmt::Debug for ClientRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRoots").finish_non_exhaustive()
+    }
+}
+
+async fn verifier(
+    store: &dyn isx_store::Store,
+) -> Result<(Arc<dyn ClientCertVerifier>, Vec<DistinguishedName>), ServerError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in store.client_cas().await? {
+        for c in rustls_pemfile::certs(&mut ca.cert_pem.as_bytes()) {
             roots.add(c.map_err(tls_err)?).map_err(tls_err)?;
         }
-        let hints = roots.subjects();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier =
-            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(tls_err)?;
-        Ok(ClientRoots { verifier, hints })
+    }
+    let hints = roots.subjects();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let v = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(tls_err)?;
+    Ok((v, hints))
+}
+
+impl ClientRoots {
+    /// The CAs in the store: isx's own (made on first use, or imported
+    /// from `data_dir`) and the operator's.
+    pub async fn load(
+        store: &dyn isx_store::Store,
+        data_dir: &Path,
+        now: isx_domain::Timestamp,
+    ) -> Result<ClientRoots, ServerError> {
+        isx_app::client_ca::ensure_ca(store, data_dir, now).await?;
+        let (v, hints) = verifier(store).await?;
+        Ok(ClientRoots {
+            current: std::sync::RwLock::new((v, now.as_secs())),
+            hints,
+        })
     }
 
     /// The names a certificate request hints at.
@@ -72,12 +95,39 @@ impl ClientRoots {
         self.hints.clone()
     }
 
-    /// Whether `der` chains to the client CA and is valid at `now`.
+    /// Reads the CAs again if the last read is older than
+    /// [`REFRESH_SECS`]; a failed read keeps the last.
+    pub async fn refresh(&self, store: &dyn isx_store::Store, now: isx_domain::Timestamp) {
+        let stale = self
+            .current
+            .read()
+            .map(|c| now.as_secs() - c.1 >= REFRESH_SECS)
+            .unwrap_or(true);
+        if !stale {
+            return;
+        }
+        match verifier(store).await {
+            Ok((v, _)) => {
+                if let Ok(mut c) = self.current.write() {
+                    *c = (v, now.as_secs());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the trusted client CAs; keeping the last")
+            }
+        }
+    }
+
+    /// Whether `der` chains to a trusted CA and is valid at `now`.
     pub fn accepts(&self, der: &[u8], now: isx_domain::Timestamp) -> bool {
         let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             u64::try_from(now.as_secs()).unwrap_or(0),
         ));
-        self.verifier
+        let Ok(current) = self.current.read() else {
+            return false;
+        };
+        current
+            .0
             .verify_client_cert(&CertificateDer::from(der.to_vec()), &[], at)
             .is_ok()
     }

@@ -78,7 +78,10 @@ impl Application {
         isx_app::files::private_dir(&config.data_dir)?;
         let client_roots = match &config.tls {
             TlsMode::Disabled => None,
-            _ => Some(Arc::new(client_certs::ClientRoots::load(&config.data_dir)?)),
+            _ => Some(Arc::new(
+                client_certs::ClientRoots::load(store.as_ref(), &config.data_dir, clock.now())
+                    .await?,
+            )),
         };
         let hints = client_roots.as_ref().map(|r| r.hints()).unwrap_or_default();
         let (tls, ca_path, renewal) = match &config.tls {

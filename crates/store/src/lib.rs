@@ -407,6 +407,21 @@ pub struct WebauthnCeremony {
     pub expires_at: Timestamp,
 }
 
+/// A certificate authority client certificates may chain to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientCa {
+    /// SHA-256 of the CA certificate (DER), lowercase hex.
+    pub fingerprint: String,
+    /// `isx` (the instance's own, which issues) or `operator`.
+    pub origin: String,
+    pub subject: String,
+    pub cert_pem: String,
+    /// The private key (isx's own CA only). Never serialised.
+    #[serde(skip_serializing)]
+    pub key_pem: Option<String>,
+    pub created_at: Timestamp,
+}
+
 /// A client certificate that authenticates a machine as a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClientCert {
@@ -497,6 +512,15 @@ pub trait FactorStore: Send + Sync {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<WebauthnCeremony>>;
+    // Client certificate authorities.
+    /// Every trusted CA, isx's own first.
+    async fn client_cas(&self) -> Result<Vec<ClientCa>>;
+    /// Adds a CA; `false` if it is there already, or (for `isx`) isx has
+    /// one already (two nodes making one at once: one wins).
+    async fn insert_client_ca(&self, ca: &ClientCa) -> Result<bool>;
+    /// Removes an operator CA; `false` if there is none of that
+    /// fingerprint (isx's own is never removed).
+    async fn delete_client_ca(&self, fingerprint: &str) -> Result<bool>;
     // Client certificates.
     async fn insert_client_cert(&self, c: &ClientCert) -> Result<()>;
     async fn client_cert(&self, fingerprint: &str) -> Result<Option<ClientCert>>;

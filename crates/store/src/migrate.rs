@@ -160,6 +160,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "passkeys",
         sql: include_str!("../migrations/sqlite/0029_passkeys.sql"),
     },
+    Migration {
+        version: 30,
+        name: "client_cas",
+        sql: include_str!("../migrations/sqlite/0030_client_cas.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -307,6 +312,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 29,
         name: "passkeys",
         sql: include_str!("../migrations/postgres/0029_passkeys.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "client_cas",
+        sql: include_str!("../migrations/postgres/0030_client_cas.sql"),
     },
 ];
 

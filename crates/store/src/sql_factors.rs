@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::engine::{commit, maybe_scalar, scalar, Engine, Get, Run, SqlStore};
-use crate::{ClientCert, SignInChallenge, StoredPasskey, TotpFactor, WebauthnCeremony};
+use crate::{ClientCa, ClientCert, SignInChallenge, StoredPasskey, TotpFactor, WebauthnCeremony};
 use isx_domain::{MemberId, Timestamp, UserId};
 
 /// Writes a set of recovery code hashes for `user` inside `tx`, ending the
@@ -409,6 +409,51 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
             })
             .transpose()?;
         Ok(c.filter(|c| c.expires_at > now))
+    }
+
+    async fn client_cas(&self) -> crate::Result<Vec<ClientCa>> {
+        sqlx::query(
+            "SELECT fingerprint, origin, subject, cert_pem, key_pem, created_at FROM client_cas
+             ORDER BY CASE WHEN origin = 'isx' THEN 0 ELSE 1 END, created_at, fingerprint",
+        )
+        .rows(&self.pool)
+        .await?
+        .iter()
+        .map(|r| -> crate::Result<ClientCa> {
+            Ok(ClientCa {
+                fingerprint: r.col::<String>("fingerprint")?,
+                origin: r.col::<String>("origin")?,
+                subject: r.col::<String>("subject")?,
+                cert_pem: r.col::<String>("cert_pem")?,
+                key_pem: r.col::<Option<String>>("key_pem")?,
+                created_at: Timestamp::from_micros(r.col::<i64>("created_at")?),
+            })
+        })
+        .collect()
+    }
+
+    async fn insert_client_ca(&self, ca: &ClientCa) -> crate::Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO client_cas (fingerprint, origin, subject, cert_pem, key_pem, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .arg(&ca.fingerprint)
+        .arg(&ca.origin)
+        .arg(&ca.subject)
+        .arg(&ca.cert_pem)
+        .arg(ca.key_pem.as_deref())
+        .arg(ca.created_at.as_micros())
+        .run(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn delete_client_ca(&self, fingerprint: &str) -> crate::Result<bool> {
+        let n = sqlx::query("DELETE FROM client_cas WHERE fingerprint = $1 AND origin <> 'isx'")
+            .arg(fingerprint)
+            .run(&self.pool)
+            .await?;
+        Ok(n > 0)
     }
 
     async fn insert_client_cert(&self, c: &ClientCert) -> crate::Result<()> {

@@ -89,6 +89,56 @@ pub async fn run(ctx: &Ctx, settings: &Settings, command: CertCommand) -> anyhow
                 &rows,
             )
         }
+        CertCommand::Trust { file } => {
+            let pem = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let ca = isx_app::client_ca::trust(ctx.store.as_ref(), &pem, ctx.clock.now()).await?;
+            ctx.audit(None, "cert.ca.trust", &format!("ca/{}", ca.fingerprint))
+                .await?;
+            output::print(&format!(
+                "trusted {} ({}): every server counts it within 30 seconds\nregister its certificates with `isx cert register`",
+                ca.subject, ca.fingerprint
+            ))
+        }
+        CertCommand::Untrust { fingerprint } => {
+            let fp = fingerprint.trim().replace(':', "").to_ascii_lowercase();
+            if !ctx.store.delete_client_ca(&fp).await? {
+                anyhow::bail!("no CA of yours {fp} (see `isx cert cas`; isx's own CA stays)");
+            }
+            ctx.audit(None, "cert.ca.untrust", &format!("ca/{fp}"))
+                .await?;
+            output::print(&format!(
+                "no longer trusted: {fp} (every server refuses its certificates within 30 seconds)"
+            ))
+        }
+        CertCommand::Cas { json } => {
+            let cas = ctx.store.client_cas().await?;
+            if json.json {
+                return output::json(&cas);
+            }
+            let rows: Vec<Vec<String>> = cas
+                .iter()
+                .map(|c| vec![c.fingerprint.clone(), c.origin.clone(), c.subject.clone()])
+                .collect();
+            output::table(&["FINGERPRINT", "ORIGIN", "SUBJECT"], &rows)
+        }
+        CertCommand::Register { member, file } => {
+            let m = ctx.member(&member).await?;
+            let pem = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let c =
+                isx_app::client_ca::register(ctx.store.as_ref(), &m, &pem, ctx.clock.now()).await?;
+            ctx.audit(
+                Some(m.id),
+                "cert.register",
+                &format!("cert/{} ({})", c.fingerprint, m.name),
+            )
+            .await?;
+            output::print(&format!(
+                "registered {} for {} until {}\nfingerprint {}",
+                c.subject, m.name, c.not_after, c.fingerprint
+            ))
+        }
         CertCommand::Revoke { fingerprint } => {
             // As `isx cert list` shows it, or as openssl does (AB:CD:…).
             let fp = fingerprint.trim().replace(':', "").to_ascii_lowercase();

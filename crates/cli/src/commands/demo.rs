@@ -64,8 +64,15 @@ async fn demo_client_cert(
     let Some(member) = ctx.store.member_by_name(name).await? else {
         return Ok(None);
     };
-    let issued = isx_app::client_ca::issue(data_dir, &member, 30, ctx.clock.now())?;
-    ctx.store.insert_client_cert(&issued.record).await?;
+    let issued = isx_app::admin::issue_certificate(
+        ctx.store.as_ref(),
+        ctx.clock.as_ref(),
+        data_dir,
+        None,
+        member.id,
+        30,
+    )
+    .await?;
     let dir = data_dir.join("demo-client");
     isx_app::files::private_dir(&dir)?;
     isx_app::files::write_private(&dir.join("key.pem"), issued.key_pem.as_bytes())?;
