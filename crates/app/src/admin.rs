@@ -573,3 +573,39 @@ pub async fn revoke_certificate(
     let done = store.revoke_client_cert(fingerprint, clock.now()).await?;
     Ok((cert, done))
 }
+
+/// Sets `member`'s webhook as `by` asks (its administrators, or the
+/// operator's): an `https://` URL on a public address (unless the
+/// instance allows private ones) and a secret of at least 16 characters.
+pub async fn set_webhook(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    by: Option<&Actor>,
+    member: MemberId,
+    url: &str,
+    secret: &str,
+    allow_private: bool,
+) -> std::result::Result<(), AppError> {
+    authorize(
+        by,
+        &Action::ManageMemberSettings { member },
+        &format!("member {member}"),
+    )?;
+    crate::outbound::check_url(url, allow_private).map_err(|detail| AppError::Validation {
+        detail,
+        pointer: Some("/url".into()),
+    })?;
+    if secret.chars().count() < 16 {
+        return Err(AppError::Validation {
+            detail: "the secret must be at least 16 characters".into(),
+            pointer: Some("/secret".into()),
+        });
+    }
+    let hook = isx_store::Webhook {
+        member,
+        url: url.to_owned(),
+        secret: secret.to_owned(),
+    };
+    store.put_webhook(&hook, clock.now()).await?;
+    Ok(())
+}

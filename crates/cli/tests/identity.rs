@@ -720,6 +720,7 @@ async fn member_administrators_manage_their_own_users_only(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    the_organisation_page_is_its_administrators,
     a_client_ca_in_files_is_imported,
     nodes_on_one_database_share_the_client_ca,
     certificates_of_the_operators_own_ca,
@@ -1440,4 +1441,124 @@ async fn a_client_ca_in_files_is_imported(backend: Backend) {
         "kept in the store"
     );
     assert_eq!(store.client_cas().await.expect("cas").len(), 1);
+}
+
+/// Issue 20 part 4 in the web application: a member's administrator
+/// manages its organisation's users, certificates and webhook on the
+/// Organisation page, and nothing of another member's; a plain user
+/// has no such page.
+async fn the_organisation_page_is_its_administrators(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.clock.as_ref() as &dyn Clock;
+    for (login, member, role) in [
+        ("ada", app.a.member.id, isx_domain::UserRole::MemberAdmin),
+        ("amy", app.a.member.id, isx_domain::UserRole::Member),
+        ("bea", app.b.member.id, isx_domain::UserRole::Member),
+    ] {
+        isx_app::admin::create_user(
+            app.store.as_ref(),
+            c,
+            &isx_domain::Login::new(login).expect("login"),
+            PASSWORD,
+            member,
+            role,
+        )
+        .await
+        .expect("user");
+    }
+    let bea = app
+        .store
+        .user_by_login(&isx_domain::Login::new("bea").expect("login"))
+        .await
+        .expect("user")
+        .expect("bea");
+    let b = Browser::start().await;
+    sign_in(&b, &app, "ada").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    b.click("#nav-organisation").await;
+    let users = b.wait_text("#users", |t| t.contains("ada")).await;
+    assert!(users.contains("amy") && !users.contains("bea"), "{users}");
+    // A user for her organisation.
+    b.type_into("#new-login", "newbie").await;
+    b.type_into("#new-password", PASSWORD).await;
+    submit(&b, "#add-user").await;
+    b.wait_text("#notice", |t| t.contains("User newbie added"))
+        .await;
+    let newbie = app
+        .store
+        .user_by_login(&isx_domain::Login::new("newbie").expect("login"))
+        .await
+        .expect("user")
+        .expect("newbie");
+    assert_eq!(newbie.member, app.a.member.id);
+    b.click(&format!("#user-{} .disable", newbie.id.0)).await;
+    b.wait_text(&format!("#user-{} .status", newbie.id.0), |t| {
+        t == "disabled"
+    })
+    .await;
+    // A certificate: shown once, and it works.
+    b.execute("document.querySelector('#cert-days').value = '7'; return true")
+        .await;
+    submit(&b, "#issue-certificate").await;
+    let cert_pem = b.text("#issued-cert").await;
+    let key_pem = b.text("#issued-key").await;
+    assert!(cert_pem.contains("BEGIN CERTIFICATE") && key_pem.contains("PRIVATE KEY"));
+    let dir = tempfile::tempdir().expect("dir");
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert, format!("{cert_pem}\n")).expect("write");
+    std::fs::write(&key, format!("{key_pem}\n")).expect("write");
+    let (code, body) = curl_with(&app, &cert, &key, &[], "/api/v1/me");
+    assert_eq!(code, 200, "{body}");
+    b.goto(&app.url("/organisation")).await;
+    assert!(
+        !b.source().await.contains("PRIVATE KEY"),
+        "the key is shown once"
+    );
+    submit(&b, ".revoke-cert").await;
+    b.wait_text("#certificates .status", |t| t == "revoked")
+        .await;
+    assert_eq!(curl_with(&app, &cert, &key, &[], "/api/v1/me").0, 401);
+    // Her webhook.
+    b.type_into("#webhook-new-url", "https://hooks.example.org/isx")
+        .await;
+    b.type_into("#webhook-secret", "a-long-enough-secret").await;
+    submit(&b, "#save-webhook").await;
+    b.wait_text("#webhook-url", |t| t == "https://hooks.example.org/isx")
+        .await;
+    // Another member's user is not hers: 404, and it stays enabled.
+    let csrf = b
+        .execute("return document.querySelector('input[name=csrf]').value")
+        .await;
+    let status = b
+        .execute(&format!(
+            "const r = new XMLHttpRequest(); r.open('POST', '/organisation/users/{}/disable', false);
+             r.setRequestHeader('content-type', 'application/x-www-form-urlencoded');
+             r.send('csrf=' + encodeURIComponent({csrf})); return r.status",
+            bea.id.0
+        ))
+        .await;
+    assert_eq!(status, 404);
+    assert!(!app
+        .store
+        .user(bea.id)
+        .await
+        .expect("user")
+        .expect("bea")
+        .is_disabled());
+    // A plain user: no link, no page.
+    sign_out(&b, &app).await;
+    sign_in(&b, &app, "amy").await;
+    b.wait_text("h1", |t| t == "Dashboard").await;
+    assert!(!b.source().await.contains("nav-organisation"));
+    let amy = app
+        .session_cookie(app.a.member.id, "amy2", isx_domain::UserRole::Member)
+        .await;
+    let res = app
+        .client
+        .get(app.url("/organisation"))
+        .header("cookie", amy)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }

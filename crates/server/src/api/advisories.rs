@@ -550,27 +550,16 @@ pub(crate) async fn put_webhook(
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> Result<Response, ApiError> {
     // Where the organisation's notifications go is its administrators'.
-    caller.require(&isx_policy::Action::ManageMemberSettings {
-        member: caller.member.id,
-    })?;
-    if let Err(detail) = crate::outbound::check_url(&req.url, state.config.webhook_allow_private) {
-        return Err(ApiError::Validation {
-            detail,
-            pointer: Some("/url".into()),
-        });
-    }
-    if req.secret.chars().count() < 16 {
-        return Err(ApiError::Validation {
-            detail: "the secret must be at least 16 characters".into(),
-            pointer: Some("/secret".into()),
-        });
-    }
-    let hook = isx_store::Webhook {
-        member: caller.member.id,
-        url: req.url,
-        secret: req.secret,
-    };
-    state.store.put_webhook(&hook, state.clock.now()).await?;
+    isx_app::admin::set_webhook(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        Some(&caller.authority()),
+        caller.member.id,
+        &req.url,
+        &req.secret,
+        state.config.webhook_allow_private,
+    )
+    .await?;
     Ok(noted(
         AuditNote::new("webhook.put", format!("member/{}", caller.member.id)),
         StatusCode::NO_CONTENT,

@@ -8,6 +8,7 @@ mod advisories;
 mod botnet;
 mod charts;
 mod cleanfiles;
+mod organisation;
 mod pages;
 mod partnership;
 mod passkeys;
@@ -74,6 +75,21 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/admin/members",
             get(pages::members).post(pages::create_member),
         )
+        .route("/organisation", get(organisation::organisation))
+        .route("/organisation/users", post(organisation::create_user))
+        .route(
+            "/organisation/users/{id}/{action}",
+            post(organisation::user_action),
+        )
+        .route(
+            "/organisation/certificates",
+            post(organisation::issue_certificate),
+        )
+        .route(
+            "/organisation/certificates/{fingerprint}/revoke",
+            post(organisation::revoke_certificate),
+        )
+        .route("/organisation/webhook", post(organisation::set_webhook))
         .route("/admin/users", get(pages::users).post(pages::create_user))
         .route("/admin/users/{id}/{action}", post(pages::user_action))
         .route("/admin/audit", get(pages::audit))

@@ -32,6 +32,8 @@ pub(crate) struct Layout {
     pub(super) login: String,
     pub(super) member_name: String,
     pub(super) admin: bool,
+    /// The caller administers its organisation (member administrators).
+    pub(super) org_admin: bool,
     pub(super) csrf: String,
     pub(super) error: Option<String>,
     pub(super) notice: Option<String>,
@@ -48,6 +50,11 @@ pub(super) fn layout(caller: &Caller, title: &'static str, active: &'static str)
             .unwrap_or_default(),
         member_name: caller.member.name.to_string(),
         admin: caller.is_admin(),
+        org_admin: caller
+            .require(&isx_policy::Action::ManageMemberSettings {
+                member: caller.member.id,
+            })
+            .is_ok(),
         csrf: caller
             .session
             .as_ref()
@@ -616,21 +623,31 @@ pub(crate) async fn create_user(
 
 #[derive(Deserialize)]
 pub(crate) struct CsrfForm {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
-/// Disables, enables or signs out a user (`action` from the path).
-pub(crate) async fn user_action(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((id, action)): Path<(i64, String)>,
-    WebForm(f): WebForm<CsrfForm>,
-) -> Result<Response, ApiError> {
-    check_csrf(&caller, &f.csrf)?;
+/// What a change of a user did: its audit note, the page's flash, and
+/// whether the caller signed itself out.
+pub(super) struct UserChange {
+    pub note: Option<AuditNote>,
+    pub flash: Flash,
+    pub signed_out_self: bool,
+}
+
+/// Disables, enables, signs out or resets the second factor of a user as
+/// `caller` asks (`authorize` decides: operator administrators any user,
+/// a member's administrator its own organisation's). A hidden user is
+/// `Err(not found)`.
+pub(super) async fn change_user(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: &str,
+) -> Result<UserChange, ApiError> {
     let by = caller.authority();
     let store = state.store.as_ref();
     let user = isx_domain::UserId(id);
-    let result: Result<(String, String), ApiError> = match action.as_str() {
+    let result: Result<(String, String), ApiError> = match action {
         "disable" => admin::disable_user(store, state.clock.as_ref(), user, Some(&by))
             .await
             .map(|(u, d)| {
@@ -680,7 +697,7 @@ pub(crate) async fn user_action(
         _ => return Err(not_found()),
     };
     let note = result.as_ref().ok().map(|(target, _)| {
-        let kind = match action.as_str() {
+        let kind = match action {
             "disable" => "user.disable",
             "enable" => "user.enable",
             "reset-second-factor" => "factor.reset",
@@ -688,18 +705,34 @@ pub(crate) async fn user_action(
         };
         AuditNote::new(kind, target.clone())
     });
-    // Signing oneself out ends this session too: back to the sign-in page.
-    if action == "sign-out" && caller.user.as_ref().is_some_and(|u| u.id == user) {
-        return Ok(with_note(
-            note,
-            axum::response::Redirect::to("/login").into_response(),
-        ));
-    }
     if matches!(result, Err(ApiError::NotFound(_))) {
         return Err(not_found());
     }
-    let page = users_page(&state, &caller, Some(result.map(|(_, flash)| flash))).await?;
-    Ok(with_note(note, page))
+    Ok(UserChange {
+        note,
+        flash: result.map(|(_, flash)| flash),
+        signed_out_self: action == "sign-out" && caller.user.as_ref().is_some_and(|u| u.id == user),
+    })
+}
+
+/// Disables, enables or signs out a user (`action` from the path).
+pub(crate) async fn user_action(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, action)): Path<(i64, String)>,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    let c = change_user(&state, &caller, id, &action).await?;
+    // Signing oneself out ends this session too: back to the sign-in page.
+    if c.signed_out_self {
+        return Ok(with_note(
+            c.note,
+            axum::response::Redirect::to("/login").into_response(),
+        ));
+    }
+    let page = users_page(&state, &caller, Some(c.flash)).await?;
+    Ok(with_note(c.note, page))
 }
 
 // ---- trust groups ----
