@@ -12,8 +12,29 @@ use isx_store::{Store, StoredPasskey, WebauthnCeremony};
 use serde_json::Value;
 use webauthn_rs::prelude::{
     Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
+
+/// What a passkey's answer at sign-in proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Proven,
+    Refused,
+    /// The signature verified but the authenticator's counter went back:
+    /// the key may have been cloned. Refused, and worth an alarm.
+    PossibleClone,
+}
+
+impl Verdict {
+    /// The audit log's outcome word for a refusal.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Verdict::Proven => "passkey",
+            Verdict::Refused => "401",
+            Verdict::PossibleClone => "passkey-clone-suspected",
+        }
+    }
+}
 
 use crate::identity::{hash_secret, random_hex32};
 use crate::{AppError, Result};
@@ -164,6 +185,12 @@ pub async fn finish_registration(
             "this passkey set-up expired or was already used; start again",
         ));
     };
+    // Checked again here: registrations started side by side.
+    if store.passkeys(user.id).await?.len() >= MAX_PASSKEYS {
+        return Err(AppError::Conflict(format!(
+            "at most {MAX_PASSKEYS} passkeys; remove one first"
+        )));
+    }
     let state: PasskeyRegistration =
         serde_json::from_str(&state).map_err(|e| AppError::Internal(e.to_string()))?;
     let reg: RegisterPublicKeyCredential =
@@ -209,7 +236,7 @@ pub async fn start_authentication(
     Ok(Some((options, token)))
 }
 
-/// Finishes a passkey step: `true` if one of `user`'s passkeys signed
+/// Finishes a passkey step: proven if one of `user`'s passkeys signed
 /// this ceremony's challenge (with user verification, from this origin,
 /// its counter moving on); the passkey's counter is written back.
 pub async fn finish_authentication(
@@ -219,17 +246,19 @@ pub async fn finish_authentication(
     token: &str,
     credential: &Value,
     now: Timestamp,
-) -> Result<bool> {
+) -> Result<Verdict> {
     let Some(state) = take_ceremony(store, user, "authenticate", token, now).await? else {
-        return Ok(false);
+        return Ok(Verdict::Refused);
     };
     let state: PasskeyAuthentication =
         serde_json::from_str(&state).map_err(|e| AppError::Internal(e.to_string()))?;
     let Ok(assertion) = serde_json::from_value::<PublicKeyCredential>(credential.clone()) else {
-        return Ok(false);
+        return Ok(Verdict::Refused);
     };
-    let Ok(result) = rp.0.finish_passkey_authentication(&assertion, &state) else {
-        return Ok(false);
+    let result = match rp.0.finish_passkey_authentication(&assertion, &state) {
+        Ok(r) => r,
+        Err(WebauthnError::CredentialPossibleCompromise) => return Ok(Verdict::PossibleClone),
+        Err(_) => return Ok(Verdict::Refused),
     };
     for s in store.passkeys(user.id).await? {
         let Ok(mut key) = serde_json::from_str::<Passkey>(&s.passkey) else {
@@ -241,8 +270,8 @@ pub async fn finish_authentication(
             store
                 .update_passkey(user.id, &s.credential_id, &text, now)
                 .await?;
-            return Ok(true);
+            return Ok(Verdict::Proven);
         }
     }
-    Ok(false)
+    Ok(Verdict::Refused)
 }

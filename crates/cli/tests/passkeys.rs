@@ -242,7 +242,12 @@ async fn the_passkey_step_refuses_forgeries(backend: Backend) {
     )
     .await
     .expect("forged");
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "403, not 401: no browser password dialog"
+    );
+    assert!(res.headers().get("www-authenticate").is_none());
     assert_eq!(
         res.headers()
             .get("content-type")
@@ -257,7 +262,7 @@ async fn the_passkey_step_refuses_forgeries(backend: Backend) {
     )
     .await
     .expect("again");
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // Without the sign-in step's cookie, or with the wrong form token.
     let res = post(
         "/login/second-factor/passkey/options",
@@ -266,7 +271,7 @@ async fn the_passkey_step_refuses_forgeries(backend: Backend) {
     )
     .await
     .expect("no step");
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = post(
         "/login/second-factor/passkey/options",
         json!({"csrf": "forged"}),
@@ -328,7 +333,7 @@ async fn the_passkey_step_refuses_forgeries(backend: Backend) {
     )
     .await
     .expect("swap");
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(app.store.sessions_of(bob.id).await.expect("s").is_empty());
     // Only the browser's own session (none from these attempts).
     assert_eq!(app.store.sessions_of(alice.id).await.expect("s").len(), 1);
@@ -352,7 +357,111 @@ async fn passkeys_need_a_domain_name(backend: Backend) {
     assert!(!page.contains("id=\"add-passkey\""));
 }
 
+/// The red team's findings on changing factors: a user with an
+/// authenticator app adds a passkey only with a current code; password
+/// tries on the account page count against the sign-in limits; the last
+/// factor of a member that requires one is not removed.
+async fn changing_passkeys_takes_more_than_a_stolen_session(backend: Backend) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let app = TestApp::spawn_with(backend, |c| {
+        c.listen = format!("127.0.0.1:{port}").parse().expect("addr");
+        c.public_url = Some(format!("https://localhost:{port}"));
+    })
+    .await;
+    // The session helper makes the user (with its password) and a session
+    // whose form token is "csrf".
+    let cookie = app
+        .session_cookie(app.a.member.id, "tom", UserRole::Member)
+        .await;
+    let tom = app
+        .store
+        .user_by_login(&Login::new("tom").expect("login"))
+        .await
+        .expect("user")
+        .expect("tom");
+    let secret = isx_app::second_factor::new_secret();
+    assert!(app
+        .store
+        .put_totp(tom.id, &secret, 0, &[], false, app.clock.now())
+        .await
+        .expect("totp"));
+    let options = |body: serde_json::Value| {
+        app.client
+            .post(app.url("/account/passkeys/options"))
+            .header("cookie", cookie.clone())
+            .json(&body)
+            .send()
+    };
+    let password = "a long test password";
+    let res = options(json!({"csrf": "csrf", "password": password}))
+        .await
+        .expect("no code");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.expect("body").contains("current code"));
+    let uri = format!("otpauth://totp/isx:tom?secret={secret}&issuer=isx");
+    let (code, _, _) = crate::identity::pyotp(&uri, app.clock.now().as_secs());
+    let res = options(json!({"csrf": "csrf", "password": password, "code": code}))
+        .await
+        .expect("with code");
+    assert_eq!(res.status(), StatusCode::OK);
+    // Password guesses from a session: the sign-in budget of the address
+    // (10 a minute here), not a way round it.
+    let mut last = StatusCode::OK;
+    for _ in 0..12 {
+        last = options(json!({"csrf": "csrf", "password": "guess", "code": "000000"}))
+            .await
+            .expect("guess")
+            .status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+
+    // Ann has one passkey and no app; her member requires a factor.
+    let ann_cookie = app
+        .session_cookie(app.a.member.id, "ann", UserRole::Member)
+        .await;
+    let ann = app
+        .store
+        .user_by_login(&Login::new("ann").expect("login"))
+        .await
+        .expect("user")
+        .expect("ann");
+    assert!(app
+        .store
+        .insert_passkey(&isx_store::StoredPasskey {
+            credential_id: "YW5u".into(),
+            user: ann.id,
+            name: "key".into(),
+            passkey: "{}".into(),
+            created_at: app.clock.now(),
+            last_used_at: None,
+        })
+        .await
+        .expect("passkey"));
+    app.store
+        .set_second_factor_required(app.a.member.id, true)
+        .await
+        .expect("require");
+    let res = app
+        .client
+        .post(app.url("/account/passkeys/remove"))
+        .header("cookie", ann_cookie)
+        .form(&[("csrf", "csrf"), ("id", "YW5u"), ("password", password)])
+        .send()
+        .await
+        .expect("remove");
+    assert!(res
+        .text()
+        .await
+        .expect("page")
+        .contains("requires a second factor"));
+    assert_eq!(app.store.passkeys(ann.id).await.expect("keys").len(), 1);
+}
+
 crate::on_both_backends!(
+    changing_passkeys_takes_more_than_a_stolen_session,
     a_passkey_is_registered_and_signs_in,
     the_passkey_step_refuses_forgeries,
     passkeys_need_a_domain_name,

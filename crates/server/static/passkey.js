@@ -45,7 +45,11 @@
       ev.preventDefault();
       var msg = document.getElementById("passkey-message");
       var csrf = add.elements.csrf.value;
-      post("/account/passkeys/options", { csrf: csrf, password: add.elements.password ? add.elements.password.value : "" })
+      post("/account/passkeys/options", {
+        csrf: csrf,
+        password: add.elements.password ? add.elements.password.value : "",
+        code: add.elements.code ? add.elements.code.value : "",
+      })
         .then(function (start) {
           var o = start.options.publicKey;
           o.challenge = dec(o.challenge);

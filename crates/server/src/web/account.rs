@@ -89,7 +89,7 @@ struct AccountPage {
     codes_left: u64,
     setup: Option<Enrolment>,
     new_codes: Vec<String>,
-    passkeys: Vec<super::passkeys::PasskeyRow>,
+    passkeys: Vec<PasskeyRow>,
     /// Why passkeys cannot be used here (the public URL is an IP address).
     passkey_problem: Option<String>,
     /// Users that single sign-on created have none.
@@ -108,7 +108,7 @@ pub(super) async fn account_page(
     let (_, required, codes_left) = second_factor::status(state.store.as_ref(), user).await?;
     let enrolled = state.store.totp(user.id).await?.is_some();
     let sessions = session_rows(state, caller, user).await?;
-    let passkeys = super::passkeys::rows(state, user).await?;
+    let passkeys = passkey_rows(state, user).await?;
     let passkey_problem = isx_app::passkeys::RelyingParty::new(state.public_url()).err();
     let has_password = user.password_hash != isx_app::sso::NO_PASSWORD;
     let mut layout = super::pages::layout(caller, "Account security", "account");
@@ -135,6 +135,31 @@ pub(super) async fn account_page(
         })?,
     )
         .into_response())
+}
+
+/// One passkey, as the account page lists it.
+pub(super) struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: String,
+}
+
+async fn passkey_rows(state: &AppState, user: &User) -> Result<Vec<PasskeyRow>, ApiError> {
+    Ok(state
+        .store
+        .passkeys(user.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.credential_id,
+            name: p.name,
+            created_at: p.created_at.to_rfc3339(),
+            last_used_at: p
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
+        })
+        .collect())
 }
 
 /// One of the user's web sessions, as its account page lists it.
@@ -593,7 +618,7 @@ pub(super) async fn second_factor_submit(
     }
     // A pending enrolment whose user meanwhile set a factor up (another
     // sign-in) checks that factor instead: enrolling would replace it.
-    let enrolled = state.store.totp(user.id).await?.is_some();
+    let enrolled = second_factor::status(state.store.as_ref(), &user).await?.0;
     let pending = c.pending_secret.clone().filter(|_| !enrolled);
     let (checked, new_codes) = match &pending {
         Some(secret) => {

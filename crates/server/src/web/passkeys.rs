@@ -29,49 +29,42 @@ use crate::AppState;
 /// its passkeys.
 const FRESH_SECS: i64 = 600;
 
-/// One passkey, as the account page lists it.
-pub(crate) struct PasskeyRow {
-    pub id: String,
-    pub name: String,
-    pub created_at: String,
-    pub last_used_at: String,
-}
-
-pub(super) async fn rows(state: &AppState, user: &User) -> Result<Vec<PasskeyRow>, ApiError> {
-    Ok(state
-        .store
-        .passkeys(user.id)
-        .await?
-        .into_iter()
-        .map(|p| PasskeyRow {
-            id: p.credential_id,
-            name: p.name,
-            created_at: p.created_at.to_rfc3339(),
-            last_used_at: p
-                .last_used_at
-                .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
-        })
-        .collect())
-}
-
 fn relying_party(state: &AppState) -> Result<RelyingParty, ApiError> {
     RelyingParty::new(state.public_url()).map_err(ApiError::Conflict)
 }
 
-/// The owner's proof for changing passkeys: its password, or, without
-/// one, a fresh session.
+fn fresh(state: &AppState, caller: &Caller) -> bool {
+    let now = state.clock.now().as_secs();
+    caller
+        .session
+        .as_ref()
+        .is_some_and(|s| now - s.created_at.as_secs() <= FRESH_SECS)
+}
+
+/// The owner's proof for changing passkeys: its password (or, without
+/// one, a fresh session). Each try counts against the sign-in limits of
+/// the address and the login, as a sign-in would: a stolen session is no
+/// way round them to guess the password.
 async fn proven(
     state: &AppState,
     caller: &Caller,
     user: &User,
+    peer: SocketAddr,
     password: &str,
 ) -> Result<bool, ApiError> {
     if user.password_hash == isx_app::sso::NO_PASSWORD {
-        let now = state.clock.now().as_secs();
-        return Ok(caller
-            .session
-            .as_ref()
-            .is_some_and(|s| now - s.created_at.as_secs() <= FRESH_SECS));
+        return Ok(fresh(state, caller));
+    }
+    for (limiter, key) in [
+        (
+            &state.login_limiter,
+            crate::ratelimit::client_key(peer.ip()),
+        ),
+        (&state.account_limiter, format!("login:{}", user.login)),
+    ] {
+        if let Err(retry_after_secs) = limiter.check(&key) {
+            return Err(ApiError::TooManyRequests { retry_after_secs });
+        }
     }
     account::password_ok(state, user, password.to_owned()).await
 }
@@ -81,6 +74,9 @@ pub(super) struct OptionsIn {
     csrf: String,
     #[serde(default)]
     password: String,
+    /// A current code of the user's authenticator app, if it has one.
+    #[serde(default)]
+    code: String,
 }
 
 /// `POST /account/passkeys/options`: a registration ceremony.
@@ -94,7 +90,7 @@ pub(super) async fn register_options(
     let user = own_user(&caller)?;
     let rp = relying_party(&state)?;
     account::limit(&state, user)?;
-    if !proven(&state, &caller, user, &body.password).await? {
+    if !proven(&state, &caller, user, peer, &body.password).await? {
         audit(&state, user, "factor.passkey.add", Some(peer), "401").await?;
         return Err(ApiError::Forbidden(
             if user.password_hash == isx_app::sso::NO_PASSWORD {
@@ -103,6 +99,25 @@ pub(super) async fn register_options(
                 "wrong password"
             }
             .into(),
+        ));
+    }
+    // A user that has a second factor proves it too: a stolen session and
+    // the password must not add a factor of the thief's.
+    let now = state.clock.now();
+    if state.store.totp(user.id).await?.is_some() {
+        match isx_app::second_factor::check(state.store.as_ref(), user.id, &body.code, now).await? {
+            isx_app::second_factor::Checked::Proven(_) => {}
+            _ => {
+                audit(&state, user, "factor.passkey.add", Some(peer), "401").await?;
+                return Err(ApiError::Forbidden(
+                    "enter a current code of your authenticator app (or a recovery code)".into(),
+                ));
+            }
+        }
+    } else if !state.store.passkeys(user.id).await?.is_empty() && !fresh(&state, &caller) {
+        audit(&state, user, "factor.passkey.add", Some(peer), "401").await?;
+        return Err(ApiError::Forbidden(
+            "sign in again with a passkey, then add the new one within ten minutes".into(),
         ));
     }
     let (options, token) =
@@ -166,7 +181,25 @@ pub(super) async fn remove(
     check_csrf(&caller, &form.csrf)?;
     let user = own_user(&caller)?;
     account::limit(&state, user)?;
-    if !proven(&state, &caller, user, &form.password).await? {
+    // The last factor of a member that requires one stays (it is
+    // replaced, not removed), as an authenticator app does.
+    let keys = state.store.passkeys(user.id).await?;
+    let last = keys.len() <= 1 && state.store.totp(user.id).await?.is_none();
+    if last && state.store.second_factor_required(user.member).await? {
+        return account::account_page(
+            &state,
+            &caller,
+            None,
+            Vec::new(),
+            Some(
+                "Your organisation requires a second factor: add another passkey or an authenticator app first."
+                    .into(),
+            ),
+            None,
+        )
+        .await;
+    }
+    if !proven(&state, &caller, user, peer, &form.password).await? {
         audit(&state, user, "factor.passkey.remove", Some(peer), "401").await?;
         return account::account_page(
             &state,
@@ -222,8 +255,9 @@ pub(super) async fn sign_in_options(
     ApiJson(body): ApiJson<SignInOptionsIn>,
 ) -> Result<Response, ApiError> {
     login_csrf_ok(&headers, &body.csrf)?;
+    // 403, not 401: a 401 would make browsers ask for a password.
     let Some((_, user)) = account::live_challenge(&state, &headers).await? else {
-        return Err(ApiError::Unauthorized(
+        return Err(ApiError::Forbidden(
             "this sign-in step expired; sign in again".into(),
         ));
     };
@@ -261,7 +295,7 @@ pub(super) async fn sign_in(
 ) -> Result<Response, ApiError> {
     login_csrf_ok(&headers, &body.csrf)?;
     let Some((c, user)) = account::live_challenge(&state, &headers).await? else {
-        return Err(ApiError::Unauthorized(
+        return Err(ApiError::Forbidden(
             "this sign-in step expired; sign in again".into(),
         ));
     };
@@ -276,13 +310,11 @@ pub(super) async fn sign_in(
             "too-many",
         )
         .await?;
-        return Err(ApiError::Unauthorized(
-            "too many tries; sign in again".into(),
-        ));
+        return Err(ApiError::Forbidden("too many tries; sign in again".into()));
     }
     let rp = relying_party(&state)?;
     let now = state.clock.now();
-    let ok = passkeys::finish_authentication(
+    let verdict = passkeys::finish_authentication(
         state.store.as_ref(),
         &rp,
         &user,
@@ -291,9 +323,19 @@ pub(super) async fn sign_in(
         now,
     )
     .await?;
-    if !ok {
-        audit(&state, &user, "session.second_factor", Some(peer), "401").await?;
-        return Err(ApiError::Unauthorized(
+    if verdict != passkeys::Verdict::Proven {
+        if verdict == passkeys::Verdict::PossibleClone {
+            tracing::warn!(user = %user.login, "a passkey's counter went back: it may have been cloned");
+        }
+        audit(
+            &state,
+            &user,
+            "session.second_factor",
+            Some(peer),
+            verdict.outcome(),
+        )
+        .await?;
+        return Err(ApiError::Forbidden(
             "the passkey's answer was not accepted".into(),
         ));
     }
