@@ -1082,6 +1082,24 @@ async fn member_administrators_issue_certificates_over_the_api(backend: Backend)
         "/api/v1/certificates",
     );
     assert_eq!(code, 403, "a certificate mints nothing");
+    // Not an object (serde would read `[null, null]` as a struct), and a
+    // member id out of range: refused, nothing issued.
+    let res = app
+        .post_json(
+            "/api/v1/certificates",
+            &admin_a,
+            &serde_json::json!([null, null]),
+        )
+        .send()
+        .await
+        .expect("array");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .get("/api/v1/certificates?member=0", &admin_a)
+        .send()
+        .await
+        .expect("member 0");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // Out-of-range days: 422, nothing issued.
     let res = app
         .post_json(

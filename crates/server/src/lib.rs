@@ -280,7 +280,13 @@ fn routes(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        // The span names the path, never the query: a query can carry a
+        // single sign-on code or a search a partner would not want logged.
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            },
+        ))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .with_state(state)
 }

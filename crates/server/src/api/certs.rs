@@ -51,6 +51,8 @@ impl From<&isx_store::ClientCert> for CertificateDto {
 /// Issues a client certificate.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+// Read from a JSON object only (serde would also read `[null, null]`).
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct NewCertificateRequest {
     /// The member it authenticates as (default: your own).
     #[serde(default)]
@@ -60,6 +62,27 @@ pub struct NewCertificateRequest {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 3650)]
     pub days: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateBody {
+    #[serde(default)]
+    member: Option<i64>,
+    #[serde(default)]
+    days: Option<u16>,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for NewCertificateRequest {
+    type Error = serde_json::Error;
+
+    fn try_from(m: serde_json::Map<String, serde_json::Value>) -> Result<Self, Self::Error> {
+        let b: CertificateBody = serde_json::from_value(serde_json::Value::Object(m))?;
+        Ok(NewCertificateRequest {
+            member: b.member,
+            days: b.days,
+        })
+    }
 }
 
 /// A new certificate and its private key: the key is shown this once.
@@ -91,6 +114,11 @@ pub(crate) async fn list_certificates(
     Extension(caller): Extension<Caller>,
     Query(q): Query<CertificateQuery>,
 ) -> Result<Json<Vec<CertificateDto>>, ApiError> {
+    if q.member.is_some_and(|m| m < 1) {
+        return Err(ApiError::BadRequest(
+            "member must be a member id (1 or more)".into(),
+        ));
+    }
     let certs = admin::certificates(
         state.store.as_ref(),
         Some(&caller.authority()),
