@@ -47,6 +47,7 @@ pub mod outbound;
 pub mod partnership;
 pub mod passkeys;
 pub mod records;
+pub mod sealing;
 pub mod second_factor;
 pub mod sso;
 pub mod url_files;

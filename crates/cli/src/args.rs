@@ -475,6 +475,23 @@ pub enum MemberCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Show or set the keys a member's own files are encrypted to: age
+    /// X25519 recipients (`age1…`, from `age-keygen`). Every file meant
+    /// for that member alone (its botnet batches) is then delivered
+    /// encrypted to all of them (`application/age`); decrypt with
+    /// `age -d -i key.txt`, then check the manifest's SHA-256 and
+    /// signature. Without recipients: shows them.
+    ///
+    /// Example: isx member recipients "Example CERT" age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+    Recipients {
+        /// Member id or exact name.
+        member: String,
+        /// The recipients to set (replacing the ones before).
+        recipients: Vec<String>,
+        /// Remove every recipient: the member's files are plain again.
+        #[arg(long, conflicts_with = "recipients")]
+        clear: bool,
+    },
     /// Require (or stop requiring) a second factor at web sign-in for a
     /// member's users. A user without one sets up an authenticator app
     /// at its next sign-in, before it gets a session; the sessions of

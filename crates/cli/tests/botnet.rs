@@ -833,7 +833,183 @@ async fn batches_firewall_lists_and_rpz(backend: Backend) {
     assert!(serial(&z3) > s2 && z3.contains("new-dga.test CNAME ."));
 }
 
+/// Issue 21 part 1 (age): a member that registered age recipients gets
+/// its own batches encrypted to them (`application/age`), which Debian's
+/// `age` decrypts to exactly the manifest's SHA-256; another member's key
+/// cannot; shared files stay plain; only the member's administrators set
+/// the keys, and a wrong key is a 422.
+async fn a_members_own_files_are_encrypted_to_its_keys(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let op = app.operator.token.clone();
+    let dir = tempfile::tempdir().expect("dir");
+    let keygen = |name: &str| {
+        let path = dir.path().join(name);
+        let out = std::process::Command::new("age-keygen")
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .expect("age-keygen (Debian's age)");
+        assert!(out.status.success());
+        let text = std::fs::read_to_string(&path).expect("key");
+        let public = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .expect("public key")
+            .to_owned();
+        (path, public)
+    };
+    let (a_key, a_pub) = keygen("a.txt");
+    let (a2_key, a2_pub) = keygen("a2.txt");
+    let (b_key, _) = keygen("b.txt");
+    let admin_a = app.member_admin_key(&app.a.member).await;
+    // A plain key may not set them; a wrong one is refused and stores nothing.
+    let res = app
+        .req(reqwest::Method::PUT, "/api/v1/me/recipients", &app.a.token)
+        .json(&serde_json::json!({"recipients": [a_pub]}))
+        .send()
+        .await
+        .expect("plain key");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app
+        .req(reqwest::Method::PUT, "/api/v1/me/recipients", &admin_a)
+        .json(&serde_json::json!({"recipients": [a_pub, "age1notakey"]}))
+        .send()
+        .await
+        .expect("bad key");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(app
+        .store
+        .recipients(app.a.member.id)
+        .await
+        .expect("r")
+        .is_empty());
+    let res = app
+        .req(reqwest::Method::PUT, "/api/v1/me/recipients", &admin_a)
+        .json(&serde_json::json!({"recipients": [a_pub, a2_pub]}))
+        .send()
+        .await
+        .expect("set");
+    assert_eq!(res.status(), StatusCode::OK);
+    let got = app.get_json("/api/v1/me/recipients", &app.a.token).await;
+    assert_eq!(got["recipients"].as_array().map(Vec::len), Some(2));
+
+    let t0 = Timestamp::from_secs((app.clock.now().as_secs() / 3600 + 1) * 3600 + 60);
+    app.clock.set(t0);
+    let body = line("infected", "192.0.2.10", 5555, "emotet", t0)
+        + &line("infected", "198.51.100.10", 5555, "emotet", t0);
+    acks(post(&app, &op, "application/x-ndjson", body).await).await;
+    let csv = format!(
+        "product,ip,port,domain,family,status,time\nc2,203.0.113.66,443,,emotet,online,{t}\n",
+        t = t0.to_rfc3339()
+    );
+    acks(post(&app, &op, "text/csv", csv).await).await;
+    app.clock.set(t0.add_secs(3600));
+    let config = isx_server::ServerConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        app.data_dir.path().to_owned(),
+    );
+    let ctx =
+        isx_app::feeds::FeedContext::new(&config.settings(), app.store.clone(), app.clock.clone())
+            .expect("feed context");
+    isx_app::botnet_files::produce_due(&ctx)
+        .await
+        .expect("produce");
+    let name_for = |files: &[Value], member: i64| {
+        files
+            .iter()
+            .filter(|f| f["format"] == "json")
+            .filter_map(|f| f["name"].as_str())
+            .filter(|n| n.contains(&format!("-m{member}-hourly-")))
+            .max()
+            .map(str::to_owned)
+            .expect("a batch")
+    };
+    let a_files = app.get_json("/api/v1/feeds/botnet", &app.a.token).await["files"]
+        .as_array()
+        .expect("files")
+        .clone();
+    let a_batch = name_for(&a_files, app.a.member.id.0);
+    let res = app
+        .get(&format!("/api/v1/feeds/botnet/{a_batch}"), &app.a.token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/age");
+    let sha = res.headers()["x-isx-sha256"]
+        .to_str()
+        .expect("sha")
+        .to_owned();
+    let sealed = res.bytes().await.expect("body");
+    assert!(sealed.starts_with(b"age-encryption.org/v1"));
+    assert!(!String::from_utf8_lossy(&sealed).contains("192.0.2.10"));
+    let file = dir.path().join("batch.json.age");
+    std::fs::write(&file, &sealed).expect("write");
+    let decrypt = |key: &std::path::Path| {
+        std::process::Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(key)
+            .arg(&file)
+            .output()
+            .expect("age")
+    };
+    for key in [&a_key, &a2_key] {
+        let out = decrypt(key);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&out.stdout)),
+            sha,
+            "decrypted, it is the file the manifest signs"
+        );
+        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(rows[0]["ip"], "192.0.2.10");
+    }
+    assert!(
+        !decrypt(&b_key).status.success(),
+        "B's key cannot open A's file"
+    );
+    // Shared files (C2 lists) stay plain.
+    let res = app
+        .get("/api/v1/feeds/botnet/latest-c2.ips.txt", &app.a.token)
+        .send()
+        .await
+        .expect("shared");
+    assert!(res.text().await.expect("text").contains("203.0.113.66"));
+    // B registered nothing: its own batch is plain.
+    let b_files = app.get_json("/api/v1/feeds/botnet", &app.b.token).await["files"]
+        .as_array()
+        .expect("files")
+        .clone();
+    let b_batch = name_for(&b_files, app.b.member.id.0);
+    let res = app
+        .get(&format!("/api/v1/feeds/botnet/{b_batch}"), &app.b.token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(res.headers()["content-type"], "application/json");
+    // Cleared: plain again.
+    let res = app
+        .req(reqwest::Method::PUT, "/api/v1/me/recipients", &admin_a)
+        .json(&serde_json::json!({"recipients": []}))
+        .send()
+        .await
+        .expect("clear");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .get(&format!("/api/v1/feeds/botnet/{a_batch}"), &app.a.token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(res.headers()["content-type"], "application/json");
+}
+
 crate::on_both_backends!(
+    a_members_own_files_are_encrypted_to_its_keys,
     ingest_tailoring_and_policy,
     stream_resumes_without_loss,
     a_revoked_key_ends_its_stream,

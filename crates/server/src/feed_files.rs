@@ -48,5 +48,48 @@ pub async fn download(
     name: &str,
 ) -> Result<Response, ApiError> {
     let (f, path) = find(app, caller, p, name).await?;
-    response(&f, &path).await
+    let recipients = isx_app::sealing::recipients_of(app.store.as_ref(), &f).await?;
+    if recipients.is_empty() {
+        return response(&f, &path).await;
+    }
+    sealed(&f, &path, &recipients).await
+}
+
+/// A file meant for one member that registered recipients: encrypted to
+/// them (age), with the plaintext's manifest headers (decrypt, then
+/// verify).
+async fn sealed(
+    f: &FeedFile,
+    path: &std::path::Path,
+    recipients: &[String],
+) -> Result<Response, ApiError> {
+    let plain = tokio::fs::read(path)
+        .await
+        .map_err(|_| ApiError::not_found(format!("feed file {}", f.name)))?;
+    let to = recipients.to_vec();
+    let bytes = tokio::task::spawn_blocking(move || isx_app::sealing::seal(&to, &plain))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let len = bytes.len();
+    let mut res = Body::from(bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(isx_app::sealing::AGE_MEDIA_TYPE),
+    );
+    for (k, v) in [
+        ("x-isx-sha256", f.sha256.clone()),
+        ("x-isx-signature", f.signature.clone()),
+        ("x-isx-encrypted", "age".to_owned()),
+        ("content-length", len.to_string()),
+        (
+            "content-disposition",
+            format!("attachment; filename=\"{}.age\"", f.name),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+    Ok(res)
 }

@@ -1725,7 +1725,7 @@ pub async fn url_levels_upgrade(url: &str) {
             at_version_18(&s, &[(&green, Tlp::Green), (&raised, Tlp::Red)]).await;
             std::sync::Arc::new(s)
         };
-    assert_eq!(store.migrate().await.expect("upgrade"), 12);
+    assert_eq!(store.migrate().await.expect("upgrade"), 13);
     let q = crate::UrlQuery {
         markings: Tlp::ALL.to_vec(),
         limit: 10,

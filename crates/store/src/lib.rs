@@ -512,6 +512,16 @@ pub trait FactorStore: Send + Sync {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<WebauthnCeremony>>;
+    // Keys a member's own files are encrypted to.
+    /// `member`'s recipients, oldest first.
+    async fn recipients(&self, member: MemberId) -> Result<Vec<String>>;
+    /// Replaces `member`'s recipients (none: its files are plain again).
+    async fn set_recipients(
+        &self,
+        member: MemberId,
+        recipients: &[String],
+        now: Timestamp,
+    ) -> Result<()>;
     // Client certificate authorities.
     /// Every trusted CA, isx's own first.
     async fn client_cas(&self) -> Result<Vec<ClientCa>>;

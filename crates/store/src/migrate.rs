@@ -165,6 +165,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "client_cas",
         sql: include_str!("../migrations/sqlite/0030_client_cas.sql"),
     },
+    Migration {
+        version: 31,
+        name: "member_recipients",
+        sql: include_str!("../migrations/sqlite/0031_member_recipients.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -317,6 +322,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 30,
         name: "client_cas",
         sql: include_str!("../migrations/postgres/0030_client_cas.sql"),
+    },
+    Migration {
+        version: 31,
+        name: "member_recipients",
+        sql: include_str!("../migrations/postgres/0031_member_recipients.sql"),
     },
 ];
 

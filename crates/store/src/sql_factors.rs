@@ -411,6 +411,45 @@ impl<DB: Engine> crate::FactorStore for SqlStore<DB> {
         Ok(c.filter(|c| c.expires_at > now))
     }
 
+    async fn recipients(&self, member: MemberId) -> crate::Result<Vec<String>> {
+        sqlx::query(
+            "SELECT recipient FROM member_recipients WHERE member_id = $1
+             ORDER BY created_at, recipient",
+        )
+        .arg(member.0)
+        .rows(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(r.col::<String>("recipient")?))
+        .collect()
+    }
+
+    async fn set_recipients(
+        &self,
+        member: MemberId,
+        recipients: &[String],
+        now: Timestamp,
+    ) -> crate::Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM member_recipients WHERE member_id = $1")
+            .arg(member.0)
+            .run(&mut tx)
+            .await?;
+        for r in recipients {
+            sqlx::query(
+                "INSERT INTO member_recipients (member_id, recipient, created_at)
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .arg(member.0)
+            .arg(r)
+            .arg(now.as_micros())
+            .run(&mut tx)
+            .await?;
+        }
+        commit(tx).await?;
+        Ok(())
+    }
+
     async fn client_cas(&self) -> crate::Result<Vec<ClientCa>> {
         sqlx::query(
             "SELECT fingerprint, origin, subject, cert_pem, key_pem, created_at FROM client_cas

@@ -27,6 +27,46 @@ pub async fn run(ctx: &Ctx, command: MemberCommand) -> anyhow::Result<()> {
                 &rows,
             )
         }
+        MemberCommand::Recipients {
+            member,
+            recipients,
+            clear,
+        } => {
+            let m = ctx.member(&member).await?;
+            if recipients.is_empty() && !clear {
+                let now = ctx.store.recipients(m.id).await?;
+                if now.is_empty() {
+                    return output::print(&format!(
+                        "{}: no recipients (its files are plain)",
+                        m.name
+                    ));
+                }
+                return output::print(&now.join("\n"));
+            }
+            let stored = isx_app::sealing::set_recipients(
+                ctx.store.as_ref(),
+                ctx.clock.as_ref(),
+                None,
+                m.id,
+                &recipients,
+            )
+            .await?;
+            ctx.audit(
+                Some(m.id),
+                "recipients.put",
+                &format!("member/{} ({} keys)", m.id, stored.len()),
+            )
+            .await?;
+            output::print(&format!(
+                "{}: its own files are delivered {}",
+                m.name,
+                if stored.is_empty() {
+                    "plain".to_owned()
+                } else {
+                    format!("encrypted to {} recipient(s)", stored.len())
+                }
+            ))
+        }
         MemberCommand::SecondFactor {
             member, require, ..
         } => {
@@ -37,7 +77,10 @@ pub async fn run(ctx: &Ctx, command: MemberCommand) -> anyhow::Result<()> {
             let mut ended = 0;
             if require {
                 for u in ctx.store.users().await?.iter().filter(|u| u.member == m.id) {
-                    if ctx.store.totp(u.id).await?.is_none() {
+                    if !isx_app::second_factor::status(ctx.store.as_ref(), u)
+                        .await?
+                        .0
+                    {
                         ended += ctx.store.delete_sessions_of(u.id).await?;
                         ctx.store.delete_challenges_of(u.id).await?;
                     }

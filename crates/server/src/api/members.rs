@@ -227,3 +227,53 @@ pub(crate) struct FactorResetDto {
     had_factor: bool,
     sessions_ended: u64,
 }
+
+/// The keys your organisation's own files are encrypted to.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientsDto {
+    /// age X25519 recipients (`age1…`, as `age-keygen` prints them), at
+    /// most 10. Every file meant for your organisation alone (its botnet
+    /// batches) is delivered encrypted to all of them (`application/age`);
+    /// an empty list makes them plain again.
+    #[schema(max_items = 10, value_type = Vec<String>, pattern = "^age1[02-9ac-hj-np-z]{58}$")]
+    pub recipients: Vec<String>,
+}
+
+/// Your organisation's file recipients.
+#[utoipa::path(get, path = "/api/v1/me/recipients", tag = "members", security(("api_key" = [])),
+    responses((status = 200, body = RecipientsDto), (status = 401, body = Problem)))]
+pub(crate) async fn get_recipients(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<RecipientsDto>, ApiError> {
+    Ok(Json(RecipientsDto {
+        recipients: state.store.recipients(caller.member.id).await?,
+    }))
+}
+
+/// Sets your organisation's file recipients (its administrators: a
+/// member-admin key or user, or the operator's administrators). Audited.
+#[utoipa::path(put, path = "/api/v1/me/recipients", tag = "members", security(("api_key" = [])), request_body = RecipientsDto,
+    responses((status = 200, body = RecipientsDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn put_recipients(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<RecipientsDto>,
+) -> Result<Response, ApiError> {
+    let stored = isx_app::sealing::set_recipients(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        Some(&caller.authority()),
+        caller.member.id,
+        &req.recipients,
+    )
+    .await?;
+    Ok(noted(
+        AuditNote::new(
+            "recipients.put",
+            format!("member/{} ({} keys)", caller.member.id, stored.len()),
+        ),
+        Json(RecipientsDto { recipients: stored }),
+    ))
+}

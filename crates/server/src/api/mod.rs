@@ -48,6 +48,7 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
     let bulk_limit = DefaultBodyLimit::max(cleanfiles::MAX_BULK * 72 + 4096);
     let v1 = OpenApiRouter::new()
         .routes(routes!(me))
+        .routes(routes!(members::get_recipients, members::put_recipients))
         .routes(routes!(list_members, create_member))
         .routes(routes!(get_member))
         .routes(routes!(list_keys, create_key))
