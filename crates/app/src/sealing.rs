@@ -49,7 +49,8 @@ pub async fn set_recipients(
     }
     let mut clean = Vec::new();
     for (i, r) in recipients.iter().enumerate() {
-        let r = r.trim();
+        let lower = r.trim().to_ascii_lowercase();
+        let r = lower.as_str();
         if r.len() > 200 {
             return Err(AppError::Validation {
                 detail: "a recipient is an age X25519 public key (age1…)".into(),

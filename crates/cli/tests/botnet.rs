@@ -892,6 +892,43 @@ async fn a_members_own_files_are_encrypted_to_its_keys(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     let got = app.get_json("/api/v1/me/recipients", &app.a.token).await;
     assert_eq!(got["recipients"].as_array().map(Vec::len), Some(2));
+    // More than ten, or not a list of strings: refused, nothing changed.
+    let eleven: Vec<String> = (0..11).map(|_| a_pub.clone()).collect();
+    for body in [
+        serde_json::json!({"recipients": eleven}),
+        serde_json::json!({"recipients": [7]}),
+        serde_json::json!({"recipients": [a_pub], "extra": 1}),
+    ] {
+        let res = app
+            .req(reqwest::Method::PUT, "/api/v1/me/recipients", &admin_a)
+            .json(&body)
+            .send()
+            .await
+            .expect("bad body");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    assert_eq!(
+        app.store
+            .recipients(app.a.member.id)
+            .await
+            .expect("r")
+            .len(),
+        2
+    );
+    // The audit log names the keys set (a swap shows).
+    let audited: Vec<String> = app
+        .store
+        .audit_events(&isx_store::AuditQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.event.action == "recipients.put" && e.event.outcome == "200")
+        .map(|e| e.event.target)
+        .collect();
+    assert!(audited.iter().any(|t| t.contains(&a2_pub)), "{audited:?}");
 
     let t0 = Timestamp::from_secs((app.clock.now().as_secs() / 3600 + 1) * 3600 + 60);
     app.clock.set(t0);

@@ -14,7 +14,9 @@ use crate::problem::ApiError;
 
 /// Streams a file with its manifest headers (`X-Isx-Sha256`,
 /// `X-Isx-Signature`), as a download.
-pub async fn response(f: &FeedFile, path: &std::path::Path) -> Result<Response, ApiError> {
+/// Private: every channel goes through [`download`], which seals a
+/// member's own file when it has recipients.
+async fn response(f: &FeedFile, path: &std::path::Path) -> Result<Response, ApiError> {
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|_| ApiError::not_found(format!("feed file {}", f.name)))?;
@@ -63,6 +65,15 @@ async fn sealed(
     path: &std::path::Path,
     recipients: &[String],
 ) -> Result<Response, ApiError> {
+    // Each sealing holds the file and its ciphertext in memory: a few at
+    // a time per node.
+    static SEALING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let _slot = tokio::time::timeout(std::time::Duration::from_secs(30), SEALING.acquire())
+        .await
+        .map_err(|_| {
+            ApiError::Unavailable("too many encrypted downloads at once; try again shortly".into())
+        })?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let plain = tokio::fs::read(path)
         .await
         .map_err(|_| ApiError::not_found(format!("feed file {}", f.name)))?;

@@ -54,7 +54,7 @@ pub async fn run(ctx: &Ctx, command: MemberCommand) -> anyhow::Result<()> {
             ctx.audit(
                 Some(m.id),
                 "recipients.put",
-                &format!("member/{} ({} keys)", m.id, stored.len()),
+                &format!("member/{} [{}]", m.id, stored.join(" ")),
             )
             .await?;
             output::print(&format!(

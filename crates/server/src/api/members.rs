@@ -272,7 +272,7 @@ pub(crate) async fn put_recipients(
     Ok(noted(
         AuditNote::new(
             "recipients.put",
-            format!("member/{} ({} keys)", caller.member.id, stored.len()),
+            format!("member/{} [{}]", caller.member.id, stored.join(" ")),
         ),
         Json(RecipientsDto { recipients: stored }),
     ))
