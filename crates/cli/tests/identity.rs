@@ -1543,6 +1543,27 @@ async fn the_organisation_page_is_its_administrators(backend: Backend) {
     submit(&b, "#save-webhook").await;
     b.wait_text("#webhook-url", |t| t == "https://hooks.example.org/isx")
         .await;
+    // The keys her organisation's files are encrypted to.
+    let key = age_recipient();
+    b.type_into("#recipients", &key).await;
+    submit(&b, "#save-recipients").await;
+    b.wait_text("#notice", |t| t.contains("encrypted to 1 key"))
+        .await;
+    assert_eq!(
+        app.store.recipients(app.a.member.id).await.expect("r"),
+        vec![key.clone()]
+    );
+    b.type_into("#recipients", "\nnot-a-key").await;
+    submit(&b, "#save-recipients").await;
+    b.wait_text("#error", |t| t.contains("age X25519")).await;
+    assert_eq!(
+        app.store
+            .recipients(app.a.member.id)
+            .await
+            .expect("r")
+            .len(),
+        1
+    );
     // Another member's user is not hers: 404, and it stays enabled.
     let csrf = b
         .execute("return document.querySelector('input[name=csrf]').value")
@@ -1579,4 +1600,15 @@ async fn the_organisation_page_is_its_administrators(backend: Backend) {
         .await
         .expect("page");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// A fresh age recipient, made by Debian's `age-keygen`.
+fn age_recipient() -> String {
+    let out = Command::new("age-keygen").output().expect("age-keygen");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .expect("public key")
+        .to_owned()
 }

@@ -90,6 +90,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(organisation::revoke_certificate),
         )
         .route("/organisation/webhook", post(organisation::set_webhook))
+        .route(
+            "/organisation/recipients",
+            post(organisation::set_recipients),
+        )
         .route("/admin/users", get(pages::users).post(pages::create_user))
         .route("/admin/users/{id}/{action}", post(pages::user_action))
         .route("/admin/audit", get(pages::audit))

@@ -48,6 +48,8 @@ struct OrganisationPage {
     users: Vec<UserRow>,
     certs: Vec<CertRow>,
     webhook_url: Option<String>,
+    /// The age recipients its own files are encrypted to, one per line.
+    recipients: String,
     issued: Option<IssuedView>,
 }
 
@@ -103,6 +105,7 @@ async fn page(
         })
         .collect();
     let webhook_url = state.store.webhook(member).await?.map(|w| w.url);
+    let recipients = state.store.recipients(member).await?.join("\n");
     let (l, status) = apply(
         layout(caller, "Organisation", "organisation"),
         flash.as_ref(),
@@ -115,6 +118,7 @@ async fn page(
             users,
             certs,
             webhook_url,
+            recipients,
             issued,
         })?,
     )
@@ -315,6 +319,59 @@ pub(crate) async fn set_webhook(
         &state,
         &caller,
         Some(result.map(|()| "Webhook saved.".to_owned())),
+        None,
+    )
+    .await?;
+    Ok(with_note(note, p))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RecipientsForm {
+    csrf: String,
+    /// One age recipient per line; empty: plain files.
+    recipients: String,
+}
+
+/// Sets the age recipients the organisation's own files are encrypted to.
+pub(crate) async fn set_recipients(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    WebForm(f): WebForm<RecipientsForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&caller, &f.csrf)?;
+    admits(&caller)?;
+    let list: Vec<String> = f
+        .recipients
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let result = isx_app::sealing::set_recipients(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        Some(&caller.authority()),
+        caller.member.id,
+        &list,
+    )
+    .await
+    .map_err(ApiError::from);
+    let note = result.as_ref().ok().map(|stored| {
+        AuditNote::new(
+            "recipients.put",
+            format!("member/{} [{}]", caller.member.id, stored.join(" ")),
+        )
+    });
+    let p = page(
+        &state,
+        &caller,
+        Some(result.map(|stored| {
+            if stored.is_empty() {
+                "Your own files are delivered plain.".to_owned()
+            } else {
+                format!("Your own files are encrypted to {} key(s).", stored.len())
+            }
+        })),
         None,
     )
     .await?;
