@@ -78,7 +78,7 @@ impl<'a> KeySpec<'a> {
 /// Asks `authorize` for `by` (`None`: the command line on the store's own
 /// machine, which has every authority); a hidden refusal reads as "not
 /// found" of `what`.
-fn authorize(by: Option<&Actor>, action: &Action<'_>, what: &str) -> Result<()> {
+pub(crate) fn authorize(by: Option<&Actor>, action: &Action<'_>, what: &str) -> Result<()> {
     match by.map(|a| isx_policy::authorize(a, action)) {
         None | Some(Ok(())) => Ok(()),
         Some(Err(Refusal::Forbidden(why))) => Err(AdminError::Forbidden(why.into())),
@@ -535,19 +535,30 @@ pub async fn certificates(
     by: Option<&Actor>,
     member: Option<MemberId>,
 ) -> Result<Vec<isx_store::ClientCert>> {
-    let own = by.filter(|a| a.role != isx_policy::Role::OperatorAdmin);
-    if let Some(a) = own {
+    // Someone who administers no member (not even its own) learns nothing.
+    if let Some(a) = by {
         authorize(
             Some(a),
             &Action::ManageMemberSettings { member: a.member },
             "certificates",
         )?;
-        if member.is_some_and(|m| m != a.member) {
-            return Ok(Vec::new());
-        }
-        return Ok(store.client_certs(Some(a.member)).await?);
     }
-    Ok(store.client_certs(member).await?)
+    // Each certificate is listed if `authorize` lets `by` manage it: the
+    // one rule of who administers which member's settings.
+    let may = |m: MemberId| {
+        by.is_none_or(|a| {
+            isx_policy::authorize(a, &Action::ManageMemberSettings { member: m }).is_ok()
+        })
+    };
+    let narrowed = member.or(by
+        .filter(|a| a.role != isx_policy::Role::OperatorAdmin)
+        .map(|a| a.member));
+    Ok(store
+        .client_certs(narrowed)
+        .await?
+        .into_iter()
+        .filter(|c| may(c.member))
+        .collect())
 }
 
 /// Revokes a client certificate as `by` asks: another member's answers

@@ -34,14 +34,11 @@ pub async fn set_recipients(
     member: MemberId,
     recipients: &[String],
 ) -> Result<Vec<String>> {
-    if let Some(a) = by {
-        isx_policy::authorize(a, &Action::ManageMemberSettings { member }).map_err(
-            |r| match r {
-                isx_policy::Refusal::Forbidden(why) => AppError::Forbidden(why.into()),
-                isx_policy::Refusal::Hidden => AppError::not_found(format!("member {member}")),
-            },
-        )?;
-    }
+    crate::admin::authorize(
+        by,
+        &Action::ManageMemberSettings { member },
+        &format!("member {member}"),
+    )?;
     if recipients.len() > MAX_RECIPIENTS {
         return Err(AppError::invalid(format!(
             "at most {MAX_RECIPIENTS} recipients"

@@ -833,18 +833,6 @@ pub async fn finish(
             }
             None => refuse!(Refusal::NoUser),
         };
-        if user.member != member {
-            refuse!(Refusal::OtherMember);
-        }
-        if user.is_disabled() {
-            refuse!(Refusal::Disabled);
-        }
-        // One identity per user: a second provider, or another account
-        // with a recycled login, binds only after an administrator
-        // unbinds the first (`isx sso unlink`).
-        if !store.sso_identities_of(user.id).await?.is_empty() {
-            refuse!(Refusal::LinkedElsewhere);
-        }
         let link = SsoIdentity {
             issuer: provider.issuer.clone(),
             subject: subject.clone(),
@@ -859,6 +847,12 @@ pub async fn finish(
     }
     if user.is_disabled() {
         refuse!(Refusal::Disabled);
+    }
+    // One identity per user: a second provider, or another account with a
+    // recycled login, binds only after an administrator unbinds the first
+    // (`isx sso unlink`).
+    if link.is_some() && !store.sso_identities_of(user.id).await?.is_empty() {
+        refuse!(Refusal::LinkedElsewhere);
     }
     // The mapping bounds the role: an account the provider maps as a
     // member does not sign in as a more powerful isx user.

@@ -190,15 +190,8 @@ async fn the_passkey_step_refuses_forgeries(backend: Backend) {
         .await
         .expect("password");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let challenge = res
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("isx_challenge="))
-        .and_then(|v| v.split(';').next())
-        .expect("challenge cookie")
-        .to_owned();
+    let challenge =
+        crate::support::app::cookie_pair(&res, "isx_challenge").expect("challenge cookie");
     let cookies = format!("{cookie}; {challenge}");
     let post = |path: &str, body: serde_json::Value, with: &str| {
         app.client
@@ -317,15 +310,8 @@ async fn the_passkey_step_refuses_forgeries(backend: Backend) {
         .send()
         .await
         .expect("bob");
-    let bob_challenge = res
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("isx_challenge="))
-        .and_then(|v| v.split(';').next())
-        .expect("bob's challenge")
-        .to_owned();
+    let bob_challenge =
+        crate::support::app::cookie_pair(&res, "isx_challenge").expect("bob's challenge");
     let res = post(
         "/login/second-factor/passkey",
         json!({"csrf": bob_csrf, "token": alices, "credential": forged}),

@@ -542,14 +542,7 @@ async fn callback_url(app: &TestApp, idp: &Idp, login: &str) -> (String, String)
         .await
         .expect("start");
     assert_eq!(res.status(), StatusCode::OK);
-    let isx_cookie = res
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("isx_sso="))
-        .expect("sso cookie")
-        .to_owned();
+    let isx_cookie = crate::support::app::set_cookie(&res, "isx_sso").expect("sso cookie");
     assert!(
         isx_cookie.contains("SameSite=Lax") && isx_cookie.contains("HttpOnly"),
         "{isx_cookie}"

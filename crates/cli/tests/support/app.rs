@@ -247,15 +247,7 @@ impl TestApp {
             .send()
             .await
             .expect("login page");
-        let cookie = page
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("isx_login_csrf="))
-            .and_then(|v| v.split(';').next())
-            .expect("csrf cookie")
-            .to_owned();
+        let cookie = cookie_pair(&page, "isx_login_csrf").expect("csrf cookie");
         let token = cookie.split_once('=').expect("=").1.to_owned();
         (cookie, token)
     }
@@ -392,4 +384,22 @@ pub fn href_at(html: &str, marker: &str) -> Option<String> {
             .replace("&#38;", "&")
             .replace("&amp;", "&"),
     )
+}
+
+/// The `Set-Cookie` header a response sets for cookie `name` (with its
+/// attributes).
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&prefix))
+        .map(str::to_owned)
+}
+
+/// `name=value` of the cookie a response sets, as a `Cookie` header
+/// sends it back.
+pub fn cookie_pair(res: &reqwest::Response, name: &str) -> Option<String> {
+    set_cookie(res, name).and_then(|v| v.split(';').next().map(str::to_owned))
 }

@@ -11,7 +11,6 @@ use axum::Extension;
 use isx_app::second_factor;
 use isx_domain::{NewAuditEvent, Timestamp, User};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use super::{check_csrf, cookie_header, render, LOGIN_CSRF_COOKIE};
 use crate::auth::{self, Caller};
@@ -586,21 +585,11 @@ pub(super) async fn second_factor_submit(
     headers: HeaderMap,
     WebForm(form): WebForm<ChallengeForm>,
 ) -> Result<Response, ApiError> {
-    let cookie_csrf = login_csrf(&headers);
-    if cookie_csrf.is_empty() || !bool::from(cookie_csrf.as_bytes().ct_eq(form.csrf.as_bytes())) {
-        return Err(ApiError::Forbidden(
-            "the sign-in form expired; reload the page and try again".into(),
-        ));
-    }
+    super::check_login_csrf(&headers, &form.csrf)?;
     let Some((c, user)) = live_challenge(&state, &headers).await? else {
         return Ok(back_to_login());
     };
-    if let Err(retry_after_secs) = state
-        .login_limiter
-        .check(&crate::ratelimit::client_key(peer.ip()))
-    {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    super::sign_in_limit(&state, peer)?;
     limit(&state, &user)?;
     let now = state.clock.now();
     // Each try counts first, so parallel tries cannot share one budget.

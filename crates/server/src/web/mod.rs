@@ -283,6 +283,36 @@ fn cookie_header(
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
+/// Spends one of the address's sign-in tries (every step that checks a
+/// credential, or starts a sign-in, counts).
+pub(crate) fn sign_in_limit(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
+    state
+        .login_limiter
+        .check(&crate::ratelimit::client_key(peer.ip()))
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })
+}
+
+/// Spends one of an account's sign-in tries (`login:<login>`): several
+/// addresses' worth, so that one address cannot lock the owner out.
+pub(crate) fn account_limit(state: &AppState, account_key: &str) -> Result<(), ApiError> {
+    state
+        .account_limiter
+        .check(account_key)
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })
+}
+
+/// Rejects a sign-in form (password, second factor, passkey, single
+/// sign-on start) whose token is not the sign-in cookie's.
+pub(crate) fn check_login_csrf(headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
+    let cookie = auth::cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if cookie.is_empty() || !bool::from(cookie.as_bytes().ct_eq(presented.as_bytes())) {
+        return Err(ApiError::Forbidden(
+            "the sign-in form expired; reload the page and try again".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Rejects a form whose CSRF token is not the session's.
 pub(crate) fn check_csrf(caller: &Caller, presented: &str) -> Result<(), ApiError> {
     let ok = caller
@@ -352,18 +382,8 @@ async fn login(
     WebForm(form): WebForm<LoginForm>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    if let Err(retry_after_secs) = state
-        .login_limiter
-        .check(&crate::ratelimit::client_key(peer.ip()))
-    {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
-    let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if cookie_csrf.is_empty() || !bool::from(cookie_csrf.as_bytes().ct_eq(form.csrf.as_bytes())) {
-        return Err(ApiError::Forbidden(
-            "the sign-in form expired; reload the page and try again".into(),
-        ));
-    }
+    sign_in_limit(&state, peer)?;
+    check_login_csrf(&headers, &form.csrf)?;
     let login = Login::new(&form.login).ok();
     // Per account too, so that guessing one login's password from many
     // addresses is bounded (known or not: the answer must not tell which
@@ -375,9 +395,7 @@ async fn login(
         Some(l) => format!("login:{}", l.as_str()),
         None => format!("login:{}", form.login.chars().take(64).collect::<String>()),
     };
-    if let Err(retry_after_secs) = state.account_limiter.check(&account_key) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    account_limit(&state, &account_key)?;
     let user = match &login {
         Some(login) => state.store.user_by_login(login).await?,
         None => None,

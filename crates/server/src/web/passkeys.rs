@@ -16,7 +16,6 @@ use isx_app::passkeys::{self, RelyingParty};
 use isx_domain::User;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 
 use super::account::{self, audit, own_user};
 use super::{check_csrf, cookie_header};
@@ -55,17 +54,8 @@ async fn proven(
     if user.password_hash == isx_app::sso::NO_PASSWORD {
         return Ok(fresh(state, caller));
     }
-    for (limiter, key) in [
-        (
-            &state.login_limiter,
-            crate::ratelimit::client_key(peer.ip()),
-        ),
-        (&state.account_limiter, format!("login:{}", user.login)),
-    ] {
-        if let Err(retry_after_secs) = limiter.check(&key) {
-            return Err(ApiError::TooManyRequests { retry_after_secs });
-        }
-    }
+    super::sign_in_limit(state, peer)?;
+    super::account_limit(state, &format!("login:{}", user.login))?;
     account::password_ok(state, user, password.to_owned()).await
 }
 
@@ -231,16 +221,6 @@ pub(super) async fn remove(
     .await
 }
 
-fn login_csrf_ok(headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
-    let cookie = account::login_csrf(headers);
-    if cookie.is_empty() || !bool::from(cookie.as_bytes().ct_eq(presented.as_bytes())) {
-        return Err(ApiError::Forbidden(
-            "the sign-in form expired; reload the page and try again".into(),
-        ));
-    }
-    Ok(())
-}
-
 #[derive(Deserialize)]
 pub(super) struct SignInOptionsIn {
     csrf: String,
@@ -254,19 +234,14 @@ pub(super) async fn sign_in_options(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignInOptionsIn>,
 ) -> Result<Response, ApiError> {
-    login_csrf_ok(&headers, &body.csrf)?;
+    super::check_login_csrf(&headers, &body.csrf)?;
     // 403, not 401: a 401 would make browsers ask for a password.
     let Some((_, user)) = account::live_challenge(&state, &headers).await? else {
         return Err(ApiError::Forbidden(
             "this sign-in step expired; sign in again".into(),
         ));
     };
-    if let Err(retry_after_secs) = state
-        .login_limiter
-        .check(&crate::ratelimit::client_key(peer.ip()))
-    {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    super::sign_in_limit(&state, peer)?;
     let rp = relying_party(&state)?;
     match passkeys::start_authentication(state.store.as_ref(), &rp, &user, state.clock.now())
         .await?
@@ -293,7 +268,7 @@ pub(super) async fn sign_in(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignInIn>,
 ) -> Result<Response, ApiError> {
-    login_csrf_ok(&headers, &body.csrf)?;
+    super::check_login_csrf(&headers, &body.csrf)?;
     let Some((c, user)) = account::live_challenge(&state, &headers).await? else {
         return Err(ApiError::Forbidden(
             "this sign-in step expired; sign in again".into(),

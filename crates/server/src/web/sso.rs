@@ -20,7 +20,6 @@ use crate::auth;
 use crate::extract::WebForm;
 use crate::problem::ApiError;
 use crate::AppState;
-use subtle::ConstantTimeEq;
 
 const SSO_COOKIE: &str = "isx_sso";
 
@@ -63,18 +62,8 @@ pub(super) async fn start(
     headers: HeaderMap,
     WebForm(form): WebForm<StartForm>,
 ) -> Result<Response, ApiError> {
-    let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if cookie_csrf.is_empty() || !bool::from(cookie_csrf.as_bytes().ct_eq(form.csrf.as_bytes())) {
-        return Err(ApiError::Forbidden(
-            "the sign-in page expired; reload it and try again".into(),
-        ));
-    }
-    if let Err(retry_after_secs) = state
-        .login_limiter
-        .check(&crate::ratelimit::client_key(peer.ip()))
-    {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    super::check_login_csrf(&headers, &form.csrf)?;
+    super::sign_in_limit(&state, peer)?;
     let now = state.clock.now();
     let started = sso::begin(
         state.store.as_ref(),
@@ -157,16 +146,11 @@ pub(super) async fn callback(
     if let Err((Refusal::Expired, _)) = &done {
         // Anyone can send this; past the per-address budget it is not
         // even written down.
-        if let Err(retry_after_secs) = state
-            .login_limiter
-            .check(&crate::ratelimit::client_key(peer.ip()))
-        {
-            return Err(ApiError::TooManyRequests { retry_after_secs });
-        }
+        super::sign_in_limit(&state, peer)?;
     }
     let clear = sso_cookie(&state, "", 0);
     let outcome = match done {
-        Ok(s) => second_step(&state, s, now).await?,
+        Ok(s) => second_step(&state, s).await?,
         Err((r, a)) => Err((r, a)),
     };
     let (actor, member, word) = match &outcome {
@@ -266,7 +250,6 @@ enum Next {
 async fn second_step(
     state: &AppState,
     s: sso::SignedIn,
-    _now: isx_domain::Timestamp,
 ) -> Result<Result<(sso::SignedIn, Next), (Refusal, sso::Attempt)>, ApiError> {
     let attempt = || sso::Attempt {
         provider: Some(s.provider.clone()),
